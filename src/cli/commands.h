@@ -1,0 +1,11 @@
+// The `takedown` subcommands. Each Register* adds its subcommand to the app and arranges for
+// `exit_code` to be set when it runs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace takedown::cli {
+
+void RegisterHashCommand(CLI::App& app, int& exit_code);
+
+}  // namespace takedown::cli

@@ -1,0 +1,25 @@
+// The `takedown` command. Subcommands live in their own files; this wires them up.
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_logger_st("takedown");
+  logger->set_pattern("takedown: %l: %v");
+  spdlog::set_default_logger(logger);
+  if (const char* level = std::getenv("TAKEDOWN_LOG_LEVEL")) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
+
+  CLI::App app{"takedown: find and remove reported illegal media and every copy of it"};
+  app.set_version_flag("--version", std::string("takedown ") + TAKEDOWN_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  takedown::cli::RegisterHashCommand(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

@@ -1,0 +1,157 @@
+// `takedown hash` as a user runs it: the real binary, real files, exit statuses and streams.
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "media/decode.h"
+#include "support/synthetic.h"
+
+namespace takedown {
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> v;
+  std::stringstream ss(s);
+  for (std::string l; std::getline(ss, l);) v.push_back(l);
+  return v;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    for (int i = 0; i < 24; ++i) {
+      // Sizes vary so that parallel workers finish out of order.
+      const int w = 64 + (i * 97) % 900, h = 64 + (i * 53) % 700;
+      auto jpeg = media::EncodeJpeg(testing::SyntheticPhoto(w, h, static_cast<uint32_t>(i)), 85);
+      const std::string p = dir_ + "/img" + (i < 10 ? "0" : "") + std::to_string(i) + ".jpg";
+      testing::WriteFile(p, *jpeg);
+      files_.push_back(p);
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CommandResult Takedown(const std::string& args, const std::string& stdin_text = "") {
+    const std::string in = dir_ + "/stdin.txt", out = dir_ + "/stdout.txt", err = dir_ + "/stderr.txt";
+    testing::WriteFile(in, std::vector<uint8_t>(stdin_text.begin(), stdin_text.end()));
+    const std::string cmd = std::string(TAKEDOWN_BINARY) + " " + args + " <" + in + " >" + out + " 2>" + err;
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out), ReadAll(err)};
+  }
+
+  std::string Joined() const {
+    std::string s;
+    for (const auto& f : files_) s += " " + f;
+    return s;
+  }
+
+  std::string dir_;
+  std::vector<std::string> files_;
+};
+
+TEST_F(CliTest, CsvIsReferenceLayoutInInputOrderEvenInParallel) {
+  const CommandResult one = Takedown("hash" + Joined());
+  const CommandResult four = Takedown("hash -j 4" + Joined());
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(four.exit_code, 0) << four.err;
+  EXPECT_EQ(one.out, four.out);
+  const auto lines = Lines(one.out);
+  ASSERT_EQ(lines.size(), files_.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].find_first_not_of("0123456789abcdef"), 64u) << lines[i];
+    EXPECT_EQ(lines[i].substr(64, 1), ",");
+    EXPECT_TRUE(lines[i].ends_with("," + files_[i])) << lines[i];
+  }
+}
+
+TEST_F(CliTest, AFailingFileIsReportedAndTheOthersGoOn) {
+  testing::WriteFile(dir_ + "/broken.jpg", {0xFF, 0xD8, 0xFF, 0x00, 0x01});
+  const CommandResult r = Takedown("hash -j 2 " + files_[0] + " " + dir_ + "/broken.jpg " + files_[1] + " " +
+                         dir_ + "/missing.png");
+  EXPECT_EQ(r.exit_code, 1);
+  const auto lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_TRUE(lines[0].ends_with(files_[0]));
+  EXPECT_TRUE(lines[1].ends_with(files_[1]));
+  EXPECT_NE(r.err.find(dir_ + "/broken.jpg: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/missing.png: cannot open: No such file"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, JsonlCarriesEverySignal) {
+  const CommandResult r = Takedown("hash --format jsonl --dihedral " + files_[3]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(Lines(r.out).at(0));
+  EXPECT_EQ(j["file"], files_[3]);
+  EXPECT_EQ(j["pdq"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["dihedral"].size(), 8u);
+  EXPECT_EQ(j["dihedral"]["original"], j["pdq"]);
+  EXPECT_EQ(j["md5"].get<std::string>().size(), 32u);
+  EXPECT_EQ(j["sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(j["format"], "jpeg");
+  EXPECT_GT(j["width"].get<int>(), 0);
+  EXPECT_EQ(j["mode"], "fast");
+  const CommandResult ref = Takedown("hash --reference --format jsonl " + files_[3]);
+  EXPECT_EQ(nlohmann::json::parse(ref.out)["mode"], "reference");
+}
+
+TEST_F(CliTest, DihedralCsvIsPdqdihAcrossLayout) {
+  const CommandResult r = Takedown("hash --dihedral " + files_[2]);
+  ASSERT_EQ(r.exit_code, 0);
+  const auto line = Lines(r.out).at(0);
+  EXPECT_EQ(std::count(line.begin(), line.end(), ','), 9);
+}
+
+TEST_F(CliTest, FilesFromStdinAndRecursiveDirectoryMatchArguments) {
+  std::string list;
+  for (const auto& f : files_) list += f + "\n";
+  const CommandResult args = Takedown("hash" + Joined());
+  const CommandResult stdin_list = Takedown("hash --files-from -", list);
+  EXPECT_EQ(stdin_list.exit_code, 0);
+  EXPECT_EQ(args.out, stdin_list.out);
+  const CommandResult walk = Takedown("hash -r " + dir_);
+  EXPECT_EQ(walk.exit_code, 1);  // stdin.txt and friends in the directory are not images
+  for (const auto& f : files_) EXPECT_NE(walk.out.find(f + "\n"), std::string::npos) << f;
+}
+
+TEST_F(CliTest, DirectoryWithoutRecursiveSaysHow) {
+  const CommandResult r = Takedown("hash " + dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is a directory (use -r"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, NoInputIsAUsageError) {
+  const CommandResult r = Takedown("hash");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no input files"), std::string::npos) << r.err;
+  const CommandResult bad = Takedown("hash --format xml " + files_[0]);
+  EXPECT_NE(bad.exit_code, 0);
+}
+
+TEST_F(CliTest, FileNameWithCommaIsQuoted) {
+  const std::string odd = dir_ + "/a,b.jpg";
+  std::filesystem::copy_file(files_[0], odd);
+  const CommandResult r = Takedown("hash \"" + odd + "\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Lines(r.out).at(0).ends_with(",\"" + odd + "\"")) << r.out;
+}
+
+}  // namespace
+}  // namespace takedown

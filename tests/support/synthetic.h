@@ -1,0 +1,36 @@
+// Synthetic images and odd-format encodings for tests that must run without ../shared.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "media/image.h"
+
+namespace takedown::testing {
+
+// A photo-like RGB image: smooth random blobs and gradients plus mild noise, deterministic in seed.
+media::Image SyntheticPhoto(int width, int height, uint32_t seed);
+
+// PNG in a given FFmpeg pixel format: "rgb24", "rgba", "gray", "ya8", "rgb48be", "gray16be",
+// "pal8" (3-3-2 palette). The image's RGB (or its luma for grey formats) is stored; alpha is set to a pattern.
+std::vector<uint8_t> EncodePng(const media::Image& rgb, const std::string& pix_fmt);
+
+// What the "pal8" PNG and the GIF encoders store: each colour cut to 3-3-2 bits and expanded back.
+media::Image QuantizeTo332(const media::Image& rgb);
+
+// A CMYK JPEG (Adobe-style inverted) of the image.
+std::vector<uint8_t> EncodeCmykJpeg(const media::Image& rgb, int quality);
+
+// Animated images whose first frame is `first` and whose later frames differ completely.
+std::vector<uint8_t> EncodeAnimatedGif(const media::Image& first, int frames);
+std::vector<uint8_t> EncodeAnimatedWebp(const media::Image& first, int frames);
+
+// Writes bytes to a file (tests' temporary files); throws on failure.
+void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes);
+
+// A fresh temporary directory under /tmp, removed by the caller.
+std::string MakeTempDir();
+
+}  // namespace takedown::testing
