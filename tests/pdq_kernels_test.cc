@@ -68,6 +68,20 @@ INSTANTIATE_TEST_SUITE_P(Sizes, BoxTest,
                                            std::make_tuple(1004, 17, 8),
                                            std::make_tuple(129, 130, 5)));
 
+TEST(JaroszDecimate, EqualsFullFilterThenDecimateBitForBit) {
+  for (auto [rows, cols] : {std::pair{512, 512}, std::pair{5, 5}, std::pair{40, 700}, std::pair{333, 17},
+                            std::pair{64, 64}, std::pair{1004, 1600}}) {
+    const auto in = RandomPlane(rows, cols, static_cast<uint32_t>(rows + cols));
+    std::vector<float> a = in, b = in, tmp(JaroszDecimateTmpSize(rows, cols));
+    std::vector<float> scratch(32 * static_cast<size_t>(std::max(rows, cols)) + 64);
+    Buffer64 want, got;
+    JaroszFilter(a.data(), tmp.data(), rows, cols, scratch.data());
+    Decimate64(a.data(), rows, cols, want);
+    JaroszDecimate64(b.data(), tmp.data(), rows, cols, scratch.data(), got);
+    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), sizeof(want))) << rows << "x" << cols;
+  }
+}
+
 TEST(Dct, MatchesScalarMatrixProductBitForBit) {
   const auto plane = RandomPlane(64, 64, 7);
   Buffer64 a;

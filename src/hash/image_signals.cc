@@ -26,6 +26,7 @@ media::DecodeOptions DecodeOptionsFor(HashMode mode, std::span<const uint8_t> by
   if (mode == HashMode::kFast) {
     opts.prefer_luma = true;
     opts.jpeg_stop_after_needed_scans = true;
+    opts.jpeg_max_missing_bits = kFastJpegMissingBits;
     if (media::SniffImageFormat(bytes) == media::ImageFormat::kJpeg) {
       auto header = media::ReadJpegHeader(bytes);
       if (header.ok()) {

@@ -14,10 +14,7 @@ double Since(Clock::time_point t0) {
 
 // Luma of one source pixel.
 inline float PixelLuma(const uint8_t* p, int channels) {
-  if (channels == 1) return static_cast<float>(p[0]);
-  float out;
-  pdq::LumaFromRgb(p, 1, &out);
-  return out;
+  return channels == 1 ? static_cast<float>(p[0]) : pdq::LumaOfRgbPixel(p);
 }
 
 }  // namespace
@@ -69,12 +66,11 @@ PdqHash PdqHasher::HashLuma(int rows, int cols, DihedralHashes* dihedral, PdqSta
   if (rows == pdq::kBlock && cols == pdq::kBlock) {
     std::copy(luma, luma + block.size(), block.begin());
   } else {
-    const size_t n = static_cast<size_t>(rows) * cols;
+    const size_t n = pdq::JaroszDecimateTmpSize(rows, cols);
     if (tmp_.size() < n) tmp_.resize(n);
     const size_t scratch = 32 * static_cast<size_t>(std::max(rows, cols)) + 64;
     if (scratch_.size() < scratch) scratch_.resize(scratch);
-    pdq::JaroszFilter(luma, tmp_.data(), rows, cols, scratch_.data());
-    pdq::Decimate64(luma, rows, cols, block);
+    pdq::JaroszDecimate64(luma, tmp_.data(), rows, cols, scratch_.data(), block);
   }
   if (times != nullptr) {
     times->filter += Since(t0);

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace takedown::hash::pdq {
 namespace {
 
@@ -15,42 +19,83 @@ constexpr float kLumaR = 0.299f;
 constexpr float kLumaG = 0.587f;
 constexpr float kLumaB = 0.114f;
 
+// kLumaX * v for every byte v: the same float products the formula computes, looked up instead
+// of multiplied (three loads and two adds a pixel, in the same order: (R + G) + B).
+struct LumaTables {
+  float r[256], g[256], b[256];
+  LumaTables() {
+    for (int v = 0; v < 256; ++v) {
+      r[v] = kLumaR * static_cast<float>(v);
+      g[v] = kLumaG * static_cast<float>(v);
+      b[v] = kLumaB * static_cast<float>(v);
+    }
+  }
+};
+const LumaTables& Luma() {
+  static const LumaTables t;
+  return t;
+}
+
+bool IsPowerOfTwo(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
 // Box filter down the columns of a rows x cols matrix (row strides in floats), all columns at
 // once. For each column the float operations are exactly those of the reference's 1-D box
 // filter: a running sum that first grows to the window (phase 1: no output; phase 2: output with
 // a growing window), then slides (phase 3: add the entering value, then subtract the leaving
 // one), then shrinks (phase 4). The window is off-centre for even sizes: half = (w + 2) / 2.
-void BoxDownColumns(const float* in, size_t in_stride, float* out, size_t out_stride, int rows,
-                    int cols, int window, float* sums) {
+// kLanes > 0 fixes the column count at compile time (the row-pass strips), so the running sums
+// stay in vector registers. The callers below are compiled for AVX-512 and AVX2 as well as the
+// baseline, chosen at load time; every lane performs the same IEEE operations in every version,
+// so all give the same bits.
+template <int kLanes>
+__attribute__((always_inline)) inline void BoxDown(const float* __restrict in, size_t in_stride,
+                                                   float* __restrict out, size_t out_stride,
+                                                   int rows, int runtime_cols, int window,
+                                                   float* __restrict sums) {
+  const int cols = kLanes > 0 ? kLanes : runtime_cols;
   const int half = (window + 2) / 2;
   const int phase1 = half - 1;
   const int phase2 = window - half + 1;
   const int phase3 = rows - window;
   const int phase4 = half - 1;
-  std::fill(sums, sums + cols, 0.0f);
+  float local[kLanes > 0 ? kLanes : 1];
+  float* __restrict acc = kLanes > 0 ? local : sums;
+  std::fill(acc, acc + cols, 0.0f);
   int ri = 0, li = 0, oi = 0, n = 0;
   for (int s = 0; s < phase1; ++s, ++ri, ++n) {
     const float* a = in + ri * in_stride;
-    for (int c = 0; c < cols; ++c) sums[c] += a[c];
+    for (int c = 0; c < cols; ++c) acc[c] += a[c];
   }
   for (int s = 0; s < phase2; ++s, ++ri, ++oi) {
     const float* a = in + ri * in_stride;
     float* o = out + oi * out_stride;
     const auto size = static_cast<float>(++n);
     for (int c = 0; c < cols; ++c) {
-      sums[c] += a[c];
-      o[c] = sums[c] / size;
+      acc[c] += a[c];
+      o[c] = acc[c] / size;
     }
   }
   const auto full = static_cast<float>(n);
+  // x / n == x * (1 / n) exactly when n is a power of two (the reciprocal is exact), as for the
+  // window of 4 that a 512-pixel side gets.
+  const bool exact_reciprocal = IsPowerOfTwo(n);
+  const float inv = 1.0f / full;
   for (int s = 0; s < phase3; ++s, ++ri, ++li, ++oi) {
     const float* a = in + ri * in_stride;
     const float* r = in + li * in_stride;
     float* o = out + oi * out_stride;
-    for (int c = 0; c < cols; ++c) {
-      sums[c] += a[c];
-      sums[c] -= r[c];
-      o[c] = sums[c] / full;
+    if (exact_reciprocal) {
+      for (int c = 0; c < cols; ++c) {
+        acc[c] += a[c];
+        acc[c] -= r[c];
+        o[c] = acc[c] * inv;
+      }
+    } else {
+      for (int c = 0; c < cols; ++c) {
+        acc[c] += a[c];
+        acc[c] -= r[c];
+        o[c] = acc[c] / full;
+      }
     }
   }
   for (int s = 0; s < phase4; ++s, ++li, ++oi) {
@@ -58,19 +103,37 @@ void BoxDownColumns(const float* in, size_t in_stride, float* out, size_t out_st
     float* o = out + oi * out_stride;
     const auto size = static_cast<float>(--n);
     for (int c = 0; c < cols; ++c) {
-      sums[c] -= r[c];
-      o[c] = sums[c] / size;
+      acc[c] -= r[c];
+      o[c] = acc[c] / size;
     }
   }
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default"))) void BoxDownColumns(
+    const float* in, size_t in_stride, float* out, size_t out_stride, int rows, int cols,
+    int window, float* sums) {
+  BoxDown<0>(in, in_stride, out, out_stride, rows, cols, window, sums);
+}
+
+// A strip of kStrip lanes (rows of the image, transposed); lanes beyond the real ones hold zeros.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void BoxDownStrip(
+    const float* in, float* out, int steps, int window) {
+  BoxDown<kStrip>(in, kStrip, out, kStrip, steps, kStrip, window, nullptr);
+}
+
 }  // namespace
 
-void LumaFromRgb(const uint8_t* rgb, size_t count, float* out) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void LumaFromRgb(
+    const uint8_t* rgb, size_t count, float* out) {
   for (size_t i = 0; i < count; ++i) {
     out[i] = kLumaR * static_cast<float>(rgb[3 * i]) + kLumaG * static_cast<float>(rgb[3 * i + 1]) +
              kLumaB * static_cast<float>(rgb[3 * i + 2]);
   }
+}
+
+float LumaOfRgbPixel(const uint8_t* p) {
+  const LumaTables& t = Luma();
+  return t.r[p[0]] + t.g[p[1]] + t.b[p[2]];
 }
 
 void LumaFromGray(const uint8_t* gray, size_t count, float* out) {
@@ -82,21 +145,61 @@ void BoxAlongCols(const float* in, float* out, int rows, int cols, int window, f
                  scratch);
 }
 
+namespace {
+
+// dst[c * dst_stride + l] = src[l * src_stride + c] for l < lanes, c < cols. Copies are exact, so
+// the SSE2 4x4 blocks (x86-64 baseline) change speed only.
+void TransposeStrip(const float* src, size_t src_stride, float* dst, size_t dst_stride, int lanes,
+                    int cols) {
+  int l0 = 0;
+#if defined(__SSE2__)
+  for (; l0 + 4 <= lanes; l0 += 4) {
+    int c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      __m128 r0 = _mm_loadu_ps(src + (l0 + 0) * src_stride + c);
+      __m128 r1 = _mm_loadu_ps(src + (l0 + 1) * src_stride + c);
+      __m128 r2 = _mm_loadu_ps(src + (l0 + 2) * src_stride + c);
+      __m128 r3 = _mm_loadu_ps(src + (l0 + 3) * src_stride + c);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(dst + (c + 0) * dst_stride + l0, r0);
+      _mm_storeu_ps(dst + (c + 1) * dst_stride + l0, r1);
+      _mm_storeu_ps(dst + (c + 2) * dst_stride + l0, r2);
+      _mm_storeu_ps(dst + (c + 3) * dst_stride + l0, r3);
+    }
+    for (; c < cols; ++c) {
+      for (int l = l0; l < l0 + 4; ++l) dst[c * dst_stride + l] = src[l * src_stride + c];
+    }
+  }
+#endif
+  for (; l0 < lanes; ++l0) {
+    for (int c = 0; c < cols; ++c) dst[c * dst_stride + l0] = src[l0 * src_stride + c];
+  }
+}
+
+// Transposes `lanes` rows of `cols` floats into strip[c][0..kStrip), zeroing unused lanes (zeros
+// keep the padding lanes' arithmetic cheap; their results are never read).
+void LoadStrip(const float* rows_in, int cols, int lanes, float* strip) {
+  if (lanes < kStrip) std::fill(strip, strip + static_cast<size_t>(cols) * kStrip, 0.0f);
+  TransposeStrip(rows_in, static_cast<size_t>(cols), strip, kStrip, lanes, cols);
+}
+
+}  // namespace
+
 void BoxAlongRows(const float* in, float* out, int rows, int cols, int window, float* scratch) {
-  // scratch layout: strip_in [cols][kStrip], strip_out [cols][kStrip], sums [kStrip].
+  // Rows are filtered kStrip at a time: transposed into a strip where each row is a column, run
+  // through the column kernel as vector lanes, and transposed back.
+  // scratch layout: strip_in [cols][kStrip], strip_out [cols][kStrip].
   float* strip_in = scratch;
   float* strip_out = scratch + static_cast<size_t>(cols) * kStrip;
-  float* sums = strip_out + static_cast<size_t>(cols) * kStrip;
   for (int r0 = 0; r0 < rows; r0 += kStrip) {
     const int lanes = std::min(kStrip, rows - r0);
-    for (int l = 0; l < lanes; ++l) {
-      const float* src = in + static_cast<size_t>(r0 + l) * cols;
-      for (int c = 0; c < cols; ++c) strip_in[c * kStrip + l] = src[c];
-    }
-    BoxDownColumns(strip_in, kStrip, strip_out, kStrip, cols, lanes, window, sums);
-    for (int l = 0; l < lanes; ++l) {
-      float* dst = out + static_cast<size_t>(r0 + l) * cols;
-      for (int c = 0; c < cols; ++c) dst[c] = strip_out[c * kStrip + l];
+    LoadStrip(in + static_cast<size_t>(r0) * cols, cols, lanes, strip_in);
+    BoxDownStrip(strip_in, strip_out, cols, window);
+    // Back: strip_out is cols x kStrip; out rows r0.. are its transpose.
+    for (int c0 = 0; c0 < cols; c0 += 4096) {
+      const int n = std::min(4096, cols - c0);
+      TransposeStrip(strip_out + static_cast<size_t>(c0) * kStrip, kStrip,
+                     out + static_cast<size_t>(r0) * cols + c0, static_cast<size_t>(cols), n, lanes);
     }
   }
 }
@@ -110,12 +213,45 @@ void JaroszFilter(float* buf, float* tmp, int rows, int cols, float* scratch) {
   }
 }
 
+namespace {
+// The row (or column) that output index i of 64 samples: floor((i + 0.5) * dim / 64).
+int SampleIndex(int i, int dim) { return static_cast<int>(((i + 0.5) * dim) / kBlock); }
+}  // namespace
+
+void JaroszDecimate64(float* buf, float* tmp, int rows, int cols, float* scratch, Buffer64& out) {
+  const int along_rows = JaroszWindow(cols);
+  const int along_cols = JaroszWindow(rows);
+  BoxAlongRows(buf, tmp, rows, cols, along_rows, scratch);
+  BoxAlongCols(tmp, buf, rows, cols, along_cols, scratch);
+  // Second rep. Each row's running sum is independent of the others, and so is each column's,
+  // so computing only what decimation reads changes no bit: the row pass runs in full but only
+  // the 64 sampled columns are kept (in tmp, rows x 64), then the column pass runs on those.
+  int col_index[kBlock];
+  for (int j = 0; j < kBlock; ++j) col_index[j] = SampleIndex(j, cols);
+  float* strip_in = scratch;
+  float* strip_out = scratch + static_cast<size_t>(cols) * kStrip;
+  float* sums = strip_out + static_cast<size_t>(cols) * kStrip;
+  for (int r0 = 0; r0 < rows; r0 += kStrip) {
+    const int lanes = std::min(kStrip, rows - r0);
+    LoadStrip(buf + static_cast<size_t>(r0) * cols, cols, lanes, strip_in);
+    BoxDownStrip(strip_in, strip_out, cols, along_rows);
+    for (int l = 0; l < lanes; ++l) {
+      float* dst = tmp + static_cast<size_t>(r0 + l) * kBlock;
+      for (int j = 0; j < kBlock; ++j) dst[j] = strip_out[col_index[j] * kStrip + l];
+    }
+  }
+  float* filtered = tmp + static_cast<size_t>(rows) * kBlock;
+  BoxDownColumns(tmp, kBlock, filtered, kBlock, rows, kBlock, along_cols, sums);
+  for (int i = 0; i < kBlock; ++i) {
+    std::copy_n(filtered + static_cast<size_t>(SampleIndex(i, rows)) * kBlock, kBlock, &out[i * kBlock]);
+  }
+}
+
 void Decimate64(const float* in, int rows, int cols, Buffer64& out) {
   int col_index[kBlock];
-  for (int j = 0; j < kBlock; ++j) col_index[j] = static_cast<int>(((j + 0.5) * cols) / kBlock);
+  for (int j = 0; j < kBlock; ++j) col_index[j] = SampleIndex(j, cols);
   for (int i = 0; i < kBlock; ++i) {
-    const int r = static_cast<int>(((i + 0.5) * rows) / kBlock);
-    const float* row = in + static_cast<size_t>(r) * cols;
+    const float* row = in + static_cast<size_t>(SampleIndex(i, rows)) * cols;
     for (int j = 0; j < kBlock; ++j) out[i * kBlock + j] = row[col_index[j]];
   }
 }

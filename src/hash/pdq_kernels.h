@@ -6,6 +6,7 @@
 // or columns side by side. Buffers are caller-provided; nothing here allocates except where said.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,7 @@ using Buffer16 = std::array<float, kDctSize * kDctSize>;
 // luma = 0.299 R + 0.587 G + 0.114 B in float. rgb: 3 * count bytes; out: count floats.
 void LumaFromRgb(const uint8_t* rgb, size_t count, float* out);
 void LumaFromGray(const uint8_t* gray, size_t count, float* out);
+float LumaOfRgbPixel(const uint8_t* rgb);
 
 // Jarosz filter window for a side of `dim` pixels: (dim + 127) / 128.
 inline int JaroszWindow(int dim) { return (dim + 2 * kBlock - 1) / (2 * kBlock); }
@@ -36,6 +38,15 @@ void BoxAlongCols(const float* in, float* out, int rows, int cols, int window, f
 // Two passes of rows-then-columns box filters (a tent), windows from JaroszWindow. The result is
 // left in buf. tmp: rows * cols floats; scratch as for BoxAlongRows.
 void JaroszFilter(float* buf, float* tmp, int rows, int cols, float* scratch);
+
+// JaroszFilter followed by Decimate64, bit-identical to them, computing in the second filter
+// repetition only what decimation reads. Overwrites buf and tmp; tmp holds at least
+// JaroszDecimateTmpSize(rows, cols) floats.
+inline size_t JaroszDecimateTmpSize(int rows, int cols) {
+  const size_t r = static_cast<size_t>(rows);
+  return std::max(r * static_cast<size_t>(cols), 2 * r * kBlock);
+}
+void JaroszDecimate64(float* buf, float* tmp, int rows, int cols, float* scratch, Buffer64& out);
 
 // Samples the 64 x 64 pixel centres: out[i][j] = in[(i + 0.5) * rows / 64][(j + 0.5) * cols / 64].
 void Decimate64(const float* in, int rows, int cols, Buffer64& out);

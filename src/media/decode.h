@@ -31,6 +31,10 @@ struct DecodeOptions {
   // JPEG only: when scaled, stop reading a progressive file once every coefficient that the
   // chosen scale uses is final (at 1/8 that is the DC scans alone).
   bool jpeg_stop_after_needed_scans = false;
+  // With jpeg_stop_after_needed_scans: also stop once those coefficients are known to within this
+  // many low bits (successive approximation), skipping the last refinement scans. 1 halves the
+  // precision of the last coefficients, like a lower JPEG quality; 0 reads them exactly.
+  int jpeg_max_missing_bits = 0;
   // Return a kGray8 image holding luma (JFIF Y) where the source is stored as YCbCr and that is
   // cheaper than RGB (JPEG, lossy WebP). Otherwise the decoder returns RGB or grey as stored.
   bool prefer_luma = false;

@@ -76,14 +76,20 @@ struct Decompressor {
   Decompressor& operator=(const Decompressor&) = delete;
 };
 
-bool NeededCoefficientsFinal(j_decompress_ptr cinfo, int scale_denom, bool luma_only) {
+// True when every coefficient that the output at 1/scale_denom reads (luma only, or every
+// component) has been received to within max_missing_bits low bits (0: final). coef_bits holds,
+// per component and zig-zag position, -1 before the first scan that carries it, then the
+// successive-approximation bit position Al that the last scan left it at.
+bool NeededCoefficientsFinal(j_decompress_ptr cinfo, int scale_denom, bool luma_only,
+                             int max_missing_bits) {
   if (cinfo->coef_bits == nullptr) return false;
+  if (max_missing_bits < 0) max_missing_bits = 0;
   const int n = 8 / scale_denom;
   const int components = luma_only ? 1 : cinfo->num_components;
   for (int c = 0; c < components; ++c) {
     for (int row = 0; row < n; ++row) {
       for (int col = 0; col < n; ++col) {
-        if (cinfo->coef_bits[c][kZigzagIndexOfNatural[row * 8 + col]] != 0) return false;
+        if (cinfo->coef_bits[c][kZigzagIndexOfNatural[row * 8 + col]] > max_missing_bits) return false;
       }
     }
   }
@@ -120,17 +126,19 @@ int ReadHeader(Decompressor& d, std::span<const uint8_t> bytes) {
 // Stage 2 (inside setjmp): decompress into `out`, already sized by the caller from the output
 // dimensions that jpeg_calc_output_dimensions reported. `row_scratch` holds one CMYK row.
 int Decompress(Decompressor& d, const JpegPlan& plan, int scale_denom, bool stop_early,
-               std::vector<uint8_t>& out, std::vector<uint8_t>& row_scratch) {
+               int max_missing_bits, std::vector<uint8_t>& out, std::vector<uint8_t>& row_scratch) {
   if (setjmp(d.err.jump)) return 1;
   j_decompress_ptr cinfo = &d.cinfo;
-  const bool buffered = stop_early && cinfo->progressive_mode && scale_denom > 1;
+  const bool buffered =
+      stop_early && cinfo->progressive_mode && (scale_denom > 1 || max_missing_bits > 0);
   cinfo->buffered_image = buffered ? TRUE : FALSE;
   jpeg_start_decompress(cinfo);
   if (buffered) {
     while (!jpeg_input_complete(cinfo)) {
       int r = jpeg_consume_input(cinfo);
       if (r == JPEG_SUSPENDED || r == JPEG_REACHED_EOI) break;
-      if (r == JPEG_SCAN_COMPLETED && NeededCoefficientsFinal(cinfo, scale_denom, plan.is_luma)) {
+      if (r == JPEG_SCAN_COMPLETED &&
+          NeededCoefficientsFinal(cinfo, scale_denom, plan.is_luma, max_missing_bits)) {
         break;
       }
     }
@@ -221,7 +229,8 @@ Result<DecodedImage> DecodeJpeg(std::span<const uint8_t> bytes, const DecodeOpti
   img.pixels.resize(img.row_bytes() * img.height);
   std::vector<uint8_t> row_scratch(plan.cmyk ? size_t{cinfo->output_width} * 4 : 0);
 
-  if (Decompress(d, plan, denom, options.jpeg_stop_after_needed_scans, img.pixels, row_scratch) != 0) {
+  if (Decompress(d, plan, denom, options.jpeg_stop_after_needed_scans,
+                 options.jpeg_max_missing_bits, img.pixels, row_scratch) != 0) {
     return DataLoss(fmt::format("corrupt JPEG: {}", d.err.message));
   }
   if (d.err.warnings > 0) {
