@@ -1,10 +1,9 @@
 // takedown-bench: one runner for every benchmark. `takedown-bench` lists them;
 // `takedown-bench NAME [--photos DIR] [--extra DIR] [--runs N]` runs one; `all` runs all.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "runner.h"
 
@@ -35,7 +34,9 @@ int main(int argc, char** argv) {
     failed += b.run(opts);
   }
   if (!ran) {
-    std::fprintf(stderr, "takedown-bench: no benchmark named '%s' (run without arguments to list)\n", name.c_str());
+    std::fprintf(stderr,
+                 "takedown-bench: no benchmark named '%s' (run without arguments to list)\n",
+                 name.c_str());
     return 2;
   }
   return failed == 0 ? 0 : 1;

@@ -1,16 +1,13 @@
 // `takedown-bench hash`: decode+hash throughput, fast vs reference mode, 1 and 2 threads, with a
 // per-stage breakdown and the decode floor (libjpeg-turbo alone at the same scale).
-#include <cstddef>
-#include <cstdio>
-
+#include <fmt/format.h>
 #include <jpeglib.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "hash/image_signals.h"
 #include "runner.h"
@@ -48,7 +45,9 @@ void HashAll(const std::vector<Item>& items, hash::HashMode mode, int threads,
     opts.digests = false;
     for (size_t i; (i = next.fetch_add(1)) < items.size();) {
       auto r = hasher.HashBytes(items[i].file->bytes, opts, t);
-      if (!r.ok()) std::fprintf(stderr, "%s: %s\n", items[i].file->path.c_str(), r.status().ToString().c_str());
+      if (!r.ok())
+        std::fprintf(stderr, "%s: %s\n", items[i].file->path.c_str(),
+                     r.status().ToString().c_str());
     }
   };
   if (threads == 1) {
@@ -61,7 +60,8 @@ void HashAll(const std::vector<Item>& items, hash::HashMode mode, int threads,
 }
 
 // libjpeg-turbo alone: header, scale, output colour space, scanlines. Nothing of ours.
-void BareJpegDecode(const std::vector<uint8_t>& bytes, int denom, bool luma, std::vector<uint8_t>& buf) {
+void BareJpegDecode(const std::vector<uint8_t>& bytes, int denom, bool luma,
+                    std::vector<uint8_t>& buf) {
   jpeg_decompress_struct cinfo{};
   jpeg_error_mgr err{};
   cinfo.err = jpeg_std_error(&err);
@@ -70,7 +70,8 @@ void BareJpegDecode(const std::vector<uint8_t>& bytes, int denom, bool luma, std
   jpeg_read_header(&cinfo, TRUE);
   cinfo.scale_num = 1;
   cinfo.scale_denom = static_cast<unsigned>(denom);
-  if (luma && cinfo.jpeg_color_space != JCS_CMYK && cinfo.jpeg_color_space != JCS_YCCK) cinfo.out_color_space = JCS_GRAYSCALE;
+  if (luma && cinfo.jpeg_color_space != JCS_CMYK && cinfo.jpeg_color_space != JCS_YCCK)
+    cinfo.out_color_space = JCS_GRAYSCALE;
   jpeg_start_decompress(&cinfo);
   const size_t stride = size_t{cinfo.output_width} * cinfo.output_components;
   buf.resize(stride * cinfo.output_height);
@@ -129,16 +130,22 @@ int RunHash(const Options& o) {
       }
     }
   }
-  std::printf("corpus: %s: %zu images, %zu of them >= 1 MP (%zu JPEG: %zu baseline, %zu progressive)\n",
-              o.photos.c_str(), all.size(), big.size(),
-              static_cast<size_t>(std::count_if(big.begin(), big.end(), [](const Item& i) { return i.jpeg; })),
-              big_baseline.size(), big_progressive.size());
-  std::printf("median of %d timed runs after a warm-up; digests off (decode + PDQ only)\n\n", o.runs);
+  std::printf(
+      "corpus: %s: %zu images, %zu of them >= 1 MP (%zu JPEG: %zu baseline, %zu progressive)\n",
+      o.photos.c_str(), all.size(), big.size(),
+      static_cast<size_t>(
+          std::count_if(big.begin(), big.end(), [](const Item& i) { return i.jpeg; })),
+      big_baseline.size(), big_progressive.size());
+  std::printf("median of %d timed runs after a warm-up; digests off (decode + PDQ only)\n\n",
+              o.runs);
 
   std::printf("%-12s %-9s %7s %12s %12s\n", "subset", "mode", "threads", "images/s", "ms/image");
   double fast1_big = 0, ref1_big = 0;
   const std::vector<std::pair<const char*, const std::vector<Item>*>> subsets = {
-      {"all", &all}, {">=1MP", &big}, {">=1MP base", &big_baseline}, {">=1MP prog", &big_progressive}};
+      {"all", &all},
+      {">=1MP", &big},
+      {">=1MP base", &big_baseline},
+      {">=1MP prog", &big_progressive}};
   for (const auto& [label, subset] : subsets) {
     if (subset->empty()) continue;
     for (auto mode : {hash::HashMode::kFast, hash::HashMode::kReference}) {
@@ -147,23 +154,32 @@ int RunHash(const Options& o) {
         const double ips = subset->size() / t;
         if (threads == 2 && subset->size() < 20 && subset != &big) continue;
         std::printf("%-12s %-9s %7d %12.1f %12.3f\n", label,
-                    std::string(hash::HashModeName(mode)).c_str(), threads, ips, 1000 * t / subset->size());
-        if (subset == &big && threads == 1) (mode == hash::HashMode::kFast ? fast1_big : ref1_big) = ips;
+                    std::string(hash::HashModeName(mode)).c_str(), threads, ips,
+                    1000 * t / subset->size());
+        if (subset == &big && threads == 1)
+          (mode == hash::HashMode::kFast ? fast1_big : ref1_big) = ips;
       }
     }
   }
 
-  std::printf("\nper-stage breakdown, 1 thread, ms per image (>=1 MP JPEGs), with the decode floor:\n");
-  std::printf("%-10s %8s %8s %8s %8s %8s | %10s %10s %12s %12s\n", "mode", "decode", "luma", "filter",
-              "dct+bits", "total", "floor_rgb", "floor_same", "after/floor", "after/decode");
+  std::printf(
+      "\nper-stage breakdown, 1 thread, ms per image (>=1 MP JPEGs), with the decode floor:\n");
+  std::printf("%-10s %8s %8s %8s %8s %8s | %10s %10s %12s %12s\n", "mode", "decode", "luma",
+              "filter", "dct+bits", "total", "floor_rgb", "floor_same", "after/floor",
+              "after/decode");
   std::vector<Item> big_jpeg;
-  std::copy_if(big.begin(), big.end(), std::back_inserter(big_jpeg), [](const Item& i) { return i.jpeg; });
+  std::copy_if(big.begin(), big.end(), std::back_inserter(big_jpeg),
+               [](const Item& i) { return i.jpeg; });
   double fast_overhead = -1, fast_overhead_own = -1;
   if (!big_jpeg.empty()) {
     const double n = static_cast<double>(big_jpeg.size());
     std::vector<uint8_t> buf;
     const double floor_rgb = MedianTime(o.runs, [&] {
-      for (const auto& it : big_jpeg) BareJpegDecode(it.file->bytes, hash::DecodeOptionsFor(hash::HashMode::kFast, it.file->bytes, {}).jpeg_scale_denom, false, buf);
+      for (const auto& it : big_jpeg)
+        BareJpegDecode(
+            it.file->bytes,
+            hash::DecodeOptionsFor(hash::HashMode::kFast, it.file->bytes, {}).jpeg_scale_denom,
+            false, buf);
     });
     for (auto mode : {hash::HashMode::kFast, hash::HashMode::kReference}) {
       const double floor_same = DecodeFloor(big_jpeg, mode, o.runs);
@@ -185,42 +201,54 @@ int RunHash(const Options& o) {
         fast_overhead_own = after_own;
       }
     }
-    std::printf("  floor_rgb: libjpeg-turbo alone, same scale, RGB output; floor_same: libjpeg-turbo alone,\n"
-                "  same scale and output (luma in fast mode), reading every scan; after = total - our decode\n"
-                "  stage; after/floor = after / floor_same; after/decode = after / our decode stage (which\n"
-                "  reads fewer scans of progressive files than floor_same does)\n");
+    std::printf(
+        "  floor_rgb: libjpeg-turbo alone, same scale, RGB output; floor_same: libjpeg-turbo "
+        "alone,\n"
+        "  same scale and output (luma in fast mode), reading every scan; after = total - our "
+        "decode\n"
+        "  stage; after/floor = after / floor_same; after/decode = after / our decode stage "
+        "(which\n"
+        "  reads fewer scans of progressive files than floor_same does)\n");
     const double entropy = MedianTime(o.runs, [&] {
       for (const auto& it : big_jpeg) EntropyOnly(it.file->bytes);
     });
-    std::printf("  entropy decoding alone (jpeg_read_coefficients, every coefficient): %.3f ms per image\n",
-                1000 * entropy / n);
+    std::printf(
+        "  entropy decoding alone (jpeg_read_coefficients, every coefficient): %.3f ms per image\n",
+        1000 * entropy / n);
   }
 
   // PDQ after decoding, on a 512x512 RGB input (luma + filter + DCT + bits).
   const media::Image img512 = testing::SyntheticPhoto(512, 512, 1);
   hash::PdqHasher pdq;
   const int reps = 200;
-  const double t512 = MedianTime(o.runs, [&] {
-    for (int i = 0; i < reps; ++i) pdq.HashImage(img512);
-  }) / reps;
+  const double t512 = MedianTime(o.runs,
+                                 [&] {
+                                   for (int i = 0; i < reps; ++i) pdq.HashImage(img512);
+                                 }) /
+                      reps;
   hash::DihedralHashes dih;
-  const double t512d = MedianTime(o.runs, [&] {
-    for (int i = 0; i < reps; ++i) pdq.HashImage(img512, 0, &dih);
-  }) / reps;
-  std::printf("\nPDQ step after decoding, 512x512 RGB input: %.3f ms (with 8 dihedral variants: %.3f ms)\n",
-              1000 * t512, 1000 * t512d);
+  const double t512d = MedianTime(o.runs,
+                                  [&] {
+                                    for (int i = 0; i < reps; ++i) pdq.HashImage(img512, 0, &dih);
+                                  }) /
+                       reps;
+  std::printf(
+      "\nPDQ step after decoding, 512x512 RGB input: %.3f ms (with 8 dihedral variants: %.3f ms)\n",
+      1000 * t512, 1000 * t512d);
 
   std::printf("\ntargets (single thread):\n");
   int failed = 0;
   if (!big.empty()) {
     failed += Target("fast >= 2x reference throughput on photos >= 1 MP", fast1_big >= 2 * ref1_big,
-                     fmt::format("{:.1f} vs {:.1f} images/s = {:.2f}x", fast1_big, ref1_big, fast1_big / ref1_big));
+                     fmt::format("{:.1f} vs {:.1f} images/s = {:.2f}x", fast1_big, ref1_big,
+                                 fast1_big / ref1_big));
   }
   if (fast_overhead >= 0) {
-    failed += Target("everything after decoding adds <= 30% to the decode floor (fast mode)",
-                     fast_overhead <= 0.30,
-                     fmt::format("{:.1f}% of libjpeg-turbo's decode, {:.1f}% of our own faster decode",
-                                 100 * fast_overhead, 100 * fast_overhead_own));
+    failed +=
+        Target("everything after decoding adds <= 30% to the decode floor (fast mode)",
+               fast_overhead <= 0.30,
+               fmt::format("{:.1f}% of libjpeg-turbo's decode, {:.1f}% of our own faster decode",
+                           100 * fast_overhead, 100 * fast_overhead_own));
   }
   failed += Target("PDQ step after decoding <= 1 ms for 512x512", t512 <= 0.001,
                    fmt::format("{:.3f} ms", 1000 * t512));
@@ -241,21 +269,25 @@ int RunFastMode(const Options& o) {
     for (const auto& f : files) {
       auto a = h.HashBytes(f.bytes, ref);
       auto b = h.HashBytes(f.bytes, fast);
-      if (a.ok() && b.ok() && a->pdq.quality >= 80) d.push_back(hash::Distance(a->pdq.hash, b->pdq.hash));
+      if (a.ok() && b.ok() && a->pdq.quality >= 80)
+        d.push_back(hash::Distance(a->pdq.hash, b->pdq.hash));
     }
     if (d.empty()) continue;
     std::sort(d.begin(), d.end());
     const int median = d[d.size() / 2], p95 = d[static_cast<size_t>(0.95 * (d.size() - 1))];
-    std::printf("%s: %zu images of quality >= 80: median %d, p95 %d, max %d\n", dir.c_str(), d.size(),
-                median, p95, d.back());
+    std::printf("%s: %zu images of quality >= 80: median %d, p95 %d, max %d\n", dir.c_str(),
+                d.size(), median, p95, d.back());
     failed += Target("median <= 6 and p95 <= 10", median <= 6 && p95 <= 10,
                      fmt::format("median {}, p95 {}", median, p95));
   }
   return failed;
 }
 
-const Register kHash("hash", "decode+PDQ throughput, fast vs reference, stages, decode floor", RunHash);
-const Register kFast("fastmode", "distance of fast-mode hashes to reference mode (--photos, --extra)", RunFastMode);
+const Register kHash("hash", "decode+PDQ throughput, fast vs reference, stages, decode floor",
+                     RunHash);
+const Register kFast("fastmode",
+                     "distance of fast-mode hashes to reference mode (--photos, --extra)",
+                     RunFastMode);
 
 }  // namespace
 }  // namespace takedown::bench

@@ -1,11 +1,11 @@
 #include "runner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 namespace takedown::bench {
 

@@ -12,10 +12,10 @@
 namespace takedown::bench {
 
 struct Options {
-  std::string photos;            // directory of images (default ../shared/media/photos)
-  std::string extra;             // optional second directory (photos not in ../shared)
-  int runs = 3;                  // timed runs after one warm-up
-  std::vector<std::string> rest; // arguments passed through (Google Benchmark flags)
+  std::string photos;             // directory of images (default ../shared/media/photos)
+  std::string extra;              // optional second directory (photos not in ../shared)
+  int runs = 3;                   // timed runs after one warm-up
+  std::vector<std::string> rest;  // arguments passed through (Google Benchmark flags)
 };
 
 struct Benchmark {

@@ -1,7 +1,6 @@
 // `takedown hash` as a user runs it: the real binary, real files, exit statuses and streams.
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -50,9 +49,11 @@ class CliTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   CommandResult Takedown(const std::string& args, const std::string& stdin_text = "") {
-    const std::string in = dir_ + "/stdin.txt", out = dir_ + "/stdout.txt", err = dir_ + "/stderr.txt";
+    const std::string in = dir_ + "/stdin.txt", out = dir_ + "/stdout.txt",
+                      err = dir_ + "/stderr.txt";
     testing::WriteFile(in, std::vector<uint8_t>(stdin_text.begin(), stdin_text.end()));
-    const std::string cmd = std::string(TAKEDOWN_BINARY) + " " + args + " <" + in + " >" + out + " 2>" + err;
+    const std::string cmd =
+        std::string(TAKEDOWN_BINARY) + " " + args + " <" + in + " >" + out + " 2>" + err;
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out), ReadAll(err)};
   }
@@ -84,15 +85,16 @@ TEST_F(CliTest, CsvIsReferenceLayoutInInputOrderEvenInParallel) {
 
 TEST_F(CliTest, AFailingFileIsReportedAndTheOthersGoOn) {
   testing::WriteFile(dir_ + "/broken.jpg", {0xFF, 0xD8, 0xFF, 0x00, 0x01});
-  const CommandResult r = Takedown("hash -j 2 " + files_[0] + " " + dir_ + "/broken.jpg " + files_[1] + " " +
-                         dir_ + "/missing.png");
+  const CommandResult r = Takedown("hash -j 2 " + files_[0] + " " + dir_ + "/broken.jpg " +
+                                   files_[1] + " " + dir_ + "/missing.png");
   EXPECT_EQ(r.exit_code, 1);
   const auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_TRUE(lines[0].ends_with(files_[0]));
   EXPECT_TRUE(lines[1].ends_with(files_[1]));
   EXPECT_NE(r.err.find(dir_ + "/broken.jpg: "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(dir_ + "/missing.png: cannot open: No such file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/missing.png: cannot open: No such file"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(CliTest, JsonlCarriesEverySignal) {

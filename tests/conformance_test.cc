@@ -83,7 +83,8 @@ TEST_F(Conformance, ReferenceModeReproducesExpectedDihedralCsv) {
     auto r = hasher_.HashFile(dir_ + e.file, opts);
     ASSERT_TRUE(r.ok()) << e.file << ": " << r.status().ToString();
     ASSERT_TRUE(r->dihedral.has_value());
-    for (int v = 0; v < 8; ++v) EXPECT_EQ((*r->dihedral)[v].ToHex(), e.hashes[v]) << e.file << " variant " << v;
+    for (int v = 0; v < 8; ++v)
+      EXPECT_EQ((*r->dihedral)[v].ToHex(), e.hashes[v]) << e.file << " variant " << v;
     EXPECT_EQ(r->pdq.quality, e.quality) << e.file;
   }
 }

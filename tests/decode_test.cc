@@ -1,16 +1,16 @@
 // Bad and unusual input for the image decoders and hasher: every case gives a clear error or a
 // correct hash, never a crash, hang or allocation beyond the limits (run under ASan+UBSan).
-#include <sys/stat.h>
-#include <unistd.h>
+#include "media/decode.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <random>
 
 #include "hash/digest.h"
 #include "hash/image_signals.h"
-#include "media/decode.h"
 #include "support/synthetic.h"
 
 namespace takedown {
@@ -139,8 +139,10 @@ TEST(BadInput, JpegDeclaringHugeDimensionsIsRefused) {
   // Patch the SOF0 frame header's height and width to 60000 x 60000.
   for (size_t i = 2; i + 8 < jpeg.size(); ++i) {
     if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0) {
-      jpeg[i + 5] = 0xEA; jpeg[i + 6] = 0x60;  // height 60000
-      jpeg[i + 7] = 0xEA; jpeg[i + 8] = 0x60;  // width 60000
+      jpeg[i + 5] = 0xEA;
+      jpeg[i + 6] = 0x60;  // height 60000
+      jpeg[i + 7] = 0xEA;
+      jpeg[i + 8] = 0x60;  // width 60000
       break;
     }
   }
@@ -291,8 +293,10 @@ TEST(Decode, ChooseJpegScaleKeepsBothSidesAboveTheMinimum) {
 TEST(Digest, Md5AndSha256OfKnownBytes) {
   const std::vector<uint8_t> abc = {'a', 'b', 'c'};
   EXPECT_EQ(hash::Md5Hex(abc), "900150983cd24fb0d6963f7d28e17f72");
-  EXPECT_EQ(hash::Sha256Hex(abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(hash::Sha256Hex({}), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hash::Sha256Hex(abc),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hash::Sha256Hex({}),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   const auto png = testing::EncodePng(SyntheticPhoto(8, 8, 1), "rgb24");
   ImageHasher hasher;
   auto r = hasher.HashBytes(png, {});

@@ -64,13 +64,14 @@ TEST_P(BoxTest, RowsAndColumnsMatchScalarBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(Sizes, BoxTest,
                          ::testing::Values(std::make_tuple(5, 5, 1), std::make_tuple(7, 33, 2),
-                                           std::make_tuple(512, 512, 4), std::make_tuple(37, 300, 3),
+                                           std::make_tuple(512, 512, 4),
+                                           std::make_tuple(37, 300, 3),
                                            std::make_tuple(1004, 17, 8),
                                            std::make_tuple(129, 130, 5)));
 
 TEST(JaroszDecimate, EqualsFullFilterThenDecimateBitForBit) {
-  for (auto [rows, cols] : {std::pair{512, 512}, std::pair{5, 5}, std::pair{40, 700}, std::pair{333, 17},
-                            std::pair{64, 64}, std::pair{1004, 1600}}) {
+  for (auto [rows, cols] : {std::pair{512, 512}, std::pair{5, 5}, std::pair{40, 700},
+                            std::pair{333, 17}, std::pair{64, 64}, std::pair{1004, 1600}}) {
     const auto in = RandomPlane(rows, cols, static_cast<uint32_t>(rows + cols));
     std::vector<float> a = in, b = in, tmp(JaroszDecimateTmpSize(rows, cols));
     std::vector<float> scratch(32 * static_cast<size_t>(std::max(rows, cols)) + 64);
@@ -93,7 +94,8 @@ TEST(Dct, MatchesScalarMatrixProductBitForBit) {
   const float scale = static_cast<float>(std::sqrt(2.0 / 64));
   float d[16][64];
   for (int i = 0; i < 16; ++i) {
-    for (int k = 0; k < 64; ++k) d[i][k] = static_cast<float>(scale * std::cos((kPi / 2.0 / 64) * (i + 1) * (2 * k + 1)));
+    for (int k = 0; k < 64; ++k)
+      d[i][k] = static_cast<float>(scale * std::cos((kPi / 2.0 / 64) * (i + 1) * (2 * k + 1)));
   }
   float t[16][64];
   for (int i = 0; i < 16; ++i) {
@@ -160,7 +162,8 @@ media::Image Rotate90Clockwise(const media::Image& in) {
 media::Image MirrorHorizontal(const media::Image& in) {
   media::Image out = media::Image::Allocate(in.width, in.height, in.format);
   for (int y = 0; y < in.height; ++y) {
-    for (int x = 0; x < in.width; ++x) std::copy_n(in.row(y) + 3 * x, 3, out.row(y) + 3 * (in.width - 1 - x));
+    for (int x = 0; x < in.width; ++x)
+      std::copy_n(in.row(y) + 3 * x, 3, out.row(y) + 3 * (in.width - 1 - x));
   }
   return out;
 }

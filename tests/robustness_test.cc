@@ -1,5 +1,7 @@
 // The robustness table of plain PDQ under the 20 re-share edits, printed honestly; and no false
 // matches between different photos of the set. All 245 photos: about 40 s under ASan.
+#include "support/robustness.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -11,7 +13,6 @@
 
 #include "hash/image_signals.h"
 #include "support/edits.h"
-#include "support/robustness.h"
 #include "support/shared_data.h"
 
 namespace takedown {
@@ -26,7 +27,8 @@ TEST(Robustness, EditsProduceDecodableChangedImages) {
     media::Image i = media::Image::Allocate(240, 180, media::PixelFormat::kRgb8);
     for (int y = 0; y < i.height; ++y)
       for (int x = 0; x < i.width; ++x)
-        for (int c = 0; c < 3; ++c) i.row(y)[3 * x + c] = static_cast<uint8_t>((x * (c + 1) + y * 2) & 0xFF);
+        for (int c = 0; c < 3; ++c)
+          i.row(y)[3 * x + c] = static_cast<uint8_t>((x * (c + 1) + y * 2) & 0xFF);
     return i;
   }();
   ASSERT_EQ(testing::ReshareEdits().size(), 20u);
@@ -87,7 +89,8 @@ TEST(Robustness, NoFalseMatchesBetweenDifferentPhotos) {
     }
   }
   std::printf("%zu photos, %zu pairs compared\n", h.size(), h.size() * (h.size() - 1) / 2);
-  EXPECT_EQ(found, known) << "a pair of different photos matched that is not a listed near-duplicate";
+  EXPECT_EQ(found, known)
+      << "a pair of different photos matched that is not a listed near-duplicate";
 }
 
 }  // namespace

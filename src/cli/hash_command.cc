@@ -1,14 +1,14 @@
 // `takedown hash`: PDQ (and digests) for image files, in input order, in parallel.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/inputs.h"
@@ -53,8 +53,10 @@ int RunHash(const HashArgs& args) {
   std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
   std::function<HashOutcome(const InputItem&, int)> work = [&](const InputItem& item, int worker) {
     HashOutcome out{item.path};
-    if (!item.error.empty()) out.signals = InvalidArgument(item.error);
-    else out.signals = hashers[static_cast<size_t>(worker)].HashFile(item.path, options);
+    if (!item.error.empty())
+      out.signals = InvalidArgument(item.error);
+    else
+      out.signals = hashers[static_cast<size_t>(worker)].HashFile(item.path, options);
     return out;
   };
   std::function<void(HashOutcome&)> emit = [&](HashOutcome& r) {
@@ -62,7 +64,8 @@ int RunHash(const HashArgs& args) {
     if (!r.signals.ok()) {
       ++failed;
       std::string reason = r.signals.status().message();
-      if (reason == "is a directory" && !args.recursive) reason += " (use -r to hash the files in it)";
+      if (reason == "is a directory" && !args.recursive)
+        reason += " (use -r to hash the files in it)";
       spdlog::error("{}: {}", r.path, reason);
     } else {
       for (const auto& w : r.signals->warnings) spdlog::warn("{}: {}", r.path, w);
@@ -83,7 +86,8 @@ int RunHash(const HashArgs& args) {
                                              next, work, emit);
   std::fflush(stdout);
   if (args.progress) {
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     spdlog::info("done: {} files ({} failed) in {:.2f} s", done, failed, s);
   }
   if (done == 0) {
@@ -108,7 +112,8 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("-j,--jobs", args->jobs, "Files hashed in parallel")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--files-from", args->files_from, "Read paths, one per line, from FILE or - (stdin)");
+  cmd->add_option("--files-from", args->files_from,
+                  "Read paths, one per line, from FILE or - (stdin)");
   cmd->add_flag("-r,--recursive", args->recursive, "Hash the files under directory arguments");
   cmd->add_flag("--progress", args->progress, "Report progress on stderr every 2 s");
   cmd->add_option("--max-pixels", args->max_pixels, "Refuse images with more pixels")
@@ -120,7 +125,8 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("files", args->files, "Image files (or directories with -r)");
   cmd->footer(
       "Output (csv): pdqhex,quality,filename -- the reference CLI's format; with --dihedral its\n"
-      "--pdqdih-across layout (8 hashes, quality, filename). jsonl: one object per file with every\n"
+      "--pdqdih-across layout (8 hashes, quality, filename). jsonl: one object per file with "
+      "every\n"
       "signal. Output order is input order. A file that fails gets an error line on stderr, the\n"
       "others go on, and the exit status is 1.");
   cmd->callback([args, &exit_code] { exit_code = RunHash(*args); });

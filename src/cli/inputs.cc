@@ -47,8 +47,10 @@ std::optional<InputItem> InputList::Next() {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (!line.empty()) break;
       }
-      if (line.empty()) stream_ = nullptr;
-      else pending_.push_back({std::move(line), {}});
+      if (line.empty())
+        stream_ = nullptr;
+      else
+        pending_.push_back({std::move(line), {}});
     }
     if (pending_.empty()) return std::nullopt;
     InputItem item = std::move(pending_.front());

@@ -1,9 +1,9 @@
 // The `takedown` command. Subcommands live in their own files; this wires them up.
-#include <cstdlib>
-
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
 
 #include "cli/commands.h"
 

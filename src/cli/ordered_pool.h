@@ -66,9 +66,8 @@ void OrderedParallelMap(int threads, size_t window, const std::function<std::opt
     Out out;
     {
       std::unique_lock lock(mu);
-      can_emit.wait(lock, [&] {
-        return ready.count(emitted) != 0 || (running == 0 && ready.empty());
-      });
+      can_emit.wait(lock,
+                    [&] { return ready.count(emitted) != 0 || (running == 0 && ready.empty()); });
       auto it = ready.find(emitted);
       if (it == ready.end()) break;  // all workers done and nothing left
       out = std::move(it->second);

@@ -45,7 +45,8 @@ std::string SignalsJsonLine(const std::string& path, const hash::ImageSignals& s
   j["quality"] = s.pdq.quality;
   if (s.dihedral) {
     nlohmann::ordered_json d;
-    for (int i = 0; i < hash::pdq::kDihedralCount; ++i) d[kDihedralNames[i]] = (*s.dihedral)[i].ToHex();
+    for (int i = 0; i < hash::pdq::kDihedralCount; ++i)
+      d[kDihedralNames[i]] = (*s.dihedral)[i].ToHex();
     j["dihedral"] = std::move(d);
   }
   j["md5"] = s.md5;

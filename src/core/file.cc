@@ -1,13 +1,12 @@
 #include "core/file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace takedown {
 namespace {
@@ -16,11 +15,15 @@ Status FromErrno(int err, const char* what) {
   std::string m = fmt::format("{}: {}", what, std::strerror(err));
   switch (err) {
     case ENOENT:
-    case ENOTDIR: return NotFound(std::move(m));
+    case ENOTDIR:
+      return NotFound(std::move(m));
     case EACCES:
-    case EPERM: return PermissionDenied(std::move(m));
-    case EISDIR: return InvalidArgument(std::move(m));
-    default: return IoError(std::move(m));
+    case EPERM:
+      return PermissionDenied(std::move(m));
+    case EISDIR:
+      return InvalidArgument(std::move(m));
+    default:
+      return IoError(std::move(m));
   }
 }
 

@@ -50,7 +50,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status PermissionDenied(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
@@ -67,7 +69,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -94,17 +96,18 @@ class [[nodiscard]] Result {
 }  // namespace takedown
 
 // Propagates a non-OK Status from an expression returning Status.
-#define TD_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::takedown::Status td_status_ = (expr);      \
-    if (!td_status_.ok()) return td_status_;     \
+#define TD_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::takedown::Status td_status_ = (expr);  \
+    if (!td_status_.ok()) return td_status_; \
   } while (false)
 
 #define TD_CONCAT_INNER(a, b) a##b
 #define TD_CONCAT(a, b) TD_CONCAT_INNER(a, b)
 
 // `TD_ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result or returns its Status.
-#define TD_ASSIGN_OR_RETURN(lhs, expr) TD_ASSIGN_OR_RETURN_IMPL(TD_CONCAT(td_result_, __LINE__), lhs, expr)
+#define TD_ASSIGN_OR_RETURN(lhs, expr) \
+  TD_ASSIGN_OR_RETURN_IMPL(TD_CONCAT(td_result_, __LINE__), lhs, expr)
 #define TD_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \

@@ -16,9 +16,12 @@ Result<Hash256> Hash256::FromHex(std::string_view hex) {
   for (size_t i = 0; i < 64; ++i) {
     const char c = hex[i];
     uint64_t v;
-    if (c >= '0' && c <= '9') v = static_cast<uint64_t>(c - '0');
-    else if (c >= 'a' && c <= 'f') v = static_cast<uint64_t>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') v = static_cast<uint64_t>(c - 'A' + 10);
+    if (c >= '0' && c <= '9')
+      v = static_cast<uint64_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v = static_cast<uint64_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      v = static_cast<uint64_t>(c - 'A' + 10);
     else {
       const bool printable = c >= 0x20 && c < 0x7f;
       return InvalidArgument(printable

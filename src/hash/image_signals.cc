@@ -52,8 +52,9 @@ Result<ImageSignals> ImageHasher::HashBytes(std::span<const uint8_t> bytes,
     t0 = Clock::now();
   }
 
-  TD_ASSIGN_OR_RETURN(media::DecodedImage decoded,
-                      media::DecodeImage(bytes, DecodeOptionsFor(options.mode, bytes, options.limits)));
+  TD_ASSIGN_OR_RETURN(
+      media::DecodedImage decoded,
+      media::DecodeImage(bytes, DecodeOptionsFor(options.mode, bytes, options.limits)));
   if (times != nullptr) times->decode += Since(t0);
 
   out.format = std::string(media::ImageFormatName(decoded.format));

@@ -44,10 +44,10 @@ struct ImageHashOptions {
 };
 
 struct ImageSignals {
-  std::string format;        // "jpeg", "png", ...
-  int width = 0;             // as stored in the file
+  std::string format;  // "jpeg", "png", ...
+  int width = 0;       // as stored in the file
   int height = 0;
-  int hashed_width = 0;      // the luma plane PDQ was computed on
+  int hashed_width = 0;  // the luma plane PDQ was computed on
   int hashed_height = 0;
   HashMode mode = HashMode::kFast;
   PdqHash pdq;

@@ -24,8 +24,8 @@ float* PdqHasher::LumaBuffer(size_t n) {
   return luma_.data();
 }
 
-PdqHash PdqHasher::HashImage(const media::Image& image, int resize_to,
-                             DihedralHashes* dihedral, PdqStageTimes* times) {
+PdqHash PdqHasher::HashImage(const media::Image& image, int resize_to, DihedralHashes* dihedral,
+                             PdqStageTimes* times) {
   const auto t0 = Clock::now();
   const int channels = image.channels();
   int rows = image.height;
@@ -47,8 +47,10 @@ PdqHash PdqHasher::HashImage(const media::Image& image, int resize_to,
   } else {
     const size_t n = static_cast<size_t>(rows) * cols;
     float* out = LumaBuffer(n);
-    if (channels == 1) pdq::LumaFromGray(image.pixels.data(), n, out);
-    else pdq::LumaFromRgb(image.pixels.data(), n, out);
+    if (channels == 1)
+      pdq::LumaFromGray(image.pixels.data(), n, out);
+    else
+      pdq::LumaFromRgb(image.pixels.data(), n, out);
   }
   if (times != nullptr) times->luma += Since(t0);
   return HashLuma(rows, cols, dihedral, times);

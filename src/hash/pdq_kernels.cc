@@ -116,15 +116,18 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void BoxDownColumns
 }
 
 // A strip of kStrip lanes (rows of the image, transposed); lanes beyond the real ones hold zeros.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void BoxDownStrip(
-    const float* in, float* out, int steps, int window) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void BoxDownStrip(const float* in,
+                                                                               float* out,
+                                                                               int steps,
+                                                                               int window) {
   BoxDown<kStrip>(in, kStrip, out, kStrip, steps, kStrip, window, nullptr);
 }
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void LumaFromRgb(
-    const uint8_t* rgb, size_t count, float* out) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void LumaFromRgb(const uint8_t* rgb,
+                                                                              size_t count,
+                                                                              float* out) {
   for (size_t i = 0; i < count; ++i) {
     out[i] = kLumaR * static_cast<float>(rgb[3 * i]) + kLumaG * static_cast<float>(rgb[3 * i + 1]) +
              kLumaB * static_cast<float>(rgb[3 * i + 2]);
@@ -199,7 +202,8 @@ void BoxAlongRows(const float* in, float* out, int rows, int cols, int window, f
     for (int c0 = 0; c0 < cols; c0 += 4096) {
       const int n = std::min(4096, cols - c0);
       TransposeStrip(strip_out + static_cast<size_t>(c0) * kStrip, kStrip,
-                     out + static_cast<size_t>(r0) * cols + c0, static_cast<size_t>(cols), n, lanes);
+                     out + static_cast<size_t>(r0) * cols + c0, static_cast<size_t>(cols), n,
+                     lanes);
     }
   }
 }
@@ -243,7 +247,8 @@ void JaroszDecimate64(float* buf, float* tmp, int rows, int cols, float* scratch
   float* filtered = tmp + static_cast<size_t>(rows) * kBlock;
   BoxDownColumns(tmp, kBlock, filtered, kBlock, rows, kBlock, along_cols, sums);
   for (int i = 0; i < kBlock; ++i) {
-    std::copy_n(filtered + static_cast<size_t>(SampleIndex(i, rows)) * kBlock, kBlock, &out[i * kBlock]);
+    std::copy_n(filtered + static_cast<size_t>(SampleIndex(i, rows)) * kBlock, kBlock,
+                &out[i * kBlock]);
   }
 }
 
@@ -283,7 +288,8 @@ struct DctMatrices {
     const float scale = static_cast<float>(std::sqrt(2.0 / kBlock));
     for (int i = 0; i < kDctSize; ++i) {
       for (int k = 0; k < kBlock; ++k) {
-        d[i][k] = static_cast<float>(scale * std::cos((kPi / 2.0 / kBlock) * (i + 1) * (2 * k + 1)));
+        d[i][k] =
+            static_cast<float>(scale * std::cos((kPi / 2.0 / kBlock) * (i + 1) * (2 * k + 1)));
         dt[k][i] = d[i][k];
       }
     }
@@ -340,21 +346,41 @@ void DihedralDct(const Buffer16& a, Dihedral which, Buffer16& out) {
   bool negate_even_i = false;
   bool negate_even_j = false;
   switch (which) {
-    case Dihedral::kOriginal: break;
-    case Dihedral::kRotate90: transpose = true; negate_even_j = true; break;
-    case Dihedral::kRotate180: negate_even_i = negate_even_j = true; break;
-    case Dihedral::kRotate270: transpose = true; negate_even_i = true; break;
-    case Dihedral::kFlipX: negate_even_i = true; break;
-    case Dihedral::kFlipY: negate_even_j = true; break;
-    case Dihedral::kFlipPlus1: transpose = true; break;
-    case Dihedral::kFlipMinus1: transpose = true; negate_even_i = negate_even_j = true; break;
+    case Dihedral::kOriginal:
+      break;
+    case Dihedral::kRotate90:
+      transpose = true;
+      negate_even_j = true;
+      break;
+    case Dihedral::kRotate180:
+      negate_even_i = negate_even_j = true;
+      break;
+    case Dihedral::kRotate270:
+      transpose = true;
+      negate_even_i = true;
+      break;
+    case Dihedral::kFlipX:
+      negate_even_i = true;
+      break;
+    case Dihedral::kFlipY:
+      negate_even_j = true;
+      break;
+    case Dihedral::kFlipPlus1:
+      transpose = true;
+      break;
+    case Dihedral::kFlipMinus1:
+      transpose = true;
+      negate_even_i = negate_even_j = true;
+      break;
   }
   for (int i = 0; i < kDctSize; ++i) {
     for (int j = 0; j < kDctSize; ++j) {
       const bool negate = ((i % 2 == 0) && negate_even_i) != ((j % 2 == 0) && negate_even_j);
       const float v = negate ? -a[i * kDctSize + j] : a[i * kDctSize + j];
-      if (transpose) out[j * kDctSize + i] = v;
-      else out[i * kDctSize + j] = v;
+      if (transpose)
+        out[j * kDctSize + i] = v;
+      else
+        out[i * kDctSize + j] = v;
     }
   }
 }

@@ -15,9 +15,9 @@
 
 namespace takedown::hash::pdq {
 
-constexpr int kMinDim = 5;      // smaller sides give an all-zero hash, quality 0
-constexpr int kBlock = 64;      // the decimated image is 64 x 64
-constexpr int kDctSize = 16;    // 16 x 16 low-frequency DCT coefficients, DC excluded
+constexpr int kMinDim = 5;    // smaller sides give an all-zero hash, quality 0
+constexpr int kBlock = 64;    // the decimated image is 64 x 64
+constexpr int kDctSize = 16;  // 16 x 16 low-frequency DCT coefficients, DC excluded
 
 using Buffer64 = std::array<float, kBlock * kBlock>;
 using Buffer16 = std::array<float, kDctSize * kDctSize>;
@@ -63,7 +63,14 @@ Hash256 BitsFromDct(const Buffer16& dct);
 // The eight dihedral variants, derived from the DCT by sign flips and transposes, in the
 // reference's order.
 enum class Dihedral {
-  kOriginal, kRotate90, kRotate180, kRotate270, kFlipX, kFlipY, kFlipPlus1, kFlipMinus1
+  kOriginal,
+  kRotate90,
+  kRotate180,
+  kRotate270,
+  kFlipX,
+  kFlipY,
+  kFlipPlus1,
+  kFlipMinus1
 };
 constexpr int kDihedralCount = 8;
 void DihedralDct(const Buffer16& in, Dihedral which, Buffer16& out);

@@ -22,9 +22,12 @@ Result<DecodedImage> DecodeImage(std::span<const uint8_t> bytes, const DecodeOpt
                                          options.limits.max_pixels));
   }
   switch (sniffed) {
-    case ImageFormat::kJpeg: return DecodeJpeg(bytes, options);
-    case ImageFormat::kWebp: return DecodeWebp(bytes, options);
-    default: return DecodeWithFfmpeg(bytes, sniffed, options);
+    case ImageFormat::kJpeg:
+      return DecodeJpeg(bytes, options);
+    case ImageFormat::kWebp:
+      return DecodeWebp(bytes, options);
+    default:
+      return DecodeWithFfmpeg(bytes, sniffed, options);
   }
 }
 

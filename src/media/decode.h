@@ -43,7 +43,7 @@ struct DecodeOptions {
 struct DecodedImage {
   Image image;
   ImageFormat format = ImageFormat::kUnknown;
-  int source_width = 0;   // full-size dimensions as stored in the file
+  int source_width = 0;  // full-size dimensions as stored in the file
   int source_height = 0;
   int scale_denom = 1;    // image is 1/scale_denom of the source (JPEG DCT scaling)
   bool is_luma = false;   // image is kGray8 holding the luma of a colour source

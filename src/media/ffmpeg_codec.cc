@@ -9,13 +9,13 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "media/decoders.h"
 
@@ -56,11 +56,19 @@ int64_t Seek(void* opaque, int64_t offset, int whence) {
   auto* r = static_cast<MemoryReader*>(opaque);
   int64_t target;
   switch (whence & ~AVSEEK_FORCE) {
-    case AVSEEK_SIZE: return r->size;
-    case SEEK_SET: target = offset; break;
-    case SEEK_CUR: target = r->pos + offset; break;
-    case SEEK_END: target = r->size + offset; break;
-    default: return AVERROR(EINVAL);
+    case AVSEEK_SIZE:
+      return r->size;
+    case SEEK_SET:
+      target = offset;
+      break;
+    case SEEK_CUR:
+      target = r->pos + offset;
+      break;
+    case SEEK_END:
+      target = r->size + offset;
+      break;
+    default:
+      return AVERROR(EINVAL);
   }
   if (target < 0 || target > r->size) return AVERROR(EINVAL);
   r->pos = target;
@@ -139,8 +147,8 @@ Result<Image> ConvertFrame(const AVFrame& frame) {
   }
   uint8_t* dst_planes[4] = {img.pixels.data(), nullptr, nullptr, nullptr};
   int dst_strides[4] = {static_cast<int>(img.row_bytes()), 0, 0, 0};
-  const int rows = sws_scale(sws.get(), frame.data, frame.linesize, 0, frame.height, dst_planes,
-                             dst_strides);
+  const int rows =
+      sws_scale(sws.get(), frame.data, frame.linesize, 0, frame.height, dst_planes, dst_strides);
   if (rows != frame.height) return Internal("swscale converted a partial image");
   return img;
 }
@@ -174,7 +182,8 @@ Result<DecodedImage> DecodeWithFfmpeg(std::span<const uint8_t> bytes, ImageForma
   if (!IsStillImageDemuxer(demuxer)) {
     return Unsupported(fmt::format("not a still image (looks like '{}')", demuxer));
   }
-  const int stream_index = av_find_best_stream(format.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  const int stream_index =
+      av_find_best_stream(format.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (stream_index < 0) return Unsupported("no image found in the file");
   const AVCodecParameters* par = format->streams[stream_index]->codecpar;
   const AVCodec* codec = avcodec_find_decoder(par->codec_id);
@@ -220,15 +229,17 @@ Result<DecodedImage> DecodeWithFfmpeg(std::span<const uint8_t> bytes, ImageForma
       if (err < 0 && err != AVERROR(EAGAIN)) last_error = err;
     }
     err = avcodec_receive_frame(ctx.get(), frame.get());
-    if (err == 0) got = true;
-    else if (err != AVERROR(EAGAIN) && err != AVERROR_EOF) last_error = err;
+    if (err == 0)
+      got = true;
+    else if (err != AVERROR(EAGAIN) && err != AVERROR_EOF)
+      last_error = err;
     if (flushed && !got) break;
   }
   if (!got) {
     if (last_error == AVERROR(EINVAL) || last_error == AVERROR(ERANGE)) {
-      return ResourceExhausted(fmt::format(
-          "{} image dimensions are invalid or over the limit of {} pixels", codec->name,
-          options.limits.max_pixels));
+      return ResourceExhausted(
+          fmt::format("{} image dimensions are invalid or over the limit of {} pixels", codec->name,
+                      options.limits.max_pixels));
     }
     return DataLoss(fmt::format("{} data is truncated or corrupt: no frame decoded{}", codec->name,
                                 last_error != 0 ? " (" + AvError(last_error) + ")" : ""));

@@ -6,14 +6,22 @@ namespace takedown::media {
 
 std::string_view ImageFormatName(ImageFormat f) {
   switch (f) {
-    case ImageFormat::kJpeg: return "jpeg";
-    case ImageFormat::kPng: return "png";
-    case ImageFormat::kWebp: return "webp";
-    case ImageFormat::kGif: return "gif";
-    case ImageFormat::kBmp: return "bmp";
-    case ImageFormat::kTiff: return "tiff";
-    case ImageFormat::kOther: return "other";
-    case ImageFormat::kUnknown: break;
+    case ImageFormat::kJpeg:
+      return "jpeg";
+    case ImageFormat::kPng:
+      return "png";
+    case ImageFormat::kWebp:
+      return "webp";
+    case ImageFormat::kGif:
+      return "gif";
+    case ImageFormat::kBmp:
+      return "bmp";
+    case ImageFormat::kTiff:
+      return "tiff";
+    case ImageFormat::kOther:
+      return "other";
+    case ImageFormat::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -34,12 +42,14 @@ ImageFormat SniffImageFormat(std::span<const uint8_t> b) {
 bool PeekDeclaredSize(std::span<const uint8_t> b, ImageFormat format, int64_t* width,
                       int64_t* height) {
   auto be32 = [&](size_t at) {
-    return (int64_t{b[at]} << 24) | (int64_t{b[at + 1]} << 16) | (int64_t{b[at + 2]} << 8) | b[at + 3];
+    return (int64_t{b[at]} << 24) | (int64_t{b[at + 1]} << 16) | (int64_t{b[at + 2]} << 8) |
+           b[at + 3];
   };
   auto le16 = [&](size_t at) { return int64_t{b[at]} | (int64_t{b[at + 1]} << 8); };
   auto le32s = [&](size_t at) {
-    return static_cast<int64_t>(static_cast<int32_t>(
-        uint32_t{b[at]} | (uint32_t{b[at + 1]} << 8) | (uint32_t{b[at + 2]} << 16) | (uint32_t{b[at + 3]} << 24)));
+    return static_cast<int64_t>(static_cast<int32_t>(uint32_t{b[at]} | (uint32_t{b[at + 1]} << 8) |
+                                                     (uint32_t{b[at + 2]} << 16) |
+                                                     (uint32_t{b[at + 3]} << 24)));
   };
   switch (format) {
     case ImageFormat::kPng:  // signature, IHDR length and type, then width and height
@@ -58,7 +68,8 @@ bool PeekDeclaredSize(std::span<const uint8_t> b, ImageFormat format, int64_t* w
       *height = le32s(22);
       if (*height < 0) *height = -*height;
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 

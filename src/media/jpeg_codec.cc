@@ -1,12 +1,12 @@
 // JPEG through libjpeg-turbo. libjpeg reports fatal errors by calling error_exit, which here
 // longjmps back to the function that set the jump buffer. Those functions keep no object with a
 // destructor in their own frame, so nothing is skipped by the jump; buffers live in the caller.
+#include <fmt/format.h>
+#include <jpeglib.h>
+
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
-
-#include <fmt/format.h>
-#include <jpeglib.h>
 
 #include "media/decode.h"
 #include "media/decoders.h"
@@ -14,8 +14,8 @@
 namespace takedown::media {
 namespace {
 
-constexpr int kMaxScans = 1000;       // a progressive file needs ~10; thousands is an attack
-constexpr int kMaxWarnings = 1000;    // corrupt data can emit one warning per block
+constexpr int kMaxScans = 1000;     // a progressive file needs ~10; thousands is an attack
+constexpr int kMaxWarnings = 1000;  // corrupt data can emit one warning per block
 
 // The zig-zag position of each coefficient of the top-left n x n corner of a block, which is
 // what libjpeg's scaled inverse DCT reads at scale n/8 (ITU T.81, figure A.6).
@@ -53,8 +53,8 @@ void OnProgress(j_common_ptr cinfo) {
   auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
   if (d->input_scan_number > kMaxScans) {
     auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
-    std::snprintf(err->message, sizeof(err->message),
-                  "progressive JPEG with more than %d scans", kMaxScans);
+    std::snprintf(err->message, sizeof(err->message), "progressive JPEG with more than %d scans",
+                  kMaxScans);
     std::longjmp(err->jump, 1);
   }
 }
@@ -89,7 +89,8 @@ bool NeededCoefficientsFinal(j_decompress_ptr cinfo, int scale_denom, bool luma_
   for (int c = 0; c < components; ++c) {
     for (int row = 0; row < n; ++row) {
       for (int col = 0; col < n; ++col) {
-        if (cinfo->coef_bits[c][kZigzagIndexOfNatural[row * 8 + col]] > max_missing_bits) return false;
+        if (cinfo->coef_bits[c][kZigzagIndexOfNatural[row * 8 + col]] > max_missing_bits)
+          return false;
       }
     }
   }
@@ -144,7 +145,8 @@ int Decompress(Decompressor& d, const JpegPlan& plan, int scale_denom, bool stop
     }
     jpeg_start_output(cinfo, cinfo->input_scan_number);
   }
-  const size_t stride = static_cast<size_t>(cinfo->output_width) * (plan.format == PixelFormat::kGray8 ? 1 : 3);
+  const size_t stride =
+      static_cast<size_t>(cinfo->output_width) * (plan.format == PixelFormat::kGray8 ? 1 : 3);
   while (cinfo->output_scanline < cinfo->output_height) {
     const size_t y = cinfo->output_scanline;
     JSAMPROW row = plan.cmyk ? row_scratch.data() : out.data() + y * stride;
@@ -194,14 +196,18 @@ Result<DecodedImage> DecodeJpeg(std::span<const uint8_t> bytes, const DecodeOpti
 
   JpegPlan plan{};
   switch (cinfo->jpeg_color_space) {
-    case JCS_GRAYSCALE: plan = {JCS_GRAYSCALE, PixelFormat::kGray8, false, false}; break;
+    case JCS_GRAYSCALE:
+      plan = {JCS_GRAYSCALE, PixelFormat::kGray8, false, false};
+      break;
     case JCS_YCbCr:
     case JCS_RGB:
       plan = options.prefer_luma ? JpegPlan{JCS_GRAYSCALE, PixelFormat::kGray8, true, false}
                                  : JpegPlan{JCS_RGB, PixelFormat::kRgb8, false, false};
       break;
     case JCS_CMYK:
-    case JCS_YCCK: plan = {JCS_CMYK, PixelFormat::kRgb8, false, true}; break;
+    case JCS_YCCK:
+      plan = {JCS_CMYK, PixelFormat::kRgb8, false, true};
+      break;
     default:
       return Unsupported(fmt::format("JPEG colour space {} is not supported",
                                      static_cast<int>(cinfo->jpeg_color_space)));
@@ -283,7 +289,8 @@ Result<std::vector<uint8_t>> EncodeJpeg(const Image& image, int quality) {
   if (image.width <= 0 || image.height <= 0) return InvalidArgument("cannot encode an empty image");
   if (quality < 1 || quality > 100) return InvalidArgument("JPEG quality must be 1..100");
   Compressor c;
-  if (Compress(c, image, quality) != 0) return Internal(fmt::format("JPEG encoding: {}", c.err.message));
+  if (Compress(c, image, quality) != 0)
+    return Internal(fmt::format("JPEG encoding: {}", c.err.message));
   return std::vector<uint8_t>(c.buffer, c.buffer + c.size);
 }
 

@@ -1,10 +1,9 @@
 // WebP through libwebp (FFmpeg 5.1 cannot decode animated WebP; libwebp is the canonical decoder).
+#include <fmt/format.h>
 #include <webp/decode.h>
 #include <webp/demux.h>
 
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "media/decoders.h"
 
@@ -56,7 +55,8 @@ Result<DecodedImage> DecodeWebp(std::span<const uint8_t> bytes, const DecodeOpti
   WebPBitstreamFeatures features;
   VP8StatusCode st = WebPGetFeatures(bytes.data(), bytes.size(), &features);
   if (st == VP8_STATUS_NOT_ENOUGH_DATA) return DataLoss("truncated WebP header");
-  if (st != VP8_STATUS_OK) return DataLoss(fmt::format("bad WebP header (libwebp status {})", static_cast<int>(st)));
+  if (st != VP8_STATUS_OK)
+    return DataLoss(fmt::format("bad WebP header (libwebp status {})", static_cast<int>(st)));
   const uint64_t pixels = uint64_t(features.width) * uint64_t(features.height);
   if (pixels > options.limits.max_pixels) {
     return ResourceExhausted(fmt::format("WebP declares {}x{} pixels, over the limit of {}",
@@ -99,7 +99,8 @@ Result<DecodedImage> DecodeWebp(std::span<const uint8_t> bytes, const DecodeOpti
   st = WebPDecode(bytes.data(), bytes.size(), &config);
   WebPFreeDecBuffer(&config.output);
   if (st == VP8_STATUS_NOT_ENOUGH_DATA) return DataLoss("truncated WebP data");
-  if (st != VP8_STATUS_OK) return DataLoss(fmt::format("corrupt WebP (libwebp status {})", static_cast<int>(st)));
+  if (st != VP8_STATUS_OK)
+    return DataLoss(fmt::format("corrupt WebP (libwebp status {})", static_cast<int>(st)));
   if (luma) {
     for (auto& p : img.pixels) p = FullRangeLuma(p);
     result.is_luma = true;

@@ -1,10 +1,9 @@
 #include "support/edits.h"
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
 #include "media/decode.h"
@@ -17,7 +16,8 @@ constexpr int kSaveQuality = 90;
 cv::Mat ToMat(const media::Image& img) {
   cv::Mat m(img.height, img.width, CV_8UC3);
   if (img.format == media::PixelFormat::kRgb8) {
-    for (int y = 0; y < img.height; ++y) std::copy_n(img.row(y), img.row_bytes(), m.ptr<uint8_t>(y));
+    for (int y = 0; y < img.height; ++y)
+      std::copy_n(img.row(y), img.row_bytes(), m.ptr<uint8_t>(y));
   } else {
     for (int y = 0; y < img.height; ++y) {
       for (int x = 0; x < img.width; ++x) {
@@ -49,7 +49,8 @@ void DrawText(cv::Mat& m, const std::string& text, cv::Point origin, double heig
   const cv::Size unit = cv::getTextSize(text, face, 1.0, 1, &base);
   const double scale = height_px / std::max(1, unit.height);
   const int thick = std::max(1, static_cast<int>(std::lround(scale * 1.8)));
-  if (outline != nullptr) cv::putText(m, text, origin, face, scale, *outline, thick + 2, cv::LINE_AA);
+  if (outline != nullptr)
+    cv::putText(m, text, origin, face, scale, *outline, thick + 2, cv::LINE_AA);
   cv::putText(m, text, origin, face, scale, colour, thick, cv::LINE_AA);
 }
 
@@ -79,11 +80,15 @@ cv::Mat Screenshot(const cv::Mat& m) {
   cv::Mat canvas(H, W, CV_8UC3, cv::Scalar(18, 18, 18));
   const int status = H * 3 / 100, header = H * 7 / 100, input = H * 8 / 100;
   cv::rectangle(canvas, cv::Rect(0, 0, W, status), cv::Scalar(0, 0, 0), cv::FILLED);
-  DrawText(canvas, "12:34", cv::Point(W / 20, status * 3 / 4), status * 0.5, cv::Scalar(255, 255, 255), nullptr);
-  DrawText(canvas, "5G 87%", cv::Point(W * 3 / 4, status * 3 / 4), status * 0.5, cv::Scalar(255, 255, 255), nullptr);
+  DrawText(canvas, "12:34", cv::Point(W / 20, status * 3 / 4), status * 0.5,
+           cv::Scalar(255, 255, 255), nullptr);
+  DrawText(canvas, "5G 87%", cv::Point(W * 3 / 4, status * 3 / 4), status * 0.5,
+           cv::Scalar(255, 255, 255), nullptr);
   cv::rectangle(canvas, cv::Rect(0, status, W, header), cv::Scalar(52, 44, 31), cv::FILLED);
-  cv::circle(canvas, cv::Point(W / 8, status + header / 2), header / 3, cv::Scalar(120, 160, 90), cv::FILLED);
-  DrawText(canvas, "Group chat (2,418)", cv::Point(W / 4, status + header * 5 / 8), header * 0.32, cv::Scalar(235, 235, 235), nullptr);
+  cv::circle(canvas, cv::Point(W / 8, status + header / 2), header / 3, cv::Scalar(120, 160, 90),
+             cv::FILLED);
+  DrawText(canvas, "Group chat (2,418)", cv::Point(W / 4, status + header * 5 / 8), header * 0.32,
+           cv::Scalar(235, 235, 235), nullptr);
   // The image, scaled to 86% of the width, or less if it would not fit above the input bar.
   const int max_h = H - status - header - input - H * 12 / 100;
   double s = 0.86 * W / m.cols;
@@ -94,10 +99,13 @@ cv::Mat Screenshot(const cv::Mat& m) {
   cv::rectangle(canvas, cv::Rect(x0 - 8, y0 - 8, scaled.cols + 16, scaled.rows + H * 5 / 100),
                 cv::Scalar(75, 95, 5), cv::FILLED);
   scaled.copyTo(canvas(cv::Rect(x0, y0, scaled.cols, scaled.rows)));
-  DrawText(canvas, "look at this lol", cv::Point(x0, y0 + scaled.rows + H * 3 / 100), H * 0.015, cv::Scalar(230, 230, 230), nullptr);
+  DrawText(canvas, "look at this lol", cv::Point(x0, y0 + scaled.rows + H * 3 / 100), H * 0.015,
+           cv::Scalar(230, 230, 230), nullptr);
   cv::rectangle(canvas, cv::Rect(0, H - input, W, input), cv::Scalar(40, 40, 40), cv::FILLED);
-  cv::rectangle(canvas, cv::Rect(W / 20, H - input * 3 / 4, W * 3 / 4, input / 2), cv::Scalar(70, 70, 70), cv::FILLED);
-  DrawText(canvas, "Message", cv::Point(W / 12, H - input * 2 / 5), input * 0.22, cv::Scalar(160, 160, 160), nullptr);
+  cv::rectangle(canvas, cv::Rect(W / 20, H - input * 3 / 4, W * 3 / 4, input / 2),
+                cv::Scalar(70, 70, 70), cv::FILLED);
+  DrawText(canvas, "Message", cv::Point(W / 12, H - input * 2 / 5), input * 0.22,
+           cv::Scalar(160, 160, 160), nullptr);
   return canvas;
 }
 
@@ -106,7 +114,9 @@ cv::Mat Pixels(const std::string& name, const cv::Mat& m) {
   cv::Mat out;
   if (name == "resize_50" || name == "resize_25") {
     const double f = name == "resize_50" ? 0.5 : 0.25;
-    cv::resize(m, out, cv::Size(std::max(1, static_cast<int>(w * f)), std::max(1, static_cast<int>(h * f))), 0, 0, cv::INTER_AREA);
+    cv::resize(m, out,
+               cv::Size(std::max(1, static_cast<int>(w * f)), std::max(1, static_cast<int>(h * f))),
+               0, 0, cv::INTER_AREA);
   } else if (name == "greyscale") {
     cv::Mat g;
     cv::cvtColor(m, g, cv::COLOR_RGB2GRAY);
@@ -156,7 +166,10 @@ cv::Mat Pixels(const std::string& name, const cv::Mat& m) {
     th = std::min(th, 0.8 * w / std::max(1.0, TextWidthFor(text, 1.0)));
     cv::Mat layer = out.clone();
     const cv::Scalar black(0, 0, 0), white(255, 255, 255);
-    DrawText(layer, text, cv::Point(static_cast<int>((w - TextWidthFor(text, th)) / 2), static_cast<int>(h * 0.78)), th, white, &black);
+    DrawText(
+        layer, text,
+        cv::Point(static_cast<int>((w - TextWidthFor(text, th)) / 2), static_cast<int>(h * 0.78)),
+        th, white, &black);
     cv::addWeighted(layer, 0.7, out, 0.3, 0, out);
   } else if (name == "caption") {
     const int bar = std::max(8, h * 18 / 100);
@@ -164,7 +177,10 @@ cv::Mat Pixels(const std::string& name, const cv::Mat& m) {
     const std::string text = "when you see it";
     double th = bar * 0.45;
     th = std::min(th, 0.9 * w / std::max(1.0, TextWidthFor(text, 1.0)));
-    DrawText(out, text, cv::Point(static_cast<int>((w - TextWidthFor(text, th)) / 2), static_cast<int>(bar * 0.5 + th / 2)), th, cv::Scalar(0, 0, 0), nullptr);
+    DrawText(out, text,
+             cv::Point(static_cast<int>((w - TextWidthFor(text, th)) / 2),
+                       static_cast<int>(bar * 0.5 + th / 2)),
+             th, cv::Scalar(0, 0, 0), nullptr);
   } else if (name == "screenshot") {
     out = Screenshot(m);
   } else if (name == "sticker") {
@@ -172,9 +188,13 @@ cv::Mat Pixels(const std::string& name, const cv::Mat& m) {
     const double r = std::sqrt(0.03 * w * h / M_PI);  // a disc covering 3% of the area
     const cv::Point c(static_cast<int>(w * 0.7), static_cast<int>(h * 0.35));
     cv::circle(out, c, static_cast<int>(r), cv::Scalar(255, 204, 0), cv::FILLED, cv::LINE_AA);
-    cv::circle(out, c + cv::Point(static_cast<int>(-r / 3), static_cast<int>(-r / 4)), std::max(1, static_cast<int>(r / 8)), cv::Scalar(20, 20, 20), cv::FILLED);
-    cv::circle(out, c + cv::Point(static_cast<int>(r / 3), static_cast<int>(-r / 4)), std::max(1, static_cast<int>(r / 8)), cv::Scalar(20, 20, 20), cv::FILLED);
-    cv::ellipse(out, c + cv::Point(0, static_cast<int>(r / 6)), cv::Size(static_cast<int>(r / 2), static_cast<int>(r / 3)), 0, 0, 180, cv::Scalar(20, 20, 20), std::max(1, static_cast<int>(r / 12)));
+    cv::circle(out, c + cv::Point(static_cast<int>(-r / 3), static_cast<int>(-r / 4)),
+               std::max(1, static_cast<int>(r / 8)), cv::Scalar(20, 20, 20), cv::FILLED);
+    cv::circle(out, c + cv::Point(static_cast<int>(r / 3), static_cast<int>(-r / 4)),
+               std::max(1, static_cast<int>(r / 8)), cv::Scalar(20, 20, 20), cv::FILLED);
+    cv::ellipse(out, c + cv::Point(0, static_cast<int>(r / 6)),
+                cv::Size(static_cast<int>(r / 2), static_cast<int>(r / 3)), 0, 0, 180,
+                cv::Scalar(20, 20, 20), std::max(1, static_cast<int>(r / 12)));
   } else {
     throw std::invalid_argument("unknown edit " + name);
   }

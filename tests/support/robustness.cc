@@ -1,10 +1,10 @@
 #include "support/robustness.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "hash/image_signals.h"
 #include "media/decode.h"
@@ -36,7 +36,8 @@ RobustnessTable MeasurePlainPdqRobustness(const std::vector<std::string>& photos
         auto edited = hasher.HashBytes(bytes, query_opts);
         if (!edited.ok()) continue;
         int d = 256;
-        for (const auto& v : *original->dihedral) d = std::min(d, hash::Distance(v, edited->pdq.hash));
+        for (const auto& v : *original->dihedral)
+          d = std::min(d, hash::Distance(v, edited->pdq.hash));
         best[e][p] = d;
       }
     }
@@ -65,8 +66,9 @@ RobustnessTable MeasurePlainPdqRobustness(const std::vector<std::string>& photos
 }
 
 std::string FormatRobustnessTable(const RobustnessTable& t) {
-  std::string s = fmt::format("plain PDQ (fast mode, best of 8 dihedral variants), threshold {}, {} photos\n",
-                              t.threshold, t.photos);
+  std::string s =
+      fmt::format("plain PDQ (fast mode, best of 8 dihedral variants), threshold {}, {} photos\n",
+                  t.threshold, t.photos);
   s += fmt::format("{:<16} {:>9} {:>8} {:>8}\n", "edit", "found", "recall", "median_d");
   for (const auto& r : t.rows) {
     std::vector<int> d = r.distances;

@@ -25,10 +25,10 @@ bool FullCorpus();
 }  // namespace takedown::testing
 
 // In a GoogleTest body: skip, loudly, when ../shared is absent.
-#define TD_REQUIRE_SHARED(what)                                                   \
-  do {                                                                            \
-    if (::takedown::testing::SharedDir().empty()) {                               \
-      ::takedown::testing::WarnSharedMissing(what);                               \
-      GTEST_SKIP() << "../shared is missing: " << (what) << " NOT TESTED";        \
-    }                                                                             \
+#define TD_REQUIRE_SHARED(what)                                            \
+  do {                                                                     \
+    if (::takedown::testing::SharedDir().empty()) {                        \
+      ::takedown::testing::WarnSharedMissing(what);                        \
+      GTEST_SKIP() << "../shared is missing: " << (what) << " NOT TESTED"; \
+    }                                                                      \
   } while (false)

@@ -30,7 +30,9 @@ media::Image SyntheticPhoto(int width, int height, uint32_t seed) {
   };
   std::vector<Blob> blobs(14);
   for (auto& b : blobs) {
-    b = {u(rng) * width, u(rng) * height, (0.05f + 0.3f * u(rng)) * std::max(width, height),
+    b = {u(rng) * width,
+         u(rng) * height,
+         (0.05f + 0.3f * u(rng)) * std::max(width, height),
          {u(rng) * 255 - 128, u(rng) * 255 - 128, u(rng) * 255 - 128}};
   }
   struct Rect {
@@ -41,7 +43,11 @@ media::Image SyntheticPhoto(int width, int height, uint32_t seed) {
   for (auto& r : rects) {
     const float cx = u(rng) * width, cy = u(rng) * height;
     const float hw = (0.05f + 0.2f * u(rng)) * width, hh = (0.05f + 0.2f * u(rng)) * height;
-    r = {cx - hw, cy - hh, cx + hw, cy + hh, {u(rng) * 200 - 100, u(rng) * 200 - 100, u(rng) * 200 - 100}};
+    r = {cx - hw,
+         cy - hh,
+         cx + hw,
+         cy + hh,
+         {u(rng) * 200 - 100, u(rng) * 200 - 100, u(rng) * 200 - 100}};
   }
   const float gx = u(rng) * 80 - 40, gy = u(rng) * 80 - 40;
   std::normal_distribution<float> noise(0.0f, 3.0f);
@@ -93,12 +99,14 @@ AVFrame* FrameFromImage(const media::Image& rgb, AVPixelFormat fmt) {
     for (int y = 0; y < rgb.height; ++y) {
       for (int x = 0; x < rgb.width; ++x) {
         const uint8_t* p = rgb.row(y) + 3 * x;
-        frame->data[0][y * frame->linesize[0] + x] = static_cast<uint8_t>((p[0] >> 5) << 5 | (p[1] >> 5) << 2 | (p[2] >> 6));
+        frame->data[0][y * frame->linesize[0] + x] =
+            static_cast<uint8_t>((p[0] >> 5) << 5 | (p[1] >> 5) << 2 | (p[2] >> 6));
       }
     }
     auto* pal = reinterpret_cast<uint32_t*>(frame->data[1]);
     for (uint32_t i = 0; i < 256; ++i) {
-      const uint32_t r = ((i >> 5) & 7) * 255 / 7, g = ((i >> 2) & 7) * 255 / 7, b = (i & 3) * 255 / 3;
+      const uint32_t r = ((i >> 5) & 7) * 255 / 7, g = ((i >> 2) & 7) * 255 / 7,
+                     b = (i & 3) * 255 / 3;
       pal[i] = 0xFF000000u | (r << 16) | (g << 8) | b;
     }
     return frame;
@@ -113,7 +121,9 @@ AVFrame* FrameFromImage(const media::Image& rgb, AVPixelFormat fmt) {
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
   if ((d->flags & AV_PIX_FMT_FLAG_ALPHA) != 0 && fmt == AV_PIX_FMT_RGBA) {
     for (int y = 0; y < rgb.height; ++y) {
-      for (int x = 0; x < rgb.width; ++x) frame->data[0][y * frame->linesize[0] + 4 * x + 3] = static_cast<uint8_t>((x * 7 + y * 3) & 0xFF);
+      for (int x = 0; x < rgb.width; ++x)
+        frame->data[0][y * frame->linesize[0] + 4 * x + 3] =
+            static_cast<uint8_t>((x * 7 + y * 3) & 0xFF);
     }
   }
   return frame;

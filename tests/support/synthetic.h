@@ -14,7 +14,8 @@ namespace takedown::testing {
 media::Image SyntheticPhoto(int width, int height, uint32_t seed);
 
 // PNG in a given FFmpeg pixel format: "rgb24", "rgba", "gray", "ya8", "rgb48be", "gray16be",
-// "pal8" (3-3-2 palette). The image's RGB (or its luma for grey formats) is stored; alpha is set to a pattern.
+// "pal8" (3-3-2 palette). The image's RGB (or its luma for grey formats) is stored; alpha is set to
+// a pattern.
 std::vector<uint8_t> EncodePng(const media::Image& rgb, const std::string& pix_fmt);
 
 // What the "pal8" PNG and the GIF encoders store: each colour cut to 3-3-2 bits and expanded back.
