@@ -9,14 +9,16 @@ packages=(
   # media decoding
   libjpeg62-turbo-dev libwebp-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-  # digests
-  libssl-dev
+  # digests; index file checksums
+  libssl-dev libxxhash-dev
   # CLI, JSON, logging
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # image edits for the robustness tests and benchmarks (not linked by the core libraries)
   libopencv-imgproc-dev
+  # the index benchmark's comparison (benchmark-only; not linked by takedown itself)
+  libfaiss-dev
 )
 
 missing=()

@@ -155,5 +155,54 @@ TEST_F(CliTest, FileNameWithCommaIsQuoted) {
   EXPECT_TRUE(Lines(r.out).at(0).ends_with(",\"" + odd + "\"")) << r.out;
 }
 
+TEST_F(CliTest, IndexBuildAndQueryFindNearDuplicates) {
+  // Hashes from `takedown hash --format jsonl`, the first 12 files indexed, all 24 queried.
+  const CommandResult hashed = Takedown("hash --format jsonl" + Joined());
+  ASSERT_EQ(hashed.exit_code, 0) << hashed.err;
+  const auto lines = Lines(hashed.out);
+  std::string bank, queries;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i < 12) bank += lines[i] + "\n";
+    queries += lines[i] + "\n";
+  }
+  testing::WriteFile(dir_ + "/bank.jsonl", std::vector<uint8_t>(bank.begin(), bank.end()));
+  testing::WriteFile(dir_ + "/queries.jsonl", std::vector<uint8_t>(queries.begin(), queries.end()));
+  const CommandResult built = Takedown("index build " + dir_ + "/bank.jsonl -o " + dir_ + "/bank.tdidx");
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  EXPECT_NE(built.err.find("12 hashes"), std::string::npos) << built.err;
+  const CommandResult q = Takedown("index query " + dir_ + "/bank.tdidx " + dir_ + "/queries.jsonl --radius 0");
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  // Each of the first 12 queries finds itself (query_line == id), the other 12 find nothing.
+  const auto rows = Lines(q.out);
+  ASSERT_EQ(rows.size(), 12u) << q.out;
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i], std::to_string(i) + "," + std::to_string(i) + ",0");
+  EXPECT_NE(q.err.find("loaded"), std::string::npos);
+  EXPECT_NE(q.err.find("us/query"), std::string::npos);
+}
+
+TEST_F(CliTest, IndexBuildRejectsMalformedHashListsWithLineNumbers) {
+  const std::string good(64, 'a');
+  const std::string text = good + "\n" + good.substr(0, 60) + "\n" + std::string(63, 'b') + "g\n{\"pdq\": 5}\n";
+  testing::WriteFile(dir_ + "/bad.txt", std::vector<uint8_t>(text.begin(), text.end()));
+  const CommandResult r = Takedown("index build " + dir_ + "/bad.txt -o " + dir_ + "/bad.tdidx");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 2: expected 64 hex digits, got 60"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 3: non-hex character 'g' at position 64"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 4: \"pdq\" is not a string"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/bad.tdidx"));
+}
+
+TEST_F(CliTest, IndexQueryRejectsCorruptIndexFiles) {
+  const std::string list = std::string(64, 'c') + "\n" + std::string(64, 'd') + "\n";
+  testing::WriteFile(dir_ + "/l.txt", std::vector<uint8_t>(list.begin(), list.end()));
+  ASSERT_EQ(Takedown("index build " + dir_ + "/l.txt -o " + dir_ + "/l.tdidx").exit_code, 0);
+  auto bytes = ReadAll(dir_ + "/l.tdidx");
+  bytes.resize(bytes.size() - 10);
+  testing::WriteFile(dir_ + "/cut.tdidx", std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  const CommandResult r = Takedown("index query " + dir_ + "/cut.tdidx " + dir_ + "/l.txt");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace takedown

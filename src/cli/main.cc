@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   takedown::cli::RegisterHashCommand(app, exit_code);
+  takedown::cli::RegisterIndexCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -1,0 +1,236 @@
+#include "index/mih.h"
+
+#include "index/huge_pages.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace takedown::index {
+
+uint32_t PartValue(const Hash256& h, int p) {
+  const int start = PartStart(p), len = PartBits(p);
+  const int w = start >> 6, sh = start & 63;
+  uint64_t v = h.words[w] >> sh;
+  if (sh + len > 64) v |= h.words[w + 1] << (64 - sh);
+  return static_cast<uint32_t>(v & ((uint64_t{1} << len) - 1));
+}
+
+std::array<int, kMihParts> PartThresholds(int r) {
+  std::array<int, kMihParts> t{};
+  const int total = r + 1;  // sum of (t_p + 1)
+  for (int p = 0; p < kMihParts; ++p) {
+    // Spread total as evenly as possible; the longer parts (first three) get the extra units.
+    t[p] = total / kMihParts + (p < total % kMihParts ? 1 : 0) - 1;
+  }
+  return t;
+}
+
+int DirectoryBits(uint64_t range, int part_bits) {
+  const int log2 = range <= 1 ? 0 : 64 - std::countl_zero(range - 1);
+  return std::clamp(log2 - 4, std::min(8, part_bits), part_bits);
+}
+
+std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t begin, uint64_t end) {
+  auto seg = std::make_shared<MihSegment>();
+  seg->begin_ = begin;
+  seg->end_ = end;
+  const uint64_t range = end - begin;
+  std::vector<uint32_t> live;
+  live.reserve(range);
+  for (uint64_t o = 0; o < range; ++o) {
+    if (store.state(begin + o) != kRemoved) live.push_back(static_cast<uint32_t>(o));
+  }
+  seg->owned_.resize(2 * kMihParts + 1);
+  for (int p = 0; p < kMihParts; ++p) {
+    const int bits = PartBits(p);
+    const int b = DirectoryBits(range, bits);
+    const int low = bits - b;
+    const uint32_t low_mask = (uint32_t{1} << low) - 1;
+    auto& dir = seg->owned_[2 * p];
+    auto& ent = seg->owned_[2 * p + 1];
+    ResizeHuge(dir, (size_t{1} << b) + 1, 0u);
+    for (uint32_t o : live) ++dir[(PartValue(store.hash(begin + o), p) >> low) + 1];
+    for (size_t i = 1; i < dir.size(); ++i) dir[i] += dir[i - 1];
+    ResizeHuge(ent, live.size(), 0u);
+    std::vector<uint32_t> fill(dir.begin(), dir.end() - 1);
+    for (uint32_t o : live) {
+      const uint32_t v = PartValue(store.hash(begin + o), p);
+      ent[fill[v >> low]++] = (o << low) | (v & low_mask);
+    }
+    seg->parts_[p] = {b, dir, ent};
+  }
+  auto& by_id = seg->owned_[2 * kMihParts];
+  by_id = live;
+  std::sort(by_id.begin(), by_id.end(), [&](uint32_t a, uint32_t b) {
+    return store.id(begin + a) < store.id(begin + b);
+  });
+  seg->by_id_ = by_id;
+  return seg;
+}
+
+std::shared_ptr<MihSegment> MihSegment::View(uint64_t begin, uint64_t end,
+                                             std::array<Part, kMihParts> parts,
+                                             std::span<const uint32_t> by_id) {
+  auto seg = std::make_shared<MihSegment>();
+  seg->begin_ = begin;
+  seg->end_ = end;
+  seg->parts_ = parts;
+  seg->by_id_ = by_id;
+  return seg;
+}
+
+namespace {
+
+// Calls fn(mask) for every mask of up to `max_flips` set bits among the low `bits` bits, fewest
+// first (Gosper's hack within each popcount).
+template <typename Fn>
+void ForEachFlipMask(int bits, int max_flips, Fn&& fn) {
+  fn(0u, 0);
+  for (int k = 1; k <= max_flips && k <= bits; ++k) {
+    const uint32_t limit = bits >= 32 ? 0xffffffffu : (uint32_t{1} << bits);
+    uint32_t m = (uint32_t{1} << k) - 1;
+    while (m < limit) {
+      fn(m, k);
+      const uint32_t c = m & (0u - m);
+      const uint32_t r = m + c;
+      if (r == 0) break;
+      m = (((r ^ m) >> 2) / c) | r;
+    }
+  }
+}
+
+double Binomial(int n, int k) {
+  double c = 1;
+  for (int i = 1; i <= k; ++i) c = c * (n - k + i) / i;
+  return c;
+}
+
+}  // namespace
+
+namespace {
+
+// Reads the probed buckets and collects candidate slots. Cloned for POPCNT (x86-64-v2) and the
+// baseline; chosen at load time. Software-pipelined: while bucket i is scanned, the entries of
+// bucket i + kAhead and the directory slot of bucket i + 2 kAhead are being fetched, so about
+// kAhead cache misses are in flight at each stage instead of one (or thousands, which the core
+// would drop). Candidates' hashes are prefetched as they are found.
+constexpr size_t kAhead = 12;
+
+__attribute__((target_clones("popcnt", "default"))) void CollectCandidates(
+    const std::array<MihSegment::Part, kMihParts>& parts, MihProbe* probes, size_t n,
+    const uint32_t* qlow, uint64_t begin, const HashStore& store, std::vector<uint64_t>* cand) {
+  auto dir_of = [&](size_t i) { return parts[probes[i].part].directory.data() + probes[i].top; };
+  auto resolve = [&](size_t i) {
+    MihProbe& pr = probes[i];
+    const uint32_t* d = dir_of(i);
+    pr.e0 = d[0];
+    pr.e1 = d[1];
+    __builtin_prefetch(parts[pr.part].entries.data() + pr.e0);
+  };
+  for (size_t i = 0; i < std::min(n, 2 * kAhead); ++i) __builtin_prefetch(dir_of(i));
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) resolve(i);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 2 * kAhead < n) __builtin_prefetch(dir_of(i + 2 * kAhead));
+    if (i + kAhead < n) resolve(i + kAhead);
+    const MihProbe& pr = probes[i];
+    const int low = PartBits(pr.part) - parts[pr.part].dir_bits;
+    const uint32_t low_mask = (uint32_t{1} << low) - 1;
+    const uint32_t ql = qlow[pr.part];
+    const uint32_t* ent = parts[pr.part].entries.data();
+    for (uint32_t j = pr.e0; j < pr.e1; ++j) {
+      const uint32_t e = ent[j];
+      if (__builtin_popcount((e & low_mask) ^ ql) <= pr.budget) {
+        const uint64_t slot = begin + (e >> low);
+        cand->push_back(slot << 4 | pr.part);  // slots < 2^32: the part rides in the low bits
+      }
+    }
+  }
+}
+
+// Checks each candidate's whole distance. A hash within r is usually close in several parts and
+// so was collected once per part: it is reported only by the first part whose threshold it
+// meets, which leaves every match exactly once without sorting.
+__attribute__((target_clones("popcnt", "default"))) void Verify(
+    const std::vector<uint64_t>& cand, const Hash256& q, int r,
+    const std::array<int, kMihParts>& thresholds, const HashStore& store,
+    std::vector<SlotMatch>* out) {
+  const size_t n = cand.size();
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) __builtin_prefetch(&store.hash(cand[i] >> 4));
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) __builtin_prefetch(&store.hash(cand[i + kAhead] >> 4));
+    const uint64_t c = cand[i];
+    const uint64_t slot = c >> 4;
+    const int part = static_cast<int>(c & 15);
+    const Hash256& h = store.hash(slot);
+    Hash256 x;
+    int d = 0;
+    for (int w = 0; w < 4; ++w) {
+      x.words[w] = q.words[w] ^ h.words[w];
+      d += __builtin_popcountll(x.words[w]);
+    }
+    if (d > r) continue;
+    bool earlier = false;
+    for (int p = 0; p < part && !earlier; ++p) {
+      earlier = thresholds[p] >= 0 && __builtin_popcount(PartValue(x, p)) <= thresholds[p];
+    }
+    if (!earlier && store.state(slot) == kLive) out->push_back({slot, static_cast<uint16_t>(d)});
+  }
+}
+
+}  // namespace
+
+void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const HammingKernels&,
+                       Scratch* scratch, std::vector<SlotMatch>* out) const {
+  if (r < 0 || entries() == 0) return;
+  const auto thresholds = PartThresholds(r);
+  auto& probes = scratch->probes;
+  probes.clear();
+  uint32_t qlow[kMihParts];
+  for (int p = 0; p < kMihParts; ++p) {
+    const int t = thresholds[p];
+    if (t < 0) continue;
+    const Part& part = parts_[p];
+    const int low = PartBits(p) - part.dir_bits;
+    const uint32_t qv = PartValue(q, p);
+    const uint32_t qtop = qv >> low;
+    qlow[p] = qv & ((uint32_t{1} << low) - 1);
+    ForEachFlipMask(part.dir_bits, t, [&](uint32_t mask, int flips) {
+      probes.push_back({qtop ^ mask, static_cast<uint8_t>(p), static_cast<uint8_t>(t - flips), 0, 0});
+    });
+  }
+  auto& cand = scratch->candidates;
+  cand.clear();
+  CollectCandidates(parts_, probes.data(), probes.size(), qlow, begin_, store, &cand);
+  Verify(cand, q, r, thresholds, store, out);
+}
+
+double MihSegment::QueryCost(int r) const {
+  if (r < 0) return 0;
+  const auto thresholds = PartThresholds(r);
+  double cost = 0;
+  for (int p = 0; p < kMihParts; ++p) {
+    if (thresholds[p] < 0) continue;
+    const Part& part = parts_[p];
+    const double per_bucket = static_cast<double>(part.entries.size()) / std::ldexp(1.0, part.dir_bits);
+    double buckets = 0;
+    for (int f = 0; f <= thresholds[p] && f <= part.dir_bits; ++f) buckets += Binomial(part.dir_bits, f);
+    cost += buckets * (8.0 + per_bucket);  // a directory miss is worth ~8 sequential entries
+  }
+  return cost;
+}
+
+int64_t MihSegment::FindId(uint64_t id, const HashStore& store) const {
+  auto it = std::lower_bound(by_id_.begin(), by_id_.end(), id,
+                             [&](uint32_t o, uint64_t v) { return store.id(begin_ + o) < v; });
+  if (it == by_id_.end() || store.id(begin_ + *it) != id) return -1;
+  return static_cast<int64_t>(begin_ + *it);
+}
+
+uint64_t MihSegment::HeapBytes() const {
+  uint64_t b = 0;
+  for (const auto& v : owned_) b += v.capacity() * sizeof(uint32_t);
+  return b;
+}
+
+}  // namespace takedown::index
