@@ -37,9 +37,9 @@ media::DecodeOptions DecodeOptionsFor(HashMode mode, std::span<const uint8_t> by
   return opts;
 }
 
-Result<ImageSignals> ImageHasher::HashBytes(std::span<const uint8_t> bytes,
-                                            const ImageHashOptions& options,
-                                            ImageStageTimes* times) {
+Result<ImageSignals> ImageHasher::HashBytes(
+    std::span<const uint8_t> bytes, const ImageHashOptions& options, ImageStageTimes* times,
+    const std::function<void(const media::DecodedImage&)>& on_decoded) {
   ImageSignals out;
   out.mode = options.mode;
   auto t0 = Clock::now();
@@ -70,6 +70,7 @@ Result<ImageSignals> ImageHasher::HashBytes(std::span<const uint8_t> bytes,
   const bool resized = img.width > kReferenceResize || img.height > kReferenceResize;
   out.hashed_width = resized ? kReferenceResize : img.width;
   out.hashed_height = resized ? kReferenceResize : img.height;
+  if (on_decoded) on_decoded(decoded);
   if (times != nullptr) ++times->images;
   return out;
 }

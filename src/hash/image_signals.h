@@ -10,6 +10,7 @@
 //    reference mode (see tests/fast_mode_test.cc).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -73,8 +74,11 @@ media::DecodeOptions DecodeOptionsFor(HashMode mode, std::span<const uint8_t> by
 // Not thread-safe (owns a PdqHasher's buffers): one per thread.
 class ImageHasher {
  public:
+  // on_decoded, when given, sees the decoded image (for signals computed elsewhere) before it
+  // is released.
   Result<ImageSignals> HashBytes(std::span<const uint8_t> bytes, const ImageHashOptions& options,
-                                 ImageStageTimes* times = nullptr);
+                                 ImageStageTimes* times = nullptr,
+                                 const std::function<void(const media::DecodedImage&)>& on_decoded = {});
   Result<ImageSignals> HashFile(const std::string& path, const ImageHashOptions& options,
                                 ImageStageTimes* times = nullptr);
 

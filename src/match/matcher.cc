@@ -1,0 +1,123 @@
+#include "match/matcher.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace takedown::match {
+
+BankItem BankItemFrom(const FileSignals& f) {
+  BankItem b;
+  b.sha256 = f.plain.sha256;
+  if (f.plain.dihedral) {
+    for (const auto& h : *f.plain.dihedral) b.pdq_variants.push_back({h, f.plain.pdq.quality});
+  } else {
+    b.pdq_variants.push_back(f.plain.pdq);
+  }
+  b.query = f.query;
+  b.whole = f.variants;
+  if (b.whole.empty()) {  // not hashed as a bank item: its own signals are its only variants
+    b.whole.push_back({"norm/original", f.query.norm});
+    if (f.query.box_hash) b.whole.push_back({"box/original", *f.query.box_hash});
+  }
+  return b;
+}
+
+QueryItem QueryItemFrom(const FileSignals& f) { return {f.plain.sha256, f.plain.pdq, f.query}; }
+
+Matcher::Matcher(MatchOptions options) : options_(options) {}
+Matcher::~Matcher() = default;
+
+void Matcher::Add(const BankItem& item) {
+  const uint64_t n = items_++;
+  if (!item.sha256.empty()) by_sha256_[item.sha256].push_back(n);
+  static constexpr const char* kNames[8] = {"original", "rotate90", "rotate180", "rotate270",
+                                            "flipx",    "flipy",    "flipplus1", "flipminus1"};
+  for (size_t i = 0; i < item.pdq_variants.size(); ++i) {
+    const auto& v = item.pdq_variants[i];
+    if (v.quality < options_.min_quality) continue;
+    pdq_ids_.push_back(pdq_var_.size());
+    pdq_h_.push_back(v.hash);
+    pdq_var_.push_back({n, kNames[i % 8]});
+  }
+  for (const auto& v : item.whole) {
+    if (v.hash.quality < options_.min_quality) continue;
+    whole_ids_.push_back(whole_var_.size());
+    whole_h_.push_back(v.hash.hash);
+    whole_var_.push_back({n, v.name});
+  }
+  auto add_regions = [&](const std::array<hash::PdqHash, kRegions>& regions, uint64_t family) {
+    for (int r = 0; r < kRegions; ++r) {
+      if (regions[r].quality < options_.region_min_quality) continue;
+      region_ids_[r].push_back(n * 2 + family);
+      region_h_[r].push_back(regions[r].hash);
+    }
+  };
+  add_regions(item.query.regions, 0);
+  if (item.query.box_regions) add_regions(*item.query.box_regions, 1);
+}
+
+void Matcher::Build() {
+  index::HashIndex::Options o;
+  o.background = false;
+  pdq_ = std::move(index::HashIndex::Build(pdq_h_, pdq_ids_, o).value());
+  whole_ = std::move(index::HashIndex::Build(whole_h_, whole_ids_, o).value());
+  for (int r = 0; r < kRegions; ++r) region_[r] = std::move(index::HashIndex::Build(region_h_[r], region_ids_[r], o).value());
+}
+
+std::vector<SignalMatch> Matcher::Match(const QueryItem& q) const {
+  // Best (smallest distance) per (item, signal).
+  std::map<std::pair<uint64_t, std::string>, SignalMatch> best;
+  auto offer = [&](const SignalMatch& m) {
+    auto key = std::make_pair(m.item, m.signal);
+    auto it = best.find(key);
+    if (it == best.end() || m.distance < it->second.distance) best[key] = m;
+  };
+  if (!q.sha256.empty()) {
+    if (auto it = by_sha256_.find(q.sha256); it != by_sha256_.end()) {
+      for (uint64_t item : it->second) offer({item, "sha256", "exact", 0});
+    }
+  }
+  if (q.pdq.quality >= options_.min_quality) {
+    for (const auto& m : pdq_->Query(q.pdq.hash, options_.pdq_threshold)) {
+      const Variant& v = pdq_var_[m.id];
+      offer({v.item, "pdq", v.name, m.distance});
+    }
+  }
+  auto whole = [&](const hash::PdqHash& h, const char* signal) {
+    if (h.quality < options_.min_quality) return;
+    for (const auto& m : whole_->Query(h.hash, options_.whole_threshold)) {
+      const Variant& v = whole_var_[m.id];
+      offer({v.item, signal, v.name, m.distance});
+    }
+  };
+  whole(q.signals.norm, "norm");
+  if (q.signals.box_hash) whole(*q.signals.box_hash, "box");
+  // Votes per (bank item and its family, query family): regions agree only in the same place
+  // of the same kind of frame.
+  std::map<std::pair<uint64_t, int>, std::vector<int>> votes;
+  auto vote = [&](const std::array<hash::PdqHash, kRegions>& regions, int family) {
+    for (int r = 0; r < kRegions; ++r) {
+      if (regions[r].quality < options_.region_min_quality) continue;
+      for (const auto& m : region_[r]->Query(regions[r].hash, options_.region_threshold)) {
+        votes[{m.id, family}].push_back(m.distance);
+      }
+    }
+  };
+  vote(q.signals.regions, 0);
+  if (q.signals.box_regions) vote(*q.signals.box_regions, 1);
+  static constexpr const char* kFamily[2] = {"whole", "box"};
+  for (auto& [key, d] : votes) {
+    if (static_cast<int>(d.size()) < options_.region_votes) continue;
+    std::sort(d.begin(), d.end());
+    const uint64_t item = key.first / 2;
+    offer({item, "regions", fmt::format("{} of {} {}/{}", d.size(), kRegions, kFamily[key.second], kFamily[key.first % 2]),
+           d[static_cast<size_t>(options_.region_votes) - 1]});
+  }
+  std::vector<SignalMatch> out;
+  for (auto& [k, m] : best) out.push_back(std::move(m));
+  return out;
+}
+
+}  // namespace takedown::match

@@ -1,0 +1,51 @@
+// A float luma plane and the geometric operations robust signals are computed from: area
+// resampling of any rectangle to 64 x 64, content-box detection, rotation. All operate on a
+// working plane of at most ~512 px a side, so every signal after the first costs only a DCT.
+// Value types and free functions; thread-compatible.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "hash/pdq.h"
+#include "media/image.h"
+
+namespace takedown::match {
+
+struct LumaPlane {
+  int width = 0;
+  int height = 0;
+  std::vector<float> px;  // row-major, 0..255
+  float at(int x, int y) const { return px[static_cast<size_t>(y) * width + x]; }
+};
+
+// Rectangle in plane coordinates (fractions allowed: crops and regions are proportional).
+struct Rect {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+
+// Luma of an image (grey kept, RGB weighted as PDQ does), area-averaged by the smallest integer
+// factor that brings the longer side to <= max_side.
+LumaPlane WorkingPlane(const media::Image& image, int max_side = 512);
+
+// Area-averages rect of the plane onto 64 x 64 (each output pixel the mean of the source area it
+// covers, with fractional edge weights).
+void AreaResample64(const LumaPlane& plane, const Rect& rect, hash::pdq::Buffer64& out);
+
+// PDQ's quality, DCT and bits on a 64 x 64 block; dihedral variants when asked.
+hash::PdqHash HashBlock(const hash::pdq::Buffer64& block, hash::DihedralHashes* dihedral = nullptr);
+
+// The region that holds the picture: frame lines are trimmed from the outside in -- solid lines
+// (borders, letterbox and pillarbox bars), panels (a header, caption bar or input bar between
+// two solid margins of its colour, with text and icons on it) and busy frame lines (mostly one
+// colour, the rest standing well apart from it): solid columns at the sides first, then rows
+// and columns in turn. A sky or a wall (mostly one colour, the rest shading into it) is picture and stays. Each
+// line is judged alone, so a picture gets the same box with or without a frame around it.
+// nullopt when nothing is trimmed or the box is under 16 px a side.
+std::optional<Rect> DetectContentBox(const LumaPlane& plane);
+
+// The plane rotated by `degrees` (counter-clockwise) about its centre on the same canvas,
+// bilinear, corners filled black -- as an app or editor produces it.
+LumaPlane Rotate(const LumaPlane& plane, double degrees);
+
+}  // namespace takedown::match

@@ -1,0 +1,70 @@
+// Robust matching signals (issue: match what re-sharing does to an image).
+//
+// Upload side -- every uploaded image, so cheap: from one working plane (<= 512 px), the whole
+// image area-averaged to 64 x 64 ("norm": stable under resizing, unlike PDQ whose filter depends
+// on the size), the content box ("box": the picture without borders, bars, captions or a
+// screenshot's chrome) and a 3 x 3 grid of regions, each half the picture's width and height
+// ("region_0".."region_8", of the whole picture and again of the box: a sticker or a watermark
+// spoils a few of them, not most). Each costs a 64 x 64 resample and a DCT.
+//
+// Bank side -- the few items in banks, so thorough: every whole-image signal in its 8 dihedral
+// variants, centre crops of 95, 90, 85 and 80% of the picture and of its box (each in 8
+// variants), and rotations of +-2, 4 and
+// 6 degrees with filled corners.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hash/image_signals.h"
+#include "match/plane.h"
+
+namespace takedown::match {
+
+constexpr int kRegions = 9;  // 3 x 3 windows of 50%, at 0, 25% and 50% across and down
+
+struct QuerySignals {
+  hash::PdqHash norm;
+  std::optional<Rect> box;  // in the original image's pixels
+  std::optional<hash::PdqHash> box_hash;
+  std::array<hash::PdqHash, kRegions> regions;                     // of the whole picture
+  std::optional<std::array<hash::PdqHash, kRegions>> box_regions;  // of the box
+};
+
+struct NamedHash {
+  std::string name;  // e.g. "norm/rotate90", "crop85/flipx", "rot-4"
+  hash::PdqHash hash;
+};
+
+struct BankSignals {
+  QuerySignals query;             // what an upload of this item would give
+  std::vector<NamedHash> whole;   // whole-image variants to match norm and box against
+};
+
+// From a decoded image; `scale` maps working-plane boxes back to the source (width ratio).
+QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source);
+BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source);
+
+// Everything for one file: the plain signals of `takedown hash` plus the robust ones.
+struct FileSignals {
+  hash::ImageSignals plain;  // pdq (with dihedral for bank items), digests, sizes
+  QuerySignals query;
+  std::vector<NamedHash> variants;  // bank variants, when asked for
+};
+
+// One per thread.
+class SignalHasher {
+ public:
+  // bank: compute the plain dihedral variants and the bank-side variants too.
+  Result<FileSignals> HashBytes(std::span<const uint8_t> bytes, bool bank,
+                                const media::DecodeLimits& limits = {},
+                                hash::ImageStageTimes* times = nullptr);
+  Result<FileSignals> HashFile(const std::string& path, bool bank, const media::DecodeLimits& limits = {});
+
+ private:
+  hash::ImageHasher hasher_;
+};
+
+}  // namespace takedown::match
