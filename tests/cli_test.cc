@@ -204,5 +204,47 @@ TEST_F(CliTest, IndexQueryRejectsCorruptIndexFiles) {
   EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, MatchFindsCopiesAgainstADirectoryOrAJsonlBank) {
+  const std::string bank = dir_ + "/bank";
+  std::filesystem::create_directory(bank);
+  for (int i = 0; i < 4; ++i) std::filesystem::copy_file(files_[i], bank + "/" + std::to_string(i) + ".jpg");
+  // A framed copy of item 2 and an unrelated image.
+  auto pixels = media::DecodeImageFile(files_[2], {});
+  ASSERT_TRUE(pixels.ok());
+  media::Image framed = media::Image::Allocate(pixels->image.width + 60, pixels->image.height + 40, media::PixelFormat::kRgb8);
+  for (int y = 0; y < pixels->image.height; ++y) {
+    std::copy_n(pixels->image.row(y), pixels->image.row_bytes(), framed.row(y + 20) + 3 * 30);
+  }
+  testing::WriteFile(dir_ + "/framed.jpg", *media::EncodeJpeg(framed, 90));
+  const CommandResult r = Takedown("match --bank " + bank + " " + dir_ + "/framed.jpg " + files_[10]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = Lines(r.out);
+  ASSERT_FALSE(rows.empty()) << r.err;
+  for (const auto& row : rows) EXPECT_EQ(row.rfind(dir_ + "/framed.jpg," + bank + "/2.jpg,", 0), 0u) << row;
+  EXPECT_NE(r.out.find(",box,"), std::string::npos) << r.out;
+
+  const CommandResult h = Takedown("hash --format jsonl --bank " + bank + "/0.jpg " + bank + "/2.jpg");
+  ASSERT_EQ(h.exit_code, 0);
+  testing::WriteFile(dir_ + "/bank.jsonl", std::vector<uint8_t>(h.out.begin(), h.out.end()));
+  const CommandResult j = Takedown("match --format jsonl --bank " + dir_ + "/bank.jsonl " + dir_ + "/framed.jpg");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const auto first = nlohmann::json::parse(Lines(j.out).at(0));
+  EXPECT_EQ(first["bank_item"], bank + "/2.jpg");
+  EXPECT_TRUE(first.contains("variant"));
+
+  const CommandResult none = Takedown("match --bank " + dir_ + "/bank.jsonl " + files_[10]);
+  EXPECT_EQ(none.exit_code, 0);  // nothing matched is not an error
+  EXPECT_TRUE(none.out.empty());
+}
+
+TEST_F(CliTest, MatchRejectsABadBankFileNamingTheLine) {
+  const std::string text = std::string(64, 'a') + "\n{\"pdq\": \"zz\"}\n{not json\n";
+  testing::WriteFile(dir_ + "/bad.jsonl", std::vector<uint8_t>(text.begin(), text.end()));
+  const CommandResult r = Takedown("match --bank " + dir_ + "/bad.jsonl " + files_[0]);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("line 2: top level.\"pdq\": expected 64 hex digits"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 3: malformed JSON"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace takedown

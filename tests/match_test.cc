@@ -2,7 +2,12 @@
 // variants, thresholds.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <map>
+#include <set>
+
 #include "match/matcher.h"
+#include "match/signals_json.h"
 #include "match/plane.h"
 #include "support/edits.h"
 #include "support/synthetic.h"
@@ -71,6 +76,142 @@ TEST(Rotate, ZeroDegreesKeepsTheInteriorAndCornersGoBlack) {
   const LumaPlane r = Rotate(p, 10);
   EXPECT_EQ(r.at(0, 0), 0.0f);
   EXPECT_EQ(r.at(99, 79), 0.0f);
+}
+
+// A small bank of synthetic photos, hashed as bank items; queries are edits of them.
+class MatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Detailed pictures only: PDQ's quality gate (50) rightly refuses featureless ones.
+    for (uint32_t seed = 100; photos_.size() < 12; ++seed) {
+      media::Image img = testing::DetailedPhoto(320 + 8 * static_cast<int>(photos_.size()), 240, seed);
+      hash::PdqHasher pdq;
+      if (pdq.HashImage(img).quality >= 80) photos_.push_back(std::move(img));
+    }
+    matcher_ = std::make_unique<Matcher>(MatchOptions{});
+    for (const auto& p : photos_) matcher_->Add(BankItemFrom(Hash(p, true)));
+    matcher_->Build();
+  }
+  FileSignals Hash(const media::Image& img, bool bank) {
+    auto jpeg = media::EncodeJpeg(img, 92);
+    auto r = hasher_.HashBytes(*jpeg, bank);
+    EXPECT_TRUE(r.ok());
+    return std::move(r).value();
+  }
+  // The bytes a re-share edit produces (JPEG edits included), hashed as a query.
+  FileSignals Edited(const char* edit, const media::Image& img) {
+    for (const auto& e : testing::ReshareEdits()) {
+      if (e.name == edit) {
+        auto r = hasher_.HashBytes(e.apply(img), false);
+        EXPECT_TRUE(r.ok());
+        return std::move(r).value();
+      }
+    }
+    ADD_FAILURE() << "no edit " << edit;
+    return {};
+  }
+  std::set<std::string> SignalsFor(const std::vector<SignalMatch>& ms, uint64_t item, bool* other) {
+    std::set<std::string> s;
+    for (const auto& m : ms) {
+      if (m.item == item) s.insert(m.signal);
+      else *other = true;
+    }
+    return s;
+  }
+  std::vector<media::Image> photos_;
+  SignalHasher hasher_;
+  std::unique_ptr<Matcher> matcher_;
+};
+
+TEST_F(MatcherTest, EachSignalFindsTheEditItIsFor) {
+  struct Case {
+    const char* edit;
+    const char* signal;  // a signal that must be among those that matched
+  };
+  for (const Case& c : {Case{"jpeg_q30", "pdq"}, Case{"border_10", "box"}, Case{"letterbox_16_9", "box"},
+                        Case{"caption", "box"}, Case{"crop_15", "norm"}, Case{"rotate_4", "norm"},
+                        Case{"sticker", "regions"}, Case{"watermark", "regions"}, Case{"mirror", "norm"}, Case{"resize_25", "norm"}}) {
+    for (uint64_t i : {0u, 5u, 11u}) {
+      const auto q = Edited(c.edit, photos_[i]);
+      bool other = false;
+      const auto found = SignalsFor(matcher_->Match(QueryItemFrom(q)), i, &other);
+      EXPECT_TRUE(found.count(c.signal)) << c.edit << " photo " << i;
+      EXPECT_FALSE(other) << c.edit << " matched another photo";
+    }
+  }
+}
+
+TEST_F(MatcherTest, RegionVotesFindACopyWithACornerCoveredUp) {
+  for (uint64_t i : {1u, 7u}) {
+    media::Image patched = photos_[i];
+    const int pw = patched.width * 35 / 100, ph = patched.height * 35 / 100;
+    for (int y = 0; y < ph; ++y) std::fill_n(patched.row(y), 3 * pw, uint8_t{230});
+    const auto q = Hash(patched, false);
+    bool other = false;
+    const auto found = SignalsFor(matcher_->Match(QueryItemFrom(q)), i, &other);
+    EXPECT_TRUE(found.count("regions")) << i;
+    EXPECT_FALSE(other);
+  }
+}
+
+TEST_F(MatcherTest, ExactCopiesMatchBySha256AndThresholdsAreHonoured) {
+  auto jpeg = media::EncodeJpeg(photos_[3], 92);
+  auto q = hasher_.HashBytes(*jpeg, false);
+  ASSERT_TRUE(q.ok());
+  bool other = false;
+  EXPECT_TRUE(SignalsFor(matcher_->Match(QueryItemFrom(*q)), 3, &other).count("sha256"));
+  // With every perceptual threshold at -1, only the exact digest can match.
+  MatchOptions strict;
+  strict.pdq_threshold = strict.whole_threshold = strict.region_threshold = -1;
+  Matcher m(strict);
+  for (const auto& p : photos_) m.Add(BankItemFrom(Hash(p, true)));
+  m.Build();
+  const auto edited = Edited("jpeg_q70", photos_[3]);
+  EXPECT_TRUE(m.Match(QueryItemFrom(edited)).empty());
+  const auto exact = m.Match(QueryItemFrom(*q));
+  ASSERT_EQ(exact.size(), 1u);
+  EXPECT_EQ(exact[0].signal, "sha256");
+}
+
+TEST_F(MatcherTest, FlatImagesAreNotMatchedPerceptually) {
+  media::Image flat = media::Image::Allocate(300, 200, media::PixelFormat::kRgb8);
+  std::fill(flat.pixels.begin(), flat.pixels.end(), 128);
+  Matcher m(MatchOptions{});
+  m.Add(BankItemFrom(Hash(flat, true)));
+  m.Build();
+  media::Image other = flat;
+  std::fill(other.pixels.begin(), other.pixels.end(), 90);  // a different flat image
+  const auto q = Hash(other, false);
+  for (const auto& x : m.Match(QueryItemFrom(q))) EXPECT_EQ(x.signal, "sha256") << x.signal;
+  EXPECT_TRUE(m.Match(QueryItemFrom(q)).empty());
+}
+
+TEST_F(MatcherTest, SignalsSurviveTheirJsonForm) {
+  const FileSignals f = Hash(photos_[2], true);
+  std::string path;
+  auto back = SignalsFromJson(nlohmann::json::parse(SignalsToJson("a.jpg", f).dump()), &path);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(path, "a.jpg");
+  EXPECT_EQ(back->plain.pdq.hash, f.plain.pdq.hash);
+  EXPECT_EQ(back->query.norm.hash, f.query.norm.hash);
+  EXPECT_EQ(back->query.regions[4].hash, f.query.regions[4].hash);
+  ASSERT_EQ(back->variants.size(), f.variants.size());
+  std::map<std::string, hash::Hash256> want, got;
+  for (const auto& v : f.variants) want[v.name] = v.hash.hash;
+  for (const auto& v : back->variants) got[v.name] = v.hash.hash;
+  EXPECT_EQ(want, got);
+  // A bank read back from JSON matches like the one hashed directly.
+  Matcher m(MatchOptions{});
+  m.Add(BankItemFrom(*back));
+  m.Build();
+  const auto q = Hash(testing::ApplyEditPixels("crop_5", photos_[2]), false);
+  EXPECT_FALSE(m.Match(QueryItemFrom(q)).empty());
+  // Bad JSON fields are named.
+  auto j = nlohmann::json::parse(SignalsToJson("a.jpg", f).dump());
+  j["signals"]["norm"]["pdq"] = "123";
+  auto bad = SignalsFromJson(j, &path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("\"signals\".\"norm\".\"pdq\""), std::string::npos) << bad.status().message();
 }
 
 }  // namespace

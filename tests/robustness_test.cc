@@ -1,5 +1,6 @@
 // The robustness table of plain PDQ under the 20 re-share edits, printed honestly; and no false
 // matches between different photos of the set. All 245 photos: about 40 s under ASan.
+#include "support/match_eval.h"
 #include "support/robustness.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "hash/image_signals.h"
+#include "match/matcher.h"
 #include "support/edits.h"
 #include "support/shared_data.h"
 
@@ -91,6 +93,34 @@ TEST(Robustness, NoFalseMatchesBetweenDifferentPhotos) {
   std::printf("%zu photos, %zu pairs compared\n", h.size(), h.size() * (h.size() - 1) / 2);
   EXPECT_EQ(found, known)
       << "a pair of different photos matched that is not a listed near-duplicate";
+}
+
+TEST(RobustMatching, RecallAndNoFalseMatchesOnSharedPhotos) {
+  TD_REQUIRE_SHARED("robust matching on ../shared/media/photos");
+  // Every 2nd photo by default (CI time under ASan); TAKEDOWN_FULL_CORPUS=1 for all. The
+  // benchmark (takedown-bench match) prints the table for every photo.
+  const auto photos = testing::EveryNth(testing::ListFiles(testing::SharedDir() + "/media/photos"),
+                                        testing::FullCorpus() ? 1 : 2);
+  const auto near = testing::LoadNearDuplicates({TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv"});
+  const auto ev = testing::EvaluateMatching(photos, match::MatchOptions{}, Threads(), near);
+  std::printf("\n%s\n", testing::FormatMatchEvaluation(ev).c_str());
+  int false_matches = 0;
+  std::map<std::string, double> recall, plain;
+  for (const auto& r : ev.rows) {
+    false_matches += r.false_matches;
+    recall[r.edit] = static_cast<double>(r.robust) / std::max(1, r.total);
+    plain[r.edit] = static_cast<double>(r.plain) / std::max(1, r.total);
+  }
+  EXPECT_EQ(false_matches, 0);
+  EXPECT_EQ(recall["(unedited)"], 1.0);
+  // Measured levels (README), less a margin for the subset: a regression fails here.
+  for (const auto& [edit, floor] : std::map<std::string, double>{
+           {"jpeg_q30", 0.97}, {"resize_50", 0.97}, {"rotate_90", 0.97}, {"mirror", 0.97}, {"rotate_4", 0.97},
+           {"crop_5", 0.97}, {"crop_15", 0.95}, {"border_10", 0.82}, {"letterbox_16_9", 0.85},
+           {"caption", 0.82}, {"screenshot", 0.60}, {"sticker", 0.93}, {"watermark", 0.90}}) {
+    EXPECT_GE(recall[edit], floor) << edit;
+  }
+  for (const auto& [edit, p] : plain) EXPECT_GE(recall[edit] + 1e-9, p) << edit << ": worse than plain PDQ";
 }
 
 }  // namespace

@@ -8,5 +8,6 @@ namespace takedown::cli {
 
 void RegisterHashCommand(CLI::App& app, int& exit_code);
 void RegisterIndexCommand(CLI::App& app, int& exit_code);
+void RegisterMatchCommand(CLI::App& app, int& exit_code);
 
 }  // namespace takedown::cli

@@ -15,6 +15,7 @@
 #include "cli/ordered_pool.h"
 #include "cli/output.h"
 #include "hash/image_signals.h"
+#include "match/signals.h"
 
 namespace takedown::cli {
 namespace {
@@ -22,6 +23,7 @@ namespace {
 struct HashArgs {
   bool reference = false;
   bool dihedral = false;
+  bool bank = false;
   std::string format = "csv";
   int jobs = 1;
   std::string files_from;
@@ -34,18 +36,25 @@ struct HashArgs {
 
 struct HashOutcome {
   std::string path;
-  Result<hash::ImageSignals> signals = Status(StatusCode::kInternal, "not run");
+  Result<match::FileSignals> signals = Status(StatusCode::kInternal, "not run");
+};
+
+// One per worker: plain hashing for csv, plain plus robust signals for jsonl.
+struct Worker {
+  hash::ImageHasher plain;
+  match::SignalHasher robust;
 };
 
 int RunHash(const HashArgs& args) {
   hash::ImageHashOptions options;
   options.mode = args.reference ? hash::HashMode::kReference : hash::HashMode::kFast;
-  options.dihedral = args.dihedral;
+  options.dihedral = args.dihedral || args.bank;
+  const bool robust = args.format == "jsonl";
   options.limits.max_pixels = args.max_pixels;
   options.limits.max_file_bytes = args.max_file_mb << 20;
 
   InputList inputs(args.files, args.files_from, args.recursive);
-  std::vector<hash::ImageHasher> hashers(static_cast<size_t>(args.jobs));
+  std::vector<Worker> workers(static_cast<size_t>(args.jobs));
   size_t done = 0, failed = 0;
   const auto start = std::chrono::steady_clock::now();
   auto last_progress = start;
@@ -53,10 +62,16 @@ int RunHash(const HashArgs& args) {
   std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
   std::function<HashOutcome(const InputItem&, int)> work = [&](const InputItem& item, int worker) {
     HashOutcome out{item.path};
-    if (!item.error.empty())
+    Worker& w = workers[static_cast<size_t>(worker)];
+    if (!item.error.empty()) {
       out.signals = InvalidArgument(item.error);
-    else
-      out.signals = hashers[static_cast<size_t>(worker)].HashFile(item.path, options);
+    } else if (robust) {
+      out.signals = w.robust.HashFile(item.path, args.bank, options.limits, options.mode, options.dihedral);
+    } else {
+      auto plain = w.plain.HashFile(item.path, options);
+      if (plain.ok()) out.signals = match::FileSignals{std::move(plain).value(), {}, {}};
+      else out.signals = plain.status();
+    }
     return out;
   };
   std::function<void(HashOutcome&)> emit = [&](HashOutcome& r) {
@@ -68,9 +83,9 @@ int RunHash(const HashArgs& args) {
         reason += " (use -r to hash the files in it)";
       spdlog::error("{}: {}", r.path, reason);
     } else {
-      for (const auto& w : r.signals->warnings) spdlog::warn("{}: {}", r.path, w);
-      std::string line = args.format == "jsonl" ? SignalsJsonLine(r.path, *r.signals)
-                                                : SignalsCsvLine(r.path, *r.signals, args.dihedral);
+      for (const auto& w : r.signals->plain.warnings) spdlog::warn("{}: {}", r.path, w);
+      std::string line = robust ? SignalsJsonLine(r.path, *r.signals)
+                                : SignalsCsvLine(r.path, r.signals->plain, args.dihedral);
       std::fwrite(line.data(), 1, line.size(), stdout);
     }
     if (args.progress) {
@@ -106,6 +121,9 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
                 "Reference mode: full decode and the reference CLI's 512x512 resize "
                 "(bit-identical to the PDQ reference)");
   cmd->add_flag("--dihedral", args->dihedral, "Also compute the 8 dihedral variants");
+  cmd->add_flag("--bank", args->bank,
+                "jsonl: also the bank-side variants (dihedral, crops, rotations) that `takedown "
+                "match --bank FILE` matches uploads against");
   cmd->add_option("--format", args->format, "Output format")
       ->check(CLI::IsMember({"csv", "jsonl"}))
       ->capture_default_str();

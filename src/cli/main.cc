@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   takedown::cli::RegisterHashCommand(app, exit_code);
   takedown::cli::RegisterIndexCommand(app, exit_code);
+  takedown::cli::RegisterMatchCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

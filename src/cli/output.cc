@@ -2,12 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace takedown::cli {
+#include "match/signals_json.h"
 
-namespace {
-constexpr const char* kDihedralNames[hash::pdq::kDihedralCount] = {
-    "original", "rotate90", "rotate180", "rotate270", "flipx", "flipy", "flipplus1", "flipminus1"};
-}
+namespace takedown::cli {
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -38,28 +35,9 @@ std::string SignalsCsvLine(const std::string& path, const hash::ImageSignals& s,
   return line;
 }
 
-std::string SignalsJsonLine(const std::string& path, const hash::ImageSignals& s) {
-  nlohmann::ordered_json j;
-  j["file"] = path;
-  j["pdq"] = s.pdq.hash.ToHex();
-  j["quality"] = s.pdq.quality;
-  if (s.dihedral) {
-    nlohmann::ordered_json d;
-    for (int i = 0; i < hash::pdq::kDihedralCount; ++i)
-      d[kDihedralNames[i]] = (*s.dihedral)[i].ToHex();
-    j["dihedral"] = std::move(d);
-  }
-  j["md5"] = s.md5;
-  j["sha256"] = s.sha256;
-  j["format"] = s.format;
-  j["width"] = s.width;
-  j["height"] = s.height;
-  j["mode"] = std::string(hash::HashModeName(s.mode));
-  j["hashed_width"] = s.hashed_width;
-  j["hashed_height"] = s.hashed_height;
-  if (!s.warnings.empty()) j["warnings"] = s.warnings;
+std::string SignalsJsonLine(const std::string& path, const match::FileSignals& s) {
   // Paths are bytes, not always UTF-8: replace invalid sequences rather than fail.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return match::SignalsToJson(path, s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace takedown::cli

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "hash/image_signals.h"
+#include "match/signals.h"
 
 namespace takedown::cli {
 
@@ -11,8 +12,8 @@ namespace takedown::cli {
 // quoted (RFC 4180) only when it contains a comma, quote or line break.
 std::string SignalsCsvLine(const std::string& path, const hash::ImageSignals& s, bool dihedral);
 
-// {"file":...,"pdq":...,"quality":...,"dihedral":{...},"md5":...,...}\n
-std::string SignalsJsonLine(const std::string& path, const hash::ImageSignals& s);
+// One JSON object (match::SignalsToJson) and a newline.
+std::string SignalsJsonLine(const std::string& path, const match::FileSignals& s);
 
 // CSV field quoting per RFC 4180.
 std::string CsvField(const std::string& s);

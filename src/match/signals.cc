@@ -80,9 +80,11 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source) {
 
 Result<FileSignals> SignalHasher::HashBytes(std::span<const uint8_t> bytes, bool bank,
                                             const media::DecodeLimits& limits,
-                                            hash::ImageStageTimes* times) {
+                                            hash::ImageStageTimes* times, hash::HashMode mode,
+                                            bool dihedral) {
   hash::ImageHashOptions opts;
-  opts.dihedral = bank;
+  opts.mode = mode;
+  opts.dihedral = bank || dihedral;
   opts.limits = limits;
   FileSignals out;
   auto plain = hasher_.HashBytes(bytes, opts, times, [&](const media::DecodedImage& d) {
@@ -102,9 +104,10 @@ Result<FileSignals> SignalHasher::HashBytes(std::span<const uint8_t> bytes, bool
 }
 
 Result<FileSignals> SignalHasher::HashFile(const std::string& path, bool bank,
-                                           const media::DecodeLimits& limits) {
+                                           const media::DecodeLimits& limits, hash::HashMode mode,
+                                           bool dihedral) {
   TD_ASSIGN_OR_RETURN(Bytes bytes, ReadFileLimited(path, limits.max_file_bytes));
-  return HashBytes(bytes, bank, limits);
+  return HashBytes(bytes, bank, limits, nullptr, mode, dihedral);
 }
 
 }  // namespace takedown::match

@@ -57,11 +57,15 @@ struct FileSignals {
 // One per thread.
 class SignalHasher {
  public:
-  // bank: compute the plain dihedral variants and the bank-side variants too.
+  // bank: compute the plain dihedral variants and the bank-side variants too. mode: the decode
+  // mode of the plain PDQ (the robust signals are the same in either). dihedral: the plain
+  // dihedral variants even for a query.
   Result<FileSignals> HashBytes(std::span<const uint8_t> bytes, bool bank,
                                 const media::DecodeLimits& limits = {},
-                                hash::ImageStageTimes* times = nullptr);
-  Result<FileSignals> HashFile(const std::string& path, bool bank, const media::DecodeLimits& limits = {});
+                                hash::ImageStageTimes* times = nullptr,
+                                hash::HashMode mode = hash::HashMode::kFast, bool dihedral = false);
+  Result<FileSignals> HashFile(const std::string& path, bool bank, const media::DecodeLimits& limits = {},
+                               hash::HashMode mode = hash::HashMode::kFast, bool dihedral = false);
 
  private:
   hash::ImageHasher hasher_;

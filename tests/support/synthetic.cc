@@ -86,6 +86,21 @@ media::Image QuantizeTo332(const media::Image& rgb) {
   return out;
 }
 
+media::Image DetailedPhoto(int width, int height, uint32_t seed) {
+  media::Image img = SyntheticPhoto(width, height, seed);
+  std::mt19937 rng(seed ^ 0x9e3779b9u);
+  std::uniform_int_distribution<int> ux(0, width - 1), uy(0, height - 1), size(3, std::max(4, width / 12));
+  std::uniform_int_distribution<int> colour(0, 255);
+  for (int k = 0; k < 160; ++k) {
+    const int x0 = ux(rng), y0 = uy(rng), w = size(rng), h = size(rng);
+    const uint8_t c[3] = {static_cast<uint8_t>(colour(rng)), static_cast<uint8_t>(colour(rng)), static_cast<uint8_t>(colour(rng))};
+    for (int y = y0; y < std::min(height, y0 + h); ++y) {
+      for (int x = x0; x < std::min(width, x0 + w); ++x) std::copy_n(c, 3, img.row(y) + 3 * x);
+    }
+  }
+  return img;
+}
+
 namespace {
 
 AVFrame* FrameFromImage(const media::Image& rgb, AVPixelFormat fmt) {

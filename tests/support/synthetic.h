@@ -13,6 +13,10 @@ namespace takedown::testing {
 // A photo-like RGB image: smooth random blobs and gradients plus mild noise, deterministic in seed.
 media::Image SyntheticPhoto(int width, int height, uint32_t seed);
 
+// SyntheticPhoto with many small hard-edged shapes on top: detail at every scale, as real
+// photos have, so that even half of the picture hashes with good quality.
+media::Image DetailedPhoto(int width, int height, uint32_t seed);
+
 // PNG in a given FFmpeg pixel format: "rgb24", "rgba", "gray", "ya8", "rgb48be", "gray16be",
 // "pal8" (3-3-2 palette). The image's RGB (or its luma for grey formats) is stored; alpha is set to
 // a pattern.

@@ -1,0 +1,210 @@
+// `takedown match --bank FILE_OR_DIR QUERY...`: which bank items each query is a copy of, by
+// which signal, at what distance.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "cli/inputs.h"
+#include "cli/ordered_pool.h"
+#include "cli/output.h"
+#include "hash/hash_list.h"
+#include "match/matcher.h"
+#include "match/signals_json.h"
+
+namespace takedown::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct MatchArgs {
+  std::string bank;
+  std::string format = "csv";
+  int jobs = 1;
+  bool recursive = false;
+  std::string files_from;
+  std::vector<std::string> queries;
+  match::MatchOptions options;
+};
+
+struct Bank {
+  std::vector<std::string> names;
+  match::Matcher matcher;
+  explicit Bank(const match::MatchOptions& o) : matcher(o) {}
+};
+
+struct BankOutcome {
+  std::string path;
+  Result<match::FileSignals> signals = Status(StatusCode::kInternal, "not run");
+};
+
+// A directory of media: every file hashed as a bank item (in parallel, sorted by path).
+Status LoadBankDir(const std::string& dir, int jobs, Bank* bank) {
+  InputList inputs({dir}, "", true);
+  std::vector<match::SignalHasher> hashers(static_cast<size_t>(jobs));
+  int failed = 0;
+  std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
+  std::function<BankOutcome(const InputItem&, int)> work = [&](const InputItem& item, int w) {
+    BankOutcome out{item.path};
+    if (!item.error.empty()) out.signals = InvalidArgument(item.error);
+    else out.signals = hashers[static_cast<size_t>(w)].HashFile(item.path, true);
+    return out;
+  };
+  std::function<void(BankOutcome&)> emit = [&](BankOutcome& r) {
+    if (!r.signals.ok()) {
+      ++failed;
+      spdlog::error("bank {}: {}", r.path, r.signals.status().message());
+      return;
+    }
+    bank->names.push_back(r.path);
+    bank->matcher.Add(match::BankItemFrom(*r.signals));
+  };
+  OrderedParallelMap<InputItem, BankOutcome>(jobs, 64, next, work, emit);
+  if (failed > 0) return InvalidArgument(fmt::format("{} bank files could not be hashed", failed));
+  return Status::Ok();
+}
+
+// A file of signals: jsonl from `takedown hash --format jsonl [--bank]`, or plain PDQ hex lines
+// (hash-only items, from an exchange). Errors name the line.
+Status LoadBankFile(const std::string& path, Bank* bank) {
+  std::ifstream in(path);
+  if (!in) return NotFound(fmt::format("cannot read {}", path));
+  std::string line;
+  std::vector<std::string> errors;
+  for (uint64_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line == "\r" || line[0] == '#') continue;
+    std::string name = fmt::format("{}:{}", path, n);
+    match::FileSignals f;
+    if (line[0] == '{') {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) {
+        errors.push_back(fmt::format("line {}: malformed JSON", n));
+        continue;
+      }
+      auto s = match::SignalsFromJson(j, &name);
+      if (!s.ok()) {
+        errors.push_back(fmt::format("line {}: {}", n, s.status().message()));
+        continue;
+      }
+      f = std::move(s).value();
+    } else {
+      auto h = hash::ParseHashLine(line);
+      if (!h.ok()) {
+        errors.push_back(fmt::format("line {}: {}", n, h.status().message()));
+        continue;
+      }
+      f.plain.pdq = {*h, 100};
+      f.query.norm.quality = 0;  // hash only: no robust signals
+      for (auto& r : f.query.regions) r.quality = 0;
+    }
+    bank->names.push_back(name);
+    bank->matcher.Add(match::BankItemFrom(f));
+  }
+  if (!errors.empty()) {
+    std::string msg;
+    for (size_t i = 0; i < std::min<size_t>(errors.size(), 10); ++i) msg += (i ? "; " : "") + errors[i];
+    if (errors.size() > 10) msg += fmt::format("; and {} more bad lines", errors.size() - 10);
+    return InvalidArgument(fmt::format("{}: {}", path, msg));
+  }
+  return Status::Ok();
+}
+
+struct QueryOutcome {
+  std::string path;
+  Result<std::vector<match::SignalMatch>> matches = Status(StatusCode::kInternal, "not run");
+};
+
+int RunMatch(const MatchArgs& args) {
+  Bank bank(args.options);
+  std::error_code ec;
+  const Status loaded = fs::is_directory(args.bank, ec) ? LoadBankDir(args.bank, args.jobs, &bank)
+                                                         : LoadBankFile(args.bank, &bank);
+  if (!loaded.ok()) {
+    spdlog::error("{}", loaded.message());
+    return 1;
+  }
+  bank.matcher.Build();
+  spdlog::info("bank: {} items from {}", bank.names.size(), args.bank);
+
+  InputList inputs(args.queries, args.files_from, args.recursive);
+  std::vector<match::SignalHasher> hashers(static_cast<size_t>(args.jobs));
+  size_t queries = 0, failed = 0, rows = 0;
+  std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
+  std::function<QueryOutcome(const InputItem&, int)> work = [&](const InputItem& item, int w) {
+    QueryOutcome out{item.path};
+    if (!item.error.empty()) {
+      out.matches = InvalidArgument(item.error);
+      return out;
+    }
+    auto s = hashers[static_cast<size_t>(w)].HashFile(item.path, false);
+    if (!s.ok()) out.matches = s.status();
+    else out.matches = bank.matcher.Match(match::QueryItemFrom(*s));
+    return out;
+  };
+  std::function<void(QueryOutcome&)> emit = [&](QueryOutcome& r) {
+    ++queries;
+    if (!r.matches.ok()) {
+      ++failed;
+      spdlog::error("{}: {}", r.path, r.matches.status().message());
+      return;
+    }
+    std::string out;
+    for (const auto& m : *r.matches) {
+      ++rows;
+      if (args.format == "jsonl") {
+        nlohmann::ordered_json j{{"query", r.path}, {"bank_item", bank.names[m.item]}, {"signal", m.signal},
+                                 {"distance", m.distance}, {"variant", m.variant}};
+        out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      } else {
+        out += fmt::format("{},{},{},{}\n", CsvField(r.path), CsvField(bank.names[m.item]), m.signal, m.distance);
+      }
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  };
+  OrderedParallelMap<InputItem, QueryOutcome>(args.jobs, static_cast<size_t>(args.jobs) * 8 + 8, next, work, emit);
+  std::fflush(stdout);
+  spdlog::info("{} queries, {} match rows, {} failed", queries, rows, failed);
+  if (queries == 0) {
+    spdlog::error("no query files (give QUERY arguments, -r DIR or --files-from)");
+    return 2;
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void RegisterMatchCommand(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<MatchArgs>();
+  CLI::App* cmd = app.add_subcommand("match", "Find which bank items each query image is a copy of");
+  cmd->add_option("--bank", a->bank,
+                  "A directory of media, or a file written by `takedown hash --format jsonl [--bank]` "
+                  "(plain 64-digit hex lines are taken as hash-only items)")
+      ->required();
+  cmd->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"csv", "jsonl"}))->capture_default_str();
+  cmd->add_option("-j,--jobs", a->jobs, "Files hashed in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_flag("-r,--recursive", a->recursive, "Query the files under directory arguments");
+  cmd->add_option("--files-from", a->files_from, "Read query paths, one per line, from FILE or - (stdin)");
+  auto& o = a->options;
+  cmd->add_option("--pdq-threshold", o.pdq_threshold, "Plain PDQ: largest matching distance")->capture_default_str();
+  cmd->add_option("--whole-threshold", o.whole_threshold, "norm and box signals: largest matching distance")->capture_default_str();
+  cmd->add_option("--region-threshold", o.region_threshold, "Each grid region: largest matching distance")->capture_default_str();
+  cmd->add_option("--region-votes", o.region_votes, "Regions that must agree (of 9)")->check(CLI::Range(1, 9))->capture_default_str();
+  cmd->add_option("--min-quality", o.min_quality, "Signals of lower quality are not used")->capture_default_str();
+  cmd->add_option("--region-min-quality", o.region_min_quality, "Regions of lower quality are not used")->capture_default_str();
+  cmd->add_option("queries", a->queries, "Query images (or directories with -r)");
+  cmd->footer(
+      "Output (csv): query,bank_item,signal,distance -- one row per bank item and signal that\n"
+      "matched (signals: sha256, pdq, norm, box, regions); jsonl adds the bank variant that matched.\n"
+      "A bank item from a directory is its path; from a file, its \"file\" field or FILE:LINE.\n"
+      "Exit status 0 whether or not anything matched; 1 if a file failed; 2 for usage errors.");
+  cmd->callback([a, &exit_code] { exit_code = RunMatch(*a); });
+}
+
+}  // namespace takedown::cli
