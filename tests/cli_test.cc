@@ -246,5 +246,27 @@ TEST_F(CliTest, MatchRejectsABadBankFileNamingTheLine) {
   EXPECT_NE(r.err.find("line 3: malformed JSON"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, VideosGiveVpdqTextAndJson) {
+  testing::WriteVideo(dir_ + "/v.avi", 160, 120, 45, 30, 3);
+  const CommandResult t = Takedown("hash --format vpdq --seconds-per-hash 0.5 " + dir_ + "/v.avi");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const auto lines = Lines(t.out);
+  ASSERT_EQ(lines.size(), 3u);  // frames 0, 15, 30
+  EXPECT_EQ(lines[1].substr(0, 3), "15,");
+  EXPECT_TRUE(lines[2].ends_with(",1.000")) << lines[2];
+  const CommandResult j = Takedown("hash --format jsonl " + dir_ + "/v.avi " + files_[0]);
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const auto video = nlohmann::json::parse(Lines(j.out).at(0));
+  EXPECT_EQ(video["type"], "video");
+  EXPECT_EQ(video["frame_count"], 45);
+  EXPECT_EQ(video["vpdq"].size(), 2u);  // 1 s a hash: frames 0 and 30
+  EXPECT_EQ(video["sha256"].get<std::string>().size(), 64u);
+  const auto image = nlohmann::json::parse(Lines(j.out).at(1));
+  EXPECT_FALSE(image.contains("type"));
+  const CommandResult c = Takedown("hash " + dir_ + "/v.avi");
+  EXPECT_EQ(c.exit_code, 1);
+  EXPECT_NE(c.err.find("use --format vpdq or jsonl for videos"), std::string::npos) << c.err;
+}
+
 }  // namespace
 }  // namespace takedown

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,9 @@
 #include "cli/ordered_pool.h"
 #include "cli/output.h"
 #include "hash/image_signals.h"
+#include "hash/vpdq.h"
 #include "match/signals.h"
+#include "media/video.h"
 
 namespace takedown::cli {
 namespace {
@@ -24,6 +27,9 @@ struct HashArgs {
   bool reference = false;
   bool dihedral = false;
   bool bank = false;
+  double seconds_per_hash = 1.0;
+  int frame_size = 0;
+  std::string video_mode = "conformant";
   std::string format = "csv";
   int jobs = 1;
   std::string files_from;
@@ -37,7 +43,31 @@ struct HashArgs {
 struct HashOutcome {
   std::string path;
   Result<match::FileSignals> signals = Status(StatusCode::kInternal, "not run");
+  std::optional<hash::VideoSignals> video;  // set instead of signals' content for videos
 };
+
+std::string VideoJsonLine(const std::string& path, const hash::VideoSignals& v, bool fast) {
+  nlohmann::ordered_json j;
+  j["file"] = path;
+  j["type"] = "video";
+  j["md5"] = v.md5;
+  j["sha256"] = v.sha256;
+  j["container"] = v.info.container;
+  j["codec"] = v.info.codec;
+  j["width"] = v.info.width;
+  j["height"] = v.info.height;
+  j["rotation"] = v.info.rotation;
+  j["fps"] = v.info.fps;
+  j["duration"] = v.info.duration_s;
+  j["frame_count"] = v.report.frames;
+  j["frame_mod"] = v.frame_mod;
+  j["mode"] = fast ? "fast" : "conformant";
+  nlohmann::ordered_json frames = nlohmann::ordered_json::array();
+  for (const auto& f : v.frames) frames.push_back(fmt::format("{},{},{:.3f}", f.hash.ToHex(), f.quality, f.seconds));
+  j["vpdq"] = std::move(frames);
+  if (!v.report.warnings.empty()) j["warnings"] = v.report.warnings;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 
 // One per worker: plain hashing for csv, plain plus robust signals for jsonl.
 struct Worker {
@@ -63,8 +93,22 @@ int RunHash(const HashArgs& args) {
   std::function<HashOutcome(const InputItem&, int)> work = [&](const InputItem& item, int worker) {
     HashOutcome out{item.path};
     Worker& w = workers[static_cast<size_t>(worker)];
+    const bool as_video = args.format == "vpdq" || (robust && media::LooksLikeVideo(item.path));
     if (!item.error.empty()) {
       out.signals = InvalidArgument(item.error);
+    } else if (as_video) {
+      hash::VpdqOptions vo;
+      vo.seconds_per_hash = args.seconds_per_hash;
+      vo.frame_size = args.frame_size;
+      vo.fast = args.video_mode == "fast";
+      vo.video.limits = options.limits;
+      auto v = hash::HashVideoFile(item.path, vo);
+      if (v.ok()) {
+        out.video = std::move(v).value();
+        out.signals = match::FileSignals{};
+      } else {
+        out.signals = v.status();
+      }
     } else if (robust) {
       out.signals = w.robust.HashFile(item.path, args.bank, options.limits, options.mode, options.dihedral);
     } else {
@@ -81,11 +125,21 @@ int RunHash(const HashArgs& args) {
       std::string reason = r.signals.status().message();
       if (reason == "is a directory" && !args.recursive)
         reason += " (use -r to hash the files in it)";
+      if (reason.find("not a still image") != std::string::npos) {
+        reason += ": use --format vpdq or jsonl for videos";
+      }
       spdlog::error("{}: {}", r.path, reason);
     } else {
-      for (const auto& w : r.signals->plain.warnings) spdlog::warn("{}: {}", r.path, w);
-      std::string line = robust ? SignalsJsonLine(r.path, *r.signals)
-                                : SignalsCsvLine(r.path, r.signals->plain, args.dihedral);
+      std::string line;
+      if (r.video) {
+        for (const auto& w : r.video->report.warnings) spdlog::warn("{}: {}", r.path, w);
+        line = args.format == "vpdq" ? hash::VpdqText(*r.video)
+                                     : VideoJsonLine(r.path, *r.video, args.video_mode == "fast");
+      } else {
+        for (const auto& w : r.signals->plain.warnings) spdlog::warn("{}: {}", r.path, w);
+        line = robust ? SignalsJsonLine(r.path, *r.signals)
+                      : SignalsCsvLine(r.path, r.signals->plain, args.dihedral);
+      }
       std::fwrite(line.data(), 1, line.size(), stdout);
     }
     if (args.progress) {
@@ -125,7 +179,7 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
                 "jsonl: also the bank-side variants (dihedral, crops, rotations) that `takedown "
                 "match --bank FILE` matches uploads against");
   cmd->add_option("--format", args->format, "Output format")
-      ->check(CLI::IsMember({"csv", "jsonl"}))
+      ->check(CLI::IsMember({"csv", "jsonl", "vpdq"}))
       ->capture_default_str();
   cmd->add_option("-j,--jobs", args->jobs, "Files hashed in parallel")
       ->check(CLI::Range(1, 256))
@@ -133,6 +187,17 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--files-from", args->files_from,
                   "Read paths, one per line, from FILE or - (stdin)");
   cmd->add_flag("-r,--recursive", args->recursive, "Hash the files under directory arguments");
+  cmd->add_option("--seconds-per-hash", args->seconds_per_hash,
+                  "Videos: hash one frame every S seconds of frames (0: every frame)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--frame-size", args->frame_size, "Videos: scale frames to NxN before hashing (0: native)")
+      ->check(CLI::Range(0, 8192))
+      ->capture_default_str();
+  cmd->add_option("--video-mode", args->video_mode,
+                  "Videos: conformant (vPDQ reference: RGB24 by area filter) or fast (luma plane)")
+      ->check(CLI::IsMember({"conformant", "fast"}))
+      ->capture_default_str();
   cmd->add_flag("--progress", args->progress, "Report progress on stderr every 2 s");
   cmd->add_option("--max-pixels", args->max_pixels, "Refuse images with more pixels")
       ->check(CLI::PositiveNumber)

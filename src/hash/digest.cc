@@ -2,7 +2,10 @@
 
 #include <openssl/evp.h>
 
+#include <cstdio>
+#include <memory>
 #include <stdexcept>
+#include <vector>
 
 namespace takedown::hash {
 namespace {
@@ -24,6 +27,37 @@ std::string DigestHex(const EVP_MD* md, std::span<const uint8_t> bytes) {
 }
 
 }  // namespace
+
+Result<FileDigests> DigestFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return NotFound("cannot open " + path);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr);
+  EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr);
+  std::vector<unsigned char> buf(1 << 20);
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+    EVP_DigestUpdate(md5.get(), buf.data(), n);
+    EVP_DigestUpdate(sha.get(), buf.data(), n);
+  }
+  const bool err = std::ferror(f) != 0;
+  std::fclose(f);
+  if (err) return IoError("read failed: " + path);
+  auto finish = [](EVP_MD_CTX* c) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(c, out, &len);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s(2 * len, '0');
+    for (unsigned i = 0; i < len; ++i) {
+      s[2 * i] = kHex[out[i] >> 4];
+      s[2 * i + 1] = kHex[out[i] & 15];
+    }
+    return s;
+  };
+  return FileDigests{finish(md5.get()), finish(sha.get())};
+}
 
 std::string Md5Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_md5(), bytes); }
 std::string Sha256Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_sha256(), bytes); }

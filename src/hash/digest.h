@@ -5,9 +5,17 @@
 #include <span>
 #include <string>
 
+#include "core/status.h"
+
 namespace takedown::hash {
 
 std::string Md5Hex(std::span<const uint8_t> bytes);     // 32 lowercase hex digits
 std::string Sha256Hex(std::span<const uint8_t> bytes);  // 64 lowercase hex digits
+
+// Both digests of a file, read in chunks (videos need not fit in memory).
+struct FileDigests {
+  std::string md5, sha256;
+};
+Result<FileDigests> DigestFile(const std::string& path);
 
 }  // namespace takedown::hash

@@ -18,6 +18,7 @@ extern "C" {
 #include <string_view>
 
 #include "media/decoders.h"
+#include "media/sws_util.h"
 
 namespace takedown::media {
 namespace {
@@ -145,11 +146,7 @@ Result<Image> ConvertFrame(const AVFrame& frame) {
     const int* coeffs = sws_getCoefficients(SWS_CS_ITU601);
     sws_setColorspaceDetails(sws.get(), coeffs, full, coeffs, 1, 0, 1 << 16, 1 << 16);
   }
-  uint8_t* dst_planes[4] = {img.pixels.data(), nullptr, nullptr, nullptr};
-  int dst_strides[4] = {static_cast<int>(img.row_bytes()), 0, 0, 0};
-  const int rows =
-      sws_scale(sws.get(), frame.data, frame.linesize, 0, frame.height, dst_planes, dst_strides);
-  if (rows != frame.height) return Internal("swscale converted a partial image");
+  TD_RETURN_IF_ERROR(SwsScaleInto(sws.get(), frame, dst, img));
   return img;
 }
 

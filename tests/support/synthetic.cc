@@ -16,6 +16,7 @@ extern "C" {
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -292,6 +293,115 @@ std::vector<uint8_t> EncodeAnimatedWebp(const media::Image& first, int frames) {
   WebPDataClear(&data);
   WebPAnimEncoderDelete(enc);
   return out;
+}
+
+void WriteVideo(const std::string& path, int width, int height, int frames, int fps, uint32_t seed,
+                bool scramble_pts) {
+  AVFormatContext* fmt = nullptr;
+  avformat_alloc_output_context2(&fmt, nullptr, nullptr, path.c_str());
+  if (fmt == nullptr) throw std::runtime_error("no muxer for " + path);
+  const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+  AVStream* st = avformat_new_stream(fmt, nullptr);
+  AVCodecContext* ctx = avcodec_alloc_context3(codec);
+  ctx->width = width;
+  ctx->height = height;
+  ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+  ctx->time_base = {1, fps};
+  ctx->framerate = {fps, 1};
+  ctx->gop_size = 12;
+  ctx->max_b_frames = scramble_pts ? 2 : 0;
+  ctx->bit_rate = 2'000'000;
+  if (fmt->oformat->flags & AVFMT_GLOBALHEADER) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  if (avcodec_open2(ctx, codec, nullptr) < 0) throw std::runtime_error("mpeg4 encoder");
+  avcodec_parameters_from_context(st->codecpar, ctx);
+  st->time_base = ctx->time_base;
+  st->avg_frame_rate = {fps, 1};
+  if (avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0) throw std::runtime_error("open " + path);
+  if (avformat_write_header(fmt, nullptr) < 0) throw std::runtime_error("header " + path);
+  const media::Image base = SyntheticPhoto(width + frames * 2, height, seed);
+  SwsContext* sws = sws_getContext(width, height, AV_PIX_FMT_RGB24, width, height, AV_PIX_FMT_YUV420P,
+                                   SWS_BILINEAR, nullptr, nullptr, nullptr);
+  AVPacket* pkt = av_packet_alloc();
+  std::mt19937 rng(seed);
+  auto drain = [&] {
+    while (avcodec_receive_packet(ctx, pkt) == 0) {
+      av_packet_rescale_ts(pkt, ctx->time_base, st->time_base);
+      if (scramble_pts) {
+        // Presentation times jump about and repeat (decode times stay increasing, or the muxer
+        // would refuse the packets).
+        pkt->pts = pkt->dts + static_cast<int64_t>(rng() % 40);  // never before its dts
+      }
+      pkt->stream_index = st->index;
+      av_write_frame(fmt, pkt);
+      av_packet_unref(pkt);
+    }
+  };
+  for (int i = 0; i < frames; ++i) {
+    AVFrame* f = av_frame_alloc();
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = width;
+    f->height = height;
+    av_frame_get_buffer(f, 32);
+    const uint8_t* src[4] = {base.row(0) + 3 * 2 * i, nullptr, nullptr, nullptr};
+    int stride[4] = {static_cast<int>(base.row_bytes()), 0, 0, 0};
+    sws_scale(sws, src, stride, 0, height, f->data, f->linesize);
+    f->pts = i;
+    avcodec_send_frame(ctx, f);
+    av_frame_free(&f);
+    drain();
+  }
+  avcodec_send_frame(ctx, nullptr);
+  drain();
+  av_write_trailer(fmt);
+  avio_closep(&fmt->pb);
+  sws_freeContext(sws);
+  av_packet_free(&pkt);
+  avcodec_free_context(&ctx);
+  avformat_free_context(fmt);
+}
+
+void WriteAudioOnly(const std::string& path) {
+  std::vector<uint8_t> wav;
+  auto put32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) wav.push_back(static_cast<uint8_t>(v >> (8 * i))); };
+  auto put16 = [&](uint16_t v) { wav.push_back(static_cast<uint8_t>(v)); wav.push_back(static_cast<uint8_t>(v >> 8)); };
+  const uint32_t rate = 8000, samples = 8000;
+  wav.insert(wav.end(), {'R', 'I', 'F', 'F'});
+  put32(36 + samples * 2);
+  wav.insert(wav.end(), {'W', 'A', 'V', 'E', 'f', 'm', 't', ' '});
+  put32(16);
+  put16(1);
+  put16(1);
+  put32(rate);
+  put32(rate * 2);
+  put16(2);
+  put16(16);
+  wav.insert(wav.end(), {'d', 'a', 't', 'a'});
+  put32(samples * 2);
+  for (uint32_t i = 0; i < samples; ++i) put16(static_cast<uint16_t>(static_cast<int16_t>(8000 * std::sin(i * 0.3))));
+  WriteFile(path, wav);
+}
+
+void WriteSubtitlesOnly(const std::string& path) {
+  AVFormatContext* fmt = nullptr;
+  avformat_alloc_output_context2(&fmt, nullptr, "matroska", path.c_str());
+  AVStream* st = avformat_new_stream(fmt, nullptr);
+  st->codecpar->codec_type = AVMEDIA_TYPE_SUBTITLE;
+  st->codecpar->codec_id = AV_CODEC_ID_TEXT;
+  st->time_base = {1, 1000};
+  if (avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0) throw std::runtime_error("open " + path);
+  if (avformat_write_header(fmt, nullptr) < 0) throw std::runtime_error("header " + path);
+  AVPacket* pkt = av_packet_alloc();
+  const char text[] = "hello";
+  av_new_packet(pkt, sizeof(text) - 1);
+  std::memcpy(pkt->data, text, sizeof(text) - 1);
+  pkt->pts = pkt->dts = 0;
+  pkt->duration = 1000;
+  pkt->stream_index = 0;
+  av_write_frame(fmt, pkt);
+  av_write_trailer(fmt);
+  avio_closep(&fmt->pb);
+  av_packet_free(&pkt);
+  avformat_free_context(fmt);
 }
 
 void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {

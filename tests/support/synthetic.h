@@ -32,6 +32,18 @@ std::vector<uint8_t> EncodeCmykJpeg(const media::Image& rgb, int quality);
 std::vector<uint8_t> EncodeAnimatedGif(const media::Image& first, int frames);
 std::vector<uint8_t> EncodeAnimatedWebp(const media::Image& first, int frames);
 
+// Writes a video of `frames` frames (a synthetic photo panning by a few pixels a frame) with
+// FFmpeg's built-in MPEG-4 part 2 encoder into a container chosen by the file name (.avi, .mkv,
+// .mp4). With scramble_pts, presentation timestamps are written out of order and repeated.
+void WriteVideo(const std::string& path, int width, int height, int frames, int fps, uint32_t seed,
+                bool scramble_pts = false);
+
+// A WAV file with one second of a tone: audio only.
+void WriteAudioOnly(const std::string& path);
+
+// A Matroska file with a subtitle stream and no video.
+void WriteSubtitlesOnly(const std::string& path);
+
 // Writes bytes to a file (tests' temporary files); throws on failure.
 void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes);
 

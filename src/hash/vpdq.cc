@@ -1,0 +1,84 @@
+#include "hash/vpdq.h"
+
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "hash/digest.h"
+#include "hash/pdq.h"
+
+namespace takedown::hash {
+
+Result<VideoSignals> HashVideoFile(const std::string& path, const VpdqOptions& options) {
+  if (!(options.seconds_per_hash >= 0) || !std::isfinite(options.seconds_per_hash)) {
+    return InvalidArgument("seconds per hash must be >= 0");
+  }
+  VideoSignals out;
+  media::VideoOptions vo = options.video;
+  vo.frame_size = options.frame_size;
+  vo.luma = options.fast;
+  PdqHasher pdq;
+  int64_t frame_mod = 1;
+  bool mod_known = false;
+  media::VideoInfo info;
+  auto want = [&](int64_t n) {
+    if (!mod_known) {
+      // The decoder has opened by the first frame: fps is known.
+      frame_mod = static_cast<int64_t>(options.seconds_per_hash * info.fps);
+      if (frame_mod <= 0) frame_mod = 1;
+      mod_known = true;
+    }
+    return n % frame_mod == 0;
+  };
+  auto on_frame = [&](const media::VideoFrame& f) {
+    const PdqHash h = pdq.HashImage(*f.image, 0);
+    out.frames.push_back({f.number, h.quality, h.hash, f.seconds});
+  };
+  // `info` must be filled before the first want(): DecodeVideo writes it before decoding.
+  media::VideoInfo* info_ptr = &info;
+  TD_RETURN_IF_ERROR(media::DecodeVideo(path, vo, want, on_frame, info_ptr, &out.report));
+  out.info = info;
+  out.frame_mod = frame_mod;
+  if (options.digests) {
+    TD_ASSIGN_OR_RETURN(auto d, DigestFile(path));
+    out.md5 = std::move(d.md5);
+    out.sha256 = std::move(d.sha256);
+  }
+  return out;
+}
+
+std::string VpdqText(const VideoSignals& v) {
+  std::string s;
+  for (const auto& f : v.frames) s += fmt::format("{},{},{},{:.3f}\n", f.number, f.quality, f.hash.ToHex(), f.seconds);
+  return s;
+}
+
+Result<std::vector<VpdqFrame>> ParseVpdqText(const std::string& text) {
+  std::vector<VpdqFrame> out;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    if (f.size() < 3) return InvalidArgument(fmt::format("line {}: expected frameNumber,quality,pdqhex[,timestamp]", n));
+    VpdqFrame fr;
+    try {
+      fr.number = std::stoll(f[0]);
+      fr.quality = std::stoi(f[1]);
+      fr.seconds = f.size() > 3 ? std::stod(f[3]) : 0;
+    } catch (const std::exception&) {
+      return InvalidArgument(fmt::format("line {}: bad number", n));
+    }
+    auto h = Hash256::FromHex(f[2]);
+    if (!h.ok()) return h.status().WithContext(fmt::format("line {}", n));
+    fr.hash = *h;
+    out.push_back(fr);
+  }
+  return out;
+}
+
+}  // namespace takedown::hash

@@ -1,0 +1,270 @@
+#include "media/video.h"
+
+#include <array>
+
+#include "media/sws_util.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+}
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+namespace takedown::media {
+namespace {
+
+struct FormatCloser {
+  void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
+};
+struct CodecFreer {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct FrameFreer {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct PacketFreer {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct SwsFreer {
+  void operator()(SwsContext* s) const { sws_freeContext(s); }
+};
+
+std::string AvErr(int e) {
+  char b[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(e, b, sizeof(b));
+  return b;
+}
+
+bool IsStillImageDemuxer(std::string_view name) {
+  return name.ends_with("_pipe") || name == "image2" || name == "ico";
+}
+
+// Rotates an image by a multiple of 90 degrees clockwise.
+Image RotateImage(const Image& in, int degrees) {
+  if (degrees % 360 == 0) return in;
+  const bool swap = degrees % 180 != 0;
+  Image out = Image::Allocate(swap ? in.height : in.width, swap ? in.width : in.height, in.format);
+  const int c = in.channels();
+  for (int y = 0; y < in.height; ++y) {
+    for (int x = 0; x < in.width; ++x) {
+      int ox, oy;
+      switch (degrees % 360) {
+        case 90: ox = in.height - 1 - y; oy = x; break;
+        case 180: ox = in.width - 1 - x; oy = in.height - 1 - y; break;
+        default: ox = y; oy = in.width - 1 - x; break;  // 270
+      }
+      std::memcpy(out.row(oy) + ox * c, in.row(y) + x * c, static_cast<size_t>(c));
+    }
+  }
+  return out;
+}
+
+// Converts decoded frames, rebuilding the scaler when the input changes size or format.
+class Converter {
+ public:
+  Converter(const VideoOptions& o) : o_(o) {}
+  Result<Image> Convert(const AVFrame& f) {
+    const auto src = static_cast<AVPixelFormat>(f.format);
+    const int ow = o_.frame_size > 0 ? o_.frame_size : f.width;
+    const int oh = o_.frame_size > 0 ? o_.frame_size : f.height;
+    const PixelFormat pf = o_.luma ? PixelFormat::kGray8 : PixelFormat::kRgb8;
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(src);
+    // Luma straight from a planar YUV frame's Y plane, when no resize is asked for.
+    if (o_.luma && o_.frame_size == 0 && d != nullptr && (d->flags & AV_PIX_FMT_FLAG_RGB) == 0 &&
+        (d->flags & AV_PIX_FMT_FLAG_PLANAR) != 0 && d->comp[0].depth == 8) {
+      Image img = Image::Allocate(f.width, f.height, PixelFormat::kGray8);
+      const bool limited = f.color_range != AVCOL_RANGE_JPEG && src != AV_PIX_FMT_YUVJ420P &&
+                           src != AV_PIX_FMT_YUVJ422P && src != AV_PIX_FMT_YUVJ444P;
+      for (int y = 0; y < f.height; ++y) {
+        const uint8_t* s = f.data[0] + static_cast<ptrdiff_t>(y) * f.linesize[0];
+        uint8_t* o = img.row(y);
+        if (!limited) {
+          std::memcpy(o, s, static_cast<size_t>(f.width));
+        } else {
+          for (int x = 0; x < f.width; ++x) o[x] = full_range_[s[x]];
+        }
+      }
+      return img;
+    }
+    if (!sws_ || src != src_ || f.width != w_ || f.height != h_) {
+      sws_.reset(sws_getContext(f.width, f.height, src, ow, oh, o_.luma ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24,
+                                SWS_AREA, nullptr, nullptr, nullptr));
+      if (!sws_) return Unsupported(fmt::format("cannot convert frames of pixel format {}", av_get_pix_fmt_name(src) ? av_get_pix_fmt_name(src) : "?"));
+      src_ = src;
+      w_ = f.width;
+      h_ = f.height;
+    }
+    Image img = Image::Allocate(ow, oh, pf);
+    TD_RETURN_IF_ERROR(SwsScaleInto(sws_.get(), f, o_.luma ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, img));
+    return img;
+  }
+
+ private:
+  static std::array<uint8_t, 256> FullRange() {
+    std::array<uint8_t, 256> t{};
+    for (int v = 0; v < 256; ++v) t[static_cast<size_t>(v)] = static_cast<uint8_t>(std::clamp((v - 16) * 255 / 219, 0, 255));
+    return t;
+  }
+  const VideoOptions& o_;
+  std::unique_ptr<SwsContext, SwsFreer> sws_;
+  AVPixelFormat src_ = AV_PIX_FMT_NONE;
+  int w_ = 0, h_ = 0;
+  std::array<uint8_t, 256> full_range_ = FullRange();
+};
+
+}  // namespace
+
+bool LooksLikeVideo(const std::string& path) {
+  AVFormatContext* raw = nullptr;
+  av_log_set_level(AV_LOG_QUIET);
+  if (avformat_open_input(&raw, path.c_str(), nullptr, nullptr) != 0) return false;
+  std::unique_ptr<AVFormatContext, FormatCloser> fmt(raw);
+  const std::string_view name = fmt->iformat->name;
+  if (IsStillImageDemuxer(name)) return false;
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) return true;
+  }
+  return name != "gif" && name != "apng";  // audio-only and such: let the video path say why
+}
+
+Status DecodeVideo(const std::string& path, const VideoOptions& o,
+                   const std::function<bool(int64_t)>& want,
+                   const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                   VideoReport* report) {
+  av_log_set_level(AV_LOG_QUIET);
+  const auto start = std::chrono::steady_clock::now();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return NotFound(fmt::format("cannot open: {}", std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return InvalidArgument("is a directory");
+  if (!S_ISREG(st.st_mode)) return InvalidArgument("not a regular file");
+  if (st.st_size == 0) return InvalidArgument("empty file");
+  if (static_cast<uint64_t>(st.st_size) > o.limits.max_file_bytes) {
+    return ResourceExhausted(fmt::format("file is {} bytes, over the limit of {} bytes", st.st_size, o.limits.max_file_bytes));
+  }
+  AVFormatContext* raw = nullptr;
+  if (int e = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); e != 0) {
+    return Unsupported(fmt::format("not a recognised video ({})", AvErr(e)));
+  }
+  std::unique_ptr<AVFormatContext, FormatCloser> fmt(raw);
+  if (int e = avformat_find_stream_info(fmt.get(), nullptr); e < 0) {
+    return DataLoss(fmt::format("cannot read the streams ({})", AvErr(e)));
+  }
+  const int si = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (si < 0) {
+    bool audio = false;
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) audio |= fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
+    return Unsupported(audio ? "no video stream (audio only)" : "no video stream");
+  }
+  AVStream* stream = fmt->streams[si];
+  const AVCodecParameters* par = stream->codecpar;
+  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  if (codec == nullptr) return Unsupported(fmt::format("no decoder for '{}'", avcodec_get_name(par->codec_id)));
+  if (par->width <= 0 || par->height <= 0) return DataLoss("video stream without dimensions");
+  if (uint64_t(par->width) * uint64_t(par->height) > o.limits.max_pixels) {
+    return ResourceExhausted(fmt::format("video frames of {}x{} pixels, over the limit of {}", par->width, par->height, o.limits.max_pixels));
+  }
+  std::unique_ptr<AVCodecContext, CodecFreer> ctx(avcodec_alloc_context3(codec));
+  if (!ctx || avcodec_parameters_to_context(ctx.get(), par) < 0) return Internal("codec context");
+  ctx->thread_count = o.threads;
+  ctx->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  ctx->max_pixels = static_cast<int64_t>(o.limits.max_pixels);
+  if (o.skip_nonref) ctx->skip_frame = AVDISCARD_NONREF;
+  if (int e = avcodec_open2(ctx.get(), codec, nullptr); e < 0) {
+    return Unsupported(fmt::format("cannot open the {} decoder: {}", codec->name, AvErr(e)));
+  }
+
+  VideoInfo vi;
+  vi.container = fmt->iformat->name;
+  vi.codec = codec->name;
+  vi.width = par->width;
+  vi.height = par->height;
+  AVRational rate = stream->avg_frame_rate;
+  if (rate.num == 0 || rate.den == 0) rate = stream->r_frame_rate;
+  vi.fps = rate.den != 0 ? av_q2d(rate) : 0;
+  VideoReport rep;
+  if (!(vi.fps > 0) || !std::isfinite(vi.fps)) {
+    vi.fps = 25;
+    rep.warnings.emplace_back("frame rate unknown: 25 fps assumed for timestamps and sampling");
+  }
+  if (fmt->duration > 0) vi.duration_s = static_cast<double>(fmt->duration) / AV_TIME_BASE;
+  if (const uint8_t* m = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr)) {
+    const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(m));
+    if (std::isfinite(ccw)) vi.rotation = ((static_cast<int>(std::lround(-ccw / 90.0)) * 90) % 360 + 360) % 360;
+  }
+  if (info != nullptr) *info = vi;
+
+  Converter conv(o);
+  std::unique_ptr<AVPacket, PacketFreer> pkt(av_packet_alloc());
+  std::unique_ptr<AVFrame, FrameFreer> frame(av_frame_alloc());
+  int64_t n = 0;
+  bool stop = false;
+  Status conversion_error;
+  auto drain = [&]() {
+    for (;;) {
+      const int e = avcodec_receive_frame(ctx.get(), frame.get());
+      if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return;
+      if (e < 0) {
+        ++rep.corrupt_packets;
+        return;
+      }
+      if ((frame->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame->decode_error_flags != 0) ++rep.corrupt_packets;
+      const int64_t number = n++;
+      if (want(number)) {
+        auto img = conv.Convert(*frame);
+        if (!img.ok()) {
+          conversion_error = img.status();
+          stop = true;
+          return;
+        }
+        Image upright = o.apply_rotation ? RotateImage(*img, vi.rotation) : std::move(img).value();
+        on_frame({number, static_cast<double>(number) / vi.fps, &upright});
+      }
+      av_frame_unref(frame.get());
+      if (static_cast<uint64_t>(n) >= o.max_frames) {
+        rep.truncated_by_limit = true;
+        rep.warnings.push_back(fmt::format("stopped after {} frames (frame limit)", n));
+        stop = true;
+        return;
+      }
+    }
+  };
+  while (!stop && av_read_frame(fmt.get(), pkt.get()) >= 0) {
+    if (pkt->stream_index == si) {
+      const int e = avcodec_send_packet(ctx.get(), pkt.get());
+      if (e < 0 && e != AVERROR(EAGAIN)) ++rep.corrupt_packets;
+      drain();
+    }
+    av_packet_unref(pkt.get());
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > o.max_wall_seconds) {
+      rep.truncated_by_limit = true;
+      rep.warnings.push_back(fmt::format("stopped after {:.0f} s (time limit) at frame {}", o.max_wall_seconds, n));
+      stop = true;
+    }
+  }
+  if (!stop) {
+    avcodec_send_packet(ctx.get(), nullptr);  // flush
+    drain();
+  }
+  if (!conversion_error.ok()) return conversion_error;
+  rep.frames = n;
+  if (rep.corrupt_packets > 0) {
+    rep.warnings.push_back(fmt::format("{} corrupt packets or frames skipped; hashed what decoded", rep.corrupt_packets));
+  }
+  if (report != nullptr) *report = rep;
+  if (n == 0) return DataLoss("no frame could be decoded (truncated or corrupt)");
+  return Status::Ok();
+}
+
+}  // namespace takedown::media

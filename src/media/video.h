@@ -1,0 +1,75 @@
+// Video decoding through FFmpeg (libavformat, libavcodec, libswscale): every frame in decode
+// order, numbered from 0 as the decoder returns them (the vPDQ reference's numbering), with the
+// frames the caller wants converted to RGB24 (swscale SWS_AREA, as the reference does) or handed
+// over as their luma plane.
+//
+// Deliberate choices (README, "Video"):
+//  - Frame rate: the stream's average frame rate, else its real base frame rate (as vPDQ);
+//    timestamps reported are frame_number / fps, not the container's pts, so that a variable
+//    frame rate or broken timestamps cannot reorder or lose frames.
+//  - Rotation side data (phones): reported in VideoInfo and applied to converted frames, so a
+//    portrait video is hashed upright (conformant mode ignores it, like the reference).
+//  - Corrupt packets: decoding goes on; frames the decoder rejects are counted in the report.
+//  - Limits: pixels per frame and file size (checked before decoding), decoded frames and wall
+//    time (checked as it goes; the result says the video was cut short).
+// Thread-compatible; one decoder per call.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "media/decode.h"
+#include "media/image.h"
+
+namespace takedown::media {
+
+struct VideoInfo {
+  std::string container;   // "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "gif", ...
+  std::string codec;       // "h264", "vp9", ...
+  int width = 0, height = 0;
+  double fps = 0;
+  double duration_s = 0;   // from the container, 0 when unknown
+  int rotation = 0;        // degrees clockwise the picture must turn to be upright
+};
+
+struct VideoOptions {
+  DecodeLimits limits;
+  uint64_t max_frames = 2'000'000;   // ~18 h at 30 fps
+  double max_wall_seconds = 1800;
+  int threads = 0;                   // decoder threads; 0: FFmpeg's choice
+  int frame_size = 0;                // convert to frame_size x frame_size (vPDQ's forced size)
+  bool luma = false;                 // hand over the luma plane (kGray8) instead of RGB24
+  bool apply_rotation = false;
+  // Only decode reference frames (and the frames wanted among them): faster for sparse sampling.
+  bool skip_nonref = false;
+};
+
+struct VideoFrame {
+  int64_t number = 0;   // 0-based, in decode output order
+  double seconds = 0;   // number / fps
+  const Image* image = nullptr;
+};
+
+struct VideoReport {
+  int64_t frames = 0;          // frames the decoder returned
+  int64_t corrupt_packets = 0; // packets or frames the decoder rejected or flagged
+  bool truncated_by_limit = false;
+  std::vector<std::string> warnings;
+};
+
+// Decodes the video at `path`. want(n) says whether frame n is converted and passed to
+// on_frame (others are decoded, not converted). Errors: not a video, no video stream, no
+// decoder, over a limit before decoding, or nothing decodable at all.
+Status DecodeVideo(const std::string& path, const VideoOptions& options,
+                   const std::function<bool(int64_t)>& want,
+                   const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                   VideoReport* report);
+
+// True when the file's first bytes look like a container FFmpeg reads as video (not a still
+// image): used to route `takedown hash` inputs.
+bool LooksLikeVideo(const std::string& path);
+
+}  // namespace takedown::media

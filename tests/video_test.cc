@@ -1,0 +1,167 @@
+// Video decoding and vPDQ on generated videos, and the bad input of the video issue: truncated,
+// corrupt mid-stream, zero-length, audio-only, no video stream, dimensions over the limit,
+// too long (frame and time limits), non-monotonic timestamps. Run under ASan+UBSan.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "hash/vpdq.h"
+#include "media/video.h"
+#include "support/synthetic.h"
+
+namespace takedown {
+namespace {
+
+class VideoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    video_ = dir_ + "/clip.avi";
+    testing::WriteVideo(video_, 192, 144, 60, 30, 7);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::vector<uint8_t> Bytes(const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  }
+  Result<hash::VideoSignals> Hash(const std::string& p, double sph = 0, hash::VpdqOptions o = {}) {
+    o.seconds_per_hash = sph;
+    return hash::HashVideoFile(p, o);
+  }
+  std::string dir_, video_;
+};
+
+TEST_F(VideoTest, EveryFrameNumberedAndTimedFromZero) {
+  auto v = Hash(video_);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->report.frames, 60);
+  ASSERT_EQ(v->frames.size(), 60u);
+  for (size_t i = 0; i < v->frames.size(); ++i) {
+    EXPECT_EQ(v->frames[i].number, static_cast<int64_t>(i));
+    EXPECT_NEAR(v->frames[i].seconds, i / 30.0, 1e-9);
+  }
+  EXPECT_EQ(v->info.width, 192);
+  EXPECT_NEAR(v->info.fps, 30, 1e-6);
+  EXPECT_EQ(v->md5.size(), 32u);
+  // Panning by 2 px a frame: neighbours are near-identical, the ends far apart.
+  EXPECT_LE(hash::Distance(v->frames[0].hash, v->frames[1].hash), 20);
+}
+
+TEST_F(VideoTest, SamplingBySecondsPerHash) {
+  auto v = Hash(video_, 1.0);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->frame_mod, 30);
+  ASSERT_EQ(v->frames.size(), 2u);
+  EXPECT_EQ(v->frames[1].number, 30);
+  auto half = Hash(video_, 0.5);
+  ASSERT_TRUE(half.ok());
+  EXPECT_EQ(half->frames.size(), 4u);
+  const std::string text = hash::VpdqText(*v);
+  EXPECT_EQ(text.substr(0, 6), "0," + std::to_string(v->frames[0].quality).substr(0, 4).substr(0, 0) + text.substr(2, 4));
+  auto parsed = hash::ParseVpdqText(text);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ((*parsed)[1].hash, v->frames[1].hash);
+  EXPECT_NEAR((*parsed)[1].seconds, 1.0, 1e-9);
+}
+
+TEST_F(VideoTest, FastModeStaysCloseToConformant) {
+  hash::VpdqOptions fast;
+  fast.fast = true;
+  auto a = Hash(video_);
+  auto b = Hash(video_, 0, fast);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->frames.size(), b->frames.size());
+  for (size_t i = 0; i < a->frames.size(); ++i) EXPECT_LE(hash::Distance(a->frames[i].hash, b->frames[i].hash), 16) << i;
+}
+
+TEST_F(VideoTest, ZeroLengthFileIsAnError) {
+  testing::WriteFile(dir_ + "/empty.mp4", {});
+  auto v = Hash(dir_ + "/empty.mp4");
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().message(), "empty file");
+}
+
+TEST_F(VideoTest, TruncatedFileHashesWhatDecoded) {
+  auto bytes = Bytes(video_);
+  bytes.resize(bytes.size() * 6 / 10);
+  testing::WriteFile(dir_ + "/cut.avi", bytes);
+  auto v = Hash(dir_ + "/cut.avi");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_GT(v->report.frames, 10);
+  EXPECT_LT(v->report.frames, 60);
+}
+
+TEST_F(VideoTest, CorruptPacketsMidStreamAreSkippedAndReported) {
+  auto bytes = Bytes(video_);
+  std::mt19937 rng(3);
+  for (size_t i = bytes.size() / 3; i < bytes.size() / 3 + 4000 && i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(rng());
+  testing::WriteFile(dir_ + "/corrupt.avi", bytes);
+  auto v = Hash(dir_ + "/corrupt.avi");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_GT(v->report.frames, 30);
+  EXPECT_FALSE(v->report.warnings.empty());
+}
+
+TEST_F(VideoTest, AudioOnlyAndNoVideoStreamAreClearErrors) {
+  testing::WriteAudioOnly(dir_ + "/tone.wav");
+  auto a = Hash(dir_ + "/tone.wav");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().message(), "no video stream (audio only)");
+  testing::WriteSubtitlesOnly(dir_ + "/subs.mkv");
+  auto s = Hash(dir_ + "/subs.mkv");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "no video stream");
+  testing::WriteFile(dir_ + "/text.mp4", {'h', 'e', 'l', 'l', 'o', '\n'});
+  auto t = Hash(dir_ + "/text.mp4");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::kUnsupported) << t.status().ToString();
+}
+
+TEST_F(VideoTest, DimensionsOverTheLimitAreRefusedBeforeDecoding) {
+  hash::VpdqOptions o;
+  o.video.limits.max_pixels = 100 * 100;
+  auto v = Hash(video_, 0, o);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(v.status().message().find("192x144"), std::string::npos) << v.status().message();
+}
+
+TEST_F(VideoTest, FrameAndTimeLimitsCutLongVideosShortAndSaySo) {
+  hash::VpdqOptions o;
+  o.video.max_frames = 25;
+  auto v = Hash(video_, 0, o);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->report.truncated_by_limit);
+  EXPECT_EQ(v->report.frames, 25);
+  EXPECT_NE(v->report.warnings.at(0).find("frame limit"), std::string::npos);
+  hash::VpdqOptions t;
+  t.video.max_wall_seconds = 0;  // stops at the first check
+  auto w = Hash(video_, 0, t);
+  ASSERT_TRUE(w.ok() || w.status().code() == StatusCode::kDataLoss) << w.status().ToString();
+  if (w.ok()) EXPECT_TRUE(w->report.truncated_by_limit);
+}
+
+TEST_F(VideoTest, NonMonotonicTimestampsDoNotReorderOrLoseFrames) {
+  testing::WriteVideo(dir_ + "/scrambled.mkv", 160, 120, 40, 25, 9, /*scramble_pts=*/true);
+  auto v = Hash(dir_ + "/scrambled.mkv");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_GE(v->report.frames, 30);
+  for (size_t i = 0; i < v->frames.size(); ++i) EXPECT_EQ(v->frames[i].number, static_cast<int64_t>(i));
+}
+
+TEST_F(VideoTest, DirectoryAndMissingFile) {
+  EXPECT_EQ(Hash(dir_).status().message(), "is a directory");
+  EXPECT_EQ(Hash(dir_ + "/nope.mp4").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(VideoTest, LooksLikeVideoSeparatesStillsFromVideos) {
+  EXPECT_TRUE(media::LooksLikeVideo(video_));
+  testing::WriteFile(dir_ + "/still.png", testing::EncodePng(testing::SyntheticPhoto(32, 32, 1), "rgb24"));
+  EXPECT_FALSE(media::LooksLikeVideo(dir_ + "/still.png"));
+}
+
+}  // namespace
+}  // namespace takedown
