@@ -19,6 +19,8 @@ packages=(
   libopencv-imgproc-dev
   # the index benchmark's comparison (benchmark-only; not linked by takedown itself)
   libfaiss-dev
+  # the video benchmark's edits are made with the ffmpeg CLI (drawtext needs a font)
+  ffmpeg fonts-dejavu-core
 )
 
 missing=()

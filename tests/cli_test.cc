@@ -268,5 +268,24 @@ TEST_F(CliTest, VideosGiveVpdqTextAndJson) {
   EXPECT_NE(c.err.find("use --format vpdq or jsonl for videos"), std::string::npos) << c.err;
 }
 
+TEST_F(CliTest, MatchFindsAVideoInsideAnotherOne) {
+  const std::string bank = dir_ + "/vbank";
+  std::filesystem::create_directory(bank);
+  testing::WriteVideoFrames(bank + "/clip.avi", testing::PanFrames(160, 120, 0, 75, 21), 25);
+  testing::WriteVideoFrames(bank + "/other.avi", testing::PanFrames(160, 120, 0, 75, 22), 25);
+  auto frames = testing::PanFrames(160, 120, 0, 50, 23);
+  for (auto& f : testing::PanFrames(160, 120, 0, 75, 21)) frames.push_back(std::move(f));
+  testing::WriteVideoFrames(dir_ + "/upload.avi", frames, 25);
+  const CommandResult r = Takedown("match --format jsonl --bank " + bank + " " + dir_ + "/upload.avi");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = Lines(r.out);
+  ASSERT_EQ(rows.size(), 1u) << r.out << r.err;
+  const auto j = nlohmann::json::parse(rows[0]);
+  EXPECT_EQ(j["bank_item"], bank + "/clip.avi");
+  EXPECT_EQ(j["signal"], "vpdq");
+  EXPECT_GE(j["compared_percent"].get<double>(), 80.0);
+  EXPECT_NEAR(j["query_from"].get<double>(), 2.0, 0.6);
+}
+
 }  // namespace
 }  // namespace takedown

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "hash/vpdq.h"
+#include "match/video_match.h"
 #include "media/video.h"
 #include "support/synthetic.h"
 
@@ -46,8 +47,9 @@ TEST_F(VideoTest, EveryFrameNumberedAndTimedFromZero) {
   EXPECT_EQ(v->info.width, 192);
   EXPECT_NEAR(v->info.fps, 30, 1e-6);
   EXPECT_EQ(v->md5.size(), 32u);
-  // Panning by 2 px a frame: neighbours are near-identical, the ends far apart.
-  EXPECT_LE(hash::Distance(v->frames[0].hash, v->frames[1].hash), 20);
+  // Panning by 2 px a frame: neighbours match (<= 31), the ends of the pan do not.
+  EXPECT_LE(hash::Distance(v->frames[0].hash, v->frames[1].hash), 31);
+  EXPECT_GT(hash::Distance(v->frames[0].hash, v->frames[59].hash), 31);
 }
 
 TEST_F(VideoTest, SamplingBySecondsPerHash) {
@@ -73,8 +75,15 @@ TEST_F(VideoTest, FastModeStaysCloseToConformant) {
   auto a = Hash(video_);
   auto b = Hash(video_, 0, fast);
   ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_EQ(a->frames.size(), b->frames.size());
-  for (size_t i = 0; i < a->frames.size(); ++i) EXPECT_LE(hash::Distance(a->frames[i].hash, b->frames[i].hash), 16) << i;
+  // Fast mode decodes keyframes only (every 12th frame here): fewer frames, at the same numbers
+  // and times as the conformant ones, with close hashes.
+  ASSERT_EQ(b->frames.size(), 5u);
+  for (const auto& f : b->frames) {
+    EXPECT_EQ(f.number % 12, 0);
+    const auto& c = a->frames.at(static_cast<size_t>(f.number));
+    EXPECT_NEAR(f.seconds, c.seconds, 1e-6);
+    EXPECT_LE(hash::Distance(f.hash, c.hash), 16) << f.number;
+  }
 }
 
 TEST_F(VideoTest, ZeroLengthFileIsAnError) {
@@ -161,6 +170,48 @@ TEST_F(VideoTest, LooksLikeVideoSeparatesStillsFromVideos) {
   EXPECT_TRUE(media::LooksLikeVideo(video_));
   testing::WriteFile(dir_ + "/still.png", testing::EncodePng(testing::SyntheticPhoto(32, 32, 1), "rgb24"));
   EXPECT_FALSE(media::LooksLikeVideo(dir_ + "/still.png"));
+}
+
+TEST_F(VideoTest, MatchingFindsTrimmedAndInsertedCopiesWithTheirTimeRanges) {
+  // Bank: two unrelated 4-second videos at 25 fps.
+  testing::WriteVideoFrames(dir_ + "/a.avi", testing::PanFrames(192, 144, 0, 100, 11), 25);
+  testing::WriteVideoFrames(dir_ + "/b.avi", testing::PanFrames(192, 144, 0, 100, 12), 25);
+  match::VideoMatcher bank(match::VideoMatchOptions{});
+  match::VideoHashOptions bo;
+  bo.bank = true;
+  for (const char* v : {"/a.avi", "/b.avi"}) {
+    auto item = match::HashVideoForMatching(dir_ + v, bo);
+    ASSERT_TRUE(item.ok()) << item.status().ToString();
+    bank.Add(*item);
+  }
+  bank.Build();
+  auto query = [&](const std::vector<media::Image>& frames) {
+    testing::WriteVideoFrames(dir_ + "/q.avi", frames, 25);
+    auto q = match::HashVideoForMatching(dir_ + "/q.avi", {});
+    EXPECT_TRUE(q.ok());
+    return bank.Match(*q);
+  };
+  // The middle half of a: every query frame matches (query% 100), half of a is covered.
+  auto trimmed = query(testing::PanFrames(192, 144, 25, 50, 11));
+  ASSERT_FALSE(trimmed.empty());
+  EXPECT_EQ(trimmed[0].item, 0u);
+  EXPECT_TRUE(trimmed[0].match);
+  EXPECT_GE(trimmed[0].query_percent, 99.0);
+  EXPECT_NEAR(trimmed[0].bank_from, 1.0, 0.6);
+  // All of a inside 4 s of another picture: a is fully covered (compared%), found in the middle.
+  auto frames = testing::PanFrames(192, 144, 0, 50, 99);
+  for (auto& f : testing::PanFrames(192, 144, 0, 100, 11)) frames.push_back(std::move(f));
+  for (auto& f : testing::PanFrames(192, 144, 50, 50, 99)) frames.push_back(std::move(f));
+  auto inserted = query(frames);
+  ASSERT_FALSE(inserted.empty());
+  EXPECT_EQ(inserted[0].item, 0u);
+  EXPECT_TRUE(inserted[0].match);
+  EXPECT_GE(inserted[0].compared_percent, 80.0);
+  EXPECT_LT(inserted[0].query_percent, 80.0);
+  EXPECT_NEAR(inserted[0].query_from, 2.0, 0.6);
+  EXPECT_NEAR(inserted[0].query_to, 6.0, 1.1);
+  // An unrelated video matches nothing.
+  for (const auto& m : query(testing::PanFrames(192, 144, 0, 100, 77))) EXPECT_FALSE(m.match);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@
 #include "hash/hash_list.h"
 #include "match/matcher.h"
 #include "match/signals_json.h"
+#include "match/video_match.h"
+#include "media/video.h"
 
 namespace takedown::cli {
 namespace {
@@ -35,14 +38,44 @@ struct MatchArgs {
 };
 
 struct Bank {
-  std::vector<std::string> names;
+  std::vector<std::string> names;        // image items
   match::Matcher matcher;
-  explicit Bank(const match::MatchOptions& o) : matcher(o) {}
+  std::vector<std::string> video_names;  // video items
+  match::VideoMatcher videos;
+  explicit Bank(const match::MatchOptions& o) : matcher(o), videos(match::VideoMatchOptions{}) {}
 };
+
+// A `takedown hash --format jsonl` video line: its vPDQ frames (plain PDQ only).
+Result<match::VideoItem> VideoItemFromJson(const nlohmann::json& j) {
+  match::VideoItem v;
+  if (!j.contains("vpdq") || !j["vpdq"].is_array()) return InvalidArgument("video without a \"vpdq\" list");
+  for (const auto& e : j["vpdq"]) {
+    if (!e.is_string()) return InvalidArgument("\"vpdq\": entries must be \"pdqhex,quality,timestamp\" strings");
+    const std::string s = e.get<std::string>();
+    const size_t a = s.find(','), b = s.find(',', a == std::string::npos ? a : a + 1);
+    if (a == std::string::npos || b == std::string::npos) return InvalidArgument("\"vpdq\": bad entry '" + s + "'");
+    auto h = hash::Hash256::FromHex(s.substr(0, a));
+    if (!h.ok()) return h.status().WithContext("\"vpdq\"");
+    match::VideoFrameSignals f;
+    try {
+      f.pdq = {*h, std::stoi(s.substr(a + 1, b - a - 1))};
+      f.seconds = std::stod(s.substr(b + 1));
+    } catch (const std::exception&) {
+      return InvalidArgument("\"vpdq\": bad number in '" + s + "'");
+    }
+    f.norm.quality = 0;
+    v.frames.push_back(f);
+  }
+  v.fps = j.value("fps", 0.0);
+  v.duration = j.value("duration", v.frames.empty() ? 0.0 : v.frames.back().seconds + 1);
+  v.sha256 = j.value("sha256", "");
+  return v;
+}
 
 struct BankOutcome {
   std::string path;
   Result<match::FileSignals> signals = Status(StatusCode::kInternal, "not run");
+  std::optional<match::VideoItem> video;
 };
 
 // A directory of media: every file hashed as a bank item (in parallel, sorted by path).
@@ -53,14 +86,32 @@ Status LoadBankDir(const std::string& dir, int jobs, Bank* bank) {
   std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
   std::function<BankOutcome(const InputItem&, int)> work = [&](const InputItem& item, int w) {
     BankOutcome out{item.path};
-    if (!item.error.empty()) out.signals = InvalidArgument(item.error);
-    else out.signals = hashers[static_cast<size_t>(w)].HashFile(item.path, true);
+    if (!item.error.empty()) {
+      out.signals = InvalidArgument(item.error);
+    } else if (media::LooksLikeVideo(item.path)) {
+      match::VideoHashOptions vo;
+      vo.bank = true;
+      auto v = match::HashVideoForMatching(item.path, vo);
+      if (v.ok()) {
+        out.video = std::move(v).value();
+        out.signals = match::FileSignals{};
+      } else {
+        out.signals = v.status();
+      }
+    } else {
+      out.signals = hashers[static_cast<size_t>(w)].HashFile(item.path, true);
+    }
     return out;
   };
   std::function<void(BankOutcome&)> emit = [&](BankOutcome& r) {
     if (!r.signals.ok()) {
       ++failed;
       spdlog::error("bank {}: {}", r.path, r.signals.status().message());
+      return;
+    }
+    if (r.video) {
+      bank->video_names.push_back(r.path);
+      bank->videos.Add(*r.video);
       return;
     }
     bank->names.push_back(r.path);
@@ -86,6 +137,16 @@ Status LoadBankFile(const std::string& path, Bank* bank) {
       const auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded()) {
         errors.push_back(fmt::format("line {}: malformed JSON", n));
+        continue;
+      }
+      if (j.is_object() && j.value("type", "") == "video") {
+        auto v = VideoItemFromJson(j);
+        if (!v.ok()) {
+          errors.push_back(fmt::format("line {}: {}", n, v.status().message()));
+          continue;
+        }
+        bank->video_names.push_back(j.value("file", name));
+        bank->videos.Add(*v);
         continue;
       }
       auto s = match::SignalsFromJson(j, &name);
@@ -119,6 +180,7 @@ Status LoadBankFile(const std::string& path, Bank* bank) {
 struct QueryOutcome {
   std::string path;
   Result<std::vector<match::SignalMatch>> matches = Status(StatusCode::kInternal, "not run");
+  std::vector<match::VideoMatch> video_matches;  // for a video query
 };
 
 int RunMatch(const MatchArgs& args) {
@@ -131,7 +193,8 @@ int RunMatch(const MatchArgs& args) {
     return 1;
   }
   bank.matcher.Build();
-  spdlog::info("bank: {} items from {}", bank.names.size(), args.bank);
+  bank.videos.Build();
+  spdlog::info("bank: {} images and {} videos from {}", bank.names.size(), bank.video_names.size(), args.bank);
 
   InputList inputs(args.queries, args.files_from, args.recursive);
   std::vector<match::SignalHasher> hashers(static_cast<size_t>(args.jobs));
@@ -141,6 +204,18 @@ int RunMatch(const MatchArgs& args) {
     QueryOutcome out{item.path};
     if (!item.error.empty()) {
       out.matches = InvalidArgument(item.error);
+      return out;
+    }
+    if (media::LooksLikeVideo(item.path)) {
+      auto v = match::HashVideoForMatching(item.path, {});
+      if (!v.ok()) {
+        out.matches = v.status();
+      } else {
+        out.matches = std::vector<match::SignalMatch>{};
+        for (auto& m : bank.videos.Match(*v)) {
+          if (m.match) out.video_matches.push_back(m);
+        }
+      }
       return out;
     }
     auto s = hashers[static_cast<size_t>(w)].HashFile(item.path, false);
@@ -164,6 +239,18 @@ int RunMatch(const MatchArgs& args) {
         out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       } else {
         out += fmt::format("{},{},{},{}\n", CsvField(r.path), CsvField(bank.names[m.item]), m.signal, m.distance);
+      }
+    }
+    for (const auto& m : r.video_matches) {
+      ++rows;
+      if (args.format == "jsonl") {
+        nlohmann::ordered_json j{{"query", r.path}, {"bank_item", bank.video_names[m.item]}, {"signal", "vpdq"},
+                                 {"distance", m.best_distance}, {"query_percent", m.query_percent},
+                                 {"compared_percent", m.compared_percent}, {"query_from", m.query_from},
+                                 {"query_to", m.query_to}, {"bank_from", m.bank_from}, {"bank_to", m.bank_to}};
+        out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      } else {
+        out += fmt::format("{},{},vpdq,{}\n", CsvField(r.path), CsvField(bank.video_names[m.item]), m.best_distance);
       }
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -202,6 +289,8 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Output (csv): query,bank_item,signal,distance -- one row per bank item and signal that\n"
       "matched (signals: sha256, pdq, norm, box, regions); jsonl adds the bank variant that matched.\n"
+      "Videos (both sides): signal vpdq, distance the best frame's; jsonl adds query_percent,\n"
+      "compared_percent (match: either >= 80) and the time ranges in the query and the bank video.\n"
       "A bank item from a directory is its path; from a file, its \"file\" field or FILE:LINE.\n"
       "Exit status 0 whether or not anything matched; 1 if a file failed; 2 for usage errors.");
   cmd->callback([a, &exit_code] { exit_code = RunMatch(*a); });

@@ -18,6 +18,8 @@ Result<VideoSignals> HashVideoFile(const std::string& path, const VpdqOptions& o
   media::VideoOptions vo = options.video;
   vo.frame_size = options.frame_size;
   vo.luma = options.fast;
+  vo.keyframes_only = options.fast;
+  vo.keyframe_interval = options.seconds_per_hash;
   PdqHasher pdq;
   int64_t frame_mod = 1;
   bool mod_known = false;

@@ -240,6 +240,47 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
       }
     }
   };
+  if (o.keyframes_only) {
+    // Fast mode: keyframe packets only, one per interval, each decoded alone.
+    const double tb = av_q2d(stream->time_base);
+    int64_t first_ts = AV_NOPTS_VALUE;
+    double next_time = 0;
+    int64_t keyframes = 0;
+    while (!stop && av_read_frame(fmt.get(), pkt.get()) >= 0) {
+      const bool key = pkt->stream_index == si && (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+      int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+      if (key && ts != AV_NOPTS_VALUE && first_ts == AV_NOPTS_VALUE) first_ts = ts;
+      const double t = (ts == AV_NOPTS_VALUE || first_ts == AV_NOPTS_VALUE) ? keyframes * o.keyframe_interval
+                                                                         : (ts - first_ts) * tb;
+      if (key && t + 1e-9 >= next_time) {
+        ++keyframes;
+        next_time = t + o.keyframe_interval;
+        avcodec_flush_buffers(ctx.get());
+        if (avcodec_send_packet(ctx.get(), pkt.get()) < 0) ++rep.corrupt_packets;
+        avcodec_send_packet(ctx.get(), nullptr);
+        while (avcodec_receive_frame(ctx.get(), frame.get()) == 0) {
+          auto img = conv.Convert(*frame);
+          if (!img.ok()) return img.status();
+          const int64_t number = std::llround(t * vi.fps);
+          Image upright = o.apply_rotation ? RotateImage(*img, vi.rotation) : std::move(img).value();
+          on_frame({number, static_cast<double>(number) / vi.fps, &upright});
+          av_frame_unref(frame.get());
+          ++n;
+        }
+        avcodec_flush_buffers(ctx.get());
+      }
+      av_packet_unref(pkt.get());
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > o.max_wall_seconds) {
+        rep.truncated_by_limit = true;
+        rep.warnings.push_back(fmt::format("stopped after {:.0f} s (time limit)", o.max_wall_seconds));
+        stop = true;
+      }
+    }
+    rep.frames = n;
+    if (report != nullptr) *report = rep;
+    if (n == 0) return DataLoss("no keyframe could be decoded (truncated or corrupt)");
+    return Status::Ok();
+  }
   while (!stop && av_read_frame(fmt.get(), pkt.get()) >= 0) {
     if (pkt->stream_index == si) {
       const int e = avcodec_send_packet(ctx.get(), pkt.get());

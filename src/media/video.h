@@ -45,6 +45,11 @@ struct VideoOptions {
   bool apply_rotation = false;
   // Only decode reference frames (and the frames wanted among them): faster for sparse sampling.
   bool skip_nonref = false;
+  // Decode only keyframe packets (each decodes on its own), at most one per keyframe_interval
+  // seconds: the fast mode for sweeping volumes. Frame numbers then come from timestamps
+  // (round(t * fps)), and want() is not consulted.
+  bool keyframes_only = false;
+  double keyframe_interval = 1.0;
 };
 
 struct VideoFrame {

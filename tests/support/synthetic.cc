@@ -295,8 +295,27 @@ std::vector<uint8_t> EncodeAnimatedWebp(const media::Image& first, int frames) {
   return out;
 }
 
+std::vector<media::Image> PanFrames(int width, int height, int first, int count, uint32_t seed) {
+  const media::Image base = DetailedPhoto(width + 800, height, seed);
+  std::vector<media::Image> out;
+  for (int i = first; i < first + count; ++i) {
+    media::Image f = media::Image::Allocate(width, height, media::PixelFormat::kRgb8);
+    const int x0 = (2 * i) % 800;
+    for (int y = 0; y < height; ++y) std::copy_n(base.row(y) + 3 * x0, f.row_bytes(), f.row(y));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 void WriteVideo(const std::string& path, int width, int height, int frames, int fps, uint32_t seed,
                 bool scramble_pts) {
+  WriteVideoFrames(path, PanFrames(width, height, 0, frames, seed), fps, scramble_pts);
+}
+
+void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& images, int fps,
+                      bool scramble_pts) {
+  if (images.empty()) throw std::runtime_error("no frames");
+  const int width = images[0].width, height = images[0].height;
   AVFormatContext* fmt = nullptr;
   avformat_alloc_output_context2(&fmt, nullptr, nullptr, path.c_str());
   if (fmt == nullptr) throw std::runtime_error("no muxer for " + path);
@@ -318,17 +337,16 @@ void WriteVideo(const std::string& path, int width, int height, int frames, int 
   st->avg_frame_rate = {fps, 1};
   if (avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0) throw std::runtime_error("open " + path);
   if (avformat_write_header(fmt, nullptr) < 0) throw std::runtime_error("header " + path);
-  const media::Image base = SyntheticPhoto(width + frames * 2, height, seed);
   SwsContext* sws = sws_getContext(width, height, AV_PIX_FMT_RGB24, width, height, AV_PIX_FMT_YUV420P,
                                    SWS_BILINEAR, nullptr, nullptr, nullptr);
   AVPacket* pkt = av_packet_alloc();
-  std::mt19937 rng(seed);
+  std::mt19937 rng(7);
   auto drain = [&] {
     while (avcodec_receive_packet(ctx, pkt) == 0) {
       av_packet_rescale_ts(pkt, ctx->time_base, st->time_base);
       if (scramble_pts) {
-        // Presentation times jump about and repeat (decode times stay increasing, or the muxer
-        // would refuse the packets).
+        // Presentation times jump about (decode times stay increasing, or the muxer would
+        // refuse the packets).
         pkt->pts = pkt->dts + static_cast<int64_t>(rng() % 40);  // never before its dts
       }
       pkt->stream_index = st->index;
@@ -336,16 +354,16 @@ void WriteVideo(const std::string& path, int width, int height, int frames, int 
       av_packet_unref(pkt);
     }
   };
-  for (int i = 0; i < frames; ++i) {
+  for (size_t i = 0; i < images.size(); ++i) {
     AVFrame* f = av_frame_alloc();
     f->format = AV_PIX_FMT_YUV420P;
     f->width = width;
     f->height = height;
     av_frame_get_buffer(f, 32);
-    const uint8_t* src[4] = {base.row(0) + 3 * 2 * i, nullptr, nullptr, nullptr};
-    int stride[4] = {static_cast<int>(base.row_bytes()), 0, 0, 0};
+    const uint8_t* src[4] = {images[i].pixels.data(), nullptr, nullptr, nullptr};
+    int stride[4] = {static_cast<int>(images[i].row_bytes()), 0, 0, 0};
     sws_scale(sws, src, stride, 0, height, f->data, f->linesize);
-    f->pts = i;
+    f->pts = static_cast<int64_t>(i);
     avcodec_send_frame(ctx, f);
     av_frame_free(&f);
     drain();

@@ -32,6 +32,14 @@ std::vector<uint8_t> EncodeCmykJpeg(const media::Image& rgb, int quality);
 std::vector<uint8_t> EncodeAnimatedGif(const media::Image& first, int frames);
 std::vector<uint8_t> EncodeAnimatedWebp(const media::Image& first, int frames);
 
+// Frames of a synthetic photo panning 2 px a frame: frames first .. first + count - 1 of the
+// same endless pan (the photo depends on seed and size only).
+std::vector<media::Image> PanFrames(int width, int height, int first, int count, uint32_t seed);
+
+// Writes the frames as an MPEG-4 part 2 video (container from the file name).
+void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& frames, int fps,
+                      bool scramble_pts = false);
+
 // Writes a video of `frames` frames (a synthetic photo panning by a few pixels a frame) with
 // FFmpeg's built-in MPEG-4 part 2 encoder into a container chosen by the file name (.avi, .mkv,
 // .mp4). With scramble_pts, presentation timestamps are written out of order and repeated.

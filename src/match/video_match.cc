@@ -1,0 +1,154 @@
+#include "match/video_match.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "hash/digest.h"
+#include "match/plane.h"
+
+namespace takedown::match {
+namespace {
+
+hash::PdqHash HashRect(const LumaPlane& p, const Rect& r, hash::DihedralHashes* dih = nullptr) {
+  hash::pdq::Buffer64 block;
+  AreaResample64(p, r, block);
+  return HashBlock(block, dih);
+}
+
+}  // namespace
+
+Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashOptions& options) {
+  VideoItem item;
+  media::VideoInfo info;
+  media::VideoReport report;
+  int64_t step = 1;
+  bool step_known = false;
+  hash::PdqHasher pdq;
+  auto want = [&](int64_t n) {
+    if (!step_known) {
+      const double rate = options.bank ? options.bank_rate : options.query_rate;
+      step = std::max<int64_t>(1, static_cast<int64_t>(std::floor(info.fps / rate + 0.5)));
+      step_known = true;
+    }
+    return n % step == 0;
+  };
+  auto on_frame = [&](const media::VideoFrame& f) {
+    VideoFrameSignals s;
+    s.seconds = f.seconds;
+    s.pdq = pdq.HashImage(*f.image, 0);
+    const LumaPlane plane = WorkingPlane(*f.image, 256);
+    const Rect whole{0, 0, static_cast<double>(plane.width), static_cast<double>(plane.height)};
+    hash::DihedralHashes dih;
+    s.norm = HashRect(plane, whole, options.bank ? &dih : nullptr);
+    if (options.bank) {
+      s.norm_mirror = dih[static_cast<int>(hash::pdq::Dihedral::kFlipY)];
+      s.norm_crop = HashRect(plane, {whole.w * 0.1, whole.h * 0.1, whole.w * 0.8, whole.h * 0.8});
+    }
+    if (const auto box = DetectContentBox(plane)) s.box = HashRect(plane, *box);
+    item.frames.push_back(s);
+  };
+  TD_RETURN_IF_ERROR(media::DecodeVideo(path, options.video, want, on_frame, &info, &report));
+  item.fps = info.fps;
+  item.duration = static_cast<double>(report.frames) / info.fps;
+  TD_ASSIGN_OR_RETURN(auto digests, hash::DigestFile(path));
+  item.sha256 = digests.sha256;
+  return item;
+}
+
+void VideoMatcher::Add(const VideoItem& item) {
+  const uint64_t n = items_.size();
+  items_.push_back(item);
+  const auto& frames = items_.back().frames;
+  for (uint32_t f = 0; f < frames.size(); ++f) {
+    const auto& s = frames[f];
+    if (s.pdq.quality < options_.min_quality && s.norm.quality < options_.min_quality) continue;
+    auto add = [&](const hash::Hash256& h) {
+      ids_.push_back(refs_.size());
+      hashes_.push_back(h);
+      refs_.push_back({n, f});
+    };
+    if (s.pdq.quality >= options_.min_quality) add(s.pdq.hash);
+    if (s.norm.quality >= options_.min_quality) {
+      add(s.norm.hash);
+      add(s.norm_mirror);
+    }
+    if (s.box && s.box->quality >= options_.min_quality) add(s.box->hash);
+    if (s.norm_crop && s.norm_crop->quality >= options_.min_quality) add(s.norm_crop->hash);
+  }
+}
+
+void VideoMatcher::Build() {
+  index::HashIndex::Options o;
+  o.background = false;
+  index_ = std::move(index::HashIndex::Build(hashes_, ids_, o).value());
+}
+
+std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
+  // For each bank video: which query frames matched, which bank frames, best distance.
+  struct Acc {
+    std::set<uint32_t> query_frames, bank_frames;
+    int best = 256;
+  };
+  std::map<uint64_t, Acc> acc;
+  size_t usable = 0;
+  for (uint32_t i = 0; i < q.frames.size(); ++i) {
+    const auto& f = q.frames[i];
+    if (f.pdq.quality < options_.min_quality && f.norm.quality < options_.min_quality) continue;
+    ++usable;
+    auto probe = [&](const hash::PdqHash& h) {
+      if (h.quality < options_.min_quality) return;
+      for (const auto& m : index_->Query(h.hash, options_.frame_threshold)) {
+        const FrameRef& r = refs_[m.id];
+        Acc& a = acc[r.item];
+        a.query_frames.insert(i);
+        a.bank_frames.insert(r.frame);
+        a.best = std::min<int>(a.best, m.distance);
+      }
+    };
+    probe(f.pdq);
+    probe(f.norm);
+    if (f.box) probe(*f.box);
+  }
+  std::vector<VideoMatch> out;
+  for (const auto& [item, a] : acc) {
+    const VideoItem& b = items_[item];
+    VideoMatch m;
+    m.item = item;
+    m.best_distance = a.best;
+    m.query_percent = usable == 0 ? 0 : 100.0 * a.query_frames.size() / usable;
+    // Coverage of the bank video on a one-second grid, over the grid points it has usable frames for.
+    std::vector<double> matched, have;
+    for (uint32_t f = 0; f < b.frames.size(); ++f) {
+      const auto& s = b.frames[f];
+      if (s.pdq.quality >= options_.min_quality || s.norm.quality >= options_.min_quality) have.push_back(s.seconds);
+      if (a.bank_frames.count(f)) matched.push_back(s.seconds);
+    }
+    // Grid points stand for the second around them; only those inside the video count (a
+    // final point at the very end would ask for a sample the query cannot have).
+    int grid = 0, covered = 0;
+    for (double t = 0; t == 0 || t + 0.5 <= b.duration + 1e-9; t += 1.0) {
+      auto near = [&](const std::vector<double>& v) {
+        auto it = std::lower_bound(v.begin(), v.end(), t - 0.5);
+        return it != v.end() && *it <= t + 0.5;
+      };
+      if (!near(have)) continue;
+      ++grid;
+      covered += near(matched) ? 1 : 0;
+    }
+    m.compared_percent = grid == 0 ? 0 : 100.0 * covered / grid;
+    m.query_from = q.frames[*a.query_frames.begin()].seconds;
+    m.query_to = q.frames[*a.query_frames.rbegin()].seconds;
+    m.bank_from = b.frames[*a.bank_frames.begin()].seconds;
+    m.bank_to = b.frames[*a.bank_frames.rbegin()].seconds;
+    m.match = m.query_percent >= options_.match_percent || m.compared_percent >= options_.match_percent;
+    out.push_back(m);
+  }
+  std::sort(out.begin(), out.end(), [](const VideoMatch& x, const VideoMatch& y) {
+    return std::max(x.query_percent, x.compared_percent) > std::max(y.query_percent, y.compared_percent);
+  });
+  return out;
+}
+
+}  // namespace takedown::match
