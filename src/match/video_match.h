@@ -5,7 +5,7 @@
 // A match is declared when either reaches match_percent (80 by default).
 //
 // Unlike the reference (one hash a second on both sides, so fast motion lands on different
-// moments), bank videos are sampled densely (up to 10 frames a second) and uploads at one a
+// moments), bank videos are sampled densely (up to 30 frames a second: every frame of most videos) and uploads at one a
 // second; the bank's coverage is counted on a one-second grid (a grid point is covered when a
 // matched bank frame lies within half a second of it). Per frame, a match is any of: plain PDQ
 // within frame_threshold; the frame area-averaged to 64 x 64 ("norm"), also against the bank
@@ -43,7 +43,7 @@ struct VideoItem {
 
 struct VideoHashOptions {
   bool bank = false;        // dense sampling and mirrored variants
-  double bank_rate = 10;    // frames a second for bank videos
+  double bank_rate = 30;    // frames a second for bank videos (every frame up to 30 fps)
   double query_rate = 1;    // frames a second for uploads
   media::VideoOptions video;
 };
