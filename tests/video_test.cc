@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "hash/pdq.h"
 #include "hash/vpdq.h"
 #include "match/video_match.h"
 #include "media/video.h"
@@ -164,6 +165,23 @@ TEST_F(VideoTest, NonMonotonicTimestampsDoNotReorderOrLoseFrames) {
 TEST_F(VideoTest, DirectoryAndMissingFile) {
   EXPECT_EQ(Hash(dir_).status().message(), "is a directory");
   EXPECT_EQ(Hash(dir_ + "/nope.mp4").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(VideoTest, AnimatedWebpAndGifAreVideos) {
+  const media::Image first = testing::DetailedPhoto(160, 120, 5);
+  testing::WriteFile(dir_ + "/anim.webp", testing::EncodeAnimatedWebp(first, 3));
+  testing::WriteFile(dir_ + "/anim.gif", testing::EncodeAnimatedGif(first, 4));
+  EXPECT_TRUE(media::LooksLikeVideo(dir_ + "/anim.webp"));
+  EXPECT_TRUE(media::LooksLikeVideo(dir_ + "/anim.gif"));
+  auto w = Hash(dir_ + "/anim.webp");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_EQ(w->frames.size(), 3u);
+  hash::PdqHasher pdq;
+  EXPECT_EQ(w->frames[0].hash, pdq.HashImage(first, 0).hash);  // lossless: exactly the first frame
+  EXPECT_GT(hash::Distance(w->frames[0].hash, w->frames[1].hash), 31);
+  auto g = Hash(dir_ + "/anim.gif");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->frames.size(), 4u);
 }
 
 TEST_F(VideoTest, LooksLikeVideoSeparatesStillsFromVideos) {

@@ -4,6 +4,8 @@
 
 #include "media/sws_util.h"
 
+#include <webp/demux.h>
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -17,6 +19,7 @@ extern "C" {
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -124,9 +127,98 @@ class Converter {
   std::array<uint8_t, 256> full_range_ = FullRange();
 };
 
+bool IsAnimatedWebp(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  uint8_t head[64] = {};
+  const size_t n = std::fread(head, 1, sizeof(head), f);
+  std::fclose(f);
+  if (n < 30 || std::memcmp(head, "RIFF", 4) != 0 || std::memcmp(head + 8, "WEBPVP8X", 8) != 0) return false;
+  return (head[20] & 0x02) != 0;  // VP8X flags: animation
+}
+
+// Animated WebP through libwebp (FFmpeg 5.1 has no decoder for it): frames in order, each the
+// composited canvas; fps from the average frame duration.
+Status DecodeAnimatedWebp(const std::string& path, const VideoOptions& o,
+                          const std::function<bool(int64_t)>& want,
+                          const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                          VideoReport* report) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return NotFound("cannot open");
+  std::vector<uint8_t> bytes;
+  uint8_t buf[1 << 16];
+  for (size_t k; (k = std::fread(buf, 1, sizeof(buf), f)) > 0;) {
+    bytes.insert(bytes.end(), buf, buf + k);
+    if (bytes.size() > o.limits.max_file_bytes) {
+      std::fclose(f);
+      return ResourceExhausted("file over the size limit");
+    }
+  }
+  std::fclose(f);
+  WebPData data{bytes.data(), bytes.size()};
+  WebPAnimDecoderOptions opts;
+  WebPAnimDecoderOptionsInit(&opts);
+  opts.color_mode = MODE_RGBA;
+  std::unique_ptr<WebPAnimDecoder, decltype(&WebPAnimDecoderDelete)> dec(WebPAnimDecoderNew(&data, &opts),
+                                                                         &WebPAnimDecoderDelete);
+  if (!dec) return DataLoss("corrupt animated WebP");
+  WebPAnimInfo ai;
+  WebPAnimDecoderGetInfo(dec.get(), &ai);
+  if (uint64_t(ai.canvas_width) * ai.canvas_height > o.limits.max_pixels) {
+    return ResourceExhausted(fmt::format("animated WebP of {}x{} pixels, over the limit of {}", ai.canvas_width,
+                                         ai.canvas_height, o.limits.max_pixels));
+  }
+  // Durations first (for fps), then the frames.
+  std::vector<int> stamps;
+  {
+    uint8_t* px;
+    int ts;
+    while (WebPAnimDecoderHasMoreFrames(dec.get()) && WebPAnimDecoderGetNext(dec.get(), &px, &ts)) stamps.push_back(ts);
+    WebPAnimDecoderReset(dec.get());
+  }
+  if (stamps.empty()) return DataLoss("animated WebP without a decodable frame");
+  VideoInfo vi;
+  vi.container = "webp";
+  vi.codec = "webp";
+  vi.width = static_cast<int>(ai.canvas_width);
+  vi.height = static_cast<int>(ai.canvas_height);
+  vi.duration_s = stamps.back() / 1000.0;
+  vi.fps = vi.duration_s > 0 ? stamps.size() / vi.duration_s : 10;
+  if (info != nullptr) *info = vi;
+  VideoReport rep;
+  Converter conv(o);
+  int64_t n = 0;
+  uint8_t* px;
+  int ts;
+  while (WebPAnimDecoderGetNext(dec.get(), &px, &ts)) {
+    const int64_t number = n++;
+    if (static_cast<uint64_t>(number) >= o.max_frames) {
+      rep.truncated_by_limit = true;
+      break;
+    }
+    if (!want(number)) continue;
+    Image rgb = Image::Allocate(vi.width, vi.height, PixelFormat::kRgb8);
+    for (size_t i = 0; i < static_cast<size_t>(vi.width) * vi.height; ++i) std::memcpy(&rgb.pixels[3 * i], px + 4 * i, 3);
+    // Through the same converter as FFmpeg frames (area resize, luma) via a wrapping AVFrame.
+    std::unique_ptr<AVFrame, FrameFreer> fr(av_frame_alloc());
+    fr->format = AV_PIX_FMT_RGB24;
+    fr->width = vi.width;
+    fr->height = vi.height;
+    fr->data[0] = rgb.pixels.data();
+    fr->linesize[0] = static_cast<int>(rgb.row_bytes());
+    auto img = conv.Convert(*fr);
+    if (!img.ok()) return img.status();
+    on_frame({number, static_cast<double>(number) / vi.fps, &*img});
+  }
+  rep.frames = n;
+  if (report != nullptr) *report = rep;
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool LooksLikeVideo(const std::string& path) {
+  if (IsAnimatedWebp(path)) return true;
   AVFormatContext* raw = nullptr;
   av_log_set_level(AV_LOG_QUIET);
   if (avformat_open_input(&raw, path.c_str(), nullptr, nullptr) != 0) return false;
@@ -153,6 +245,7 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
   if (static_cast<uint64_t>(st.st_size) > o.limits.max_file_bytes) {
     return ResourceExhausted(fmt::format("file is {} bytes, over the limit of {} bytes", st.st_size, o.limits.max_file_bytes));
   }
+  if (IsAnimatedWebp(path)) return DecodeAnimatedWebp(path, o, want, on_frame, info, report);
   AVFormatContext* raw = nullptr;
   if (int e = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); e != 0) {
     return Unsupported(fmt::format("not a recognised video ({})", AvErr(e)));
