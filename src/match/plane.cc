@@ -186,7 +186,9 @@ constexpr double kPanelKeep = 0.20;
 constexpr double kFarLevels = 24;
 
 // How many lines to trim at `edge`, stepping `dir` (+1 or -1) towards `limit` (exclusive).
-int TrimAt(const LineHists& l, int edge, int dir, int limit) {
+// `busy`: whether busy frame lines count (only once solid lines and panels are gone from every
+// side, so that a picture's rows no longer carry a frame's side margins).
+int TrimAt(const LineHists& l, int edge, int dir, int limit, bool busy) {
   int band;
   double share, off;
   l.Best(edge, &band, &share, &off);
@@ -201,7 +203,7 @@ int TrimAt(const LineHists& l, int edge, int dir, int limit) {
     }
     return std::abs(end - edge) + 1;
   }
-  return share >= kBarFraction && off >= kFarLevels ? 1 : 0;
+  return busy && share >= kBarFraction && off >= kFarLevels ? 1 : 0;
 }
 
 // Trims solid columns at the left and right: a pillarbox, whose bars make every row mostly bar.
@@ -225,26 +227,31 @@ Rect PeelSolidColumns(const LumaPlane& p) {
 Rect Shrink(const LumaPlane& p, const Rect& frame, bool rows_first) {
   int x0 = static_cast<int>(frame.x), x1 = static_cast<int>(frame.x + frame.w);
   int y0 = static_cast<int>(frame.y), y1 = static_cast<int>(frame.y + frame.h);
+  bool busy = false;
   auto rows = [&] {
     const LineHists l = RowHists(p, x0, x1, y0, y1);
-    for (int t; y1 - y0 > 16 && (t = TrimAt(l, y0, +1, y1)) > 0;) y0 += std::min(t, y1 - y0 - 16);
-    for (int t; y1 - y0 > 16 && (t = TrimAt(l, y1 - 1, -1, y0 - 1)) > 0;) y1 -= std::min(t, y1 - y0 - 16);
+    for (int t; y1 - y0 > 16 && (t = TrimAt(l, y0, +1, y1, busy)) > 0;) y0 += std::min(t, y1 - y0 - 16);
+    for (int t; y1 - y0 > 16 && (t = TrimAt(l, y1 - 1, -1, y0 - 1, busy)) > 0;) y1 -= std::min(t, y1 - y0 - 16);
   };
   auto cols = [&] {
     const LineHists l = ColHists(p, x0, x1, y0, y1);
-    for (int t; x1 - x0 > 16 && (t = TrimAt(l, x0, +1, x1)) > 0;) x0 += std::min(t, x1 - x0 - 16);
-    for (int t; x1 - x0 > 16 && (t = TrimAt(l, x1 - 1, -1, x0 - 1)) > 0;) x1 -= std::min(t, x1 - x0 - 16);
+    for (int t; x1 - x0 > 16 && (t = TrimAt(l, x0, +1, x1, busy)) > 0;) x0 += std::min(t, x1 - x0 - 16);
+    for (int t; x1 - x0 > 16 && (t = TrimAt(l, x1 - 1, -1, x0 - 1, busy)) > 0;) x1 -= std::min(t, x1 - x0 - 16);
   };
-  for (int round = 0; round < 4; ++round) {
-    const int before = x0 + x1 + y0 + y1;
-    if (rows_first) {
-      rows();
-      cols();
-    } else {
-      cols();
-      rows();
+  // Solid lines and panels first, on every side; then busy lines too.
+  for (int phase = 0; phase < 2; ++phase) {
+    busy = phase == 1;
+    for (int round = 0; round < 4; ++round) {
+      const int before = x0 + x1 + y0 + y1;
+      if (rows_first) {
+        rows();
+        cols();
+      } else {
+        cols();
+        rows();
+      }
+      if (x0 + x1 + y0 + y1 == before) break;
     }
-    if (x0 + x1 + y0 + y1 == before) break;
   }
   return {static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0),
           static_cast<double>(y1 - y0)};
