@@ -57,6 +57,28 @@ TEST(ContentBox, CaptionAndScreenshotEditsGiveTheSameBoxAsTheOriginal) {
   }
 }
 
+TEST(ContentBox, FrameBoxIsThePictureEvenWhenItsOwnEdgesAreFlat) {
+  // A picture whose top third is a flat sky with a dark bird on it, inside a black border.
+  media::Image img = testing::DetailedPhoto(200, 150, 8);
+  for (int y = 0; y < 50; ++y) {
+    for (int x = 0; x < 200; ++x) {
+      uint8_t* px = img.row(y) + 3 * x;
+      const bool bird = x >= 90 && x < 110 && y >= 20 && y < 26;
+      px[0] = bird ? 20 : 140;
+      px[1] = bird ? 20 : 180;
+      px[2] = bird ? 20 : 230;
+    }
+  }
+  const LumaPlane p = WorkingPlane(Framed(img, 20, 20, 30, 30, 0));
+  const auto frame = DetectFrameBox(p);
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_NEAR(frame->x, 30, 2);
+  EXPECT_NEAR(frame->y, 20, 2);
+  EXPECT_NEAR(frame->w, 200, 3);
+  EXPECT_NEAR(frame->h, 150, 3);
+  EXPECT_FALSE(DetectFrameBox(WorkingPlane(img)).has_value());  // no frame on the picture alone
+}
+
 TEST(AreaResample, ConstantStaysConstantAndHalvesAverage) {
   LumaPlane p{128, 64, std::vector<float>(128 * 64, 100.0f)};
   hash::pdq::Buffer64 out;

@@ -224,7 +224,7 @@ Rect PeelSolidColumns(const LumaPlane& p) {
 
 // Within `frame`, trims frame lines from the outside in: rows at top and bottom, then columns at
 // left and right, over the current extent, until nothing changes.
-Rect Shrink(const LumaPlane& p, const Rect& frame, bool rows_first) {
+Rect Shrink(const LumaPlane& p, const Rect& frame, bool rows_first, bool allow_busy = true) {
   int x0 = static_cast<int>(frame.x), x1 = static_cast<int>(frame.x + frame.w);
   int y0 = static_cast<int>(frame.y), y1 = static_cast<int>(frame.y + frame.h);
   bool busy = false;
@@ -239,7 +239,7 @@ Rect Shrink(const LumaPlane& p, const Rect& frame, bool rows_first) {
     for (int t; x1 - x0 > 16 && (t = TrimAt(l, x1 - 1, -1, x0 - 1, busy)) > 0;) x1 -= std::min(t, x1 - x0 - 16);
   };
   // Solid lines and panels first, on every side; then busy lines too.
-  for (int phase = 0; phase < 2; ++phase) {
+  for (int phase = 0; phase < (allow_busy ? 2 : 1); ++phase) {
     busy = phase == 1;
     for (int round = 0; round < 4; ++round) {
       const int before = x0 + x1 + y0 + y1;
@@ -258,6 +258,13 @@ Rect Shrink(const LumaPlane& p, const Rect& frame, bool rows_first) {
 }
 
 }  // namespace
+
+std::optional<Rect> DetectFrameBox(const LumaPlane& p) {
+  const Rect r = Shrink(p, PeelSolidColumns(p), true, /*allow_busy=*/false);
+  const bool trimmed = r.x > 0 || r.y > 0 || r.w < p.width || r.h < p.height;
+  if (!trimmed || r.w < 16 || r.h < 16) return std::nullopt;
+  return r;
+}
 
 std::optional<Rect> DetectContentBox(const LumaPlane& p) {
   // Solid columns first (a pillarbox makes every row mostly bar), then panels and busy lines,

@@ -44,6 +44,11 @@ hash::PdqHash HashBlock(const hash::pdq::Buffer64& block, hash::DihedralHashes* 
 // nullopt when nothing is trimmed or the box is under 16 px a side.
 std::optional<Rect> DetectContentBox(const LumaPlane& plane);
 
+// The frame alone: solid lines and panels trimmed, no busy lines. Usually the whole picture of a
+// bordered, letterboxed, captioned or screenshotted copy, where DetectContentBox may also trim
+// into the picture's own flat edges. nullopt when nothing is trimmed.
+std::optional<Rect> DetectFrameBox(const LumaPlane& plane);
+
 // The plane rotated by `degrees` (counter-clockwise) about its centre on the same canvas,
 // bilinear, corners filled black -- as an app or editor produces it.
 LumaPlane Rotate(const LumaPlane& plane, double degrees);

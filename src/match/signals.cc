@@ -49,6 +49,10 @@ QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source) {
   const Rect whole = Whole(plane);
   q.norm = HashRect(plane, whole);
   const auto box = DetectContentBox(plane);
+  if (const auto frame = DetectFrameBox(plane);
+      frame && (!box || frame->x != box->x || frame->y != box->y || frame->w != box->w || frame->h != box->h)) {
+    q.frame_hash = HashRect(plane, *frame);
+  }
   if (box) {
     q.box_hash = HashRect(plane, *box);
     q.box = Rect{box->x * to_source, box->y * to_source, box->w * to_source, box->h * to_source};

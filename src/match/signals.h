@@ -29,6 +29,7 @@ struct QuerySignals {
   hash::PdqHash norm;
   std::optional<Rect> box;  // in the original image's pixels
   std::optional<hash::PdqHash> box_hash;
+  std::optional<hash::PdqHash> frame_hash;  // the frame-only box, when it differs from the box
   std::array<hash::PdqHash, kRegions> regions;                     // of the whole picture
   std::optional<std::array<hash::PdqHash, kRegions>> box_regions;  // of the box
 };

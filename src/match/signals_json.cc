@@ -58,6 +58,7 @@ nlohmann::ordered_json SignalsToJson(const std::string& path, const FileSignals&
     b["h"] = static_cast<int>(f.query.box->h + 0.5);
     sig["box"] = std::move(b);
   }
+  if (f.query.frame_hash) sig["frame"] = HashJson(*f.query.frame_hash);
   for (int k = 0; k < kRegions; ++k) sig[fmt::format("region_{}", k)] = HashJson(f.query.regions[k]);
   if (f.query.box_regions) {
     for (int k = 0; k < kRegions; ++k) sig[fmt::format("box_region_{}", k)] = HashJson((*f.query.box_regions)[k]);
@@ -102,6 +103,7 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
       const auto& o = s["box"];
       f.query.box = Rect{o.value("x", 0.0), o.value("y", 0.0), o.value("w", 0.0), o.value("h", 0.0)};
     }
+    if (s.contains("frame")) { TD_ASSIGN_OR_RETURN(f.query.frame_hash, HashFrom(s["frame"], "\"signals\".\"frame\"")); }
     bool any_box_region = false;
     std::array<hash::PdqHash, kRegions> box_regions{};
     for (int k = 0; k < kRegions; ++k) {
