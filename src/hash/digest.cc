@@ -10,6 +10,16 @@
 namespace takedown::hash {
 namespace {
 
+std::string Hex(const unsigned char* d, unsigned int len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s(2 * len, '0');
+  for (unsigned i = 0; i < len; ++i) {
+    s[2 * i] = kHex[d[i] >> 4];
+    s[2 * i + 1] = kHex[d[i] & 15];
+  }
+  return s;
+}
+
 std::string DigestHex(const EVP_MD* md, std::span<const uint8_t> bytes) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -17,13 +27,7 @@ std::string DigestHex(const EVP_MD* md, std::span<const uint8_t> bytes) {
     // Only a broken OpenSSL installation gets here: an invariant, not an input error.
     throw std::runtime_error("OpenSSL digest failed");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s(2 * len, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    s[2 * i] = kHex[out[i] >> 4];
-    s[2 * i + 1] = kHex[out[i] & 15];
-  }
-  return s;
+  return Hex(out, len);
 }
 
 }  // namespace
@@ -48,13 +52,7 @@ Result<FileDigests> DigestFile(const std::string& path) {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_DigestFinal_ex(c, out, &len);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string s(2 * len, '0');
-    for (unsigned i = 0; i < len; ++i) {
-      s[2 * i] = kHex[out[i] >> 4];
-      s[2 * i + 1] = kHex[out[i] & 15];
-    }
-    return s;
+    return Hex(out, len);
   };
   return FileDigests{finish(md5.get()), finish(sha.get())};
 }
