@@ -13,6 +13,8 @@ packages=(
   libssl-dev libxxhash-dev
   # CLI, JSON, logging
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  # the service: HTTP (cpp-httplib), config (toml++), store (SQLite)
+  libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev sqlite3
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # image edits for the robustness tests and benchmarks (not linked by the core libraries)
@@ -21,6 +23,8 @@ packages=(
   libfaiss-dev
   # the video benchmark's edits are made with the ffmpeg CLI (drawtext needs a font)
   ffmpeg fonts-dejavu-core
+  # the service's load benchmark
+  wrk
 )
 
 missing=()

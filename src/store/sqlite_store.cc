@@ -1,0 +1,476 @@
+// The SQLite store: WAL journal, synchronous=FULL (a commit is on disk when it returns), and group
+// commit -- writes from concurrent requests are queued and run by one writer thread, many to a
+// transaction and one sync, each inside its own savepoint so one failing write does not undo the
+// others. Reads use a second connection (WAL lets them run beside the writer).
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "store/store.h"
+
+namespace takedown::store {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Sha256(const std::string& s) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), out, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string h(2 * len, '0');
+  for (unsigned i = 0; i < len; ++i) {
+    h[2 * i] = kHex[out[i] >> 4];
+    h[2 * i + 1] = kHex[out[i] & 15];
+  }
+  return h;
+}
+
+// Schema migrations, applied in order; the database records how many it has.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE banks (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, category TEXT NOT NULL,
+  pdq_threshold INTEGER NOT NULL, action TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE bank_entries (
+  id INTEGER PRIMARY KEY, bank_id INTEGER NOT NULL REFERENCES banks(id),
+  pdq TEXT NOT NULL, quality INTEGER NOT NULL, md5 TEXT NOT NULL, sha256 TEXT NOT NULL,
+  source TEXT NOT NULL, request_id TEXT NOT NULL, enabled INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE content (
+  id INTEGER PRIMARY KEY, content_id TEXT NOT NULL UNIQUE, chat_id TEXT NOT NULL,
+  uploader_id TEXT NOT NULL, pdq TEXT NOT NULL, quality INTEGER NOT NULL, md5 TEXT NOT NULL,
+  sha256 TEXT NOT NULL, state TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
+  payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+)sql",
+};
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+Status SqlError(sqlite3* db, const char* what) {
+  return IoError(fmt::format("{}: {}", what, sqlite3_errmsg(db)));
+}
+
+Result<Stmt> Prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) return SqlError(db, "prepare");
+  return Stmt(s);
+}
+
+void Bind(sqlite3_stmt* s, int i, const std::string& v) { sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+void Bind(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+void Bind(sqlite3_stmt* s, int i, int v) { sqlite3_bind_int(s, i, v); }
+std::string Text(sqlite3_stmt* s, int i) {
+  const auto* p = sqlite3_column_text(s, i);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i)));
+}
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    Status st = IoError(fmt::format("{}: {}", sql, err ? err : "?"));
+    sqlite3_free(err);
+    return st;
+  }
+  return Status::Ok();
+}
+
+class SqliteStore final : public Store {
+ public:
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    sqlite3_close(rdb_);
+    sqlite3_close(wdb_);
+  }
+
+  Status Open(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &wdb_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      return IoError(fmt::format("cannot open store {}: {}", path, wdb_ ? sqlite3_errmsg(wdb_) : "?"));
+    }
+    sqlite3_busy_timeout(wdb_, 5000);
+    TD_RETURN_IF_ERROR(Exec(wdb_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+    TD_RETURN_IF_ERROR(Migrate());
+    if (sqlite3_open_v2(path.c_str(), &rdb_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      return IoError("cannot open a read connection");
+    }
+    sqlite3_busy_timeout(rdb_, 5000);
+    // The chain's head, for appends.
+    TD_ASSIGN_OR_RETURN(auto last, Prepare(wdb_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    if (sqlite3_step(last.get()) == SQLITE_ROW) {
+      last_seq_ = sqlite3_column_int64(last.get(), 0);
+      last_hash_ = Text(last.get(), 1);
+    }
+    writer_ = std::thread([this] { WriterLoop(); });
+    return Status::Ok();
+  }
+
+  Result<int64_t> CreateKey(const KeyRecord& k) override {
+    int64_t id = 0;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO api_keys(name, role, key_hash, created_ms) VALUES(?,?,?,?)"));
+      Bind(s.get(), 1, k.name);
+      Bind(s.get(), 2, k.role);
+      Bind(s.get(), 3, k.key_hash);
+      Bind(s.get(), 4, NowMs());
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "insert key");
+      id = sqlite3_last_insert_rowid(db);
+      return Status::Ok();
+    }));
+    return id;
+  }
+
+  Result<std::optional<KeyRecord>> FindKeyByHash(const std::string& key_hash) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys WHERE key_hash = ?"));
+    Bind(s.get(), 1, key_hash);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<KeyRecord>();
+    return std::optional<KeyRecord>(KeyFrom(s.get()));
+  }
+
+  Status RevokeKey(int64_t id) override {
+    return Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE api_keys SET revoked = 1 WHERE id = ?"));
+      Bind(s.get(), 1, id);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "revoke key");
+      if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no key {}", id));
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<KeyRecord>> ListKeys() override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys ORDER BY id"));
+    std::vector<KeyRecord> out;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(KeyFrom(s.get()));
+    return out;
+  }
+
+  Result<int64_t> CreateBank(const BankRecord& b) override {
+    int64_t id = 0;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO banks(name, category, pdq_threshold, action, created_ms) VALUES(?,?,?,?,?)"));
+      Bind(s.get(), 1, b.name);
+      Bind(s.get(), 2, b.category);
+      Bind(s.get(), 3, b.pdq_threshold);
+      Bind(s.get(), 4, b.action);
+      Bind(s.get(), 5, NowMs());
+      const int rc = sqlite3_step(s.get());
+      if (rc == SQLITE_CONSTRAINT) return InvalidArgument(fmt::format("a bank named '{}' exists", b.name));
+      if (rc != SQLITE_DONE) return SqlError(db, "insert bank");
+      id = sqlite3_last_insert_rowid(db);
+      return Status::Ok();
+    }));
+    return id;
+  }
+
+  Result<std::vector<BankRecord>> ListBanks() override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, category, pdq_threshold, action, created_ms FROM banks ORDER BY id"));
+    std::vector<BankRecord> out;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      out.push_back({sqlite3_column_int64(s.get(), 0), Text(s.get(), 1), Text(s.get(), 2), sqlite3_column_int(s.get(), 3),
+                     Text(s.get(), 4), sqlite3_column_int64(s.get(), 5)});
+    }
+    return out;
+  }
+
+  Result<int64_t> AddBankEntry(const BankEntryRecord& e) override {
+    int64_t id = 0;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms) VALUES(?,?,?,?,?,?,?,?,?)"));
+      Bind(s.get(), 1, e.bank_id);
+      Bind(s.get(), 2, e.pdq);
+      Bind(s.get(), 3, e.quality);
+      Bind(s.get(), 4, e.md5);
+      Bind(s.get(), 5, e.sha256);
+      Bind(s.get(), 6, e.source);
+      Bind(s.get(), 7, e.request_id);
+      Bind(s.get(), 8, e.enabled ? 1 : 0);
+      Bind(s.get(), 9, NowMs());
+      const int rc = sqlite3_step(s.get());
+      if (rc == SQLITE_CONSTRAINT) return NotFound(fmt::format("no bank {}", e.bank_id));
+      if (rc != SQLITE_DONE) return SqlError(db, "insert bank entry");
+      id = sqlite3_last_insert_rowid(db);
+      return Status::Ok();
+    }));
+    return id;
+  }
+
+  Status SetBankEntryEnabled(int64_t id, bool enabled) override {
+    return Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE bank_entries SET enabled = ? WHERE id = ?"));
+      Bind(s.get(), 1, enabled ? 1 : 0);
+      Bind(s.get(), 2, id);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "update bank entry");
+      if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no bank entry {}", id));
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<BankEntryRecord>> ListBankEntries() override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms FROM bank_entries ORDER BY id"));
+    std::vector<BankEntryRecord> out;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2), sqlite3_column_int(s.get(), 3),
+                     Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), sqlite3_column_int(s.get(), 8) != 0,
+                     sqlite3_column_int64(s.get(), 9)});
+    }
+    return out;
+  }
+
+  Result<int64_t> RecordContent(const ContentRecord& c) override {
+    TD_ASSIGN_OR_RETURN(auto ids, RecordContentBatch({c}));
+    return ids.at(0);
+  }
+
+  Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& items) override {
+    std::vector<int64_t> ids(items.size(), 0);
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto ins, Prepare(db, "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
+      TD_ASSIGN_OR_RETURN(auto sel, Prepare(db, "SELECT id FROM content WHERE content_id = ?"));
+      const int64_t now = NowMs();
+      for (size_t i = 0; i < items.size(); ++i) {
+        const auto& c = items[i];
+        sqlite3_reset(ins.get());
+        Bind(ins.get(), 1, c.content_id);
+        Bind(ins.get(), 2, c.chat_id);
+        Bind(ins.get(), 3, c.uploader_id);
+        Bind(ins.get(), 4, c.pdq);
+        Bind(ins.get(), 5, c.quality);
+        Bind(ins.get(), 6, c.md5);
+        Bind(ins.get(), 7, c.sha256);
+        Bind(ins.get(), 8, c.state);
+        Bind(ins.get(), 9, now);
+        if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "insert content");
+        if (sqlite3_changes(db) == 1) {
+          ids[i] = sqlite3_last_insert_rowid(db);
+        } else {
+          sqlite3_reset(sel.get());
+          Bind(sel.get(), 1, c.content_id);
+          if (sqlite3_step(sel.get()) != SQLITE_ROW) return SqlError(db, "find content");
+          ids[i] = -sqlite3_column_int64(sel.get(), 0);  // negative: already recorded
+        }
+      }
+      return Status::Ok();
+    }));
+    return ids;
+  }
+
+  Result<std::vector<ContentRecord>> ListContent() override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms FROM content ORDER BY id"));
+    std::vector<ContentRecord> out;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      out.push_back({sqlite3_column_int64(s.get(), 0), Text(s.get(), 1), Text(s.get(), 2), Text(s.get(), 3), Text(s.get(), 4),
+                     sqlite3_column_int(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), Text(s.get(), 8), sqlite3_column_int64(s.get(), 9)});
+    }
+    return out;
+  }
+
+  Result<int64_t> CountContent() override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT COUNT(*) FROM content"));
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(rdb_, "count content");
+    return sqlite3_column_int64(s.get(), 0);
+  }
+
+  Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind, const std::string& payload) override {
+    AuditRecord r;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      r.seq = last_seq_ + 1;
+      r.time_ms = NowMs();
+      r.actor = actor;
+      r.kind = kind;
+      r.payload = payload;
+      r.prev_hash = last_hash_.empty() ? std::string(64, '0') : last_hash_;
+      r.hash = AuditHash(r);
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO audit(seq, time_ms, actor, kind, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?)"));
+      Bind(s.get(), 1, r.seq);
+      Bind(s.get(), 2, r.time_ms);
+      Bind(s.get(), 3, r.actor);
+      Bind(s.get(), 4, r.kind);
+      Bind(s.get(), 5, r.payload);
+      Bind(s.get(), 6, r.prev_hash);
+      Bind(s.get(), 7, r.hash);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "append audit");
+      last_seq_ = r.seq;
+      last_hash_ = r.hash;
+      return Status::Ok();
+    }));
+    return r;
+  }
+
+  Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT seq, time_ms, actor, kind, payload, prev_hash, hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?"));
+    Bind(s.get(), 1, from_seq);
+    Bind(s.get(), 2, limit);
+    std::vector<AuditRecord> out;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2), Text(s.get(), 3),
+                     Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6)});
+    }
+    return out;
+  }
+
+ private:
+  struct Job {
+    std::function<Status(sqlite3*)> fn;
+    std::promise<Status> done;
+  };
+
+  static KeyRecord KeyFrom(sqlite3_stmt* s) {
+    return {sqlite3_column_int64(s, 0), Text(s, 1), Text(s, 2), Text(s, 3), sqlite3_column_int64(s, 4), sqlite3_column_int(s, 5) != 0};
+  }
+
+  Status Migrate() {
+    TD_RETURN_IF_ERROR(Exec(wdb_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(wdb_, "SELECT version FROM schema_version"));
+    int version = 0;
+    if (sqlite3_step(s.get()) == SQLITE_ROW) version = sqlite3_column_int(s.get(), 0);
+    s.reset();
+    const int latest = static_cast<int>(std::size(kMigrations));
+    if (version > latest) return Unsupported(fmt::format("store schema {} is newer than this build ({})", version, latest));
+    for (int v = version; v < latest; ++v) {
+      TD_RETURN_IF_ERROR(Exec(wdb_, "BEGIN IMMEDIATE"));
+      Status st = Exec(wdb_, kMigrations[v]);
+      if (st.ok()) st = Exec(wdb_, v == 0 ? "INSERT INTO schema_version VALUES (1)" : fmt::format("UPDATE schema_version SET version = {}", v + 1).c_str());
+      if (!st.ok()) {
+        Exec(wdb_, "ROLLBACK");
+        return st.WithContext(fmt::format("migration {}", v + 1));
+      }
+      TD_RETURN_IF_ERROR(Exec(wdb_, "COMMIT"));
+    }
+    return Status::Ok();
+  }
+
+  // Queues fn for the writer thread and waits until its transaction is committed and synced.
+  Status Write(std::function<Status(sqlite3*)> fn) {
+    auto job = std::make_shared<Job>();
+    job->fn = std::move(fn);
+    auto fut = job->done.get_future();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return IoError("store is closing");
+      queue_.push_back(job);
+    }
+    cv_.notify_one();
+    return fut.get();
+  }
+
+  void WriterLoop() {
+    for (;;) {
+      std::deque<std::shared_ptr<Job>> batch;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        batch.swap(queue_);
+      }
+      std::vector<Status> results(batch.size());
+      Status tx = Exec(wdb_, "BEGIN IMMEDIATE");
+      const int64_t seq_before = last_seq_;
+      const std::string hash_before = last_hash_;
+      for (size_t i = 0; tx.ok() && i < batch.size(); ++i) {
+        Exec(wdb_, "SAVEPOINT job");
+        const int64_t seq = last_seq_;
+        const std::string hash = last_hash_;
+        results[i] = batch[i]->fn(wdb_);
+        if (results[i].ok()) {
+          Exec(wdb_, "RELEASE job");
+        } else {
+          Exec(wdb_, "ROLLBACK TO job");
+          Exec(wdb_, "RELEASE job");
+          last_seq_ = seq;
+          last_hash_ = hash;
+        }
+      }
+      if (tx.ok()) tx = Exec(wdb_, "COMMIT");
+      if (!tx.ok()) {
+        Exec(wdb_, "ROLLBACK");
+        last_seq_ = seq_before;
+        last_hash_ = hash_before;
+      }
+      for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(tx.ok() ? results[i] : tx);
+    }
+  }
+
+  sqlite3* wdb_ = nullptr;
+  sqlite3* rdb_ = nullptr;
+  std::mutex read_mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                   // GUARDED_BY(mu_)
+  std::thread writer_;
+  int64_t last_seq_ = 0;                    // writer thread only (and Open)
+  std::string last_hash_;
+};
+
+}  // namespace
+
+std::string AuditHash(const AuditRecord& r) {
+  std::string s;
+  auto field = [&](const std::string& v) { s += fmt::format("{}:{};", v.size(), v); };
+  field(r.prev_hash);
+  field(std::to_string(r.seq));
+  field(std::to_string(r.time_ms));
+  field(r.actor);
+  field(r.kind);
+  field(r.payload);
+  return Sha256(s);
+}
+
+Result<int64_t> VerifyAuditChain(Store& store) {
+  std::string prev(64, '0');
+  int64_t expect = 1;
+  for (;;) {
+    TD_ASSIGN_OR_RETURN(auto page, store.ReadAudit(expect, 10000));
+    if (page.empty()) return expect - 1;
+    for (const auto& r : page) {
+      if (r.seq != expect) {
+        return DataLoss(fmt::format("audit record {} is missing (next present is {})", expect, r.seq));
+      }
+      if (r.prev_hash != prev) {
+        return DataLoss(fmt::format("audit record {} does not follow record {} (chain broken)", r.seq, r.seq - 1));
+      }
+      if (AuditHash(r) != r.hash) {
+        return DataLoss(fmt::format("audit record {} was altered (its hash does not match its contents)", r.seq));
+      }
+      prev = r.hash;
+      ++expect;
+    }
+  }
+}
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  auto s = std::make_unique<SqliteStore>();
+  TD_RETURN_IF_ERROR(s->Open(path));
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+}  // namespace takedown::store

@@ -1,0 +1,110 @@
+// The system of record, behind an interface that knows nothing of SQL: the embedded SQLite
+// backend implements it now, a PostgreSQL backend can later without touching the domain.
+//
+// Every write that returns OK is durable (committed, synced) before it returns. Implementations
+// are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace takedown::store {
+
+struct KeyRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string role;        // platform | requester | reviewer | admin
+  std::string key_hash;    // SHA-256 hex of the key; the key itself is never stored
+  int64_t created_ms = 0;
+  bool revoked = false;
+};
+
+struct BankRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string category;        // ncii, csam, deepfake-sexual, terrorism, ...
+  int pdq_threshold = 31;      // match policy
+  std::string action;          // block | sweep | review
+  int64_t created_ms = 0;
+};
+
+struct BankEntryRecord {
+  int64_t id = 0;
+  int64_t bank_id = 0;
+  std::string pdq;             // 64 hex digits, or ""
+  int quality = 0;
+  std::string md5, sha256;     // of the file, or ""
+  std::string source;          // who or what added it
+  std::string request_id;      // the removal request behind it, if any
+  bool enabled = true;
+  int64_t created_ms = 0;
+};
+
+struct ContentRecord {
+  int64_t id = 0;              // the store's row id (the content index's id)
+  std::string content_id;      // the platform's id
+  std::string chat_id, uploader_id;
+  std::string pdq;
+  int quality = 0;
+  std::string md5, sha256;
+  std::string state = "live";  // live | removed | restored
+  int64_t created_ms = 0;
+};
+
+struct AuditRecord {
+  int64_t seq = 0;
+  int64_t time_ms = 0;
+  std::string actor;           // "key:12", "system", ...
+  std::string kind;            // "key.created", "bank.entry.added", ...
+  std::string payload;         // JSON
+  std::string prev_hash;       // hash of the record before (64 zeros for the first)
+  std::string hash;            // SHA-256 over prev_hash and this record's fields
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<int64_t> CreateKey(const KeyRecord& k) = 0;
+  virtual Result<std::optional<KeyRecord>> FindKeyByHash(const std::string& key_hash) = 0;
+  virtual Status RevokeKey(int64_t id) = 0;
+  virtual Result<std::vector<KeyRecord>> ListKeys() = 0;
+
+  virtual Result<int64_t> CreateBank(const BankRecord& b) = 0;
+  virtual Result<std::vector<BankRecord>> ListBanks() = 0;
+  virtual Result<int64_t> AddBankEntry(const BankEntryRecord& e) = 0;
+  virtual Status SetBankEntryEnabled(int64_t id, bool enabled) = 0;
+  virtual Result<std::vector<BankEntryRecord>> ListBankEntries() = 0;
+
+  // Inserts or, for a content_id already recorded, returns its existing row id unchanged.
+  virtual Result<int64_t> RecordContent(const ContentRecord& c) = 0;
+  virtual Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& c) = 0;
+  virtual Result<std::vector<ContentRecord>> ListContent() = 0;
+  virtual Result<int64_t> CountContent() = 0;
+
+  // Appends to the hash chain (assigns seq, prev_hash, hash) in the same transaction as nothing
+  // else: callers record a state change, then its audit record.
+  virtual Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind,
+                                          const std::string& payload) = 0;
+  virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) = 0;
+};
+
+// The chain hash of a record: SHA-256 hex of prev_hash, seq, time, actor, kind and payload,
+// each length-prefixed so that no two records can hash alike by shifting text between fields.
+std::string AuditHash(const AuditRecord& r);
+
+// Walks the chain from the first record: each record's prev_hash must be the hash of the one
+// before, its seq one more, and its hash AuditHash of its fields. Returns the number of records,
+// or DataLoss naming the first record that was altered, removed or inserted.
+Result<int64_t> VerifyAuditChain(Store& store);
+
+// Opens (creating and migrating as needed) the SQLite store at path, in WAL mode with
+// synchronous=FULL.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace takedown::store

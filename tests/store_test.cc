@@ -1,0 +1,132 @@
+// The SQLite store: records, idempotent content, group commit under concurrency, persistence,
+// and the audit chain catching altered, removed and inserted records.
+#include <sqlite3.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "store/store.h"
+#include "support/synthetic.h"
+
+namespace takedown::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    path_ = dir_ + "/takedown.db";
+    auto s = OpenSqliteStore(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Sql(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  std::string dir_, path_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, KeysBanksAndEntries) {
+  auto k = store_->CreateKey({0, "platform-1", "platform", "abc", 0, false});
+  ASSERT_TRUE(k.ok());
+  auto found = store_->FindKeyByHash("abc");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->role, "platform");
+  EXPECT_FALSE(store_->FindKeyByHash("nope")->has_value());
+  ASSERT_TRUE(store_->RevokeKey(*k).ok());
+  EXPECT_TRUE((*store_->FindKeyByHash("abc"))->revoked);
+  EXPECT_EQ(store_->RevokeKey(999).code(), StatusCode::kNotFound);
+
+  auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(store_->CreateBank({0, "ncii", "ncii", 31, "block", 0}).status().code(), StatusCode::kInvalidArgument);
+  auto e = store_->AddBankEntry({0, *b, std::string(64, 'a'), 100, "", "", "test", "req-1", true, 0});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(store_->AddBankEntry({0, 12345, "", 0, "", "", "", "", true, 0}).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->SetBankEntryEnabled(*e, false).ok());
+  auto entries = store_->ListBankEntries();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_FALSE((*entries)[0].enabled);
+  EXPECT_EQ((*entries)[0].request_id, "req-1");
+}
+
+TEST_F(StoreTest, ContentIsRecordedOncePerContentId) {
+  auto a = store_->RecordContent({0, "c1", "chat", "user", std::string(64, 'b'), 90, "", "", "live", 0});
+  ASSERT_TRUE(a.ok());
+  EXPECT_GT(*a, 0);
+  auto again = store_->RecordContent({0, "c1", "chat2", "user2", "", 0, "", "", "live", 0});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, -*a);  // already there: the same row, unchanged
+  EXPECT_EQ(*store_->CountContent(), 1);
+  EXPECT_EQ((*store_->ListContent())[0].chat_id, "chat");
+}
+
+TEST_F(StoreTest, ConcurrentWritesAreAllCommittedWithDistinctIds) {
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<int64_t> ids;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto id = store_->RecordContent({0, "c" + std::to_string(t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
+        ASSERT_TRUE(id.ok());
+        auto a = store_->AppendAudit("test", "content.recorded", "{}");
+        ASSERT_TRUE(a.ok());
+        std::lock_guard lock(mu);
+        ids.insert(*id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ids.size(), 400u);
+  EXPECT_EQ(*store_->CountContent(), 400);
+  auto n = VerifyAuditChain(*store_);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 400);
+}
+
+TEST_F(StoreTest, DataSurvivesReopening) {
+  ASSERT_TRUE(store_->CreateBank({0, "csam", "csam", 20, "block", 0}).ok());
+  ASSERT_TRUE(store_->AppendAudit("test", "bank.created", "{\"name\":\"csam\"}").ok());
+  store_.reset();
+  auto s = OpenSqliteStore(path_);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->ListBanks()->at(0).pdq_threshold, 20);
+  ASSERT_TRUE((*s)->AppendAudit("test", "again", "{}").ok());  // the chain continues
+  EXPECT_EQ(*VerifyAuditChain(**s), 2);
+}
+
+TEST_F(StoreTest, AuditVerificationNamesTheFirstAlteredRemovedOrInsertedRecord) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->AppendAudit("admin", "bank.entry.added", "{\"i\":" + std::to_string(i) + "}").ok());
+  EXPECT_EQ(*VerifyAuditChain(*store_), 10);
+  Sql("UPDATE audit SET payload = '{\"i\":99}' WHERE seq = 4");
+  auto r = VerifyAuditChain(*store_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("audit record 4 was altered"), std::string::npos) << r.status().message();
+  Sql("UPDATE audit SET payload = '{\"i\":3}' WHERE seq = 4");
+  EXPECT_TRUE(VerifyAuditChain(*store_).ok());
+  Sql("DELETE FROM audit WHERE seq = 7");
+  r = VerifyAuditChain(*store_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("audit record 7 is missing"), std::string::npos) << r.status().message();
+}
+
+TEST(StoreOpen, BadPathIsAnError) {
+  auto s = OpenSqliteStore("/nonexistent/dir/takedown.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("cannot open store"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace takedown::store
