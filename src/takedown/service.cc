@@ -1,0 +1,321 @@
+#include "takedown/service.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <mutex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "hash/digest.h"
+#include "hash/image_signals.h"
+
+namespace takedown::service {
+namespace {
+
+constexpr int kMinQuality = 50;  // PDQ.md: hashes of lower quality are not acted on
+
+std::string Json(const nlohmann::json& j) { return j.dump(); }
+
+}  // namespace
+
+std::string_view RoleName(Role r) {
+  switch (r) {
+    case Role::kPlatform: return "platform";
+    case Role::kRequester: return "requester";
+    case Role::kReviewer: return "reviewer";
+    case Role::kAdmin: return "admin";
+  }
+  return "?";
+}
+
+Result<Role> ParseRole(std::string_view s) {
+  if (s == "platform") return Role::kPlatform;
+  if (s == "requester") return Role::kRequester;
+  if (s == "reviewer") return Role::kReviewer;
+  if (s == "admin") return Role::kAdmin;
+  return InvalidArgument(fmt::format("unknown role '{}' (platform, requester, reviewer or admin)", s));
+}
+
+std::string NewApiKey() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) throw std::runtime_error("no randomness for a key");
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string key = "td_";
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : raw) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      key += kB64[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) key += kB64[(acc << (6 - bits)) & 63];
+  return key;
+}
+
+std::string KeyHash(const std::string& key) {
+  return hash::Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+}
+
+Service::Service(store::Store* store) : store_(store) {}
+
+Result<std::unique_ptr<Service>> Service::Create(store::Store* store) {
+  std::unique_ptr<Service> s(new Service(store));
+  TD_RETURN_IF_ERROR(s->Load());
+  return s;
+}
+
+Status Service::Load() {
+  TD_ASSIGN_OR_RETURN(auto banks, store_->ListBanks());
+  for (auto& b : banks) {
+    bank_by_name_[b.name] = b.id;
+    banks_[b.id] = std::move(b);
+  }
+  TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
+  std::vector<hash::Hash256> hs;
+  std::vector<uint64_t> ids;
+  for (const auto& e : entries) {
+    entries_[e.id] = {e.bank_id, e.enabled};
+    if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
+    if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
+    if (!e.pdq.empty() && e.quality >= kMinQuality) {
+      auto h = hash::Hash256::FromHex(e.pdq);
+      if (!h.ok()) return DataLoss(fmt::format("bank entry {}: bad stored hash", e.id));
+      hs.push_back(*h);
+      ids.push_back(static_cast<uint64_t>(e.id));
+    }
+  }
+  TD_ASSIGN_OR_RETURN(bank_pdq_, index::HashIndex::Build(hs, ids, {}));
+  for (const auto& e : entries) {
+    if (!e.enabled && !e.pdq.empty() && e.quality >= kMinQuality) (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
+  }
+  TD_ASSIGN_OR_RETURN(auto content, store_->ListContent());
+  hs.clear();
+  ids.clear();
+  for (const auto& c : content) {
+    if (c.pdq.empty()) continue;
+    auto h = hash::Hash256::FromHex(c.pdq);
+    if (!h.ok()) return DataLoss(fmt::format("content {}: bad stored hash", c.id));
+    hs.push_back(*h);
+    ids.push_back(static_cast<uint64_t>(c.id));
+  }
+  TD_ASSIGN_OR_RETURN(content_pdq_, index::HashIndex::Build(hs, ids, {}));
+  content_ = content.size();
+  return Status::Ok();
+}
+
+Result<std::pair<int64_t, std::string>> Service::CreateKey(Role role, const std::string& name, const std::string& actor) {
+  if (name.empty()) return InvalidArgument("a key needs a name");
+  std::string key = NewApiKey();
+  TD_ASSIGN_OR_RETURN(int64_t id, store_->CreateKey({0, name, std::string(RoleName(role)), KeyHash(key), 0, false}));
+  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "key.created",
+                                         Json({{"key_id", id}, {"name", name}, {"role", RoleName(role)}}))
+                         .status());
+  return std::make_pair(id, std::move(key));
+}
+
+Status Service::RevokeKey(int64_t id, const std::string& actor) {
+  TD_RETURN_IF_ERROR(store_->RevokeKey(id));
+  {
+    std::unique_lock lock(mu_);
+    for (auto it = key_cache_.begin(); it != key_cache_.end();) {
+      it = it->second.key_id == id ? key_cache_.erase(it) : std::next(it);
+    }
+  }
+  return store_->AppendAudit(actor, "key.revoked", Json({{"key_id", id}})).status();
+}
+
+Result<Principal> Service::Authenticate(const std::string& key) {
+  const std::string h = KeyHash(key);
+  {
+    std::shared_lock lock(mu_);
+    if (auto it = key_cache_.find(h); it != key_cache_.end()) return it->second;
+  }
+  TD_ASSIGN_OR_RETURN(auto rec, store_->FindKeyByHash(h));
+  if (!rec || rec->revoked) return PermissionDenied("unknown or revoked API key");
+  TD_ASSIGN_OR_RETURN(Role role, ParseRole(rec->role));
+  Principal p{rec->id, role, rec->name};
+  std::unique_lock lock(mu_);
+  key_cache_[h] = p;
+  return p;
+}
+
+Result<store::BankRecord> Service::CreateBank(const BankSpec& spec, const std::string& actor) {
+  if (spec.name.empty() || spec.name.size() > 100) return InvalidArgument("bank name must be 1..100 characters");
+  if (spec.category.empty()) return InvalidArgument("a bank needs a category");
+  if (spec.pdq_threshold < 0 || spec.pdq_threshold > 64) return InvalidArgument("pdq_threshold must be 0..64");
+  if (spec.action != "block" && spec.action != "sweep" && spec.action != "review") {
+    return InvalidArgument("action must be block, sweep or review");
+  }
+  store::BankRecord b{0, spec.name, spec.category, spec.pdq_threshold, spec.action, 0};
+  TD_ASSIGN_OR_RETURN(b.id, store_->CreateBank(b));
+  {
+    std::unique_lock lock(mu_);
+    banks_[b.id] = b;
+    bank_by_name_[b.name] = b.id;
+  }
+  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "bank.created",
+                                         Json({{"bank_id", b.id}, {"name", b.name}, {"category", b.category},
+                                               {"pdq_threshold", b.pdq_threshold}, {"action", b.action}}))
+                         .status());
+  return b;
+}
+
+Result<std::vector<store::BankRecord>> Service::ListBanks() { return store_->ListBanks(); }
+
+Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8_t>& media) {
+  if (media.empty()) {
+    if (!given.pdq && given.md5.empty() && given.sha256.empty()) {
+      return InvalidArgument("no media and no signals (pdq, md5 or sha256)");
+    }
+    return given;
+  }
+  thread_local hash::ImageHasher hasher;
+  hash::ImageHashOptions opts;
+  TD_ASSIGN_OR_RETURN(auto sig, hasher.HashBytes(media, opts));
+  return Signals{sig.pdq.hash, sig.pdq.quality, sig.md5, sig.sha256};
+}
+
+Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const EntrySpec& spec, const std::string& actor) {
+  int64_t bank_id;
+  {
+    std::shared_lock lock(mu_);
+    auto it = bank_by_name_.find(bank);
+    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
+    bank_id = it->second;
+  }
+  TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(spec.signals, spec.media));
+  store::BankEntryRecord e{0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5, s.sha256,
+                           spec.source, spec.request_id, true, 0};
+  TD_ASSIGN_OR_RETURN(e.id, store_->AddBankEntry(e));
+  {
+    std::unique_lock lock(mu_);
+    entries_[e.id] = {bank_id, true};
+    if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
+    if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
+  }
+  if (s.pdq && s.quality >= kMinQuality) TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(e.id), *s.pdq));
+  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "bank.entry.added",
+                                         Json({{"entry_id", e.id}, {"bank", bank}, {"pdq", e.pdq}, {"md5", e.md5},
+                                               {"sha256", e.sha256}, {"source", e.source}, {"request_id", e.request_id},
+                                               {"from_media", !spec.media.empty()}}))
+                         .status());
+  return e;
+}
+
+Status Service::SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor) {
+  TD_RETURN_IF_ERROR(store_->SetBankEntryEnabled(entry_id, enabled));
+  {
+    std::unique_lock lock(mu_);
+    if (auto it = entries_.find(entry_id); it != entries_.end()) it->second.enabled = enabled;
+  }
+  (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(entry_id), enabled);  // absent when it has no PDQ
+  return store_->AppendAudit(actor, enabled ? "bank.entry.enabled" : "bank.entry.disabled",
+                             Json({{"entry_id", entry_id}}))
+      .status();
+}
+
+std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
+  std::vector<CheckMatch> out;
+  std::shared_lock lock(mu_);
+  auto bank_of = [&](int64_t entry) -> const store::BankRecord* {
+    auto e = entries_.find(entry);
+    if (e == entries_.end() || !e->second.enabled) return nullptr;
+    auto b = banks_.find(e->second.bank_id);
+    return b == banks_.end() ? nullptr : &b->second;
+  };
+  for (const auto* digest : {&s.sha256, &s.md5}) {
+    if (digest->empty()) continue;
+    auto [a, b] = exact_.equal_range(*digest);
+    for (auto it = a; it != b; ++it) {
+      if (const auto* bank = bank_of(it->second)) out.push_back({it->second, bank->name, digest == &s.sha256 ? "sha256" : "md5", 0});
+    }
+  }
+  if (s.pdq && s.quality >= kMinQuality) {
+    // The widest bank threshold, then each match against its own bank's.
+    int widest = 0;
+    for (const auto& [id, b] : banks_) widest = std::max(widest, b.pdq_threshold);
+    for (const auto& m : bank_pdq_->Query(*s.pdq, widest)) {
+      const auto* bank = bank_of(static_cast<int64_t>(m.id));
+      if (bank != nullptr && m.distance <= bank->pdq_threshold) {
+        out.push_back({static_cast<int64_t>(m.id), bank->name, "pdq", m.distance});
+      }
+    }
+  }
+  return out;
+}
+
+Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& actor) {
+  if (req.content_id.empty() || req.content_id.size() > 256) return InvalidArgument("content_id must be 1..256 characters");
+  TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(req.signals, req.media));
+  CheckResult r;
+  r.matches = FindMatches(s);
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& m : r.matches) {
+      if (banks_.at(entries_.at(m.entry_id).bank_id).action == "block") r.block = true;
+    }
+  }
+  store::ContentRecord c{0, req.content_id, req.chat_id, req.uploader_id, s.pdq ? s.pdq->ToHex() : "", s.quality,
+                         s.md5, s.sha256, r.block ? "blocked" : "live", 0};
+  TD_ASSIGN_OR_RETURN(int64_t row, store_->RecordContent(c));
+  r.already_recorded = row < 0;
+  r.content_row = row < 0 ? -row : row;
+  if (!r.already_recorded) {
+    content_.fetch_add(1);
+    if (s.pdq) TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(r.content_row), *s.pdq));
+  }
+  checks_.fetch_add(1);
+  if (r.block) {
+    blocked_.fetch_add(1);
+    nlohmann::json ms = nlohmann::json::array();
+    for (const auto& m : r.matches) ms.push_back({{"entry_id", m.entry_id}, {"bank", m.bank}, {"signal", m.signal}, {"distance", m.distance}});
+    TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "upload.blocked",
+                                           Json({{"content_id", req.content_id}, {"chat_id", req.chat_id},
+                                                 {"uploader_id", req.uploader_id}, {"matches", ms}}))
+                           .status());
+  }
+  return r;
+}
+
+Result<int64_t> Service::Backfill(const std::vector<CheckRequest>& items, const std::string& actor) {
+  std::vector<store::ContentRecord> rows;
+  rows.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    if (it.content_id.empty() || it.content_id.size() > 256) {
+      return InvalidArgument(fmt::format("item {}: content_id must be 1..256 characters", i));
+    }
+    if (!it.signals.pdq && it.signals.md5.empty() && it.signals.sha256.empty()) {
+      return InvalidArgument(fmt::format("item {}: no signals (pdq, md5 or sha256)", i));
+    }
+    rows.push_back({0, it.content_id, it.chat_id, it.uploader_id, it.signals.pdq ? it.signals.pdq->ToHex() : "",
+                    it.signals.quality, it.signals.md5, it.signals.sha256, "live", 0});
+  }
+  TD_ASSIGN_OR_RETURN(auto ids, store_->RecordContentBatch(rows));
+  int64_t added = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] <= 0) continue;
+    ++added;
+    if (items[i].signals.pdq) TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(ids[i]), *items[i].signals.pdq));
+  }
+  content_.fetch_add(static_cast<uint64_t>(added));
+  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "content.backfilled", Json({{"items", items.size()}, {"new", added}})).status());
+  return added;
+}
+
+ServiceStats Service::Stats() const {
+  ServiceStats s;
+  std::shared_lock lock(mu_);
+  s.bank_entries = entries_.size();
+  s.content_items = content_.load();
+  s.checks = checks_.load();
+  s.blocked = blocked_.load();
+  return s;
+}
+
+}  // namespace takedown::service

@@ -1,0 +1,136 @@
+// The takedown domain: API keys and roles, banks of known-bad hashes, the upload gate, the
+// content index, and the audit chain. Knows nothing of HTTP or SQL: it talks to a store::Store
+// and keeps the live indexes (bank entries by PDQ and by exact digest, content by PDQ) in memory,
+// rebuilt from the store at start-up.
+//
+// Every state change is written to the store (durably) and then to the audit chain before the
+// call returns; a bank change is live in the index before it returns. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "hash/hash256.h"
+#include "index/hash_index.h"
+#include "store/store.h"
+
+namespace takedown::service {
+
+enum class Role { kPlatform, kRequester, kReviewer, kAdmin };
+std::string_view RoleName(Role r);
+Result<Role> ParseRole(std::string_view s);
+
+struct Principal {
+  int64_t key_id = 0;
+  Role role = Role::kPlatform;
+  std::string name;
+  std::string actor() const { return "key:" + std::to_string(key_id); }
+};
+
+// Signals a platform or a requester may send instead of media.
+struct Signals {
+  std::optional<hash::Hash256> pdq;
+  int quality = 100;
+  std::string md5, sha256;  // lowercase hex, or ""
+};
+
+struct BankSpec {
+  std::string name;
+  std::string category;
+  int pdq_threshold = 31;
+  std::string action = "block";  // block | sweep | review
+};
+
+struct EntrySpec {
+  Signals signals;                 // used when media is empty
+  std::vector<uint8_t> media;      // hashed, then dropped
+  std::string source;
+  std::string request_id;
+};
+
+struct CheckRequest {
+  std::string content_id, chat_id, uploader_id;
+  Signals signals;
+  std::vector<uint8_t> media;
+};
+
+struct CheckMatch {
+  int64_t entry_id;
+  std::string bank;
+  std::string signal;  // "sha256", "md5", "pdq"
+  int distance;
+};
+
+struct CheckResult {
+  bool block = false;
+  std::vector<CheckMatch> matches;
+  int64_t content_row = 0;  // the content index's id for this upload
+  bool already_recorded = false;
+};
+
+struct ServiceStats {
+  uint64_t bank_entries = 0;
+  uint64_t content_items = 0;
+  uint64_t checks = 0;
+  uint64_t blocked = 0;
+};
+
+class Service {
+ public:
+  static Result<std::unique_ptr<Service>> Create(store::Store* store);
+
+  // Keys. The key is returned once; only its hash is stored.
+  Result<std::pair<int64_t, std::string>> CreateKey(Role role, const std::string& name, const std::string& actor);
+  Status RevokeKey(int64_t id, const std::string& actor);
+  // Unauthenticated (PermissionDenied) for unknown or revoked keys.
+  Result<Principal> Authenticate(const std::string& key);
+
+  Result<store::BankRecord> CreateBank(const BankSpec& spec, const std::string& actor);
+  Result<std::vector<store::BankRecord>> ListBanks();
+  Result<store::BankEntryRecord> AddEntry(const std::string& bank, const EntrySpec& spec, const std::string& actor);
+  Status SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor);
+
+  // The upload gate: block or allow, with the matching entries; the upload is recorded in the
+  // content index either way (a content_id seen before keeps its first record).
+  Result<CheckResult> Check(const CheckRequest& req, const std::string& actor);
+  // Backfill: records existing content (signals only) in bulk; returns how many were new.
+  Result<int64_t> Backfill(const std::vector<CheckRequest>& items, const std::string& actor);
+
+  ServiceStats Stats() const;
+  store::Store& store() { return *store_; }
+
+ private:
+  struct EntryMeta {
+    int64_t bank_id;
+    bool enabled;
+  };
+  explicit Service(store::Store* store);
+  Status Load();
+  Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media);
+  std::vector<CheckMatch> FindMatches(const Signals& s) const;
+
+  store::Store* store_;
+  std::unique_ptr<index::HashIndex> bank_pdq_;     // id: bank entry id
+  std::unique_ptr<index::HashIndex> content_pdq_;  // id: content row id
+  mutable std::shared_mutex mu_;
+  std::unordered_map<int64_t, store::BankRecord> banks_;             // GUARDED_BY(mu_)
+  std::unordered_map<std::string, int64_t> bank_by_name_;            // GUARDED_BY(mu_)
+  std::unordered_map<int64_t, EntryMeta> entries_;                   // GUARDED_BY(mu_)
+  std::unordered_multimap<std::string, int64_t> exact_;              // GUARDED_BY(mu_): digest -> entry
+  std::unordered_map<std::string, Principal> key_cache_;             // GUARDED_BY(mu_): key hash -> principal
+  std::atomic<uint64_t> checks_{0}, blocked_{0}, content_{0};
+};
+
+// A new API key: "td_" and 43 base64url characters (32 random bytes).
+std::string NewApiKey();
+std::string KeyHash(const std::string& key);
+
+}  // namespace takedown::service

@@ -1,0 +1,144 @@
+// The domain service over a real SQLite store: keys, banks, the upload gate, backfill, restart,
+// audit.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "media/decode.h"
+#include "store/store.h"
+#include "support/synthetic.h"
+#include "takedown/service.h"
+
+namespace takedown::service {
+namespace {
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    Open();
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open() {
+    service_.reset();
+    store_.reset();
+    store_ = std::move(store::OpenSqliteStore(dir_ + "/db").value());
+    auto s = Service::Create(store_.get());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    service_ = std::move(s).value();
+  }
+  std::vector<uint8_t> Jpeg(uint32_t seed, int q = 90) {
+    return *media::EncodeJpeg(testing::DetailedPhoto(320, 240, seed), q);
+  }
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(ServiceTest, KeysAuthenticateUntilRevoked) {
+  auto k = service_->CreateKey(Role::kPlatform, "platform-1", "system");
+  ASSERT_TRUE(k.ok());
+  EXPECT_TRUE(k->second.starts_with("td_"));
+  EXPECT_EQ(k->second.size(), 3u + 43u);
+  auto p = service_->Authenticate(k->second);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->role, Role::kPlatform);
+  EXPECT_EQ(service_->Authenticate("td_wrong").status().code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(service_->RevokeKey(k->first, "system").ok());
+  EXPECT_EQ(service_->Authenticate(k->second).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(ParseRole("root").ok());
+}
+
+TEST_F(ServiceTest, UploadGateBlocksBankedMediaAndItsCopies) {
+  ASSERT_TRUE(service_->CreateBank({"deepfakes", "deepfake-sexual", 31, "block"}, "key:1").ok());
+  const auto reported = Jpeg(1, 95);
+  EntrySpec e;
+  e.media = reported;
+  e.source = "regulator:kcsc";
+  e.request_id = "req-42";
+  auto entry = service_->AddEntry("deepfakes", e, "key:1");
+  ASSERT_TRUE(entry.ok()) << entry.status().ToString();
+  EXPECT_EQ(entry->pdq.size(), 64u);
+  // The same file: exact and perceptual. A re-encoded copy: perceptual. Another picture: allowed.
+  auto same = service_->Check({"c1", "chat1", "u1", {}, reported}, "key:2");
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->block);
+  ASSERT_EQ(same->matches.size(), 3u);  // sha256, md5 and pdq
+  EXPECT_EQ(same->matches[0].signal, "sha256");
+  EXPECT_EQ(same->matches[1].signal, "md5");
+  EXPECT_EQ(same->matches[2].signal, "pdq");
+  auto copy = service_->Check({"c2", "chat2", "u2", {}, Jpeg(1, 60)}, "key:2");
+  ASSERT_TRUE(copy.ok());
+  EXPECT_TRUE(copy->block);
+  EXPECT_EQ(copy->matches.at(0).signal, "pdq");
+  EXPECT_EQ(copy->matches.at(0).bank, "deepfakes");
+  auto other = service_->Check({"c3", "chat3", "u3", {}, Jpeg(2)}, "key:2");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->block);
+  // Disabled: stops matching at once; enabled: matches again.
+  ASSERT_TRUE(service_->SetEntryEnabled(entry->id, false, "key:1").ok());
+  EXPECT_FALSE(service_->Check({"c4", "chat", "u", {}, Jpeg(1, 60)}, "key:2")->block);
+  ASSERT_TRUE(service_->SetEntryEnabled(entry->id, true, "key:1").ok());
+  EXPECT_TRUE(service_->Check({"c5", "chat", "u", {}, Jpeg(1, 60)}, "key:2")->block);
+}
+
+TEST_F(ServiceTest, SignalsOnlyAndReviewBanksDoNotBlock) {
+  ASSERT_TRUE(service_->CreateBank({"watch", "terrorism", 20, "review"}, "key:1").ok());
+  auto h = hash::Hash256::FromHex(std::string(64, '5'));
+  EntrySpec e;
+  e.signals.pdq = *h;
+  e.signals.sha256 = std::string(64, 'e');
+  ASSERT_TRUE(service_->AddEntry("watch", e, "key:1").ok());
+  CheckRequest q{"c1", "chat", "u", {}, {}};
+  q.signals.sha256 = std::string(64, 'e');
+  auto r = service_->Check(q, "key:2");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->block);  // a review bank reports, it does not block
+  ASSERT_EQ(r->matches.size(), 1u);
+  EXPECT_EQ(r->matches[0].signal, "sha256");
+  EXPECT_EQ(service_->Check({"c2", "chat", "u", {}, {}}, "key:2").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->AddEntry("nope", e, "key:1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->CreateBank({"x", "y", 31, "delete"}, "key:1").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServiceTest, StateSurvivesARestartAndTheAuditChainVerifies) {
+  ASSERT_TRUE(service_->CreateBank({"ncii", "ncii", 31, "block"}, "key:1").ok());
+  EntrySpec e;
+  e.media = Jpeg(3);
+  auto entry = service_->AddEntry("ncii", e, "key:1");
+  ASSERT_TRUE(entry.ok());
+  ASSERT_TRUE(service_->Check({"c1", "chat", "u", {}, Jpeg(4)}, "key:2").ok());
+  ASSERT_TRUE(service_->SetEntryEnabled(entry->id, false, "key:1").ok());
+  Open();  // a new process over the same store
+  EXPECT_EQ(service_->Stats().content_items, 1u);
+  EXPECT_FALSE(service_->Check({"c2", "chat", "u", {}, Jpeg(3)}, "key:2")->block);  // still disabled
+  ASSERT_TRUE(service_->SetEntryEnabled(entry->id, true, "key:1").ok());
+  EXPECT_TRUE(service_->Check({"c3", "chat", "u", {}, Jpeg(3)}, "key:2")->block);
+  auto n = store::VerifyAuditChain(*store_);
+  ASSERT_TRUE(n.ok());
+  EXPECT_GE(*n, 5);
+  auto audit = store_->ReadAudit(1, 100);
+  EXPECT_EQ((*audit)[0].kind, "bank.created");
+  EXPECT_EQ((*audit)[1].kind, "bank.entry.added");
+}
+
+TEST_F(ServiceTest, BackfillRecordsEachContentIdOnce) {
+  std::vector<CheckRequest> items;
+  for (int i = 0; i < 100; ++i) {
+    CheckRequest r{"bf" + std::to_string(i), "chat", "u", {}, {}};
+    r.signals.pdq = hash::Hash256::FromHex(std::string(63, '0') + "1").value();
+    items.push_back(r);
+  }
+  EXPECT_EQ(*service_->Backfill(items, "key:2"), 100);
+  EXPECT_EQ(*service_->Backfill(items, "key:2"), 0);
+  EXPECT_EQ(service_->Stats().content_items, 100u);
+  items[5].content_id = "";
+  EXPECT_EQ(service_->Backfill(items, "key:2").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace takedown::service
