@@ -9,5 +9,8 @@ namespace takedown::cli {
 void RegisterHashCommand(CLI::App& app, int& exit_code);
 void RegisterIndexCommand(CLI::App& app, int& exit_code);
 void RegisterMatchCommand(CLI::App& app, int& exit_code);
+void RegisterServeCommand(CLI::App& app, int& exit_code);
+void RegisterAdminCommand(CLI::App& app, int& exit_code);
+void RegisterAuditCommand(CLI::App& app, int& exit_code);
 
 }  // namespace takedown::cli

@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  auto logger = spdlog::stderr_logger_st("takedown");
+  auto logger = spdlog::stderr_logger_mt("takedown");
   logger->set_pattern("takedown: %l: %v");
   spdlog::set_default_logger(logger);
   if (const char* level = std::getenv("TAKEDOWN_LOG_LEVEL")) {
@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   takedown::cli::RegisterHashCommand(app, exit_code);
   takedown::cli::RegisterIndexCommand(app, exit_code);
   takedown::cli::RegisterMatchCommand(app, exit_code);
+  takedown::cli::RegisterServeCommand(app, exit_code);
+  takedown::cli::RegisterAdminCommand(app, exit_code);
+  takedown::cli::RegisterAuditCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -117,12 +118,7 @@ class SqliteStore final : public Store {
       return IoError("cannot open a read connection");
     }
     sqlite3_busy_timeout(rdb_, 5000);
-    // The chain's head, for appends.
-    TD_ASSIGN_OR_RETURN(auto last, Prepare(wdb_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
-    if (sqlite3_step(last.get()) == SQLITE_ROW) {
-      last_seq_ = sqlite3_column_int64(last.get(), 0);
-      last_hash_ = Text(last.get(), 1);
-    }
+    TD_RETURN_IF_ERROR(LoadChainHead());
     writer_ = std::thread([this] { WriterLoop(); });
     return Status::Ok();
   }
@@ -360,10 +356,24 @@ class SqliteStore final : public Store {
       Status st = Exec(wdb_, kMigrations[v]);
       if (st.ok()) st = Exec(wdb_, v == 0 ? "INSERT INTO schema_version VALUES (1)" : fmt::format("UPDATE schema_version SET version = {}", v + 1).c_str());
       if (!st.ok()) {
-        Exec(wdb_, "ROLLBACK");
+        (void)Exec(wdb_, "ROLLBACK");
         return st.WithContext(fmt::format("migration {}", v + 1));
       }
       TD_RETURN_IF_ERROR(Exec(wdb_, "COMMIT"));
+    }
+    return Status::Ok();
+  }
+
+  // The chain's head, for appends. Read again inside each write transaction: another process
+  // (`takedown admin create-key` beside a running server) may have appended since.
+  Status LoadChainHead() {
+    TD_ASSIGN_OR_RETURN(auto last, Prepare(wdb_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    if (sqlite3_step(last.get()) == SQLITE_ROW) {
+      last_seq_ = sqlite3_column_int64(last.get(), 0);
+      last_hash_ = Text(last.get(), 1);
+    } else {
+      last_seq_ = 0;
+      last_hash_.clear();
     }
     return Status::Ok();
   }
@@ -378,9 +388,17 @@ class SqliteStore final : public Store {
       if (stopping_) return IoError("store is closing");
       queue_.push_back(job);
     }
+    pending_.fetch_add(1, std::memory_order_relaxed);
     cv_.notify_one();
-    return fut.get();
+    Status st = fut.get();
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+    return st;
   }
+
+ public:
+  int64_t WriteQueueDepth() const override { return pending_.load(std::memory_order_relaxed); }
+
+ private:
 
   void WriterLoop() {
     for (;;) {
@@ -393,25 +411,26 @@ class SqliteStore final : public Store {
       }
       std::vector<Status> results(batch.size());
       Status tx = Exec(wdb_, "BEGIN IMMEDIATE");
+      if (tx.ok()) tx = LoadChainHead();
       const int64_t seq_before = last_seq_;
       const std::string hash_before = last_hash_;
       for (size_t i = 0; tx.ok() && i < batch.size(); ++i) {
-        Exec(wdb_, "SAVEPOINT job");
+        (void)Exec(wdb_, "SAVEPOINT job");
         const int64_t seq = last_seq_;
         const std::string hash = last_hash_;
         results[i] = batch[i]->fn(wdb_);
         if (results[i].ok()) {
-          Exec(wdb_, "RELEASE job");
+          (void)Exec(wdb_, "RELEASE job");
         } else {
-          Exec(wdb_, "ROLLBACK TO job");
-          Exec(wdb_, "RELEASE job");
+          (void)Exec(wdb_, "ROLLBACK TO job");
+          (void)Exec(wdb_, "RELEASE job");
           last_seq_ = seq;
           last_hash_ = hash;
         }
       }
       if (tx.ok()) tx = Exec(wdb_, "COMMIT");
       if (!tx.ok()) {
-        Exec(wdb_, "ROLLBACK");
+        (void)Exec(wdb_, "ROLLBACK");
         last_seq_ = seq_before;
         last_hash_ = hash_before;
       }
@@ -427,6 +446,7 @@ class SqliteStore final : public Store {
   std::deque<std::shared_ptr<Job>> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                   // GUARDED_BY(mu_)
   std::thread writer_;
+  std::atomic<int64_t> pending_{0};
   int64_t last_seq_ = 0;                    // writer thread only (and Open)
   std::string last_hash_;
 };

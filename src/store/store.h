@@ -92,6 +92,9 @@ class Store {
   virtual Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind,
                                           const std::string& payload) = 0;
   virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) = 0;
+
+  // Writes waiting for (or in) the current commit: the queue depth /metrics reports.
+  virtual int64_t WriteQueueDepth() const = 0;
 };
 
 // The chain hash of a record: SHA-256 hex of prev_hash, seq, time, actor, kind and payload,

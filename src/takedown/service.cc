@@ -123,7 +123,7 @@ Status Service::RevokeKey(int64_t id, const std::string& actor) {
   {
     std::unique_lock lock(mu_);
     for (auto it = key_cache_.begin(); it != key_cache_.end();) {
-      it = it->second.key_id == id ? key_cache_.erase(it) : std::next(it);
+      it = it->second.principal.key_id == id ? key_cache_.erase(it) : std::next(it);
     }
   }
   return store_->AppendAudit(actor, "key.revoked", Json({{"key_id", id}})).status();
@@ -133,14 +133,20 @@ Result<Principal> Service::Authenticate(const std::string& key) {
   const std::string h = KeyHash(key);
   {
     std::shared_lock lock(mu_);
-    if (auto it = key_cache_.find(h); it != key_cache_.end()) return it->second;
+    if (auto it = key_cache_.find(h); it != key_cache_.end() && std::chrono::steady_clock::now() - it->second.checked < kKeyCacheTtl) {
+      return it->second.principal;
+    }
   }
   TD_ASSIGN_OR_RETURN(auto rec, store_->FindKeyByHash(h));
-  if (!rec || rec->revoked) return PermissionDenied("unknown or revoked API key");
+  if (!rec || rec->revoked) {
+    std::unique_lock lock(mu_);
+    key_cache_.erase(h);
+    return PermissionDenied("unknown or revoked API key");
+  }
   TD_ASSIGN_OR_RETURN(Role role, ParseRole(rec->role));
   Principal p{rec->id, role, rec->name};
   std::unique_lock lock(mu_);
-  key_cache_[h] = p;
+  key_cache_[h] = {p, std::chrono::steady_clock::now()};
   return p;
 }
 

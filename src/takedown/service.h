@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -125,7 +126,14 @@ class Service {
   std::unordered_map<std::string, int64_t> bank_by_name_;            // GUARDED_BY(mu_)
   std::unordered_map<int64_t, EntryMeta> entries_;                   // GUARDED_BY(mu_)
   std::unordered_multimap<std::string, int64_t> exact_;              // GUARDED_BY(mu_): digest -> entry
-  std::unordered_map<std::string, Principal> key_cache_;             // GUARDED_BY(mu_): key hash -> principal
+  struct CachedKey {
+    Principal principal;
+    std::chrono::steady_clock::time_point checked;
+  };
+  // Keys are looked up again after kKeyCacheTtl: a key revoked by another process (the CLI beside
+  // a running server) is refused within that time; one revoked through this Service at once.
+  static constexpr std::chrono::seconds kKeyCacheTtl{10};
+  std::unordered_map<std::string, CachedKey> key_cache_;             // GUARDED_BY(mu_): key hash -> principal
   std::atomic<uint64_t> checks_{0}, blocked_{0}, content_{0};
 };
 

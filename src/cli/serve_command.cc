@@ -1,0 +1,232 @@
+// `takedown serve`, `takedown admin ...` and `takedown audit verify`: the service process and the
+// operator's tools beside it. Both open the same SQLite store; SQLite's locking and the store's
+// re-reading of the audit chain's head make that safe while the server runs.
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/serve_config.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "takedown/service.h"
+
+namespace takedown::cli {
+namespace {
+
+// SIGTERM and SIGINT stop the server gracefully: no new connections, in-flight requests finish,
+// queued writes commit, then the store closes. Signals are blocked in every thread and taken by
+// one waiter thread, so no handler runs at an unsafe point.
+class SignalWaiter {
+ public:
+  SignalWaiter() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGUSR1);  // internal: "stop waiting"
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  void Start(std::function<void(int)> on_signal) {
+    thread_ = std::thread([this, on_signal] {
+      int sig = 0;
+      sigwait(&set_, &sig);
+      if (sig != SIGUSR1) on_signal(sig);
+    });
+  }
+  ~SignalWaiter() {
+    if (thread_.joinable()) {
+      pthread_kill(thread_.native_handle(), SIGUSR1);
+      thread_.join();
+    }
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+};
+
+int Serve(const std::string& config_path, const std::map<std::string, std::string>& flags) {
+  auto cfg = LoadServeConfig(config_path, [](const char* n) { return std::getenv(n); }, flags);
+  if (!cfg.ok()) {
+    spdlog::error("config: {}", cfg.status().message());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+
+  SignalWaiter signals;  // before any thread starts, so all inherit the mask
+  auto store = store::OpenSqliteStore(cfg->store_path);
+  if (!store.ok()) {
+    spdlog::error("store: {}", store.status().message());
+    return 1;
+  }
+  http::Server server(nullptr, cfg->server);
+  if (Status st = server.Bind(); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  std::atomic<bool> stopping{false};
+  signals.Start([&](int sig) {
+    spdlog::info("{}: stopping (in-flight requests finish first)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    stopping = true;
+    server.Stop();
+  });
+  // Announce the port on stdout (scripts and tests read it; port 0 picks a free one).
+  std::printf("listening on http://%s:%d\n", cfg->server.host.c_str(), server.port());
+  std::fflush(stdout);
+  spdlog::info("listening on http://{}:{} with {} threads; store {}", cfg->server.host, server.port(), cfg->server.threads, cfg->store_path);
+  std::thread http_thread([&] { server.Run(); });
+
+  spdlog::info("loading indexes from the store (/readyz answers 503 until done)");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto svc = service::Service::Create(store->get());
+  if (!svc.ok()) {
+    spdlog::error("loading the store: {}", svc.status().message());
+    server.Stop();
+    http_thread.join();
+    return 1;
+  }
+  const auto st = (*svc)->Stats();
+  spdlog::info("ready: {} bank entries, {} content items loaded in {:.1f} s", st.bank_entries, st.content_items,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  server.Attach(svc->get());
+  http_thread.join();  // returns after Stop(), once in-flight requests are answered
+  server.Attach(nullptr);
+  svc->reset();
+  store->reset();  // drains the write queue: every acknowledged write is committed
+  spdlog::info("stopped");
+  return stopping ? 0 : 1;
+}
+
+Result<std::unique_ptr<store::Store>> OpenStoreFor(const std::string& config_path, const std::string& store_flag) {
+  std::map<std::string, std::string> flags;
+  if (!store_flag.empty()) flags["store.path"] = store_flag;
+  TD_ASSIGN_OR_RETURN(auto cfg, LoadServeConfig(config_path, [](const char* n) { return std::getenv(n); }, flags));
+  return store::OpenSqliteStore(cfg.store_path);
+}
+
+}  // namespace
+
+void RegisterServeCommand(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("serve", "Run the takedown service (HTTP/JSON API on an embedded SQLite store)");
+  cmd->footer(
+      "Settings come from built-in defaults, then --config FILE (TOML, see config/takedown.toml), then\n"
+      "TAKEDOWN_* environment variables, then these flags. SIGTERM or Ctrl-C stops it gracefully.");
+  auto config = std::make_shared<std::string>();
+  auto values = std::make_shared<std::map<std::string, std::string>>();
+  cmd->add_option("--config", *config, "TOML configuration file")->check(CLI::ExistingFile);
+  for (const auto& s : ServeSettings()) {
+    const std::string key = s.key;
+    cmd->add_option_function<std::string>(s.flag, [values, key](const std::string& v) { (*values)[key] = v; },
+                                          s.help + " (env " + s.env + ")");
+  }
+  cmd->callback([&exit_code, config, values] { exit_code = Serve(*config, *values); });
+}
+
+void RegisterAdminCommand(CLI::App& app, int& exit_code) {
+  auto* admin = app.add_subcommand("admin", "Operator tasks on the store (safe while the server runs)");
+  admin->require_subcommand(1);
+  struct Opts {
+    std::string config, store, role, name;
+    int64_t key_id = 0;
+  };
+  auto o = std::make_shared<Opts>();
+
+  auto* create = admin->add_subcommand("create-key", "Create an API key; it is printed once and stored only as a hash");
+  create->add_option("--role", o->role, "platform, requester, reviewer or admin")->required();
+  create->add_option("--name", o->name, "who holds the key (e.g. 'kcsc-analysts')")->required();
+  create->add_option("--config", o->config, "TOML configuration file (for the store path)")->check(CLI::ExistingFile);
+  create->add_option("--store", o->store, "SQLite store (default: the config's, or takedown.db)");
+  create->callback([&exit_code, o] {
+    auto role = service::ParseRole(o->role);
+    if (!role.ok()) {
+      spdlog::error("--role: {}", role.status().message());
+      exit_code = 2;
+      return;
+    }
+    auto store = OpenStoreFor(o->config, o->store);
+    if (!store.ok()) {
+      spdlog::error("store: {}", store.status().message());
+      exit_code = 1;
+      return;
+    }
+    auto svc = service::Service::Create(store->get());
+    auto key = svc.ok() ? (*svc)->CreateKey(*role, o->name, "cli:" + std::string(std::getenv("USER") ? std::getenv("USER") : "operator"))
+                        : Result<std::pair<int64_t, std::string>>(svc.status());
+    if (!key.ok()) {
+      spdlog::error("{}", key.status().message());
+      exit_code = 1;
+      return;
+    }
+    std::printf("%s\n", key->second.c_str());
+    std::fprintf(stderr, "takedown: created %s key %lld for '%s'. It is shown only this once; store it in a secret manager.\n",
+                 o->role.c_str(), static_cast<long long>(key->first), o->name.c_str());
+  });
+
+  auto* revoke = admin->add_subcommand("revoke-key", "Revoke an API key (a running server refuses it within 10 s)");
+  revoke->add_option("key_id", o->key_id, "the key's id (from create-key or list-keys)")->required();
+  revoke->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
+  revoke->add_option("--store", o->store, "SQLite store");
+  revoke->callback([&exit_code, o] {
+    auto store = OpenStoreFor(o->config, o->store);
+    auto svc = store.ok() ? service::Service::Create(store->get()) : Result<std::unique_ptr<service::Service>>(store.status());
+    Status st = svc.ok() ? (*svc)->RevokeKey(o->key_id, "cli") : svc.status();
+    if (!st.ok()) {
+      spdlog::error("{}", st.message());
+      exit_code = 1;
+      return;
+    }
+    std::fprintf(stderr, "takedown: key %lld revoked\n", static_cast<long long>(o->key_id));
+  });
+
+  auto* list = admin->add_subcommand("list-keys", "List API keys (ids, names, roles; never the keys)");
+  list->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
+  list->add_option("--store", o->store, "SQLite store");
+  list->callback([&exit_code, o] {
+    auto store = OpenStoreFor(o->config, o->store);
+    auto keys = store.ok() ? (*store)->ListKeys() : Result<std::vector<store::KeyRecord>>(store.status());
+    if (!keys.ok()) {
+      spdlog::error("{}", keys.status().message());
+      exit_code = 1;
+      return;
+    }
+    for (const auto& k : *keys) {
+      std::printf("%lld\t%s\t%s\t%s\n", static_cast<long long>(k.id), k.role.c_str(), k.name.c_str(), k.revoked ? "revoked" : "active");
+    }
+  });
+}
+
+void RegisterAuditCommand(CLI::App& app, int& exit_code) {
+  auto* audit = app.add_subcommand("audit", "The tamper-evident audit log");
+  audit->require_subcommand(1);
+  auto o = std::make_shared<std::pair<std::string, std::string>>();
+  auto* verify = audit->add_subcommand("verify", "Walk the audit chain; report the first altered, removed or inserted record");
+  verify->add_option("--config", o->first, "TOML configuration file")->check(CLI::ExistingFile);
+  verify->add_option("--store", o->second, "SQLite store");
+  verify->callback([&exit_code, o] {
+    auto store = OpenStoreFor(o->first, o->second);
+    if (!store.ok()) {
+      spdlog::error("store: {}", store.status().message());
+      exit_code = 1;
+      return;
+    }
+    auto n = store::VerifyAuditChain(**store);
+    if (!n.ok()) {
+      std::printf("audit chain BROKEN: %s\n", n.status().message().c_str());
+      exit_code = 3;
+      return;
+    }
+    std::printf("audit chain intact: %lld records\n", static_cast<long long>(*n));
+  });
+}
+
+}  // namespace takedown::cli

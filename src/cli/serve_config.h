@@ -1,0 +1,39 @@
+// Configuration of `takedown serve`: built-in defaults, then a TOML file, then TAKEDOWN_*
+// environment variables, then command-line flags, each overriding the one before. Every key has
+// all four forms; see kServeSettings and config/takedown.toml.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "http/server.h"
+
+namespace takedown::cli {
+
+struct ServeConfig {
+  std::string store_path = "takedown.db";
+  http::ServerConfig server;
+  std::string log_level = "info";
+};
+
+struct ServeSetting {
+  std::string key;   // TOML: "server.port"
+  std::string env;   // TAKEDOWN_SERVER_PORT
+  std::string flag;  // --server.port
+  std::string help;
+};
+
+// The settings, in the order the documentation lists them.
+const std::vector<ServeSetting>& ServeSettings();
+
+// Applies, in order: the TOML file (when config_path is not empty; unknown keys are errors, so a
+// typo is not silently ignored), the environment (lookup returns nullptr for unset), and the flags
+// given (key -> value). Errors name the key, the source and what was wrong.
+Result<ServeConfig> LoadServeConfig(const std::string& config_path,
+                                    const std::function<const char*(const char*)>& getenv_fn,
+                                    const std::map<std::string, std::string>& flags);
+
+}  // namespace takedown::cli

@@ -1,0 +1,482 @@
+#include "http/server.h"
+
+#include <httplib.h>
+#include <openssl/evp.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "hash/hash256.h"
+
+namespace takedown::http {
+
+using nlohmann::json;
+using service::Role;
+
+namespace {
+
+constexpr std::array<double, 11> kBucketsMs = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000};
+
+struct RouteStats {
+  std::array<std::atomic<uint64_t>, 6> by_class{};  // 1xx..5xx at [1..5]
+  std::array<std::atomic<uint64_t>, kBucketsMs.size() + 1> buckets{};
+  std::atomic<uint64_t> sum_us{0};
+  std::atomic<uint64_t> count{0};
+};
+
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kDataLoss: return 422;
+    case StatusCode::kUnsupported: return 415;
+    case StatusCode::kIoError:
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+void SendError(httplib::Response& res, int status, std::string_view code, const std::string& message) {
+  res.status = status;
+  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump(), "application/json");
+}
+
+void SendStatus(httplib::Response& res, const Status& s) {
+  SendError(res, HttpStatusFor(s), StatusCodeName(s.code()), s.message());
+}
+
+void SendJson(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+// Standard base64 (padding optional); errors name the position of the first bad character.
+Result<std::vector<uint8_t>> Base64Decode(const std::string& in) {
+  std::string s;
+  s.reserve(in.size());
+  for (char c : in) {
+    if (c != '\n' && c != '\r' && c != ' ') s += c;
+  }
+  while (s.size() % 4 != 0) s += '=';
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || (c == '=' && i + 2 >= s.size());
+    if (!ok) return InvalidArgument(fmt::format("\"media\": not base64 (character {} at position {})", c == '=' ? "'='" : std::string(1, c), i + 1));
+  }
+  std::vector<uint8_t> out(s.size() / 4 * 3);
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  if (n < 0) return InvalidArgument("\"media\": not base64");
+  size_t pad = 0;
+  if (!s.empty() && s.back() == '=') ++pad;
+  if (s.size() > 1 && s[s.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+bool IsHex(const std::string& s, size_t len) {
+  return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Result<std::string> Str(const json& j, const char* name, bool required, size_t max_len = 256) {
+  if (!j.contains(name) || j[name].is_null()) {
+    if (required) return InvalidArgument(fmt::format("missing field \"{}\"", name));
+    return std::string();
+  }
+  if (!j[name].is_string()) return InvalidArgument(fmt::format("field \"{}\" must be a string", name));
+  std::string v = j[name].get<std::string>();
+  if (v.size() > max_len) return InvalidArgument(fmt::format("field \"{}\" is longer than {} characters", name, max_len));
+  if (required && v.empty()) return InvalidArgument(fmt::format("field \"{}\" is empty", name));
+  return v;
+}
+
+Result<service::Signals> SignalsFrom(const json& j) {
+  service::Signals s;
+  if (j.contains("pdq")) {
+    if (!j["pdq"].is_string()) return InvalidArgument("field \"pdq\" must be a string of 64 hex digits");
+    auto h = hash::Hash256::FromHex(j["pdq"].get<std::string>());
+    if (!h.ok()) return h.status().WithContext("field \"pdq\"");
+    s.pdq = *h;
+  }
+  if (j.contains("quality")) {
+    if (!j["quality"].is_number_integer()) return InvalidArgument("field \"quality\" must be an integer 0..100");
+    s.quality = j["quality"].get<int>();
+    if (s.quality < 0 || s.quality > 100) return InvalidArgument("field \"quality\" must be an integer 0..100");
+  }
+  TD_ASSIGN_OR_RETURN(s.md5, Str(j, "md5", false, 32));
+  TD_ASSIGN_OR_RETURN(s.sha256, Str(j, "sha256", false, 64));
+  if (!s.md5.empty() && !IsHex(s.md5, 32)) return InvalidArgument("field \"md5\" must be 32 lowercase hex digits");
+  if (!s.sha256.empty() && !IsHex(s.sha256, 64)) return InvalidArgument("field \"sha256\" must be 64 lowercase hex digits");
+  return s;
+}
+
+Result<json> ParseJson(const httplib::Request& req) {
+  const std::string ct = req.get_header_value("Content-Type");
+  if (ct.rfind("application/json", 0) != 0) {
+    return Unsupported(fmt::format("Content-Type must be application/json, not '{}'", ct));
+  }
+  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("the body is not valid JSON");
+  if (!j.is_object()) return InvalidArgument("the body must be a JSON object");
+  return j;
+}
+
+std::string PatternToRegex(const std::string& path) {
+  std::string r;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '{') {
+      i = path.find('}', i);
+      r += "([^/]+)";
+    } else {
+      r += path[i];
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  // Null until the indexes are loaded: until then keyed routes answer 503 and /readyz says so.
+  std::atomic<service::Service*> svc{nullptr};
+  service::Service* S() const { return svc.load(std::memory_order_acquire); }
+  ServerConfig cfg;
+  httplib::Server http;
+  std::vector<RouteInfo> routes;
+  std::map<std::string, std::unique_ptr<RouteStats>> stats;  // key: "METHOD path"; fixed after construction
+  std::atomic<uint64_t> unauthenticated{0}, forbidden{0};
+
+  struct Ctx {
+    const httplib::Request& req;
+    httplib::Response& res;
+    service::Principal who;
+    std::string Param(size_t i) const { return req.matches.size() > i ? std::string(req.matches[i]) : std::string(); }
+  };
+  using Handler = std::function<void(Ctx&)>;
+
+  void Route(const std::string& method, const std::string& path, std::vector<Role> roles, Handler h) {
+    routes.push_back({method, path, roles});
+    auto& st = stats[method + " " + path];
+    st = std::make_unique<RouteStats>();
+    RouteStats* s = st.get();
+    auto wrapped = [this, roles, h, s](const httplib::Request& req, httplib::Response& res) {
+      const auto t0 = std::chrono::steady_clock::now();
+      Serve(req, res, roles, h);
+      const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+      s->count.fetch_add(1, std::memory_order_relaxed);
+      s->sum_us.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
+      s->by_class[std::clamp(res.status / 100, 1, 5)].fetch_add(1, std::memory_order_relaxed);
+      size_t b = 0;
+      while (b < kBucketsMs.size() && us / 1000.0 > kBucketsMs[b]) ++b;
+      s->buckets[b].fetch_add(1, std::memory_order_relaxed);
+    };
+    const std::string re = PatternToRegex(path);
+    if (method == "GET") http.Get(re, wrapped);
+    else if (method == "POST") http.Post(re, wrapped);
+    else if (method == "DELETE") http.Delete(re, wrapped);
+  }
+
+  void Serve(const httplib::Request& req, httplib::Response& res, const std::vector<Role>& roles, const Handler& h) {
+    service::Principal who;
+    if (!roles.empty() && S() == nullptr) {
+      res.set_header("Retry-After", "5");
+      return SendError(res, 503, "unavailable", "the service is starting: indexes are loading");
+    }
+    if (!roles.empty()) {
+      std::string key = req.get_header_value("Authorization");
+      if (key.rfind("Bearer ", 0) == 0) key = key.substr(7);
+      else key = req.get_header_value("X-Api-Key");
+      if (key.empty()) {
+        unauthenticated.fetch_add(1);
+        res.set_header("WWW-Authenticate", "Bearer");
+        return SendError(res, 401, "unauthenticated", "an API key is required (Authorization: Bearer KEY)");
+      }
+      auto p = S()->Authenticate(key);
+      if (!p.ok()) {
+        unauthenticated.fetch_add(1);
+        res.set_header("WWW-Authenticate", "Bearer");
+        return SendError(res, 401, "unauthenticated", "unknown or revoked API key");
+      }
+      if (std::find(roles.begin(), roles.end(), p->role) == roles.end()) {
+        forbidden.fetch_add(1);
+        return SendError(res, 403, "forbidden", fmt::format("the {} role may not use this endpoint", service::RoleName(p->role)));
+      }
+      who = *p;
+    }
+    Ctx ctx{req, res, who};
+    h(ctx);
+  }
+
+  std::string Metrics() {
+    std::string m;
+    m += "# HELP takedown_http_requests_total HTTP requests by route and status class.\n# TYPE takedown_http_requests_total counter\n";
+    for (const auto& [key, s] : stats) {
+      const auto sp = key.find(' ');
+      for (int c = 1; c <= 5; ++c) {
+        const uint64_t v = s->by_class[c].load();
+        if (v > 0) m += fmt::format("takedown_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}xx\"}} {}\n", key.substr(0, sp), key.substr(sp + 1), c, v);
+      }
+    }
+    m += "# HELP takedown_http_request_seconds Request latency.\n# TYPE takedown_http_request_seconds histogram\n";
+    for (const auto& [key, s] : stats) {
+      if (s->count.load() == 0) continue;
+      const auto sp = key.find(' ');
+      const std::string labels = fmt::format("method=\"{}\",route=\"{}\"", key.substr(0, sp), key.substr(sp + 1));
+      uint64_t cum = 0;
+      for (size_t b = 0; b < kBucketsMs.size(); ++b) {
+        cum += s->buckets[b].load();
+        m += fmt::format("takedown_http_request_seconds_bucket{{{},le=\"{}\"}} {}\n", labels, kBucketsMs[b] / 1000.0, cum);
+      }
+      cum += s->buckets[kBucketsMs.size()].load();
+      m += fmt::format("takedown_http_request_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, cum);
+      m += fmt::format("takedown_http_request_seconds_sum{{{}}} {}\n", labels, s->sum_us.load() / 1e6);
+      m += fmt::format("takedown_http_request_seconds_count{{{}}} {}\n", labels, s->count.load());
+    }
+    const auto st = S()->Stats();
+    m += fmt::format("# TYPE takedown_bank_entries gauge\ntakedown_bank_entries {}\n", st.bank_entries);
+    m += fmt::format("# TYPE takedown_content_items gauge\ntakedown_content_items {}\n", st.content_items);
+    m += fmt::format("# HELP takedown_store_write_queue_depth Writes waiting for the next group commit.\n# TYPE takedown_store_write_queue_depth gauge\ntakedown_store_write_queue_depth {}\n", S()->store().WriteQueueDepth());
+    m += fmt::format("# TYPE takedown_checks_total counter\ntakedown_checks_total {}\n", st.checks);
+    m += fmt::format("# TYPE takedown_uploads_blocked_total counter\ntakedown_uploads_blocked_total {}\n", st.blocked);
+    m += fmt::format("# TYPE takedown_auth_failures_total counter\ntakedown_auth_failures_total{{reason=\"unauthenticated\"}} {}\ntakedown_auth_failures_total{{reason=\"forbidden\"}} {}\n",
+                     unauthenticated.load(), forbidden.load());
+    return m;
+  }
+
+  void Install();
+};
+
+void Server::Impl::Install() {
+  const std::vector<Role> all = {Role::kPlatform, Role::kRequester, Role::kReviewer, Role::kAdmin};
+  Route("GET", "/healthz", {}, [](Ctx& c) { SendJson(c.res, {{"status", "ok"}}); });
+  Route("GET", "/readyz", {}, [this](Ctx& c) {
+    if (S() != nullptr) SendJson(c.res, {{"status", "ready"}});
+    else SendError(c.res, 503, "unavailable", "indexes are loading");
+  });
+  Route("GET", "/openapi.json", all, [](Ctx& c) { c.res.set_content(OpenApiDocument(), "application/json"); });
+  Route("GET", "/metrics", {Role::kAdmin}, [this](Ctx& c) { c.res.set_content(Metrics(), "text/plain; version=0.0.4"); });
+  Route("GET", "/v1/whoami", all, [](Ctx& c) {
+    SendJson(c.res, {{"key_id", c.who.key_id}, {"name", c.who.name}, {"role", service::RoleName(c.who.role)}});
+  });
+
+  Route("POST", "/v1/keys", {Role::kAdmin}, [this](Ctx& c) {
+    auto j = ParseJson(c.req);
+    if (!j.ok()) return SendStatus(c.res, j.status());
+    auto name = Str(*j, "name", true, 100);
+    auto role_s = Str(*j, "role", true, 20);
+    if (!name.ok()) return SendStatus(c.res, name.status());
+    if (!role_s.ok()) return SendStatus(c.res, role_s.status());
+    auto role = service::ParseRole(*role_s);
+    if (!role.ok()) return SendStatus(c.res, role.status());
+    auto k = S()->CreateKey(*role, *name, c.who.actor());
+    if (!k.ok()) return SendStatus(c.res, k.status());
+    SendJson(c.res, {{"key_id", k->first}, {"key", k->second}, {"role", *role_s}, {"name", *name}}, 201);
+  });
+  Route("DELETE", "/v1/keys/{key_id}", {Role::kAdmin}, [this](Ctx& c) {
+    int64_t id = 0;
+    try {
+      id = std::stoll(c.Param(1));
+    } catch (const std::exception&) {
+      return SendError(c.res, 400, "invalid_argument", "key_id must be a number");
+    }
+    Status st = S()->RevokeKey(id, c.who.actor());
+    if (!st.ok()) return SendStatus(c.res, st);
+    SendJson(c.res, {{"key_id", id}, {"revoked", true}});
+  });
+
+  Route("POST", "/v1/banks", {Role::kAdmin}, [this](Ctx& c) {
+    auto j = ParseJson(c.req);
+    if (!j.ok()) return SendStatus(c.res, j.status());
+    service::BankSpec spec;
+    for (auto [field, out] : {std::pair{"name", &spec.name}, std::pair{"category", &spec.category}}) {
+      auto v = Str(*j, field, true, 100);
+      if (!v.ok()) return SendStatus(c.res, v.status());
+      *out = *v;
+    }
+    auto action = Str(*j, "action", false, 20);
+    if (!action.ok()) return SendStatus(c.res, action.status());
+    if (!action->empty()) spec.action = *action;
+    if (j->contains("pdq_threshold")) {
+      if (!(*j)["pdq_threshold"].is_number_integer()) return SendError(c.res, 400, "invalid_argument", "field \"pdq_threshold\" must be an integer");
+      spec.pdq_threshold = (*j)["pdq_threshold"].get<int>();
+    }
+    auto b = S()->CreateBank(spec, c.who.actor());
+    if (!b.ok()) return SendStatus(c.res, b.status());
+    SendJson(c.res, {{"bank_id", b->id}, {"name", b->name}, {"category", b->category}, {"pdq_threshold", b->pdq_threshold}, {"action", b->action}}, 201);
+  });
+  Route("GET", "/v1/banks", {Role::kAdmin, Role::kReviewer}, [this](Ctx& c) {
+    auto banks = S()->ListBanks();
+    if (!banks.ok()) return SendStatus(c.res, banks.status());
+    json out = json::array();
+    for (const auto& b : *banks) out.push_back({{"bank_id", b.id}, {"name", b.name}, {"category", b.category}, {"pdq_threshold", b.pdq_threshold}, {"action", b.action}});
+    SendJson(c.res, {{"banks", out}});
+  });
+  Route("POST", "/v1/banks/{bank}/entries", {Role::kAdmin}, [this](Ctx& c) {
+    auto j = ParseJson(c.req);
+    if (!j.ok()) return SendStatus(c.res, j.status());
+    service::EntrySpec spec;
+    auto sig = SignalsFrom(*j);
+    if (!sig.ok()) return SendStatus(c.res, sig.status());
+    spec.signals = *sig;
+    auto media = Str(*j, "media", false, c.req.body.size());
+    if (!media.ok()) return SendStatus(c.res, media.status());
+    if (!media->empty()) {
+      auto bytes = Base64Decode(*media);
+      if (!bytes.ok()) return SendStatus(c.res, bytes.status());
+      spec.media = std::move(bytes).value();
+    }
+    auto source = Str(*j, "source", false);
+    auto request = Str(*j, "request_id", false);
+    if (!source.ok()) return SendStatus(c.res, source.status());
+    if (!request.ok()) return SendStatus(c.res, request.status());
+    spec.source = source->empty() ? c.who.actor() : *source;
+    spec.request_id = *request;
+    auto e = S()->AddEntry(c.Param(1), spec, c.who.actor());
+    if (!e.ok()) return SendStatus(c.res, e.status());
+    SendJson(c.res, {{"entry_id", e->id}, {"bank", c.Param(1)}, {"pdq", e->pdq}, {"quality", e->quality}, {"md5", e->md5}, {"sha256", e->sha256}}, 201);
+  });
+  for (const bool enable : {false, true}) {
+    Route("POST", enable ? "/v1/entries/{entry_id}/enable" : "/v1/entries/{entry_id}/disable", {Role::kAdmin}, [this, enable](Ctx& c) {
+      int64_t id = 0;
+      try {
+        id = std::stoll(c.Param(1));
+      } catch (const std::exception&) {
+        return SendError(c.res, 400, "invalid_argument", "entry_id must be a number");
+      }
+      Status st = S()->SetEntryEnabled(id, enable, c.who.actor());
+      if (!st.ok()) return SendStatus(c.res, st);
+      SendJson(c.res, {{"entry_id", id}, {"enabled", enable}});
+    });
+  }
+
+  auto check_response = [](const std::string& content_id, const service::CheckResult& r) {
+    json ms = json::array();
+    for (const auto& m : r.matches) ms.push_back({{"entry_id", m.entry_id}, {"bank", m.bank}, {"signal", m.signal}, {"distance", m.distance}});
+    return json{{"content_id", content_id}, {"decision", r.block ? "block" : "allow"}, {"matches", ms}, {"recorded", !r.already_recorded}};
+  };
+  Route("POST", "/v1/check", {Role::kPlatform}, [this, check_response](Ctx& c) {
+    auto j = ParseJson(c.req);
+    if (!j.ok()) return SendStatus(c.res, j.status());
+    service::CheckRequest r;
+    for (auto [field, out, required] : {std::tuple{"content_id", &r.content_id, true}, std::tuple{"chat_id", &r.chat_id, false},
+                                        std::tuple{"uploader_id", &r.uploader_id, false}}) {
+      auto v = Str(*j, field, required);
+      if (!v.ok()) return SendStatus(c.res, v.status());
+      *out = *v;
+    }
+    if (j->contains("signals")) {
+      if (!(*j)["signals"].is_object()) return SendError(c.res, 400, "invalid_argument", "field \"signals\" must be an object");
+      auto sig = SignalsFrom((*j)["signals"]);
+      if (!sig.ok()) return SendStatus(c.res, sig.status());
+      r.signals = *sig;
+    }
+    auto media = Str(*j, "media", false, c.req.body.size());
+    if (!media.ok()) return SendStatus(c.res, media.status());
+    if (!media->empty()) {
+      auto bytes = Base64Decode(*media);
+      if (!bytes.ok()) return SendStatus(c.res, bytes.status());
+      r.media = std::move(bytes).value();
+    }
+    auto res = S()->Check(r, c.who.actor());
+    if (!res.ok()) return SendStatus(c.res, res.status());
+    SendJson(c.res, check_response(r.content_id, *res));
+  });
+  Route("POST", "/v1/check/media", {Role::kPlatform}, [this, check_response](Ctx& c) {
+    service::CheckRequest r;
+    r.content_id = c.req.get_param_value("content_id");
+    r.chat_id = c.req.get_param_value("chat_id");
+    r.uploader_id = c.req.get_param_value("uploader_id");
+    if (r.content_id.empty()) return SendError(c.res, 400, "invalid_argument", "missing query parameter content_id");
+    if (c.req.body.empty()) return SendError(c.res, 400, "invalid_argument", "empty body: send the media bytes");
+    r.media.assign(c.req.body.begin(), c.req.body.end());
+    auto res = S()->Check(r, c.who.actor());
+    if (!res.ok()) return SendStatus(c.res, res.status());
+    SendJson(c.res, check_response(r.content_id, *res));
+  });
+  Route("POST", "/v1/content/batch", {Role::kPlatform}, [this](Ctx& c) {
+    auto j = ParseJson(c.req);
+    if (!j.ok()) return SendStatus(c.res, j.status());
+    if (!j->contains("items") || !(*j)["items"].is_array()) return SendError(c.res, 400, "invalid_argument", "field \"items\" must be an array");
+    const auto& items = (*j)["items"];
+    if (items.size() > 10000) return SendError(c.res, 413, "resource_exhausted", "at most 10000 items a batch");
+    std::vector<service::CheckRequest> rs;
+    rs.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto& it = items[i];
+      if (!it.is_object()) return SendError(c.res, 400, "invalid_argument", fmt::format("items[{}] must be an object", i));
+      service::CheckRequest r;
+      auto id = Str(it, "content_id", true);
+      auto chat = Str(it, "chat_id", false);
+      auto up = Str(it, "uploader_id", false);
+      auto sig = SignalsFrom(it);
+      for (const Status* st : {&id.status(), &chat.status(), &up.status(), &sig.status()}) {
+        if (!st->ok()) return SendStatus(c.res, st->WithContext(fmt::format("items[{}]", i)));
+      }
+      r.content_id = *id;
+      r.chat_id = *chat;
+      r.uploader_id = *up;
+      r.signals = *sig;
+      rs.push_back(std::move(r));
+    }
+    auto added = S()->Backfill(rs, c.who.actor());
+    if (!added.ok()) return SendStatus(c.res, added.status());
+    SendJson(c.res, {{"items", rs.size()}, {"new", *added}});
+  });
+  Route("GET", "/v1/audit/verify", {Role::kAdmin}, [this](Ctx& c) {
+    auto n = store::VerifyAuditChain(S()->store());
+    if (!n.ok()) return SendJson(c.res, {{"ok", false}, {"error", n.status().message()}});
+    SendJson(c.res, {{"ok", true}, {"records", *n}});
+  });
+
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) SendError(res, 404, "not_found", "no such endpoint");
+    else if (res.status == 413) SendError(res, 413, "resource_exhausted", "request body too large");
+    else SendError(res, res.status, "error", "HTTP " + std::to_string(res.status));
+  });
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    SendError(res, 500, "internal", "internal error");
+  });
+}
+
+Server::Server(service::Service* service, ServerConfig config) : impl_(std::make_unique<Impl>()) {
+  impl_->svc.store(service);
+  impl_->cfg = config;
+  const int threads = std::max(1, config.threads);
+  impl_->http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  impl_->http.set_payload_max_length(config.max_body_bytes);
+  impl_->http.set_read_timeout(config.read_timeout_s, 0);
+  impl_->http.set_write_timeout(config.write_timeout_s, 0);
+  impl_->http.set_keep_alive_max_count(100000);
+  impl_->Install();
+}
+
+Server::~Server() = default;
+
+Status Server::Bind() {
+  if (impl_->cfg.port == 0) {
+    const int p = impl_->http.bind_to_any_port(impl_->cfg.host);
+    if (p <= 0) return IoError(fmt::format("cannot listen on {}", impl_->cfg.host));
+    impl_->cfg.port = p;
+  } else if (!impl_->http.bind_to_port(impl_->cfg.host, impl_->cfg.port)) {
+    return IoError(fmt::format("cannot listen on {}:{} (in use, or not an address here)", impl_->cfg.host, impl_->cfg.port));
+  }
+  return Status::Ok();
+}
+
+int Server::port() const { return impl_->cfg.port; }
+void Server::Run() { impl_->http.listen_after_bind(); }
+void Server::Stop() { impl_->http.stop(); }
+void Server::Attach(service::Service* service) { impl_->svc.store(service, std::memory_order_release); }
+const std::vector<RouteInfo>& Server::routes() const { return impl_->routes; }
+
+}  // namespace takedown::http

@@ -1,0 +1,59 @@
+// The HTTP edge of `takedown serve` (cpp-httplib): routes translate JSON to domain calls and
+// back, and nothing else. Every route but /healthz and /readyz needs an API key
+// (Authorization: Bearer KEY) whose role the route allows; client errors are 4xx with
+// {"error": {"code", "message"}}, never 500 for bad input. Requests are counted and timed per
+// route for /metrics (Prometheus text).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "takedown/service.h"
+
+namespace takedown::http {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 64;
+  size_t max_body_bytes = size_t{64} << 20;
+  int read_timeout_s = 30;
+  int write_timeout_s = 30;
+};
+
+struct RouteInfo {
+  std::string method;
+  std::string path;  // OpenAPI template form: /v1/banks/{bank}/entries
+  std::vector<service::Role> roles;  // empty: no key needed
+};
+
+class Server {
+ public:
+  // service may be null while the indexes load (see Attach).
+  Server(service::Service* service, ServerConfig config);
+  ~Server();
+
+  // Binds the port (0: any free port, see port()). Errors name the address.
+  Status Bind();
+  int port() const;
+  // Serves until Stop(); in-flight requests finish before it returns.
+  void Run();
+  void Stop();
+  // Hands over the loaded service: from now on /readyz is 200 and keyed routes serve. Until
+  // then /healthz answers, /readyz and keyed routes 503.
+  void Attach(service::Service* service);
+
+  const std::vector<RouteInfo>& routes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The OpenAPI 3 document served at /openapi.json (docs/openapi.json, built in).
+const std::string& OpenApiDocument();
+
+}  // namespace takedown::http
