@@ -1,7 +1,6 @@
 #include "http/server.h"
 
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <chrono>
@@ -9,11 +8,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "hash/hash256.h"
+#include "http/request_parse.h"
 
 namespace takedown::http {
 
@@ -60,76 +60,6 @@ void SendJson(httplib::Response& res, const json& j, int status = 200) {
   res.set_content(j.dump(), "application/json");
 }
 
-// Standard base64 (padding optional); errors name the position of the first bad character.
-Result<std::vector<uint8_t>> Base64Decode(const std::string& in) {
-  std::string s;
-  s.reserve(in.size());
-  for (char c : in) {
-    if (c != '\n' && c != '\r' && c != ' ') s += c;
-  }
-  while (s.size() % 4 != 0) s += '=';
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || (c == '=' && i + 2 >= s.size());
-    if (!ok) return InvalidArgument(fmt::format("\"media\": not base64 (character {} at position {})", c == '=' ? "'='" : std::string(1, c), i + 1));
-  }
-  std::vector<uint8_t> out(s.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  if (n < 0) return InvalidArgument("\"media\": not base64");
-  size_t pad = 0;
-  if (!s.empty() && s.back() == '=') ++pad;
-  if (s.size() > 1 && s[s.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-bool IsHex(const std::string& s, size_t len) {
-  return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-Result<std::string> Str(const json& j, const char* name, bool required, size_t max_len = 256) {
-  if (!j.contains(name) || j[name].is_null()) {
-    if (required) return InvalidArgument(fmt::format("missing field \"{}\"", name));
-    return std::string();
-  }
-  if (!j[name].is_string()) return InvalidArgument(fmt::format("field \"{}\" must be a string", name));
-  std::string v = j[name].get<std::string>();
-  if (v.size() > max_len) return InvalidArgument(fmt::format("field \"{}\" is longer than {} characters", name, max_len));
-  if (required && v.empty()) return InvalidArgument(fmt::format("field \"{}\" is empty", name));
-  return v;
-}
-
-Result<service::Signals> SignalsFrom(const json& j) {
-  service::Signals s;
-  if (j.contains("pdq")) {
-    if (!j["pdq"].is_string()) return InvalidArgument("field \"pdq\" must be a string of 64 hex digits");
-    auto h = hash::Hash256::FromHex(j["pdq"].get<std::string>());
-    if (!h.ok()) return h.status().WithContext("field \"pdq\"");
-    s.pdq = *h;
-  }
-  if (j.contains("quality")) {
-    if (!j["quality"].is_number_integer()) return InvalidArgument("field \"quality\" must be an integer 0..100");
-    s.quality = j["quality"].get<int>();
-    if (s.quality < 0 || s.quality > 100) return InvalidArgument("field \"quality\" must be an integer 0..100");
-  }
-  TD_ASSIGN_OR_RETURN(s.md5, Str(j, "md5", false, 32));
-  TD_ASSIGN_OR_RETURN(s.sha256, Str(j, "sha256", false, 64));
-  if (!s.md5.empty() && !IsHex(s.md5, 32)) return InvalidArgument("field \"md5\" must be 32 lowercase hex digits");
-  if (!s.sha256.empty() && !IsHex(s.sha256, 64)) return InvalidArgument("field \"sha256\" must be 64 lowercase hex digits");
-  return s;
-}
-
-Result<json> ParseJson(const httplib::Request& req) {
-  const std::string ct = req.get_header_value("Content-Type");
-  if (ct.rfind("application/json", 0) != 0) {
-    return Unsupported(fmt::format("Content-Type must be application/json, not '{}'", ct));
-  }
-  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument("the body is not valid JSON");
-  if (!j.is_object()) return InvalidArgument("the body must be a JSON object");
-  return j;
-}
-
 std::string PatternToRegex(const std::string& path) {
   std::string r;
   for (size_t i = 0; i < path.size(); ++i) {
@@ -154,6 +84,7 @@ struct Server::Impl {
   std::vector<RouteInfo> routes;
   std::map<std::string, std::unique_ptr<RouteStats>> stats;  // key: "METHOD path"; fixed after construction
   std::atomic<uint64_t> unauthenticated{0}, forbidden{0};
+  std::atomic<bool> running{false}, stop_requested{false};
 
   struct Ctx {
     const httplib::Request& req;
@@ -269,17 +200,11 @@ void Server::Impl::Install() {
   });
 
   Route("POST", "/v1/keys", {Role::kAdmin}, [this](Ctx& c) {
-    auto j = ParseJson(c.req);
-    if (!j.ok()) return SendStatus(c.res, j.status());
-    auto name = Str(*j, "name", true, 100);
-    auto role_s = Str(*j, "role", true, 20);
-    if (!name.ok()) return SendStatus(c.res, name.status());
-    if (!role_s.ok()) return SendStatus(c.res, role_s.status());
-    auto role = service::ParseRole(*role_s);
-    if (!role.ok()) return SendStatus(c.res, role.status());
-    auto k = S()->CreateKey(*role, *name, c.who.actor());
+    auto r = ParseKeyRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    auto k = S()->CreateKey(r->role, r->name, c.who.actor());
     if (!k.ok()) return SendStatus(c.res, k.status());
-    SendJson(c.res, {{"key_id", k->first}, {"key", k->second}, {"role", *role_s}, {"name", *name}}, 201);
+    SendJson(c.res, {{"key_id", k->first}, {"key", k->second}, {"role", service::RoleName(r->role)}, {"name", r->name}}, 201);
   });
   Route("DELETE", "/v1/keys/{key_id}", {Role::kAdmin}, [this](Ctx& c) {
     int64_t id = 0;
@@ -294,22 +219,9 @@ void Server::Impl::Install() {
   });
 
   Route("POST", "/v1/banks", {Role::kAdmin}, [this](Ctx& c) {
-    auto j = ParseJson(c.req);
-    if (!j.ok()) return SendStatus(c.res, j.status());
-    service::BankSpec spec;
-    for (auto [field, out] : {std::pair{"name", &spec.name}, std::pair{"category", &spec.category}}) {
-      auto v = Str(*j, field, true, 100);
-      if (!v.ok()) return SendStatus(c.res, v.status());
-      *out = *v;
-    }
-    auto action = Str(*j, "action", false, 20);
-    if (!action.ok()) return SendStatus(c.res, action.status());
-    if (!action->empty()) spec.action = *action;
-    if (j->contains("pdq_threshold")) {
-      if (!(*j)["pdq_threshold"].is_number_integer()) return SendError(c.res, 400, "invalid_argument", "field \"pdq_threshold\" must be an integer");
-      spec.pdq_threshold = (*j)["pdq_threshold"].get<int>();
-    }
-    auto b = S()->CreateBank(spec, c.who.actor());
+    auto spec = ParseBankRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!spec.ok()) return SendStatus(c.res, spec.status());
+    auto b = S()->CreateBank(*spec, c.who.actor());
     if (!b.ok()) return SendStatus(c.res, b.status());
     SendJson(c.res, {{"bank_id", b->id}, {"name", b->name}, {"category", b->category}, {"pdq_threshold", b->pdq_threshold}, {"action", b->action}}, 201);
   });
@@ -321,26 +233,9 @@ void Server::Impl::Install() {
     SendJson(c.res, {{"banks", out}});
   });
   Route("POST", "/v1/banks/{bank}/entries", {Role::kAdmin}, [this](Ctx& c) {
-    auto j = ParseJson(c.req);
-    if (!j.ok()) return SendStatus(c.res, j.status());
-    service::EntrySpec spec;
-    auto sig = SignalsFrom(*j);
-    if (!sig.ok()) return SendStatus(c.res, sig.status());
-    spec.signals = *sig;
-    auto media = Str(*j, "media", false, c.req.body.size());
-    if (!media.ok()) return SendStatus(c.res, media.status());
-    if (!media->empty()) {
-      auto bytes = Base64Decode(*media);
-      if (!bytes.ok()) return SendStatus(c.res, bytes.status());
-      spec.media = std::move(bytes).value();
-    }
-    auto source = Str(*j, "source", false);
-    auto request = Str(*j, "request_id", false);
-    if (!source.ok()) return SendStatus(c.res, source.status());
-    if (!request.ok()) return SendStatus(c.res, request.status());
-    spec.source = source->empty() ? c.who.actor() : *source;
-    spec.request_id = *request;
-    auto e = S()->AddEntry(c.Param(1), spec, c.who.actor());
+    auto spec = ParseEntryRequest(c.req.get_header_value("Content-Type"), c.req.body, c.who.actor());
+    if (!spec.ok()) return SendStatus(c.res, spec.status());
+    auto e = S()->AddEntry(c.Param(1), *spec, c.who.actor());
     if (!e.ok()) return SendStatus(c.res, e.status());
     SendJson(c.res, {{"entry_id", e->id}, {"bank", c.Param(1)}, {"pdq", e->pdq}, {"quality", e->quality}, {"md5", e->md5}, {"sha256", e->sha256}}, 201);
   });
@@ -364,31 +259,11 @@ void Server::Impl::Install() {
     return json{{"content_id", content_id}, {"decision", r.block ? "block" : "allow"}, {"matches", ms}, {"recorded", !r.already_recorded}};
   };
   Route("POST", "/v1/check", {Role::kPlatform}, [this, check_response](Ctx& c) {
-    auto j = ParseJson(c.req);
-    if (!j.ok()) return SendStatus(c.res, j.status());
-    service::CheckRequest r;
-    for (auto [field, out, required] : {std::tuple{"content_id", &r.content_id, true}, std::tuple{"chat_id", &r.chat_id, false},
-                                        std::tuple{"uploader_id", &r.uploader_id, false}}) {
-      auto v = Str(*j, field, required);
-      if (!v.ok()) return SendStatus(c.res, v.status());
-      *out = *v;
-    }
-    if (j->contains("signals")) {
-      if (!(*j)["signals"].is_object()) return SendError(c.res, 400, "invalid_argument", "field \"signals\" must be an object");
-      auto sig = SignalsFrom((*j)["signals"]);
-      if (!sig.ok()) return SendStatus(c.res, sig.status());
-      r.signals = *sig;
-    }
-    auto media = Str(*j, "media", false, c.req.body.size());
-    if (!media.ok()) return SendStatus(c.res, media.status());
-    if (!media->empty()) {
-      auto bytes = Base64Decode(*media);
-      if (!bytes.ok()) return SendStatus(c.res, bytes.status());
-      r.media = std::move(bytes).value();
-    }
-    auto res = S()->Check(r, c.who.actor());
+    auto r = ParseCheckRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    auto res = S()->Check(*r, c.who.actor());
     if (!res.ok()) return SendStatus(c.res, res.status());
-    SendJson(c.res, check_response(r.content_id, *res));
+    SendJson(c.res, check_response(r->content_id, *res));
   });
   Route("POST", "/v1/check/media", {Role::kPlatform}, [this, check_response](Ctx& c) {
     service::CheckRequest r;
@@ -403,33 +278,11 @@ void Server::Impl::Install() {
     SendJson(c.res, check_response(r.content_id, *res));
   });
   Route("POST", "/v1/content/batch", {Role::kPlatform}, [this](Ctx& c) {
-    auto j = ParseJson(c.req);
-    if (!j.ok()) return SendStatus(c.res, j.status());
-    if (!j->contains("items") || !(*j)["items"].is_array()) return SendError(c.res, 400, "invalid_argument", "field \"items\" must be an array");
-    const auto& items = (*j)["items"];
-    if (items.size() > 10000) return SendError(c.res, 413, "resource_exhausted", "at most 10000 items a batch");
-    std::vector<service::CheckRequest> rs;
-    rs.reserve(items.size());
-    for (size_t i = 0; i < items.size(); ++i) {
-      const auto& it = items[i];
-      if (!it.is_object()) return SendError(c.res, 400, "invalid_argument", fmt::format("items[{}] must be an object", i));
-      service::CheckRequest r;
-      auto id = Str(it, "content_id", true);
-      auto chat = Str(it, "chat_id", false);
-      auto up = Str(it, "uploader_id", false);
-      auto sig = SignalsFrom(it);
-      for (const Status* st : {&id.status(), &chat.status(), &up.status(), &sig.status()}) {
-        if (!st->ok()) return SendStatus(c.res, st->WithContext(fmt::format("items[{}]", i)));
-      }
-      r.content_id = *id;
-      r.chat_id = *chat;
-      r.uploader_id = *up;
-      r.signals = *sig;
-      rs.push_back(std::move(r));
-    }
-    auto added = S()->Backfill(rs, c.who.actor());
+    auto rs = ParseBatchRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!rs.ok()) return SendStatus(c.res, rs.status());
+    auto added = S()->Backfill(*rs, c.who.actor());
     if (!added.ok()) return SendStatus(c.res, added.status());
-    SendJson(c.res, {{"items", rs.size()}, {"new", *added}});
+    SendJson(c.res, {{"items", rs->size()}, {"new", *added}});
   });
   Route("GET", "/v1/audit/verify", {Role::kAdmin}, [this](Ctx& c) {
     auto n = store::VerifyAuditChain(S()->store());
@@ -474,8 +327,19 @@ Status Server::Bind() {
 }
 
 int Server::port() const { return impl_->cfg.port; }
-void Server::Run() { impl_->http.listen_after_bind(); }
-void Server::Stop() { impl_->http.stop(); }
+// Stop() may come before Run() has started listening (a signal during start-up): httplib's stop()
+// would then do nothing and Run() would never return. Each side announces itself first and then
+// looks at the other, so at least one of them sees the stop.
+void Server::Run() {
+  impl_->running.store(true);
+  if (!impl_->stop_requested.load()) impl_->http.listen_after_bind();
+  impl_->running.store(false);
+}
+void Server::Stop() {
+  impl_->stop_requested.store(true);
+  while (impl_->running.load() && !impl_->http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  impl_->http.stop();
+}
 void Server::Attach(service::Service* service) { impl_->svc.store(service, std::memory_order_release); }
 const std::vector<RouteInfo>& Server::routes() const { return impl_->routes; }
 

@@ -1,0 +1,190 @@
+#include "http/request_parse.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "hash/hash256.h"
+
+namespace takedown::http {
+
+using nlohmann::json;
+
+namespace {
+
+bool IsLowerHex(const std::string& s, size_t len) {
+  return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Result<std::vector<uint8_t>> MediaField(const json& j) {
+  if (!j.contains("media") || j["media"].is_null()) return std::vector<uint8_t>();
+  if (!j["media"].is_string()) return InvalidArgument("field \"media\" must be a base64 string");
+  return Base64Decode(j["media"].get_ref<const std::string&>());
+}
+
+}  // namespace
+
+Result<json> ParseJsonObject(const std::string& content_type, const std::string& body) {
+  if (content_type.rfind("application/json", 0) != 0) {
+    return Unsupported(fmt::format("Content-Type must be application/json, not '{}'", content_type.substr(0, 100)));
+  }
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("the body is not valid JSON");
+  if (!j.is_object()) return InvalidArgument("the body must be a JSON object");
+  return j;
+}
+
+Result<std::vector<uint8_t>> Base64Decode(const std::string& in) {
+  std::string s;
+  s.reserve(in.size());
+  for (char c : in) {
+    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') s += c;
+  }
+  if (s.size() % 4 == 1) return InvalidArgument("\"media\": not base64 (truncated)");
+  while (s.size() % 4 != 0) s += '=';
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool pad_ok = c == '=' && (i + 1 == s.size() || (i + 2 == s.size() && s.back() == '='));
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || pad_ok;
+    if (!ok) {
+      const std::string shown = std::isprint(static_cast<unsigned char>(c)) ? fmt::format("'{}'", c) : fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
+      return InvalidArgument(fmt::format("\"media\": not base64 ({} at position {})", shown, i + 1));
+    }
+  }
+  std::vector<uint8_t> out(s.size() / 4 * 3);
+  if (s.empty()) return out;
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  if (n < 0) return InvalidArgument("\"media\": not base64");
+  size_t pad = 0;
+  if (s.back() == '=') ++pad;
+  if (s.size() > 1 && s[s.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+Result<std::string> StringField(const json& j, const char* name, bool required, size_t max_len) {
+  if (!j.contains(name) || j[name].is_null()) {
+    if (required) return InvalidArgument(fmt::format("missing field \"{}\"", name));
+    return std::string();
+  }
+  if (!j[name].is_string()) return InvalidArgument(fmt::format("field \"{}\" must be a string", name));
+  std::string v = j[name].get<std::string>();
+  if (v.size() > max_len) return InvalidArgument(fmt::format("field \"{}\" is longer than {} characters", name, max_len));
+  if (required && v.empty()) return InvalidArgument(fmt::format("field \"{}\" is empty", name));
+  return v;
+}
+
+Result<service::Signals> ParseSignals(const json& j) {
+  service::Signals s;
+  if (j.contains("pdq") && !j["pdq"].is_null()) {
+    if (!j["pdq"].is_string()) return InvalidArgument("field \"pdq\" must be a string of 64 hex digits");
+    auto h = hash::Hash256::FromHex(j["pdq"].get_ref<const std::string&>());
+    if (!h.ok()) return h.status().WithContext("field \"pdq\"");
+    s.pdq = *h;
+  }
+  if (j.contains("quality") && !j["quality"].is_null()) {
+    if (!j["quality"].is_number_integer()) return InvalidArgument("field \"quality\" must be an integer 0..100");
+    const int64_t q = j["quality"].get<int64_t>();
+    if (q < 0 || q > 100) return InvalidArgument("field \"quality\" must be an integer 0..100");
+    s.quality = static_cast<int>(q);
+  }
+  TD_ASSIGN_OR_RETURN(s.md5, StringField(j, "md5", false, 32));
+  TD_ASSIGN_OR_RETURN(s.sha256, StringField(j, "sha256", false, 64));
+  if (!s.md5.empty() && !IsLowerHex(s.md5, 32)) return InvalidArgument("field \"md5\" must be 32 lowercase hex digits");
+  if (!s.sha256.empty() && !IsLowerHex(s.sha256, 64)) return InvalidArgument("field \"sha256\" must be 64 lowercase hex digits");
+  return s;
+}
+
+Result<KeyRequest> ParseKeyRequest(const std::string& content_type, const std::string& body) {
+  TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
+  KeyRequest k;
+  TD_ASSIGN_OR_RETURN(k.name, StringField(j, "name", true, 100));
+  TD_ASSIGN_OR_RETURN(std::string role, StringField(j, "role", true, 20));
+  auto r = service::ParseRole(role);
+  if (!r.ok()) return r.status().WithContext("field \"role\"");
+  k.role = *r;
+  return k;
+}
+
+Result<service::BankSpec> ParseBankRequest(const std::string& content_type, const std::string& body) {
+  TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
+  service::BankSpec spec;
+  TD_ASSIGN_OR_RETURN(spec.name, StringField(j, "name", true, 100));
+  TD_ASSIGN_OR_RETURN(spec.category, StringField(j, "category", true, 100));
+  TD_ASSIGN_OR_RETURN(std::string action, StringField(j, "action", false, 20));
+  if (!action.empty()) spec.action = action;
+  if (j.contains("pdq_threshold")) {
+    if (!j["pdq_threshold"].is_number_integer()) return InvalidArgument("field \"pdq_threshold\" must be an integer 0..64");
+    const int64_t t = j["pdq_threshold"].get<int64_t>();
+    if (t < 0 || t > 64) return InvalidArgument("field \"pdq_threshold\" must be an integer 0..64");
+    spec.pdq_threshold = static_cast<int>(t);
+  }
+  return spec;
+}
+
+Result<service::EntrySpec> ParseEntryRequest(const std::string& content_type, const std::string& body, const std::string& caller) {
+  TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
+  service::EntrySpec spec;
+  TD_ASSIGN_OR_RETURN(spec.signals, ParseSignals(j));
+  TD_ASSIGN_OR_RETURN(spec.media, MediaField(j));
+  TD_ASSIGN_OR_RETURN(spec.source, StringField(j, "source", false));
+  TD_ASSIGN_OR_RETURN(spec.request_id, StringField(j, "request_id", false));
+  if (spec.source.empty()) spec.source = caller;
+  if (spec.media.empty() && !spec.signals.pdq && spec.signals.md5.empty() && spec.signals.sha256.empty()) {
+    return InvalidArgument("an entry needs \"media\" or at least one of \"pdq\", \"md5\", \"sha256\"");
+  }
+  return spec;
+}
+
+namespace {
+
+Status FillIds(const json& j, service::CheckRequest& r) {
+  TD_ASSIGN_OR_RETURN(r.content_id, StringField(j, "content_id", true));
+  TD_ASSIGN_OR_RETURN(r.chat_id, StringField(j, "chat_id", false));
+  TD_ASSIGN_OR_RETURN(r.uploader_id, StringField(j, "uploader_id", false));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<service::CheckRequest> ParseCheckRequest(const std::string& content_type, const std::string& body) {
+  TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
+  service::CheckRequest r;
+  TD_RETURN_IF_ERROR(FillIds(j, r));
+  if (j.contains("signals") && !j["signals"].is_null()) {
+    if (!j["signals"].is_object()) return InvalidArgument("field \"signals\" must be an object");
+    auto sig = ParseSignals(j["signals"]);
+    if (!sig.ok()) return sig.status().WithContext("signals");
+    r.signals = *sig;
+  }
+  TD_ASSIGN_OR_RETURN(r.media, MediaField(j));
+  if (r.media.empty() && !r.signals.pdq && r.signals.md5.empty() && r.signals.sha256.empty()) {
+    return InvalidArgument("a check needs \"media\" or \"signals\" with at least one of \"pdq\", \"md5\", \"sha256\"");
+  }
+  return r;
+}
+
+Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& content_type, const std::string& body) {
+  TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
+  if (!j.contains("items") || !j["items"].is_array()) return InvalidArgument("field \"items\" must be an array");
+  const auto& items = j["items"];
+  if (items.size() > kMaxBatchItems) return ResourceExhausted(fmt::format("at most {} items a batch, not {}", kMaxBatchItems, items.size()));
+  std::vector<service::CheckRequest> rs;
+  rs.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    const std::string where = fmt::format("items[{}]", i);
+    if (!it.is_object()) return InvalidArgument(where + " must be an object");
+    service::CheckRequest r;
+    if (Status st = FillIds(it, r); !st.ok()) return st.WithContext(where);
+    auto sig = ParseSignals(it);
+    if (!sig.ok()) return sig.status().WithContext(where);
+    r.signals = *sig;
+    rs.push_back(std::move(r));
+  }
+  return rs;
+}
+
+}  // namespace takedown::http

@@ -1,0 +1,300 @@
+// `takedown serve` as operators run it: the real binary in its own process, configured by file,
+// environment and flags; killed with SIGKILL mid-load and restarted (nothing acknowledged is
+// lost); stopped with SIGTERM (in-flight requests answered, clean exit); the admin and audit
+// commands beside it.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/serve_config.h"
+#include "support/synthetic.h"
+
+namespace takedown {
+namespace {
+
+using nlohmann::json;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Runs the takedown binary to completion; returns its exit status and stdout.
+std::pair<int, std::string> RunTakedown(const std::string& args, const std::string& dir) {
+  const std::string out = dir + "/cmd.out", err = dir + "/cmd.err";
+  const int status = std::system((std::string(TAKEDOWN_BINARY) + " " + args + " >" + out + " 2>" + err).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out) + Slurp(err)};
+}
+
+class ServerProcess {
+ public:
+  // Starts `takedown serve ARGS` and waits until /readyz answers 200.
+  ServerProcess(const std::vector<std::string>& args, const std::string& dir, const std::vector<std::string>& env = {}) {
+    out_ = dir + "/serve.out";
+    err_ = dir + "/serve.err";
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen(out_.c_str(), "w", stdout);
+      freopen(err_.c_str(), "w", stderr);
+      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+      std::vector<char*> argv = {const_cast<char*>(TAKEDOWN_BINARY), const_cast<char*>("serve")};
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(TAKEDOWN_BINARY, argv.data());
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string o = Slurp(out_);
+      if (const auto p = o.find("listening on http://127.0.0.1:"); p != std::string::npos && o.find('\n', p) != std::string::npos) {
+        port_ = std::stoi(o.substr(p + 30));
+        httplib::Client c("127.0.0.1", port_);
+        auto r = c.Get("/readyz");
+        if (r && r->status == 200) return;
+      }
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        ADD_FAILURE() << "takedown serve exited at start: " << Slurp(err_);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "takedown serve not ready in 30 s: " << Slurp(err_);
+  }
+  ~ServerProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+  std::string log() const { return Slurp(err_); }
+  // Sends sig and returns the exit status (or -signal).
+  int Signal(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string out_, err_;
+};
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    db_ = dir_ + "/takedown.db";
+    admin_ = CreateKey("admin", "ops");
+    platform_ = CreateKey("platform", "uploads");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string CreateKey(const std::string& role, const std::string& name) {
+    auto [rc, out] = RunTakedown("admin create-key --role " + role + " --name " + name + " --store " + db_, dir_);
+    EXPECT_EQ(rc, 0) << out;
+    return out.substr(0, out.find('\n'));
+  }
+  std::vector<std::string> Args() { return {"--store.path", db_, "--server.port", "0", "--server.threads", "16"}; }
+  static httplib::Headers Auth(const std::string& k) { return {{"Authorization", "Bearer " + k}}; }
+  static std::string Pdq(int i) {
+    // Well-separated hashes: distinct 16-bit words repeated.
+    return fmt::format("{:04x}", (i * 40503 + 12345) & 0xffff) + std::string(60, "0123456789abcdef"[i % 16]);
+  }
+
+  // Hammers /v1/check from several threads until stop; records every content_id acknowledged.
+  void Hammer(int port, std::atomic<bool>& stop, std::set<std::string>& acked, std::mutex& mu) {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t) {
+      ts.emplace_back([&, t] {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(5, 0);
+        for (int i = 0; !stop.load(); ++i) {
+          const std::string id = fmt::format("t{}-{}", t, i);
+          json body = {{"content_id", id}, {"chat_id", "g"}, {"uploader_id", "u"}, {"signals", {{"pdq", Pdq(1000 + i)}}}};
+          auto r = c.Post("/v1/check", Auth(platform_), body.dump(), "application/json");
+          if (!r) break;  // the server is gone
+          if (r->status == 200) {
+            std::lock_guard l(mu);
+            acked.insert(id);
+          }
+        }
+      });
+    }
+    for (auto& t : ts) t.join();
+  }
+  // After a restart: every acknowledged content_id is already recorded.
+  void ExpectAllRecorded(int port, const std::set<std::string>& acked) {
+    httplib::Client c("127.0.0.1", port);
+    int missing = 0;
+    for (const auto& id : acked) {
+      auto r = c.Post("/v1/check", Auth(platform_), json{{"content_id", id}, {"signals", {{"md5", std::string(32, '0')}}}}.dump(), "application/json");
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      if (json::parse(r->body)["recorded"] != false) ++missing;
+    }
+    EXPECT_EQ(missing, 0) << "of " << acked.size() << " acknowledged uploads";
+  }
+
+  std::string dir_, db_, admin_, platform_;
+};
+
+TEST_F(ServeTest, KillDashNineLosesNothingAcknowledged) {
+  std::set<std::string> acked;
+  std::vector<std::pair<std::string, int64_t>> entries;
+  {
+    ServerProcess server(Args(), dir_);
+    ASSERT_GT(server.port(), 0);
+    httplib::Client c("127.0.0.1", server.port());
+    ASSERT_EQ(c.Post("/v1/banks", Auth(admin_), R"({"name":"ncii","category":"ncii"})", "application/json")->status, 201);
+    for (int i = 0; i < 20; ++i) {
+      auto r = c.Post("/v1/banks/ncii/entries", Auth(admin_), json{{"pdq", Pdq(i)}, {"request_id", "req-" + std::to_string(i)}}.dump(), "application/json");
+      ASSERT_EQ(r->status, 201) << r->body;
+      entries.emplace_back(Pdq(i), json::parse(r->body)["entry_id"].get<int64_t>());
+    }
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::thread load([&] { Hammer(server.port(), stop, acked, mu); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(server.Signal(SIGKILL), -SIGKILL);  // mid-load: requests in flight
+    stop = true;
+    load.join();
+  }
+  ASSERT_GT(acked.size(), 50u) << "the load did not get going";
+  ServerProcess again(Args(), dir_);
+  ASSERT_GT(again.port(), 0);
+  ExpectAllRecorded(again.port(), acked);
+  // Every bank entry survived and still blocks.
+  httplib::Client c("127.0.0.1", again.port());
+  for (const auto& [pdq, id] : entries) {
+    auto r = c.Post("/v1/check", Auth(platform_), json{{"content_id", "after-" + pdq}, {"signals", {{"pdq", pdq}}}}.dump(), "application/json");
+    const json j = json::parse(r->body);
+    EXPECT_EQ(j["decision"], "block");
+    ASSERT_FALSE(j["matches"].empty());
+    EXPECT_EQ(j["matches"][0]["entry_id"], id);
+  }
+  EXPECT_EQ(again.Signal(SIGTERM), 0);
+  auto [rc, out] = RunTakedown("audit verify --store " + db_, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("intact"), std::string::npos) << out;
+}
+
+TEST_F(ServeTest, SigtermAnswersInFlightRequestsAndExitsCleanly) {
+  std::set<std::string> acked;
+  {
+    ServerProcess server(Args(), dir_);
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::thread load([&] { Hammer(server.port(), stop, acked, mu); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_EQ(server.Signal(SIGTERM), 0) << server.log();
+    stop = true;
+    load.join();
+    EXPECT_NE(server.log().find("SIGTERM: stopping"), std::string::npos) << server.log();
+    EXPECT_NE(server.log().find("stopped"), std::string::npos) << server.log();
+  }
+  ASSERT_GT(acked.size(), 20u);
+  ServerProcess again(Args(), dir_);
+  ExpectAllRecorded(again.port(), acked);
+}
+
+TEST_F(ServeTest, ConfigFileEnvironmentAndFlagsInThatOrder) {
+  const std::string cfg = dir_ + "/takedown.toml";
+  std::ofstream(cfg) << "[store]\npath = \"" << dir_ << "/from-file.db\"\n[server]\nport = 1\nthreads = 3\n";
+  // The file sets port 1 (not ours to bind), the environment 0, so the environment wins; the flag
+  // beats both for the store.
+  ServerProcess server({"--config", cfg, "--store.path", db_}, dir_, {"TAKEDOWN_SERVER_PORT=0"});
+  ASSERT_GT(server.port(), 1);
+  EXPECT_NE(server.log().find("with 3 threads"), std::string::npos) << server.log();
+  EXPECT_NE(server.log().find("store " + db_), std::string::npos) << server.log();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/from-file.db"));
+  // The admin key made with --store db_ works: the flag's store is the one served.
+  httplib::Client c("127.0.0.1", server.port());
+  EXPECT_EQ(c.Get("/v1/whoami", Auth(admin_))->status, 200);
+}
+
+TEST_F(ServeTest, ConfigMistakesAreNamed) {
+  const std::string cfg = dir_ + "/bad.toml";
+  std::ofstream(cfg) << "[server]\nprot = 8080\n";
+  auto [rc, out] = RunTakedown("serve --config " + cfg, dir_);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("unknown key 'server.prot'"), std::string::npos) << out;
+  std::ofstream(cfg) << "[server]\nport = \"eighty\"\n";
+  std::tie(rc, out) = RunTakedown("serve --config " + cfg, dir_);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("'server.port' must be an integer"), std::string::npos) << out;
+  std::ofstream(cfg) << "[server\n";
+  std::tie(rc, out) = RunTakedown("serve --config " + cfg, dir_);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("bad.toml:1:"), std::string::npos) << out;
+  std::tie(rc, out) = RunTakedown("serve --server.port 70000 --store.path " + db_, dir_);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("flag --server.port"), std::string::npos) << out;
+  EXPECT_NE(out.find("outside 0..65535"), std::string::npos) << out;
+  std::tie(rc, out) = RunTakedown("admin create-key --role root --name x --store " + db_, dir_);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("--role"), std::string::npos) << out;
+}
+
+TEST_F(ServeTest, AdminKeysAreShownOnceAndRevocable) {
+  auto [rc, list] = RunTakedown("admin list-keys --store " + db_, dir_);
+  ASSERT_EQ(rc, 0);
+  EXPECT_NE(list.find("admin\tops\tactive"), std::string::npos) << list;
+  EXPECT_EQ(list.find(admin_), std::string::npos) << "a key must never be shown again";
+  // The store holds no key in clear.
+  const std::string db = Slurp(db_) + Slurp(db_ + "-wal");
+  EXPECT_EQ(db.find(admin_), std::string::npos);
+  EXPECT_EQ(db.find(platform_), std::string::npos);
+  ServerProcess server(Args(), dir_);
+  httplib::Client c("127.0.0.1", server.port());
+  EXPECT_EQ(c.Get("/v1/whoami", Auth(platform_))->status, 200);
+  std::tie(rc, list) = RunTakedown("admin revoke-key 2 --store " + db_, dir_);
+  EXPECT_EQ(rc, 0) << list;
+  // A running server refuses a key revoked by the CLI within its cache time (10 s).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  int status = 200;
+  while (status == 200 && std::chrono::steady_clock::now() < deadline) {
+    status = c.Get("/v1/whoami", Auth(platform_))->status;
+    if (status == 200) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_EQ(status, 401);
+  // The CLI wrote audit records beside the running server: the chain is still one chain.
+  ASSERT_EQ(c.Post("/v1/banks", Auth(admin_), R"({"name":"b","category":"ncii"})", "application/json")->status, 201);
+  auto verify = json::parse(c.Get("/v1/audit/verify", Auth(admin_))->body);
+  EXPECT_EQ(verify["ok"], true) << verify.dump();
+}
+
+TEST(ServeConfig, DefaultsAreSaneAndLoopback) {
+  auto c = cli::LoadServeConfig("", [](const char*) -> const char* { return nullptr; }, {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->server.host, "127.0.0.1");
+  EXPECT_EQ(c->server.port, 8080);
+  EXPECT_GT(c->server.max_body_bytes, 1u << 20);
+  // Every setting has its three spellings.
+  for (const auto& s : cli::ServeSettings()) {
+    EXPECT_EQ("--" + s.key, s.flag);
+    std::string env = "TAKEDOWN_" + s.key;
+    for (char& ch : env) ch = ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    EXPECT_EQ(env, s.env);
+  }
+}
+
+}  // namespace
+}  // namespace takedown
