@@ -236,6 +236,51 @@ TEST_F(HttpTest, BankChangesAreLiveBeforeTheResponse) {
   ExpectError(PostJson("/v1/banks/nope/entries", Role::kAdmin, {{"pdq", pdq}}), 404, "not_found");
 }
 
+TEST_F(HttpTest, HashListsImportAndExport) {
+  MakeBank();
+  const std::string& a = keys_[Role::kAdmin];
+  const std::string pdq1(64, 'a'), pdq2(64, '5');
+  const std::string text = "# from hotline X\n" + pdq1 + ",90,file1.jpg\n\n" + pdq2 + "\r\n";
+  auto r = client_->Post("/v1/banks/ncii/import?format=text&signal=pdq&request_id=req-9&source=hotline:x", Auth(a), text, "text/plain");
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(json::parse(r->body)["imported"], 2);
+  const std::string md5(32, 'c');
+  r = client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a),
+                    "{\"md5\":\"" + md5 + "\",\"file\":\"v.mp4\"}\n{\"pdq\":\"" + std::string(64, '0') + "\",\"quality\":20}\n", "application/x-ndjson");
+  ASSERT_EQ(r->status, 201) << r->body;
+  // Live at once: PDQ and exact matches block; the quality-20 hash is kept but not acted on.
+  auto check = [&](const json& sig) {
+    return json::parse(PostJson("/v1/check", Role::kPlatform, {{"content_id", sig.dump()}, {"signals", sig}})->body)["decision"];
+  };
+  EXPECT_EQ(check({{"pdq", pdq1}}), "block");
+  EXPECT_EQ(check({{"pdq", pdq2}}), "block");
+  EXPECT_EQ(check({{"md5", md5}}), "block");
+  EXPECT_EQ(check({{"pdq", std::string(64, '0')}}), "allow");
+  // Export: jsonl with provenance; text re-importable.
+  auto ex = Get("/v1/banks/ncii/export", a);
+  ASSERT_EQ(ex->status, 200);
+  std::istringstream in(ex->body);
+  std::vector<json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0]["pdq"], pdq1);
+  EXPECT_EQ(rows[0]["quality"], 90);
+  EXPECT_EQ(rows[0]["request_id"], "req-9");
+  EXPECT_EQ(rows[0]["source"], "hotline:x");
+  EXPECT_EQ(rows[2]["md5"], md5);
+  auto tx = Get("/v1/banks/ncii/export?format=text", a);
+  EXPECT_EQ(tx->body, pdq1 + ",90\n" + pdq2 + ",100\n" + std::string(64, '0') + ",20\n");
+  // Errors name the line, and nothing of a bad list is imported.
+  ExpectError(client_->Post("/v1/banks/ncii/import", Auth(a), pdq1 + "\n" + pdq1 + ",101\n", "text/plain"), 400, "invalid_argument", "line 2");
+  ExpectError(client_->Post("/v1/banks/ncii/import", Auth(a), pdq1 + "\nnot-a-hash\n", "text/plain"), 400, "invalid_argument", "line 2");
+  ExpectError(client_->Post("/v1/banks/ncii/import?signal=md5", Auth(a), pdq1 + "\n", "text/plain"), 400, "invalid_argument", "line 1");
+  ExpectError(client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a), "{\"pdq\":5}\n", "text/plain"), 400, "invalid_argument", "line 1");
+  ExpectError(client_->Post("/v1/banks/ncii/import?format=xml", Auth(a), pdq1, "text/plain"), 400, "invalid_argument", "format");
+  ExpectError(client_->Post("/v1/banks/ncii/import", Auth(a), "# nothing\n", "text/plain"), 400, "invalid_argument", "no entries");
+  ExpectError(client_->Post("/v1/banks/nope/import", Auth(a), pdq1, "text/plain"), 404, "not_found");
+  EXPECT_EQ(Get("/v1/banks/ncii/export", a)->body, ex->body);
+}
+
 TEST_F(HttpTest, MediaChecksHashTheUploadAndDropIt) {
   MakeBank();
   const auto jpeg = *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 5), 92);

@@ -187,4 +187,60 @@ Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& 
   return rs;
 }
 
+Result<std::vector<service::Signals>> ParseImport(const std::string& format, const std::string& signal,
+                                                  const std::string& body, size_t max_entries) {
+  if (format != "text" && format != "jsonl") return InvalidArgument(fmt::format("format must be text or jsonl, not '{}'", format.substr(0, 40)));
+  if (format == "text" && signal != "pdq" && signal != "md5" && signal != "sha256") {
+    return InvalidArgument(fmt::format("signal must be pdq, md5 or sha256, not '{}'", signal.substr(0, 40)));
+  }
+  std::vector<service::Signals> out;
+  size_t line_no = 0;
+  for (size_t pos = 0; pos < body.size();) {
+    size_t nl = body.find('\n', pos);
+    if (nl == std::string::npos) nl = body.size();
+    std::string line = body.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    size_t lead = 0;
+    while (lead < line.size() && (line[lead] == ' ' || line[lead] == '\t')) ++lead;
+    line.erase(0, lead);
+    if (line.empty() || line[0] == '#') continue;
+    if (out.size() >= max_entries) return ResourceExhausted(fmt::format("more than {} entries (line {})", max_entries, line_no));
+    const std::string where = fmt::format("line {}", line_no);
+    service::Signals s;
+    if (format == "jsonl") {
+      json j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return InvalidArgument(where + ": not a JSON object");
+      auto sig = ParseSignals(j);
+      if (!sig.ok()) return sig.status().WithContext(where);
+      s = *sig;
+      if (!s.pdq && s.md5.empty() && s.sha256.empty()) return InvalidArgument(where + ": none of pdq, md5, sha256");
+    } else if (signal == "pdq") {
+      const size_t comma = line.find(',');
+      auto h = hash::Hash256::FromHex(line.substr(0, comma));
+      if (!h.ok()) return h.status().WithContext(where);
+      s.pdq = *h;
+      if (comma != std::string::npos) {
+        const size_t end = line.find(',', comma + 1);
+        const std::string q = line.substr(comma + 1, end == std::string::npos ? std::string::npos : end - comma - 1);
+        int v = -1;
+        const bool digits = !q.empty() && q.size() <= 3 && std::all_of(q.begin(), q.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (digits) v = std::stoi(q);
+        if (v < 0 || v > 100) return InvalidArgument(fmt::format("{}: quality '{}' is not an integer 0..100", where, q.substr(0, 20)));
+        s.quality = v;
+      }
+    } else {
+      const size_t len = signal == "md5" ? 32 : 64;
+      std::string hex = line;
+      std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!IsLowerHex(hex, len)) return InvalidArgument(fmt::format("{}: not a {} ({} hex digits)", where, signal, len));
+      (signal == "md5" ? s.md5 : s.sha256) = hex;
+    }
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) return InvalidArgument("no entries in the body");
+  return out;
+}
+
 }  // namespace takedown::http

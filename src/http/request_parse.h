@@ -39,4 +39,12 @@ Result<service::CheckRequest> ParseCheckRequest(const std::string& content_type,
 // At most kMaxBatchItems (ResourceExhausted beyond); an error names the item: "items[12]: ...".
 Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& content_type, const std::string& body);
 
+// A hash list to import into a bank. format "text": one hash a line ("#" comments and blank lines
+// skipped), of the kind signal names: pdq lines may be "hex" or "hex,quality[,anything]" (the
+// CSV of `takedown hash`); md5 and sha256 lines are the hex digest. format "jsonl": one JSON object
+// a line with any of pdq, quality, md5, sha256 (the output of `takedown hash --format jsonl`).
+// Errors name the line. At most max_entries entries.
+Result<std::vector<service::Signals>> ParseImport(const std::string& format, const std::string& signal,
+                                                  const std::string& body, size_t max_entries);
+
 }  // namespace takedown::http

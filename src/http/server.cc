@@ -22,6 +22,7 @@ using service::Role;
 
 namespace {
 
+constexpr size_t kMaxImportEntries = 2'000'000;
 constexpr std::array<double, 11> kBucketsMs = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000};
 
 struct RouteStats {
@@ -238,6 +239,39 @@ void Server::Impl::Install() {
     auto e = S()->AddEntry(c.Param(1), *spec, c.who.actor());
     if (!e.ok()) return SendStatus(c.res, e.status());
     SendJson(c.res, {{"entry_id", e->id}, {"bank", c.Param(1)}, {"pdq", e->pdq}, {"quality", e->quality}, {"md5", e->md5}, {"sha256", e->sha256}}, 201);
+  });
+  Route("POST", "/v1/banks/{bank}/import", {Role::kAdmin}, [this](Ctx& c) {
+    const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "text";
+    const std::string signal = c.req.has_param("signal") ? c.req.get_param_value("signal") : "pdq";
+    auto list = ParseImport(format, signal, c.req.body, kMaxImportEntries);
+    if (!list.ok()) return SendStatus(c.res, list.status());
+    const std::string source = c.req.has_param("source") ? c.req.get_param_value("source") : c.who.actor();
+    auto ids = S()->ImportEntries(c.Param(1), *list, source.substr(0, 256), c.req.get_param_value("request_id").substr(0, 256), c.who.actor());
+    if (!ids.ok()) return SendStatus(c.res, ids.status());
+    SendJson(c.res, {{"bank", c.Param(1)}, {"imported", ids->size()}, {"first_entry_id", ids->front()}, {"last_entry_id", ids->back()}}, 201);
+  });
+  Route("GET", "/v1/banks/{bank}/export", {Role::kAdmin}, [this](Ctx& c) {
+    const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "jsonl";
+    if (format != "jsonl" && format != "text") return SendError(c.res, 400, "invalid_argument", "format must be jsonl or text");
+    auto entries = S()->ExportEntries(c.Param(1));
+    if (!entries.ok()) return SendStatus(c.res, entries.status());
+    std::string out;
+    for (const auto& e : *entries) {
+      if (format == "text") {
+        if (!e.pdq.empty() && e.enabled) out += fmt::format("{},{}\n", e.pdq, e.quality);
+        continue;
+      }
+      json j = {{"entry_id", e.id}, {"enabled", e.enabled}, {"source", e.source}, {"request_id", e.request_id}, {"created_ms", e.created_ms}};
+      if (!e.pdq.empty()) {
+        j["pdq"] = e.pdq;
+        j["quality"] = e.quality;
+      }
+      if (!e.md5.empty()) j["md5"] = e.md5;
+      if (!e.sha256.empty()) j["sha256"] = e.sha256;
+      out += j.dump();
+      out += '\n';
+    }
+    c.res.set_content(out, format == "text" ? "text/plain" : "application/x-ndjson");
   });
   for (const bool enable : {false, true}) {
     Route("POST", enable ? "/v1/entries/{entry_id}/enable" : "/v1/entries/{entry_id}/disable", {Role::kAdmin}, [this, enable](Ctx& c) {

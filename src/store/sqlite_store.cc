@@ -194,25 +194,35 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> AddBankEntry(const BankEntryRecord& e) override {
-    int64_t id = 0;
+    TD_ASSIGN_OR_RETURN(auto ids, AddBankEntries({e}));
+    return ids.at(0);
+  }
+
+  Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) override {
+    std::vector<int64_t> ids(es.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
       TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms) VALUES(?,?,?,?,?,?,?,?,?)"));
-      Bind(s.get(), 1, e.bank_id);
-      Bind(s.get(), 2, e.pdq);
-      Bind(s.get(), 3, e.quality);
-      Bind(s.get(), 4, e.md5);
-      Bind(s.get(), 5, e.sha256);
-      Bind(s.get(), 6, e.source);
-      Bind(s.get(), 7, e.request_id);
-      Bind(s.get(), 8, e.enabled ? 1 : 0);
-      Bind(s.get(), 9, NowMs());
-      const int rc = sqlite3_step(s.get());
-      if (rc == SQLITE_CONSTRAINT) return NotFound(fmt::format("no bank {}", e.bank_id));
-      if (rc != SQLITE_DONE) return SqlError(db, "insert bank entry");
-      id = sqlite3_last_insert_rowid(db);
+      const int64_t now = NowMs();
+      for (size_t i = 0; i < es.size(); ++i) {
+        const auto& e = es[i];
+        sqlite3_reset(s.get());
+        Bind(s.get(), 1, e.bank_id);
+        Bind(s.get(), 2, e.pdq);
+        Bind(s.get(), 3, e.quality);
+        Bind(s.get(), 4, e.md5);
+        Bind(s.get(), 5, e.sha256);
+        Bind(s.get(), 6, e.source);
+        Bind(s.get(), 7, e.request_id);
+        Bind(s.get(), 8, e.enabled ? 1 : 0);
+        Bind(s.get(), 9, now);
+        const int rc = sqlite3_step(s.get());
+        if (rc == SQLITE_CONSTRAINT) return NotFound(fmt::format("no bank {}", e.bank_id));
+        if (rc != SQLITE_DONE) return SqlError(db, "insert bank entry");
+        ids[i] = sqlite3_last_insert_rowid(db);
+      }
       return Status::Ok();
     }));
-    return id;
+    return ids;
   }
 
   Status SetBankEntryEnabled(int64_t id, bool enabled) override {

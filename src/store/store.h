@@ -78,6 +78,8 @@ class Store {
   virtual Result<int64_t> CreateBank(const BankRecord& b) = 0;
   virtual Result<std::vector<BankRecord>> ListBanks() = 0;
   virtual Result<int64_t> AddBankEntry(const BankEntryRecord& e) = 0;
+  // All in one transaction, or none; ids in order.
+  virtual Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) = 0;
   virtual Status SetBankEntryEnabled(int64_t id, bool enabled) = 0;
   virtual Result<std::vector<BankEntryRecord>> ListBankEntries() = 0;
 

@@ -213,6 +213,68 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
   return e;
 }
 
+Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank, const std::vector<Signals>& signals,
+                                                    const std::string& source, const std::string& request_id,
+                                                    const std::string& actor) {
+  int64_t bank_id;
+  {
+    std::shared_lock lock(mu_);
+    auto it = bank_by_name_.find(bank);
+    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
+    bank_id = it->second;
+  }
+  for (size_t i = 0; i < signals.size(); ++i) {
+    const Signals& s = signals[i];
+    if (!s.pdq && s.md5.empty() && s.sha256.empty()) return InvalidArgument(fmt::format("entry {} has no signal", i + 1));
+  }
+  std::vector<int64_t> ids;
+  ids.reserve(signals.size());
+  for (size_t start = 0; start < signals.size(); start += kImportChunk) {
+    const size_t end = std::min(signals.size(), start + kImportChunk);
+    std::vector<store::BankEntryRecord> recs;
+    recs.reserve(end - start);
+    for (size_t i = start; i < end; ++i) {
+      const Signals& s = signals[i];
+      recs.push_back({0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5, s.sha256, source, request_id, true, 0});
+    }
+    TD_ASSIGN_OR_RETURN(auto chunk_ids, store_->AddBankEntries(recs));
+    {
+      std::unique_lock lock(mu_);
+      for (size_t i = 0; i < recs.size(); ++i) {
+        entries_[chunk_ids[i]] = {bank_id, true};
+        if (!recs[i].md5.empty()) exact_.emplace(recs[i].md5, chunk_ids[i]);
+        if (!recs[i].sha256.empty()) exact_.emplace(recs[i].sha256, chunk_ids[i]);
+      }
+    }
+    for (size_t i = 0; i < recs.size(); ++i) {
+      const Signals& s = signals[start + i];
+      if (s.pdq && s.quality >= kMinQuality) TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(chunk_ids[i]), *s.pdq));
+    }
+    TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "bank.entries.imported",
+                                           Json({{"bank", bank}, {"count", recs.size()}, {"first_entry_id", chunk_ids.front()},
+                                                 {"last_entry_id", chunk_ids.back()}, {"source", source}, {"request_id", request_id}}))
+                           .status());
+    ids.insert(ids.end(), chunk_ids.begin(), chunk_ids.end());
+  }
+  return ids;
+}
+
+Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::string& bank) {
+  int64_t bank_id;
+  {
+    std::shared_lock lock(mu_);
+    auto it = bank_by_name_.find(bank);
+    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
+    bank_id = it->second;
+  }
+  TD_ASSIGN_OR_RETURN(auto all, store_->ListBankEntries());
+  std::vector<store::BankEntryRecord> out;
+  for (auto& e : all) {
+    if (e.bank_id == bank_id) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 Status Service::SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor) {
   TD_RETURN_IF_ERROR(store_->SetBankEntryEnabled(entry_id, enabled));
   {

@@ -98,6 +98,15 @@ class Service {
   Result<std::vector<store::BankRecord>> ListBanks();
   Result<store::BankEntryRecord> AddEntry(const std::string& bank, const EntrySpec& spec, const std::string& actor);
   Status SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor);
+  // Bulk import of signals (a hash list from another exchange): written in transactions of up to
+  // kImportChunk entries, each live and audited (one record a chunk, with the entry id range)
+  // before the next. Returns the new entry ids in order.
+  static constexpr size_t kImportChunk = 10000;
+  Result<std::vector<int64_t>> ImportEntries(const std::string& bank, const std::vector<Signals>& signals,
+                                             const std::string& source, const std::string& request_id,
+                                             const std::string& actor);
+  // A bank's entries, oldest first.
+  Result<std::vector<store::BankEntryRecord>> ExportEntries(const std::string& bank);
 
   // The upload gate: block or allow, with the matching entries; the upload is recorded in the
   // content index either way (a content_id seen before keeps its first record).
