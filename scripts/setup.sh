@@ -23,8 +23,10 @@ packages=(
   libfaiss-dev
   # the video benchmark's edits are made with the ffmpeg CLI (drawtext needs a font)
   ffmpeg fonts-dejavu-core
-  # the service's load benchmark
-  wrk
+  # the service's load benchmark (wrk drives it; curl and bc in the script)
+  wrk curl bc
+  # the fuzz target of the request parsers (libFuzzer ships with clang)
+  clang libclang-rt-14-dev
 )
 
 missing=()

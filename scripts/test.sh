@@ -9,3 +9,5 @@ scripts/build.sh asan
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 900
+# The request parsers under libFuzzer, briefly (scripts/fuzz.sh SECONDS for a longer run).
+scripts/fuzz.sh "${TAKEDOWN_FUZZ_SECONDS:-30}"

@@ -344,6 +344,9 @@ Server::Server(service::Service* service, ServerConfig config) : impl_(std::make
   impl_->http.set_read_timeout(config.read_timeout_s, 0);
   impl_->http.set_write_timeout(config.write_timeout_s, 0);
   impl_->http.set_keep_alive_max_count(100000);
+  // Responses go out as headers then body: without TCP_NODELAY, Nagle and the client's delayed
+  // ACK add 40 ms to every request on a kept-alive connection.
+  impl_->http.set_tcp_nodelay(true);
   impl_->Install();
 }
 

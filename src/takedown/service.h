@@ -22,12 +22,10 @@
 #include "hash/hash256.h"
 #include "index/hash_index.h"
 #include "store/store.h"
+#include "takedown/roles.h"
 
 namespace takedown::service {
 
-enum class Role { kPlatform, kRequester, kReviewer, kAdmin };
-std::string_view RoleName(Role r);
-Result<Role> ParseRole(std::string_view s);
 
 struct Principal {
   int64_t key_id = 0;
