@@ -72,6 +72,26 @@ TEST(Hamming, EveryKernelAgreesWithScalarBitForBit) {
       }
     }
     for (size_t i = 0; i < hs.size(); ++i) EXPECT_EQ(k->distance(hs[0], hs[i]), ref.distance(hs[0], hs[i]));
+    // The multi-index bucket filter, at every length around the vector widths, shift and budget.
+    std::vector<uint32_t> entries(200);
+    for (auto& e : entries) e = static_cast<uint32_t>(rng());
+    for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{33}, size_t{200}}) {
+      for (int shift : {0, 7, 8, 15}) {
+        for (int budget : {0, 1, 2, 3}) {
+          const uint32_t mask = (uint32_t{1} << shift) - 1;
+          const uint32_t q = static_cast<uint32_t>(rng()) & mask;
+          std::vector<uint64_t> fa(n + 16), fb(n + 16);
+          const size_t ca = ref.filter_entries(entries.data(), n, mask, shift, q, budget, 0x1230, fa.data());
+          const size_t cb = k->filter_entries(entries.data(), n, mask, shift, q, budget, 0x1230, fb.data());
+          ASSERT_EQ(ca, cb) << k->name << " n=" << n << " shift=" << shift << " budget=" << budget;
+          fa.resize(ca), fb.resize(cb);
+          EXPECT_EQ(fa, fb) << k->name;
+          size_t want = 0;  // the definition, independently of the reference kernel
+          for (size_t j = 0; j < n; ++j) want += __builtin_popcount((entries[j] & mask) ^ q) <= budget ? 1 : 0;
+          EXPECT_EQ(ca, want);
+        }
+      }
+    }
     std::vector<PairMatch> pa, pb;
     ref.within_batch(hs.data(), 60, hs.data(), hs.size(), 40, &pa);
     k->within_batch(hs.data(), 60, hs.data(), hs.size(), 40, &pb);

@@ -38,6 +38,11 @@ struct HammingKernels {
   // queries. Order: by block of h, then query, then index.
   void (*within_batch)(const Hash256* qs, size_t nq, const Hash256* h, size_t n, int r,
                        std::vector<PairMatch>* out);
+  // Multi-index bucket filter: for each j < n in order, when popcount((e[j] & mask) ^ q) <=
+  // budget, appends base + (uint64_t{e[j] >> shift} << 4). `out` needs room for n + 16 (SIMD
+  // versions store whole vectors). Returns how many were appended.
+  size_t (*filter_entries)(const uint32_t* e, size_t n, uint32_t mask, int shift, uint32_t q,
+                           int budget, uint64_t base, uint64_t* out);
 };
 
 const HammingKernels& ScalarKernels();

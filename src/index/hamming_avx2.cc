@@ -75,7 +75,7 @@ size_t Within(const Hash256& q, const Hash256* h, size_t n, int r, uint32_t* idx
   return k;
 }
 
-const HammingKernels kAvx2{"avx2", Dist, Distances, Within, internal::WithinBatch<Within>};
+const HammingKernels kAvx2{"avx2", Dist, Distances, Within, internal::WithinBatch<Within>, internal::FilterEntries};
 
 }  // namespace
 

@@ -69,7 +69,36 @@ size_t Within(const Hash256& q, const Hash256* h, size_t n, int r, uint32_t* idx
   return k;
 }
 
-const HammingKernels kAvx512{"avx512", Dist, Distances, Within, internal::WithinBatch<Within>};
+// 16 entries a step: mask, xor, VPOPCNTD, compare; the passing lanes' slot values are widened to
+// 64 bits and compressed in registers (a compressing store to memory is slow on some cores), then
+// stored whole; the caller's buffer has the slack.
+size_t FilterEntries(const uint32_t* e, size_t n, uint32_t mask, int shift, uint32_t q, int budget,
+                     uint64_t base, uint64_t* out) {
+  const __m512i mv = _mm512_set1_epi32(static_cast<int>(mask));
+  const __m512i qv = _mm512_set1_epi32(static_cast<int>(q));
+  const __m512i bv = _mm512_set1_epi32(budget);
+  const __m512i basev = _mm512_set1_epi64(static_cast<long long>(base));
+  const __m128i sh = _mm_cvtsi32_si128(shift);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 lm = n - i >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512i v = _mm512_maskz_loadu_epi32(lm, e + i);
+    const __m512i pc = _mm512_popcnt_epi32(_mm512_xor_si512(_mm512_and_si512(v, mv), qv));
+    const __mmask16 m = _mm512_mask_cmple_epu32_mask(lm, pc, bv);
+    if (m == 0) continue;
+    const __m512i s = _mm512_srl_epi32(v, sh);
+    const __m512i lo = _mm512_add_epi64(basev, _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(s)), 4));
+    const __m512i hi = _mm512_add_epi64(basev, _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(s, 1)), 4));
+    const auto mlo = static_cast<__mmask8>(m & 0xff), mhi = static_cast<__mmask8>(m >> 8);
+    _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi64(mlo, lo));
+    k += static_cast<size_t>(__builtin_popcount(mlo));
+    _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi64(mhi, hi));
+    k += static_cast<size_t>(__builtin_popcount(mhi));
+  }
+  return k;
+}
+
+const HammingKernels kAvx512{"avx512", Dist, Distances, Within, internal::WithinBatch<Within>, FilterEntries};
 
 }  // namespace
 

@@ -28,4 +28,16 @@ void WithinBatch(const Hash256* qs, size_t nq, const Hash256* h, size_t n, int r
   }
 }
 
+// The plain bucket filter (scalar and AVX2 files compile it with their own flags).
+inline size_t FilterEntries(const uint32_t* e, size_t n, uint32_t mask, int shift, uint32_t q,
+                            int budget, uint64_t base, uint64_t* out) {
+  size_t k = 0;
+  for (size_t j = 0; j < n; ++j) {
+    const uint32_t v = e[j];
+    out[k] = base + (uint64_t{v >> shift} << 4);
+    k += __builtin_popcount((v & mask) ^ q) <= budget ? 1 : 0;  // branch-free
+  }
+  return k;
+}
+
 }  // namespace takedown::index::internal

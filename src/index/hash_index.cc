@@ -120,10 +120,15 @@ HashIndex::~HashIndex() {
 
 int64_t HashIndex::FindSlot(uint64_t id) const {
   const auto snap = snapshot();
-  const uint64_t size = store_.size();
-  // Newest first: an id removed and added again has its live slot last.
-  for (uint64_t s = size; s > snap->tail_begin; --s) {
-    if (store_.id(s - 1) == id && store_.state(s - 1) != kRemoved) return static_cast<int64_t>(s - 1);
+  // The tail's ids are in a hash map (a scan of the tail cost more than the rest of an Add);
+  // slots that a new segment now covers are dropped from it.
+  if (snap->tail_begin > tail_pruned_at_) {
+    std::erase_if(tail_slots_, [&](const auto& kv) { return kv.second < snap->tail_begin; });
+    tail_pruned_at_ = snap->tail_begin;
+  }
+  // At most one slot per id is not removed (Add refuses a present id).
+  if (auto it = tail_slots_.find(id); it != tail_slots_.end() && store_.state(it->second) != kRemoved) {
+    return static_cast<int64_t>(it->second);
   }
   for (auto it = snap->segments.rbegin(); it != snap->segments.rend(); ++it) {
     const int64_t slot = (*it)->FindId(id, store_);
@@ -137,7 +142,7 @@ Status HashIndex::Add(uint64_t id, const Hash256& hash) {
   {
     std::lock_guard lock(write_mu_);
     if (FindSlot(id) >= 0) return InvalidArgument(fmt::format("id {} is already in the index", id));
-    store_.Append(hash, id);
+    tail_slots_[id] = store_.Append(hash, id);
     wake = store_.size() - snapshot()->tail_begin >= options_.tail_limit;
   }
   if (wake) wake_.notify_one();

@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -133,6 +134,9 @@ class HashIndex {
   std::condition_variable wake_;     // GUARDED_BY(write_mu_): tail grew or stopping
   bool stopping_ = false;            // GUARDED_BY(write_mu_)
   std::thread maintenance_;
+  // Ids of the tail's slots (newest slot per id) and the tail start they were pruned to.
+  mutable std::unordered_map<uint64_t, uint64_t> tail_slots_;  // GUARDED_BY(write_mu_)
+  mutable uint64_t tail_pruned_at_ = 0;                         // GUARDED_BY(write_mu_)
 };
 
 }  // namespace takedown::index

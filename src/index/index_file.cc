@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "index/index_file.h"
 
 #include <fcntl.h>
@@ -81,9 +82,10 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
   expect[3] = n * sizeof(uint32_t);
   for (int p = 0; p < kMihParts; ++p) {
     const uint32_t b = h.dir_bits[p];
-    if (b != static_cast<uint32_t>(DirectoryBits(n, PartBits(p)))) {
-      return DataLoss(fmt::format("index file part {} has {} directory bits, expected {}", p, b,
-                                  DirectoryBits(n, PartBits(p))));
+    // Any directory width the builder could choose (it has been tuned; older files stay readable).
+    if (b < static_cast<uint32_t>(std::min(8, PartBits(p))) || b > static_cast<uint32_t>(PartBits(p))) {
+      return DataLoss(fmt::format("index file part {} has {} directory bits, outside {}..{}", p, b,
+                                  std::min(8, PartBits(p)), PartBits(p)));
     }
     expect[4 + 2 * p] = ((uint64_t{1} << b) + 1) * sizeof(uint32_t);
     expect[5 + 2 * p] = n * sizeof(uint32_t);

@@ -28,7 +28,7 @@ std::array<int, kMihParts> PartThresholds(int r) {
 
 int DirectoryBits(uint64_t range, int part_bits) {
   const int log2 = range <= 1 ? 0 : 64 - std::countl_zero(range - 1);
-  return std::clamp(log2 - 4, std::min(8, part_bits), part_bits);
+  return std::clamp(log2 - 5, std::min(8, part_bits), part_bits);
 }
 
 std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t begin, uint64_t end) {
@@ -110,42 +110,42 @@ double Binomial(int n, int k) {
 
 namespace {
 
-// Reads the probed buckets and collects candidate slots. Cloned for POPCNT (x86-64-v2) and the
-// baseline; chosen at load time. Software-pipelined: while bucket i is scanned, the entries of
-// bucket i + kAhead and the directory slot of bucket i + 2 kAhead are being fetched, so about
-// kAhead cache misses are in flight at each stage instead of one (or thousands, which the core
-// would drop). Candidates' hashes are prefetched as they are found.
-constexpr size_t kAhead = 12;
+// Reads the probed buckets and collects candidate slots; each bucket's entries go through the
+// kernel's filter (16 at a time with AVX-512). Software-pipelined: while bucket i is filtered,
+// the entries of bucket i + kAhead and the directory slot of bucket i + 2 kAhead are being
+// fetched, so about kAhead cache misses are in flight at each stage instead of one (or
+// thousands, which the core would drop).
+constexpr size_t kAhead = 16;
 
-__attribute__((target_clones("popcnt", "default"))) void CollectCandidates(
-    const std::array<MihSegment::Part, kMihParts>& parts, MihProbe* probes, size_t n,
-    const uint32_t* qlow, uint64_t begin, const HashStore& store, std::vector<uint64_t>* cand) {
+void CollectCandidates(const std::array<MihSegment::Part, kMihParts>& parts, MihProbe* probes, size_t n,
+                       const uint32_t* qlow, uint64_t begin, const HammingKernels& k,
+                       std::vector<uint64_t>* cand) {
   auto dir_of = [&](size_t i) { return parts[probes[i].part].directory.data() + probes[i].top; };
   auto resolve = [&](size_t i) {
     MihProbe& pr = probes[i];
     const uint32_t* d = dir_of(i);
     pr.e0 = d[0];
     pr.e1 = d[1];
-    __builtin_prefetch(parts[pr.part].entries.data() + pr.e0);
+    const auto* first = reinterpret_cast<const char*>(parts[pr.part].entries.data() + pr.e0);
+    const auto* last = reinterpret_cast<const char*>(parts[pr.part].entries.data() + pr.e1);
+    for (const char* p = first; p < last; p += 64) __builtin_prefetch(p);
   };
   for (size_t i = 0; i < std::min(n, 2 * kAhead); ++i) __builtin_prefetch(dir_of(i));
   for (size_t i = 0; i < std::min(n, kAhead); ++i) resolve(i);
+  size_t size = cand->size();
   for (size_t i = 0; i < n; ++i) {
     if (i + 2 * kAhead < n) __builtin_prefetch(dir_of(i + 2 * kAhead));
     if (i + kAhead < n) resolve(i + kAhead);
     const MihProbe& pr = probes[i];
+    const uint32_t len = pr.e1 - pr.e0;
+    if (len == 0) continue;
     const int low = PartBits(pr.part) - parts[pr.part].dir_bits;
-    const uint32_t low_mask = (uint32_t{1} << low) - 1;
-    const uint32_t ql = qlow[pr.part];
-    const uint32_t* ent = parts[pr.part].entries.data();
-    for (uint32_t j = pr.e0; j < pr.e1; ++j) {
-      const uint32_t e = ent[j];
-      if (__builtin_popcount((e & low_mask) ^ ql) <= pr.budget) {
-        const uint64_t slot = begin + (e >> low);
-        cand->push_back(slot << 4 | pr.part);  // slots < 2^32: the part rides in the low bits
-      }
-    }
+    if (cand->size() < size + len + 16) cand->resize(std::max<size_t>(2 * cand->size(), size + len + 16));
+    // Slots < 2^32: the part rides in the low 4 bits of a candidate.
+    size += k.filter_entries(parts[pr.part].entries.data() + pr.e0, len, (uint32_t{1} << low) - 1, low,
+                             qlow[pr.part], pr.budget, (begin << 4) | pr.part, cand->data() + size);
   }
+  cand->resize(size);
 }
 
 // Checks each candidate's whole distance. A hash within r is usually close in several parts and
@@ -180,7 +180,7 @@ __attribute__((target_clones("popcnt", "default"))) void Verify(
 
 }  // namespace
 
-void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const HammingKernels&,
+void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const HammingKernels& k,
                        Scratch* scratch, std::vector<SlotMatch>* out) const {
   if (r < 0 || entries() == 0) return;
   const auto thresholds = PartThresholds(r);
@@ -201,7 +201,7 @@ void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const Ha
   }
   auto& cand = scratch->candidates;
   cand.clear();
-  CollectCandidates(parts_, probes.data(), probes.size(), qlow, begin_, store, &cand);
+  CollectCandidates(parts_, probes.data(), probes.size(), qlow, begin_, k, &cand);
   Verify(cand, q, r, thresholds, store, out);
 }
 

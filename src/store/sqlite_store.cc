@@ -1,7 +1,8 @@
 // The SQLite store: WAL journal, synchronous=FULL (a commit is on disk when it returns), and group
 // commit -- writes from concurrent requests are queued and run by one writer thread, many to a
 // transaction and one sync, each inside its own savepoint so one failing write does not undo the
-// others. Reads use a second connection (WAL lets them run beside the writer).
+// others. Reads use a second connection (WAL lets them run beside the writer); checkpoints a third,
+// on their own thread. Prepared statements are reused.
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -13,6 +14,9 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -61,18 +65,93 @@ CREATE TABLE audit (
 )sql",
 };
 
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+// Prepared statements are kept per connection and reused: parsing SQL on every write cost more
+// than the write. A Stmt hands its statement back (reset, bindings cleared) when it goes out of
+// scope; two Stmts for the same SQL at once get two statements.
+class StmtPool {
+ public:
+  static StmtPool& Get() {
+    static StmtPool pool;
+    return pool;
+  }
+  sqlite3_stmt* Take(sqlite3* db, const char* sql) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = free_.find(Key{db, sql});
+      if (it != free_.end() && !it->second.empty()) {
+        sqlite3_stmt* s = it->second.back();
+        it->second.pop_back();
+        return s;
+      }
+    }
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(s);
+      return nullptr;
+    }
+    return s;
+  }
+  void Give(sqlite3_stmt* s) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    std::lock_guard lock(mu_);
+    free_[Key{sqlite3_db_handle(s), sqlite3_sql(s)}].push_back(s);
+  }
+  // Before sqlite3_close: finalizes every pooled statement of db.
+  void Forget(sqlite3* db) {
+    std::lock_guard lock(mu_);
+    for (auto it = free_.begin(); it != free_.end();) {
+      if (it->first.db == db) {
+        for (auto* s : it->second) sqlite3_finalize(s);
+        it = free_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+ private:
+  struct Key {
+    sqlite3* db;
+    std::string sql;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<std::string>()(k.sql) ^ std::hash<void*>()(k.db); }
+  };
+  std::mutex mu_;
+  std::unordered_map<Key, std::vector<sqlite3_stmt*>, KeyHash> free_;
 };
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+class Stmt {
+ public:
+  Stmt() = default;
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Stmt& operator=(Stmt&& o) noexcept {
+    if (this != &o) {
+      reset();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  ~Stmt() { reset(); }
+  sqlite3_stmt* get() const { return s_; }
+  void reset() {
+    if (s_ != nullptr) StmtPool::Get().Give(std::exchange(s_, nullptr));
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
 
 Status SqlError(sqlite3* db, const char* what) {
   return IoError(fmt::format("{}: {}", what, sqlite3_errmsg(db)));
 }
 
 Result<Stmt> Prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) return SqlError(db, "prepare");
+  sqlite3_stmt* s = StmtPool::Get().Take(db, sql);
+  if (s == nullptr) return SqlError(db, "prepare");
   return Stmt(s);
 }
 
@@ -94,6 +173,14 @@ Status Exec(sqlite3* db, const char* sql) {
   return Status::Ok();
 }
 
+// One statement, prepared once per connection (BEGIN, COMMIT, SAVEPOINT... on every write).
+Status Run(sqlite3* db, const char* sql) {
+  TD_ASSIGN_OR_RETURN(auto s, Prepare(db, sql));
+  const int rc = sqlite3_step(s.get());
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return IoError(fmt::format("{}: {}", sql, sqlite3_errmsg(db)));
+  return Status::Ok();
+}
+
 class SqliteStore final : public Store {
  public:
   ~SqliteStore() override {
@@ -103,6 +190,13 @@ class SqliteStore final : public Store {
     }
     cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    ckpt_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
+    if (cdb_ != nullptr) (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    StmtPool::Get().Forget(cdb_);
+    sqlite3_close(cdb_);
+    StmtPool::Get().Forget(rdb_);
+    StmtPool::Get().Forget(wdb_);
     sqlite3_close(rdb_);
     sqlite3_close(wdb_);
   }
@@ -112,13 +206,25 @@ class SqliteStore final : public Store {
       return IoError(fmt::format("cannot open store {}: {}", path, wdb_ ? sqlite3_errmsg(wdb_) : "?"));
     }
     sqlite3_busy_timeout(wdb_, 5000);
-    TD_RETURN_IF_ERROR(Exec(wdb_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+    TD_RETURN_IF_ERROR(Exec(wdb_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"));
     TD_RETURN_IF_ERROR(Migrate());
     if (sqlite3_open_v2(path.c_str(), &rdb_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
       return IoError("cannot open a read connection");
     }
     sqlite3_busy_timeout(rdb_, 5000);
     TD_RETURN_IF_ERROR(LoadChainHead());
+    // Checkpoints run on their own connection and thread, so the writer never stalls copying the
+    // WAL into the database (it did, in the request path, every 1000 pages).
+    if (sqlite3_open_v2(path.c_str(), &cdb_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      return IoError("cannot open a checkpoint connection");
+    }
+    sqlite3_busy_timeout(cdb_, 5000);
+    TD_RETURN_IF_ERROR(Exec(cdb_, "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864;"));
+    sqlite3_wal_hook(wdb_, [](void* self, sqlite3*, const char*, int pages) {
+      static_cast<SqliteStore*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+      return SQLITE_OK;
+    }, this);  // replaces the automatic checkpoint
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
     writer_ = std::thread([this] { WriterLoop(); });
     return Status::Ok();
   }
@@ -287,14 +393,24 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<ContentRecord>> ListContent() override {
+    std::vector<ContentRecord> out;
+    TD_RETURN_IF_ERROR(ScanContent([&](const ContentRecord& c) {
+      out.push_back(c);
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) override {
     std::lock_guard lock(read_mu_);
     TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms FROM content ORDER BY id"));
-    std::vector<ContentRecord> out;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      out.push_back({sqlite3_column_int64(s.get(), 0), Text(s.get(), 1), Text(s.get(), 2), Text(s.get(), 3), Text(s.get(), 4),
-                     sqlite3_column_int(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), Text(s.get(), 8), sqlite3_column_int64(s.get(), 9)});
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      TD_RETURN_IF_ERROR(fn({sqlite3_column_int64(s.get(), 0), Text(s.get(), 1), Text(s.get(), 2), Text(s.get(), 3), Text(s.get(), 4),
+                             sqlite3_column_int(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), Text(s.get(), 8), sqlite3_column_int64(s.get(), 9)}));
     }
-    return out;
+    if (rc != SQLITE_DONE) return SqlError(rdb_, "read content");
+    return Status::Ok();
   }
 
   Result<int64_t> CountContent() override {
@@ -410,6 +526,23 @@ class SqliteStore final : public Store {
 
  private:
 
+  // Copies committed WAL pages into the database when the WAL has grown past kCheckpointPages,
+  // or every few seconds. PASSIVE: never waits for, nor blocks, readers and the writer.
+  void CheckpointLoop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      ckpt_cv_.wait_for(lock, std::chrono::seconds(5));
+      if (stopping_) break;
+      if (wal_pages_.load(std::memory_order_relaxed) == 0) continue;
+      lock.unlock();
+      int log = 0, done = 0;
+      (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      if (log >= 0 && done >= log) wal_pages_.store(0, std::memory_order_relaxed);
+      lock.lock();
+      ckpt_cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_; });  // no busy loop
+    }
+  }
+
   void WriterLoop() {
     for (;;) {
       std::deque<std::shared_ptr<Job>> batch;
@@ -420,30 +553,36 @@ class SqliteStore final : public Store {
         batch.swap(queue_);
       }
       std::vector<Status> results(batch.size());
-      Status tx = Exec(wdb_, "BEGIN IMMEDIATE");
+      Status tx = Run(wdb_, "BEGIN IMMEDIATE");
       if (tx.ok()) tx = LoadChainHead();
       const int64_t seq_before = last_seq_;
       const std::string hash_before = last_hash_;
+      // Each job in its own savepoint, so one failing job does not undo the others; a lone job
+      // needs none (its failure rolls the transaction back).
+      const bool savepoints = batch.size() > 1;
       for (size_t i = 0; tx.ok() && i < batch.size(); ++i) {
-        (void)Exec(wdb_, "SAVEPOINT job");
+        if (savepoints) (void)Run(wdb_, "SAVEPOINT job");
         const int64_t seq = last_seq_;
         const std::string hash = last_hash_;
         results[i] = batch[i]->fn(wdb_);
-        if (results[i].ok()) {
-          (void)Exec(wdb_, "RELEASE job");
+        if (!savepoints) {
+          if (!results[i].ok()) tx = results[i];
+        } else if (results[i].ok()) {
+          (void)Run(wdb_, "RELEASE job");
         } else {
-          (void)Exec(wdb_, "ROLLBACK TO job");
-          (void)Exec(wdb_, "RELEASE job");
+          (void)Run(wdb_, "ROLLBACK TO job");
+          (void)Run(wdb_, "RELEASE job");
           last_seq_ = seq;
           last_hash_ = hash;
         }
       }
-      if (tx.ok()) tx = Exec(wdb_, "COMMIT");
+      if (tx.ok()) tx = Run(wdb_, "COMMIT");
       if (!tx.ok()) {
-        (void)Exec(wdb_, "ROLLBACK");
+        (void)Run(wdb_, "ROLLBACK");
         last_seq_ = seq_before;
         last_hash_ = hash_before;
       }
+      if (wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages) ckpt_cv_.notify_one();
       for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(tx.ok() ? results[i] : tx);
     }
   }
@@ -456,6 +595,11 @@ class SqliteStore final : public Store {
   std::deque<std::shared_ptr<Job>> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                   // GUARDED_BY(mu_)
   std::thread writer_;
+  static constexpr int kCheckpointPages = 1000;
+  sqlite3* cdb_ = nullptr;              // checkpoint connection
+  std::condition_variable ckpt_cv_;     // GUARDED_BY(mu_)
+  std::atomic<int> wal_pages_{0};       // pages in the WAL after the last commit
+  std::thread checkpointer_;
   std::atomic<int64_t> pending_{0};
   int64_t last_seq_ = 0;                    // writer thread only (and Open)
   std::string last_hash_;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,9 @@ class Store {
   virtual Result<int64_t> RecordContent(const ContentRecord& c) = 0;
   virtual Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& c) = 0;
   virtual Result<std::vector<ContentRecord>> ListContent() = 0;
+  // Calls fn for every content record in id order without holding them all (start-up over tens
+  // of millions); stops at, and returns, fn's first error. fn must not call the store.
+  virtual Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) = 0;
   virtual Result<int64_t> CountContent() = 0;
 
   // Appends to the hash chain (assigns seq, prev_hash, hash) in the same transaction as nothing

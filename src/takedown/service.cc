@@ -75,18 +75,20 @@ Status Service::Load() {
   for (const auto& e : entries) {
     if (!e.enabled && !e.pdq.empty() && e.quality >= kMinQuality) (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
   }
-  TD_ASSIGN_OR_RETURN(auto content, store_->ListContent());
   hs.clear();
   ids.clear();
-  for (const auto& c : content) {
-    if (c.pdq.empty()) continue;
+  uint64_t content = 0;
+  TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
+    ++content;
+    if (c.pdq.empty()) return Status::Ok();
     auto h = hash::Hash256::FromHex(c.pdq);
     if (!h.ok()) return DataLoss(fmt::format("content {}: bad stored hash", c.id));
     hs.push_back(*h);
     ids.push_back(static_cast<uint64_t>(c.id));
-  }
+    return Status::Ok();
+  }));
   TD_ASSIGN_OR_RETURN(content_pdq_, index::HashIndex::Build(hs, ids, {}));
-  content_ = content.size();
+  content_ = content;
   return Status::Ok();
 }
 
