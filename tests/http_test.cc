@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "support/synthetic.h"
 #include "takedown/service.h"
+#include "takedown/workflow.h"
 
 namespace takedown::http {
 namespace {
@@ -55,6 +56,8 @@ class HttpTest : public ::testing::Test {
     cfg.port = 0;
     cfg.threads = 4;
     server_ = std::make_unique<Server>(attach ? svc_.get() : nullptr, cfg);
+    workflow_ = std::make_unique<service::Workflow>(svc_.get(), nullptr, service::WorkflowOptions{});  // no webhook: acks by call
+    if (attach) server_->AttachWorkflow(workflow_.get());
     ASSERT_TRUE(server_->Bind().ok());
     thread_ = std::thread([this] { server_->Run(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -64,6 +67,7 @@ class HttpTest : public ::testing::Test {
     if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
     server_.reset();
+    workflow_.reset();
     svc_.reset();
     store_.reset();
   }
@@ -91,6 +95,7 @@ class HttpTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<service::Service> svc_;
+  std::unique_ptr<service::Workflow> workflow_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
   std::unique_ptr<httplib::Client> client_;
@@ -157,6 +162,53 @@ TEST_F(HttpTest, RequestersSeeOnlyThemselves) {
   EXPECT_EQ(me["name"], "requester-1");
   EXPECT_EQ(them["name"], "requester-2");
   EXPECT_NE(me["key_id"], them["key_id"]);
+}
+
+// A removal request over HTTP: media as base64 evidence, a location, requester isolation (404 for
+// another's request), review, the platform polling and acknowledging, the confirmation, the
+// statement of reasons and the transparency report in CSV.
+TEST_F(HttpTest, RemovalRequestFromIntakeToConfirmation) {
+  const auto photo = *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 11), 95);
+  auto up = Post("/v1/check", keys_[Role::kPlatform], json{{"content_id", "m-1"}, {"chat_id", "group"}, {"uploader_id", "u"}, {"media", Base64(photo)}}.dump());
+  ASSERT_EQ(up->status, 200) << up->body;
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], json{{"category", "ncii"}, {"evidence", json::array({{{"media", "!!"}}})}}.dump()),
+              400, "invalid_argument", "evidence[0].media");
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], json{{"category", "ncii"}}.dump()), 400, "invalid_argument", "explanation");
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], "{not json"), 400, "invalid_argument");
+  const json body = {{"category", "ncii"}, {"explanation", "intimate image shared without consent"},
+                     {"notifier", {{"name", "N"}, {"email", "n@example.org"}}}, {"accuracy_statement", true},
+                     {"evidence", json::array({{{"media", Base64(photo)}}, {{"message_link", "https://chat.example/g/group/m/m-1"}}})}};
+  auto r = Post("/v1/requests", keys_[Role::kRequester], body.dump());
+  ASSERT_EQ(r->status, 201) << r->body;
+  const json req = json::parse(r->body);
+  EXPECT_EQ(req["status"], "pending_review");
+  EXPECT_EQ(req["evidence"][0]["kind"], "media");
+  EXPECT_EQ(req["evidence"][0]["pdq"].get<std::string>().size(), 64u);
+  EXPECT_FALSE(req.dump().find(Base64(photo).substr(0, 40)) != std::string::npos);  // bytes not kept
+  const std::string path = "/v1/requests/" + std::to_string(req["id"].get<int64_t>());
+  ExpectError(Get(path, other_requester_), 404, "not_found");
+  EXPECT_EQ(json::parse(Get("/v1/requests", other_requester_)->body)["requests"].size(), 0u);
+  EXPECT_EQ(json::parse(Get("/v1/review/queue", keys_[Role::kReviewer])->body)["queue"].size(), 1u);
+  auto d = PostJson(path + "/decision", Role::kReviewer, {{"approve", true}, {"reason", "matches the report"}});
+  ASSERT_EQ(d->status, 200) << d->body;
+  ExpectError(PostJson(path + "/decision", Role::kReviewer, {{"approve", true}, {"reason", "twice"}}), 409, "failed_precondition");
+  const json actions = json::parse(Get("/v1/actions", keys_[Role::kPlatform])->body)["actions"];
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0]["content_id"], "m-1");
+  const std::string ack = "/v1/actions/" + std::to_string(actions[0]["action_id"].get<int64_t>()) + "/ack";
+  ASSERT_EQ(Post(ack, keys_[Role::kPlatform], "")->status, 200);
+  ASSERT_EQ(Post(ack, keys_[Role::kPlatform], "")->status, 200);  // idempotent
+  const json done = json::parse(Get(path, keys_[Role::kRequester])->body);
+  EXPECT_EQ(done["status"], "confirmed");
+  ASSERT_EQ(done["removals"].size(), 1u);
+  EXPECT_EQ(done["removals"][0]["chat_id"], "group");
+  auto st = Get("/v1/actions/" + std::to_string(actions[0]["action_id"].get<int64_t>()) + "/statement", keys_[Role::kPlatform]);
+  ASSERT_EQ(st->status, 200);
+  EXPECT_EQ(json::parse(st->body)["puid"], "m-1");
+  auto csv = Get("/v1/reports/transparency?format=csv", keys_[Role::kAdmin]);
+  ASSERT_EQ(csv->status, 200);
+  EXPECT_NE(csv->body.find("removals,total,1"), std::string::npos) << csv->body;
+  ExpectError(Get("/v1/reports/transparency?from_ms=abc", keys_[Role::kAdmin]), 400, "invalid_argument", "from_ms");
 }
 
 // docs/openapi.json lists exactly the routes served, each with the roles it allows.

@@ -18,6 +18,8 @@
 #include "cli/commands.h"
 #include "cli/serve_config.h"
 #include "http/server.h"
+#include "http/webhook.h"
+#include "takedown/workflow.h"
 #include "store/store.h"
 #include "takedown/service.h"
 
@@ -98,9 +100,33 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   const auto st = (*svc)->Stats();
   spdlog::info("ready: {} bank entries, {} content items loaded in {:.1f} s", st.bank_entries, st.content_items,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  std::unique_ptr<service::ActionSink> sink;
+  if (!cfg->webhook_url.empty()) {
+    auto made = http::MakeWebhookSink(cfg->webhook_url);
+    if (!made.ok()) {
+      spdlog::error("webhook: {}", made.status().message());
+      server.Stop();
+      http_thread.join();
+      return 2;
+    }
+    sink = std::move(*made);
+    spdlog::info("actions go to {} ({} workers, {})", cfg->webhook_url, cfg->webhook_workers,
+                 cfg->webhook_secret.empty() ? "unsigned: set TAKEDOWN_WEBHOOK_SECRET" : "signed");
+  } else {
+    spdlog::info("no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
+  }
+  service::WorkflowOptions wopt;
+  wopt.webhook_secret = cfg->webhook_secret;
+  wopt.delivery_workers = cfg->webhook_workers;
+  wopt.restrict_chat_after = cfg->restrict_chat_after;
+  auto workflow = std::make_unique<service::Workflow>(svc->get(), std::move(sink), wopt);
+  workflow->Start();
+  server.AttachWorkflow(workflow.get());
   server.Attach(svc->get());
   http_thread.join();  // returns after Stop(), once in-flight requests are answered
   server.Attach(nullptr);
+  server.AttachWorkflow(nullptr);
+  workflow.reset();  // stops deliveries; undelivered actions stay queued in the store
   svc->reset();
   store->reset();  // drains the write queue: every acknowledged write is committed
   spdlog::info("stopped");

@@ -61,6 +61,36 @@ const std::vector<Binding>& Bindings() {
        IntField(&http::ServerConfig::read_timeout_s, 1, 3600), true},
       {{"server.write_timeout_s", "TAKEDOWN_SERVER_WRITE_TIMEOUT_S", "--server.write_timeout_s", "seconds to send a response"},
        IntField(&http::ServerConfig::write_timeout_s, 1, 3600), true},
+      {{"webhook.url", "TAKEDOWN_WEBHOOK_URL", "--webhook.url", "http://host:port/path the platform receives actions at (\"\": none)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (!v.empty() && v.rfind("http://", 0) != 0) return InvalidArgument(fmt::format("'{}' is not an http:// URL", v));
+         c.webhook_url = v;
+         return Status::Ok();
+       },
+       false},
+      {{"webhook.secret", "TAKEDOWN_WEBHOOK_SECRET", "--webhook.secret", "HMAC-SHA256 key signing each webhook (prefer the environment)"},
+       [](ServeConfig& c, const std::string& v) {
+         c.webhook_secret = v;
+         return Status::Ok();
+       },
+       false},
+      {{"webhook.workers", "TAKEDOWN_WEBHOOK_WORKERS", "--webhook.workers", "concurrent webhook deliveries"},
+       [](ServeConfig& c, const std::string& v) {
+         int64_t n = 0;
+         TD_RETURN_IF_ERROR(SetInt(v, 1, 256, n));
+         c.webhook_workers = static_cast<int>(n);
+         return Status::Ok();
+       },
+       true},
+      {{"workflow.restrict_chat_after", "TAKEDOWN_WORKFLOW_RESTRICT_CHAT_AFTER", "--workflow.restrict_chat_after",
+        "confirmed removals in one chat that restrict it (0: never)"},
+       [](ServeConfig& c, const std::string& v) {
+         int64_t n = 0;
+         TD_RETURN_IF_ERROR(SetInt(v, 0, 1000000000, n));
+         c.restrict_chat_after = static_cast<int>(n);
+         return Status::Ok();
+       },
+       true},
       {{"log.level", "TAKEDOWN_LOG_LEVEL", "--log.level", "trace, debug, info, warn or error"},
        [](ServeConfig& c, const std::string& v) {
          for (const char* l : {"trace", "debug", "info", "warn", "error"}) {

@@ -17,6 +17,10 @@ struct ServeConfig {
   std::string store_path = "takedown.db";
   http::ServerConfig server;
   std::string log_level = "info";
+  std::string webhook_url;        // "" = no webhooks: the platform acknowledges actions itself
+  std::string webhook_secret;     // never logged
+  int webhook_workers = 4;
+  int restrict_chat_after = 0;    // 0 = never
 };
 
 struct ServeSetting {

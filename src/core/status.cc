@@ -22,6 +22,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "io_error";
     case StatusCode::kInternal:
       return "internal";
+    case StatusCode::kFailedPrecondition:
+      return "failed_precondition";
   }
   return "unknown";
 }

@@ -243,4 +243,23 @@ Result<std::vector<service::Signals>> ParseImport(const std::string& format, con
   return out;
 }
 
+Result<RemovalRequestBody> ParseRemovalRequest(const std::string& content_type, const std::string& body) {
+  TD_ASSIGN_OR_RETURN(auto j, ParseJsonObject(content_type, body));
+  RemovalRequestBody out;
+  if (j.contains("evidence") && j["evidence"].is_array()) {
+    for (size_t i = 0; i < j["evidence"].size(); ++i) {
+      auto& ev = j["evidence"][i];
+      if (!ev.is_object() || !ev.contains("media")) continue;
+      if (!ev["media"].is_string()) return InvalidArgument(fmt::format("evidence[{}].media: must be a base64 string", i));
+      auto bytes = Base64Decode(ev["media"].get<std::string>());
+      if (!bytes.ok()) return InvalidArgument(fmt::format("evidence[{}].media: {}", i, bytes.status().message()));
+      if (bytes->empty()) return InvalidArgument(fmt::format("evidence[{}].media: empty", i));
+      out.media[i] = std::move(*bytes);
+      ev.erase("media");
+    }
+  }
+  out.body = std::move(j);
+  return out;
+}
+
 }  // namespace takedown::http

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& 
 // CSV of `takedown hash`); md5 and sha256 lines are the hex digest. format "jsonl": one JSON object
 // a line with any of pdq, quality, md5, sha256 (the output of `takedown hash --format jsonl`).
 // Errors name the line. At most max_entries entries.
+// A removal request's body: the JSON object, with each evidence[i].media (base64) decoded into
+// media[i] and removed from the object. Errors name the evidence item.
+struct RemovalRequestBody {
+  nlohmann::json body;
+  std::map<size_t, std::vector<uint8_t>> media;
+};
+Result<RemovalRequestBody> ParseRemovalRequest(const std::string& content_type, const std::string& body);
+
 Result<std::vector<service::Signals>> ParseImport(const std::string& format, const std::string& signal,
                                                   const std::string& body, size_t max_entries);
 

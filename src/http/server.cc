@@ -41,6 +41,7 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kResourceExhausted: return 413;
     case StatusCode::kDataLoss: return 422;
     case StatusCode::kUnsupported: return 415;
+    case StatusCode::kFailedPrecondition: return 409;
     case StatusCode::kIoError:
     case StatusCode::kInternal: return 500;
   }
@@ -80,6 +81,8 @@ struct Server::Impl {
   // Null until the indexes are loaded: until then keyed routes answer 503 and /readyz says so.
   std::atomic<service::Service*> svc{nullptr};
   service::Service* S() const { return svc.load(std::memory_order_acquire); }
+  std::atomic<service::Workflow*> wf{nullptr};
+  service::Workflow* W() const { return wf.load(std::memory_order_acquire); }
   ServerConfig cfg;
   httplib::Server http;
   std::vector<RouteInfo> routes;
@@ -324,6 +327,110 @@ void Server::Impl::Install() {
     SendJson(c.res, {{"ok", true}, {"records", *n}});
   });
 
+  // ------------------------------------------------------------------ the workflow
+  // Each of these answers 503 until the workflow is attached.
+  auto wf_route = [this](const std::string& method, const std::string& path, std::vector<Role> roles,
+                         std::function<Result<json>(Ctx&)> fn, int ok_status = 200) {
+    Route(method, path, std::move(roles), [this, fn, ok_status](Ctx& c) {
+      if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+      auto r = fn(c);
+      if (!r.ok()) return SendStatus(c.res, r.status());
+      SendJson(c.res, *r, ok_status);
+    });
+  };
+  auto id_param = [](Ctx& c, size_t i, const char* name) -> Result<int64_t> {
+    const std::string v = c.Param(i);
+    if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit)) return InvalidArgument(fmt::format("{} must be a number", name));
+    return std::stoll(v);
+  };
+  auto int_query = [](Ctx& c, const char* name, int64_t dflt) -> Result<int64_t> {
+    if (!c.req.has_param(name)) return dflt;
+    const std::string v = c.req.get_param_value(name);
+    const bool neg = !v.empty() && v[0] == '-';
+    if (v.size() - neg == 0 || v.size() > 19 || !std::all_of(v.begin() + neg, v.end(), ::isdigit)) return InvalidArgument(fmt::format("query parameter {} must be an integer", name));
+    return std::stoll(v);
+  };
+  auto body_json = [](Ctx& c) { return ParseJsonObject(c.req.get_header_value("Content-Type"), c.req.body); };
+  wf_route("POST", "/v1/requesters/{key_id}", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "key_id"));
+    TD_ASSIGN_OR_RETURN(json b, body_json(c));
+    return W()->SetRequesterProfile(id, b, c.who);
+  });
+  wf_route("GET", "/v1/requesters/{key_id}", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "key_id"));
+    return W()->GetRequesterProfile(id);
+  });
+  wf_route("POST", "/v1/requests", {Role::kRequester}, [this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(auto r, ParseRemovalRequest(c.req.get_header_value("Content-Type"), c.req.body));
+    return W()->CreateRequest(c.who, r.body, r.media);
+  }, 201);
+  wf_route("GET", "/v1/requests", {Role::kRequester, Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t after, int_query(c, "after_id", 0));
+    TD_ASSIGN_OR_RETURN(int64_t limit, int_query(c, "limit", 100));
+    return W()->ListRequests(c.who, c.req.get_param_value("status"), after, limit);
+  });
+  wf_route("GET", "/v1/requests/{request_id}", {Role::kRequester, Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "request_id"));
+    return W()->GetRequest(c.who, id);
+  });
+  wf_route("GET", "/v1/review/queue", {Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t limit, int_query(c, "limit", 100));
+    return W()->ReviewQueue(limit);
+  });
+  wf_route("POST", "/v1/requests/{request_id}/decision", {Role::kReviewer}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "request_id"));
+    TD_ASSIGN_OR_RETURN(json b, body_json(c));
+    if (!b.contains("approve") || !b["approve"].is_boolean()) return InvalidArgument("approve: missing or not true/false");
+    if (b.contains("reason") && !b["reason"].is_string()) return InvalidArgument("reason: must be a string");
+    return W()->Decide(c.who, id, b["approve"].get<bool>(), b.value("reason", std::string()));
+  });
+  wf_route("GET", "/v1/actions", {Role::kPlatform, Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t after, int_query(c, "after_id", 0));
+    TD_ASSIGN_OR_RETURN(int64_t limit, int_query(c, "limit", 100));
+    const std::string state = c.req.has_param("state") ? c.req.get_param_value("state") : "pending";
+    if (state != "pending" && state != "acknowledged") return InvalidArgument("state must be pending or acknowledged");
+    return W()->ListActions(state, after, limit);
+  });
+  wf_route("POST", "/v1/actions/{action_id}/ack", {Role::kPlatform}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "action_id"));
+    return W()->Acknowledge(c.who, id);
+  });
+  wf_route("GET", "/v1/actions/{action_id}/statement", {Role::kPlatform, Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "action_id"));
+    return W()->Statement(id);
+  });
+  wf_route("GET", "/v1/statements", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t from, int_query(c, "from_ms", 0));
+    TD_ASSIGN_OR_RETURN(int64_t to, int_query(c, "to_ms", std::numeric_limits<int64_t>::max()));
+    return W()->Statements(from, to);
+  });
+  wf_route("POST", "/v1/appeals", {Role::kPlatform}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(json b, body_json(c));
+    return W()->FileAppeal(c.who, b);
+  }, 201);
+  wf_route("GET", "/v1/appeals", {Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t limit, int_query(c, "limit", 100));
+    return W()->ListAppeals(c.req.get_param_value("status"), limit);
+  });
+  wf_route("POST", "/v1/appeals/{appeal_id}/decision", {Role::kReviewer}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "appeal_id"));
+    TD_ASSIGN_OR_RETURN(json b, body_json(c));
+    return W()->DecideAppeal(c.who, id, b);
+  });
+  Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
+    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    auto from = int_query(c, "from_ms", 0);
+    auto to = int_query(c, "to_ms", std::numeric_limits<int64_t>::max());
+    if (!from.ok()) return SendStatus(c.res, from.status());
+    if (!to.ok()) return SendStatus(c.res, to.status());
+    const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";
+    if (format != "json" && format != "csv") return SendError(c.res, 400, "invalid_argument", "format must be json or csv");
+    auto r = W()->Report(*from, *to);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    if (format == "csv") return c.res.set_content(service::Workflow::ReportCsv(*r), "text/csv");
+    SendJson(c.res, *r);
+  });
+
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 404) SendError(res, 404, "not_found", "no such endpoint");
@@ -378,6 +485,7 @@ void Server::Stop() {
   impl_->http.stop();
 }
 void Server::Attach(service::Service* service) { impl_->svc.store(service, std::memory_order_release); }
+void Server::AttachWorkflow(service::Workflow* workflow) { impl_->wf.store(workflow, std::memory_order_release); }
 const std::vector<RouteInfo>& Server::routes() const { return impl_->routes; }
 
 }  // namespace takedown::http

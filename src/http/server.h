@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "takedown/service.h"
+#include "takedown/workflow.h"
 
 namespace takedown::http {
 
@@ -45,6 +46,8 @@ class Server {
   // Hands over the loaded service: from now on /readyz is 200 and keyed routes serve. Until
   // then /healthz answers, /readyz and keyed routes 503.
   void Attach(service::Service* service);
+  // The workflow (requests, review, actions, appeals, reports); its routes answer 503 until then.
+  void AttachWorkflow(service::Workflow* workflow);
 
   const std::vector<RouteInfo>& routes() const;
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -62,6 +63,17 @@ CREATE TABLE content (
 CREATE TABLE audit (
   seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
   payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+)sql",
+    R"sql(
+CREATE TABLE docs (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, owner INTEGER NOT NULL, state TEXT NOT NULL,
+  due_ms INTEGER NOT NULL, ukey TEXT, created_ms INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE UNIQUE INDEX docs_ukey ON docs(ukey) WHERE ukey IS NOT NULL;
+CREATE INDEX docs_by_state ON docs(kind, state, due_ms);
+CREATE INDEX docs_by_owner ON docs(kind, owner);
+CREATE INDEX docs_by_time ON docs(kind, created_ms);
+CREATE INDEX content_md5 ON content(md5) WHERE md5 != '';
+CREATE INDEX content_sha256 ON content(sha256) WHERE sha256 != '';
 )sql",
 };
 
@@ -208,6 +220,9 @@ class SqliteStore final : public Store {
     sqlite3_busy_timeout(wdb_, 5000);
     TD_RETURN_IF_ERROR(Exec(wdb_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"));
     TD_RETURN_IF_ERROR(Migrate());
+    // Start from an empty WAL: a WAL left large by a crash or another process would otherwise be
+    // copied into the database by the first checkpoints, under load (seconds of I/O stalls).
+    (void)sqlite3_wal_checkpoint_v2(wdb_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     if (sqlite3_open_v2(path.c_str(), &rdb_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
       return IoError("cannot open a read connection");
     }
@@ -418,6 +433,140 @@ class SqliteStore final : public Store {
     TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT COUNT(*) FROM content"));
     if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(rdb_, "count content");
     return sqlite3_column_int64(s.get(), 0);
+  }
+
+  static ContentRecord ContentFrom(sqlite3_stmt* s) {
+    return {sqlite3_column_int64(s, 0), Text(s, 1), Text(s, 2), Text(s, 3), Text(s, 4),
+            sqlite3_column_int(s, 5), Text(s, 6), Text(s, 7), Text(s, 8), sqlite3_column_int64(s, 9)};
+  }
+#define TD_CONTENT_COLUMNS "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms"
+
+  Result<std::optional<ContentRecord>> GetContent(int64_t row) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ?"));
+    Bind(s.get(), 1, row);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<ContentRecord>();
+    return std::optional<ContentRecord>(ContentFrom(s.get()));
+  }
+
+  Result<std::optional<ContentRecord>> FindContent(const std::string& content_id) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE content_id = ?"));
+    Bind(s.get(), 1, content_id);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<ContentRecord>();
+    return std::optional<ContentRecord>(ContentFrom(s.get()));
+  }
+
+  Result<std::vector<ContentRecord>> FindContentByDigest(const std::string& md5, const std::string& sha256) override {
+    std::lock_guard lock(read_mu_);
+    std::vector<ContentRecord> out;
+    if (!md5.empty()) {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE md5 = ? AND md5 != ''"));
+      Bind(s.get(), 1, md5);
+      while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(ContentFrom(s.get()));
+    }
+    if (!sha256.empty()) {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE sha256 = ? AND sha256 != ''"));
+      Bind(s.get(), 1, sha256);
+      while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(ContentFrom(s.get()));
+    }
+    std::sort(out.begin(), out.end(), [](const ContentRecord& a, const ContentRecord& b) { return a.id < b.id; });
+    out.erase(std::unique(out.begin(), out.end(), [](const ContentRecord& a, const ContentRecord& b) { return a.id == b.id; }), out.end());
+    return out;
+  }
+
+  Status SetContentState(int64_t row, const std::string& state) override {
+    return Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE content SET state = ? WHERE id = ?"));
+      Bind(s.get(), 1, state);
+      Bind(s.get(), 2, row);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "update content");
+      if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no content row {}", row));
+      return Status::Ok();
+    });
+  }
+
+  Result<std::vector<int64_t>> PutDocs(const std::vector<DocRecord>& docs) override {
+    std::vector<int64_t> ids(docs.size(), 0);
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      const int64_t now = NowMs();
+      for (size_t i = 0; i < docs.size(); ++i) {
+        const auto& d = docs[i];
+        if (d.id == 0) {
+          TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO docs(kind, owner, state, due_ms, ukey, created_ms, doc) VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"));
+          Bind(s.get(), 1, d.kind);
+          Bind(s.get(), 2, d.owner);
+          Bind(s.get(), 3, d.state);
+          Bind(s.get(), 4, d.due_ms);
+          if (d.ukey.empty()) sqlite3_bind_null(s.get(), 5);
+          else Bind(s.get(), 5, d.ukey);
+          Bind(s.get(), 6, d.created_ms != 0 ? d.created_ms : now);
+          Bind(s.get(), 7, d.doc);
+          if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "insert document");
+          if (sqlite3_changes(db) == 1) {
+            ids[i] = sqlite3_last_insert_rowid(db);
+          } else {
+            TD_ASSIGN_OR_RETURN(auto q, Prepare(db, "SELECT id FROM docs WHERE ukey = ?"));
+            Bind(q.get(), 1, d.ukey);
+            if (sqlite3_step(q.get()) != SQLITE_ROW) return SqlError(db, "find document");
+            ids[i] = -sqlite3_column_int64(q.get(), 0);
+          }
+        } else {
+          TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE docs SET owner = ?, state = ?, due_ms = ?, doc = ? WHERE id = ? AND kind = ?"));
+          Bind(s.get(), 1, d.owner);
+          Bind(s.get(), 2, d.state);
+          Bind(s.get(), 3, d.due_ms);
+          Bind(s.get(), 4, d.doc);
+          Bind(s.get(), 5, d.id);
+          Bind(s.get(), 6, d.kind);
+          if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "update document");
+          if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no {} {}", d.kind, d.id));
+          ids[i] = d.id;
+        }
+      }
+      return Status::Ok();
+    }));
+    return ids;
+  }
+
+  static DocRecord DocFrom(sqlite3_stmt* s) {
+    return {sqlite3_column_int64(s, 0), Text(s, 1), sqlite3_column_int64(s, 2), Text(s, 3), sqlite3_column_int64(s, 4),
+            Text(s, 5), sqlite3_column_int64(s, 6), Text(s, 7)};
+  }
+
+  Result<std::optional<DocRecord>> GetDoc(int64_t id) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, kind, owner, state, due_ms, ifnull(ukey, ''), created_ms, doc FROM docs WHERE id = ?"));
+    Bind(s.get(), 1, id);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<DocRecord>();
+    return std::optional<DocRecord>(DocFrom(s.get()));
+  }
+
+  Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) override {
+    std::string sql = "SELECT id, kind, owner, state, due_ms, ifnull(ukey, ''), created_ms, doc FROM docs WHERE kind = ?1 AND id > ?2";
+    if (q.owner) sql += " AND owner = ?3";
+    if (!q.state.empty()) sql += " AND state = ?4";
+    if (q.due_before) sql += " AND due_ms <= ?5";
+    if (q.created_from) sql += " AND created_ms >= ?6";
+    if (q.created_to) sql += " AND created_ms < ?7";
+    sql += q.by_due ? " ORDER BY due_ms, id" : " ORDER BY id";
+    sql += " LIMIT ?8";
+    std::lock_guard lock(read_mu_);
+    // One of a few shapes: prepared once each (the pool keys statements by their text).
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, sql.c_str()));
+    Bind(s.get(), 1, q.kind);
+    Bind(s.get(), 2, q.after_id);
+    if (q.owner) Bind(s.get(), 3, *q.owner);
+    if (!q.state.empty()) Bind(s.get(), 4, q.state);
+    if (q.due_before) Bind(s.get(), 5, *q.due_before);
+    if (q.created_from) Bind(s.get(), 6, *q.created_from);
+    if (q.created_to) Bind(s.get(), 7, *q.created_to);
+    Bind(s.get(), 8, q.limit);
+    std::vector<DocRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(DocFrom(s.get()));
+    if (rc != SQLITE_DONE) return SqlError(rdb_, "find documents");
+    return out;
   }
 
   Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind, const std::string& payload) override {

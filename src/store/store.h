@@ -67,6 +67,30 @@ struct AuditRecord {
   std::string hash;            // SHA-256 over prev_hash and this record's fields
 };
 
+// A document of the workflow (a removal request, an action for the platform, an appeal, a
+// requester's profile): a JSON body the domain owns, plus the few columns it is looked up by.
+struct DocRecord {
+  int64_t id = 0;
+  std::string kind;            // request | action | appeal | requester
+  int64_t owner = 0;           // request: requester key; action: request; appeal: action; requester: key
+  std::string state;           // the document's status
+  int64_t due_ms = 0;          // request: deadline; action: next delivery attempt
+  std::string ukey;            // unique key or "" (action: idempotency key; requester: "requester:ID")
+  int64_t created_ms = 0;      // set by the store on insert
+  std::string doc;             // JSON
+};
+
+struct DocQuery {
+  std::string kind;
+  std::optional<int64_t> owner;
+  std::string state;                 // "" for any
+  std::optional<int64_t> due_before; // due_ms <= this
+  std::optional<int64_t> created_from, created_to;  // [from, to)
+  int64_t after_id = 0;              // paging: ids greater than this
+  int64_t limit = 1000;
+  bool by_due = false;               // order by due_ms, id (else by id)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -92,6 +116,20 @@ class Store {
   // of millions); stops at, and returns, fn's first error. fn must not call the store.
   virtual Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) = 0;
   virtual Result<int64_t> CountContent() = 0;
+
+  // One content record by row id, by the platform's content id, or by file digest (md5 or sha256,
+  // either may be ""); the state a removal or restore moves it to.
+  virtual Result<std::optional<ContentRecord>> GetContent(int64_t row) = 0;
+  virtual Result<std::optional<ContentRecord>> FindContent(const std::string& content_id) = 0;
+  virtual Result<std::vector<ContentRecord>> FindContentByDigest(const std::string& md5, const std::string& sha256) = 0;
+  virtual Status SetContentState(int64_t row, const std::string& state) = 0;
+
+  // Workflow documents. PutDocs writes all in one transaction: id 0 inserts (the new id is
+  // returned), any other id replaces that document; an insert whose ukey exists changes nothing
+  // and returns the existing document's id negated (idempotent inserts).
+  virtual Result<std::vector<int64_t>> PutDocs(const std::vector<DocRecord>& docs) = 0;
+  virtual Result<std::optional<DocRecord>> GetDoc(int64_t id) = 0;
+  virtual Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) = 0;
 
   // Appends to the hash chain (assigns seq, prev_hash, hash) in the same transaction as nothing
   // else: callers record a state change, then its audit record.

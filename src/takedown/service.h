@@ -112,6 +112,11 @@ class Service {
   // Backfill: records existing content (signals only) in bulk; returns how many were new.
   Result<int64_t> Backfill(const std::vector<CheckRequest>& items, const std::string& actor);
 
+  // Signals of media bytes (PDQ, MD5, SHA-256); the bytes are not kept.
+  Result<Signals> HashMedia(const std::vector<uint8_t>& media) { return SignalsOf({}, media); }
+  // Content rows whose PDQ is within r of h (the sweep).
+  std::vector<index::Match> QueryContentPdq(const hash::Hash256& h, int r) const { return content_pdq_->Query(h, r); }
+
   ServiceStats Stats() const;
   store::Store& store() { return *store_; }
 

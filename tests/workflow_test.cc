@@ -1,0 +1,309 @@
+// The workflow over a real SQLite store and the real service: intake validation, the approval
+// policy, review, the sweep over the content index, the outbox (signed, retried, idempotent),
+// confirmation, statements of reasons, appeals, the transparency report, restarts.
+#include <gtest/gtest.h>
+#include <openssl/hmac.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "media/decode.h"
+#include "store/store.h"
+#include "support/synthetic.h"
+#include "takedown/workflow.h"
+
+namespace takedown::service {
+namespace {
+
+// Records every delivery; answers with `status` (or fails to connect when status is 0).
+class FakeSink : public ActionSink {
+ public:
+  struct Call {
+    json body;
+    std::map<std::string, std::string> headers;
+    std::string raw;
+  };
+  Result<int> Deliver(const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) override {
+    std::lock_guard lock(mu);
+    Call c{json::parse(body), {}, body};
+    for (const auto& [k, v] : headers) c.headers[k] = v;
+    calls.push_back(c);
+    if (status == 0) return IoError("connection refused");
+    return status;
+  }
+  std::mutex mu;
+  std::vector<Call> calls;
+  int status = 200;
+};
+
+std::string Hmac(const std::string& key, const std::string& msg) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  std::string h;
+  for (unsigned i = 0; i < len; ++i) h += fmt::format("{:02x}", mac[i]);
+  return h;
+}
+
+class WorkflowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    Open();
+  }
+  void TearDown() override {
+    wf_.reset();
+    svc_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open(int restrict_after = 0) {
+    wf_.reset();
+    svc_.reset();
+    store_.reset();
+    store_ = std::move(store::OpenSqliteStore(dir_ + "/db").value());
+    svc_ = std::move(Service::Create(store_.get()).value());
+    auto sink = std::make_unique<FakeSink>();
+    sink_ = sink.get();
+    WorkflowOptions o;
+    o.webhook_secret = "s3cret";
+    o.retry_base_ms = 60'000;  // retries far in the future unless a test moves them
+    o.restrict_chat_after = restrict_after;
+    wf_ = std::make_unique<Workflow>(svc_.get(), std::move(sink), o);  // not started: tests deliver by hand
+  }
+  Principal Key(Role role, const std::string& name) {
+    auto k = svc_->CreateKey(role, name, "system");
+    return Principal{k->first, role, name};
+  }
+  std::vector<uint8_t> Jpeg(uint32_t seed, int q = 90) { return *media::EncodeJpeg(testing::DetailedPhoto(320, 240, seed), q); }
+  // Records an upload in the content index through the upload gate.
+  int64_t Upload(const std::string& id, const std::string& chat, const std::vector<uint8_t>& media) {
+    auto r = svc_->Check({id, chat, "uploader-" + id, {}, media}, "key:platform");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r->content_row;
+  }
+  json Notice(const std::string& category) {
+    return {{"category", category}, {"explanation", "a sexual deepfake of a real person, shared without consent"},
+            {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@regulator.example"}}}, {"accuracy_statement", true}};
+  }
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Service> svc_;
+  std::unique_ptr<Workflow> wf_;
+  FakeSink* sink_ = nullptr;
+};
+
+TEST_F(WorkflowTest, ValidationNamesEveryMissingOrBadField) {
+  const auto req = Key(Role::kRequester, "victim-org");
+  auto r = wf_->CreateRequest(req, json::object());
+  ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  for (const char* f : {"category", "explanation", "notifier.name", "notifier.email", "accuracy_statement", "evidence"}) {
+    EXPECT_NE(r.status().message().find(f), std::string::npos) << f << " not named in: " << r.status().message();
+  }
+  json bad = Notice("ncii");
+  bad["category"] = "spam";
+  bad["notifier"]["email"] = "not-an-address";
+  bad["evidence"] = json::array({{{"pdq", "xyz"}}, {{"md5", "abc"}}, {{"sha256", 5}}, json::object(), "str"});
+  r = wf_->CreateRequest(req, bad);
+  ASSERT_FALSE(r.ok());
+  for (const char* f : {"category", "notifier.email", "evidence[0].pdq", "evidence[1].md5", "evidence[2].sha256", "evidence[3]", "evidence[4]"}) {
+    EXPECT_NE(r.status().message().find(f), std::string::npos) << f << " not named in: " << r.status().message();
+  }
+  // Anonymous notices are accepted for CSAM only.
+  json anon = {{"category", "csam"}, {"explanation", "child sexual abuse material"}, {"accuracy_statement", true},
+               {"evidence", json::array({{{"md5", std::string(32, 'a')}}})}};
+  auto ok = wf_->CreateRequest(req, anon);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE((*ok)["notice"]["anonymous"].get<bool>());
+  anon["category"] = "ncii";
+  EXPECT_FALSE(wf_->CreateRequest(req, anon).ok());
+  // Authority orders need their legal basis and issuing authority; victims a signature.
+  const auto reg = Key(Role::kRequester, "regulator");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "authority_order"}, {"trusted", true}}, reg).ok());
+  auto order = wf_->CreateRequest(reg, {{"category", "deepfake-sexual"}, {"explanation", "x"}, {"evidence", json::array({{{"md5", std::string(32, 'b')}}})}});
+  ASSERT_FALSE(order.ok());
+  EXPECT_NE(order.status().message().find("legal_basis"), std::string::npos);
+  EXPECT_NE(order.status().message().find("issuing_authority"), std::string::npos);
+  const auto victim = Key(Role::kRequester, "victim");
+  ASSERT_TRUE(wf_->SetRequesterProfile(victim.key_id, {{"source_type", "victim"}}, victim).ok());
+  json v = Notice("ncii");
+  v["evidence"] = json::array({{{"md5", std::string(32, 'c')}}});
+  auto vr = wf_->CreateRequest(victim, v);
+  ASSERT_FALSE(vr.ok());
+  EXPECT_NE(vr.status().message().find("signature"), std::string::npos);
+  EXPECT_NE(vr.status().message().find("good_faith_statement"), std::string::npos);
+  EXPECT_EQ(wf_->SetRequesterProfile(victim.key_id, {{"source_type", "king"}}, victim).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The mission: a trusted regulator reports an image; it and every copy in every chat (re-encoded,
+// exact, located by link) become removals, delivered signed, acknowledged, confirmed back.
+TEST_F(WorkflowTest, TrustedRequestIsSweptDeliveredAndConfirmed) {
+  const auto reported = Jpeg(7, 95);
+  const int64_t exact = Upload("m-1", "group-220k", reported);
+  const int64_t reencoded = Upload("m-2", "group-other", Jpeg(7, 55));
+  const int64_t linked = Upload("m-3", "dm-9", Jpeg(8));  // another picture, reported by its link
+  const int64_t unrelated = Upload("m-4", "group-220k", Jpeg(9));
+  const auto reg = Key(Role::kRequester, "kcsc");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "authority_order"}, {"trusted", true}, {"name", "KCSC"}}, reg).ok());
+  json body = Notice("deepfake-sexual");
+  body["legal_basis"] = "Act on the Establishment of the KCSC, Art. 21";
+  body["issuing_authority"] = "Korea Communications Standards Commission";
+  body["evidence"] = json::array({{{"message_link", "https://chat.example/c/dm-9/m/m-3"}}});
+  std::map<size_t, std::vector<uint8_t>> media = {{1, reported}};
+  body["evidence"].push_back(json::object());  // evidence[1]: the media (decoded by the HTTP layer)
+  auto r = wf_->CreateRequest(reg, body, media);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["status"], "actioned");
+  EXPECT_EQ((*r)["decision"]["by"], "policy");
+  EXPECT_EQ((*r)["priority"], 3);
+  EXPECT_EQ((*r)["deadline_ms"].get<int64_t>() - (*r)["received_ms"].get<int64_t>(), 24 * 3600 * 1000);
+  EXPECT_EQ((*r)["sweep"]["actions"], 3);
+  EXPECT_EQ((*r)["removals_pending"], 3);
+  // From now on the upload gate blocks new copies.
+  EXPECT_TRUE(svc_->Check({"m-5", "group-new", "u", {}, Jpeg(7, 70)}, "key:platform")->block);
+
+  wf_->DeliverDueNow();
+  ASSERT_EQ(sink_->calls.size(), 3u);
+  std::set<int64_t> rows;
+  for (const auto& c : sink_->calls) {
+    EXPECT_EQ(c.body["kind"], "remove");
+    EXPECT_EQ(c.headers.at("Idempotency-Key"), c.body["idempotency_key"]);
+    const std::string ts = c.headers.at("X-Takedown-Timestamp");
+    EXPECT_EQ(c.headers.at("X-Takedown-Signature"), "v1=" + Hmac("s3cret", ts + "." + c.raw));
+    EXPECT_EQ(c.body["statement_of_reasons"]["decision_ground"], "DECISION_GROUND_ILLEGAL_CONTENT");
+    EXPECT_EQ(c.body["statement_of_reasons"]["automated_decision"], "AUTOMATED_DECISION_FULLY");
+    rows.insert(store_->FindContent(c.body["content_id"].get<std::string>())->value().id);
+  }
+  EXPECT_EQ(rows, (std::set<int64_t>{exact, reencoded, linked}));
+  EXPECT_EQ(store_->GetContent(unrelated)->value().state, "live");
+  EXPECT_EQ(store_->GetContent(exact)->value().state, "removed");
+
+  auto view = wf_->GetRequest(reg, (*r)["id"].get<int64_t>());
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ((*view)["status"], "confirmed");
+  ASSERT_EQ((*view)["removals"].size(), 3u);
+  std::set<std::string> chats;
+  for (const auto& m : (*view)["removals"]) chats.insert(m["chat_id"]);
+  EXPECT_EQ(chats, (std::set<std::string>{"group-220k", "group-other", "dm-9"}));
+  // A second delivery round sends nothing: every action is acknowledged.
+  wf_->DeliverDueNow();
+  EXPECT_EQ(sink_->calls.size(), 3u);
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+}
+
+TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirOwn) {
+  Upload("m-1", "chat", Jpeg(3));
+  const auto a = Key(Role::kRequester, "a");
+  const auto b = Key(Role::kRequester, "b");
+  const auto reviewer = Key(Role::kReviewer, "rev");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({{{"content_id", "m-1"}}, {{"content_id", "nowhere"}}});
+  auto r = wf_->CreateRequest(a, body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["status"], "pending_review");
+  EXPECT_EQ((*r)["evidence"][1]["resolved"], false);  // reported, not dropped
+  const int64_t id = (*r)["id"];
+  EXPECT_EQ(wf_->GetRequest(b, id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ((*wf_->ListRequests(b, "", 0, 100))["requests"].size(), 0u);
+  EXPECT_EQ((*wf_->ListRequests(a, "", 0, 100))["requests"].size(), 1u);
+  auto q = wf_->ReviewQueue(10);
+  ASSERT_EQ((*q)["queue"].size(), 1u);
+  EXPECT_EQ(wf_->Decide(reviewer, id, true, "").status().code(), StatusCode::kInvalidArgument);
+  auto d = wf_->Decide(reviewer, id, true, "the located item is the reported image");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((*d)["status"], "actioned");
+  EXPECT_EQ(wf_->Decide(reviewer, id, false, "again").status().code(), StatusCode::kFailedPrecondition);
+  wf_->DeliverDueNow();
+  EXPECT_EQ((*wf_->GetRequest(a, id))["status"], "confirmed");
+  auto st = wf_->Statement((*wf_->GetRequest(a, id))["removals"][0]["action_id"]);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ((*st)["automated_decision"], "AUTOMATED_DECISION_PARTIALLY");
+  EXPECT_EQ((*st)["source_type"], "SOURCE_ARTICLE_16");
+}
+
+// A dead endpoint: the action is retried later with backoff, keeps its idempotency key across
+// attempts and restarts, and is delivered once the endpoint answers.
+TEST_F(WorkflowTest, FailedDeliveriesAreRetriedWithTheSameKeyAcrossRestarts) {
+  Upload("m-1", "chat", Jpeg(4));
+  const auto reg = Key(Role::kRequester, "reg");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg).ok());
+  json body = Notice("ncii");
+  body["evidence"] = json::array({{{"content_id", "m-1"}}});
+  ASSERT_TRUE(wf_->CreateRequest(reg, body).ok());
+  sink_->status = 0;
+  wf_->DeliverDueNow();
+  sink_->status = 503;
+  wf_->DeliverDueNow();  // not due yet: backoff
+  ASSERT_EQ(sink_->calls.size(), 1u);
+  const std::string key = sink_->calls[0].body["idempotency_key"];
+  auto pending = wf_->ListActions("pending", 0, 10);
+  ASSERT_EQ((*pending)["actions"].size(), 1u);
+  EXPECT_EQ((*pending)["actions"][0]["attempts"], 1);
+  EXPECT_EQ((*pending)["actions"][0]["last_error"], "connection refused");
+  // Restart: the action is still queued; make it due and deliver.
+  Open();
+  {
+    auto rows = store_->FindDocs({.kind = "action", .state = "pending"});
+    ASSERT_EQ(rows->size(), 1u);
+    auto rec = rows->front();
+    rec.due_ms = 0;
+    ASSERT_TRUE(store_->PutDocs({rec}).ok());
+  }
+  wf_->DeliverDueNow();
+  ASSERT_EQ(sink_->calls.size(), 1u);
+  EXPECT_EQ(sink_->calls[0].body["idempotency_key"], key);
+  EXPECT_EQ(sink_->calls[0].body["attempt"], 2);
+  EXPECT_EQ((*wf_->ListActions("pending", 0, 10))["actions"].size(), 0u);
+}
+
+TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt) {
+  Open(/*restrict_after=*/2);
+  const auto photo = Jpeg(5, 95);
+  Upload("m-1", "group", photo);
+  Upload("m-2", "group", Jpeg(5, 60));
+  const auto reg = Key(Role::kRequester, "reg");
+  const auto platform = Key(Role::kPlatform, "platform");
+  const auto reviewer = Key(Role::kReviewer, "rev");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg).ok());
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  wf_->DeliverDueNow();  // two removals, then the chat reaches 2: a restrict_chat action
+  wf_->DeliverDueNow();
+  ASSERT_EQ(sink_->calls.size(), 3u);
+  EXPECT_EQ(sink_->calls[2].body["kind"], "restrict_chat");
+  EXPECT_EQ(sink_->calls[2].body["chat_id"], "group");
+  auto view = *wf_->GetRequest(reg, (*r)["id"]);
+  const int64_t action = view["removals"][0]["action_id"];
+  EXPECT_EQ(wf_->FileAppeal(platform, {{"action_id", action}}).status().code(), StatusCode::kInvalidArgument);
+  auto ap = wf_->FileAppeal(platform, {{"action_id", action}, {"reason", "this is me, and I consented"}});
+  ASSERT_TRUE(ap.ok()) << ap.status().ToString();
+  EXPECT_EQ(wf_->FileAppeal(platform, {{"action_id", action}, {"reason", "again"}}).status().code(), StatusCode::kFailedPrecondition);
+  auto d = wf_->DecideAppeal(reviewer, (*ap)["id"], {{"outcome", "upheld"}, {"reason", "consent documented"}, {"disable_entry", true}});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  wf_->DeliverDueNow();
+  EXPECT_EQ(sink_->calls.back().body["kind"], "restore");
+  const auto restored = store_->GetContent(store_->FindContent(sink_->calls.back().body["content_id"])->value().id);
+  EXPECT_EQ(restored->value().state, "restored");
+  // The entry is disabled: the picture passes the upload gate again.
+  EXPECT_FALSE(svc_->Check({"m-9", "g", "u", {}, photo}, "key:platform")->block);
+  auto rep = wf_->Report(0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ((*rep)["requests"]["total"], 1);
+  EXPECT_EQ((*rep)["requests"]["by_source_type"]["hotline"], 1);
+  EXPECT_EQ((*rep)["removals"]["total"], 2);
+  EXPECT_EQ((*rep)["appeals"]["upheld_reversed"], 1);
+  EXPECT_EQ((*rep)["chats_restricted"], 1);
+  EXPECT_GE((*rep)["removals"]["time_to_removal_ms"]["p95"].get<double>(), 0);
+  const std::string csv = Workflow::ReportCsv(*rep);
+  EXPECT_NE(csv.find("removals,total,2"), std::string::npos) << csv;
+  auto sts = wf_->Statements(0, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ((*sts)["statements"].size(), 2u);
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+}
+
+}  // namespace
+}  // namespace takedown::service
