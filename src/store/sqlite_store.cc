@@ -218,7 +218,7 @@ class SqliteStore final : public Store {
       return IoError(fmt::format("cannot open store {}: {}", path, wdb_ ? sqlite3_errmsg(wdb_) : "?"));
     }
     sqlite3_busy_timeout(wdb_, 5000);
-    TD_RETURN_IF_ERROR(Exec(wdb_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;"));
+    TD_RETURN_IF_ERROR(Exec(wdb_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-65536;"));
     TD_RETURN_IF_ERROR(Migrate());
     // Start from an empty WAL: a WAL left large by a crash or another process would otherwise be
     // copied into the database by the first checkpoints, under load (seconds of I/O stalls).
