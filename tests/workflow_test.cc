@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -256,6 +257,32 @@ TEST_F(WorkflowTest, FailedDeliveriesAreRetriedWithTheSameKeyAcrossRestarts) {
   EXPECT_EQ(sink_->calls[0].body["idempotency_key"], key);
   EXPECT_EQ(sink_->calls[0].body["attempt"], 2);
   EXPECT_EQ((*wf_->ListActions("pending", 0, 10))["actions"].size(), 0u);
+}
+
+// A crash after a decision was stored but before the sweep: the next start sweeps it.
+TEST_F(WorkflowTest, ARestartTakesUpApprovedRequestsThatWereNotSwept) {
+  Upload("m-1", "chat", Jpeg(6));
+  const auto req = Key(Role::kRequester, "r");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({{{"content_id", "m-1"}}});
+  auto r = wf_->CreateRequest(req, body);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ((*r)["status"], "pending_review");
+  auto rec = store_->GetDoc((*r)["id"]);
+  json doc = json::parse((*rec)->doc);
+  doc["status"] = "approved";
+  doc["decision"] = {{"approved", true}, {"by", "key:9"}, {"automated", false}, {"reason", "ok"}};
+  (*rec)->state = "approved";
+  (*rec)->doc = doc.dump();
+  ASSERT_TRUE(store_->PutDocs({**rec}).ok());
+  Open();
+  wf_->Start();  // recovery: sweeps, and the delivery workers send the removal
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && (*wf_->GetRequest(req, (*r)["id"]))["status"] != "confirmed") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ((*wf_->GetRequest(req, (*r)["id"]))["status"], "confirmed");
+  EXPECT_EQ(sink_->calls.size(), 1u);
 }
 
 TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt) {

@@ -179,7 +179,8 @@ Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& 
     if (!it.is_object()) return InvalidArgument(where + " must be an object");
     service::CheckRequest r;
     if (Status st = FillIds(it, r); !st.ok()) return st.WithContext(where);
-    auto sig = ParseSignals(it);
+    // Signals flat in the item, or nested under "signals" as in /v1/check.
+    auto sig = ParseSignals(it.contains("signals") && it["signals"].is_object() ? it["signals"] : it);
     if (!sig.ok()) return sig.status().WithContext(where);
     r.signals = *sig;
     rs.push_back(std::move(r));

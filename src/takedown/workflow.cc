@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <random>
 
 #include <fmt/format.h>
@@ -142,6 +143,7 @@ Workflow::~Workflow() {
 }
 
 void Workflow::Start() {
+  if (Status st = Recover(); !st.ok()) std::fprintf(stderr, "takedown: workflow recovery: %s\n", st.ToString().c_str());
   store::DocQuery q{.kind = "action", .state = "pending", .limit = 10'000'000};
   if (auto pending = store_->FindDocs(q); pending.ok()) pending_ = static_cast<int64_t>(pending->size());
   if (sink_ == nullptr) return;
@@ -375,25 +377,51 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
   TD_RETURN_IF_ERROR(store_->AppendAudit(who.actor(), "request.received",
                                          json{{"request_id", ids[0]}, {"category", category}, {"source_type", source}, {"evidence", evidence.size()}}.dump())
                          .status());
-  // Policy: a trusted source whose every evidence item is usable is approved without a person.
-  const bool all_usable = std::all_of(evidence.begin(), evidence.end(), [](const json& e) { return e.value("usable", false); });
-  const int64_t id = ids[0];
+  TD_RETURN_IF_ERROR(ApplyPolicy(r));
+  return View(r);
+}
+
+// Policy: a trusted source whose every evidence item is usable is approved without a person (and
+// swept at once); anything else waits for a reviewer. Under mu_.
+Status Workflow::ApplyPolicy(json& r) {
+  const int64_t id = r["id"].get<int64_t>();
+  const bool all_usable = std::all_of(r["evidence"].begin(), r["evidence"].end(), [](const json& e) { return e.value("usable", false); });
   auto set_status = [&](const std::string& st) {
     r["status"] = st;
     r["history"].push_back({{"status", st}, {"time_ms", NowMs()}});
   };
-  if (trusted && all_usable) {
+  if (r.value("trusted", false) && all_usable) {
     r["decision"] = {{"approved", true}, {"by", "policy"}, {"automated", true}, {"time_ms", NowMs()},
                      {"reason", "trusted source; every evidence item hashed with usable quality or located"}};
     set_status("approved");
     TD_RETURN_IF_ERROR(SaveDoc(id, "request", r));
     TD_RETURN_IF_ERROR(store_->AppendAudit("system", "request.approved", json{{"request_id", id}, {"by", "policy"}}.dump()).status());
-    TD_RETURN_IF_ERROR(Sweep(r, "system"));
-  } else {
-    set_status("pending_review");
-    TD_RETURN_IF_ERROR(SaveDoc(id, "request", r));
+    return Sweep(r, "system");
   }
-  return View(r);
+  set_status("pending_review");
+  return SaveDoc(id, "request", r);
+}
+
+// After a crash or kill -9: requests stored but not yet through the policy, approved but not
+// swept, or actioned with every removal acknowledged are taken up again. Sweeping twice is safe:
+// actions carry one unique key per request and content item.
+Status Workflow::Recover() {
+  std::lock_guard lock(mu_);
+  for (const char* state : {"received", "approved", "actioned"}) {
+    int64_t after = 0;
+    for (;;) {
+      TD_ASSIGN_OR_RETURN(auto rows, store_->FindDocs({.kind = "request", .state = state, .after_id = after, .limit = 500}));
+      if (rows.empty()) break;
+      after = rows.back().id;
+      for (const auto& rec : rows) {
+        TD_ASSIGN_OR_RETURN(json r, LoadDoc(rec.id, "request"));
+        if (rec.state == "received") TD_RETURN_IF_ERROR(ApplyPolicy(r));
+        else if (rec.state == "approved") TD_RETURN_IF_ERROR(Sweep(r, "system"));
+        else TD_RETURN_IF_ERROR(MaybeConfirm(rec.id));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,15 +649,17 @@ Status Workflow::AckLocked(int64_t action_id, const std::string& via, const std:
   TD_ASSIGN_OR_RETURN(json a, LoadDoc(action_id, "action"));
   if (a["status"] != "pending") return Status::Ok();  // acknowledged before: nothing changes
   const int64_t now = NowMs();
+  const std::string kind = a["kind"];
+  // The content's state first: a crash between the two leaves the action pending, so it is
+  // delivered again with the same idempotency key -- never acknowledged with the content live.
+  if (a.contains("content_row")) {
+    TD_RETURN_IF_ERROR(store_->SetContentState(a["content_row"].get<int64_t>(), kind == "restore" ? "restored" : "removed"));
+  }
   a["status"] = "acknowledged";
   a["acknowledged_ms"] = now;
   a["acknowledged_via"] = via;
   TD_RETURN_IF_ERROR(SaveDoc(action_id, "action", a));
   --pending_;
-  const std::string kind = a["kind"];
-  if (a.contains("content_row")) {
-    TD_RETURN_IF_ERROR(store_->SetContentState(a["content_row"].get<int64_t>(), kind == "restore" ? "restored" : "removed"));
-  }
   TD_RETURN_IF_ERROR(store_->AppendAudit(actor, kind == "remove" ? "content.removed" : kind == "restore" ? "content.restored" : "chat.restricted",
                                          json{{"action_id", action_id}, {"content_id", a.value("content_id", std::string())},
                                               {"chat_id", a.value("chat_id", std::string())}, {"via", via}}.dump())

@@ -63,7 +63,9 @@ class Workflow {
   Workflow(const Workflow&) = delete;
   Workflow& operator=(const Workflow&) = delete;
 
-  // Starts delivering due actions (also those left by an earlier run).
+  // Takes up requests an earlier run left half-done (stored but not through the policy, approved
+  // but not swept, all removals acknowledged but not confirmed), then starts delivering due
+  // actions (also those left by an earlier run).
   void Start();
 
   // Requester profiles (admin): source type, trust, deadline.
@@ -113,6 +115,8 @@ class Workflow {
   Result<json> ProfileOf(int64_t key_id);
   Result<json> View(const json& request);
   Status Sweep(json& request, const std::string& actor);  // under mu_
+  Status ApplyPolicy(json& request);                      // under mu_
+  Status Recover();
   Status AckLocked(int64_t action_id, const std::string& via, const std::string& actor);
   Status MaybeConfirm(int64_t request_id);
   Result<int64_t> QueueAction(json action);  // returns the id (existing one for a known key)
