@@ -62,6 +62,10 @@ void SendJson(httplib::Response& res, const json& j, int status = 200) {
   res.set_content(j.dump(), "application/json");
 }
 
+int64_t NowMsForQuery() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 std::string PatternToRegex(const std::string& path) {
   std::string r;
   for (size_t i = 0; i < path.size(); ++i) {
@@ -401,7 +405,7 @@ void Server::Impl::Install() {
   });
   wf_route("GET", "/v1/statements", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t from, int_query(c, "from_ms", 0));
-    TD_ASSIGN_OR_RETURN(int64_t to, int_query(c, "to_ms", std::numeric_limits<int64_t>::max()));
+    TD_ASSIGN_OR_RETURN(int64_t to, int_query(c, "to_ms", NowMsForQuery() + 1));
     return W()->Statements(from, to);
   });
   wf_route("POST", "/v1/appeals", {Role::kPlatform}, [=, this](Ctx& c) -> Result<json> {
@@ -420,7 +424,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
     if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
     auto from = int_query(c, "from_ms", 0);
-    auto to = int_query(c, "to_ms", std::numeric_limits<int64_t>::max());
+    auto to = int_query(c, "to_ms", NowMsForQuery() + 1);
     if (!from.ok()) return SendStatus(c.res, from.status());
     if (!to.ok()) return SendStatus(c.res, to.status());
     const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";

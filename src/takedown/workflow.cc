@@ -106,8 +106,8 @@ store::DocRecord Record(const std::string& kind, const json& doc) {
 }
 
 std::string DsaSourceType(const std::string& source, bool trusted) {
+  if (source == "authority_order") return "SOURCE_TYPE_OTHER_NOTIFICATION";  // an order (Art. 9), not a notice
   if (source == "trusted_flagger" || source == "hotline" || trusted) return "SOURCE_TRUSTED_FLAGGER";
-  if (source == "authority_order") return "SOURCE_TYPE_OTHER_NOTIFICATION";
   if (source == "own_initiative") return "SOURCE_VOLUNTARY";
   return "SOURCE_ARTICLE_16";
 }
