@@ -70,7 +70,7 @@ CREATE TABLE docs (
   due_ms INTEGER NOT NULL, ukey TEXT, created_ms INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE UNIQUE INDEX docs_ukey ON docs(ukey) WHERE ukey IS NOT NULL;
 CREATE INDEX docs_by_state ON docs(kind, state, due_ms);
-CREATE INDEX docs_by_owner ON docs(kind, owner);
+CREATE INDEX docs_by_owner ON docs(kind, owner, state);
 CREATE INDEX docs_by_time ON docs(kind, created_ms);
 CREATE INDEX content_md5 ON content(md5) WHERE md5 != '';
 CREATE INDEX content_sha256 ON content(sha256) WHERE sha256 != '';
@@ -476,57 +476,76 @@ class SqliteStore final : public Store {
   }
 
   Status SetContentState(int64_t row, const std::string& state) override {
-    return Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE content SET state = ? WHERE id = ?"));
-      Bind(s.get(), 1, state);
-      Bind(s.get(), 2, row);
-      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "update content");
-      if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no content row {}", row));
-      return Status::Ok();
-    });
+    return Write([&](sqlite3* db) { return SetContentStateIn(db, row, state); });
+  }
+
+  Status SetContentStateIn(sqlite3* db, int64_t row, const std::string& state) {
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE content SET state = ? WHERE id = ?"));
+    Bind(s.get(), 1, state);
+    Bind(s.get(), 2, row);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "update content");
+    if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no content row {}", row));
+    return Status::Ok();
   }
 
   Result<std::vector<int64_t>> PutDocs(const std::vector<DocRecord>& docs) override {
     std::vector<int64_t> ids(docs.size(), 0);
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) { return PutDocsIn(db, docs, &ids); }));
+    return ids;
+  }
+
+  Result<std::vector<int64_t>> Transact(const Changes& c) override {
+    std::vector<int64_t> ids(c.docs.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      const int64_t now = NowMs();
-      for (size_t i = 0; i < docs.size(); ++i) {
-        const auto& d = docs[i];
-        if (d.id == 0) {
-          TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO docs(kind, owner, state, due_ms, ukey, created_ms, doc) VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"));
-          Bind(s.get(), 1, d.kind);
-          Bind(s.get(), 2, d.owner);
-          Bind(s.get(), 3, d.state);
-          Bind(s.get(), 4, d.due_ms);
-          if (d.ukey.empty()) sqlite3_bind_null(s.get(), 5);
-          else Bind(s.get(), 5, d.ukey);
-          Bind(s.get(), 6, d.created_ms != 0 ? d.created_ms : now);
-          Bind(s.get(), 7, d.doc);
-          if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "insert document");
-          if (sqlite3_changes(db) == 1) {
-            ids[i] = sqlite3_last_insert_rowid(db);
-          } else {
-            TD_ASSIGN_OR_RETURN(auto q, Prepare(db, "SELECT id FROM docs WHERE ukey = ?"));
-            Bind(q.get(), 1, d.ukey);
-            if (sqlite3_step(q.get()) != SQLITE_ROW) return SqlError(db, "find document");
-            ids[i] = -sqlite3_column_int64(q.get(), 0);
-          }
-        } else {
-          TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE docs SET owner = ?, state = ?, due_ms = ?, doc = ? WHERE id = ? AND kind = ?"));
-          Bind(s.get(), 1, d.owner);
-          Bind(s.get(), 2, d.state);
-          Bind(s.get(), 3, d.due_ms);
-          Bind(s.get(), 4, d.doc);
-          Bind(s.get(), 5, d.id);
-          Bind(s.get(), 6, d.kind);
-          if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "update document");
-          if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no {} {}", d.kind, d.id));
-          ids[i] = d.id;
-        }
+      TD_RETURN_IF_ERROR(PutDocsIn(db, c.docs, &ids));
+      for (const auto& [row, state] : c.content_states) TD_RETURN_IF_ERROR(SetContentStateIn(db, row, state));
+      for (const auto& a : c.audits) {
+        AuditRecord r;
+        TD_RETURN_IF_ERROR(InsertAudit(db, a.actor, a.kind, a.payload, &r));
       }
       return Status::Ok();
     }));
     return ids;
+  }
+
+  Status PutDocsIn(sqlite3* db, const std::vector<DocRecord>& docs, std::vector<int64_t>* out) {
+    std::vector<int64_t>& ids = *out;
+    const int64_t now = NowMs();
+    for (size_t i = 0; i < docs.size(); ++i) {
+      const auto& d = docs[i];
+      if (d.id == 0) {
+        TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO docs(kind, owner, state, due_ms, ukey, created_ms, doc) VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"));
+        Bind(s.get(), 1, d.kind);
+        Bind(s.get(), 2, d.owner);
+        Bind(s.get(), 3, d.state);
+        Bind(s.get(), 4, d.due_ms);
+        if (d.ukey.empty()) sqlite3_bind_null(s.get(), 5);
+        else Bind(s.get(), 5, d.ukey);
+        Bind(s.get(), 6, d.created_ms != 0 ? d.created_ms : now);
+        Bind(s.get(), 7, d.doc);
+        if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "insert document");
+        if (sqlite3_changes(db) == 1) {
+          ids[i] = sqlite3_last_insert_rowid(db);
+        } else {
+          TD_ASSIGN_OR_RETURN(auto q, Prepare(db, "SELECT id FROM docs WHERE ukey = ?"));
+          Bind(q.get(), 1, d.ukey);
+          if (sqlite3_step(q.get()) != SQLITE_ROW) return SqlError(db, "find document");
+          ids[i] = -sqlite3_column_int64(q.get(), 0);
+        }
+      } else {
+        TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE docs SET owner = ?, state = ?, due_ms = ?, doc = ? WHERE id = ? AND kind = ?"));
+        Bind(s.get(), 1, d.owner);
+        Bind(s.get(), 2, d.state);
+        Bind(s.get(), 3, d.due_ms);
+        Bind(s.get(), 4, d.doc);
+        Bind(s.get(), 5, d.id);
+        Bind(s.get(), 6, d.kind);
+        if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "update document");
+        if (sqlite3_changes(db) == 0) return NotFound(fmt::format("no {} {}", d.kind, d.id));
+        ids[i] = d.id;
+      }
+    }
+    return Status::Ok();
   }
 
   static DocRecord DocFrom(sqlite3_stmt* s) {
@@ -571,28 +590,32 @@ class SqliteStore final : public Store {
 
   Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind, const std::string& payload) override {
     AuditRecord r;
-    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      r.seq = last_seq_ + 1;
-      r.time_ms = NowMs();
-      r.actor = actor;
-      r.kind = kind;
-      r.payload = payload;
-      r.prev_hash = last_hash_.empty() ? std::string(64, '0') : last_hash_;
-      r.hash = AuditHash(r);
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO audit(seq, time_ms, actor, kind, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?)"));
-      Bind(s.get(), 1, r.seq);
-      Bind(s.get(), 2, r.time_ms);
-      Bind(s.get(), 3, r.actor);
-      Bind(s.get(), 4, r.kind);
-      Bind(s.get(), 5, r.payload);
-      Bind(s.get(), 6, r.prev_hash);
-      Bind(s.get(), 7, r.hash);
-      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "append audit");
-      last_seq_ = r.seq;
-      last_hash_ = r.hash;
-      return Status::Ok();
-    }));
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) { return InsertAudit(db, actor, kind, payload, &r); }));
     return r;
+  }
+
+  // Appends one record to the chain inside the current transaction (writer thread).
+  Status InsertAudit(sqlite3* db, const std::string& actor, const std::string& kind, const std::string& payload, AuditRecord* out) {
+    AuditRecord& r = *out;
+    r.seq = last_seq_ + 1;
+    r.time_ms = NowMs();
+    r.actor = actor;
+    r.kind = kind;
+    r.payload = payload;
+    r.prev_hash = last_hash_.empty() ? std::string(64, '0') : last_hash_;
+    r.hash = AuditHash(r);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO audit(seq, time_ms, actor, kind, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?)"));
+    Bind(s.get(), 1, r.seq);
+    Bind(s.get(), 2, r.time_ms);
+    Bind(s.get(), 3, r.actor);
+    Bind(s.get(), 4, r.kind);
+    Bind(s.get(), 5, r.payload);
+    Bind(s.get(), 6, r.prev_hash);
+    Bind(s.get(), 7, r.hash);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "append audit");
+    last_seq_ = r.seq;
+    last_hash_ = r.hash;
+    return Status::Ok();
   }
 
   Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) override {

@@ -129,6 +129,17 @@ class Store {
   // and returns the existing document's id negated (idempotent inserts).
   virtual Result<std::vector<int64_t>> PutDocs(const std::vector<DocRecord>& docs) = 0;
   virtual Result<std::optional<DocRecord>> GetDoc(int64_t id) = 0;
+  // Documents, content states and audit records in one transaction: all of them or none, and one
+  // sync. Returns the documents' ids as PutDocs does.
+  struct Changes {
+    std::vector<DocRecord> docs;
+    std::vector<std::pair<int64_t, std::string>> content_states;  // content row -> state
+    struct Audit {
+      std::string actor, kind, payload;
+    };
+    std::vector<Audit> audits;
+  };
+  virtual Result<std::vector<int64_t>> Transact(const Changes& changes) = 0;
   virtual Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) = 0;
 
   // Appends to the hash chain (assigns seq, prev_hash, hash) in the same transaction as nothing

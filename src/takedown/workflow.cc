@@ -525,15 +525,24 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
 Status Workflow::MaybeConfirm(int64_t request_id) {
   TD_ASSIGN_OR_RETURN(json r, LoadDoc(request_id, "request"));
   if (r["status"] != "actioned") return Status::Ok();
-  TD_ASSIGN_OR_RETURN(auto actions, store_->FindDocs({.kind = "action", .owner = request_id, .limit = 10'000'000}));
-  for (const auto& a : actions) {
-    if (a.state == "pending" && json::parse(a.doc).value("kind", std::string()) == "remove") return Status::Ok();
+  // Any removal of this request still pending? (Indexed by kind, owner, state.)
+  for (int64_t after = 0;;) {  // pages of 16: the first pending removal ends the search
+    TD_ASSIGN_OR_RETURN(auto pending, store_->FindDocs({.kind = "action", .owner = request_id, .state = "pending", .after_id = after, .limit = 16}));
+    if (pending.empty()) break;
+    after = pending.back().id;
+    for (const auto& a : pending) {
+      if (json::parse(a.doc, nullptr, false).value("kind", std::string()) == "remove") return Status::Ok();
+    }
   }
   r["status"] = "confirmed";
   r["confirmed_ms"] = NowMs();
   r["history"].push_back({{"status", "confirmed"}, {"time_ms", NowMs()}});
-  TD_RETURN_IF_ERROR(SaveDoc(request_id, "request", r));
-  return store_->AppendAudit("system", "request.confirmed", json{{"request_id", request_id}, {"removals", actions.size()}}.dump()).status();
+  store::Store::Changes ch;
+  auto rec = Record("request", r);
+  rec.id = request_id;
+  ch.docs.push_back(rec);
+  ch.audits.push_back({"system", "request.confirmed", json{{"request_id", request_id}}.dump()});
+  return store_->Transact(ch).status();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -650,20 +659,20 @@ Status Workflow::AckLocked(int64_t action_id, const std::string& via, const std:
   if (a["status"] != "pending") return Status::Ok();  // acknowledged before: nothing changes
   const int64_t now = NowMs();
   const std::string kind = a["kind"];
-  // The content's state first: a crash between the two leaves the action pending, so it is
-  // delivered again with the same idempotency key -- never acknowledged with the content live.
-  if (a.contains("content_row")) {
-    TD_RETURN_IF_ERROR(store_->SetContentState(a["content_row"].get<int64_t>(), kind == "restore" ? "restored" : "removed"));
-  }
+  // The content's state, the action and the audit record in one transaction (one sync).
   a["status"] = "acknowledged";
   a["acknowledged_ms"] = now;
   a["acknowledged_via"] = via;
-  TD_RETURN_IF_ERROR(SaveDoc(action_id, "action", a));
+  store::Store::Changes ch;
+  auto rec = Record("action", a);
+  rec.id = action_id;
+  ch.docs.push_back(rec);
+  if (a.contains("content_row")) ch.content_states.emplace_back(a["content_row"].get<int64_t>(), kind == "restore" ? "restored" : "removed");
+  ch.audits.push_back({actor, kind == "remove" ? "content.removed" : kind == "restore" ? "content.restored" : "chat.restricted",
+                       json{{"action_id", action_id}, {"content_id", a.value("content_id", std::string())},
+                            {"chat_id", a.value("chat_id", std::string())}, {"via", via}}.dump()});
+  TD_RETURN_IF_ERROR(store_->Transact(ch).status());
   --pending_;
-  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, kind == "remove" ? "content.removed" : kind == "restore" ? "content.restored" : "chat.restricted",
-                                         json{{"action_id", action_id}, {"content_id", a.value("content_id", std::string())},
-                                              {"chat_id", a.value("chat_id", std::string())}, {"via", via}}.dump())
-                         .status());
   if (kind == "remove") {
     if (opt_.restrict_chat_after > 0) {
       // Confirmed removals per chat, in a small document per chat (no index over all content).
