@@ -15,6 +15,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # the service: HTTP (cpp-httplib), config (toml++), store (SQLite)
   libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev sqlite3
+  # evidence kept for a retention period is encrypted at rest (libsodium secretbox)
+  libsodium-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # image edits for the robustness tests and benchmarks (not linked by the core libraries)

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -257,6 +258,70 @@ TEST_F(WorkflowTest, FailedDeliveriesAreRetriedWithTheSameKeyAcrossRestarts) {
   EXPECT_EQ(sink_->calls[0].body["idempotency_key"], key);
   EXPECT_EQ(sink_->calls[0].body["attempt"], 2);
   EXPECT_EQ((*wf_->ListActions("pending", 0, 10))["actions"].size(), 0u);
+}
+
+double GradientEnergy(const std::vector<uint8_t>& jpeg) {
+  media::DecodeOptions o;
+  auto d = media::DecodeImage(jpeg, o);
+  EXPECT_TRUE(d.ok());
+  const auto& im = d->image;
+  double e = 0;
+  for (int y = 0; y < im.height; ++y)
+    for (int x = 1; x < im.width; ++x) e += std::abs(im.row(y)[x * im.channels()] - im.row(y)[(x - 1) * im.channels()]);
+  return e / (static_cast<double>(im.width) * im.height);
+}
+
+TEST_F(WorkflowTest, EvidenceIsKeptEncryptedShownBlurredRevealedOnlyAuditedAndDeletedWhenItsPeriodEnds) {
+  WorkflowOptions o;
+  o.evidence_retention_s = 3600;
+  o.evidence_key = std::string(32, 'k');
+  wf_ = std::make_unique<Workflow>(svc_.get(), nullptr, o);
+  const auto photo = Jpeg(21, 95);
+  const auto req = Key(Role::kRequester, "r");
+  const auto reviewer = Key(Role::kReviewer, "rev");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object(), {{"md5", std::string(32, 'd')}}});
+  auto r = wf_->CreateRequest(req, body, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  EXPECT_TRUE((*r)["evidence"][0].contains("retained_until"));
+  auto blob = store_->GetEvidence(id, 0);
+  ASSERT_TRUE(blob.ok() && blob->has_value());
+  const std::string plain(photo.begin(), photo.end());
+  EXPECT_EQ((*blob)->data.find(plain.substr(0, 32)), std::string::npos) << "stored in the clear";
+  EXPECT_EQ((*blob)->data.size(), photo.size() + 16);  // secretbox: ciphertext + MAC
+  // Blurred greyscale by default; the clear picture on request; both audited.
+  auto blurred = wf_->Preview(reviewer, id, 0, false);
+  ASSERT_TRUE(blurred.ok()) << blurred.status().ToString();
+  media::DecodeOptions dopt;
+  EXPECT_EQ(media::DecodeImage(*blurred, dopt)->image.format, media::PixelFormat::kGray8);
+  auto clear = wf_->Preview(reviewer, id, 0, true);
+  ASSERT_TRUE(clear.ok());
+  EXPECT_EQ(media::DecodeImage(*clear, dopt)->image.format, media::PixelFormat::kRgb8);
+  EXPECT_LT(GradientEnergy(*blurred) * 4, GradientEnergy(*clear)) << "the preview is not blurred";
+  std::set<std::string> kinds;
+  const auto audit = store_->ReadAudit(1, 1000);
+  ASSERT_TRUE(audit.ok());
+  for (const auto& a : *audit) kinds.insert(a.kind);
+  EXPECT_TRUE(kinds.count("evidence.previewed") && kinds.count("evidence.revealed")) << ::testing::PrintToString(kinds);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 1, false).status().code(), StatusCode::kNotFound);  // a hash, not media
+  // Altered ciphertext is refused, not shown.
+  auto bad = **blob;
+  bad.data[10] ^= 1;
+  ASSERT_TRUE(store_->PutEvidence(bad).ok());
+  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false).status().code(), StatusCode::kDataLoss);
+  // The period ends: deleted, audited, gone.
+  bad.expires_ms = 1;
+  ASSERT_TRUE(store_->PutEvidence(bad).ok());
+  EXPECT_EQ(*wf_->PurgeExpiredEvidence(), 1);
+  EXPECT_FALSE(store_->GetEvidence(id, 0)->has_value());
+  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false).status().code(), StatusCode::kNotFound);
+  // Without retention nothing is kept.
+  wf_ = std::make_unique<Workflow>(svc_.get(), nullptr, WorkflowOptions{});
+  auto r2 = wf_->CreateRequest(req, body, {{0, photo}});
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(store_->GetEvidence((*r2)["id"], 0)->has_value());
+  EXPECT_FALSE((*r2)["evidence"][0].contains("retained_until"));
 }
 
 // A crash after a decision was stored but before the sweep: the next start sweeps it.

@@ -6,6 +6,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -56,6 +60,31 @@ class SignalWaiter {
   sigset_t set_;
   std::thread thread_;
 };
+
+// The evidence key: 32 raw bytes in a file (beside the store unless the path is absolute),
+// created with mode 600 from the kernel's randomness when missing.
+Result<std::string> LoadOrCreateEvidenceKey(const std::string& file, const std::string& store_path) {
+  namespace fs = std::filesystem;
+  fs::path p(file);
+  if (p.is_relative()) p = fs::path(store_path).parent_path() / p;
+  std::error_code ec;
+  if (!fs::exists(p, ec)) {
+    std::string key(32, '\0');
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    if (!rnd.read(key.data(), 32)) return IoError("cannot read /dev/urandom");
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return IoError(fmt::format("cannot create {}: {}", p.string(), std::strerror(errno)));
+    const bool ok = ::write(fd, key.data(), key.size()) == 32 && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return IoError(fmt::format("cannot write {}", p.string()));
+    spdlog::warn("evidence: created a new key at {}; keep a copy apart from the database", p.string());
+    return key;
+  }
+  std::ifstream in(p, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(in)), {});
+  if (key.size() != 32) return InvalidArgument(fmt::format("{} holds {} bytes; an evidence key is 32 raw bytes", p.string(), key.size()));
+  return key;
+}
 
 int Serve(const std::string& config_path, const std::map<std::string, std::string>& flags) {
   auto cfg = LoadServeConfig(config_path, [](const char* n) { return std::getenv(n); }, flags);
@@ -116,6 +145,18 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     spdlog::info("no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
   }
   service::WorkflowOptions wopt;
+  if (cfg->evidence_retention_days > 0) {
+    auto key = LoadOrCreateEvidenceKey(cfg->evidence_key_file, cfg->store_path);
+    if (!key.ok()) {
+      spdlog::error("evidence: {}", key.status().message());
+      server.Stop();
+      http_thread.join();
+      return 2;
+    }
+    wopt.evidence_key = std::move(*key);
+    wopt.evidence_retention_s = int64_t{cfg->evidence_retention_days} * 86400;
+    spdlog::info("evidence: media kept {} days, encrypted", cfg->evidence_retention_days);
+  }
   wopt.webhook_secret = cfg->webhook_secret;
   wopt.delivery_workers = cfg->webhook_workers;
   wopt.restrict_chat_after = cfg->restrict_chat_after;

@@ -91,6 +91,23 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        true},
+      {{"evidence.retention_days", "TAKEDOWN_EVIDENCE_RETENTION_DAYS", "--evidence.retention_days",
+        "days reported media is kept, encrypted, for reviewers (0: hashed and dropped)"},
+       [](ServeConfig& c, const std::string& v) {
+         int64_t n = 0;
+         TD_RETURN_IF_ERROR(SetInt(v, 0, 3650, n));
+         c.evidence_retention_days = static_cast<int>(n);
+         return Status::Ok();
+       },
+       true},
+      {{"evidence.key_file", "TAKEDOWN_EVIDENCE_KEY_FILE", "--evidence.key_file",
+        "32-byte key encrypting kept evidence (created, mode 600, when missing)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (v.empty()) return InvalidArgument("the evidence key file path is empty");
+         c.evidence_key_file = v;
+         return Status::Ok();
+       },
+       false},
       {{"log.level", "TAKEDOWN_LOG_LEVEL", "--log.level", "trace, debug, info, warn or error"},
        [](ServeConfig& c, const std::string& v) {
          for (const char* l : {"trace", "debug", "info", "warn", "error"}) {

@@ -21,6 +21,8 @@ struct ServeConfig {
   std::string webhook_secret;     // never logged
   int webhook_workers = 4;
   int restrict_chat_after = 0;    // 0 = never
+  int evidence_retention_days = 0;  // 0 = media is hashed and dropped
+  std::string evidence_key_file = "evidence.key";  // relative to the store's directory unless absolute
 };
 
 struct ServeSetting {

@@ -377,6 +377,19 @@ void Server::Impl::Install() {
     TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "request_id"));
     return W()->GetRequest(c.who, id);
   });
+  Route("GET", "/v1/requests/{request_id}/evidence/{item}/preview", {Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) {
+    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    auto id = id_param(c, 1, "request_id");
+    auto item = id_param(c, 2, "item");
+    if (!id.ok()) return SendStatus(c.res, id.status());
+    if (!item.ok() || *item > 1000) return SendError(c.res, 400, "invalid_argument", "item must be an evidence index");
+    const std::string reveal = c.req.get_param_value("reveal");
+    if (!reveal.empty() && reveal != "true" && reveal != "false") return SendError(c.res, 400, "invalid_argument", "reveal must be true or false");
+    auto jpeg = W()->Preview(c.who, *id, static_cast<int>(*item), reveal == "true");
+    if (!jpeg.ok()) return SendStatus(c.res, jpeg.status());
+    c.res.set_header("Cache-Control", "no-store");
+    c.res.set_content(std::string(jpeg->begin(), jpeg->end()), "image/jpeg");
+  });
   wf_route("GET", "/v1/review/queue", {Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t limit, int_query(c, "limit", 100));
     return W()->ReviewQueue(limit);

@@ -75,6 +75,12 @@ CREATE INDEX docs_by_time ON docs(kind, created_ms);
 CREATE INDEX content_md5 ON content(md5) WHERE md5 != '';
 CREATE INDEX content_sha256 ON content(sha256) WHERE sha256 != '';
 )sql",
+    R"sql(
+CREATE TABLE evidence (
+  request_id INTEGER NOT NULL, item INTEGER NOT NULL, nonce BLOB NOT NULL, data BLOB NOT NULL,
+  expires_ms INTEGER NOT NULL, PRIMARY KEY (request_id, item));
+CREATE INDEX evidence_expiry ON evidence(expires_ms);
+)sql",
 };
 
 // Prepared statements are kept per connection and reused: parsing SQL on every write cost more
@@ -586,6 +592,44 @@ class SqliteStore final : public Store {
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(DocFrom(s.get()));
     if (rc != SQLITE_DONE) return SqlError(rdb_, "find documents");
     return out;
+  }
+
+  Status PutEvidence(const EvidenceBlob& e) override {
+    return Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT OR REPLACE INTO evidence(request_id, item, nonce, data, expires_ms) VALUES(?,?,?,?,?)"));
+      Bind(s.get(), 1, e.request_id);
+      Bind(s.get(), 2, e.item);
+      sqlite3_bind_blob(s.get(), 3, e.nonce.data(), static_cast<int>(e.nonce.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_blob(s.get(), 4, e.data.data(), static_cast<int>(e.data.size()), SQLITE_TRANSIENT);
+      Bind(s.get(), 5, e.expires_ms);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "store evidence");
+      return Status::Ok();
+    });
+  }
+
+  Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT nonce, data, expires_ms FROM evidence WHERE request_id = ? AND item = ?"));
+    Bind(s.get(), 1, request_id);
+    Bind(s.get(), 2, item);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<EvidenceBlob>();
+    auto blob = [&](int i) {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(s.get(), i));
+      return p == nullptr ? std::string() : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), i)));
+    };
+    return std::optional<EvidenceBlob>(EvidenceBlob{request_id, item, blob(0), blob(1), sqlite3_column_int64(s.get(), 2)});
+  }
+
+  Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
+    int64_t n = 0;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "DELETE FROM evidence WHERE expires_ms <= ?"));
+      Bind(s.get(), 1, now_ms);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "delete evidence");
+      n = sqlite3_changes(db);
+      return Status::Ok();
+    }));
+    return n;
   }
 
   Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind, const std::string& payload) override {

@@ -91,6 +91,14 @@ struct DocQuery {
   bool by_due = false;               // order by due_ms, id (else by id)
 };
 
+// Reported media kept for a retention period, encrypted by the domain (the store sees ciphertext).
+struct EvidenceBlob {
+  int64_t request_id = 0;
+  int item = 0;                // the evidence item's index in the request
+  std::string nonce, data;     // binary
+  int64_t expires_ms = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -141,6 +149,11 @@ class Store {
   };
   virtual Result<std::vector<int64_t>> Transact(const Changes& changes) = 0;
   virtual Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) = 0;
+
+  // Evidence blobs: one per (request, item); expired ones deleted in bulk (returns how many).
+  virtual Status PutEvidence(const EvidenceBlob& e) = 0;
+  virtual Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) = 0;
+  virtual Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) = 0;
 
   // Appends to the hash chain (assigns seq, prev_hash, hash) in the same transaction as nothing
   // else: callers record a state change, then its audit record.

@@ -1,6 +1,7 @@
 #include "takedown/workflow.h"
 
 #include <openssl/hmac.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,6 +9,8 @@
 #include <random>
 
 #include <fmt/format.h>
+
+#include "media/preview.h"
 
 namespace takedown::service {
 namespace {
@@ -131,7 +134,10 @@ double Percentile(std::vector<int64_t> v, double p) {
 }  // namespace
 
 Workflow::Workflow(Service* svc, std::unique_ptr<ActionSink> sink, WorkflowOptions options)
-    : svc_(svc), store_(&svc->store()), sink_(std::move(sink)), opt_(std::move(options)) {}
+    : svc_(svc), store_(&svc->store()), sink_(std::move(sink)), opt_(std::move(options)) {
+  if (sodium_init() < 0) opt_.evidence_retention_s = 0;  // no safe randomness: keep nothing
+  if (opt_.evidence_key.size() != crypto_secretbox_KEYBYTES) opt_.evidence_retention_s = 0;  // callers check; never keep unencrypted
+}
 
 Workflow::~Workflow() {
   {
@@ -140,12 +146,14 @@ Workflow::~Workflow() {
   }
   q_cv_.notify_all();
   for (auto& t : workers_) t.join();
+  if (retention_.joinable()) retention_.join();
 }
 
 void Workflow::Start() {
   if (Status st = Recover(); !st.ok()) std::fprintf(stderr, "takedown: workflow recovery: %s\n", st.ToString().c_str());
   store::DocQuery q{.kind = "action", .state = "pending", .limit = 10'000'000};
   if (auto pending = store_->FindDocs(q); pending.ok()) pending_ = static_cast<int64_t>(pending->size());
+  if (opt_.evidence_retention_s > 0) retention_ = std::thread([this] { RetentionLoop(); });
   if (sink_ == nullptr) return;
   for (int i = 0; i < std::max(1, opt_.delivery_workers); ++i) workers_.emplace_back([this] { DeliveryLoop(); });
 }
@@ -371,9 +379,24 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
             {"deadline_ms", now + int64_t{hours} * 3600 * 1000},
             {"due_ms", now + int64_t{hours} * 3600 * 1000},
             {"history", json::array({{{"status", "received"}, {"time_ms", now}}})}};
+  const bool retain = opt_.evidence_retention_s > 0 && !media.empty();
+  if (retain) {
+    for (auto& ev : r["evidence"]) {
+      if (ev.value("kind", std::string()) == "media") ev["retained_until"] = Iso(now + opt_.evidence_retention_s * 1000);
+    }
+  }
   std::lock_guard lock(mu_);
   TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({Record("request", r)}));
   r["id"] = ids.at(0);
+  if (retain) {  // encrypted at rest: XSalsa20-Poly1305 (libsodium secretbox), a random nonce each
+    for (const auto& [i, bytes] : media) {
+      std::string nonce(crypto_secretbox_NONCEBYTES, '\0'), box(bytes.size() + crypto_secretbox_MACBYTES, '\0');
+      randombytes_buf(nonce.data(), nonce.size());
+      crypto_secretbox_easy(reinterpret_cast<unsigned char*>(box.data()), bytes.data(), bytes.size(),
+                            reinterpret_cast<const unsigned char*>(nonce.data()), reinterpret_cast<const unsigned char*>(opt_.evidence_key.data()));
+      TD_RETURN_IF_ERROR(store_->PutEvidence({ids[0], static_cast<int>(i), nonce, box, now + opt_.evidence_retention_s * 1000}));
+    }
+  }
   TD_RETURN_IF_ERROR(store_->AppendAudit(who.actor(), "request.received",
                                          json{{"request_id", ids[0]}, {"category", category}, {"source_type", source}, {"evidence", evidence.size()}}.dump())
                          .status());
@@ -956,6 +979,50 @@ Result<json> Workflow::DecideAppeal(const Principal& who, int64_t appeal_id, con
   ap.erase("ukey");
   ap.erase("owner_id");
   return ap;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evidence for reviewers
+
+Result<std::vector<uint8_t>> Workflow::Preview(const Principal& who, int64_t request_id, int item, bool reveal) {
+  TD_ASSIGN_OR_RETURN(json r, LoadDoc(request_id, "request"));
+  TD_ASSIGN_OR_RETURN(auto blob, store_->GetEvidence(request_id, item));
+  if (!blob || blob->expires_ms <= NowMs()) {
+    return NotFound(fmt::format("request {} evidence[{}]: no media kept (not media, evidence retention off, or its period ended)", request_id, item));
+  }
+  if (opt_.evidence_key.size() != crypto_secretbox_KEYBYTES || blob->data.size() < crypto_secretbox_MACBYTES ||
+      blob->nonce.size() != crypto_secretbox_NONCEBYTES) {
+    return DataLoss(fmt::format("request {} evidence[{}]: cannot be decrypted with the configured key", request_id, item));
+  }
+  std::vector<uint8_t> plain(blob->data.size() - crypto_secretbox_MACBYTES);
+  if (crypto_secretbox_open_easy(plain.data(), reinterpret_cast<const unsigned char*>(blob->data.data()), blob->data.size(),
+                                 reinterpret_cast<const unsigned char*>(blob->nonce.data()),
+                                 reinterpret_cast<const unsigned char*>(opt_.evidence_key.data())) != 0) {
+    return DataLoss(fmt::format("request {} evidence[{}]: authentication failed (altered, or another key)", request_id, item));
+  }
+  auto jpeg = media::ReviewerPreview(plain, reveal);
+  sodium_memzero(plain.data(), plain.size());
+  if (!jpeg.ok()) return jpeg.status();
+  TD_RETURN_IF_ERROR(store_->AppendAudit(who.actor(), reveal ? "evidence.revealed" : "evidence.previewed",
+                                         json{{"request_id", request_id}, {"item", item}}.dump())
+                         .status());
+  return jpeg;
+}
+
+Result<int64_t> Workflow::PurgeExpiredEvidence() {
+  TD_ASSIGN_OR_RETURN(int64_t n, store_->DeleteExpiredEvidence(NowMs()));
+  if (n > 0) TD_RETURN_IF_ERROR(store_->AppendAudit("system", "evidence.deleted", json{{"items", n}, {"reason", "retention period ended"}}.dump()).status());
+  return n;
+}
+
+void Workflow::RetentionLoop() {
+  std::unique_lock lock(q_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    (void)PurgeExpiredEvidence();
+    lock.lock();
+    q_cv_.wait_for(lock, std::chrono::seconds(std::max(1, opt_.retention_sweep_s)), [&] { return stopping_; });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,6 +52,11 @@ struct WorkflowOptions {
   int restrict_chat_after = 0;       // confirmed removals in one chat that restrict it; 0 = never
   int min_quality = 50;              // PDQ quality usable as evidence (PDQ.md)
   int appeal_window_days = 183;      // DSA Art. 20: at least six months
+  // Media evidence kept for reviewers: 0 = not kept (hashed, then dropped). Otherwise encrypted
+  // with evidence_key (32 bytes, libsodium secretbox) and deleted when the period ends.
+  int64_t evidence_retention_s = 0;
+  std::string evidence_key;
+  int retention_sweep_s = 60;        // how often expired evidence is deleted
 };
 
 class Workflow {
@@ -101,6 +106,13 @@ class Workflow {
   Result<json> ListAppeals(const std::string& status, int64_t limit);
   Result<json> DecideAppeal(const Principal& who, int64_t appeal_id, const json& body);
 
+  // A reviewer's look at a request's media evidence item (kept only with evidence retention):
+  // a blurred greyscale JPEG, or with reveal the clear picture; every look is audited.
+  Result<std::vector<uint8_t>> Preview(const Principal& who, int64_t request_id, int item, bool reveal);
+  // Deletes evidence whose retention period has ended (the retention thread calls it); returns
+  // how many items went.
+  Result<int64_t> PurgeExpiredEvidence();
+
   // Transparency report over requests received in [from_ms, to_ms).
   Result<json> Report(int64_t from_ms, int64_t to_ms);
   static std::string ReportCsv(const json& report);
@@ -121,6 +133,7 @@ class Workflow {
   Status MaybeConfirm(int64_t request_id);
   Result<int64_t> QueueAction(json action);  // returns the id (existing one for a known key)
   void DeliveryLoop();
+  void RetentionLoop();
   bool DeliverOne(int64_t action_id);  // false when it failed and was rescheduled
   std::string Sign(const std::string& ts, const std::string& body) const;
 
@@ -134,6 +147,7 @@ class Workflow {
   std::set<int64_t> in_flight_;  // GUARDED_BY(q_mu_)
   bool stopping_ = false;        // GUARDED_BY(q_mu_)
   std::vector<std::thread> workers_;
+  std::thread retention_;
   std::atomic<int64_t> pending_{0};
 };
 

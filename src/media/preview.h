@@ -1,0 +1,22 @@
+// Previews of reported media for reviewers, who should see as little of it as possible: by
+// default greyscale and blurred beyond recognition of detail (the picture's layout stays visible),
+// at most max_side pixels; the clear picture only when asked (the caller audits that).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/status.h"
+#include "media/image.h"
+
+namespace takedown::media {
+
+// A JPEG preview of an image file's bytes. Blurred: grey, averaged down to 16 pixels on the long
+// side, then smoothly scaled up to max_side. Reveal: the colour picture scaled to fit max_side.
+Result<std::vector<uint8_t>> ReviewerPreview(std::span<const uint8_t> bytes, bool reveal, int max_side = 480);
+
+// The blurred preview's pixels (exposed for tests): grey, long side `max_side`.
+Image BlurredGrey(const Image& in, int max_side);
+
+}  // namespace takedown::media
