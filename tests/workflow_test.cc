@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -13,6 +14,7 @@
 
 #include "media/decode.h"
 #include "store/store.h"
+#include "support/edits.h"
 #include "support/synthetic.h"
 #include "takedown/workflow.h"
 
@@ -258,6 +260,57 @@ TEST_F(WorkflowTest, FailedDeliveriesAreRetriedWithTheSameKeyAcrossRestarts) {
   EXPECT_EQ(sink_->calls[0].body["idempotency_key"], key);
   EXPECT_EQ(sink_->calls[0].body["attempt"], 2);
   EXPECT_EQ((*wf_->ListActions("pending", 0, 10))["actions"].size(), 0u);
+}
+
+std::vector<uint8_t> ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), {});
+}
+
+// A reported video: its copies (identical, re-encoded at another size) are found by vPDQ and
+// digests and removed; an unrelated video stays; a new copy is blocked at the gate.
+TEST_F(WorkflowTest, ReportedVideoAndItsCopiesAreFoundByVpdq) {
+  testing::WriteVideo(dir_ + "/reported.mp4", 320, 240, 40, 10, 5);
+  {  // the same frames at half size, re-encoded
+    auto frames = testing::PanFrames(320, 240, 0, 40, 5);
+    for (auto& f : frames) f = testing::ApplyEditPixels("resize_50", f);
+    testing::WriteVideoFrames(dir_ + "/resized.mp4", frames, 10);
+  }
+  testing::WriteVideo(dir_ + "/other.mp4", 320, 240, 40, 10, 6);
+  const auto reported = ReadBytes(dir_ + "/reported.mp4");
+  const int64_t same = Upload("v-1", "group", reported);
+  const int64_t resized = Upload("v-2", "chat-2", ReadBytes(dir_ + "/resized.mp4"));
+  const int64_t other = Upload("v-3", "chat-3", ReadBytes(dir_ + "/other.mp4"));
+  const auto reg = Key(Role::kRequester, "reg");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg).ok());
+  json body = Notice("deepfake-sexual");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, reported}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT((*r)["evidence"][0]["video"]["frames"].get<int>(), 10);
+  EXPECT_EQ((*r)["status"], "actioned");
+  wf_->DeliverDueNow();
+  std::set<int64_t> removed;
+  for (const auto& c : sink_->calls) {
+    removed.insert(store_->FindContent(c.body["content_id"].get<std::string>())->value().id);
+    EXPECT_EQ(c.body["statement_of_reasons"]["content_type"][0], "CONTENT_TYPE_VIDEO") << c.raw;
+  }
+  EXPECT_EQ(removed, (std::set<int64_t>{same, resized}));
+  EXPECT_EQ(store_->GetContent(other)->value().state, "live");
+  EXPECT_EQ((*wf_->GetRequest(reg, (*r)["id"]))["status"], "confirmed");
+  // The gate blocks a new copy, by its frames (another size, so not by digest).
+  auto again = svc_->Check({"v-4", "chat-9", "u", {}, ReadBytes(dir_ + "/resized.mp4")}, "key:platform");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->block);
+  bool by_vpdq = false;
+  for (const auto& m : again->matches) by_vpdq |= m.signal == "vpdq";
+  EXPECT_TRUE(by_vpdq);
+  // And after a restart (signals reloaded from the store).
+  Open();
+  auto after = svc_->Check({"v-5", "chat-9", "u", {}, ReadBytes(dir_ + "/resized.mp4")}, "key:platform");
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->block);
+  EXPECT_FALSE(svc_->Check({"v-6", "chat-9", "u", {}, ReadBytes(dir_ + "/other.mp4")}, "key:platform")->block);
 }
 
 double GradientEnergy(const std::vector<uint8_t>& jpeg) {

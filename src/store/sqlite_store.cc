@@ -81,6 +81,10 @@ CREATE TABLE evidence (
   expires_ms INTEGER NOT NULL, PRIMARY KEY (request_id, item));
 CREATE INDEX evidence_expiry ON evidence(expires_ms);
 )sql",
+    R"sql(
+ALTER TABLE content ADD COLUMN video TEXT NOT NULL DEFAULT '';
+ALTER TABLE bank_entries ADD COLUMN video TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // Prepared statements are kept per connection and reused: parsing SQL on every write cost more
@@ -197,6 +201,12 @@ Status Run(sqlite3* db, const char* sql) {
   const int rc = sqlite3_step(s.get());
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return IoError(fmt::format("{}: {}", sql, sqlite3_errmsg(db)));
   return Status::Ok();
+}
+
+#define TD_CONTENT_COLUMNS "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video"
+ContentRecord ContentFrom(sqlite3_stmt* s) {
+  return {sqlite3_column_int64(s, 0), Text(s, 1), Text(s, 2), Text(s, 3), Text(s, 4),
+          sqlite3_column_int(s, 5), Text(s, 6), Text(s, 7), Text(s, 8), sqlite3_column_int64(s, 9), Text(s, 10)};
 }
 
 class SqliteStore final : public Store {
@@ -328,7 +338,7 @@ class SqliteStore final : public Store {
   Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) override {
     std::vector<int64_t> ids(es.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms) VALUES(?,?,?,?,?,?,?,?,?)"));
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video) VALUES(?,?,?,?,?,?,?,?,?,?)"));
       const int64_t now = NowMs();
       for (size_t i = 0; i < es.size(); ++i) {
         const auto& e = es[i];
@@ -342,6 +352,7 @@ class SqliteStore final : public Store {
         Bind(s.get(), 7, e.request_id);
         Bind(s.get(), 8, e.enabled ? 1 : 0);
         Bind(s.get(), 9, now);
+        Bind(s.get(), 10, e.video);
         const int rc = sqlite3_step(s.get());
         if (rc == SQLITE_CONSTRAINT) return NotFound(fmt::format("no bank {}", e.bank_id));
         if (rc != SQLITE_DONE) return SqlError(db, "insert bank entry");
@@ -365,12 +376,12 @@ class SqliteStore final : public Store {
 
   Result<std::vector<BankEntryRecord>> ListBankEntries() override {
     std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms FROM bank_entries ORDER BY id"));
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video FROM bank_entries ORDER BY id"));
     std::vector<BankEntryRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
       out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2), sqlite3_column_int(s.get(), 3),
                      Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), sqlite3_column_int(s.get(), 8) != 0,
-                     sqlite3_column_int64(s.get(), 9)});
+                     sqlite3_column_int64(s.get(), 9), Text(s.get(), 10)});
     }
     return out;
   }
@@ -383,7 +394,7 @@ class SqliteStore final : public Store {
   Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& items) override {
     std::vector<int64_t> ids(items.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto ins, Prepare(db, "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
+      TD_ASSIGN_OR_RETURN(auto ins, Prepare(db, "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video) VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
       TD_ASSIGN_OR_RETURN(auto sel, Prepare(db, "SELECT id FROM content WHERE content_id = ?"));
       const int64_t now = NowMs();
       for (size_t i = 0; i < items.size(); ++i) {
@@ -398,6 +409,7 @@ class SqliteStore final : public Store {
         Bind(ins.get(), 7, c.sha256);
         Bind(ins.get(), 8, c.state);
         Bind(ins.get(), 9, now);
+        Bind(ins.get(), 10, c.video);
         if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "insert content");
         if (sqlite3_changes(db) == 1) {
           ids[i] = sqlite3_last_insert_rowid(db);
@@ -424,12 +436,9 @@ class SqliteStore final : public Store {
 
   Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) override {
     std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms FROM content ORDER BY id"));
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content ORDER BY id"));
     int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      TD_RETURN_IF_ERROR(fn({sqlite3_column_int64(s.get(), 0), Text(s.get(), 1), Text(s.get(), 2), Text(s.get(), 3), Text(s.get(), 4),
-                             sqlite3_column_int(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), Text(s.get(), 8), sqlite3_column_int64(s.get(), 9)}));
-    }
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) TD_RETURN_IF_ERROR(fn(ContentFrom(s.get())));
     if (rc != SQLITE_DONE) return SqlError(rdb_, "read content");
     return Status::Ok();
   }
@@ -441,11 +450,6 @@ class SqliteStore final : public Store {
     return sqlite3_column_int64(s.get(), 0);
   }
 
-  static ContentRecord ContentFrom(sqlite3_stmt* s) {
-    return {sqlite3_column_int64(s, 0), Text(s, 1), Text(s, 2), Text(s, 3), Text(s, 4),
-            sqlite3_column_int(s, 5), Text(s, 6), Text(s, 7), Text(s, 8), sqlite3_column_int64(s, 9)};
-  }
-#define TD_CONTENT_COLUMNS "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms"
 
   Result<std::optional<ContentRecord>> GetContent(int64_t row) override {
     std::lock_guard lock(read_mu_);

@@ -44,6 +44,7 @@ struct BankEntryRecord {
   std::string request_id;      // the removal request behind it, if any
   bool enabled = true;
   int64_t created_ms = 0;
+  std::string video;           // a video's frame signals (JSON), or ""
 };
 
 struct ContentRecord {
@@ -55,6 +56,7 @@ struct ContentRecord {
   std::string md5, sha256;
   std::string state = "live";  // live | removed | restored
   int64_t created_ms = 0;
+  std::string video;           // a video's frame signals (JSON), or ""
 };
 
 struct AuditRecord {

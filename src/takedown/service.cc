@@ -8,8 +8,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
 #include "hash/digest.h"
 #include "hash/image_signals.h"
+#include "media/format.h"
 
 namespace takedown::service {
 namespace {
@@ -18,7 +24,54 @@ constexpr int kMinQuality = 50;  // PDQ.md: hashes of lower quality are not acte
 
 std::string Json(const nlohmann::json& j) { return j.dump(); }
 
+nlohmann::json PdqJson(const hash::PdqHash& h) { return {h.hash.ToHex(), h.quality}; }
+Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
+  if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer()) return DataLoss("bad frame hash");
+  TD_ASSIGN_OR_RETURN(auto h, hash::Hash256::FromHex(j[0].get<std::string>()));
+  return hash::PdqHash{h, j[1].get<int>()};
+}
+
+match::VideoMatchOptions VideoRule() { return match::VideoMatchOptions{}; }  // PDQ.md: 31 bits a frame, 80%
+
 }  // namespace
+
+nlohmann::json VideoToJson(const match::VideoItem& v) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const auto& f : v.frames) {
+    nlohmann::json j = {{"t", f.seconds}, {"pdq", PdqJson(f.pdq)}, {"norm", PdqJson(f.norm)}};
+    if (f.norm_mirror != hash::Hash256{}) j["mirror"] = f.norm_mirror.ToHex();
+    if (f.norm_crop) j["crop"] = PdqJson(*f.norm_crop);
+    if (f.box) j["box"] = PdqJson(*f.box);
+    frames.push_back(j);
+  }
+  return {{"fps", v.fps}, {"duration", v.duration}, {"sha256", v.sha256}, {"frames", frames}};
+}
+
+Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::json& j) {
+  auto v = std::make_shared<match::VideoItem>();
+  if (!j.is_object() || !j.contains("frames") || !j["frames"].is_array()) return DataLoss("video signals: no frames");
+  v->fps = j.value("fps", 0.0);
+  v->duration = j.value("duration", 0.0);
+  v->sha256 = j.value("sha256", std::string());
+  for (const auto& f : j["frames"]) {
+    match::VideoFrameSignals s;
+    s.seconds = f.value("t", 0.0);
+    TD_ASSIGN_OR_RETURN(s.pdq, PdqFrom(f.value("pdq", nlohmann::json())));
+    TD_ASSIGN_OR_RETURN(s.norm, PdqFrom(f.value("norm", nlohmann::json())));
+    if (f.contains("mirror")) {
+      if (!f["mirror"].is_string()) return DataLoss("bad mirror hash");
+      TD_ASSIGN_OR_RETURN(s.norm_mirror, hash::Hash256::FromHex(f["mirror"].get<std::string>()));
+    }
+    if (f.contains("crop")) {
+      TD_ASSIGN_OR_RETURN(s.norm_crop, PdqFrom(f["crop"]));
+    }
+    if (f.contains("box")) {
+      TD_ASSIGN_OR_RETURN(s.box, PdqFrom(f["box"]));
+    }
+    v->frames.push_back(s);
+  }
+  return std::shared_ptr<const match::VideoItem>(std::move(v));
+}
 
 std::string NewApiKey() {
   unsigned char raw[32];
@@ -64,6 +117,11 @@ Status Service::Load() {
     entries_[e.id] = {e.bank_id, e.enabled};
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
+    if (!e.video.empty()) {
+      auto v = VideoFromJson(nlohmann::json::parse(e.video, nullptr, false));
+      if (!v.ok()) return DataLoss(fmt::format("bank entry {}: bad stored video signals: {}", e.id, v.status().message()));
+      bank_videos_.emplace_back(e.id, *v);
+    }
     if (!e.pdq.empty() && e.quality >= kMinQuality) {
       auto h = hash::Hash256::FromHex(e.pdq);
       if (!h.ok()) return DataLoss(fmt::format("bank entry {}: bad stored hash", e.id));
@@ -72,6 +130,7 @@ Status Service::Load() {
     }
   }
   TD_ASSIGN_OR_RETURN(bank_pdq_, index::HashIndex::Build(hs, ids, {}));
+  RebuildBankVideos();
   for (const auto& e : entries) {
     if (!e.enabled && !e.pdq.empty() && e.quality >= kMinQuality) (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
   }
@@ -80,6 +139,11 @@ Status Service::Load() {
   uint64_t content = 0;
   TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
     ++content;
+    if (!c.video.empty()) {
+      auto v = VideoFromJson(nlohmann::json::parse(c.video, nullptr, false));
+      if (!v.ok()) return DataLoss(fmt::format("content {}: bad stored video signals: {}", c.id, v.status().message()));
+      content_videos_.emplace_back(c.id, *v);
+    }
     if (c.pdq.empty()) return Status::Ok();
     auto h = hash::Hash256::FromHex(c.pdq);
     if (!h.ok()) return DataLoss(fmt::format("content {}: bad stored hash", c.id));
@@ -157,17 +221,64 @@ Result<store::BankRecord> Service::CreateBank(const BankSpec& spec, const std::s
 
 Result<std::vector<store::BankRecord>> Service::ListBanks() { return store_->ListBanks(); }
 
-Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8_t>& media) {
+Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8_t>& media, bool bank_side) {
   if (media.empty()) {
-    if (!given.pdq && given.md5.empty() && given.sha256.empty()) {
+    if (!given.pdq && given.md5.empty() && given.sha256.empty() && !given.video) {
       return InvalidArgument("no media and no signals (pdq, md5 or sha256)");
     }
     return given;
   }
-  thread_local hash::ImageHasher hasher;
-  hash::ImageHashOptions opts;
-  TD_ASSIGN_OR_RETURN(auto sig, hasher.HashBytes(media, opts));
-  return Signals{sig.pdq.hash, sig.pdq.quality, sig.md5, sig.sha256};
+  if (media::SniffImageFormat(media) != media::ImageFormat::kUnknown) {
+    thread_local hash::ImageHasher hasher;
+    hash::ImageHashOptions opts;
+    TD_ASSIGN_OR_RETURN(auto sig, hasher.HashBytes(media, opts));
+    return Signals{sig.pdq.hash, sig.pdq.quality, sig.md5, sig.sha256, nullptr};
+  }
+  // Not an image: a video? FFmpeg reads it from a private temporary file, removed at once.
+  char path[] = "/tmp/takedown-media-XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) return IoError("cannot create a temporary file for the video");
+  const bool written = ::write(fd, media.data(), media.size()) == static_cast<ssize_t>(media.size());
+  ::close(fd);
+  Result<match::VideoItem> item = IoError("cannot write the temporary file");
+  if (written) {
+    match::VideoHashOptions vo;
+    vo.bank = bank_side;
+    item = match::HashVideoForMatching(path, vo);
+  }
+  ::unlink(path);
+  if (!item.ok()) return InvalidArgument(fmt::format("neither an image nor a readable video: {}", item.status().message()));
+  if (item->frames.empty()) return InvalidArgument("the video has no frames to hash");
+  Signals s;
+  s.md5 = hash::Md5Hex(media);
+  s.sha256 = hash::Sha256Hex(media);
+  s.video = std::make_shared<const match::VideoItem>(std::move(*item));
+  return s;
+}
+
+void Service::RebuildBankVideos() {
+  auto m = std::make_shared<match::VideoMatcher>(VideoRule());
+  for (const auto& [entry, item] : bank_videos_) m->Add(*item);
+  m->Build();
+  bank_video_matcher_ = std::move(m);
+}
+
+std::vector<std::pair<int64_t, int>> Service::QueryContentVideos(const match::VideoItem& reported) const {
+  match::VideoMatcher m(VideoRule());
+  m.Add(reported);
+  m.Build();
+  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> videos;
+  {
+    std::shared_lock lock(mu_);
+    videos = content_videos_;
+  }
+  std::vector<std::pair<int64_t, int>> out;
+  for (const auto& [row, item] : videos) {
+    for (const auto& vm : m.Match(*item)) {
+      if (vm.match) out.emplace_back(row, vm.best_distance);
+    }
+  }
+  return out;
 }
 
 Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const EntrySpec& spec, const std::string& actor) {
@@ -178,13 +289,17 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
     if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
     bank_id = it->second;
   }
-  TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(spec.signals, spec.media));
+  TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(spec.signals, spec.media, true));
   store::BankEntryRecord e{0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5, s.sha256,
-                           spec.source, spec.request_id, true, 0};
+                           spec.source, spec.request_id, true, 0, s.video ? VideoToJson(*s.video).dump() : ""};
   TD_ASSIGN_OR_RETURN(e.id, store_->AddBankEntry(e));
   {
     std::unique_lock lock(mu_);
     entries_[e.id] = {bank_id, true};
+    if (s.video) {
+      bank_videos_.emplace_back(e.id, s.video);
+      RebuildBankVideos();
+    }
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
   }
@@ -287,6 +402,13 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
       if (const auto* bank = bank_of(it->second)) out.push_back({it->second, bank->name, digest == &s.sha256 ? "sha256" : "md5", 0});
     }
   }
+  if (s.video && bank_video_matcher_) {
+    for (const auto& vm : bank_video_matcher_->Match(*s.video)) {
+      if (!vm.match || vm.item >= bank_videos_.size()) continue;
+      const int64_t entry = bank_videos_[vm.item].first;
+      if (const auto* bank = bank_of(entry)) out.push_back({entry, bank->name, "vpdq", vm.best_distance});
+    }
+  }
   if (s.pdq && s.quality >= kMinQuality) {
     // The widest bank threshold, then each match against its own bank's.
     int widest = 0;
@@ -313,13 +435,17 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     }
   }
   store::ContentRecord c{0, req.content_id, req.chat_id, req.uploader_id, s.pdq ? s.pdq->ToHex() : "", s.quality,
-                         s.md5, s.sha256, r.block ? "blocked" : "live", 0};
+                         s.md5, s.sha256, r.block ? "blocked" : "live", 0, s.video ? VideoToJson(*s.video).dump() : ""};
   TD_ASSIGN_OR_RETURN(int64_t row, store_->RecordContent(c));
   r.already_recorded = row < 0;
   r.content_row = row < 0 ? -row : row;
   if (!r.already_recorded) {
     content_.fetch_add(1);
     if (s.pdq) TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(r.content_row), *s.pdq));
+    if (s.video) {
+      std::unique_lock lock(mu_);
+      content_videos_.emplace_back(r.content_row, s.video);
+    }
   }
   checks_.fetch_add(1);
   if (r.block) {

@@ -21,6 +21,9 @@
 #include "core/status.h"
 #include "hash/hash256.h"
 #include "index/hash_index.h"
+#include "match/video_match.h"
+
+#include <nlohmann/json.hpp>
 #include "store/store.h"
 #include "takedown/roles.h"
 
@@ -39,7 +42,14 @@ struct Signals {
   std::optional<hash::Hash256> pdq;
   int quality = 100;
   std::string md5, sha256;  // lowercase hex, or ""
+  // A video's frame signals (vPDQ frames with the robust per-frame signals of match/video_match):
+  // sampled densely for bank entries and evidence, once a second for uploads.
+  std::shared_ptr<const match::VideoItem> video;
 };
+
+// A video's signals as JSON (stored with content and bank entries) and back.
+nlohmann::json VideoToJson(const match::VideoItem& v);
+Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::json& j);
 
 struct BankSpec {
   std::string name;
@@ -112,8 +122,12 @@ class Service {
   // Backfill: records existing content (signals only) in bulk; returns how many were new.
   Result<int64_t> Backfill(const std::vector<CheckRequest>& items, const std::string& actor);
 
-  // Signals of media bytes (PDQ, MD5, SHA-256); the bytes are not kept.
-  Result<Signals> HashMedia(const std::vector<uint8_t>& media) { return SignalsOf({}, media); }
+  // Signals of media bytes (PDQ, MD5, SHA-256; a video's frames sampled densely, as for a bank
+  // entry); the bytes are not kept.
+  Result<Signals> HashMedia(const std::vector<uint8_t>& media) { return SignalsOf({}, media, true); }
+  // Recorded videos of the content index that copy `reported` (the vPDQ rule: 80% of either
+  // video's frames matched), with the best frame distance. Scans every recorded video.
+  std::vector<std::pair<int64_t, int>> QueryContentVideos(const match::VideoItem& reported) const;
   // Content rows whose PDQ is within r of h (the sweep).
   std::vector<index::Match> QueryContentPdq(const hash::Hash256& h, int r) const { return content_pdq_->Query(h, r); }
 
@@ -127,7 +141,9 @@ class Service {
   };
   explicit Service(store::Store* store);
   Status Load();
-  Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media);
+  // bank_side: a video is sampled densely (bank entries, evidence); else once a second (uploads).
+  Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media, bool bank_side = false);
+  void RebuildBankVideos();  // under mu_ (unique)
   std::vector<CheckMatch> FindMatches(const Signals& s) const;
 
   store::Store* store_;
@@ -138,6 +154,10 @@ class Service {
   std::unordered_map<std::string, int64_t> bank_by_name_;            // GUARDED_BY(mu_)
   std::unordered_map<int64_t, EntryMeta> entries_;                   // GUARDED_BY(mu_)
   std::unordered_multimap<std::string, int64_t> exact_;              // GUARDED_BY(mu_): digest -> entry
+  // Video bank entries and the matcher over them (rebuilt when one is added); recorded videos.
+  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> bank_videos_;      // GUARDED_BY(mu_)
+  std::shared_ptr<const match::VideoMatcher> bank_video_matcher_;                            // GUARDED_BY(mu_)
+  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> content_videos_;  // GUARDED_BY(mu_)
   struct CachedKey {
     Principal principal;
     std::chrono::steady_clock::time_point checked;

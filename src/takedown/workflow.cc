@@ -273,6 +273,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
 
   // Evidence: media (hashed here, bytes dropped), hashes, or locations.
   json evidence = json::array();
+  std::map<size_t, std::shared_ptr<const match::VideoItem>> videos;  // evidence index -> a video's signals
   if (!body.contains("evidence") || !body["evidence"].is_array() || body["evidence"].empty()) {
     p.Add("evidence", "missing: a non-empty array of media, hashes (pdq, md5, sha256) or locations (content_id, message_link)");
   } else if (body["evidence"].size() > 1000) {
@@ -297,6 +298,10 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
         s = *sig;
         item["kind"] = "media";
         item["media_bytes"] = m->second.size();
+        if (s.video) {
+          videos[i] = s.video;
+          item["video"] = {{"frames", s.video->frames.size()}, {"duration_s", s.video->duration}};
+        }
         any = true;
       }
       if (ev.contains("pdq")) {
@@ -358,12 +363,18 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
       }
       if (!s.md5.empty()) item["md5"] = s.md5;
       if (!s.sha256.empty()) item["sha256"] = s.sha256;
-      item["usable"] = (s.pdq && s.quality >= opt_.min_quality) || !s.md5.empty() || !s.sha256.empty() || item.contains("content_row");
+      item["usable"] = (s.pdq && s.quality >= opt_.min_quality) || !s.md5.empty() || !s.sha256.empty() || item.contains("content_row") ||
+                       s.video != nullptr;
       evidence.push_back(item);
     }
   }
   if (!p.list.empty()) return p.ToStatus();
 
+  // A video's frame signals are large: each goes into its own document, referenced from the item.
+  for (const auto& [i, v] : videos) {
+    TD_ASSIGN_OR_RETURN(auto vid, store_->PutDocs({Record("signals", {{"status", "kept"}, {"video", VideoToJson(*v)}})}));
+    evidence[i]["video_signals"] = vid.at(0);
+  }
   const int64_t now = NowMs();
   const int hours = profile.value("deadline_hours", 0) > 0 ? profile.value("deadline_hours", 0) : DefaultDeadlineHours(source);
   json r = {{"status", "received"},
@@ -488,8 +499,12 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
     }
     s.md5 = ev.value("md5", std::string());
     s.sha256 = ev.value("sha256", std::string());
+    if (ev.contains("video_signals")) {
+      TD_ASSIGN_OR_RETURN(json vd, LoadDoc(ev["video_signals"].get<int64_t>(), "signals"));
+      TD_ASSIGN_OR_RETURN(s.video, VideoFromJson(vd["video"]));
+    }
     int64_t entry = 0;
-    if (s.pdq || !s.md5.empty() || !s.sha256.empty()) {
+    if (s.pdq || !s.md5.empty() || !s.sha256.empty() || s.video) {
       EntrySpec spec{s, {}, fmt::format("request:{}", id), std::to_string(id)};
       TD_ASSIGN_OR_RETURN(auto e, svc_->AddEntry(bank->name, spec, actor));  // live at the gate from here
       entry = e.id;
@@ -502,6 +517,9 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
     if (!s.md5.empty() || !s.sha256.empty()) {
       TD_ASSIGN_OR_RETURN(auto rows, store_->FindContentByDigest(s.md5, s.sha256));
       for (const auto& c : rows) hit(c.id, c.sha256 == s.sha256 && !s.sha256.empty() ? "sha256" : "md5", 0, entry);
+    }
+    if (s.video) {
+      for (const auto& [row, d] : svc_->QueryContentVideos(*s.video)) hit(row, "vpdq", d, entry);
     }
     if (ev.contains("content_row")) hit(ev["content_row"].get<int64_t>(), "location", 0, entry);
   }
@@ -517,7 +535,7 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
     }
     json a = {{"kind", "remove"},     {"status", "pending"},      {"owner_id", id},          {"request_id", id},
               {"content_row", row},   {"content_id", c->content_id}, {"chat_id", c->chat_id}, {"uploader_id", c->uploader_id},
-              {"content_created_ms", c->created_ms},
+              {"content_created_ms", c->created_ms}, {"media", c->video.empty() ? "image" : "video"},
               {"signal", h.signal},   {"distance", h.distance},   {"entry_id", h.entry_id},  {"bank", bank->name},
               {"category", category}, {"source_type", r["source_type"]}, {"trusted", r["trusted"]},
               {"automated_decision", r["decision"].value("automated", false)},
@@ -856,7 +874,7 @@ Result<json> Workflow::Statement(int64_t action_id) {
       {"decision_ground", "DECISION_GROUND_ILLEGAL_CONTENT"},
       {"illegal_content_legal_ground", legal.empty() ? std::string("Illegal content as reported (") + r["category"].get<std::string>() + ")" : legal},
       {"illegal_content_explanation", r["notice"].value("explanation", std::string()).substr(0, 2000)},
-      {"content_type", json::array({"CONTENT_TYPE_IMAGE"})},
+      {"content_type", json::array({a.value("media", std::string()) == "video" ? "CONTENT_TYPE_VIDEO" : "CONTENT_TYPE_IMAGE"})},
       {"category", DsaCategory(r["category"])},
       {"decision_facts", facts.substr(0, 5000)},
       {"source_type", DsaSourceType(r["source_type"], r.value("trusted", false))},
