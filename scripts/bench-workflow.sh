@@ -4,9 +4,10 @@
 # greyscale) of a reported image in different chats; a trusted regulator's request; prints the
 # time from the request's acceptance to the last removal acknowledged by the example platform
 # (target < 2 s, every copy found), the sweep alone, and the outbox's delivery rate to a fast
-# receiver (2,000 removals). Video copies are not part of it yet: the content index holds image
-# signals and digests only.
-# Usage: scripts/bench-workflow.sh     (env: CONTENT, COPIES, DIR, SKIP_SETUP=1)
+# receiver (2,000 removals); then a reported video with VIDEO_COPIES (default 20) copies made by the
+# ffmpeg CLI (identical, re-encoded, half size, 15 fps, greyscale) from VIDEO (default: the first
+# .mp4 of ../shared/media/videos, else a generated test video).
+# Usage: scripts/bench-workflow.sh     (env: CONTENT, COPIES, VIDEO, VIDEO_COPIES, DIR, SKIP_SETUP=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || scripts/setup.sh
@@ -29,4 +30,5 @@ until [ -n "$url" ] && curl -sf "$url/readyz" >/dev/null; do
   url=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1|p' "$dir/serve.out")
 done
 build/examples/platform/takedown-example-platform --bench --takedown "$url" --listen "$port" \
-  --bench-content "${CONTENT:-1000000}" --copies "${COPIES:-50}" --media ../shared/media/photos
+  --bench-content "${CONTENT:-1000000}" --copies "${COPIES:-50}" --media ../shared/media/photos \
+  --video "${VIDEO:-$(ls ../shared/media/videos/*.mp4 2>/dev/null | head -1)}" --video-copies "${VIDEO_COPIES:-20}"
