@@ -1,7 +1,7 @@
 // The SQLite store: WAL journal, synchronous=FULL (a commit is on disk when it returns), and group
-// commit -- writes from concurrent requests are queued and run by one writer thread, many to a
-// transaction and one sync, each inside its own savepoint so one failing write does not undo the
-// others. Reads use a second connection (WAL lets them run beside the writer); checkpoints a third,
+// commit -- writes from concurrent requests are queued and committed by one of the requesting
+// threads (the leader), many to a transaction and one sync, each inside its own savepoint so one
+// failing write does not undo the others. Reads use a second connection (WAL lets them run beside the writer); checkpoints a third,
 // on their own thread. Prepared statements are reused.
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -14,6 +14,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <semaphore>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -216,8 +217,10 @@ class SqliteStore final : public Store {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
-    if (writer_.joinable()) writer_.join();
+    {
+      std::unique_lock lock(mu_);  // writes in flight finish; none start (stopping_)
+      idle_cv_.wait(lock, [&] { return !committing_; });
+    }
     ckpt_cv_.notify_all();
     if (checkpointer_.joinable()) checkpointer_.join();
     if (cdb_ != nullptr) (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -256,7 +259,7 @@ class SqliteStore final : public Store {
       return SQLITE_OK;
     }, this);  // replaces the automatic checkpoint
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
-    writer_ = std::thread([this] { WriterLoop(); });
+
     return Status::Ok();
   }
 
@@ -682,7 +685,9 @@ class SqliteStore final : public Store {
  private:
   struct Job {
     std::function<Status(sqlite3*)> fn;
-    std::promise<Status> done;
+    Status result;
+    bool lead = false;                  // woken to commit the next batch, not with a result
+    std::binary_semaphore wake{0};
   };
 
   static KeyRecord KeyFrom(sqlite3_stmt* s) {
@@ -725,20 +730,52 @@ class SqliteStore final : public Store {
   }
 
   // Queues fn for the writer thread and waits until its transaction is committed and synced.
+  // Group commit without a writer thread: the first request to find no commit running leads --
+  // it takes every queued write (its own included) into one transaction and one sync, wakes each
+  // follower with its result, and hands the lead to the oldest write queued meanwhile. No thread
+  // hand-off for the leader, one wake-up for each follower.
   Status Write(std::function<Status(sqlite3*)> fn) {
     auto job = std::make_shared<Job>();
     job->fn = std::move(fn);
-    auto fut = job->done.get_future();
+    bool lead = false;
     {
       std::lock_guard lock(mu_);
       if (stopping_) return IoError("store is closing");
       queue_.push_back(job);
+      if (!committing_) lead = committing_ = true;
     }
     pending_.fetch_add(1, std::memory_order_relaxed);
-    cv_.notify_one();
-    Status st = fut.get();
+    if (!lead) {
+      job->wake.acquire();
+      lead = job->lead;
+    }
+    if (lead) {
+      std::deque<std::shared_ptr<Job>> batch;
+      {
+        std::lock_guard lock(mu_);
+        batch.swap(queue_);
+      }
+      CommitBatch(batch);
+      std::shared_ptr<Job> next;
+      {
+        std::lock_guard lock(mu_);
+        if (queue_.empty()) {
+          committing_ = false;
+          idle_cv_.notify_all();
+        } else {
+          next = queue_.front();
+        }
+      }
+      for (auto& j : batch) {
+        if (j != job) j->wake.release();
+      }
+      if (next) {
+        next->lead = true;
+        next->wake.release();
+      }
+    }
     pending_.fetch_sub(1, std::memory_order_relaxed);
-    return st;
+    return job->result;
   }
 
  public:
@@ -763,58 +800,49 @@ class SqliteStore final : public Store {
     }
   }
 
-  void WriterLoop() {
-    for (;;) {
-      std::deque<std::shared_ptr<Job>> batch;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        batch.swap(queue_);
+  // One transaction for a batch of writes, each in its own savepoint so one failing write does not
+  // undo the others (a lone write needs none: its failure rolls the transaction back).
+  void CommitBatch(std::deque<std::shared_ptr<Job>>& batch) {
+    std::vector<Status> results(batch.size());
+    Status tx = Run(wdb_, "BEGIN IMMEDIATE");
+    if (tx.ok()) tx = LoadChainHead();
+    const int64_t seq_before = last_seq_;
+    const std::string hash_before = last_hash_;
+    const bool savepoints = batch.size() > 1;
+    for (size_t i = 0; tx.ok() && i < batch.size(); ++i) {
+      if (savepoints) (void)Run(wdb_, "SAVEPOINT job");
+      const int64_t seq = last_seq_;
+      const std::string hash = last_hash_;
+      results[i] = batch[i]->fn(wdb_);
+      if (!savepoints) {
+        if (!results[i].ok()) tx = results[i];
+      } else if (results[i].ok()) {
+        (void)Run(wdb_, "RELEASE job");
+      } else {
+        (void)Run(wdb_, "ROLLBACK TO job");
+        (void)Run(wdb_, "RELEASE job");
+        last_seq_ = seq;
+        last_hash_ = hash;
       }
-      std::vector<Status> results(batch.size());
-      Status tx = Run(wdb_, "BEGIN IMMEDIATE");
-      if (tx.ok()) tx = LoadChainHead();
-      const int64_t seq_before = last_seq_;
-      const std::string hash_before = last_hash_;
-      // Each job in its own savepoint, so one failing job does not undo the others; a lone job
-      // needs none (its failure rolls the transaction back).
-      const bool savepoints = batch.size() > 1;
-      for (size_t i = 0; tx.ok() && i < batch.size(); ++i) {
-        if (savepoints) (void)Run(wdb_, "SAVEPOINT job");
-        const int64_t seq = last_seq_;
-        const std::string hash = last_hash_;
-        results[i] = batch[i]->fn(wdb_);
-        if (!savepoints) {
-          if (!results[i].ok()) tx = results[i];
-        } else if (results[i].ok()) {
-          (void)Run(wdb_, "RELEASE job");
-        } else {
-          (void)Run(wdb_, "ROLLBACK TO job");
-          (void)Run(wdb_, "RELEASE job");
-          last_seq_ = seq;
-          last_hash_ = hash;
-        }
-      }
-      if (tx.ok()) tx = Run(wdb_, "COMMIT");
-      if (!tx.ok()) {
-        (void)Run(wdb_, "ROLLBACK");
-        last_seq_ = seq_before;
-        last_hash_ = hash_before;
-      }
-      if (wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages) ckpt_cv_.notify_one();
-      for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(tx.ok() ? results[i] : tx);
     }
+    if (tx.ok()) tx = Run(wdb_, "COMMIT");
+    if (!tx.ok()) {
+      (void)Run(wdb_, "ROLLBACK");
+      last_seq_ = seq_before;
+      last_hash_ = hash_before;
+    }
+    if (wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages) ckpt_cv_.notify_one();
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = tx.ok() ? results[i] : tx;
   }
 
   sqlite3* wdb_ = nullptr;
   sqlite3* rdb_ = nullptr;
   std::mutex read_mu_;
   std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                   // GUARDED_BY(mu_)
-  std::thread writer_;
+  bool committing_ = false;                 // GUARDED_BY(mu_): a leader is committing
+  std::condition_variable idle_cv_;         // GUARDED_BY(mu_): committing_ went false
   static constexpr int kCheckpointPages = 1000;
   sqlite3* cdb_ = nullptr;              // checkpoint connection
   std::condition_variable ckpt_cv_;     // GUARDED_BY(mu_)
