@@ -67,10 +67,11 @@ TEST_F(ServiceTest, UploadGateBlocksBankedMediaAndItsCopies) {
   auto same = service_->Check({"c1", "chat1", "u1", {}, reported}, "key:2");
   ASSERT_TRUE(same.ok());
   EXPECT_TRUE(same->block);
-  ASSERT_EQ(same->matches.size(), 3u);  // sha256, md5 and pdq
+  ASSERT_EQ(same->matches.size(), 4u);  // sha256, md5, pdq and a robust signal (norm or box)
   EXPECT_EQ(same->matches[0].signal, "sha256");
   EXPECT_EQ(same->matches[1].signal, "md5");
   EXPECT_EQ(same->matches[2].signal, "pdq");
+  EXPECT_TRUE(same->matches[3].signal == "norm" || same->matches[3].signal == "box") << same->matches[3].signal;
   auto copy = service_->Check({"c2", "chat2", "u2", {}, Jpeg(1, 60)}, "key:2");
   ASSERT_TRUE(copy.ok());
   EXPECT_TRUE(copy->block);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -311,6 +312,47 @@ TEST_F(WorkflowTest, ReportedVideoAndItsCopiesAreFoundByVpdq) {
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->block);
   EXPECT_FALSE(svc_->Check({"v-6", "chat-9", "u", {}, ReadBytes(dir_ + "/other.mp4")}, "key:platform")->block);
+}
+
+// Copies re-shared with a border, a caption bar, a 15% crop, a 4-degree rotation, inside a phone
+// screenshot: plain PDQ misses them; the robust signals find them in the sweep and at the gate.
+TEST_F(WorkflowTest, EditedCopiesAreFoundByTheRobustSignals) {
+  const media::Image photo = testing::DetailedPhoto(480, 360, 31);
+  const auto original = *media::EncodeJpeg(photo, 95);
+  std::vector<std::string> edits = {"border_10", "caption", "crop_15", "rotate_4", "screenshot"};
+  std::map<int64_t, std::string> rows;
+  for (const auto& name : edits) {
+    for (const auto& e : testing::ReshareEdits()) {
+      if (e.name == name) rows[Upload("edit-" + name, "chat-" + name, e.apply(photo))] = name;
+    }
+  }
+  ASSERT_EQ(rows.size(), edits.size());
+  const int64_t unrelated = Upload("other", "chat-x", Jpeg(99));
+  const auto reg = Key(Role::kRequester, "reg");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg).ok());
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, original}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  wf_->DeliverDueNow();
+  std::set<std::string> found;
+  for (const auto& c : sink_->calls) {
+    const int64_t row = store_->FindContent(c.body["content_id"].get<std::string>())->value().id;
+    EXPECT_NE(row, unrelated);
+    if (rows.count(row)) found.insert(rows[row]);
+  }
+  std::printf("robust sweep: found %zu of %zu edited copies:", found.size(), edits.size());
+  for (const auto& f : found) std::printf(" %s", f.c_str());
+  std::printf("\n");
+  EXPECT_GE(found.size(), 4u) << "most edited copies should be found";
+  EXPECT_EQ(store_->GetContent(unrelated)->value().state, "live");
+  // The gate: a new bordered copy is blocked by a robust signal.
+  for (const auto& e : testing::ReshareEdits()) {
+    if (e.name != "border_10") continue;
+    auto again = svc_->Check({"edit-again", "chat-y", "u", {}, e.apply(photo)}, "key:platform");
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again->block);
+  }
 }
 
 double GradientEnergy(const std::vector<uint8_t>& jpeg) {

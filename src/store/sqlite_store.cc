@@ -86,6 +86,10 @@ CREATE INDEX evidence_expiry ON evidence(expires_ms);
 ALTER TABLE content ADD COLUMN video TEXT NOT NULL DEFAULT '';
 ALTER TABLE bank_entries ADD COLUMN video TEXT NOT NULL DEFAULT '';
 )sql",
+    R"sql(
+ALTER TABLE content ADD COLUMN robust TEXT NOT NULL DEFAULT '';
+ALTER TABLE bank_entries ADD COLUMN robust TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // Prepared statements are kept per connection and reused: parsing SQL on every write cost more
@@ -204,10 +208,10 @@ Status Run(sqlite3* db, const char* sql) {
   return Status::Ok();
 }
 
-#define TD_CONTENT_COLUMNS "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video"
+#define TD_CONTENT_COLUMNS "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video, robust"
 ContentRecord ContentFrom(sqlite3_stmt* s) {
   return {sqlite3_column_int64(s, 0), Text(s, 1), Text(s, 2), Text(s, 3), Text(s, 4),
-          sqlite3_column_int(s, 5), Text(s, 6), Text(s, 7), Text(s, 8), sqlite3_column_int64(s, 9), Text(s, 10)};
+          sqlite3_column_int(s, 5), Text(s, 6), Text(s, 7), Text(s, 8), sqlite3_column_int64(s, 9), Text(s, 10), Text(s, 11)};
 }
 
 class SqliteStore final : public Store {
@@ -341,7 +345,7 @@ class SqliteStore final : public Store {
   Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) override {
     std::vector<int64_t> ids(es.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
       const int64_t now = NowMs();
       for (size_t i = 0; i < es.size(); ++i) {
         const auto& e = es[i];
@@ -356,6 +360,7 @@ class SqliteStore final : public Store {
         Bind(s.get(), 8, e.enabled ? 1 : 0);
         Bind(s.get(), 9, now);
         Bind(s.get(), 10, e.video);
+        Bind(s.get(), 11, e.robust);
         const int rc = sqlite3_step(s.get());
         if (rc == SQLITE_CONSTRAINT) return NotFound(fmt::format("no bank {}", e.bank_id));
         if (rc != SQLITE_DONE) return SqlError(db, "insert bank entry");
@@ -379,12 +384,12 @@ class SqliteStore final : public Store {
 
   Result<std::vector<BankEntryRecord>> ListBankEntries() override {
     std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video FROM bank_entries ORDER BY id"));
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video, robust FROM bank_entries ORDER BY id"));
     std::vector<BankEntryRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
       out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2), sqlite3_column_int(s.get(), 3),
                      Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), sqlite3_column_int(s.get(), 8) != 0,
-                     sqlite3_column_int64(s.get(), 9), Text(s.get(), 10)});
+                     sqlite3_column_int64(s.get(), 9), Text(s.get(), 10), Text(s.get(), 11)});
     }
     return out;
   }
@@ -397,7 +402,7 @@ class SqliteStore final : public Store {
   Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& items) override {
     std::vector<int64_t> ids(items.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto ins, Prepare(db, "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video) VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
+      TD_ASSIGN_OR_RETURN(auto ins, Prepare(db, "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
       TD_ASSIGN_OR_RETURN(auto sel, Prepare(db, "SELECT id FROM content WHERE content_id = ?"));
       const int64_t now = NowMs();
       for (size_t i = 0; i < items.size(); ++i) {
@@ -413,6 +418,7 @@ class SqliteStore final : public Store {
         Bind(ins.get(), 8, c.state);
         Bind(ins.get(), 9, now);
         Bind(ins.get(), 10, c.video);
+        Bind(ins.get(), 11, c.robust);
         if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "insert content");
         if (sqlite3_changes(db) == 1) {
           ids[i] = sqlite3_last_insert_rowid(db);

@@ -45,6 +45,7 @@ struct BankEntryRecord {
   bool enabled = true;
   int64_t created_ms = 0;
   std::string video;           // a video's frame signals (JSON), or ""
+  std::string robust;          // an image's robust signals (JSON: norm, box, bank variants), or ""
 };
 
 struct ContentRecord {
@@ -57,6 +58,7 @@ struct ContentRecord {
   std::string state = "live";  // live | removed | restored
   int64_t created_ms = 0;
   std::string video;           // a video's frame signals (JSON), or ""
+  std::string robust;          // an image's robust signals (JSON: norm, box, bank variants), or ""
 };
 
 struct AuditRecord {

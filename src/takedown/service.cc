@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 
 #include "hash/digest.h"
 #include "hash/image_signals.h"
+#include "match/signals.h"
 #include "media/format.h"
 
 namespace takedown::service {
@@ -34,6 +36,36 @@ Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
 match::VideoMatchOptions VideoRule() { return match::VideoMatchOptions{}; }  // PDQ.md: 31 bits a frame, 80%
 
 }  // namespace
+
+nlohmann::json RobustToJson(const RobustImage& r) {
+  nlohmann::json j = nlohmann::json::object();
+  if (r.norm) j["norm"] = PdqJson(*r.norm);
+  if (r.box) j["box"] = PdqJson(*r.box);
+  if (!r.variants.empty()) {
+    j["variants"] = nlohmann::json::array();
+    for (const auto& v : r.variants) j["variants"].push_back(PdqJson(v));
+  }
+  return j;
+}
+
+Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return DataLoss("robust signals: not an object");
+  auto r = std::make_shared<RobustImage>();
+  if (j.contains("norm")) {
+    TD_ASSIGN_OR_RETURN(r->norm, PdqFrom(j["norm"]));
+  }
+  if (j.contains("box")) {
+    TD_ASSIGN_OR_RETURN(r->box, PdqFrom(j["box"]));
+  }
+  if (j.contains("variants")) {
+    if (!j["variants"].is_array()) return DataLoss("robust signals: variants not a list");
+    for (const auto& v : j["variants"]) {
+      TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
+      r->variants.push_back(h);
+    }
+  }
+  return std::shared_ptr<const RobustImage>(std::move(r));
+}
 
 nlohmann::json VideoToJson(const match::VideoItem& v) {
   nlohmann::json frames = nlohmann::json::array();
@@ -111,9 +143,17 @@ Status Service::Load() {
     banks_[b.id] = std::move(b);
   }
   TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
-  std::vector<hash::Hash256> hs;
-  std::vector<uint64_t> ids;
+  std::vector<hash::Hash256> hs, whole_hs;
+  std::vector<uint64_t> ids, whole_ids;
   for (const auto& e : entries) {
+    if (!e.robust.empty()) {
+      auto r = RobustFromJson(nlohmann::json::parse(e.robust, nullptr, false));
+      if (!r.ok()) return DataLoss(fmt::format("bank entry {}: bad stored robust signals: {}", e.id, r.status().message()));
+      for (size_t i = 0; i < (*r)->variants.size(); ++i) {
+        whole_hs.push_back((*r)->variants[i].hash);
+        whole_ids.push_back(static_cast<uint64_t>(e.id) << 7 | i);
+      }
+    }
     entries_[e.id] = {e.bank_id, e.enabled};
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
@@ -130,12 +170,15 @@ Status Service::Load() {
     }
   }
   TD_ASSIGN_OR_RETURN(bank_pdq_, index::HashIndex::Build(hs, ids, {}));
+  TD_ASSIGN_OR_RETURN(bank_whole_, index::HashIndex::Build(whole_hs, whole_ids, {}));
   RebuildBankVideos();
   for (const auto& e : entries) {
     if (!e.enabled && !e.pdq.empty() && e.quality >= kMinQuality) (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
   }
   hs.clear();
   ids.clear();
+  std::vector<hash::Hash256> norm_hs, box_hs;
+  std::vector<uint64_t> norm_ids, box_ids;
   uint64_t content = 0;
   TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
     ++content;
@@ -143,6 +186,18 @@ Status Service::Load() {
       auto v = VideoFromJson(nlohmann::json::parse(c.video, nullptr, false));
       if (!v.ok()) return DataLoss(fmt::format("content {}: bad stored video signals: {}", c.id, v.status().message()));
       content_videos_.emplace_back(c.id, *v);
+    }
+    if (!c.robust.empty()) {
+      auto r = RobustFromJson(nlohmann::json::parse(c.robust, nullptr, false));
+      if (!r.ok()) return DataLoss(fmt::format("content {}: bad stored robust signals: {}", c.id, r.status().message()));
+      if ((*r)->norm) {
+        norm_hs.push_back((*r)->norm->hash);
+        norm_ids.push_back(static_cast<uint64_t>(c.id));
+      }
+      if ((*r)->box) {
+        box_hs.push_back((*r)->box->hash);
+        box_ids.push_back(static_cast<uint64_t>(c.id));
+      }
     }
     if (c.pdq.empty()) return Status::Ok();
     auto h = hash::Hash256::FromHex(c.pdq);
@@ -152,6 +207,8 @@ Status Service::Load() {
     return Status::Ok();
   }));
   TD_ASSIGN_OR_RETURN(content_pdq_, index::HashIndex::Build(hs, ids, {}));
+  TD_ASSIGN_OR_RETURN(content_norm_, index::HashIndex::Build(norm_hs, norm_ids, {}));
+  TD_ASSIGN_OR_RETURN(content_box_, index::HashIndex::Build(box_hs, box_ids, {}));
   content_ = content;
   return Status::Ok();
 }
@@ -229,10 +286,18 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
     return given;
   }
   if (media::SniffImageFormat(media) != media::ImageFormat::kUnknown) {
-    thread_local hash::ImageHasher hasher;
-    hash::ImageHashOptions opts;
-    TD_ASSIGN_OR_RETURN(auto sig, hasher.HashBytes(media, opts));
-    return Signals{sig.pdq.hash, sig.pdq.quality, sig.md5, sig.sha256, nullptr};
+    // Plain PDQ and digests, plus the robust signals (bank side: with the variants).
+    thread_local match::SignalHasher hasher;
+    TD_ASSIGN_OR_RETURN(auto f, hasher.HashBytes(media, bank_side));
+    auto robust = std::make_shared<RobustImage>();
+    robust->norm = f.query.norm;
+    robust->box = f.query.box_hash;
+    for (const auto& v : f.variants) {
+      if (robust->variants.size() < 127) robust->variants.push_back(v.hash);
+    }
+    Signals s{f.plain.pdq.hash, f.plain.pdq.quality, f.plain.md5, f.plain.sha256, nullptr, nullptr};
+    s.robust = std::move(robust);
+    return s;
   }
   // Not an image: a video? FFmpeg reads it from a private temporary file, removed at once.
   char path[] = "/tmp/takedown-media-XXXXXX";
@@ -263,6 +328,25 @@ void Service::RebuildBankVideos() {
   bank_video_matcher_ = std::move(m);
 }
 
+std::vector<std::tuple<int64_t, std::string, int>> Service::QueryContentRobust(const RobustImage& reported, int r) const {
+  std::vector<hash::PdqHash> probes = reported.variants;
+  if (reported.norm) probes.push_back(*reported.norm);
+  if (reported.box) probes.push_back(*reported.box);
+  std::map<int64_t, std::pair<std::string, int>> best;
+  for (const auto& p : probes) {
+    if (p.quality < kMinQuality) continue;
+    for (const auto& [name, idx] : {std::pair{"norm", content_norm_.get()}, std::pair{"box", content_box_.get()}}) {
+      for (const auto& m : idx->Query(p.hash, r)) {
+        auto it = best.find(static_cast<int64_t>(m.id));
+        if (it == best.end() || m.distance < it->second.second) best[static_cast<int64_t>(m.id)] = {name, m.distance};
+      }
+    }
+  }
+  std::vector<std::tuple<int64_t, std::string, int>> out;
+  for (const auto& [row, b] : best) out.emplace_back(row, b.first, b.second);
+  return out;
+}
+
 std::vector<std::pair<int64_t, int>> Service::QueryContentVideos(const match::VideoItem& reported) const {
   match::VideoMatcher m(VideoRule());
   m.Add(reported);
@@ -291,7 +375,8 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
   }
   TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(spec.signals, spec.media, true));
   store::BankEntryRecord e{0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5, s.sha256,
-                           spec.source, spec.request_id, true, 0, s.video ? VideoToJson(*s.video).dump() : ""};
+                           spec.source, spec.request_id, true, 0, s.video ? VideoToJson(*s.video).dump() : "",
+                           s.robust ? RobustToJson(*s.robust).dump() : ""};
   TD_ASSIGN_OR_RETURN(e.id, store_->AddBankEntry(e));
   {
     std::unique_lock lock(mu_);
@@ -304,6 +389,11 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
   }
   if (s.pdq && s.quality >= kMinQuality) TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(e.id), *s.pdq));
+  if (s.robust) {
+    for (size_t i = 0; i < s.robust->variants.size(); ++i) {
+      TD_RETURN_IF_ERROR(bank_whole_->Add(static_cast<uint64_t>(e.id) << 7 | i, s.robust->variants[i].hash));
+    }
+  }
   TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "bank.entry.added",
                                          Json({{"entry_id", e.id}, {"bank", bank}, {"pdq", e.pdq}, {"md5", e.md5},
                                                {"sha256", e.sha256}, {"source", e.source}, {"request_id", e.request_id},
@@ -420,6 +510,23 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
       }
     }
   }
+  if (s.robust) {
+    // The upload's norm and box against every bank entry's variants, each at its bank's threshold.
+    std::map<int64_t, CheckMatch> best;
+    int widest = 0;
+    for (const auto& [id, b] : banks_) widest = std::max(widest, b.pdq_threshold);
+    for (const auto& [name, h] : {std::pair{"norm", s.robust->norm}, std::pair{"box", s.robust->box}}) {
+      if (!h || h->quality < kMinQuality) continue;
+      for (const auto& m : bank_whole_->Query(h->hash, widest)) {
+        const int64_t entry = static_cast<int64_t>(m.id >> 7);
+        const auto* bank = bank_of(entry);
+        if (bank == nullptr || m.distance > bank->pdq_threshold) continue;
+        auto it = best.find(entry);
+        if (it == best.end() || m.distance < it->second.distance) best[entry] = {entry, bank->name, name, m.distance};
+      }
+    }
+    for (const auto& [entry, m] : best) out.push_back(m);
+  }
   return out;
 }
 
@@ -435,7 +542,8 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     }
   }
   store::ContentRecord c{0, req.content_id, req.chat_id, req.uploader_id, s.pdq ? s.pdq->ToHex() : "", s.quality,
-                         s.md5, s.sha256, r.block ? "blocked" : "live", 0, s.video ? VideoToJson(*s.video).dump() : ""};
+                         s.md5, s.sha256, r.block ? "blocked" : "live", 0, s.video ? VideoToJson(*s.video).dump() : "",
+                         s.robust ? RobustToJson(RobustImage{s.robust->norm, s.robust->box, {}}).dump() : ""};
   TD_ASSIGN_OR_RETURN(int64_t row, store_->RecordContent(c));
   r.already_recorded = row < 0;
   r.content_row = row < 0 ? -row : row;
@@ -446,6 +554,8 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
       std::unique_lock lock(mu_);
       content_videos_.emplace_back(r.content_row, s.video);
     }
+    if (s.robust && s.robust->norm) TD_RETURN_IF_ERROR(content_norm_->Add(static_cast<uint64_t>(r.content_row), s.robust->norm->hash));
+    if (s.robust && s.robust->box) TD_RETURN_IF_ERROR(content_box_->Add(static_cast<uint64_t>(r.content_row), s.robust->box->hash));
   }
   checks_.fetch_add(1);
   if (r.block) {

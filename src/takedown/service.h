@@ -15,6 +15,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,15 @@ struct Principal {
   std::string actor() const { return "key:" + std::to_string(key_id); }
 };
 
+// An image's robust signals (match/signals.h): the whole picture normalised ("norm") and its
+// content box ("box"), and for bank entries and evidence the variants a copy may have been cut,
+// turned or flipped to. They find copies with borders, letterboxes, caption bars, crops, small
+// rotations and screenshots, which plain PDQ misses. Computed only from media bytes.
+struct RobustImage {
+  std::optional<hash::PdqHash> norm, box;
+  std::vector<hash::PdqHash> variants;
+};
+
 // Signals a platform or a requester may send instead of media.
 struct Signals {
   std::optional<hash::Hash256> pdq;
@@ -45,7 +55,11 @@ struct Signals {
   // A video's frame signals (vPDQ frames with the robust per-frame signals of match/video_match):
   // sampled densely for bank entries and evidence, once a second for uploads.
   std::shared_ptr<const match::VideoItem> video;
+  std::shared_ptr<const RobustImage> robust;
 };
+
+nlohmann::json RobustToJson(const RobustImage& r);
+Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& j);
 
 // A video's signals as JSON (stored with content and bank entries) and back.
 nlohmann::json VideoToJson(const match::VideoItem& v);
@@ -128,6 +142,9 @@ class Service {
   // Recorded videos of the content index that copy `reported` (the vPDQ rule: 80% of either
   // video's frames matched), with the best frame distance. Scans every recorded video.
   std::vector<std::pair<int64_t, int>> QueryContentVideos(const match::VideoItem& reported) const;
+  // Recorded images whose norm or box signal is within r of one of `reported`'s variants (or its
+  // own norm/box): (row, signal, distance), best per row.
+  std::vector<std::tuple<int64_t, std::string, int>> QueryContentRobust(const RobustImage& reported, int r) const;
   // Content rows whose PDQ is within r of h (the sweep).
   std::vector<index::Match> QueryContentPdq(const hash::Hash256& h, int r) const { return content_pdq_->Query(h, r); }
 
@@ -149,6 +166,8 @@ class Service {
   store::Store* store_;
   std::unique_ptr<index::HashIndex> bank_pdq_;     // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;  // id: content row id
+  std::unique_ptr<index::HashIndex> content_norm_, content_box_;  // id: content row id
+  std::unique_ptr<index::HashIndex> bank_whole_;   // id: entry id << 7 | variant number
   mutable std::shared_mutex mu_;
   std::unordered_map<int64_t, store::BankRecord> banks_;             // GUARDED_BY(mu_)
   std::unordered_map<std::string, int64_t> bank_by_name_;            // GUARDED_BY(mu_)

@@ -274,6 +274,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
   // Evidence: media (hashed here, bytes dropped), hashes, or locations.
   json evidence = json::array();
   std::map<size_t, std::shared_ptr<const match::VideoItem>> videos;  // evidence index -> a video's signals
+  std::map<size_t, std::shared_ptr<const RobustImage>> robusts;       // evidence index -> an image's robust signals
   if (!body.contains("evidence") || !body["evidence"].is_array() || body["evidence"].empty()) {
     p.Add("evidence", "missing: a non-empty array of media, hashes (pdq, md5, sha256) or locations (content_id, message_link)");
   } else if (body["evidence"].size() > 1000) {
@@ -298,6 +299,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
         s = *sig;
         item["kind"] = "media";
         item["media_bytes"] = m->second.size();
+        if (s.robust) robusts[i] = s.robust;
         if (s.video) {
           videos[i] = s.video;
           item["video"] = {{"frames", s.video->frames.size()}, {"duration_s", s.video->duration}};
@@ -374,6 +376,10 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
   for (const auto& [i, v] : videos) {
     TD_ASSIGN_OR_RETURN(auto vid, store_->PutDocs({Record("signals", {{"status", "kept"}, {"video", VideoToJson(*v)}})}));
     evidence[i]["video_signals"] = vid.at(0);
+  }
+  for (const auto& [i, rb] : robusts) {
+    TD_ASSIGN_OR_RETURN(auto rid, store_->PutDocs({Record("signals", {{"status", "kept"}, {"robust", RobustToJson(*rb)}})}));
+    evidence[i]["image_signals"] = rid.at(0);
   }
   const int64_t now = NowMs();
   const int hours = profile.value("deadline_hours", 0) > 0 ? profile.value("deadline_hours", 0) : DefaultDeadlineHours(source);
@@ -503,6 +509,10 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
       TD_ASSIGN_OR_RETURN(json vd, LoadDoc(ev["video_signals"].get<int64_t>(), "signals"));
       TD_ASSIGN_OR_RETURN(s.video, VideoFromJson(vd["video"]));
     }
+    if (ev.contains("image_signals")) {
+      TD_ASSIGN_OR_RETURN(json rd, LoadDoc(ev["image_signals"].get<int64_t>(), "signals"));
+      TD_ASSIGN_OR_RETURN(s.robust, RobustFromJson(rd["robust"]));
+    }
     int64_t entry = 0;
     if (s.pdq || !s.md5.empty() || !s.sha256.empty() || s.video) {
       EntrySpec spec{s, {}, fmt::format("request:{}", id), std::to_string(id)};
@@ -520,6 +530,9 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
     }
     if (s.video) {
       for (const auto& [row, d] : svc_->QueryContentVideos(*s.video)) hit(row, "vpdq", d, entry);
+    }
+    if (s.robust) {  // crops, borders, captions, screenshots: the robust signals
+      for (const auto& [row, name, d] : svc_->QueryContentRobust(*s.robust, bank->pdq_threshold)) hit(row, name, d, entry);
     }
     if (ev.contains("content_row")) hit(ev["content_row"].get<int64_t>(), "location", 0, entry);
   }
