@@ -88,6 +88,25 @@ takedown::media::Image Grey(const takedown::media::Image& in) {
   return out;
 }
 
+// A white border of `frac` of each side around the picture (re-shares in frames and letterboxes).
+takedown::media::Image Border(const takedown::media::Image& in, double frac) {
+  const int bx = static_cast<int>(in.width * frac), by = static_cast<int>(in.height * frac);
+  auto out = takedown::media::Image::Allocate(in.width + 2 * bx, in.height + 2 * by, in.format);
+  std::fill(out.pixels.begin(), out.pixels.end(), 255);
+  const int c = in.channels();
+  for (int y = 0; y < in.height; ++y) std::copy(in.row(y), in.row(y) + in.width * c, out.row(y + by) + bx * c);
+  return out;
+}
+
+// The centre `keep` of the picture (a cropped re-share).
+takedown::media::Image Crop(const takedown::media::Image& in, double keep) {
+  const int w = static_cast<int>(in.width * keep), h = static_cast<int>(in.height * keep);
+  const int x0 = (in.width - w) / 2, y0 = (in.height - h) / 2, c = in.channels();
+  auto out = takedown::media::Image::Allocate(w, h, in.format);
+  for (int y = 0; y < h; ++y) std::copy(in.row(y0 + y) + x0 * c, in.row(y0 + y) + (x0 + w) * c, out.row(y));
+  return out;
+}
+
 // A synthetic photo-like picture (for a machine without ../shared): smooth fields, shapes, noise.
 takedown::media::Image Synthetic(uint32_t seed) {
   std::mt19937 rng(seed);
@@ -270,7 +289,8 @@ std::vector<std::vector<uint8_t>> LoadPhotos(const std::string& dir, size_t n) {
   return out;
 }
 
-// The copies a reported image has on the platform: the original, re-encodes, downscales, greyscale.
+// The copies a reported image has on the platform: the original, re-encodes, downscales, greyscale,
+// a white frame, a 15% crop (the last two need takedown's robust signals: plain PDQ misses them).
 std::vector<std::pair<std::string, std::vector<uint8_t>>> Copies(const std::vector<uint8_t>& original, int n) {
   std::vector<std::pair<std::string, std::vector<uint8_t>>> out;
   takedown::media::DecodeOptions o;
@@ -278,11 +298,13 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> Copies(const std::vect
   if (!d.ok()) throw std::runtime_error("cannot decode the reported image: " + d.status().message());
   const auto& img = d->image;
   for (int i = 0; i < n; ++i) {
-    switch (i % 4) {
+    switch (i % 6) {
       case 0: out.emplace_back("identical copy", original); break;
       case 1: out.emplace_back("re-encoded (quality 50)", *takedown::media::EncodeJpeg(img, 50)); break;
       case 2: out.emplace_back("downscaled 1/2", *takedown::media::EncodeJpeg(Downscale(img), 80)); break;
       case 3: out.emplace_back("greyscale", *takedown::media::EncodeJpeg(Grey(img), 85)); break;
+      case 4: out.emplace_back("in a white frame (10% a side)", *takedown::media::EncodeJpeg(Border(img, 0.10), 85)); break;
+      case 5: out.emplace_back("cropped to the centre 85%", *takedown::media::EncodeJpeg(Crop(img, 0.85), 85)); break;
     }
   }
   return out;
