@@ -44,7 +44,7 @@ void AddDihedral(const std::string& prefix, const LumaPlane& p, const Rect& r, s
 
 }  // namespace
 
-QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source) {
+QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions) {
   QuerySignals q;
   const Rect whole = Whole(plane);
   q.norm = HashRect(plane, whole);
@@ -56,15 +56,15 @@ QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source) {
   if (box) {
     q.box_hash = HashRect(plane, *box);
     q.box = Rect{box->x * to_source, box->y * to_source, box->w * to_source, box->h * to_source};
-    q.box_regions = Regions(plane, *box);
+    if (regions) q.box_regions = Regions(plane, *box);
   }
-  q.regions = Regions(plane, whole);
+  if (regions) q.regions = Regions(plane, whole);
   return q;
 }
 
-BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source) {
+BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions) {
   BankSignals b;
-  b.query = ComputeQuerySignals(plane, to_source);
+  b.query = ComputeQuerySignals(plane, to_source, regions);
   const Rect whole = Whole(plane);
   AddDihedral("norm", plane, whole, &b.whole);
   const auto box = DetectContentBox(plane);
@@ -95,11 +95,11 @@ Result<FileSignals> SignalHasher::HashBytes(std::span<const uint8_t> bytes, bool
     const LumaPlane plane = WorkingPlane(d.image);
     const double to_source = static_cast<double>(d.source_width) / plane.width;
     if (bank) {
-      BankSignals b = ComputeBankSignals(plane, to_source);
+      BankSignals b = ComputeBankSignals(plane, to_source, regions_);
       out.query = std::move(b.query);
       out.variants = std::move(b.whole);
     } else {
-      out.query = ComputeQuerySignals(plane, to_source);
+      out.query = ComputeQuerySignals(plane, to_source, regions_);
     }
   });
   if (!plain.ok()) return plain.status();

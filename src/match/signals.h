@@ -45,8 +45,9 @@ struct BankSignals {
 };
 
 // From a decoded image; `scale` maps working-plane boxes back to the source (width ratio).
-QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source);
-BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source);
+// regions = false skips the 3 x 3 region hashes (most of the cost; the service uses norm and box).
+QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions = true);
+BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions = true);
 
 // Everything for one file: the plain signals of `takedown hash` plus the robust ones.
 struct FileSignals {
@@ -68,8 +69,13 @@ class SignalHasher {
   Result<FileSignals> HashFile(const std::string& path, bool bank, const media::DecodeLimits& limits = {},
                                hash::HashMode mode = hash::HashMode::kFast, bool dihedral = false);
 
+  // Without the region hashes (left at their defaults): what the service needs, at a fraction
+  // of the cost.
+  void set_regions(bool on) { regions_ = on; }
+
  private:
   hash::ImageHasher hasher_;
+  bool regions_ = true;
 };
 
 }  // namespace takedown::match

@@ -288,6 +288,7 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
   if (media::SniffImageFormat(media) != media::ImageFormat::kUnknown) {
     // Plain PDQ and digests, plus the robust signals (bank side: with the variants).
     thread_local match::SignalHasher hasher;
+    hasher.set_regions(false);  // norm and box only: the service does not use region votes
     TD_ASSIGN_OR_RETURN(auto f, hasher.HashBytes(media, bank_side));
     auto robust = std::make_shared<RobustImage>();
     robust->norm = f.query.norm;
