@@ -72,6 +72,9 @@ curl -s -H "Authorization: Bearer $(head -1 "$DIR/admin.key")" "http://127.0.0.1
 kill -TERM $pid
 wait $pid && echo "== server stopped cleanly on SIGTERM" || echo "== server exit status $?"
 trap - EXIT
+# Back to the seeded size, so that the next run measures the same content index.
+sqlite3 "$DIR/takedown.db" "DELETE FROM content WHERE content_id GLOB 'wrk-*'; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+echo "== store back to $CONTENT content items"
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 rps=$(field "$sig" rps); p99=$(field "$sig" p99_ms)
