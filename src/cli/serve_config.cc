@@ -25,12 +25,22 @@ Status SetInt(const std::string& text, int64_t lo, int64_t hi, int64_t& out) {
   return Status::Ok();
 }
 
+// An integer setting in lo..hi, for a field of the server's config or of the serve config itself.
 template <typename T>
-std::function<Status(ServeConfig&, const std::string&)> IntField(T ServerConfigOrServe, int64_t lo, int64_t hi) {
+std::function<Status(ServeConfig&, const std::string&)> IntField(T http::ServerConfig::*field, int64_t lo, int64_t hi) {
   return [=](ServeConfig& c, const std::string& text) {
     int64_t v = 0;
     TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
-    c.server.*ServerConfigOrServe = static_cast<std::remove_reference_t<decltype(c.server.*ServerConfigOrServe)>>(v);
+    c.server.*field = static_cast<T>(v);
+    return Status::Ok();
+  };
+}
+template <typename T>
+std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::*field, int64_t lo, int64_t hi) {
+  return [=](ServeConfig& c, const std::string& text) {
+    int64_t v = 0;
+    TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
+    c.*field = static_cast<T>(v);
     return Status::Ok();
   };
 }
@@ -75,31 +85,13 @@ const std::vector<Binding>& Bindings() {
        },
        false},
       {{"webhook.workers", "TAKEDOWN_WEBHOOK_WORKERS", "--webhook.workers", "concurrent webhook deliveries"},
-       [](ServeConfig& c, const std::string& v) {
-         int64_t n = 0;
-         TD_RETURN_IF_ERROR(SetInt(v, 1, 256, n));
-         c.webhook_workers = static_cast<int>(n);
-         return Status::Ok();
-       },
-       true},
+       IntField(&ServeConfig::webhook_workers, 1, 256), true},
       {{"workflow.restrict_chat_after", "TAKEDOWN_WORKFLOW_RESTRICT_CHAT_AFTER", "--workflow.restrict_chat_after",
         "confirmed removals in one chat that restrict it (0: never)"},
-       [](ServeConfig& c, const std::string& v) {
-         int64_t n = 0;
-         TD_RETURN_IF_ERROR(SetInt(v, 0, 1000000000, n));
-         c.restrict_chat_after = static_cast<int>(n);
-         return Status::Ok();
-       },
-       true},
+       IntField(&ServeConfig::restrict_chat_after, 0, 1000000000), true},
       {{"evidence.retention_days", "TAKEDOWN_EVIDENCE_RETENTION_DAYS", "--evidence.retention_days",
         "days reported media is kept, encrypted, for reviewers (0: hashed and dropped)"},
-       [](ServeConfig& c, const std::string& v) {
-         int64_t n = 0;
-         TD_RETURN_IF_ERROR(SetInt(v, 0, 3650, n));
-         c.evidence_retention_days = static_cast<int>(n);
-         return Status::Ok();
-       },
-       true},
+       IntField(&ServeConfig::evidence_retention_days, 0, 3650), true},
       {{"evidence.key_file", "TAKEDOWN_EVIDENCE_KEY_FILE", "--evidence.key_file",
         "32-byte key encrypting kept evidence (created, mode 600, when missing)"},
        [](ServeConfig& c, const std::string& v) {

@@ -20,6 +20,12 @@ std::string Hex(const unsigned char* d, unsigned int len) {
   return s;
 }
 
+}  // namespace
+
+std::string HexOf(std::span<const uint8_t> bytes) { return Hex(bytes.data(), static_cast<unsigned>(bytes.size())); }
+
+namespace {
+
 std::string DigestHex(const EVP_MD* md, std::span<const uint8_t> bytes) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

@@ -9,6 +9,7 @@
 
 namespace takedown::hash {
 
+std::string HexOf(std::span<const uint8_t> bytes);     // lowercase hex of any bytes
 std::string Md5Hex(std::span<const uint8_t> bytes);     // 32 lowercase hex digits
 std::string Sha256Hex(std::span<const uint8_t> bytes);  // 64 lowercase hex digits
 

@@ -486,6 +486,10 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
     auto b = banks_.find(e->second.bank_id);
     return b == banks_.end() ? nullptr : &b->second;
   };
+  // PDQ and the robust signals query at the widest bank threshold, then each match is held to its
+  // own bank's.
+  int widest = 0;
+  for (const auto& [id, b] : banks_) widest = std::max(widest, b.pdq_threshold);
   for (const auto* digest : {&s.sha256, &s.md5}) {
     if (digest->empty()) continue;
     auto [a, b] = exact_.equal_range(*digest);
@@ -501,9 +505,6 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
     }
   }
   if (s.pdq && s.quality >= kMinQuality) {
-    // The widest bank threshold, then each match against its own bank's.
-    int widest = 0;
-    for (const auto& [id, b] : banks_) widest = std::max(widest, b.pdq_threshold);
     for (const auto& m : bank_pdq_->Query(*s.pdq, widest)) {
       const auto* bank = bank_of(static_cast<int64_t>(m.id));
       if (bank != nullptr && m.distance <= bank->pdq_threshold) {
@@ -514,8 +515,6 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
   if (s.robust) {
     // The upload's norm and box against every bank entry's variants, each at its bank's threshold.
     std::map<int64_t, CheckMatch> best;
-    int widest = 0;
-    for (const auto& [id, b] : banks_) widest = std::max(widest, b.pdq_threshold);
     for (const auto& [name, h] : {std::pair{"norm", s.robust->norm}, std::pair{"box", s.robust->box}}) {
       if (!h || h->quality < kMinQuality) continue;
       for (const auto& m : bank_whole_->Query(h->hash, widest)) {

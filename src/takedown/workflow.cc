@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "hash/digest.h"
 #include "media/preview.h"
 
 namespace takedown::service {
@@ -151,8 +152,6 @@ Workflow::~Workflow() {
 
 void Workflow::Start() {
   if (Status st = Recover(); !st.ok()) std::fprintf(stderr, "takedown: workflow recovery: %s\n", st.ToString().c_str());
-  store::DocQuery q{.kind = "action", .state = "pending", .limit = 10'000'000};
-  if (auto pending = store_->FindDocs(q); pending.ok()) pending_ = static_cast<int64_t>(pending->size());
   if (opt_.evidence_retention_s > 0) retention_ = std::thread([this] { RetentionLoop(); });
   if (sink_ == nullptr) return;
   for (int i = 0; i < std::max(1, opt_.delivery_workers); ++i) workers_.emplace_back([this] { DeliveryLoop(); });
@@ -559,8 +558,7 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
   for (size_t i = 0; i < actions.size(); i += 1000) {
     std::vector<store::DocRecord> chunk(actions.begin() + static_cast<ptrdiff_t>(i),
                                         actions.begin() + static_cast<ptrdiff_t>(std::min(actions.size(), i + 1000)));
-    TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs(chunk));
-    for (int64_t a : ids) pending_ += a > 0 ? 1 : 0;
+    TD_RETURN_IF_ERROR(store_->PutDocs(chunk).status());
   }
   r["sweep"] = {{"bank", bank->name}, {"entries", entry_ids}, {"matched", hits.size()}, {"actions", actions.size()},
                 {"skipped_already_gone", skipped}, {"ms", NowMs() - t0}};
@@ -703,7 +701,6 @@ Result<int64_t> Workflow::QueueAction(json action) {
   action["due_ms"] = NowMs();
   action["idempotency_key"] = action["ukey"];
   TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({Record("action", action)}));
-  if (ids[0] > 0) ++pending_;
   q_cv_.notify_all();
   return ids[0] > 0 ? ids[0] : -ids[0];
 }
@@ -726,7 +723,6 @@ Status Workflow::AckLocked(int64_t action_id, const std::string& via, const std:
                        json{{"action_id", action_id}, {"content_id", a.value("content_id", std::string())},
                             {"chat_id", a.value("chat_id", std::string())}, {"via", via}}.dump()});
   TD_RETURN_IF_ERROR(store_->Transact(ch).status());
-  --pending_;
   if (kind == "remove") {
     if (opt_.restrict_chat_after > 0) {
       // Confirmed removals per chat, in a small document per chat (no index over all content).
@@ -777,13 +773,7 @@ std::string Workflow::Sign(const std::string& ts, const std::string& body) const
   unsigned int len = 0;
   HMAC(EVP_sha256(), opt_.webhook_secret.data(), static_cast<int>(opt_.webhook_secret.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string h;
-  for (unsigned i = 0; i < len; ++i) {
-    h += kHex[mac[i] >> 4];
-    h += kHex[mac[i] & 15];
-  }
-  return h;
+  return hash::HexOf(std::span<const uint8_t>(mac, len));
 }
 
 bool Workflow::DeliverOne(int64_t action_id) {

@@ -119,7 +119,6 @@ class Workflow {
 
   // Delivers every due action now, on the calling thread (tests; the workers do this normally).
   void DeliverDueNow();
-  int64_t PendingActions() const { return pending_.load(); }
 
  private:
   Result<json> LoadDoc(int64_t id, const std::string& kind);
@@ -148,7 +147,6 @@ class Workflow {
   bool stopping_ = false;        // GUARDED_BY(q_mu_)
   std::vector<std::thread> workers_;
   std::thread retention_;
-  std::atomic<int64_t> pending_{0};
 };
 
 }  // namespace takedown::service
