@@ -17,6 +17,10 @@ packages=(
   libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev sqlite3
   # evidence kept for a retention period is encrypted at rest (libsodium secretbox)
   libsodium-dev
+  # the email line: MIME (GMime 3), DKIM (OpenDKIM), IMAP and SMTP (libcurl), reply templates
+  libgmime-3.0-dev libopendkim-dev libcurl4-openssl-dev libkainjow-mustache-dev
+  # the email line's round-trip test runs real mail servers on loopback (tests/mail/mailservers.sh)
+  postfix dovecot-core dovecot-imapd openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # image edits for the robustness tests and benchmarks (not linked by the core libraries)
@@ -47,6 +51,11 @@ echo "setup: installing ${missing[*]}" >&2
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how it is used: only as the tests' private instance, so the system one stays local.
+if command -v debconf-set-selections >/dev/null; then
+  printf '%s\n' "postfix postfix/main_mailer_type select Local only" "postfix postfix/mailname string localhost" |
+    "${sudo_cmd[@]}" debconf-set-selections
+fi
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done" >&2

@@ -587,6 +587,7 @@ class SqliteStore final : public Store {
     if (q.due_before) sql += " AND due_ms <= ?5";
     if (q.created_from) sql += " AND created_ms >= ?6";
     if (q.created_to) sql += " AND created_ms < ?7";
+    if (!q.ukey.empty()) sql += " AND ukey = ?9";
     sql += q.by_due ? " ORDER BY due_ms, id" : " ORDER BY id";
     sql += " LIMIT ?8";
     std::lock_guard lock(read_mu_);
@@ -600,6 +601,7 @@ class SqliteStore final : public Store {
     if (q.created_from) Bind(s.get(), 6, *q.created_from);
     if (q.created_to) Bind(s.get(), 7, *q.created_to);
     Bind(s.get(), 8, q.limit);
+    if (!q.ukey.empty()) Bind(s.get(), 9, q.ukey);
     std::vector<DocRecord> out;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(DocFrom(s.get()));

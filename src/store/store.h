@@ -93,6 +93,7 @@ struct DocQuery {
   int64_t after_id = 0;              // paging: ids greater than this
   int64_t limit = 1000;
   bool by_due = false;               // order by due_ms, id (else by id)
+  std::string ukey;                  // "" for any; else the one document with this unique key
 };
 
 // Reported media kept for a retention period, encrypted by the domain (the store sees ciphertext).

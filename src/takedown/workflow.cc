@@ -76,6 +76,68 @@ std::string Str(const json& body, const std::string& key, Problems* p, size_t ma
   return v;
 }
 
+// A requester's email-line settings (see SetRequesterProfile in workflow.h); the shared secret is
+// kept only as its SHA-256.
+Result<json> EmailSettings(const json& e, Problems* p) {
+  if (!e.is_object()) {
+    p->Add("email", "must be an object");
+    return json();
+  }
+  static const std::set<std::string> kKeys = {"addresses", "domains", "dkim", "language", "secret", "secret_sha256", "default_category",
+                                              "legal_basis", "issuing_authority", "standing_statements", "template"};
+  for (const auto& [k, v] : e.items()) {
+    if (!kKeys.count(k)) p->Add("email." + k, "unknown setting");
+  }
+  json out = json::object();
+  for (const char* list : {"addresses", "domains"}) {
+    json arr = json::array();
+    if (e.contains(list)) {
+      if (!e[list].is_array()) {
+        p->Add(fmt::format("email.{}", list), "must be an array of strings");
+      } else {
+        for (const auto& a : e[list]) {
+          std::string v = a.is_string() ? Lower(a.get<std::string>()) : "";
+          const bool is_addr = std::string(list) == "addresses";
+          if (v.empty() || v.size() > 256 || v.find_first_of(" \t\r\n<>,;") != std::string::npos || (is_addr != (v.find('@') != std::string::npos))) {
+            p->Add(fmt::format("email.{}", list), is_addr ? "each must be an email address" : "each must be a domain name (no @)");
+            break;
+          }
+          arr.push_back(v);
+        }
+      }
+    }
+    out[list] = arr;
+  }
+  if (out["addresses"].empty() && out["domains"].empty()) p->Add("email", "needs at least one of addresses or domains");
+  const std::string dkim = e.contains("dkim") ? Str(e, "dkim", p, 16) : "required";
+  if (dkim != "required" && dkim != "optional" && dkim != "off") p->Add("email.dkim", "must be required, optional or off");
+  out["dkim"] = dkim;
+  const std::string lang = e.contains("language") ? Str(e, "language", p, 8) : "en";
+  if (lang != "en" && lang != "ko") p->Add("email.language", "must be en or ko");
+  out["language"] = lang;
+  const std::string cat = Str(e, "default_category", p, 64);
+  if (!cat.empty() && !kCategories.count(cat)) p->Add("email.default_category", "must be one of ncii, csam, deepfake-sexual, terrorism, other");
+  out["default_category"] = cat;
+  out["legal_basis"] = Str(e, "legal_basis", p, 1000);
+  out["issuing_authority"] = Str(e, "issuing_authority", p, 256);
+  out["template"] = Str(e, "template", p, 64);
+  if (out["template"].get<std::string>().find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos) {
+    p->Add("email.template", "letters, digits, - and _ only");
+  }
+  if (e.contains("standing_statements") && !e["standing_statements"].is_boolean()) p->Add("email.standing_statements", "must be true or false");
+  out["standing_statements"] = e.value("standing_statements", false) == true;
+  const std::string secret = Str(e, "secret", p, 256);
+  if (!secret.empty()) {
+    if (secret.size() < 16) p->Add("email.secret", "shorter than 16 characters");
+    out["secret_sha256"] = hash::Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(secret.data()), secret.size()));
+  } else if (e.contains("secret_sha256")) {  // a profile read back and set again keeps its secret
+    const std::string h = Str(e, "secret_sha256", p, 64);
+    if (!IsHex(h, 64)) p->Add("email.secret_sha256", "not 64 hex digits");
+    else out["secret_sha256"] = h;
+  }
+  return out;
+}
+
 bool Flag(const json& body, const std::string& key, Problems* p) {
   if (!body.contains(key)) return false;
   if (!body[key].is_boolean()) {
@@ -191,10 +253,15 @@ Result<json> Workflow::SetRequesterProfile(int64_t key_id, const json& profile, 
     }
   }
   const std::string name = Str(profile, "name", &p, 256);
+  json email;
+  if (profile.contains("email") && !profile["email"].is_null()) {
+    TD_ASSIGN_OR_RETURN(email, EmailSettings(profile["email"], &p));
+  }
   if (!p.list.empty()) return p.ToStatus();
   std::lock_guard lock(mu_);
   json doc = {{"key_id", key_id}, {"source_type", source}, {"trusted", trusted}, {"deadline_hours", hours}, {"name", name},
               {"owner_id", key_id}, {"status", "active"}, {"ukey", fmt::format("requester:{}", key_id)}};
+  if (!email.is_null()) doc["email"] = email;
   auto existing = store_->FindDocs({.kind = "requester", .owner = key_id, .limit = 1});
   if (!existing.ok()) return existing.status();
   if (existing->empty()) {
@@ -221,8 +288,17 @@ Result<json> Workflow::GetRequesterProfile(int64_t key_id) { return ProfileOf(ke
 // ---------------------------------------------------------------------------------------------
 // Intake
 
-Result<json> Workflow::CreateRequest(const Principal& who, const json& body, const std::map<size_t, std::vector<uint8_t>>& media) {
+Result<json> Workflow::CreateRequest(const Principal& who, const json& body, const std::map<size_t, std::vector<uint8_t>>& media,
+                                     const CreateRequestOptions& options) {
   if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
+  const std::string ukey = options.idempotency_key.empty() ? "" : "request:" + options.idempotency_key;
+  if (!ukey.empty()) {  // taken before: the stored request, not a second one
+    TD_ASSIGN_OR_RETURN(auto known, store_->FindDocs({.kind = "request", .owner = who.key_id, .limit = 1, .ukey = ukey}));
+    if (!known.empty()) {
+      TD_ASSIGN_OR_RETURN(json r, LoadDoc(known.front().id, "request"));
+      return View(r);
+    }
+  }
   TD_ASSIGN_OR_RETURN(json profile, ProfileOf(who.key_id));
   const std::string source = profile.value("source_type", std::string("notice"));
   const bool trusted = profile.value("trusted", false);
@@ -291,6 +367,11 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
       bool any = false;
       if (auto m = media.find(i); m != media.end()) {
         auto sig = svc_->HashMedia(m->second);
+        if (!sig.ok() && options.lenient_media) {
+          evidence.push_back({{"index", i}, {"kind", "media"}, {"media_bytes", m->second.size()}, {"usable", false},
+                              {"problem", std::string(sig.status().message())}});
+          continue;
+        }
         if (!sig.ok()) {
           p.Add(f + ".media", sig.status().message());
           continue;
@@ -332,7 +413,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
       const std::string link = Str(ev, "message_link", &p, 2048);
       if (!link.empty()) {
         item["message_link"] = link;
-        cid = ContentIdOfLink(link);
+        if (cid.empty()) cid = ContentIdOfLink(link);  // an explicit content_id wins (the email line's patterns)
         if (cid.empty()) p.Add(f + ".message_link", "no content id in the link (expected .../ID or ?content_id=ID)");
       }
       if (!cid.empty()) {
@@ -395,6 +476,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
             {"deadline_ms", now + int64_t{hours} * 3600 * 1000},
             {"due_ms", now + int64_t{hours} * 3600 * 1000},
             {"history", json::array({{{"status", "received"}, {"time_ms", now}}})}};
+  if (!ukey.empty()) r["ukey"] = ukey;
   const bool retain = opt_.evidence_retention_s > 0 && !media.empty();
   if (retain) {
     for (auto& ev : r["evidence"]) {
@@ -403,6 +485,10 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
   }
   std::lock_guard lock(mu_);
   TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({Record("request", r)}));
+  if (ids.at(0) < 0) {  // the same key raced in: that one stands
+    TD_ASSIGN_OR_RETURN(json known, LoadDoc(-ids[0], "request"));
+    return View(known);
+  }
   r["id"] = ids.at(0);
   if (retain) {  // encrypted at rest: XSalsa20-Poly1305 (libsodium secretbox), a random nonce each
     for (const auto& [i, bytes] : media) {
@@ -594,7 +680,19 @@ Status Workflow::MaybeConfirm(int64_t request_id) {
   rec.id = request_id;
   ch.docs.push_back(rec);
   ch.audits.push_back({"system", "request.confirmed", json{{"request_id", request_id}}.dump()});
-  return store_->Transact(ch).status();
+  TD_RETURN_IF_ERROR(store_->Transact(ch).status());
+  NotifyClosed(request_id);
+  return Status::Ok();
+}
+
+void Workflow::SetClosedListener(std::function<void(int64_t)> fn) {
+  std::lock_guard lock(listener_mu_);
+  closed_listener_ = std::move(fn);
+}
+
+void Workflow::NotifyClosed(int64_t request_id) {
+  std::lock_guard lock(listener_mu_);
+  if (closed_listener_) closed_listener_(request_id);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,6 +787,7 @@ Result<json> Workflow::Decide(const Principal& who, int64_t request_id, bool app
                                          json{{"request_id", request_id}, {"reason", reason}}.dump())
                          .status());
   if (approve) TD_RETURN_IF_ERROR(Sweep(r, who.actor()));
+  else NotifyClosed(request_id);
   return View(r);
 }
 

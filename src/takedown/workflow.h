@@ -59,6 +59,15 @@ struct WorkflowOptions {
   int retention_sweep_s = 60;        // how often expired evidence is deleted
 };
 
+struct CreateRequestOptions {
+  // A retried intake with the same key returns the request stored the first time (the email
+  // line uses "mail:" + Message-ID, so a message taken twice files one request).
+  std::string idempotency_key;
+  // Media that cannot be decoded becomes an unusable item with its problem, instead of refusing
+  // the request (email: one bad attachment must not lose the others).
+  bool lenient_media = false;
+};
+
 class Workflow {
  public:
   // sink may be null: actions then wait for the platform's acknowledgement call (it can poll
@@ -84,7 +93,7 @@ class Workflow {
   // the approval policy (and sweeps when approved). Returns the request's view.
   // `media`: decoded media bytes by evidence index (the HTTP layer decodes evidence[i].media).
   Result<json> CreateRequest(const Principal& who, const json& body,
-                             const std::map<size_t, std::vector<uint8_t>>& media = {});
+                             const std::map<size_t, std::vector<uint8_t>>& media = {}, const CreateRequestOptions& options = {});
   // A request's view with its confirmation (each removed item: content, chat, time, signal).
   // Requesters see only their own (another's is NotFound, as if absent).
   Result<json> GetRequest(const Principal& who, int64_t id);
@@ -117,6 +126,11 @@ class Workflow {
   Result<json> Report(int64_t from_ms, int64_t to_ms);
   static std::string ReportCsv(const json& report);
 
+  // Called after a request reaches a final status (confirmed or rejected), so that a channel that
+  // answers requesters (the email line) can answer at once. It may run under the workflow's lock:
+  // it must only signal (never call back into the workflow) and return.
+  void SetClosedListener(std::function<void(int64_t request_id)> fn);
+
   // Delivers every due action now, on the calling thread (tests; the workers do this normally).
   void DeliverDueNow();
 
@@ -147,6 +161,9 @@ class Workflow {
   bool stopping_ = false;        // GUARDED_BY(q_mu_)
   std::vector<std::thread> workers_;
   std::thread retention_;
+  std::mutex listener_mu_;
+  std::function<void(int64_t)> closed_listener_;  // GUARDED_BY(listener_mu_)
+  void NotifyClosed(int64_t request_id);
 };
 
 }  // namespace takedown::service
