@@ -33,6 +33,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "mail/dkim.h"
+#include "mail/message.h"
+#include "mail/transport.h"
 #include "media/decode.h"
 
 namespace {
@@ -487,6 +490,186 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
   return got == copy_list.size() && done == static_cast<size_t>(many) ? 0 : 1;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The regulator by email (--mail-story, --mail-bench): a real message through SMTP, replies read
+// from the regulator's own IMAP mailbox.
+
+struct MailSide {
+  std::string smtp_url, imap_url, ca_file, user, password;  // the regulator's mail account
+  std::string line;                                         // takedown's address
+  std::string dkim_key_file, dkim_selector = "mail";        // the regulator's DKIM private key (PEM)
+  std::string language = "ko";
+};
+
+std::string B64Lines(const std::vector<uint8_t>& b) {
+  const std::string one = Base64(b);
+  std::string out;
+  for (size_t i = 0; i < one.size(); i += 76) out += one.substr(i, 76) + "\r\n";
+  return out;
+}
+
+// A request as a regulator's analyst writes it: Korean text with a structured section, the
+// reported image attached, DKIM-signed by the regulator's domain.
+std::string RequestMail(const MailSide& m, const std::string& id, const std::string& case_ref, const std::vector<uint8_t>& image, const std::string& pem) {
+  const std::string boundary = "=_request_" + id.substr(0, id.find('@'));
+  std::string text =
+      "플랫폼 담당자께,\r\n\r\n첨부한 딥페이크 성적 허위영상물의 삭제를 요청합니다.\r\n\r\n"
+      "분류: 딥페이크\r\n사건번호: " + case_ref + "\r\n법적근거: 정보통신망법 제44조의7\r\n\r\n방송통신심의위원회 분석관\r\n";
+  std::string raw = fmt::format(
+      "From: =?UTF-8?B?{}?= <{}>\r\nTo: <{}>\r\nSubject: =?UTF-8?B?{}?=\r\nMessage-ID: <{}>\r\nDate: {}\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"{}\"\r\n\r\n--{}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}"
+      "--{}\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"evidence-{}.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--{}--\r\n",
+      Base64(std::vector<uint8_t>({0xeb, 0xb6, 0x84, 0xec, 0x84, 0x9d, 0xea, 0xb4, 0x80})), m.user, m.line,
+      Base64([&] { const std::string subj = "삭제 요청 " + case_ref; return std::vector<uint8_t>(subj.begin(), subj.end()); }()), id,
+      "Sat, 28 Nov 2026 09:00:00 +0900", boundary, boundary, B64Lines(std::vector<uint8_t>(text.begin(), text.end())), boundary, case_ref,
+      B64Lines(image), boundary);
+  if (pem.empty()) return raw;
+  auto s = takedown::mail::DkimSign(raw, takedown::mail::DomainOf(m.user), m.dkim_selector, pem);
+  if (!s.ok()) throw std::runtime_error("DKIM signing: " + s.status().message());
+  return *s;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Registers the regulator's email settings on its requester profile (admin).
+void RegisterMailRequester(Api& admin, Api& regulator, const MailSide& m) {
+  const json me = Must(regulator.Get("/v1/whoami"), 200, "whoami");
+  json profile = {{"source_type", "authority_order"}, {"trusted", true}, {"name", "Korea Communications Standards Commission"},
+                  {"email", {{"addresses", {m.user}}, {"dkim", m.dkim_key_file.empty() ? "off" : "required"}, {"language", m.language},
+                             {"legal_basis", "정보통신망법 제44조의7"}, {"default_category", "deepfake-sexual"}}}};
+  Must(admin.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), profile), 200, "requester profile");
+}
+
+// Replies in the regulator's mailbox to the given Message-IDs, read once each (flagged).
+struct Reply {
+  std::string in_reply_to, subject, text;
+  Clock::time_point seen;
+};
+std::vector<Reply> ReadReplies(takedown::mail::ImapMailbox& box) {
+  std::vector<Reply> out;
+  auto list = box.Untaken(500);
+  if (!list.ok()) throw std::runtime_error(list.status().message());
+  for (const auto& info : *list) {
+    auto raw = box.Fetch(info.uid, false);
+    if (!raw.ok()) throw std::runtime_error(raw.status().message());
+    auto m = takedown::mail::ParseMail(*raw);
+    if (m.ok()) out.push_back({m->in_reply_to, m->subject, m->text, Clock::now()});
+    if (auto st = box.MarkTaken(info.uid); !st.ok()) throw std::runtime_error(st.message());
+  }
+  return out;
+}
+
+takedown::mail::ImapConfig RegulatorBox(const MailSide& m) {
+  takedown::mail::ImapConfig c;
+  c.url = m.imap_url;
+  c.user = m.user;
+  c.password = m.password;
+  c.tls.ca_file = m.ca_file;
+  c.taken_keyword = "$RegulatorRead";
+  return c;
+}
+
+int MailStory(Platform& platform, Api admin, Api regulator, const MailSide& m, const std::string& media_dir, int copies) {
+  std::printf("== 1. the platform: chats fill up through the upload gate\n");
+  auto photos = LoadPhotos(media_dir, 12);
+  int n = 0;
+  for (size_t i = 1; i < photos.size(); ++i) platform.Upload(fmt::format("m-{}", ++n), fmt::format("chat-{}", i % 5), "user", photos[i]);
+  const auto copy_list = Copies(photos[0], copies);
+  for (size_t i = 0; i < copy_list.size(); ++i) {
+    platform.Upload(fmt::format("m-{}", ++n), fmt::format("group-{}", i), fmt::format("user-{}", i), copy_list[i].second);
+    std::printf("  m-%d in group-%zu: %s\n", n, i, copy_list[i].first.c_str());
+  }
+  RegisterMailRequester(admin, regulator, m);
+  const std::string pem = m.dkim_key_file.empty() ? "" : ReadFile(m.dkim_key_file);
+  const std::string id = fmt::format("{}.request@{}", std::chrono::system_clock::now().time_since_epoch().count(), takedown::mail::DomainOf(m.user));
+  const std::string raw = RequestMail(m, id, "KCSC-2026-1128", photos[0], pem);
+  std::printf("\n== 2. the regulator emails %s (DKIM-signed%s, the image attached)\n", m.line.c_str(), pem.empty() ? ": NO" : "");
+  takedown::mail::SmtpConfig sc;
+  sc.url = m.smtp_url;
+  sc.tls.ca_file = m.ca_file;
+  takedown::mail::SmtpSender smtp(sc);
+  const auto t0 = Clock::now();
+  if (auto st = smtp.Send(m.user, {m.line}, raw); !st.ok()) throw std::runtime_error(st.message());
+  std::printf("  accepted by SMTP at t=0\n");
+  auto box_cfg = RegulatorBox(m);
+  takedown::mail::ImapMailbox box(box_cfg);
+  std::optional<Reply> ack, confirmation;
+  while ((!ack || !confirmation) && Clock::now() - t0 < std::chrono::seconds(120)) {
+    for (auto& r : ReadReplies(box)) {
+      if (r.in_reply_to != id) continue;
+      if (!ack) ack = r;
+      else confirmation = r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!ack) throw std::runtime_error("no acknowledgement within 120 s");
+  std::printf("\n== 3. the acknowledgement, in the regulator's mailbox %.2f s after SMTP acceptance\n  Subject: %s\n\n%s\n", Ms(t0, ack->seen) / 1000,
+              ack->subject.c_str(), ack->text.c_str());
+  if (!confirmation) throw std::runtime_error("no confirmation within 120 s");
+  std::printf("== 4. the confirmation, %.2f s after SMTP acceptance\n  Subject: %s\n\n%s\n", Ms(t0, confirmation->seen) / 1000,
+              confirmation->subject.c_str(), confirmation->text.c_str());
+  size_t listed = 0;
+  for (size_t i = 0; i < copy_list.size(); ++i) listed += confirmation->text.find(fmt::format("m-{} ", n - copy_list.size() + 1 + i)) != std::string::npos;
+  std::printf("== mail timing: acknowledgement %.2f s, confirmation %.2f s after SMTP acceptance; %zu of %zu copies listed as removed; %zu removed on the platform\n",
+              Ms(t0, ack->seen) / 1000, Ms(t0, confirmation->seen) / 1000, listed, copy_list.size(), platform.WaitForRemovals(copy_list.size(), std::chrono::seconds(5)));
+  return listed == copy_list.size() ? 0 : 1;
+}
+
+// N requests queued in takedown's mailbox at once, each with its own image attached: every one
+// must become a request and get its acknowledgement (counted, none lost, none twice).
+int MailBench(Api admin, Api regulator, const MailSide& m, int count) {
+  RegisterMailRequester(admin, regulator, m);
+  const std::string pem = m.dkim_key_file.empty() ? "" : ReadFile(m.dkim_key_file);
+  takedown::mail::SmtpConfig sc;
+  sc.url = m.smtp_url;
+  sc.tls.ca_file = m.ca_file;
+  takedown::mail::SmtpSender smtp(sc);
+  std::set<std::string> ids;
+  const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
+  std::printf("== mail bench: %d requests with an image attached each, DKIM-signed, sent through SMTP\n", count);
+  const auto t0 = Clock::now();
+  size_t bytes = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::string id = fmt::format("{}.{}.bench@{}", stamp, i, takedown::mail::DomainOf(m.user));
+    const auto img = *takedown::media::EncodeJpeg(Synthetic(static_cast<uint32_t>(1000 + i)), 85);
+    const std::string raw = RequestMail(m, id, fmt::format("BENCH-{}", i), img, pem);
+    bytes += raw.size();
+    if (auto st = smtp.Send(m.user, {m.line}, raw); !st.ok()) throw std::runtime_error(st.message());
+    ids.insert(id);
+  }
+  const auto t_sent = Clock::now();
+  std::printf("  %d messages (%.1f MB) accepted by SMTP in %.1f s\n", count, bytes / 1e6, Ms(t0, t_sent) / 1000);
+  auto box_cfg = RegulatorBox(m);
+  takedown::mail::ImapMailbox box(box_cfg);
+  std::map<std::string, int> acks;
+  Clock::time_point last = t_sent;
+  while (acks.size() < ids.size() && Clock::now() - last < std::chrono::seconds(60)) {
+    for (auto& r : ReadReplies(box)) {
+      if (!ids.count(r.in_reply_to)) continue;
+      if (++acks[r.in_reply_to] == 1) last = r.seen;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  int twice = 0;
+  for (const auto& [id, k] : acks) twice += k > 1;
+  // Requests filed, counted through the API.
+  size_t filed = 0;
+  for (int64_t after = 0;;) {
+    const json page = Must(regulator.Get(fmt::format("/v1/requests?after_id={}&limit=1000", after)), 200, "requests");
+    if (page["requests"].empty()) break;
+    filed += page["requests"].size();
+    after = page["next_after_id"].get<int64_t>();
+  }
+  std::printf("  %zu acknowledgements of %d (%d twice), %zu requests filed; the last acknowledgement %.1f s after the first message was sent (%.1f messages/s)\n",
+              acks.size(), count, twice, filed, Ms(t0, last) / 1000, acks.size() / (Ms(t0, last) / 1000));
+  std::printf("== mail bench: %s\n", acks.size() == ids.size() && twice == 0 ? "none lost" : "LOST OR DUPLICATED");
+  return acks.size() == ids.size() && twice == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -495,7 +678,9 @@ int main(int argc, char** argv) {
   int port = 8081, copies = 6, content = 1000000, video_copies = 20;
   std::string video;
   std::string platform_key, regulator_key, admin_key, secret;
-  bool story = false, bench = false;
+  bool story = false, bench = false, mail_story = false;
+  int mail_bench = 0;
+  MailSide mail;
   app.add_option("--takedown", takedown, "takedown's base URL");
   app.add_option("--listen", port, "port for takedown's webhooks (0: any; printed)");
   app.add_option("--media", media_dir, "JPEG photos to fill chats with (generated pictures when absent)");
@@ -505,13 +690,24 @@ int main(int argc, char** argv) {
   app.add_option("--video-copies", video_copies, "--bench: copies of the reported video (0: no video part)");
   app.add_flag("--story", story, "play the regulator too and tell the story, then exit");
   app.add_flag("--bench", bench, "measure the workflow, then exit");
+  app.add_flag("--mail-story", mail_story, "play a regulator that reports by email (the email line), then exit");
+  app.add_option("--mail-bench", mail_bench, "send N email requests at once and count every acknowledgement, then exit");
+  app.add_option("--smtp", mail.smtp_url, "the regulator's SMTP server (smtp://host:port, STARTTLS)");
+  app.add_option("--imap", mail.imap_url, "the regulator's mailbox (imaps://host:port/INBOX)");
+  app.add_option("--mail-ca", mail.ca_file, "CA file for the mail servers' TLS");
+  app.add_option("--mail-user", mail.user, "the regulator's address and IMAP login (password: REGULATOR_MAIL_PASSWORD)");
+  app.add_option("--mail-line", mail.line, "takedown's email line address");
+  app.add_option("--dkim-key", mail.dkim_key_file, "the regulator's DKIM private key (PEM); none: unsigned");
+  app.add_option("--dkim-selector", mail.dkim_selector, "its DKIM selector");
+  app.add_option("--mail-language", mail.language, "the language of takedown's replies (en, ko)");
   CLI11_PARSE(app, argc, argv);
   auto env = [](const char* n) { const char* v = std::getenv(n); return std::string(v ? v : ""); };
   platform_key = env("TAKEDOWN_PLATFORM_KEY");
   regulator_key = env("TAKEDOWN_REQUESTER_KEY");
   admin_key = env("TAKEDOWN_ADMIN_KEY");
   secret = env("TAKEDOWN_WEBHOOK_SECRET");
-  if (platform_key.empty() || ((story || bench) && (regulator_key.empty() || admin_key.empty()))) {
+  mail.password = env("REGULATOR_MAIL_PASSWORD");
+  if (platform_key.empty() || ((story || bench || mail_story || mail_bench > 0) && (regulator_key.empty() || admin_key.empty()))) {
     std::fprintf(stderr, "takedown-example-platform: set TAKEDOWN_PLATFORM_KEY (and for --story/--bench TAKEDOWN_REQUESTER_KEY and TAKEDOWN_ADMIN_KEY)\n");
     return 2;
   }
@@ -528,6 +724,8 @@ int main(int argc, char** argv) {
   int rc = 0;
   try {
     if (story) rc = Story(platform, {takedown, admin_key}, {takedown, regulator_key}, media_dir, copies);
+    else if (mail_story) rc = MailStory(platform, {takedown, admin_key}, {takedown, regulator_key}, mail, media_dir, copies);
+    else if (mail_bench > 0) rc = MailBench({takedown, admin_key}, {takedown, regulator_key}, mail, mail_bench);
     else if (bench) rc = Bench(platform, {takedown, admin_key}, {takedown, regulator_key}, {takedown, platform_key}, media_dir, copies, content, video, video_copies);
     else {
       server.join();

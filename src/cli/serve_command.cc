@@ -23,12 +23,15 @@
 #include "cli/serve_config.h"
 #include "http/server.h"
 #include "http/webhook.h"
+#include "mail/mail_line.h"
 #include "takedown/workflow.h"
 #include "store/store.h"
 #include "takedown/service.h"
 
 namespace takedown::cli {
 namespace {
+
+Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf, store::Store* store);
 
 // SIGTERM and SIGINT stop the server gracefully: no new connections, in-flight requests finish,
 // queued writes commit, then the store closes. Signals are blocked in every thread and taken by
@@ -162,16 +165,68 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   wopt.restrict_chat_after = cfg->restrict_chat_after;
   auto workflow = std::make_unique<service::Workflow>(svc->get(), std::move(sink), wopt);
   workflow->Start();
+  std::unique_ptr<mail::MailLine> line;
+  if (!cfg->mail.imap_urls.empty()) {
+    auto made = StartMailLine(cfg->mail, workflow.get(), store->get());
+    if (!made.ok()) {
+      spdlog::error("{}", made.status().message());
+      server.Stop();
+      http_thread.join();
+      return 2;
+    }
+    line = std::move(*made);
+    server.SetExtraMetrics([l = line.get()] { return l->MetricsText(); });
+  }
   server.AttachWorkflow(workflow.get());
   server.Attach(svc->get());
   http_thread.join();  // returns after Stop(), once in-flight requests are answered
   server.Attach(nullptr);
   server.AttachWorkflow(nullptr);
+  server.SetExtraMetrics(nullptr);
+  line.reset();  // stops polling; queued replies stay in the store
   workflow.reset();  // stops deliveries; undelivered actions stay queued in the store
   svc->reset();
   store->reset();  // drains the write queue: every acknowledged write is committed
   spdlog::info("stopped");
   return stopping ? 0 : 1;
+}
+
+Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf, store::Store* store) {
+  mail::MailLineOptions o;
+  mail::TlsOptions tls{m.require_tls, m.ca_file, true};
+  for (size_t b = 0; b <= m.imap_urls.size();) {
+    size_t e = m.imap_urls.find(',', b);
+    if (e == std::string::npos) e = m.imap_urls.size();
+    std::string url = m.imap_urls.substr(b, e - b);
+    url.erase(0, url.find_first_not_of(' '));
+    if (!url.empty()) o.mailboxes.push_back({.url = url, .user = m.imap_user, .password = m.imap_password, .tls = tls, .move_to = m.imap_move_to});
+    b = e + 1;
+  }
+  o.smtp = {.url = m.smtp_url, .user = m.smtp_user, .password = m.smtp_password, .tls = tls};
+  o.address = m.address;
+  o.display_name = m.display_name;
+  o.poll_interval_s = m.poll_interval_s;
+  o.dkim_key_file = m.dkim_key_file;
+  o.templates_dir = m.templates_dir.empty() ? TAKEDOWN_MAIL_TEMPLATES : m.templates_dir;
+  for (size_t b = 0; b < m.link_patterns.size();) {
+    size_t e = m.link_patterns.find('\n', b);
+    if (e == std::string::npos) e = m.link_patterns.size();
+    std::string p = m.link_patterns.substr(b, e - b);
+    while (!p.empty() && (p.back() == ' ' || p.back() == '\r')) p.pop_back();
+    p.erase(0, p.find_first_not_of(' '));
+    if (!p.empty()) o.link_patterns.push_back(p);
+    b = e + 1;
+  }
+  o.max_message_bytes = m.max_message_bytes;
+  o.neutral_bounce = m.neutral_bounce;
+  auto line = mail::MailLine::Create(wf, store, o);
+  if (!line.ok()) return line.status().WithContext("the email line");
+  (*line)->Start();
+  std::vector<std::string> boxes;
+  for (const auto& b : o.mailboxes) boxes.push_back(mail::RedactUrl(b.url));
+  spdlog::info("email line {}: reading {} every {} s, replying through {}{}", o.address, fmt::join(boxes, ", "), o.poll_interval_s,
+               mail::RedactUrl(o.smtp.url), o.dkim_key_file.empty() ? "; DKIM keys from DNS" : "; DKIM keys from " + o.dkim_key_file);
+  return line;
 }
 
 Result<std::unique_ptr<store::Store>> OpenStoreFor(const std::string& config_path, const std::string& store_flag) {

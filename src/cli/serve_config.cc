@@ -45,6 +45,38 @@ std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::
   };
 }
 
+// A string setting of the mail line; `check` may refuse a value.
+std::function<Status(ServeConfig&, const std::string&)> MailStr(std::string MailSettings::*field,
+                                                                std::function<Status(const std::string&)> check = nullptr) {
+  return [=](ServeConfig& c, const std::string& text) {
+    if (check) TD_RETURN_IF_ERROR(check(text));
+    c.mail.*field = text;
+    return Status::Ok();
+  };
+}
+std::function<Status(ServeConfig&, const std::string&)> MailBool(bool MailSettings::*field) {
+  return [=](ServeConfig& c, const std::string& text) {
+    if (text != "true" && text != "false") return InvalidArgument(fmt::format("'{}' is not true or false", text));
+    c.mail.*field = text == "true";
+    return Status::Ok();
+  };
+}
+Status MailUrl(const std::string& v, std::initializer_list<const char*> schemes) {
+  if (v.empty()) return Status::Ok();
+  for (const auto& part : [&] {
+         std::vector<std::string> parts;
+         size_t b = 0;
+         for (size_t e; (e = v.find(',', b)) != std::string::npos; b = e + 1) parts.push_back(v.substr(b, e - b));
+         parts.push_back(v.substr(b));
+         return parts;
+       }()) {
+    bool ok = false;
+    for (const char* s : schemes) ok = ok || part.rfind(s, 0) == 0;
+    if (!ok) return InvalidArgument(fmt::format("'{}' is not a {} URL", part, fmt::join(schemes, " or ")));
+  }
+  return Status::Ok();
+}
+
 const std::vector<Binding>& Bindings() {
   static const std::vector<Binding> b = {
       {{"store.path", "TAKEDOWN_STORE_PATH", "--store.path", "SQLite database file (created on first start)"},
@@ -100,6 +132,58 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
+      {{"mail.imap_urls", "TAKEDOWN_MAIL_IMAP_URLS", "--mail.imap_urls",
+        "mailboxes of the email line, comma-separated imaps://host:port/MAILBOX (\"\": the line is off)"},
+       MailStr(&MailSettings::imap_urls, [](const std::string& v) { return MailUrl(v, {"imaps://", "imap://"}); }), false},
+      {{"mail.imap_user", "TAKEDOWN_MAIL_IMAP_USER", "--mail.imap_user", "IMAP login"}, MailStr(&MailSettings::imap_user), false},
+      {{"mail.imap_password", "TAKEDOWN_MAIL_IMAP_PASSWORD", "--mail.imap_password", "IMAP password (prefer the environment; never logged)"},
+       MailStr(&MailSettings::imap_password), false},
+      {{"mail.imap_move_to", "TAKEDOWN_MAIL_IMAP_MOVE_TO", "--mail.imap_move_to", "folder taken messages move to (\"\": they stay, flagged)"},
+       MailStr(&MailSettings::imap_move_to), false},
+      {{"mail.smtp_url", "TAKEDOWN_MAIL_SMTP_URL", "--mail.smtp_url", "where replies are submitted: smtp://host:port (STARTTLS) or smtps://"},
+       MailStr(&MailSettings::smtp_url, [](const std::string& v) { return MailUrl(v, {"smtp://", "smtps://"}); }), false},
+      {{"mail.smtp_user", "TAKEDOWN_MAIL_SMTP_USER", "--mail.smtp_user", "SMTP login (\"\": none)"}, MailStr(&MailSettings::smtp_user), false},
+      {{"mail.smtp_password", "TAKEDOWN_MAIL_SMTP_PASSWORD", "--mail.smtp_password", "SMTP password (prefer the environment; never logged)"},
+       MailStr(&MailSettings::smtp_password), false},
+      {{"mail.address", "TAKEDOWN_MAIL_ADDRESS", "--mail.address", "the line's own address, From of every reply"},
+       MailStr(&MailSettings::address,
+               [](const std::string& v) {
+                 return v.empty() || v.find('@') != std::string::npos ? Status::Ok() : InvalidArgument(fmt::format("'{}' is not an email address", v));
+               }),
+       false},
+      {{"mail.display_name", "TAKEDOWN_MAIL_DISPLAY_NAME", "--mail.display_name", "the name replies come from"},
+       MailStr(&MailSettings::display_name), false},
+      {{"mail.poll_interval_s", "TAKEDOWN_MAIL_POLL_INTERVAL_S", "--mail.poll_interval_s", "seconds between looks at the mailboxes"},
+       [](ServeConfig& c, const std::string& text) {
+         int64_t v = 0;
+         TD_RETURN_IF_ERROR(SetInt(text, 1, 3600, v));
+         c.mail.poll_interval_s = static_cast<int>(v);
+         return Status::Ok();
+       },
+       true},
+      {{"mail.ca_file", "TAKEDOWN_MAIL_CA_FILE", "--mail.ca_file", "CA certificates for the mail servers' TLS (\"\": the system's)"},
+       MailStr(&MailSettings::ca_file), false},
+      {{"mail.require_tls", "TAKEDOWN_MAIL_REQUIRE_TLS", "--mail.require_tls", "refuse mail servers that do not speak TLS (true/false)"},
+       MailBool(&MailSettings::require_tls), false},
+      {{"mail.dkim_key_file", "TAKEDOWN_MAIL_DKIM_KEY_FILE", "--mail.dkim_key_file",
+        "DKIM public keys for closed deployments (\"\": from DNS)"},
+       MailStr(&MailSettings::dkim_key_file), false},
+      {{"mail.templates_dir", "TAKEDOWN_MAIL_TEMPLATES_DIR", "--mail.templates_dir", "reply templates (\"\": the built-in ones)"},
+       MailStr(&MailSettings::templates_dir), false},
+      {{"mail.link_patterns", "TAKEDOWN_MAIL_LINK_PATTERNS", "--mail.link_patterns",
+        "regular expressions, one per line, whose first group is a content id (\"\": the defaults)"},
+       MailStr(&MailSettings::link_patterns), false},
+      {{"mail.max_message_bytes", "TAKEDOWN_MAIL_MAX_MESSAGE_BYTES", "--mail.max_message_bytes", "larger messages are answered, not read"},
+       [](ServeConfig& c, const std::string& text) {
+         int64_t v = 0;
+         TD_RETURN_IF_ERROR(SetInt(text, 1024, int64_t{4} << 30, v));
+         c.mail.max_message_bytes = v;
+         return Status::Ok();
+       },
+       true},
+      {{"mail.neutral_bounce", "TAKEDOWN_MAIL_NEUTRAL_BOUNCE", "--mail.neutral_bounce",
+        "answer a message that fails authentication with a neutral bounce (true/false)"},
+       MailBool(&MailSettings::neutral_bounce), false},
       {{"log.level", "TAKEDOWN_LOG_LEVEL", "--log.level", "trace, debug, info, warn or error"},
        [](ServeConfig& c, const std::string& v) {
          for (const char* l : {"trace", "debug", "info", "warn", "error"}) {
@@ -154,8 +238,9 @@ Result<ServeConfig> LoadServeConfig(const std::string& config_path,
           if (!value.is_integer()) return InvalidArgument(fmt::format("{}: '{}' must be an integer", config_path, key));
           text = std::to_string(value.as_integer()->get());
         } else {
-          if (!value.is_string()) return InvalidArgument(fmt::format("{}: '{}' must be a string", config_path, key));
-          text = value.as_string()->get();
+          if (value.is_boolean()) text = value.as_boolean()->get() ? "true" : "false";
+          else if (!value.is_string()) return InvalidArgument(fmt::format("{}: '{}' must be a string", config_path, key));
+          else text = value.as_string()->get();
         }
         Status st = b->set(c, text);
         if (!st.ok()) return st.WithContext(fmt::format("{}: '{}'", config_path, key));

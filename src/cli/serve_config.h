@@ -13,6 +13,23 @@
 
 namespace takedown::cli {
 
+// The direct email line (off while mail.imap_urls is empty).
+struct MailSettings {
+  std::string imap_urls;          // comma-separated imaps://host:port/MAILBOX
+  std::string imap_user, imap_password;  // the password: never logged; prefer the environment
+  std::string imap_move_to;       // "" = taken messages stay, flagged $TakedownTaken
+  std::string smtp_url, smtp_user, smtp_password;
+  std::string address, display_name = "Takedown";
+  int poll_interval_s = 2;
+  std::string ca_file;            // "" = the system's CAs
+  bool require_tls = true;
+  std::string dkim_key_file;      // "" = DNS
+  std::string templates_dir;      // "" = the built-in config/mail
+  std::string link_patterns;      // one regular expression per line; "" = the defaults
+  int64_t max_message_bytes = 100LL << 20;
+  bool neutral_bounce = false;
+};
+
 struct ServeConfig {
   std::string store_path = "takedown.db";
   http::ServerConfig server;
@@ -23,6 +40,7 @@ struct ServeConfig {
   int restrict_chat_after = 0;    // 0 = never
   int evidence_retention_days = 0;  // 0 = media is hashed and dropped
   std::string evidence_key_file = "evidence.key";  // relative to the store's directory unless absolute
+  MailSettings mail;
 };
 
 struct ServeSetting {

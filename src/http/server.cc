@@ -86,6 +86,8 @@ struct Server::Impl {
   std::atomic<service::Service*> svc{nullptr};
   service::Service* S() const { return svc.load(std::memory_order_acquire); }
   std::atomic<service::Workflow*> wf{nullptr};
+  std::mutex extra_mu;
+  std::function<std::string()> extra_metrics;  // GUARDED_BY(extra_mu)
   service::Workflow* W() const { return wf.load(std::memory_order_acquire); }
   ServerConfig cfg;
   httplib::Server http;
@@ -188,6 +190,8 @@ struct Server::Impl {
     m += fmt::format("# TYPE takedown_uploads_blocked_total counter\ntakedown_uploads_blocked_total {}\n", st.blocked);
     m += fmt::format("# TYPE takedown_auth_failures_total counter\ntakedown_auth_failures_total{{reason=\"unauthenticated\"}} {}\ntakedown_auth_failures_total{{reason=\"forbidden\"}} {}\n",
                      unauthenticated.load(), forbidden.load());
+    std::lock_guard lock(extra_mu);
+    if (extra_metrics) m += extra_metrics();
     return m;
   }
 
@@ -503,6 +507,11 @@ void Server::Stop() {
 }
 void Server::Attach(service::Service* service) { impl_->svc.store(service, std::memory_order_release); }
 void Server::AttachWorkflow(service::Workflow* workflow) { impl_->wf.store(workflow, std::memory_order_release); }
+
+void Server::SetExtraMetrics(std::function<std::string()> fn) {
+  std::lock_guard lock(impl_->extra_mu);
+  impl_->extra_metrics = std::move(fn);
+}
 const std::vector<RouteInfo>& Server::routes() const { return impl_->routes; }
 
 }  // namespace takedown::http

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,8 @@ class Server {
   void Attach(service::Service* service);
   // The workflow (requests, review, actions, appeals, reports); its routes answer 503 until then.
   void AttachWorkflow(service::Workflow* workflow);
+  // More Prometheus text appended to /metrics (the email line's counters); nullptr removes it.
+  void SetExtraMetrics(std::function<std::string()> fn);
 
   const std::vector<RouteInfo>& routes() const;
 

@@ -148,7 +148,10 @@ kainjow::mustache::data ToMustache(const json& j) {
   using kainjow::mustache::data;
   if (j.is_object()) {
     data d;
-    for (const auto& [k, v] : j.items()) d.set(k, ToMustache(v));
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_string() && v.get<std::string>().empty()) continue;  // absent: "{{#k}}" sections skip it
+      d.set(k, ToMustache(v));
+    }
     return d;
   }
   if (j.is_array()) {

@@ -268,6 +268,8 @@ Result<ParsedMail> ParseMail(std::string_view raw, const MailLimits& limits) {
     m.problems.push_back("the subject is not in a known charset; unreadable characters were replaced");
   }
   m.references = OrEmpty(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "References"));
+  m.in_reply_to = OrEmpty(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "In-Reply-To"));
+  if (m.in_reply_to.size() >= 2 && m.in_reply_to.front() == '<') m.in_reply_to = m.in_reply_to.substr(1, m.in_reply_to.find('>') - 1);
   m.date = OrEmpty(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "Date"));
   m.takedown_secret = OrEmpty(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "X-Takedown-Secret"));
 

@@ -31,6 +31,7 @@ struct ParsedMail {
   std::string reply_to;       // Reply-To's first address, lowercased ("" when absent)
   std::string subject;        // decoded (RFC 2047), UTF-8
   std::string references;     // the References header as sent (for threading replies)
+  std::string in_reply_to;    // In-Reply-To without <>, "" when absent
   std::string date;           // the Date header as sent
   std::string takedown_secret;  // X-Takedown-Secret, the requester's shared secret if it sends one
   std::string text;           // text/plain parts (or text/html stripped of tags), UTF-8

@@ -91,6 +91,9 @@ Result<std::string> ImapMailbox::Run(const std::string& url, const std::string& 
 }
 
 Result<std::vector<ImapMessageInfo>> ImapMailbox::Untaken(size_t limit) {
+  // The connection (and the selected mailbox) stays open between looks; a server need not report
+  // mail that arrived since until it is asked to check: NOOP does that.
+  TD_RETURN_IF_ERROR(Run(c_.url, "NOOP").status());
   TD_ASSIGN_OR_RETURN(std::string search, Run(c_.url, "UID SEARCH NOT KEYWORD " + c_.taken_keyword));
   std::vector<uint32_t> uids;
   static const std::regex kSearch(R"(\* SEARCH([ 0-9]*))");

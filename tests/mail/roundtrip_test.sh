@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The email line end to end, against real servers: a private Postfix (SMTP, STARTTLS) and Dovecot
+# (IMAPS) on loopback (tests/mail/mailservers.sh), `takedown serve` reading takedown@platform.test
+# over IMAP and replying over SMTP, and the example platform playing both the platform (uploads
+# through the gate, a webhook receiver that removes) and a regulator's analyst who emails a
+# DKIM-signed request with the image attached and reads the acknowledgement and the confirmation
+# from analyst@regulator.test. Passes only when both replies arrive, threaded to the request, and
+# the confirmation lists every copy. Prints the times from SMTP acceptance to each reply.
+#   MAIL_BENCH=N also sends N requests at once and counts every acknowledgement (scripts/bench-mail.sh).
+# Usage: tests/mail/roundtrip_test.sh TAKEDOWN_BINARY EXAMPLE_BINARY
+set -euo pipefail
+takedown=$1 example=$2
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIPPED (loudly): the email round trip starts private Postfix and Dovecot instances, which needs root." >&2
+  echo "CI runs as root and runs it; run as root (or in CI) to exercise it." >&2
+  exit 77
+fi
+for tool in postfix dovecot openssl curl; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "missing $tool: run scripts/setup.sh" >&2; exit 1; }
+done
+dir=$(mktemp -d /tmp/tdmail.XXXXXX)
+chmod 755 "$dir"
+serve=""
+cleanup() {
+  set +e
+  [ -n "$serve" ] && kill "$serve" 2>/dev/null && wait "$serve" 2>/dev/null
+  "$here/mailservers.sh" stop "$dir/m" >/dev/null 2>&1
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$dir/serve.err" "$dir/m/postfix.log" "$dir/m/dovecot.log"; do
+    [ -f "$f" ] && { echo "--- tail of $f" >&2; tail -n 40 "$f" >&2; }
+  done
+  exit 1
+}
+
+"$here/mailservers.sh" start "$dir/m" >"$dir/mailservers.out" 2>&1 || { cat "$dir/mailservers.out" >&2; fail "mail servers did not start"; }
+# shellcheck disable=SC1091
+source "$dir/m/env"
+
+# The regulator's domain signs its mail; takedown knows its public key from a key file (a closed
+# deployment: no DNS here).
+openssl genrsa -out "$dir/regulator-dkim.pem" 2048 2>/dev/null
+pub=$(openssl rsa -in "$dir/regulator-dkim.pem" -pubout -outform DER 2>/dev/null | base64 -w0)
+echo "mail._domainkey.regulator.test v=DKIM1; k=rsa; p=$pub" >"$dir/dkim.keys"
+
+store=$dir/takedown.db
+key() { "$takedown" admin create-key --role "$1" --name "mail-$1" --store "$store" 2>/dev/null; }
+TAKEDOWN_ADMIN_KEY=$(key admin) TAKEDOWN_PLATFORM_KEY=$(key platform) TAKEDOWN_REQUESTER_KEY=$(key requester)
+export TAKEDOWN_ADMIN_KEY TAKEDOWN_PLATFORM_KEY TAKEDOWN_REQUESTER_KEY
+export TAKEDOWN_WEBHOOK_SECRET=mail-test-secret
+export TAKEDOWN_MAIL_IMAP_PASSWORD=$TAKEDOWN_PASS REGULATOR_MAIL_PASSWORD=$ANALYST_PASS
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$takedown" serve --store.path "$store" --server.port 0 --webhook.url "http://127.0.0.1:$port/takedown/webhook" \
+  --mail.imap_urls "$IMAPS_URL/INBOX" --mail.imap_user "$TAKEDOWN_USER" --mail.smtp_url "$SMTP_URL" \
+  --mail.ca_file "$MAIL_CA" --mail.address "$TAKEDOWN_USER" --mail.dkim_key_file "$dir/dkim.keys" \
+  >"$dir/serve.out" 2>"$dir/serve.err" &
+serve=$!
+url=""
+for _ in $(seq 1 300); do
+  url=$(sed -n 's|^listening on \(http://[^ ]*\)$|\1|p' "$dir/serve.out")
+  [ -n "$url" ] && curl -sf "$url/readyz" >/dev/null && break
+  sleep 0.1
+done
+[ -n "$url" ] || fail "takedown serve did not start"
+grep -q "email line" "$dir/serve.err" || fail "the email line did not start"
+
+mail_args=(--takedown "$url" --listen "$port" --smtp "$SMTP_URL" --imap "$IMAPS_URL/INBOX" --mail-ca "$MAIL_CA"
+  --mail-user "$ANALYST_USER" --mail-line "$TAKEDOWN_USER" --dkim-key "$dir/regulator-dkim.pem" --dkim-selector mail)
+"$example" --mail-story "${mail_args[@]}" --media "${TAKEDOWN_MAIL_MEDIA:-$dir/generated}" | tee "$dir/story.out" || fail "the mail story failed"
+grep -q '^== mail timing: ' "$dir/story.out" || fail "no timing line"
+
+# A forged message: the analyst's address without the regulator's signature. Quarantined, never
+# actioned, no reply.
+forged=$dir/forged.eml
+printf 'From: <%s>\r\nTo: <%s>\r\nSubject: forged\r\nMessage-ID: <forged-%s@regulator.test>\r\n\r\nPDQ: %s\r\n' \
+  "$ANALYST_USER" "$TAKEDOWN_USER" "$$" "$(printf 'f%.0s' $(seq 64))" >"$forged"
+curl -s --url "$SMTP_URL" --ssl-reqd --cacert "$MAIL_CA" --mail-from "$ANALYST_USER" --mail-rcpt "$TAKEDOWN_USER" -T "$forged" ||
+  fail "could not send the forged message"
+for _ in $(seq 1 100); do
+  "$takedown" audit verify --store "$store" >/dev/null 2>&1 || true
+  sqlite3 "$store" "SELECT count(*) FROM audit WHERE kind = 'mail.quarantined'" 2>/dev/null | grep -q '^1$' && break
+  sleep 0.1
+done
+[ "$(sqlite3 "$store" "SELECT count(*) FROM audit WHERE kind = 'mail.quarantined'")" = 1 ] || fail "the forged message was not quarantined"
+echo "forged message: quarantined (audit: $(sqlite3 "$store" "SELECT payload FROM audit WHERE kind = 'mail.quarantined'"))"
+
+if [ "${MAIL_BENCH:-0}" -gt 0 ]; then
+  "$example" --mail-bench "$MAIL_BENCH" "${mail_args[@]}" | tee "$dir/bench.out" || fail "the mail bench lost or duplicated requests"
+fi
+
+kill -TERM "$serve"
+wait "$serve" || fail "takedown serve did not stop cleanly"
+serve=""
+"$takedown" audit verify --store "$store" || fail "audit chain"
+echo "email round trip: PASS"
