@@ -206,16 +206,19 @@ TEST(MailCompose, RepliesAreThreadedUtf8AndCrlf) {
 
 class DkimTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { key_ = new KeyPair(NewKey()); }
+  static const KeyPair& Key() {
+    static const KeyPair k = NewKey();  // one 2048-bit key for every test
+    return k;
+  }
   void SetUp() override {
+    key_ = &Key();
     dir_ = testing::MakeTempDir();
     std::ofstream(dir_ + "/keys") << "sel._domainkey.regulator.test v=DKIM1; k=rsa; p=" << key_->public_b64 << "\n";
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  static KeyPair* key_;
+  const KeyPair* key_ = nullptr;
   std::string dir_;
 };
-KeyPair* DkimTest::key_ = nullptr;
 
 TEST_F(DkimTest, SignedMessagesVerifyAndAlteredOnesDoNot) {
   const std::string msg = Mail("analyst@regulator.test", "d1@regulator.test", "request", Text("PDQ: 00ff\r\n"));

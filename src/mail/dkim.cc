@@ -6,6 +6,10 @@
 #include <opendkim/dkim.h>
 #undef _Bool
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -101,6 +105,15 @@ DkimResult DkimVerifier::Verify(std::string_view raw) {
 }
 
 Result<std::string> DkimSign(std::string_view raw, const std::string& domain, const std::string& selector, const std::string& private_key_pem) {
+  {  // checked here: OpenDKIM's own error path for an unreadable key leaks
+    BIO* bio = BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size()));
+    EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+    const bool rsa = key && EVP_PKEY_base_id(key) == EVP_PKEY_RSA;
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    ERR_clear_error();
+    if (!rsa) return InvalidArgument("DKIM signing: the private key is not an RSA key in PEM form");
+  }
   DKIM_LIB* lib = dkim_init(nullptr, nullptr);
   if (!lib) return Internal("OpenDKIM could not be initialised");
   unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;

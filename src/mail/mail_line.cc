@@ -246,18 +246,24 @@ void MailLine::Wake() {
 
 void MailLine::Loop() {
   for (;;) {
-    RunOnce();
+    const bool backlog = RunOnce();
     std::unique_lock lock(mu_);
+    if (backlog) {  // a full batch: more is waiting, take it now
+      if (stopping_) return;
+      continue;
+    }
     cv_.wait_for(lock, std::chrono::seconds(opt_.poll_interval_s), [this] { return stopping_ || woken_; });
     woken_ = false;
     if (stopping_) return;
   }
 }
 
-void MailLine::RunOnce() {
-  if (auto n = PollMailboxes(); !n.ok()) spdlog::warn("mail: {}", n.status().message());
+bool MailLine::RunOnce() {
+  auto taken = PollMailboxes();
+  if (!taken.ok()) spdlog::warn("mail: {}", taken.status().message());
   if (auto n = QueueClosings(); !n.ok()) spdlog::warn("mail: closing replies: {}", n.status().message());
   if (auto n = SendDue(); !n.ok()) spdlog::warn("mail: sending replies: {}", n.status().message());
+  return taken.ok() && static_cast<size_t>(*taken) >= opt_.batch;
 }
 
 Result<int> MailLine::PollMailboxes() {

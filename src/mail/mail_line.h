@@ -99,8 +99,9 @@ class MailLine {
   Result<int> QueueClosings();
   // Sends due replies; returns how many went.
   Result<int> SendDue();
-  // One round of all three (what the thread does every poll interval).
-  void RunOnce();
+  // One round of all three (what the thread does every poll interval); true when a mailbox had
+  // a full batch (more is waiting: the thread goes on without waiting).
+  bool RunOnce();
   // Wakes the thread early (a request was confirmed).
   void Wake();
 
