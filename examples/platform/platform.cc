@@ -546,18 +546,18 @@ void RegisterMailRequester(Api& admin, Api& regulator, const MailSide& m) {
 
 // Replies in the regulator's mailbox to the given Message-IDs, read once each (flagged).
 struct Reply {
-  std::string in_reply_to, subject, text;
+  std::string in_reply_to, subject, text, kind;
   Clock::time_point seen;
 };
 std::vector<Reply> ReadReplies(takedown::mail::ImapMailbox& box) {
   std::vector<Reply> out;
-  auto list = box.Untaken(500);
+  auto list = box.Untaken(100);
   if (!list.ok()) throw std::runtime_error(list.status().message());
   for (const auto& info : *list) {
     auto raw = box.Fetch(info.uid, false);
     if (!raw.ok()) throw std::runtime_error(raw.status().message());
     auto m = takedown::mail::ParseMail(*raw);
-    if (m.ok()) out.push_back({m->in_reply_to, m->subject, m->text, Clock::now()});
+    if (m.ok()) out.push_back({m->in_reply_to, m->subject, m->text, m->takedown_reply, Clock::now()});
     if (auto st = box.MarkTaken(info.uid); !st.ok()) throw std::runtime_error(st.message());
   }
   return out;
@@ -601,8 +601,8 @@ int MailStory(Platform& platform, Api admin, Api regulator, const MailSide& m, c
   while ((!ack || !confirmation) && Clock::now() - t0 < std::chrono::seconds(120)) {
     for (auto& r : ReadReplies(box)) {
       if (r.in_reply_to != id) continue;
-      if (!ack) ack = r;
-      else confirmation = r;
+      if (r.kind == "ack") ack = r;
+      else if (r.kind == "confirmed") confirmation = r;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -621,8 +621,10 @@ int MailStory(Platform& platform, Api admin, Api regulator, const MailSide& m, c
 
 // N requests queued in takedown's mailbox at once, each with its own image attached: every one
 // must become a request and get its acknowledgement (counted, none lost, none twice).
-int MailBench(Api admin, Api regulator, const MailSide& m, int count) {
-  RegisterMailRequester(admin, regulator, m);
+// phase "all" sends and counts; "send" only queues the messages (ids to ids_file) while takedown
+// is stopped; "count" (takedown started again) counts from its own start.
+int MailBench(Api admin, Api regulator, const MailSide& m, int count, const std::string& phase, const std::string& ids_file) {
+  if (phase != "count") RegisterMailRequester(admin, regulator, m);
   const std::string pem = m.dkim_key_file.empty() ? "" : ReadFile(m.dkim_key_file);
   takedown::mail::SmtpConfig sc;
   sc.url = m.smtp_url;
@@ -630,10 +632,29 @@ int MailBench(Api admin, Api regulator, const MailSide& m, int count) {
   takedown::mail::SmtpSender smtp(sc);
   std::set<std::string> ids;
   const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
-  std::printf("== mail bench: %d requests with an image attached each, DKIM-signed, sent through SMTP\n", count);
+  auto count_filed = [&] {
+    size_t n = 0;
+    for (int64_t after = 0;;) {
+      const json page = Must(regulator.Get(fmt::format("/v1/requests?after_id={}&limit=1000", after)), 200, "requests");
+      if (page["requests"].empty()) return n;
+      n += page["requests"].size();
+      after = page["next_after_id"].get<int64_t>();
+    }
+  };
+  size_t filed_before = 0;
+  if (phase == "count") {
+    std::ifstream in(ids_file);
+    in >> filed_before;
+    for (std::string id; in >> id;) ids.insert(id);
+    count = static_cast<int>(ids.size());
+    std::printf("== mail bench: takedown started with %d requests queued in its mailbox\n", count);
+  } else {
+    filed_before = count_filed();
+  }
+  if (phase != "count") std::printf("== mail bench: %d requests with an image attached each, DKIM-signed, sent through SMTP\n", count);
   const auto t0 = Clock::now();
   size_t bytes = 0;
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; i < count && phase != "count"; ++i) {
     const std::string id = fmt::format("{}.{}.bench@{}", stamp, i, takedown::mail::DomainOf(m.user));
     const auto img = *takedown::media::EncodeJpeg(Synthetic(static_cast<uint32_t>(1000 + i)), 85);
     const std::string raw = RequestMail(m, id, fmt::format("BENCH-{}", i), img, pem);
@@ -642,32 +663,36 @@ int MailBench(Api admin, Api regulator, const MailSide& m, int count) {
     ids.insert(id);
   }
   const auto t_sent = Clock::now();
-  std::printf("  %d messages (%.1f MB) accepted by SMTP in %.1f s\n", count, bytes / 1e6, Ms(t0, t_sent) / 1000);
+  if (phase != "count") std::printf("  %d messages (%.1f MB) accepted by SMTP in %.1f s\n", count, bytes / 1e6, Ms(t0, t_sent) / 1000);
+  if (phase == "send") {
+    std::ofstream out(ids_file);
+    out << filed_before << "\n";
+    for (const auto& id : ids) out << id << "\n";
+    return out ? 0 : 1;
+  }
   auto box_cfg = RegulatorBox(m);
   takedown::mail::ImapMailbox box(box_cfg);
-  std::map<std::string, int> acks;
-  Clock::time_point last = t_sent;
-  while (acks.size() < ids.size() && Clock::now() - last < std::chrono::seconds(60)) {
+  std::map<std::string, int> acks, confirmations;
+  Clock::time_point last = t_sent, last_confirmation = t_sent;
+  while ((acks.size() < ids.size() || confirmations.size() < ids.size()) && Clock::now() - std::max(last, last_confirmation) < std::chrono::seconds(60)) {
     for (auto& r : ReadReplies(box)) {
       if (!ids.count(r.in_reply_to)) continue;
-      if (++acks[r.in_reply_to] == 1) last = r.seen;
+      if (r.kind == "ack" && ++acks[r.in_reply_to] == 1) last = r.seen;
+      if (r.kind == "confirmed" && ++confirmations[r.in_reply_to] == 1) last_confirmation = r.seen;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   int twice = 0;
   for (const auto& [id, k] : acks) twice += k > 1;
-  // Requests filed, counted through the API.
-  size_t filed = 0;
-  for (int64_t after = 0;;) {
-    const json page = Must(regulator.Get(fmt::format("/v1/requests?after_id={}&limit=1000", after)), 200, "requests");
-    if (page["requests"].empty()) break;
-    filed += page["requests"].size();
-    after = page["next_after_id"].get<int64_t>();
-  }
-  std::printf("  %zu acknowledgements of %d (%d twice), %zu requests filed; the last acknowledgement %.1f s after the first message was sent (%.1f messages/s)\n",
-              acks.size(), count, twice, filed, Ms(t0, last) / 1000, acks.size() / (Ms(t0, last) / 1000));
-  std::printf("== mail bench: %s\n", acks.size() == ids.size() && twice == 0 ? "none lost" : "LOST OR DUPLICATED");
-  return acks.size() == ids.size() && twice == 0 ? 0 : 1;
+  for (const auto& [id, k] : confirmations) twice += k > 1;
+  size_t filed = count_filed();  // requests filed, counted through the API
+  filed -= filed_before;
+  std::printf("  %zu acknowledgements and %zu confirmations of %d (%d replies twice), %zu requests filed; the last acknowledgement %.1f s, the last confirmation %.1f s after %s (%.1f messages/s)\n",
+              acks.size(), confirmations.size(), count, twice, filed, Ms(t0, last) / 1000, Ms(t0, last_confirmation) / 1000,
+              phase == "count" ? "takedown started" : "the first message was sent", acks.size() / (Ms(t0, last) / 1000));
+  const bool ok = acks.size() == ids.size() && confirmations.size() == ids.size() && twice == 0 && filed == ids.size();
+  std::printf("== mail bench: %s\n", ok ? "none lost, none twice" : "LOST OR DUPLICATED");
+  return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -680,6 +705,7 @@ int main(int argc, char** argv) {
   std::string platform_key, regulator_key, admin_key, secret;
   bool story = false, bench = false, mail_story = false;
   int mail_bench = 0;
+  std::string mail_bench_phase = "all", mail_bench_ids;
   MailSide mail;
   app.add_option("--takedown", takedown, "takedown's base URL");
   app.add_option("--listen", port, "port for takedown's webhooks (0: any; printed)");
@@ -692,6 +718,8 @@ int main(int argc, char** argv) {
   app.add_flag("--bench", bench, "measure the workflow, then exit");
   app.add_flag("--mail-story", mail_story, "play a regulator that reports by email (the email line), then exit");
   app.add_option("--mail-bench", mail_bench, "send N email requests at once and count every acknowledgement, then exit");
+  app.add_option("--mail-bench-phase", mail_bench_phase, "all, send (queue only, ids to --mail-bench-ids) or count (the queued ones)");
+  app.add_option("--mail-bench-ids", mail_bench_ids, "file of the queued Message-IDs (--mail-bench-phase send/count)");
   app.add_option("--smtp", mail.smtp_url, "the regulator's SMTP server (smtp://host:port, STARTTLS)");
   app.add_option("--imap", mail.imap_url, "the regulator's mailbox (imaps://host:port/INBOX)");
   app.add_option("--mail-ca", mail.ca_file, "CA file for the mail servers' TLS");
@@ -725,7 +753,7 @@ int main(int argc, char** argv) {
   try {
     if (story) rc = Story(platform, {takedown, admin_key}, {takedown, regulator_key}, media_dir, copies);
     else if (mail_story) rc = MailStory(platform, {takedown, admin_key}, {takedown, regulator_key}, mail, media_dir, copies);
-    else if (mail_bench > 0) rc = MailBench({takedown, admin_key}, {takedown, regulator_key}, mail, mail_bench);
+    else if (mail_bench > 0) rc = MailBench({takedown, admin_key}, {takedown, regulator_key}, mail, mail_bench, mail_bench_phase, mail_bench_ids);
     else if (bench) rc = Bench(platform, {takedown, admin_key}, {takedown, regulator_key}, {takedown, platform_key}, media_dir, copies, content, video, video_copies);
     else {
       server.join();

@@ -376,7 +376,8 @@ Result<store::DocRecord> MailLine::Reply(const std::string& kind, const std::str
   m.text = body;
   m.in_reply_to = mail_in.value("message_id", std::string());
   m.references = mail_in.value("references", std::string());
-  m.extra_headers = {{"Auto-Submitted", "auto-replied"}};
+  // Machine-readable for the requester's own tooling: which reply this is, for which request.
+  m.extra_headers = {{"Auto-Submitted", "auto-replied"}, {"X-Takedown-Reply", kind}};
   if (mail_in.value("request_id", int64_t{0}) > 0) m.extra_headers.push_back({"X-Takedown-Request", std::to_string(mail_in["request_id"].get<int64_t>())});
   TD_ASSIGN_OR_RETURN(std::string raw, ComposeMail(m));
   json out = {{"status", "pending"}, {"ukey", ukey}, {"kind", kind}, {"to", m.to_address}, {"subject", subject}, {"raw", raw},

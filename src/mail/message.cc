@@ -272,6 +272,7 @@ Result<ParsedMail> ParseMail(std::string_view raw, const MailLimits& limits) {
   if (m.in_reply_to.size() >= 2 && m.in_reply_to.front() == '<') m.in_reply_to = m.in_reply_to.substr(1, m.in_reply_to.find('>') - 1);
   m.date = OrEmpty(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "Date"));
   m.takedown_secret = OrEmpty(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "X-Takedown-Secret"));
+  m.takedown_reply = OrEmpty(g_mime_object_get_header(GMIME_OBJECT(msg.get()), "X-Takedown-Reply"));
 
   Walker w{limits, &m};
   GMimeObject* body = g_mime_message_get_mime_part(msg.get());

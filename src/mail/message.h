@@ -34,6 +34,7 @@ struct ParsedMail {
   std::string in_reply_to;    // In-Reply-To without <>, "" when absent
   std::string date;           // the Date header as sent
   std::string takedown_secret;  // X-Takedown-Secret, the requester's shared secret if it sends one
+  std::string takedown_reply;   // X-Takedown-Reply on takedown's own replies: ack, confirmed, ...
   std::string text;           // text/plain parts (or text/html stripped of tags), UTF-8
   std::vector<Attachment> attachments;  // media candidates (images, videos, unknown binaries)
   std::vector<std::string> problems;    // what could not be read, each a sentence

@@ -94,18 +94,39 @@ Result<std::vector<ImapMessageInfo>> ImapMailbox::Untaken(size_t limit) {
   // The connection (and the selected mailbox) stays open between looks; a server need not report
   // mail that arrived since until it is asked to check: NOOP does that.
   TD_RETURN_IF_ERROR(Run(c_.url, "NOOP").status());
-  TD_ASSIGN_OR_RETURN(std::string search, Run(c_.url, "UID SEARCH NOT KEYWORD " + c_.taken_keyword));
+  // ESEARCH (RFC 4731) answers with ranges ("3:502,504"), short however large the backlog; plain
+  // SEARCH lists every UID (and libcurl caps a response at 300 KB), so it is the fallback.
   std::vector<uint32_t> uids;
-  static const std::regex kSearch(R"(\* SEARCH([ 0-9]*))");
-  for (std::sregex_iterator it(search.begin(), search.end(), kSearch), end; it != end; ++it) {
-    const std::string nums = (*it)[1];
-    size_t pos = 0;
-    while (pos < nums.size()) {
-      while (pos < nums.size() && nums[pos] == ' ') ++pos;
-      size_t e = pos;
-      while (e < nums.size() && nums[e] != ' ') ++e;
-      if (e > pos) uids.push_back(static_cast<uint32_t>(std::stoul(nums.substr(pos, e - pos))));
-      pos = e;
+  auto search = Run(c_.url, "UID SEARCH RETURN (ALL) NOT KEYWORD " + c_.taken_keyword);
+  if (search.ok() && search->find("ESEARCH") != std::string::npos) {
+    static const std::regex kAll(R"(ALL ([0-9:,]+))");
+    std::smatch m;
+    if (std::regex_search(*search, m, kAll)) {
+      const std::string set = m[1];
+      for (size_t b = 0; b < set.size() && uids.size() < limit;) {
+        size_t e = set.find(',', b);
+        if (e == std::string::npos) e = set.size();
+        const std::string r = set.substr(b, e - b);
+        const size_t colon = r.find(':');
+        uint64_t lo = std::stoull(r.substr(0, colon)), hi = colon == std::string::npos ? lo : std::stoull(r.substr(colon + 1));
+        if (lo > hi) std::swap(lo, hi);
+        for (uint64_t u = lo; u <= hi && uids.size() < limit; ++u) uids.push_back(static_cast<uint32_t>(u));
+        b = e + 1;
+      }
+    }
+  } else {
+    TD_ASSIGN_OR_RETURN(std::string plain, Run(c_.url, "UID SEARCH NOT KEYWORD " + c_.taken_keyword));
+    static const std::regex kSearch(R"(\* SEARCH([ 0-9]*))");
+    for (std::sregex_iterator it(plain.begin(), plain.end(), kSearch), end; it != end; ++it) {
+      const std::string nums = (*it)[1];
+      size_t pos = 0;
+      while (pos < nums.size()) {
+        while (pos < nums.size() && nums[pos] == ' ') ++pos;
+        size_t e = pos;
+        while (e < nums.size() && nums[e] != ' ') ++e;
+        if (e > pos) uids.push_back(static_cast<uint32_t>(std::stoul(nums.substr(pos, e - pos))));
+        pos = e;
+      }
     }
   }
   std::sort(uids.begin(), uids.end());
