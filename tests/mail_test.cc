@@ -498,6 +498,28 @@ TEST_F(MailLineTest, GarbageIsRecordedUnreadableOnceAndRepliesWaitWhileSmtpIsDow
   EXPECT_NE(line_->MetricsText().find("takedown_mail_reply_failures_total 1"), std::string::npos);
 }
 
+TEST_F(MailLineTest, ANeutralBounceWhenConfiguredSaysNothingOfWhy) {
+  MailLineOptions o;
+  o.address = "takedown@platform.test";
+  o.mailboxes = {ImapConfig{.url = "imaps://127.0.0.1:1/INBOX"}};
+  o.smtp.url = "smtp://127.0.0.1:1";
+  o.dkim_key_file = dir_ + "/keys";
+  o.templates_dir = TAKEDOWN_MAIL_TEMPLATES;
+  o.neutral_bounce = true;
+  line_ = std::move(MailLine::Create(wf_.get(), store_.get(), o).value());
+  auto r = line_->Take(Mail("analyst@regulator.test", "nb@x", "please", Text("PDQ: " + std::string(64, 'c'))), "INBOX");  // unsigned
+  ASSERT_EQ(r->outcome, "quarantined");
+  auto out = Docs("mail_out");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["kind"], "bounce");
+  auto bounce = ParseMail(out[0]["raw"].get<std::string>());
+  ASSERT_TRUE(bounce.ok());
+  EXPECT_EQ(bounce->text.find("DKIM"), std::string::npos) << bounce->text;
+  EXPECT_EQ(bounce->text.find("allowlist"), std::string::npos);
+  EXPECT_NE(bounce->text.find("could not be processed"), std::string::npos);
+  EXPECT_EQ(Requests(), 0);
+}
+
 TEST(MailLineConfig, BadSettingsAreNamed) {
   MailLineOptions o;
   EXPECT_NE(MailLine::Create(nullptr, nullptr, o).status().message().find("mail.address"), std::string::npos);

@@ -22,14 +22,11 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
 #include "store/store.h"
 
 namespace takedown::store {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string Sha256(const std::string& s) {
   unsigned char out[EVP_MAX_MD_SIZE];

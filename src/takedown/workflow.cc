@@ -10,24 +10,14 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
 #include "hash/digest.h"
 #include "media/preview.h"
 
 namespace takedown::service {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string Iso(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string Iso(int64_t ms) { return IsoUtc(ms); }
 
 const std::set<std::string> kCategories = {"ncii", "csam", "deepfake-sexual", "terrorism", "other"};
 const std::set<std::string> kSourceTypes = {"authority_order", "trusted_flagger", "hotline", "victim", "notice"};
