@@ -359,6 +359,31 @@ void Server::Impl::Install() {
     return std::stoll(v);
   };
   auto body_json = [](Ctx& c) { return ParseJsonObject(c.req.get_header_value("Content-Type"), c.req.body); };
+  // The email line's messages (README "The email line"): what came in, what became of it -- the
+  // quarantine an operator reviews (the sender learns nothing; the reason is here and in the
+  // audit log). Never the message itself: it is not kept.
+  Route("GET", "/v1/mail/messages", {Role::kAdmin}, [=, this](Ctx& c) {
+    static const std::set<std::string> kStates = {"", "open", "closed", "refused", "quarantined", "unreadable", "too_large"};
+    const std::string status = c.req.get_param_value("status");
+    if (!kStates.count(status)) return SendError(c.res, 400, "invalid_argument", "status must be open, closed, refused, quarantined, unreadable or too_large");
+    auto after = int_query(c, "after_id", 0);
+    auto limit = int_query(c, "limit", 100);
+    if (!after.ok()) return SendStatus(c.res, after.status());
+    if (!limit.ok()) return SendStatus(c.res, limit.status());
+    auto rows = S()->store().FindDocs({.kind = "mail_in", .state = status, .after_id = *after, .limit = std::clamp<int64_t>(*limit, 1, 1000)});
+    if (!rows.ok()) return SendStatus(c.res, rows.status());
+    json out = json::array();
+    for (const auto& r : *rows) {
+      json d = json::parse(r.doc, nullptr, false);
+      if (d.is_discarded()) continue;
+      json m = {{"id", r.id}, {"status", r.state}, {"requester_key_id", r.owner}};
+      for (const char* k : {"message_id", "from", "subject", "mailbox", "reason", "request_id", "size", "received_ms"}) {
+        if (d.contains(k)) m[k] = d[k];
+      }
+      out.push_back(m);
+    }
+    SendJson(c.res, {{"messages", out}, {"next_after_id", rows->empty() ? *after : rows->back().id}});
+  });
   wf_route("POST", "/v1/requesters/{key_id}", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "key_id"));
     TD_ASSIGN_OR_RETURN(json b, body_json(c));

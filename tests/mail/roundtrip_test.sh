@@ -85,13 +85,15 @@ printf 'From: <%s>\r\nTo: <%s>\r\nSubject: forged\r\nMessage-ID: <forged-%s@regu
   "$ANALYST_USER" "$TAKEDOWN_USER" "$$" "$(printf 'f%.0s' $(seq 64))" >"$forged"
 curl -s --url "$SMTP_URL" --ssl-reqd --cacert "$MAIL_CA" --mail-from "$ANALYST_USER" --mail-rcpt "$TAKEDOWN_USER" -T "$forged" ||
   fail "could not send the forged message"
+quarantine() { curl -sf -H "Authorization: Bearer $TAKEDOWN_ADMIN_KEY" "$url/v1/mail/messages?status=quarantined"; }
 for _ in $(seq 1 100); do
-  "$takedown" audit verify --store "$store" >/dev/null 2>&1 || true
-  sqlite3 "$store" "SELECT count(*) FROM audit WHERE kind = 'mail.quarantined'" 2>/dev/null | grep -q '^1$' && break
+  quarantine | grep -q "forged-$$@regulator.test" && break
   sleep 0.1
 done
-[ "$(sqlite3 "$store" "SELECT count(*) FROM audit WHERE kind = 'mail.quarantined'")" = 1 ] || fail "the forged message was not quarantined"
-echo "forged message: quarantined (audit: $(sqlite3 "$store" "SELECT payload FROM audit WHERE kind = 'mail.quarantined'"))"
+quarantine | grep -q "forged-$$@regulator.test" || fail "the forged message is not in the quarantine (GET /v1/mail/messages)"
+[ "$(sqlite3 "$store" "SELECT count(*) FROM audit WHERE kind = 'mail.quarantined'")" = 1 ] || fail "no mail.quarantined audit record"
+echo "forged message: quarantined: $(quarantine)"
+[ "$(sqlite3 "$store" "SELECT count(*) FROM docs WHERE kind = 'request'")" = 1 ] || fail "the forged message was actioned"
 
 if [ "${MAIL_BENCH:-0}" -gt 0 ]; then
   # MAIL_BENCH requests queued while takedown is stopped, then taken when it starts again: every
