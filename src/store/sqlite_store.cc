@@ -14,7 +14,6 @@
 #include <functional>
 #include <future>
 #include <mutex>
-#include <semaphore>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -692,7 +691,23 @@ class SqliteStore final : public Store {
     std::function<Status(sqlite3*)> fn;
     Status result;
     bool lead = false;                  // woken to commit the next batch, not with a result
-    std::binary_semaphore wake{0};
+    // A mutex and condition variable, not std::binary_semaphore: libstdc++'s semaphore spins with
+    // sched_yield before it sleeps, and two dozen waiting writers yielding to each other took an
+    // eighth of the server's CPU under load (perf, scripts/bench-serve.sh).
+    std::mutex m;
+    std::condition_variable cv;
+    bool woken = false;  // GUARDED_BY(m)
+    void Wake() {
+      {
+        std::lock_guard l(m);
+        woken = true;
+      }
+      cv.notify_one();
+    }
+    void Wait() {
+      std::unique_lock l(m);
+      cv.wait(l, [this] { return woken; });
+    }
   };
 
   static KeyRecord KeyFrom(sqlite3_stmt* s) {
@@ -751,7 +766,7 @@ class SqliteStore final : public Store {
     }
     pending_.fetch_add(1, std::memory_order_relaxed);
     if (!lead) {
-      job->wake.acquire();
+      job->Wait();
       lead = job->lead;
     }
     if (lead) {
@@ -772,11 +787,11 @@ class SqliteStore final : public Store {
         }
       }
       for (auto& j : batch) {
-        if (j != job) j->wake.release();
+        if (j != job) j->Wake();
       }
       if (next) {
         next->lead = true;
-        next->wake.release();
+        next->Wake();
       }
     }
     pending_.fetch_sub(1, std::memory_order_relaxed);
