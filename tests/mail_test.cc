@@ -498,6 +498,28 @@ TEST_F(MailLineTest, GarbageIsRecordedUnreadableOnceAndRepliesWaitWhileSmtpIsDow
   EXPECT_NE(line_->MetricsText().find("takedown_mail_reply_failures_total 1"), std::string::npos);
 }
 
+TEST_F(MailLineTest, AVideoAttachmentFindsTheVideoOnThePlatform) {
+  const std::string path = dir_ + "/clip.mp4";
+  testing::WriteVideo(path, 160, 120, 60, 30, 5);
+  std::ifstream in(path, std::ios::binary);
+  const std::string video((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_TRUE(svc_->Check({"vid-1", "room-9", "u9", {}, std::vector<uint8_t>(video.begin(), video.end())}, "key:platform").ok());
+  auto r = line_->Take(Signed(Mail("analyst@regulator.test", "vid@regulator.test", "video", Multipart("Category: ncii\r\n", {{"video/mp4", "clip.mp4", video}}))),
+                       "INBOX");
+  ASSERT_EQ(r->outcome, "accepted") << r->reason;
+  auto req = wf_->GetRequest(admin_, r->request_id).value();
+  ASSERT_EQ(req["evidence"].size(), 1u);
+  EXPECT_GT(req["evidence"][0]["video"]["frames"].get<int>(), 10) << req["evidence"][0].dump();
+  EXPECT_EQ(req["category"], "ncii");
+  const std::string ack = ParseMail(Docs("mail_out")[0]["raw"].get<std::string>())->text;
+  EXPECT_NE(ack.find("clip.mp4"), std::string::npos);
+  EXPECT_NE(ack.find("video"), std::string::npos) << ack;
+  wf_->DeliverDueNow();
+  ASSERT_EQ(line_->QueueClosings().value(), 1);
+  const std::string conf = ParseMail(Docs("mail_out")[1]["raw"].get<std::string>())->text;
+  EXPECT_NE(conf.find("vid-1"), std::string::npos) << conf;
+}
+
 TEST_F(MailLineTest, ANeutralBounceWhenConfiguredSaysNothingOfWhy) {
   MailLineOptions o;
   o.address = "takedown@platform.test";
