@@ -542,6 +542,21 @@ TEST_F(MailLineTest, ANeutralBounceWhenConfiguredSaysNothingOfWhy) {
   EXPECT_EQ(Requests(), 0);
 }
 
+TEST_F(MailLineTest, AnAddressBelongsToOneRequesterOnly) {
+  const int64_t other = svc_->CreateKey(Role::kRequester, "other", "system")->first;
+  auto clash = wf_->SetRequesterProfile(other, {{"source_type", "hotline"}, {"email", {{"addresses", {"ANALYST@regulator.test"}}}}}, admin_);
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.status().message().find("already on requester"), std::string::npos) << clash.status().message();
+  auto bad = wf_->SetRequesterProfile(other, {{"source_type", "hotline"}, {"email", {{"addresses", {"not-an-address"}}, {"dkim", "maybe"}, {"language", "fr"}}}}, admin_);
+  ASSERT_FALSE(bad.ok());
+  for (const char* field : {"email.addresses", "email.dkim", "email.language"}) EXPECT_NE(bad.status().message().find(field), std::string::npos) << field;
+  EXPECT_TRUE(wf_->SetRequesterProfile(other, {{"source_type", "hotline"}, {"email", {{"domains", {"hotline.test"}}}}}, admin_).ok());
+  // Setting its own profile again (the same addresses) is fine.
+  auto mine = wf_->GetRequesterProfile(kcsc_).value();
+  EXPECT_TRUE(wf_->SetRequesterProfile(kcsc_, mine, admin_).ok());
+  EXPECT_FALSE(mine["email"].contains("secret"));
+}
+
 TEST(MailLineConfig, BadSettingsAreNamed) {
   MailLineOptions o;
   EXPECT_NE(MailLine::Create(nullptr, nullptr, o).status().message().find("mail.address"), std::string::npos);

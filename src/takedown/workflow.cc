@@ -249,6 +249,22 @@ Result<json> Workflow::SetRequesterProfile(int64_t key_id, const json& profile, 
   }
   if (!p.list.empty()) return p.ToStatus();
   std::lock_guard lock(mu_);
+  if (!email.is_null()) {  // one sender, one requester: mail must never be filed under another's key
+    TD_ASSIGN_OR_RETURN(auto others, store_->FindDocs({.kind = "requester", .limit = 100000}));
+    for (const auto& o : others) {
+      if (o.owner == key_id) continue;
+      const json od = json::parse(o.doc, nullptr, false);
+      if (od.is_discarded() || !od.contains("email")) continue;
+      for (const char* list : {"addresses", "domains"}) {
+        for (const auto& v : email[list]) {
+          for (const auto& w : od["email"].value(list, json::array())) {
+            if (v == w) p.Add(fmt::format("email.{}", list), fmt::format("{} is already on requester {}'s list", v.get<std::string>(), o.owner));
+          }
+        }
+      }
+    }
+    if (!p.list.empty()) return p.ToStatus();
+  }
   json doc = {{"key_id", key_id}, {"source_type", source}, {"trusted", trusted}, {"deadline_hours", hours}, {"name", name},
               {"owner_id", key_id}, {"status", "active"}, {"ukey", fmt::format("requester:{}", key_id)}};
   if (!email.is_null()) doc["email"] = email;
