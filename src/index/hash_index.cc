@@ -207,12 +207,34 @@ void HashIndex::QueryInto(const Snapshot& snap, uint64_t size, const Hash256& q,
 }
 
 std::vector<Match> HashIndex::ToMatches(std::vector<SlotMatch>& slots) const {
-  std::vector<Match> out;
-  out.reserve(slots.size());
-  for (const auto& m : slots) out.push_back({store_.id(m.slot), m.distance});
-  std::sort(out.begin(), out.end(), [](const Match& a, const Match& b) {
-    return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
-  });
+  // By distance, then id. Distances are small: counted into buckets first, so the comparison
+  // sort only orders ids within a distance (a query in a cluster has thousands of results).
+  std::vector<Match> out(slots.size());
+  constexpr size_t kAhead = 16;
+  uint32_t small[65] = {0};
+  bool all_small = true;
+  for (const auto& m : slots) {
+    if (m.distance < 64) ++small[m.distance + 1];
+    else all_small = false;
+  }
+  if (!all_small) {
+    for (size_t i = 0; i < slots.size(); ++i) out[i] = {store_.id(slots[i].slot), slots[i].distance};
+    std::sort(out.begin(), out.end(), [](const Match& a, const Match& b) { return a.distance != b.distance ? a.distance < b.distance : a.id < b.id; });
+    return out;
+  }
+  for (int d = 1; d <= 64; ++d) small[d] += small[d - 1];  // small[d]: where distance d starts
+  uint32_t next[64];
+  std::copy(small, small + 64, next);
+  for (size_t i = 0; i < std::min(slots.size(), kAhead); ++i) store_.PrefetchId(slots[i].slot);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (i + kAhead < slots.size()) store_.PrefetchId(slots[i + kAhead].slot);
+    out[next[slots[i].distance]++] = {store_.id(slots[i].slot), slots[i].distance};
+  }
+  for (int d = 0; d < 64; ++d) {
+    if (small[d + 1] - small[d] > 1) {
+      std::sort(out.begin() + small[d], out.begin() + small[d + 1], [](const Match& a, const Match& b) { return a.id < b.id; });
+    }
+  }
   return out;
 }
 

@@ -156,9 +156,9 @@ __attribute__((target_clones("popcnt", "default"))) void Verify(
     const std::array<int, kMihParts>& thresholds, const HashStore& store,
     std::vector<SlotMatch>* out) {
   const size_t n = cand.size();
-  for (size_t i = 0; i < std::min(n, kAhead); ++i) __builtin_prefetch(&store.hash(cand[i] >> 4));
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) store.PrefetchHashAndState(cand[i] >> 4);
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(&store.hash(cand[i + kAhead] >> 4));
+    if (i + kAhead < n) store.PrefetchHashAndState(cand[i + kAhead] >> 4);
     const uint64_t c = cand[i];
     const uint64_t slot = c >> 4;
     const int part = static_cast<int>(c & 15);

@@ -58,6 +58,15 @@ class HashStore {
     return chunks_[s >> kChunkBits].load(std::memory_order_relaxed)->ids[s & (kChunkSlots - 1)];
   }
   uint8_t state(uint64_t slot) const { return StateRef(slot).load(std::memory_order_acquire); }
+  // Starts fetching a slot's hash and state (Verify reads both) / its id, ahead of use.
+  void PrefetchHashAndState(uint64_t slot) const {
+    __builtin_prefetch(&hash(slot));
+    __builtin_prefetch(&StateRef(slot));
+  }
+  void PrefetchId(uint64_t slot) const {
+    if (slot < frozen_) __builtin_prefetch(frozen_ids_ + slot);
+    else __builtin_prefetch(&chunks_[(slot - frozen_) >> kChunkBits].load(std::memory_order_relaxed)->ids[(slot - frozen_) & (kChunkSlots - 1)]);
+  }
   void SetState(uint64_t slot, uint8_t s) { StateRef(slot).store(s, std::memory_order_release); }
 
   // Calls fn(first_slot, span of hashes) for the contiguous runs covering [begin, end).
