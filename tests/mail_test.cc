@@ -422,6 +422,15 @@ TEST_F(MailLineTest, AReplayedMessageFilesNoSecondRequest) {
   EXPECT_EQ(Audits("mail.duplicate"), 1);
 }
 
+TEST_F(MailLineTest, AForgeryCannotTakeAMessageIdAheadOfTheRealMessage) {
+  const std::string body = Text("PDQ: " + std::string(64, 'd'));
+  EXPECT_EQ(line_->Take(Mail("analyst@regulator.test", "next@regulator.test", "x", body), "INBOX")->outcome, "quarantined");
+  EXPECT_EQ(line_->Take(Mail("analyst@regulator.test", "next@regulator.test", "x", body), "INBOX")->outcome, "duplicate") << "the same forgery again";
+  auto real = line_->Take(Signed(Mail("analyst@regulator.test", "next@regulator.test", "x", body)), "INBOX");
+  EXPECT_EQ(real->outcome, "accepted") << real->reason;
+  EXPECT_EQ(Requests(), 1);
+}
+
 TEST_F(MailLineTest, EmptyArchiveOnlyAndBadHashMessagesAreRefusedWithReasons) {
   auto empty = line_->Take(Signed(Mail("analyst@regulator.test", "e1@x", "please remove", "Content-Type: text/plain\r\n\r\n")), "INBOX");
   ASSERT_TRUE(empty.ok());

@@ -420,9 +420,13 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
                   {"unreadable", 0, std::string(parsed.status().message())});
   }
   ParsedMail& m = *parsed;
+  // Messages that pass authentication are keyed by Message-ID: a replay, or a message taken
+  // again after a crash, is never filed twice. A quarantined one is keyed by its bytes instead,
+  // so that a forgery cannot take a Message-ID ahead of the real message and have it dropped.
   const std::string key = m.message_id.empty() ? "mail-sha256:" + Sha256Of(raw) : "mail:" + Lower(m.message_id);
-  TD_ASSIGN_OR_RETURN(auto known, store_->FindDocs({.kind = "mail_in", .limit = 1, .ukey = key}));
-  if (!known.empty()) {  // a replay, or a message taken before a crash flagged it: never twice
+  auto duplicate = [&](const std::string& k) -> Result<std::optional<TakeResult>> {
+    TD_ASSIGN_OR_RETURN(auto known, store_->FindDocs({.kind = "mail_in", .limit = 1, .ukey = k}));
+    if (known.empty()) return std::optional<TakeResult>();
     ++stats_.duplicates;
     const json first = json::parse(known.front().doc, nullptr, false);
     TD_RETURN_IF_ERROR(store_->AppendAudit("mail", "mail.duplicate",
@@ -430,8 +434,9 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
                                                 {"first_status", known.front().state}}
                                                .dump())
                            .status());
-    return TakeResult{"duplicate", first.is_discarded() ? 0 : first.value("request_id", int64_t{0}), "this Message-ID was taken before"};
-  }
+    return std::optional<TakeResult>(
+        TakeResult{"duplicate", first.is_discarded() ? 0 : first.value("request_id", int64_t{0}), "this message was taken before"});
+  };
   json in = {{"ukey", key}, {"mailbox", mailbox}, {"message_id", m.message_id}, {"from", m.from_address}, {"subject", m.subject},
              {"references", m.references}, {"received_ms", now}, {"size", size}};
 
@@ -461,6 +466,9 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
     }
   }
   if (!failure.empty()) {
+    in["ukey"] = "mail-q:" + Sha256Of(raw);
+    TD_ASSIGN_OR_RETURN(auto dup, duplicate(in["ukey"].get<std::string>()));
+    if (dup) return *dup;
     ++stats_.quarantined;
     in["status"] = "quarantined";
     in["reason"] = failure;
@@ -468,12 +476,14 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
     spdlog::warn("mail: quarantined <{}> from {}: {}", m.message_id, m.from_address, failure);
     std::vector<store::DocRecord> out;
     if (opt_.neutral_bounce) {
-      TD_ASSIGN_OR_RETURN(auto r, Reply("bounce", "out:bounce:" + key, in, json::object(), json{{"subject", m.subject}}));
+      TD_ASSIGN_OR_RETURN(auto r, Reply("bounce", "out:bounce:" + in["ukey"].get<std::string>(), in, json::object(), json{{"subject", m.subject}}));
       out.push_back(r);
     }
     return Record(in, out, "mail.quarantined", {{"message_id", m.message_id}, {"from", m.from_address}, {"mailbox", mailbox}, {"reason", failure}, {"dkim", dkim.summary}},
                   {"quarantined", 0, failure});
   }
+  TD_ASSIGN_OR_RETURN(auto dup, duplicate(key));
+  if (dup) return *dup;
   const json& profile = requester->profile;
   const json& e = profile["email"];
   in["owner_id"] = requester->key_id;
