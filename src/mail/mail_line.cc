@@ -249,10 +249,31 @@ void MailLine::Loop() {
 }
 
 bool MailLine::RunOnce() {
+  // A server that is down fails every round: the same warning is logged once a minute, with
+  // how often it repeated, and once more when it clears.
+  auto warn = [this](const std::string& what, const Status& st) {
+    std::lock_guard lock(mu_);
+    auto& w = warnings_[what];
+    const int64_t now = NowMs();
+    if (st.ok()) {
+      if (w.repeats > 0 || !w.last.empty()) spdlog::info("mail: {}: working again", what);
+      warnings_.erase(what);
+      return;
+    }
+    const std::string msg(st.message());
+    if (msg == w.last && now - w.logged_ms < 60'000) {
+      ++w.repeats;
+      return;
+    }
+    spdlog::warn("mail: {}: {}{}", what, msg, w.repeats > 0 ? fmt::format(" (and {} more times)", w.repeats) : "");
+    w = {msg, now, 0};
+  };
   auto taken = PollMailboxes();
-  if (!taken.ok()) spdlog::warn("mail: {}", taken.status().message());
-  if (auto n = QueueClosings(); !n.ok()) spdlog::warn("mail: closing replies: {}", n.status().message());
-  if (auto n = SendDue(); !n.ok()) spdlog::warn("mail: sending replies: {}", n.status().message());
+  warn("reading the mailboxes", taken.status());
+  auto closings = QueueClosings();
+  warn("closing replies", closings.status());
+  auto sent = SendDue();
+  warn("sending replies", sent.status());
   return taken.ok() && static_cast<size_t>(*taken) >= opt_.batch;
 }
 
@@ -695,14 +716,14 @@ Result<int> MailLine::SendDue() {
       } else {
         o["due_ms"] = now + std::min<int64_t>(int64_t{1000} << std::min(attempts, 10), 600'000);
       }
-      spdlog::warn("mail: reply {} to {} not sent (attempt {}): {}", o.value("kind", std::string()), o.value("to", std::string()), attempts, s.message());
+      spdlog::debug("mail: reply {} to {} not sent (attempt {}): {}", o.value("kind", std::string()), o.value("to", std::string()), attempts, s.message());
     }
     d.state = o["status"];
     d.due_ms = o.value("due_ms", int64_t{0});
     d.doc = o.dump();
     ch.docs.push_back(d);
     TD_RETURN_IF_ERROR(store_->Transact(ch).status());
-    if (!s.ok()) break;  // the server is down: the rest waits for the next round
+    if (!s.ok()) return s;  // the server is down: the rest waits for the next round
   }
   return sent;
 }

@@ -97,7 +97,8 @@ class MailLine {
   Result<int> PollMailboxes();
   // Queues the closing reply (confirmation or rejection) of requests that reached it.
   Result<int> QueueClosings();
-  // Sends due replies; returns how many went.
+  // Sends due replies; returns how many went, or the SMTP error that stopped the round (the
+  // rest wait, with backoff).
   Result<int> SendDue();
   // One round of all three (what the thread does every poll interval); true when a mailbox had
   // a full batch (more is waiting: the thread goes on without waiting).
@@ -136,6 +137,12 @@ class MailLine {
   std::condition_variable cv_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
   bool woken_ = false;     // GUARDED_BY(mu_)
+  struct Warning {
+    std::string last;
+    int64_t logged_ms = 0;
+    int repeats = 0;
+  };
+  std::map<std::string, Warning> warnings_;  // GUARDED_BY(mu_)
   std::thread thread_;
 };
 
