@@ -503,7 +503,10 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
     return Record(in, out, "mail.quarantined", {{"message_id", m.message_id}, {"from", m.from_address}, {"mailbox", mailbox}, {"reason", failure}, {"dkim", dkim.summary}},
                   {"quarantined", 0, failure});
   }
-  TD_ASSIGN_OR_RETURN(auto dup, duplicate(key));
+  // A message too large to read was not authenticated by DKIM (its body is not fetched): keyed
+  // by its header's bytes, like a quarantined one, it cannot occupy its Message-ID either.
+  if (too_large) in["ukey"] = "mail-big:" + Sha256Of(raw);
+  TD_ASSIGN_OR_RETURN(auto dup, duplicate(in["ukey"].get<std::string>()));
   if (dup) return *dup;
   const json& profile = requester->profile;
   const json& e = profile["email"];
@@ -515,7 +518,7 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
     in["status"] = "too_large";
     data["size"] = size;
     data["limit"] = opt_.max_message_bytes;
-    TD_ASSIGN_OR_RETURN(auto r, Reply("too_large", "out:too_large:" + key, in, profile, data));
+    TD_ASSIGN_OR_RETURN(auto r, Reply("too_large", "out:too_large:" + in["ukey"].get<std::string>(), in, profile, data));
     return Record(in, {r}, "mail.too_large", {{"message_id", m.message_id}, {"from", m.from_address}, {"size", size}, {"limit", opt_.max_message_bytes}},
                   {"too_large", 0, fmt::format("{} bytes, over the limit of {}", size, opt_.max_message_bytes)});
   }
