@@ -19,7 +19,8 @@ namespace takedown::mail {
 namespace {
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -41,7 +42,8 @@ DKIM_STAT Feed(DKIM* d, std::string_view raw) {
 
 }  // namespace
 
-Result<std::unique_ptr<DkimVerifier>> DkimVerifier::Create(const std::string& key_file, int dns_timeout_s) {
+Result<std::unique_ptr<DkimVerifier>> DkimVerifier::Create(const std::string& key_file,
+                                                           int dns_timeout_s) {
   DKIM_LIB* lib = dkim_init(nullptr, nullptr);
   if (!lib) return Internal("OpenDKIM could not be initialised");
   unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;  // messages may come with LF line ends
@@ -57,7 +59,8 @@ Result<std::unique_ptr<DkimVerifier>> DkimVerifier::Create(const std::string& ke
     std::fclose(f);
     dkim_query_t method = DKIM_QUERY_FILE;
     dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYMETHOD, &method, sizeof method);
-    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYINFO, const_cast<char*>(key_file.c_str()), key_file.size());
+    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYINFO, const_cast<char*>(key_file.c_str()),
+                 key_file.size());
   }
   return std::unique_ptr<DkimVerifier>(new DkimVerifier(lib));
 }
@@ -68,7 +71,8 @@ DkimResult DkimVerifier::Verify(std::string_view raw) {
   DkimResult r;
   DKIM_STAT st = DKIM_STAT_OK;
   const std::string id = JobId();
-  DKIM* d = dkim_verify(static_cast<DKIM_LIB*>(lib_), reinterpret_cast<const u_char*>(id.c_str()), nullptr, &st);
+  DKIM* d = dkim_verify(static_cast<DKIM_LIB*>(lib_), reinterpret_cast<const u_char*>(id.c_str()),
+                        nullptr, &st);
   if (!d) {
     r.summary = fmt::format("DKIM: the verifier could not start ({})", dkim_getresultstr(st));
     return r;
@@ -88,7 +92,10 @@ DkimResult DkimVerifier::Verify(std::string_view raw) {
       } else {
         const int err = dkim_sig_geterror(sigs[i]);
         std::string why = err != DKIM_SIGERROR_OK ? dkim_sig_geterrorstr(err) : "";
-        if (why.empty()) why = dkim_sig_getbh(sigs[i]) != DKIM_SIGBH_MATCH ? "body hash mismatch (the body was altered)" : "signature did not verify";
+        if (why.empty())
+          why = dkim_sig_getbh(sigs[i]) != DKIM_SIGBH_MATCH
+                    ? "body hash mismatch (the body was altered)"
+                    : "signature did not verify";
         failures.push_back(fmt::format("d={}: {}", domain, why));
       }
     }
@@ -98,13 +105,16 @@ DkimResult DkimVerifier::Verify(std::string_view raw) {
   } else if (!r.any_signature) {
     r.summary = "DKIM: the message is not signed";
   } else {
-    r.summary = fmt::format("DKIM fail: {}", failures.empty() ? std::string(dkim_getresultstr(st)) : fmt::format("{}", fmt::join(failures, "; ")));
+    r.summary = fmt::format("DKIM fail: {}", failures.empty()
+                                                 ? std::string(dkim_getresultstr(st))
+                                                 : fmt::format("{}", fmt::join(failures, "; ")));
   }
   dkim_free(d);
   return r;
 }
 
-Result<std::string> DkimSign(std::string_view raw, const std::string& domain, const std::string& selector, const std::string& private_key_pem) {
+Result<std::string> DkimSign(std::string_view raw, const std::string& domain,
+                             const std::string& selector, const std::string& private_key_pem) {
   {  // checked here: OpenDKIM's own error path for an unreadable key leaks
     BIO* bio = BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size()));
     EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
@@ -120,8 +130,10 @@ Result<std::string> DkimSign(std::string_view raw, const std::string& domain, co
   dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
   DKIM_STAT st = DKIM_STAT_OK;
   const std::string id = JobId();
-  DKIM* d = dkim_sign(lib, reinterpret_cast<const u_char*>(id.c_str()), nullptr, reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(private_key_pem.c_str())),
-                      reinterpret_cast<const u_char*>(selector.c_str()), reinterpret_cast<const u_char*>(domain.c_str()), DKIM_CANON_RELAXED,
+  DKIM* d = dkim_sign(lib, reinterpret_cast<const u_char*>(id.c_str()), nullptr,
+                      reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(private_key_pem.c_str())),
+                      reinterpret_cast<const u_char*>(selector.c_str()),
+                      reinterpret_cast<const u_char*>(domain.c_str()), DKIM_CANON_RELAXED,
                       DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, &st);
   if (!d) {
     dkim_close(lib);
@@ -131,11 +143,13 @@ Result<std::string> DkimSign(std::string_view raw, const std::string& domain, co
   if (st == DKIM_STAT_OK) st = dkim_eom(d, nullptr);
   std::string header(8192, '\0');
   if (st == DKIM_STAT_OK) {
-    st = dkim_getsighdr(d, reinterpret_cast<u_char*>(header.data()), header.size(), std::strlen("DKIM-Signature: "));
+    st = dkim_getsighdr(d, reinterpret_cast<u_char*>(header.data()), header.size(),
+                        std::strlen("DKIM-Signature: "));
   }
   dkim_free(d);
   dkim_close(lib);
-  if (st != DKIM_STAT_OK) return InvalidArgument(fmt::format("DKIM signing failed: {}", dkim_getresultstr(st)));
+  if (st != DKIM_STAT_OK)
+    return InvalidArgument(fmt::format("DKIM signing failed: {}", dkim_getresultstr(st)));
   header.resize(std::strlen(header.c_str()));
   const bool crlf = raw.find("\r\n") != std::string_view::npos;
   return fmt::format("DKIM-Signature: {}{}{}", header, crlf ? "\r\n" : "\n", raw);

@@ -14,7 +14,7 @@ namespace takedown::mail {
 
 struct DkimResult {
   std::vector<std::string> passed_domains;  // d= of every signature that verified (lowercased)
-  std::string summary;                      // one line for the audit log: what was seen and why it failed
+  std::string summary;  // one line for the audit log: what was seen and why it failed
   bool any_signature = false;
 };
 
@@ -22,7 +22,8 @@ class DkimVerifier {
  public:
   // key_file: "" resolves public keys from DNS (selector._domainkey.domain TXT); otherwise a file
   // of lines "selector._domainkey.domain  v=DKIM1; k=rsa; p=..." for closed deployments.
-  static Result<std::unique_ptr<DkimVerifier>> Create(const std::string& key_file, int dns_timeout_s = 5);
+  static Result<std::unique_ptr<DkimVerifier>> Create(const std::string& key_file,
+                                                      int dns_timeout_s = 5);
   ~DkimVerifier();
   DkimVerifier(const DkimVerifier&) = delete;
   DkimVerifier& operator=(const DkimVerifier&) = delete;
@@ -38,6 +39,7 @@ class DkimVerifier {
 
 // Signs the message for `domain` with `selector` and an RSA private key (PEM); returns the
 // message with the DKIM-Signature header in front (relaxed/relaxed, rsa-sha256).
-Result<std::string> DkimSign(std::string_view raw, const std::string& domain, const std::string& selector, const std::string& private_key_pem);
+Result<std::string> DkimSign(std::string_view raw, const std::string& domain,
+                             const std::string& selector, const std::string& private_key_pem);
 
 }  // namespace takedown::mail

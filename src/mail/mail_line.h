@@ -27,12 +27,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "mail/dkim.h"
@@ -48,19 +47,20 @@ using nlohmann::json;
 struct MailLineOptions {
   std::vector<ImapConfig> mailboxes;
   SmtpConfig smtp;
-  std::string address;               // the line's own address: From of every reply
+  std::string address;  // the line's own address: From of every reply
   std::string display_name = "Takedown";
-  int poll_interval_s = 2;           // seconds between looks at the mailboxes
-  std::string dkim_key_file;         // "" = public keys from DNS
-  std::string templates_dir;         // reply templates: KIND.LANG.mustache (see config/mail)
+  int poll_interval_s = 2;    // seconds between looks at the mailboxes
+  std::string dkim_key_file;  // "" = public keys from DNS
+  std::string templates_dir;  // reply templates: KIND.LANG.mustache (see config/mail)
   // Regular expressions (ECMAScript, case-insensitive) whose first group is a platform content
-  // id: message links and ids in the text become locations. Empty = the defaults (DefaultLinkPatterns).
+  // id: message links and ids in the text become locations. Empty = the defaults
+  // (DefaultLinkPatterns).
   std::vector<std::string> link_patterns;
   MailLimits limits;
   int64_t max_message_bytes = 100LL << 20;  // larger: only the header is read; the sender is told
-  bool neutral_bounce = false;       // answer failed authentication with a neutral bounce
-  size_t batch = 100;                // messages taken per mailbox per round
-  int max_send_attempts = 20;        // a reply still unsent after this many tries is marked failed
+  bool neutral_bounce = false;              // answer failed authentication with a neutral bounce
+  size_t batch = 100;                       // messages taken per mailbox per round
+  int max_send_attempts = 20;  // a reply still unsent after this many tries is marked failed
 };
 
 std::vector<std::string> DefaultLinkPatterns();
@@ -74,13 +74,15 @@ struct TakeResult {
 };
 
 struct MailLineStats {
-  std::atomic<int64_t> taken{0}, accepted{0}, refused{0}, quarantined{0}, duplicates{0}, unreadable{0}, too_large{0};
+  std::atomic<int64_t> taken{0}, accepted{0}, refused{0}, quarantined{0}, duplicates{0},
+      unreadable{0}, too_large{0};
   std::atomic<int64_t> replies_sent{0}, reply_failures{0}, poll_errors{0};
 };
 
 class MailLine {
  public:
-  static Result<std::unique_ptr<MailLine>> Create(service::Workflow* workflow, store::Store* store, MailLineOptions options);
+  static Result<std::unique_ptr<MailLine>> Create(service::Workflow* workflow, store::Store* store,
+                                                  MailLineOptions options);
   ~MailLine();  // stops the thread
   MailLine(const MailLine&) = delete;
   MailLine& operator=(const MailLine&) = delete;
@@ -110,7 +112,8 @@ class MailLine {
   std::string MetricsText() const;  // Prometheus text
 
  private:
-  MailLine(service::Workflow* wf, store::Store* store, MailLineOptions o) : wf_(wf), store_(store), opt_(std::move(o)) {}
+  MailLine(service::Workflow* wf, store::Store* store, MailLineOptions o)
+      : wf_(wf), store_(store), opt_(std::move(o)) {}
   struct Requester {
     int64_t key_id = 0;
     std::string key_name;
@@ -118,9 +121,10 @@ class MailLine {
   };
   Result<std::optional<Requester>> FindRequester(const std::string& from);
   Result<std::string> Render(const std::string& kind, const json& profile, const json& data) const;
-  Result<TakeResult> Record(const json& mail_in, const std::vector<store::DocRecord>& out, const std::string& audit_kind, const json& audit,
-                            TakeResult result);
-  Result<store::DocRecord> Reply(const std::string& kind, const std::string& ukey, const json& mail_in, const json& profile, const json& data);
+  Result<TakeResult> Record(const json& mail_in, const std::vector<store::DocRecord>& out,
+                            const std::string& audit_kind, const json& audit, TakeResult result);
+  Result<store::DocRecord> Reply(const std::string& kind, const std::string& ukey,
+                                 const json& mail_in, const json& profile, const json& data);
   void Loop();
 
   service::Workflow* wf_;

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <regex>
 
 namespace takedown::mail {
@@ -34,7 +34,8 @@ size_t Read(char* p, size_t size, size_t n, void* in) {
   return k;
 }
 
-void SetCommon(CURL* c, const std::string& user, const std::string& password, const TlsOptions& tls, int timeout_s) {
+void SetCommon(CURL* c, const std::string& user, const std::string& password, const TlsOptions& tls,
+               int timeout_s) {
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(timeout_s));
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
@@ -42,7 +43,8 @@ void SetCommon(CURL* c, const std::string& user, const std::string& password, co
     curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str());
   }
-  curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(tls.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  curl_easy_setopt(c, CURLOPT_USE_SSL,
+                   static_cast<long>(tls.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   if (!tls.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, tls.verify_peer ? 2L : 0L);
@@ -61,9 +63,12 @@ std::string RedactUrl(const std::string& url) {
 ImapMailbox::ImapMailbox(ImapConfig c) : c_(std::move(c)) {
   GlobalInit();
   const size_t scheme = c_.url.find("://");
-  const size_t path = scheme == std::string::npos ? std::string::npos : c_.url.find('/', scheme + 3);
-  if (path == std::string::npos) c_.url += "/INBOX";
-  else if (path == c_.url.size() - 1) c_.url += "INBOX";
+  const size_t path =
+      scheme == std::string::npos ? std::string::npos : c_.url.find('/', scheme + 3);
+  if (path == std::string::npos)
+    c_.url += "/INBOX";
+  else if (path == c_.url.size() - 1)
+    c_.url += "INBOX";
   curl_ = curl_easy_init();
 }
 
@@ -85,7 +90,8 @@ Result<std::string> ImapMailbox::Run(const std::string& url, const std::string& 
   const CURLcode rc = curl_easy_perform(c);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   if (rc != CURLE_OK) {
-    return IoError(fmt::format("IMAP {}{}: {}{}", Describe(), custom.empty() ? "" : " " + custom, curl_easy_strerror(rc), err[0] ? fmt::format(" ({})", err) : ""));
+    return IoError(fmt::format("IMAP {}{}: {}{}", Describe(), custom.empty() ? "" : " " + custom,
+                               curl_easy_strerror(rc), err[0] ? fmt::format(" ({})", err) : ""));
   }
   return out;
 }
@@ -108,14 +114,17 @@ Result<std::vector<ImapMessageInfo>> ImapMailbox::Untaken(size_t limit) {
         if (e == std::string::npos) e = set.size();
         const std::string r = set.substr(b, e - b);
         const size_t colon = r.find(':');
-        uint64_t lo = std::stoull(r.substr(0, colon)), hi = colon == std::string::npos ? lo : std::stoull(r.substr(colon + 1));
+        uint64_t lo = std::stoull(r.substr(0, colon)),
+                 hi = colon == std::string::npos ? lo : std::stoull(r.substr(colon + 1));
         if (lo > hi) std::swap(lo, hi);
-        for (uint64_t u = lo; u <= hi && uids.size() < limit; ++u) uids.push_back(static_cast<uint32_t>(u));
+        for (uint64_t u = lo; u <= hi && uids.size() < limit; ++u)
+          uids.push_back(static_cast<uint32_t>(u));
         b = e + 1;
       }
     }
   } else {
-    TD_ASSIGN_OR_RETURN(std::string plain, Run(c_.url, "UID SEARCH NOT KEYWORD " + c_.taken_keyword));
+    TD_ASSIGN_OR_RETURN(std::string plain,
+                        Run(c_.url, "UID SEARCH NOT KEYWORD " + c_.taken_keyword));
     static const std::regex kSearch(R"(\* SEARCH([ 0-9]*))");
     for (std::sregex_iterator it(plain.begin(), plain.end(), kSearch), end; it != end; ++it) {
       const std::string nums = (*it)[1];
@@ -133,7 +142,8 @@ Result<std::vector<ImapMessageInfo>> ImapMailbox::Untaken(size_t limit) {
   if (uids.size() > limit) uids.resize(limit);
   std::vector<ImapMessageInfo> out;
   if (uids.empty()) return out;
-  TD_ASSIGN_OR_RETURN(std::string sizes, Run(c_.url, fmt::format("UID FETCH {} (RFC822.SIZE)", fmt::join(uids, ","))));
+  TD_ASSIGN_OR_RETURN(std::string sizes,
+                      Run(c_.url, fmt::format("UID FETCH {} (RFC822.SIZE)", fmt::join(uids, ","))));
   static const std::regex kUid(R"(UID (\d+))"), kSize(R"(RFC822\.SIZE (\d+))");
   std::map<uint32_t, int64_t> size_of;
   size_t start = 0;
@@ -142,7 +152,8 @@ Result<std::vector<ImapMessageInfo>> ImapMailbox::Untaken(size_t limit) {
     if (nl == std::string::npos) nl = sizes.size();
     const std::string line = sizes.substr(start, nl - start);
     std::smatch u, s;
-    if (std::regex_search(line, u, kUid) && std::regex_search(line, s, kSize)) size_of[static_cast<uint32_t>(std::stoul(u[1]))] = std::stoll(s[1]);
+    if (std::regex_search(line, u, kUid) && std::regex_search(line, s, kSize))
+      size_of[static_cast<uint32_t>(std::stoul(u[1]))] = std::stoll(s[1]);
     start = nl + 1;
   }
   for (uint32_t uid : uids) out.push_back({uid, size_of.count(uid) ? size_of[uid] : -1});
@@ -154,8 +165,10 @@ Result<std::string> ImapMailbox::Fetch(uint32_t uid, bool header_only) {
 }
 
 Status ImapMailbox::MarkTaken(uint32_t uid) {
-  TD_RETURN_IF_ERROR(Run(c_.url, fmt::format("UID STORE {} +FLAGS ({} \\Seen)", uid, c_.taken_keyword)).status());
-  if (!c_.move_to.empty()) TD_RETURN_IF_ERROR(Run(c_.url, fmt::format("UID MOVE {} \"{}\"", uid, c_.move_to)).status());
+  TD_RETURN_IF_ERROR(
+      Run(c_.url, fmt::format("UID STORE {} +FLAGS ({} \\Seen)", uid, c_.taken_keyword)).status());
+  if (!c_.move_to.empty())
+    TD_RETURN_IF_ERROR(Run(c_.url, fmt::format("UID MOVE {} \"{}\"", uid, c_.move_to)).status());
   return Status::Ok();
 }
 
@@ -168,7 +181,8 @@ SmtpSender::~SmtpSender() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 std::string SmtpSender::Describe() const { return RedactUrl(c_.url); }
 
-Status SmtpSender::Send(const std::string& from, const std::vector<std::string>& to, const std::string& raw) {
+Status SmtpSender::Send(const std::string& from, const std::vector<std::string>& to,
+                        const std::string& raw) {
   CURL* c = static_cast<CURL*>(curl_);
   if (!c) return Internal("libcurl could not be initialised");
   if (to.empty()) return InvalidArgument("no recipient");
@@ -190,7 +204,8 @@ Status SmtpSender::Send(const std::string& from, const std::vector<std::string>&
   curl_easy_setopt(c, CURLOPT_MAIL_RCPT, nullptr);
   curl_slist_free_all(rcpt);
   if (rc != CURLE_OK) {
-    return IoError(fmt::format("SMTP {}: {}{}", Describe(), curl_easy_strerror(rc), err[0] ? fmt::format(" ({})", err) : ""));
+    return IoError(fmt::format("SMTP {}: {}{}", Describe(), curl_easy_strerror(rc),
+                               err[0] ? fmt::format(" ({})", err) : ""));
   }
   return Status::Ok();
 }

@@ -14,18 +14,18 @@
 namespace takedown::mail {
 
 struct TlsOptions {
-  bool require_tls = true;   // refuse to talk in the clear
-  std::string ca_file;       // "" = the system's CAs
-  bool verify_peer = true;   // off only for tests against self-signed servers without a CA file
+  bool require_tls = true;  // refuse to talk in the clear
+  std::string ca_file;      // "" = the system's CAs
+  bool verify_peer = true;  // off only for tests against self-signed servers without a CA file
 };
 
 struct ImapConfig {
-  std::string url;           // imaps://host:port/MAILBOX (the mailbox defaults to INBOX)
+  std::string url;  // imaps://host:port/MAILBOX (the mailbox defaults to INBOX)
   std::string user, password;
   TlsOptions tls;
   int timeout_s = 30;
   std::string taken_keyword = "$TakedownTaken";  // flag on messages taken in
-  std::string move_to;       // "" = leave taken messages where they are (flagged); else a folder
+  std::string move_to;  // "" = leave taken messages where they are (flagged); else a folder
 };
 
 struct ImapMessageInfo {
@@ -55,7 +55,7 @@ class ImapMailbox {
 };
 
 struct SmtpConfig {
-  std::string url;           // smtp://host:port (STARTTLS when tls.require_tls) or smtps://
+  std::string url;             // smtp://host:port (STARTTLS when tls.require_tls) or smtps://
   std::string user, password;  // "" = no AUTH
   TlsOptions tls;
   int timeout_s = 30;
