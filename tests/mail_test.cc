@@ -700,6 +700,12 @@ TEST_F(MailLineTest, AnAddressBelongsToOneRequesterOnly) {
                      {{"source_type", "hotline"}, {"email", {{"domains", {"hotline.test"}}}}},
                      admin_)
                   .ok());
+  auto list = wf_->ListRequesterProfiles(0, 100).value();
+  ASSERT_EQ(list["requesters"].size(), 2u);
+  EXPECT_EQ(list["requesters"][0]["key_id"], kcsc_);
+  EXPECT_EQ(list["requesters"][0]["email"]["addresses"][0], "analyst@regulator.test");
+  EXPECT_EQ(list["requesters"][1]["email"]["domains"][0], "hotline.test");
+  EXPECT_EQ(wf_->ListRequesterProfiles(kcsc_, 100).value()["requesters"].size(), 1u) << "paged by key id";
   // Setting its own profile again (the same addresses) is fine.
   auto mine = wf_->GetRequesterProfile(kcsc_).value();
   EXPECT_TRUE(wf_->SetRequesterProfile(kcsc_, mine, admin_).ok());

@@ -389,6 +389,11 @@ void Server::Impl::Install() {
     TD_ASSIGN_OR_RETURN(json b, body_json(c));
     return W()->SetRequesterProfile(id, b, c.who);
   });
+  wf_route("GET", "/v1/requesters", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t after, int_query(c, "after_id", 0));
+    TD_ASSIGN_OR_RETURN(int64_t limit, int_query(c, "limit", 100));
+    return W()->ListRequesterProfiles(after, limit);
+  });
   wf_route("GET", "/v1/requesters/{key_id}", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "key_id"));
     return W()->GetRequesterProfile(id);

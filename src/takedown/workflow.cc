@@ -291,6 +291,23 @@ Result<json> Workflow::ProfileOf(int64_t key_id) {
 
 Result<json> Workflow::GetRequesterProfile(int64_t key_id) { return ProfileOf(key_id); }
 
+Result<json> Workflow::ListRequesterProfiles(int64_t after_key_id, int64_t limit) {
+  TD_ASSIGN_OR_RETURN(auto rows, store_->FindDocs({.kind = "requester", .limit = 1'000'000}));
+  std::vector<json> all;
+  for (const auto& r : rows) {
+    if (r.owner <= after_key_id) continue;
+    json d = json::parse(r.doc, nullptr, false);
+    if (d.is_discarded()) return DataLoss(fmt::format("requester profile {}: not JSON", r.owner));
+    d.erase("owner_id");
+    d.erase("ukey");
+    all.push_back(std::move(d));
+  }
+  std::sort(all.begin(), all.end(), [](const json& a, const json& b) { return a["key_id"].get<int64_t>() < b["key_id"].get<int64_t>(); });
+  limit = std::clamp<int64_t>(limit, 1, 1000);
+  if (static_cast<int64_t>(all.size()) > limit) all.resize(static_cast<size_t>(limit));
+  return json{{"requesters", all}, {"next_after_id", all.empty() ? after_key_id : all.back()["key_id"].get<int64_t>()}};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Intake
 

@@ -87,6 +87,8 @@ class Workflow {
   //    "deadline_hours": N (0: the source type's default), "name": "..."}
   Result<json> SetRequesterProfile(int64_t key_id, const json& profile, const Principal& who);
   Result<json> GetRequesterProfile(int64_t key_id);
+  // Every profile, by key id (paged: key ids after after_key_id): who may send what, by email too.
+  Result<json> ListRequesterProfiles(int64_t after_key_id, int64_t limit);
 
   // Intake: validates (every bad or missing field named), hashes media evidence and drops the
   // bytes, resolves locations through the content index, stores the request durably, applies
