@@ -6,6 +6,8 @@
 # DKIM-signed request with the image attached and reads the acknowledgement and the confirmation
 # from analyst@regulator.test. Passes only when both replies arrive, threaded to the request, and
 # the confirmation lists every copy. Prints the times from SMTP acceptance to each reply.
+#   MAIL_CRASH=N (default 60; 0 skips) sends N requests and kills takedown with SIGKILL three times
+#   while it takes them: every one must still be filed exactly once, acknowledged and confirmed.
 #   MAIL_BENCH=N also sends N requests at once and counts every acknowledgement (scripts/bench-mail.sh).
 # Usage: tests/mail/roundtrip_test.sh TAKEDOWN_BINARY EXAMPLE_BINARY
 set -euo pipefail
@@ -54,10 +56,12 @@ export TAKEDOWN_ADMIN_KEY TAKEDOWN_PLATFORM_KEY TAKEDOWN_REQUESTER_KEY
 export TAKEDOWN_WEBHOOK_SECRET=mail-test-secret
 export TAKEDOWN_MAIL_IMAP_PASSWORD=$TAKEDOWN_PASS REGULATOR_MAIL_PASSWORD=$ANALYST_PASS
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_serve() {
+start_serve() {  # with the email line unless $1 is "no-mail"
   : >"$dir/serve.out"
+  local urls=$IMAPS_URL/INBOX
+  [ "${1:-}" = no-mail ] && urls=""
   "$takedown" serve --store.path "$store" --server.port "${serve_port:-0}" --webhook.url "http://127.0.0.1:$port/takedown/webhook" \
-    --mail.imap_urls "$IMAPS_URL/INBOX" --mail.imap_user "$TAKEDOWN_USER" --mail.smtp_url "$SMTP_URL" \
+    --mail.imap_urls "$urls" --mail.imap_user "$TAKEDOWN_USER" --mail.smtp_url "$SMTP_URL" \
     --mail.ca_file "$MAIL_CA" --mail.address "$TAKEDOWN_USER" --mail.dkim_key_file "$dir/dkim.keys" \
     >"$dir/serve.out" 2>>"$dir/serve.err" &
   serve=$!
@@ -69,7 +73,7 @@ start_serve() {
   done
   [ -n "$url" ] || fail "takedown serve did not start"
   serve_port=${url##*:}  # the same port after a restart: the example keeps talking to it
-  grep -q "email line" "$dir/serve.err" || fail "the email line did not start"
+  [ "${1:-}" = no-mail ] || grep -q "email line" "$dir/serve.err" || fail "the email line did not start"
 }
 start_serve
 
@@ -94,6 +98,31 @@ quarantine | grep -q "forged-$$@regulator.test" || fail "the forged message is n
 [ "$(sqlite3 "$store" "SELECT count(*) FROM audit WHERE kind = 'mail.quarantined'")" = 1 ] || fail "no mail.quarantined audit record"
 echo "forged message: quarantined: $(quarantine)"
 [ "$(sqlite3 "$store" "SELECT count(*) FROM docs WHERE kind = 'request'")" = 1 ] || fail "the forged message was actioned"
+
+crash=${MAIL_CRASH:-60}
+if [ "$crash" -gt 0 ]; then
+  # Queued while the email line is off, then taken by a takedown killed three times mid-way.
+  kill -TERM "$serve"
+  wait "$serve" || fail "takedown serve did not stop cleanly"
+  start_serve no-mail
+  "$example" --mail-bench "$crash" --mail-bench-phase send --mail-bench-ids "$dir/crash.ids" "${mail_args[@]}" >"$dir/crash.out" ||
+    fail "the crash test could not send its messages"
+  kill -TERM "$serve"
+  wait "$serve" || fail "takedown serve did not stop cleanly"
+  for k in 1 2 3; do
+    start_serve
+    sleep "0.$((RANDOM % 3 + 2))"
+    kill -KILL "$serve"
+    wait "$serve" 2>/dev/null || true
+    echo "crash test: SIGKILL $k after $(sqlite3 "$store" "SELECT count(*) FROM docs WHERE kind = 'mail_in'") messages recorded" | tee -a "$dir/serve.err"
+  done
+  start_serve
+  "$example" --mail-bench "$crash" --mail-bench-phase count --mail-bench-allow-resend --mail-bench-ids "$dir/crash.ids" "${mail_args[@]}" |
+    tee -a "$dir/crash.out" | grep -E '^  [0-9]+ ack|^== mail bench: none' | sed 's/^/crash test: /' || fail "requests lost or filed twice across kill -9"
+  accepted=$(sqlite3 "$store" "SELECT count(*) FROM audit WHERE kind = 'mail.accepted'")
+  [ "$accepted" = $((crash + 1)) ] || fail "crash test: $accepted messages accepted in the audit log, expected $((crash + 1))"
+  echo "crash test: every message accepted once in the audit log ($accepted with the story's)"
+fi
 
 if [ "${MAIL_BENCH:-0}" -gt 0 ]; then
   # MAIL_BENCH requests queued while takedown is stopped, then taken when it starts again: every
