@@ -65,5 +65,8 @@ Result<FileDigests> DigestFile(const std::string& path) {
 
 std::string Md5Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_md5(), bytes); }
 std::string Sha256Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_sha256(), bytes); }
+std::string Sha256HexOfText(std::string_view text) {
+  return Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
 
 }  // namespace takedown::hash

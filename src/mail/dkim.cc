@@ -1,6 +1,8 @@
 #include "mail/dkim.h"
 
 #include <fmt/format.h>
+
+#include "core/text.h"
 // dkim.h is C99: its _Bool is bool in C++.
 #define _Bool bool
 #include <opendkim/dkim.h>
@@ -17,12 +19,6 @@
 
 namespace takedown::mail {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string JobId() {
   static std::atomic<uint64_t> n{0};
@@ -86,7 +82,7 @@ DkimResult DkimVerifier::Verify(std::string_view raw) {
     for (int i = 0; i < nsigs; ++i) {
       r.any_signature = true;
       const char* dom = reinterpret_cast<const char*>(dkim_sig_getdomain(sigs[i]));
-      const std::string domain = Lower(dom ? dom : "");
+      const std::string domain = AsciiLower(dom ? dom : "");
       if (DKIM_SIG_CHECK(sigs[i])) {
         r.passed_domains.push_back(domain);
       } else {

@@ -13,35 +13,18 @@
 #include <sstream>
 
 #include "core/clock.h"
+#include "core/text.h"
 #include "hash/digest.h"
 #include "media/format.h"
 
 namespace takedown::mail {
 namespace {
 
-std::string Iso(int64_t ms) { return IsoUtc(ms); }
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::string Trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
   const size_t e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
-}
-
-std::string Sha256Of(std::string_view s) {
-  return hash::Sha256Hex(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-}
-
-bool IsHex(const std::string& s, size_t n) {
-  return s.size() == n &&
-         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
 // The fields a structured section ("Key: value" lines) may carry, by normalised key: English and
@@ -119,7 +102,7 @@ std::string NormaliseKey(const std::string& k) {
 }
 
 bool Yes(const std::string& v) {
-  const std::string l = Lower(Trim(v));
+  const std::string l = AsciiLower(Trim(v));
   return l == "yes" || l == "true" || l == "y" || l == "예" || l == "네" || l == "동의";
 }
 
@@ -149,11 +132,11 @@ Understood ReadSections(const std::string& text) {
         const std::string v = Trim(t.substr(colon + skip));
         const std::string& f = it->second;
         if (f == "pdq")
-          u.pdq.push_back(Lower(v));
+          u.pdq.push_back(AsciiLower(v));
         else if (f == "md5")
-          u.md5.push_back(Lower(v));
+          u.md5.push_back(AsciiLower(v));
         else if (f == "sha256")
-          u.sha256.push_back(Lower(v));
+          u.sha256.push_back(AsciiLower(v));
         else if (f == "content_id")
           u.content_ids.push_back(v);
         else if (f == "secret")
@@ -464,28 +447,14 @@ Result<store::DocRecord> MailLine::Reply(const std::string& kind, const std::str
               {"queued_ms", NowMs()},
               {"due_ms", NowMs()},
               {"owner_id", mail_in.value("request_id", int64_t{0})}};
-  store::DocRecord r;
-  r.kind = "mail_out";
-  r.owner = out["owner_id"].get<int64_t>();
-  r.state = "pending";
-  r.due_ms = out["due_ms"].get<int64_t>();
-  r.ukey = ukey;
-  r.doc = out.dump();
-  return r;
+  return service::DocumentRecord("mail_out", out);
 }
 
 Result<TakeResult> MailLine::Record(const json& mail_in, const std::vector<store::DocRecord>& out,
                                     const std::string& audit_kind, const json& audit,
                                     TakeResult result) {
   store::Store::Changes ch;
-  store::DocRecord in;
-  in.id = mail_in.value("id", int64_t{0});
-  in.kind = "mail_in";
-  in.owner = mail_in.value("owner_id", int64_t{0});
-  in.state = mail_in.value("status", std::string());
-  in.ukey = mail_in.value("ukey", std::string());
-  in.doc = mail_in.dump();
-  ch.docs.push_back(in);
+  ch.docs.push_back(service::DocumentRecord("mail_in", mail_in));
   for (const auto& o : out) ch.docs.push_back(o);
   if (!audit_kind.empty()) ch.audits.push_back({"mail", audit_kind, audit.dump()});
   TD_RETURN_IF_ERROR(store_->Transact(ch).status());
@@ -501,8 +470,8 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   const int64_t now = NowMs();
   if (!parsed.ok()) {  // no usable header: nobody to answer; recorded so the operator sees it
     ++stats_.unreadable;
-    const std::string key =
-        "mail-sha256:" + Sha256Of(raw.substr(0, std::min<size_t>(raw.size(), 1 << 20)));
+    const std::string key = "mail-sha256:" + hash::Sha256HexOfText(raw.substr(
+                                                 0, std::min<size_t>(raw.size(), 1 << 20)));
     TD_ASSIGN_OR_RETURN(auto known, store_->FindDocs({.kind = "mail_in", .limit = 1, .ukey = key}));
     if (!known.empty()) {
       ++stats_.duplicates;
@@ -520,11 +489,16 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
                   {"unreadable", 0, std::string(parsed.status().message())});
   }
   ParsedMail& m = *parsed;
+  std::string raw_sha;  // the whole message's digest, computed when a key needs it, at most once
+  auto raw_digest = [&]() -> const std::string& {
+    if (raw_sha.empty()) raw_sha = hash::Sha256HexOfText(raw);
+    return raw_sha;
+  };
   // Messages that pass authentication are keyed by Message-ID: a replay, or a message taken
   // again after a crash, is never filed twice. A quarantined one is keyed by its bytes instead,
   // so that a forgery cannot take a Message-ID ahead of the real message and have it dropped.
   const std::string key =
-      m.message_id.empty() ? "mail-sha256:" + Sha256Of(raw) : "mail:" + Lower(m.message_id);
+      m.message_id.empty() ? "mail-sha256:" + raw_digest() : "mail:" + AsciiLower(m.message_id);
   auto duplicate = [&](const std::string& k) -> Result<std::optional<TakeResult>> {
     TD_ASSIGN_OR_RETURN(auto known, store_->FindDocs({.kind = "mail_in", .limit = 1, .ukey = k}));
     if (known.empty()) return std::optional<TakeResult>();
@@ -551,6 +525,9 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
              {"received_ms", now},
              {"size", size}};
 
+  // What the message says in "Key: value" lines (the shared secret among them).
+  Understood u = too_large ? Understood{} : ReadSections(m.text);
+
   // Authentication: the requester whose allowlist has the sender, DKIM aligned with the From
   // domain (unless the requester's profile says otherwise), and the shared secret if it has one.
   TD_ASSIGN_OR_RETURN(auto requester, FindRequester(m.from_address));
@@ -575,15 +552,15 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
       }
     }
     if (failure.empty() && e.contains("secret_sha256") && !too_large) {
-      Understood u = ReadSections(m.text);
       std::string given = u.secret.empty() ? m.takedown_secret : u.secret;
-      const std::string want = e["secret_sha256"].get<std::string>(), got = Sha256Of(given);
+      const std::string want = e["secret_sha256"].get<std::string>(),
+                        got = hash::Sha256HexOfText(given);
       if (given.empty() || CRYPTO_memcmp(want.data(), got.data(), want.size()) != 0)
         failure = "the shared secret is missing or wrong";
     }
   }
   if (!failure.empty()) {
-    in["ukey"] = "mail-q:" + Sha256Of(raw);
+    in["ukey"] = "mail-q:" + raw_digest();
     TD_ASSIGN_OR_RETURN(auto dup, duplicate(in["ukey"].get<std::string>()));
     if (dup) return *dup;
     ++stats_.quarantined;
@@ -607,7 +584,7 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   }
   // A message too large to read was not authenticated by DKIM (its body is not fetched): keyed
   // by its header's bytes, like a quarantined one, it cannot occupy its Message-ID either.
-  if (too_large) in["ukey"] = "mail-big:" + Sha256Of(raw);
+  if (too_large) in["ukey"] = "mail-big:" + raw_digest();
   TD_ASSIGN_OR_RETURN(auto dup, duplicate(in["ukey"].get<std::string>()));
   if (dup) return *dup;
   const json& profile = requester->profile;
@@ -615,7 +592,7 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   in["owner_id"] = requester->key_id;
   json data = {{"line", opt_.address},
                {"subject", m.subject},
-               {"received_at", Iso(now)},
+               {"received_at", IsoUtc(now)},
                {"requester", profile.value("name", requester->key_name)}};
 
   if (too_large) {
@@ -635,12 +612,11 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   }
 
   // What the message asks: the structured section, then the free text's links, then media.
-  Understood u = ReadSections(m.text);
   std::vector<std::string> problems = m.problems;
   json body = json::object();
   std::string category = u.fields.count("category") ? u.fields["category"]
                                                     : e.value("default_category", std::string());
-  if (auto it = CategoryNames().find(Lower(Trim(category))); it != CategoryNames().end())
+  if (auto it = CategoryNames().find(AsciiLower(Trim(category))); it != CategoryNames().end())
     category = it->second;
   body["category"] = category;
   std::string explanation = u.fields.count("explanation") ? u.fields["explanation"] : "";
@@ -673,7 +649,7 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   std::map<size_t, std::vector<uint8_t>> media;
   auto add_hash = [&](const char* kind, const std::vector<std::string>& values, size_t len) {
     for (const auto& v : values) {
-      if (!IsHex(v, len)) {
+      if (!IsLowerHex(v, len)) {
         problems.push_back(
             fmt::format("{} '{}' is not {} hex digits: not used", kind, v.substr(0, 80), len));
         continue;
@@ -832,7 +808,7 @@ Result<int> MailLine::QueueClosings() {
         data["removals"] = removals;
         data["count"] = removals.size();
         data["none"] = removals.empty();
-        data["confirmed_at"] = Iso(v.value("confirmed_ms", NowMs()));
+        data["confirmed_at"] = IsoUtc(v.value("confirmed_ms", NowMs()));
       } else {
         kind = "rejected";
         data["reason"] = v.contains("decision") ? v["decision"].value("reason", std::string()) : "";

@@ -11,6 +11,8 @@
 #include <optional>
 #include <random>
 
+#include "core/text.h"
+
 namespace takedown::mail {
 namespace {
 
@@ -33,12 +35,6 @@ struct GFree {
 };
 using GStr = std::unique_ptr<char, GFree>;
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::string OrEmpty(const char* s) { return s ? std::string(s) : std::string(); }
 
 // Where the header block ends (the index of the blank line), or npos.
@@ -53,7 +49,7 @@ void FirstMailbox(InternetAddressList* list, std::string* addr, std::string* nam
   for (int i = 0; i < internet_address_list_length(list); ++i) {
     InternetAddress* a = internet_address_list_get_address(list, i);
     if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
-      *addr = Lower(OrEmpty(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a))));
+      *addr = AsciiLower(OrEmpty(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a))));
       if (name) *name = OrEmpty(internet_address_get_name(a));
       return;
     }
@@ -71,7 +67,7 @@ bool IsArchive(const std::string& type, const std::string& filename) {
   }
   static const std::array<const char*, 10> kExt = {".zip", ".rar", ".7z", ".tar", ".gz",
                                                    ".tgz", ".bz2", ".xz", ".jar", ".cab"};
-  const std::string f = Lower(filename);
+  const std::string f = AsciiLower(filename);
   for (const char* e : kExt) {
     const std::string ext(e);
     if (f.size() >= ext.size() && f.compare(f.size() - ext.size(), ext.size(), ext) == 0)
@@ -104,8 +100,8 @@ std::string ToUtf8(const std::vector<uint8_t>& bytes, const std::string& charset
     }
     return std::string(out.get(), written);
   };
-  if (!charset.empty() && Lower(charset) != "us-ascii" && Lower(charset) != "utf-8" &&
-      Lower(charset) != "utf8") {
+  if (!charset.empty() && AsciiLower(charset) != "us-ascii" && AsciiLower(charset) != "utf-8" &&
+      AsciiLower(charset) != "utf8") {
     // GMime knows the aliases mail software uses (ks_c_5601-1987, x-sjis, ...).
     const char* canon = g_mime_charset_iconv_name(charset.c_str());
     if (auto s = convert(canon ? canon : charset.c_str())) return *s;
@@ -137,7 +133,7 @@ std::string StripHtml(const std::string& html) {
     if (c == '<') {
       in_tag = true;
       // Block-level tags end lines, so that "Key: value" sections survive.
-      const std::string tag = Lower(html.substr(i + 1, 4));
+      const std::string tag = AsciiLower(html.substr(i + 1, 4));
       if (tag.rfind("br", 0) == 0 || tag.rfind("p", 0) == 0 || tag.rfind("/p", 0) == 0 ||
           tag.rfind("div", 0) == 0 || tag.rfind("/div", 0) == 0 || tag.rfind("li", 0) == 0 ||
           tag.rfind("tr", 0) == 0) {
@@ -212,8 +208,8 @@ struct Walker {
     GMimePart* part = GMIME_PART(obj);
     GMimeContentType* ct = g_mime_object_get_content_type(obj);
     const std::string type =
-        ct ? Lower(fmt::format("{}/{}", OrEmpty(g_mime_content_type_get_media_type(ct)),
-                               OrEmpty(g_mime_content_type_get_media_subtype(ct))))
+        ct ? AsciiLower(fmt::format("{}/{}", OrEmpty(g_mime_content_type_get_media_type(ct)),
+                                    OrEmpty(g_mime_content_type_get_media_subtype(ct))))
            : "text/plain";
     const std::string filename = OrEmpty(g_mime_part_get_filename(part));
     const GMimeContentDisposition* disp = g_mime_object_get_content_disposition(obj);
@@ -274,7 +270,7 @@ struct Walker {
 
 std::string DomainOf(std::string_view address) {
   const size_t at = address.rfind('@');
-  return at == std::string_view::npos ? "" : Lower(std::string(address.substr(at + 1)));
+  return at == std::string_view::npos ? "" : AsciiLower(std::string(address.substr(at + 1)));
 }
 
 Result<ParsedMail> ParseMail(std::string_view raw, const MailLimits& limits) {

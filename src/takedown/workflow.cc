@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "core/text.h"
 #include "hash/digest.h"
 #include "media/preview.h"
 
@@ -32,15 +33,6 @@ int PriorityOf(const std::string& source, bool trusted) {
   if (source == "authority_order") return 3;
   if (trusted || source == "trusted_flagger" || source == "hotline" || source == "victim") return 2;
   return 1;
-}
-
-bool IsHex(const std::string& s, size_t n) {
-  return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 // Collects every field problem of a request, so one answer names them all.
@@ -86,7 +78,7 @@ Result<json> EmailSettings(const json& e, Problems* p) {
         p->Add(fmt::format("email.{}", list), "must be an array of strings");
       } else {
         for (const auto& a : e[list]) {
-          std::string v = a.is_string() ? Lower(a.get<std::string>()) : "";
+          std::string v = a.is_string() ? AsciiLower(a.get<std::string>()) : "";
           const bool is_addr = std::string(list) == "addresses";
           if (v.empty() || v.size() > 256 || v.find_first_of(" \t\r\n<>,;") != std::string::npos || (is_addr != (v.find('@') != std::string::npos))) {
             p->Add(fmt::format("email.{}", list), is_addr ? "each must be an email address" : "each must be a domain name (no @)");
@@ -119,10 +111,10 @@ Result<json> EmailSettings(const json& e, Problems* p) {
   const std::string secret = Str(e, "secret", p, 256);
   if (!secret.empty()) {
     if (secret.size() < 16) p->Add("email.secret", "shorter than 16 characters");
-    out["secret_sha256"] = hash::Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(secret.data()), secret.size()));
+    out["secret_sha256"] = hash::Sha256HexOfText(secret);
   } else if (e.contains("secret_sha256")) {  // a profile read back and set again keeps its secret
     const std::string h = Str(e, "secret_sha256", p, 64);
-    if (!IsHex(h, 64)) p->Add("email.secret_sha256", "not 64 hex digits");
+    if (!IsLowerHex(h, 64)) p->Add("email.secret_sha256", "not 64 hex digits");
     else out["secret_sha256"] = h;
   }
   return out;
@@ -149,18 +141,6 @@ std::string ContentIdOfLink(const std::string& link) {
   return slash == std::string::npos ? "" : s.substr(slash + 1);
 }
 
-store::DocRecord Record(const std::string& kind, const json& doc) {
-  store::DocRecord r;
-  r.id = doc.value("id", int64_t{0});
-  r.kind = kind;
-  r.owner = doc.value("owner_id", int64_t{0});
-  r.state = doc.value("status", std::string());
-  r.due_ms = doc.value("due_ms", int64_t{0});
-  r.ukey = doc.value("ukey", std::string());
-  r.doc = doc.dump();
-  return r;
-}
-
 std::string DsaSourceType(const std::string& source, bool trusted) {
   if (source == "authority_order") return "SOURCE_TYPE_OTHER_NOTIFICATION";  // an order (Art. 9), not a notice
   if (source == "trusted_flagger" || source == "hotline" || trusted) return "SOURCE_TRUSTED_FLAGGER";
@@ -185,6 +165,18 @@ double Percentile(std::vector<int64_t> v, double p) {
 }
 
 }  // namespace
+
+store::DocRecord DocumentRecord(const std::string& kind, const json& doc) {
+  store::DocRecord r;
+  r.id = doc.value("id", int64_t{0});
+  r.kind = kind;
+  r.owner = doc.value("owner_id", int64_t{0});
+  r.state = doc.value("status", std::string());
+  r.due_ms = doc.value("due_ms", int64_t{0});
+  r.ukey = doc.value("ukey", std::string());
+  r.doc = doc.dump();
+  return r;
+}
 
 Workflow::Workflow(Service* svc, std::unique_ptr<ActionSink> sink, WorkflowOptions options)
     : svc_(svc), store_(&svc->store()), sink_(std::move(sink)), opt_(std::move(options)) {
@@ -220,7 +212,7 @@ Result<json> Workflow::LoadDoc(int64_t id, const std::string& kind) {
 }
 
 Status Workflow::SaveDoc(int64_t id, const std::string& kind, const json& doc) {
-  auto r = Record(kind, doc);
+  auto r = DocumentRecord(kind, doc);
   r.id = id;
   return store_->PutDocs({r}).status();
 }
@@ -271,7 +263,7 @@ Result<json> Workflow::SetRequesterProfile(int64_t key_id, const json& profile, 
   auto existing = store_->FindDocs({.kind = "requester", .owner = key_id, .limit = 1});
   if (!existing.ok()) return existing.status();
   if (existing->empty()) {
-    TD_RETURN_IF_ERROR(store_->PutDocs({Record("requester", doc)}).status());
+    TD_RETURN_IF_ERROR(store_->PutDocs({DocumentRecord("requester", doc)}).status());
   } else {
     TD_RETURN_IF_ERROR(SaveDoc(existing->front().id, "requester", doc));
   }
@@ -410,7 +402,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
         any = true;
       }
       if (ev.contains("pdq")) {
-        auto h = ev["pdq"].is_string() ? hash::Hash256::FromHex(Lower(ev["pdq"].get<std::string>())) : Result<hash::Hash256>(InvalidArgument("must be a string"));
+        auto h = ev["pdq"].is_string() ? hash::Hash256::FromHex(AsciiLower(ev["pdq"].get<std::string>())) : Result<hash::Hash256>(InvalidArgument("must be a string"));
         if (!h.ok()) {
           p.Add(f + ".pdq", "not 64 hex digits");
         } else {
@@ -423,8 +415,8 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
       }
       for (const auto& [key, len] : {std::pair<const char*, size_t>{"md5", 32}, {"sha256", 64}}) {
         if (!ev.contains(key)) continue;
-        const std::string v = ev[key].is_string() ? Lower(ev[key].get<std::string>()) : "";
-        if (!IsHex(v, len)) {
+        const std::string v = ev[key].is_string() ? AsciiLower(ev[key].get<std::string>()) : "";
+        if (!IsLowerHex(v, len)) {
           p.Add(f + "." + key, fmt::format("not {} hex digits", len));
           continue;
         }
@@ -477,11 +469,11 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
 
   // A video's frame signals are large: each goes into its own document, referenced from the item.
   for (const auto& [i, v] : videos) {
-    TD_ASSIGN_OR_RETURN(auto vid, store_->PutDocs({Record("signals", {{"status", "kept"}, {"video", VideoToJson(*v)}})}));
+    TD_ASSIGN_OR_RETURN(auto vid, store_->PutDocs({DocumentRecord("signals", {{"status", "kept"}, {"video", VideoToJson(*v)}})}));
     evidence[i]["video_signals"] = vid.at(0);
   }
   for (const auto& [i, rb] : robusts) {
-    TD_ASSIGN_OR_RETURN(auto rid, store_->PutDocs({Record("signals", {{"status", "kept"}, {"robust", RobustToJson(*rb)}})}));
+    TD_ASSIGN_OR_RETURN(auto rid, store_->PutDocs({DocumentRecord("signals", {{"status", "kept"}, {"robust", RobustToJson(*rb)}})}));
     evidence[i]["image_signals"] = rid.at(0);
   }
   const int64_t now = NowMs();
@@ -507,7 +499,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
     }
   }
   std::lock_guard lock(mu_);
-  TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({Record("request", r)}));
+  TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({DocumentRecord("request", r)}));
   if (ids.at(0) < 0) {  // the same key raced in: that one stands
     TD_ASSIGN_OR_RETURN(json known, LoadDoc(-ids[0], "request"));
     return View(known);
@@ -662,7 +654,7 @@ Status Workflow::Sweep(json& r, const std::string& actor) {
               {"automated_decision", r["decision"].value("automated", false)},
               {"ukey", fmt::format("remove:{}:{}", id, row)}, {"attempts", 0}, {"due_ms", now}};
     a["idempotency_key"] = a["ukey"];
-    actions.push_back(Record("action", a));
+    actions.push_back(DocumentRecord("action", a));
   }
   for (size_t i = 0; i < actions.size(); i += 1000) {
     std::vector<store::DocRecord> chunk(actions.begin() + static_cast<ptrdiff_t>(i),
@@ -699,7 +691,7 @@ Status Workflow::MaybeConfirm(int64_t request_id) {
   r["confirmed_ms"] = NowMs();
   r["history"].push_back({{"status", "confirmed"}, {"time_ms", NowMs()}});
   store::Store::Changes ch;
-  auto rec = Record("request", r);
+  auto rec = DocumentRecord("request", r);
   rec.id = request_id;
   ch.docs.push_back(rec);
   ch.audits.push_back({"system", "request.confirmed", json{{"request_id", request_id}}.dump()});
@@ -822,7 +814,7 @@ Result<int64_t> Workflow::QueueAction(json action) {
   action["attempts"] = 0;
   action["due_ms"] = NowMs();
   action["idempotency_key"] = action["ukey"];
-  TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({Record("action", action)}));
+  TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({DocumentRecord("action", action)}));
   q_cv_.notify_all();
   return ids[0] > 0 ? ids[0] : -ids[0];
 }
@@ -837,7 +829,7 @@ Status Workflow::AckLocked(int64_t action_id, const std::string& via, const std:
   a["acknowledged_ms"] = now;
   a["acknowledged_via"] = via;
   store::Store::Changes ch;
-  auto rec = Record("action", a);
+  auto rec = DocumentRecord("action", a);
   rec.id = action_id;
   ch.docs.push_back(rec);
   if (a.contains("content_row")) ch.content_states.emplace_back(a["content_row"].get<int64_t>(), kind == "restore" ? "restored" : "removed");
@@ -850,7 +842,7 @@ Status Workflow::AckLocked(int64_t action_id, const std::string& via, const std:
       // Confirmed removals per chat, in a small document per chat (no index over all content).
       const std::string chat = a.value("chat_id", std::string());
       json c = {{"kind", "chat"}, {"chat_id", chat}, {"removed", 0}, {"status", "counting"}, {"ukey", "chat:" + chat}};
-      TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({Record("chat", c)}));
+      TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({DocumentRecord("chat", c)}));
       const int64_t cid = ids[0] > 0 ? ids[0] : -ids[0];
       TD_ASSIGN_OR_RETURN(c, LoadDoc(cid, "chat"));
       const int64_t n = c.value("removed", int64_t{0}) + 1;
@@ -1062,7 +1054,7 @@ Result<json> Workflow::FileAppeal(const Principal& who, const json& body) {
   json ap = {{"status", "open"}, {"owner_id", action_id}, {"action_id", action_id}, {"content_id", a["content_id"]},
              {"uploader_id", uploader.empty() ? a.value("uploader_id", std::string()) : uploader}, {"reason", reason},
              {"filed_ms", now}, {"filed_by", who.actor()}, {"ukey", fmt::format("appeal:{}", action_id)}};
-  TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({Record("appeal", ap)}));
+  TD_ASSIGN_OR_RETURN(auto ids, store_->PutDocs({DocumentRecord("appeal", ap)}));
   if (ids[0] < 0) return FailedPrecondition(fmt::format("action {} already has appeal {}", action_id, -ids[0]));
   ap["id"] = ids[0];
   TD_RETURN_IF_ERROR(store_->AppendAudit(who.actor(), "appeal.filed", json{{"appeal_id", ids[0]}, {"action_id", action_id}}.dump()).status());

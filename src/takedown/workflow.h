@@ -68,6 +68,10 @@ struct CreateRequestOptions {
   bool lenient_media = false;
 };
 
+// A workflow document as the store keeps it: the JSON and the columns it is found by, taken
+// from its id, owner_id, status, due_ms and ukey fields.
+store::DocRecord DocumentRecord(const std::string& kind, const json& doc);
+
 class Workflow {
  public:
   // sink may be null: actions then wait for the platform's acknowledgement call (it can poll
