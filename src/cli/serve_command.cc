@@ -194,13 +194,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf, store::Store* store) {
   mail::MailLineOptions o;
   mail::TlsOptions tls{m.require_tls, m.ca_file, true};
-  for (size_t b = 0; b <= m.imap_urls.size();) {
-    size_t e = m.imap_urls.find(',', b);
-    if (e == std::string::npos) e = m.imap_urls.size();
-    std::string url = m.imap_urls.substr(b, e - b);
-    url.erase(0, url.find_first_not_of(' '));
-    if (!url.empty()) o.mailboxes.push_back({.url = url, .user = m.imap_user, .password = m.imap_password, .tls = tls, .move_to = m.imap_move_to});
-    b = e + 1;
+  for (const auto& url : m.imap_urls) {
+    o.mailboxes.push_back({.url = url, .user = m.imap_user, .password = m.imap_password, .tls = tls, .move_to = m.imap_move_to});
   }
   o.smtp = {.url = m.smtp_url, .user = m.smtp_user, .password = m.smtp_password, .tls = tls};
   o.address = m.address;
@@ -208,15 +203,7 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   o.poll_interval_s = m.poll_interval_s;
   o.dkim_key_file = m.dkim_key_file;
   o.templates_dir = m.templates_dir.empty() ? TAKEDOWN_MAIL_TEMPLATES : m.templates_dir;
-  for (size_t b = 0; b < m.link_patterns.size();) {
-    size_t e = m.link_patterns.find('\n', b);
-    if (e == std::string::npos) e = m.link_patterns.size();
-    std::string p = m.link_patterns.substr(b, e - b);
-    while (!p.empty() && (p.back() == ' ' || p.back() == '\r')) p.pop_back();
-    p.erase(0, p.find_first_not_of(' '));
-    if (!p.empty()) o.link_patterns.push_back(p);
-    b = e + 1;
-  }
+  o.link_patterns = m.link_patterns;
   o.max_message_bytes = m.max_message_bytes;
   o.neutral_bounce = m.neutral_bounce;
   auto line = mail::MailLine::Create(wf, store, o);

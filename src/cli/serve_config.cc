@@ -61,20 +61,19 @@ std::function<Status(ServeConfig&, const std::string&)> MailBool(bool MailSettin
     return Status::Ok();
   };
 }
-Status MailUrl(const std::string& v, std::initializer_list<const char*> schemes) {
-  if (v.empty()) return Status::Ok();
-  for (const auto& part : [&] {
-         std::vector<std::string> parts;
-         size_t b = 0;
-         for (size_t e; (e = v.find(',', b)) != std::string::npos; b = e + 1) parts.push_back(v.substr(b, e - b));
-         parts.push_back(v.substr(b));
-         return parts;
-       }()) {
-    bool ok = false;
-    for (const char* s : schemes) ok = ok || part.rfind(s, 0) == 0;
-    if (!ok) return InvalidArgument(fmt::format("'{}' is not a {} URL", part, fmt::join(schemes, " or ")));
+std::vector<std::string> Split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  size_t b = 0;
+  for (size_t e; (e = text.find(sep, b)) != std::string::npos; b = e + 1) parts.push_back(text.substr(b, e - b));
+  parts.push_back(text.substr(b));
+  return parts;
+}
+
+Status MailUrl(const std::string& url, std::initializer_list<const char*> schemes) {
+  for (const char* s : schemes) {
+    if (url.rfind(s, 0) == 0) return Status::Ok();
   }
-  return Status::Ok();
+  return InvalidArgument(fmt::format("'{}' is not a {} URL", url, fmt::join(schemes, " or ")));
 }
 
 const std::vector<Binding>& Bindings() {
@@ -134,14 +133,22 @@ const std::vector<Binding>& Bindings() {
        false},
       {{"mail.imap_urls", "TAKEDOWN_MAIL_IMAP_URLS", "--mail.imap_urls",
         "mailboxes of the email line, comma-separated imaps://host:port/MAILBOX (\"\": the line is off)"},
-       MailStr(&MailSettings::imap_urls, [](const std::string& v) { return MailUrl(v, {"imaps://", "imap://"}); }), false},
+       [](ServeConfig& c, const std::string& v) {
+         std::vector<std::string> urls;
+         if (!v.empty()) urls = Split(v, ',');
+         for (const auto& u : urls) TD_RETURN_IF_ERROR(MailUrl(u, {"imaps://", "imap://"}));
+         c.mail.imap_urls = urls;
+         return Status::Ok();
+       },
+       false},
       {{"mail.imap_user", "TAKEDOWN_MAIL_IMAP_USER", "--mail.imap_user", "IMAP login"}, MailStr(&MailSettings::imap_user), false},
       {{"mail.imap_password", "TAKEDOWN_MAIL_IMAP_PASSWORD", "--mail.imap_password", "IMAP password (prefer the environment; never logged)"},
        MailStr(&MailSettings::imap_password), false},
       {{"mail.imap_move_to", "TAKEDOWN_MAIL_IMAP_MOVE_TO", "--mail.imap_move_to", "folder taken messages move to (\"\": they stay, flagged)"},
        MailStr(&MailSettings::imap_move_to), false},
       {{"mail.smtp_url", "TAKEDOWN_MAIL_SMTP_URL", "--mail.smtp_url", "where replies are submitted: smtp://host:port (STARTTLS) or smtps://"},
-       MailStr(&MailSettings::smtp_url, [](const std::string& v) { return MailUrl(v, {"smtp://", "smtps://"}); }), false},
+       MailStr(&MailSettings::smtp_url, [](const std::string& v) { return v.empty() ? Status::Ok() : MailUrl(v, {"smtp://", "smtps://"}); }),
+       false},
       {{"mail.smtp_user", "TAKEDOWN_MAIL_SMTP_USER", "--mail.smtp_user", "SMTP login (\"\": none)"}, MailStr(&MailSettings::smtp_user), false},
       {{"mail.smtp_password", "TAKEDOWN_MAIL_SMTP_PASSWORD", "--mail.smtp_password", "SMTP password (prefer the environment; never logged)"},
        MailStr(&MailSettings::smtp_password), false},
@@ -172,7 +179,16 @@ const std::vector<Binding>& Bindings() {
        MailStr(&MailSettings::templates_dir), false},
       {{"mail.link_patterns", "TAKEDOWN_MAIL_LINK_PATTERNS", "--mail.link_patterns",
         "regular expressions, one per line, whose first group is a content id (\"\": the defaults)"},
-       MailStr(&MailSettings::link_patterns), false},
+       [](ServeConfig& c, const std::string& v) {
+         c.mail.link_patterns.clear();
+         for (std::string p : Split(v, '\n')) {
+           while (!p.empty() && (p.back() == ' ' || p.back() == '\r')) p.pop_back();
+           p.erase(0, p.find_first_not_of(' '));
+           if (!p.empty()) c.mail.link_patterns.push_back(p);
+         }
+         return Status::Ok();
+       },
+       false},
       {{"mail.max_message_bytes", "TAKEDOWN_MAIL_MAX_MESSAGE_BYTES", "--mail.max_message_bytes", "larger messages are answered, not read"},
        [](ServeConfig& c, const std::string& text) {
          int64_t v = 0;

@@ -15,7 +15,7 @@ namespace takedown::cli {
 
 // The direct email line (off while mail.imap_urls is empty).
 struct MailSettings {
-  std::string imap_urls;          // comma-separated imaps://host:port/MAILBOX
+  std::vector<std::string> imap_urls;  // imaps://host:port/MAILBOX (comma-separated in the config)
   std::string imap_user, imap_password;  // the password: never logged; prefer the environment
   std::string imap_move_to;       // "" = taken messages stay, flagged $TakedownTaken
   std::string smtp_url, smtp_user, smtp_password;
@@ -25,7 +25,7 @@ struct MailSettings {
   bool require_tls = true;
   std::string dkim_key_file;      // "" = DNS
   std::string templates_dir;      // "" = the built-in config/mail
-  std::string link_patterns;      // one regular expression per line; "" = the defaults
+  std::vector<std::string> link_patterns;  // regular expressions (one per line); none = the defaults
   int64_t max_message_bytes = 100LL << 20;
   bool neutral_bounce = false;
 };
