@@ -332,6 +332,13 @@ class MailLineTest : public DkimTest {
                                     {"default_category", "deepfake-sexual"}}}},
                                  admin_);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
+    auto line = MailLine::Create(wf_.get(), store_.get(), Options());
+    ASSERT_TRUE(line.ok()) << line.status().ToString();
+    line_ = std::move(*line);
+  }
+  // The line under test: servers that do not answer (replies stay queued), the DKIM key file of
+  // DkimTest, the templates of config/mail.
+  MailLineOptions Options() {
     MailLineOptions o;
     o.address = "takedown@platform.test";
     o.mailboxes = {ImapConfig{.url = "imaps://127.0.0.1:1/INBOX"}};
@@ -339,9 +346,7 @@ class MailLineTest : public DkimTest {
     o.dkim_key_file = dir_ + "/keys";
     o.templates_dir = TAKEDOWN_MAIL_TEMPLATES;
     o.max_message_bytes = 100LL << 20;
-    auto line = MailLine::Create(wf_.get(), store_.get(), o);
-    ASSERT_TRUE(line.ok()) << line.status().ToString();
-    line_ = std::move(*line);
+    return o;
   }
   void TearDown() override {
     line_.reset();
@@ -656,12 +661,7 @@ TEST_F(MailLineTest, AVideoAttachmentFindsTheVideoOnThePlatform) {
 }
 
 TEST_F(MailLineTest, ANeutralBounceWhenConfiguredSaysNothingOfWhy) {
-  MailLineOptions o;
-  o.address = "takedown@platform.test";
-  o.mailboxes = {ImapConfig{.url = "imaps://127.0.0.1:1/INBOX"}};
-  o.smtp.url = "smtp://127.0.0.1:1";
-  o.dkim_key_file = dir_ + "/keys";
-  o.templates_dir = TAKEDOWN_MAIL_TEMPLATES;
+  MailLineOptions o = Options();
   o.neutral_bounce = true;
   line_ = std::move(MailLine::Create(wf_.get(), store_.get(), o).value());
   auto r = line_->Take(
