@@ -157,21 +157,71 @@ Dataset MakeDataset(size_t n, uint64_t seed) {
   return d;
 }
 
+// Each way of checking multi-index candidates: in the order found, radix-sorted (every query),
+// and the default switch between them.
+const size_t kSortSettings[] = {SIZE_MAX, 0, HashIndex::Options{}.sort_candidates_above};
+
 TEST(HashIndex, BuildMatchesBruteForceAtEveryRadiusAndStrategy) {
   const Dataset d = MakeDataset(5000, 7);
-  auto idx = HashIndex::Build(d.hashes, d.ids, {});
-  ASSERT_TRUE(idx.ok());
-  std::mt19937_64 rng(9);
-  for (int trial = 0; trial < 60; ++trial) {
-    const Hash256 q = trial % 3 == 0 ? RandomHash(rng) : FlipBits(d.hashes[rng() % d.hashes.size()], trial % 35, rng);
-    for (int r : {0, 1, 5, 10, 31, 32, 45, 64, 100, 256}) {
-      const auto want = BruteForce(d.hashes, d.ids, {}, q, r);
-      for (auto s : {QueryStrategy::kAuto, QueryStrategy::kIndex, QueryStrategy::kScan}) {
-        EXPECT_EQ((*idx)->Query(q, r, s), want) << "trial " << trial << " r=" << r << " s=" << static_cast<int>(s);
+  for (size_t sort_above : kSortSettings) {
+    HashIndex::Options opts;
+    opts.sort_candidates_above = sort_above;
+    auto idx = HashIndex::Build(d.hashes, d.ids, opts);
+    ASSERT_TRUE(idx.ok());
+    std::mt19937_64 rng(9);
+    for (int trial = 0; trial < 60; ++trial) {
+      const Hash256 q = trial % 3 == 0 ? RandomHash(rng) : FlipBits(d.hashes[rng() % d.hashes.size()], trial % 35, rng);
+      for (int r : {0, 1, 5, 10, 31, 32, 45, 64, 100, 256}) {
+        const auto want = BruteForce(d.hashes, d.ids, {}, q, r);
+        for (auto s : {QueryStrategy::kAuto, QueryStrategy::kIndex, QueryStrategy::kScan}) {
+          EXPECT_EQ((*idx)->Query(q, r, s), want) << "trial " << trial << " r=" << r << " s=" << static_cast<int>(s)
+                                                  << " sort_above=" << sort_above;
+        }
+      }
+    }
+    EXPECT_TRUE((*idx)->Query(d.hashes[0], -1).empty());
+  }
+}
+
+// A cluster of thousands of near-copies (the case the sorted path is for), and some removed and
+// disabled among them, in segments of several sizes (live adds, then maintenance).
+TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
+  std::mt19937_64 rng(21);
+  const Hash256 centre = RandomHash(rng);
+  Dataset d;
+  for (size_t i = 0; i < 12000; ++i) {
+    d.hashes.push_back(i % 4 == 0 ? RandomHash(rng) : FlipBits(centre, static_cast<int>(rng() % 40), rng));
+    d.ids.push_back(i * 7 + 3);
+  }
+  for (size_t sort_above : kSortSettings) {
+    HashIndex::Options opts;
+    opts.sort_candidates_above = sort_above;
+    opts.background = false;
+    opts.tail_limit = 1500;
+    auto idx = HashIndex::Build(std::span(d.hashes).first(6000), std::span(d.ids).first(6000), opts);
+    ASSERT_TRUE(idx.ok());
+    for (size_t i = 6000; i < d.hashes.size(); ++i) {
+      ASSERT_TRUE((*idx)->Add(d.ids[i], d.hashes[i]).ok());
+      if (i % 1000 == 0) (*idx)->Maintain();
+    }
+    std::set<uint64_t> gone;  // removed or disabled
+    for (size_t i = 0; i < d.hashes.size(); i += 13) {
+      ASSERT_TRUE((*idx)->Remove(d.ids[i]).ok());
+      gone.insert(d.ids[i]);
+    }
+    for (size_t i = 5; i < d.hashes.size(); i += 17) {
+      if (gone.count(d.ids[i])) continue;
+      ASSERT_TRUE((*idx)->SetEnabled(d.ids[i], false).ok());
+      gone.insert(d.ids[i]);
+    }
+    for (int trial = 0; trial < 12; ++trial) {
+      const Hash256 q = FlipBits(centre, trial * 2, rng);
+      for (int r : {8, 31, 40}) {
+        EXPECT_EQ((*idx)->Query(q, r, QueryStrategy::kIndex), BruteForce(d.hashes, d.ids, gone, q, r))
+            << "trial " << trial << " r=" << r << " sort_above=" << sort_above;
       }
     }
   }
-  EXPECT_TRUE((*idx)->Query(d.hashes[0], -1).empty());
 }
 
 TEST(HashIndex, BatchEqualsSingleQueriesForEveryStrategy) {

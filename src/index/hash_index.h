@@ -64,6 +64,9 @@ class HashIndex {
     uint64_t tail_limit = 16384;
     // Start the maintenance thread (tests may drive Maintain() themselves).
     bool background = true;
+    // A query with more multi-index candidates than this sorts them before checking (see
+    // MihSegment::Scratch). Tests set 0 or a huge value to drive one path.
+    size_t sort_candidates_above = MihSegment::kDefaultSortAbove;
   };
 
   static std::unique_ptr<HashIndex> Create(Options options);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <utility>
 
 namespace takedown::index {
 
@@ -178,6 +179,48 @@ __attribute__((target_clones("popcnt", "default"))) void Verify(
   }
 }
 
+// The sorted path (see Scratch): candidates as segment offsets, LSD radix-sorted in passes of at
+// most 12 bits (a 16 KiB count table stays in L1), then each distinct slot checked once, in
+// ascending order, its hash and state fetched ahead.
+__attribute__((target_clones("popcnt", "default"))) void VerifySorted(
+    const std::vector<uint64_t>& cand, uint64_t begin, uint64_t range, const Hash256& q, int r,
+    const HashStore& store, MihSegment::Scratch* s, std::vector<SlotMatch>* out) {
+  const size_t n = cand.size();
+  s->sort_a.resize(n);
+  s->sort_b.resize(n);
+  uint32_t* src = s->sort_a.data();
+  uint32_t* dst = s->sort_b.data();
+  for (size_t i = 0; i < n; ++i) src[i] = static_cast<uint32_t>((cand[i] >> 4) - begin);
+  const int bits = range <= 2 ? 1 : 64 - std::countl_zero(range - 1);
+  const int passes = (bits + 11) / 12;
+  const int digit = (bits + passes - 1) / passes;
+  const uint32_t dmask = (uint32_t{1} << digit) - 1;
+  auto& count = s->sort_count;
+  count.resize(size_t{1} << digit);
+  for (int p = 0; p < passes; ++p) {
+    const int sh = p * digit;
+    std::fill(count.begin(), count.end(), 0u);
+    for (size_t i = 0; i < n; ++i) ++count[(src[i] >> sh) & dmask];
+    uint32_t sum = 0;
+    for (auto& c : count) sum += std::exchange(c, sum);
+    for (size_t i = 0; i < n; ++i) dst[count[(src[i] >> sh) & dmask]++] = src[i];
+    std::swap(src, dst);
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (m == 0 || src[i] != src[m - 1]) src[m++] = src[i];
+  }
+  for (size_t i = 0; i < std::min(m, kAhead); ++i) store.PrefetchHashAndState(begin + src[i]);
+  for (size_t i = 0; i < m; ++i) {
+    if (i + kAhead < m) store.PrefetchHashAndState(begin + src[i + kAhead]);
+    const uint64_t slot = begin + src[i];
+    const Hash256& h = store.hash(slot);
+    int d = 0;
+    for (int w = 0; w < 4; ++w) d += __builtin_popcountll(q.words[w] ^ h.words[w]);
+    if (d <= r && store.state(slot) == kLive) out->push_back({slot, static_cast<uint16_t>(d)});
+  }
+}
+
 }  // namespace
 
 void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const HammingKernels& k,
@@ -202,7 +245,11 @@ void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const Ha
   auto& cand = scratch->candidates;
   cand.clear();
   CollectCandidates(parts_, probes.data(), probes.size(), qlow, begin_, k, &cand);
-  Verify(cand, q, r, thresholds, store, out);
+  if (cand.size() > scratch->sort_above) {
+    VerifySorted(cand, begin_, end_ - begin_, q, r, store, scratch, out);
+  } else {
+    Verify(cand, q, r, thresholds, store, out);
+  }
 }
 
 double MihSegment::QueryCost(int r) const {
