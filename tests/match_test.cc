@@ -89,6 +89,104 @@ TEST(ContentBox, FrameBoxIsThePictureOrTheSameBoxAsThePictureAlone) {
   EXPECT_NEAR(framed->h, alone->h, 3);
 }
 
+// A chat screenshot's nesting: a header panel (flat margins, "text" between), a dark background,
+// a message bubble, then a picture whose own top and bottom rows are flat white.
+TEST(ContentBox, LayersStepThroughNestedFramesToThePicture) {
+  media::Image pic = testing::DetailedPhoto(200, 150, 9);
+  for (int y : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149}) {
+    std::fill_n(pic.row(y), pic.row_bytes(), uint8_t{255});
+  }
+  media::Image bubble = Framed(pic, 8, 30, 8, 8, 66);
+  media::Image chat = Framed(bubble, 40, 60, 20, 20, 18);
+  media::Image shot = Framed(chat, 36, 0, 0, 0, 90);
+  for (int y = 12; y < 24; ++y) std::fill_n(shot.row(y) + 3 * 30, 3 * 120, uint8_t{235});  // header text
+  const LumaPlane p = WorkingPlane(shot);
+  const FrameBoxes f = DetectFrames(p, 8);
+  const int px = 20 + 8, py = 36 + 40 + 8;  // the picture's place in the screenshot
+  bool found = false;
+  for (const Rect& r : f.layers) {
+    found |= std::abs(r.x - px) <= 1 && std::abs(r.y - py) <= 1 && std::abs(r.w - 200) <= 2 && std::abs(r.h - 150) <= 2;
+  }
+  std::string all;
+  for (const Rect& r : f.layers) all += " [" + std::to_string(r.x) + "," + std::to_string(r.y) + " " + std::to_string(r.w) + "x" + std::to_string(r.h) + "]";
+  EXPECT_TRUE(found) << "no layer is the picture at " << px << "," << py << ":" << all;
+  // The frame and content boxes go on through the picture's white rows.
+  ASSERT_TRUE(f.content.has_value());
+  EXPECT_GT(f.content->y, py + 5);
+  EXPECT_LT(f.content->h, 140);
+  // DetectFrames gives what DetectContentBox and DetectFrameBox give alone.
+  const auto content = DetectContentBox(p), frame = DetectFrameBox(p);
+  ASSERT_TRUE(content && frame && f.frame);
+  EXPECT_EQ(content->x, f.content->x);
+  EXPECT_EQ(content->h, f.content->h);
+  EXPECT_EQ(frame->y, f.frame->y);
+  EXPECT_EQ(frame->w, f.frame->w);
+  // Nothing to trim: no layers, no boxes.
+  const FrameBoxes none = DetectFrames(WorkingPlane(testing::DetailedPhoto(200, 150, 9)), 8);
+  EXPECT_TRUE(none.layers.empty());
+  EXPECT_FALSE(none.content.has_value());
+}
+
+// A small object on a large white page: the working plane is 4x smaller, so its box there is
+// only good to 4 pixels; it is found again in the image's own pixels.
+TEST(ContentBox, SmallBoxOnALargeImageIsRefinedAtFullResolution) {
+  media::Image page = media::Image::Allocate(1600, 1200, media::PixelFormat::kRgb8);
+  std::fill(page.pixels.begin(), page.pixels.end(), 255);
+  const media::Image object = testing::DetailedPhoto(122, 42, 11);
+  for (int y = 0; y < object.height; ++y) std::copy_n(object.row(y), object.row_bytes(), page.row(601 + y) + 3 * 703);
+  const LumaPlane plane = WorkingPlane(page);
+  ASSERT_EQ(plane.width, 400);  // averaged by 4
+  const QuerySignals fine = ComputeQuerySignals(plane, 4.0, false, &page);
+  ASSERT_TRUE(fine.box.has_value());
+  EXPECT_NEAR(fine.box->x, 703, 1);
+  EXPECT_NEAR(fine.box->y, 601, 1);
+  EXPECT_NEAR(fine.box->w, 122, 2);
+  EXPECT_NEAR(fine.box->h, 42, 2);
+  // The bank side uses the same box: its hash and the upload's agree exactly.
+  const BankSignals bank = ComputeBankSignals(plane, 4.0, false, &page);
+  ASSERT_TRUE(bank.query.box_hash.has_value());
+  EXPECT_EQ(bank.query.box_hash->hash, fine.box_hash->hash);
+  int shifted = 0;
+  for (const auto& v : bank.whole) shifted += v.name.starts_with("boxedge/") ? 1 : 0;
+  EXPECT_EQ(shifted, 32);  // each edge in or out, one or two edges at a time
+}
+
+TEST(WorkingPlane, AveragesByTheFactorAndSurvivesImagesNarrowerThanIt) {
+  media::Image tall = media::Image::Allocate(1, 3000, media::PixelFormat::kGray8);
+  for (int y = 0; y < 3000; ++y) tall.row(y)[0] = static_cast<uint8_t>(y % 2 ? 200 : 100);
+  const LumaPlane p = WorkingPlane(tall);
+  ASSERT_EQ(p.width, 1);
+  ASSERT_EQ(p.height, 500);  // factor 6
+  // One source column of the 6 the output pixel would cover, six rows: (3 x 100 + 3 x 200) / 36.
+  for (float v : p.px) EXPECT_NEAR(v, 900.0f / 36, 1e-3);
+  const media::Image img = testing::DetailedPhoto(1030, 700, 3);
+  const LumaPlane q = WorkingPlane(img);  // factor 3
+  ASSERT_EQ(q.width, 343);
+  const LumaPlane full = LumaCrop(img, 0, 0, 1030, 700);
+  for (int y : {0, 100, 232}) {
+    for (int x : {0, 57, 342}) {
+      float s = 0;
+      for (int dy = 0; dy < 3; ++dy)
+        for (int dx = 0; dx < 3; ++dx) s += full.at(3 * x + dx, 3 * y + dy);
+      EXPECT_NEAR(q.at(x, y), s / 9, 1e-2) << x << "," << y;
+    }
+  }
+}
+
+TEST(AreaResample, Of128HoldsEveryRegionAs64x64Block) {
+  const LumaPlane p = WorkingPlane(testing::DetailedPhoto(301, 223, 4));
+  const Rect base{7.5, 3, 280.25, 211};
+  std::vector<float> big(128 * 128);
+  AreaResample(p, base, 128, big.data());
+  for (int k = 0; k < 9; ++k) {
+    const int bx = (k % 3) * 32, by = (k / 3) * 32;
+    hash::pdq::Buffer64 direct;
+    AreaResample64(p, {base.x + base.w * 0.25 * (k % 3), base.y + base.h * 0.25 * (k / 3), base.w / 2, base.h / 2}, direct);
+    for (int i = 0; i < 64; i += 7)
+      for (int j = 0; j < 64; j += 5) EXPECT_NEAR(big[(by + i) * 128 + bx + j], direct[i * 64 + j], 0.02) << k;
+  }
+}
+
 TEST(AreaResample, ConstantStaysConstantAndHalvesAverage) {
   LumaPlane p{128, 64, std::vector<float>(128 * 64, 100.0f)};
   hash::pdq::Buffer64 out;
@@ -216,6 +314,27 @@ TEST_F(MatcherTest, FlatImagesAreNotMatchedPerceptually) {
   const auto q = Hash(other, false);
   for (const auto& x : m.Match(QueryItemFrom(q))) EXPECT_EQ(x.signal, "sha256") << x.signal;
   EXPECT_TRUE(m.Match(QueryItemFrom(q)).empty());
+}
+
+TEST_F(MatcherTest, LayersOfAScreenshotAreMatchedAndSurviveJson) {
+  // A query's frame layers are matched against the bank's whole-picture variants, as "layer".
+  QueryItem q;
+  q.signals.norm.quality = 0;  // nothing else to match
+  q.signals.layers.push_back(Hash(photos_[4], false).query.norm);
+  bool other = false;
+  EXPECT_TRUE(SignalsFor(matcher_->Match(QueryItemFrom(FileSignals{})), 4, &other).empty());
+  EXPECT_EQ(SignalsFor(matcher_->Match(q), 4, &other), std::set<std::string>{"layer"});
+  EXPECT_FALSE(other);
+  // A real screenshot has layers (status bar, header, background, bubble), and they survive JSON.
+  const FileSignals shot = Edited("screenshot", photos_[6]);
+  ASSERT_FALSE(shot.query.layers.empty());
+  std::string path;
+  auto back = SignalsFromJson(nlohmann::json::parse(SignalsToJson("s.jpg", shot).dump()), &path);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->query.layers.size(), shot.query.layers.size());
+  for (size_t i = 0; i < shot.query.layers.size(); ++i) EXPECT_EQ(back->query.layers[i].hash, shot.query.layers[i].hash);
+  EXPECT_TRUE(SignalsFor(matcher_->Match(QueryItemFrom(shot)), 6, &other).size() > 0);
+  EXPECT_FALSE(other);
 }
 
 TEST_F(MatcherTest, SignalsSurviveTheirJsonForm) {

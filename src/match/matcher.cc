@@ -95,6 +95,7 @@ std::vector<SignalMatch> Matcher::Match(const QueryItem& q) const {
   whole(q.signals.norm, "norm");
   if (q.signals.box_hash) whole(*q.signals.box_hash, "box");
   if (q.signals.frame_hash) whole(*q.signals.frame_hash, "box");
+  for (const auto& h : q.signals.layers) whole(h, "layer");
   // Votes per (bank item and its family, query family): regions agree only in the same place
   // of the same kind of frame.
   std::map<std::pair<uint64_t, int>, std::vector<int>> votes;

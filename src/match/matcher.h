@@ -4,8 +4,10 @@
 //   "sha256":  the file's bytes are identical (exact copies, whatever their content);
 //   "pdq":     its plain PDQ is within pdq_threshold of one of the item's 8 dihedral PDQs
 //              (exchange-compatible; the classic rule);
-//   "norm", "box": its whole-image or content-box signal is within whole_threshold of one of the
-//              item's whole-image variants (dihedral, crops, rotations);
+//   "norm", "box", "layer": its whole-image, content-box (or frame-box) signal, or one of its
+//              frame layers (a screenshot's picture inside its bubble), is within whole_threshold
+//              of one of the item's whole-image variants (dihedral, crops, box edges moved,
+//              rotations);
 //   "regions": at least region_votes of its 9 grid regions (of the whole picture, or of its box)
 //              are each within region_threshold of the item's region in the same place (of the
 //              item's whole picture, or of its box).
@@ -53,7 +55,7 @@ struct QueryItem {
 
 struct SignalMatch {
   uint64_t item;        // the bank item's number (order of Add, from 0)
-  std::string signal;   // "sha256", "pdq", "norm", "box" or "regions"
+  std::string signal;   // "sha256", "pdq", "norm", "box", "layer" or "regions"
   std::string variant;  // the bank variant that matched ("crop90/flipx", "rot-4", "5 of 9 box/whole"...)
   int distance;         // for regions: the larger of the agreeing regions' distances
 };

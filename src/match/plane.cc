@@ -9,23 +9,70 @@
 
 namespace takedown::match {
 
+int WorkingFactor(int width, int height, int max_side) {
+  const int longer = std::max(width, height);
+  return std::max(1, (longer + max_side - 1) / max_side);
+}
+
+LumaPlane LumaCrop(const media::Image& image, int x, int y, int w, int h) {
+  x = std::clamp(x, 0, image.width);
+  y = std::clamp(y, 0, image.height);
+  w = std::clamp(w, 0, image.width - x);
+  h = std::clamp(h, 0, image.height - y);
+  LumaPlane p;
+  p.width = w;
+  p.height = h;
+  p.px.resize(static_cast<size_t>(w) * h);
+  const int ch = image.channels();
+  for (int r = 0; r < h; ++r) {
+    const uint8_t* src = image.row(y + r) + static_cast<size_t>(x) * ch;
+    float* out = p.px.data() + static_cast<size_t>(r) * w;
+    if (image.format == media::PixelFormat::kGray8) {
+      hash::pdq::LumaFromGray(src, static_cast<size_t>(w), out);
+    } else {
+      hash::pdq::LumaFromRgb(src, static_cast<size_t>(w), out);
+    }
+  }
+  return p;
+}
+
 LumaPlane WorkingPlane(const media::Image& image, int max_side) {
-  const int longer = std::max(image.width, image.height);
-  const int f = std::max(1, (longer + max_side - 1) / max_side);
+  const int f = WorkingFactor(image.width, image.height, max_side);
   LumaPlane p;
   p.width = std::max(1, image.width / f);
   p.height = std::max(1, image.height / f);
   p.px.assign(static_cast<size_t>(p.width) * p.height, 0.0f);
+  auto luma = [&](int y, float* out) {
+    if (image.format == media::PixelFormat::kGray8) {
+      hash::pdq::LumaFromGray(image.row(y), static_cast<size_t>(image.width), out);
+    } else {
+      hash::pdq::LumaFromRgb(image.row(y), static_cast<size_t>(image.width), out);
+    }
+  };
+  if (f == 1) {  // the image is small enough: its luma is the plane
+    if (image.width == p.width && image.height == p.height) {
+      for (int y = 0; y < p.height; ++y) luma(y, p.px.data() + static_cast<size_t>(y) * p.width);
+    } else {  // an empty dimension, given one pixel
+      std::vector<float> line(static_cast<size_t>(image.width));
+      for (int y = 0; y < std::min(p.height, image.height); ++y) {
+        luma(y, line.data());
+        std::copy_n(line.data(), std::min(p.width, image.width), p.px.data() + static_cast<size_t>(y) * p.width);
+      }
+    }
+    return p;
+  }
   std::vector<float> line(static_cast<size_t>(image.width));
   const float inv = 1.0f / static_cast<float>(f * f);
   for (int y = 0; y < p.height * f && y < image.height; ++y) {
-    if (image.format == media::PixelFormat::kGray8) {
-      hash::pdq::LumaFromGray(image.row(y), static_cast<size_t>(image.width), line.data());
-    } else {
-      hash::pdq::LumaFromRgb(image.row(y), static_cast<size_t>(image.width), line.data());
-    }
+    luma(y, line.data());
     float* o = p.px.data() + static_cast<size_t>(y / f) * p.width;
-    for (int x = 0; x < p.width * f && x < image.width; ++x) o[x / f] += line[x];
+    const float* in = line.data();
+    for (int x = 0; x < p.width; ++x, in += f) {
+      const int m = std::min(f, image.width - x * f);  // fewer when the image is narrower than f
+      float s = 0;
+      for (int k = 0; k < m; ++k) s += in[k];
+      o[x] += s;
+    }
   }
   for (auto& v : p.px) v *= inv;
   return p;
@@ -33,61 +80,83 @@ LumaPlane WorkingPlane(const media::Image& image, int max_side) {
 
 namespace {
 
-// Weights of source indices for each of 64 outputs covering [start, start + len).
+// Area weights of the source indices for each of n outputs covering [start, start + len):
+// output i reads w[k] * src[first[i] + k - off[i]] for k in [off[i], off[i + 1]).
 struct Taps {
-  std::array<int, 65> first{};
-  std::vector<std::pair<int, float>> taps[64];
+  std::vector<int> first, off;
+  std::vector<float> w;
 };
 
-void BuildTaps(double start, double len, int limit, Taps& t) {
-  const double step = len / 64.0;
-  for (int i = 0; i < 64; ++i) {
-    t.taps[i].clear();
+void BuildTaps(double start, double len, int limit, int n, Taps& t) {
+  t.first.assign(static_cast<size_t>(n), 0);
+  t.off.assign(static_cast<size_t>(n) + 1, 0);
+  t.w.clear();
+  const double step = len / n;
+  for (int i = 0; i < n; ++i) {
     const double a = start + i * step, b = a + step;
     const int ia = std::max(0, static_cast<int>(std::floor(a)));
     const int ib = std::min(limit, static_cast<int>(std::ceil(b)));
+    const size_t k0 = t.w.size();
     double total = 0;
+    int first = -1;
     for (int s = ia; s < ib; ++s) {
       const double w = std::min<double>(b, s + 1) - std::max<double>(a, s);
       if (w > 0) {
-        t.taps[i].push_back({s, static_cast<float>(w)});
+        if (first < 0) first = s;
+        // Indices are consecutive from `first`; a zero-weight gap cannot occur inside [ia, ib).
+        t.w.push_back(static_cast<float>(w));
         total += w;
       }
     }
-    if (t.taps[i].empty()) {  // a rectangle thinner than a pixel: nearest source
-      t.taps[i].push_back({std::clamp(static_cast<int>(a), 0, limit - 1), 1.0f});
+    if (first < 0) {  // a rectangle thinner than a pixel: nearest source
+      first = std::clamp(static_cast<int>(a), 0, limit - 1);
+      t.w.push_back(1.0f);
       total = 1;
     }
-    for (auto& tap : t.taps[i]) tap.second = static_cast<float>(tap.second / total);
+    for (size_t k = k0; k < t.w.size(); ++k) t.w[k] = static_cast<float>(t.w[k] / total);
+    t.first[static_cast<size_t>(i)] = first;
+    t.off[static_cast<size_t>(i) + 1] = static_cast<int>(t.w.size());
   }
 }
 
 }  // namespace
 
-void AreaResample64(const LumaPlane& plane, const Rect& rect, hash::pdq::Buffer64& out) {
-  Taps tx, ty;
-  BuildTaps(rect.x, rect.w, plane.width, tx);
-  BuildTaps(rect.y, rect.h, plane.height, ty);
-  // Columns first: for each source row in use, 64 horizontal samples.
-  const int y_lo = ty.taps[0].front().first, y_hi = ty.taps[63].back().first + 1;
-  std::vector<float> rows(static_cast<size_t>(y_hi - y_lo) * 64);
+void AreaResample(const LumaPlane& plane, const Rect& rect, int n, float* out) {
+  thread_local Taps tx, ty;
+  thread_local std::vector<float> rows;
+  BuildTaps(rect.x, rect.w, plane.width, n, tx);
+  BuildTaps(rect.y, rect.h, plane.height, n, ty);
+  const auto un = static_cast<size_t>(n);
+  // Columns first: for each source row in use, n horizontal samples.
+  const int y_lo = ty.first[0];
+  const int y_hi = ty.first[un - 1] + (ty.off[un] - ty.off[un - 1]);
+  rows.resize(static_cast<size_t>(y_hi - y_lo) * un);
   for (int y = y_lo; y < y_hi; ++y) {
     const float* src = plane.px.data() + static_cast<size_t>(y) * plane.width;
-    float* dst = rows.data() + static_cast<size_t>(y - y_lo) * 64;
-    for (int j = 0; j < 64; ++j) {
-      float s = 0;
-      for (const auto& [x, w] : tx.taps[j]) s += w * src[x];
-      dst[j] = s;
+    float* dst = rows.data() + static_cast<size_t>(y - y_lo) * un;
+    for (size_t j = 0; j < un; ++j) {
+      const float* x = src + tx.first[j];
+      const float* w = tx.w.data() + tx.off[j];
+      const int m = tx.off[j + 1] - tx.off[j];
+      float acc = 0;
+      for (int k = 0; k < m; ++k) acc += w[k] * x[k];
+      dst[j] = acc;
     }
   }
-  for (int i = 0; i < 64; ++i) {
-    float acc[64] = {};
-    for (const auto& [y, w] : ty.taps[i]) {
-      const float* r = rows.data() + static_cast<size_t>(y - y_lo) * 64;
-      for (int j = 0; j < 64; ++j) acc[j] += w * r[j];
+  for (size_t i = 0; i < un; ++i) {
+    float* o = out + i * un;
+    std::fill(o, o + un, 0.0f);
+    const float* w = ty.w.data() + ty.off[i];
+    const int m = ty.off[i + 1] - ty.off[i];
+    for (int k = 0; k < m; ++k) {
+      const float* r = rows.data() + static_cast<size_t>(ty.first[i] + k - y_lo) * un;
+      for (size_t j = 0; j < un; ++j) o[j] += w[k] * r[j];
     }
-    std::copy(acc, acc + 64, out.begin() + i * 64);
   }
+}
+
+void AreaResample64(const LumaPlane& plane, const Rect& rect, hash::pdq::Buffer64& out) {
+  AreaResample(plane, rect, 64, out.data());
 }
 
 hash::PdqHash HashBlock(const hash::pdq::Buffer64& block, hash::DihedralHashes* dihedral) {
@@ -113,15 +182,17 @@ namespace {
 constexpr int kBins = 64;
 constexpr double kBarFraction = 0.60;
 
-// Per-line luma histograms (bins of 4 levels) of the lines of one direction over the current
-// extent of the other, and what the rules below read from them.
+using Hist = std::array<uint16_t, kBins>;
+
+// Per-line luma histograms of the lines of one direction, each over the current extent of the
+// other, and what the rules below read from them.
 struct LineHists {
-  std::vector<std::array<uint16_t, kBins>> h;
+  const std::vector<Hist>* h = nullptr;
   int n = 0;  // pixels per line
 
   // Share of the line in band `b` (bins b-1..b+1).
   double In(int line, int b) const {
-    const auto& x = h[static_cast<size_t>(line)];
+    const auto& x = (*h)[static_cast<size_t>(line)];
     int c = x[static_cast<size_t>(b)];
     if (b > 0) c += x[static_cast<size_t>(b - 1)];
     if (b + 1 < kBins) c += x[static_cast<size_t>(b + 1)];
@@ -129,7 +200,7 @@ struct LineHists {
   }
   // The best band, its share, and how far the pixels outside it are from it on average.
   void Best(int line, int* band, double* share, double* off) const {
-    const auto& x = h[static_cast<size_t>(line)];
+    const auto& x = (*h)[static_cast<size_t>(line)];
     int best = -1, bb = 0;
     for (int b = 0; b < kBins; ++b) {
       const int c = x[static_cast<size_t>(b)] + (b > 0 ? x[static_cast<size_t>(b - 1)] : 0) +
@@ -152,26 +223,60 @@ struct LineHists {
   }
 };
 
-LineHists RowHists(const LumaPlane& p, int x0, int x1, int y0, int y1) {
-  LineHists l;
-  l.n = x1 - x0;
-  l.h.assign(static_cast<size_t>(p.height), {});
-  for (int y = y0; y < y1; ++y) {
-    auto& hist = l.h[static_cast<size_t>(y)];
-    for (int x = x0; x < x1; ++x) ++hist[static_cast<size_t>(std::clamp(static_cast<int>(p.at(x, y)) / 4, 0, kBins - 1))];
+// The box being trimmed, with every row's histogram over its columns and every column's over its
+// rows, kept up to date as lines are trimmed: one pass over the plane to start, then work in
+// proportion to what is trimmed (recomputing them for each round cost ~40% of an upload's robust
+// signals).
+class Trimmer {
+ public:
+  explicit Trimmer(const LumaPlane& p) : w_(p.width), h_(p.height), x1_(p.width), y1_(p.height) {
+    bins_.resize(p.px.size());
+    rows_.assign(static_cast<size_t>(h_), Hist{});
+    cols_.assign(static_cast<size_t>(w_), Hist{});
+    for (int y = 0; y < h_; ++y) {
+      const float* in = p.px.data() + static_cast<size_t>(y) * w_;
+      uint8_t* out = bins_.data() + static_cast<size_t>(y) * w_;
+      Hist& row = rows_[static_cast<size_t>(y)];
+      for (int x = 0; x < w_; ++x) {
+        const auto b = static_cast<uint8_t>(std::clamp(static_cast<int>(in[x]) / 4, 0, kBins - 1));
+        out[x] = b;
+        ++row[b];
+        ++cols_[static_cast<size_t>(x)][b];
+      }
+    }
   }
-  return l;
-}
 
-LineHists ColHists(const LumaPlane& p, int x0, int x1, int y0, int y1) {
-  LineHists l;
-  l.n = y1 - y0;
-  l.h.assign(static_cast<size_t>(p.width), {});
-  for (int y = y0; y < y1; ++y) {
-    for (int x = x0; x < x1; ++x) ++l.h[static_cast<size_t>(x)][static_cast<size_t>(std::clamp(static_cast<int>(p.at(x, y)) / 4, 0, kBins - 1))];
+  int x0() const { return x0_; }
+  int x1() const { return x1_; }
+  int y0() const { return y0_; }
+  int y1() const { return y1_; }
+  Rect box() const {
+    return {static_cast<double>(x0_), static_cast<double>(y0_), static_cast<double>(x1_ - x0_),
+            static_cast<double>(y1_ - y0_)};
   }
-  return l;
-}
+  LineHists rows() const { return {&rows_, x1_ - x0_}; }
+  LineHists cols() const { return {&cols_, y1_ - y0_}; }
+
+  // Trim k lines at one side (callers keep at least one line).
+  void Top(int k) { for (; k > 0; --k) DropRow(y0_++); }
+  void Bottom(int k) { for (; k > 0; --k) DropRow(--y1_); }
+  void Left(int k) { for (; k > 0; --k) DropCol(x0_++); }
+  void Right(int k) { for (; k > 0; --k) DropCol(--x1_); }
+
+ private:
+  void DropRow(int y) {  // the row leaves every column's histogram
+    const uint8_t* b = bins_.data() + static_cast<size_t>(y) * w_;
+    for (int x = x0_; x < x1_; ++x) --cols_[static_cast<size_t>(x)][b[x]];
+  }
+  void DropCol(int x) {
+    for (int y = y0_; y < y1_; ++y) --rows_[static_cast<size_t>(y)][bins_[static_cast<size_t>(y) * w_ + x]];
+  }
+
+  int w_, h_;
+  int x0_ = 0, x1_, y0_ = 0, y1_;
+  std::vector<uint8_t> bins_;
+  std::vector<Hist> rows_, cols_;
+};
 
 // Frame rules, for the line at the edge:
 //  - solid: >= 97% in one band (borders, letterbox and pillarbox bars, margins);
@@ -188,10 +293,11 @@ constexpr double kFarLevels = 24;
 // How many lines to trim at `edge`, stepping `dir` (+1 or -1) towards `limit` (exclusive).
 // `busy`: whether busy frame lines count (only once solid lines and panels are gone from every
 // side, so that a picture's rows no longer carry a frame's side margins).
-int TrimAt(const LineHists& l, int edge, int dir, int limit, bool busy) {
+int TrimAt(const LineHists& l, int edge, int dir, int limit, bool busy, int* band_out = nullptr) {
   int band;
   double share, off;
   l.Best(edge, &band, &share, &off);
+  if (band_out != nullptr) *band_out = band;
   if (share >= kSolid) {
     int end = edge;  // last solid line of this colour reachable through the panel
     const int reach = std::abs(limit - edge) / 3;
@@ -208,74 +314,128 @@ int TrimAt(const LineHists& l, int edge, int dir, int limit, bool busy) {
 
 // Trims solid columns at the left and right: a pillarbox, whose bars make every row mostly bar.
 // (Rows are left to Shrink, whose panel rule starts from a solid margin.)
-Rect PeelSolidColumns(const LumaPlane& p) {
-  int x0 = 0, x1 = p.width;
-  const LineHists cols = ColHists(p, 0, p.width, 0, p.height);
+void PeelSolidColumns(Trimmer& t) {
+  const LineHists cols = t.cols();
   auto solid = [&](int x) {
     int band;
     double share, off;
     cols.Best(x, &band, &share, &off);
     return share >= kSolid;
   };
+  int x0 = t.x0(), x1 = t.x1();
   while (x1 - x0 > 16 && solid(x0)) ++x0;
   while (x1 - x0 > 16 && solid(x1 - 1)) --x1;
-  return {static_cast<double>(x0), 0, static_cast<double>(x1 - x0), static_cast<double>(p.height)};
+  t.Left(x0 - t.x0());
+  t.Right(t.x1() - x1);
 }
 
-// Within `frame`, trims frame lines from the outside in: rows at top and bottom, then columns at
-// left and right, over the current extent, until nothing changes.
-Rect Shrink(const LumaPlane& p, const Rect& frame, bool rows_first, bool allow_busy = true) {
-  int x0 = static_cast<int>(frame.x), x1 = static_cast<int>(frame.x + frame.w);
-  int y0 = static_cast<int>(frame.y), y1 = static_cast<int>(frame.y + frame.h);
-  bool busy = false;
+// One side's trim of up to `t` lines, never below 16 lines.
+int Keep16(int t, int extent) { return std::min(t, extent - 16); }
+
+// Trims frame lines from the outside in: rows at top and bottom, then columns at left and
+// right, over the current extent, until nothing changes. busy: the busy-line rule too.
+void Shrink(Trimmer& t, bool busy) {
   auto rows = [&] {
-    const LineHists l = RowHists(p, x0, x1, y0, y1);
-    for (int t; y1 - y0 > 16 && (t = TrimAt(l, y0, +1, y1, busy)) > 0;) y0 += std::min(t, y1 - y0 - 16);
-    for (int t; y1 - y0 > 16 && (t = TrimAt(l, y1 - 1, -1, y0 - 1, busy)) > 0;) y1 -= std::min(t, y1 - y0 - 16);
+    const LineHists l = t.rows();
+    for (int k; t.y1() - t.y0() > 16 && (k = TrimAt(l, t.y0(), +1, t.y1(), busy)) > 0;) t.Top(Keep16(k, t.y1() - t.y0()));
+    for (int k; t.y1() - t.y0() > 16 && (k = TrimAt(l, t.y1() - 1, -1, t.y0() - 1, busy)) > 0;) t.Bottom(Keep16(k, t.y1() - t.y0()));
   };
   auto cols = [&] {
-    const LineHists l = ColHists(p, x0, x1, y0, y1);
-    for (int t; x1 - x0 > 16 && (t = TrimAt(l, x0, +1, x1, busy)) > 0;) x0 += std::min(t, x1 - x0 - 16);
-    for (int t; x1 - x0 > 16 && (t = TrimAt(l, x1 - 1, -1, x0 - 1, busy)) > 0;) x1 -= std::min(t, x1 - x0 - 16);
+    const LineHists l = t.cols();
+    for (int k; t.x1() - t.x0() > 16 && (k = TrimAt(l, t.x0(), +1, t.x1(), busy)) > 0;) t.Left(Keep16(k, t.x1() - t.x0()));
+    for (int k; t.x1() - t.x0() > 16 && (k = TrimAt(l, t.x1() - 1, -1, t.x0() - 1, busy)) > 0;) t.Right(Keep16(k, t.x1() - t.x0()));
   };
-  // Solid lines and panels first, on every side; then busy lines too.
-  for (int phase = 0; phase < (allow_busy ? 2 : 1); ++phase) {
-    busy = phase == 1;
-    for (int round = 0; round < 4; ++round) {
-      const int before = x0 + x1 + y0 + y1;
-      if (rows_first) {
-        rows();
-        cols();
-      } else {
-        cols();
-        rows();
-      }
-      if (x0 + x1 + y0 + y1 == before) break;
-    }
+  for (int round = 0; round < 4; ++round) {
+    const Rect before = t.box();
+    rows();
+    cols();
+    const Rect after = t.box();
+    if (after.x == before.x && after.y == before.y && after.w == before.w && after.h == before.h) break;
   }
-  return {static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0),
-          static_cast<double>(y1 - y0)};
 }
 
-}  // namespace
-
-std::optional<Rect> DetectFrameBox(const LumaPlane& p) {
-  const Rect r = Shrink(p, PeelSolidColumns(p), true, /*allow_busy=*/false);
-  const bool trimmed = r.x > 0 || r.y > 0 || r.w < p.width || r.h < p.height;
-  if (!trimmed || r.w < 16 || r.h < 16) return std::nullopt;
-  return r;
-}
-
-std::optional<Rect> DetectContentBox(const LumaPlane& p) {
-  // Solid columns first (a pillarbox makes every row mostly bar), then panels and busy lines,
-  // rows first (captions and screenshots put their frames above and below).
-  const Rect r = Shrink(p, PeelSolidColumns(p), true);
+std::optional<Rect> Trimmed(const LumaPlane& p, const Rect& r) {
   const bool trimmed = r.x > 0 || r.y > 0 || r.w < p.width || r.h < p.height;
   // A small box is still the same small box on both sides (a product shot on white); only
   // slivers too thin to hash are refused.
   if (!trimmed || r.w < 16 || r.h < 16) return std::nullopt;
   return r;
 }
+
+}  // namespace
+
+FrameBoxes DetectFrames(const LumaPlane& p, int max_layers) {
+  FrameBoxes out;
+  Trimmer t(p);
+  if (max_layers > 0) {
+    // One unit (a solid run or a panel) per side per step, from a copy of the untrimmed state;
+    // each side's units remembered with their colour band and where they end.
+    struct Unit {
+      int band, end;
+    };
+    std::array<std::vector<Unit>, 4> units;  // top, bottom, left, right
+    Trimmer l = t;
+    auto side = [&](int which, const LineHists& h, int edge, int dir, int limit, int extent, auto trim) {
+      if (extent <= 16) return;
+      int band = 0;
+      const int k = Keep16(TrimAt(h, edge, dir, limit, false, &band), extent);
+      if (k <= 0) return;
+      trim(k);
+      const int end = which == 0 ? l.y0() : which == 1 ? l.y1() : which == 2 ? l.x0() : l.x1();
+      units[static_cast<size_t>(which)].push_back({band, end});
+    };
+    for (int step = 0; step < 64; ++step) {
+      const Rect before = l.box();
+      {
+        const LineHists rows = l.rows();
+        side(0, rows, l.y0(), +1, l.y1(), l.y1() - l.y0(), [&](int k) { l.Top(k); });
+        side(1, rows, l.y1() - 1, -1, l.y0() - 1, l.y1() - l.y0(), [&](int k) { l.Bottom(k); });
+      }
+      {
+        const LineHists cols = l.cols();
+        side(2, cols, l.x0(), +1, l.x1(), l.x1() - l.x0(), [&](int k) { l.Left(k); });
+        side(3, cols, l.x1() - 1, -1, l.x0() - 1, l.x1() - l.x0(), [&](int k) { l.Right(k); });
+      }
+      const Rect after = l.box();
+      if (after.x == before.x && after.y == before.y && after.w == before.w && after.h == before.h) break;
+      if (static_cast<int>(out.layers.size()) < max_layers) out.layers.push_back(after);
+    }
+    // Rings: sides step out of phase (a screenshot has more frames above its picture than
+    // below), so the picture's own box may be no step's box. A colour met on all four sides --
+    // a message bubble, a mat -- rings what is inside it: on each side, the end of the last unit
+    // of that colour.
+    auto last_of = [&](int which, int band) {
+      int end = -1;
+      for (const Unit& u : units[static_cast<size_t>(which)]) {
+        if (std::abs(u.band - band) <= 1) end = u.end;
+      }
+      return end;
+    };
+    for (const Unit& u : units[0]) {
+      const int y0 = last_of(0, u.band), y1 = last_of(1, u.band), x0 = last_of(2, u.band), x1 = last_of(3, u.band);
+      if (y1 < 0 || x0 < 0 || x1 < 0 || y1 - y0 < 16 || x1 - x0 < 16) continue;
+      const Rect r{static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0),
+                   static_cast<double>(y1 - y0)};
+      const bool seen = std::any_of(out.layers.begin(), out.layers.end(), [&](const Rect& o) {
+        return o.x == r.x && o.y == r.y && o.w == r.w && o.h == r.h;
+      });
+      if (!seen) out.layers.push_back(r);
+    }
+  }
+  // Solid columns first (a pillarbox makes every row mostly bar), then solid lines and panels on
+  // every side (the frame box), then busy lines too (the content box); rows first within each
+  // round (captions and screenshots put their frames above and below).
+  PeelSolidColumns(t);
+  Shrink(t, false);
+  out.frame = Trimmed(p, t.box());
+  Shrink(t, true);
+  out.content = Trimmed(p, t.box());
+  return out;
+}
+
+std::optional<Rect> DetectFrameBox(const LumaPlane& p) { return DetectFrames(p, 0).frame; }
+
+std::optional<Rect> DetectContentBox(const LumaPlane& p) { return DetectFrames(p, 0).content; }
 
 LumaPlane Rotate(const LumaPlane& p, double degrees) {
   LumaPlane out;

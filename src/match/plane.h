@@ -25,12 +25,20 @@ struct Rect {
 };
 
 // Luma of an image (grey kept, RGB weighted as PDQ does), area-averaged by the smallest integer
-// factor that brings the longer side to <= max_side.
+// factor that brings the longer side to <= max_side (WorkingFactor).
 LumaPlane WorkingPlane(const media::Image& image, int max_side = 512);
+int WorkingFactor(int width, int height, int max_side = 512);
+
+// Luma of the image's pixels [x, x + w) x [y, y + h), not averaged (clamped to the image).
+LumaPlane LumaCrop(const media::Image& image, int x, int y, int w, int h);
 
 // Area-averages rect of the plane onto 64 x 64 (each output pixel the mean of the source area it
 // covers, with fractional edge weights).
 void AreaResample64(const LumaPlane& plane, const Rect& rect, hash::pdq::Buffer64& out);
+// The same onto n x n (out: n * n floats, row-major). An n x n resample's cells are those of
+// every aligned sub-block: the 64 x 64 resample of a rectangle's half-size window at a quarter
+// offset is the matching 64 x 64 block of its 128 x 128 resample.
+void AreaResample(const LumaPlane& plane, const Rect& rect, int n, float* out);
 
 // PDQ's quality, DCT and bits on a 64 x 64 block; dihedral variants when asked.
 hash::PdqHash HashBlock(const hash::pdq::Buffer64& block, hash::DihedralHashes* dihedral = nullptr);
@@ -48,6 +56,18 @@ std::optional<Rect> DetectContentBox(const LumaPlane& plane);
 // bordered, letterboxed, captioned or screenshotted copy, where DetectContentBox may also trim
 // into the picture's own flat edges. nullopt when nothing is trimmed.
 std::optional<Rect> DetectFrameBox(const LumaPlane& plane);
+
+// Both boxes above from one pass over the plane, and the frame's layers: the boxes met when its
+// solid lines and panels are trimmed one run (or panel) per side at a time -- a screenshot's
+// status bar, header, chat background and message bubble in turn, the picture's own flat margins
+// after them -- at most max_layers of them, outermost first; then, for each colour trimmed on all
+// four sides (a message bubble, a mat), the box inside its last run on each side (sides step out
+// of phase when one has more frames than another). None when max_layers is 0.
+struct FrameBoxes {
+  std::optional<Rect> content, frame;
+  std::vector<Rect> layers;
+};
+FrameBoxes DetectFrames(const LumaPlane& plane, int max_layers);
 
 // The plane rotated by `degrees` (counter-clockwise) about its centre on the same canvas,
 // bilinear, corners filled black -- as an app or editor produces it.

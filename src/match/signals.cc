@@ -26,12 +26,32 @@ hash::PdqHash HashRect(const LumaPlane& p, const Rect& r, hash::DihedralHashes* 
   return HashBlock(block, dih);
 }
 
-std::array<hash::PdqHash, kRegions> Regions(const LumaPlane& p, const Rect& base) {
-  std::array<hash::PdqHash, kRegions> out;
-  const double rw = base.w * kRegionSize, rh = base.h * kRegionSize;
+// A rectangle's whole-picture hash and its 3 x 3 regions from one 128 x 128 resample: each region
+// (half the size, at a quarter step) is a 64 x 64 block of it, the whole its 2 x 2 means -- the
+// same values as resampling each separately, for one pass over the pixels instead of ten.
+struct WithRegions {
+  hash::PdqHash whole;
+  std::array<hash::PdqHash, kRegions> regions;
+};
+
+WithRegions HashWithRegions(const LumaPlane& p, const Rect& base) {
+  static_assert(kRegionSize == 0.5, "regions are 64 x 64 blocks of a 128 x 128 resample");
+  thread_local std::vector<float> r(128 * 128);
+  AreaResample(p, base, 128, r.data());
+  WithRegions out;
+  hash::pdq::Buffer64 block;
+  for (int i = 0; i < 64; ++i) {
+    const float* a = r.data() + static_cast<size_t>(2 * i) * 128;
+    const float* b = a + 128;
+    for (int j = 0; j < 64; ++j) block[static_cast<size_t>(i * 64 + j)] = 0.25f * (a[2 * j] + a[2 * j + 1] + b[2 * j] + b[2 * j + 1]);
+  }
+  out.whole = HashBlock(block);
   for (int k = 0; k < kRegions; ++k) {
-    const double fx = (k % 3) * 0.25, fy = (k / 3) * 0.25;
-    out[static_cast<size_t>(k)] = HashRect(p, {base.x + base.w * fx, base.y + base.h * fy, rw, rh});
+    const int bx = (k % 3) * 32, by = (k / 3) * 32;
+    for (int i = 0; i < 64; ++i) {
+      std::copy_n(r.data() + static_cast<size_t>(by + i) * 128 + bx, 64, block.data() + i * 64);
+    }
+    out.regions[static_cast<size_t>(k)] = HashBlock(block);
   }
   return out;
 }
@@ -42,38 +62,130 @@ void AddDihedral(const std::string& prefix, const LumaPlane& p, const Rect& r, s
   for (int k = 0; k < 8; ++k) out->push_back({prefix + "/" + kDihedralNames[k], {dih[k], h.quality}});
 }
 
-}  // namespace
+// The content box and the pixels it is hashed from. Found on the working plane; a box under
+// kRefineBelow plane pixels a side on a plane averaged down from the image (a small picture in a
+// large screenshot, a small object on a white page) is found again in the image's own pixels
+// around it, where its edges are a pixel apart instead of `factor` pixels: at 16-60 pixels a
+// side, a one-line error moves PDQ further than its threshold.
+constexpr int kRefineBelow = 64;
 
-QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions) {
+struct LocatedBox {
+  const LumaPlane* plane = nullptr;  // the working plane, or the refined crop
+  Rect rect;                         // in *plane
+  Rect source;                       // in the source image's pixels
+};
+
+std::optional<LocatedBox> LocateBox(const LumaPlane& plane, const std::optional<Rect>& box, double to_source,
+                                    const media::Image* image, LumaPlane* crop) {
+  if (!box) return std::nullopt;
+  LocatedBox out{&plane, *box, {box->x * to_source, box->y * to_source, box->w * to_source, box->h * to_source}};
+  const int f = image ? WorkingFactor(image->width, image->height) : 1;
+  if (f < 2 || std::min(box->w, box->h) >= kRefineBelow) return out;
+  // Two plane pixels of margin: the frame lines just outside, trimmed again at full resolution.
+  const int x0 = std::max(0, static_cast<int>(box->x) - 2) * f, y0 = std::max(0, static_cast<int>(box->y) - 2) * f;
+  const int x1 = std::min(plane.width, static_cast<int>(box->x + box->w) + 2) * f;
+  const int y1 = std::min(plane.height, static_cast<int>(box->y + box->h) + 2) * f;
+  *crop = LumaCrop(*image, x0, y0, x1 - x0, y1 - y0);
+  const auto fine = DetectContentBox(*crop);
+  if (!fine) return out;  // nothing to trim at full resolution: the plane's box stands
+  const double s = to_source / f;  // source pixels per image pixel
+  out.plane = crop;
+  out.rect = *fine;
+  out.source = {(x0 + fine->x) * s, (y0 + fine->y) * s, fine->w * s, fine->h * s};
+  return out;
+}
+
+// Bank-side variants of the content box with its edges moved: the box an upload's frame gives
+// is found a line or two off where JPEG noise or a frame of the picture's own edge colour blurs
+// the border, and PDQ on a small box moves past its threshold with it. Each edge moved in or
+// out by kEdgeShift of the box's size, one or two edges at a time (32 variants, original
+// orientation only); measured with `takedown-bench match` (captions, screenshots).
+constexpr double kEdgeShift = 0.025;
+
+void AddEdgeShifts(const LumaPlane& p, const Rect& box, std::vector<NamedHash>* out) {
+  const double sx = box.w * kEdgeShift, sy = box.h * kEdgeShift;
+  const char sign[3] = {'-', '0', '+'};
+  for (int l = -1; l <= 1; ++l) {
+    for (int t = -1; t <= 1; ++t) {
+      for (int r = -1; r <= 1; ++r) {
+        for (int b = -1; b <= 1; ++b) {
+          const int moved = (l != 0) + (t != 0) + (r != 0) + (b != 0);
+          if (moved == 0 || moved > 2) continue;
+          // '+' moves an edge outwards, '-' inwards.
+          const double x0 = std::max(0.0, box.x - l * sx), y0 = std::max(0.0, box.y - t * sy);
+          const double x1 = std::min<double>(p.width, box.x + box.w + r * sx);
+          const double y1 = std::min<double>(p.height, box.y + box.h + b * sy);
+          if (x1 - x0 < 8 || y1 - y0 < 8) continue;
+          out->push_back({fmt::format("boxedge/{}{}{}{}", sign[l + 1], sign[t + 1], sign[r + 1], sign[b + 1]),
+                          HashRect(p, {x0, y0, x1 - x0, y1 - y0})});
+        }
+      }
+    }
+  }
+}
+
+bool Same(const Rect& a, const Rect& b) { return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h; }
+
+// The frame's layers hashed on the upload side (see DetectFrames): a screenshot's picture sits
+// several frames deep, inside a bubble whose colour may continue into the picture's own edge.
+constexpr int kLayers = 8;
+
+QuerySignals QuerySignalsWith(const LumaPlane& plane, double to_source, bool regions, const FrameBoxes& frames,
+                              const std::optional<LocatedBox>& box) {
   QuerySignals q;
   const Rect whole = Whole(plane);
-  q.norm = HashRect(plane, whole);
-  const auto box = DetectContentBox(plane);
-  if (const auto frame = DetectFrameBox(plane);
-      frame && (!box || frame->x != box->x || frame->y != box->y || frame->w != box->w || frame->h != box->h)) {
-    q.frame_hash = HashRect(plane, *frame);
+  if (regions) {
+    auto w = HashWithRegions(plane, whole);
+    q.norm = w.whole;
+    q.regions = w.regions;
+  } else {
+    q.norm = HashRect(plane, whole);
+  }
+  const auto& content = frames.content;
+  if (frames.frame && (!content || !Same(*frames.frame, *content))) q.frame_hash = HashRect(plane, *frames.frame);
+  for (const Rect& r : frames.layers) {
+    if ((content && Same(r, *content)) || (frames.frame && Same(r, *frames.frame))) continue;
+    if (r.w < 16 || r.h < 16) continue;
+    q.layers.push_back(HashRect(plane, r));
   }
   if (box) {
-    q.box_hash = HashRect(plane, *box);
-    q.box = Rect{box->x * to_source, box->y * to_source, box->w * to_source, box->h * to_source};
-    if (regions) q.box_regions = Regions(plane, *box);
+    q.box = box->source;
+    if (regions) {
+      auto w = HashWithRegions(*box->plane, box->rect);
+      q.box_hash = w.whole;
+      q.box_regions = w.regions;
+    } else {
+      q.box_hash = HashRect(*box->plane, box->rect);
+    }
   }
-  if (regions) q.regions = Regions(plane, whole);
   return q;
 }
 
-BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions) {
+}  // namespace
+
+QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions, const media::Image* image) {
+  LumaPlane crop;
+  const FrameBoxes frames = DetectFrames(plane, kLayers);
+  return QuerySignalsWith(plane, to_source, regions, frames, LocateBox(plane, frames.content, to_source, image, &crop));
+}
+
+BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions, const media::Image* image) {
   BankSignals b;
-  b.query = ComputeQuerySignals(plane, to_source, regions);
+  LumaPlane crop;
+  const FrameBoxes frames = DetectFrames(plane, kLayers);
+  const auto box = LocateBox(plane, frames.content, to_source, image, &crop);
+  b.query = QuerySignalsWith(plane, to_source, regions, frames, box);
   const Rect whole = Whole(plane);
   AddDihedral("norm", plane, whole, &b.whole);
-  const auto box = DetectContentBox(plane);
-  if (box) AddDihedral("box", plane, *box, &b.whole);
+  if (box) {
+    AddDihedral("box", *box->plane, box->rect, &b.whole);
+    AddEdgeShifts(*box->plane, box->rect, &b.whole);
+  }
   // Crops of the whole picture (a cropped copy) and of its box (a cropped copy of a framed one).
   for (double keep : kCrops) {
     const int pct = static_cast<int>(keep * 100 + 0.5);
     AddDihedral(fmt::format("crop{}", pct), plane, CentreCrop(whole, keep), &b.whole);
-    if (box) AddDihedral(fmt::format("boxcrop{}", pct), plane, CentreCrop(*box, keep), &b.whole);
+    if (box) AddDihedral(fmt::format("boxcrop{}", pct), *box->plane, CentreCrop(box->rect, keep), &b.whole);
   }
   for (double deg : kRotations) {
     const LumaPlane rotated = Rotate(plane, deg);
@@ -95,11 +207,11 @@ Result<FileSignals> SignalHasher::HashBytes(std::span<const uint8_t> bytes, bool
     const LumaPlane plane = WorkingPlane(d.image);
     const double to_source = static_cast<double>(d.source_width) / plane.width;
     if (bank) {
-      BankSignals b = ComputeBankSignals(plane, to_source, regions_);
+      BankSignals b = ComputeBankSignals(plane, to_source, regions_, &d.image);
       out.query = std::move(b.query);
       out.variants = std::move(b.whole);
     } else {
-      out.query = ComputeQuerySignals(plane, to_source, regions_);
+      out.query = ComputeQuerySignals(plane, to_source, regions_, &d.image);
     }
   });
   if (!plain.ok()) return plain.status();

@@ -9,8 +9,8 @@
 //
 // Bank side -- the few items in banks, so thorough: every whole-image signal in its 8 dihedral
 // variants, centre crops of 95, 90, 85 and 80% of the picture and of its box (each in 8
-// variants), and rotations of +-2, 4 and
-// 6 degrees with filled corners.
+// variants), the box with one or two of its edges moved 2.5% in or out, and rotations of +-2, 4
+// and 6 degrees with filled corners.
 #pragma once
 
 #include <array>
@@ -30,6 +30,7 @@ struct QuerySignals {
   std::optional<Rect> box;  // in the original image's pixels
   std::optional<hash::PdqHash> box_hash;
   std::optional<hash::PdqHash> frame_hash;  // the frame-only box, when it differs from the box
+  std::vector<hash::PdqHash> layers;
   std::array<hash::PdqHash, kRegions> regions;                     // of the whole picture
   std::optional<std::array<hash::PdqHash, kRegions>> box_regions;  // of the box
 };
@@ -44,10 +45,14 @@ struct BankSignals {
   std::vector<NamedHash> whole;   // whole-image variants to match norm and box against
 };
 
-// From a decoded image; `scale` maps working-plane boxes back to the source (width ratio).
-// regions = false skips the 3 x 3 region hashes (most of the cost; the service uses norm and box).
-QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions = true);
-BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions = true);
+// From a decoded image's working plane; `to_source` maps plane pixels to the source's (width
+// ratio). regions = false skips the 3 x 3 region hashes (most of the cost; the service uses norm
+// and box). `image`, the decoded pixels the plane was made from, lets a small content box be
+// found again at full resolution (see LocateBox in signals.cc); without it the plane's box is used.
+QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions = true,
+                                 const media::Image* image = nullptr);
+BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions = true,
+                               const media::Image* image = nullptr);
 
 // Everything for one file: the plain signals of `takedown hash` plus the robust ones.
 struct FileSignals {

@@ -59,6 +59,7 @@ nlohmann::ordered_json SignalsToJson(const std::string& path, const FileSignals&
     sig["box"] = std::move(b);
   }
   if (f.query.frame_hash) sig["frame"] = HashJson(*f.query.frame_hash);
+  for (size_t k = 0; k < f.query.layers.size(); ++k) sig[fmt::format("layer_{}", k)] = HashJson(f.query.layers[k]);
   for (int k = 0; k < kRegions; ++k) sig[fmt::format("region_{}", k)] = HashJson(f.query.regions[k]);
   if (f.query.box_regions) {
     for (int k = 0; k < kRegions; ++k) sig[fmt::format("box_region_{}", k)] = HashJson((*f.query.box_regions)[k]);
@@ -71,6 +72,8 @@ nlohmann::ordered_json SignalsToJson(const std::string& path, const FileSignals&
   }
   return j;
 }
+
+constexpr size_t kMaxLayers = 64;
 
 Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) {
   if (!j.is_object()) return InvalidArgument("not a JSON object");
@@ -104,6 +107,13 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
       f.query.box = Rect{o.value("x", 0.0), o.value("y", 0.0), o.value("w", 0.0), o.value("h", 0.0)};
     }
     if (s.contains("frame")) { TD_ASSIGN_OR_RETURN(f.query.frame_hash, HashFrom(s["frame"], "\"signals\".\"frame\"")); }
+    for (size_t k = 0;; ++k) {
+      const std::string name = fmt::format("layer_{}", k);
+      if (!s.contains(name)) break;
+      if (k == kMaxLayers) return InvalidArgument(fmt::format("\"signals\": more than {} layers", kMaxLayers));
+      TD_ASSIGN_OR_RETURN(auto h, HashFrom(s[name], "\"signals\".\"" + name + "\""));
+      f.query.layers.push_back(h);
+    }
     bool any_box_region = false;
     std::array<hash::PdqHash, kRegions> box_regions{};
     for (int k = 0; k < kRegions; ++k) {
