@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "match/signals.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
@@ -85,6 +86,46 @@ TEST_F(ServiceTest, UploadGateBlocksBankedMediaAndItsCopies) {
   EXPECT_FALSE(service_->Check({"c4", "chat", "u", {}, Jpeg(1, 60)}, "key:2")->block);
   ASSERT_TRUE(service_->SetEntryEnabled(entry->id, true, "key:1").ok());
   EXPECT_TRUE(service_->Check({"c5", "chat", "u", {}, Jpeg(1, 60)}, "key:2")->block);
+}
+
+// An upload's frame layers (a screenshot's picture inside its bubble) are matched by the gate
+// against the bank's variants, recorded in the content index for the sweep, and kept across a
+// restart.
+TEST_F(ServiceTest, FrameLayersAreMatchedByTheGateAndFoundByTheSweep) {
+  ASSERT_TRUE(service_->CreateBank({"ncii", "ncii", 31, "block"}, "key:1").ok());
+  const auto reported = Jpeg(7, 95);
+  EntrySpec e;
+  e.media = reported;
+  ASSERT_TRUE(service_->AddEntry("ncii", e, "key:1").ok());
+  match::SignalHasher hasher;
+  auto picture = hasher.HashBytes(reported, false);
+  ASSERT_TRUE(picture.ok());
+  // An upload whose only robust signal is a layer holding the reported picture.
+  auto framed = std::make_shared<RobustImage>();
+  framed->layers = {hash::PdqHash{hash::Hash256::FromHex(std::string(64, 'a')).value(), 100}, picture->query.norm};
+  CheckRequest q{"shot-1", "chat-9", "u-3", {}, {}};
+  q.signals.robust = framed;
+  q.signals.sha256 = std::string(64, '1');  // not the entry's bytes
+  auto r = service_->Check(q, "key:2");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->block);
+  ASSERT_EQ(r->matches.size(), 1u);
+  EXPECT_EQ(r->matches[0].signal, "layer");
+  // Without the layers, nothing matches.
+  CheckRequest plain{"shot-2", "chat-9", "u-3", {}, {}};
+  plain.signals.sha256 = std::string(64, '2');
+  EXPECT_FALSE(service_->Check(plain, "key:2")->block);
+  // The sweep for the reported picture finds the recorded upload through its layer, also after
+  // a restart (the layers are stored with the content item).
+  RobustImage sweep;
+  sweep.norm = picture->query.norm;
+  for (int round = 0; round < 2; ++round) {
+    const auto found = service_->QueryContentRobust(sweep, 31);
+    ASSERT_EQ(found.size(), 1u) << "round " << round;
+    EXPECT_EQ(std::get<1>(found[0]), "layer");
+    EXPECT_EQ(std::get<2>(found[0]), 0);
+    Open();
+  }
 }
 
 TEST_F(ServiceTest, SignalsOnlyAndReviewBanksDoNotBlock) {

@@ -23,6 +23,7 @@ namespace takedown::service {
 namespace {
 
 constexpr int kMinQuality = 50;  // PDQ.md: hashes of lower quality are not acted on
+constexpr size_t kMaxLayers = 16;  // an upload's frame layers kept (content_layer_ ids: row << 4 | k)
 
 std::string Json(const nlohmann::json& j) { return j.dump(); }
 
@@ -45,6 +46,10 @@ nlohmann::json RobustToJson(const RobustImage& r) {
     j["variants"] = nlohmann::json::array();
     for (const auto& v : r.variants) j["variants"].push_back(PdqJson(v));
   }
+  if (!r.layers.empty()) {
+    j["layers"] = nlohmann::json::array();
+    for (const auto& v : r.layers) j["layers"].push_back(PdqJson(v));
+  }
   return j;
 }
 
@@ -62,6 +67,13 @@ Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& 
     for (const auto& v : j["variants"]) {
       TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
       r->variants.push_back(h);
+    }
+  }
+  if (j.contains("layers")) {
+    if (!j["layers"].is_array() || j["layers"].size() > kMaxLayers) return DataLoss("robust signals: layers not a list of at most 16");
+    for (const auto& v : j["layers"]) {
+      TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
+      r->layers.push_back(h);
     }
   }
   return std::shared_ptr<const RobustImage>(std::move(r));
@@ -177,8 +189,8 @@ Status Service::Load() {
   }
   hs.clear();
   ids.clear();
-  std::vector<hash::Hash256> norm_hs, box_hs;
-  std::vector<uint64_t> norm_ids, box_ids;
+  std::vector<hash::Hash256> norm_hs, box_hs, layer_hs;
+  std::vector<uint64_t> norm_ids, box_ids, layer_ids;
   uint64_t content = 0;
   TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
     ++content;
@@ -198,6 +210,10 @@ Status Service::Load() {
         box_hs.push_back((*r)->box->hash);
         box_ids.push_back(static_cast<uint64_t>(c.id));
       }
+      for (size_t k = 0; k < (*r)->layers.size(); ++k) {
+        layer_hs.push_back((*r)->layers[k].hash);
+        layer_ids.push_back(static_cast<uint64_t>(c.id) << 4 | k);
+      }
     }
     if (c.pdq.empty()) return Status::Ok();
     auto h = hash::Hash256::FromHex(c.pdq);
@@ -209,6 +225,7 @@ Status Service::Load() {
   TD_ASSIGN_OR_RETURN(content_pdq_, index::HashIndex::Build(hs, ids, {}));
   TD_ASSIGN_OR_RETURN(content_norm_, index::HashIndex::Build(norm_hs, norm_ids, {}));
   TD_ASSIGN_OR_RETURN(content_box_, index::HashIndex::Build(box_hs, box_ids, {}));
+  TD_ASSIGN_OR_RETURN(content_layer_, index::HashIndex::Build(layer_hs, layer_ids, {}));
   content_ = content;
   return Status::Ok();
 }
@@ -293,6 +310,11 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
     auto robust = std::make_shared<RobustImage>();
     robust->norm = f.query.norm;
     robust->box = f.query.box_hash;
+    if (!bank_side) {  // a bank entry is matched through its variants; an upload through its layers too
+      for (const auto& l : f.query.layers) {
+        if (robust->layers.size() < kMaxLayers) robust->layers.push_back(l);
+      }
+    }
     for (const auto& v : f.variants) {
       if (robust->variants.size() < 127) robust->variants.push_back(v.hash);
     }
@@ -334,14 +356,17 @@ std::vector<std::tuple<int64_t, std::string, int>> Service::QueryContentRobust(c
   if (reported.norm) probes.push_back(*reported.norm);
   if (reported.box) probes.push_back(*reported.box);
   std::map<int64_t, std::pair<std::string, int>> best;
+  auto offer = [&](int64_t row, const char* name, int distance) {
+    auto it = best.find(row);
+    if (it == best.end() || distance < it->second.second) best[row] = {name, distance};
+  };
   for (const auto& p : probes) {
     if (p.quality < kMinQuality) continue;
     for (const auto& [name, idx] : {std::pair{"norm", content_norm_.get()}, std::pair{"box", content_box_.get()}}) {
-      for (const auto& m : idx->Query(p.hash, r)) {
-        auto it = best.find(static_cast<int64_t>(m.id));
-        if (it == best.end() || m.distance < it->second.second) best[static_cast<int64_t>(m.id)] = {name, m.distance};
-      }
+      for (const auto& m : idx->Query(p.hash, r)) offer(static_cast<int64_t>(m.id), name, m.distance);
     }
+    // A screenshot or captioned copy whose picture is one of its frame layers.
+    for (const auto& m : content_layer_->Query(p.hash, r)) offer(static_cast<int64_t>(m.id >> 4), "layer", m.distance);
   }
   std::vector<std::tuple<int64_t, std::string, int>> out;
   for (const auto& [row, b] : best) out.emplace_back(row, b.first, b.second);
@@ -515,9 +540,13 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
   if (s.robust) {
     // The upload's norm and box against every bank entry's variants, each at its bank's threshold.
     std::map<int64_t, CheckMatch> best;
-    for (const auto& [name, h] : {std::pair{"norm", s.robust->norm}, std::pair{"box", s.robust->box}}) {
-      if (!h || h->quality < kMinQuality) continue;
-      for (const auto& m : bank_whole_->Query(h->hash, widest)) {
+    std::vector<std::pair<const char*, hash::PdqHash>> probes;
+    if (s.robust->norm) probes.emplace_back("norm", *s.robust->norm);
+    if (s.robust->box) probes.emplace_back("box", *s.robust->box);
+    for (const auto& l : s.robust->layers) probes.emplace_back("layer", l);
+    for (const auto& [name, h] : probes) {
+      if (h.quality < kMinQuality) continue;
+      for (const auto& m : bank_whole_->Query(h.hash, widest)) {
         const int64_t entry = static_cast<int64_t>(m.id >> 7);
         const auto* bank = bank_of(entry);
         if (bank == nullptr || m.distance > bank->pdq_threshold) continue;
@@ -543,7 +572,7 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
   }
   store::ContentRecord c{0, req.content_id, req.chat_id, req.uploader_id, s.pdq ? s.pdq->ToHex() : "", s.quality,
                          s.md5, s.sha256, r.block ? "blocked" : "live", 0, s.video ? VideoToJson(*s.video).dump() : "",
-                         s.robust ? RobustToJson(RobustImage{s.robust->norm, s.robust->box, {}}).dump() : ""};
+                         s.robust ? RobustToJson(RobustImage{s.robust->norm, s.robust->box, {}, s.robust->layers}).dump() : ""};
   TD_ASSIGN_OR_RETURN(int64_t row, store_->RecordContent(c));
   r.already_recorded = row < 0;
   r.content_row = row < 0 ? -row : row;
@@ -556,6 +585,11 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     }
     if (s.robust && s.robust->norm) TD_RETURN_IF_ERROR(content_norm_->Add(static_cast<uint64_t>(r.content_row), s.robust->norm->hash));
     if (s.robust && s.robust->box) TD_RETURN_IF_ERROR(content_box_->Add(static_cast<uint64_t>(r.content_row), s.robust->box->hash));
+    if (s.robust) {
+      for (size_t k = 0; k < s.robust->layers.size(); ++k) {
+        TD_RETURN_IF_ERROR(content_layer_->Add(static_cast<uint64_t>(r.content_row) << 4 | k, s.robust->layers[k].hash));
+      }
+    }
   }
   checks_.fetch_add(1);
   if (r.block) {

@@ -45,6 +45,8 @@ struct Principal {
 struct RobustImage {
   std::optional<hash::PdqHash> norm, box;
   std::vector<hash::PdqHash> variants;
+  // An upload's frame layers (match::FrameBoxes): a screenshot's picture inside its bubble.
+  std::vector<hash::PdqHash> layers;
 };
 
 // Signals a platform or a requester may send instead of media.
@@ -88,7 +90,7 @@ struct CheckRequest {
 struct CheckMatch {
   int64_t entry_id;
   std::string bank;
-  std::string signal;  // "sha256", "md5", "pdq"
+  std::string signal;  // "sha256", "md5", "pdq", "vpdq", "norm", "box" or "layer"
   int distance;
 };
 
@@ -167,6 +169,7 @@ class Service {
   std::unique_ptr<index::HashIndex> bank_pdq_;     // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;  // id: content row id
   std::unique_ptr<index::HashIndex> content_norm_, content_box_;  // id: content row id
+  std::unique_ptr<index::HashIndex> content_layer_;  // id: content row id << 4 | layer (< 16)
   std::unique_ptr<index::HashIndex> bank_whole_;   // id: entry id << 7 | variant number
   mutable std::shared_mutex mu_;
   std::unordered_map<int64_t, store::BankRecord> banks_;             // GUARDED_BY(mu_)
