@@ -68,6 +68,7 @@ void AddDihedral(const std::string& prefix, const LumaPlane& p, const Rect& r, s
 // around it, where its edges are a pixel apart instead of `factor` pixels: at 16-60 pixels a
 // side, a one-line error moves PDQ further than its threshold.
 constexpr int kRefineBelow = 64;
+constexpr int64_t kRefineMaxPixels = int64_t{1} << 20;
 
 struct LocatedBox {
   const LumaPlane* plane = nullptr;  // the working plane, or the refined crop
@@ -85,6 +86,8 @@ std::optional<LocatedBox> LocateBox(const LumaPlane& plane, const std::optional<
   const int x0 = std::max(0, static_cast<int>(box->x) - 2) * f, y0 = std::max(0, static_cast<int>(box->y) - 2) * f;
   const int x1 = std::min(plane.width, static_cast<int>(box->x + box->w) + 2) * f;
   const int y1 = std::min(plane.height, static_cast<int>(box->y + box->h) + 2) * f;
+  // A long thin box on a very large image would make a large crop: it keeps the plane's box.
+  if (static_cast<int64_t>(x1 - x0) * (y1 - y0) > kRefineMaxPixels) return out;
   *crop = LumaCrop(*image, x0, y0, x1 - x0, y1 - y0);
   const auto fine = DetectContentBox(*crop);
   if (!fine) return out;  // nothing to trim at full resolution: the plane's box stands
