@@ -176,7 +176,7 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
                 "(bit-identical to the PDQ reference)");
   cmd->add_flag("--dihedral", args->dihedral, "Also compute the 8 dihedral variants");
   cmd->add_flag("--bank", args->bank,
-                "jsonl: also the bank-side variants (dihedral, crops, rotations) that `takedown "
+                "jsonl: also the bank-side variants (dihedral, crops, box edges moved, rotations) that `takedown "
                 "match --bank FILE` matches uploads against");
   cmd->add_option("--format", args->format, "Output format")
       ->check(CLI::IsMember({"csv", "jsonl", "vpdq"}))
