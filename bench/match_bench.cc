@@ -2,7 +2,9 @@
 // (best of 8 dihedral variants, distance <= 31); false matches among all pairs of different
 // photos; cost per uploaded image and per bank image. --photos DIR (default ../shared), and
 // --extra DIR for photos not in ../shared. Threshold overrides: --whole T --region T --votes K
-// --min-quality Q --region-quality Q.
+// --min-quality Q --region-quality Q. --misses lists every (photo, edit) missed, with the boxes
+// and layers found on both sides.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -25,7 +27,7 @@
 namespace takedown::bench {
 namespace {
 
-int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads) {
+int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads, bool misses) {
   std::vector<std::string> photos;
   for (auto& f : testing::ListFiles(dir)) {
     if (!f.ends_with(".tsv")) photos.push_back(std::move(f));
@@ -37,6 +39,12 @@ int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads
               dir.c_str(), photos.size(), mo.pdq_threshold, mo.whole_threshold, mo.region_threshold, mo.region_votes,
               mo.min_quality, mo.region_min_quality, testing::FormatMatchEvaluation(ev).c_str());
   std::printf("bank-side hashing: %.2f ms per bank image (%d threads)\n", 1000 * ev.bank_seconds * threads / photos.size(), threads);
+  if (misses) {
+    auto list = ev.miss_list;
+    std::sort(list.begin(), list.end());
+    std::printf("missed (%zu):\n", list.size());
+    for (const auto& m : list) std::printf("  %s\n", m.c_str());
+  }
   int worst = 100, false_total = 0;
   std::string worst_edit;
   for (size_t e = 0; e < ev.rows.size(); ++e) {
@@ -90,10 +98,11 @@ int RunMatch(const Options& o) {
     else if (k == "--pdq") mo.pdq_threshold = v;
   }
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const bool misses = std::find(o.rest.begin(), o.rest.end(), "--misses") != o.rest.end();
   int failed = 0;
   for (const std::string& dir : {o.photos, o.extra}) {
     if (dir.empty()) continue;
-    failed += RunCorpus(dir, mo, threads);
+    failed += RunCorpus(dir, mo, threads, misses);
     UploadCost(dir, o.runs);
   }
   return failed;

@@ -93,7 +93,18 @@ MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos, const m
                                         Base(photos[m.item]), m.signal, m.variant, m.distance));
           }
         }
+        std::string miss;
+        if (!robust) {
+          auto box = [](const std::optional<match::Rect>& r) {
+            return r ? fmt::format("{:.0f},{:.0f} {:.0f}x{:.0f}", r->x, r->y, r->w, r->h) : std::string("none");
+          };
+          miss = fmt::format("{} [{}]: upload {}x{} box {} layers {} quality {}; bank {}x{} box {} quality {}",
+                             Base(photos[i]), ev.rows[e].edit, q->plain.width, q->plain.height, box(q->query.box),
+                             q->query.layers.size(), q->query.norm.quality, bank[i].plain.width,
+                             bank[i].plain.height, box(bank[i].query.box), bank[i].query.norm.quality);
+        }
         std::lock_guard lock(mu);
+        if (!miss.empty()) ev.miss_list.push_back(std::move(miss));
         EditTally& t = ev.rows[e];
         ++t.total;
         t.plain += plain;

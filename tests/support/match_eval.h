@@ -25,6 +25,9 @@ struct MatchEvaluation {
   size_t photos = 0;
   std::vector<EditTally> rows;  // unedited first, then the edits in table order
   std::vector<std::string> false_list;
+  // Each (photo, edit) the rule missed, with what the upload and the bank item found: the
+  // content boxes (in each file's pixels), the layers and the quality.
+  std::vector<std::string> miss_list;
   double bank_seconds = 0;
 };
 
