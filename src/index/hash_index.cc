@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -65,6 +66,34 @@ std::unique_ptr<HashIndex> HashIndex::Create(Options options) {
   return idx;
 }
 
+namespace {
+
+// Bulk-loaded slots are stored in the order of their hashes' part 0 (ids are explicit, so slot
+// order is free): the candidates a query collects through part 0 sit together, and the members
+// of a cluster of near-copies that share part 0 are read from neighbouring lines
+// (`takedown-bench index`, realistic 10M: p50 and p99 about -10%). A stable LSD radix sort in two
+// passes of 12 bits: ~0.3 s for 10M.
+std::vector<uint32_t> LocalityOrder(std::span<const Hash256> hashes) {
+  static_assert(PartBits(0) == 24, "two passes of 12 bits");
+  const size_t n = hashes.size();
+  std::vector<uint32_t> key(n), a(n), b(n);
+  for (size_t i = 0; i < n; ++i) {
+    key[i] = PartValue(hashes[i], 0);
+    a[i] = static_cast<uint32_t>(i);
+  }
+  for (int shift : {0, 12}) {
+    std::vector<uint32_t> count(size_t{1} << 12, 0);
+    for (uint32_t i : a) ++count[(key[i] >> shift) & 0xfff];
+    uint32_t sum = 0;
+    for (auto& c : count) sum += std::exchange(c, sum);
+    for (uint32_t i : a) b[count[(key[i] >> shift) & 0xfff]++] = i;
+    a.swap(b);
+  }
+  return a;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> hashes,
                                                     std::span<const uint64_t> ids, Options options) {
   if (hashes.size() != ids.size()) return InvalidArgument("hashes and ids differ in number");
@@ -84,7 +113,7 @@ Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> has
   const bool background = options.background;
   options.background = false;
   auto idx = Create(options);
-  for (size_t i = 0; i < hashes.size(); ++i) idx->store_.Append(hashes[i], ids[i]);
+  for (uint32_t i : LocalityOrder(hashes)) idx->store_.Append(hashes[i], ids[i]);
   auto snap = std::make_shared<Snapshot>();
   if (!hashes.empty()) snap->segments.push_back(MihSegment::Build(idx->store_, 0, hashes.size()));
   snap->tail_begin = hashes.size();
@@ -301,13 +330,17 @@ std::vector<std::vector<Match>> HashIndex::QueryBatch(std::span<const Hash256> q
 }
 
 Status HashIndex::Save(const std::string& path) const {
-  // Compact: live and disabled entries, renumbered, as one segment.
+  // Compact: live and disabled entries, renumbered, as one segment, in the order Build uses.
   const uint64_t size = store_.size();
-  HashStore compact;
+  std::vector<uint64_t> kept;
+  std::vector<Hash256> hashes;
   for (uint64_t s = 0; s < size; ++s) {
-    const uint8_t st = store_.state(s);
-    if (st != kRemoved) compact.Append(store_.hash(s), store_.id(s), st);
+    if (store_.state(s) == kRemoved) continue;
+    kept.push_back(s);
+    hashes.push_back(store_.hash(s));
   }
+  HashStore compact;
+  for (uint32_t i : LocalityOrder(hashes)) compact.Append(hashes[i], store_.id(kept[i]), store_.state(kept[i]));
   const auto seg = MihSegment::Build(compact, 0, compact.size());
   return WriteIndexFile(path, compact, *seg);
 }

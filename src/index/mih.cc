@@ -62,10 +62,15 @@ std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t b
     seg->parts_[p] = {b, dir, ent};
   }
   auto& by_id = seg->owned_[2 * kMihParts];
-  by_id = live;
-  std::sort(by_id.begin(), by_id.end(), [&](uint32_t a, uint32_t b) {
-    return store.id(begin + a) < store.id(begin + b);
-  });
+  {
+    // Sorted as (id, offset) pairs: a comparator reading ids through the store cost seconds at
+    // 10M once slots stopped being in id order (HashIndex::Build orders them by hash).
+    std::vector<std::pair<uint64_t, uint32_t>> keyed(live.size());
+    for (size_t i = 0; i < live.size(); ++i) keyed[i] = {store.id(begin + live[i]), live[i]};
+    std::sort(keyed.begin(), keyed.end());
+    by_id.resize(live.size());
+    for (size_t i = 0; i < keyed.size(); ++i) by_id[i] = keyed[i].second;
+  }
   seg->by_id_ = by_id;
   return seg;
 }
