@@ -98,24 +98,37 @@ Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> has
                                                     std::span<const uint64_t> ids, Options options) {
   if (hashes.size() != ids.size()) return InvalidArgument("hashes and ids differ in number");
   if (hashes.size() >= (uint64_t{1} << 32)) return ResourceExhausted("more than 2^32 entries in one build");
-  {
-    std::vector<std::pair<uint64_t, uint64_t>> sorted(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) sorted[i] = {ids[i], i};
+  // Input positions in id order (ids given ascending, as a store's rows are, need no sort), for
+  // the duplicate check and the segment's id order.
+  std::vector<uint32_t> by_input_id(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) by_input_id[i] = static_cast<uint32_t>(i);
+  if (!std::is_sorted(ids.begin(), ids.end())) {
+    std::vector<std::pair<uint64_t, uint32_t>> sorted(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) sorted[i] = {ids[i], static_cast<uint32_t>(i)};
     std::sort(sorted.begin(), sorted.end());
-    for (size_t i = 1; i < sorted.size(); ++i) {
-      if (sorted[i].first == sorted[i - 1].first) {
-        return InvalidArgument(fmt::format("duplicate id {} (entries {} and {})", sorted[i].first,
-                                           sorted[i - 1].second, sorted[i].second));
-      }
+    for (size_t i = 0; i < sorted.size(); ++i) by_input_id[i] = sorted[i].second;
+  }
+  for (size_t k = 1; k < by_input_id.size(); ++k) {
+    if (ids[by_input_id[k]] == ids[by_input_id[k - 1]]) {
+      return InvalidArgument(fmt::format("duplicate id {} (entries {} and {})", ids[by_input_id[k]],
+                                         std::min(by_input_id[k - 1], by_input_id[k]),
+                                         std::max(by_input_id[k - 1], by_input_id[k])));
     }
   }
   options.background = options.background;  // started below, after the first segment exists
   const bool background = options.background;
   options.background = false;
   auto idx = Create(options);
-  for (uint32_t i : LocalityOrder(hashes)) idx->store_.Append(hashes[i], ids[i]);
+  const std::vector<uint32_t> order = LocalityOrder(hashes);
+  std::vector<uint32_t> slot_of(order.size());
+  for (size_t s = 0; s < order.size(); ++s) {
+    idx->store_.Append(hashes[order[s]], ids[order[s]]);
+    slot_of[order[s]] = static_cast<uint32_t>(s);
+  }
+  // The segment's slots in id order, from the permutation (no second sort).
+  for (auto& i : by_input_id) i = slot_of[i];
   auto snap = std::make_shared<Snapshot>();
-  if (!hashes.empty()) snap->segments.push_back(MihSegment::Build(idx->store_, 0, hashes.size()));
+  if (!hashes.empty()) snap->segments.push_back(MihSegment::Build(idx->store_, 0, hashes.size(), std::move(by_input_id)));
   snap->tail_begin = hashes.size();
   idx->snapshot_.store(std::move(snap));
   idx->options_.background = background;

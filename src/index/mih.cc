@@ -32,7 +32,8 @@ int DirectoryBits(uint64_t range, int part_bits) {
   return std::clamp(log2 - 5, std::min(8, part_bits), part_bits);
 }
 
-std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t begin, uint64_t end) {
+std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t begin, uint64_t end,
+                                              std::vector<uint32_t> given_by_id) {
   auto seg = std::make_shared<MihSegment>();
   seg->begin_ = begin;
   seg->end_ = end;
@@ -62,7 +63,9 @@ std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t b
     seg->parts_[p] = {b, dir, ent};
   }
   auto& by_id = seg->owned_[2 * kMihParts];
-  {
+  if (!given_by_id.empty() && given_by_id.size() == live.size()) {
+    by_id = std::move(given_by_id);
+  } else {
     // Sorted as (id, offset) pairs: a comparator reading ids through the store cost seconds at
     // 10M once slots stopped being in id order (HashIndex::Build orders them by hash).
     std::vector<std::pair<uint64_t, uint32_t>> keyed(live.size());

@@ -57,8 +57,10 @@ class MihSegment {
     std::span<const uint32_t> entries;    // (slot offset << low_bits) | low bits of the part
   };
 
-  // Indexes the live and disabled (not removed) slots of [begin, end) of the store.
-  static std::shared_ptr<MihSegment> Build(const HashStore& store, uint64_t begin, uint64_t end);
+  // Indexes the live and disabled (not removed) slots of [begin, end) of the store. `by_id`, when
+  // given, is every slot's offset in id order (a bulk build knows it); otherwise it is sorted here.
+  static std::shared_ptr<MihSegment> Build(const HashStore& store, uint64_t begin, uint64_t end,
+                                           std::vector<uint32_t> by_id = {});
 
   // Views arrays owned elsewhere (a mapped file), already validated.
   static std::shared_ptr<MihSegment> View(uint64_t begin, uint64_t end, std::array<Part, kMihParts> parts,
