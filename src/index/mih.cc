@@ -1,6 +1,7 @@
 #include "index/mih.h"
 
 #include "index/huge_pages.h"
+#include "index/radix_sort.h"
 
 #include <algorithm>
 #include <bit>
@@ -187,33 +188,17 @@ __attribute__((target_clones("popcnt", "default"))) void Verify(
   }
 }
 
-// The sorted path (see Scratch): candidates as segment offsets, LSD radix-sorted in passes of at
-// most 12 bits (a 16 KiB count table stays in L1), then each distinct slot checked once, in
-// ascending order, its hash and state fetched ahead.
+// The sorted path (see Scratch): candidates as segment offsets, radix-sorted, then each
+// distinct slot checked once, in ascending order, its hash and state fetched ahead.
 __attribute__((target_clones("popcnt", "default"))) void VerifySorted(
     const std::vector<uint64_t>& cand, uint64_t begin, uint64_t range, const Hash256& q, int r,
     const HashStore& store, MihSegment::Scratch* s, std::vector<SlotMatch>* out) {
   const size_t n = cand.size();
-  s->sort_a.resize(n);
-  s->sort_b.resize(n);
-  uint32_t* src = s->sort_a.data();
-  uint32_t* dst = s->sort_b.data();
-  for (size_t i = 0; i < n; ++i) src[i] = static_cast<uint32_t>((cand[i] >> 4) - begin);
-  const int bits = range <= 2 ? 1 : 64 - std::countl_zero(range - 1);
-  const int passes = (bits + 11) / 12;
-  const int digit = (bits + passes - 1) / passes;
-  const uint32_t dmask = (uint32_t{1} << digit) - 1;
-  auto& count = s->sort_count;
-  count.resize(size_t{1} << digit);
-  for (int p = 0; p < passes; ++p) {
-    const int sh = p * digit;
-    std::fill(count.begin(), count.end(), 0u);
-    for (size_t i = 0; i < n; ++i) ++count[(src[i] >> sh) & dmask];
-    uint32_t sum = 0;
-    for (auto& c : count) sum += std::exchange(c, sum);
-    for (size_t i = 0; i < n; ++i) dst[count[(src[i] >> sh) & dmask]++] = src[i];
-    std::swap(src, dst);
-  }
+  auto& offsets = s->sort_a;
+  offsets.resize(n);
+  for (size_t i = 0; i < n; ++i) offsets[i] = static_cast<uint32_t>((cand[i] >> 4) - begin);
+  RadixSort(&offsets, &s->sort_b, &s->sort_count, BitsFor(range), [](uint32_t v) { return v; });
+  uint32_t* src = offsets.data();
   size_t m = 0;
   for (size_t i = 0; i < n; ++i) {
     if (m == 0 || src[i] != src[m - 1]) src[m++] = src[i];

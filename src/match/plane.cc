@@ -14,6 +14,20 @@ int WorkingFactor(int width, int height, int max_side) {
   return std::max(1, (longer + max_side - 1) / max_side);
 }
 
+namespace {
+
+// Luma of the image's pixels [x, x + w) of row y (grey kept, RGB weighted as PDQ does).
+void LumaOfRow(const media::Image& image, int y, int x, int w, float* out) {
+  const uint8_t* src = image.row(y) + static_cast<size_t>(x) * image.channels();
+  if (image.format == media::PixelFormat::kGray8) {
+    hash::pdq::LumaFromGray(src, static_cast<size_t>(w), out);
+  } else {
+    hash::pdq::LumaFromRgb(src, static_cast<size_t>(w), out);
+  }
+}
+
+}  // namespace
+
 LumaPlane LumaCrop(const media::Image& image, int x, int y, int w, int h) {
   x = std::clamp(x, 0, image.width);
   y = std::clamp(y, 0, image.height);
@@ -23,16 +37,7 @@ LumaPlane LumaCrop(const media::Image& image, int x, int y, int w, int h) {
   p.width = w;
   p.height = h;
   p.px.resize(static_cast<size_t>(w) * h);
-  const int ch = image.channels();
-  for (int r = 0; r < h; ++r) {
-    const uint8_t* src = image.row(y + r) + static_cast<size_t>(x) * ch;
-    float* out = p.px.data() + static_cast<size_t>(r) * w;
-    if (image.format == media::PixelFormat::kGray8) {
-      hash::pdq::LumaFromGray(src, static_cast<size_t>(w), out);
-    } else {
-      hash::pdq::LumaFromRgb(src, static_cast<size_t>(w), out);
-    }
-  }
+  for (int r = 0; r < h; ++r) LumaOfRow(image, y + r, x, w, p.px.data() + static_cast<size_t>(r) * w);
   return p;
 }
 
@@ -42,13 +47,7 @@ LumaPlane WorkingPlane(const media::Image& image, int max_side) {
   p.width = std::max(1, image.width / f);
   p.height = std::max(1, image.height / f);
   p.px.assign(static_cast<size_t>(p.width) * p.height, 0.0f);
-  auto luma = [&](int y, float* out) {
-    if (image.format == media::PixelFormat::kGray8) {
-      hash::pdq::LumaFromGray(image.row(y), static_cast<size_t>(image.width), out);
-    } else {
-      hash::pdq::LumaFromRgb(image.row(y), static_cast<size_t>(image.width), out);
-    }
-  };
+  auto luma = [&](int y, float* out) { LumaOfRow(image, y, 0, image.width, out); };
   if (f == 1) {  // the image is small enough: its luma is the plane
     if (image.width == p.width && image.height == p.height) {
       for (int y = 0; y < p.height; ++y) luma(y, p.px.data() + static_cast<size_t>(y) * p.width);
@@ -349,8 +348,7 @@ void Shrink(Trimmer& t, bool busy) {
     const Rect before = t.box();
     rows();
     cols();
-    const Rect after = t.box();
-    if (after.x == before.x && after.y == before.y && after.w == before.w && after.h == before.h) break;
+    if (t.box() == before) break;
   }
 }
 
@@ -396,9 +394,8 @@ FrameBoxes DetectFrames(const LumaPlane& p, int max_layers) {
         side(2, cols, l.x0(), +1, l.x1(), l.x1() - l.x0(), [&](int k) { l.Left(k); });
         side(3, cols, l.x1() - 1, -1, l.x0() - 1, l.x1() - l.x0(), [&](int k) { l.Right(k); });
       }
-      const Rect after = l.box();
-      if (after.x == before.x && after.y == before.y && after.w == before.w && after.h == before.h) break;
-      if (static_cast<int>(out.layers.size()) < max_layers) out.layers.push_back(after);
+      if (l.box() == before) break;
+      if (static_cast<int>(out.layers.size()) < max_layers) out.layers.push_back(l.box());
     }
     // Rings: sides step out of phase (a screenshot has more frames above its picture than
     // below), so the picture's own box may be no step's box. A colour met on all four sides --
@@ -416,10 +413,7 @@ FrameBoxes DetectFrames(const LumaPlane& p, int max_layers) {
       if (y1 < 0 || x0 < 0 || x1 < 0 || y1 - y0 < 16 || x1 - x0 < 16) continue;
       const Rect r{static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0),
                    static_cast<double>(y1 - y0)};
-      const bool seen = std::any_of(out.layers.begin(), out.layers.end(), [&](const Rect& o) {
-        return o.x == r.x && o.y == r.y && o.w == r.w && o.h == r.h;
-      });
-      if (!seen) out.layers.push_back(r);
+      if (std::find(out.layers.begin(), out.layers.end(), r) == out.layers.end()) out.layers.push_back(r);
     }
   }
   // Solid columns first (a pillarbox makes every row mostly bar), then solid lines and panels on

@@ -22,6 +22,7 @@ struct LumaPlane {
 // Rectangle in plane coordinates (fractions allowed: crops and regions are proportional).
 struct Rect {
   double x = 0, y = 0, w = 0, h = 0;
+  friend bool operator==(const Rect&, const Rect&) = default;
 };
 
 // Luma of an image (grey kept, RGB weighted as PDQ does), area-averaged by the smallest integer
@@ -62,7 +63,8 @@ std::optional<Rect> DetectFrameBox(const LumaPlane& plane);
 // status bar, header, chat background and message bubble in turn, the picture's own flat margins
 // after them -- at most max_layers of them, outermost first; then, for each colour trimmed on all
 // four sides (a message bubble, a mat), the box inside its last run on each side (sides step out
-// of phase when one has more frames than another). None when max_layers is 0.
+// of phase when one has more frames than another). Each layer is at least 16 px a side. None
+// when max_layers is 0.
 struct FrameBoxes {
   std::optional<Rect> content, frame;
   std::vector<Rect> layers;

@@ -127,13 +127,11 @@ void AddEdgeShifts(const LumaPlane& p, const Rect& box, std::vector<NamedHash>* 
   }
 }
 
-bool Same(const Rect& a, const Rect& b) { return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h; }
-
 // The frame's layers hashed on the upload side (see DetectFrames): a screenshot's picture sits
 // several frames deep, inside a bubble whose colour may continue into the picture's own edge.
 constexpr int kLayers = 8;
 
-QuerySignals QuerySignalsWith(const LumaPlane& plane, double to_source, bool regions, const FrameBoxes& frames,
+QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameBoxes& frames,
                               const std::optional<LocatedBox>& box) {
   QuerySignals q;
   const Rect whole = Whole(plane);
@@ -145,11 +143,9 @@ QuerySignals QuerySignalsWith(const LumaPlane& plane, double to_source, bool reg
     q.norm = HashRect(plane, whole);
   }
   const auto& content = frames.content;
-  if (frames.frame && (!content || !Same(*frames.frame, *content))) q.frame_hash = HashRect(plane, *frames.frame);
+  if (frames.frame && frames.frame != content) q.frame_hash = HashRect(plane, *frames.frame);
   for (const Rect& r : frames.layers) {
-    if ((content && Same(r, *content)) || (frames.frame && Same(r, *frames.frame))) continue;
-    if (r.w < 16 || r.h < 16) continue;
-    q.layers.push_back(HashRect(plane, r));
+    if (r != content && r != frames.frame) q.layers.push_back(HashRect(plane, r));  // not hashed twice
   }
   if (box) {
     q.box = box->source;
@@ -169,7 +165,7 @@ QuerySignals QuerySignalsWith(const LumaPlane& plane, double to_source, bool reg
 QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions, const media::Image* image) {
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
-  return QuerySignalsWith(plane, to_source, regions, frames, LocateBox(plane, frames.content, to_source, image, &crop));
+  return QuerySignalsWith(plane, regions, frames, LocateBox(plane, frames.content, to_source, image, &crop));
 }
 
 BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions, const media::Image* image) {
@@ -177,7 +173,7 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
   const auto box = LocateBox(plane, frames.content, to_source, image, &crop);
-  b.query = QuerySignalsWith(plane, to_source, regions, frames, box);
+  b.query = QuerySignalsWith(plane, regions, frames, box);
   const Rect whole = Whole(plane);
   AddDihedral("norm", plane, whole, &b.whole);
   if (box) {

@@ -23,7 +23,11 @@ namespace takedown::service {
 namespace {
 
 constexpr int kMinQuality = 50;  // PDQ.md: hashes of lower quality are not acted on
-constexpr size_t kMaxLayers = 16;  // an upload's frame layers kept (content_layer_ ids: row << 4 | k)
+constexpr size_t kMaxLayers = 16;  // an upload's frame layers kept
+
+// content_layer_'s id of layer k (< kMaxLayers) of content row `row`, and back.
+uint64_t LayerId(int64_t row, size_t k) { return static_cast<uint64_t>(row) << 4 | k; }
+int64_t LayerRow(uint64_t id) { return static_cast<int64_t>(id >> 4); }
 
 std::string Json(const nlohmann::json& j) { return j.dump(); }
 
@@ -70,7 +74,7 @@ Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& 
     }
   }
   if (j.contains("layers")) {
-    if (!j["layers"].is_array() || j["layers"].size() > kMaxLayers) return DataLoss("robust signals: layers not a list of at most 16");
+    if (!j["layers"].is_array() || j["layers"].size() > kMaxLayers) return DataLoss(fmt::format("robust signals: layers not a list of at most {}", kMaxLayers));
     for (const auto& v : j["layers"]) {
       TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
       r->layers.push_back(h);
@@ -212,7 +216,7 @@ Status Service::Load() {
       }
       for (size_t k = 0; k < (*r)->layers.size(); ++k) {
         layer_hs.push_back((*r)->layers[k].hash);
-        layer_ids.push_back(static_cast<uint64_t>(c.id) << 4 | k);
+        layer_ids.push_back(LayerId(c.id, k));
       }
     }
     if (c.pdq.empty()) return Status::Ok();
@@ -366,7 +370,7 @@ std::vector<std::tuple<int64_t, std::string, int>> Service::QueryContentRobust(c
       for (const auto& m : idx->Query(p.hash, r)) offer(static_cast<int64_t>(m.id), name, m.distance);
     }
     // A screenshot or captioned copy whose picture is one of its frame layers.
-    for (const auto& m : content_layer_->Query(p.hash, r)) offer(static_cast<int64_t>(m.id >> 4), "layer", m.distance);
+    for (const auto& m : content_layer_->Query(p.hash, r)) offer(LayerRow(m.id), "layer", m.distance);
   }
   std::vector<std::tuple<int64_t, std::string, int>> out;
   for (const auto& [row, b] : best) out.emplace_back(row, b.first, b.second);
@@ -587,7 +591,7 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     if (s.robust && s.robust->box) TD_RETURN_IF_ERROR(content_box_->Add(static_cast<uint64_t>(r.content_row), s.robust->box->hash));
     if (s.robust) {
       for (size_t k = 0; k < s.robust->layers.size(); ++k) {
-        TD_RETURN_IF_ERROR(content_layer_->Add(static_cast<uint64_t>(r.content_row) << 4 | k, s.robust->layers[k].hash));
+        TD_RETURN_IF_ERROR(content_layer_->Add(LayerId(r.content_row, k), s.robust->layers[k].hash));
       }
     }
   }
