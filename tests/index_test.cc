@@ -157,15 +157,15 @@ Dataset MakeDataset(size_t n, uint64_t seed) {
   return d;
 }
 
-// Each way of checking multi-index candidates: in the order found, radix-sorted (every query),
-// and the default switch between them.
-const size_t kSortSettings[] = {SIZE_MAX, 0, HashIndex::Options{}.sort_candidates_above};
+// Each way of checking multi-index candidates: in the order found, deduplicated through the
+// bitmap (every query), and the default switch between them.
+const size_t kDedupSettings[] = {SIZE_MAX, 0, HashIndex::Options{}.dedup_candidates_above};
 
 TEST(HashIndex, BuildMatchesBruteForceAtEveryRadiusAndStrategy) {
   const Dataset d = MakeDataset(5000, 7);
-  for (size_t sort_above : kSortSettings) {
+  for (size_t dedup_above : kDedupSettings) {
     HashIndex::Options opts;
-    opts.sort_candidates_above = sort_above;
+    opts.dedup_candidates_above = dedup_above;
     auto idx = HashIndex::Build(d.hashes, d.ids, opts);
     ASSERT_TRUE(idx.ok());
     std::mt19937_64 rng(9);
@@ -175,7 +175,7 @@ TEST(HashIndex, BuildMatchesBruteForceAtEveryRadiusAndStrategy) {
         const auto want = BruteForce(d.hashes, d.ids, {}, q, r);
         for (auto s : {QueryStrategy::kAuto, QueryStrategy::kIndex, QueryStrategy::kScan}) {
           EXPECT_EQ((*idx)->Query(q, r, s), want) << "trial " << trial << " r=" << r << " s=" << static_cast<int>(s)
-                                                  << " sort_above=" << sort_above;
+                                                  << " dedup_above=" << dedup_above;
         }
       }
     }
@@ -183,7 +183,7 @@ TEST(HashIndex, BuildMatchesBruteForceAtEveryRadiusAndStrategy) {
   }
 }
 
-// A cluster of thousands of near-copies (the case the sorted path is for), and some removed and
+// A cluster of thousands of near-copies (the case the deduplicating path is for), and some removed and
 // disabled among them, in segments of several sizes (live adds, then maintenance).
 TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
   std::mt19937_64 rng(21);
@@ -193,9 +193,9 @@ TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
     d.hashes.push_back(i % 4 == 0 ? RandomHash(rng) : FlipBits(centre, static_cast<int>(rng() % 40), rng));
     d.ids.push_back(i * 7 + 3);
   }
-  for (size_t sort_above : kSortSettings) {
+  for (size_t dedup_above : kDedupSettings) {
     HashIndex::Options opts;
-    opts.sort_candidates_above = sort_above;
+    opts.dedup_candidates_above = dedup_above;
     opts.background = false;
     opts.tail_limit = 1500;
     auto idx = HashIndex::Build(std::span(d.hashes).first(6000), std::span(d.ids).first(6000), opts);
@@ -218,7 +218,7 @@ TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
       const Hash256 q = FlipBits(centre, trial * 2, rng);
       for (int r : {8, 31, 40}) {
         EXPECT_EQ((*idx)->Query(q, r, QueryStrategy::kIndex), BruteForce(d.hashes, d.ids, gone, q, r))
-            << "trial " << trial << " r=" << r << " sort_above=" << sort_above;
+            << "trial " << trial << " r=" << r << " dedup_above=" << dedup_above;
       }
     }
   }

@@ -274,7 +274,7 @@ std::vector<Match> HashIndex::ToMatches(std::vector<SlotMatch>& slots) const {
 
 std::vector<Match> HashIndex::Query(const Hash256& q, int r, QueryStrategy s) const {
   thread_local MihSegment::Scratch scratch;
-  scratch.sort_above = options_.sort_candidates_above;
+  scratch.dedup_above = options_.dedup_candidates_above;
   thread_local std::vector<SlotMatch> slots;
   slots.clear();
   const auto snap = snapshot();
@@ -311,7 +311,7 @@ std::vector<std::vector<Match>> HashIndex::QueryBatch(std::span<const Hash256> q
       return;
     }
     MihSegment::Scratch scratch;
-    scratch.sort_above = options_.sort_candidates_above;
+    scratch.dedup_above = options_.dedup_candidates_above;
     std::vector<SlotMatch> slots;
     for (size_t i = q0; i < q1; ++i) {
       slots.clear();

@@ -64,9 +64,9 @@ class HashIndex {
     uint64_t tail_limit = 16384;
     // Start the maintenance thread (tests may drive Maintain() themselves).
     bool background = true;
-    // A query with more multi-index candidates than this sorts them before checking (see
+    // A query with more multi-index candidates than this deduplicates them before checking (see
     // MihSegment::Scratch). Tests set 0 or a huge value to drive one path.
-    size_t sort_candidates_above = MihSegment::kDefaultSortAbove;
+    size_t dedup_candidates_above = MihSegment::kDefaultDedupAbove;
   };
 
   static std::unique_ptr<HashIndex> Create(Options options);

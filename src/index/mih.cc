@@ -1,7 +1,6 @@
 #include "index/mih.h"
 
 #include "index/huge_pages.h"
-#include "index/radix_sort.h"
 
 #include <algorithm>
 #include <bit>
@@ -188,25 +187,33 @@ __attribute__((target_clones("popcnt", "default"))) void Verify(
   }
 }
 
-// The sorted path (see Scratch): candidates as segment offsets, radix-sorted, then each
-// distinct slot checked once, in ascending order, its hash and state fetched ahead.
-__attribute__((target_clones("popcnt", "default"))) void VerifySorted(
+// The deduplicating path (see Scratch): each candidate's segment offset is marked in a bitmap
+// of the segment's range; only the first sighting of a slot is kept and checked, its hash and
+// state fetched ahead. The bits set are cleared again from the list of distinct offsets, so the
+// bitmap is all zero between queries and costs nothing to reuse.
+__attribute__((target_clones("popcnt", "default"))) void VerifyDistinct(
     const std::vector<uint64_t>& cand, uint64_t begin, uint64_t range, const Hash256& q, int r,
     const HashStore& store, MihSegment::Scratch* s, std::vector<SlotMatch>* out) {
   const size_t n = cand.size();
-  auto& offsets = s->sort_a;
-  offsets.resize(n);
-  for (size_t i = 0; i < n; ++i) offsets[i] = static_cast<uint32_t>((cand[i] >> 4) - begin);
-  RadixSort(&offsets, &s->sort_b, &s->sort_count, BitsFor(range), [](uint32_t v) { return v; });
-  uint32_t* src = offsets.data();
+  auto& seen = s->seen;
+  if (seen.size() < (range + 63) / 64) seen.resize((range + 63) / 64, 0);
+  auto& distinct = s->distinct;
+  distinct.resize(n);
   size_t m = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (m == 0 || src[i] != src[m - 1]) src[m++] = src[i];
+    if (i + kAhead < n) __builtin_prefetch(&seen[static_cast<uint32_t>((cand[i + kAhead] >> 4) - begin) >> 6]);
+    const auto off = static_cast<uint32_t>((cand[i] >> 4) - begin);
+    const uint64_t bit = uint64_t{1} << (off & 63);
+    uint64_t& word = seen[off >> 6];
+    distinct[m] = off;
+    m += (word & bit) == 0;
+    word |= bit;
   }
-  for (size_t i = 0; i < std::min(m, kAhead); ++i) store.PrefetchHashAndState(begin + src[i]);
+  for (size_t i = 0; i < std::min(m, kAhead); ++i) store.PrefetchHashAndState(begin + distinct[i]);
   for (size_t i = 0; i < m; ++i) {
-    if (i + kAhead < m) store.PrefetchHashAndState(begin + src[i + kAhead]);
-    const uint64_t slot = begin + src[i];
+    if (i + kAhead < m) store.PrefetchHashAndState(begin + distinct[i + kAhead]);
+    const uint64_t slot = begin + distinct[i];
+    seen[distinct[i] >> 6] = 0;
     const Hash256& h = store.hash(slot);
     int d = 0;
     for (int w = 0; w < 4; ++w) d += __builtin_popcountll(q.words[w] ^ h.words[w]);
@@ -238,8 +245,8 @@ void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const Ha
   auto& cand = scratch->candidates;
   cand.clear();
   CollectCandidates(parts_, probes.data(), probes.size(), qlow, begin_, k, &cand);
-  if (cand.size() > scratch->sort_above) {
-    VerifySorted(cand, begin_, end_ - begin_, q, r, store, scratch, out);
+  if (cand.size() > scratch->dedup_above) {
+    VerifyDistinct(cand, begin_, end_ - begin_, q, r, store, scratch, out);
   } else {
     Verify(cand, q, r, thresholds, store, out);
   }

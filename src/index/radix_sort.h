@@ -1,6 +1,6 @@
 // A stable LSD radix sort of 32-bit values by a key of up to 32 bits, in passes of at most 12
-// bits (a 16 KiB count table stays in L1). Used where the index orders many slots or offsets:
-// candidates by slot (MihSegment::Query) and a bulk build's slots by hash (HashIndex::Build).
+// bits (a 16 KiB count table stays in L1). Used where a bulk build orders its slots by hash
+// (HashIndex::Build).
 #pragma once
 
 #include <algorithm>
