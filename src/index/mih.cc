@@ -165,9 +165,9 @@ __attribute__((target_clones("popcnt", "default"))) void Verify(
     const std::array<int, kMihParts>& thresholds, const HashStore& store,
     std::vector<SlotMatch>* out) {
   const size_t n = cand.size();
-  for (size_t i = 0; i < std::min(n, kAhead); ++i) store.PrefetchHashAndState(cand[i] >> 4);
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) store.PrefetchHash(cand[i] >> 4);
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) store.PrefetchHashAndState(cand[i + kAhead] >> 4);
+    if (i + kAhead < n) store.PrefetchHash(cand[i + kAhead] >> 4);
     const uint64_t c = cand[i];
     const uint64_t slot = c >> 4;
     const int part = static_cast<int>(c & 15);
@@ -188,8 +188,8 @@ __attribute__((target_clones("popcnt", "default"))) void Verify(
 }
 
 // The deduplicating path (see Scratch): each candidate's segment offset is marked in a bitmap
-// of the segment's range; only the first sighting of a slot is kept and checked, its hash and
-// state fetched ahead. The bits set are cleared again from the list of distinct offsets, so the
+// of the segment's range; only the first sighting of a slot is kept and checked, its hash
+// fetched ahead. The bits set are cleared again from the list of distinct offsets, so the
 // bitmap is all zero between queries and costs nothing to reuse.
 __attribute__((target_clones("popcnt", "default"))) void VerifyDistinct(
     const std::vector<uint64_t>& cand, uint64_t begin, uint64_t range, const Hash256& q, int r,
@@ -209,9 +209,9 @@ __attribute__((target_clones("popcnt", "default"))) void VerifyDistinct(
     m += (word & bit) == 0;
     word |= bit;
   }
-  for (size_t i = 0; i < std::min(m, kAhead); ++i) store.PrefetchHashAndState(begin + distinct[i]);
+  for (size_t i = 0; i < std::min(m, kAhead); ++i) store.PrefetchHash(begin + distinct[i]);
   for (size_t i = 0; i < m; ++i) {
-    if (i + kAhead < m) store.PrefetchHashAndState(begin + distinct[i + kAhead]);
+    if (i + kAhead < m) store.PrefetchHash(begin + distinct[i + kAhead]);
     const uint64_t slot = begin + distinct[i];
     seen[distinct[i] >> 6] = 0;
     const Hash256& h = store.hash(slot);

@@ -82,7 +82,10 @@ class MihSegment {
   // of thousands of candidates, a quarter of them distinct -- each is marked in a bitmap of the
   // segment's slots first, so each distinct slot is read once (measured on the realistic 10M set
   // of `takedown-bench index`: a radix sort by slot cut p99 by 30%; the bitmap, which needs no
-  // sort, cut the hit median by a further ~20%).
+  // sort, cut the hit median by a further ~20%). A query far from any cluster has a few thousand
+  // candidates, nearly all distinct: below 8,192 the bitmap's own reads cost more than they save
+  // (misses 8-13% faster than with 2,048). The bitmap takes range/8 bytes per querying thread
+  // (1.25 MB for a 10M segment), allocated on the first query that needs it.
   struct Scratch {
     std::vector<uint64_t> candidates;
     std::vector<MihProbe> probes;
@@ -90,7 +93,7 @@ class MihSegment {
     std::vector<uint32_t> distinct;
     size_t dedup_above = kDefaultDedupAbove;
   };
-  static constexpr size_t kDefaultDedupAbove = 2048;
+  static constexpr size_t kDefaultDedupAbove = 8192;
   void Query(const Hash256& q, int r, const HashStore& store, const HammingKernels& k,
              Scratch* scratch, std::vector<SlotMatch>* out) const;
 
