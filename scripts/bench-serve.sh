@@ -5,18 +5,20 @@
 #   1. POST /v1/check with precomputed PDQ (one in ten from the bank: block; the rest: allow; every
 #      content_id new, so every check is also a durable write to the content index);
 #   2. POST /v1/check/media with a 1 MP JPEG.
-# Prints requests/s, p50/p90/p99/max latency, errors, the server's memory, and PASS/FAIL against
-# the target (signals: >= 10,000 checks/s, p99 <= 10 ms, no errors).
-# CONNS (default 24) is the number of concurrent connections of the upload pipeline: each check
-# waits for its durable commit, so with fewer connections the server idles between group
-# commits (16 gave ~9,800/s at p99 5 ms here with CPU to spare; 24 keeps both cores busy).
+# Prints requests/s, p50/p90/p99/max latency, errors, the server's memory and CPU time per check,
+# and PASS/FAIL against the target (signals: >= 10,000 checks/s, p99 <= 10 ms, no errors).
+# CONNS (default "24 32 48") is the list of concurrency levels measured, one DURATION run each: a
+# platform's upload pipeline has many checks in flight, and each check waits for its durable
+# (group) commit, so the rate grows with concurrency until the two cores are busy, and the latency
+# with it. The target is the rate at the latency bound: PASS when some level has >= 10,000/s at
+# p99 <= 10 ms with no errors; every level is printed.
 # Usage: scripts/bench-serve.sh            (env: BANK CONTENT DURATION CONNS MEDIA_CONNS DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BANK=${BANK:-1000000}
 CONTENT=${CONTENT:-10000000}
 DURATION=${DURATION:-60}
-CONNS=${CONNS:-24}
+CONNS=${CONNS:-24 32 48}
 MEDIA_CONNS=${MEDIA_CONNS:-4}
 DIR=${DIR:-build/bench-serve}
 [ "${SKIP_SETUP:-0}" = 1 ] || scripts/setup.sh
@@ -59,10 +61,20 @@ mem() { awk '/VmRSS|VmHWM/ {printf "%s %.0f MiB  ", $1, $2/1024}' /proc/$pid/sta
 echo "== server ready in $(echo "$t1 - $t0" | bc) s (indexes loaded from the store); memory: $(mem)"
 
 export TAKEDOWN_KEY=$(head -1 "$DIR/platform.key") TAKEDOWN_SAMPLE="$DIR/bank-sample.txt" TAKEDOWN_MEDIA="$jpeg"
-wrk -t1 -c"$CONNS" -d5s -s bench/wrk/check_signals.lua "http://127.0.0.1:$port" >/dev/null  # warm-up
-echo "== check with signals: wrk -t1 -c$CONNS -d${DURATION}s (bank $BANK, content index $CONTENT)"
-sig=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s -s bench/wrk/check_signals.lua "http://127.0.0.1:$port" | grep '^RESULT')
-echo "$sig"
+cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }  # server CPU time so far, in clock ticks
+tck=$(getconf CLK_TCK)
+wrk -t1 -c"${CONNS%% *}" -d5s -s bench/wrk/check_signals.lua "http://127.0.0.1:$port" >/dev/null  # warm-up
+sigs=()
+for c in $CONNS; do
+  echo "== check with signals: wrk -t1 -c$c -d${DURATION}s (bank $BANK, content index $CONTENT)"
+  c0=$(cpu)
+  sig=$(wrk -t1 -c"$c" -d"${DURATION}s" --timeout 5s -s bench/wrk/check_signals.lua "http://127.0.0.1:$port" | grep '^RESULT')
+  c1=$(cpu)
+  req=$(echo "$sig" | tr ' ' '\n' | sed -n 's/^requests=//p')
+  sig="$sig conns=$c server_cpu_us_per_check=$(( (c1 - c0) * 1000000 / tck / (req > 0 ? req : 1) ))"
+  echo "$sig"
+  sigs+=("$sig")
+done
 echo "   server memory after: $(mem)"
 echo "== check with media (1 MP JPEG, $(stat -c %s "$jpeg") bytes): wrk -t1 -c$MEDIA_CONNS -d${DURATION}s"
 med=$(wrk -t1 -c"$MEDIA_CONNS" -d"${DURATION}s" --timeout 10s -s bench/wrk/check_media.lua "http://127.0.0.1:$port" | grep '^RESULT')
@@ -77,11 +89,25 @@ sqlite3 "$DIR/takedown.db" "DELETE FROM content WHERE content_id GLOB 'wrk-*'; P
 echo "== store back to $CONTENT content items"
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-rps=$(field "$sig" rps); p99=$(field "$sig" p99_ms)
-errs=$(( $(field "$sig" errors_connect) + $(field "$sig" errors_read) + $(field "$sig" errors_write) + $(field "$sig" errors_status) + $(field "$sig" errors_timeout) ))
-merrs=$(( $(field "$med" errors_connect) + $(field "$med" errors_read) + $(field "$med" errors_write) + $(field "$med" errors_status) + $(field "$med" errors_timeout) ))
-ok=$(echo "$rps >= 10000 && $p99 <= 10 && $errs == 0" | bc)
+errors() { echo $(( $(field "$1" errors_connect) + $(field "$1" errors_read) + $(field "$1" errors_write) + $(field "$1" errors_status) + $(field "$1" errors_timeout) )); }
 echo "== summary"
-printf '  signals: %s checks/s, p99 %s ms, %d errors   target >= 10000/s, p99 <= 10 ms, 0 errors: %s\n' "$rps" "$p99" "$errs" "$([ "$ok" = 1 ] && echo PASS || echo FAIL)"
-printf '  media:   %s checks/s, p50 %s ms, p99 %s ms, %d errors\n' "$(field "$med" rps)" "$(field "$med" p50_ms)" "$(field "$med" p99_ms)" "$merrs"
+best=""
+for sig in "${sigs[@]}"; do
+  rps=$(field "$sig" rps); p99=$(field "$sig" p99_ms); errs=$(errors "$sig")
+  printf '  signals, %2s connections: %6s checks/s, p50 %s ms, p99 %s ms, %d errors, server CPU %s us a check\n' \
+    "$(field "$sig" conns)" "$rps" "$(field "$sig" p50_ms)" "$p99" "$errs" "$(field "$sig" server_cpu_us_per_check)"
+  if [ "$(echo "$p99 <= 10 && $errs == 0" | bc)" = 1 ] && { [ -z "$best" ] || [ "$(echo "$rps > $(field "$best" rps)" | bc)" = 1 ]; }; then
+    best=$sig
+  fi
+done
+if [ -n "$best" ]; then
+  rps=$(field "$best" rps)
+  ok=$(echo "$rps >= 10000" | bc)
+  printf '  signals: best rate within p99 <= 10 ms and no errors: %s checks/s (%s connections, p99 %s ms)   target >= 10000/s: %s\n' \
+    "$rps" "$(field "$best" conns)" "$(field "$best" p99_ms)" "$([ "$ok" = 1 ] && echo PASS || echo FAIL)"
+else
+  ok=0
+  echo "  signals: no level kept p99 <= 10 ms with no errors   target: FAIL"
+fi
+printf '  media:   %s checks/s, p50 %s ms, p99 %s ms, %d errors\n' "$(field "$med" rps)" "$(field "$med" p50_ms)" "$(field "$med" p99_ms)" "$(errors "$med")"
 [ "$ok" = 1 ]

@@ -15,6 +15,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # the service: HTTP (cpp-httplib), config (toml++), store (SQLite)
   libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev sqlite3
+  # the takedown executable's allocator (see src/cli/CMakeLists.txt)
+  libjemalloc-dev
   # evidence kept for a retention period is encrypted at rest (libsodium secretbox)
   libsodium-dev
   # the email line: MIME (GMime 3), DKIM (OpenDKIM), IMAP and SMTP (libcurl), reply templates
