@@ -224,6 +224,28 @@ TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
   }
 }
 
+// Thousands of results, ordered by (distance, id) by the radix sort: ids that differ in every
+// byte (and in none but the lowest), distances up to the radius, and a radius past 64.
+TEST(HashIndex, ManyResultsComeSortedByDistanceThenId) {
+  std::mt19937_64 rng(33);
+  const Hash256 centre = RandomHash(rng);
+  for (const bool dense : {false, true}) {
+    Dataset d;
+    for (size_t i = 0; i < 4000; ++i) {
+      d.hashes.push_back(FlipBits(centre, static_cast<int>(rng() % 50), rng));
+      d.ids.push_back(dense ? 200 + i : rng());
+    }
+    auto idx = HashIndex::Build(d.hashes, d.ids, {});
+    ASSERT_TRUE(idx.ok());
+    for (int r : {31, 70}) {
+      const auto got = (*idx)->Query(centre, r);
+      EXPECT_GT(got.size(), 1000u);
+      EXPECT_EQ(got, BruteForce(d.hashes, d.ids, {}, centre, r)) << "dense=" << dense << " r=" << r;
+      EXPECT_EQ((*idx)->QueryBatch(std::vector<Hash256>{centre}, r, 1)[0], got);
+    }
+  }
+}
+
 TEST(HashIndex, BatchEqualsSingleQueriesForEveryStrategy) {
   const Dataset d = MakeDataset(3000, 8);
   auto idx = HashIndex::Build(d.hashes, d.ids, {});

@@ -241,34 +241,41 @@ void HashIndex::QueryInto(const Snapshot& snap, uint64_t size, const Hash256& q,
 }
 
 std::vector<Match> HashIndex::ToMatches(std::vector<SlotMatch>& slots) const {
-  // By distance, then id. Distances are small: counted into buckets first, so the comparison
-  // sort only orders ids within a distance (a query in a cluster has thousands of results).
-  std::vector<Match> out(slots.size());
+  // By distance, then id. A query inside a cluster has thousands of results: they are put in
+  // order by an LSD radix sort -- by each byte in which their ids differ, then (stably) by
+  // distance -- where comparison sorts of them were ~18% of such a query.
+  const size_t n = slots.size();
+  std::vector<Match> out(n);
   constexpr size_t kAhead = 16;
-  uint32_t small[65] = {0};
-  bool all_small = true;
-  for (const auto& m : slots) {
-    if (m.distance < 64) ++small[m.distance + 1];
-    else all_small = false;
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) store_.PrefetchId(slots[i].slot);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) store_.PrefetchId(slots[i + kAhead].slot);
+    out[i] = {store_.id(slots[i].slot), slots[i].distance};
   }
-  if (!all_small) {
-    for (size_t i = 0; i < slots.size(); ++i) out[i] = {store_.id(slots[i].slot), slots[i].distance};
+  if (n <= 64) {
     std::sort(out.begin(), out.end(), [](const Match& a, const Match& b) { return a.distance != b.distance ? a.distance < b.distance : a.id < b.id; });
     return out;
   }
-  for (int d = 1; d <= 64; ++d) small[d] += small[d - 1];  // small[d]: where distance d starts
-  uint32_t next[64];
-  std::copy(small, small + 64, next);
-  for (size_t i = 0; i < std::min(slots.size(), kAhead); ++i) store_.PrefetchId(slots[i].slot);
-  for (size_t i = 0; i < slots.size(); ++i) {
-    if (i + kAhead < slots.size()) store_.PrefetchId(slots[i + kAhead].slot);
-    out[next[slots[i].distance]++] = {store_.id(slots[i].slot), slots[i].distance};
+  uint64_t differ = 0;
+  uint16_t max_distance = 0;
+  for (const auto& m : out) {
+    differ |= m.id ^ out[0].id;
+    max_distance = std::max(max_distance, m.distance);
   }
-  for (int d = 0; d < 64; ++d) {
-    if (small[d + 1] - small[d] > 1) {
-      std::sort(out.begin() + small[d], out.begin() + small[d + 1], [](const Match& a, const Match& b) { return a.id < b.id; });
-    }
+  std::vector<Match> tmp(n);
+  std::vector<uint32_t> count;
+  auto pass = [&](size_t buckets, auto key) {
+    count.assign(buckets, 0);
+    for (const auto& m : out) ++count[key(m)];
+    uint32_t sum = 0;
+    for (auto& c : count) sum += std::exchange(c, sum);
+    for (const auto& m : out) tmp[count[key(m)]++] = m;
+    out.swap(tmp);
+  };
+  for (int byte = 0; byte < 8; ++byte) {
+    if (((differ >> (8 * byte)) & 0xff) != 0) pass(256, [byte](const Match& m) { return (m.id >> (8 * byte)) & 0xff; });
   }
+  pass(size_t{max_distance} + 1, [](const Match& m) { return m.distance; });
   return out;
 }
 
