@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/thread.h"
 #include "index/index_file.h"
 #include "index/radix_sort.h"
 
@@ -404,6 +405,7 @@ void HashIndex::WaitForMaintenance() {
 }
 
 void HashIndex::MaintenanceLoop() {
+  LowerThisThreadPriority();
   for (;;) {
     {
       std::unique_lock lock(write_mu_);
