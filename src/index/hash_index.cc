@@ -108,8 +108,7 @@ Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> has
                                          std::max(by_input_id[k - 1], by_input_id[k])));
     }
   }
-  options.background = options.background;  // started below, after the first segment exists
-  const bool background = options.background;
+  const bool background = options.background;  // started below, after the first segment exists
   options.background = false;
   auto idx = Create(options);
   const std::vector<uint32_t> order = LocalityOrder(hashes);
@@ -263,20 +262,13 @@ std::vector<Match> HashIndex::ToMatches(std::vector<SlotMatch>& slots) const {
     differ |= m.id ^ out[0].id;
     max_distance = std::max(max_distance, m.distance);
   }
-  std::vector<Match> tmp(n);
+  std::vector<Match> tmp;
   std::vector<uint32_t> count;
-  auto pass = [&](size_t buckets, auto key) {
-    count.assign(buckets, 0);
-    for (const auto& m : out) ++count[key(m)];
-    uint32_t sum = 0;
-    for (auto& c : count) sum += std::exchange(c, sum);
-    for (const auto& m : out) tmp[count[key(m)]++] = m;
-    out.swap(tmp);
-  };
   for (int byte = 0; byte < 8; ++byte) {
-    if (((differ >> (8 * byte)) & 0xff) != 0) pass(256, [byte](const Match& m) { return (m.id >> (8 * byte)) & 0xff; });
+    if (((differ >> (8 * byte)) & 0xff) == 0) continue;
+    CountingSortPass(&out, &tmp, &count, 256, [byte](const Match& m) { return (m.id >> (8 * byte)) & 0xff; });
   }
-  pass(size_t{max_distance} + 1, [](const Match& m) { return m.distance; });
+  CountingSortPass(&out, &tmp, &count, size_t{max_distance} + 1, [](const Match& m) { return m.distance; });
   return out;
 }
 

@@ -257,18 +257,14 @@ void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const Ha
     const uint32_t qv = PartValue(q, p);
     const uint32_t qtop = qv >> low;
     qlow[p] = qv & ((uint32_t{1} << low) - 1);
-    if (t <= kCachedFlips) {
-      const auto masks = CachedFlipMasks(part.dir_bits, t);
-      const size_t at = probes.size();
-      probes.resize(at + masks.size());
-      for (size_t j = 0; j < masks.size(); ++j) {
-        probes[at + j] = {qtop ^ masks[j].mask, static_cast<uint8_t>(p), static_cast<uint8_t>(t - masks[j].flips), 0, 0};
-      }
-      continue;
-    }
-    ForEachFlipMask(part.dir_bits, t, [&](uint32_t mask, int flips) {
+    auto probe = [&](uint32_t mask, int flips) {
       probes.push_back({qtop ^ mask, static_cast<uint8_t>(p), static_cast<uint8_t>(t - flips), 0, 0});
-    });
+    };
+    if (t <= kCachedFlips) {
+      for (const FlipMask& m : CachedFlipMasks(part.dir_bits, t)) probe(m.mask, m.flips);
+    } else {
+      ForEachFlipMask(part.dir_bits, t, probe);
+    }
   }
   auto& cand = scratch->candidates;
   cand.clear();
