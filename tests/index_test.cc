@@ -11,6 +11,7 @@
 
 #include "index/hamming.h"
 #include "index/hash_index.h"
+#include "index/locality.h"
 #include "index/mih.h"
 #include "support/synthetic.h"
 
@@ -160,6 +161,63 @@ Dataset MakeDataset(size_t n, uint64_t seed) {
 // Each way of checking multi-index candidates: in the order found, deduplicated through the
 // bitmap (every query), and the default switch between them.
 const size_t kDedupSettings[] = {SIZE_MAX, 0, HashIndex::Options{}.dedup_candidates_above};
+
+TEST(Locality, ClustersOfNearCopiesAreLaidOutTogether) {
+  // 40 clusters of 150 copies (0-10 bits from their centre) among 20,000 unrelated hashes, all
+  // shuffled. Unrelated hashes share 32-bit words by chance too, so some are made to share one
+  // with a cluster member: the distance check must keep them out.
+  std::mt19937_64 rng(11);
+  std::vector<Hash256> hs;
+  std::vector<int> cluster;  // -1: unrelated
+  for (int c = 0; c < 40; ++c) {
+    const Hash256 centre = RandomHash(rng);
+    for (int k = 0; k < 150; ++k) {
+      hs.push_back(FlipBits(centre, static_cast<int>(rng() % 11), rng));
+      cluster.push_back(c);
+    }
+  }
+  const size_t members = hs.size();
+  for (int i = 0; i < 20000; ++i) {
+    Hash256 h = RandomHash(rng);
+    if (i % 100 == 0) h.words[0] = hs[rng() % members].words[0];  // a shared word, far otherwise
+    hs.push_back(h);
+    cluster.push_back(-1);
+  }
+  std::vector<size_t> perm(hs.size());
+  for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<Hash256> shuffled;
+  std::vector<int> shuffled_cluster;
+  for (size_t i : perm) {
+    shuffled.push_back(hs[i]);
+    shuffled_cluster.push_back(cluster[i]);
+  }
+  const std::vector<uint32_t> order = LocalityOrder(shuffled);
+  ASSERT_EQ(order.size(), shuffled.size());
+  std::vector<bool> used(order.size());
+  for (uint32_t i : order) {
+    ASSERT_LT(i, used.size());
+    ASSERT_FALSE(used[i]) << "position " << i << " twice";
+    used[i] = true;
+  }
+  // Each cluster occupies one run of consecutive slots, with nothing else inside it.
+  std::vector<size_t> first(40, order.size()), last(40, 0);
+  for (size_t s = 0; s < order.size(); ++s) {
+    const int c = shuffled_cluster[order[s]];
+    if (c < 0) continue;
+    first[c] = std::min(first[c], s);
+    last[c] = std::max(last[c], s);
+  }
+  for (int c = 0; c < 40; ++c) EXPECT_EQ(last[c] - first[c] + 1, 150u) << "cluster " << c << " is split";
+  // Unrelated hashes keep the order of their part 0.
+  uint32_t prev = 0;
+  for (uint32_t i : order) {
+    if (shuffled_cluster[i] >= 0) continue;
+    const uint32_t v = PartValue(shuffled[i], 0);
+    EXPECT_LE(prev, v);
+    prev = v;
+  }
+}
 
 TEST(HashIndex, BuildMatchesBruteForceAtEveryRadiusAndStrategy) {
   const Dataset d = MakeDataset(5000, 7);

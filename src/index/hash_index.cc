@@ -15,6 +15,7 @@
 
 #include "core/thread.h"
 #include "index/index_file.h"
+#include "index/locality.h"
 #include "index/radix_sort.h"
 
 namespace takedown::index {
@@ -68,24 +69,6 @@ std::unique_ptr<HashIndex> HashIndex::Create(Options options) {
   return idx;
 }
 
-namespace {
-
-// Bulk-loaded slots are stored in the order of their hashes' part 0 (ids are explicit, so slot
-// order is free): the candidates a query collects through part 0 sit together, and the members
-// of a cluster of near-copies that share part 0 are read from neighbouring lines
-// (`takedown-bench index`, realistic 10M: p50 and p99 about -10%). Stable: ~0.3 s for 10M.
-std::vector<uint32_t> LocalityOrder(std::span<const Hash256> hashes) {
-  const size_t n = hashes.size();
-  std::vector<uint32_t> key(n), order(n), tmp, count;
-  for (size_t i = 0; i < n; ++i) {
-    key[i] = PartValue(hashes[i], 0);
-    order[i] = static_cast<uint32_t>(i);
-  }
-  RadixSort(&order, &tmp, &count, PartBits(0), [&](uint32_t i) { return key[i]; });
-  return order;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> hashes,
                                                     std::span<const uint64_t> ids, Options options) {
