@@ -11,6 +11,7 @@
 
 #include "index/hamming.h"
 #include "index/hash_index.h"
+#include "index/index_file.h"
 #include "index/locality.h"
 #include "index/mih.h"
 #include "support/synthetic.h"
@@ -156,6 +157,34 @@ Dataset MakeDataset(size_t n, uint64_t seed) {
     d.ids.push_back(i * 3 + 1000);  // not dense, not slot numbers
   }
   return d;
+}
+
+TEST(Mih, PresenceMasksNeverHideAMatchAtAnyDirectoryWidth) {
+  // Ten million slots give parts 4-5 low bits (a presence mask of every low value); a few
+  // thousand give 15-16 (a mask of their top 5 bits). Both, and widths between, against brute
+  // force, with queries near clusters, exact copies and far from everything.
+  const Dataset d = MakeDataset(3000, 31);
+  HashStore store;
+  for (size_t i = 0; i < d.hashes.size(); ++i) store.Append(d.hashes[i], d.ids[i]);
+  const std::set<uint64_t> none;
+  std::mt19937_64 rng(5);
+  for (int low : {0, 1, 3, 4, 5, 7, 12}) {
+    const auto seg = MihSegment::Build(store, 0, store.size(), {}, low);
+    for (int p = 0; p < kMihParts; ++p) ASSERT_EQ(seg->part(p).dir_bits, PartBits(p) - low);
+    MihSegment::Scratch scratch;
+    for (int trial = 0; trial < 60; ++trial) {
+      const int r = trial % 3 == 0 ? 31 : static_cast<int>(rng() % 40);
+      const Hash256 q = trial % 7 == 0 ? RandomHash(rng) : FlipBits(d.hashes[rng() % d.hashes.size()], static_cast<int>(rng() % 20), rng);
+      std::vector<SlotMatch> got;
+      seg->Query(q, r, store, BestKernels(), &scratch, &got);
+      std::vector<Match> matches;
+      for (const auto& m : got) matches.push_back({store.id(m.slot), m.distance});
+      std::sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
+        return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
+      });
+      ASSERT_EQ(matches, BruteForce(d.hashes, d.ids, none, q, r)) << "low bits " << low << ", trial " << trial;
+    }
+  }
 }
 
 // Each way of checking multi-index candidates: in the order found, deduplicated through the
@@ -498,6 +527,52 @@ TEST_F(IndexFileTest, EveryFlippedByteIsCaught) {
                   m.find("version") != std::string::npos)
           << m;
     }
+  }
+}
+
+TEST_F(IndexFileTest, ContentThatLiesBehindRightChecksumsIsCaught) {
+  const auto bytes = Bytes();
+  auto open_edited = [&](const std::string& section, auto edit) {
+    std::vector<char> b = bytes;
+    auto* data = reinterpret_cast<uint8_t*>(b.data());
+    auto at = IndexFileSection(data, b.size(), section);
+    EXPECT_TRUE(at.ok()) << section;
+    if (!at.ok()) return Status::Ok();
+    edit(reinterpret_cast<uint32_t*>(data + at->first), at->second / sizeof(uint32_t));
+    ResealIndexFile(data, b.size());
+    Write(b, path_ + ".lie");
+    auto idx = HashIndex::Open(path_ + ".lie", {});
+    return idx.ok() ? Status::Ok() : idx.status();
+  };
+  // A presence mask without the bit of an entry its bucket holds would hide that entry.
+  Status st = open_edited("directory[0]", [](uint32_t* dir, size_t words) {
+    for (size_t i = 0; i + 2 < words; i += 2) {
+      if (dir[i + 2] > dir[i]) {
+        dir[i + 1] &= dir[i + 1] - 1;  // drop its lowest set bit
+        return;
+      }
+    }
+  });
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("presence mask"), std::string::npos) << st.message();
+  // A directory that goes backwards, and an entry pointing past the last slot.
+  st = open_edited("directory[4]", [](uint32_t* dir, size_t) { dir[4] = dir[2] + 1000000; });
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("decreases"), std::string::npos) << st.message();
+  st = open_edited("entries[7]", [](uint32_t* ent, size_t) { ent[3] = 0xfffffff0u; });
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("points past the end"), std::string::npos) << st.message();
+  // A mask with extra bits only costs a query some reads: accepted, answers still right.
+  st = open_edited("directory[2]", [](uint32_t* dir, size_t words) {
+    for (size_t i = 1; i + 1 < words; i += 2) dir[i] = ~uint32_t{0};
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  auto idx = HashIndex::Open(path_ + ".lie", {});
+  ASSERT_TRUE(idx.ok());
+  std::mt19937_64 rng(9);
+  for (int trial = 0; trial < 20; ++trial) {
+    const Hash256 q = FlipBits(data_.hashes[rng() % data_.hashes.size()], trial, rng);
+    EXPECT_EQ((*idx)->Query(q, 31), BruteForce(data_.hashes, data_.ids, {data_.ids[5], data_.ids[6]}, q, 31));
   }
 }
 

@@ -16,7 +16,10 @@ namespace takedown::index {
 namespace {
 
 constexpr char kMagic[8] = {'T', 'D', 'H', 'I', 'D', 'X', '1', '\0'};
-constexpr uint32_t kVersion = 1;
+// Version 2 (2026-11-28): directories hold (offset, presence mask) pairs. Version 1 files (plain
+// offsets) are refused with a message saying to rebuild them; nothing persisted depends on them
+// (the service builds its indexes from its store at start-up).
+constexpr uint32_t kVersion = 2;
 constexpr int kSections = 4 + 2 * kMihParts;
 constexpr uint64_t kAlign = 64;
 
@@ -65,7 +68,8 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
     return InvalidArgument("not a takedown index file (bad magic at byte 0)");
   }
   if (h.version != kVersion) {
-    return Unsupported(fmt::format("index file version {} (this build reads {})", h.version, kVersion));
+    return Unsupported(fmt::format("index file version {} (this build reads {}; rebuild it with "
+                                   "`takedown index build`)", h.version, kVersion));
   }
   const uint64_t want = XXH64(data, offsetof(FileHeader, header_checksum), 0);
   if (want != h.header_checksum) {
@@ -87,7 +91,7 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
       return DataLoss(fmt::format("index file part {} has {} directory bits, outside {}..{}", p, b,
                                   std::min(8, PartBits(p)), PartBits(p)));
     }
-    expect[4 + 2 * p] = ((uint64_t{1} << b) + 1) * sizeof(uint32_t);
+    expect[4 + 2 * p] = ((uint64_t{1} << b) + 1) * 2 * sizeof(uint32_t);
     expect[5 + 2 * p] = n * sizeof(uint32_t);
   }
   for (int s = 0; s < kSections; ++s) {
@@ -134,22 +138,55 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
     const auto* dir = reinterpret_cast<const uint32_t*>(data + h.sections[4 + 2 * p].offset);
     const auto* ent = reinterpret_cast<const uint32_t*>(data + h.sections[5 + 2 * p].offset);
     const uint64_t buckets = uint64_t{1} << b;
-    if (dir[0] != 0 || dir[buckets] != n) {
+    if (dir[0] != 0 || dir[2 * buckets] != n) {
       return DataLoss(fmt::format("index file: directory[{}] does not span its {} entries", p, n));
     }
+    const uint32_t low_mask = (uint32_t{1} << low) - 1;
     for (uint64_t i = 0; i < buckets; ++i) {
-      if (dir[i] > dir[i + 1]) {
+      if (dir[2 * i] > dir[2 * i + 2]) {
         return DataLoss(fmt::format("index file: directory[{}] decreases at bucket {}", p, i));
       }
     }
-    for (uint64_t i = 0; i < n; ++i) {
-      if ((ent[i] >> low) >= n) {
-        return DataLoss(fmt::format("index file: entries[{}][{}] points past the end", p, i));
+    // Every bucket now lies within [0, n).
+    for (uint64_t i = 0; i < buckets; ++i) {
+      // A presence mask missing an entry's bit would make queries skip a match.
+      uint32_t present = 0;
+      for (uint64_t e = dir[2 * i]; e < dir[2 * i + 2]; ++e) {
+        if ((ent[e] >> low) >= n) {
+          return DataLoss(fmt::format("index file: entries[{}][{}] points past the end", p, e));
+        }
+        present |= PresenceBit(ent[e] & low_mask, low);
+      }
+      if ((present & ~dir[2 * i + 1]) != 0) {
+        return DataLoss(fmt::format("index file: directory[{}] presence mask of bucket {} (byte {}) "
+                                    "misses entries the bucket holds", p, i,
+                                    h.sections[4 + 2 * p].offset + (2 * i + 1) * sizeof(uint32_t)));
       }
     }
-    v.parts[p] = {b, {dir, buckets + 1}, {ent, n}};
+    v.parts[p] = {b, {dir, 2 * (buckets + 1)}, {ent, n}};
   }
   return v;
+}
+
+Result<std::pair<uint64_t, uint64_t>> IndexFileSection(const uint8_t* data, uint64_t size, const std::string& name) {
+  if (size < sizeof(FileHeader)) return InvalidArgument("image shorter than a header");
+  FileHeader h;
+  std::memcpy(&h, data, sizeof(h));
+  for (int s = 0; s < kSections; ++s) {
+    if (SectionName(s) == name) return std::make_pair(h.sections[s].offset, h.sections[s].bytes);
+  }
+  return NotFound(fmt::format("no section '{}'", name));
+}
+
+void ResealIndexFile(uint8_t* data, uint64_t size) {
+  if (size < sizeof(FileHeader)) return;
+  FileHeader h;
+  std::memcpy(&h, data, sizeof(h));
+  for (auto& d : h.sections) {
+    if (d.offset <= size && d.bytes <= size - d.offset) d.checksum = XXH64(data + d.offset, d.bytes, 0);
+  }
+  h.header_checksum = XXH64(&h, offsetof(FileHeader, header_checksum), 0);
+  std::memcpy(data, &h, sizeof(h));
 }
 
 namespace {

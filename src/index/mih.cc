@@ -35,7 +35,7 @@ int DirectoryBits(uint64_t range, int part_bits) {
 }
 
 std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t begin, uint64_t end,
-                                              std::vector<uint32_t> given_by_id) {
+                                              std::vector<uint32_t> given_by_id, int low_bits) {
   auto seg = std::make_shared<MihSegment>();
   seg->begin_ = begin;
   seg->end_ = end;
@@ -48,19 +48,22 @@ std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t b
   seg->owned_.resize(2 * kMihParts + 1);
   for (int p = 0; p < kMihParts; ++p) {
     const int bits = PartBits(p);
-    const int b = DirectoryBits(range, bits);
+    const int b = low_bits >= 0 ? bits - std::min(low_bits, bits) : DirectoryBits(range, bits);
     const int low = bits - b;
     const uint32_t low_mask = (uint32_t{1} << low) - 1;
+    const size_t buckets = size_t{1} << b;
     auto& dir = seg->owned_[2 * p];
     auto& ent = seg->owned_[2 * p + 1];
-    ResizeHuge(dir, (size_t{1} << b) + 1, 0u);
-    for (uint32_t o : live) ++dir[(PartValue(store.hash(begin + o), p) >> low) + 1];
-    for (size_t i = 1; i < dir.size(); ++i) dir[i] += dir[i - 1];
+    ResizeHuge(dir, 2 * (buckets + 1), 0u);
+    for (uint32_t o : live) ++dir[2 * ((PartValue(store.hash(begin + o), p) >> low) + 1)];
+    for (size_t i = 1; i <= buckets; ++i) dir[2 * i] += dir[2 * (i - 1)];
     ResizeHuge(ent, live.size(), 0u);
-    std::vector<uint32_t> fill(dir.begin(), dir.end() - 1);
+    std::vector<uint32_t> fill(buckets);
+    for (size_t i = 0; i < buckets; ++i) fill[i] = dir[2 * i];
     for (uint32_t o : live) {
       const uint32_t v = PartValue(store.hash(begin + o), p);
       ent[fill[v >> low]++] = (o << low) | (v & low_mask);
+      dir[2 * (v >> low) + 1] |= PresenceBit(v & low_mask, low);
     }
     seg->parts_[p] = {b, dir, ent};
   }
@@ -148,12 +151,23 @@ constexpr size_t kAhead = 16;
 void CollectCandidates(const std::array<MihSegment::Part, kMihParts>& parts, MihProbe* probes, size_t n,
                        const uint32_t* qlow, uint64_t begin, const HammingKernels& k,
                        std::vector<uint64_t>* cand) {
-  auto dir_of = [&](size_t i) { return parts[probes[i].part].directory.data() + probes[i].top; };
+  // need[p][b]: the presence bits a bucket of part p must share for a probe with b flips left
+  // for the low bits (0: the query's own; 1: it and its one-bit neighbours; 2 or more: any).
+  uint32_t need[kMihParts][3];
+  for (int p = 0; p < kMihParts; ++p) {
+    const int low = PartBits(p) - parts[p].dir_bits;
+    const int hb = PresenceBits(low);
+    const uint32_t v = qlow[p] >> (low - hb);
+    need[p][0] = need[p][1] = uint32_t{1} << v;
+    for (int j = 0; j < hb; ++j) need[p][1] |= uint32_t{1} << (v ^ (1u << j));
+    need[p][2] = ~uint32_t{0};
+  }
+  auto dir_of = [&](size_t i) { return parts[probes[i].part].directory.data() + 2 * size_t{probes[i].top}; };
   auto resolve = [&](size_t i) {
     MihProbe& pr = probes[i];
     const uint32_t* d = dir_of(i);
     pr.e0 = d[0];
-    pr.e1 = d[1];
+    pr.e1 = (d[1] & need[pr.part][std::min<int>(pr.budget, 2)]) != 0 ? d[2] : d[0];
     const auto* first = reinterpret_cast<const char*>(parts[pr.part].entries.data() + pr.e0);
     const auto* last = reinterpret_cast<const char*>(parts[pr.part].entries.data() + pr.e1);
     for (const char* p = first; p < last; p += 64) __builtin_prefetch(p);
@@ -248,7 +262,7 @@ void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const Ha
   const auto thresholds = PartThresholds(r);
   auto& probes = scratch->probes;
   probes.clear();
-  uint32_t qlow[kMihParts];
+  uint32_t qlow[kMihParts] = {};
   for (int p = 0; p < kMihParts; ++p) {
     const int t = thresholds[p];
     if (t < 0) continue;
