@@ -11,6 +11,7 @@
 
 #include "index/hamming.h"
 #include "index/hash_index.h"
+#include "index/huge_pages.h"
 #include "index/index_file.h"
 #include "index/locality.h"
 #include "index/mih.h"
@@ -190,6 +191,17 @@ TEST(Mih, PresenceMasksNeverHideAMatchAtAnyDirectoryWidth) {
 // Each way of checking multi-index candidates: in the order found, deduplicated through the
 // bitmap (every query), and the default switch between them.
 const size_t kDedupSettings[] = {SIZE_MAX, 0, HashIndex::Options{}.dedup_candidates_above};
+
+TEST(HugePages, LargeArraysStartOnAHugePageBoundary) {
+  // Only whole 2 MiB pages can be huge pages: a large array must start on one.
+  HugeVector<uint32_t> big((size_t{3} << 20) / sizeof(uint32_t), 7u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % kHugePage, 0u);
+  EXPECT_EQ(big.back(), 7u);
+  big.assign(size_t{5} << 20, 1u);  // regrown: still aligned
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % kHugePage, 0u);
+  HugeVector<uint32_t> small(10, 3u);
+  EXPECT_EQ(small[9], 3u);
+}
 
 TEST(Locality, ClustersOfNearCopiesAreLaidOutTogether) {
   // 40 clusters of 150 copies (0-10 bits from their centre) among 20,000 unrelated hashes, all

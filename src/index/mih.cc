@@ -54,10 +54,10 @@ std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t b
     const size_t buckets = size_t{1} << b;
     auto& dir = seg->owned_[2 * p];
     auto& ent = seg->owned_[2 * p + 1];
-    ResizeHuge(dir, 2 * (buckets + 1), 0u);
+    dir.assign(2 * (buckets + 1), 0u);
     for (uint32_t o : live) ++dir[2 * ((PartValue(store.hash(begin + o), p) >> low) + 1)];
     for (size_t i = 1; i <= buckets; ++i) dir[2 * i] += dir[2 * (i - 1)];
-    ResizeHuge(ent, live.size(), 0u);
+    ent.assign(live.size(), 0u);
     std::vector<uint32_t> fill(buckets);
     for (size_t i = 0; i < buckets; ++i) fill[i] = dir[2 * i];
     for (uint32_t o : live) {
@@ -69,7 +69,7 @@ std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t b
   }
   auto& by_id = seg->owned_[2 * kMihParts];
   if (!given_by_id.empty() && given_by_id.size() == live.size()) {
-    by_id = std::move(given_by_id);
+    by_id.assign(given_by_id.begin(), given_by_id.end());
   } else {
     // Sorted as (id, offset) pairs: a comparator reading ids through the store cost seconds at
     // 10M once slots stopped being in id order (HashIndex::Build orders them by hash).

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "index/hamming.h"
+#include "index/huge_pages.h"
 #include "index/store.h"
 
 namespace takedown::index {
@@ -126,7 +127,7 @@ class MihSegment {
   uint64_t begin_ = 0, end_ = 0;
   std::array<Part, kMihParts> parts_;
   std::span<const uint32_t> by_id_;
-  std::vector<std::vector<uint32_t>> owned_;  // backing arrays when built in memory
+  std::vector<HugeVector<uint32_t>> owned_;  // backing arrays when built in memory
 };
 
 // Directory bits for a segment spanning `range` slots, for a part of `part_bits` bits.
