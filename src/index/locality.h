@@ -20,7 +20,8 @@ namespace takedown::index {
 // hashes keep the order of their part 0 and the candidates a query collects through part 0 sit
 // together. A query inside a cluster then reads the hashes, states and ids of its thousands of
 // candidates from one region of the store instead of from all over it (`takedown-bench index`,
-// realistic 10M: hits ~10% faster, p99 -10%; uniform data unchanged). Cost: ~2 s at 10M.
+// realistic 10M: hits ~10% faster, p99 -10%; uniform data unchanged). Cost: 2-4 s of a 10M
+// build on the project's 2-core VM (eight radix sorts of 10M words and the distance checks).
 //
 // Returns the input positions in slot order (a permutation of 0..n-1).
 std::vector<uint32_t> LocalityOrder(std::span<const hash::Hash256> hashes);
