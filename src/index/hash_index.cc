@@ -76,7 +76,7 @@ Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> has
   if (hashes.size() >= (uint64_t{1} << 32)) return ResourceExhausted("more than 2^32 entries in one build");
   // Input positions in id order (ids given ascending, as a store's rows are, need no sort), for
   // the duplicate check and the segment's id order.
-  std::vector<uint32_t> by_input_id(ids.size());
+  HugeVector<uint32_t> by_input_id(ids.size());  // becomes the segment's id order: no copy
   for (size_t i = 0; i < ids.size(); ++i) by_input_id[i] = static_cast<uint32_t>(i);
   if (!std::is_sorted(ids.begin(), ids.end())) {
     std::vector<std::pair<uint64_t, uint32_t>> sorted(ids.size());

@@ -35,7 +35,7 @@ int DirectoryBits(uint64_t range, int part_bits) {
 }
 
 std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t begin, uint64_t end,
-                                              std::vector<uint32_t> given_by_id, int low_bits) {
+                                              HugeVector<uint32_t> given_by_id, int low_bits) {
   auto seg = std::make_shared<MihSegment>();
   seg->begin_ = begin;
   seg->end_ = end;
@@ -69,7 +69,7 @@ std::shared_ptr<MihSegment> MihSegment::Build(const HashStore& store, uint64_t b
   }
   auto& by_id = seg->owned_[2 * kMihParts];
   if (!given_by_id.empty() && given_by_id.size() == live.size()) {
-    by_id.assign(given_by_id.begin(), given_by_id.end());
+    by_id = std::move(given_by_id);
   } else {
     // Sorted as (id, offset) pairs: a comparator reading ids through the store cost seconds at
     // 10M once slots stopped being in id order (HashIndex::Build orders them by hash).
