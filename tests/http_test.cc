@@ -55,8 +55,8 @@ class HttpTest : public ::testing::Test {
     other_requester_ = svc_->CreateKey(Role::kRequester, "requester-2", "test").value().second;
     cfg.port = 0;
     cfg.threads = 4;
-    server_ = std::make_unique<Server>(attach ? svc_.get() : nullptr, cfg);
-    workflow_ = std::make_unique<service::Workflow>(svc_.get(), nullptr, service::WorkflowOptions{});  // no webhook: acks by call
+    server_ = std::make_unique<Server>(attach ? svc_.get() : nullptr, cfg, store_.get());
+    workflow_ = std::make_unique<service::Workflow>(svc_.get(), store_.get(), nullptr, service::WorkflowOptions{});  // no webhook: acks by call
     if (attach) server_->AttachWorkflow(workflow_.get());
     ASSERT_TRUE(server_->Bind().ok());
     thread_ = std::thread([this] { server_->Run(); });

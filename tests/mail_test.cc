@@ -314,7 +314,7 @@ class MailLineTest : public DkimTest {
     DkimTest::SetUp();
     store_ = std::move(store::OpenSqliteStore(dir_ + "/db").value());
     svc_ = std::move(service::Service::Create(store_.get()).value());
-    wf_ = std::make_unique<service::Workflow>(svc_.get(), std::make_unique<FakeSink>(),
+    wf_ = std::make_unique<service::Workflow>(svc_.get(), store_.get(), std::make_unique<FakeSink>(),
                                               service::WorkflowOptions{});
     admin_ =
         Principal{svc_->CreateKey(Role::kAdmin, "admin", "system")->first, Role::kAdmin, "admin"};

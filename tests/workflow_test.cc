@@ -76,7 +76,7 @@ class WorkflowTest : public ::testing::Test {
     o.webhook_secret = "s3cret";
     o.retry_base_ms = 60'000;  // retries far in the future unless a test moves them
     o.restrict_chat_after = restrict_after;
-    wf_ = std::make_unique<Workflow>(svc_.get(), std::move(sink), o);  // not started: tests deliver by hand
+    wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink), o);  // not started: tests deliver by hand
   }
   Principal Key(Role role, const std::string& name) {
     auto k = svc_->CreateKey(role, name, "system");
@@ -370,7 +370,7 @@ TEST_F(WorkflowTest, EvidenceIsKeptEncryptedShownBlurredRevealedOnlyAuditedAndDe
   WorkflowOptions o;
   o.evidence_retention_s = 3600;
   o.evidence_key = std::string(32, 'k');
-  wf_ = std::make_unique<Workflow>(svc_.get(), nullptr, o);
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, o);
   const auto photo = Jpeg(21, 95);
   const auto req = Key(Role::kRequester, "r");
   const auto reviewer = Key(Role::kReviewer, "rev");
@@ -412,7 +412,7 @@ TEST_F(WorkflowTest, EvidenceIsKeptEncryptedShownBlurredRevealedOnlyAuditedAndDe
   EXPECT_FALSE(store_->GetEvidence(id, 0)->has_value());
   EXPECT_EQ(wf_->Preview(reviewer, id, 0, false).status().code(), StatusCode::kNotFound);
   // Without retention nothing is kept.
-  wf_ = std::make_unique<Workflow>(svc_.get(), nullptr, WorkflowOptions{});
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, WorkflowOptions{});
   auto r2 = wf_->CreateRequest(req, body, {{0, photo}});
   ASSERT_TRUE(r2.ok());
   EXPECT_FALSE(store_->GetEvidence((*r2)["id"], 0)->has_value());

@@ -31,7 +31,8 @@
 namespace takedown::cli {
 namespace {
 
-Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf, store::Store* store);
+Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf,
+                                                      store::DocumentStore* docs);
 
 // SIGTERM and SIGINT stop the server gracefully: no new connections, in-flight requests finish,
 // queued writes commit, then the store closes. Signals are blocked in every thread and taken by
@@ -103,7 +104,13 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     spdlog::error("store: {}", store.status().message());
     return 1;
   }
-  http::Server server(nullptr, cfg->server);
+  MetricsRegistry metrics;  // one registry behind /metrics: the edge, the workflow, the email line
+  http::ServerDeps deps(store->get());
+  deps.metrics = &metrics;
+  deps.mail_messages = [docs = static_cast<store::DocumentStore*>(store->get())](const std::string& status, int64_t after, int64_t limit) {
+    return mail::ListMailMessages(docs, status, after, limit);
+  };
+  http::Server server(nullptr, cfg->server, deps);
   if (Status st = server.Bind(); !st.ok()) {
     spdlog::error("{}", st.message());
     return 1;
@@ -163,7 +170,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   wopt.webhook_secret = cfg->webhook_secret;
   wopt.delivery_workers = cfg->webhook_workers;
   wopt.restrict_chat_after = cfg->restrict_chat_after;
-  auto workflow = std::make_unique<service::Workflow>(svc->get(), std::move(sink), wopt);
+  auto workflow = std::make_unique<service::Workflow>(svc->get(), store->get(), std::move(sink), wopt, Env::Default(), &metrics);
   workflow->Start();
   std::unique_ptr<mail::MailLine> line;
   if (!cfg->mail.imap_urls.empty()) {
@@ -175,14 +182,12 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
       return 2;
     }
     line = std::move(*made);
-    server.SetExtraMetrics([l = line.get()] { return l->MetricsText(); });
   }
   server.AttachWorkflow(workflow.get());
   server.Attach(svc->get());
   http_thread.join();  // returns after Stop(), once in-flight requests are answered
   server.Attach(nullptr);
   server.AttachWorkflow(nullptr);
-  server.SetExtraMetrics(nullptr);
   line.reset();  // stops polling; queued replies stay in the store
   workflow.reset();  // stops deliveries; undelivered actions stay queued in the store
   svc->reset();
@@ -191,7 +196,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   return stopping ? 0 : 1;
 }
 
-Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf, store::Store* store) {
+Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf,
+                                                      store::DocumentStore* docs) {
   mail::MailLineOptions o;
   mail::TlsOptions tls{m.require_tls, m.ca_file, true};
   for (const auto& url : m.imap_urls) {
@@ -206,7 +212,7 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   o.link_patterns = m.link_patterns;
   o.max_message_bytes = m.max_message_bytes;
   o.neutral_bounce = m.neutral_bounce;
-  auto line = mail::MailLine::Create(wf, store, o);
+  auto line = mail::MailLine::Create(wf, docs, o);
   if (!line.ok()) return line.status().WithContext("the email line");
   (*line)->Start();
   std::vector<std::string> boxes;

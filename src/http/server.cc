@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/numbers.h"
 #include "http/request_parse.h"
 
 namespace takedown::http {
@@ -23,13 +24,10 @@ using service::Role;
 namespace {
 
 constexpr size_t kMaxImportEntries = 2'000'000;
-constexpr std::array<double, 11> kBucketsMs = {0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000};
 
 struct RouteStats {
-  std::array<std::atomic<uint64_t>, 6> by_class{};  // 1xx..5xx at [1..5]
-  std::array<std::atomic<uint64_t>, kBucketsMs.size() + 1> buckets{};
-  std::atomic<uint64_t> sum_us{0};
-  std::atomic<uint64_t> count{0};
+  std::array<MetricsRegistry::CounterMetric*, 6> by_class{};  // 1xx..5xx at [1..5]
+  MetricsRegistry::HistogramMetric* latency = nullptr;
 };
 
 int HttpStatusFor(const Status& s) {
@@ -62,10 +60,6 @@ void SendJson(httplib::Response& res, const json& j, int status = 200) {
   res.set_content(j.dump(), "application/json");
 }
 
-int64_t NowMsForQuery() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string PatternToRegex(const std::string& path) {
   std::string r;
   for (size_t i = 0; i < path.size(); ++i) {
@@ -86,14 +80,15 @@ struct Server::Impl {
   std::atomic<service::Service*> svc{nullptr};
   service::Service* S() const { return svc.load(std::memory_order_acquire); }
   std::atomic<service::Workflow*> wf{nullptr};
-  std::mutex extra_mu;
-  std::function<std::string()> extra_metrics;  // GUARDED_BY(extra_mu)
   service::Workflow* W() const { return wf.load(std::memory_order_acquire); }
   ServerConfig cfg;
+  ServerDeps deps;
+  std::unique_ptr<MetricsRegistry> own_metrics;
+  MetricsRegistry* metrics = nullptr;
   httplib::Server http;
   std::vector<RouteInfo> routes;
   std::map<std::string, std::unique_ptr<RouteStats>> stats;  // key: "METHOD path"; fixed after construction
-  std::atomic<uint64_t> unauthenticated{0}, forbidden{0};
+  MetricsRegistry::CounterMetric *unauthenticated = nullptr, *forbidden = nullptr;
   std::atomic<bool> running{false}, stop_requested{false};
 
   struct Ctx {
@@ -109,16 +104,16 @@ struct Server::Impl {
     auto& st = stats[method + " " + path];
     st = std::make_unique<RouteStats>();
     RouteStats* s = st.get();
+    for (int c = 1; c <= 5; ++c) {
+      s->by_class[c] = metrics->Counter("takedown_http_requests_total", "HTTP requests by route and status class.",
+                                        {{"method", method}, {"route", path}, {"status", fmt::format("{}xx", c)}});
+    }
+    s->latency = metrics->Histogram("takedown_http_request_seconds", "Request latency.", {{"method", method}, {"route", path}});
     auto wrapped = [this, roles, h, s](const httplib::Request& req, httplib::Response& res) {
       const auto t0 = std::chrono::steady_clock::now();
       Serve(req, res, roles, h);
-      const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-      s->count.fetch_add(1, std::memory_order_relaxed);
-      s->sum_us.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
-      s->by_class[std::clamp(res.status / 100, 1, 5)].fetch_add(1, std::memory_order_relaxed);
-      size_t b = 0;
-      while (b < kBucketsMs.size() && us / 1000.0 > kBucketsMs[b]) ++b;
-      s->buckets[b].fetch_add(1, std::memory_order_relaxed);
+      s->latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      s->by_class[std::clamp(res.status / 100, 1, 5)]->Inc();
     };
     const std::string re = PatternToRegex(path);
     if (method == "GET") http.Get(re, wrapped);
@@ -137,18 +132,18 @@ struct Server::Impl {
       if (key.rfind("Bearer ", 0) == 0) key = key.substr(7);
       else key = req.get_header_value("X-Api-Key");
       if (key.empty()) {
-        unauthenticated.fetch_add(1);
+        unauthenticated->Inc();
         res.set_header("WWW-Authenticate", "Bearer");
         return SendError(res, 401, "unauthenticated", "an API key is required (Authorization: Bearer KEY)");
       }
       auto p = S()->Authenticate(key);
       if (!p.ok()) {
-        unauthenticated.fetch_add(1);
+        unauthenticated->Inc();
         res.set_header("WWW-Authenticate", "Bearer");
         return SendError(res, 401, "unauthenticated", "unknown or revoked API key");
       }
       if (std::find(roles.begin(), roles.end(), p->role) == roles.end()) {
-        forbidden.fetch_add(1);
+        forbidden->Inc();
         return SendError(res, 403, "forbidden", fmt::format("the {} role may not use this endpoint", service::RoleName(p->role)));
       }
       who = *p;
@@ -157,42 +152,25 @@ struct Server::Impl {
     h(ctx);
   }
 
-  std::string Metrics() {
-    std::string m;
-    m += "# HELP takedown_http_requests_total HTTP requests by route and status class.\n# TYPE takedown_http_requests_total counter\n";
-    for (const auto& [key, s] : stats) {
-      const auto sp = key.find(' ');
-      for (int c = 1; c <= 5; ++c) {
-        const uint64_t v = s->by_class[c].load();
-        if (v > 0) m += fmt::format("takedown_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}xx\"}} {}\n", key.substr(0, sp), key.substr(sp + 1), c, v);
-      }
+  // The service's figures, read when /metrics is scraped.
+  void RegisterMetrics() {
+    using Samples = MetricsRegistry::Samples;
+    unauthenticated = metrics->Counter("takedown_auth_failures_total", "Requests refused for their key.", {{"reason", "unauthenticated"}});
+    forbidden = metrics->Counter("takedown_auth_failures_total", "Requests refused for their key.", {{"reason", "forbidden"}});
+    auto stat = [this](uint64_t service::ServiceStats::*field) {
+      return [this, field] {
+        service::Service* svc = S();
+        return svc == nullptr ? Samples{} : Samples{{{}, static_cast<double>(svc->Stats().*field)}};
+      };
+    };
+    metrics->Callback("takedown_bank_entries", "Bank entries loaded.", "gauge", stat(&service::ServiceStats::bank_entries));
+    metrics->Callback("takedown_content_items", "Content items in the index.", "gauge", stat(&service::ServiceStats::content_items));
+    metrics->Callback("takedown_checks_total", "Upload checks.", "counter", stat(&service::ServiceStats::checks));
+    metrics->Callback("takedown_uploads_blocked_total", "Uploads blocked.", "counter", stat(&service::ServiceStats::blocked));
+    if (deps.write_queue_depth) {
+      metrics->Callback("takedown_store_write_queue_depth", "Writes waiting for the next group commit.", "gauge",
+                        [f = deps.write_queue_depth] { return Samples{{{}, static_cast<double>(f())}}; });
     }
-    m += "# HELP takedown_http_request_seconds Request latency.\n# TYPE takedown_http_request_seconds histogram\n";
-    for (const auto& [key, s] : stats) {
-      if (s->count.load() == 0) continue;
-      const auto sp = key.find(' ');
-      const std::string labels = fmt::format("method=\"{}\",route=\"{}\"", key.substr(0, sp), key.substr(sp + 1));
-      uint64_t cum = 0;
-      for (size_t b = 0; b < kBucketsMs.size(); ++b) {
-        cum += s->buckets[b].load();
-        m += fmt::format("takedown_http_request_seconds_bucket{{{},le=\"{}\"}} {}\n", labels, kBucketsMs[b] / 1000.0, cum);
-      }
-      cum += s->buckets[kBucketsMs.size()].load();
-      m += fmt::format("takedown_http_request_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, cum);
-      m += fmt::format("takedown_http_request_seconds_sum{{{}}} {}\n", labels, s->sum_us.load() / 1e6);
-      m += fmt::format("takedown_http_request_seconds_count{{{}}} {}\n", labels, s->count.load());
-    }
-    const auto st = S()->Stats();
-    m += fmt::format("# TYPE takedown_bank_entries gauge\ntakedown_bank_entries {}\n", st.bank_entries);
-    m += fmt::format("# TYPE takedown_content_items gauge\ntakedown_content_items {}\n", st.content_items);
-    m += fmt::format("# HELP takedown_store_write_queue_depth Writes waiting for the next group commit.\n# TYPE takedown_store_write_queue_depth gauge\ntakedown_store_write_queue_depth {}\n", S()->store().WriteQueueDepth());
-    m += fmt::format("# TYPE takedown_checks_total counter\ntakedown_checks_total {}\n", st.checks);
-    m += fmt::format("# TYPE takedown_uploads_blocked_total counter\ntakedown_uploads_blocked_total {}\n", st.blocked);
-    m += fmt::format("# TYPE takedown_auth_failures_total counter\ntakedown_auth_failures_total{{reason=\"unauthenticated\"}} {}\ntakedown_auth_failures_total{{reason=\"forbidden\"}} {}\n",
-                     unauthenticated.load(), forbidden.load());
-    std::lock_guard lock(extra_mu);
-    if (extra_metrics) m += extra_metrics();
-    return m;
   }
 
   void Install();
@@ -206,7 +184,7 @@ void Server::Impl::Install() {
     else SendError(c.res, 503, "unavailable", "indexes are loading");
   });
   Route("GET", "/openapi.json", all, [](Ctx& c) { c.res.set_content(OpenApiDocument(), "application/json"); });
-  Route("GET", "/metrics", {Role::kAdmin}, [this](Ctx& c) { c.res.set_content(Metrics(), "text/plain; version=0.0.4"); });
+  Route("GET", "/metrics", {Role::kAdmin}, [this](Ctx& c) { c.res.set_content(metrics->Render(), "text/plain; version=0.0.4"); });
   Route("GET", "/v1/whoami", all, [](Ctx& c) {
     SendJson(c.res, {{"key_id", c.who.key_id}, {"name", c.who.name}, {"role", service::RoleName(c.who.role)}});
   });
@@ -219,12 +197,9 @@ void Server::Impl::Install() {
     SendJson(c.res, {{"key_id", k->first}, {"key", k->second}, {"role", service::RoleName(r->role)}, {"name", r->name}}, 201);
   });
   Route("DELETE", "/v1/keys/{key_id}", {Role::kAdmin}, [this](Ctx& c) {
-    int64_t id = 0;
-    try {
-      id = std::stoll(c.Param(1));
-    } catch (const std::exception&) {
-      return SendError(c.res, 400, "invalid_argument", "key_id must be a number");
-    }
+    auto id_or = ParseId(c.Param(1), "key_id");
+    if (!id_or.ok()) return SendStatus(c.res, id_or.status());
+    const int64_t id = *id_or;
     Status st = S()->RevokeKey(id, c.who.actor());
     if (!st.ok()) return SendStatus(c.res, st);
     SendJson(c.res, {{"key_id", id}, {"revoked", true}});
@@ -286,12 +261,9 @@ void Server::Impl::Install() {
   });
   for (const bool enable : {false, true}) {
     Route("POST", enable ? "/v1/entries/{entry_id}/enable" : "/v1/entries/{entry_id}/disable", {Role::kAdmin}, [this, enable](Ctx& c) {
-      int64_t id = 0;
-      try {
-        id = std::stoll(c.Param(1));
-      } catch (const std::exception&) {
-        return SendError(c.res, 400, "invalid_argument", "entry_id must be a number");
-      }
+      auto id_or = ParseId(c.Param(1), "entry_id");
+      if (!id_or.ok()) return SendStatus(c.res, id_or.status());
+      const int64_t id = *id_or;
       Status st = S()->SetEntryEnabled(id, enable, c.who.actor());
       if (!st.ok()) return SendStatus(c.res, st);
       SendJson(c.res, {{"entry_id", id}, {"enabled", enable}});
@@ -330,7 +302,8 @@ void Server::Impl::Install() {
     SendJson(c.res, {{"items", rs->size()}, {"new", *added}});
   });
   Route("GET", "/v1/audit/verify", {Role::kAdmin}, [this](Ctx& c) {
-    auto n = store::VerifyAuditChain(S()->store());
+    if (deps.audit == nullptr) return SendError(c.res, 503, "unavailable", "no audit log attached");
+    auto n = store::VerifyAuditChain(*deps.audit);
     if (!n.ok()) return SendJson(c.res, {{"ok", false}, {"error", n.status().message()}});
     SendJson(c.res, {{"ok", true}, {"records", *n}});
   });
@@ -346,43 +319,24 @@ void Server::Impl::Install() {
       SendJson(c.res, *r, ok_status);
     });
   };
-  auto id_param = [](Ctx& c, size_t i, const char* name) -> Result<int64_t> {
-    const std::string v = c.Param(i);
-    if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit)) return InvalidArgument(fmt::format("{} must be a number", name));
-    return std::stoll(v);
-  };
+  auto id_param = [](Ctx& c, size_t i, const char* name) -> Result<int64_t> { return ParseId(c.Param(i), name); };
   auto int_query = [](Ctx& c, const char* name, int64_t dflt) -> Result<int64_t> {
     if (!c.req.has_param(name)) return dflt;
-    const std::string v = c.req.get_param_value(name);
-    const bool neg = !v.empty() && v[0] == '-';
-    if (v.size() - neg == 0 || v.size() > 19 || !std::all_of(v.begin() + neg, v.end(), ::isdigit)) return InvalidArgument(fmt::format("query parameter {} must be an integer", name));
-    return std::stoll(v);
+    return ParseInt64(c.req.get_param_value(name), fmt::format("query parameter {}", name));
   };
   auto body_json = [](Ctx& c) { return ParseJsonObject(c.req.get_header_value("Content-Type"), c.req.body); };
   // The email line's messages (README "The email line"): what came in, what became of it -- the
   // quarantine an operator reviews (the sender learns nothing; the reason is here and in the
   // audit log). Never the message itself: it is not kept.
   Route("GET", "/v1/mail/messages", {Role::kAdmin}, [=, this](Ctx& c) {
-    static const std::set<std::string> kStates = {"", "open", "closed", "refused", "quarantined", "unreadable", "too_large"};
-    const std::string status = c.req.get_param_value("status");
-    if (!kStates.count(status)) return SendError(c.res, 400, "invalid_argument", "status must be open, closed, refused, quarantined, unreadable or too_large");
+    if (!deps.mail_messages) return SendError(c.res, 503, "unavailable", "the email line's store is not attached");
     auto after = int_query(c, "after_id", 0);
     auto limit = int_query(c, "limit", 100);
     if (!after.ok()) return SendStatus(c.res, after.status());
     if (!limit.ok()) return SendStatus(c.res, limit.status());
-    auto rows = S()->store().FindDocs({.kind = "mail_in", .state = status, .after_id = *after, .limit = std::clamp<int64_t>(*limit, 1, 1000)});
-    if (!rows.ok()) return SendStatus(c.res, rows.status());
-    json out = json::array();
-    for (const auto& r : *rows) {
-      json d = json::parse(r.doc, nullptr, false);
-      if (d.is_discarded()) continue;
-      json m = {{"id", r.id}, {"status", r.state}, {"requester_key_id", r.owner}};
-      for (const char* k : {"message_id", "from", "subject", "mailbox", "reason", "request_id", "size", "received_ms"}) {
-        if (d.contains(k)) m[k] = d[k];
-      }
-      out.push_back(m);
-    }
-    SendJson(c.res, {{"messages", out}, {"next_after_id", rows->empty() ? *after : rows->back().id}});
+    auto out = deps.mail_messages(c.req.get_param_value("status"), *after, *limit);
+    if (!out.ok()) return SendStatus(c.res, out.status());
+    SendJson(c.res, *out);
   });
   wf_route("POST", "/v1/requesters/{key_id}", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t id, id_param(c, 1, "key_id"));
@@ -452,7 +406,7 @@ void Server::Impl::Install() {
   });
   wf_route("GET", "/v1/statements", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t from, int_query(c, "from_ms", 0));
-    TD_ASSIGN_OR_RETURN(int64_t to, int_query(c, "to_ms", NowMsForQuery() + 1));
+    TD_ASSIGN_OR_RETURN(int64_t to, int_query(c, "to_ms", W()->env()->NowMs() + 1));
     return W()->Statements(from, to);
   });
   wf_route("POST", "/v1/appeals", {Role::kPlatform}, [=, this](Ctx& c) -> Result<json> {
@@ -471,7 +425,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
     if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
     auto from = int_query(c, "from_ms", 0);
-    auto to = int_query(c, "to_ms", NowMsForQuery() + 1);
+    auto to = int_query(c, "to_ms", W()->env()->NowMs() + 1);
     if (!from.ok()) return SendStatus(c.res, from.status());
     if (!to.ok()) return SendStatus(c.res, to.status());
     const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";
@@ -493,9 +447,13 @@ void Server::Impl::Install() {
   });
 }
 
-Server::Server(service::Service* service, ServerConfig config) : impl_(std::make_unique<Impl>()) {
+Server::Server(service::Service* service, ServerConfig config, ServerDeps deps) : impl_(std::make_unique<Impl>()) {
   impl_->svc.store(service);
   impl_->cfg = config;
+  impl_->deps = std::move(deps);
+  if (impl_->deps.metrics == nullptr) impl_->own_metrics = std::make_unique<MetricsRegistry>();
+  impl_->metrics = impl_->deps.metrics != nullptr ? impl_->deps.metrics : impl_->own_metrics.get();
+  impl_->RegisterMetrics();
   const int threads = std::max(1, config.threads);
   impl_->http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   impl_->http.set_payload_max_length(config.max_body_bytes);
@@ -508,7 +466,12 @@ Server::Server(service::Service* service, ServerConfig config) : impl_(std::make
   impl_->Install();
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  for (const char* m : {"takedown_bank_entries", "takedown_content_items", "takedown_checks_total",
+                        "takedown_uploads_blocked_total", "takedown_store_write_queue_depth"}) {
+    impl_->metrics->RemoveCallback(m);
+  }
+}
 
 Status Server::Bind() {
   if (impl_->cfg.port == 0) {
@@ -538,10 +501,7 @@ void Server::Stop() {
 void Server::Attach(service::Service* service) { impl_->svc.store(service, std::memory_order_release); }
 void Server::AttachWorkflow(service::Workflow* workflow) { impl_->wf.store(workflow, std::memory_order_release); }
 
-void Server::SetExtraMetrics(std::function<std::string()> fn) {
-  std::lock_guard lock(impl_->extra_mu);
-  impl_->extra_metrics = std::move(fn);
-}
+MetricsRegistry* Server::metrics() const { return impl_->metrics; }
 const std::vector<RouteInfo>& Server::routes() const { return impl_->routes; }
 
 }  // namespace takedown::http

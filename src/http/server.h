@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/status.h"
+#include "store/store.h"
 #include "takedown/service.h"
 #include "takedown/workflow.h"
 
@@ -26,6 +28,21 @@ struct ServerConfig {
   int write_timeout_s = 30;
 };
 
+// What the edge reads besides the service and the workflow: the audit chain (verify), the
+// email line's messages (the quarantine view), the store's write queue and the metrics registry.
+// Never the whole store.
+struct ServerDeps {
+  ServerDeps() = default;
+  ServerDeps(store::Store* s)  // NOLINT(google-explicit-constructor): all from one store
+      : audit(s), write_queue_depth([s] { return s->WriteQueueDepth(); }) {}
+  store::AuditLog* audit = nullptr;
+  std::function<int64_t()> write_queue_depth;
+  // The email line's messages (mail::ListMailMessages); 503 when not set.
+  std::function<Result<nlohmann::json>(const std::string& status, int64_t after_id, int64_t limit)>
+      mail_messages;
+  MetricsRegistry* metrics = nullptr;  // a private one when null
+};
+
 struct RouteInfo {
   std::string method;
   std::string path;  // OpenAPI template form: /v1/banks/{bank}/entries
@@ -35,7 +52,7 @@ struct RouteInfo {
 class Server {
  public:
   // service may be null while the indexes load (see Attach).
-  Server(service::Service* service, ServerConfig config);
+  Server(service::Service* service, ServerConfig config, ServerDeps deps = {});
   ~Server();
 
   // Binds the port (0: any free port, see port()). Errors name the address.
@@ -49,8 +66,8 @@ class Server {
   void Attach(service::Service* service);
   // The workflow (requests, review, actions, appeals, reports); its routes answer 503 until then.
   void AttachWorkflow(service::Workflow* workflow);
-  // More Prometheus text appended to /metrics (the email line's counters); nullptr removes it.
-  void SetExtraMetrics(std::function<std::string()> fn);
+  // The registry behind /metrics.
+  MetricsRegistry* metrics() const;
 
   const std::vector<RouteInfo>& routes() const;
 

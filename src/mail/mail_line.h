@@ -3,13 +3,13 @@
 // confirmation listing every removed item when the request is actioned, both threaded to their
 // message.
 //
-//   IMAP mailbox(es) --poll--> Take(raw): parse (GMime) -> authenticate the sender (requester
-//   allowlist from the requester's profile, DKIM, optional shared secret) -> notice fields,
-//   evidence (media attachments, hashes, message links and content ids found by the platform's
-//   patterns) -> Workflow::CreateRequest (idempotent by Message-ID) -> a reply queued in the
-//   store -> the message flagged taken on the server.
-//   Requests reaching confirmed or rejected -> a closing reply queued. Queued replies -> SMTP,
-//   retried with backoff until sent.
+//   IMAP mailbox(es) --poll--> Take(raw): parse (GMime) -> authenticate the sender (the sender
+//   index of requester profiles, DKIM, optional shared secret; mail_auth.cc) -> one notice draft
+//   (the structured section, message links and content ids found by the platform's patterns,
+//   media attachments; mail_intake.cc) -> Workflow::Submit (idempotent by Message-ID) -> a reply
+//   queued in the store -> the message flagged taken on the server.
+//   Requests reaching confirmed or rejected -> a closing reply queued. Queued replies go out
+//   through an outbox over SMTP, retried with backoff until sent (mail_replies.cc).
 //
 // Nothing is lost: a message is flagged taken only after its outcome (request, refusal,
 // quarantine) and its reply are durable in the store; a crash before that takes it again and
@@ -18,26 +18,27 @@
 // an optional neutral bounce. The message itself is not kept (it may be the illegal material).
 //
 // Mail documents in the store: "mail_in" (one per message taken; ukey "mail:" + Message-ID)
-// and "mail_out" (one per reply; ukey names its message and kind).
+// and "mail_out" (one per reply; ukey names its message and kind); see takedown/model.h.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/metrics.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "mail/dkim.h"
 #include "mail/message.h"
 #include "mail/transport.h"
 #include "store/store.h"
+#include "takedown/outbox.h"
 #include "takedown/workflow.h"
 
 namespace takedown::mail {
@@ -65,6 +66,9 @@ struct MailLineOptions {
 
 std::vector<std::string> DefaultLinkPatterns();
 
+enum class TakeOutcome { kAccepted, kRefused, kQuarantined, kDuplicate, kUnreadable, kTooLarge };
+std::string_view TakeOutcomeName(TakeOutcome o);
+
 struct TakeResult {
   // accepted | refused (a request could not be made: reply lists why) | quarantined |
   // duplicate (this Message-ID was taken before) | unreadable | too_large
@@ -73,23 +77,25 @@ struct TakeResult {
   std::string reason;
 };
 
-struct MailLineStats {
-  std::atomic<int64_t> taken{0}, accepted{0}, refused{0}, quarantined{0}, duplicates{0},
-      unreadable{0}, too_large{0};
-  std::atomic<int64_t> replies_sent{0}, reply_failures{0}, poll_errors{0};
-};
+// Messages of the line, for the operator's quarantine view (GET /v1/mail/messages): what came
+// in and what became of it, never the message itself. status "" for any.
+Result<json> ListMailMessages(store::DocumentStore* docs, const std::string& status,
+                              int64_t after_id, int64_t limit);
 
 class MailLine {
  public:
-  static Result<std::unique_ptr<MailLine>> Create(service::Workflow* workflow, store::Store* store,
-                                                  MailLineOptions options);
+  // metrics: where the line's counters go (the workflow's registry when null).
+  static Result<std::unique_ptr<MailLine>> Create(service::Workflow* workflow,
+                                                  store::DocumentStore* docs,
+                                                  MailLineOptions options,
+                                                  MetricsRegistry* metrics = nullptr);
   ~MailLine();  // stops the thread
   MailLine(const MailLine&) = delete;
   MailLine& operator=(const MailLine&) = delete;
 
   // Starts polling the mailboxes and sending replies on a thread of its own.
   void Start();
-  void Stop();
+  void Stop() TD_EXCLUDES(mu_);
 
   // Takes one message (the raw bytes, or only its header when full_size says it is larger than
   // max_message_bytes). Idempotent by Message-ID. Errors only when the store fails (the
@@ -106,47 +112,85 @@ class MailLine {
   // a full batch (more is waiting: the thread goes on without waiting).
   bool RunOnce();
   // Wakes the thread early (a request was confirmed).
-  void Wake();
+  void Wake() TD_EXCLUDES(mu_);
 
-  const MailLineStats& stats() const { return stats_; }
-  std::string MetricsText() const;  // Prometheus text
+  std::string MetricsText() const { return metrics_->Render(); }
 
  private:
-  MailLine(service::Workflow* wf, store::Store* store, MailLineOptions o)
-      : wf_(wf), store_(store), opt_(std::move(o)) {}
-  struct Requester {
-    int64_t key_id = 0;
-    std::string key_name;
-    json profile;
+  MailLine(service::Workflow* wf, store::DocumentStore* docs, MailLineOptions o,
+           MetricsRegistry* metrics);
+  class ReplySender;  // the outbox's handler: SMTP (mail_replies.cc)
+  std::unique_ptr<service::Outbox::Handler> NewReplySender();
+
+  // What the message's sender is to us (mail_auth.cc).
+  struct Authenticated {
+    std::optional<service::RequesterProfiles::Sender> sender;
+    std::string failure;  // "" when the message may be acted on
+    DkimResult dkim;
   };
-  Result<std::optional<Requester>> FindRequester(const std::string& from);
-  Result<std::string> Render(const std::string& kind, const json& profile, const json& data) const;
-  Result<TakeResult> Record(const json& mail_in, const std::vector<store::DocRecord>& out,
+  Result<Authenticated> Authenticate(std::string_view raw, const ParsedMail& m,
+                                     const std::string& secret_in_text, bool too_large);
+  MetricsRegistry::CounterMetric* Counted(TakeOutcome o) { return taken_.at(o); }
+  // The pieces of Take (mail_intake.cc).
+  Result<TakeResult> TakeUnreadable(std::string_view raw, const std::string& mailbox,
+                                    int64_t size, const Status& why);
+  Result<std::optional<TakeResult>> Duplicate(const std::string& ukey, const ParsedMail& m);
+  Result<TakeResult> Quarantine(service::MailIn in, const ParsedMail& m,
+                                const Authenticated& auth);
+  struct Understood;  // what the text says in "Key: value" lines
+  static Understood ReadSections(const std::string& text);
+  struct Draft {
+    intake::NoticeDraft notice;
+    service::MediaByItem media;
+    std::vector<std::string> labels;    // what each evidence item was in the message
+    std::vector<std::string> problems;  // what could not be used, each a sentence
+  };
+  Draft DraftOf(ParsedMail& m, const Understood& u, const service::RequesterProfile& profile);
+  Result<TakeResult> Refuse(service::MailIn in, const ParsedMail& m,
+                            const service::RequesterProfile& profile, json data,
+                            const std::vector<std::string>& reasons);
+  Result<TakeResult> Accept(service::MailIn in, const ParsedMail& m,
+                            const service::RequesterProfile& profile, json data,
+                            const service::Request& r, const std::vector<std::string>& labels,
+                            const Authenticated& auth);
+  // Writes the message's record, its replies and its audit record in one transaction.
+  Result<TakeResult> Record(const service::MailIn& in, const std::vector<service::MailOut>& out,
                             const std::string& audit_kind, const json& audit, TakeResult result);
-  Result<store::DocRecord> Reply(const std::string& kind, const std::string& ukey,
-                                 const json& mail_in, const json& profile, const json& data);
-  void Loop();
+
+  // Replies (mail_replies.cc).
+  Result<std::string> Render(const std::string& kind, const service::RequesterProfile* profile,
+                             const json& data) const;
+  Result<service::MailOut> Reply(const std::string& kind, const std::string& ukey,
+                                 const service::MailIn& in,
+                                 const service::RequesterProfile* profile, const json& data);
+  Status LoadTemplates();
+  void Loop() TD_EXCLUDES(mu_);
+  void Warn(const std::string& what, const Status& st) TD_EXCLUDES(mu_);
 
   service::Workflow* wf_;
-  store::Store* store_;
+  store::DocumentStore* docs_;
   MailLineOptions opt_;
+  MetricsRegistry* metrics_;
   std::unique_ptr<DkimVerifier> dkim_;
   std::vector<std::unique_ptr<ImapMailbox>> boxes_;
   std::unique_ptr<SmtpSender> smtp_;
   std::vector<std::regex> patterns_;
   std::map<std::string, std::string> templates_;  // "ack.en" -> template text
-  MailLineStats stats_;
+  std::unique_ptr<service::Outbox::Handler> reply_sender_;
+  std::unique_ptr<service::Outbox> replies_;
+  std::map<TakeOutcome, MetricsRegistry::CounterMetric*> taken_;
+  MetricsRegistry::CounterMetric *poll_errors_, *replies_sent_, *reply_failures_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
-  bool woken_ = false;     // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  bool stopping_ TD_GUARDED_BY(mu_) = false;
+  bool woken_ TD_GUARDED_BY(mu_) = false;
   struct Warning {
     std::string last;
     int64_t logged_ms = 0;
     int repeats = 0;
   };
-  std::map<std::string, Warning> warnings_;  // GUARDED_BY(mu_)
+  std::map<std::string, Warning> warnings_ TD_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

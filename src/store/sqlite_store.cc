@@ -213,6 +213,7 @@ ContentRecord ContentFrom(sqlite3_stmt* s) {
 
 class SqliteStore final : public Store {
  public:
+  explicit SqliteStore(Env* env) : env_(env != nullptr ? env : Env::Default()) {}
   ~SqliteStore() override {
     {
       std::lock_guard lock(mu_);
@@ -233,8 +234,12 @@ class SqliteStore final : public Store {
     sqlite3_close(wdb_);
   }
 
-  Status Open(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &wdb_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  Status Open(const std::string& path, bool create) {
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path.c_str(), &wdb_, flags, nullptr) != SQLITE_OK) {
+      if (!create) {
+        return NotFound(fmt::format("no store at {} (create one with --create, or check the path)", path));
+      }
       return IoError(fmt::format("cannot open store {}: {}", path, wdb_ ? sqlite3_errmsg(wdb_) : "?"));
     }
     sqlite3_busy_timeout(wdb_, 5000);
@@ -271,12 +276,20 @@ class SqliteStore final : public Store {
       Bind(s.get(), 1, k.name);
       Bind(s.get(), 2, k.role);
       Bind(s.get(), 3, k.key_hash);
-      Bind(s.get(), 4, NowMs());
+      Bind(s.get(), 4, env_->NowMs());
       if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "insert key");
       id = sqlite3_last_insert_rowid(db);
       return Status::Ok();
     }));
     return id;
+  }
+
+  Result<std::optional<KeyRecord>> GetKey(int64_t id) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys WHERE id = ?"));
+    Bind(s.get(), 1, id);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<KeyRecord>();
+    return std::optional<KeyRecord>(KeyFrom(s.get()));
   }
 
   Result<std::optional<KeyRecord>> FindKeyByHash(const std::string& key_hash) override {
@@ -313,7 +326,7 @@ class SqliteStore final : public Store {
       Bind(s.get(), 2, b.category);
       Bind(s.get(), 3, b.pdq_threshold);
       Bind(s.get(), 4, b.action);
-      Bind(s.get(), 5, NowMs());
+      Bind(s.get(), 5, env_->NowMs());
       const int rc = sqlite3_step(s.get());
       if (rc == SQLITE_CONSTRAINT) return InvalidArgument(fmt::format("a bank named '{}' exists", b.name));
       if (rc != SQLITE_DONE) return SqlError(db, "insert bank");
@@ -343,7 +356,7 @@ class SqliteStore final : public Store {
     std::vector<int64_t> ids(es.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
       TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
-      const int64_t now = NowMs();
+      const int64_t now = env_->NowMs();
       for (size_t i = 0; i < es.size(); ++i) {
         const auto& e = es[i];
         sqlite3_reset(s.get());
@@ -401,7 +414,7 @@ class SqliteStore final : public Store {
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
       TD_ASSIGN_OR_RETURN(auto ins, Prepare(db, "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
       TD_ASSIGN_OR_RETURN(auto sel, Prepare(db, "SELECT id FROM content WHERE content_id = ?"));
-      const int64_t now = NowMs();
+      const int64_t now = env_->NowMs();
       for (size_t i = 0; i < items.size(); ++i) {
         const auto& c = items[i];
         sqlite3_reset(ins.get());
@@ -513,6 +526,14 @@ class SqliteStore final : public Store {
   Result<std::vector<int64_t>> Transact(const Changes& c) override {
     std::vector<int64_t> ids(c.docs.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      for (const auto& [id, state] : c.expect_states) {
+        TD_ASSIGN_OR_RETURN(auto q, Prepare(db, "SELECT state FROM docs WHERE id = ?"));
+        Bind(q.get(), 1, id);
+        if (sqlite3_step(q.get()) != SQLITE_ROW) return NotFound(fmt::format("no document {}", id));
+        if (Text(q.get(), 0) != state) {
+          return FailedPrecondition(fmt::format("document {} is {}, no longer {}", id, Text(q.get(), 0), state));
+        }
+      }
       TD_RETURN_IF_ERROR(PutDocsIn(db, c.docs, &ids));
       for (const auto& [row, state] : c.content_states) TD_RETURN_IF_ERROR(SetContentStateIn(db, row, state));
       for (const auto& a : c.audits) {
@@ -526,7 +547,7 @@ class SqliteStore final : public Store {
 
   Status PutDocsIn(sqlite3* db, const std::vector<DocRecord>& docs, std::vector<int64_t>* out) {
     std::vector<int64_t>& ids = *out;
-    const int64_t now = NowMs();
+    const int64_t now = env_->NowMs();
     for (size_t i = 0; i < docs.size(); ++i) {
       const auto& d = docs[i];
       if (d.id == 0) {
@@ -606,6 +627,15 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<DocCount> CountDocs(const std::string& kind, const std::string& state) override {
+    std::lock_guard lock(read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT count(*), ifnull(min(created_ms), 0), ifnull(min(due_ms), 0) FROM docs WHERE kind = ? AND state = ?"));
+    Bind(s.get(), 1, kind);
+    Bind(s.get(), 2, state);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(rdb_, "count documents");
+    return DocCount{sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), sqlite3_column_int64(s.get(), 2)};
+  }
+
   Status PutEvidence(const EvidenceBlob& e) override {
     return Write([&](sqlite3* db) -> Status {
       TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT OR REPLACE INTO evidence(request_id, item, nonce, data, expires_ms) VALUES(?,?,?,?,?)"));
@@ -654,7 +684,7 @@ class SqliteStore final : public Store {
   Status InsertAudit(sqlite3* db, const std::string& actor, const std::string& kind, const std::string& payload, AuditRecord* out) {
     AuditRecord& r = *out;
     r.seq = last_seq_ + 1;
-    r.time_ms = NowMs();
+    r.time_ms = env_->NowMs();
     r.actor = actor;
     r.kind = kind;
     r.payload = payload;
@@ -881,6 +911,7 @@ class SqliteStore final : public Store {
   std::thread checkpointer_;
   std::atomic<int64_t> pending_{0};
   int64_t last_seq_ = 0;                    // writer thread only (and Open)
+  Env* env_;
   std::string last_hash_;
 };
 
@@ -898,7 +929,7 @@ std::string AuditHash(const AuditRecord& r) {
   return Sha256(s);
 }
 
-Result<int64_t> VerifyAuditChain(Store& store) {
+Result<int64_t> VerifyAuditChain(AuditLog& store) {
   std::string prev(64, '0');
   int64_t expect = 1;
   for (;;) {
@@ -920,9 +951,9 @@ Result<int64_t> VerifyAuditChain(Store& store) {
   }
 }
 
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
-  auto s = std::make_unique<SqliteStore>();
-  TD_RETURN_IF_ERROR(s->Open(path));
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, Env* env, bool create) {
+  auto s = std::make_unique<SqliteStore>(env);
+  TD_RETURN_IF_ERROR(s->Open(path, create));
   return std::unique_ptr<Store>(std::move(s));
 }
 

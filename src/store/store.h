@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
 #include "core/status.h"
 
 namespace takedown::store {
@@ -96,6 +97,12 @@ struct DocQuery {
   std::string ukey;                  // "" for any; else the one document with this unique key
 };
 
+struct DocCount {
+  int64_t count = 0;
+  int64_t oldest_created_ms = 0;
+  int64_t earliest_due_ms = 0;
+};
+
 // Reported media kept for a retention period, encrypted by the domain (the store sees ciphertext).
 struct EvidenceBlob {
   int64_t request_id = 0;
@@ -104,15 +111,27 @@ struct EvidenceBlob {
   int64_t expires_ms = 0;
 };
 
-class Store {
- public:
-  virtual ~Store() = default;
+// The store is one system of record seen through narrow interfaces, one per use: a module is
+// handed only the ones it needs (the workflow never sees API keys; the HTTP edge only the audit
+// log). The SQLite backend implements them all in one object (Store); a PostgreSQL backend will
+// implement the same interfaces.
 
+// API keys (hashes only).
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
   virtual Result<int64_t> CreateKey(const KeyRecord& k) = 0;
   virtual Result<std::optional<KeyRecord>> FindKeyByHash(const std::string& key_hash) = 0;
   virtual Status RevokeKey(int64_t id) = 0;
   virtual Result<std::vector<KeyRecord>> ListKeys() = 0;
+  // One key by id (revoked ones too), or none.
+  virtual Result<std::optional<KeyRecord>> GetKey(int64_t id) = 0;
+};
 
+// Banks of known-bad signals and their entries.
+class BankStore {
+ public:
+  virtual ~BankStore() = default;
   virtual Result<int64_t> CreateBank(const BankRecord& b) = 0;
   virtual Result<std::vector<BankRecord>> ListBanks() = 0;
   virtual Result<int64_t> AddBankEntry(const BankEntryRecord& e) = 0;
@@ -120,7 +139,12 @@ class Store {
   virtual Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) = 0;
   virtual Status SetBankEntryEnabled(int64_t id, bool enabled) = 0;
   virtual Result<std::vector<BankEntryRecord>> ListBankEntries() = 0;
+};
 
+// The content index: every media item the platform has checked or backfilled.
+class ContentStore {
+ public:
+  virtual ~ContentStore() = default;
   // Inserts or, for a content_id already recorded, returns its existing row id unchanged.
   virtual Result<int64_t> RecordContent(const ContentRecord& c) = 0;
   virtual Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& c) = 0;
@@ -134,16 +158,25 @@ class Store {
   // either may be ""); the state a removal or restore moves it to.
   virtual Result<std::optional<ContentRecord>> GetContent(int64_t row) = 0;
   virtual Result<std::optional<ContentRecord>> FindContent(const std::string& content_id) = 0;
-  virtual Result<std::vector<ContentRecord>> FindContentByDigest(const std::string& md5, const std::string& sha256) = 0;
+  virtual Result<std::vector<ContentRecord>> FindContentByDigest(const std::string& md5,
+                                                                 const std::string& sha256) = 0;
   virtual Status SetContentState(int64_t row, const std::string& state) = 0;
+};
 
-  // Workflow documents. PutDocs writes all in one transaction: id 0 inserts (the new id is
-  // returned), any other id replaces that document; an insert whose ukey exists changes nothing
-  // and returns the existing document's id negated (idempotent inserts).
+// The workflow's documents, and the one unit of work that spans documents, content states and
+// audit records.
+class DocumentStore {
+ public:
+  virtual ~DocumentStore() = default;
+  // PutDocs writes all in one transaction: id 0 inserts (the new id is returned), any other id
+  // replaces that document; an insert whose ukey exists changes nothing and returns the existing
+  // document's id negated (idempotent inserts).
   virtual Result<std::vector<int64_t>> PutDocs(const std::vector<DocRecord>& docs) = 0;
   virtual Result<std::optional<DocRecord>> GetDoc(int64_t id) = 0;
   // Documents, content states and audit records in one transaction: all of them or none, and one
-  // sync. Returns the documents' ids as PutDocs does.
+  // sync. Returns the documents' ids as PutDocs does. A document with expect_state set is
+  // replaced only if its stored state is still that one; otherwise nothing of the transaction is
+  // written and the result is FailedPrecondition (optimistic concurrency between writers).
   struct Changes {
     std::vector<DocRecord> docs;
     std::vector<std::pair<int64_t, std::string>> content_states;  // content row -> state
@@ -151,21 +184,46 @@ class Store {
       std::string actor, kind, payload;
     };
     std::vector<Audit> audits;
+    // Conditions: document id -> the state it must still have.
+    std::vector<std::pair<int64_t, std::string>> expect_states;
   };
   virtual Result<std::vector<int64_t>> Transact(const Changes& changes) = 0;
   virtual Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) = 0;
+  // How many documents of a kind are in a state, and the oldest creation and earliest due time
+  // among them (0 when there are none).
+  virtual Result<DocCount> CountDocs(const std::string& kind, const std::string& state) = 0;
+};
 
-  // Evidence blobs: one per (request, item); expired ones deleted in bulk (returns how many).
+// Reported media kept for a retention period, encrypted by the domain (the store sees
+// ciphertext). One blob per (request, item); expired ones deleted in bulk (returns how many).
+class EvidenceStore {
+ public:
+  virtual ~EvidenceStore() = default;
   virtual Status PutEvidence(const EvidenceBlob& e) = 0;
   virtual Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) = 0;
   virtual Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) = 0;
+};
 
-  // Appends to the hash chain (assigns seq, prev_hash, hash) in the same transaction as nothing
-  // else: callers record a state change, then its audit record.
+// The tamper-evident audit chain.
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
+  // Appends to the hash chain (assigns seq, prev_hash, hash) in a transaction of its own:
+  // callers record a state change, then its audit record (or both through Transact).
   virtual Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind,
                                           const std::string& payload) = 0;
   virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) = 0;
+};
 
+// All of them: what a backend implements and what the process wiring holds.
+class Store : public KeyStore,
+              public BankStore,
+              public ContentStore,
+              public DocumentStore,
+              public EvidenceStore,
+              public AuditLog {
+ public:
+  ~Store() override = default;
   // Writes waiting for (or in) the current commit: the queue depth /metrics reports.
   virtual int64_t WriteQueueDepth() const = 0;
 };
@@ -177,10 +235,12 @@ std::string AuditHash(const AuditRecord& r);
 // Walks the chain from the first record: each record's prev_hash must be the hash of the one
 // before, its seq one more, and its hash AuditHash of its fields. Returns the number of records,
 // or DataLoss naming the first record that was altered, removed or inserted.
-Result<int64_t> VerifyAuditChain(Store& store);
+Result<int64_t> VerifyAuditChain(AuditLog& log);
 
 // Opens (creating and migrating as needed) the SQLite store at path, in WAL mode with
-// synchronous=FULL.
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+// synchronous=FULL. Times (created_ms, audit times) come from env (Env::Default() when null).
+// With create = false, a path that does not exist is NotFound instead of a new, empty store.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, Env* env = nullptr,
+                                               bool create = true);
 
 }  // namespace takedown::store

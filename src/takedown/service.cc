@@ -121,9 +121,9 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::js
   return std::shared_ptr<const match::VideoItem>(std::move(v));
 }
 
-std::string NewApiKey() {
+std::string NewApiKey(Env* env) {
   unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) throw std::runtime_error("no randomness for a key");
+  env->RandomBytes(raw, sizeof(raw));
   static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string key = "td_";
   uint32_t acc = 0;
@@ -144,10 +144,10 @@ std::string KeyHash(const std::string& key) {
   return hash::Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
 }
 
-Service::Service(store::Store* store) : store_(store) {}
+Service::Service(store::Store* store, Env* env) : store_(store), env_(env != nullptr ? env : Env::Default()) {}
 
-Result<std::unique_ptr<Service>> Service::Create(store::Store* store) {
-  std::unique_ptr<Service> s(new Service(store));
+Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env) {
+  std::unique_ptr<Service> s(new Service(store, env));
   TD_RETURN_IF_ERROR(s->Load());
   return s;
 }
@@ -236,7 +236,7 @@ Status Service::Load() {
 
 Result<std::pair<int64_t, std::string>> Service::CreateKey(Role role, const std::string& name, const std::string& actor) {
   if (name.empty()) return InvalidArgument("a key needs a name");
-  std::string key = NewApiKey();
+  std::string key = NewApiKey(env_);
   TD_ASSIGN_OR_RETURN(int64_t id, store_->CreateKey({0, name, std::string(RoleName(role)), KeyHash(key), 0, false}));
   TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "key.created",
                                          Json({{"key_id", id}, {"name", name}, {"role", RoleName(role)}}))
@@ -327,7 +327,8 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
     return s;
   }
   // Not an image: a video? FFmpeg reads it from a private temporary file, removed at once.
-  char path[] = "/tmp/takedown-media-XXXXXX";
+  std::string tmp = env_->TempDir() + "/takedown-media-XXXXXX";
+  char* path = tmp.data();
   const int fd = mkstemp(path);
   if (fd < 0) return IoError("cannot create a temporary file for the video");
   const bool written = ::write(fd, media.data(), media.size()) == static_cast<ssize_t>(media.size());

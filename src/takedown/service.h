@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/env.h"
 #include "core/status.h"
 #include "hash/hash256.h"
 #include "index/hash_index.h"
@@ -110,13 +111,17 @@ struct ServiceStats {
 
 class Service {
  public:
-  static Result<std::unique_ptr<Service>> Create(store::Store* store);
+  // env: the randomness of new keys and the temporary storage of videos being hashed
+  // (Env::Default() when null).
+  static Result<std::unique_ptr<Service>> Create(store::Store* store, Env* env = nullptr);
 
   // Keys. The key is returned once; only its hash is stored.
   Result<std::pair<int64_t, std::string>> CreateKey(Role role, const std::string& name, const std::string& actor);
   Status RevokeKey(int64_t id, const std::string& actor);
   // Unauthenticated (PermissionDenied) for unknown or revoked keys.
   Result<Principal> Authenticate(const std::string& key);
+  // A key's record (never the key itself), revoked ones included; none for an unknown id.
+  Result<std::optional<store::KeyRecord>> GetKey(int64_t id) { return store_->GetKey(id); }
 
   Result<store::BankRecord> CreateBank(const BankSpec& spec, const std::string& actor);
   Result<std::vector<store::BankRecord>> ListBanks();
@@ -151,14 +156,13 @@ class Service {
   std::vector<index::Match> QueryContentPdq(const hash::Hash256& h, int r) const { return content_pdq_->Query(h, r); }
 
   ServiceStats Stats() const;
-  store::Store& store() { return *store_; }
 
  private:
   struct EntryMeta {
     int64_t bank_id;
     bool enabled;
   };
-  explicit Service(store::Store* store);
+  Service(store::Store* store, Env* env);
   Status Load();
   // bank_side: a video is sampled densely (bank entries, evidence); else once a second (uploads).
   Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media, bool bank_side = false);
@@ -166,6 +170,7 @@ class Service {
   std::vector<CheckMatch> FindMatches(const Signals& s) const;
 
   store::Store* store_;
+  Env* env_;
   std::unique_ptr<index::HashIndex> bank_pdq_;     // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;  // id: content row id
   std::unique_ptr<index::HashIndex> content_norm_, content_box_;  // id: content row id
@@ -191,8 +196,8 @@ class Service {
   std::atomic<uint64_t> checks_{0}, blocked_{0}, content_{0};
 };
 
-// A new API key: "td_" and 43 base64url characters (32 random bytes).
-std::string NewApiKey();
+// A new API key: "td_" and 43 base64url characters (32 random bytes from env).
+std::string NewApiKey(Env* env);
 std::string KeyHash(const std::string& key);
 
 }  // namespace takedown::service

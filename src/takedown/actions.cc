@@ -1,0 +1,199 @@
+#include "takedown/actions.h"
+
+#include <openssl/hmac.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "hash/digest.h"
+
+namespace takedown::service {
+
+using nlohmann::json;
+
+namespace {
+
+std::string_view AuditKindOfAck(ActionKind k) {
+  switch (k) {
+    case ActionKind::kRemove: return "content.removed";
+    case ActionKind::kRestore: return "content.restored";
+    case ActionKind::kRestrictChat: break;
+  }
+  return "chat.restricted";
+}
+
+}  // namespace
+
+Actions::Actions(WorkflowContext* ctx, std::unique_ptr<ActionSink> sink, Statements* statements,
+                 std::function<Status(int64_t)> on_removed)
+    : ctx_(ctx), sink_(std::move(sink)), statements_(statements), on_removed_(std::move(on_removed)) {
+  OutboxOptions o;
+  o.kind = std::string(kActionDoc);
+  o.name = "webhook";
+  o.workers = ctx_->opt.delivery_workers;
+  o.backoff = {ctx_->opt.retry_base_ms, ctx_->opt.retry_max_ms, 0.5};
+  o.max_attempts = 0;  // a removal is never given up: it is retried until the platform answers
+  outbox_ = std::make_unique<Outbox>(ctx_->env, ctx_->stores.docs, o, this, ctx_->metrics);
+}
+
+Actions::~Actions() { Stop(); }
+
+void Actions::Start() {
+  if (sink_ != nullptr) outbox_->Start();
+}
+
+void Actions::Stop() { outbox_->Stop(); }
+
+void Actions::DeliverDueNow() {
+  if (sink_ != nullptr) (void)outbox_->DeliverDue();
+}
+
+Result<Action> Actions::Load(int64_t id) { return LoadAction(ctx_->stores.docs, id); }
+
+Result<int64_t> Actions::Queue(Action a) {
+  a.state = ActionState::kPending;
+  a.attempts = 0;
+  a.due_ms = ctx_->Now();
+  TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({ToDoc(a)}));
+  outbox_->Wake();
+  return std::abs(ids.at(0));
+}
+
+std::string Actions::Sign(const std::string& ts, const std::string& body) const {
+  const std::string msg = ts + "." + body;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  const std::string& key = ctx_->opt.webhook_secret;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  return hash::HexOf(std::span<const uint8_t>(mac, len));
+}
+
+Status Actions::Deliver(const store::DocRecord& item) {
+  // Read again: the platform may have acknowledged it since it was claimed.
+  TD_ASSIGN_OR_RETURN(Action a, Load(item.id));
+  if (a.state != ActionState::kPending) return Status::Ok();
+  json body = {{"type", "takedown.action"},
+               {"action_id", a.id},
+               {"kind", NameOf(a.kind)},
+               {"idempotency_key", a.ukey},
+               {"attempt", a.attempts + 1}};
+  body["chat_id"] = a.chat_id;
+  if (a.kind == ActionKind::kRestrictChat) {
+    body["confirmed_removals"] = a.confirmed_removals;
+  } else {
+    body["content_id"] = a.content_id;
+    body["uploader_id"] = a.uploader_id;
+    body["request_id"] = a.request_id;
+  }
+  if (a.kind == ActionKind::kRemove) body["category"] = NameOf(a.category);
+  if (a.kind == ActionKind::kRemove) {
+    auto r = LoadRequest(ctx_->stores.docs, a.request_id);
+    if (r.ok()) {
+      if (auto st = statements_->Of(a, *r); st.ok()) body["statement_of_reasons"] = *st;
+    }
+  }
+  const std::string payload = body.dump();
+  const std::string ts = std::to_string(ctx_->Now() / 1000);
+  std::vector<std::pair<std::string, std::string>> headers = {{"Idempotency-Key", a.ukey},
+                                                              {"X-Takedown-Timestamp", ts}};
+  if (!ctx_->opt.webhook_secret.empty()) {
+    headers.emplace_back("X-Takedown-Signature", "v1=" + Sign(ts, payload));
+  }
+  auto status = sink_->Deliver(payload, headers);
+  if (!status.ok()) return status.status();
+  if (*status < 200 || *status >= 300) return IoError(fmt::format("HTTP {}", *status));
+  return Status::Ok();
+}
+
+Status Actions::Delivered(const store::DocRecord& item) { return Ack(item.id, "webhook", "system"); }
+
+std::string Actions::GiveUpAudit(const store::DocRecord& item, const std::string& error) {
+  return json{{"action_id", item.id}, {"error", error}}.dump();
+}
+
+Status Actions::Ack(int64_t action_id, const std::string& via, const std::string& actor) {
+  Action a;
+  {
+    MutexLock l(ctx_->action_locks.For(action_id));
+    TD_ASSIGN_OR_RETURN(a, Load(action_id));
+    if (a.state != ActionState::kPending) return Status::Ok();  // acknowledged before
+    a.state = ActionState::kAcknowledged;
+    a.acknowledged_ms = ctx_->Now();
+    a.acknowledged_via = via;
+    // The action, the content's state and the audit record: one transaction, one sync.
+    store::DocumentStore::Changes ch;
+    ch.docs.push_back(ToDoc(a));
+    if (a.content_row) {
+      ch.content_states.emplace_back(*a.content_row,
+                                     a.kind == ActionKind::kRestore ? "restored" : "removed");
+    }
+    ch.audits.push_back({actor, std::string(AuditKindOfAck(a.kind)),
+                         json{{"action_id", action_id},
+                              {"content_id", a.content_id},
+                              {"chat_id", a.chat_id},
+                              {"via", via}}
+                             .dump()});
+    TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+  }
+  if (a.kind != ActionKind::kRemove) return Status::Ok();
+  if (ctx_->opt.restrict_chat_after > 0) TD_RETURN_IF_ERROR(CountChatRemoval(a));
+  return on_removed_ ? on_removed_(a.owner_id) : Status::Ok();
+}
+
+// Confirmed removals per chat, in a small document per chat (no index over all content); a chat
+// that reaches the configured count gets a restrict_chat action.
+Status Actions::CountChatRemoval(const Action& a) {
+  MutexLock l(&chat_mu_);
+  store::DocRecord rec;
+  rec.kind = "chat";
+  rec.state = "counting";
+  rec.ukey = "chat:" + a.chat_id;
+  rec.doc = json{{"kind", "chat"}, {"chat_id", a.chat_id}, {"removed", 0}, {"status", "counting"},
+                 {"ukey", rec.ukey}}
+                .dump();
+  TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({rec}));
+  TD_ASSIGN_OR_RETURN(auto stored, ctx_->stores.docs->GetDoc(std::abs(ids.at(0))));
+  if (!stored) return DataLoss(fmt::format("chat {}: its count went missing", a.chat_id));
+  json c = json::parse(stored->doc, nullptr, false);
+  if (c.is_discarded() || !c.is_object() || !c.value("removed", json(0)).is_number_integer()) {
+    return DataLoss(fmt::format("chat {}: the stored count is not JSON", a.chat_id));
+  }
+  const int64_t n = c.value("removed", int64_t{0}) + 1;
+  c["removed"] = n;
+  stored->doc = c.dump();
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->PutDocs({*stored}).status());
+  if (n < ctx_->opt.restrict_chat_after) return Status::Ok();
+  Action r;
+  r.kind = ActionKind::kRestrictChat;
+  r.chat_id = a.chat_id;
+  r.confirmed_removals = n;
+  r.ukey = "restrict:" + a.chat_id;
+  return Queue(r).status();
+}
+
+Result<json> Actions::Acknowledge(const Principal& who, int64_t action_id) {
+  TD_RETURN_IF_ERROR(Ack(action_id, "ack", who.actor()));
+  TD_ASSIGN_OR_RETURN(Action a, Load(action_id));
+  return json{{"action_id", action_id}, {"status", NameOf(a.state)}, {"kind", NameOf(a.kind)}};
+}
+
+Result<json> Actions::List(ActionState state, int64_t after_id, int64_t limit) {
+  TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kActionDoc),
+                                                              .state = std::string(NameOf(state)),
+                                                              .after_id = after_id,
+                                                              .limit = std::clamp<int64_t>(limit, 1, 1000)}));
+  json out = json::array();
+  for (const auto& rec : rows) {
+    TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
+    json j = ToJson(a);
+    for (const char* k : {"ukey", "owner_id", "due_ms", "id", "created_ms"}) j.erase(k);
+    j["action_id"] = rec.id;
+    out.push_back(std::move(j));
+  }
+  return json{{"actions", out}, {"next_after_id", rows.empty() ? after_id : rows.back().id}};
+}
+
+}  // namespace takedown::service

@@ -1,0 +1,86 @@
+// What every piece of the workflow shares: the environment, the engine (Service: banks, the
+// content index, media hashing), the narrow stores the workflow may use, its options, the
+// metrics registry, and the per-request locks. Built once by the Workflow facade and handed to
+// each piece by pointer; it outlives them all.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/env.h"
+#include "core/metrics.h"
+#include "core/mutex.h"
+#include "store/store.h"
+#include "takedown/service.h"
+
+namespace takedown::service {
+
+// Delivers one action to the platform: POSTs `body` with `headers`; returns the HTTP status, or
+// an error when nothing came back (connection refused, timeout).
+class ActionSink {
+ public:
+  virtual ~ActionSink() = default;
+  virtual Result<int> Deliver(const std::string& body,
+                              const std::vector<std::pair<std::string, std::string>>& headers) = 0;
+};
+
+struct WorkflowOptions {
+  std::string webhook_secret;  // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
+  int delivery_workers = 4;    // concurrent deliveries (a slow one holds up only itself)
+  int retry_base_ms = 1000;    // first retry after ~1 s, doubling, with +-50% jitter
+  int retry_max_ms = 300000;   // backoff cap: 5 min
+  int restrict_chat_after = 0;  // confirmed removals in one chat that restrict it; 0 = never
+  int min_quality = 50;         // PDQ quality usable as evidence (PDQ.md)
+  int appeal_window_days = 183;  // DSA Art. 20: at least six months
+  // Media evidence kept for reviewers: 0 = not kept (hashed, then dropped). Otherwise encrypted
+  // with evidence_key (32 bytes, libsodium secretbox) and deleted when the period ends.
+  int64_t evidence_retention_s = 0;
+  std::string evidence_key;
+  int retention_sweep_s = 60;  // how often expired evidence is deleted
+};
+
+// The stores the workflow may use (never API keys or banks directly: those go through Service).
+struct WorkflowStores {
+  WorkflowStores(store::Store* s)  // NOLINT(google-explicit-constructor): all four in one
+      : docs(s), content(s), evidence(s), audit(s) {}
+  WorkflowStores(store::DocumentStore* d, store::ContentStore* c, store::EvidenceStore* e,
+                 store::AuditLog* a)
+      : docs(d), content(c), evidence(e), audit(a) {}
+  store::DocumentStore* docs;
+  store::ContentStore* content;
+  store::EvidenceStore* evidence;
+  store::AuditLog* audit;
+};
+
+// Serialises the state changes of one request (or one action): a fixed table of mutexes, a
+// request taking the one its id hashes to. Two ids may share a mutex; no code holds two.
+class LockTable {
+ public:
+  Mutex* For(int64_t id) { return &mu_[static_cast<uint64_t>(id) % mu_.size()]; }
+
+ private:
+  std::array<Mutex, 64> mu_;
+};
+
+struct WorkflowContext {
+  Env* env;
+  Service* svc;
+  WorkflowStores stores;
+  WorkflowOptions opt;
+  MetricsRegistry* metrics;
+  LockTable request_locks;  // a request's status, decision, sweep and confirmation
+  LockTable action_locks;   // an action's acknowledgement
+
+  int64_t Now() const { return env->NowMs(); }
+  // Appends an audit record (a change already made durable).
+  Status Audit(const std::string& actor, const std::string& kind,
+               const nlohmann::json& payload) const {
+    return stores.audit->AppendAudit(actor, kind, payload.dump()).status();
+  }
+};
+
+}  // namespace takedown::service

@@ -1,0 +1,207 @@
+#include "takedown/evidence.h"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+
+#include "media/preview.h"
+
+namespace takedown::service {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kSignalsDoc = "signals";
+
+store::DocRecord SignalsDoc(const json& body) {
+  store::DocRecord d;
+  d.kind = std::string(kSignalsDoc);
+  d.state = "kept";
+  json j = body;
+  j["status"] = "kept";
+  d.doc = j.dump();
+  return d;
+}
+
+Result<json> LoadSignals(store::DocumentStore* docs, int64_t id) {
+  TD_ASSIGN_OR_RETURN(auto rec, docs->GetDoc(id));
+  if (!rec || rec->kind != kSignalsDoc) return DataLoss(fmt::format("signals {} are missing", id));
+  json j = json::parse(rec->doc, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return DataLoss(fmt::format("signals {}: the stored document is not JSON", id));
+  }
+  return j;
+}
+
+}  // namespace
+
+Evidence::Evidence(WorkflowContext* ctx) : ctx_(ctx) {
+  // Never keep media unencrypted: without safe randomness or a key, nothing is kept.
+  if (sodium_init() >= 0 && ctx_->opt.evidence_key.size() == crypto_secretbox_KEYBYTES) {
+    retention_s_ = ctx_->opt.evidence_retention_s;
+  }
+}
+
+Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>& claims,
+                                        const MediaByItem& media, bool lenient_media) {
+  Built out;
+  std::vector<std::pair<size_t, json>> signal_docs;  // item -> the document to store
+  for (size_t i = 0; i < claims.size(); ++i) {
+    const intake::EvidenceClaim& c = claims[i];
+    const std::string f = fmt::format("evidence[{}]", i);
+    EvidenceItem item;
+    item.index = static_cast<int64_t>(i);
+    Signals s;
+    if (auto m = media.find(i); m != media.end()) {
+      auto sig = ctx_->svc->HashMedia(m->second);
+      item.kind = EvidenceKind::kMedia;
+      item.media_bytes = static_cast<int64_t>(m->second.size());
+      if (!sig.ok()) {
+        if (!lenient_media) {
+          out.problems.push_back({f + ".media", sig.status().message()});
+          continue;
+        }
+        item.usable = false;
+        item.problem = sig.status().message();
+        out.items.push_back(std::move(item));
+        continue;
+      }
+      s = *sig;
+      if (s.robust) signal_docs.emplace_back(i, json{{"robust", RobustToJson(*s.robust)}});
+      if (s.video) {
+        signal_docs.emplace_back(i, json{{"video", VideoToJson(*s.video)}});
+        item.video = EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
+      }
+    }
+    if (c.pdq) {
+      s.pdq = c.pdq;
+      s.quality = c.quality;
+      if (item.kind == EvidenceKind::kNone) item.kind = EvidenceKind::kHash;
+    }
+    if (!c.md5.empty()) s.md5 = c.md5;
+    if (!c.sha256.empty()) s.sha256 = c.sha256;
+    if ((!c.md5.empty() || !c.sha256.empty()) && item.kind == EvidenceKind::kNone) {
+      item.kind = EvidenceKind::kHash;
+    }
+    item.message_link = c.message_link;
+    if (!c.content_id.empty()) {
+      if (item.kind == EvidenceKind::kNone) item.kind = EvidenceKind::kLocation;
+      item.content_id = c.content_id;
+      TD_ASSIGN_OR_RETURN(auto found, ctx_->stores.content->FindContent(c.content_id));
+      if (found) {  // the located item's own signals find its copies too
+        item.content_row = found->id;
+        item.resolved = true;
+        if (!s.pdq && !found->pdq.empty()) {
+          if (auto h = hash::Hash256::FromHex(found->pdq); h.ok()) {
+            s.pdq = *h;
+            s.quality = found->quality;
+          }
+        }
+        if (s.md5.empty()) s.md5 = found->md5;
+        if (s.sha256.empty()) s.sha256 = found->sha256;
+      } else {
+        item.resolved = false;
+        item.problem = "not in the content index";
+      }
+    }
+    if (s.pdq) {
+      item.pdq = s.pdq->ToHex();
+      item.quality = s.quality;
+      if (s.quality < ctx_->opt.min_quality) {
+        item.problem = fmt::format("PDQ quality {} is below {}: not usable for matching", s.quality,
+                                   ctx_->opt.min_quality);
+      }
+    }
+    item.md5 = s.md5;
+    item.sha256 = s.sha256;
+    item.usable = (s.pdq && s.quality >= ctx_->opt.min_quality) || !s.md5.empty() ||
+                  !s.sha256.empty() || item.content_row != 0 || s.video != nullptr;
+    out.items.push_back(std::move(item));
+  }
+  if (!out.problems.empty()) return out;
+  // A video's frame signals are large: each goes into its own document, referenced from its item.
+  for (const auto& [i, body] : signal_docs) {
+    TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({SignalsDoc(body)}));
+    for (auto& item : out.items) {
+      if (item.index != static_cast<int64_t>(i)) continue;
+      (body.contains("video") ? item.video_signals : item.image_signals) = ids.at(0);
+    }
+  }
+  return out;
+}
+
+Status Evidence::Seal(int64_t request_id, const MediaByItem& media, int64_t expires_ms) {
+  const auto* key = reinterpret_cast<const unsigned char*>(ctx_->opt.evidence_key.data());
+  for (const auto& [i, bytes] : media) {
+    std::string nonce(crypto_secretbox_NONCEBYTES, '\0');
+    std::string box(bytes.size() + crypto_secretbox_MACBYTES, '\0');
+    ctx_->env->RandomBytes(nonce.data(), nonce.size());
+    crypto_secretbox_easy(reinterpret_cast<unsigned char*>(box.data()), bytes.data(), bytes.size(),
+                          reinterpret_cast<const unsigned char*>(nonce.data()), key);
+    TD_RETURN_IF_ERROR(ctx_->stores.evidence->PutEvidence(
+        {request_id, static_cast<int>(i), std::move(nonce), std::move(box), expires_ms}));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<uint8_t>> Evidence::Preview(const Principal& who, int64_t request_id, int item,
+                                               bool reveal) {
+  TD_ASSIGN_OR_RETURN(auto rec, ctx_->stores.docs->GetDoc(request_id));
+  if (!rec || rec->kind != kRequestDoc) return NotFound(fmt::format("no request {}", request_id));
+  TD_ASSIGN_OR_RETURN(auto blob, ctx_->stores.evidence->GetEvidence(request_id, item));
+  if (!blob || blob->expires_ms <= ctx_->Now()) {
+    return NotFound(fmt::format(
+        "request {} evidence[{}]: no media kept (not media, evidence retention off, or its period "
+        "ended)",
+        request_id, item));
+  }
+  if (ctx_->opt.evidence_key.size() != crypto_secretbox_KEYBYTES ||
+      blob->data.size() < crypto_secretbox_MACBYTES ||
+      blob->nonce.size() != crypto_secretbox_NONCEBYTES) {
+    return DataLoss(fmt::format("request {} evidence[{}]: cannot be decrypted with the configured key",
+                                request_id, item));
+  }
+  std::vector<uint8_t> plain(blob->data.size() - crypto_secretbox_MACBYTES);
+  if (crypto_secretbox_open_easy(plain.data(), reinterpret_cast<const unsigned char*>(blob->data.data()),
+                                 blob->data.size(), reinterpret_cast<const unsigned char*>(blob->nonce.data()),
+                                 reinterpret_cast<const unsigned char*>(ctx_->opt.evidence_key.data())) != 0) {
+    return DataLoss(fmt::format("request {} evidence[{}]: authentication failed (altered, or another key)",
+                                request_id, item));
+  }
+  auto jpeg = media::ReviewerPreview(plain, reveal);
+  sodium_memzero(plain.data(), plain.size());
+  if (!jpeg.ok()) return jpeg.status();
+  TD_RETURN_IF_ERROR(ctx_->Audit(who.actor(), reveal ? "evidence.revealed" : "evidence.previewed",
+                                 {{"request_id", request_id}, {"item", item}}));
+  return jpeg;
+}
+
+Result<int64_t> Evidence::PurgeExpired() {
+  TD_ASSIGN_OR_RETURN(int64_t n, ctx_->stores.evidence->DeleteExpiredEvidence(ctx_->Now()));
+  if (n > 0) {
+    TD_RETURN_IF_ERROR(ctx_->Audit("system", "evidence.deleted",
+                                   {{"items", n}, {"reason", "retention period ended"}}));
+  }
+  return n;
+}
+
+Result<Signals> Evidence::SignalsOf(const EvidenceItem& e) {
+  Signals s;
+  if (!e.pdq.empty()) {
+    TD_ASSIGN_OR_RETURN(s.pdq, hash::Hash256::FromHex(e.pdq));
+    s.quality = e.quality;
+  }
+  s.md5 = e.md5;
+  s.sha256 = e.sha256;
+  if (e.video_signals != 0) {
+    TD_ASSIGN_OR_RETURN(json vd, LoadSignals(ctx_->stores.docs, e.video_signals));
+    TD_ASSIGN_OR_RETURN(s.video, VideoFromJson(vd["video"]));
+  }
+  if (e.image_signals != 0) {
+    TD_ASSIGN_OR_RETURN(json rd, LoadSignals(ctx_->stores.docs, e.image_signals));
+    TD_ASSIGN_OR_RETURN(s.robust, RobustFromJson(rd["robust"]));
+  }
+  return s;
+}
+
+}  // namespace takedown::service

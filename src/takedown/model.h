@@ -1,0 +1,323 @@
+// The workflow's records, typed: a removal request with its notice and evidence, an action for
+// the platform, an appeal, a requester's profile, a message of the email line and its replies.
+// Each state is an enum class (a misspelt state does not compile), and each record has one codec
+// to and from the JSON document the store keeps (store::DocRecord): the field names are those
+// the documents have always had, so existing stores open without a migration.
+//
+// Decoding never throws: a document of the wrong shape is DataLoss naming the document and the
+// field ("request 12: notice.explanation is not a string"). Encoding fills the record's indexed
+// columns (owner, state, due_ms, ukey) from the record.
+//
+// Plain values; thread-compatible.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace takedown::service {
+
+using nlohmann::json;
+
+// ------------------------------------------------------------------------------------------
+// Enumerations and their names in documents and the API.
+
+enum class RequestState { kReceived, kPendingReview, kApproved, kRejected, kActioned, kConfirmed };
+enum class Category { kNcii, kCsam, kDeepfakeSexual, kTerrorism, kOther };
+enum class SourceType { kAuthorityOrder, kTrustedFlagger, kHotline, kVictim, kNotice };
+enum class EvidenceKind { kNone, kMedia, kHash, kLocation };
+enum class ActionKind { kRemove, kRestore, kRestrictChat };
+enum class ActionState { kPending, kAcknowledged, kFailed };
+enum class AppealState { kOpen, kUpheld, kRejected };
+enum class MailInState { kOpen, kClosed, kRefused, kQuarantined, kUnreadable, kTooLarge };
+enum class MailOutState { kPending, kSent, kFailed };
+
+template <typename E>
+struct EnumNames;  // specialised below: kWhat (for messages) and kNames
+
+#define TD_ENUM_NAMES(E, what, ...)                                          \
+  template <>                                                                \
+  struct EnumNames<E> {                                                      \
+    static constexpr std::string_view kWhat = what;                          \
+    static constexpr auto kNames = std::to_array<std::pair<E, std::string_view>>({__VA_ARGS__}); \
+  }
+
+TD_ENUM_NAMES(RequestState, "request status", {RequestState::kReceived, "received"},
+              {RequestState::kPendingReview, "pending_review"}, {RequestState::kApproved, "approved"},
+              {RequestState::kRejected, "rejected"}, {RequestState::kActioned, "actioned"},
+              {RequestState::kConfirmed, "confirmed"});
+TD_ENUM_NAMES(Category, "category", {Category::kNcii, "ncii"}, {Category::kCsam, "csam"},
+              {Category::kDeepfakeSexual, "deepfake-sexual"}, {Category::kTerrorism, "terrorism"},
+              {Category::kOther, "other"});
+TD_ENUM_NAMES(SourceType, "source type", {SourceType::kAuthorityOrder, "authority_order"},
+              {SourceType::kTrustedFlagger, "trusted_flagger"}, {SourceType::kHotline, "hotline"},
+              {SourceType::kVictim, "victim"}, {SourceType::kNotice, "notice"});
+TD_ENUM_NAMES(EvidenceKind, "evidence kind", {EvidenceKind::kNone, ""},
+              {EvidenceKind::kMedia, "media"}, {EvidenceKind::kHash, "hash"},
+              {EvidenceKind::kLocation, "location"});
+TD_ENUM_NAMES(ActionKind, "action kind", {ActionKind::kRemove, "remove"},
+              {ActionKind::kRestore, "restore"}, {ActionKind::kRestrictChat, "restrict_chat"});
+TD_ENUM_NAMES(ActionState, "action status", {ActionState::kPending, "pending"},
+              {ActionState::kAcknowledged, "acknowledged"}, {ActionState::kFailed, "failed"});
+TD_ENUM_NAMES(AppealState, "appeal status", {AppealState::kOpen, "open"},
+              {AppealState::kUpheld, "upheld"}, {AppealState::kRejected, "rejected"});
+TD_ENUM_NAMES(MailInState, "message status", {MailInState::kOpen, "open"},
+              {MailInState::kClosed, "closed"}, {MailInState::kRefused, "refused"},
+              {MailInState::kQuarantined, "quarantined"}, {MailInState::kUnreadable, "unreadable"},
+              {MailInState::kTooLarge, "too_large"});
+TD_ENUM_NAMES(MailOutState, "reply status", {MailOutState::kPending, "pending"},
+              {MailOutState::kSent, "sent"}, {MailOutState::kFailed, "failed"});
+#undef TD_ENUM_NAMES
+
+template <typename E>
+constexpr std::string_view NameOf(E e) {
+  for (const auto& [v, n] : EnumNames<E>::kNames) {
+    if (v == e) return n;
+  }
+  return "?";
+}
+
+template <typename E>
+std::optional<E> EnumFromName(std::string_view name) {
+  for (const auto& [v, n] : EnumNames<E>::kNames) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+// "a, b, c or d": the names a field accepts, for error messages.
+template <typename E>
+std::string EnumChoices(bool skip_empty = true) {
+  std::string out;
+  const auto& names = EnumNames<E>::kNames;
+  size_t n = 0, total = 0;
+  for (const auto& [v, name] : names) total += !(skip_empty && name.empty());
+  for (const auto& [v, name] : names) {
+    if (skip_empty && name.empty()) continue;
+    out += n == 0 ? "" : (n + 1 == total ? " or " : ", ");
+    out += name;
+    ++n;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------
+// Removal requests.
+
+// The DSA Art. 16 / TAKE IT DOWN Act notice as validated at intake.
+struct Notice {
+  std::string explanation;
+  std::string notifier_name, notifier_email;
+  bool anonymous = false;
+  bool accuracy_statement = false, good_faith_statement = false;
+  std::string signature, legal_basis, issuing_authority, case_reference, territorial_scope;
+};
+
+// One evidence item after intake: what it is, its signals, and whether it can be matched.
+struct EvidenceItem {
+  int64_t index = 0;
+  EvidenceKind kind = EvidenceKind::kNone;
+  std::optional<int64_t> media_bytes;  // media: the size of the file (its bytes are not kept)
+  bool usable = false;
+  std::string problem;                 // why it cannot be used (or a warning), "" if none
+  struct Video {
+    int64_t frames = 0;
+    double duration_s = 0;
+  };
+  std::optional<Video> video;
+  std::string pdq;  // 64 hex digits, or ""
+  int quality = 0;  // with pdq
+  std::string md5, sha256;
+  std::string message_link, content_id;
+  std::optional<bool> resolved;        // with content_id: found in the content index
+  int64_t content_row = 0;             // the located content item, 0 if none
+  int64_t video_signals = 0;           // the "signals" document of a video's frames, 0 if none
+  int64_t image_signals = 0;           // the "signals" document of an image's robust signals
+  std::string retained_until;          // media kept encrypted until this time (ISO 8601)
+  int64_t entry_id = 0;                // the bank entry the sweep made of it
+};
+
+struct Decision {
+  bool approved = false;
+  std::string by;  // "policy" or "key:ID"
+  bool automated = false;
+  int64_t time_ms = 0;
+  std::string reason;
+};
+
+struct SweepSummary {
+  std::string bank;
+  std::vector<int64_t> entries;
+  int64_t matched = 0, actions = 0, skipped_already_gone = 0, ms = 0;
+};
+
+struct Request {
+  int64_t id = 0;          // from the store
+  int64_t created_ms = 0;  // from the store
+  RequestState state = RequestState::kReceived;
+  int64_t owner_id = 0;  // the requester's key
+  int64_t requester_key_id = 0;
+  std::string requester_name, requester_profile;
+  SourceType source_type = SourceType::kNotice;
+  bool trusted = false;
+  int priority = 1;
+  Category category = Category::kOther;
+  Notice notice;
+  std::vector<EvidenceItem> evidence;
+  int64_t received_ms = 0, deadline_ms = 0, due_ms = 0;
+  std::vector<std::pair<RequestState, int64_t>> history;  // state, time
+  std::string ukey;                                       // "request:" + idempotency key, or ""
+  std::optional<Decision> decision;
+  std::string bank;  // the bank the sweep used
+  std::optional<SweepSummary> sweep;
+  int64_t confirmed_ms = 0;
+
+  // Moves to `s` at `now`, recorded in the history.
+  void SetState(RequestState s, int64_t now) {
+    state = s;
+    history.emplace_back(s, now);
+  }
+};
+
+// ------------------------------------------------------------------------------------------
+// Actions for the platform (the outbox's items).
+
+struct Action {
+  int64_t id = 0, created_ms = 0;
+  ActionKind kind = ActionKind::kRemove;
+  ActionState state = ActionState::kPending;
+  int64_t owner_id = 0;  // remove, restore: the request; restrict_chat: 0
+  int64_t request_id = 0;
+  std::optional<int64_t> content_row;
+  std::string content_id, chat_id, uploader_id;
+  // remove: what the removal is based on (for the statement of reasons)
+  int64_t content_created_ms = 0;
+  std::string media;  // image | video
+  std::string signal;
+  int distance = 0;
+  int64_t entry_id = 0;
+  std::string bank;
+  Category category = Category::kOther;
+  SourceType source_type = SourceType::kNotice;
+  bool trusted = false, automated_decision = false;
+  int64_t appeal_id = 0;           // restore
+  int64_t confirmed_removals = 0;  // restrict_chat
+  // delivery
+  std::string ukey;  // also the idempotency key the platform sees
+  int attempts = 0;
+  int64_t due_ms = 0;
+  std::string last_error;
+  int64_t last_attempt_ms = 0;
+  int64_t acknowledged_ms = 0;
+  std::string acknowledged_via;  // webhook | ack
+};
+
+// ------------------------------------------------------------------------------------------
+// Appeals (DSA Art. 20).
+
+struct Appeal {
+  int64_t id = 0, created_ms = 0;
+  AppealState state = AppealState::kOpen;
+  int64_t action_id = 0;
+  std::string content_id, uploader_id, reason;
+  int64_t filed_ms = 0;
+  std::string filed_by;
+  int64_t decided_ms = 0;
+  std::string decided_by, decision_reason;
+  int64_t restore_action_id = 0, disabled_entry_id = 0;
+};
+
+// ------------------------------------------------------------------------------------------
+// Requester profiles: who a requester key is, and how its email is recognised.
+
+struct EmailSettings {
+  std::vector<std::string> addresses, domains;  // lowercase
+  std::string dkim = "required";                // required | optional | off
+  std::string language = "en";                  // en | ko
+  std::string default_category;                 // a category name, or ""
+  std::string legal_basis, issuing_authority, template_name;
+  bool standing_statements = false;
+  std::string secret_sha256;  // the shared secret's SHA-256 hex, or ""
+};
+
+struct RequesterProfile {
+  int64_t id = 0;  // the document, 0 when the key has no profile (the defaults)
+  int64_t key_id = 0;
+  SourceType source_type = SourceType::kNotice;
+  bool trusted = false;
+  int deadline_hours = 0;  // 0: the source type's default
+  std::string name;
+  std::optional<EmailSettings> email;
+};
+
+// ------------------------------------------------------------------------------------------
+// The email line's messages and replies.
+
+struct MailIn {
+  int64_t id = 0, created_ms = 0;
+  MailInState state = MailInState::kOpen;
+  std::string ukey;  // "mail:" + Message-ID, or a digest of the message for the distrusted
+  std::string mailbox, message_id, from, subject, references, reason;
+  int64_t received_ms = 0, size = 0;
+  int64_t requester_key_id = 0;  // the owner column
+  int64_t request_id = 0;
+  int64_t closed_ms = 0;
+};
+
+struct MailOut {
+  int64_t id = 0, created_ms = 0;
+  MailOutState state = MailOutState::kPending;
+  std::string ukey, kind, to, subject, raw, in_reply_to, last_error;
+  int64_t request_id = 0;
+  int attempts = 0;
+  int64_t queued_ms = 0, due_ms = 0, sent_ms = 0;
+};
+
+// ------------------------------------------------------------------------------------------
+// Codecs. Kinds of document in the store: "request", "action", "appeal", "requester",
+// "mail_in", "mail_out" (and "signals", "chat", "sender", kept by the pieces that own them).
+
+inline constexpr std::string_view kRequestDoc = "request", kActionDoc = "action",
+                                  kAppealDoc = "appeal", kRequesterDoc = "requester",
+                                  kMailInDoc = "mail_in", kMailOutDoc = "mail_out";
+
+json ToJson(const EvidenceItem& e);
+json ToJson(const Request& r);
+json ToJson(const Action& a);
+json ToJson(const Appeal& a);
+json ToJson(const RequesterProfile& p);
+json ToJson(const EmailSettings& e);
+json ToJson(const MailIn& m);
+json ToJson(const MailOut& m);
+
+store::DocRecord ToDoc(const Request& r);
+store::DocRecord ToDoc(const Action& a);
+store::DocRecord ToDoc(const Appeal& a);
+store::DocRecord ToDoc(const RequesterProfile& p);
+store::DocRecord ToDoc(const MailIn& m);
+store::DocRecord ToDoc(const MailOut& m);
+
+// From a stored document (its kind checked: another kind is NotFound, as if absent).
+Result<Request> RequestFromDoc(const store::DocRecord& d);
+Result<Action> ActionFromDoc(const store::DocRecord& d);
+Result<Appeal> AppealFromDoc(const store::DocRecord& d);
+Result<RequesterProfile> ProfileFromDoc(const store::DocRecord& d);
+Result<MailIn> MailInFromDoc(const store::DocRecord& d);
+Result<MailOut> MailOutFromDoc(const store::DocRecord& d);
+Result<EmailSettings> EmailSettingsFromJson(const json& j, const std::string& where);
+
+// A document by id, decoded; NotFound when there is none of that kind with this id.
+Result<Request> LoadRequest(store::DocumentStore* docs, int64_t id);
+Result<Action> LoadAction(store::DocumentStore* docs, int64_t id);
+Result<Appeal> LoadAppeal(store::DocumentStore* docs, int64_t id);
+
+}  // namespace takedown::service

@@ -1,0 +1,196 @@
+#include "takedown/outbox.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace takedown::service {
+
+using nlohmann::json;
+
+int64_t BackoffPolicy::DelayMs(int attempts, Env* env) const {
+  const double base = std::min<double>(static_cast<double>(max_ms),
+                                       static_cast<double>(base_ms) *
+                                           std::ldexp(1.0, std::clamp(attempts - 1, 0, 30)));
+  const double j = jitter > 0 ? env->RandomUniform(1 - jitter, 1 + jitter) : 1.0;
+  return std::max<int64_t>(1, static_cast<int64_t>(base * j));
+}
+
+Outbox::Outbox(Env* env, store::DocumentStore* docs, OutboxOptions options, Handler* handler,
+               MetricsRegistry* metrics)
+    : env_(env), docs_(docs), opt_(std::move(options)), handler_(handler) {
+  const MetricLabels l = {{"outbox", opt_.name}};
+  delivered_ = metrics->Counter("takedown_outbox_deliveries_total",
+                                "Outbox deliveries by outcome.", {{"outbox", opt_.name}, {"outcome", "delivered"}});
+  failed_attempts_ = metrics->Counter("takedown_outbox_deliveries_total",
+                                      "Outbox deliveries by outcome.", {{"outbox", opt_.name}, {"outcome", "failed"}});
+  given_up_ = metrics->Counter("takedown_outbox_deliveries_total", "Outbox deliveries by outcome.",
+                               {{"outbox", opt_.name}, {"outcome", "given_up"}});
+  record_errors_ = metrics->Counter(
+      "takedown_outbox_record_errors_total",
+      "Outcomes of deliveries that could not be written to the store (logged; retried).", l);
+}
+
+Outbox::~Outbox() { Stop(); }
+
+void Outbox::Start() {
+  for (int i = 0; i < std::max(1, opt_.workers); ++i) workers_.emplace_back([this] { Loop(); });
+}
+
+void Outbox::Stop() {
+  {
+    MutexLock l(&mu_);
+    stopping_ = true;
+  }
+  cv_.SignalAll();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void Outbox::Wake() {
+  {
+    MutexLock l(&mu_);
+    woken_ = true;
+  }
+  cv_.SignalAll();
+}
+
+Result<store::DocCount> Outbox::Pending() const { return docs_->CountDocs(opt_.kind, "pending"); }
+
+std::optional<store::DocRecord> Outbox::Claim() {
+  MutexLock l(&mu_);
+  if (queue_.empty()) {
+    auto due = docs_->FindDocs({.kind = opt_.kind,
+                                .state = "pending",
+                                .due_before = env_->NowMs(),
+                                .limit = static_cast<int64_t>(opt_.claim_batch),
+                                .by_due = true});
+    if (!due.ok()) {
+      spdlog::warn("outbox {}: cannot read due work: {}", opt_.name, due.status().message());
+      return std::nullopt;
+    }
+    for (auto& d : *due) {
+      if (in_flight_.insert(d.id).second) queue_.push_back(std::move(d));
+    }
+  }
+  if (queue_.empty()) return std::nullopt;
+  store::DocRecord next = std::move(queue_.front());
+  queue_.pop_front();
+  return next;
+}
+
+void Outbox::Release(int64_t id) {
+  MutexLock l(&mu_);
+  in_flight_.erase(id);
+}
+
+Status Outbox::Reschedule(const store::DocRecord& item, const std::string& error) {
+  json d = json::parse(item.doc, nullptr, false);
+  if (d.is_discarded() || !d.is_object()) {
+    return DataLoss(fmt::format("{} {}: the stored document is not JSON", opt_.kind, item.id));
+  }
+  const int attempts = (d.contains("attempts") && d["attempts"].is_number_integer()
+                            ? d["attempts"].get<int>()
+                            : 0) +
+                       1;
+  const int64_t now = env_->NowMs();
+  d["attempts"] = attempts;
+  d["last_error"] = error;
+  d["last_attempt_ms"] = now;
+  store::DocumentStore::Changes ch;
+  store::DocRecord rec = item;
+  if (opt_.max_attempts > 0 && attempts >= opt_.max_attempts) {
+    d["status"] = "failed";
+    rec.state = "failed";
+    given_up_->Inc();
+    spdlog::warn("outbox {}: {} {} given up after {} attempts: {}", opt_.name, opt_.kind, item.id,
+                 attempts, error);
+    if (!opt_.give_up_audit_kind.empty()) {
+      ch.audits.push_back({opt_.audit_actor, opt_.give_up_audit_kind, handler_->GiveUpAudit(item, error)});
+    }
+  } else {
+    d["due_ms"] = now + opt_.backoff.DelayMs(attempts, env_);
+    rec.due_ms = d["due_ms"].get<int64_t>();
+    spdlog::warn("outbox {}: {} {} not delivered (attempt {}): {}", opt_.name, opt_.kind, item.id,
+                 attempts, error);
+  }
+  rec.doc = d.dump();
+  ch.docs.push_back(std::move(rec));
+  ch.expect_states.emplace_back(item.id, "pending");  // acknowledged meanwhile: leave it
+  auto done = docs_->Transact(ch);
+  if (!done.ok() && done.status().code() == StatusCode::kFailedPrecondition) return Status::Ok();
+  return done.status();
+}
+
+Outbox::Outcome Outbox::DeliverOne(const store::DocRecord& item, Status* error) {
+  Status sent = handler_->Deliver(item);
+  if (error != nullptr) *error = sent;
+  Status recorded;
+  if (sent.ok()) {
+    delivered_->Inc();
+    recorded = handler_->Delivered(item);
+  } else {
+    failed_attempts_->Inc();
+    recorded = Reschedule(item, sent.message());
+  }
+  if (!recorded.ok()) {
+    // The item stays pending and is delivered again (under the same idempotency key): never
+    // lost, never silent.
+    record_errors_->Inc();
+    spdlog::error("outbox {}: the outcome of {} {} could not be recorded: {}", opt_.name, opt_.kind,
+                  item.id, recorded.message());
+  }
+  if (!recorded.ok()) return Outcome::kNotRecorded;
+  return sent.ok() ? Outcome::kDelivered : Outcome::kRescheduled;
+}
+
+Result<int> Outbox::DeliverDue(bool stop_at_failure) {
+  int delivered = 0;
+  TD_ASSIGN_OR_RETURN(auto due, docs_->FindDocs({.kind = opt_.kind,
+                                                 .state = "pending",
+                                                 .due_before = env_->NowMs(),
+                                                 .limit = 100'000,
+                                                 .by_due = true}));
+  for (const auto& d : due) {
+    {
+      MutexLock l(&mu_);
+      if (!in_flight_.insert(d.id).second) continue;
+    }
+    Status error;
+    const Outcome out = DeliverOne(d, &error);
+    Release(d.id);
+    delivered += out == Outcome::kDelivered ? 1 : 0;
+    if (stop_at_failure && !error.ok()) return error;
+  }
+  return delivered;
+}
+
+void Outbox::Loop() {
+  for (;;) {
+    {
+      MutexLock l(&mu_);
+      if (stopping_) return;
+    }
+    auto item = Claim();
+    if (!item) {
+      MutexLock l(&mu_);
+      if (stopping_) return;
+      if (!woken_) cv_.WaitFor(&mu_, std::chrono::milliseconds(opt_.idle_poll_ms));
+      woken_ = false;
+      continue;
+    }
+    const Outcome out = DeliverOne(*item);
+    Release(item->id);
+    if (out == Outcome::kNotRecorded) {
+      // A failing store must not become a tight loop: wait before the next claim.
+      MutexLock l(&mu_);
+      if (!stopping_) cv_.WaitFor(&mu_, std::chrono::milliseconds(opt_.idle_poll_ms));
+    }
+  }
+}
+
+}  // namespace takedown::service

@@ -1,0 +1,113 @@
+// A durable outbox: documents of one kind in the store, each a piece of work to hand to
+// something outside (the platform's webhook, an SMTP server), delivered until it succeeds.
+// Webhook actions and the email line's replies both go through it.
+//
+//   claim due work -> Handler::Deliver (no lock held) -> delivered: Handler::Delivered records
+//   the outcome durably -> failed: rescheduled with the backoff policy (attempts, last_error,
+//   last_attempt_ms, due_ms written to the document) -> after max_attempts: status "failed" and
+//   an audit record.
+//
+// An outbox document has these fields of its own: "status" (pending -> the handler's done state,
+// or "failed"), "attempts", "last_error", "last_attempt_ms", "due_ms" (also its due_ms column).
+// Nothing is lost across restarts: pending documents stay in the store and are claimed again.
+// A document is handed to one worker of this process at a time (claims live in memory: one
+// process delivers a store's outbox).
+//
+// Thread-safe. Start() runs `workers` delivery threads; without it, DeliverDue() delivers on the
+// calling thread (tests, a clock under the test's control).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/env.h"
+#include "core/metrics.h"
+#include "core/mutex.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace takedown::service {
+
+// Retry n (1-based) waits min(max, base * 2^(n-1)) times a uniform jitter in [1-j, 1+j].
+struct BackoffPolicy {
+  int64_t base_ms = 1000;
+  int64_t max_ms = 300'000;
+  double jitter = 0.5;
+  int64_t DelayMs(int attempts, Env* env) const;
+};
+
+struct OutboxOptions {
+  std::string kind;            // the documents' kind ("action", "mail_out")
+  std::string name;            // metrics label ("webhook", "mail")
+  int workers = 4;             // concurrent deliveries (a slow one holds up only itself)
+  BackoffPolicy backoff;
+  int max_attempts = 0;        // give up after this many failed attempts; 0 = never
+  size_t claim_batch = 256;    // due documents read per look at the store
+  std::string audit_actor = "system";
+  std::string give_up_audit_kind;  // audit record when an item is given up ("mail.failed")
+  int64_t idle_poll_ms = 200;  // how often an idle worker looks for due work
+};
+
+class Outbox {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // Delivers the item (its stored document, as claimed). OK when it was delivered; an error
+    // (its message goes into last_error) to retry later. May find the item no longer needs
+    // delivering (done meanwhile): then OK without sending, and Delivered records nothing new.
+    virtual Status Deliver(const store::DocRecord& item) = 0;
+    // Records that the item was delivered (durably, before returning).
+    virtual Status Delivered(const store::DocRecord& item) = 0;
+    // The audit payload of an item given up (JSON text).
+    virtual std::string GiveUpAudit(const store::DocRecord& item, const std::string& error) = 0;
+  };
+
+  Outbox(Env* env, store::DocumentStore* docs, OutboxOptions options, Handler* handler,
+         MetricsRegistry* metrics);
+  ~Outbox();  // stops the workers; undelivered items stay in the store
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  void Start();
+  void Stop();
+  // New work was queued: idle workers look now instead of at their next poll.
+  void Wake();
+  // Delivers every item due now, on the calling thread; returns how many were delivered. With
+  // stop_at_failure, the first failed delivery ends the round and is returned (a server that is
+  // down: the rest wait for the next round).
+  Result<int> DeliverDue(bool stop_at_failure = false);
+
+  // Pending items: how many, the oldest one's creation time (for /metrics).
+  Result<store::DocCount> Pending() const;
+
+ private:
+  // Claims one due item not in flight here, or none.
+  std::optional<store::DocRecord> Claim() TD_EXCLUDES(mu_);
+  void Release(int64_t id) TD_EXCLUDES(mu_);
+  enum class Outcome { kDelivered, kRescheduled, kNotRecorded };
+  // Delivers one claimed item and records the outcome; *error gets a failed delivery's error.
+  Outcome DeliverOne(const store::DocRecord& item, Status* error = nullptr);
+  Status Reschedule(const store::DocRecord& item, const std::string& error);
+  void Loop();
+
+  Env* env_;
+  store::DocumentStore* docs_;
+  OutboxOptions opt_;
+  Handler* handler_;
+  MetricsRegistry::CounterMetric *delivered_, *failed_attempts_, *given_up_, *record_errors_;
+
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<store::DocRecord> queue_ TD_GUARDED_BY(mu_);  // claimed from the store, not yet taken
+  std::set<int64_t> in_flight_ TD_GUARDED_BY(mu_);          // queued or being delivered
+  bool stopping_ TD_GUARDED_BY(mu_) = false;
+  bool woken_ TD_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace takedown::service

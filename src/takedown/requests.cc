@@ -1,0 +1,313 @@
+#include "takedown/requests.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/clock.h"
+
+namespace takedown::service {
+
+using nlohmann::json;
+
+Requests::Requests(WorkflowContext* ctx, RequesterProfiles* profiles, Evidence* evidence,
+                   Sweeper* sweeper, std::function<void()> actions_queued)
+    : ctx_(ctx),
+      profiles_(profiles),
+      evidence_(evidence),
+      sweeper_(sweeper),
+      actions_queued_(std::move(actions_queued)) {}
+
+void Requests::SetClosedListener(std::function<void(int64_t)> fn) {
+  MutexLock l(&listener_mu_);
+  closed_listener_ = std::move(fn);
+}
+
+void Requests::NotifyClosed(int64_t id) {
+  MutexLock l(&listener_mu_);
+  if (closed_listener_) closed_listener_(id);
+}
+
+Status Requests::Commit(const Request& r, RequestState from, const std::string& actor,
+                        const std::string& audit_kind, const json& audit) {
+  store::DocumentStore::Changes ch;
+  ch.docs.push_back(ToDoc(r));
+  ch.expect_states.emplace_back(r.id, std::string(NameOf(from)));
+  if (!audit_kind.empty()) ch.audits.push_back({actor, audit_kind, audit.dump()});
+  return ctx_->stores.docs->Transact(ch).status();
+}
+
+Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDraft& draft,
+                                    const MediaByItem& media, const SubmitOptions& options) {
+  store::DocumentStore* docs = ctx_->stores.docs;
+  const std::string ukey = options.idempotency_key.empty() ? "" : "request:" + options.idempotency_key;
+  if (!ukey.empty()) {  // taken before: the stored request, not a second one
+    TD_ASSIGN_OR_RETURN(auto known, docs->FindDocs({.kind = std::string(kRequestDoc),
+                                                    .owner = who.key_id,
+                                                    .limit = 1,
+                                                    .ukey = ukey}));
+    if (!known.empty()) {
+      TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(known.front()));
+      return Submission{{}, std::move(r)};
+    }
+  }
+  TD_ASSIGN_OR_RETURN(RequesterProfile profile, profiles_->Get(who.key_id));
+  Submission out;
+  intake::ValidNotice valid = intake::Validate(draft, profile.source_type, &out.problems);
+  if (!out.problems.empty()) return out;
+  TD_ASSIGN_OR_RETURN(Evidence::Built built, evidence_->Build(valid.evidence, media, options.lenient_media));
+  if (!built.problems.empty()) {
+    out.problems = std::move(built.problems);
+    return out;
+  }
+
+  const int64_t now = ctx_->Now();
+  const int hours = profile.deadline_hours > 0 ? profile.deadline_hours
+                                               : DefaultDeadlineHours(profile.source_type);
+  Request r;
+  r.owner_id = who.key_id;
+  r.requester_key_id = who.key_id;
+  r.requester_name = who.name;
+  r.requester_profile = profile.name;
+  r.source_type = profile.source_type;
+  r.trusted = profile.trusted;
+  r.priority = PriorityOf(profile.source_type, profile.trusted);
+  r.category = valid.category;
+  r.notice = std::move(valid.notice);
+  r.evidence = std::move(built.items);
+  r.received_ms = now;
+  r.deadline_ms = r.due_ms = now + int64_t{hours} * 3600 * 1000;
+  r.history.emplace_back(RequestState::kReceived, now);
+  r.ukey = ukey;
+  const bool retain = evidence_->retains() && !media.empty();
+  const int64_t expires = now + evidence_->retention_s() * 1000;
+  if (retain) {
+    for (auto& e : r.evidence) {
+      if (e.kind == EvidenceKind::kMedia) e.retained_until = IsoUtc(expires);
+    }
+  }
+  TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({ToDoc(r)}));
+  if (ids.at(0) < 0) {  // the same key raced in: that one stands
+    TD_ASSIGN_OR_RETURN(Request known, LoadRequest(docs, -ids[0]));
+    return Submission{{}, std::move(known)};
+  }
+  r.id = ids[0];
+  if (retain) TD_RETURN_IF_ERROR(evidence_->Seal(r.id, media, expires));
+  TD_RETURN_IF_ERROR(ctx_->Audit(who.actor(), "request.received",
+                                 {{"request_id", r.id},
+                                  {"category", NameOf(r.category)},
+                                  {"source_type", NameOf(r.source_type)},
+                                  {"evidence", r.evidence.size()}}));
+  {
+    MutexLock l(ctx_->request_locks.For(r.id));
+    TD_RETURN_IF_ERROR(ApplyPolicy(r));
+    TD_ASSIGN_OR_RETURN(out.request, LoadRequest(docs, r.id));  // confirmed, when nothing matched
+  }
+  return out;
+}
+
+// A trusted source whose every evidence item is usable is approved without a person (and swept
+// at once); anything else waits for a reviewer.
+Status Requests::ApplyPolicy(Request& r) {
+  const bool all_usable = std::all_of(r.evidence.begin(), r.evidence.end(),
+                                      [](const EvidenceItem& e) { return e.usable; });
+  const int64_t now = ctx_->Now();
+  if (r.trusted && all_usable) {
+    r.decision = Decision{true, "policy", true, now,
+                          "trusted source; every evidence item hashed with usable quality or located"};
+    r.SetState(RequestState::kApproved, now);
+    TD_RETURN_IF_ERROR(Commit(r, RequestState::kReceived, "system", "request.approved",
+                              {{"request_id", r.id}, {"by", "policy"}}));
+    return SweepLocked(r, "system");
+  }
+  r.SetState(RequestState::kPendingReview, now);
+  return Commit(r, RequestState::kReceived, "", "", json());
+}
+
+Status Requests::SweepLocked(Request& r, const std::string& actor) {
+  TD_ASSIGN_OR_RETURN(int64_t actions, sweeper_->Sweep(r, actor));
+  if (actions_queued_ && actions > 0) actions_queued_();
+  if (actions == 0) return MaybeConfirmLocked(r.id);
+  return Status::Ok();
+}
+
+Status Requests::MaybeConfirm(int64_t id) {
+  MutexLock l(ctx_->request_locks.For(id));
+  return MaybeConfirmLocked(id);
+}
+
+Status Requests::MaybeConfirmLocked(int64_t id) {
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  if (r.state != RequestState::kActioned) return Status::Ok();
+  // Any removal of this request still pending? (Indexed by kind, owner, state.)
+  for (int64_t after = 0;;) {  // pages of 16: the first pending removal ends the search
+    TD_ASSIGN_OR_RETURN(auto pending, ctx_->stores.docs->FindDocs(
+                                          {.kind = std::string(kActionDoc),
+                                           .owner = id,
+                                           .state = std::string(NameOf(ActionState::kPending)),
+                                           .after_id = after,
+                                           .limit = 16}));
+    if (pending.empty()) break;
+    after = pending.back().id;
+    for (const auto& rec : pending) {
+      TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
+      if (a.kind == ActionKind::kRemove) return Status::Ok();
+    }
+  }
+  const int64_t now = ctx_->Now();
+  r.confirmed_ms = now;
+  r.SetState(RequestState::kConfirmed, now);
+  TD_RETURN_IF_ERROR(Commit(r, RequestState::kActioned, "system", "request.confirmed", {{"request_id", id}}));
+  NotifyClosed(id);
+  return Status::Ok();
+}
+
+Status Requests::Recover() {
+  for (RequestState state : {RequestState::kReceived, RequestState::kApproved, RequestState::kActioned}) {
+    for (int64_t after = 0;;) {
+      TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
+                                                                  .state = std::string(NameOf(state)),
+                                                                  .after_id = after,
+                                                                  .limit = 500}));
+      if (rows.empty()) break;
+      after = rows.back().id;
+      for (const auto& rec : rows) {
+        MutexLock l(ctx_->request_locks.For(rec.id));
+        TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
+        if (r.state != state) continue;  // moved on meanwhile
+        switch (state) {
+          case RequestState::kReceived: TD_RETURN_IF_ERROR(ApplyPolicy(r)); break;
+          case RequestState::kApproved: TD_RETURN_IF_ERROR(SweepLocked(r, "system")); break;
+          default: TD_RETURN_IF_ERROR(MaybeConfirmLocked(r.id)); break;
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
+                                 const std::string& reason) {
+  if (reason.empty()) return InvalidArgument("reason: missing (a decision states its reason)");
+  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  if (r.state != RequestState::kPendingReview) {
+    return FailedPrecondition(fmt::format("request {} is {}, not pending_review", id, NameOf(r.state)));
+  }
+  const int64_t now = ctx_->Now();
+  r.decision = Decision{approve, who.actor(), false, now, reason};
+  r.SetState(approve ? RequestState::kApproved : RequestState::kRejected, now);
+  TD_RETURN_IF_ERROR(Commit(r, RequestState::kPendingReview, who.actor(),
+                            approve ? "request.approved" : "request.rejected",
+                            {{"request_id", id}, {"reason", reason}}));
+  if (approve) {
+    TD_RETURN_IF_ERROR(SweepLocked(r, who.actor()));
+    TD_ASSIGN_OR_RETURN(r, LoadRequest(ctx_->stores.docs, id));  // confirmed, when nothing matched
+  } else {
+    NotifyClosed(id);
+  }
+  return r;
+}
+
+Result<json> Requests::View(const Request& r) {
+  json v = ToJson(r);
+  for (const char* k : {"owner_id", "due_ms", "ukey"}) v.erase(k);
+  json removals = json::array();
+  int64_t pending = 0;
+  if (r.id != 0) {
+    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs(
+                                       {.kind = std::string(kActionDoc), .owner = r.id, .limit = 10'000'000}));
+    for (const auto& rec : rows) {
+      TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
+      if (a.kind != ActionKind::kRemove) continue;
+      if (a.state != ActionState::kAcknowledged) {
+        ++pending;
+        continue;
+      }
+      removals.push_back({{"action_id", rec.id},
+                          {"content_id", a.content_id},
+                          {"chat_id", a.chat_id},
+                          {"removed_at", IsoUtc(a.acknowledged_ms)},
+                          {"removed_ms", a.acknowledged_ms},
+                          {"signal", a.signal},
+                          {"distance", a.distance}});
+    }
+  }
+  v["received_at"] = IsoUtc(r.received_ms);
+  v["deadline_at"] = IsoUtc(r.deadline_ms);
+  v["removals"] = removals;
+  v["removals_pending"] = pending;
+  return v;
+}
+
+Result<Request> Requests::Get(const Principal& who, int64_t id) {
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  if (who.role == Role::kRequester && r.owner_id != who.key_id) {
+    return NotFound(fmt::format("no request {}", id));
+  }
+  return r;
+}
+
+Result<json> Requests::List(const Principal& who, const std::string& status, int64_t after_id,
+                            int64_t limit) {
+  if (!status.empty() && !EnumFromName<RequestState>(status)) {
+    return InvalidArgument(fmt::format("status must be {}", EnumChoices<RequestState>()));
+  }
+  store::DocQuery q{.kind = std::string(kRequestDoc),
+                    .state = status,
+                    .after_id = after_id,
+                    .limit = std::clamp<int64_t>(limit, 1, 1000)};
+  if (who.role == Role::kRequester) q.owner = who.key_id;
+  TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs(q));
+  json out = json::array();
+  for (const auto& rec : rows) {
+    TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(rec));
+    out.push_back({{"id", rec.id},
+                   {"status", NameOf(r.state)},
+                   {"category", NameOf(r.category)},
+                   {"source_type", NameOf(r.source_type)},
+                   {"priority", r.priority},
+                   {"received_at", IsoUtc(r.received_ms)},
+                   {"deadline_at", IsoUtc(r.deadline_ms)}});
+  }
+  return json{{"requests", out}, {"next_after_id", rows.empty() ? after_id : rows.back().id}};
+}
+
+Result<json> Requests::ReviewQueue(int64_t limit) {
+  std::vector<Request> q;
+  for (int64_t after = 0;;) {
+    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs(
+                                       {.kind = std::string(kRequestDoc),
+                                        .state = std::string(NameOf(RequestState::kPendingReview)),
+                                        .after_id = after,
+                                        .limit = 1000}));
+    if (rows.empty()) break;
+    after = rows.back().id;
+    for (const auto& rec : rows) {
+      TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(rec));
+      q.push_back(std::move(r));
+    }
+  }
+  std::sort(q.begin(), q.end(), [](const Request& a, const Request& b) {
+    if (a.priority != b.priority) return a.priority > b.priority;
+    return a.deadline_ms < b.deadline_ms;
+  });
+  json out = json::array();
+  for (size_t i = 0; i < q.size() && static_cast<int64_t>(i) < limit; ++i) {
+    const Request& r = q[i];
+    json evidence = json::array();
+    for (const auto& e : r.evidence) evidence.push_back(ToJson(e));
+    // Hashes and locations only: no media reaches a reviewer from here.
+    out.push_back({{"id", r.id},
+                   {"priority", r.priority},
+                   {"deadline_at", IsoUtc(r.deadline_ms)},
+                   {"category", NameOf(r.category)},
+                   {"source_type", NameOf(r.source_type)},
+                   {"trusted", r.trusted},
+                   {"explanation", r.notice.explanation},
+                   {"evidence", evidence}});
+  }
+  return json{{"queue", out}, {"total", q.size()}};
+}
+
+}  // namespace takedown::service

@@ -1,0 +1,88 @@
+// A removal request's life: intake (a validated notice and its evidence, stored durably), the
+// approval policy (a trusted source whose every evidence item is usable is approved without a
+// person; anything else waits for a reviewer), the reviewer's decision, the sweep, and the
+// confirmation once every removal is acknowledged. Views for requesters (their own requests
+// only) and the review queue.
+//
+//   received -> pending_review | approved -> actioned -> confirmed;  pending_review -> rejected
+//
+// State changes of one request are serialised by its lock (WorkflowContext::request_locks) and
+// each is written with the state it comes from as a condition; nothing holds a lock over more
+// than one request. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "intake/notice.h"
+#include "takedown/context.h"
+#include "takedown/evidence.h"
+#include "takedown/model.h"
+#include "takedown/profiles.h"
+#include "takedown/sweep.h"
+
+namespace takedown::service {
+
+struct SubmitOptions {
+  // A retried intake with the same key returns the request stored the first time (the email line
+  // uses "mail:" + Message-ID, so a message taken twice files one request).
+  std::string idempotency_key;
+  // Media that cannot be decoded becomes an unusable item with its problem, instead of refusing
+  // the request (email: one bad attachment must not lose the others).
+  bool lenient_media = false;
+};
+
+// What intake made of a notice: the problems that refused it, or the request stored.
+struct Submission {
+  intake::Problems problems;
+  std::optional<Request> request;
+};
+
+class Requests {
+ public:
+  Requests(WorkflowContext* ctx, RequesterProfiles* profiles, Evidence* evidence, Sweeper* sweeper,
+           std::function<void()> actions_queued);
+
+  Result<Submission> Submit(const Principal& who, const intake::NoticeDraft& draft,
+                            const MediaByItem& media, const SubmitOptions& options);
+  // The view requesters and reviewers see: the request with its removals (each removed item:
+  // content, chat, time, signal) and how many are pending.
+  Result<nlohmann::json> View(const Request& r);
+  // Requesters see only their own (another's is NotFound, as if absent).
+  Result<Request> Get(const Principal& who, int64_t id);
+  Result<nlohmann::json> List(const Principal& who, const std::string& status, int64_t after_id,
+                              int64_t limit);
+  // Pending requests by priority (highest first), then deadline; hashes and locations only.
+  Result<nlohmann::json> ReviewQueue(int64_t limit);
+  Result<Request> Decide(const Principal& who, int64_t id, bool approve, const std::string& reason);
+  // Confirms a request once none of its removals is pending (called after acknowledgements).
+  Status MaybeConfirm(int64_t id);
+  // After a crash: requests stored but not through the policy, approved but not swept, or
+  // actioned with every removal acknowledged are taken up again.
+  Status Recover();
+
+  // Called after a request reaches a final status (confirmed or rejected), so that a channel
+  // that answers requesters (the email line) can answer at once. It must only signal.
+  void SetClosedListener(std::function<void(int64_t)> fn) TD_EXCLUDES(listener_mu_);
+
+ private:
+  Status ApplyPolicy(Request& r);      // under r's lock
+  Status SweepLocked(Request& r, const std::string& actor);  // under r's lock
+  Status MaybeConfirmLocked(int64_t id);
+  // Writes r (with its audit record) if its stored state is still `from`.
+  Status Commit(const Request& r, RequestState from, const std::string& actor,
+                const std::string& audit_kind, const nlohmann::json& audit);
+  void NotifyClosed(int64_t id) TD_EXCLUDES(listener_mu_);
+
+  WorkflowContext* ctx_;
+  RequesterProfiles* profiles_;
+  Evidence* evidence_;
+  Sweeper* sweeper_;
+  std::function<void()> actions_queued_;
+  Mutex listener_mu_;
+  std::function<void(int64_t)> closed_listener_ TD_GUARDED_BY(listener_mu_);
+};
+
+}  // namespace takedown::service
