@@ -237,6 +237,10 @@ std::string AuditHash(const AuditRecord& r);
 // or DataLoss naming the first record that was altered, removed or inserted.
 Result<int64_t> VerifyAuditChain(AuditLog& log);
 
+// A store in memory (nothing durable): for tests of the domain, and the second implementation
+// the store's contract tests run against.
+std::unique_ptr<Store> OpenMemoryStore(Env* env = nullptr);
+
 // Opens (creating and migrating as needed) the SQLite store at path, in WAL mode with
 // synchronous=FULL. Times (created_ms, audit times) come from env (Env::Default() when null).
 // With create = false, a path that does not exist is NotFound instead of a new, empty store.

@@ -1,0 +1,475 @@
+// The domain's pieces, fast: on the in-memory store and a fake clock, without sleeps or edits of
+// the database. The typed records' codecs, intake's field problems, the outbox's backoff and
+// giving up, the appeal window, evidence retention, deadlines, retries of actions, and one
+// confirmation per request under concurrent acknowledgements.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/fake_env.h"
+#include "core/metrics.h"
+#include "core/numbers.h"
+#include "intake/notice.h"
+#include "media/decode.h"
+#include "store/store.h"
+#include "support/synthetic.h"
+#include "takedown/model.h"
+#include "takedown/outbox.h"
+#include "takedown/workflow.h"
+
+namespace takedown::service {
+namespace {
+
+constexpr int64_t kDay = 86'400'000;
+
+// ------------------------------------------------------------------------------------------
+// Codecs
+
+TEST(Model, ARequestRoundTripsThroughItsDocument) {
+  Request r;
+  r.id = 12;
+  r.state = RequestState::kActioned;
+  r.owner_id = r.requester_key_id = 3;
+  r.requester_name = "kcsc";
+  r.source_type = SourceType::kAuthorityOrder;
+  r.trusted = true;
+  r.priority = 3;
+  r.category = Category::kDeepfakeSexual;
+  r.notice.explanation = "설명";
+  r.notice.notifier_email = "a@b.c";
+  r.notice.legal_basis = "Art. 21";
+  EvidenceItem e;
+  e.kind = EvidenceKind::kHash;
+  e.pdq = std::string(64, 'a');
+  e.quality = 90;
+  e.usable = true;
+  e.content_id = "m-1";
+  e.resolved = false;
+  e.problem = "not in the content index";
+  r.evidence = {e};
+  r.received_ms = 1000;
+  r.deadline_ms = r.due_ms = 2000;
+  r.history = {{RequestState::kReceived, 1000}, {RequestState::kActioned, 1500}};
+  r.decision = Decision{true, "policy", true, 1200, "trusted"};
+  r.sweep = SweepSummary{"deepfake-sexual", {4, 5}, 2, 2, 0, 7};
+  const store::DocRecord d = ToDoc(r);
+  EXPECT_EQ(d.kind, "request");
+  EXPECT_EQ(d.state, "actioned");
+  EXPECT_EQ(d.owner, 3);
+  EXPECT_EQ(d.due_ms, 2000);
+  auto back = RequestFromDoc(d);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(ToJson(*back), ToJson(r));
+  // The stored field names are those the documents always had.
+  const json j = json::parse(d.doc);
+  EXPECT_EQ(j["status"], "actioned");
+  EXPECT_EQ(j["category"], "deepfake-sexual");
+  EXPECT_EQ(j["evidence"][0]["resolved"], false);
+  EXPECT_EQ(j["history"][1]["status"], "actioned");
+}
+
+TEST(Model, ADocumentOfTheWrongShapeIsAnErrorNamingTheField) {
+  store::DocRecord d;
+  d.id = 7;
+  d.kind = "request";
+  d.doc = R"({"status": "aproved", "category": "ncii"})";  // misspelt state
+  auto r = RequestFromDoc(d);
+  ASSERT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("request 7"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("status"), std::string::npos) << r.status().message();
+  d.doc = R"({"status": "received", "evidence": [{"quality": "high"}]})";
+  r = RequestFromDoc(d);
+  ASSERT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("evidence[0].quality"), std::string::npos) << r.status().message();
+  d.doc = "not json";
+  EXPECT_EQ(RequestFromDoc(d).status().code(), StatusCode::kDataLoss);
+  d.doc = "[1,2]";
+  EXPECT_EQ(RequestFromDoc(d).status().code(), StatusCode::kDataLoss);
+  d.kind = "action";
+  EXPECT_EQ(RequestFromDoc(d).status().code(), StatusCode::kNotFound) << "another kind is not a request";
+  d.doc = R"({"kind": "remove", "status": "pending", "attempts": 1e99})";
+  EXPECT_EQ(ActionFromDoc(d).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(Model, EnumNamesAreTheDocumentsStrings) {
+  EXPECT_EQ(NameOf(RequestState::kPendingReview), "pending_review");
+  EXPECT_EQ(EnumFromName<Category>("deepfake-sexual"), Category::kDeepfakeSexual);
+  EXPECT_FALSE(EnumFromName<Category>("Deepfake").has_value());
+  EXPECT_EQ(EnumChoices<AppealState>(), "open, upheld or rejected");
+}
+
+TEST(Numbers, AreParsedWholeOrRefused) {
+  EXPECT_EQ(*ParseId("12", "id"), 12);
+  for (const char* bad : {"", "1e3", "2abc", " 1", "+1", "-1", "0", "99999999999999999999", "0x10"}) {
+    EXPECT_FALSE(ParseId(bad, "key_id").ok()) << bad;
+  }
+  EXPECT_NE(ParseId("1e3", "key_id").status().message().find("key_id"), std::string::npos);
+  EXPECT_EQ(*ParseInt64("-5", "from_ms"), -5);
+  EXPECT_EQ(*ParseInt64("9223372036854775807", "n"), INT64_MAX);
+  EXPECT_FALSE(ParseInt64("9223372036854775808", "n").ok());
+}
+
+// ------------------------------------------------------------------------------------------
+// Intake
+
+TEST(Intake, EveryProblemIsAFieldAndAReason) {
+  intake::Problems p;
+  auto draft = intake::DraftFromJson(json{{"category", 5},
+                                          {"notifier", "x"},
+                                          {"evidence", json::array({{{"pdq", "zz"}}, "str", {{"message_link", "not-a-link"}}})}},
+                                     &p);
+  intake::Validate(draft, SourceType::kVictim, &p);
+  std::set<std::string> fields;
+  for (const auto& f : p) fields.insert(f.field);
+  for (const char* f : {"category", "notifier", "explanation", "accuracy_statement", "signature",
+                        "good_faith_statement", "evidence[0].pdq", "evidence[1]", "evidence[2].message_link"}) {
+    EXPECT_TRUE(fields.count(f)) << f << " missing from " << ::testing::PrintToString(fields);
+  }
+  const Status st = intake::ProblemsStatus(p);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message().rfind("invalid request: ", 0), 0u);
+}
+
+TEST(Intake, AnAuthorityOrderNeedsItsLegalBasisAndALinkGivesItsContentId) {
+  intake::NoticeDraft d;
+  d.category = "ncii";
+  d.explanation = "x";
+  d.evidence_given = true;
+  d.evidence = {{.message_link = "https://chat.example/c/9/m/m-3?x=1"}, {.message_link = "https://h/p?content_id=abc&z"}};
+  intake::Problems p;
+  auto v = intake::Validate(d, SourceType::kAuthorityOrder, &p);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].field, "legal_basis");
+  EXPECT_EQ(p[1].field, "issuing_authority");
+  EXPECT_EQ(v.evidence[0].content_id, "m-3");
+  EXPECT_EQ(v.evidence[1].content_id, "abc");
+}
+
+// ------------------------------------------------------------------------------------------
+// The outbox
+
+class CountingHandler : public Outbox::Handler {
+ public:
+  Status Deliver(const store::DocRecord& item) override {
+    std::lock_guard l(mu);
+    ++calls[item.id];
+    return fail ? IoError("connection refused") : Status::Ok();
+  }
+  Status Delivered(const store::DocRecord& item) override {
+    if (fail_record) return IoError("disk full");
+    auto d = item;
+    d.state = "done";
+    return docs->PutDocs({d}).status();
+  }
+  std::string GiveUpAudit(const store::DocRecord& item, const std::string& error) override {
+    return json{{"item", item.id}, {"error", error}}.dump();
+  }
+  store::DocumentStore* docs = nullptr;
+  std::mutex mu;
+  std::map<int64_t, int> calls;
+  bool fail = false, fail_record = false;
+};
+
+class OutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = store::OpenMemoryStore(&env_);
+    handler_.docs = store_.get();
+  }
+  std::unique_ptr<Outbox> Make(int max_attempts) {
+    OutboxOptions o;
+    o.kind = "job";
+    o.name = "test";
+    o.backoff = {1000, 60'000, 0.5};
+    o.max_attempts = max_attempts;
+    o.give_up_audit_kind = "job.failed";
+    return std::make_unique<Outbox>(&env_, store_.get(), o, &handler_, &metrics_);
+  }
+  int64_t Queue() {
+    store::DocRecord d;
+    d.kind = "job";
+    d.state = "pending";
+    d.due_ms = env_.NowMs();
+    d.doc = json{{"status", "pending"}, {"attempts", 0}, {"due_ms", d.due_ms}}.dump();
+    return store_->PutDocs({d}).value()[0];
+  }
+  json Doc(int64_t id) { return json::parse(store_->GetDoc(id)->value().doc); }
+  FakeEnv env_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<store::Store> store_;
+  CountingHandler handler_;
+};
+
+TEST_F(OutboxTest, FailuresBackOffByTheClockAndSucceedLater) {
+  auto box = Make(0);
+  const int64_t id = Queue();
+  handler_.fail = true;
+  EXPECT_EQ(*box->DeliverDue(), 0);
+  json d = Doc(id);
+  EXPECT_EQ(d["attempts"], 1);
+  EXPECT_EQ(d["last_error"], "connection refused");
+  const int64_t first = d["due_ms"].get<int64_t>() - env_.NowMs();
+  EXPECT_GE(first, 500);  // 1 s with +-50% jitter
+  EXPECT_LE(first, 1500);
+  EXPECT_EQ(*box->DeliverDue(), 0);
+  EXPECT_EQ(handler_.calls[id], 1) << "not due yet: not tried again";
+  env_.AdvanceMs(first);
+  EXPECT_EQ(*box->DeliverDue(), 0);
+  d = Doc(id);
+  EXPECT_EQ(d["attempts"], 2);
+  const int64_t second = d["due_ms"].get<int64_t>() - env_.NowMs();
+  EXPECT_GE(second, 1000);  // 2 s with jitter: the delay doubles
+  EXPECT_LE(second, 3000);
+  handler_.fail = false;
+  env_.AdvanceMs(second);
+  EXPECT_EQ(*box->DeliverDue(), 1);
+  EXPECT_EQ(store_->GetDoc(id)->value().state, "done");
+  EXPECT_EQ(*box->DeliverDue(), 0);
+  EXPECT_EQ(handler_.calls[id], 3);
+  EXPECT_NE(metrics_.Render().find(R"(takedown_outbox_deliveries_total{outbox="test",outcome="failed"} 2)"), std::string::npos)
+      << metrics_.Render();
+}
+
+TEST_F(OutboxTest, AfterMaxAttemptsAnItemIsGivenUpWithAnAuditRecord) {
+  auto box = Make(3);
+  const int64_t id = Queue();
+  handler_.fail = true;
+  for (int i = 0; i < 3; ++i) {
+    (void)box->DeliverDue();
+    env_.AdvanceMs(10 * 60'000);
+  }
+  EXPECT_EQ(store_->GetDoc(id)->value().state, "failed");
+  EXPECT_EQ(handler_.calls[id], 3);
+  (void)box->DeliverDue();
+  EXPECT_EQ(handler_.calls[id], 3) << "a failed item is not tried again";
+  auto audit = store_->ReadAudit(1, 10).value();
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].kind, "job.failed");
+  EXPECT_NE(audit[0].payload.find("connection refused"), std::string::npos);
+}
+
+TEST_F(OutboxTest, AnOutcomeThatCannotBeRecordedIsCountedAndTheItemStaysPending) {
+  auto box = Make(0);
+  const int64_t id = Queue();
+  handler_.fail_record = true;
+  EXPECT_EQ(*box->DeliverDue(), 0);
+  EXPECT_EQ(store_->GetDoc(id)->value().state, "pending");
+  EXPECT_NE(metrics_.Render().find(R"(takedown_outbox_record_errors_total{outbox="test"} 1)"), std::string::npos);
+  handler_.fail_record = false;
+  EXPECT_EQ(*box->DeliverDue(), 1);
+}
+
+TEST_F(OutboxTest, WorkersDeliverEachItemOnce) {
+  auto box = Make(0);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(Queue());
+  box->Start();
+  for (int spin = 0; spin < 5000 && store_->CountDocs("job", "done")->count < 200; ++spin) {
+    box->Wake();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  box->Stop();
+  EXPECT_EQ(store_->CountDocs("job", "done")->count, 200);
+  for (int64_t id : ids) EXPECT_EQ(handler_.calls[id], 1) << id;
+}
+
+// ------------------------------------------------------------------------------------------
+// The workflow on a fake clock
+
+class RecordingSink : public ActionSink {
+ public:
+  Result<int> Deliver(const std::string& body, const std::vector<std::pair<std::string, std::string>>&) override {
+    std::lock_guard l(mu);
+    bodies.push_back(json::parse(body));
+    if (status == 0) return IoError("connection refused");
+    return status.load();
+  }
+  std::mutex mu;
+  std::vector<json> bodies;
+  std::atomic<int> status{200};
+};
+
+class FakeClockWorkflow : public ::testing::Test {
+ protected:
+  void SetUp() override { Open({}); }
+  void Open(WorkflowOptions o) {
+    wf_.reset();
+    if (!store_) {
+      store_ = store::OpenMemoryStore(&env_);
+      svc_ = std::move(Service::Create(store_.get(), &env_).value());
+    }
+    auto sink = std::make_unique<RecordingSink>();
+    sink_ = sink.get();
+    o.webhook_secret = "s";
+    wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink), o, &env_, &metrics_);
+  }
+  Principal Requester(const std::string& name, const json& profile) {
+    auto k = svc_->CreateKey(Role::kRequester, name, "system");
+    Principal p{k->first, Role::kRequester, name};
+    if (!profile.is_null()) EXPECT_TRUE(wf_->SetRequesterProfile(p.key_id, profile, admin_).ok());
+    return p;
+  }
+  // An upload recorded in the content index by its MD5 (no media to decode).
+  void Upload(const std::string& id, const std::string& chat, const std::string& md5) {
+    Signals s;
+    s.md5 = md5;
+    ASSERT_TRUE(svc_->Check({id, chat, "uploader-" + id, s, {}}, "key:platform").ok());
+  }
+  json Notice(const std::string& md5) {
+    return {{"category", "ncii"},
+            {"explanation", "shared without consent"},
+            {"notifier", {{"name", "Kim"}, {"email", "kim@example.org"}}},
+            {"accuracy_statement", true},
+            {"signature", "Kim"},
+            {"good_faith_statement", true},
+            {"evidence", json::array({{{"md5", md5}}})}};
+  }
+  FakeEnv env_{1'800'000'000'000};
+  MetricsRegistry metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Service> svc_;
+  std::unique_ptr<Workflow> wf_;
+  RecordingSink* sink_ = nullptr;
+  Principal admin_{1, Role::kAdmin, "admin"};
+  const std::string md5_ = std::string(32, 'a');
+};
+
+TEST_F(FakeClockWorkflow, DeadlinesFollowTheSourceAndTheReviewQueueShowsWhatIsOverdue) {
+  const auto victim = Requester("victim", {{"source_type", "victim"}});
+  const auto hotline = Requester("hotline", {{"source_type", "hotline"}});
+  const auto custom = Requester("custom", {{"source_type", "notice"}, {"deadline_hours", 6}});
+  const auto plain = Requester("plain", json());
+  std::map<std::string, int64_t> hours;
+  for (const auto& [who, name] : {std::pair{victim, "victim"}, {hotline, "hotline"}, {custom, "custom"}, {plain, "plain"}}) {
+    auto r = wf_->CreateRequest(who, Notice(md5_));
+    ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
+    EXPECT_EQ((*r)["received_ms"], env_.NowMs());
+    hours[name] = ((*r)["deadline_ms"].get<int64_t>() - env_.NowMs()) / 3'600'000;
+  }
+  EXPECT_EQ(hours["victim"], 48);   // TAKE IT DOWN Act
+  EXPECT_EQ(hours["hotline"], 24);  // Korea
+  EXPECT_EQ(hours["custom"], 6);
+  EXPECT_EQ(hours["plain"], 72);
+  auto q = wf_->ReviewQueue(10);
+  ASSERT_EQ((*q)["queue"].size(), 4u);
+  EXPECT_EQ((*q)["queue"][0]["source_type"], "hotline") << "priority 2, earliest deadline";
+  EXPECT_EQ((*q)["queue"][3]["source_type"], "notice");
+  env_.AdvanceMs(7 * 3'600'000);  // the custom deadline has passed
+  const std::string m = metrics_.Render();
+  EXPECT_NE(m.find("takedown_review_queue_pending 4"), std::string::npos) << m;
+  EXPECT_NE(m.find("takedown_review_queue_oldest_deadline_seconds -3600"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(takedown_requests{status="pending_review"} 4)"), std::string::npos) << m;
+}
+
+TEST_F(FakeClockWorkflow, TheAppealWindowClosesAfterItsDays) {
+  WorkflowOptions o;
+  o.appeal_window_days = 183;
+  Open(o);
+  Upload("m-1", "chat", md5_);
+  Upload("m-2", "chat", md5_);
+  const auto reg = Requester("reg", {{"source_type", "trusted_flagger"}, {"trusted", true}});
+  auto r = wf_->CreateRequest(reg, Notice(md5_));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ((*r)["status"], "actioned");
+  wf_->DeliverDueNow();
+  auto view = *wf_->GetRequest(reg, (*r)["id"]);
+  ASSERT_EQ(view["status"], "confirmed");
+  ASSERT_EQ(view["removals"].size(), 2u);
+  const int64_t a1 = view["removals"][0]["action_id"], a2 = view["removals"][1]["action_id"];
+  const Principal platform{99, Role::kPlatform, "platform"};
+  env_.AdvanceMs(183 * kDay);  // the last day of the window
+  auto ok = wf_->FileAppeal(platform, {{"action_id", a1}, {"reason", "mine, consented"}});
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+  env_.AdvanceMs(1);
+  auto late = wf_->FileAppeal(platform, {{"action_id", a2}, {"reason", "mine"}});
+  EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(late.status().message().find("183 days"), std::string::npos) << late.status().message();
+}
+
+TEST_F(FakeClockWorkflow, RetainedEvidenceIsShownUntilItsPeriodEndsAndThenDeleted) {
+  WorkflowOptions o;
+  o.evidence_retention_s = 3600;
+  o.evidence_key = std::string(32, 'k');
+  Open(o);
+  const auto req = Requester("r", {{"source_type", "victim"}});
+  json body = Notice(md5_);
+  body["evidence"] = json::array({json::object()});
+  const auto photo = *media::EncodeJpeg(testing::DetailedPhoto(160, 120, 5), 90);
+  auto r = wf_->CreateRequest(req, body, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  const Principal reviewer{50, Role::kReviewer, "rev"};
+  EXPECT_TRUE(wf_->Preview(reviewer, id, 0, false).ok());
+  EXPECT_EQ(*wf_->PurgeExpiredEvidence(), 0);
+  env_.AdvanceMs(3600 * 1000 - 1);
+  EXPECT_TRUE(wf_->Preview(reviewer, id, 0, false).ok()) << "one millisecond left";
+  env_.AdvanceMs(1);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*wf_->PurgeExpiredEvidence(), 1);
+  EXPECT_FALSE(store_->GetEvidence(id, 0)->has_value());
+  int deleted = 0;
+  const auto audit = store_->ReadAudit(1, 1000).value();
+  for (const auto& a : audit) deleted += a.kind == "evidence.deleted";
+  EXPECT_EQ(deleted, 1);
+}
+
+TEST_F(FakeClockWorkflow, AFailedWebhookIsRetriedWhenItsBackoffHasPassed) {
+  WorkflowOptions o;
+  o.retry_base_ms = 1000;
+  Open(o);
+  Upload("m-1", "chat", md5_);
+  const auto reg = Requester("reg", {{"source_type", "hotline"}, {"trusted", true}});
+  ASSERT_TRUE(wf_->CreateRequest(reg, Notice(md5_)).ok());
+  sink_->status = 503;
+  wf_->DeliverDueNow();
+  auto pending = (*wf_->ListActions("pending", 0, 10))["actions"];
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0]["last_error"], "HTTP 503");
+  sink_->status = 200;
+  env_.AdvanceMs(400);  // under the shortest jittered delay (500 ms)
+  wf_->DeliverDueNow();
+  EXPECT_EQ(sink_->bodies.size(), 1u);
+  env_.AdvanceMs(1100);  // past the longest (1,500 ms)
+  wf_->DeliverDueNow();
+  ASSERT_EQ(sink_->bodies.size(), 2u);
+  EXPECT_EQ(sink_->bodies[1]["attempt"], 2);
+  EXPECT_EQ(sink_->bodies[1]["idempotency_key"], sink_->bodies[0]["idempotency_key"]);
+  EXPECT_EQ((*wf_->ListActions("pending", 0, 10))["actions"].size(), 0u);
+}
+
+TEST_F(FakeClockWorkflow, ConcurrentAcknowledgementsConfirmTheRequestOnce) {
+  for (int i = 0; i < 64; ++i) Upload(fmt::format("m-{}", i), fmt::format("chat-{}", i % 5), md5_);
+  const auto reg = Requester("reg", {{"source_type", "hotline"}, {"trusted", true}});
+  auto r = wf_->CreateRequest(reg, Notice(md5_));
+  ASSERT_TRUE(r.ok());
+  auto actions = (*wf_->ListActions("pending", 0, 1000))["actions"];
+  ASSERT_EQ(actions.size(), 64u);
+  const Principal platform{99, Role::kPlatform, "platform"};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      // Each action acknowledged twice, by two threads: once changes it.
+      for (size_t i = 0; i < actions.size(); ++i) {
+        if (i % 4 == static_cast<size_t>(t % 4)) {
+          EXPECT_TRUE(wf_->Acknowledge(platform, actions[i]["action_id"]).ok());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ((*wf_->GetRequest(reg, (*r)["id"]))["status"], "confirmed");
+  std::map<std::string, int> kinds;
+  const auto audit = store_->ReadAudit(1, 10000).value();
+  for (const auto& a : audit) ++kinds[a.kind];
+  EXPECT_EQ(kinds["request.confirmed"], 1);
+  EXPECT_EQ(kinds["content.removed"], 64);
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+}
+
+}  // namespace
+}  // namespace takedown::service

@@ -1,0 +1,169 @@
+// The store's contract, run against every backend (SQLite and the in-memory one; a PostgreSQL
+// backend joins the list): documents and their unique keys, transactions that are all or
+// nothing (conditions on a document's state included), queries, counts, evidence expiry, keys,
+// and the audit chain.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "core/fake_env.h"
+#include "store/store.h"
+#include "support/synthetic.h"
+
+namespace takedown::store {
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const std::string& dir, Env* env)> open;
+};
+
+class StoreContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    store_ = GetParam().open(dir_, &env_);
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  static DocRecord Doc(const std::string& kind, const std::string& state, int64_t owner = 0,
+                       const std::string& ukey = "", int64_t due = 0) {
+    DocRecord d;
+    d.kind = kind;
+    d.state = state;
+    d.owner = owner;
+    d.ukey = ukey;
+    d.due_ms = due;
+    d.doc = R"({"x":1})";
+    return d;
+  }
+  FakeEnv env_{1'800'000'000'000};
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreContract, DocumentsInsertReplaceAndTheirUniqueKeys) {
+  auto ids = store_->PutDocs({Doc("request", "received", 7, "request:a"), Doc("request", "received", 7)});
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), 2u);
+  EXPECT_GT((*ids)[0], 0);
+  EXPECT_GT((*ids)[1], (*ids)[0]);
+  auto got = store_->GetDoc((*ids)[0]);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->created_ms, 1'800'000'000'000) << "the store's time comes from its Env";
+  EXPECT_EQ((*got)->ukey, "request:a");
+  // An insert of a known unique key changes nothing and names the existing document, negated.
+  auto again = store_->PutDocs({Doc("request", "other", 9, "request:a")});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0], -(*ids)[0]);
+  EXPECT_EQ((*store_->GetDoc((*ids)[0]))->state, "received");
+  // Replacing: by id and kind; another kind or an unknown id is NotFound.
+  DocRecord upd = **got;
+  upd.state = "approved";
+  upd.doc = R"({"x":2})";
+  ASSERT_TRUE(store_->PutDocs({upd}).ok());
+  EXPECT_EQ((*store_->GetDoc(upd.id))->doc, R"({"x":2})");
+  upd.kind = "action";
+  EXPECT_EQ(store_->PutDocs({upd}).status().code(), StatusCode::kNotFound);
+  upd.kind = "request";
+  upd.id = 999'999;
+  EXPECT_EQ(store_->PutDocs({upd}).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(store_->GetDoc(999'999)->has_value());
+}
+
+TEST_P(StoreContract, ATransactionWithAFailedConditionWritesNothing) {
+  auto row = store_->RecordContent({.content_id = "m-1", .chat_id = "chat", .uploader_id = "u"});
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  ASSERT_EQ(*row, 1);
+  auto ids = store_->PutDocs({Doc("request", "approved")});
+  ASSERT_TRUE(ids.ok());
+  const int64_t id = (*ids)[0];
+  DocRecord next = store_->GetDoc(id)->value();
+  next.state = "actioned";
+  DocumentStore::Changes ch;
+  ch.docs = {next, Doc("action", "pending", id, "remove:1:1")};
+  ch.content_states = {{1, "removed"}};
+  ch.audits = {{"system", "request.swept", "{}"}};
+  ch.expect_states = {{id, "pending_review"}};  // it is approved: the condition fails
+  auto r = store_->Transact(ch);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_EQ((*store_->GetDoc(id))->state, "approved");
+  EXPECT_TRUE(store_->FindDocs({.kind = "action"})->empty());
+  EXPECT_EQ((*store_->GetContent(1))->state, "live");
+  EXPECT_TRUE(store_->ReadAudit(1, 10)->empty());
+  // The same with the right condition: all of it.
+  ch.expect_states = {{id, "approved"}};
+  ASSERT_TRUE(store_->Transact(ch).ok());
+  EXPECT_EQ((*store_->GetDoc(id))->state, "actioned");
+  EXPECT_EQ(store_->FindDocs({.kind = "action"})->size(), 1u);
+  EXPECT_EQ((*store_->GetContent(1))->state, "removed");
+  EXPECT_EQ(store_->ReadAudit(1, 10)->size(), 1u);
+  EXPECT_EQ(*VerifyAuditChain(*store_), 1);
+}
+
+TEST_P(StoreContract, QueriesFilterPageOrderAndCount) {
+  for (int i = 0; i < 10; ++i) {
+    env_.SetNowMs(1'000 + i);
+    ASSERT_TRUE(store_->PutDocs({Doc("action", i % 2 ? "pending" : "acknowledged", i % 3, "", 100 - i)}).ok());
+  }
+  auto pending = store_->FindDocs({.kind = "action", .state = "pending"});
+  ASSERT_EQ(pending->size(), 5u);
+  for (const auto& d : *pending) EXPECT_EQ(d.state, "pending");
+  auto by_due = store_->FindDocs({.kind = "action", .state = "pending", .due_before = 95, .by_due = true});
+  ASSERT_EQ(by_due->size(), 3u);  // due 91, 93, 95
+  EXPECT_EQ((*by_due)[0].due_ms, 91);
+  EXPECT_EQ((*by_due)[2].due_ms, 95);
+  auto page = store_->FindDocs({.kind = "action", .after_id = (*pending)[1].id, .limit = 2});
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_GT((*page)[0].id, (*pending)[1].id);
+  EXPECT_EQ(store_->FindDocs({.kind = "action", .owner = 0})->size(), 4u);
+  EXPECT_EQ(store_->FindDocs({.kind = "action", .created_from = 1'003, .created_to = 1'006})->size(), 3u);
+  auto c = store_->CountDocs("action", "pending");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->count, 5);
+  EXPECT_EQ(c->oldest_created_ms, 1'001);
+  EXPECT_EQ(c->earliest_due_ms, 91);
+  EXPECT_EQ(store_->CountDocs("action", "failed")->count, 0);
+}
+
+TEST_P(StoreContract, EvidenceExpiresAndKeysAreFoundById) {
+  ASSERT_TRUE(store_->PutEvidence({1, 0, "nonce", "box", 5'000}).ok());
+  ASSERT_TRUE(store_->PutEvidence({1, 1, "nonce", "box", 9'000}).ok());
+  EXPECT_EQ((*store_->GetEvidence(1, 0))->data, "box");
+  EXPECT_EQ(*store_->DeleteExpiredEvidence(5'000), 1);
+  EXPECT_FALSE(store_->GetEvidence(1, 0)->has_value());
+  EXPECT_TRUE(store_->GetEvidence(1, 1)->has_value());
+  auto k = store_->CreateKey({0, "kcsc", "requester", "hash-1", 0, false});
+  ASSERT_TRUE(k.ok());
+  auto got = store_->GetKey(*k);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->name, "kcsc");
+  EXPECT_FALSE(store_->GetKey(*k + 100)->has_value());
+}
+
+std::unique_ptr<Store> OpenSqlite(const std::string& dir, Env* env) {
+  return std::move(OpenSqliteStore(dir + "/db", env).value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
+                         ::testing::Values(Backend{"sqlite", &OpenSqlite},
+                                           Backend{"memory", [](const std::string&, Env* env) {
+                                                     return OpenMemoryStore(env);
+                                                   }}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(SqliteOpen, WithoutCreateAMissingPathIsNotFoundAndNothingIsMade) {
+  const std::string dir = testing::MakeTempDir();
+  auto s = OpenSqliteStore(dir + "/nowhere.db", nullptr, /*create=*/false);
+  EXPECT_EQ(s.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(s.status().message().find("nowhere.db"), std::string::npos) << s.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/nowhere.db"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace takedown::store
