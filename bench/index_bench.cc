@@ -6,6 +6,7 @@
 #include <faiss/IndexBinaryFlat.h>
 #include <faiss/IndexBinaryHash.h>
 #include <faiss/impl/AuxIndexStructures.h>
+#include <fmt/format.h>
 #include <omp.h>
 #include <unistd.h>
 
@@ -16,8 +17,6 @@
 #include <random>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "hash/image_signals.h"
 #include "index/hash_index.h"
@@ -90,7 +89,8 @@ Data Uniform(size_t n, uint64_t seed) {
   d.base.resize(n);
   for (auto& h : d.base) h = Random(rng);
   for (size_t i = 0; i < kQueries; ++i) {
-    d.queries.push_back(i % 2 == 0 ? Flip(d.base[rng() % n], static_cast<int>(rng() % 16), rng) : Random(rng));
+    d.queries.push_back(i % 2 == 0 ? Flip(d.base[rng() % n], static_cast<int>(rng() % 16), rng)
+                                   : Random(rng));
   }
   return d;
 }
@@ -105,12 +105,15 @@ Data Realistic(size_t n, const std::vector<Hash256>& in_set, const std::vector<H
   for (size_t i = 0; i < n; ++i) {
     const Hash256& c = in_set[i % in_set.size()];
     // Most copies are near (re-encodes: 0-12 bits); some drift further (16-40 bits).
-    const int k = i < in_set.size() ? 0 : (rng() % 5 == 0 ? 16 + static_cast<int>(rng() % 25) : static_cast<int>(rng() % 13));
+    const int k = i < in_set.size() ? 0
+                                    : (rng() % 5 == 0 ? 16 + static_cast<int>(rng() % 25)
+                                                      : static_cast<int>(rng() % 13));
     d.base.push_back(Flip(c, k, rng));
   }
   for (size_t i = 0; i < kQueries; ++i) {
-    d.queries.push_back(i % 2 == 0 ? Flip(in_set[rng() % in_set.size()], static_cast<int>(rng() % 8), rng)
-                                   : held_out[rng() % held_out.size()]);
+    d.queries.push_back(i % 2 == 0
+                            ? Flip(in_set[rng() % in_set.size()], static_cast<int>(rng() % 8), rng)
+                            : held_out[rng() % held_out.size()]);
   }
   return d;
 }
@@ -133,7 +136,8 @@ double Recall(const Results& got, const Results& truth) {
   size_t want = 0, found = 0;
   for (size_t q = 0; q < truth.size(); ++q) {
     want += truth[q].size();
-    for (uint64_t id : truth[q]) found += std::binary_search(got[q].begin(), got[q].end(), id) ? 1 : 0;
+    for (uint64_t id : truth[q])
+      found += std::binary_search(got[q].begin(), got[q].end(), id) ? 1 : 0;
   }
   return want == 0 ? 1.0 : static_cast<double>(found) / static_cast<double>(want);
 }
@@ -141,7 +145,8 @@ double Recall(const Results& got, const Results& truth) {
 Results FromFaiss(const faiss::RangeSearchResult& r, size_t nq) {
   Results out(nq);
   for (size_t q = 0; q < nq; ++q) {
-    for (size_t j = r.lims[q]; j < r.lims[q + 1]; ++j) out[q].push_back(static_cast<uint64_t>(r.labels[j]));
+    for (size_t j = r.lims[q]; j < r.lims[q + 1]; ++j)
+      out[q].push_back(static_cast<uint64_t>(r.labels[j]));
     std::sort(out[q].begin(), out[q].end());
   }
   return out;
@@ -196,7 +201,8 @@ std::vector<Row> RunOne(const Data& d, int threads, bool with_flat, bool with_fa
     with_matches += t.empty() ? 0 : 1;
     total_matches += t.size();
   }
-  Latency(nq, truth, [&](size_t i) { (void)idx->Query(d.queries[i], kRadius); }, &ours);
+  Latency(
+      nq, truth, [&](size_t i) { (void)idx->Query(d.queries[i], kRadius); }, &ours);
   t0 = Clock::now();
   const auto batch = idx->QueryBatch(d.queries, kRadius, threads);
   ours.batch_qps = static_cast<double>(nq) / Seconds(t0, Clock::now());
@@ -208,9 +214,11 @@ std::vector<Row> RunOne(const Data& d, int threads, bool with_flat, bool with_fa
   }
   ours.recall = Recall(got, truth);
   rows.push_back(ours);
-  std::printf("  %s n=%zu: %zu of %zu queries have matches, %zu matches in all; our index %.1f B/hash (RSS +%.1f B/hash)\n",
-              d.name.c_str(), n, with_matches, nq, total_matches, ours.mem_bytes / static_cast<double>(n),
-              static_cast<double>(rss_ours) / static_cast<double>(n));
+  std::printf(
+      "  %s n=%zu: %zu of %zu queries have matches, %zu matches in all; our index %.1f B/hash (RSS "
+      "+%.1f B/hash)\n",
+      d.name.c_str(), n, with_matches, nq, total_matches, ours.mem_bytes / static_cast<double>(n),
+      static_cast<double>(rss_ours) / static_cast<double>(n));
 
   if (!with_faiss) return rows;
   omp_set_num_threads(1);
@@ -225,10 +233,13 @@ std::vector<Row> RunOne(const Data& d, int threads, bool with_flat, bool with_fa
     mh.build_s = Seconds(t0, Clock::now());
     mh.mem_bytes = static_cast<double>(RssBytes() - rss0);
     const size_t lat_q = std::min<size_t>(nq, n >= 5'000'000 ? 200 : nq);
-    Latency(lat_q, truth, [&](size_t i) {
-      faiss::RangeSearchResult r(1);
-      multi->range_search(1, qcodes + 32 * i, kRadius + 1, &r);
-    }, &mh);
+    Latency(
+        lat_q, truth,
+        [&](size_t i) {
+          faiss::RangeSearchResult r(1);
+          multi->range_search(1, qcodes + 32 * i, kRadius + 1, &r);
+        },
+        &mh);
     omp_set_num_threads(threads);
     t0 = Clock::now();
     faiss::RangeSearchResult r(static_cast<faiss::Index::idx_t>(nq));
@@ -249,10 +260,13 @@ std::vector<Row> RunOne(const Data& d, int threads, bool with_flat, bool with_fa
     fl.build_s = Seconds(t0, Clock::now());
     fl.mem_bytes = static_cast<double>(n) * 32;
     const size_t lat_q = n >= 5'000'000 ? 50 : 200;
-    Latency(lat_q, truth, [&](size_t i) {
-      faiss::RangeSearchResult r(1);
-      flat.range_search(1, qcodes + 32 * i, kRadius + 1, &r);
-    }, &fl);
+    Latency(
+        lat_q, truth,
+        [&](size_t i) {
+          faiss::RangeSearchResult r(1);
+          flat.range_search(1, qcodes + 32 * i, kRadius + 1, &r);
+        },
+        &fl);
     omp_set_num_threads(threads);
     const size_t bq = n >= 5'000'000 ? 100 : nq;
     t0 = Clock::now();
@@ -274,8 +288,9 @@ void PrintRows(const std::vector<Row>& rows) {
   std::printf("  %-22s %8s %8s %9s %9s %9s %9s %11s %8s\n", "system", "build_s", "B/hash", "p50_us",
               "p99_us", "p50_hit", "p50_miss", "batch_q/s", "recall");
   for (const auto& r : rows) {
-    std::printf("  %-22s %8.2f %8.1f %9.1f %9.1f %9.1f %9.1f %11.0f %7.2f%%\n", r.system.c_str(), r.build_s,
-                r.mem_bytes / 1.0, r.p50_us, r.p99_us, r.p50_hit_us, r.p50_miss_us, r.batch_qps, 100 * r.recall);
+    std::printf("  %-22s %8.2f %8.1f %9.1f %9.1f %9.1f %9.1f %11.0f %7.2f%%\n", r.system.c_str(),
+                r.build_s, r.mem_bytes / 1.0, r.p50_us, r.p99_us, r.p50_hit_us, r.p50_miss_us,
+                r.batch_qps, 100 * r.recall);
   }
 }
 
@@ -294,8 +309,9 @@ int RunIndex(const Options& o) {
   }
   const bool only_ours = std::find(o.rest.begin(), o.rest.end(), "--only-ours") != o.rest.end();
   const int threads = 2;
-  std::printf("radius %d; %zu queries; latency: one query at a time, one thread; batch: %d threads\n",
-              kRadius, kQueries, threads);
+  std::printf(
+      "radius %d; %zu queries; latency: one query at a time, one thread; batch: %d threads\n",
+      kRadius, kQueries, threads);
   std::printf("kernels: %s\n", index::BestKernels().name);
 
   std::vector<Hash256> in_set, held_out;
@@ -306,8 +322,11 @@ int RunIndex(const Options& o) {
     for (size_t i = 0; i < photos.size(); ++i) (i % 2 == 0 ? a : b).push_back(photos[i]);
     in_set = RealHashes(a);
     held_out = RealHashes(b);
-    std::printf("real PDQ hashes: %zu from half the photos (clustered into the set), %zu from the other half "
-                "(queries without matches) in %.1f s\n", in_set.size(), held_out.size(), Seconds(t0, Clock::now()));
+    std::printf(
+        "real PDQ hashes: %zu from half the photos (clustered into the set), %zu from the other "
+        "half "
+        "(queries without matches) in %.1f s\n",
+        in_set.size(), held_out.size(), Seconds(t0, Clock::now()));
   } else {
     std::printf("no photos at %s: realistic data set skipped\n", o.photos.c_str());
   }
@@ -325,13 +344,16 @@ int RunIndex(const Options& o) {
       const Row& ours = rows[0];
       if (n >= 10'000'000 && !only_ours) {
         const Row& mh = rows[1];
-        failed += Target("p50 <= 200 us, single query, one core", ours.p50_us <= 200, fmt::format("{:.1f} us", ours.p50_us));
+        failed += Target("p50 <= 200 us, single query, one core", ours.p50_us <= 200,
+                         fmt::format("{:.1f} us", ours.p50_us));
         failed += Target("p99 <= 1 ms", ours.p99_us <= 1000, fmt::format("{:.1f} us", ours.p99_us));
         failed += Target(">= 10x faster than FAISS MultiHash (p50)", mh.p50_us >= 10 * ours.p50_us,
                          fmt::format("{:.1f}x", mh.p50_us / ours.p50_us));
-        failed += Target("<= 100 B/hash", ours.mem_bytes <= 100, fmt::format("{:.1f}", ours.mem_bytes));
+        failed +=
+            Target("<= 100 B/hash", ours.mem_bytes <= 100, fmt::format("{:.1f}", ours.mem_bytes));
       }
-      failed += Target("recall 100% against brute force", ours.recall == 1.0, fmt::format("{:.4f}", ours.recall));
+      failed += Target("recall 100% against brute force", ours.recall == 1.0,
+                       fmt::format("{:.4f}", ours.recall));
     }
   }
   return failed;
@@ -361,7 +383,8 @@ int RunIndexOps(const Options& o) {
     if (!idx->Add(n + static_cast<uint64_t>(i), h).ok()) return 1;
     add_us.push_back(1e6 * Seconds(t0, Clock::now()));
     const auto m = idx->Query(h, kRadius);
-    add_seen += std::any_of(m.begin(), m.end(), [&](const Match& x) { return x.id == n + static_cast<uint64_t>(i); });
+    add_seen += std::any_of(m.begin(), m.end(),
+                            [&](const Match& x) { return x.id == n + static_cast<uint64_t>(i); });
     const uint64_t victim = rng() % n;
     t0 = Clock::now();
     if (!idx->Remove(victim).ok()) continue;
@@ -369,10 +392,13 @@ int RunIndexOps(const Options& o) {
     const auto g = idx->Query(d.base[victim], 0);
     rem_gone += std::none_of(g.begin(), g.end(), [&](const Match& x) { return x.id == victim; });
   }
-  std::printf("live updates on %zu hashes: add p50 %.1f us, remove p50 %.1f us; %d/%d adds found by the next query, "
-              "%d/%zu removes gone from it\n", n, Percentile(add_us, 0.5), Percentile(rem_us, 0.5), add_seen, ops,
-              rem_gone, rem_us.size());
-  failed += Target("adds and removes visible to the next query", add_seen == ops && rem_gone == static_cast<int>(rem_us.size()),
+  std::printf(
+      "live updates on %zu hashes: add p50 %.1f us, remove p50 %.1f us; %d/%d adds found by the "
+      "next query, "
+      "%d/%zu removes gone from it\n",
+      n, Percentile(add_us, 0.5), Percentile(rem_us, 0.5), add_seen, ops, rem_gone, rem_us.size());
+  failed += Target("adds and removes visible to the next query",
+                   add_seen == ops && rem_gone == static_cast<int>(rem_us.size()),
                    fmt::format("{}/{} and {}/{}", add_seen, ops, rem_gone, rem_us.size()));
 
   // Persistence: save, then open (map + verify checksums and structure).
@@ -384,13 +410,16 @@ int RunIndexOps(const Options& o) {
   auto opened = HashIndex::Open(path, {});
   const double open_s = Seconds(t0, Clock::now());
   if (!opened.ok()) return 1;
-  std::printf("save %.2f s, open (mmap + checksums + structure checks) %.2f s for %zu hashes, file %.0f MB\n",
-              save_s, open_s, n, static_cast<double>(std::filesystem::file_size(path)) / 1e6);
+  std::printf(
+      "save %.2f s, open (mmap + checksums + structure checks) %.2f s for %zu hashes, file %.0f "
+      "MB\n",
+      save_s, open_s, n, static_cast<double>(std::filesystem::file_size(path)) / 1e6);
   std::filesystem::remove(path);
 
   // Crossover: per-query index lookups vs one batched scan, by radius and batch size.
   std::printf("\nper-query cost (us, 1 thread): multi-index lookups vs batched scan\n");
-  std::printf("  %6s %8s %14s %14s %14s\n", "radius", "queries", "index_us/q", "scan_us/q", "auto_us/q");
+  std::printf("  %6s %8s %14s %14s %14s\n", "radius", "queries", "index_us/q", "scan_us/q",
+              "auto_us/q");
   for (int r : {31, 40, 48, 56, 64}) {
     for (size_t nq : {size_t{10}, size_t{100}, size_t{1000}}) {
       std::vector<Hash256> qs(d.queries.begin(), d.queries.begin() + static_cast<long>(nq));
@@ -412,8 +441,10 @@ int RunIndexOps(const Options& o) {
   return failed;
 }
 
-const Register kIndex("index", "hash index vs FAISS Flat and MultiHash at 1M and 10M (--sizes a,b)", RunIndex);
-const Register kIndexOps("index-ops", "live updates, save/open time, scan crossover (--size N)", RunIndexOps);
+const Register kIndex("index", "hash index vs FAISS Flat and MultiHash at 1M and 10M (--sizes a,b)",
+                      RunIndex);
+const Register kIndexOps("index-ops", "live updates, save/open time, scan crossover (--size N)",
+                         RunIndexOps);
 
 }  // namespace
 }  // namespace takedown::bench

@@ -4,6 +4,8 @@
 // --extra DIR for photos not in ../shared. Threshold overrides: --whole T --region T --votes K
 // --min-quality Q --region-quality Q. --misses lists every (photo, edit) missed, with the boxes
 // and layers found on both sides.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -14,11 +16,9 @@
 #include <sstream>
 #include <thread>
 
-#include <fmt/format.h>
-
+#include "core/file.h"
 #include "match/matcher.h"
 #include "media/decode.h"
-#include "core/file.h"
 #include "runner.h"
 #include "support/edits.h"
 #include "support/match_eval.h"
@@ -33,12 +33,17 @@ int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads
     if (!f.ends_with(".tsv")) photos.push_back(std::move(f));
   }
   if (photos.empty()) return 0;
-  const auto near = testing::LoadNearDuplicates({TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv", dir + "/NEAR_DUPLICATES.tsv"});
+  const auto near = testing::LoadNearDuplicates(
+      {TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv", dir + "/NEAR_DUPLICATES.tsv"});
   const auto ev = testing::EvaluateMatching(photos, mo, threads, near);
-  std::printf("\n%s: %zu photos; thresholds pdq %d, whole %d, region %d (%d of 9 votes), min quality %d/%d\n%s",
-              dir.c_str(), photos.size(), mo.pdq_threshold, mo.whole_threshold, mo.region_threshold, mo.region_votes,
-              mo.min_quality, mo.region_min_quality, testing::FormatMatchEvaluation(ev).c_str());
-  std::printf("bank-side hashing: %.2f ms per bank image (%d threads)\n", 1000 * ev.bank_seconds * threads / photos.size(), threads);
+  std::printf(
+      "\n%s: %zu photos; thresholds pdq %d, whole %d, region %d (%d of 9 votes), min quality "
+      "%d/%d\n%s",
+      dir.c_str(), photos.size(), mo.pdq_threshold, mo.whole_threshold, mo.region_threshold,
+      mo.region_votes, mo.min_quality, mo.region_min_quality,
+      testing::FormatMatchEvaluation(ev).c_str());
+  std::printf("bank-side hashing: %.2f ms per bank image (%d threads)\n",
+              1000 * ev.bank_seconds * threads / photos.size(), threads);
   if (misses) {
     auto list = ev.miss_list;
     std::sort(list.begin(), list.end());
@@ -57,8 +62,10 @@ int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads
     }
   }
   int failed = 0;
-  failed += Target("zero false matches between different photos", false_total == 0, fmt::format("{}", false_total));
-  failed += Target("recall >= 95% for every edit", worst >= 95, fmt::format("worst: {} {}%", worst_edit, worst));
+  failed += Target("zero false matches between different photos", false_total == 0,
+                   fmt::format("{}", false_total));
+  failed += Target("recall >= 95% for every edit", worst >= 95,
+                   fmt::format("worst: {} {}%", worst_edit, worst));
   return failed;
 }
 
@@ -79,10 +86,12 @@ void UploadCost(const std::string& dir, int runs) {
     for (const auto& f : files) (void)robust.HashBytes(f.bytes, true);
   });
   const double n = static_cast<double>(files.size());
-  std::printf("\ncost per image on %s (1 thread, with MD5/SHA-256): plain fast PDQ %.3f ms, upload "
-              "signals %.3f ms (%.2fx), bank signals %.3f ms\n", dir.c_str(), 1000 * tp / n, 1000 * tr / n,
-              tr / tp, 1000 * tb / n);
-  Target("hashing an upload costs at most 2x plain fast-mode PDQ", tr <= 2 * tp, fmt::format("{:.2f}x", tr / tp));
+  std::printf(
+      "\ncost per image on %s (1 thread, with MD5/SHA-256): plain fast PDQ %.3f ms, upload "
+      "signals %.3f ms (%.2fx), bank signals %.3f ms\n",
+      dir.c_str(), 1000 * tp / n, 1000 * tr / n, tr / tp, 1000 * tb / n);
+  Target("hashing an upload costs at most 2x plain fast-mode PDQ", tr <= 2 * tp,
+         fmt::format("{:.2f}x", tr / tp));
 }
 
 int RunMatch(const Options& o) {
@@ -90,12 +99,18 @@ int RunMatch(const Options& o) {
   for (size_t i = 0; i + 1 < o.rest.size(); ++i) {
     const std::string& k = o.rest[i];
     const int v = std::atoi(o.rest[i + 1].c_str());
-    if (k == "--whole") mo.whole_threshold = v;
-    else if (k == "--region") mo.region_threshold = v;
-    else if (k == "--votes") mo.region_votes = v;
-    else if (k == "--min-quality") mo.min_quality = v;
-    else if (k == "--region-quality") mo.region_min_quality = v;
-    else if (k == "--pdq") mo.pdq_threshold = v;
+    if (k == "--whole")
+      mo.whole_threshold = v;
+    else if (k == "--region")
+      mo.region_threshold = v;
+    else if (k == "--votes")
+      mo.region_votes = v;
+    else if (k == "--min-quality")
+      mo.min_quality = v;
+    else if (k == "--region-quality")
+      mo.region_min_quality = v;
+    else if (k == "--pdq")
+      mo.pdq_threshold = v;
   }
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool misses = std::find(o.rest.begin(), o.rest.end(), "--misses") != o.rest.end();
@@ -108,7 +123,9 @@ int RunMatch(const Options& o) {
   return failed;
 }
 
-const Register kMatch("match", "robust matching: recall per edit, false matches, cost (--extra DIR)", RunMatch);
+const Register kMatch("match",
+                      "robust matching: recall per edit, false matches, cost (--extra DIR)",
+                      RunMatch);
 
 }  // namespace
 }  // namespace takedown::bench
@@ -128,19 +145,23 @@ int RunBoxes(const Options& o) {
       auto r = h.HashBytes(bytes, false);
       if (!r.ok()) return;
       const auto& b = r->query.box;
-      std::printf("  %-14s %5dx%-5d box %s\n", what.c_str(), r->plain.width, r->plain.height,
-                  b ? fmt::format("x {:.0f} y {:.0f} w {:.0f} h {:.0f}", b->x, b->y, b->w, b->h).c_str() : "-");
+      std::printf(
+          "  %-14s %5dx%-5d box %s\n", what.c_str(), r->plain.width, r->plain.height,
+          b ? fmt::format("x {:.0f} y {:.0f} w {:.0f} h {:.0f}", b->x, b->y, b->w, b->h).c_str()
+            : "-");
     };
     std::printf("%s\n", photos[i].substr(photos[i].find_last_of('/') + 1).c_str());
     show("original", ReadFileLimited(photos[i], 1 << 30).value());
     for (const auto& e : testing::ReshareEdits()) {
-      if (e.name == "border_10" || e.name == "letterbox_16_9" || e.name == "caption" || e.name == "screenshot") {
+      if (e.name == "border_10" || e.name == "letterbox_16_9" || e.name == "caption" ||
+          e.name == "screenshot") {
         show(e.name, e.apply(pixels->image));
       }
     }
   }
   return 0;
 }
-const Register kBoxes("match-boxes", "content boxes found on photos and their framed edits (debugging)", RunBoxes);
+const Register kBoxes("match-boxes",
+                      "content boxes found on photos and their framed edits (debugging)", RunBoxes);
 }  // namespace
 }  // namespace takedown::bench

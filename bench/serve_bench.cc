@@ -44,8 +44,10 @@ int RunServeSeed(const Options& o) {
   }
   auto svc = std::move(service::Service::Create(store->get()).value());
   const std::string at = dir.empty() ? "" : dir + "/";
-  std::ofstream(at + "admin.key") << svc->CreateKey(service::Role::kAdmin, "bench-admin", "bench").value().second << "\n";
-  std::ofstream(at + "platform.key") << svc->CreateKey(service::Role::kPlatform, "bench-platform", "bench").value().second << "\n";
+  std::ofstream(at + "admin.key")
+      << svc->CreateKey(service::Role::kAdmin, "bench-admin", "bench").value().second << "\n";
+  std::ofstream(at + "platform.key")
+      << svc->CreateKey(service::Role::kPlatform, "bench-platform", "bench").value().second << "\n";
   if (!svc->CreateBank({"bench", "ncii", 31, "block"}, "bench").ok()) return 1;
 
   std::mt19937_64 rng(20261128);
@@ -64,7 +66,8 @@ int RunServeSeed(const Options& o) {
       return 1;
     }
     done += n;
-    std::fprintf(stderr, "\rbank: %zu / %zu entries (%.0f/s)", done, bank, static_cast<double>(done) / Seconds(t0, Clock::now()));
+    std::fprintf(stderr, "\rbank: %zu / %zu entries (%.0f/s)", done, bank,
+                 static_cast<double>(done) / Seconds(t0, Clock::now()));
   }
   std::fprintf(stderr, "\n");
   t0 = Clock::now();
@@ -84,18 +87,22 @@ int RunServeSeed(const Options& o) {
     }
     done += n;
     if (done % 100'000 == 0 || done == content) {
-      std::fprintf(stderr, "\rcontent: %zu / %zu items (%.0f/s)", done, content, static_cast<double>(done) / Seconds(t0, Clock::now()));
+      std::fprintf(stderr, "\rcontent: %zu / %zu items (%.0f/s)", done, content,
+                   static_cast<double>(done) / Seconds(t0, Clock::now()));
     }
   }
   std::fprintf(stderr, "\n");
   const auto st = svc->Stats();
   std::printf("seeded %s: %llu bank entries, %llu content items, %.2f GB on disk\n", path.c_str(),
-              static_cast<unsigned long long>(st.bank_entries), static_cast<unsigned long long>(st.content_items),
+              static_cast<unsigned long long>(st.bank_entries),
+              static_cast<unsigned long long>(st.content_items),
               static_cast<double>(std::filesystem::file_size(path)) / 1e9);
   return 0;
 }
 
-const Register kServeSeed("serve-seed", "fill a store for scripts/bench-serve.sh (--store PATH --bank N --content M)", RunServeSeed);
+const Register kServeSeed(
+    "serve-seed", "fill a store for scripts/bench-serve.sh (--store PATH --bank N --content M)",
+    RunServeSeed);
 
 }  // namespace
 }  // namespace takedown::bench

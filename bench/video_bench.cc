@@ -2,12 +2,12 @@
 // 2 threads) and the distance of fast-mode hashes to conformant ones, on ../shared/media/videos
 // and the vPDQ reference's sample videos. `takedown-bench video-match`: robustness -- edits made
 // with the ffmpeg CLI, query% and compared% per edit, and the same for pairs of different videos.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "hash/vpdq.h"
 #include "match/video_match.h"
@@ -19,8 +19,10 @@ namespace takedown::bench {
 namespace {
 
 std::vector<std::string> Videos(const Options& o) {
-  std::vector<std::string> v = testing::ListFiles(std::filesystem::path(o.photos).parent_path().string() + "/videos");
-  for (const auto& r : testing::ListFiles(testing::SharedDir() + "/reference/vpdq/videos")) v.push_back(r);
+  std::vector<std::string> v =
+      testing::ListFiles(std::filesystem::path(o.photos).parent_path().string() + "/videos");
+  for (const auto& r : testing::ListFiles(testing::SharedDir() + "/reference/vpdq/videos"))
+    v.push_back(r);
   return v;
 }
 
@@ -30,8 +32,8 @@ int RunVideoSpeed(const Options& o) {
     std::fprintf(stderr, "no videos found\n");
     return 1;
   }
-  std::printf("%-34s %10s %6s | %9s %9s %9s %9s | %8s %8s\n", "video", "size", "secs", "conf_1t", "conf_2t",
-              "fast_1t", "fast_2t", "fast_d50", "fast_d95");
+  std::printf("%-34s %10s %6s | %9s %9s %9s %9s | %8s %8s\n", "video", "size", "secs", "conf_1t",
+              "conf_2t", "fast_1t", "fast_2t", "fast_d50", "fast_d95");
   double total_secs = 0, t_conf1 = 0, t_fast1 = 0, sd_secs = 0, sd_conf1 = 0;
   for (const auto& path : videos) {
     double secs = 0;
@@ -65,7 +67,8 @@ int RunVideoSpeed(const Options& o) {
         if (all.ok()) {
           for (const auto& f : sig.frames) {
             if (f.number >= 0 && static_cast<size_t>(f.number) < all->frames.size()) {
-              dist.push_back(hash::Distance(f.hash, all->frames[static_cast<size_t>(f.number)].hash));
+              dist.push_back(
+                  hash::Distance(f.hash, all->frames[static_cast<size_t>(f.number)].hash));
             }
           }
         }
@@ -82,19 +85,26 @@ int RunVideoSpeed(const Options& o) {
     const int d50 = dist.empty() ? -1 : dist[dist.size() / 2];
     const int d95 = dist.empty() ? -1 : dist[static_cast<size_t>(0.95 * (dist.size() - 1))];
     std::printf("%-34s %10s %6.1f | %8.0fx %8.0fx %8.0fx %8.0fx | %8d %8d\n",
-                std::filesystem::path(path).filename().string().c_str(), size.c_str(), secs, rates[0], rates[1],
-                rates[2], rates[3], d50, d95);
+                std::filesystem::path(path).filename().string().c_str(), size.c_str(), secs,
+                rates[0], rates[1], rates[2], rates[3], d50, d95);
   }
-  std::printf("(rates: video-seconds hashed per wall-second, 1 hash a second; conf = conformant (every frame\n"
-              " decoded); fast = keyframes only, luma plane; fast_dNN: distance of fast-mode hashes to the\n"
-              " conformant hash of the same frame)\n");
+  std::printf(
+      "(rates: video-seconds hashed per wall-second, 1 hash a second; conf = conformant (every "
+      "frame\n"
+      " decoded); fast = keyframes only, luma plane; fast_dNN: distance of fast-mode hashes to "
+      "the\n"
+      " conformant hash of the same frame)\n");
   const double sd_rate = sd_secs / sd_conf1;
   const double speedup = t_conf1 / t_fast1;
-  std::printf("all videos, 1 thread: conformant %.0fx real time, fast %.0fx; SD (<= 720x576) conformant %.0fx\n",
-              total_secs / t_conf1, total_secs / t_fast1, sd_rate);
+  std::printf(
+      "all videos, 1 thread: conformant %.0fx real time, fast %.0fx; SD (<= 720x576) conformant "
+      "%.0fx\n",
+      total_secs / t_conf1, total_secs / t_fast1, sd_rate);
   int failed = 0;
-  failed += Target("conformant >= 20x real time for SD on one core", sd_rate >= 20, fmt::format("{:.0f}x", sd_rate));
-  failed += Target("fast >= 5x faster than conformant", speedup >= 5, fmt::format("{:.2f}x", speedup));
+  failed += Target("conformant >= 20x real time for SD on one core", sd_rate >= 20,
+                   fmt::format("{:.0f}x", sd_rate));
+  failed +=
+      Target("fast >= 5x faster than conformant", speedup >= 5, fmt::format("{:.2f}x", speedup));
   return failed;
 }
 
@@ -104,7 +114,8 @@ struct EditSpec {
 };
 
 int RunVideoMatch(const Options& o) {
-  const auto videos = testing::ListFiles(std::filesystem::path(o.photos).parent_path().string() + "/videos");
+  const auto videos =
+      testing::ListFiles(std::filesystem::path(o.photos).parent_path().string() + "/videos");
   if (videos.size() < 2) {
     std::fprintf(stderr, "need at least 2 videos in ../shared/media/videos\n");
     return 1;
@@ -113,14 +124,21 @@ int RunVideoMatch(const Options& o) {
   const std::string font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
   const std::vector<EditSpec> edits = {
       {"crf35", "-c:v libx264 -crf 35 -preset veryfast"},
-      {"half_size", "-vf \"scale=trunc(iw/4)*2:trunc(ih/4)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"half_size",
+       "-vf \"scale=trunc(iw/4)*2:trunc(ih/4)*2\" -c:v libx264 -crf 23 -preset veryfast"},
       {"fps15", "-vf fps=15 -c:v libx264 -crf 23 -preset veryfast"},
       {"trim_mid50", ""},  // filled per video
-      {"watermark", "-vf \"drawtext=fontfile=" + font + ":text='@channel_4821':fontcolor=white@0.7:fontsize=h/12:x=(w-tw)/2:y=h*0.78\" -c:v libx264 -crf 23 -preset veryfast"},
-      {"letterbox_16_9", "-vf \"pad=max(iw\\,ih*16/9):ih:(ow-iw)/2:0,pad=iw:max(ih\\,iw*9/16):0:(oh-ih)/2,scale=trunc(iw/2)*2:trunc(ih/2)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"watermark", "-vf \"drawtext=fontfile=" + font +
+                        ":text='@channel_4821':fontcolor=white@0.7:fontsize=h/12:x=(w-tw)/"
+                        "2:y=h*0.78\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"letterbox_16_9",
+       "-vf "
+       "\"pad=max(iw\\,ih*16/9):ih:(ow-iw)/2:0,pad=iw:max(ih\\,iw*9/16):0:(oh-ih)/2,scale=trunc(iw/"
+       "2)*2:trunc(ih/2)*2\" -c:v libx264 -crf 23 -preset veryfast"},
       {"greyscale", "-vf format=gray,format=yuv420p -c:v libx264 -crf 23 -preset veryfast"},
       {"mirror", "-vf hflip -c:v libx264 -crf 23 -preset veryfast"},
-      {"crop_10", "-vf \"crop=trunc(iw*0.4)*2:trunc(ih*0.4)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"crop_10",
+       "-vf \"crop=trunc(iw*0.4)*2:trunc(ih*0.4)*2\" -c:v libx264 -crf 23 -preset veryfast"},
       {"speed_1.25", "-vf setpts=PTS/1.25 -r 25 -c:v libx264 -crf 23 -preset veryfast"},
       {"inserted", ""},  // filled per video
   };
@@ -143,7 +161,8 @@ int RunVideoMatch(const Options& o) {
   fast_opts.video.keyframes_only = true;
   fast_opts.video.luma = true;
   std::printf("%-16s", "edit");
-  for (const auto& v : videos) std::printf(" %22s", std::filesystem::path(v).filename().string().substr(0, 22).c_str());
+  for (const auto& v : videos)
+    std::printf(" %22s", std::filesystem::path(v).filename().string().substr(0, 22).c_str());
   std::printf("   found  fast-mode\n");
   int failed = 0;
   std::map<std::string, int> found_count;
@@ -155,16 +174,20 @@ int RunVideoMatch(const Options& o) {
       std::string cmd;
       const double dur = items[i].duration;
       if (std::string(e.name) == "trim_mid50") {
-        cmd = fmt::format("ffmpeg -v error -y -ss {:.3f} -t {:.3f} -i '{}' -c:v libx264 -crf 23 -preset veryfast -an '{}'",
-                          dur * 0.25, dur * 0.5, videos[i], out);
+        cmd = fmt::format(
+            "ffmpeg -v error -y -ss {:.3f} -t {:.3f} -i '{}' -c:v libx264 -crf 23 -preset veryfast "
+            "-an '{}'",
+            dur * 0.25, dur * 0.5, videos[i], out);
       } else if (std::string(e.name) == "inserted") {
         // The video in the middle of another one (the next in the list), same size.
         const std::string other = videos[(i + 1) % videos.size()];
         cmd = fmt::format(
             "ffmpeg -v error -y -i '{0}' -i '{1}' -filter_complex "
-            "\"[1:v]scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,split[a][b];"
+            "\"[1:v]scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/"
+            "2:(oh-ih)/2,setsar=1,fps=25,split[a][b];"
             "[a]trim=0:3,setpts=PTS-STARTPTS[a1];[b]trim=3:6,setpts=PTS-STARTPTS[b1];"
-            "[0:v]scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,setpts=PTS-STARTPTS[m];"
+            "[0:v]scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/"
+            "2,setsar=1,fps=25,setpts=PTS-STARTPTS[m];"
             "[a1][m][b1]concat=n=3:v=1[v]\" -map [v] -c:v libx264 -crf 23 -preset veryfast '{2}'",
             videos[i], other, out);
       } else {
@@ -185,8 +208,9 @@ int RunVideoMatch(const Options& o) {
       if (self == nullptr) {
         std::printf(" %22s", "q 0 / c 0  -");
       } else {
-        std::printf(" %22s", fmt::format("q{:3.0f} c{:3.0f} {}", self->query_percent, self->compared_percent,
-                                         self->match ? "FOUND" : "-").c_str());
+        std::printf(" %22s", fmt::format("q{:3.0f} c{:3.0f} {}", self->query_percent,
+                                         self->compared_percent, self->match ? "FOUND" : "-")
+                                 .c_str());
         found += self->match ? 1 : 0;
       }
       if (auto fq = match::HashVideoForMatching(out, fast_opts); fq.ok()) {
@@ -213,7 +237,8 @@ int RunVideoMatch(const Options& o) {
       }
     }
   }
-  std::printf("pairs of different videos: highest query%%/compared%% %.0f%% %s\n", worst, worst_pair.c_str());
+  std::printf("pairs of different videos: highest query%%/compared%% %.0f%% %s\n", worst,
+              worst_pair.c_str());
   std::filesystem::remove_all(tmp);
   int missed = 0;
   for (const auto& [name, n] : found_count) {
@@ -221,12 +246,15 @@ int RunVideoMatch(const Options& o) {
   }
   failed += Target("every edit found at the 80% rule (crop reported, not required)", missed == 0,
                    fmt::format("{} edits short", missed));
-  failed += Target("no pair of different videos above 20%", worst <= 20, fmt::format("{:.0f}%", worst));
+  failed +=
+      Target("no pair of different videos above 20%", worst <= 20, fmt::format("{:.0f}%", worst));
   return failed;
 }
 
-const Register kVideo("video", "video hashing speed, conformant vs fast, 1 and 2 threads", RunVideoSpeed);
-const Register kVideoMatch("video-match", "video robustness: ffmpeg edits, query%/compared%", RunVideoMatch);
+const Register kVideo("video", "video hashing speed, conformant vs fast, 1 and 2 threads",
+                      RunVideoSpeed);
+const Register kVideoMatch("video-match", "video robustness: ffmpeg edits, query%/compared%",
+                           RunVideoMatch);
 
 }  // namespace
 }  // namespace takedown::bench

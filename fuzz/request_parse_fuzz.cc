@@ -14,16 +14,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string json = "application/json";
   using namespace takedown::http;
   switch (data[0] % 10) {
-    case 0: (void)ParseCheckRequest(json, body); break;
-    case 1: (void)ParseBatchRequest(json, body); break;
-    case 2: (void)ParseEntryRequest(json, body, "key:1"); break;
-    case 3: (void)ParseBankRequest(json, body); break;
-    case 4: (void)ParseKeyRequest(json, body); break;
-    case 5: (void)ParseImport("text", "pdq", body, 1000); break;
-    case 6: (void)ParseImport("text", data[0] & 16 ? "md5" : "sha256", body, 1000); break;
-    case 7: (void)ParseImport("jsonl", "pdq", body, 1000); break;
-    case 8: (void)Base64Decode(body); break;
-    case 9: (void)ParseRemovalRequest(json, body); break;
+    case 0:
+      (void)ParseCheckRequest(json, body);
+      break;
+    case 1:
+      (void)ParseBatchRequest(json, body);
+      break;
+    case 2:
+      (void)ParseEntryRequest(json, body, "key:1");
+      break;
+    case 3:
+      (void)ParseBankRequest(json, body);
+      break;
+    case 4:
+      (void)ParseKeyRequest(json, body);
+      break;
+    case 5:
+      (void)ParseImport("text", "pdq", body, 1000);
+      break;
+    case 6:
+      (void)ParseImport("text", data[0] & 16 ? "md5" : "sha256", body, 1000);
+      break;
+    case 7:
+      (void)ParseImport("jsonl", "pdq", body, 1000);
+      break;
+    case 8:
+      (void)Base64Decode(body);
+      break;
+    case 9:
+      (void)ParseRemovalRequest(json, body);
+      break;
   }
   return 0;
 }

@@ -167,22 +167,26 @@ TEST_F(CliTest, IndexBuildAndQueryFindNearDuplicates) {
   }
   testing::WriteFile(dir_ + "/bank.jsonl", std::vector<uint8_t>(bank.begin(), bank.end()));
   testing::WriteFile(dir_ + "/queries.jsonl", std::vector<uint8_t>(queries.begin(), queries.end()));
-  const CommandResult built = Takedown("index build " + dir_ + "/bank.jsonl -o " + dir_ + "/bank.tdidx");
+  const CommandResult built =
+      Takedown("index build " + dir_ + "/bank.jsonl -o " + dir_ + "/bank.tdidx");
   ASSERT_EQ(built.exit_code, 0) << built.err;
   EXPECT_NE(built.err.find("12 hashes"), std::string::npos) << built.err;
-  const CommandResult q = Takedown("index query " + dir_ + "/bank.tdidx " + dir_ + "/queries.jsonl --radius 0");
+  const CommandResult q =
+      Takedown("index query " + dir_ + "/bank.tdidx " + dir_ + "/queries.jsonl --radius 0");
   ASSERT_EQ(q.exit_code, 0) << q.err;
   // Each of the first 12 queries finds itself (query_line == id), the other 12 find nothing.
   const auto rows = Lines(q.out);
   ASSERT_EQ(rows.size(), 12u) << q.out;
-  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i], std::to_string(i) + "," + std::to_string(i) + ",0");
+  for (size_t i = 0; i < rows.size(); ++i)
+    EXPECT_EQ(rows[i], std::to_string(i) + "," + std::to_string(i) + ",0");
   EXPECT_NE(q.err.find("loaded"), std::string::npos);
   EXPECT_NE(q.err.find("us/query"), std::string::npos);
 }
 
 TEST_F(CliTest, IndexBuildRejectsMalformedHashListsWithLineNumbers) {
   const std::string good(64, 'a');
-  const std::string text = good + "\n" + good.substr(0, 60) + "\n" + std::string(63, 'b') + "g\n{\"pdq\": 5}\n";
+  const std::string text =
+      good + "\n" + good.substr(0, 60) + "\n" + std::string(63, 'b') + "g\n{\"pdq\": 5}\n";
   testing::WriteFile(dir_ + "/bad.txt", std::vector<uint8_t>(text.begin(), text.end()));
   const CommandResult r = Takedown("index build " + dir_ + "/bad.txt -o " + dir_ + "/bad.tdidx");
   EXPECT_EQ(r.exit_code, 1);
@@ -207,26 +211,32 @@ TEST_F(CliTest, IndexQueryRejectsCorruptIndexFiles) {
 TEST_F(CliTest, MatchFindsCopiesAgainstADirectoryOrAJsonlBank) {
   const std::string bank = dir_ + "/bank";
   std::filesystem::create_directory(bank);
-  for (int i = 0; i < 4; ++i) std::filesystem::copy_file(files_[i], bank + "/" + std::to_string(i) + ".jpg");
+  for (int i = 0; i < 4; ++i)
+    std::filesystem::copy_file(files_[i], bank + "/" + std::to_string(i) + ".jpg");
   // A framed copy of item 2 and an unrelated image.
   auto pixels = media::DecodeImageFile(files_[2], {});
   ASSERT_TRUE(pixels.ok());
-  media::Image framed = media::Image::Allocate(pixels->image.width + 60, pixels->image.height + 40, media::PixelFormat::kRgb8);
+  media::Image framed = media::Image::Allocate(pixels->image.width + 60, pixels->image.height + 40,
+                                               media::PixelFormat::kRgb8);
   for (int y = 0; y < pixels->image.height; ++y) {
     std::copy_n(pixels->image.row(y), pixels->image.row_bytes(), framed.row(y + 20) + 3 * 30);
   }
   testing::WriteFile(dir_ + "/framed.jpg", *media::EncodeJpeg(framed, 90));
-  const CommandResult r = Takedown("match --bank " + bank + " " + dir_ + "/framed.jpg " + files_[10]);
+  const CommandResult r =
+      Takedown("match --bank " + bank + " " + dir_ + "/framed.jpg " + files_[10]);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = Lines(r.out);
   ASSERT_FALSE(rows.empty()) << r.err;
-  for (const auto& row : rows) EXPECT_EQ(row.rfind(dir_ + "/framed.jpg," + bank + "/2.jpg,", 0), 0u) << row;
+  for (const auto& row : rows)
+    EXPECT_EQ(row.rfind(dir_ + "/framed.jpg," + bank + "/2.jpg,", 0), 0u) << row;
   EXPECT_NE(r.out.find(",box,"), std::string::npos) << r.out;
 
-  const CommandResult h = Takedown("hash --format jsonl --bank " + bank + "/0.jpg " + bank + "/2.jpg");
+  const CommandResult h =
+      Takedown("hash --format jsonl --bank " + bank + "/0.jpg " + bank + "/2.jpg");
   ASSERT_EQ(h.exit_code, 0);
   testing::WriteFile(dir_ + "/bank.jsonl", std::vector<uint8_t>(h.out.begin(), h.out.end()));
-  const CommandResult j = Takedown("match --format jsonl --bank " + dir_ + "/bank.jsonl " + dir_ + "/framed.jpg");
+  const CommandResult j =
+      Takedown("match --format jsonl --bank " + dir_ + "/bank.jsonl " + dir_ + "/framed.jpg");
   ASSERT_EQ(j.exit_code, 0) << j.err;
   const auto first = nlohmann::json::parse(Lines(j.out).at(0));
   EXPECT_EQ(first["bank_item"], bank + "/2.jpg");
@@ -242,7 +252,8 @@ TEST_F(CliTest, MatchRejectsABadBankFileNamingTheLine) {
   testing::WriteFile(dir_ + "/bad.jsonl", std::vector<uint8_t>(text.begin(), text.end()));
   const CommandResult r = Takedown("match --bank " + dir_ + "/bad.jsonl " + files_[0]);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("line 2: top level.\"pdq\": expected 64 hex digits"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 2: top level.\"pdq\": expected 64 hex digits"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("line 3: malformed JSON"), std::string::npos) << r.err;
 }
 
@@ -276,7 +287,8 @@ TEST_F(CliTest, MatchFindsAVideoInsideAnotherOne) {
   auto frames = testing::PanFrames(160, 120, 0, 50, 23);
   for (auto& f : testing::PanFrames(160, 120, 0, 75, 21)) frames.push_back(std::move(f));
   testing::WriteVideoFrames(dir_ + "/upload.avi", frames, 25);
-  const CommandResult r = Takedown("match --format jsonl --bank " + bank + " " + dir_ + "/upload.avi");
+  const CommandResult r =
+      Takedown("match --format jsonl --bank " + bank + " " + dir_ + "/upload.avi");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto rows = Lines(r.out);
   ASSERT_EQ(rows.size(), 1u) << r.out << r.err;

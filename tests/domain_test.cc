@@ -2,14 +2,13 @@
 // the database. The typed records' codecs, intake's field problems, the outbox's backoff and
 // giving up, the appeal window, evidence retention, deadlines, retries of actions, and one
 // confirmation per request under concurrent acknowledgements.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "core/fake_env.h"
 #include "core/metrics.h"
@@ -85,13 +84,15 @@ TEST(Model, ADocumentOfTheWrongShapeIsAnErrorNamingTheField) {
   d.doc = R"({"status": "received", "evidence": [{"quality": "high"}]})";
   r = RequestFromDoc(d);
   ASSERT_EQ(r.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(r.status().message().find("evidence[0].quality"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("evidence[0].quality"), std::string::npos)
+      << r.status().message();
   d.doc = "not json";
   EXPECT_EQ(RequestFromDoc(d).status().code(), StatusCode::kDataLoss);
   d.doc = "[1,2]";
   EXPECT_EQ(RequestFromDoc(d).status().code(), StatusCode::kDataLoss);
   d.kind = "action";
-  EXPECT_EQ(RequestFromDoc(d).status().code(), StatusCode::kNotFound) << "another kind is not a request";
+  EXPECT_EQ(RequestFromDoc(d).status().code(), StatusCode::kNotFound)
+      << "another kind is not a request";
   d.doc = R"({"kind": "remove", "status": "pending", "attempts": 1e99})";
   EXPECT_EQ(ActionFromDoc(d).status().code(), StatusCode::kDataLoss);
 }
@@ -105,7 +106,8 @@ TEST(Model, EnumNamesAreTheDocumentsStrings) {
 
 TEST(Numbers, AreParsedWholeOrRefused) {
   EXPECT_EQ(*ParseId("12", "id"), 12);
-  for (const char* bad : {"", "1e3", "2abc", " 1", "+1", "-1", "0", "99999999999999999999", "0x10"}) {
+  for (const char* bad :
+       {"", "1e3", "2abc", " 1", "+1", "-1", "0", "99999999999999999999", "0x10"}) {
     EXPECT_FALSE(ParseId(bad, "key_id").ok()) << bad;
   }
   EXPECT_NE(ParseId("1e3", "key_id").status().message().find("key_id"), std::string::npos);
@@ -119,15 +121,17 @@ TEST(Numbers, AreParsedWholeOrRefused) {
 
 TEST(Intake, EveryProblemIsAFieldAndAReason) {
   intake::Problems p;
-  auto draft = intake::DraftFromJson(json{{"category", 5},
-                                          {"notifier", "x"},
-                                          {"evidence", json::array({{{"pdq", "zz"}}, "str", {{"message_link", "not-a-link"}}})}},
-                                     &p);
+  auto draft = intake::DraftFromJson(
+      json{{"category", 5},
+           {"notifier", "x"},
+           {"evidence", json::array({{{"pdq", "zz"}}, "str", {{"message_link", "not-a-link"}}})}},
+      &p);
   intake::Validate(draft, SourceType::kVictim, &p);
   std::set<std::string> fields;
   for (const auto& f : p) fields.insert(f.field);
-  for (const char* f : {"category", "notifier", "explanation", "accuracy_statement", "signature",
-                        "good_faith_statement", "evidence[0].pdq", "evidence[1]", "evidence[2].message_link"}) {
+  for (const char* f :
+       {"category", "notifier", "explanation", "accuracy_statement", "signature",
+        "good_faith_statement", "evidence[0].pdq", "evidence[1]", "evidence[2].message_link"}) {
     EXPECT_TRUE(fields.count(f)) << f << " missing from " << ::testing::PrintToString(fields);
   }
   const Status st = intake::ProblemsStatus(p);
@@ -140,7 +144,8 @@ TEST(Intake, AnAuthorityOrderNeedsItsLegalBasisAndALinkGivesItsContentId) {
   d.category = "ncii";
   d.explanation = "x";
   d.evidence_given = true;
-  d.evidence = {{.message_link = "https://chat.example/c/9/m/m-3?x=1"}, {.message_link = "https://h/p?content_id=abc&z"}};
+  d.evidence = {{.message_link = "https://chat.example/c/9/m/m-3?x=1"},
+                {.message_link = "https://h/p?content_id=abc&z"}};
   intake::Problems p;
   auto v = intake::Validate(d, SourceType::kAuthorityOrder, &p);
   ASSERT_EQ(p.size(), 2u);
@@ -231,7 +236,9 @@ TEST_F(OutboxTest, FailuresBackOffByTheClockAndSucceedLater) {
   EXPECT_EQ(store_->GetDoc(id)->value().state, "done");
   EXPECT_EQ(*box->DeliverDue(), 0);
   EXPECT_EQ(handler_.calls[id], 3);
-  EXPECT_NE(metrics_.Render().find(R"(takedown_outbox_deliveries_total{outbox="test",outcome="failed"} 2)"), std::string::npos)
+  EXPECT_NE(metrics_.Render().find(
+                R"(takedown_outbox_deliveries_total{outbox="test",outcome="failed"} 2)"),
+            std::string::npos)
       << metrics_.Render();
 }
 
@@ -259,7 +266,8 @@ TEST_F(OutboxTest, AnOutcomeThatCannotBeRecordedIsCountedAndTheItemStaysPending)
   handler_.fail_record = true;
   EXPECT_EQ(*box->DeliverDue(), 0);
   EXPECT_EQ(store_->GetDoc(id)->value().state, "pending");
-  EXPECT_NE(metrics_.Render().find(R"(takedown_outbox_record_errors_total{outbox="test"} 1)"), std::string::npos);
+  EXPECT_NE(metrics_.Render().find(R"(takedown_outbox_record_errors_total{outbox="test"} 1)"),
+            std::string::npos);
   handler_.fail_record = false;
   EXPECT_EQ(*box->DeliverDue(), 1);
 }
@@ -283,7 +291,8 @@ TEST_F(OutboxTest, WorkersDeliverEachItemOnce) {
 
 class RecordingSink : public ActionSink {
  public:
-  Result<int> Deliver(const std::string& body, const std::vector<std::pair<std::string, std::string>>&) override {
+  Result<int> Deliver(const std::string& body,
+                      const std::vector<std::pair<std::string, std::string>>&) override {
     std::lock_guard l(mu);
     bodies.push_back(json::parse(body));
     if (status == 0) return IoError("connection refused");
@@ -306,7 +315,8 @@ class FakeClockWorkflow : public ::testing::Test {
     auto sink = std::make_unique<RecordingSink>();
     sink_ = sink.get();
     o.webhook_secret = "s";
-    wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink), o, &env_, &metrics_);
+    wf_ =
+        std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink), o, &env_, &metrics_);
   }
   Principal Requester(const std::string& name, const json& profile) {
     auto k = svc_->CreateKey(Role::kRequester, name, "system");
@@ -345,7 +355,8 @@ TEST_F(FakeClockWorkflow, DeadlinesFollowTheSourceAndTheReviewQueueShowsWhatIsOv
   const auto custom = Requester("custom", {{"source_type", "notice"}, {"deadline_hours", 6}});
   const auto plain = Requester("plain", json());
   std::map<std::string, int64_t> hours;
-  for (const auto& [who, name] : {std::pair{victim, "victim"}, {hotline, "hotline"}, {custom, "custom"}, {plain, "plain"}}) {
+  for (const auto& [who, name] :
+       {std::pair{victim, "victim"}, {hotline, "hotline"}, {custom, "custom"}, {plain, "plain"}}) {
     auto r = wf_->CreateRequest(who, Notice(md5_));
     ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
     EXPECT_EQ((*r)["received_ms"], env_.NowMs());

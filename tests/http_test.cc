@@ -4,10 +4,9 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "http/request_parse.h"
 #include "http/server.h"
@@ -51,12 +50,15 @@ class HttpTest : public ::testing::Test {
     dir_ = testing::MakeTempDir();
     store_ = std::move(store::OpenSqliteStore(dir_ + "/db").value());
     svc_ = std::move(service::Service::Create(store_.get()).value());
-    for (Role r : kRoles) keys_[r] = svc_->CreateKey(r, std::string(service::RoleName(r)) + "-1", "test").value().second;
+    for (Role r : kRoles)
+      keys_[r] =
+          svc_->CreateKey(r, std::string(service::RoleName(r)) + "-1", "test").value().second;
     other_requester_ = svc_->CreateKey(Role::kRequester, "requester-2", "test").value().second;
     cfg.port = 0;
     cfg.threads = 4;
     server_ = std::make_unique<Server>(attach ? svc_.get() : nullptr, cfg, store_.get());
-    workflow_ = std::make_unique<service::Workflow>(svc_.get(), store_.get(), nullptr, service::WorkflowOptions{});  // no webhook: acks by call
+    workflow_ = std::make_unique<service::Workflow>(
+        svc_.get(), store_.get(), nullptr, service::WorkflowOptions{});  // no webhook: acks by call
     if (attach) server_->AttachWorkflow(workflow_.get());
     ASSERT_TRUE(server_->Bind().ok());
     thread_ = std::thread([this] { server_->Run(); });
@@ -76,16 +78,22 @@ class HttpTest : public ::testing::Test {
                        const std::string& ct = "application/json") {
     return client_->Post(path.c_str(), Auth(key), body, ct.c_str());
   }
-  httplib::Result PostJson(const std::string& path, Role role, const json& body) { return Post(path, keys_[role], body.dump()); }
-  httplib::Result Get(const std::string& path, const std::string& key) { return client_->Get(path.c_str(), Auth(key)); }
+  httplib::Result PostJson(const std::string& path, Role role, const json& body) {
+    return Post(path, keys_[role], body.dump());
+  }
+  httplib::Result Get(const std::string& path, const std::string& key) {
+    return client_->Get(path.c_str(), Auth(key));
+  }
   // Every client error: the status, and a JSON body with a code and a message.
-  static void ExpectError(const httplib::Result& r, int status, const std::string& code, const std::string& message_part = "") {
+  static void ExpectError(const httplib::Result& r, int status, const std::string& code,
+                          const std::string& message_part = "") {
     ASSERT_TRUE(r) << "no response";
     EXPECT_EQ(r->status, status) << r->body;
     const json j = json::parse(r->body, nullptr, false);
     ASSERT_TRUE(j.is_object() && j.contains("error")) << r->body;
     EXPECT_EQ(j["error"]["code"], code) << r->body;
-    EXPECT_NE(j["error"]["message"].get<std::string>().find(message_part), std::string::npos) << r->body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(message_part), std::string::npos)
+        << r->body;
   }
   void MakeBank(const std::string& name = "ncii") {
     auto r = PostJson("/v1/banks", Role::kAdmin, {{"name", name}, {"category", "ncii"}});
@@ -104,7 +112,8 @@ class HttpTest : public ::testing::Test {
 };
 
 std::string Concrete(std::string path) {
-  for (auto p = path.find('{'); p != std::string::npos; p = path.find('{')) path.replace(p, path.find('}') - p + 1, "999999");
+  for (auto p = path.find('{'); p != std::string::npos; p = path.find('{'))
+    path.replace(p, path.find('}') - p + 1, "999999");
   return path;
 }
 
@@ -131,12 +140,16 @@ TEST_F(HttpTest, EveryRouteRefusesRolesOutsideIt) {
     for (Role role : kRoles) {
       auto r = call(Auth(keys_[role]));
       ASSERT_TRUE(r);
-      const bool allowed = std::find(route.roles.begin(), route.roles.end(), role) != route.roles.end();
+      const bool allowed =
+          std::find(route.roles.begin(), route.roles.end(), role) != route.roles.end();
       if (allowed) {
-        EXPECT_NE(r->status, 401) << route.method << " " << route.path << " as " << service::RoleName(role);
-        EXPECT_NE(r->status, 403) << route.method << " " << route.path << " as " << service::RoleName(role);
+        EXPECT_NE(r->status, 401) << route.method << " " << route.path << " as "
+                                  << service::RoleName(role);
+        EXPECT_NE(r->status, 403) << route.method << " " << route.path << " as "
+                                  << service::RoleName(role);
       } else {
-        EXPECT_EQ(r->status, 403) << route.method << " " << route.path << " as " << service::RoleName(role) << ": " << r->body;
+        EXPECT_EQ(r->status, 403) << route.method << " " << route.path << " as "
+                                  << service::RoleName(role) << ": " << r->body;
       }
       ++checked;
     }
@@ -155,7 +168,10 @@ TEST_F(HttpTest, RequestersSeeOnlyThemselves) {
     EXPECT_EQ(Get("/v1/banks", key)->status, 403);
     EXPECT_EQ(Get("/v1/audit/verify", key)->status, 403);
     EXPECT_EQ(Get("/metrics", key)->status, 403);
-    EXPECT_EQ(Post("/v1/check", key, R"({"content_id":"x","signals":{"md5":"00000000000000000000000000000000"}})")->status, 403);
+    EXPECT_EQ(Post("/v1/check", key,
+                   R"({"content_id":"x","signals":{"md5":"00000000000000000000000000000000"}})")
+                  ->status,
+              403);
   }
   const json me = json::parse(Get("/v1/whoami", keys_[Role::kRequester])->body);
   const json them = json::parse(Get("/v1/whoami", other_requester_)->body);
@@ -169,46 +185,66 @@ TEST_F(HttpTest, RequestersSeeOnlyThemselves) {
 // statement of reasons and the transparency report in CSV.
 TEST_F(HttpTest, RemovalRequestFromIntakeToConfirmation) {
   const auto photo = *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 11), 95);
-  auto up = Post("/v1/check", keys_[Role::kPlatform], json{{"content_id", "m-1"}, {"chat_id", "group"}, {"uploader_id", "u"}, {"media", Base64(photo)}}.dump());
+  auto up = Post("/v1/check", keys_[Role::kPlatform],
+                 json{{"content_id", "m-1"},
+                      {"chat_id", "group"},
+                      {"uploader_id", "u"},
+                      {"media", Base64(photo)}}
+                     .dump());
   ASSERT_EQ(up->status, 200) << up->body;
-  ExpectError(Post("/v1/requests", keys_[Role::kRequester], json{{"category", "ncii"}, {"evidence", json::array({{{"media", "!!"}}})}}.dump()),
-              400, "invalid_argument", "evidence[0].media");
-  ExpectError(Post("/v1/requests", keys_[Role::kRequester], json{{"category", "ncii"}}.dump()), 400, "invalid_argument", "explanation");
+  ExpectError(
+      Post("/v1/requests", keys_[Role::kRequester],
+           json{{"category", "ncii"}, {"evidence", json::array({{{"media", "!!"}}})}}.dump()),
+      400, "invalid_argument", "evidence[0].media");
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], json{{"category", "ncii"}}.dump()), 400,
+              "invalid_argument", "explanation");
   ExpectError(Post("/v1/requests", keys_[Role::kRequester], "{not json"), 400, "invalid_argument");
-  const json body = {{"category", "ncii"}, {"explanation", "intimate image shared without consent"},
-                     {"notifier", {{"name", "N"}, {"email", "n@example.org"}}}, {"accuracy_statement", true},
-                     {"evidence", json::array({{{"media", Base64(photo)}}, {{"message_link", "https://chat.example/g/group/m/m-1"}}})}};
+  const json body = {
+      {"category", "ncii"},
+      {"explanation", "intimate image shared without consent"},
+      {"notifier", {{"name", "N"}, {"email", "n@example.org"}}},
+      {"accuracy_statement", true},
+      {"evidence", json::array({{{"media", Base64(photo)}},
+                                {{"message_link", "https://chat.example/g/group/m/m-1"}}})}};
   auto r = Post("/v1/requests", keys_[Role::kRequester], body.dump());
   ASSERT_EQ(r->status, 201) << r->body;
   const json req = json::parse(r->body);
   EXPECT_EQ(req["status"], "pending_review");
   EXPECT_EQ(req["evidence"][0]["kind"], "media");
   EXPECT_EQ(req["evidence"][0]["pdq"].get<std::string>().size(), 64u);
-  EXPECT_FALSE(req.dump().find(Base64(photo).substr(0, 40)) != std::string::npos);  // bytes not kept
+  EXPECT_FALSE(req.dump().find(Base64(photo).substr(0, 40)) !=
+               std::string::npos);  // bytes not kept
   const std::string path = "/v1/requests/" + std::to_string(req["id"].get<int64_t>());
   ExpectError(Get(path, other_requester_), 404, "not_found");
   EXPECT_EQ(json::parse(Get("/v1/requests", other_requester_)->body)["requests"].size(), 0u);
   EXPECT_EQ(json::parse(Get("/v1/review/queue", keys_[Role::kReviewer])->body)["queue"].size(), 1u);
-  auto d = PostJson(path + "/decision", Role::kReviewer, {{"approve", true}, {"reason", "matches the report"}});
+  auto d = PostJson(path + "/decision", Role::kReviewer,
+                    {{"approve", true}, {"reason", "matches the report"}});
   ASSERT_EQ(d->status, 200) << d->body;
-  ExpectError(PostJson(path + "/decision", Role::kReviewer, {{"approve", true}, {"reason", "twice"}}), 409, "failed_precondition");
+  ExpectError(
+      PostJson(path + "/decision", Role::kReviewer, {{"approve", true}, {"reason", "twice"}}), 409,
+      "failed_precondition");
   const json actions = json::parse(Get("/v1/actions", keys_[Role::kPlatform])->body)["actions"];
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0]["content_id"], "m-1");
-  const std::string ack = "/v1/actions/" + std::to_string(actions[0]["action_id"].get<int64_t>()) + "/ack";
+  const std::string ack =
+      "/v1/actions/" + std::to_string(actions[0]["action_id"].get<int64_t>()) + "/ack";
   ASSERT_EQ(Post(ack, keys_[Role::kPlatform], "")->status, 200);
   ASSERT_EQ(Post(ack, keys_[Role::kPlatform], "")->status, 200);  // idempotent
   const json done = json::parse(Get(path, keys_[Role::kRequester])->body);
   EXPECT_EQ(done["status"], "confirmed");
   ASSERT_EQ(done["removals"].size(), 1u);
   EXPECT_EQ(done["removals"][0]["chat_id"], "group");
-  auto st = Get("/v1/actions/" + std::to_string(actions[0]["action_id"].get<int64_t>()) + "/statement", keys_[Role::kPlatform]);
+  auto st =
+      Get("/v1/actions/" + std::to_string(actions[0]["action_id"].get<int64_t>()) + "/statement",
+          keys_[Role::kPlatform]);
   ASSERT_EQ(st->status, 200);
   EXPECT_EQ(json::parse(st->body)["puid"], "m-1");
   auto csv = Get("/v1/reports/transparency?format=csv", keys_[Role::kAdmin]);
   ASSERT_EQ(csv->status, 200);
   EXPECT_NE(csv->body.find("removals,total,1"), std::string::npos) << csv->body;
-  ExpectError(Get("/v1/reports/transparency?from_ms=abc", keys_[Role::kAdmin]), 400, "invalid_argument", "from_ms");
+  ExpectError(Get("/v1/reports/transparency?from_ms=abc", keys_[Role::kAdmin]), 400,
+              "invalid_argument", "from_ms");
 }
 
 // docs/openapi.json lists exactly the routes served, each with the roles it allows.
@@ -233,7 +269,8 @@ TEST_F(HttpTest, OpenApiDocumentMatchesTheRoutes) {
         for (Role role : route.roles) roles.insert(std::string(service::RoleName(role)));
         EXPECT_EQ(doc_roles, roles) << m << " " << path;
         // No key needed <=> the document says security: [].
-        EXPECT_EQ(route.roles.empty(), op.contains("security") && op["security"].empty()) << m << " " << path;
+        EXPECT_EQ(route.roles.empty(), op.contains("security") && op["security"].empty())
+            << m << " " << path;
       }
     }
   }
@@ -246,7 +283,8 @@ TEST_F(HttpTest, OpenApiDocumentMatchesTheRoutes) {
         if (k == "$ref") {
           const std::string ref = v.get<std::string>();
           ASSERT_EQ(ref.rfind("#/", 0), 0u) << ref;
-          EXPECT_FALSE(doc.value(json::json_pointer(ref.substr(1)), json()).is_null()) << "dangling " << ref;
+          EXPECT_FALSE(doc.value(json::json_pointer(ref.substr(1)), json()).is_null())
+              << "dangling " << ref;
         } else {
           refs(v);
         }
@@ -263,11 +301,16 @@ TEST_F(HttpTest, BankChangesAreLiveBeforeTheResponse) {
   const std::string pdq(64, 'f');
   std::string near = pdq;
   near[0] = '0';  // 4 bits away
-  auto e = PostJson("/v1/banks/ncii/entries", Role::kAdmin, {{"pdq", pdq}, {"request_id", "req-7"}, {"source", "hotline:x"}});
+  auto e = PostJson("/v1/banks/ncii/entries", Role::kAdmin,
+                    {{"pdq", pdq}, {"request_id", "req-7"}, {"source", "hotline:x"}});
   ASSERT_EQ(e->status, 201) << e->body;
   const int64_t id = json::parse(e->body)["entry_id"];
   auto check = [&](const std::string& cid) {
-    auto r = PostJson("/v1/check", Role::kPlatform, {{"content_id", cid}, {"chat_id", "g1"}, {"uploader_id", "u1"}, {"signals", {{"pdq", near}}}});
+    auto r = PostJson("/v1/check", Role::kPlatform,
+                      {{"content_id", cid},
+                       {"chat_id", "g1"},
+                       {"uploader_id", "u1"},
+                       {"signals", {{"pdq", near}}}});
     EXPECT_EQ(r->status, 200) << r->body;
     return json::parse(r->body);
   };
@@ -279,12 +322,15 @@ TEST_F(HttpTest, BankChangesAreLiveBeforeTheResponse) {
   EXPECT_EQ(j["matches"][0]["signal"], "pdq");
   EXPECT_EQ(j["recorded"], true);
   EXPECT_EQ(check("c1")["recorded"], false);  // the same content_id is recorded once
-  ASSERT_EQ(Post("/v1/entries/" + std::to_string(id) + "/disable", keys_[Role::kAdmin], "")->status, 200);
+  ASSERT_EQ(Post("/v1/entries/" + std::to_string(id) + "/disable", keys_[Role::kAdmin], "")->status,
+            200);
   EXPECT_EQ(check("c2")["decision"], "allow");
-  ASSERT_EQ(Post("/v1/entries/" + std::to_string(id) + "/enable", keys_[Role::kAdmin], "")->status, 200);
+  ASSERT_EQ(Post("/v1/entries/" + std::to_string(id) + "/enable", keys_[Role::kAdmin], "")->status,
+            200);
   EXPECT_EQ(check("c3")["decision"], "block");
   ExpectError(Post("/v1/entries/999/disable", keys_[Role::kAdmin], ""), 404, "not_found");
-  ExpectError(Post("/v1/entries/abc/disable", keys_[Role::kAdmin], ""), 400, "invalid_argument", "entry_id");
+  ExpectError(Post("/v1/entries/abc/disable", keys_[Role::kAdmin], ""), 400, "invalid_argument",
+              "entry_id");
   ExpectError(PostJson("/v1/banks/nope/entries", Role::kAdmin, {{"pdq", pdq}}), 404, "not_found");
 }
 
@@ -293,16 +339,22 @@ TEST_F(HttpTest, HashListsImportAndExport) {
   const std::string& a = keys_[Role::kAdmin];
   const std::string pdq1(64, 'a'), pdq2(64, '5');
   const std::string text = "# from hotline X\n" + pdq1 + ",90,file1.jpg\n\n" + pdq2 + "\r\n";
-  auto r = client_->Post("/v1/banks/ncii/import?format=text&signal=pdq&request_id=req-9&source=hotline:x", Auth(a), text, "text/plain");
+  auto r = client_->Post(
+      "/v1/banks/ncii/import?format=text&signal=pdq&request_id=req-9&source=hotline:x", Auth(a),
+      text, "text/plain");
   ASSERT_EQ(r->status, 201) << r->body;
   EXPECT_EQ(json::parse(r->body)["imported"], 2);
   const std::string md5(32, 'c');
   r = client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a),
-                    "{\"md5\":\"" + md5 + "\",\"file\":\"v.mp4\"}\n{\"pdq\":\"" + std::string(64, '0') + "\",\"quality\":20}\n", "application/x-ndjson");
+                    "{\"md5\":\"" + md5 + "\",\"file\":\"v.mp4\"}\n{\"pdq\":\"" +
+                        std::string(64, '0') + "\",\"quality\":20}\n",
+                    "application/x-ndjson");
   ASSERT_EQ(r->status, 201) << r->body;
   // Live at once: PDQ and exact matches block; the quality-20 hash is kept but not acted on.
   auto check = [&](const json& sig) {
-    return json::parse(PostJson("/v1/check", Role::kPlatform, {{"content_id", sig.dump()}, {"signals", sig}})->body)["decision"];
+    return json::parse(
+        PostJson("/v1/check", Role::kPlatform, {{"content_id", sig.dump()}, {"signals", sig}})
+            ->body)["decision"];
   };
   EXPECT_EQ(check({{"pdq", pdq1}}), "block");
   EXPECT_EQ(check({{"pdq", pdq2}}), "block");
@@ -323,13 +375,23 @@ TEST_F(HttpTest, HashListsImportAndExport) {
   auto tx = Get("/v1/banks/ncii/export?format=text", a);
   EXPECT_EQ(tx->body, pdq1 + ",90\n" + pdq2 + ",100\n" + std::string(64, '0') + ",20\n");
   // Errors name the line, and nothing of a bad list is imported.
-  ExpectError(client_->Post("/v1/banks/ncii/import", Auth(a), pdq1 + "\n" + pdq1 + ",101\n", "text/plain"), 400, "invalid_argument", "line 2");
-  ExpectError(client_->Post("/v1/banks/ncii/import", Auth(a), pdq1 + "\nnot-a-hash\n", "text/plain"), 400, "invalid_argument", "line 2");
-  ExpectError(client_->Post("/v1/banks/ncii/import?signal=md5", Auth(a), pdq1 + "\n", "text/plain"), 400, "invalid_argument", "line 1");
-  ExpectError(client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a), "{\"pdq\":5}\n", "text/plain"), 400, "invalid_argument", "line 1");
-  ExpectError(client_->Post("/v1/banks/ncii/import?format=xml", Auth(a), pdq1, "text/plain"), 400, "invalid_argument", "format");
-  ExpectError(client_->Post("/v1/banks/ncii/import", Auth(a), "# nothing\n", "text/plain"), 400, "invalid_argument", "no entries");
-  ExpectError(client_->Post("/v1/banks/nope/import", Auth(a), pdq1, "text/plain"), 404, "not_found");
+  ExpectError(
+      client_->Post("/v1/banks/ncii/import", Auth(a), pdq1 + "\n" + pdq1 + ",101\n", "text/plain"),
+      400, "invalid_argument", "line 2");
+  ExpectError(
+      client_->Post("/v1/banks/ncii/import", Auth(a), pdq1 + "\nnot-a-hash\n", "text/plain"), 400,
+      "invalid_argument", "line 2");
+  ExpectError(client_->Post("/v1/banks/ncii/import?signal=md5", Auth(a), pdq1 + "\n", "text/plain"),
+              400, "invalid_argument", "line 1");
+  ExpectError(
+      client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a), "{\"pdq\":5}\n", "text/plain"),
+      400, "invalid_argument", "line 1");
+  ExpectError(client_->Post("/v1/banks/ncii/import?format=xml", Auth(a), pdq1, "text/plain"), 400,
+              "invalid_argument", "format");
+  ExpectError(client_->Post("/v1/banks/ncii/import", Auth(a), "# nothing\n", "text/plain"), 400,
+              "invalid_argument", "no entries");
+  ExpectError(client_->Post("/v1/banks/nope/import", Auth(a), pdq1, "text/plain"), 404,
+              "not_found");
   EXPECT_EQ(Get("/v1/banks/ncii/export", a)->body, ex->body);
 }
 
@@ -342,12 +404,14 @@ TEST_F(HttpTest, MediaChecksHashTheUploadAndDropIt) {
   auto r = PostJson("/v1/check", Role::kPlatform, {{"content_id", "m1"}, {"media", Base64(copy)}});
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(json::parse(r->body)["decision"], "block");
-  auto raw = client_->Post("/v1/check/media?content_id=m2&chat_id=g&uploader_id=u", Auth(keys_[Role::kPlatform]),
-                           std::string(copy.begin(), copy.end()), "image/jpeg");
+  auto raw = client_->Post("/v1/check/media?content_id=m2&chat_id=g&uploader_id=u",
+                           Auth(keys_[Role::kPlatform]), std::string(copy.begin(), copy.end()),
+                           "image/jpeg");
   ASSERT_EQ(raw->status, 200) << raw->body;
   EXPECT_EQ(json::parse(raw->body)["decision"], "block");
   const auto other = *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 6), 90);
-  auto allow = client_->Post("/v1/check/media?content_id=m3", Auth(keys_[Role::kPlatform]), std::string(other.begin(), other.end()), "image/jpeg");
+  auto allow = client_->Post("/v1/check/media?content_id=m3", Auth(keys_[Role::kPlatform]),
+                             std::string(other.begin(), other.end()), "image/jpeg");
   EXPECT_EQ(json::parse(allow->body)["decision"], "allow");
 }
 
@@ -357,48 +421,79 @@ TEST_F(HttpTest, BadInputIsAClientErrorNamingTheProblem) {
   const std::string& p = keys_[Role::kPlatform];
   ExpectError(Post("/v1/check", p, "{\"content_id\": "), 400, "invalid_argument", "not valid JSON");
   ExpectError(Post("/v1/check", p, "[1,2]"), 400, "invalid_argument", "JSON object");
-  ExpectError(Post("/v1/check", p, "{\"content_id\":\"a\"}", "text/plain"), 415, "unsupported", "Content-Type");
-  ExpectError(Post("/v1/check", p, R"({"signals":{"pdq":"ff"}})"), 400, "invalid_argument", "content_id");
-  ExpectError(Post("/v1/check", p, R"({"content_id":7,"signals":{}})"), 400, "invalid_argument", "\"content_id\" must be a string");
+  ExpectError(Post("/v1/check", p, "{\"content_id\":\"a\"}", "text/plain"), 415, "unsupported",
+              "Content-Type");
+  ExpectError(Post("/v1/check", p, R"({"signals":{"pdq":"ff"}})"), 400, "invalid_argument",
+              "content_id");
+  ExpectError(Post("/v1/check", p, R"({"content_id":7,"signals":{}})"), 400, "invalid_argument",
+              "\"content_id\" must be a string");
   ExpectError(Post("/v1/check", p, R"({"content_id":"a"})"), 400, "invalid_argument", "needs");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":"ff"})"), 400, "invalid_argument", "\"signals\"");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"pdq":"xyz"}})"), 400, "invalid_argument", "pdq");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"pdq":12}})"), 400, "invalid_argument", "pdq");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"md5":"XYZ"}})"), 400, "invalid_argument", "md5");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"sha256":"00"}})"), 400, "invalid_argument", "sha256");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"md5":"00000000000000000000000000000000","quality":1000}})"), 400, "invalid_argument", "quality");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","media":"!!!!"})"), 400, "invalid_argument", "base64");
-  ExpectError(Post("/v1/check", p, R"({"content_id":"a","media":12})"), 400, "invalid_argument", "media");
-  ExpectError(Post("/v1/check", p, std::string(R"({"content_id":")") + std::string(300, 'x') + R"(","signals":{"md5":"00000000000000000000000000000000"}})"), 400, "invalid_argument", "longer");
+  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":"ff"})"), 400, "invalid_argument",
+              "\"signals\"");
+  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"pdq":"xyz"}})"), 400,
+              "invalid_argument", "pdq");
+  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"pdq":12}})"), 400,
+              "invalid_argument", "pdq");
+  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"md5":"XYZ"}})"), 400,
+              "invalid_argument", "md5");
+  ExpectError(Post("/v1/check", p, R"({"content_id":"a","signals":{"sha256":"00"}})"), 400,
+              "invalid_argument", "sha256");
+  ExpectError(
+      Post(
+          "/v1/check", p,
+          R"({"content_id":"a","signals":{"md5":"00000000000000000000000000000000","quality":1000}})"),
+      400, "invalid_argument", "quality");
+  ExpectError(Post("/v1/check", p, R"({"content_id":"a","media":"!!!!"})"), 400, "invalid_argument",
+              "base64");
+  ExpectError(Post("/v1/check", p, R"({"content_id":"a","media":12})"), 400, "invalid_argument",
+              "media");
+  ExpectError(Post("/v1/check", p,
+                   std::string(R"({"content_id":")") + std::string(300, 'x') +
+                       R"(","signals":{"md5":"00000000000000000000000000000000"}})"),
+              400, "invalid_argument", "longer");
   // Undecodable media: not an image at all, and a truncated JPEG.
-  auto garbage = Post("/v1/check", p, json{{"content_id", "g"}, {"media", Base64(std::vector<uint8_t>(500, 0x41))}}.dump());
+  auto garbage =
+      Post("/v1/check", p,
+           json{{"content_id", "g"}, {"media", Base64(std::vector<uint8_t>(500, 0x41))}}.dump());
   ASSERT_TRUE(garbage);
   EXPECT_GE(garbage->status, 400);
   EXPECT_LT(garbage->status, 500) << garbage->body;
   auto jpeg = *media::EncodeJpeg(testing::DetailedPhoto(200, 200, 1), 90);
   jpeg.resize(120);  // cut inside the headers: nothing to decode
-  auto truncated = client_->Post("/v1/check/media?content_id=t", Auth(p), std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
+  auto truncated = client_->Post("/v1/check/media?content_id=t", Auth(p),
+                                 std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
   ASSERT_TRUE(truncated);
   EXPECT_GE(truncated->status, 400);
   EXPECT_LT(truncated->status, 500) << truncated->body;
-  ExpectError(client_->Post("/v1/check/media", Auth(p), "xx", "image/jpeg"), 400, "invalid_argument", "content_id");
-  ExpectError(client_->Post("/v1/check/media?content_id=e", Auth(p), "", "image/jpeg"), 400, "invalid_argument", "empty");
+  ExpectError(client_->Post("/v1/check/media", Auth(p), "xx", "image/jpeg"), 400,
+              "invalid_argument", "content_id");
+  ExpectError(client_->Post("/v1/check/media?content_id=e", Auth(p), "", "image/jpeg"), 400,
+              "invalid_argument", "empty");
   // Batches: wrong shape, a bad item named by its index.
   ExpectError(Post("/v1/content/batch", p, R"({"items":{}})"), 400, "invalid_argument", "items");
-  ExpectError(Post("/v1/content/batch", p, R"({"items":[{"content_id":"a"},{"content_id":"b","pdq":"zz"}]})"), 400, "invalid_argument", "items[1]");
-  ExpectError(Post("/v1/content/batch", p, R"({"items":[{"content_id":"a"},5]})"), 400, "invalid_argument", "items[1]");
+  ExpectError(Post("/v1/content/batch", p,
+                   R"({"items":[{"content_id":"a"},{"content_id":"b","pdq":"zz"}]})"),
+              400, "invalid_argument", "items[1]");
+  ExpectError(Post("/v1/content/batch", p, R"({"items":[{"content_id":"a"},5]})"), 400,
+              "invalid_argument", "items[1]");
   // Admin inputs.
   const std::string& a = keys_[Role::kAdmin];
-  ExpectError(Post("/v1/keys", a, R"({"name":"x","role":"root"})"), 400, "invalid_argument", "role");
+  ExpectError(Post("/v1/keys", a, R"({"name":"x","role":"root"})"), 400, "invalid_argument",
+              "role");
   ExpectError(Post("/v1/banks", a, R"({"name":"x"})"), 400, "invalid_argument", "category");
-  ExpectError(Post("/v1/banks", a, R"({"name":"x","category":"c","pdq_threshold":"31"})"), 400, "invalid_argument", "pdq_threshold");
-  ExpectError(Post("/v1/banks", a, R"({"name":"x","category":"c","pdq_threshold":1e300})"), 400, "invalid_argument", "pdq_threshold");
-  ExpectError(Post("/v1/banks", a, R"({"name":"x","category":"c","action":"nuke"})"), 400, "invalid_argument", "action");
-  ExpectError(Post("/v1/banks/ncii/entries", a, R"({"source":"x"})"), 400, "invalid_argument", "needs");
+  ExpectError(Post("/v1/banks", a, R"({"name":"x","category":"c","pdq_threshold":"31"})"), 400,
+              "invalid_argument", "pdq_threshold");
+  ExpectError(Post("/v1/banks", a, R"({"name":"x","category":"c","pdq_threshold":1e300})"), 400,
+              "invalid_argument", "pdq_threshold");
+  ExpectError(Post("/v1/banks", a, R"({"name":"x","category":"c","action":"nuke"})"), 400,
+              "invalid_argument", "action");
+  ExpectError(Post("/v1/banks/ncii/entries", a, R"({"source":"x"})"), 400, "invalid_argument",
+              "needs");
   ExpectError(client_->Delete("/v1/keys/notanumber", Auth(a)), 400, "invalid_argument", "key_id");
   ExpectError(Get("/v1/nothing-here", a), 404, "not_found");
   // Deeply nested JSON is refused, not a stack overflow.
-  ExpectError(Post("/v1/check", p, std::string(100000, '[') + std::string(100000, ']')), 400, "invalid_argument");
+  ExpectError(Post("/v1/check", p, std::string(100000, '[') + std::string(100000, ']')), 400,
+              "invalid_argument");
   // The server is still healthy after all that.
   EXPECT_EQ(client_->Get("/healthz")->status, 200);
 }
@@ -408,7 +503,11 @@ TEST_F(HttpTest, RevokedKeysAreRefusedAtOnce) {
   ASSERT_EQ(r->status, 201) << r->body;
   const json k = json::parse(r->body);
   EXPECT_EQ(Get("/v1/whoami", k["key"])->status, 200);
-  EXPECT_EQ(client_->Delete(("/v1/keys/" + std::to_string(k["key_id"].get<int64_t>())).c_str(), Auth(keys_[Role::kAdmin]))->status, 200);
+  EXPECT_EQ(client_
+                ->Delete(("/v1/keys/" + std::to_string(k["key_id"].get<int64_t>())).c_str(),
+                         Auth(keys_[Role::kAdmin]))
+                ->status,
+            200);
   ExpectError(Get("/v1/whoami", k["key"]), 401, "unauthenticated", "revoked");
   auto audit = json::parse(Get("/v1/audit/verify", keys_[Role::kAdmin])->body);
   EXPECT_EQ(audit["ok"], true);
@@ -426,8 +525,14 @@ TEST_F(HttpTest, MetricsAreValidPrometheusText) {
   auto r = Get("/metrics", keys_[Role::kAdmin]);
   ASSERT_EQ(r->status, 200);
   EXPECT_NE(r->get_header_value("Content-Type").find("text/plain"), std::string::npos);
-  EXPECT_NE(r->body.find("takedown_http_requests_total{method=\"POST\",route=\"/v1/banks\",status=\"2xx\"} 1"), std::string::npos) << r->body;
-  EXPECT_NE(r->body.find("takedown_http_request_seconds_bucket{method=\"POST\",route=\"/v1/content/batch\",le=\"+Inf\"} 1"), std::string::npos);
+  EXPECT_NE(
+      r->body.find(
+          "takedown_http_requests_total{method=\"POST\",route=\"/v1/banks\",status=\"2xx\"} 1"),
+      std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("takedown_http_request_seconds_bucket{method=\"POST\",route=\"/v1/content/"
+                         "batch\",le=\"+Inf\"} 1"),
+            std::string::npos);
   EXPECT_NE(r->body.find("takedown_content_items 2"), std::string::npos);
   EXPECT_NE(r->body.find("takedown_store_write_queue_depth "), std::string::npos);
   // Every sample line is "name{labels} value" or "name value" with a number.

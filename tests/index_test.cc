@@ -74,23 +74,28 @@ TEST(Hamming, EveryKernelAgreesWithScalarBitForBit) {
         EXPECT_EQ(da, db) << k->name;
       }
     }
-    for (size_t i = 0; i < hs.size(); ++i) EXPECT_EQ(k->distance(hs[0], hs[i]), ref.distance(hs[0], hs[i]));
+    for (size_t i = 0; i < hs.size(); ++i)
+      EXPECT_EQ(k->distance(hs[0], hs[i]), ref.distance(hs[0], hs[i]));
     // The multi-index bucket filter, at every length around the vector widths, shift and budget.
     std::vector<uint32_t> entries(200);
     for (auto& e : entries) e = static_cast<uint32_t>(rng());
-    for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{33}, size_t{200}}) {
+    for (size_t n :
+         {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{33}, size_t{200}}) {
       for (int shift : {0, 7, 8, 15}) {
         for (int budget : {0, 1, 2, 3}) {
           const uint32_t mask = (uint32_t{1} << shift) - 1;
           const uint32_t q = static_cast<uint32_t>(rng()) & mask;
           std::vector<uint64_t> fa(n + 16), fb(n + 16);
-          const size_t ca = ref.filter_entries(entries.data(), n, mask, shift, q, budget, 0x1230, fa.data());
-          const size_t cb = k->filter_entries(entries.data(), n, mask, shift, q, budget, 0x1230, fb.data());
+          const size_t ca =
+              ref.filter_entries(entries.data(), n, mask, shift, q, budget, 0x1230, fa.data());
+          const size_t cb =
+              k->filter_entries(entries.data(), n, mask, shift, q, budget, 0x1230, fb.data());
           ASSERT_EQ(ca, cb) << k->name << " n=" << n << " shift=" << shift << " budget=" << budget;
           fa.resize(ca), fb.resize(cb);
           EXPECT_EQ(fa, fb) << k->name;
           size_t want = 0;  // the definition, independently of the reference kernel
-          for (size_t j = 0; j < n; ++j) want += __builtin_popcount((entries[j] & mask) ^ q) <= budget ? 1 : 0;
+          for (size_t j = 0; j < n; ++j)
+            want += __builtin_popcount((entries[j] & mask) ^ q) <= budget ? 1 : 0;
           EXPECT_EQ(ca, want);
         }
       }
@@ -100,7 +105,8 @@ TEST(Hamming, EveryKernelAgreesWithScalarBitForBit) {
     k->within_batch(hs.data(), 60, hs.data(), hs.size(), 40, &pb);
     ASSERT_EQ(pa.size(), pb.size()) << k->name;
     for (size_t i = 0; i < pa.size(); ++i) {
-      EXPECT_TRUE(pa[i].query == pb[i].query && pa[i].index == pb[i].index && pa[i].distance == pb[i].distance);
+      EXPECT_TRUE(pa[i].query == pb[i].query && pa[i].index == pb[i].index &&
+                  pa[i].distance == pb[i].distance);
     }
   }
 }
@@ -141,8 +147,13 @@ Dataset MakeDataset(size_t n, uint64_t seed) {
   for (size_t i = 0; i < n; ++i) {
     Hash256 h;
     switch (i % 10) {
-      case 0: h = d.hashes.empty() ? RandomHash(rng) : FlipBits(d.hashes[rng() % d.hashes.size()], 1 + rng() % 40, rng); break;
-      case 1: h = i >= 10 ? d.hashes[i - 10] : RandomHash(rng); break;  // exact duplicates
+      case 0:
+        h = d.hashes.empty() ? RandomHash(rng)
+                             : FlipBits(d.hashes[rng() % d.hashes.size()], 1 + rng() % 40, rng);
+        break;
+      case 1:
+        h = i >= 10 ? d.hashes[i - 10] : RandomHash(rng);
+        break;   // exact duplicates
       case 2: {  // differs from a neighbour in one part only (all flips inside part 5)
         h = i >= 10 ? d.hashes[i - 10] : RandomHash(rng);
         for (int b = 0; b < 10; ++b) {
@@ -151,8 +162,12 @@ Dataset MakeDataset(size_t n, uint64_t seed) {
         }
         break;
       }
-      case 3: h = Hash256{}; if (i % 20 == 3) h = FlipBits(h, static_cast<int>(rng() % 33), rng); break;
-      default: h = RandomHash(rng);
+      case 3:
+        h = Hash256{};
+        if (i % 20 == 3) h = FlipBits(h, static_cast<int>(rng() % 33), rng);
+        break;
+      default:
+        h = RandomHash(rng);
     }
     d.hashes.push_back(h);
     d.ids.push_back(i * 3 + 1000);  // not dense, not slot numbers
@@ -175,7 +190,9 @@ TEST(Mih, PresenceMasksNeverHideAMatchAtAnyDirectoryWidth) {
     MihSegment::Scratch scratch;
     for (int trial = 0; trial < 60; ++trial) {
       const int r = trial % 3 == 0 ? 31 : static_cast<int>(rng() % 40);
-      const Hash256 q = trial % 7 == 0 ? RandomHash(rng) : FlipBits(d.hashes[rng() % d.hashes.size()], static_cast<int>(rng() % 20), rng);
+      const Hash256 q = trial % 7 == 0 ? RandomHash(rng)
+                                       : FlipBits(d.hashes[rng() % d.hashes.size()],
+                                                  static_cast<int>(rng() % 20), rng);
       std::vector<SlotMatch> got;
       seg->Query(q, r, store, BestKernels(), &scratch, &got);
       std::vector<Match> matches;
@@ -183,7 +200,8 @@ TEST(Mih, PresenceMasksNeverHideAMatchAtAnyDirectoryWidth) {
       std::sort(matches.begin(), matches.end(), [](const Match& a, const Match& b) {
         return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
       });
-      ASSERT_EQ(matches, BruteForce(d.hashes, d.ids, none, q, r)) << "low bits " << low << ", trial " << trial;
+      ASSERT_EQ(matches, BruteForce(d.hashes, d.ids, none, q, r))
+          << "low bits " << low << ", trial " << trial;
     }
   }
 }
@@ -249,7 +267,8 @@ TEST(Locality, ClustersOfNearCopiesAreLaidOutTogether) {
     first[c] = std::min(first[c], s);
     last[c] = std::max(last[c], s);
   }
-  for (int c = 0; c < 40; ++c) EXPECT_EQ(last[c] - first[c] + 1, 150u) << "cluster " << c << " is split";
+  for (int c = 0; c < 40; ++c)
+    EXPECT_EQ(last[c] - first[c] + 1, 150u) << "cluster " << c << " is split";
   // Unrelated hashes keep the order of their part 0.
   uint32_t prev = 0;
   for (uint32_t i : order) {
@@ -269,12 +288,15 @@ TEST(HashIndex, BuildMatchesBruteForceAtEveryRadiusAndStrategy) {
     ASSERT_TRUE(idx.ok());
     std::mt19937_64 rng(9);
     for (int trial = 0; trial < 60; ++trial) {
-      const Hash256 q = trial % 3 == 0 ? RandomHash(rng) : FlipBits(d.hashes[rng() % d.hashes.size()], trial % 35, rng);
+      const Hash256 q = trial % 3 == 0
+                            ? RandomHash(rng)
+                            : FlipBits(d.hashes[rng() % d.hashes.size()], trial % 35, rng);
       for (int r : {0, 1, 5, 10, 31, 32, 45, 64, 100, 256}) {
         const auto want = BruteForce(d.hashes, d.ids, {}, q, r);
         for (auto s : {QueryStrategy::kAuto, QueryStrategy::kIndex, QueryStrategy::kScan}) {
-          EXPECT_EQ((*idx)->Query(q, r, s), want) << "trial " << trial << " r=" << r << " s=" << static_cast<int>(s)
-                                                  << " dedup_above=" << dedup_above;
+          EXPECT_EQ((*idx)->Query(q, r, s), want)
+              << "trial " << trial << " r=" << r << " s=" << static_cast<int>(s)
+              << " dedup_above=" << dedup_above;
         }
       }
     }
@@ -282,14 +304,15 @@ TEST(HashIndex, BuildMatchesBruteForceAtEveryRadiusAndStrategy) {
   }
 }
 
-// A cluster of thousands of near-copies (the case the deduplicating path is for), and some removed and
-// disabled among them, in segments of several sizes (live adds, then maintenance).
+// A cluster of thousands of near-copies (the case the deduplicating path is for), and some removed
+// and disabled among them, in segments of several sizes (live adds, then maintenance).
 TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
   std::mt19937_64 rng(21);
   const Hash256 centre = RandomHash(rng);
   Dataset d;
   for (size_t i = 0; i < 12000; ++i) {
-    d.hashes.push_back(i % 4 == 0 ? RandomHash(rng) : FlipBits(centre, static_cast<int>(rng() % 40), rng));
+    d.hashes.push_back(i % 4 == 0 ? RandomHash(rng)
+                                  : FlipBits(centre, static_cast<int>(rng() % 40), rng));
     d.ids.push_back(i * 7 + 3);
   }
   for (size_t dedup_above : kDedupSettings) {
@@ -297,7 +320,8 @@ TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
     opts.dedup_candidates_above = dedup_above;
     opts.background = false;
     opts.tail_limit = 1500;
-    auto idx = HashIndex::Build(std::span(d.hashes).first(6000), std::span(d.ids).first(6000), opts);
+    auto idx =
+        HashIndex::Build(std::span(d.hashes).first(6000), std::span(d.ids).first(6000), opts);
     ASSERT_TRUE(idx.ok());
     for (size_t i = 6000; i < d.hashes.size(); ++i) {
       ASSERT_TRUE((*idx)->Add(d.ids[i], d.hashes[i]).ok());
@@ -316,7 +340,8 @@ TEST(HashIndex, LargeClustersMatchBruteForceOnBothCheckingPaths) {
     for (int trial = 0; trial < 12; ++trial) {
       const Hash256 q = FlipBits(centre, trial * 2, rng);
       for (int r : {8, 31, 40}) {
-        EXPECT_EQ((*idx)->Query(q, r, QueryStrategy::kIndex), BruteForce(d.hashes, d.ids, gone, q, r))
+        EXPECT_EQ((*idx)->Query(q, r, QueryStrategy::kIndex),
+                  BruteForce(d.hashes, d.ids, gone, q, r))
             << "trial " << trial << " r=" << r << " dedup_above=" << dedup_above;
       }
     }
@@ -351,12 +376,14 @@ TEST(HashIndex, BatchEqualsSingleQueriesForEveryStrategy) {
   ASSERT_TRUE(idx.ok());
   std::mt19937_64 rng(3);
   std::vector<Hash256> qs;
-  for (int i = 0; i < 100; ++i) qs.push_back(FlipBits(d.hashes[rng() % d.hashes.size()], i % 30, rng));
+  for (int i = 0; i < 100; ++i)
+    qs.push_back(FlipBits(d.hashes[rng() % d.hashes.size()], i % 30, rng));
   for (auto s : {QueryStrategy::kAuto, QueryStrategy::kIndex, QueryStrategy::kScan}) {
     for (int threads : {1, 3}) {
       const auto batch = (*idx)->QueryBatch(qs, 31, threads, s);
       ASSERT_EQ(batch.size(), qs.size());
-      for (size_t i = 0; i < qs.size(); ++i) EXPECT_EQ(batch[i], BruteForce(d.hashes, d.ids, {}, qs[i], 31));
+      for (size_t i = 0; i < qs.size(); ++i)
+        EXPECT_EQ(batch[i], BruteForce(d.hashes, d.ids, {}, qs[i], 31));
     }
   }
 }
@@ -378,25 +405,29 @@ TEST(HashIndex, AddsRemovesAndDisablesAreVisibleAtOnce) {
   Dataset d;
   std::set<uint64_t> gone;
   for (int i = 0; i < 3000; ++i) {
-    const Hash256 h = i % 4 == 0 && i > 0 ? FlipBits(d.hashes[rng() % d.hashes.size()], 3, rng) : RandomHash(rng);
+    const Hash256 h =
+        i % 4 == 0 && i > 0 ? FlipBits(d.hashes[rng() % d.hashes.size()], 3, rng) : RandomHash(rng);
     ASSERT_TRUE(idx->Add(static_cast<uint64_t>(i), h).ok());
     d.hashes.push_back(h);
     d.ids.push_back(static_cast<uint64_t>(i));
     // The entry just added matches at once.
     const auto m = idx->Query(h, 0);
     ASSERT_FALSE(m.empty());
-    ASSERT_TRUE(std::any_of(m.begin(), m.end(), [&](const Match& x) { return x.id == static_cast<uint64_t>(i); }));
+    ASSERT_TRUE(std::any_of(m.begin(), m.end(),
+                            [&](const Match& x) { return x.id == static_cast<uint64_t>(i); }));
     if (i % 7 == 0) {
       const uint64_t victim = d.ids[rng() % d.ids.size()];
       if (!gone.count(victim)) {
         ASSERT_TRUE(idx->Remove(victim).ok());
         gone.insert(victim);
-        for (const auto& x : idx->Query(d.hashes[victim], 0)) ASSERT_NE(x.id, victim);  // gone at once
+        for (const auto& x : idx->Query(d.hashes[victim], 0))
+          ASSERT_NE(x.id, victim);  // gone at once
       }
     }
   }
   EXPECT_EQ(idx->Remove(99999).code(), StatusCode::kNotFound);
-  const uint64_t some = *std::find_if(d.ids.begin(), d.ids.end(), [&](uint64_t id) { return !gone.count(id); });
+  const uint64_t some =
+      *std::find_if(d.ids.begin(), d.ids.end(), [&](uint64_t id) { return !gone.count(id); });
   EXPECT_EQ(idx->Add(some, Hash256{}).code(), StatusCode::kInvalidArgument);  // present
   ASSERT_TRUE(idx->SetEnabled(some, false).ok());
   for (const auto& x : idx->Query(d.hashes[some], 0)) EXPECT_NE(x.id, some);
@@ -410,8 +441,9 @@ TEST(HashIndex, AddsRemovesAndDisablesAreVisibleAtOnce) {
   idx->WaitForMaintenance();
   const auto st = idx->Stats();
   EXPECT_EQ(st.tail, 0u);
-  std::printf("live index: %lu entries, %lu segments after %lu adds\n", static_cast<unsigned long>(st.entries),
-              static_cast<unsigned long>(st.segments), static_cast<unsigned long>(st.slots));
+  std::printf("live index: %lu entries, %lu segments after %lu adds\n",
+              static_cast<unsigned long>(st.entries), static_cast<unsigned long>(st.segments),
+              static_cast<unsigned long>(st.slots));
   for (int trial = 0; trial < 40; ++trial) {
     const Hash256 q = FlipBits(d.hashes[rng() % d.hashes.size()], trial % 20, rng);
     EXPECT_EQ(idx->Query(q, 31), BruteForce(d.hashes, d.ids, gone, q, 31));
@@ -517,7 +549,8 @@ TEST_F(IndexFileTest, TruncatedFilesAreErrorsWithOffsets) {
     Write(std::vector<char>(bytes.begin(), bytes.begin() + static_cast<long>(cut)), path_ + ".cut");
     auto idx = HashIndex::Open(path_ + ".cut", {});
     ASSERT_FALSE(idx.ok()) << cut;
-    EXPECT_NE(idx.status().message().find("truncated"), std::string::npos) << idx.status().message();
+    EXPECT_NE(idx.status().message().find("truncated"), std::string::npos)
+        << idx.status().message();
   }
 }
 
@@ -526,13 +559,16 @@ TEST_F(IndexFileTest, EveryFlippedByteIsCaught) {
   std::mt19937_64 rng(2);
   for (int trial = 0; trial < 300; ++trial) {
     auto b = bytes;
-    const size_t at = trial < 100 ? static_cast<size_t>(trial) : rng() % b.size();  // header and body
+    const size_t at =
+        trial < 100 ? static_cast<size_t>(trial) : rng() % b.size();  // header and body
     b[at] = static_cast<char>(b[at] ^ (1 + rng() % 255));
     Write(b, path_ + ".bad");
     auto idx = HashIndex::Open(path_ + ".bad", {});
     if (idx.ok()) {
       // Only padding bytes between sections are unchecked; then answers must still be right.
-      EXPECT_EQ((*idx)->Query(data_.hashes[0], 31), BruteForce(data_.hashes, data_.ids, {data_.ids[5], data_.ids[6]}, data_.hashes[0], 31));
+      EXPECT_EQ(
+          (*idx)->Query(data_.hashes[0], 31),
+          BruteForce(data_.hashes, data_.ids, {data_.ids[5], data_.ids[6]}, data_.hashes[0], 31));
     } else {
       const std::string& m = idx.status().message();
       EXPECT_TRUE(m.find("checksum") != std::string::npos || m.find("magic") != std::string::npos ||
@@ -584,7 +620,8 @@ TEST_F(IndexFileTest, ContentThatLiesBehindRightChecksumsIsCaught) {
   std::mt19937_64 rng(9);
   for (int trial = 0; trial < 20; ++trial) {
     const Hash256 q = FlipBits(data_.hashes[rng() % data_.hashes.size()], trial, rng);
-    EXPECT_EQ((*idx)->Query(q, 31), BruteForce(data_.hashes, data_.ids, {data_.ids[5], data_.ids[6]}, q, 31));
+    EXPECT_EQ((*idx)->Query(q, 31),
+              BruteForce(data_.hashes, data_.ids, {data_.ids[5], data_.ids[6]}, q, 31));
   }
 }
 
@@ -593,7 +630,8 @@ TEST_F(IndexFileTest, NotAnIndexAndMissingFile) {
   EXPECT_EQ(HashIndex::Open(path_ + ".txt", {}).status().code(), StatusCode::kDataLoss);
   std::vector<char> junk(4096, 'x');
   Write(junk, path_ + ".junk");
-  EXPECT_NE(HashIndex::Open(path_ + ".junk", {}).status().message().find("bad magic"), std::string::npos);
+  EXPECT_NE(HashIndex::Open(path_ + ".junk", {}).status().message().find("bad magic"),
+            std::string::npos);
   EXPECT_EQ(HashIndex::Open(dir_ + "/nope", {}).status().code(), StatusCode::kNotFound);
 }
 

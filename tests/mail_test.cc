@@ -314,8 +314,8 @@ class MailLineTest : public DkimTest {
     DkimTest::SetUp();
     store_ = std::move(store::OpenSqliteStore(dir_ + "/db").value());
     svc_ = std::move(service::Service::Create(store_.get()).value());
-    wf_ = std::make_unique<service::Workflow>(svc_.get(), store_.get(), std::make_unique<FakeSink>(),
-                                              service::WorkflowOptions{});
+    wf_ = std::make_unique<service::Workflow>(
+        svc_.get(), store_.get(), std::make_unique<FakeSink>(), service::WorkflowOptions{});
     admin_ =
         Principal{svc_->CreateKey(Role::kAdmin, "admin", "system")->first, Role::kAdmin, "admin"};
     kcsc_ = svc_->CreateKey(Role::kRequester, "kcsc", "system")->first;
@@ -705,7 +705,8 @@ TEST_F(MailLineTest, AnAddressBelongsToOneRequesterOnly) {
   EXPECT_EQ(list["requesters"][0]["key_id"], kcsc_);
   EXPECT_EQ(list["requesters"][0]["email"]["addresses"][0], "analyst@regulator.test");
   EXPECT_EQ(list["requesters"][1]["email"]["domains"][0], "hotline.test");
-  EXPECT_EQ(wf_->ListRequesterProfiles(kcsc_, 100).value()["requesters"].size(), 1u) << "paged by key id";
+  EXPECT_EQ(wf_->ListRequesterProfiles(kcsc_, 100).value()["requesters"].size(), 1u)
+      << "paged by key id";
   // Setting its own profile again (the same addresses) is fine.
   auto mine = wf_->GetRequesterProfile(kcsc_).value();
   EXPECT_TRUE(wf_->SetRequesterProfile(kcsc_, mine, admin_).ok());

@@ -2,13 +2,13 @@
 // variants, thresholds.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "match/matcher.h"
-#include "match/signals_json.h"
 #include "match/plane.h"
+#include "match/signals_json.h"
 #include "support/edits.h"
 #include "support/synthetic.h"
 
@@ -99,16 +99,20 @@ TEST(ContentBox, LayersStepThroughNestedFramesToThePicture) {
   media::Image bubble = Framed(pic, 8, 30, 8, 8, 66);
   media::Image chat = Framed(bubble, 40, 60, 20, 20, 18);
   media::Image shot = Framed(chat, 36, 0, 0, 0, 90);
-  for (int y = 12; y < 24; ++y) std::fill_n(shot.row(y) + 3 * 30, 3 * 120, uint8_t{235});  // header text
+  for (int y = 12; y < 24; ++y)
+    std::fill_n(shot.row(y) + 3 * 30, 3 * 120, uint8_t{235});  // header text
   const LumaPlane p = WorkingPlane(shot);
   const FrameBoxes f = DetectFrames(p, 8);
   const int px = 20 + 8, py = 36 + 40 + 8;  // the picture's place in the screenshot
   bool found = false;
   for (const Rect& r : f.layers) {
-    found |= std::abs(r.x - px) <= 1 && std::abs(r.y - py) <= 1 && std::abs(r.w - 200) <= 2 && std::abs(r.h - 150) <= 2;
+    found |= std::abs(r.x - px) <= 1 && std::abs(r.y - py) <= 1 && std::abs(r.w - 200) <= 2 &&
+             std::abs(r.h - 150) <= 2;
   }
   std::string all;
-  for (const Rect& r : f.layers) all += " [" + std::to_string(r.x) + "," + std::to_string(r.y) + " " + std::to_string(r.w) + "x" + std::to_string(r.h) + "]";
+  for (const Rect& r : f.layers)
+    all += " [" + std::to_string(r.x) + "," + std::to_string(r.y) + " " + std::to_string(r.w) +
+           "x" + std::to_string(r.h) + "]";
   EXPECT_TRUE(found) << "no layer is the picture at " << px << "," << py << ":" << all;
   // The frame and content boxes go on through the picture's white rows.
   ASSERT_TRUE(f.content.has_value());
@@ -133,7 +137,8 @@ TEST(ContentBox, SmallBoxOnALargeImageIsRefinedAtFullResolution) {
   media::Image page = media::Image::Allocate(1600, 1200, media::PixelFormat::kRgb8);
   std::fill(page.pixels.begin(), page.pixels.end(), 255);
   const media::Image object = testing::DetailedPhoto(122, 42, 11);
-  for (int y = 0; y < object.height; ++y) std::copy_n(object.row(y), object.row_bytes(), page.row(601 + y) + 3 * 703);
+  for (int y = 0; y < object.height; ++y)
+    std::copy_n(object.row(y), object.row_bytes(), page.row(601 + y) + 3 * 703);
   const LumaPlane plane = WorkingPlane(page);
   ASSERT_EQ(plane.width, 400);  // averaged by 4
   const QuerySignals fine = ComputeQuerySignals(plane, 4.0, false, &page);
@@ -181,9 +186,13 @@ TEST(AreaResample, Of128HoldsEveryRegionAs64x64Block) {
   for (int k = 0; k < 9; ++k) {
     const int bx = (k % 3) * 32, by = (k / 3) * 32;
     hash::pdq::Buffer64 direct;
-    AreaResample64(p, {base.x + base.w * 0.25 * (k % 3), base.y + base.h * 0.25 * (k / 3), base.w / 2, base.h / 2}, direct);
+    AreaResample64(p,
+                   {base.x + base.w * 0.25 * (k % 3), base.y + base.h * 0.25 * (k / 3), base.w / 2,
+                    base.h / 2},
+                   direct);
     for (int i = 0; i < 64; i += 7)
-      for (int j = 0; j < 64; j += 5) EXPECT_NEAR(big[(by + i) * 128 + bx + j], direct[i * 64 + j], 0.02) << k;
+      for (int j = 0; j < 64; j += 5)
+        EXPECT_NEAR(big[(by + i) * 128 + bx + j], direct[i * 64 + j], 0.02) << k;
   }
 }
 
@@ -214,7 +223,8 @@ class MatcherTest : public ::testing::Test {
   void SetUp() override {
     // Detailed pictures only: PDQ's quality gate (50) rightly refuses featureless ones.
     for (uint32_t seed = 100; photos_.size() < 12; ++seed) {
-      media::Image img = testing::DetailedPhoto(320 + 8 * static_cast<int>(photos_.size()), 240, seed);
+      media::Image img =
+          testing::DetailedPhoto(320 + 8 * static_cast<int>(photos_.size()), 240, seed);
       hash::PdqHasher pdq;
       if (pdq.HashImage(img).quality >= 80) photos_.push_back(std::move(img));
     }
@@ -243,8 +253,10 @@ class MatcherTest : public ::testing::Test {
   std::set<std::string> SignalsFor(const std::vector<SignalMatch>& ms, uint64_t item, bool* other) {
     std::set<std::string> s;
     for (const auto& m : ms) {
-      if (m.item == item) s.insert(m.signal);
-      else *other = true;
+      if (m.item == item)
+        s.insert(m.signal);
+      else
+        *other = true;
     }
     return s;
   }
@@ -258,9 +270,11 @@ TEST_F(MatcherTest, EachSignalFindsTheEditItIsFor) {
     const char* edit;
     const char* signal;  // a signal that must be among those that matched
   };
-  for (const Case& c : {Case{"jpeg_q30", "pdq"}, Case{"border_10", "box"}, Case{"letterbox_16_9", "box"},
-                        Case{"caption", "box"}, Case{"crop_15", "norm"}, Case{"rotate_4", "norm"},
-                        Case{"sticker", "regions"}, Case{"watermark", "regions"}, Case{"mirror", "norm"}, Case{"resize_25", "norm"}}) {
+  for (const Case& c :
+       {Case{"jpeg_q30", "pdq"}, Case{"border_10", "box"}, Case{"letterbox_16_9", "box"},
+        Case{"caption", "box"}, Case{"crop_15", "norm"}, Case{"rotate_4", "norm"},
+        Case{"sticker", "regions"}, Case{"watermark", "regions"}, Case{"mirror", "norm"},
+        Case{"resize_25", "norm"}}) {
     for (uint64_t i : {0u, 5u, 11u}) {
       const auto q = Edited(c.edit, photos_[i]);
       bool other = false;
@@ -332,7 +346,8 @@ TEST_F(MatcherTest, LayersOfAScreenshotAreMatchedAndSurviveJson) {
   auto back = SignalsFromJson(nlohmann::json::parse(SignalsToJson("s.jpg", shot).dump()), &path);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ASSERT_EQ(back->query.layers.size(), shot.query.layers.size());
-  for (size_t i = 0; i < shot.query.layers.size(); ++i) EXPECT_EQ(back->query.layers[i].hash, shot.query.layers[i].hash);
+  for (size_t i = 0; i < shot.query.layers.size(); ++i)
+    EXPECT_EQ(back->query.layers[i].hash, shot.query.layers[i].hash);
   EXPECT_TRUE(SignalsFor(matcher_->Match(QueryItemFrom(shot)), 6, &other).size() > 0);
   EXPECT_FALSE(other);
 }
@@ -362,7 +377,8 @@ TEST_F(MatcherTest, SignalsSurviveTheirJsonForm) {
   j["signals"]["norm"]["pdq"] = "123";
   auto bad = SignalsFromJson(j, &path);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("\"signals\".\"norm\".\"pdq\""), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("\"signals\".\"norm\".\"pdq\""), std::string::npos)
+      << bad.status().message();
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 // The robustness table of plain PDQ under the 20 re-share edits, printed honestly; and no false
 // matches between different photos of the set. All 245 photos: about 40 s under ASan.
-#include "support/match_eval.h"
 #include "support/robustness.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +14,7 @@
 #include "hash/image_signals.h"
 #include "match/matcher.h"
 #include "support/edits.h"
+#include "support/match_eval.h"
 #include "support/shared_data.h"
 
 namespace takedown {
@@ -101,7 +101,8 @@ TEST(RobustMatching, RecallAndNoFalseMatchesOnSharedPhotos) {
   // benchmark (takedown-bench match) prints the table for every photo.
   const auto photos = testing::EveryNth(testing::ListFiles(testing::SharedDir() + "/media/photos"),
                                         testing::FullCorpus() ? 1 : 2);
-  const auto near = testing::LoadNearDuplicates({TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv"});
+  const auto near =
+      testing::LoadNearDuplicates({TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv"});
   const auto ev = testing::EvaluateMatching(photos, match::MatchOptions{}, Threads(), near);
   std::printf("\n%s\n", testing::FormatMatchEvaluation(ev).c_str());
   int false_matches = 0;
@@ -114,13 +115,23 @@ TEST(RobustMatching, RecallAndNoFalseMatchesOnSharedPhotos) {
   EXPECT_EQ(false_matches, 0);
   EXPECT_EQ(recall["(unedited)"], 1.0);
   // Measured levels (README), less a margin for the subset: a regression fails here.
-  for (const auto& [edit, floor] : std::map<std::string, double>{
-           {"jpeg_q30", 0.97}, {"resize_50", 0.97}, {"rotate_90", 0.97}, {"mirror", 0.97}, {"rotate_4", 0.97},
-           {"crop_5", 0.97}, {"crop_15", 0.95}, {"border_10", 0.97}, {"letterbox_16_9", 0.97},
-           {"caption", 0.94}, {"screenshot", 0.96}, {"sticker", 0.95}, {"watermark", 0.92}}) {
+  for (const auto& [edit, floor] : std::map<std::string, double>{{"jpeg_q30", 0.97},
+                                                                 {"resize_50", 0.97},
+                                                                 {"rotate_90", 0.97},
+                                                                 {"mirror", 0.97},
+                                                                 {"rotate_4", 0.97},
+                                                                 {"crop_5", 0.97},
+                                                                 {"crop_15", 0.95},
+                                                                 {"border_10", 0.97},
+                                                                 {"letterbox_16_9", 0.97},
+                                                                 {"caption", 0.94},
+                                                                 {"screenshot", 0.96},
+                                                                 {"sticker", 0.95},
+                                                                 {"watermark", 0.92}}) {
     EXPECT_GE(recall[edit], floor) << edit;
   }
-  for (const auto& [edit, p] : plain) EXPECT_GE(recall[edit] + 1e-9, p) << edit << ": worse than plain PDQ";
+  for (const auto& [edit, p] : plain)
+    EXPECT_GE(recall[edit] + 1e-9, p) << edit << ": worse than plain PDQ";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // environment and flags; killed with SIGKILL mid-load and restarted (nothing acknowledged is
 // lost); stopped with SIGTERM (in-flight requests answered, clean exit); the admin and audit
 // commands beside it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -14,12 +15,10 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/serve_config.h"
 #include "support/synthetic.h"
@@ -37,14 +36,16 @@ std::string Slurp(const std::string& path) {
 // Runs the takedown binary to completion; returns its exit status and stdout.
 std::pair<int, std::string> RunTakedown(const std::string& args, const std::string& dir) {
   const std::string out = dir + "/cmd.out", err = dir + "/cmd.err";
-  const int status = std::system((std::string(TAKEDOWN_BINARY) + " " + args + " >" + out + " 2>" + err).c_str());
+  const int status =
+      std::system((std::string(TAKEDOWN_BINARY) + " " + args + " >" + out + " 2>" + err).c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out) + Slurp(err)};
 }
 
 class ServerProcess {
  public:
   // Starts `takedown serve ARGS` and waits until /readyz answers 200.
-  ServerProcess(const std::vector<std::string>& args, const std::string& dir, const std::vector<std::string>& env = {}) {
+  ServerProcess(const std::vector<std::string>& args, const std::string& dir,
+                const std::vector<std::string>& env = {}) {
     out_ = dir + "/serve.out";
     err_ = dir + "/serve.err";
     pid_ = fork();
@@ -61,7 +62,8 @@ class ServerProcess {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       const std::string o = Slurp(out_);
-      if (const auto p = o.find("listening on http://127.0.0.1:"); p != std::string::npos && o.find('\n', p) != std::string::npos) {
+      if (const auto p = o.find("listening on http://127.0.0.1:");
+          p != std::string::npos && o.find('\n', p) != std::string::npos) {
         port_ = std::stoi(o.substr(p + 30));
         httplib::Client c("127.0.0.1", port_);
         auto r = c.Get("/readyz");
@@ -110,15 +112,19 @@ class ServeTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string CreateKey(const std::string& role, const std::string& name) {
-    auto [rc, out] = RunTakedown("admin create-key --role " + role + " --name " + name + " --store " + db_, dir_);
+    auto [rc, out] = RunTakedown(
+        "admin create-key --role " + role + " --name " + name + " --store " + db_, dir_);
     EXPECT_EQ(rc, 0) << out;
     return out.substr(0, out.find('\n'));
   }
-  std::vector<std::string> Args() { return {"--store.path", db_, "--server.port", "0", "--server.threads", "16"}; }
+  std::vector<std::string> Args() {
+    return {"--store.path", db_, "--server.port", "0", "--server.threads", "16"};
+  }
   static httplib::Headers Auth(const std::string& k) { return {{"Authorization", "Bearer " + k}}; }
   static std::string Pdq(int i) {
     // Well-separated hashes: distinct 16-bit words repeated.
-    return fmt::format("{:04x}", (i * 40503 + 12345) & 0xffff) + std::string(60, "0123456789abcdef"[i % 16]);
+    return fmt::format("{:04x}", (i * 40503 + 12345) & 0xffff) +
+           std::string(60, "0123456789abcdef"[i % 16]);
   }
 
   // Hammers /v1/check from several threads until stop; records every content_id acknowledged.
@@ -130,7 +136,10 @@ class ServeTest : public ::testing::Test {
         c.set_read_timeout(5, 0);
         for (int i = 0; !stop.load(); ++i) {
           const std::string id = fmt::format("t{}-{}", t, i);
-          json body = {{"content_id", id}, {"chat_id", "g"}, {"uploader_id", "u"}, {"signals", {{"pdq", Pdq(1000 + i)}}}};
+          json body = {{"content_id", id},
+                       {"chat_id", "g"},
+                       {"uploader_id", "u"},
+                       {"signals", {{"pdq", Pdq(1000 + i)}}}};
           auto r = c.Post("/v1/check", Auth(platform_), body.dump(), "application/json");
           if (!r) break;  // the server is gone
           if (r->status == 200) {
@@ -147,7 +156,9 @@ class ServeTest : public ::testing::Test {
     httplib::Client c("127.0.0.1", port);
     int missing = 0;
     for (const auto& id : acked) {
-      auto r = c.Post("/v1/check", Auth(platform_), json{{"content_id", id}, {"signals", {{"md5", std::string(32, '0')}}}}.dump(), "application/json");
+      auto r = c.Post("/v1/check", Auth(platform_),
+                      json{{"content_id", id}, {"signals", {{"md5", std::string(32, '0')}}}}.dump(),
+                      "application/json");
       ASSERT_TRUE(r);
       ASSERT_EQ(r->status, 200) << r->body;
       if (json::parse(r->body)["recorded"] != false) ++missing;
@@ -165,9 +176,14 @@ TEST_F(ServeTest, KillDashNineLosesNothingAcknowledged) {
     ServerProcess server(Args(), dir_);
     ASSERT_GT(server.port(), 0);
     httplib::Client c("127.0.0.1", server.port());
-    ASSERT_EQ(c.Post("/v1/banks", Auth(admin_), R"({"name":"ncii","category":"ncii"})", "application/json")->status, 201);
+    ASSERT_EQ(c.Post("/v1/banks", Auth(admin_), R"({"name":"ncii","category":"ncii"})",
+                     "application/json")
+                  ->status,
+              201);
     for (int i = 0; i < 20; ++i) {
-      auto r = c.Post("/v1/banks/ncii/entries", Auth(admin_), json{{"pdq", Pdq(i)}, {"request_id", "req-" + std::to_string(i)}}.dump(), "application/json");
+      auto r = c.Post("/v1/banks/ncii/entries", Auth(admin_),
+                      json{{"pdq", Pdq(i)}, {"request_id", "req-" + std::to_string(i)}}.dump(),
+                      "application/json");
       ASSERT_EQ(r->status, 201) << r->body;
       entries.emplace_back(Pdq(i), json::parse(r->body)["entry_id"].get<int64_t>());
     }
@@ -186,7 +202,9 @@ TEST_F(ServeTest, KillDashNineLosesNothingAcknowledged) {
   // Every bank entry survived and still blocks.
   httplib::Client c("127.0.0.1", again.port());
   for (const auto& [pdq, id] : entries) {
-    auto r = c.Post("/v1/check", Auth(platform_), json{{"content_id", "after-" + pdq}, {"signals", {{"pdq", pdq}}}}.dump(), "application/json");
+    auto r = c.Post("/v1/check", Auth(platform_),
+                    json{{"content_id", "after-" + pdq}, {"signals", {{"pdq", pdq}}}}.dump(),
+                    "application/json");
     const json j = json::parse(r->body);
     EXPECT_EQ(j["decision"], "block");
     ASSERT_FALSE(j["matches"].empty());
@@ -213,18 +231,22 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
     const json a = json::parse(req.body, nullptr, false);
     if (!a.is_discarded() && a.value("kind", std::string()) == "remove") {
       std::lock_guard l(mu);
-      const std::string item = fmt::format("{}/{}", a.value("request_id", int64_t{0}), a.value("content_id", std::string()));
+      const std::string item = fmt::format("{}/{}", a.value("request_id", int64_t{0}),
+                                           a.value("content_id", std::string()));
       keys_by_item[item].insert(req.get_header_value("Idempotency-Key"));
       ++deliveries[item];
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // slow enough for kills to land mid-delivery
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(30));  // slow enough for kills to land mid-delivery
     res.status = 200;
   });
   const int hook_port = receiver.bind_to_any_port("127.0.0.1");
   std::thread rt([&] { receiver.listen_after_bind(); });
   const std::string requester = CreateKey("requester", "regulator");
   auto args = Args();
-  for (const std::string& a : {std::string("--webhook.url"), fmt::format("http://127.0.0.1:{}/hook", hook_port)}) args.push_back(a);
+  for (const std::string& a :
+       {std::string("--webhook.url"), fmt::format("http://127.0.0.1:{}/hook", hook_port)})
+    args.push_back(a);
 
   constexpr int kCopies = 6;
   std::vector<int64_t> accepted;
@@ -236,20 +258,29 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
     httplib::Client c("127.0.0.1", server.port());
     const json me = json::parse(c.Get("/v1/whoami", Auth(requester))->body);
     ASSERT_EQ(c.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), Auth(admin_),
-                     R"({"source_type":"authority_order","trusted":true})", "application/json")->status, 200);
+                     R"({"source_type":"authority_order","trusted":true})", "application/json")
+                  ->status,
+              200);
     // The content index: kCopies items of each of 40 reported files, in different chats.
     json items = json::array();
     for (int r = 0; r < 40; ++r) {
       for (int k = 0; k < kCopies; ++k) {
-        items.push_back({{"content_id", fmt::format("c{}-{}", r, k)}, {"chat_id", fmt::format("chat-{}", k)}, {"uploader_id", "u"},
+        items.push_back({{"content_id", fmt::format("c{}-{}", r, k)},
+                         {"chat_id", fmt::format("chat-{}", k)},
+                         {"uploader_id", "u"},
                          {"signals", {{"md5", fmt::format("{:032x}", 0xabc000 + r)}}}});
       }
     }
-    ASSERT_EQ(c.Post("/v1/content/batch", Auth(platform_), json{{"items", items}}.dump(), "application/json")->status, 200);
+    ASSERT_EQ(c.Post("/v1/content/batch", Auth(platform_), json{{"items", items}}.dump(),
+                     "application/json")
+                  ->status,
+              200);
     server.Signal(SIGKILL);
   }
   // TAKEDOWN_CRASH_ROUNDS raises the number of kills (default 8) for a longer run.
-  const int rounds = std::getenv("TAKEDOWN_CRASH_ROUNDS") ? std::max(8, std::atoi(std::getenv("TAKEDOWN_CRASH_ROUNDS"))) : 8;
+  const int rounds = std::getenv("TAKEDOWN_CRASH_ROUNDS")
+                         ? std::max(8, std::atoi(std::getenv("TAKEDOWN_CRASH_ROUNDS")))
+                         : 8;
   for (int round = 0; round < rounds; ++round) {
     ServerProcess server(args, dir_);
     ASSERT_GT(server.port(), 0) << "round " << round;
@@ -257,10 +288,14 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
     std::thread filer([&, round] {
       httplib::Client c("127.0.0.1", server.port());
       c.set_read_timeout(5, 0);
-      while (!stop && next_request < std::min(40, 5 * (round + 1) * 8 / rounds + 1)) {  // spread over the rounds
+      while (!stop && next_request < std::min(40, 5 * (round + 1) * 8 / rounds +
+                                                      1)) {  // spread over the rounds
         const int r = next_request;
-        json body = {{"category", "deepfake-sexual"}, {"explanation", "deepfake sexual video"}, {"legal_basis", "Art. 21"},
-                     {"issuing_authority", "KCSC"}, {"evidence", json::array({{{"md5", fmt::format("{:032x}", 0xabc000 + r)}}})}};
+        json body = {{"category", "deepfake-sexual"},
+                     {"explanation", "deepfake sexual video"},
+                     {"legal_basis", "Art. 21"},
+                     {"issuing_authority", "KCSC"},
+                     {"evidence", json::array({{{"md5", fmt::format("{:032x}", 0xabc000 + r)}}})}};
         auto res = c.Post("/v1/requests", Auth(requester), body.dump(), "application/json");
         if (!res) break;  // killed
         if (res->status == 201) {
@@ -270,7 +305,8 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
         }
       }
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 400)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 400)(rng)));
     EXPECT_EQ(server.Signal(SIGKILL), -SIGKILL);
     stop = true;
     filer.join();
@@ -280,8 +316,12 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
   ASSERT_GT(server.port(), 0);
   httplib::Client c("127.0.0.1", server.port());
   while (next_request < 40) {
-    json body = {{"category", "deepfake-sexual"}, {"explanation", "deepfake sexual video"}, {"legal_basis", "Art. 21"},
-                 {"issuing_authority", "KCSC"}, {"evidence", json::array({{{"md5", fmt::format("{:032x}", 0xabc000 + next_request)}}})}};
+    json body = {
+        {"category", "deepfake-sexual"},
+        {"explanation", "deepfake sexual video"},
+        {"legal_basis", "Art. 21"},
+        {"issuing_authority", "KCSC"},
+        {"evidence", json::array({{{"md5", fmt::format("{:032x}", 0xabc000 + next_request)}}})}};
     auto res = c.Post("/v1/requests", Auth(requester), body.dump(), "application/json");
     ASSERT_TRUE(res && res->status == 201);
     accepted.push_back(json::parse(res->body)["id"].get<int64_t>());
@@ -293,7 +333,8 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
   size_t confirmed = 0, total = 0;
   std::map<int64_t, json> views;
   while (std::chrono::steady_clock::now() < deadline) {
-    const json list = json::parse(c.Get("/v1/requests?limit=1000", Auth(requester))->body)["requests"];
+    const json list =
+        json::parse(c.Get("/v1/requests?limit=1000", Auth(requester))->body)["requests"];
     total = list.size();
     confirmed = 0;
     for (const auto& item : list) {
@@ -307,7 +348,8 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   EXPECT_EQ(confirmed, total);
-  for (int64_t id : accepted) EXPECT_TRUE(views.count(id)) << "accepted request " << id << " is gone";
+  for (int64_t id : accepted)
+    EXPECT_TRUE(views.count(id)) << "accepted request " << id << " is gone";
   // Each reported file's copies were removed (by the first request that reached them; one filed
   // again after a kill lost its answer finds them already gone).
   std::set<std::string> removed;
@@ -321,8 +363,10 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
     EXPECT_EQ(keys.size(), 1u) << item << " was delivered with different idempotency keys";
     twice += deliveries[item] > 1 ? 1 : 0;
   }
-  std::printf("crash test: %zu requests accepted (%zu stored) over %d runs (%d killed), %zu removals delivered, %d delivered more than once\n",
-              accepted.size(), total, rounds + 1, rounds, keys_by_item.size(), twice);
+  std::printf(
+      "crash test: %zu requests accepted (%zu stored) over %d runs (%d killed), %zu removals "
+      "delivered, %d delivered more than once\n",
+      accepted.size(), total, rounds + 1, rounds, keys_by_item.size(), twice);
   EXPECT_EQ(server.Signal(SIGTERM), 0);
   receiver.stop();
   rt.join();
@@ -351,7 +395,8 @@ TEST_F(ServeTest, SigtermAnswersInFlightRequestsAndExitsCleanly) {
 
 TEST_F(ServeTest, ConfigFileEnvironmentAndFlagsInThatOrder) {
   const std::string cfg = dir_ + "/takedown.toml";
-  std::ofstream(cfg) << "[store]\npath = \"" << dir_ << "/from-file.db\"\n[server]\nport = 1\nthreads = 3\n";
+  std::ofstream(cfg) << "[store]\npath = \"" << dir_
+                     << "/from-file.db\"\n[server]\nport = 1\nthreads = 3\n";
   // The file sets port 1 (not ours to bind), the environment 0, so the environment wins; the flag
   // beats both for the store.
   ServerProcess server({"--config", cfg, "--store.path", db_}, dir_, {"TAKEDOWN_SERVER_PORT=0"});
@@ -410,7 +455,10 @@ TEST_F(ServeTest, AdminKeysAreShownOnceAndRevocable) {
   }
   EXPECT_EQ(status, 401);
   // The CLI wrote audit records beside the running server: the chain is still one chain.
-  ASSERT_EQ(c.Post("/v1/banks", Auth(admin_), R"({"name":"b","category":"ncii"})", "application/json")->status, 201);
+  ASSERT_EQ(
+      c.Post("/v1/banks", Auth(admin_), R"({"name":"b","category":"ncii"})", "application/json")
+          ->status,
+      201);
   auto verify = json::parse(c.Get("/v1/audit/verify", Auth(admin_))->body);
   EXPECT_EQ(verify["ok"], true) << verify.dump();
 }
@@ -425,7 +473,8 @@ TEST(ServeConfig, DefaultsAreSaneAndLoopback) {
   for (const auto& s : cli::ServeSettings()) {
     EXPECT_EQ("--" + s.key, s.flag);
     std::string env = "TAKEDOWN_" + s.key;
-    for (char& ch : env) ch = ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (char& ch : env)
+      ch = ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     EXPECT_EQ(env, s.env);
   }
 }

@@ -1,5 +1,7 @@
 // The domain service over a real SQLite store: keys, banks, the upload gate, backfill, restart,
 // audit.
+#include "takedown/service.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
-#include "takedown/service.h"
 
 namespace takedown::service {
 namespace {
@@ -72,7 +73,8 @@ TEST_F(ServiceTest, UploadGateBlocksBankedMediaAndItsCopies) {
   EXPECT_EQ(same->matches[0].signal, "sha256");
   EXPECT_EQ(same->matches[1].signal, "md5");
   EXPECT_EQ(same->matches[2].signal, "pdq");
-  EXPECT_TRUE(same->matches[3].signal == "norm" || same->matches[3].signal == "box") << same->matches[3].signal;
+  EXPECT_TRUE(same->matches[3].signal == "norm" || same->matches[3].signal == "box")
+      << same->matches[3].signal;
   auto copy = service_->Check({"c2", "chat2", "u2", {}, Jpeg(1, 60)}, "key:2");
   ASSERT_TRUE(copy.ok());
   EXPECT_TRUE(copy->block);
@@ -102,7 +104,8 @@ TEST_F(ServiceTest, FrameLayersAreMatchedByTheGateAndFoundByTheSweep) {
   ASSERT_TRUE(picture.ok());
   // An upload whose only robust signal is a layer holding the reported picture.
   auto framed = std::make_shared<RobustImage>();
-  framed->layers = {hash::PdqHash{hash::Hash256::FromHex(std::string(64, 'a')).value(), 100}, picture->query.norm};
+  framed->layers = {hash::PdqHash{hash::Hash256::FromHex(std::string(64, 'a')).value(), 100},
+                    picture->query.norm};
   CheckRequest q{"shot-1", "chat-9", "u-3", {}, {}};
   q.signals.robust = framed;
   q.signals.sha256 = std::string(64, '1');  // not the entry's bytes
@@ -142,9 +145,11 @@ TEST_F(ServiceTest, SignalsOnlyAndReviewBanksDoNotBlock) {
   EXPECT_FALSE(r->block);  // a review bank reports, it does not block
   ASSERT_EQ(r->matches.size(), 1u);
   EXPECT_EQ(r->matches[0].signal, "sha256");
-  EXPECT_EQ(service_->Check({"c2", "chat", "u", {}, {}}, "key:2").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->Check({"c2", "chat", "u", {}, {}}, "key:2").status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(service_->AddEntry("nope", e, "key:1").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->CreateBank({"x", "y", 31, "delete"}, "key:1").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->CreateBank({"x", "y", 31, "delete"}, "key:1").status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(ServiceTest, StateSurvivesARestartAndTheAuditChainVerifies) {
@@ -157,7 +162,8 @@ TEST_F(ServiceTest, StateSurvivesARestartAndTheAuditChainVerifies) {
   ASSERT_TRUE(service_->SetEntryEnabled(entry->id, false, "key:1").ok());
   Open();  // a new process over the same store
   EXPECT_EQ(service_->Stats().content_items, 1u);
-  EXPECT_FALSE(service_->Check({"c2", "chat", "u", {}, Jpeg(3)}, "key:2")->block);  // still disabled
+  EXPECT_FALSE(
+      service_->Check({"c2", "chat", "u", {}, Jpeg(3)}, "key:2")->block);  // still disabled
   ASSERT_TRUE(service_->SetEntryEnabled(entry->id, true, "key:1").ok());
   EXPECT_TRUE(service_->Check({"c3", "chat", "u", {}, Jpeg(3)}, "key:2")->block);
   auto n = store::VerifyAuditChain(*store_);

@@ -47,7 +47,8 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(StoreContract, DocumentsInsertReplaceAndTheirUniqueKeys) {
-  auto ids = store_->PutDocs({Doc("request", "received", 7, "request:a"), Doc("request", "received", 7)});
+  auto ids =
+      store_->PutDocs({Doc("request", "received", 7, "request:a"), Doc("request", "received", 7)});
   ASSERT_TRUE(ids.ok()) << ids.status().ToString();
   ASSERT_EQ(ids->size(), 2u);
   EXPECT_GT((*ids)[0], 0);
@@ -108,12 +109,15 @@ TEST_P(StoreContract, ATransactionWithAFailedConditionWritesNothing) {
 TEST_P(StoreContract, QueriesFilterPageOrderAndCount) {
   for (int i = 0; i < 10; ++i) {
     env_.SetNowMs(1'000 + i);
-    ASSERT_TRUE(store_->PutDocs({Doc("action", i % 2 ? "pending" : "acknowledged", i % 3, "", 100 - i)}).ok());
+    ASSERT_TRUE(
+        store_->PutDocs({Doc("action", i % 2 ? "pending" : "acknowledged", i % 3, "", 100 - i)})
+            .ok());
   }
   auto pending = store_->FindDocs({.kind = "action", .state = "pending"});
   ASSERT_EQ(pending->size(), 5u);
   for (const auto& d : *pending) EXPECT_EQ(d.state, "pending");
-  auto by_due = store_->FindDocs({.kind = "action", .state = "pending", .due_before = 95, .by_due = true});
+  auto by_due =
+      store_->FindDocs({.kind = "action", .state = "pending", .due_before = 95, .by_due = true});
   ASSERT_EQ(by_due->size(), 3u);  // due 91, 93, 95
   EXPECT_EQ((*by_due)[0].due_ms, 91);
   EXPECT_EQ((*by_due)[2].due_ms, 95);
@@ -121,7 +125,8 @@ TEST_P(StoreContract, QueriesFilterPageOrderAndCount) {
   ASSERT_EQ(page->size(), 2u);
   EXPECT_GT((*page)[0].id, (*pending)[1].id);
   EXPECT_EQ(store_->FindDocs({.kind = "action", .owner = 0})->size(), 4u);
-  EXPECT_EQ(store_->FindDocs({.kind = "action", .created_from = 1'003, .created_to = 1'006})->size(), 3u);
+  EXPECT_EQ(
+      store_->FindDocs({.kind = "action", .created_from = 1'003, .created_to = 1'006})->size(), 3u);
   auto c = store_->CountDocs("action", "pending");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->count, 5);
@@ -151,7 +156,8 @@ std::unique_ptr<Store> OpenSqlite(const std::string& dir, Env* env) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
                          ::testing::Values(Backend{"sqlite", &OpenSqlite},
-                                           Backend{"memory", [](const std::string&, Env* env) {
+                                           Backend{"memory",
+                                                   [](const std::string&, Env* env) {
                                                      return OpenMemoryStore(env);
                                                    }}),
                          [](const auto& info) { return info.param.name; });

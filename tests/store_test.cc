@@ -1,14 +1,14 @@
 // The SQLite store: records, idempotent content, group commit under concurrency, persistence,
 // and the audit chain catching altered, removed and inserted records.
-#include <sqlite3.h>
+#include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <set>
 #include <thread>
 
-#include "store/store.h"
 #include "support/synthetic.h"
 
 namespace takedown::store {
@@ -30,7 +30,8 @@ class StoreTest : public ::testing::Test {
   void Sql(const std::string& sql) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
   std::string dir_, path_;
@@ -50,10 +51,13 @@ TEST_F(StoreTest, KeysBanksAndEntries) {
 
   auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
   ASSERT_TRUE(b.ok());
-  EXPECT_EQ(store_->CreateBank({0, "ncii", "ncii", 31, "block", 0}).status().code(), StatusCode::kInvalidArgument);
-  auto e = store_->AddBankEntry({0, *b, std::string(64, 'a'), 100, "", "", "test", "req-1", true, 0});
+  EXPECT_EQ(store_->CreateBank({0, "ncii", "ncii", 31, "block", 0}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto e =
+      store_->AddBankEntry({0, *b, std::string(64, 'a'), 100, "", "", "test", "req-1", true, 0});
   ASSERT_TRUE(e.ok()) << e.status().ToString();
-  EXPECT_EQ(store_->AddBankEntry({0, 12345, "", 0, "", "", "", "", true, 0}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->AddBankEntry({0, 12345, "", 0, "", "", "", "", true, 0}).status().code(),
+            StatusCode::kNotFound);
   ASSERT_TRUE(store_->SetBankEntryEnabled(*e, false).ok());
   auto entries = store_->ListBankEntries();
   ASSERT_EQ(entries->size(), 1u);
@@ -62,7 +66,8 @@ TEST_F(StoreTest, KeysBanksAndEntries) {
 }
 
 TEST_F(StoreTest, ContentIsRecordedOncePerContentId) {
-  auto a = store_->RecordContent({0, "c1", "chat", "user", std::string(64, 'b'), 90, "", "", "live", 0});
+  auto a =
+      store_->RecordContent({0, "c1", "chat", "user", std::string(64, 'b'), 90, "", "", "live", 0});
   ASSERT_TRUE(a.ok());
   EXPECT_GT(*a, 0);
   auto again = store_->RecordContent({0, "c1", "chat2", "user2", "", 0, "", "", "live", 0});
@@ -79,7 +84,8 @@ TEST_F(StoreTest, ConcurrentWritesAreAllCommittedWithDistinctIds) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        auto id = store_->RecordContent({0, "c" + std::to_string(t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
+        auto id = store_->RecordContent(
+            {0, "c" + std::to_string(t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
         ASSERT_TRUE(id.ok());
         auto a = store_->AppendAudit("test", "content.recorded", "{}");
         ASSERT_TRUE(a.ok());
@@ -106,7 +112,8 @@ TEST_F(StoreTest, WriteAheadLogStaysBoundedUnderSteadyWrites) {
       for (int b = 0; b < 40; ++b) {
         std::vector<ContentRecord> rows;
         for (int i = 0; i < 100; ++i) {
-          rows.push_back({0, "w" + std::to_string((t * 100 + b) * 1000 + i), "chat", "u", "", 0, "", "", "live", 0, "", payload});
+          rows.push_back({0, "w" + std::to_string((t * 100 + b) * 1000 + i), "chat", "u", "", 0, "",
+                          "", "live", 0, "", payload});
         }
         ASSERT_TRUE(store_->RecordContentBatch(rows).ok());
       }
@@ -133,18 +140,22 @@ TEST_F(StoreTest, DataSurvivesReopening) {
 }
 
 TEST_F(StoreTest, AuditVerificationNamesTheFirstAlteredRemovedOrInsertedRecord) {
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->AppendAudit("admin", "bank.entry.added", "{\"i\":" + std::to_string(i) + "}").ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        store_->AppendAudit("admin", "bank.entry.added", "{\"i\":" + std::to_string(i) + "}").ok());
   EXPECT_EQ(*VerifyAuditChain(*store_), 10);
   Sql("UPDATE audit SET payload = '{\"i\":99}' WHERE seq = 4");
   auto r = VerifyAuditChain(*store_);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("audit record 4 was altered"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("audit record 4 was altered"), std::string::npos)
+      << r.status().message();
   Sql("UPDATE audit SET payload = '{\"i\":3}' WHERE seq = 4");
   EXPECT_TRUE(VerifyAuditChain(*store_).ok());
   Sql("DELETE FROM audit WHERE seq = 7");
   r = VerifyAuditChain(*store_);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("audit record 7 is missing"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("audit record 7 is missing"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(StoreOpen, BadPathIsAnError) {

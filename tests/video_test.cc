@@ -1,6 +1,8 @@
 // Video decoding and vPDQ on generated videos, and the bad input of the video issue: truncated,
 // corrupt mid-stream, zero-length, audio-only, no video stream, dimensions over the limit,
 // too long (frame and time limits), non-monotonic timestamps. Run under ASan+UBSan.
+#include "media/video.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,7 +12,6 @@
 #include "hash/pdq.h"
 #include "hash/vpdq.h"
 #include "match/video_match.h"
-#include "media/video.h"
 #include "support/synthetic.h"
 
 namespace takedown {
@@ -63,7 +64,9 @@ TEST_F(VideoTest, SamplingBySecondsPerHash) {
   ASSERT_TRUE(half.ok());
   EXPECT_EQ(half->frames.size(), 4u);
   const std::string text = hash::VpdqText(*v);
-  EXPECT_EQ(text.substr(0, 6), "0," + std::to_string(v->frames[0].quality).substr(0, 4).substr(0, 0) + text.substr(2, 4));
+  EXPECT_EQ(
+      text.substr(0, 6),
+      "0," + std::to_string(v->frames[0].quality).substr(0, 4).substr(0, 0) + text.substr(2, 4));
   auto parsed = hash::ParseVpdqText(text);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ((*parsed)[1].hash, v->frames[1].hash);
@@ -107,7 +110,8 @@ TEST_F(VideoTest, TruncatedFileHashesWhatDecoded) {
 TEST_F(VideoTest, CorruptPacketsMidStreamAreSkippedAndReported) {
   auto bytes = Bytes(video_);
   std::mt19937 rng(3);
-  for (size_t i = bytes.size() / 3; i < bytes.size() / 3 + 4000 && i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(rng());
+  for (size_t i = bytes.size() / 3; i < bytes.size() / 3 + 4000 && i < bytes.size(); ++i)
+    bytes[i] = static_cast<uint8_t>(rng());
   testing::WriteFile(dir_ + "/corrupt.avi", bytes);
   auto v = Hash(dir_ + "/corrupt.avi");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
@@ -159,7 +163,8 @@ TEST_F(VideoTest, NonMonotonicTimestampsDoNotReorderOrLoseFrames) {
   auto v = Hash(dir_ + "/scrambled.mkv");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_GE(v->report.frames, 30);
-  for (size_t i = 0; i < v->frames.size(); ++i) EXPECT_EQ(v->frames[i].number, static_cast<int64_t>(i));
+  for (size_t i = 0; i < v->frames.size(); ++i)
+    EXPECT_EQ(v->frames[i].number, static_cast<int64_t>(i));
 }
 
 TEST_F(VideoTest, DirectoryAndMissingFile) {
@@ -186,7 +191,8 @@ TEST_F(VideoTest, AnimatedWebpAndGifAreVideos) {
 
 TEST_F(VideoTest, LooksLikeVideoSeparatesStillsFromVideos) {
   EXPECT_TRUE(media::LooksLikeVideo(video_));
-  testing::WriteFile(dir_ + "/still.png", testing::EncodePng(testing::SyntheticPhoto(32, 32, 1), "rgb24"));
+  testing::WriteFile(dir_ + "/still.png",
+                     testing::EncodePng(testing::SyntheticPhoto(32, 32, 1), "rgb24"));
   EXPECT_FALSE(media::LooksLikeVideo(dir_ + "/still.png"));
 }
 

@@ -29,7 +29,8 @@ struct Agreement {
   int64_t frames = 0, exact = 0, within4 = 0, missing = 0, timestamps_equal = 0;
 };
 
-Agreement Compare(const std::vector<hash::VpdqFrame>& got, const std::vector<hash::VpdqFrame>& want) {
+Agreement Compare(const std::vector<hash::VpdqFrame>& got,
+                  const std::vector<hash::VpdqFrame>& want) {
   Agreement a;
   std::map<int64_t, const hash::VpdqFrame*> by_number;
   for (const auto& f : got) by_number[f.number] = &f;
@@ -89,12 +90,17 @@ TEST(VpdqConformance, EveryReferenceVideoEveryFrame) {
     }
   }
   ASSERT_GE(videos, 20);
-  std::printf("vPDQ vs reference on FFmpeg 5.1: %ld frames in %d runs, %.2f%% exactly equal, %.2f%% within 4\n",
-              static_cast<long>(total51.frames), videos, 100.0 * total51.exact / total51.frames,
-              100.0 * total51.within4 / total51.frames);
-  std::printf("vPDQ vs the upstream files (older FFmpeg): %ld frames, %.2f%% exactly equal, %.2f%% within 4\n",
-              static_cast<long>(total_up.frames), 100.0 * total_up.exact / std::max<int64_t>(1, total_up.frames),
-              100.0 * total_up.within4 / std::max<int64_t>(1, total_up.frames));
+  std::printf(
+      "vPDQ vs reference on FFmpeg 5.1: %ld frames in %d runs, %.2f%% exactly equal, %.2f%% within "
+      "4\n",
+      static_cast<long>(total51.frames), videos, 100.0 * total51.exact / total51.frames,
+      100.0 * total51.within4 / total51.frames);
+  std::printf(
+      "vPDQ vs the upstream files (older FFmpeg): %ld frames, %.2f%% exactly equal, %.2f%% within "
+      "4\n",
+      static_cast<long>(total_up.frames),
+      100.0 * total_up.exact / std::max<int64_t>(1, total_up.frames),
+      100.0 * total_up.within4 / std::max<int64_t>(1, total_up.frames));
 }
 
 }  // namespace

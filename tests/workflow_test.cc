@@ -1,6 +1,9 @@
 // The workflow over a real SQLite store and the real service: intake validation, the approval
 // policy, review, the sweep over the content index, the outbox (signed, retried, idempotent),
 // confirmation, statements of reasons, appeals, the transparency report, restarts.
+#include "takedown/workflow.h"
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
 
@@ -11,13 +14,10 @@
 #include <set>
 #include <thread>
 
-#include <fmt/format.h>
-
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/edits.h"
 #include "support/synthetic.h"
-#include "takedown/workflow.h"
 
 namespace takedown::service {
 namespace {
@@ -30,7 +30,8 @@ class FakeSink : public ActionSink {
     std::map<std::string, std::string> headers;
     std::string raw;
   };
-  Result<int> Deliver(const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) override {
+  Result<int> Deliver(const std::string& body,
+                      const std::vector<std::pair<std::string, std::string>>& headers) override {
     std::lock_guard lock(mu);
     Call c{json::parse(body), {}, body};
     for (const auto& [k, v] : headers) c.headers[k] = v;
@@ -46,7 +47,8 @@ class FakeSink : public ActionSink {
 std::string Hmac(const std::string& key, const std::string& msg) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
   std::string h;
   for (unsigned i = 0; i < len; ++i) h += fmt::format("{:02x}", mac[i]);
   return h;
@@ -76,22 +78,28 @@ class WorkflowTest : public ::testing::Test {
     o.webhook_secret = "s3cret";
     o.retry_base_ms = 60'000;  // retries far in the future unless a test moves them
     o.restrict_chat_after = restrict_after;
-    wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink), o);  // not started: tests deliver by hand
+    wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink),
+                                     o);  // not started: tests deliver by hand
   }
   Principal Key(Role role, const std::string& name) {
     auto k = svc_->CreateKey(role, name, "system");
     return Principal{k->first, role, name};
   }
-  std::vector<uint8_t> Jpeg(uint32_t seed, int q = 90) { return *media::EncodeJpeg(testing::DetailedPhoto(320, 240, seed), q); }
+  std::vector<uint8_t> Jpeg(uint32_t seed, int q = 90) {
+    return *media::EncodeJpeg(testing::DetailedPhoto(320, 240, seed), q);
+  }
   // Records an upload in the content index through the upload gate.
-  int64_t Upload(const std::string& id, const std::string& chat, const std::vector<uint8_t>& media) {
+  int64_t Upload(const std::string& id, const std::string& chat,
+                 const std::vector<uint8_t>& media) {
     auto r = svc_->Check({id, chat, "uploader-" + id, {}, media}, "key:platform");
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r->content_row;
   }
   json Notice(const std::string& category) {
-    return {{"category", category}, {"explanation", "a sexual deepfake of a real person, shared without consent"},
-            {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@regulator.example"}}}, {"accuracy_statement", true}};
+    return {{"category", category},
+            {"explanation", "a sexual deepfake of a real person, shared without consent"},
+            {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@regulator.example"}}},
+            {"accuracy_statement", true}};
   }
   std::string dir_;
   std::unique_ptr<store::Store> store_;
@@ -104,20 +112,27 @@ TEST_F(WorkflowTest, ValidationNamesEveryMissingOrBadField) {
   const auto req = Key(Role::kRequester, "victim-org");
   auto r = wf_->CreateRequest(req, json::object());
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  for (const char* f : {"category", "explanation", "notifier.name", "notifier.email", "accuracy_statement", "evidence"}) {
-    EXPECT_NE(r.status().message().find(f), std::string::npos) << f << " not named in: " << r.status().message();
+  for (const char* f : {"category", "explanation", "notifier.name", "notifier.email",
+                        "accuracy_statement", "evidence"}) {
+    EXPECT_NE(r.status().message().find(f), std::string::npos)
+        << f << " not named in: " << r.status().message();
   }
   json bad = Notice("ncii");
   bad["category"] = "spam";
   bad["notifier"]["email"] = "not-an-address";
-  bad["evidence"] = json::array({{{"pdq", "xyz"}}, {{"md5", "abc"}}, {{"sha256", 5}}, json::object(), "str"});
+  bad["evidence"] =
+      json::array({{{"pdq", "xyz"}}, {{"md5", "abc"}}, {{"sha256", 5}}, json::object(), "str"});
   r = wf_->CreateRequest(req, bad);
   ASSERT_FALSE(r.ok());
-  for (const char* f : {"category", "notifier.email", "evidence[0].pdq", "evidence[1].md5", "evidence[2].sha256", "evidence[3]", "evidence[4]"}) {
-    EXPECT_NE(r.status().message().find(f), std::string::npos) << f << " not named in: " << r.status().message();
+  for (const char* f : {"category", "notifier.email", "evidence[0].pdq", "evidence[1].md5",
+                        "evidence[2].sha256", "evidence[3]", "evidence[4]"}) {
+    EXPECT_NE(r.status().message().find(f), std::string::npos)
+        << f << " not named in: " << r.status().message();
   }
   // Anonymous notices are accepted for CSAM only.
-  json anon = {{"category", "csam"}, {"explanation", "child sexual abuse material"}, {"accuracy_statement", true},
+  json anon = {{"category", "csam"},
+               {"explanation", "child sexual abuse material"},
+               {"accuracy_statement", true},
                {"evidence", json::array({{{"md5", std::string(32, 'a')}}})}};
   auto ok = wf_->CreateRequest(req, anon);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
@@ -126,8 +141,13 @@ TEST_F(WorkflowTest, ValidationNamesEveryMissingOrBadField) {
   EXPECT_FALSE(wf_->CreateRequest(req, anon).ok());
   // Authority orders need their legal basis and issuing authority; victims a signature.
   const auto reg = Key(Role::kRequester, "regulator");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "authority_order"}, {"trusted", true}}, reg).ok());
-  auto order = wf_->CreateRequest(reg, {{"category", "deepfake-sexual"}, {"explanation", "x"}, {"evidence", json::array({{{"md5", std::string(32, 'b')}}})}});
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
+                                       {{"source_type", "authority_order"}, {"trusted", true}}, reg)
+                  .ok());
+  auto order =
+      wf_->CreateRequest(reg, {{"category", "deepfake-sexual"},
+                               {"explanation", "x"},
+                               {"evidence", json::array({{{"md5", std::string(32, 'b')}}})}});
   ASSERT_FALSE(order.ok());
   EXPECT_NE(order.status().message().find("legal_basis"), std::string::npos);
   EXPECT_NE(order.status().message().find("issuing_authority"), std::string::npos);
@@ -139,7 +159,9 @@ TEST_F(WorkflowTest, ValidationNamesEveryMissingOrBadField) {
   ASSERT_FALSE(vr.ok());
   EXPECT_NE(vr.status().message().find("signature"), std::string::npos);
   EXPECT_NE(vr.status().message().find("good_faith_statement"), std::string::npos);
-  EXPECT_EQ(wf_->SetRequesterProfile(victim.key_id, {{"source_type", "king"}}, victim).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      wf_->SetRequesterProfile(victim.key_id, {{"source_type", "king"}}, victim).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 // The mission: a trusted regulator reports an image; it and every copy in every chat (re-encoded,
@@ -151,7 +173,10 @@ TEST_F(WorkflowTest, TrustedRequestIsSweptDeliveredAndConfirmed) {
   const int64_t linked = Upload("m-3", "dm-9", Jpeg(8));  // another picture, reported by its link
   const int64_t unrelated = Upload("m-4", "group-220k", Jpeg(9));
   const auto reg = Key(Role::kRequester, "kcsc");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "authority_order"}, {"trusted", true}, {"name", "KCSC"}}, reg).ok());
+  ASSERT_TRUE(wf_->SetRequesterProfile(
+                     reg.key_id,
+                     {{"source_type", "authority_order"}, {"trusted", true}, {"name", "KCSC"}}, reg)
+                  .ok());
   json body = Notice("deepfake-sexual");
   body["legal_basis"] = "Act on the Establishment of the KCSC, Art. 21";
   body["issuing_authority"] = "Korea Communications Standards Commission";
@@ -163,7 +188,8 @@ TEST_F(WorkflowTest, TrustedRequestIsSweptDeliveredAndConfirmed) {
   EXPECT_EQ((*r)["status"], "actioned");
   EXPECT_EQ((*r)["decision"]["by"], "policy");
   EXPECT_EQ((*r)["priority"], 3);
-  EXPECT_EQ((*r)["deadline_ms"].get<int64_t>() - (*r)["received_ms"].get<int64_t>(), 24 * 3600 * 1000);
+  EXPECT_EQ((*r)["deadline_ms"].get<int64_t>() - (*r)["received_ms"].get<int64_t>(),
+            24 * 3600 * 1000);
   EXPECT_EQ((*r)["sweep"]["actions"], 3);
   EXPECT_EQ((*r)["removals_pending"], 3);
   // From now on the upload gate blocks new copies.
@@ -219,7 +245,8 @@ TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirO
   auto d = wf_->Decide(reviewer, id, true, "the located item is the reported image");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ((*d)["status"], "actioned");
-  EXPECT_EQ(wf_->Decide(reviewer, id, false, "again").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(wf_->Decide(reviewer, id, false, "again").status().code(),
+            StatusCode::kFailedPrecondition);
   wf_->DeliverDueNow();
   EXPECT_EQ((*wf_->GetRequest(a, id))["status"], "confirmed");
   auto st = wf_->Statement((*wf_->GetRequest(a, id))["removals"][0]["action_id"]);
@@ -233,7 +260,9 @@ TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirO
 TEST_F(WorkflowTest, FailedDeliveriesAreRetriedWithTheSameKeyAcrossRestarts) {
   Upload("m-1", "chat", Jpeg(4));
   const auto reg = Key(Role::kRequester, "reg");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg).ok());
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
+                                       {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg)
+                  .ok());
   json body = Notice("ncii");
   body["evidence"] = json::array({{{"content_id", "m-1"}}});
   ASSERT_TRUE(wf_->CreateRequest(reg, body).ok());
@@ -283,7 +312,9 @@ TEST_F(WorkflowTest, ReportedVideoAndItsCopiesAreFoundByVpdq) {
   const int64_t resized = Upload("v-2", "chat-2", ReadBytes(dir_ + "/resized.mp4"));
   const int64_t other = Upload("v-3", "chat-3", ReadBytes(dir_ + "/other.mp4"));
   const auto reg = Key(Role::kRequester, "reg");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg).ok());
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
+                                       {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg)
+                  .ok());
   json body = Notice("deepfake-sexual");
   body["evidence"] = json::array({json::object()});
   auto r = wf_->CreateRequest(reg, body, {{0, reported}});
@@ -300,7 +331,8 @@ TEST_F(WorkflowTest, ReportedVideoAndItsCopiesAreFoundByVpdq) {
   EXPECT_EQ(store_->GetContent(other)->value().state, "live");
   EXPECT_EQ((*wf_->GetRequest(reg, (*r)["id"]))["status"], "confirmed");
   // The gate blocks a new copy, by its frames (another size, so not by digest).
-  auto again = svc_->Check({"v-4", "chat-9", "u", {}, ReadBytes(dir_ + "/resized.mp4")}, "key:platform");
+  auto again =
+      svc_->Check({"v-4", "chat-9", "u", {}, ReadBytes(dir_ + "/resized.mp4")}, "key:platform");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(again->block);
   bool by_vpdq = false;
@@ -308,10 +340,13 @@ TEST_F(WorkflowTest, ReportedVideoAndItsCopiesAreFoundByVpdq) {
   EXPECT_TRUE(by_vpdq);
   // And after a restart (signals reloaded from the store).
   Open();
-  auto after = svc_->Check({"v-5", "chat-9", "u", {}, ReadBytes(dir_ + "/resized.mp4")}, "key:platform");
+  auto after =
+      svc_->Check({"v-5", "chat-9", "u", {}, ReadBytes(dir_ + "/resized.mp4")}, "key:platform");
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->block);
-  EXPECT_FALSE(svc_->Check({"v-6", "chat-9", "u", {}, ReadBytes(dir_ + "/other.mp4")}, "key:platform")->block);
+  EXPECT_FALSE(
+      svc_->Check({"v-6", "chat-9", "u", {}, ReadBytes(dir_ + "/other.mp4")}, "key:platform")
+          ->block);
 }
 
 // Copies re-shared with a border, a caption bar, a 15% crop, a 4-degree rotation, inside a phone
@@ -329,7 +364,9 @@ TEST_F(WorkflowTest, EditedCopiesAreFoundByTheRobustSignals) {
   ASSERT_EQ(rows.size(), edits.size());
   const int64_t unrelated = Upload("other", "chat-x", Jpeg(99));
   const auto reg = Key(Role::kRequester, "reg");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg).ok());
+  ASSERT_TRUE(
+      wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg)
+          .ok());
   json body = Notice("ncii");
   body["evidence"] = json::array({json::object()});
   auto r = wf_->CreateRequest(reg, body, {{0, original}});
@@ -362,11 +399,13 @@ double GradientEnergy(const std::vector<uint8_t>& jpeg) {
   const auto& im = d->image;
   double e = 0;
   for (int y = 0; y < im.height; ++y)
-    for (int x = 1; x < im.width; ++x) e += std::abs(im.row(y)[x * im.channels()] - im.row(y)[(x - 1) * im.channels()]);
+    for (int x = 1; x < im.width; ++x)
+      e += std::abs(im.row(y)[x * im.channels()] - im.row(y)[(x - 1) * im.channels()]);
   return e / (static_cast<double>(im.width) * im.height);
 }
 
-TEST_F(WorkflowTest, EvidenceIsKeptEncryptedShownBlurredRevealedOnlyAuditedAndDeletedWhenItsPeriodEnds) {
+TEST_F(WorkflowTest,
+       EvidenceIsKeptEncryptedShownBlurredRevealedOnlyAuditedAndDeletedWhenItsPeriodEnds) {
   WorkflowOptions o;
   o.evidence_retention_s = 3600;
   o.evidence_key = std::string(32, 'k');
@@ -398,8 +437,10 @@ TEST_F(WorkflowTest, EvidenceIsKeptEncryptedShownBlurredRevealedOnlyAuditedAndDe
   const auto audit = store_->ReadAudit(1, 1000);
   ASSERT_TRUE(audit.ok());
   for (const auto& a : *audit) kinds.insert(a.kind);
-  EXPECT_TRUE(kinds.count("evidence.previewed") && kinds.count("evidence.revealed")) << ::testing::PrintToString(kinds);
-  EXPECT_EQ(wf_->Preview(reviewer, id, 1, false).status().code(), StatusCode::kNotFound);  // a hash, not media
+  EXPECT_TRUE(kinds.count("evidence.previewed") && kinds.count("evidence.revealed"))
+      << ::testing::PrintToString(kinds);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 1, false).status().code(),
+            StatusCode::kNotFound);  // a hash, not media
   // Altered ciphertext is refused, not shown.
   auto bad = **blob;
   bad.data[10] ^= 1;
@@ -438,7 +479,8 @@ TEST_F(WorkflowTest, ARestartTakesUpApprovedRequestsThatWereNotSwept) {
   Open();
   wf_->Start();  // recovery: sweeps, and the delivery workers send the removal
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline && (*wf_->GetRequest(req, (*r)["id"]))["status"] != "confirmed") {
+  while (std::chrono::steady_clock::now() < deadline &&
+         (*wf_->GetRequest(req, (*r)["id"]))["status"] != "confirmed") {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ((*wf_->GetRequest(req, (*r)["id"]))["status"], "confirmed");
@@ -453,7 +495,9 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   const auto reg = Key(Role::kRequester, "reg");
   const auto platform = Key(Role::kPlatform, "platform");
   const auto reviewer = Key(Role::kReviewer, "rev");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg).ok());
+  ASSERT_TRUE(
+      wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg)
+          .ok());
   json body = Notice("ncii");
   body["evidence"] = json::array({json::object()});
   auto r = wf_->CreateRequest(reg, body, {{0, photo}});
@@ -465,15 +509,21 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   EXPECT_EQ(sink_->calls[2].body["chat_id"], "group");
   auto view = *wf_->GetRequest(reg, (*r)["id"]);
   const int64_t action = view["removals"][0]["action_id"];
-  EXPECT_EQ(wf_->FileAppeal(platform, {{"action_id", action}}).status().code(), StatusCode::kInvalidArgument);
-  auto ap = wf_->FileAppeal(platform, {{"action_id", action}, {"reason", "this is me, and I consented"}});
+  EXPECT_EQ(wf_->FileAppeal(platform, {{"action_id", action}}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto ap =
+      wf_->FileAppeal(platform, {{"action_id", action}, {"reason", "this is me, and I consented"}});
   ASSERT_TRUE(ap.ok()) << ap.status().ToString();
-  EXPECT_EQ(wf_->FileAppeal(platform, {{"action_id", action}, {"reason", "again"}}).status().code(), StatusCode::kFailedPrecondition);
-  auto d = wf_->DecideAppeal(reviewer, (*ap)["id"], {{"outcome", "upheld"}, {"reason", "consent documented"}, {"disable_entry", true}});
+  EXPECT_EQ(wf_->FileAppeal(platform, {{"action_id", action}, {"reason", "again"}}).status().code(),
+            StatusCode::kFailedPrecondition);
+  auto d = wf_->DecideAppeal(
+      reviewer, (*ap)["id"],
+      {{"outcome", "upheld"}, {"reason", "consent documented"}, {"disable_entry", true}});
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   wf_->DeliverDueNow();
   EXPECT_EQ(sink_->calls.back().body["kind"], "restore");
-  const auto restored = store_->GetContent(store_->FindContent(sink_->calls.back().body["content_id"])->value().id);
+  const auto restored =
+      store_->GetContent(store_->FindContent(sink_->calls.back().body["content_id"])->value().id);
   EXPECT_EQ(restored->value().state, "restored");
   // The entry is disabled: the picture passes the upload gate again.
   EXPECT_FALSE(svc_->Check({"m-9", "g", "u", {}, photo}, "key:platform")->block);

@@ -9,11 +9,13 @@
 // With --bench it measures the workflow (issue 7): a content index of --bench-content items with
 // --copies copies of a reported image among them; time from the request's acceptance to the last
 // removal acknowledged here, the sweep alone, and the outbox's delivery rate.
+#include <fmt/format.h>
+#include <httplib.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <httplib.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,15 +25,12 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "mail/dkim.h"
 #include "mail/message.h"
@@ -43,11 +42,14 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-double Ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
 
 std::string Base64(const std::vector<uint8_t>& b) {
   std::string out(4 * ((b.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), b.data(), static_cast<int>(b.size()));
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), b.data(),
+                                static_cast<int>(b.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -55,7 +57,8 @@ std::string Base64(const std::vector<uint8_t>& b) {
 std::string HmacHex(const std::string& key, const std::string& msg) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
   std::string h;
   for (unsigned i = 0; i < len; ++i) h += fmt::format("{:02x}", mac[i]);
   return h;
@@ -64,7 +67,8 @@ std::string HmacHex(const std::string& key, const std::string& msg) {
 // Simple edits a re-share does that plain PDQ survives (takedown's gate uses plain PDQ and digests
 // today): re-encoding, downscaling, greyscale.
 takedown::media::Image Downscale(const takedown::media::Image& in) {
-  auto out = takedown::media::Image::Allocate(std::max(1, in.width / 2), std::max(1, in.height / 2), in.format);
+  auto out = takedown::media::Image::Allocate(std::max(1, in.width / 2), std::max(1, in.height / 2),
+                                              in.format);
   const int c = in.channels();
   for (int y = 0; y < out.height; ++y) {
     for (int x = 0; x < out.width; ++x) {
@@ -72,7 +76,8 @@ takedown::media::Image Downscale(const takedown::media::Image& in) {
         int s = 0;
         for (int dy = 0; dy < 2; ++dy)
           for (int dx = 0; dx < 2; ++dx)
-            s += in.row(std::min(in.height - 1, 2 * y + dy))[std::min(in.width - 1, 2 * x + dx) * c + k];
+            s += in.row(
+                std::min(in.height - 1, 2 * y + dy))[std::min(in.width - 1, 2 * x + dx) * c + k];
         out.row(y)[x * c + k] = static_cast<uint8_t>(s / 4);
       }
     }
@@ -82,7 +87,8 @@ takedown::media::Image Downscale(const takedown::media::Image& in) {
 
 takedown::media::Image Grey(const takedown::media::Image& in) {
   if (in.format == takedown::media::PixelFormat::kGray8) return in;
-  auto out = takedown::media::Image::Allocate(in.width, in.height, takedown::media::PixelFormat::kGray8);
+  auto out =
+      takedown::media::Image::Allocate(in.width, in.height, takedown::media::PixelFormat::kGray8);
   for (int y = 0; y < in.height; ++y)
     for (int x = 0; x < in.width; ++x) {
       const uint8_t* p = in.row(y) + 3 * x;
@@ -97,7 +103,8 @@ takedown::media::Image Border(const takedown::media::Image& in, double frac) {
   auto out = takedown::media::Image::Allocate(in.width + 2 * bx, in.height + 2 * by, in.format);
   std::fill(out.pixels.begin(), out.pixels.end(), 255);
   const int c = in.channels();
-  for (int y = 0; y < in.height; ++y) std::copy(in.row(y), in.row(y) + in.width * c, out.row(y + by) + bx * c);
+  for (int y = 0; y < in.height; ++y)
+    std::copy(in.row(y), in.row(y) + in.width * c, out.row(y + by) + bx * c);
   return out;
 }
 
@@ -106,7 +113,8 @@ takedown::media::Image Crop(const takedown::media::Image& in, double keep) {
   const int w = static_cast<int>(in.width * keep), h = static_cast<int>(in.height * keep);
   const int x0 = (in.width - w) / 2, y0 = (in.height - h) / 2, c = in.channels();
   auto out = takedown::media::Image::Allocate(w, h, in.format);
-  for (int y = 0; y < h; ++y) std::copy(in.row(y0 + y) + x0 * c, in.row(y0 + y) + (x0 + w) * c, out.row(y));
+  for (int y = 0; y < h; ++y)
+    std::copy(in.row(y0 + y) + x0 * c, in.row(y0 + y) + (x0 + w) * c, out.row(y));
   return out;
 }
 
@@ -116,16 +124,26 @@ takedown::media::Image Synthetic(uint32_t seed) {
   auto img = takedown::media::Image::Allocate(480, 360, takedown::media::PixelFormat::kRgb8);
   std::uniform_real_distribution<double> u(0, 1);
   const double fx = 0.005 + 0.03 * u(rng), fy = 0.005 + 0.03 * u(rng), ph = 6.28 * u(rng);
-  struct Blob { double x, y, r; uint8_t c[3]; };
+  struct Blob {
+    double x, y, r;
+    uint8_t c[3];
+  };
   std::vector<Blob> blobs(6);
-  for (auto& b : blobs) b = {480 * u(rng), 360 * u(rng), 20 + 80 * u(rng), {uint8_t(rng()), uint8_t(rng()), uint8_t(rng())}};
+  for (auto& b : blobs)
+    b = {480 * u(rng),
+         360 * u(rng),
+         20 + 80 * u(rng),
+         {uint8_t(rng()), uint8_t(rng()), uint8_t(rng())}};
   for (int y = 0; y < 360; ++y)
     for (int x = 0; x < 480; ++x) {
       uint8_t* p = img.row(y) + 3 * x;
-      for (int k = 0; k < 3; ++k) p[k] = static_cast<uint8_t>(127 + 100 * std::sin(fx * x * (k + 1) + fy * y + ph));
+      for (int k = 0; k < 3; ++k)
+        p[k] = static_cast<uint8_t>(127 + 100 * std::sin(fx * x * (k + 1) + fy * y + ph));
       for (const auto& b : blobs)
         if ((x - b.x) * (x - b.x) + (y - b.y) * (y - b.y) < b.r * b.r) std::copy(b.c, b.c + 3, p);
-      for (int k = 0; k < 3; ++k) p[k] = static_cast<uint8_t>(std::clamp<int>(p[k] + static_cast<int>(rng() % 9) - 4, 0, 255));
+      for (int k = 0; k < 3; ++k)
+        p[k] =
+            static_cast<uint8_t>(std::clamp<int>(p[k] + static_cast<int>(rng() % 9) - 4, 0, 255));
     }
   return img;
 }
@@ -138,11 +156,16 @@ struct Item {
 class Platform {
  public:
   Platform(std::string takedown, std::string platform_key, std::string secret, bool verbose)
-      : takedown_(std::move(takedown)), key_(std::move(platform_key)), secret_(std::move(secret)), verbose_(verbose) {}
+      : takedown_(std::move(takedown)),
+        key_(std::move(platform_key)),
+        secret_(std::move(secret)),
+        verbose_(verbose) {}
 
   // The webhook receiver.
   int Listen(const std::string& host, int port) {
-    http_.Post("/takedown/webhook", [this](const httplib::Request& req, httplib::Response& res) { OnWebhook(req, res); });
+    http_.Post("/takedown/webhook", [this](const httplib::Request& req, httplib::Response& res) {
+      OnWebhook(req, res);
+    });
     if (port == 0) return http_.bind_to_any_port(host);
     return http_.bind_to_port(host, port) ? port : -1;
   }
@@ -150,14 +173,19 @@ class Platform {
   void Stop() { http_.stop(); }
 
   // An upload: through the upload gate, then into the chat unless blocked.
-  json Upload(const std::string& content_id, const std::string& chat, const std::string& uploader, const std::vector<uint8_t>& media) {
+  json Upload(const std::string& content_id, const std::string& chat, const std::string& uploader,
+              const std::vector<uint8_t>& media) {
     httplib::Client c(takedown_);
     c.set_read_timeout(30, 0);
-    auto r = c.Post(fmt::format("/v1/check/media?content_id={}&chat_id={}&uploader_id={}", content_id, chat, uploader).c_str(),
-                    {{"Authorization", "Bearer " + key_}}, reinterpret_cast<const char*>(media.data()), media.size(),
-                    "application/octet-stream");
+    auto r =
+        c.Post(fmt::format("/v1/check/media?content_id={}&chat_id={}&uploader_id={}", content_id,
+                           chat, uploader)
+                   .c_str(),
+               {{"Authorization", "Bearer " + key_}}, reinterpret_cast<const char*>(media.data()),
+               media.size(), "application/octet-stream");
     if (!r) throw std::runtime_error("takedown unreachable at " + takedown_);
-    if (r->status != 200) throw std::runtime_error(fmt::format("upload gate: HTTP {}: {}", r->status, r->body));
+    if (r->status != 200)
+      throw std::runtime_error(fmt::format("upload gate: HTTP {}: {}", r->status, r->body));
     json j = json::parse(r->body);
     if (j["decision"] != "block") {
       std::lock_guard l(mu_);
@@ -168,7 +196,9 @@ class Platform {
 
   size_t Live(const std::string& chat = "") {
     std::lock_guard l(mu_);
-    return std::count_if(items_.begin(), items_.end(), [&](const auto& kv) { return !kv.second.removed && (chat.empty() || kv.second.chat_id == chat); });
+    return std::count_if(items_.begin(), items_.end(), [&](const auto& kv) {
+      return !kv.second.removed && (chat.empty() || kv.second.chat_id == chat);
+    });
   }
   // Waits until `n` removals have been applied (or the timeout passes); returns how many were.
   size_t WaitForRemovals(size_t n, std::chrono::seconds timeout) {
@@ -194,8 +224,11 @@ class Platform {
     const std::string ts = req.get_header_value("X-Takedown-Timestamp");
     const std::string sig = req.get_header_value("X-Takedown-Signature");
     const std::string key = req.get_header_value("Idempotency-Key");
-    const long long now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    if (!secret_.empty() && (sig != "v1=" + HmacHex(secret_, ts + "." + req.body) || ts.empty() || std::llabs(now - std::atoll(ts.c_str())) > 300)) {
+    const long long now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    if (!secret_.empty() && (sig != "v1=" + HmacHex(secret_, ts + "." + req.body) || ts.empty() ||
+                             std::llabs(now - std::atoll(ts.c_str())) > 300)) {
       std::lock_guard l(mu_);
       ++rejected_;
       res.status = 401;  // not from takedown (or replayed late): refuse, takedown will retry
@@ -222,14 +255,21 @@ class Platform {
         last_removal_ = Clock::now();
       }
       if (verbose_) {
-        std::printf("  platform: webhook %-7s %-14s in %-18s (found by %s, distance %d) signature ok, key %s\n", kind.c_str(), id.c_str(),
-                    a.value("chat_id", std::string()).c_str(),
-                    a.contains("statement_of_reasons") ? a["statement_of_reasons"]["takedown"]["signal"].get<std::string>().c_str() : "-",
-                    a.contains("statement_of_reasons") ? a["statement_of_reasons"]["takedown"]["distance"].get<int>() : 0, key.c_str());
+        std::printf(
+            "  platform: webhook %-7s %-14s in %-18s (found by %s, distance %d) signature ok, key "
+            "%s\n",
+            kind.c_str(), id.c_str(), a.value("chat_id", std::string()).c_str(),
+            a.contains("statement_of_reasons")
+                ? a["statement_of_reasons"]["takedown"]["signal"].get<std::string>().c_str()
+                : "-",
+            a.contains("statement_of_reasons")
+                ? a["statement_of_reasons"]["takedown"]["distance"].get<int>()
+                : 0,
+            key.c_str());
       }
     } else if (kind == "restrict_chat" && verbose_) {
-      std::printf("  platform: webhook restrict chat %s after %d confirmed removals\n", a.value("chat_id", std::string()).c_str(),
-                  a.value("confirmed_removals", 0));
+      std::printf("  platform: webhook restrict chat %s after %d confirmed removals\n",
+                  a.value("chat_id", std::string()).c_str(), a.value("confirmed_removals", 0));
     }
     l.unlock();
     cv_.notify_all();
@@ -252,7 +292,8 @@ struct Api {
   httplib::Result Post(const std::string& path, const json& body) {
     httplib::Client c(base);
     c.set_read_timeout(60, 0);
-    return c.Post(path.c_str(), {{"Authorization", "Bearer " + key}}, body.dump(), "application/json");
+    return c.Post(path.c_str(), {{"Authorization", "Bearer " + key}}, body.dump(),
+                  "application/json");
   }
   httplib::Result Get(const std::string& path) {
     httplib::Client c(base);
@@ -263,7 +304,8 @@ struct Api {
 
 json Must(const httplib::Result& r, int want, const std::string& what) {
   if (!r) throw std::runtime_error(what + ": takedown unreachable");
-  if (r->status != want) throw std::runtime_error(fmt::format("{}: HTTP {}: {}", what, r->status, r->body));
+  if (r->status != want)
+    throw std::runtime_error(fmt::format("{}: HTTP {}: {}", what, r->status, r->body));
   return json::parse(r->body, nullptr, false);
 }
 
@@ -287,27 +329,45 @@ std::vector<std::vector<uint8_t>> LoadPhotos(const std::string& dir, size_t n) {
     if (!d.ok() || d->image.width < 128 || d->image.height < 128) continue;  // tiny or broken: skip
     out.push_back(std::move(b));
   }
-  if (out.empty()) std::printf("  (no JPEG photos in '%s': using generated pictures)\n", dir.c_str());
-  for (uint32_t s = 1; out.size() < n; ++s) out.push_back(*takedown::media::EncodeJpeg(Synthetic(s), 90));
+  if (out.empty())
+    std::printf("  (no JPEG photos in '%s': using generated pictures)\n", dir.c_str());
+  for (uint32_t s = 1; out.size() < n; ++s)
+    out.push_back(*takedown::media::EncodeJpeg(Synthetic(s), 90));
   return out;
 }
 
 // The copies a reported image has on the platform: the original, re-encodes, downscales, greyscale,
 // a white frame, a 15% crop (the last two need takedown's robust signals: plain PDQ misses them).
-std::vector<std::pair<std::string, std::vector<uint8_t>>> Copies(const std::vector<uint8_t>& original, int n) {
+std::vector<std::pair<std::string, std::vector<uint8_t>>> Copies(
+    const std::vector<uint8_t>& original, int n) {
   std::vector<std::pair<std::string, std::vector<uint8_t>>> out;
   takedown::media::DecodeOptions o;
   auto d = takedown::media::DecodeImage(original, o);
-  if (!d.ok()) throw std::runtime_error("cannot decode the reported image: " + d.status().message());
+  if (!d.ok())
+    throw std::runtime_error("cannot decode the reported image: " + d.status().message());
   const auto& img = d->image;
   for (int i = 0; i < n; ++i) {
     switch (i % 6) {
-      case 0: out.emplace_back("identical copy", original); break;
-      case 1: out.emplace_back("re-encoded (quality 50)", *takedown::media::EncodeJpeg(img, 50)); break;
-      case 2: out.emplace_back("downscaled 1/2", *takedown::media::EncodeJpeg(Downscale(img), 80)); break;
-      case 3: out.emplace_back("greyscale", *takedown::media::EncodeJpeg(Grey(img), 85)); break;
-      case 4: out.emplace_back("in a white frame (10% a side)", *takedown::media::EncodeJpeg(Border(img, 0.10), 85)); break;
-      case 5: out.emplace_back("cropped to the centre 85%", *takedown::media::EncodeJpeg(Crop(img, 0.85), 85)); break;
+      case 0:
+        out.emplace_back("identical copy", original);
+        break;
+      case 1:
+        out.emplace_back("re-encoded (quality 50)", *takedown::media::EncodeJpeg(img, 50));
+        break;
+      case 2:
+        out.emplace_back("downscaled 1/2", *takedown::media::EncodeJpeg(Downscale(img), 80));
+        break;
+      case 3:
+        out.emplace_back("greyscale", *takedown::media::EncodeJpeg(Grey(img), 85));
+        break;
+      case 4:
+        out.emplace_back("in a white frame (10% a side)",
+                         *takedown::media::EncodeJpeg(Border(img, 0.10), 85));
+        break;
+      case 5:
+        out.emplace_back("cropped to the centre 85%",
+                         *takedown::media::EncodeJpeg(Crop(img, 0.85), 85));
+        break;
     }
   }
   return out;
@@ -318,21 +378,31 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
   auto photos = LoadPhotos(media_dir, 25);
   const auto t0 = Clock::now();
   int n = 0;
-  for (size_t i = 1; i < photos.size(); ++i) platform.Upload(fmt::format("msg-{}", ++n), fmt::format("chat-{}", i % 7), fmt::format("user-{}", i), photos[i]);
+  for (size_t i = 1; i < photos.size(); ++i)
+    platform.Upload(fmt::format("msg-{}", ++n), fmt::format("chat-{}", i % 7),
+                    fmt::format("user-{}", i), photos[i]);
   const auto reported = photos[0];
   const auto copy_list = Copies(reported, copies);
   const std::string big_group = "group-220k-members";
   for (size_t i = 0; i < copy_list.size(); ++i) {
     const std::string chat = i == 0 ? big_group : fmt::format("chat-{}", i % 7);
-    platform.Upload(fmt::format("msg-{}", ++n), chat, fmt::format("user-{}", 100 + i), copy_list[i].second);
-    std::printf("  upload msg-%d to %-18s: %s of the image that will be reported (allowed: not reported yet)\n", n, chat.c_str(), copy_list[i].first.c_str());
+    platform.Upload(fmt::format("msg-{}", ++n), chat, fmt::format("user-{}", 100 + i),
+                    copy_list[i].second);
+    std::printf(
+        "  upload msg-%d to %-18s: %s of the image that will be reported (allowed: not reported "
+        "yet)\n",
+        n, chat.c_str(), copy_list[i].first.c_str());
   }
-  std::printf("  %d uploads in %zu chats, %.0f ms through the gate\n", n, size_t{8}, Ms(t0, Clock::now()));
+  std::printf("  %d uploads in %zu chats, %.0f ms through the gate\n", n, size_t{8},
+              Ms(t0, Clock::now()));
 
-  std::printf("\n== 2. a regulator reports the image (authority order, trusted: approved by policy)\n");
+  std::printf(
+      "\n== 2. a regulator reports the image (authority order, trusted: approved by policy)\n");
   const json me = Must(regulator.Get("/v1/whoami"), 200, "whoami");
   Must(admin.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()),
-                  {{"source_type", "authority_order"}, {"trusted", true}, {"name", "Example Communications Standards Commission"}}),
+                  {{"source_type", "authority_order"},
+                   {"trusted", true},
+                   {"name", "Example Communications Standards Commission"}}),
        200, "requester profile");
   json body = {{"category", "deepfake-sexual"},
                {"explanation", "A sexual deepfake of a real person, spreading in group chats."},
@@ -344,15 +414,18 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
   const json req = Must(regulator.Post("/v1/requests", body), 201, "request");
   const auto t_acc = Clock::now();
   const int64_t id = req["id"];
-  std::printf("  request %lld accepted in %.0f ms: status %s, deadline %s, decided by %s; sweep found %d item(s) in %d ms\n",
-              static_cast<long long>(id), Ms(t_req, t_acc), req["status"].get<std::string>().c_str(),
-              req["deadline_at"].get<std::string>().c_str(), req["decision"]["by"].get<std::string>().c_str(),
-              req["sweep"]["matched"].get<int>(), req["sweep"]["ms"].get<int>());
+  std::printf(
+      "  request %lld accepted in %.0f ms: status %s, deadline %s, decided by %s; sweep found %d "
+      "item(s) in %d ms\n",
+      static_cast<long long>(id), Ms(t_req, t_acc), req["status"].get<std::string>().c_str(),
+      req["deadline_at"].get<std::string>().c_str(),
+      req["decision"]["by"].get<std::string>().c_str(), req["sweep"]["matched"].get<int>(),
+      req["sweep"]["ms"].get<int>());
 
   std::printf("\n== 3. removals arrive at the platform (signed webhooks)\n");
   const size_t got = platform.WaitForRemovals(copy_list.size(), std::chrono::seconds(30));
-  std::printf("  %zu of %zu copies removed; last removal %.0f ms after the request was accepted\n", got, copy_list.size(),
-              Ms(t_acc, platform.last_removal()));
+  std::printf("  %zu of %zu copies removed; last removal %.0f ms after the request was accepted\n",
+              got, copy_list.size(), Ms(t_acc, platform.last_removal()));
 
   std::printf("\n== 4. the regulator's confirmation\n");
   json view;
@@ -361,42 +434,57 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
     if (view["status"] == "confirmed") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::printf("  request %lld: %s\n", static_cast<long long>(id), view["status"].get<std::string>().c_str());
+  std::printf("  request %lld: %s\n", static_cast<long long>(id),
+              view["status"].get<std::string>().c_str());
   for (const auto& m : view["removals"]) {
-    std::printf("    removed %-10s from %-18s at %s (signal %s, distance %d)\n", m["content_id"].get<std::string>().c_str(),
-                m["chat_id"].get<std::string>().c_str(), m["removed_at"].get<std::string>().c_str(), m["signal"].get<std::string>().c_str(),
+    std::printf("    removed %-10s from %-18s at %s (signal %s, distance %d)\n",
+                m["content_id"].get<std::string>().c_str(), m["chat_id"].get<std::string>().c_str(),
+                m["removed_at"].get<std::string>().c_str(), m["signal"].get<std::string>().c_str(),
                 m["distance"].get<int>());
   }
 
   std::printf("\n== 5. someone re-uploads a copy\n");
   takedown::media::DecodeOptions dopt;
   const auto decoded = takedown::media::DecodeImage(reported, dopt);
-  const json again = platform.Upload("msg-reupload", "chat-new", "user-999", *takedown::media::EncodeJpeg(Grey(decoded->image), 70));
+  const json again = platform.Upload("msg-reupload", "chat-new", "user-999",
+                                     *takedown::media::EncodeJpeg(Grey(decoded->image), 70));
   std::printf("  upload gate: %s", again["decision"].get<std::string>().c_str());
-  if (!again["matches"].empty()) std::printf(" (bank %s, signal %s, distance %d)", again["matches"][0]["bank"].get<std::string>().c_str(),
-                                             again["matches"][0]["signal"].get<std::string>().c_str(), again["matches"][0]["distance"].get<int>());
+  if (!again["matches"].empty())
+    std::printf(" (bank %s, signal %s, distance %d)",
+                again["matches"][0]["bank"].get<std::string>().c_str(),
+                again["matches"][0]["signal"].get<std::string>().c_str(),
+                again["matches"][0]["distance"].get<int>());
   std::printf("\n");
 
-  std::printf("\n== 6. what the uploader is told (DSA Art. 17 statement of reasons, first removal)\n");
+  std::printf(
+      "\n== 6. what the uploader is told (DSA Art. 17 statement of reasons, first removal)\n");
   if (!view["removals"].empty()) {
-    const json st = Must(admin.Get(fmt::format("/v1/actions/{}/statement", view["removals"][0]["action_id"].get<int64_t>())), 200, "statement");
-    for (const char* k : {"decision_ground", "category", "source_type", "automated_detection", "automated_decision", "decision_facts"}) {
-      std::printf("  %-20s %s\n", k, st[k].is_string() ? st[k].get<std::string>().c_str() : st[k].dump().c_str());
+    const json st = Must(admin.Get(fmt::format("/v1/actions/{}/statement",
+                                               view["removals"][0]["action_id"].get<int64_t>())),
+                         200, "statement");
+    for (const char* k : {"decision_ground", "category", "source_type", "automated_detection",
+                          "automated_decision", "decision_facts"}) {
+      std::printf("  %-20s %s\n", k,
+                  st[k].is_string() ? st[k].get<std::string>().c_str() : st[k].dump().c_str());
     }
   }
 
   std::printf("\n== 7. transparency report (CSV)\n");
   auto rep = admin.Get("/v1/reports/transparency?format=csv");
   if (rep && rep->status == 200) std::printf("%s", rep->body.c_str());
-  const bool ok = got == copy_list.size() && view["status"] == "confirmed" && again["decision"] == "block";
-  std::printf("\n== %s: %zu copies found and removed, request confirmed, re-upload %s\n", ok ? "done" : "INCOMPLETE", got,
-              again["decision"].get<std::string>().c_str());
+  const bool ok =
+      got == copy_list.size() && view["status"] == "confirmed" && again["decision"] == "block";
+  std::printf("\n== %s: %zu copies found and removed, request confirmed, re-upload %s\n",
+              ok ? "done" : "INCOMPLETE", got, again["decision"].get<std::string>().c_str());
   return ok ? 0 : 1;
 }
 
-int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::string& media_dir, int copies, int content,
-          const std::string& video, int video_copies) {
-  std::printf("== workflow benchmark: content index of %d items, %d copies of the reported image among them\n", content, copies);
+int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::string& media_dir,
+          int copies, int content, const std::string& video, int video_copies) {
+  std::printf(
+      "== workflow benchmark: content index of %d items, %d copies of the reported image among "
+      "them\n",
+      content, copies);
   // Background content (random PDQ) through the backfill endpoint.
   std::mt19937_64 rng(7);
   const auto t0 = Clock::now();
@@ -405,67 +493,100 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
     for (int k = i; k < std::min(content, i + 10000); ++k) {
       std::string pdq;
       for (int w = 0; w < 4; ++w) pdq += fmt::format("{:016x}", rng());
-      items.push_back({{"content_id", fmt::format("bg-{}", k)}, {"chat_id", fmt::format("chat-{}", k % 5000)}, {"uploader_id", "u"}, {"pdq", pdq}});
+      items.push_back({{"content_id", fmt::format("bg-{}", k)},
+                       {"chat_id", fmt::format("chat-{}", k % 5000)},
+                       {"uploader_id", "u"},
+                       {"pdq", pdq}});
     }
     Must(plat.Post("/v1/content/batch", {{"items", items}}), 200, "backfill");
   }
   std::printf("  backfill: %d items in %.1f s\n", content, Ms(t0, Clock::now()) / 1000);
   auto photos = LoadPhotos(media_dir, 1);
   const auto copy_list = Copies(photos[0], copies);
-  for (size_t i = 0; i < copy_list.size(); ++i) platform.Upload(fmt::format("copy-{}", i), fmt::format("chat-{}", i), "uploader", copy_list[i].second);
+  for (size_t i = 0; i < copy_list.size(); ++i)
+    platform.Upload(fmt::format("copy-{}", i), fmt::format("chat-{}", i), "uploader",
+                    copy_list[i].second);
   const json me = Must(regulator.Get("/v1/whoami"), 200, "whoami");
-  Must(admin.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), {{"source_type", "authority_order"}, {"trusted", true}}), 200, "profile");
-  json body = {{"category", "deepfake-sexual"}, {"explanation", "benchmark"}, {"legal_basis", "Art. 21"}, {"issuing_authority", "bench"},
+  Must(admin.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()),
+                  {{"source_type", "authority_order"}, {"trusted", true}}),
+       200, "profile");
+  json body = {{"category", "deepfake-sexual"},
+               {"explanation", "benchmark"},
+               {"legal_basis", "Art. 21"},
+               {"issuing_authority", "bench"},
                {"evidence", json::array({{{"media", Base64(photos[0])}}})}};
   const auto t_req = Clock::now();
   const json req = Must(regulator.Post("/v1/requests", body), 201, "request");
   const auto t_acc = Clock::now();
   size_t got = platform.WaitForRemovals(copy_list.size(), std::chrono::seconds(60));
   const double end_to_end = Ms(t_acc, platform.last_removal());
-  std::printf("  request accepted in %.0f ms (hashing the media, storing, and the sweep alone: %d ms)\n", Ms(t_req, t_acc), req["sweep"]["ms"].get<int>());
-  std::printf("  copies found %d of %zu; removed and acknowledged %zu of %zu\n", req["sweep"]["matched"].get<int>(), copy_list.size(), got, copy_list.size());
-  std::printf("  end to end (request accepted -> last removal acknowledged by the platform): %.0f ms   target < 2000 ms: %s\n",
-              end_to_end + Ms(t_req, t_acc), got == copy_list.size() && end_to_end + Ms(t_req, t_acc) < 2000 ? "PASS" : "FAIL");
+  std::printf(
+      "  request accepted in %.0f ms (hashing the media, storing, and the sweep alone: %d ms)\n",
+      Ms(t_req, t_acc), req["sweep"]["ms"].get<int>());
+  std::printf("  copies found %d of %zu; removed and acknowledged %zu of %zu\n",
+              req["sweep"]["matched"].get<int>(), copy_list.size(), got, copy_list.size());
+  std::printf(
+      "  end to end (request accepted -> last removal acknowledged by the platform): %.0f ms   "
+      "target < 2000 ms: %s\n",
+      end_to_end + Ms(t_req, t_acc),
+      got == copy_list.size() && end_to_end + Ms(t_req, t_acc) < 2000 ? "PASS" : "FAIL");
 
   // A reported video with `video_copies` copies (the ffmpeg CLI makes them: identical, re-encoded,
   // half size, another frame rate, greyscale), found by vPDQ and digests.
   if (video_copies > 0) {
-    const std::string tmp = std::filesystem::temp_directory_path() / fmt::format("takedown-bench-{}", ::getpid());
+    const std::string tmp =
+        std::filesystem::temp_directory_path() / fmt::format("takedown-bench-{}", ::getpid());
     std::filesystem::create_directories(tmp);
     std::string source = video;
     if (source.empty() || !std::filesystem::exists(source)) {
       source = tmp + "/source.mp4";
-      if (std::system(fmt::format("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=480x270:rate=25 -t 8 -c:v mpeg4 -q:v 4 {}", source).c_str()) != 0) {
+      if (std::system(fmt::format("ffmpeg -loglevel error -y -f lavfi -i "
+                                  "testsrc2=size=480x270:rate=25 -t 8 -c:v mpeg4 -q:v 4 {}",
+                                  source)
+                          .c_str()) != 0) {
         throw std::runtime_error("ffmpeg could not make a test video");
       }
     }
-    const char* variants[] = {"-c copy", "-c:v mpeg4 -q:v 8", "-vf scale=iw/2:-2 -c:v mpeg4 -q:v 5", "-r 15 -c:v mpeg4 -q:v 5",
-                              "-vf format=gray -c:v mpeg4 -q:v 5"};
+    const char* variants[] = {"-c copy", "-c:v mpeg4 -q:v 8", "-vf scale=iw/2:-2 -c:v mpeg4 -q:v 5",
+                              "-r 15 -c:v mpeg4 -q:v 5", "-vf format=gray -c:v mpeg4 -q:v 5"};
     const auto tv = Clock::now();
     std::ifstream in(source, std::ios::binary);
     const std::vector<uint8_t> original((std::istreambuf_iterator<char>(in)), {});
     for (int i = 0; i < video_copies; ++i) {
       const std::string out = fmt::format("{}/copy-{}.mp4", tmp, i);
-      if (std::system(fmt::format("ffmpeg -loglevel error -y -i {} -an {} {}", source, variants[i % 5], out).c_str()) != 0) {
+      if (std::system(
+              fmt::format("ffmpeg -loglevel error -y -i {} -an {} {}", source, variants[i % 5], out)
+                  .c_str()) != 0) {
         throw std::runtime_error("ffmpeg could not make a video copy");
       }
       std::ifstream f(out, std::ios::binary);
-      platform.Upload(fmt::format("video-copy-{}", i), fmt::format("vchat-{}", i), "uploader", std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), {}));
+      platform.Upload(fmt::format("video-copy-{}", i), fmt::format("vchat-{}", i), "uploader",
+                      std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), {}));
     }
-    std::printf("  video: %d copies made and uploaded through the gate (hashed at 1 frame a second) in %.1f s\n", video_copies, Ms(tv, Clock::now()) / 1000);
+    std::printf(
+        "  video: %d copies made and uploaded through the gate (hashed at 1 frame a second) in "
+        "%.1f s\n",
+        video_copies, Ms(tv, Clock::now()) / 1000);
     const size_t before = platform.WaitForRemovals(0, std::chrono::seconds(0));
     json vbody = body;
     vbody["evidence"] = json::array({{{"media", Base64(original)}}});
     const auto v0 = Clock::now();
     const json vreq = Must(regulator.Post("/v1/requests", vbody), 201, "video request");
     const auto v1 = Clock::now();
-    const size_t vgot = platform.WaitForRemovals(before + video_copies, std::chrono::seconds(60)) - before;
+    const size_t vgot =
+        platform.WaitForRemovals(before + video_copies, std::chrono::seconds(60)) - before;
     const double vend = Ms(v1, platform.last_removal());
-    std::printf("  video request accepted in %.0f ms (mostly hashing the reported video densely; the sweep alone: %d ms); found %d of %d; removed %zu\n",
-                Ms(v0, v1), vreq["sweep"]["ms"].get<int>(), vreq["sweep"]["matched"].get<int>(), video_copies, vgot);
-    std::printf("  video end to end (accepted -> last removal acknowledged): %.0f ms   target < 2000 ms, every copy: %s"
-                " (from submission, with the hashing: %.0f ms)\n", vend,
-                vgot == static_cast<size_t>(video_copies) && vend < 2000 ? "PASS" : "FAIL", Ms(v0, platform.last_removal()));
+    std::printf(
+        "  video request accepted in %.0f ms (mostly hashing the reported video densely; the sweep "
+        "alone: %d ms); found %d of %d; removed %zu\n",
+        Ms(v0, v1), vreq["sweep"]["ms"].get<int>(), vreq["sweep"]["matched"].get<int>(),
+        video_copies, vgot);
+    std::printf(
+        "  video end to end (accepted -> last removal acknowledged): %.0f ms   target < 2000 ms, "
+        "every copy: %s"
+        " (from submission, with the hashing: %.0f ms)\n",
+        vend, vgot == static_cast<size_t>(video_copies) && vend < 2000 ? "PASS" : "FAIL",
+        Ms(v0, platform.last_removal()));
     std::filesystem::remove_all(tmp);
     if (vgot != static_cast<size_t>(video_copies)) got = 0;  // fail the run
   }
@@ -474,7 +595,9 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
   const int many = 2000;
   json items = json::array();
   for (int k = 0; k < many; ++k) {
-    items.push_back({{"content_id", fmt::format("dup-{}", k)}, {"chat_id", fmt::format("chat-{}", k % 300)}, {"uploader_id", "u"},
+    items.push_back({{"content_id", fmt::format("dup-{}", k)},
+                     {"chat_id", fmt::format("chat-{}", k % 300)},
+                     {"uploader_id", "u"},
                      {"md5", "0123456789abcdef0123456789abcdef"}});
   }
   Must(plat.Post("/v1/content/batch", {{"items", items}}), 200, "backfill");
@@ -484,9 +607,12 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
   Must(regulator.Post("/v1/requests", body), 201, "request");
   const size_t done = platform.WaitForRemovals(before + many, std::chrono::seconds(120)) - before;
   const double secs = Ms(t1, platform.last_removal()) / 1000;
-  std::printf("  outbox: %zu of %d removals delivered and acknowledged in %.2f s: %.0f actions/s (webhook.workers default)\n", done, many, secs,
-              static_cast<double>(done) / secs);
-  std::printf("  duplicate deliveries seen: %zu; refused (bad signature): %zu\n", platform.duplicates(), platform.rejected());
+  std::printf(
+      "  outbox: %zu of %d removals delivered and acknowledged in %.2f s: %.0f actions/s "
+      "(webhook.workers default)\n",
+      done, many, secs, static_cast<double>(done) / secs);
+  std::printf("  duplicate deliveries seen: %zu; refused (bad signature): %zu\n",
+              platform.duplicates(), platform.rejected());
   return got == copy_list.size() && done == static_cast<size_t>(many) ? 0 : 1;
 }
 
@@ -497,7 +623,7 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
 struct MailSide {
   std::string smtp_url, imap_url, ca_file, user, password;  // the regulator's mail account
   std::string line;                                         // takedown's address
-  std::string dkim_key_file, dkim_selector = "mail";        // the regulator's DKIM private key (PEM)
+  std::string dkim_key_file, dkim_selector = "mail";  // the regulator's DKIM private key (PEM)
   std::string language = "ko";
 };
 
@@ -510,19 +636,28 @@ std::string B64Lines(const std::vector<uint8_t>& b) {
 
 // A request as a regulator's analyst writes it: Korean text with a structured section, the
 // reported image attached, DKIM-signed by the regulator's domain.
-std::string RequestMail(const MailSide& m, const std::string& id, const std::string& case_ref, const std::vector<uint8_t>& image, const std::string& pem) {
+std::string RequestMail(const MailSide& m, const std::string& id, const std::string& case_ref,
+                        const std::vector<uint8_t>& image, const std::string& pem) {
   const std::string boundary = "=_request_" + id.substr(0, id.find('@'));
   std::string text =
       "플랫폼 담당자께,\r\n\r\n첨부한 딥페이크 성적 허위영상물의 삭제를 요청합니다.\r\n\r\n"
-      "분류: 딥페이크\r\n사건번호: " + case_ref + "\r\n법적근거: 정보통신망법 제44조의7\r\n\r\n방송통신심의위원회 분석관\r\n";
+      "분류: 딥페이크\r\n사건번호: " +
+      case_ref + "\r\n법적근거: 정보통신망법 제44조의7\r\n\r\n방송통신심의위원회 분석관\r\n";
   std::string raw = fmt::format(
-      "From: =?UTF-8?B?{}?= <{}>\r\nTo: <{}>\r\nSubject: =?UTF-8?B?{}?=\r\nMessage-ID: <{}>\r\nDate: {}\r\nMIME-Version: 1.0\r\n"
-      "Content-Type: multipart/mixed; boundary=\"{}\"\r\n\r\n--{}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}"
-      "--{}\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"evidence-{}.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--{}--\r\n",
-      Base64(std::vector<uint8_t>({0xeb, 0xb6, 0x84, 0xec, 0x84, 0x9d, 0xea, 0xb4, 0x80})), m.user, m.line,
-      Base64([&] { const std::string subj = "삭제 요청 " + case_ref; return std::vector<uint8_t>(subj.begin(), subj.end()); }()), id,
-      "Sat, 28 Nov 2026 09:00:00 +0900", boundary, boundary, B64Lines(std::vector<uint8_t>(text.begin(), text.end())), boundary, case_ref,
-      B64Lines(image), boundary);
+      "From: =?UTF-8?B?{}?= <{}>\r\nTo: <{}>\r\nSubject: =?UTF-8?B?{}?=\r\nMessage-ID: "
+      "<{}>\r\nDate: {}\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"{}\"\r\n\r\n--{}\r\nContent-Type: text/plain; "
+      "charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}"
+      "--{}\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; "
+      "filename=\"evidence-{}.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--{}--\r\n",
+      Base64(std::vector<uint8_t>({0xeb, 0xb6, 0x84, 0xec, 0x84, 0x9d, 0xea, 0xb4, 0x80})), m.user,
+      m.line, Base64([&] {
+        const std::string subj = "삭제 요청 " + case_ref;
+        return std::vector<uint8_t>(subj.begin(), subj.end());
+      }()),
+      id, "Sat, 28 Nov 2026 09:00:00 +0900", boundary, boundary,
+      B64Lines(std::vector<uint8_t>(text.begin(), text.end())), boundary, case_ref, B64Lines(image),
+      boundary);
   if (pem.empty()) return raw;
   auto s = takedown::mail::DkimSign(raw, takedown::mail::DomainOf(m.user), m.dkim_selector, pem);
   if (!s.ok()) throw std::runtime_error("DKIM signing: " + s.status().message());
@@ -538,10 +673,17 @@ std::string ReadFile(const std::string& path) {
 // Registers the regulator's email settings on its requester profile (admin).
 void RegisterMailRequester(Api& admin, Api& regulator, const MailSide& m) {
   const json me = Must(regulator.Get("/v1/whoami"), 200, "whoami");
-  json profile = {{"source_type", "authority_order"}, {"trusted", true}, {"name", "Korea Communications Standards Commission"},
-                  {"email", {{"addresses", {m.user}}, {"dkim", m.dkim_key_file.empty() ? "off" : "required"}, {"language", m.language},
-                             {"legal_basis", "정보통신망법 제44조의7"}, {"default_category", "deepfake-sexual"}}}};
-  Must(admin.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), profile), 200, "requester profile");
+  json profile = {{"source_type", "authority_order"},
+                  {"trusted", true},
+                  {"name", "Korea Communications Standards Commission"},
+                  {"email",
+                   {{"addresses", {m.user}},
+                    {"dkim", m.dkim_key_file.empty() ? "off" : "required"},
+                    {"language", m.language},
+                    {"legal_basis", "정보통신망법 제44조의7"},
+                    {"default_category", "deepfake-sexual"}}}};
+  Must(admin.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), profile), 200,
+       "requester profile");
 }
 
 // Replies in the regulator's mailbox to the given Message-IDs, read once each (flagged).
@@ -557,7 +699,8 @@ std::vector<Reply> ReadReplies(takedown::mail::ImapMailbox& box) {
     auto raw = box.Fetch(info.uid, false);
     if (!raw.ok()) throw std::runtime_error(raw.status().message());
     auto m = takedown::mail::ParseMail(*raw);
-    if (m.ok()) out.push_back({m->in_reply_to, m->subject, m->text, m->takedown_reply, Clock::now()});
+    if (m.ok())
+      out.push_back({m->in_reply_to, m->subject, m->text, m->takedown_reply, Clock::now()});
     if (auto st = box.MarkTaken(info.uid); !st.ok()) throw std::runtime_error(st.message());
   }
   return out;
@@ -573,21 +716,27 @@ takedown::mail::ImapConfig RegulatorBox(const MailSide& m) {
   return c;
 }
 
-int MailStory(Platform& platform, Api admin, Api regulator, const MailSide& m, const std::string& media_dir, int copies) {
+int MailStory(Platform& platform, Api admin, Api regulator, const MailSide& m,
+              const std::string& media_dir, int copies) {
   std::printf("== 1. the platform: chats fill up through the upload gate\n");
   auto photos = LoadPhotos(media_dir, 12);
   int n = 0;
-  for (size_t i = 1; i < photos.size(); ++i) platform.Upload(fmt::format("m-{}", ++n), fmt::format("chat-{}", i % 5), "user", photos[i]);
+  for (size_t i = 1; i < photos.size(); ++i)
+    platform.Upload(fmt::format("m-{}", ++n), fmt::format("chat-{}", i % 5), "user", photos[i]);
   const auto copy_list = Copies(photos[0], copies);
   for (size_t i = 0; i < copy_list.size(); ++i) {
-    platform.Upload(fmt::format("m-{}", ++n), fmt::format("group-{}", i), fmt::format("user-{}", i), copy_list[i].second);
+    platform.Upload(fmt::format("m-{}", ++n), fmt::format("group-{}", i), fmt::format("user-{}", i),
+                    copy_list[i].second);
     std::printf("  m-%d in group-%zu: %s\n", n, i, copy_list[i].first.c_str());
   }
   RegisterMailRequester(admin, regulator, m);
   const std::string pem = m.dkim_key_file.empty() ? "" : ReadFile(m.dkim_key_file);
-  const std::string id = fmt::format("{}.request@{}", std::chrono::system_clock::now().time_since_epoch().count(), takedown::mail::DomainOf(m.user));
+  const std::string id =
+      fmt::format("{}.request@{}", std::chrono::system_clock::now().time_since_epoch().count(),
+                  takedown::mail::DomainOf(m.user));
   const std::string raw = RequestMail(m, id, "KCSC-2026-1128", photos[0], pem);
-  std::printf("\n== 2. the regulator emails %s (DKIM-signed%s, the image attached)\n", m.line.c_str(), pem.empty() ? ": NO" : "");
+  std::printf("\n== 2. the regulator emails %s (DKIM-signed%s, the image attached)\n",
+              m.line.c_str(), pem.empty() ? ": NO" : "");
   takedown::mail::SmtpConfig sc;
   sc.url = m.smtp_url;
   sc.tls.ca_file = m.ca_file;
@@ -601,21 +750,31 @@ int MailStory(Platform& platform, Api admin, Api regulator, const MailSide& m, c
   while ((!ack || !confirmation) && Clock::now() - t0 < std::chrono::seconds(120)) {
     for (auto& r : ReadReplies(box)) {
       if (r.in_reply_to != id) continue;
-      if (r.kind == "ack") ack = r;
-      else if (r.kind == "confirmed") confirmation = r;
+      if (r.kind == "ack")
+        ack = r;
+      else if (r.kind == "confirmed")
+        confirmation = r;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (!ack) throw std::runtime_error("no acknowledgement within 120 s");
-  std::printf("\n== 3. the acknowledgement, in the regulator's mailbox %.2f s after SMTP acceptance\n  Subject: %s\n\n%s\n", Ms(t0, ack->seen) / 1000,
-              ack->subject.c_str(), ack->text.c_str());
+  std::printf(
+      "\n== 3. the acknowledgement, in the regulator's mailbox %.2f s after SMTP acceptance\n  "
+      "Subject: %s\n\n%s\n",
+      Ms(t0, ack->seen) / 1000, ack->subject.c_str(), ack->text.c_str());
   if (!confirmation) throw std::runtime_error("no confirmation within 120 s");
-  std::printf("== 4. the confirmation, %.2f s after SMTP acceptance\n  Subject: %s\n\n%s\n", Ms(t0, confirmation->seen) / 1000,
-              confirmation->subject.c_str(), confirmation->text.c_str());
+  std::printf("== 4. the confirmation, %.2f s after SMTP acceptance\n  Subject: %s\n\n%s\n",
+              Ms(t0, confirmation->seen) / 1000, confirmation->subject.c_str(),
+              confirmation->text.c_str());
   size_t listed = 0;
-  for (size_t i = 0; i < copy_list.size(); ++i) listed += confirmation->text.find(fmt::format("m-{} ", n - copy_list.size() + 1 + i)) != std::string::npos;
-  std::printf("== mail timing: acknowledgement %.2f s, confirmation %.2f s after SMTP acceptance; %zu of %zu copies listed as removed; %zu removed on the platform\n",
-              Ms(t0, ack->seen) / 1000, Ms(t0, confirmation->seen) / 1000, listed, copy_list.size(), platform.WaitForRemovals(copy_list.size(), std::chrono::seconds(5)));
+  for (size_t i = 0; i < copy_list.size(); ++i)
+    listed += confirmation->text.find(fmt::format("m-{} ", n - copy_list.size() + 1 + i)) !=
+              std::string::npos;
+  std::printf(
+      "== mail timing: acknowledgement %.2f s, confirmation %.2f s after SMTP acceptance; %zu of "
+      "%zu copies listed as removed; %zu removed on the platform\n",
+      Ms(t0, ack->seen) / 1000, Ms(t0, confirmation->seen) / 1000, listed, copy_list.size(),
+      platform.WaitForRemovals(copy_list.size(), std::chrono::seconds(5)));
   return listed == copy_list.size() ? 0 : 1;
 }
 
@@ -623,8 +782,8 @@ int MailStory(Platform& platform, Api admin, Api regulator, const MailSide& m, c
 // must become a request and get its acknowledgement (counted, none lost, none twice).
 // phase "all" sends and counts; "send" only queues the messages (ids to ids_file) while takedown
 // is stopped; "count" (takedown started again) counts from its own start.
-int MailBench(Api admin, Api regulator, const MailSide& m, int count, const std::string& phase, const std::string& ids_file,
-              bool allow_resend) {
+int MailBench(Api admin, Api regulator, const MailSide& m, int count, const std::string& phase,
+              const std::string& ids_file, bool allow_resend) {
   if (phase != "count") RegisterMailRequester(admin, regulator, m);
   const std::string pem = m.dkim_key_file.empty() ? "" : ReadFile(m.dkim_key_file);
   takedown::mail::SmtpConfig sc;
@@ -636,7 +795,9 @@ int MailBench(Api admin, Api regulator, const MailSide& m, int count, const std:
   auto count_filed = [&] {
     size_t n = 0;
     for (int64_t after = 0;;) {
-      const json page = Must(regulator.Get(fmt::format("/v1/requests?after_id={}&limit=1000", after)), 200, "requests");
+      const json page =
+          Must(regulator.Get(fmt::format("/v1/requests?after_id={}&limit=1000", after)), 200,
+               "requests");
       if (page["requests"].empty()) return n;
       n += page["requests"].size();
       after = page["next_after_id"].get<int64_t>();
@@ -652,19 +813,26 @@ int MailBench(Api admin, Api regulator, const MailSide& m, int count, const std:
   } else {
     filed_before = count_filed();
   }
-  if (phase != "count") std::printf("== mail bench: %d requests with an image attached each, DKIM-signed, sent through SMTP\n", count);
+  if (phase != "count")
+    std::printf(
+        "== mail bench: %d requests with an image attached each, DKIM-signed, sent through SMTP\n",
+        count);
   const auto t0 = Clock::now();
   size_t bytes = 0;
   for (int i = 0; i < count && phase != "count"; ++i) {
-    const std::string id = fmt::format("{}.{}.bench@{}", stamp, i, takedown::mail::DomainOf(m.user));
+    const std::string id =
+        fmt::format("{}.{}.bench@{}", stamp, i, takedown::mail::DomainOf(m.user));
     const auto img = *takedown::media::EncodeJpeg(Synthetic(static_cast<uint32_t>(1000 + i)), 85);
     const std::string raw = RequestMail(m, id, fmt::format("BENCH-{}", i), img, pem);
     bytes += raw.size();
-    if (auto st = smtp.Send(m.user, {m.line}, raw); !st.ok()) throw std::runtime_error(st.message());
+    if (auto st = smtp.Send(m.user, {m.line}, raw); !st.ok())
+      throw std::runtime_error(st.message());
     ids.insert(id);
   }
   const auto t_sent = Clock::now();
-  if (phase != "count") std::printf("  %d messages (%.1f MB) accepted by SMTP in %.1f s\n", count, bytes / 1e6, Ms(t0, t_sent) / 1000);
+  if (phase != "count")
+    std::printf("  %d messages (%.1f MB) accepted by SMTP in %.1f s\n", count, bytes / 1e6,
+                Ms(t0, t_sent) / 1000);
   if (phase == "send") {
     std::ofstream out(ids_file);
     out << filed_before << "\n";
@@ -675,7 +843,8 @@ int MailBench(Api admin, Api regulator, const MailSide& m, int count, const std:
   takedown::mail::ImapMailbox box(box_cfg);
   std::map<std::string, int> acks, confirmations;
   Clock::time_point last = t_sent, last_confirmation = t_sent;
-  while ((acks.size() < ids.size() || confirmations.size() < ids.size()) && Clock::now() - std::max(last, last_confirmation) < std::chrono::seconds(60)) {
+  while ((acks.size() < ids.size() || confirmations.size() < ids.size()) &&
+         Clock::now() - std::max(last, last_confirmation) < std::chrono::seconds(60)) {
     for (auto& r : ReadReplies(box)) {
       if (!ids.count(r.in_reply_to)) continue;
       if (r.kind == "ack" && ++acks[r.in_reply_to] == 1) last = r.seen;
@@ -688,21 +857,31 @@ int MailBench(Api admin, Api regulator, const MailSide& m, int count, const std:
   for (const auto& [id, k] : confirmations) twice += k > 1;
   size_t filed = count_filed();  // requests filed, counted through the API
   filed -= filed_before;
-  std::printf("  %zu acknowledgements and %zu confirmations of %d (%d replies twice), %zu requests filed; the last acknowledgement %.1f s, the last confirmation %.1f s after %s (%.1f messages/s)\n",
-              acks.size(), confirmations.size(), count, twice, filed, Ms(t0, last) / 1000, Ms(t0, last_confirmation) / 1000,
-              phase == "count" ? "takedown started" : "the first message was sent", acks.size() / (Ms(t0, last) / 1000));
+  std::printf(
+      "  %zu acknowledgements and %zu confirmations of %d (%d replies twice), %zu requests filed; "
+      "the last acknowledgement %.1f s, the last confirmation %.1f s after %s (%.1f messages/s)\n",
+      acks.size(), confirmations.size(), count, twice, filed, Ms(t0, last) / 1000,
+      Ms(t0, last_confirmation) / 1000,
+      phase == "count" ? "takedown started" : "the first message was sent",
+      acks.size() / (Ms(t0, last) / 1000));
   // After a kill -9 a reply sent just before the crash may go out again (replies are at least
   // once); requests are filed exactly once whatever happens.
-  const bool ok = acks.size() == ids.size() && confirmations.size() == ids.size() && (twice == 0 || allow_resend) && filed == ids.size();
-  std::printf("== mail bench: %s\n", !ok ? "LOST OR DUPLICATED" : twice == 0 ? "none lost, none twice" : "none lost, requests once, some replies twice");
+  const bool ok = acks.size() == ids.size() && confirmations.size() == ids.size() &&
+                  (twice == 0 || allow_resend) && filed == ids.size();
+  std::printf("== mail bench: %s\n", !ok          ? "LOST OR DUPLICATED"
+                                     : twice == 0 ? "none lost, none twice"
+                                                  : "none lost, requests once, some replies twice");
   return ok ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"takedown-example-platform: a messaging platform integrated with takedown (reference and demo)"};
-  std::string takedown = "http://127.0.0.1:8080", host = "127.0.0.1", media_dir = "../shared/media/photos";
+  CLI::App app{
+      "takedown-example-platform: a messaging platform integrated with takedown (reference and "
+      "demo)"};
+  std::string takedown = "http://127.0.0.1:8080", host = "127.0.0.1",
+              media_dir = "../shared/media/photos";
   int port = 8081, copies = 6, content = 1000000, video_copies = 20;
   std::string video;
   std::string platform_key, regulator_key, admin_key, secret;
@@ -713,35 +892,52 @@ int main(int argc, char** argv) {
   MailSide mail;
   app.add_option("--takedown", takedown, "takedown's base URL");
   app.add_option("--listen", port, "port for takedown's webhooks (0: any; printed)");
-  app.add_option("--media", media_dir, "JPEG photos to fill chats with (generated pictures when absent)");
+  app.add_option("--media", media_dir,
+                 "JPEG photos to fill chats with (generated pictures when absent)");
   app.add_option("--copies", copies, "copies of the reported image spread over chats");
   app.add_option("--bench-content", content, "--bench: background items in the content index");
-  app.add_option("--video", video, "--bench: the reported video (generated with ffmpeg when absent)");
-  app.add_option("--video-copies", video_copies, "--bench: copies of the reported video (0: no video part)");
+  app.add_option("--video", video,
+                 "--bench: the reported video (generated with ffmpeg when absent)");
+  app.add_option("--video-copies", video_copies,
+                 "--bench: copies of the reported video (0: no video part)");
   app.add_flag("--story", story, "play the regulator too and tell the story, then exit");
   app.add_flag("--bench", bench, "measure the workflow, then exit");
-  app.add_flag("--mail-story", mail_story, "play a regulator that reports by email (the email line), then exit");
-  app.add_option("--mail-bench", mail_bench, "send N email requests at once and count every acknowledgement, then exit");
-  app.add_option("--mail-bench-phase", mail_bench_phase, "all, send (queue only, ids to --mail-bench-ids) or count (the queued ones)");
-  app.add_option("--mail-bench-ids", mail_bench_ids, "file of the queued Message-IDs (--mail-bench-phase send/count)");
-  app.add_flag("--mail-bench-allow-resend", mail_bench_allow_resend, "count: a reply seen twice is not a failure (after kill -9)");
-  app.add_option("--smtp", mail.smtp_url, "the regulator's SMTP server (smtp://host:port, STARTTLS)");
+  app.add_flag("--mail-story", mail_story,
+               "play a regulator that reports by email (the email line), then exit");
+  app.add_option("--mail-bench", mail_bench,
+                 "send N email requests at once and count every acknowledgement, then exit");
+  app.add_option("--mail-bench-phase", mail_bench_phase,
+                 "all, send (queue only, ids to --mail-bench-ids) or count (the queued ones)");
+  app.add_option("--mail-bench-ids", mail_bench_ids,
+                 "file of the queued Message-IDs (--mail-bench-phase send/count)");
+  app.add_flag("--mail-bench-allow-resend", mail_bench_allow_resend,
+               "count: a reply seen twice is not a failure (after kill -9)");
+  app.add_option("--smtp", mail.smtp_url,
+                 "the regulator's SMTP server (smtp://host:port, STARTTLS)");
   app.add_option("--imap", mail.imap_url, "the regulator's mailbox (imaps://host:port/INBOX)");
   app.add_option("--mail-ca", mail.ca_file, "CA file for the mail servers' TLS");
-  app.add_option("--mail-user", mail.user, "the regulator's address and IMAP login (password: REGULATOR_MAIL_PASSWORD)");
+  app.add_option("--mail-user", mail.user,
+                 "the regulator's address and IMAP login (password: REGULATOR_MAIL_PASSWORD)");
   app.add_option("--mail-line", mail.line, "takedown's email line address");
-  app.add_option("--dkim-key", mail.dkim_key_file, "the regulator's DKIM private key (PEM); none: unsigned");
+  app.add_option("--dkim-key", mail.dkim_key_file,
+                 "the regulator's DKIM private key (PEM); none: unsigned");
   app.add_option("--dkim-selector", mail.dkim_selector, "its DKIM selector");
   app.add_option("--mail-language", mail.language, "the language of takedown's replies (en, ko)");
   CLI11_PARSE(app, argc, argv);
-  auto env = [](const char* n) { const char* v = std::getenv(n); return std::string(v ? v : ""); };
+  auto env = [](const char* n) {
+    const char* v = std::getenv(n);
+    return std::string(v ? v : "");
+  };
   platform_key = env("TAKEDOWN_PLATFORM_KEY");
   regulator_key = env("TAKEDOWN_REQUESTER_KEY");
   admin_key = env("TAKEDOWN_ADMIN_KEY");
   secret = env("TAKEDOWN_WEBHOOK_SECRET");
   mail.password = env("REGULATOR_MAIL_PASSWORD");
-  if (platform_key.empty() || ((story || bench || mail_story || mail_bench > 0) && (regulator_key.empty() || admin_key.empty()))) {
-    std::fprintf(stderr, "takedown-example-platform: set TAKEDOWN_PLATFORM_KEY (and for --story/--bench TAKEDOWN_REQUESTER_KEY and TAKEDOWN_ADMIN_KEY)\n");
+  if (platform_key.empty() || ((story || bench || mail_story || mail_bench > 0) &&
+                               (regulator_key.empty() || admin_key.empty()))) {
+    std::fprintf(stderr,
+                 "takedown-example-platform: set TAKEDOWN_PLATFORM_KEY (and for --story/--bench "
+                 "TAKEDOWN_REQUESTER_KEY and TAKEDOWN_ADMIN_KEY)\n");
     return 2;
   }
   Platform platform(takedown, platform_key, secret, story);
@@ -750,16 +946,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "takedown-example-platform: cannot listen on %s:%d\n", host.c_str(), port);
     return 1;
   }
-  std::printf("platform: webhooks at http://%s:%d/takedown/webhook (%s)\n", host.c_str(), bound,
-              secret.empty() ? "signatures NOT checked: no TAKEDOWN_WEBHOOK_SECRET" : "signatures checked");
+  std::printf(
+      "platform: webhooks at http://%s:%d/takedown/webhook (%s)\n", host.c_str(), bound,
+      secret.empty() ? "signatures NOT checked: no TAKEDOWN_WEBHOOK_SECRET" : "signatures checked");
   std::fflush(stdout);
   std::thread server([&] { platform.Run(); });
   int rc = 0;
   try {
-    if (story) rc = Story(platform, {takedown, admin_key}, {takedown, regulator_key}, media_dir, copies);
-    else if (mail_story) rc = MailStory(platform, {takedown, admin_key}, {takedown, regulator_key}, mail, media_dir, copies);
-    else if (mail_bench > 0) rc = MailBench({takedown, admin_key}, {takedown, regulator_key}, mail, mail_bench, mail_bench_phase, mail_bench_ids, mail_bench_allow_resend);
-    else if (bench) rc = Bench(platform, {takedown, admin_key}, {takedown, regulator_key}, {takedown, platform_key}, media_dir, copies, content, video, video_copies);
+    if (story)
+      rc = Story(platform, {takedown, admin_key}, {takedown, regulator_key}, media_dir, copies);
+    else if (mail_story)
+      rc = MailStory(platform, {takedown, admin_key}, {takedown, regulator_key}, mail, media_dir,
+                     copies);
+    else if (mail_bench > 0)
+      rc = MailBench({takedown, admin_key}, {takedown, regulator_key}, mail, mail_bench,
+                     mail_bench_phase, mail_bench_ids, mail_bench_allow_resend);
+    else if (bench)
+      rc = Bench(platform, {takedown, admin_key}, {takedown, regulator_key},
+                 {takedown, platform_key}, media_dir, copies, content, video, video_copies);
     else {
       server.join();
       return 0;

@@ -63,7 +63,8 @@ std::string VideoJsonLine(const std::string& path, const hash::VideoSignals& v, 
   j["frame_mod"] = v.frame_mod;
   j["mode"] = fast ? "fast" : "conformant";
   nlohmann::ordered_json frames = nlohmann::ordered_json::array();
-  for (const auto& f : v.frames) frames.push_back(fmt::format("{},{},{:.3f}", f.hash.ToHex(), f.quality, f.seconds));
+  for (const auto& f : v.frames)
+    frames.push_back(fmt::format("{},{},{:.3f}", f.hash.ToHex(), f.quality, f.seconds));
   j["vpdq"] = std::move(frames);
   if (!v.report.warnings.empty()) j["warnings"] = v.report.warnings;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -110,11 +111,14 @@ int RunHash(const HashArgs& args) {
         out.signals = v.status();
       }
     } else if (robust) {
-      out.signals = w.robust.HashFile(item.path, args.bank, options.limits, options.mode, options.dihedral);
+      out.signals =
+          w.robust.HashFile(item.path, args.bank, options.limits, options.mode, options.dihedral);
     } else {
       auto plain = w.plain.HashFile(item.path, options);
-      if (plain.ok()) out.signals = match::FileSignals{std::move(plain).value(), {}, {}};
-      else out.signals = plain.status();
+      if (plain.ok())
+        out.signals = match::FileSignals{std::move(plain).value(), {}, {}};
+      else
+        out.signals = plain.status();
     }
     return out;
   };
@@ -176,7 +180,8 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
                 "(bit-identical to the PDQ reference)");
   cmd->add_flag("--dihedral", args->dihedral, "Also compute the 8 dihedral variants");
   cmd->add_flag("--bank", args->bank,
-                "jsonl: also the bank-side variants (dihedral, crops, box edges moved, rotations) that `takedown "
+                "jsonl: also the bank-side variants (dihedral, crops, box edges moved, rotations) "
+                "that `takedown "
                 "match --bank FILE` matches uploads against");
   cmd->add_option("--format", args->format, "Output format")
       ->check(CLI::IsMember({"csv", "jsonl", "vpdq"}))
@@ -191,7 +196,8 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
                   "Videos: hash one frame every S seconds of frames (0: every frame)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--frame-size", args->frame_size, "Videos: scale frames to NxN before hashing (0: native)")
+  cmd->add_option("--frame-size", args->frame_size,
+                  "Videos: scale frames to NxN before hashing (0: native)")
       ->check(CLI::Range(0, 8192))
       ->capture_default_str();
   cmd->add_option("--video-mode", args->video_mode,

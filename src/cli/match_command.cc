@@ -1,16 +1,16 @@
 // `takedown match --bank FILE_OR_DIR QUERY...`: which bank items each query is a copy of, by
 // which signal, at what distance.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/inputs.h"
@@ -38,7 +38,7 @@ struct MatchArgs {
 };
 
 struct Bank {
-  std::vector<std::string> names;        // image items
+  std::vector<std::string> names;  // image items
   match::Matcher matcher;
   std::vector<std::string> video_names;  // video items
   match::VideoMatcher videos;
@@ -48,12 +48,15 @@ struct Bank {
 // A `takedown hash --format jsonl` video line: its vPDQ frames (plain PDQ only).
 Result<match::VideoItem> VideoItemFromJson(const nlohmann::json& j) {
   match::VideoItem v;
-  if (!j.contains("vpdq") || !j["vpdq"].is_array()) return InvalidArgument("video without a \"vpdq\" list");
+  if (!j.contains("vpdq") || !j["vpdq"].is_array())
+    return InvalidArgument("video without a \"vpdq\" list");
   for (const auto& e : j["vpdq"]) {
-    if (!e.is_string()) return InvalidArgument("\"vpdq\": entries must be \"pdqhex,quality,timestamp\" strings");
+    if (!e.is_string())
+      return InvalidArgument("\"vpdq\": entries must be \"pdqhex,quality,timestamp\" strings");
     const std::string s = e.get<std::string>();
     const size_t a = s.find(','), b = s.find(',', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || b == std::string::npos) return InvalidArgument("\"vpdq\": bad entry '" + s + "'");
+    if (a == std::string::npos || b == std::string::npos)
+      return InvalidArgument("\"vpdq\": bad entry '" + s + "'");
     auto h = hash::Hash256::FromHex(s.substr(0, a));
     if (!h.ok()) return h.status().WithContext("\"vpdq\"");
     match::VideoFrameSignals f;
@@ -170,7 +173,8 @@ Status LoadBankFile(const std::string& path, Bank* bank) {
   }
   if (!errors.empty()) {
     std::string msg;
-    for (size_t i = 0; i < std::min<size_t>(errors.size(), 10); ++i) msg += (i ? "; " : "") + errors[i];
+    for (size_t i = 0; i < std::min<size_t>(errors.size(), 10); ++i)
+      msg += (i ? "; " : "") + errors[i];
     if (errors.size() > 10) msg += fmt::format("; and {} more bad lines", errors.size() - 10);
     return InvalidArgument(fmt::format("{}: {}", path, msg));
   }
@@ -187,14 +191,15 @@ int RunMatch(const MatchArgs& args) {
   Bank bank(args.options);
   std::error_code ec;
   const Status loaded = fs::is_directory(args.bank, ec) ? LoadBankDir(args.bank, args.jobs, &bank)
-                                                         : LoadBankFile(args.bank, &bank);
+                                                        : LoadBankFile(args.bank, &bank);
   if (!loaded.ok()) {
     spdlog::error("{}", loaded.message());
     return 1;
   }
   bank.matcher.Build();
   bank.videos.Build();
-  spdlog::info("bank: {} images and {} videos from {}", bank.names.size(), bank.video_names.size(), args.bank);
+  spdlog::info("bank: {} images and {} videos from {}", bank.names.size(), bank.video_names.size(),
+               args.bank);
 
   InputList inputs(args.queries, args.files_from, args.recursive);
   std::vector<match::SignalHasher> hashers(static_cast<size_t>(args.jobs));
@@ -219,8 +224,10 @@ int RunMatch(const MatchArgs& args) {
       return out;
     }
     auto s = hashers[static_cast<size_t>(w)].HashFile(item.path, false);
-    if (!s.ok()) out.matches = s.status();
-    else out.matches = bank.matcher.Match(match::QueryItemFrom(*s));
+    if (!s.ok())
+      out.matches = s.status();
+    else
+      out.matches = bank.matcher.Match(match::QueryItemFrom(*s));
     return out;
   };
   std::function<void(QueryOutcome&)> emit = [&](QueryOutcome& r) {
@@ -234,28 +241,40 @@ int RunMatch(const MatchArgs& args) {
     for (const auto& m : *r.matches) {
       ++rows;
       if (args.format == "jsonl") {
-        nlohmann::ordered_json j{{"query", r.path}, {"bank_item", bank.names[m.item]}, {"signal", m.signal},
-                                 {"distance", m.distance}, {"variant", m.variant}};
+        nlohmann::ordered_json j{{"query", r.path},
+                                 {"bank_item", bank.names[m.item]},
+                                 {"signal", m.signal},
+                                 {"distance", m.distance},
+                                 {"variant", m.variant}};
         out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       } else {
-        out += fmt::format("{},{},{},{}\n", CsvField(r.path), CsvField(bank.names[m.item]), m.signal, m.distance);
+        out += fmt::format("{},{},{},{}\n", CsvField(r.path), CsvField(bank.names[m.item]),
+                           m.signal, m.distance);
       }
     }
     for (const auto& m : r.video_matches) {
       ++rows;
       if (args.format == "jsonl") {
-        nlohmann::ordered_json j{{"query", r.path}, {"bank_item", bank.video_names[m.item]}, {"signal", "vpdq"},
-                                 {"distance", m.best_distance}, {"query_percent", m.query_percent},
-                                 {"compared_percent", m.compared_percent}, {"query_from", m.query_from},
-                                 {"query_to", m.query_to}, {"bank_from", m.bank_from}, {"bank_to", m.bank_to}};
+        nlohmann::ordered_json j{{"query", r.path},
+                                 {"bank_item", bank.video_names[m.item]},
+                                 {"signal", "vpdq"},
+                                 {"distance", m.best_distance},
+                                 {"query_percent", m.query_percent},
+                                 {"compared_percent", m.compared_percent},
+                                 {"query_from", m.query_from},
+                                 {"query_to", m.query_to},
+                                 {"bank_from", m.bank_from},
+                                 {"bank_to", m.bank_to}};
         out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       } else {
-        out += fmt::format("{},{},vpdq,{}\n", CsvField(r.path), CsvField(bank.video_names[m.item]), m.best_distance);
+        out += fmt::format("{},{},vpdq,{}\n", CsvField(r.path), CsvField(bank.video_names[m.item]),
+                           m.best_distance);
       }
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
   };
-  OrderedParallelMap<InputItem, QueryOutcome>(args.jobs, static_cast<size_t>(args.jobs) * 8 + 8, next, work, emit);
+  OrderedParallelMap<InputItem, QueryOutcome>(args.jobs, static_cast<size_t>(args.jobs) * 8 + 8,
+                                              next, work, emit);
   std::fflush(stdout);
   spdlog::info("{} queries, {} match rows, {} failed", queries, rows, failed);
   if (queries == 0) {
@@ -269,28 +288,47 @@ int RunMatch(const MatchArgs& args) {
 
 void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<MatchArgs>();
-  CLI::App* cmd = app.add_subcommand("match", "Find which bank items each query image is a copy of");
-  cmd->add_option("--bank", a->bank,
-                  "A directory of media, or a file written by `takedown hash --format jsonl [--bank]` "
-                  "(plain 64-digit hex lines are taken as hash-only items)")
+  CLI::App* cmd =
+      app.add_subcommand("match", "Find which bank items each query image is a copy of");
+  cmd->add_option(
+         "--bank", a->bank,
+         "A directory of media, or a file written by `takedown hash --format jsonl [--bank]` "
+         "(plain 64-digit hex lines are taken as hash-only items)")
       ->required();
-  cmd->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"csv", "jsonl"}))->capture_default_str();
-  cmd->add_option("-j,--jobs", a->jobs, "Files hashed in parallel")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--format", a->format, "Output format")
+      ->check(CLI::IsMember({"csv", "jsonl"}))
+      ->capture_default_str();
+  cmd->add_option("-j,--jobs", a->jobs, "Files hashed in parallel")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   cmd->add_flag("-r,--recursive", a->recursive, "Query the files under directory arguments");
-  cmd->add_option("--files-from", a->files_from, "Read query paths, one per line, from FILE or - (stdin)");
+  cmd->add_option("--files-from", a->files_from,
+                  "Read query paths, one per line, from FILE or - (stdin)");
   auto& o = a->options;
-  cmd->add_option("--pdq-threshold", o.pdq_threshold, "Plain PDQ: largest matching distance")->capture_default_str();
-  cmd->add_option("--whole-threshold", o.whole_threshold, "norm and box signals: largest matching distance")->capture_default_str();
-  cmd->add_option("--region-threshold", o.region_threshold, "Each grid region: largest matching distance")->capture_default_str();
-  cmd->add_option("--region-votes", o.region_votes, "Regions that must agree (of 9)")->check(CLI::Range(1, 9))->capture_default_str();
-  cmd->add_option("--min-quality", o.min_quality, "Signals of lower quality are not used")->capture_default_str();
-  cmd->add_option("--region-min-quality", o.region_min_quality, "Regions of lower quality are not used")->capture_default_str();
+  cmd->add_option("--pdq-threshold", o.pdq_threshold, "Plain PDQ: largest matching distance")
+      ->capture_default_str();
+  cmd->add_option("--whole-threshold", o.whole_threshold,
+                  "norm and box signals: largest matching distance")
+      ->capture_default_str();
+  cmd->add_option("--region-threshold", o.region_threshold,
+                  "Each grid region: largest matching distance")
+      ->capture_default_str();
+  cmd->add_option("--region-votes", o.region_votes, "Regions that must agree (of 9)")
+      ->check(CLI::Range(1, 9))
+      ->capture_default_str();
+  cmd->add_option("--min-quality", o.min_quality, "Signals of lower quality are not used")
+      ->capture_default_str();
+  cmd->add_option("--region-min-quality", o.region_min_quality,
+                  "Regions of lower quality are not used")
+      ->capture_default_str();
   cmd->add_option("queries", a->queries, "Query images (or directories with -r)");
   cmd->footer(
       "Output (csv): query,bank_item,signal,distance -- one row per bank item and signal that\n"
-      "matched (signals: sha256, pdq, norm, box, regions); jsonl adds the bank variant that matched.\n"
+      "matched (signals: sha256, pdq, norm, box, regions); jsonl adds the bank variant that "
+      "matched.\n"
       "Videos (both sides): signal vpdq, distance the best frame's; jsonl adds query_percent,\n"
-      "compared_percent (match: either >= 80) and the time ranges in the query and the bank video.\n"
+      "compared_percent (match: either >= 80) and the time ranges in the query and the bank "
+      "video.\n"
       "A bank item from a directory is its path; from a file, its \"file\" field or FILE:LINE.\n"
       "Exit status 0 whether or not anything matched; 1 if a file failed; 2 for usage errors.");
   cmd->callback([a, &exit_code] { exit_code = RunMatch(*a); });

@@ -6,14 +6,14 @@
 // gets the worker's index (0..threads-1) for per-thread state.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "core/mutex.h"
 
 namespace takedown::cli {
 
@@ -21,41 +21,47 @@ template <typename In, typename Out>
 void OrderedParallelMap(int threads, size_t window, const std::function<std::optional<In>()>& next,
                         const std::function<Out(const In&, int worker)>& work,
                         const std::function<void(Out&)>& emit) {
-  std::mutex mu;
-  std::condition_variable can_take;  // workers: window has room
-  std::condition_variable can_emit;  // emitter: next result ready or input exhausted
-  size_t taken = 0;                  // GUARDED_BY(mu): inputs handed to workers
-  size_t emitted = 0;                // GUARDED_BY(mu)
-  bool exhausted = false;            // GUARDED_BY(mu)
-  int running = threads;             // GUARDED_BY(mu)
-  std::map<size_t, Out> ready;       // GUARDED_BY(mu)
+  struct Shared {
+    Mutex mu;
+    CondVar can_take;                    // workers: window has room
+    CondVar can_emit;                    // emitter: next result ready or input exhausted
+    size_t taken TD_GUARDED_BY(mu) = 0;  // inputs handed to workers
+    size_t emitted TD_GUARDED_BY(mu) = 0;
+    bool exhausted TD_GUARDED_BY(mu) = false;
+    int running TD_GUARDED_BY(mu) = 0;
+    std::map<size_t, Out> ready TD_GUARDED_BY(mu);
+  } s;
+  {
+    MutexLock lock(&s.mu);
+    s.running = threads;
+  }
 
   auto worker = [&](int index) {
     for (;;) {
       std::optional<In> item;
       size_t seq;
       {
-        std::unique_lock lock(mu);
-        can_take.wait(lock, [&] { return exhausted || taken - emitted < window; });
-        if (exhausted) break;
+        MutexLock lock(&s.mu);
+        while (!s.exhausted && s.taken - s.emitted >= window) s.can_take.Wait(&s.mu);
+        if (s.exhausted) break;
         item = next();
         if (!item) {
-          exhausted = true;
-          can_take.notify_all();
+          s.exhausted = true;
+          s.can_take.SignalAll();
           break;
         }
-        seq = taken++;
+        seq = s.taken++;
       }
       Out out = work(*item, index);
       {
-        std::lock_guard lock(mu);
-        ready.emplace(seq, std::move(out));
+        MutexLock lock(&s.mu);
+        s.ready.emplace(seq, std::move(out));
       }
-      can_emit.notify_one();
+      s.can_emit.Signal();
     }
-    std::lock_guard lock(mu);
-    --running;
-    can_emit.notify_one();
+    MutexLock lock(&s.mu);
+    --s.running;
+    s.can_emit.Signal();
   };
 
   std::vector<std::thread> pool;
@@ -65,20 +71,20 @@ void OrderedParallelMap(int threads, size_t window, const std::function<std::opt
   for (;;) {
     Out out;
     {
-      std::unique_lock lock(mu);
-      can_emit.wait(lock,
-                    [&] { return ready.count(emitted) != 0 || (running == 0 && ready.empty()); });
-      auto it = ready.find(emitted);
-      if (it == ready.end()) break;  // all workers done and nothing left
+      MutexLock lock(&s.mu);
+      while (s.ready.count(s.emitted) == 0 && !(s.running == 0 && s.ready.empty()))
+        s.can_emit.Wait(&s.mu);
+      auto it = s.ready.find(s.emitted);
+      if (it == s.ready.end()) break;  // all workers done and nothing left
       out = std::move(it->second);
-      ready.erase(it);
+      s.ready.erase(it);
     }
     emit(out);
     {
-      std::lock_guard lock(mu);
-      ++emitted;
+      MutexLock lock(&s.mu);
+      ++s.emitted;
     }
-    can_take.notify_all();
+    s.can_take.SignalAll();
   }
   for (auto& t : pool) t.join();
 }

@@ -37,7 +37,9 @@ std::string SignalsCsvLine(const std::string& path, const hash::ImageSignals& s,
 
 std::string SignalsJsonLine(const std::string& path, const match::FileSignals& s) {
   // Paths are bytes, not always UTF-8: replace invalid sequences rather than fail.
-  return match::SignalsToJson(path, s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return match::SignalsToJson(path, s).dump(-1, ' ', false,
+                                            nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace takedown::cli

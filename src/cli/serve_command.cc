@@ -1,32 +1,31 @@
 // `takedown serve`, `takedown admin ...` and `takedown audit verify`: the service process and the
 // operator's tools beside it. Both open the same SQLite store; SQLite's locking and the store's
 // re-reading of the audit chain's head make that safe while the server runs.
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/serve_config.h"
 #include "http/server.h"
 #include "http/webhook.h"
 #include "mail/mail_line.h"
-#include "takedown/workflow.h"
 #include "store/store.h"
 #include "takedown/service.h"
+#include "takedown/workflow.h"
 
 namespace takedown::cli {
 namespace {
@@ -67,7 +66,8 @@ class SignalWaiter {
 
 // The evidence key: 32 raw bytes in a file (beside the store unless the path is absolute),
 // created with mode 600 from the kernel's randomness when missing.
-Result<std::string> LoadOrCreateEvidenceKey(const std::string& file, const std::string& store_path) {
+Result<std::string> LoadOrCreateEvidenceKey(const std::string& file,
+                                            const std::string& store_path) {
   namespace fs = std::filesystem;
   fs::path p(file);
   if (p.is_relative()) p = fs::path(store_path).parent_path() / p;
@@ -77,21 +77,26 @@ Result<std::string> LoadOrCreateEvidenceKey(const std::string& file, const std::
     std::ifstream rnd("/dev/urandom", std::ios::binary);
     if (!rnd.read(key.data(), 32)) return IoError("cannot read /dev/urandom");
     const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return IoError(fmt::format("cannot create {}: {}", p.string(), std::strerror(errno)));
+    if (fd < 0)
+      return IoError(fmt::format("cannot create {}: {}", p.string(), std::strerror(errno)));
     const bool ok = ::write(fd, key.data(), key.size()) == 32 && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) return IoError(fmt::format("cannot write {}", p.string()));
-    spdlog::warn("evidence: created a new key at {}; keep a copy apart from the database", p.string());
+    spdlog::warn("evidence: created a new key at {}; keep a copy apart from the database",
+                 p.string());
     return key;
   }
   std::ifstream in(p, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(in)), {});
-  if (key.size() != 32) return InvalidArgument(fmt::format("{} holds {} bytes; an evidence key is 32 raw bytes", p.string(), key.size()));
+  if (key.size() != 32)
+    return InvalidArgument(
+        fmt::format("{} holds {} bytes; an evidence key is 32 raw bytes", p.string(), key.size()));
   return key;
 }
 
 int Serve(const std::string& config_path, const std::map<std::string, std::string>& flags) {
-  auto cfg = LoadServeConfig(config_path, [](const char* n) { return std::getenv(n); }, flags);
+  auto cfg = LoadServeConfig(
+      config_path, [](const char* n) { return std::getenv(n); }, flags);
   if (!cfg.ok()) {
     spdlog::error("config: {}", cfg.status().message());
     return 2;
@@ -107,7 +112,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   MetricsRegistry metrics;  // one registry behind /metrics: the edge, the workflow, the email line
   http::ServerDeps deps(store->get());
   deps.metrics = &metrics;
-  deps.mail_messages = [docs = static_cast<store::DocumentStore*>(store->get())](const std::string& status, int64_t after, int64_t limit) {
+  deps.mail_messages = [docs = static_cast<store::DocumentStore*>(store->get())](
+                           const std::string& status, int64_t after, int64_t limit) {
     return mail::ListMailMessages(docs, status, after, limit);
   };
   http::Server server(nullptr, cfg->server, deps);
@@ -117,14 +123,16 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
   std::atomic<bool> stopping{false};
   signals.Start([&](int sig) {
-    spdlog::info("{}: stopping (in-flight requests finish first)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    spdlog::info("{}: stopping (in-flight requests finish first)",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
     stopping = true;
     server.Stop();
   });
   // Announce the port on stdout (scripts and tests read it; port 0 picks a free one).
   std::printf("listening on http://%s:%d\n", cfg->server.host.c_str(), server.port());
   std::fflush(stdout);
-  spdlog::info("listening on http://{}:{} with {} threads; store {}", cfg->server.host, server.port(), cfg->server.threads, cfg->store_path);
+  spdlog::info("listening on http://{}:{} with {} threads; store {}", cfg->server.host,
+               server.port(), cfg->server.threads, cfg->store_path);
   std::thread http_thread([&] { server.Run(); });
 
   spdlog::info("loading indexes from the store (/readyz answers 503 until done)");
@@ -137,7 +145,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     return 1;
   }
   const auto st = (*svc)->Stats();
-  spdlog::info("ready: {} bank entries, {} content items loaded in {:.1f} s", st.bank_entries, st.content_items,
+  spdlog::info("ready: {} bank entries, {} content items loaded in {:.1f} s", st.bank_entries,
+               st.content_items,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   std::unique_ptr<service::ActionSink> sink;
   if (!cfg->webhook_url.empty()) {
@@ -152,7 +161,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     spdlog::info("actions go to {} ({} workers, {})", cfg->webhook_url, cfg->webhook_workers,
                  cfg->webhook_secret.empty() ? "unsigned: set TAKEDOWN_WEBHOOK_SECRET" : "signed");
   } else {
-    spdlog::info("no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
+    spdlog::info(
+        "no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
   }
   service::WorkflowOptions wopt;
   if (cfg->evidence_retention_days > 0) {
@@ -170,7 +180,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   wopt.webhook_secret = cfg->webhook_secret;
   wopt.delivery_workers = cfg->webhook_workers;
   wopt.restrict_chat_after = cfg->restrict_chat_after;
-  auto workflow = std::make_unique<service::Workflow>(svc->get(), store->get(), std::move(sink), wopt, Env::Default(), &metrics);
+  auto workflow = std::make_unique<service::Workflow>(svc->get(), store->get(), std::move(sink),
+                                                      wopt, Env::Default(), &metrics);
   workflow->Start();
   std::unique_ptr<mail::MailLine> line;
   if (!cfg->mail.imap_urls.empty()) {
@@ -188,7 +199,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   http_thread.join();  // returns after Stop(), once in-flight requests are answered
   server.Attach(nullptr);
   server.AttachWorkflow(nullptr);
-  line.reset();  // stops polling; queued replies stay in the store
+  line.reset();      // stops polling; queued replies stay in the store
   workflow.reset();  // stops deliveries; undelivered actions stay queued in the store
   svc->reset();
   store->reset();  // drains the write queue: every acknowledged write is committed
@@ -201,7 +212,11 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   mail::MailLineOptions o;
   mail::TlsOptions tls{m.require_tls, m.ca_file, true};
   for (const auto& url : m.imap_urls) {
-    o.mailboxes.push_back({.url = url, .user = m.imap_user, .password = m.imap_password, .tls = tls, .move_to = m.imap_move_to});
+    o.mailboxes.push_back({.url = url,
+                           .user = m.imap_user,
+                           .password = m.imap_password,
+                           .tls = tls,
+                           .move_to = m.imap_move_to});
   }
   o.smtp = {.url = m.smtp_url, .user = m.smtp_user, .password = m.smtp_password, .tls = tls};
   o.address = m.address;
@@ -217,38 +232,47 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   (*line)->Start();
   std::vector<std::string> boxes;
   for (const auto& b : o.mailboxes) boxes.push_back(mail::RedactUrl(b.url));
-  spdlog::info("email line {}: reading {} every {} s, replying through {}{}", o.address, fmt::join(boxes, ", "), o.poll_interval_s,
-               mail::RedactUrl(o.smtp.url), o.dkim_key_file.empty() ? "; DKIM keys from DNS" : "; DKIM keys from " + o.dkim_key_file);
+  spdlog::info(
+      "email line {}: reading {} every {} s, replying through {}{}", o.address,
+      fmt::join(boxes, ", "), o.poll_interval_s, mail::RedactUrl(o.smtp.url),
+      o.dkim_key_file.empty() ? "; DKIM keys from DNS" : "; DKIM keys from " + o.dkim_key_file);
   return line;
 }
 
-Result<std::unique_ptr<store::Store>> OpenStoreFor(const std::string& config_path, const std::string& store_flag) {
+Result<std::unique_ptr<store::Store>> OpenStoreFor(const std::string& config_path,
+                                                   const std::string& store_flag) {
   std::map<std::string, std::string> flags;
   if (!store_flag.empty()) flags["store.path"] = store_flag;
-  TD_ASSIGN_OR_RETURN(auto cfg, LoadServeConfig(config_path, [](const char* n) { return std::getenv(n); }, flags));
+  TD_ASSIGN_OR_RETURN(auto cfg,
+                      LoadServeConfig(
+                          config_path, [](const char* n) { return std::getenv(n); }, flags));
   return store::OpenSqliteStore(cfg.store_path);
 }
 
 }  // namespace
 
 void RegisterServeCommand(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("serve", "Run the takedown service (HTTP/JSON API on an embedded SQLite store)");
+  auto* cmd = app.add_subcommand(
+      "serve", "Run the takedown service (HTTP/JSON API on an embedded SQLite store)");
   cmd->footer(
-      "Settings come from built-in defaults, then --config FILE (TOML, see config/takedown.toml), then\n"
+      "Settings come from built-in defaults, then --config FILE (TOML, see config/takedown.toml), "
+      "then\n"
       "TAKEDOWN_* environment variables, then these flags. SIGTERM or Ctrl-C stops it gracefully.");
   auto config = std::make_shared<std::string>();
   auto values = std::make_shared<std::map<std::string, std::string>>();
   cmd->add_option("--config", *config, "TOML configuration file")->check(CLI::ExistingFile);
   for (const auto& s : ServeSettings()) {
     const std::string key = s.key;
-    cmd->add_option_function<std::string>(s.flag, [values, key](const std::string& v) { (*values)[key] = v; },
-                                          s.help + " (env " + s.env + ")");
+    cmd->add_option_function<std::string>(
+        s.flag, [values, key](const std::string& v) { (*values)[key] = v; },
+        s.help + " (env " + s.env + ")");
   }
   cmd->callback([&exit_code, config, values] { exit_code = Serve(*config, *values); });
 }
 
 void RegisterAdminCommand(CLI::App& app, int& exit_code) {
-  auto* admin = app.add_subcommand("admin", "Operator tasks on the store (safe while the server runs)");
+  auto* admin =
+      app.add_subcommand("admin", "Operator tasks on the store (safe while the server runs)");
   admin->require_subcommand(1);
   struct Opts {
     std::string config, store, role, name;
@@ -256,10 +280,12 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
   };
   auto o = std::make_shared<Opts>();
 
-  auto* create = admin->add_subcommand("create-key", "Create an API key; it is printed once and stored only as a hash");
+  auto* create = admin->add_subcommand(
+      "create-key", "Create an API key; it is printed once and stored only as a hash");
   create->add_option("--role", o->role, "platform, requester, reviewer or admin")->required();
   create->add_option("--name", o->name, "who holds the key (e.g. 'kcsc-analysts')")->required();
-  create->add_option("--config", o->config, "TOML configuration file (for the store path)")->check(CLI::ExistingFile);
+  create->add_option("--config", o->config, "TOML configuration file (for the store path)")
+      ->check(CLI::ExistingFile);
   create->add_option("--store", o->store, "SQLite store (default: the config's, or takedown.db)");
   create->callback([&exit_code, o] {
     auto role = service::ParseRole(o->role);
@@ -275,25 +301,33 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       return;
     }
     auto svc = service::Service::Create(store->get());
-    auto key = svc.ok() ? (*svc)->CreateKey(*role, o->name, "cli:" + std::string(std::getenv("USER") ? std::getenv("USER") : "operator"))
-                        : Result<std::pair<int64_t, std::string>>(svc.status());
+    auto key =
+        svc.ok() ? (*svc)->CreateKey(
+                       *role, o->name,
+                       "cli:" + std::string(std::getenv("USER") ? std::getenv("USER") : "operator"))
+                 : Result<std::pair<int64_t, std::string>>(svc.status());
     if (!key.ok()) {
       spdlog::error("{}", key.status().message());
       exit_code = 1;
       return;
     }
     std::printf("%s\n", key->second.c_str());
-    std::fprintf(stderr, "takedown: created %s key %lld for '%s'. It is shown only this once; store it in a secret manager.\n",
+    std::fprintf(stderr,
+                 "takedown: created %s key %lld for '%s'. It is shown only this once; store it in "
+                 "a secret manager.\n",
                  o->role.c_str(), static_cast<long long>(key->first), o->name.c_str());
   });
 
-  auto* revoke = admin->add_subcommand("revoke-key", "Revoke an API key (a running server refuses it within 10 s)");
-  revoke->add_option("key_id", o->key_id, "the key's id (from create-key or list-keys)")->required();
+  auto* revoke = admin->add_subcommand(
+      "revoke-key", "Revoke an API key (a running server refuses it within 10 s)");
+  revoke->add_option("key_id", o->key_id, "the key's id (from create-key or list-keys)")
+      ->required();
   revoke->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
   revoke->add_option("--store", o->store, "SQLite store");
   revoke->callback([&exit_code, o] {
     auto store = OpenStoreFor(o->config, o->store);
-    auto svc = store.ok() ? service::Service::Create(store->get()) : Result<std::unique_ptr<service::Service>>(store.status());
+    auto svc = store.ok() ? service::Service::Create(store->get())
+                          : Result<std::unique_ptr<service::Service>>(store.status());
     Status st = svc.ok() ? (*svc)->RevokeKey(o->key_id, "cli") : svc.status();
     if (!st.ok()) {
       spdlog::error("{}", st.message());
@@ -303,19 +337,22 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
     std::fprintf(stderr, "takedown: key %lld revoked\n", static_cast<long long>(o->key_id));
   });
 
-  auto* list = admin->add_subcommand("list-keys", "List API keys (ids, names, roles; never the keys)");
+  auto* list =
+      admin->add_subcommand("list-keys", "List API keys (ids, names, roles; never the keys)");
   list->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
   list->add_option("--store", o->store, "SQLite store");
   list->callback([&exit_code, o] {
     auto store = OpenStoreFor(o->config, o->store);
-    auto keys = store.ok() ? (*store)->ListKeys() : Result<std::vector<store::KeyRecord>>(store.status());
+    auto keys =
+        store.ok() ? (*store)->ListKeys() : Result<std::vector<store::KeyRecord>>(store.status());
     if (!keys.ok()) {
       spdlog::error("{}", keys.status().message());
       exit_code = 1;
       return;
     }
     for (const auto& k : *keys) {
-      std::printf("%lld\t%s\t%s\t%s\n", static_cast<long long>(k.id), k.role.c_str(), k.name.c_str(), k.revoked ? "revoked" : "active");
+      std::printf("%lld\t%s\t%s\t%s\n", static_cast<long long>(k.id), k.role.c_str(),
+                  k.name.c_str(), k.revoked ? "revoked" : "active");
     }
   });
 }
@@ -324,7 +361,8 @@ void RegisterAuditCommand(CLI::App& app, int& exit_code) {
   auto* audit = app.add_subcommand("audit", "The tamper-evident audit log");
   audit->require_subcommand(1);
   auto o = std::make_shared<std::pair<std::string, std::string>>();
-  auto* verify = audit->add_subcommand("verify", "Walk the audit chain; report the first altered, removed or inserted record");
+  auto* verify = audit->add_subcommand(
+      "verify", "Walk the audit chain; report the first altered, removed or inserted record");
   verify->add_option("--config", o->first, "TOML configuration file")->check(CLI::ExistingFile);
   verify->add_option("--store", o->second, "SQLite store");
   verify->callback([&exit_code, o] {

@@ -1,9 +1,9 @@
 #include "cli/serve_config.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <charconv>
-#include <toml++/toml.h>
 
 namespace takedown::cli {
 namespace {
@@ -19,7 +19,8 @@ Status SetInt(const std::string& text, int64_t lo, int64_t hi, int64_t& out) {
   int64_t v = 0;
   const auto* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || p != end) return InvalidArgument(fmt::format("'{}' is not an integer", text));
+  if (ec != std::errc() || p != end)
+    return InvalidArgument(fmt::format("'{}' is not an integer", text));
   if (v < lo || v > hi) return InvalidArgument(fmt::format("{} is outside {}..{}", v, lo, hi));
   out = v;
   return Status::Ok();
@@ -27,7 +28,8 @@ Status SetInt(const std::string& text, int64_t lo, int64_t hi, int64_t& out) {
 
 // An integer setting in lo..hi, for a field of the server's config or of the serve config itself.
 template <typename T>
-std::function<Status(ServeConfig&, const std::string&)> IntField(T http::ServerConfig::*field, int64_t lo, int64_t hi) {
+std::function<Status(ServeConfig&, const std::string&)> IntField(T http::ServerConfig::*field,
+                                                                 int64_t lo, int64_t hi) {
   return [=](ServeConfig& c, const std::string& text) {
     int64_t v = 0;
     TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
@@ -36,7 +38,8 @@ std::function<Status(ServeConfig&, const std::string&)> IntField(T http::ServerC
   };
 }
 template <typename T>
-std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::*field, int64_t lo, int64_t hi) {
+std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::*field, int64_t lo,
+                                                                 int64_t hi) {
   return [=](ServeConfig& c, const std::string& text) {
     int64_t v = 0;
     TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
@@ -46,8 +49,8 @@ std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::
 }
 
 // A string setting of the mail line; `check` may refuse a value.
-std::function<Status(ServeConfig&, const std::string&)> MailStr(std::string MailSettings::*field,
-                                                                std::function<Status(const std::string&)> check = nullptr) {
+std::function<Status(ServeConfig&, const std::string&)> MailStr(
+    std::string MailSettings::*field, std::function<Status(const std::string&)> check = nullptr) {
   return [=](ServeConfig& c, const std::string& text) {
     if (check) TD_RETURN_IF_ERROR(check(text));
     c.mail.*field = text;
@@ -56,7 +59,8 @@ std::function<Status(ServeConfig&, const std::string&)> MailStr(std::string Mail
 }
 std::function<Status(ServeConfig&, const std::string&)> MailBool(bool MailSettings::*field) {
   return [=](ServeConfig& c, const std::string& text) {
-    if (text != "true" && text != "false") return InvalidArgument(fmt::format("'{}' is not true or false", text));
+    if (text != "true" && text != "false")
+      return InvalidArgument(fmt::format("'{}' is not true or false", text));
     c.mail.*field = text == "true";
     return Status::Ok();
   };
@@ -64,7 +68,8 @@ std::function<Status(ServeConfig&, const std::string&)> MailBool(bool MailSettin
 std::vector<std::string> Split(const std::string& text, char sep) {
   std::vector<std::string> parts;
   size_t b = 0;
-  for (size_t e; (e = text.find(sep, b)) != std::string::npos; b = e + 1) parts.push_back(text.substr(b, e - b));
+  for (size_t e; (e = text.find(sep, b)) != std::string::npos; b = e + 1)
+    parts.push_back(text.substr(b, e - b));
   parts.push_back(text.substr(b));
   return parts;
 }
@@ -78,51 +83,70 @@ Status MailUrl(const std::string& url, std::initializer_list<const char*> scheme
 
 const std::vector<Binding>& Bindings() {
   static const std::vector<Binding> b = {
-      {{"store.path", "TAKEDOWN_STORE_PATH", "--store.path", "SQLite database file (created on first start)"},
+      {{"store.path", "TAKEDOWN_STORE_PATH", "--store.path",
+        "SQLite database file (created on first start)"},
        [](ServeConfig& c, const std::string& v) {
          if (v.empty()) return InvalidArgument("the store path is empty");
          c.store_path = v;
          return Status::Ok();
        },
        false},
-      {{"server.host", "TAKEDOWN_SERVER_HOST", "--server.host", "address to listen on (loopback by default)"},
+      {{"server.host", "TAKEDOWN_SERVER_HOST", "--server.host",
+        "address to listen on (loopback by default)"},
        [](ServeConfig& c, const std::string& v) {
          if (v.empty()) return InvalidArgument("the host is empty");
          c.server.host = v;
          return Status::Ok();
        },
        false},
-      {{"server.port", "TAKEDOWN_SERVER_PORT", "--server.port", "TCP port (0: any free port, printed at start)"},
-       IntField(&http::ServerConfig::port, 0, 65535), true},
+      {{"server.port", "TAKEDOWN_SERVER_PORT", "--server.port",
+        "TCP port (0: any free port, printed at start)"},
+       IntField(&http::ServerConfig::port, 0, 65535),
+       true},
       {{"server.threads", "TAKEDOWN_SERVER_THREADS", "--server.threads", "worker threads"},
-       IntField(&http::ServerConfig::threads, 1, 4096), true},
-      {{"server.max_body_bytes", "TAKEDOWN_SERVER_MAX_BODY_BYTES", "--server.max_body_bytes", "largest request body (413 beyond)"},
-       IntField(&http::ServerConfig::max_body_bytes, 1024, int64_t{4} << 30), true},
-      {{"server.read_timeout_s", "TAKEDOWN_SERVER_READ_TIMEOUT_S", "--server.read_timeout_s", "seconds to receive a request"},
-       IntField(&http::ServerConfig::read_timeout_s, 1, 3600), true},
-      {{"server.write_timeout_s", "TAKEDOWN_SERVER_WRITE_TIMEOUT_S", "--server.write_timeout_s", "seconds to send a response"},
-       IntField(&http::ServerConfig::write_timeout_s, 1, 3600), true},
-      {{"webhook.url", "TAKEDOWN_WEBHOOK_URL", "--webhook.url", "http://host:port/path the platform receives actions at (\"\": none)"},
+       IntField(&http::ServerConfig::threads, 1, 4096),
+       true},
+      {{"server.max_body_bytes", "TAKEDOWN_SERVER_MAX_BODY_BYTES", "--server.max_body_bytes",
+        "largest request body (413 beyond)"},
+       IntField(&http::ServerConfig::max_body_bytes, 1024, int64_t{4} << 30),
+       true},
+      {{"server.read_timeout_s", "TAKEDOWN_SERVER_READ_TIMEOUT_S", "--server.read_timeout_s",
+        "seconds to receive a request"},
+       IntField(&http::ServerConfig::read_timeout_s, 1, 3600),
+       true},
+      {{"server.write_timeout_s", "TAKEDOWN_SERVER_WRITE_TIMEOUT_S", "--server.write_timeout_s",
+        "seconds to send a response"},
+       IntField(&http::ServerConfig::write_timeout_s, 1, 3600),
+       true},
+      {{"webhook.url", "TAKEDOWN_WEBHOOK_URL", "--webhook.url",
+        "http://host:port/path the platform receives actions at (\"\": none)"},
        [](ServeConfig& c, const std::string& v) {
-         if (!v.empty() && v.rfind("http://", 0) != 0) return InvalidArgument(fmt::format("'{}' is not an http:// URL", v));
+         if (!v.empty() && v.rfind("http://", 0) != 0)
+           return InvalidArgument(fmt::format("'{}' is not an http:// URL", v));
          c.webhook_url = v;
          return Status::Ok();
        },
        false},
-      {{"webhook.secret", "TAKEDOWN_WEBHOOK_SECRET", "--webhook.secret", "HMAC-SHA256 key signing each webhook (prefer the environment)"},
+      {{"webhook.secret", "TAKEDOWN_WEBHOOK_SECRET", "--webhook.secret",
+        "HMAC-SHA256 key signing each webhook (prefer the environment)"},
        [](ServeConfig& c, const std::string& v) {
          c.webhook_secret = v;
          return Status::Ok();
        },
        false},
-      {{"webhook.workers", "TAKEDOWN_WEBHOOK_WORKERS", "--webhook.workers", "concurrent webhook deliveries"},
-       IntField(&ServeConfig::webhook_workers, 1, 256), true},
-      {{"workflow.restrict_chat_after", "TAKEDOWN_WORKFLOW_RESTRICT_CHAT_AFTER", "--workflow.restrict_chat_after",
+      {{"webhook.workers", "TAKEDOWN_WEBHOOK_WORKERS", "--webhook.workers",
+        "concurrent webhook deliveries"},
+       IntField(&ServeConfig::webhook_workers, 1, 256),
+       true},
+      {{"workflow.restrict_chat_after", "TAKEDOWN_WORKFLOW_RESTRICT_CHAT_AFTER",
+        "--workflow.restrict_chat_after",
         "confirmed removals in one chat that restrict it (0: never)"},
-       IntField(&ServeConfig::restrict_chat_after, 0, 1000000000), true},
+       IntField(&ServeConfig::restrict_chat_after, 0, 1000000000),
+       true},
       {{"evidence.retention_days", "TAKEDOWN_EVIDENCE_RETENTION_DAYS", "--evidence.retention_days",
         "days reported media is kept, encrypted, for reviewers (0: hashed and dropped)"},
-       IntField(&ServeConfig::evidence_retention_days, 0, 3650), true},
+       IntField(&ServeConfig::evidence_retention_days, 0, 3650),
+       true},
       {{"evidence.key_file", "TAKEDOWN_EVIDENCE_KEY_FILE", "--evidence.key_file",
         "32-byte key encrypting kept evidence (created, mode 600, when missing)"},
        [](ServeConfig& c, const std::string& v) {
@@ -132,7 +156,8 @@ const std::vector<Binding>& Bindings() {
        },
        false},
       {{"mail.imap_urls", "TAKEDOWN_MAIL_IMAP_URLS", "--mail.imap_urls",
-        "mailboxes of the email line, comma-separated imaps://host:port/MAILBOX (\"\": the line is off)"},
+        "mailboxes of the email line, comma-separated imaps://host:port/MAILBOX (\"\": the line is "
+        "off)"},
        [](ServeConfig& c, const std::string& v) {
          std::vector<std::string> urls;
          if (!v.empty()) urls = Split(v, ',');
@@ -141,26 +166,46 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
-      {{"mail.imap_user", "TAKEDOWN_MAIL_IMAP_USER", "--mail.imap_user", "IMAP login"}, MailStr(&MailSettings::imap_user), false},
-      {{"mail.imap_password", "TAKEDOWN_MAIL_IMAP_PASSWORD", "--mail.imap_password", "IMAP password (prefer the environment; never logged)"},
-       MailStr(&MailSettings::imap_password), false},
-      {{"mail.imap_move_to", "TAKEDOWN_MAIL_IMAP_MOVE_TO", "--mail.imap_move_to", "folder taken messages move to (\"\": they stay, flagged)"},
-       MailStr(&MailSettings::imap_move_to), false},
-      {{"mail.smtp_url", "TAKEDOWN_MAIL_SMTP_URL", "--mail.smtp_url", "where replies are submitted: smtp://host:port (STARTTLS) or smtps://"},
-       MailStr(&MailSettings::smtp_url, [](const std::string& v) { return v.empty() ? Status::Ok() : MailUrl(v, {"smtp://", "smtps://"}); }),
+      {{"mail.imap_user", "TAKEDOWN_MAIL_IMAP_USER", "--mail.imap_user", "IMAP login"},
+       MailStr(&MailSettings::imap_user),
        false},
-      {{"mail.smtp_user", "TAKEDOWN_MAIL_SMTP_USER", "--mail.smtp_user", "SMTP login (\"\": none)"}, MailStr(&MailSettings::smtp_user), false},
-      {{"mail.smtp_password", "TAKEDOWN_MAIL_SMTP_PASSWORD", "--mail.smtp_password", "SMTP password (prefer the environment; never logged)"},
-       MailStr(&MailSettings::smtp_password), false},
-      {{"mail.address", "TAKEDOWN_MAIL_ADDRESS", "--mail.address", "the line's own address, From of every reply"},
-       MailStr(&MailSettings::address,
+      {{"mail.imap_password", "TAKEDOWN_MAIL_IMAP_PASSWORD", "--mail.imap_password",
+        "IMAP password (prefer the environment; never logged)"},
+       MailStr(&MailSettings::imap_password),
+       false},
+      {{"mail.imap_move_to", "TAKEDOWN_MAIL_IMAP_MOVE_TO", "--mail.imap_move_to",
+        "folder taken messages move to (\"\": they stay, flagged)"},
+       MailStr(&MailSettings::imap_move_to),
+       false},
+      {{"mail.smtp_url", "TAKEDOWN_MAIL_SMTP_URL", "--mail.smtp_url",
+        "where replies are submitted: smtp://host:port (STARTTLS) or smtps://"},
+       MailStr(&MailSettings::smtp_url,
                [](const std::string& v) {
-                 return v.empty() || v.find('@') != std::string::npos ? Status::Ok() : InvalidArgument(fmt::format("'{}' is not an email address", v));
+                 return v.empty() ? Status::Ok() : MailUrl(v, {"smtp://", "smtps://"});
                }),
        false},
-      {{"mail.display_name", "TAKEDOWN_MAIL_DISPLAY_NAME", "--mail.display_name", "the name replies come from"},
-       MailStr(&MailSettings::display_name), false},
-      {{"mail.poll_interval_s", "TAKEDOWN_MAIL_POLL_INTERVAL_S", "--mail.poll_interval_s", "seconds between looks at the mailboxes"},
+      {{"mail.smtp_user", "TAKEDOWN_MAIL_SMTP_USER", "--mail.smtp_user", "SMTP login (\"\": none)"},
+       MailStr(&MailSettings::smtp_user),
+       false},
+      {{"mail.smtp_password", "TAKEDOWN_MAIL_SMTP_PASSWORD", "--mail.smtp_password",
+        "SMTP password (prefer the environment; never logged)"},
+       MailStr(&MailSettings::smtp_password),
+       false},
+      {{"mail.address", "TAKEDOWN_MAIL_ADDRESS", "--mail.address",
+        "the line's own address, From of every reply"},
+       MailStr(&MailSettings::address,
+               [](const std::string& v) {
+                 return v.empty() || v.find('@') != std::string::npos
+                            ? Status::Ok()
+                            : InvalidArgument(fmt::format("'{}' is not an email address", v));
+               }),
+       false},
+      {{"mail.display_name", "TAKEDOWN_MAIL_DISPLAY_NAME", "--mail.display_name",
+        "the name replies come from"},
+       MailStr(&MailSettings::display_name),
+       false},
+      {{"mail.poll_interval_s", "TAKEDOWN_MAIL_POLL_INTERVAL_S", "--mail.poll_interval_s",
+        "seconds between looks at the mailboxes"},
        [](ServeConfig& c, const std::string& text) {
          int64_t v = 0;
          TD_RETURN_IF_ERROR(SetInt(text, 1, 3600, v));
@@ -168,17 +213,25 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        true},
-      {{"mail.ca_file", "TAKEDOWN_MAIL_CA_FILE", "--mail.ca_file", "CA certificates for the mail servers' TLS (\"\": the system's)"},
-       MailStr(&MailSettings::ca_file), false},
-      {{"mail.require_tls", "TAKEDOWN_MAIL_REQUIRE_TLS", "--mail.require_tls", "refuse mail servers that do not speak TLS (true/false)"},
-       MailBool(&MailSettings::require_tls), false},
+      {{"mail.ca_file", "TAKEDOWN_MAIL_CA_FILE", "--mail.ca_file",
+        "CA certificates for the mail servers' TLS (\"\": the system's)"},
+       MailStr(&MailSettings::ca_file),
+       false},
+      {{"mail.require_tls", "TAKEDOWN_MAIL_REQUIRE_TLS", "--mail.require_tls",
+        "refuse mail servers that do not speak TLS (true/false)"},
+       MailBool(&MailSettings::require_tls),
+       false},
       {{"mail.dkim_key_file", "TAKEDOWN_MAIL_DKIM_KEY_FILE", "--mail.dkim_key_file",
         "DKIM public keys for closed deployments (\"\": from DNS)"},
-       MailStr(&MailSettings::dkim_key_file), false},
-      {{"mail.templates_dir", "TAKEDOWN_MAIL_TEMPLATES_DIR", "--mail.templates_dir", "reply templates (\"\": the built-in ones)"},
-       MailStr(&MailSettings::templates_dir), false},
+       MailStr(&MailSettings::dkim_key_file),
+       false},
+      {{"mail.templates_dir", "TAKEDOWN_MAIL_TEMPLATES_DIR", "--mail.templates_dir",
+        "reply templates (\"\": the built-in ones)"},
+       MailStr(&MailSettings::templates_dir),
+       false},
       {{"mail.link_patterns", "TAKEDOWN_MAIL_LINK_PATTERNS", "--mail.link_patterns",
-        "regular expressions, one per line, whose first group is a content id (\"\": the defaults)"},
+        "regular expressions, one per line, whose first group is a content id (\"\": the "
+        "defaults)"},
        [](ServeConfig& c, const std::string& v) {
          c.mail.link_patterns.clear();
          for (std::string p : Split(v, '\n')) {
@@ -189,7 +242,8 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
-      {{"mail.max_message_bytes", "TAKEDOWN_MAIL_MAX_MESSAGE_BYTES", "--mail.max_message_bytes", "larger messages are answered, not read"},
+      {{"mail.max_message_bytes", "TAKEDOWN_MAIL_MAX_MESSAGE_BYTES", "--mail.max_message_bytes",
+        "larger messages are answered, not read"},
        [](ServeConfig& c, const std::string& text) {
          int64_t v = 0;
          TD_RETURN_IF_ERROR(SetInt(text, 1024, int64_t{4} << 30, v));
@@ -199,7 +253,8 @@ const std::vector<Binding>& Bindings() {
        true},
       {{"mail.neutral_bounce", "TAKEDOWN_MAIL_NEUTRAL_BOUNCE", "--mail.neutral_bounce",
         "answer a message that fails authentication with a neutral bounce (true/false)"},
-       MailBool(&MailSettings::neutral_bounce), false},
+       MailBool(&MailSettings::neutral_bounce),
+       false},
       {{"log.level", "TAKEDOWN_LOG_LEVEL", "--log.level", "trace, debug, info, warn or error"},
        [](ServeConfig& c, const std::string& v) {
          for (const char* l : {"trace", "debug", "info", "warn", "error"}) {
@@ -208,7 +263,8 @@ const std::vector<Binding>& Bindings() {
              return Status::Ok();
            }
          }
-         return InvalidArgument(fmt::format("'{}' is not one of trace, debug, info, warn, error", v));
+         return InvalidArgument(
+             fmt::format("'{}' is not one of trace, debug, info, warn, error", v));
        },
        false},
   };
@@ -236,27 +292,35 @@ Result<ServeConfig> LoadServeConfig(const std::string& config_path,
       t = toml::parse_file(config_path);
     } catch (const toml::parse_error& e) {
       const auto& where = e.source().begin;
-      return InvalidArgument(fmt::format("{}:{}:{}: {}", config_path, where.line, where.column, e.description()));
+      return InvalidArgument(
+          fmt::format("{}:{}:{}: {}", config_path, where.line, where.column, e.description()));
     }
     // Every key in the file must be one we know: a misspelt key would otherwise be ignored.
     for (const auto& [section, node] : t) {
       const auto* tbl = node.as_table();
-      if (tbl == nullptr) return InvalidArgument(fmt::format("{}: '{}' must be a table ([{}])", config_path, section.str(), section.str()));
+      if (tbl == nullptr)
+        return InvalidArgument(fmt::format("{}: '{}' must be a table ([{}])", config_path,
+                                           section.str(), section.str()));
       for (const auto& [name, value] : *tbl) {
         const std::string key = std::string(section.str()) + "." + std::string(name.str());
         const Binding* b = nullptr;
         for (const auto& cand : Bindings()) {
           if (cand.setting.key == key) b = &cand;
         }
-        if (b == nullptr) return InvalidArgument(fmt::format("{}: unknown key '{}'", config_path, key));
+        if (b == nullptr)
+          return InvalidArgument(fmt::format("{}: unknown key '{}'", config_path, key));
         std::string text;
         if (b->is_int) {
-          if (!value.is_integer()) return InvalidArgument(fmt::format("{}: '{}' must be an integer", config_path, key));
+          if (!value.is_integer())
+            return InvalidArgument(fmt::format("{}: '{}' must be an integer", config_path, key));
           text = std::to_string(value.as_integer()->get());
         } else {
-          if (value.is_boolean()) text = value.as_boolean()->get() ? "true" : "false";
-          else if (!value.is_string()) return InvalidArgument(fmt::format("{}: '{}' must be a string", config_path, key));
-          else text = value.as_string()->get();
+          if (value.is_boolean())
+            text = value.as_boolean()->get() ? "true" : "false";
+          else if (!value.is_string())
+            return InvalidArgument(fmt::format("{}: '{}' must be a string", config_path, key));
+          else
+            text = value.as_string()->get();
         }
         Status st = b->set(c, text);
         if (!st.ok()) return st.WithContext(fmt::format("{}: '{}'", config_path, key));

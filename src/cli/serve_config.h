@@ -17,15 +17,16 @@ namespace takedown::cli {
 struct MailSettings {
   std::vector<std::string> imap_urls;  // imaps://host:port/MAILBOX (comma-separated in the config)
   std::string imap_user, imap_password;  // the password: never logged; prefer the environment
-  std::string imap_move_to;       // "" = taken messages stay, flagged $TakedownTaken
+  std::string imap_move_to;              // "" = taken messages stay, flagged $TakedownTaken
   std::string smtp_url, smtp_user, smtp_password;
   std::string address, display_name = "Takedown";
   int poll_interval_s = 2;
-  std::string ca_file;            // "" = the system's CAs
+  std::string ca_file;  // "" = the system's CAs
   bool require_tls = true;
-  std::string dkim_key_file;      // "" = DNS
-  std::string templates_dir;      // "" = the built-in config/mail
-  std::vector<std::string> link_patterns;  // regular expressions (one per line); none = the defaults
+  std::string dkim_key_file;  // "" = DNS
+  std::string templates_dir;  // "" = the built-in config/mail
+  std::vector<std::string>
+      link_patterns;  // regular expressions (one per line); none = the defaults
   int64_t max_message_bytes = 100LL << 20;
   bool neutral_bounce = false;
 };
@@ -34,12 +35,13 @@ struct ServeConfig {
   std::string store_path = "takedown.db";
   http::ServerConfig server;
   std::string log_level = "info";
-  std::string webhook_url;        // "" = no webhooks: the platform acknowledges actions itself
-  std::string webhook_secret;     // never logged
+  std::string webhook_url;     // "" = no webhooks: the platform acknowledges actions itself
+  std::string webhook_secret;  // never logged
   int webhook_workers = 4;
-  int restrict_chat_after = 0;    // 0 = never
+  int restrict_chat_after = 0;      // 0 = never
   int evidence_retention_days = 0;  // 0 = media is hashed and dropped
-  std::string evidence_key_file = "evidence.key";  // relative to the store's directory unless absolute
+  std::string evidence_key_file =
+      "evidence.key";  // relative to the store's directory unless absolute
   MailSettings mail;
 };
 

@@ -13,7 +13,8 @@ namespace takedown {
 uint64_t Env::RandomBelow(uint64_t bound) {
   if (bound <= 1) return 0;
   // Rejection sampling: no modulo bias.
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % bound;
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % bound;
   for (;;) {
     uint64_t v = 0;
     RandomBytes(&v, sizeof v);

@@ -1,8 +1,8 @@
 #include "core/metrics.h"
 
-#include <cassert>
-
 #include <fmt/format.h>
+
+#include <cassert>
 
 namespace takedown {
 
@@ -33,8 +33,7 @@ void MetricsRegistry::HistogramMetric::Observe(double seconds) {
   count_.fetch_add(1, std::memory_order_relaxed);
 }
 
-MetricsRegistry::Family& MetricsRegistry::FamilyOf(const std::string& name,
-                                                   const std::string& help,
+MetricsRegistry::Family& MetricsRegistry::FamilyOf(const std::string& name, const std::string& help,
                                                    const std::string& type) {
   auto [it, fresh] = families_.try_emplace(name);
   if (fresh) {
@@ -89,29 +88,36 @@ std::string MetricsRegistry::Render() const {
   std::string out;
   for (const auto& [name, f] : families_) {
     std::string body;
-    for (const auto& [labels, c] : f.counters) body += fmt::format("{}{} {}\n", name, labels, c->value());
-    for (const auto& [labels, g] : f.gauges) body += fmt::format("{}{} {}\n", name, labels, g->value());
-    for (const auto& [labels, h] : f.histograms) {
+    for (const auto& [labels, c] : f.counters)
+      body += fmt::format("{}{} {}\n", name, labels, c->value());
+    for (const auto& [labels, g] : f.gauges)
+      body += fmt::format("{}{} {}\n", name, labels, g->value());
+    for (const auto& [rendered, h] : f.histograms) {
       if (h->count() == 0) continue;
+      const std::string& labels = rendered;
       // Labels with "le" added: {a="x"} -> {a="x",le="0.001"}
-      auto with_le = [&](const std::string& le) {
-        return labels.empty() ? fmt::format("{{le=\"{}\"}}", le)
-                              : fmt::format("{},le=\"{}\"}}", labels.substr(0, labels.size() - 1), le);
+      auto with_le = [&labels](const std::string& le) {
+        return labels.empty()
+                   ? fmt::format("{{le=\"{}\"}}", le)
+                   : fmt::format("{},le=\"{}\"}}", labels.substr(0, labels.size() - 1), le);
       };
       uint64_t cum = 0;
       for (size_t b = 0; b < HistogramMetric::kBounds.size(); ++b) {
         cum += h->buckets_[b].load(std::memory_order_relaxed);
-        body += fmt::format("{}_bucket{} {}\n", name, with_le(fmt::format("{}", HistogramMetric::kBounds[b])), cum);
+        body += fmt::format("{}_bucket{} {}\n", name,
+                            with_le(fmt::format("{}", HistogramMetric::kBounds[b])), cum);
       }
       cum += h->buckets_[HistogramMetric::kBounds.size()].load(std::memory_order_relaxed);
       body += fmt::format("{}_bucket{} {}\n", name, with_le("+Inf"), cum);
-      body += fmt::format("{}_sum{} {}\n", name, labels, h->sum_us_.load(std::memory_order_relaxed) / 1e6);
+      body += fmt::format("{}_sum{} {}\n", name, labels,
+                          h->sum_us_.load(std::memory_order_relaxed) / 1e6);
       body += fmt::format("{}_count{} {}\n", name, labels, h->count());
     }
     if (f.callback) {
-      for (const auto& [labels, v] : f.callback()) body += fmt::format("{}{} {}\n", name, RenderLabels(labels), v);
+      for (const auto& [labels, v] : f.callback())
+        body += fmt::format("{}{} {}\n", name, RenderLabels(labels), v);
     }
-    if (body.empty() && f.callback == nullptr && f.histograms.empty() == false) continue;
+    if (body.empty() && !f.histograms.empty()) continue;  // no observation yet
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name, f.type);
     out += body;
   }

@@ -48,7 +48,7 @@ class MetricsRegistry {
   class HistogramMetric {
    public:
     static constexpr std::array<double, 11> kBounds = {0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01,
-                                                      0.025,   0.05,   0.1,   0.25,  1.0};
+                                                       0.025,   0.05,   0.1,   0.25,  1.0};
     void Observe(double seconds);
     uint64_t count() const { return count_.load(std::memory_order_relaxed); }
 

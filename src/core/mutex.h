@@ -68,6 +68,8 @@ class TD_CAPABILITY("shared mutex") SharedMutex {
   void Unlock() TD_RELEASE() { mu_.unlock(); }
   void LockShared() TD_ACQUIRE_SHARED() { mu_.lock_shared(); }
   void UnlockShared() TD_RELEASE_SHARED() { mu_.unlock_shared(); }
+  // For the analysis only (inside a lambda called under the lock): states that it is held.
+  void AssertReaderHeld() const TD_THREAD_ANNOTATION(assert_shared_capability(this)) {}
 
  private:
   std::shared_mutex mu_;

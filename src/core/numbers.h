@@ -3,12 +3,12 @@
 // message naming the parameter. The one parser every layer uses.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "core/status.h"
 
@@ -32,8 +32,8 @@ inline Result<int64_t> ParseInt64(std::string_view text, std::string_view name,
       return v;
     }
   }
-  return InvalidArgument(fmt::format("{} must be {}", name,
-                                     min >= 0 ? "a whole number of digits" : "an integer"));
+  return InvalidArgument(
+      fmt::format("{} must be {}", name, min >= 0 ? "a whole number of digits" : "an integer"));
 }
 
 // An id: 1 to 2^63-1.

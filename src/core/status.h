@@ -16,15 +16,15 @@ namespace takedown {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // the caller's input is malformed (bad hash string, bad flag value)
-  kNotFound,           // a named file or object does not exist
-  kPermissionDenied,   // the OS or a policy refused access
-  kResourceExhausted,  // a configured limit (pixels, bytes, frames, time) would be exceeded
-  kDataLoss,           // input is corrupt or truncated beyond use
-  kUnsupported,        // input is well-formed but of a kind we do not handle
-  kIoError,            // reading or writing failed
-  kInternal,           // a bug: an invariant did not hold
-  kFailedPrecondition, // the object is not in a state that allows this (decided twice, ...)
+  kInvalidArgument,     // the caller's input is malformed (bad hash string, bad flag value)
+  kNotFound,            // a named file or object does not exist
+  kPermissionDenied,    // the OS or a policy refused access
+  kResourceExhausted,   // a configured limit (pixels, bytes, frames, time) would be exceeded
+  kDataLoss,            // input is corrupt or truncated beyond use
+  kUnsupported,         // input is well-formed but of a kind we do not handle
+  kIoError,             // reading or writing failed
+  kInternal,            // a bug: an invariant did not hold
+  kFailedPrecondition,  // the object is not in a state that allows this (decided twice, ...)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -65,7 +65,9 @@ inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move
 inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
 
 // Either a T or a non-OK Status. Constructing from an OK Status is a bug.
 template <typename T>

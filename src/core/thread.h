@@ -2,7 +2,8 @@
 // into a segment of millions keeps a core busy for seconds) and WAL checkpoints -- runs below
 // the request threads, so that on a server whose cores are busy with requests it takes CPU from
 // them only when they leave some. Nice 10, not idle: under sustained full load the work still
-// gets ~10% of a core and keeps up (the index's unindexed tail, scanned by every query, stays short).
+// gets ~10% of a core and keeps up (the index's unindexed tail, scanned by every query, stays
+// short).
 #pragma once
 
 #include <sys/resource.h>

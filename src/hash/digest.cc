@@ -22,7 +22,9 @@ std::string Hex(const unsigned char* d, unsigned int len) {
 
 }  // namespace
 
-std::string HexOf(std::span<const uint8_t> bytes) { return Hex(bytes.data(), static_cast<unsigned>(bytes.size())); }
+std::string HexOf(std::span<const uint8_t> bytes) {
+  return Hex(bytes.data(), static_cast<unsigned>(bytes.size()));
+}
 
 namespace {
 
@@ -66,7 +68,8 @@ Result<FileDigests> DigestFile(const std::string& path) {
 std::string Md5Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_md5(), bytes); }
 std::string Sha256Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_sha256(), bytes); }
 std::string Sha256HexOfText(std::string_view text) {
-  return Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  return Sha256Hex(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
 }  // namespace takedown::hash

@@ -10,10 +10,10 @@
 
 namespace takedown::hash {
 
-std::string HexOf(std::span<const uint8_t> bytes);     // lowercase hex of any bytes
+std::string HexOf(std::span<const uint8_t> bytes);      // lowercase hex of any bytes
 std::string Md5Hex(std::span<const uint8_t> bytes);     // 32 lowercase hex digits
 std::string Sha256Hex(std::span<const uint8_t> bytes);  // 64 lowercase hex digits
-std::string Sha256HexOfText(std::string_view text);    // of the text's bytes
+std::string Sha256HexOfText(std::string_view text);     // of the text's bytes
 
 // Both digests of a file, read in chunks (videos need not fit in memory).
 struct FileDigests {

@@ -76,9 +76,10 @@ class ImageHasher {
  public:
   // on_decoded, when given, sees the decoded image (for signals computed elsewhere) before it
   // is released.
-  Result<ImageSignals> HashBytes(std::span<const uint8_t> bytes, const ImageHashOptions& options,
-                                 ImageStageTimes* times = nullptr,
-                                 const std::function<void(const media::DecodedImage&)>& on_decoded = {});
+  Result<ImageSignals> HashBytes(
+      std::span<const uint8_t> bytes, const ImageHashOptions& options,
+      ImageStageTimes* times = nullptr,
+      const std::function<void(const media::DecodedImage&)>& on_decoded = {});
   Result<ImageSignals> HashFile(const std::string& path, const ImageHashOptions& options,
                                 ImageStageTimes* times = nullptr);
 

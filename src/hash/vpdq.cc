@@ -1,9 +1,9 @@
 #include "hash/vpdq.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "hash/digest.h"
 #include "hash/pdq.h"
@@ -52,7 +52,8 @@ Result<VideoSignals> HashVideoFile(const std::string& path, const VpdqOptions& o
 
 std::string VpdqText(const VideoSignals& v) {
   std::string s;
-  for (const auto& f : v.frames) s += fmt::format("{},{},{},{:.3f}\n", f.number, f.quality, f.hash.ToHex(), f.seconds);
+  for (const auto& f : v.frames)
+    s += fmt::format("{},{},{},{:.3f}\n", f.number, f.quality, f.hash.ToHex(), f.seconds);
   return s;
 }
 
@@ -66,7 +67,9 @@ Result<std::vector<VpdqFrame>> ParseVpdqText(const std::string& text) {
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
-    if (f.size() < 3) return InvalidArgument(fmt::format("line {}: expected frameNumber,quality,pdqhex[,timestamp]", n));
+    if (f.size() < 3)
+      return InvalidArgument(
+          fmt::format("line {}: expected frameNumber,quality,pdqhex[,timestamp]", n));
     VpdqFrame fr;
     try {
       fr.number = std::stoll(f[0]);

@@ -29,7 +29,7 @@ struct VpdqOptions {
   double seconds_per_hash = 1.0;  // 0: every frame
   int frame_size = 0;             // 0: native size
   bool fast = false;
-  media::VideoOptions video;      // limits, threads
+  media::VideoOptions video;  // limits, threads
   bool digests = true;
 };
 

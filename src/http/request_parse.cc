@@ -15,7 +15,9 @@ using nlohmann::json;
 namespace {
 
 bool IsLowerHex(const std::string& s, size_t len) {
-  return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 Result<std::vector<uint8_t>> MediaField(const json& j) {
@@ -28,7 +30,8 @@ Result<std::vector<uint8_t>> MediaField(const json& j) {
 
 Result<json> ParseJsonObject(const std::string& content_type, const std::string& body) {
   if (content_type.rfind("application/json", 0) != 0) {
-    return Unsupported(fmt::format("Content-Type must be application/json, not '{}'", content_type.substr(0, 100)));
+    return Unsupported(fmt::format("Content-Type must be application/json, not '{}'",
+                                   content_type.substr(0, 100)));
   }
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgument("the body is not valid JSON");
@@ -49,13 +52,17 @@ Result<std::vector<uint8_t>> Base64Decode(const std::string& in) {
     const bool pad_ok = c == '=' && (i + 1 == s.size() || (i + 2 == s.size() && s.back() == '='));
     const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || pad_ok;
     if (!ok) {
-      const std::string shown = std::isprint(static_cast<unsigned char>(c)) ? fmt::format("'{}'", c) : fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
-      return InvalidArgument(fmt::format("\"media\": not base64 ({} at position {})", shown, i + 1));
+      const std::string shown = std::isprint(static_cast<unsigned char>(c))
+                                    ? fmt::format("'{}'", c)
+                                    : fmt::format("byte 0x{:02x}", static_cast<unsigned char>(c));
+      return InvalidArgument(
+          fmt::format("\"media\": not base64 ({} at position {})", shown, i + 1));
     }
   }
   std::vector<uint8_t> out(s.size() / 4 * 3);
   if (s.empty()) return out;
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()),
+                                static_cast<int>(s.size()));
   if (n < 0) return InvalidArgument("\"media\": not base64");
   size_t pad = 0;
   if (s.back() == '=') ++pad;
@@ -69,9 +76,11 @@ Result<std::string> StringField(const json& j, const char* name, bool required, 
     if (required) return InvalidArgument(fmt::format("missing field \"{}\"", name));
     return std::string();
   }
-  if (!j[name].is_string()) return InvalidArgument(fmt::format("field \"{}\" must be a string", name));
+  if (!j[name].is_string())
+    return InvalidArgument(fmt::format("field \"{}\" must be a string", name));
   std::string v = j[name].get<std::string>();
-  if (v.size() > max_len) return InvalidArgument(fmt::format("field \"{}\" is longer than {} characters", name, max_len));
+  if (v.size() > max_len)
+    return InvalidArgument(fmt::format("field \"{}\" is longer than {} characters", name, max_len));
   if (required && v.empty()) return InvalidArgument(fmt::format("field \"{}\" is empty", name));
   return v;
 }
@@ -79,21 +88,25 @@ Result<std::string> StringField(const json& j, const char* name, bool required, 
 Result<service::Signals> ParseSignals(const json& j) {
   service::Signals s;
   if (j.contains("pdq") && !j["pdq"].is_null()) {
-    if (!j["pdq"].is_string()) return InvalidArgument("field \"pdq\" must be a string of 64 hex digits");
+    if (!j["pdq"].is_string())
+      return InvalidArgument("field \"pdq\" must be a string of 64 hex digits");
     auto h = hash::Hash256::FromHex(j["pdq"].get_ref<const std::string&>());
     if (!h.ok()) return h.status().WithContext("field \"pdq\"");
     s.pdq = *h;
   }
   if (j.contains("quality") && !j["quality"].is_null()) {
-    if (!j["quality"].is_number_integer()) return InvalidArgument("field \"quality\" must be an integer 0..100");
+    if (!j["quality"].is_number_integer())
+      return InvalidArgument("field \"quality\" must be an integer 0..100");
     const int64_t q = j["quality"].get<int64_t>();
     if (q < 0 || q > 100) return InvalidArgument("field \"quality\" must be an integer 0..100");
     s.quality = static_cast<int>(q);
   }
   TD_ASSIGN_OR_RETURN(s.md5, StringField(j, "md5", false, 32));
   TD_ASSIGN_OR_RETURN(s.sha256, StringField(j, "sha256", false, 64));
-  if (!s.md5.empty() && !IsLowerHex(s.md5, 32)) return InvalidArgument("field \"md5\" must be 32 lowercase hex digits");
-  if (!s.sha256.empty() && !IsLowerHex(s.sha256, 64)) return InvalidArgument("field \"sha256\" must be 64 lowercase hex digits");
+  if (!s.md5.empty() && !IsLowerHex(s.md5, 32))
+    return InvalidArgument("field \"md5\" must be 32 lowercase hex digits");
+  if (!s.sha256.empty() && !IsLowerHex(s.sha256, 64))
+    return InvalidArgument("field \"sha256\" must be 64 lowercase hex digits");
   return s;
 }
 
@@ -108,7 +121,8 @@ Result<KeyRequest> ParseKeyRequest(const std::string& content_type, const std::s
   return k;
 }
 
-Result<service::BankSpec> ParseBankRequest(const std::string& content_type, const std::string& body) {
+Result<service::BankSpec> ParseBankRequest(const std::string& content_type,
+                                           const std::string& body) {
   TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
   service::BankSpec spec;
   TD_ASSIGN_OR_RETURN(spec.name, StringField(j, "name", true, 100));
@@ -116,7 +130,8 @@ Result<service::BankSpec> ParseBankRequest(const std::string& content_type, cons
   TD_ASSIGN_OR_RETURN(std::string action, StringField(j, "action", false, 20));
   if (!action.empty()) spec.action = action;
   if (j.contains("pdq_threshold")) {
-    if (!j["pdq_threshold"].is_number_integer()) return InvalidArgument("field \"pdq_threshold\" must be an integer 0..64");
+    if (!j["pdq_threshold"].is_number_integer())
+      return InvalidArgument("field \"pdq_threshold\" must be an integer 0..64");
     const int64_t t = j["pdq_threshold"].get<int64_t>();
     if (t < 0 || t > 64) return InvalidArgument("field \"pdq_threshold\" must be an integer 0..64");
     spec.pdq_threshold = static_cast<int>(t);
@@ -124,7 +139,8 @@ Result<service::BankSpec> ParseBankRequest(const std::string& content_type, cons
   return spec;
 }
 
-Result<service::EntrySpec> ParseEntryRequest(const std::string& content_type, const std::string& body, const std::string& caller) {
+Result<service::EntrySpec> ParseEntryRequest(const std::string& content_type,
+                                             const std::string& body, const std::string& caller) {
   TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
   service::EntrySpec spec;
   TD_ASSIGN_OR_RETURN(spec.signals, ParseSignals(j));
@@ -132,8 +148,10 @@ Result<service::EntrySpec> ParseEntryRequest(const std::string& content_type, co
   TD_ASSIGN_OR_RETURN(spec.source, StringField(j, "source", false));
   TD_ASSIGN_OR_RETURN(spec.request_id, StringField(j, "request_id", false));
   if (spec.source.empty()) spec.source = caller;
-  if (spec.media.empty() && !spec.signals.pdq && spec.signals.md5.empty() && spec.signals.sha256.empty()) {
-    return InvalidArgument("an entry needs \"media\" or at least one of \"pdq\", \"md5\", \"sha256\"");
+  if (spec.media.empty() && !spec.signals.pdq && spec.signals.md5.empty() &&
+      spec.signals.sha256.empty()) {
+    return InvalidArgument(
+        "an entry needs \"media\" or at least one of \"pdq\", \"md5\", \"sha256\"");
   }
   return spec;
 }
@@ -149,7 +167,8 @@ Status FillIds(const json& j, service::CheckRequest& r) {
 
 }  // namespace
 
-Result<service::CheckRequest> ParseCheckRequest(const std::string& content_type, const std::string& body) {
+Result<service::CheckRequest> ParseCheckRequest(const std::string& content_type,
+                                                const std::string& body) {
   TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
   service::CheckRequest r;
   TD_RETURN_IF_ERROR(FillIds(j, r));
@@ -161,16 +180,21 @@ Result<service::CheckRequest> ParseCheckRequest(const std::string& content_type,
   }
   TD_ASSIGN_OR_RETURN(r.media, MediaField(j));
   if (r.media.empty() && !r.signals.pdq && r.signals.md5.empty() && r.signals.sha256.empty()) {
-    return InvalidArgument("a check needs \"media\" or \"signals\" with at least one of \"pdq\", \"md5\", \"sha256\"");
+    return InvalidArgument(
+        "a check needs \"media\" or \"signals\" with at least one of \"pdq\", \"md5\", \"sha256\"");
   }
   return r;
 }
 
-Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& content_type, const std::string& body) {
+Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& content_type,
+                                                             const std::string& body) {
   TD_ASSIGN_OR_RETURN(json j, ParseJsonObject(content_type, body));
-  if (!j.contains("items") || !j["items"].is_array()) return InvalidArgument("field \"items\" must be an array");
+  if (!j.contains("items") || !j["items"].is_array())
+    return InvalidArgument("field \"items\" must be an array");
   const auto& items = j["items"];
-  if (items.size() > kMaxBatchItems) return ResourceExhausted(fmt::format("at most {} items a batch, not {}", kMaxBatchItems, items.size()));
+  if (items.size() > kMaxBatchItems)
+    return ResourceExhausted(
+        fmt::format("at most {} items a batch, not {}", kMaxBatchItems, items.size()));
   std::vector<service::CheckRequest> rs;
   rs.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
@@ -180,7 +204,8 @@ Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& 
     service::CheckRequest r;
     if (Status st = FillIds(it, r); !st.ok()) return st.WithContext(where);
     // Signals flat in the item, or nested under "signals" as in /v1/check.
-    auto sig = ParseSignals(it.contains("signals") && it["signals"].is_object() ? it["signals"] : it);
+    auto sig =
+        ParseSignals(it.contains("signals") && it["signals"].is_object() ? it["signals"] : it);
     if (!sig.ok()) return sig.status().WithContext(where);
     r.signals = *sig;
     rs.push_back(std::move(r));
@@ -188,11 +213,15 @@ Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& 
   return rs;
 }
 
-Result<std::vector<service::Signals>> ParseImport(const std::string& format, const std::string& signal,
+Result<std::vector<service::Signals>> ParseImport(const std::string& format,
+                                                  const std::string& signal,
                                                   const std::string& body, size_t max_entries) {
-  if (format != "text" && format != "jsonl") return InvalidArgument(fmt::format("format must be text or jsonl, not '{}'", format.substr(0, 40)));
+  if (format != "text" && format != "jsonl")
+    return InvalidArgument(
+        fmt::format("format must be text or jsonl, not '{}'", format.substr(0, 40)));
   if (format == "text" && signal != "pdq" && signal != "md5" && signal != "sha256") {
-    return InvalidArgument(fmt::format("signal must be pdq, md5 or sha256, not '{}'", signal.substr(0, 40)));
+    return InvalidArgument(
+        fmt::format("signal must be pdq, md5 or sha256, not '{}'", signal.substr(0, 40)));
   }
   std::vector<service::Signals> out;
   size_t line_no = 0;
@@ -202,12 +231,14 @@ Result<std::vector<service::Signals>> ParseImport(const std::string& format, con
     std::string line = body.substr(pos, nl - pos);
     pos = nl + 1;
     ++line_no;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+      line.pop_back();
     size_t lead = 0;
     while (lead < line.size() && (line[lead] == ' ' || line[lead] == '\t')) ++lead;
     line.erase(0, lead);
     if (line.empty() || line[0] == '#') continue;
-    if (out.size() >= max_entries) return ResourceExhausted(fmt::format("more than {} entries (line {})", max_entries, line_no));
+    if (out.size() >= max_entries)
+      return ResourceExhausted(fmt::format("more than {} entries (line {})", max_entries, line_no));
     const std::string where = fmt::format("line {}", line_no);
     service::Signals s;
     if (format == "jsonl") {
@@ -216,7 +247,8 @@ Result<std::vector<service::Signals>> ParseImport(const std::string& format, con
       auto sig = ParseSignals(j);
       if (!sig.ok()) return sig.status().WithContext(where);
       s = *sig;
-      if (!s.pdq && s.md5.empty() && s.sha256.empty()) return InvalidArgument(where + ": none of pdq, md5, sha256");
+      if (!s.pdq && s.md5.empty() && s.sha256.empty())
+        return InvalidArgument(where + ": none of pdq, md5, sha256");
     } else if (signal == "pdq") {
       const size_t comma = line.find(',');
       auto h = hash::Hash256::FromHex(line.substr(0, comma));
@@ -224,18 +256,25 @@ Result<std::vector<service::Signals>> ParseImport(const std::string& format, con
       s.pdq = *h;
       if (comma != std::string::npos) {
         const size_t end = line.find(',', comma + 1);
-        const std::string q = line.substr(comma + 1, end == std::string::npos ? std::string::npos : end - comma - 1);
+        const std::string q =
+            line.substr(comma + 1, end == std::string::npos ? std::string::npos : end - comma - 1);
         int v = -1;
-        const bool digits = !q.empty() && q.size() <= 3 && std::all_of(q.begin(), q.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits =
+            !q.empty() && q.size() <= 3 &&
+            std::all_of(q.begin(), q.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (digits) v = std::stoi(q);
-        if (v < 0 || v > 100) return InvalidArgument(fmt::format("{}: quality '{}' is not an integer 0..100", where, q.substr(0, 20)));
+        if (v < 0 || v > 100)
+          return InvalidArgument(
+              fmt::format("{}: quality '{}' is not an integer 0..100", where, q.substr(0, 20)));
         s.quality = v;
       }
     } else {
       const size_t len = signal == "md5" ? 32 : 64;
       std::string hex = line;
-      std::transform(hex.begin(), hex.end(), hex.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (!IsLowerHex(hex, len)) return InvalidArgument(fmt::format("{}: not a {} ({} hex digits)", where, signal, len));
+      std::transform(hex.begin(), hex.end(), hex.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!IsLowerHex(hex, len))
+        return InvalidArgument(fmt::format("{}: not a {} ({} hex digits)", where, signal, len));
       (signal == "md5" ? s.md5 : s.sha256) = hex;
     }
     out.push_back(std::move(s));
@@ -244,16 +283,19 @@ Result<std::vector<service::Signals>> ParseImport(const std::string& format, con
   return out;
 }
 
-Result<RemovalRequestBody> ParseRemovalRequest(const std::string& content_type, const std::string& body) {
+Result<RemovalRequestBody> ParseRemovalRequest(const std::string& content_type,
+                                               const std::string& body) {
   TD_ASSIGN_OR_RETURN(auto j, ParseJsonObject(content_type, body));
   RemovalRequestBody out;
   if (j.contains("evidence") && j["evidence"].is_array()) {
     for (size_t i = 0; i < j["evidence"].size(); ++i) {
       auto& ev = j["evidence"][i];
       if (!ev.is_object() || !ev.contains("media")) continue;
-      if (!ev["media"].is_string()) return InvalidArgument(fmt::format("evidence[{}].media: must be a base64 string", i));
+      if (!ev["media"].is_string())
+        return InvalidArgument(fmt::format("evidence[{}].media: must be a base64 string", i));
       auto bytes = Base64Decode(ev["media"].get<std::string>());
-      if (!bytes.ok()) return InvalidArgument(fmt::format("evidence[{}].media: {}", i, bytes.status().message()));
+      if (!bytes.ok())
+        return InvalidArgument(fmt::format("evidence[{}].media: {}", i, bytes.status().message()));
       if (bytes->empty()) return InvalidArgument(fmt::format("evidence[{}].media: empty", i));
       out.media[i] = std::move(*bytes);
       ev.erase("media");

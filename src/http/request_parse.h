@@ -3,8 +3,8 @@
 // what was expected; nothing here throws.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -22,7 +22,8 @@ Result<nlohmann::json> ParseJsonObject(const std::string& content_type, const st
 Result<std::vector<uint8_t>> Base64Decode(const std::string& in);
 
 // A string field: missing is "" unless required; longer than max_len is an error.
-Result<std::string> StringField(const nlohmann::json& j, const char* name, bool required, size_t max_len = 256);
+Result<std::string> StringField(const nlohmann::json& j, const char* name, bool required,
+                                size_t max_len = 256);
 
 // pdq (64 hex digits), quality (0..100), md5 (32 lowercase hex), sha256 (64 lowercase hex).
 Result<service::Signals> ParseSignals(const nlohmann::json& j);
@@ -32,13 +33,16 @@ struct KeyRequest {
   service::Role role;
 };
 Result<KeyRequest> ParseKeyRequest(const std::string& content_type, const std::string& body);
-Result<service::BankSpec> ParseBankRequest(const std::string& content_type, const std::string& body);
+Result<service::BankSpec> ParseBankRequest(const std::string& content_type,
+                                           const std::string& body);
 // source defaults to the caller when absent.
-Result<service::EntrySpec> ParseEntryRequest(const std::string& content_type, const std::string& body,
-                                             const std::string& caller);
-Result<service::CheckRequest> ParseCheckRequest(const std::string& content_type, const std::string& body);
+Result<service::EntrySpec> ParseEntryRequest(const std::string& content_type,
+                                             const std::string& body, const std::string& caller);
+Result<service::CheckRequest> ParseCheckRequest(const std::string& content_type,
+                                                const std::string& body);
 // At most kMaxBatchItems (ResourceExhausted beyond); an error names the item: "items[12]: ...".
-Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& content_type, const std::string& body);
+Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& content_type,
+                                                             const std::string& body);
 
 // A hash list to import into a bank. format "text": one hash a line ("#" comments and blank lines
 // skipped), of the kind signal names: pdq lines may be "hex" or "hex,quality[,anything]" (the
@@ -51,9 +55,11 @@ struct RemovalRequestBody {
   nlohmann::json body;
   std::map<size_t, std::vector<uint8_t>> media;
 };
-Result<RemovalRequestBody> ParseRemovalRequest(const std::string& content_type, const std::string& body);
+Result<RemovalRequestBody> ParseRemovalRequest(const std::string& content_type,
+                                               const std::string& body);
 
-Result<std::vector<service::Signals>> ParseImport(const std::string& format, const std::string& signal,
+Result<std::vector<service::Signals>> ParseImport(const std::string& format,
+                                                  const std::string& signal,
                                                   const std::string& body, size_t max_entries);
 
 }  // namespace takedown::http

@@ -45,7 +45,7 @@ struct ServerDeps {
 
 struct RouteInfo {
   std::string method;
-  std::string path;  // OpenAPI template form: /v1/banks/{bank}/entries
+  std::string path;                  // OpenAPI template form: /v1/banks/{bank}/entries
   std::vector<service::Role> roles;  // empty: no key needed
 };
 

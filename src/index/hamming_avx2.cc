@@ -9,14 +9,15 @@ namespace takedown::index {
 namespace {
 
 inline int Dist(const Hash256& a, const Hash256& b) {
-  return static_cast<int>(_mm_popcnt_u64(a.words[0] ^ b.words[0]) + _mm_popcnt_u64(a.words[1] ^ b.words[1]) +
-                          _mm_popcnt_u64(a.words[2] ^ b.words[2]) + _mm_popcnt_u64(a.words[3] ^ b.words[3]));
+  return static_cast<int>(
+      _mm_popcnt_u64(a.words[0] ^ b.words[0]) + _mm_popcnt_u64(a.words[1] ^ b.words[1]) +
+      _mm_popcnt_u64(a.words[2] ^ b.words[2]) + _mm_popcnt_u64(a.words[3] ^ b.words[3]));
 }
 
 // Per-64-bit-lane popcount of v (Mula: nibble lookup with pshufb, then sad against zero).
 inline __m256i PopcountLanes(__m256i v) {
-  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1,
-                                       2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
+                                       1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
   const __m256i low = _mm256_set1_epi8(0x0f);
   const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(v, low));
   const __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
@@ -25,10 +26,14 @@ inline __m256i PopcountLanes(__m256i v) {
 
 // Distances of q to h[0..3]: one hash per ymm; lanes summed across the four registers.
 inline void Four(const __m256i q, const Hash256* h, uint32_t out[4]) {
-  const __m256i a = PopcountLanes(_mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 0))));
-  const __m256i b = PopcountLanes(_mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 1))));
-  const __m256i c = PopcountLanes(_mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 2))));
-  const __m256i d = PopcountLanes(_mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 3))));
+  const __m256i a = PopcountLanes(
+      _mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 0))));
+  const __m256i b = PopcountLanes(
+      _mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 1))));
+  const __m256i c = PopcountLanes(
+      _mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 2))));
+  const __m256i d = PopcountLanes(
+      _mm256_xor_si256(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + 3))));
   // Interleave so that each 64-bit lane pair sums: ab = [a0+a1, b0+b1, a2+a3, b2+b3] etc.
   const __m256i ab = _mm256_add_epi64(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
   const __m256i cd = _mm256_add_epi64(_mm256_unpacklo_epi64(c, d), _mm256_unpackhi_epi64(c, d));
@@ -75,7 +80,8 @@ size_t Within(const Hash256& q, const Hash256* h, size_t n, int r, uint32_t* idx
   return k;
 }
 
-const HammingKernels kAvx2{"avx2", Dist, Distances, Within, internal::WithinBatch<Within>, internal::FilterEntries};
+const HammingKernels kAvx2{
+    "avx2", Dist, Distances, Within, internal::WithinBatch<Within>, internal::FilterEntries};
 
 }  // namespace
 

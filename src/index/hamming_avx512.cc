@@ -9,8 +9,9 @@ namespace takedown::index {
 namespace {
 
 inline int Dist(const Hash256& a, const Hash256& b) {
-  return static_cast<int>(_mm_popcnt_u64(a.words[0] ^ b.words[0]) + _mm_popcnt_u64(a.words[1] ^ b.words[1]) +
-                          _mm_popcnt_u64(a.words[2] ^ b.words[2]) + _mm_popcnt_u64(a.words[3] ^ b.words[3]));
+  return static_cast<int>(
+      _mm_popcnt_u64(a.words[0] ^ b.words[0]) + _mm_popcnt_u64(a.words[1] ^ b.words[1]) +
+      _mm_popcnt_u64(a.words[2] ^ b.words[2]) + _mm_popcnt_u64(a.words[3] ^ b.words[3]));
 }
 
 // Distances of q to h[0..7]: two hashes per zmm, four zmm; per-hash lane sums via two
@@ -20,7 +21,7 @@ inline __m512i Eight(const __m512i q2, const Hash256* h) {
   __m512i c[4];
   for (int k = 0; k < 4; ++k) {
     __m512i v = _mm512_popcnt_epi64(_mm512_xor_si512(q2, _mm512_loadu_si512(p + k)));
-    v = _mm512_add_epi64(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));            // pairs
+    v = _mm512_add_epi64(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));             // pairs
     v = _mm512_add_epi64(v, _mm512_permutex_epi64(v, _MM_SHUFFLE(1, 0, 3, 2)));  // quads
     c[k] = v;  // hash 2k in lanes 0..3, hash 2k+1 in lanes 4..7
   }
@@ -81,14 +82,17 @@ size_t FilterEntries(const uint32_t* e, size_t n, uint32_t mask, int shift, uint
   const __m128i sh = _mm_cvtsi32_si128(shift);
   size_t k = 0;
   for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 lm = n - i >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 lm =
+        n - i >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512i v = _mm512_maskz_loadu_epi32(lm, e + i);
     const __m512i pc = _mm512_popcnt_epi32(_mm512_xor_si512(_mm512_and_si512(v, mv), qv));
     const __mmask16 m = _mm512_mask_cmple_epu32_mask(lm, pc, bv);
     if (m == 0) continue;
     const __m512i s = _mm512_srl_epi32(v, sh);
-    const __m512i lo = _mm512_add_epi64(basev, _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(s)), 4));
-    const __m512i hi = _mm512_add_epi64(basev, _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(s, 1)), 4));
+    const __m512i lo = _mm512_add_epi64(
+        basev, _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(s)), 4));
+    const __m512i hi = _mm512_add_epi64(
+        basev, _mm512_slli_epi64(_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(s, 1)), 4));
     const auto mlo = static_cast<__mmask8>(m & 0xff), mhi = static_cast<__mmask8>(m >> 8);
     _mm512_storeu_si512(out + k, _mm512_maskz_compress_epi64(mlo, lo));
     k += static_cast<size_t>(__builtin_popcount(mlo));
@@ -98,7 +102,8 @@ size_t FilterEntries(const uint32_t* e, size_t n, uint32_t mask, int shift, uint
   return k;
 }
 
-const HammingKernels kAvx512{"avx512", Dist, Distances, Within, internal::WithinBatch<Within>, FilterEntries};
+const HammingKernels kAvx512{"avx512",     Dist, Distances, Within, internal::WithinBatch<Within>,
+                             FilterEntries};
 
 }  // namespace
 

@@ -32,8 +32,8 @@ size_t Within(const Hash256& q, const Hash256* h, size_t n, int r, uint32_t* idx
   return k;
 }
 
-const HammingKernels kScalar{"scalar", Dist, Distances, Within,
-                             internal::WithinBatch<Within>, internal::FilterEntries};
+const HammingKernels kScalar{
+    "scalar", Dist, Distances, Within, internal::WithinBatch<Within>, internal::FilterEntries};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "index/hash_index.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +11,6 @@
 #include <cstring>
 #include <unordered_map>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "core/thread.h"
 #include "index/index_file.h"
@@ -65,15 +64,17 @@ HashIndex::HashIndex(Options options) : options_(options), kernels_(&BestKernels
 
 std::unique_ptr<HashIndex> HashIndex::Create(Options options) {
   std::unique_ptr<HashIndex> idx(new HashIndex(options));
-  if (options.background) idx->maintenance_ = std::thread([p = idx.get()] { p->MaintenanceLoop(); });
+  if (options.background)
+    idx->maintenance_ = std::thread([p = idx.get()] { p->MaintenanceLoop(); });
   return idx;
 }
 
-
 Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> hashes,
-                                                    std::span<const uint64_t> ids, Options options) {
+                                                    std::span<const uint64_t> ids,
+                                                    Options options) {
   if (hashes.size() != ids.size()) return InvalidArgument("hashes and ids differ in number");
-  if (hashes.size() >= (uint64_t{1} << 32)) return ResourceExhausted("more than 2^32 entries in one build");
+  if (hashes.size() >= (uint64_t{1} << 32))
+    return ResourceExhausted("more than 2^32 entries in one build");
   // Input positions in id order (ids given ascending, as a store's rows are, need no sort), for
   // the duplicate check and the segment's id order.
   HugeVector<uint32_t> by_input_id(ids.size());  // becomes the segment's id order: no copy
@@ -103,7 +104,9 @@ Result<std::unique_ptr<HashIndex>> HashIndex::Build(std::span<const Hash256> has
   // The segment's slots in id order, from the permutation (no second sort).
   for (auto& i : by_input_id) i = slot_of[i];
   auto snap = std::make_shared<Snapshot>();
-  if (!hashes.empty()) snap->segments.push_back(MihSegment::Build(idx->store_, 0, hashes.size(), std::move(by_input_id)));
+  if (!hashes.empty())
+    snap->segments.push_back(
+        MihSegment::Build(idx->store_, 0, hashes.size(), std::move(by_input_id)));
   snap->tail_begin = hashes.size();
   idx->snapshot_.store(std::move(snap));
   idx->options_.background = background;
@@ -118,20 +121,22 @@ Result<std::unique_ptr<HashIndex>> HashIndex::Open(const std::string& path, Opti
   std::unique_ptr<HashIndex> idx(new HashIndex(options));
   idx->store_.SetFrozen(view->hashes, view->ids, view->states, view->count);
   auto snap = std::make_shared<Snapshot>();
-  if (view->count > 0) snap->segments.push_back(MihSegment::View(0, view->count, view->parts, view->by_id));
+  if (view->count > 0)
+    snap->segments.push_back(MihSegment::View(0, view->count, view->parts, view->by_id));
   snap->tail_begin = view->count;
   idx->snapshot_.store(std::move(snap));
   idx->mapping_ = std::move(mapping);
-  if (options.background) idx->maintenance_ = std::thread([p = idx.get()] { p->MaintenanceLoop(); });
+  if (options.background)
+    idx->maintenance_ = std::thread([p = idx.get()] { p->MaintenanceLoop(); });
   return idx;
 }
 
 HashIndex::~HashIndex() {
   {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(&write_mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   if (maintenance_.joinable()) maintenance_.join();
 }
 
@@ -144,7 +149,8 @@ int64_t HashIndex::FindSlot(uint64_t id) const {
     tail_pruned_at_ = snap->tail_begin;
   }
   // At most one slot per id is not removed (Add refuses a present id).
-  if (auto it = tail_slots_.find(id); it != tail_slots_.end() && store_.state(it->second) != kRemoved) {
+  if (auto it = tail_slots_.find(id);
+      it != tail_slots_.end() && store_.state(it->second) != kRemoved) {
     return static_cast<int64_t>(it->second);
   }
   for (auto it = snap->segments.rbegin(); it != snap->segments.rend(); ++it) {
@@ -157,17 +163,17 @@ int64_t HashIndex::FindSlot(uint64_t id) const {
 Status HashIndex::Add(uint64_t id, const Hash256& hash) {
   bool wake = false;
   {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(&write_mu_);
     if (FindSlot(id) >= 0) return InvalidArgument(fmt::format("id {} is already in the index", id));
     tail_slots_[id] = store_.Append(hash, id);
     wake = store_.size() - snapshot()->tail_begin >= options_.tail_limit;
   }
-  if (wake) wake_.notify_one();
+  if (wake) wake_.Signal();
   return Status::Ok();
 }
 
 Status HashIndex::Remove(uint64_t id) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(&write_mu_);
   const int64_t slot = FindSlot(id);
   if (slot < 0) return NotFound(fmt::format("id {} is not in the index", id));
   store_.SetState(static_cast<uint64_t>(slot), kRemoved);
@@ -175,7 +181,7 @@ Status HashIndex::Remove(uint64_t id) {
 }
 
 Status HashIndex::SetEnabled(uint64_t id, bool enabled) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(&write_mu_);
   const int64_t slot = FindSlot(id);
   if (slot < 0) return NotFound(fmt::format("id {} is not in the index", id));
   store_.SetState(static_cast<uint64_t>(slot), enabled ? kLive : kDisabled);
@@ -215,10 +221,13 @@ void HashIndex::QueryInto(const Snapshot& snap, uint64_t size, const Hash256& q,
                           std::vector<SlotMatch>* out) const {
   if (r < 0) return;
   for (const auto& seg : snap.segments) {
-    const bool scan = s == QueryStrategy::kScan ||
-                      (s == QueryStrategy::kAuto && seg->QueryCost(r) > ScanCost(seg->end() - seg->begin()));
-    if (scan) ScanRange(store_, *kernels_, seg->begin(), seg->end(), q, r, out);
-    else seg->Query(q, r, store_, *kernels_, scratch, out);
+    const bool scan =
+        s == QueryStrategy::kScan ||
+        (s == QueryStrategy::kAuto && seg->QueryCost(r) > ScanCost(seg->end() - seg->begin()));
+    if (scan)
+      ScanRange(store_, *kernels_, seg->begin(), seg->end(), q, r, out);
+    else
+      seg->Query(q, r, store_, *kernels_, scratch, out);
   }
   ScanRange(store_, *kernels_, snap.tail_begin, size, q, r, out);
 }
@@ -236,7 +245,9 @@ std::vector<Match> HashIndex::ToMatches(std::vector<SlotMatch>& slots) const {
     out[i] = {store_.id(slots[i].slot), slots[i].distance};
   }
   if (n <= 64) {
-    std::sort(out.begin(), out.end(), [](const Match& a, const Match& b) { return a.distance != b.distance ? a.distance < b.distance : a.id < b.id; });
+    std::sort(out.begin(), out.end(), [](const Match& a, const Match& b) {
+      return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
+    });
     return out;
   }
   uint64_t differ = 0;
@@ -249,9 +260,11 @@ std::vector<Match> HashIndex::ToMatches(std::vector<SlotMatch>& slots) const {
   std::vector<uint32_t> count;
   for (int byte = 0; byte < 8; ++byte) {
     if (((differ >> (8 * byte)) & 0xff) == 0) continue;
-    CountingSortPass(&out, &tmp, &count, 256, [byte](const Match& m) { return (m.id >> (8 * byte)) & 0xff; });
+    CountingSortPass(&out, &tmp, &count, 256,
+                     [byte](const Match& m) { return (m.id >> (8 * byte)) & 0xff; });
   }
-  CountingSortPass(&out, &tmp, &count, size_t{max_distance} + 1, [](const Match& m) { return m.distance; });
+  CountingSortPass(&out, &tmp, &count, size_t{max_distance} + 1,
+                   [](const Match& m) { return m.distance; });
   return out;
 }
 
@@ -265,8 +278,8 @@ std::vector<Match> HashIndex::Query(const Hash256& q, int r, QueryStrategy s) co
   return ToMatches(slots);
 }
 
-std::vector<std::vector<Match>> HashIndex::QueryBatch(std::span<const Hash256> qs, int r, int threads,
-                                                      QueryStrategy s) const {
+std::vector<std::vector<Match>> HashIndex::QueryBatch(std::span<const Hash256> qs, int r,
+                                                      int threads, QueryStrategy s) const {
   std::vector<std::vector<Match>> results(qs.size());
   const auto snap = snapshot();
   const uint64_t size = store_.size();
@@ -284,7 +297,8 @@ std::vector<std::vector<Match>> HashIndex::QueryBatch(std::span<const Hash256> q
       std::vector<std::vector<SlotMatch>> per(q1 - q0);
       store_.ForEachRun(0, size, [&](uint64_t first, std::span<const Hash256> run_hashes) {
         pairs.clear();
-        kernels_->within_batch(qs.data() + q0, q1 - q0, run_hashes.data(), run_hashes.size(), r, &pairs);
+        kernels_->within_batch(qs.data() + q0, q1 - q0, run_hashes.data(), run_hashes.size(), r,
+                               &pairs);
         for (const auto& p : pairs) {
           const uint64_t slot = first + p.index;
           if (store_.state(slot) == kLive) per[p.query].push_back({slot, p.distance});
@@ -328,13 +342,14 @@ Status HashIndex::Save(const std::string& path) const {
     hashes.push_back(store_.hash(s));
   }
   HashStore compact;
-  for (uint32_t i : LocalityOrder(hashes)) compact.Append(hashes[i], store_.id(kept[i]), store_.state(kept[i]));
+  for (uint32_t i : LocalityOrder(hashes))
+    compact.Append(hashes[i], store_.id(kept[i]), store_.state(kept[i]));
   const auto seg = MihSegment::Build(compact, 0, compact.size());
   return WriteIndexFile(path, compact, *seg);
 }
 
 bool HashIndex::MaintainOnce() {
-  std::lock_guard maintain(maintain_mu_);
+  MutexLock maintain(&maintain_mu_);
   const auto snap = snapshot();
   const uint64_t size = store_.size();
   std::shared_ptr<Snapshot> next;
@@ -355,7 +370,7 @@ bool HashIndex::MaintainOnce() {
     next->segments.pop_back();
     next->segments.back() = std::move(merged);
   }
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(&write_mu_);
   snapshot_.store(std::move(next), std::memory_order_release);
   return true;
 }
@@ -367,14 +382,14 @@ void HashIndex::Maintain() {
 
 void HashIndex::WaitForMaintenance() {
   // Index whatever tail remains, however short.
-  std::lock_guard maintain(maintain_mu_);
+  MutexLock maintain(&maintain_mu_);
   const auto snap = snapshot();
   const uint64_t size = store_.size();
   if (size > snap->tail_begin) {
     auto next = std::make_shared<Snapshot>(*snap);
     next->segments.push_back(MihSegment::Build(store_, snap->tail_begin, size));
     next->tail_begin = size;
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(&write_mu_);
     snapshot_.store(std::move(next), std::memory_order_release);
   }
 }
@@ -383,10 +398,9 @@ void HashIndex::MaintenanceLoop() {
   LowerThisThreadPriority();
   for (;;) {
     {
-      std::unique_lock lock(write_mu_);
-      wake_.wait(lock, [&] {
-        return stopping_ || store_.size() - snapshot()->tail_begin >= options_.tail_limit;
-      });
+      MutexLock lock(&write_mu_);
+      while (!stopping_ && store_.size() - snapshot()->tail_begin < options_.tail_limit)
+        wake_.Wait(&write_mu_);
       if (stopping_) return;
     }
     Maintain();

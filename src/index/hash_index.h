@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 #include "index/hamming.h"
 #include "index/mih.h"
@@ -43,11 +44,11 @@ struct Match {
 };
 
 struct IndexStats {
-  uint64_t entries = 0;      // live + disabled
-  uint64_t slots = 0;        // including removed ones not yet dropped
+  uint64_t entries = 0;  // live + disabled
+  uint64_t slots = 0;    // including removed ones not yet dropped
   uint64_t segments = 0;
-  uint64_t tail = 0;         // slots not yet in a segment
-  uint64_t memory_bytes = 0; // heap plus mapped file bytes
+  uint64_t tail = 0;          // slots not yet in a segment
+  uint64_t memory_bytes = 0;  // heap plus mapped file bytes
   std::string kernels;
 };
 
@@ -119,8 +120,10 @@ class HashIndex {
   class Mapping;
 
   explicit HashIndex(Options options);
-  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(std::memory_order_acquire); }
-  int64_t FindSlot(uint64_t id) const;  // under write_mu_
+  std::shared_ptr<const Snapshot> snapshot() const {
+    return snapshot_.load(std::memory_order_acquire);
+  }
+  int64_t FindSlot(uint64_t id) const TD_REQUIRES(write_mu_);
   void QueryInto(const Snapshot& snap, uint64_t size, const Hash256& q, int r, QueryStrategy s,
                  MihSegment::Scratch* scratch, std::vector<SlotMatch>* out) const;
   std::vector<Match> ToMatches(std::vector<SlotMatch>& slots) const;
@@ -132,14 +135,14 @@ class HashIndex {
   HashStore store_;
   std::unique_ptr<Mapping> mapping_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
-  mutable std::mutex write_mu_;      // serialises writers and snapshot publication
-  std::mutex maintain_mu_;           // one maintenance step at a time
-  std::condition_variable wake_;     // GUARDED_BY(write_mu_): tail grew or stopping
-  bool stopping_ = false;            // GUARDED_BY(write_mu_)
+  mutable Mutex write_mu_;  // serialises writers and snapshot publication
+  Mutex maintain_mu_;       // one maintenance step at a time
+  CondVar wake_;            // with write_mu_: the tail grew, or stopping
+  bool stopping_ TD_GUARDED_BY(write_mu_) = false;
   std::thread maintenance_;
   // Ids of the tail's slots (newest slot per id) and the tail start they were pruned to.
-  mutable std::unordered_map<uint64_t, uint64_t> tail_slots_;  // GUARDED_BY(write_mu_)
-  mutable uint64_t tail_pruned_at_ = 0;                         // GUARDED_BY(write_mu_)
+  mutable std::unordered_map<uint64_t, uint64_t> tail_slots_ TD_GUARDED_BY(write_mu_);
+  mutable uint64_t tail_pruned_at_ TD_GUARDED_BY(write_mu_) = 0;
 };
 
 }  // namespace takedown::index

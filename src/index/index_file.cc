@@ -1,16 +1,15 @@
-#include <algorithm>
 #include "index/index_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace takedown::index {
 namespace {
@@ -43,11 +42,16 @@ static_assert(sizeof(FileHeader) % 8 == 0, "header must be 8-byte sized");
 
 std::string SectionName(int s) {
   switch (s) {
-    case 0: return "hashes";
-    case 1: return "ids";
-    case 2: return "states";
-    case 3: return "by_id";
-    default: break;
+    case 0:
+      return "hashes";
+    case 1:
+      return "ids";
+    case 2:
+      return "states";
+    case 3:
+      return "by_id";
+    default:
+      break;
   }
   const int p = (s - 4) / 2;
   return fmt::format("{}[{}]", (s - 4) % 2 == 0 ? "directory" : "entries", p);
@@ -68,15 +72,18 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
     return InvalidArgument("not a takedown index file (bad magic at byte 0)");
   }
   if (h.version != kVersion) {
-    return Unsupported(fmt::format("index file version {} (this build reads {}; rebuild it with "
-                                   "`takedown index build`)", h.version, kVersion));
+    return Unsupported(
+        fmt::format("index file version {} (this build reads {}; rebuild it with "
+                    "`takedown index build`)",
+                    h.version, kVersion));
   }
   const uint64_t want = XXH64(data, offsetof(FileHeader, header_checksum), 0);
   if (want != h.header_checksum) {
     return DataLoss(fmt::format("index file header checksum mismatch (bytes 0..{})",
                                 offsetof(FileHeader, header_checksum)));
   }
-  if (h.parts != kMihParts) return DataLoss(fmt::format("index file has {} parts, expected {}", h.parts, kMihParts));
+  if (h.parts != kMihParts)
+    return DataLoss(fmt::format("index file has {} parts, expected {}", h.parts, kMihParts));
   const uint64_t n = h.count;
   if (n >= (uint64_t{1} << 32)) return DataLoss(fmt::format("index file claims {} entries", n));
   std::vector<uint64_t> expect(kSections);
@@ -87,7 +94,8 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
   for (int p = 0; p < kMihParts; ++p) {
     const uint32_t b = h.dir_bits[p];
     // Any directory width the builder could choose (it has been tuned; older files stay readable).
-    if (b < static_cast<uint32_t>(std::min(8, PartBits(p))) || b > static_cast<uint32_t>(PartBits(p))) {
+    if (b < static_cast<uint32_t>(std::min(8, PartBits(p))) ||
+        b > static_cast<uint32_t>(PartBits(p))) {
       return DataLoss(fmt::format("index file part {} has {} directory bits, outside {}..{}", p, b,
                                   std::min(8, PartBits(p)), PartBits(p)));
     }
@@ -97,15 +105,17 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
   for (int s = 0; s < kSections; ++s) {
     const SectionDesc& d = h.sections[s];
     if (d.bytes != expect[s]) {
-      return DataLoss(fmt::format("index file section '{}' is {} bytes, expected {}", SectionName(s),
-                                  d.bytes, expect[s]));
+      return DataLoss(fmt::format("index file section '{}' is {} bytes, expected {}",
+                                  SectionName(s), d.bytes, expect[s]));
     }
     if (d.offset % kAlign != 0 || d.offset < sizeof(FileHeader)) {
-      return DataLoss(fmt::format("index file section '{}' at bad offset {}", SectionName(s), d.offset));
+      return DataLoss(
+          fmt::format("index file section '{}' at bad offset {}", SectionName(s), d.offset));
     }
     if (d.offset > size || d.bytes > size - d.offset) {
-      return DataLoss(fmt::format("index file truncated: section '{}' spans bytes {}..{} but the file has {}",
-                                  SectionName(s), d.offset, d.offset + d.bytes, size));
+      return DataLoss(
+          fmt::format("index file truncated: section '{}' spans bytes {}..{} but the file has {}",
+                      SectionName(s), d.offset, d.offset + d.bytes, size));
     }
     if (XXH64(data + d.offset, d.bytes, 0) != d.checksum) {
       return DataLoss(fmt::format("index file checksum mismatch in section '{}' (bytes {}..{})",
@@ -126,7 +136,8 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
     }
   }
   for (uint64_t i = 0; i < n; ++i) {
-    if (v.by_id[i] >= n) return DataLoss(fmt::format("index file: by_id[{}] = {} out of range", i, v.by_id[i]));
+    if (v.by_id[i] >= n)
+      return DataLoss(fmt::format("index file: by_id[{}] = {} out of range", i, v.by_id[i]));
     if (i > 0 && v.ids[v.by_id[i - 1]] >= v.ids[v.by_id[i]]) {
       return DataLoss(fmt::format("index file: ids not unique and sorted at by_id[{}] (id {})", i,
                                   v.ids[v.by_id[i]]));
@@ -158,9 +169,10 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
         present |= PresenceBit(ent[e] & low_mask, low);
       }
       if ((present & ~dir[2 * i + 1]) != 0) {
-        return DataLoss(fmt::format("index file: directory[{}] presence mask of bucket {} (byte {}) "
-                                    "misses entries the bucket holds", p, i,
-                                    h.sections[4 + 2 * p].offset + (2 * i + 1) * sizeof(uint32_t)));
+        return DataLoss(
+            fmt::format("index file: directory[{}] presence mask of bucket {} (byte {}) "
+                        "misses entries the bucket holds",
+                        p, i, h.sections[4 + 2 * p].offset + (2 * i + 1) * sizeof(uint32_t)));
       }
     }
     v.parts[p] = {b, {dir, 2 * (buckets + 1)}, {ent, n}};
@@ -168,7 +180,8 @@ Result<IndexFileView> ValidateIndexFile(const uint8_t* data, uint64_t size) {
   return v;
 }
 
-Result<std::pair<uint64_t, uint64_t>> IndexFileSection(const uint8_t* data, uint64_t size, const std::string& name) {
+Result<std::pair<uint64_t, uint64_t>> IndexFileSection(const uint8_t* data, uint64_t size,
+                                                       const std::string& name) {
   if (size < sizeof(FileHeader)) return InvalidArgument("image shorter than a header");
   FileHeader h;
   std::memcpy(&h, data, sizeof(h));
@@ -183,7 +196,8 @@ void ResealIndexFile(uint8_t* data, uint64_t size) {
   FileHeader h;
   std::memcpy(&h, data, sizeof(h));
   for (auto& d : h.sections) {
-    if (d.offset <= size && d.bytes <= size - d.offset) d.checksum = XXH64(data + d.offset, d.bytes, 0);
+    if (d.offset <= size && d.bytes <= size - d.offset)
+      d.checksum = XXH64(data + d.offset, d.bytes, 0);
   }
   h.header_checksum = XXH64(&h, offsetof(FileHeader, header_checksum), 0);
   std::memcpy(data, &h, sizeof(h));
@@ -210,7 +224,8 @@ class FileWriter {
   }
   Status PadTo(uint64_t offset) {
     static const uint8_t zeros[kAlign] = {};
-    while (pos_ < offset) TD_RETURN_IF_ERROR(Write(zeros, std::min<uint64_t>(kAlign, offset - pos_)));
+    while (pos_ < offset)
+      TD_RETURN_IF_ERROR(Write(zeros, std::min<uint64_t>(kAlign, offset - pos_)));
     return Status::Ok();
   }
   uint64_t pos() const { return pos_; }
@@ -229,7 +244,8 @@ Status WriteIndexFile(const std::string& path, const HashStore& store, const Mih
   h.version = kVersion;
   h.parts = kMihParts;
   h.count = n;
-  for (int p = 0; p < kMihParts; ++p) h.dir_bits[p] = static_cast<uint32_t>(segment.part(p).dir_bits);
+  for (int p = 0; p < kMihParts; ++p)
+    h.dir_bits[p] = static_cast<uint32_t>(segment.part(p).dir_bits);
 
   // Materialise the store's per-slot arrays once (they may be spread over chunks).
   std::vector<Hash256> hashes(n);
@@ -246,13 +262,13 @@ Status WriteIndexFile(const std::string& path, const HashStore& store, const Mih
   sections[2] = {states.data(), n};
   sections[3] = {segment.by_id().data(), segment.by_id().size() * sizeof(uint32_t)};
   for (int p = 0; p < kMihParts; ++p) {
-    sections[4 + 2 * p] = {segment.part(p).directory.data(), segment.part(p).directory.size_bytes()};
+    sections[4 + 2 * p] = {segment.part(p).directory.data(),
+                           segment.part(p).directory.size_bytes()};
     sections[5 + 2 * p] = {segment.part(p).entries.data(), segment.part(p).entries.size_bytes()};
   }
   uint64_t offset = AlignUp(sizeof(FileHeader));
   for (int s = 0; s < kSections; ++s) {
-    h.sections[s] = {offset, sections[s].second,
-                     XXH64(sections[s].first, sections[s].second, 0)};
+    h.sections[s] = {offset, sections[s].second, XXH64(sections[s].first, sections[s].second, 0)};
     offset = AlignUp(offset + sections[s].second);
   }
   h.header_checksum = XXH64(&h, offsetof(FileHeader, header_checksum), 0);
@@ -266,7 +282,8 @@ Status WriteIndexFile(const std::string& path, const HashStore& store, const Mih
     st = w.PadTo(h.sections[s].offset);
     if (st.ok()) st = w.Write(sections[s].first, sections[s].second);
   }
-  if (st.ok() && ::fsync(fd) != 0) st = IoError(fmt::format("fsync {}: {}", tmp, std::strerror(errno)));
+  if (st.ok() && ::fsync(fd) != 0)
+    st = IoError(fmt::format("fsync {}: {}", tmp, std::strerror(errno)));
   ::close(fd);
   if (!st.ok()) {
     ::unlink(tmp.c_str());

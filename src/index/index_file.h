@@ -42,7 +42,8 @@ Status WriteIndexFile(const std::string& path, const HashStore& store, const Mih
 // For tests of hostile files, whose checksums are right but whose content lies: the byte range
 // [offset, offset + bytes) of section `name` ("hashes", "directory[3]", ...) in a file image
 // (header assumed sound), and the image's checksums recomputed after an edit.
-Result<std::pair<uint64_t, uint64_t>> IndexFileSection(const uint8_t* data, uint64_t size, const std::string& name);
+Result<std::pair<uint64_t, uint64_t>> IndexFileSection(const uint8_t* data, uint64_t size,
+                                                       const std::string& name);
 void ResealIndexFile(uint8_t* data, uint64_t size);
 
 }  // namespace takedown::index

@@ -28,7 +28,8 @@ std::vector<uint32_t> LocalityOrder(std::span<const Hash256> hashes) {
       const int word = w / 2, shift = 32 * (w % 2);
       for (size_t i = 0; i < n; ++i) keyed[i] = ((hashes[i].words[word] >> shift) << 32) | i;
       for (int at = 32; at < 64; at += 11) {
-        CountingSortPass(&keyed, &tmp, &count, size_t{1} << 11, [at](uint64_t v) { return (v >> at) & 0x7ff; });
+        CountingSortPass(&keyed, &tmp, &count, size_t{1} << 11,
+                         [at](uint64_t v) { return (v >> at) & 0x7ff; });
       }
       auto same = [&](size_t k) { return (keyed[k] >> 32) == (keyed[k - 1] >> 32); };
       for (size_t k = 1; k < n; ++k) {

@@ -1,13 +1,13 @@
 #include "index/mih.h"
 
-#include "index/huge_pages.h"
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <mutex>
 #include <span>
 #include <utility>
+
+#include "index/huge_pages.h"
 
 namespace takedown::index {
 
@@ -126,7 +126,9 @@ std::span<const FlipMask> CachedFlipMasks(int bits, int max_flips) {
   static std::array<std::array<std::vector<FlipMask>, kCachedFlips + 1>, 33> cache;
   static std::array<std::array<std::once_flag, kCachedFlips + 1>, 33> once;
   std::call_once(once[bits][max_flips], [&] {
-    ForEachFlipMask(bits, max_flips, [&](uint32_t m, int k) { cache[bits][max_flips].push_back({m, static_cast<uint8_t>(k)}); });
+    ForEachFlipMask(bits, max_flips, [&](uint32_t m, int k) {
+      cache[bits][max_flips].push_back({m, static_cast<uint8_t>(k)});
+    });
   });
   return cache[bits][max_flips];
 }
@@ -148,8 +150,8 @@ namespace {
 // thousands, which the core would drop).
 constexpr size_t kAhead = 16;
 
-void CollectCandidates(const std::array<MihSegment::Part, kMihParts>& parts, MihProbe* probes, size_t n,
-                       const uint32_t* qlow, uint64_t begin, const HammingKernels& k,
+void CollectCandidates(const std::array<MihSegment::Part, kMihParts>& parts, MihProbe* probes,
+                       size_t n, const uint32_t* qlow, uint64_t begin, const HammingKernels& k,
                        std::vector<uint64_t>* cand) {
   // need[p][b]: the presence bits a bucket of part p must share for a probe with b flips left
   // for the low bits (0: the query's own; 1: it and its one-bit neighbours; 2 or more: any).
@@ -162,7 +164,9 @@ void CollectCandidates(const std::array<MihSegment::Part, kMihParts>& parts, Mih
     for (int j = 0; j < hb; ++j) need[p][1] |= uint32_t{1} << (v ^ (1u << j));
     need[p][2] = ~uint32_t{0};
   }
-  auto dir_of = [&](size_t i) { return parts[probes[i].part].directory.data() + 2 * size_t{probes[i].top}; };
+  auto dir_of = [&](size_t i) {
+    return parts[probes[i].part].directory.data() + 2 * size_t{probes[i].top};
+  };
   auto resolve = [&](size_t i) {
     MihProbe& pr = probes[i];
     const uint32_t* d = dir_of(i);
@@ -182,10 +186,12 @@ void CollectCandidates(const std::array<MihSegment::Part, kMihParts>& parts, Mih
     const uint32_t len = pr.e1 - pr.e0;
     if (len == 0) continue;
     const int low = PartBits(pr.part) - parts[pr.part].dir_bits;
-    if (cand->size() < size + len + 16) cand->resize(std::max<size_t>(2 * cand->size(), size + len + 16));
+    if (cand->size() < size + len + 16)
+      cand->resize(std::max<size_t>(2 * cand->size(), size + len + 16));
     // Slots < 2^32: the part rides in the low 4 bits of a candidate.
-    size += k.filter_entries(parts[pr.part].entries.data() + pr.e0, len, (uint32_t{1} << low) - 1, low,
-                             qlow[pr.part], pr.budget, (begin << 4) | pr.part, cand->data() + size);
+    size +=
+        k.filter_entries(parts[pr.part].entries.data() + pr.e0, len, (uint32_t{1} << low) - 1, low,
+                         qlow[pr.part], pr.budget, (begin << 4) | pr.part, cand->data() + size);
   }
   cand->resize(size);
 }
@@ -234,7 +240,8 @@ __attribute__((target_clones("popcnt", "default"))) void VerifyDistinct(
   distinct.resize(n);
   size_t m = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(&seen[static_cast<uint32_t>((cand[i + kAhead] >> 4) - begin) >> 6]);
+    if (i + kAhead < n)
+      __builtin_prefetch(&seen[static_cast<uint32_t>((cand[i + kAhead] >> 4) - begin) >> 6]);
     const auto off = static_cast<uint32_t>((cand[i] >> 4) - begin);
     const uint64_t bit = uint64_t{1} << (off & 63);
     uint64_t& word = seen[off >> 6];
@@ -272,7 +279,8 @@ void MihSegment::Query(const Hash256& q, int r, const HashStore& store, const Ha
     const uint32_t qtop = qv >> low;
     qlow[p] = qv & ((uint32_t{1} << low) - 1);
     auto probe = [&](uint32_t mask, int flips) {
-      probes.push_back({qtop ^ mask, static_cast<uint8_t>(p), static_cast<uint8_t>(t - flips), 0, 0});
+      probes.push_back(
+          {qtop ^ mask, static_cast<uint8_t>(p), static_cast<uint8_t>(t - flips), 0, 0});
     };
     if (t <= kCachedFlips) {
       for (const FlipMask& m : CachedFlipMasks(part.dir_bits, t)) probe(m.mask, m.flips);
@@ -297,9 +305,11 @@ double MihSegment::QueryCost(int r) const {
   for (int p = 0; p < kMihParts; ++p) {
     if (thresholds[p] < 0) continue;
     const Part& part = parts_[p];
-    const double per_bucket = static_cast<double>(part.entries.size()) / std::ldexp(1.0, part.dir_bits);
+    const double per_bucket =
+        static_cast<double>(part.entries.size()) / std::ldexp(1.0, part.dir_bits);
     double buckets = 0;
-    for (int f = 0; f <= thresholds[p] && f <= part.dir_bits; ++f) buckets += Binomial(part.dir_bits, f);
+    for (int f = 0; f <= thresholds[p] && f <= part.dir_bits; ++f)
+      buckets += Binomial(part.dir_bits, f);
     cost += buckets * (8.0 + per_bucket);  // a directory miss is worth ~8 sequential entries
   }
   return cost;

@@ -8,7 +8,8 @@
 // part (a directory of 2^b + 1 offsets into an entry array); each 32-bit entry holds the slot's
 // offset in the segment and the part's remaining low bits, so most non-candidates are rejected
 // without touching the hash. b is about log2(slots) - 5: ~16-32 entries a bucket, one AVX-512
-// filter step or two (fewer buckets to fetch; measured against -4 and -6 with takedown-bench index).
+// filter step or two (fewer buckets to fetch; measured against -4 and -6 with takedown-bench
+// index).
 //
 // Next to each bucket's offset the directory keeps a presence mask: bit v is set when some entry
 // of the bucket has v as the top PresenceBits(low) (at most 5) of its low bits. Most probes of a
@@ -70,7 +71,7 @@ class MihSegment {
     // 2^dir_bits + 1 (offset, presence mask) pairs: bucket i is entries[dir[2i], dir[2i + 2]);
     // the last pair's mask is 0.
     std::span<const uint32_t> directory;
-    std::span<const uint32_t> entries;    // (slot offset << low_bits) | low bits of the part
+    std::span<const uint32_t> entries;  // (slot offset << low_bits) | low bits of the part
   };
 
   // Indexes the live and disabled (not removed) slots of [begin, end) of the store. `by_id`, when
@@ -81,7 +82,8 @@ class MihSegment {
                                            HugeVector<uint32_t> by_id = {}, int low_bits = -1);
 
   // Views arrays owned elsewhere (a mapped file), already validated.
-  static std::shared_ptr<MihSegment> View(uint64_t begin, uint64_t end, std::array<Part, kMihParts> parts,
+  static std::shared_ptr<MihSegment> View(uint64_t begin, uint64_t end,
+                                          std::array<Part, kMihParts> parts,
                                           std::span<const uint32_t> by_id);
 
   uint64_t begin() const { return begin_; }
@@ -107,7 +109,7 @@ class MihSegment {
   struct Scratch {
     std::vector<uint64_t> candidates;
     std::vector<MihProbe> probes;
-    std::vector<uint64_t> seen;       // a bit per slot offset, all zero between queries
+    std::vector<uint64_t> seen;  // a bit per slot offset, all zero between queries
     std::vector<uint32_t> distinct;
     size_t dedup_above = kDefaultDedupAbove;
   };

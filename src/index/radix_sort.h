@@ -29,14 +29,15 @@ void CountingSortPass(std::vector<T>* values, std::vector<T>* tmp, std::vector<u
 // Sorts *values by key(value), which must fit in `bits` bits; *tmp and *count are scratch
 // (reused between calls by callers that sort often).
 template <typename Key>
-void RadixSort(std::vector<uint32_t>* values, std::vector<uint32_t>* tmp, std::vector<uint32_t>* count,
-               int bits, Key key) {
+void RadixSort(std::vector<uint32_t>* values, std::vector<uint32_t>* tmp,
+               std::vector<uint32_t>* count, int bits, Key key) {
   const int passes = std::max(1, (bits + 11) / 12);
   const int digit = (bits + passes - 1) / passes;
   const uint32_t mask = digit >= 32 ? ~uint32_t{0} : (uint32_t{1} << digit) - 1;
   for (int p = 0; p < passes; ++p) {
     const int shift = p * digit;
-    CountingSortPass(values, tmp, count, size_t{mask} + 1, [&](uint32_t v) { return (key(v) >> shift) & mask; });
+    CountingSortPass(values, tmp, count, size_t{mask} + 1,
+                     [&](uint32_t v) { return (key(v) >> shift) & mask; });
   }
 }
 

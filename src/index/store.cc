@@ -2,10 +2,9 @@
 
 #include <cstdlib>
 #include <new>
+#include <stdexcept>
 
 #include "index/huge_pages.h"
-
-#include <stdexcept>
 
 namespace takedown::index {
 namespace {
@@ -45,8 +44,10 @@ uint64_t HashStore::Append(const Hash256& h, uint64_t id, uint8_t state) {
   if (ci >= kMaxChunks) throw std::length_error("HashStore: more than 4 Gi slots");
   Chunk* c = chunks_[ci].load(std::memory_order_relaxed);
   if (c == nullptr) {
-    c = new Chunk{std::unique_ptr<Hash256[], FreeDeleter>(static_cast<Hash256*>(HugeAlloc(kChunkSlots * sizeof(Hash256)))),
-                  std::unique_ptr<uint64_t[], FreeDeleter>(static_cast<uint64_t*>(HugeAlloc(kChunkSlots * sizeof(uint64_t)))),
+    c = new Chunk{std::unique_ptr<Hash256[], FreeDeleter>(
+                      static_cast<Hash256*>(HugeAlloc(kChunkSlots * sizeof(Hash256)))),
+                  std::unique_ptr<uint64_t[], FreeDeleter>(
+                      static_cast<uint64_t*>(HugeAlloc(kChunkSlots * sizeof(uint64_t)))),
                   std::unique_ptr<std::atomic<uint8_t>[], FreeDeleter>(
                       static_cast<std::atomic<uint8_t>*>(HugeAlloc(kChunkSlots)))};
     chunks_[ci].store(c, std::memory_order_release);

@@ -1,6 +1,7 @@
 // HashStore: the slots of an index -- hash, id and state per slot -- in append-only chunks whose
 // addresses never move, so readers need no lock. Slots [0, frozen) may live in a read-only
-// memory-mapped file (an opened index); later slots in heap chunks of 2^18 (hashes 8 MiB, ids 2 MiB: huge pages).
+// memory-mapped file (an opened index); later slots in heap chunks of 2^18 (hashes 8 MiB, ids 2
+// MiB: huge pages).
 //
 // Thread safety: one writer at a time (Append; callers serialise), any number of readers.
 // Append writes a slot and then publishes size() with release order; a reader that loads size()
@@ -63,8 +64,12 @@ class HashStore {
   // query's time in fetches the core's miss buffers had no room for.)
   void PrefetchHash(uint64_t slot) const { __builtin_prefetch(&hash(slot)); }
   void PrefetchId(uint64_t slot) const {
-    if (slot < frozen_) __builtin_prefetch(frozen_ids_ + slot);
-    else __builtin_prefetch(&chunks_[(slot - frozen_) >> kChunkBits].load(std::memory_order_relaxed)->ids[(slot - frozen_) & (kChunkSlots - 1)]);
+    if (slot < frozen_)
+      __builtin_prefetch(frozen_ids_ + slot);
+    else
+      __builtin_prefetch(&chunks_[(slot - frozen_) >> kChunkBits]
+                              .load(std::memory_order_relaxed)
+                              ->ids[(slot - frozen_) & (kChunkSlots - 1)]);
   }
   void SetState(uint64_t slot, uint8_t s) { StateRef(slot).store(s, std::memory_order_release); }
 

@@ -162,8 +162,9 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
     if (n.notifier_name.empty()) Add(p, "notifier.name", why);
     if (n.notifier_email.empty()) Add(p, "notifier.email", why);
   }
-  if (!n.notifier_email.empty() && (n.notifier_email.find('@') == std::string::npos ||
-                                    n.notifier_email.find_first_of(" \r\n<>") != std::string::npos)) {
+  if (!n.notifier_email.empty() &&
+      (n.notifier_email.find('@') == std::string::npos ||
+       n.notifier_email.find_first_of(" \r\n<>") != std::string::npos)) {
     Add(p, "notifier.email", "not an email address");
   }
   n.accuracy_statement = d.accuracy_statement;
@@ -224,14 +225,16 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
       } else {
         c.pdq = *h;
         if (e.quality) {
-          if (*e.quality < 0 || *e.quality > 100) Add(p, f + ".quality", "must be an integer 0..100");
-          else c.quality = static_cast<int>(*e.quality);
+          if (*e.quality < 0 || *e.quality > 100)
+            Add(p, f + ".quality", "must be an integer 0..100");
+          else
+            c.quality = static_cast<int>(*e.quality);
         }
         any = true;
       }
     }
-    for (const auto& [given, out, len, name] :
-         {std::tuple{&e.md5, &c.md5, size_t{32}, "md5"}, {&e.sha256, &c.sha256, size_t{64}, "sha256"}}) {
+    for (const auto& [given, out, len, name] : {std::tuple{&e.md5, &c.md5, size_t{32}, "md5"},
+                                                {&e.sha256, &c.sha256, size_t{64}, "sha256"}}) {
       if (!*given) continue;
       const std::string hex = AsciiLower(**given);
       if (!IsLowerHex(hex, len)) {
@@ -248,7 +251,8 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
     if (!c.message_link.empty()) {
       if (c.content_id.empty()) c.content_id = ContentIdOfLink(c.message_link);
       if (c.content_id.empty()) {
-        Add(p, f + ".message_link", "no content id in the link (expected .../ID or ?content_id=ID)");
+        Add(p, f + ".message_link",
+            "no content id in the link (expected .../ID or ?content_id=ID)");
       }
     }
     any = any || !c.content_id.empty();

@@ -12,6 +12,7 @@
 #include "core/text.h"
 #include "hash/digest.h"
 #include "mail/mail_line.h"
+#include "mail/sections.h"
 #include "media/format.h"
 
 namespace takedown::mail {
@@ -22,92 +23,6 @@ using service::MailOut;
 using service::RequesterProfile;
 
 namespace {
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-// The fields a structured section ("Key: value" lines) may carry, by normalised key: English and
-// Korean names, case, spaces, hyphens and underscores ignored.
-const std::map<std::string, std::string>& FieldNames() {
-  static const std::map<std::string, std::string> m = {
-      {"category", "category"},
-      {"분류", "category"},
-      {"카테고리", "category"},
-      {"유형", "category"},
-      {"legalbasis", "legal_basis"},
-      {"법적근거", "legal_basis"},
-      {"근거법령", "legal_basis"},
-      {"casereference", "case_reference"},
-      {"caseref", "case_reference"},
-      {"case", "case_reference"},
-      {"사건번호", "case_reference"},
-      {"접수번호", "case_reference"},
-      {"심의번호", "case_reference"},
-      {"issuingauthority", "issuing_authority"},
-      {"authority", "issuing_authority"},
-      {"요청기관", "issuing_authority"},
-      {"기관", "issuing_authority"},
-      {"explanation", "explanation"},
-      {"reason", "explanation"},
-      {"사유", "explanation"},
-      {"요청사유", "explanation"},
-      {"설명", "explanation"},
-      {"territorialscope", "territorial_scope"},
-      {"scope", "territorial_scope"},
-      {"적용범위", "territorial_scope"},
-      {"signature", "signature"},
-      {"서명", "signature"},
-      {"accuracystatement", "accuracy_statement"},
-      {"goodfaithstatement", "good_faith_statement"},
-      {"pdq", "pdq"},
-      {"md5", "md5"},
-      {"sha256", "sha256"},
-      {"contentid", "content_id"},
-      {"콘텐츠id", "content_id"},
-      {"secret", "secret"},
-      {"비밀키", "secret"},
-  };
-  return m;
-}
-
-const std::map<std::string, std::string>& CategoryNames() {
-  static const std::map<std::string, std::string> m = {
-      {"ncii", "ncii"},
-      {"csam", "csam"},
-      {"deepfake-sexual", "deepfake-sexual"},
-      {"deepfake", "deepfake-sexual"},
-      {"terrorism", "terrorism"},
-      {"other", "other"},
-      {"딥페이크", "deepfake-sexual"},
-      {"허위영상물", "deepfake-sexual"},
-      {"불법촬영물", "ncii"},
-      {"불법촬영", "ncii"},
-      {"비동의촬영물", "ncii"},
-      {"아동성착취물", "csam"},
-      {"아동성학대", "csam"},
-      {"테러", "terrorism"},
-      {"기타", "other"},
-  };
-  return m;
-}
-
-std::string NormaliseKey(const std::string& k) {
-  std::string out;
-  for (unsigned char c : k) {
-    if (c == ' ' || c == '-' || c == '_' || c == '\t') continue;
-    out += static_cast<char>(std::tolower(c));
-  }
-  return out;
-}
-
-bool Yes(const std::string& v) {
-  const std::string l = AsciiLower(Trim(v));
-  return l == "yes" || l == "true" || l == "y" || l == "예" || l == "네" || l == "동의";
-}
 
 // Media by content type or by its first bytes (images, MP4/QuickTime, Matroska/WebM).
 bool LooksLikeMedia(const Attachment& a) {
@@ -120,21 +35,20 @@ bool LooksLikeMedia(const Attachment& a) {
 
 }  // namespace
 
-struct MailLine::Understood {
-  std::map<std::string, std::string> fields;  // single-valued notice fields
-  std::vector<std::string> pdq, md5, sha256, content_ids;
-  std::string secret;
-  std::string rest;  // the text without the structured lines
-};
-
 std::string_view TakeOutcomeName(TakeOutcome o) {
   switch (o) {
-    case TakeOutcome::kAccepted: return "accepted";
-    case TakeOutcome::kRefused: return "refused";
-    case TakeOutcome::kQuarantined: return "quarantined";
-    case TakeOutcome::kDuplicate: return "duplicate";
-    case TakeOutcome::kUnreadable: return "unreadable";
-    case TakeOutcome::kTooLarge: return "too_large";
+    case TakeOutcome::kAccepted:
+      return "accepted";
+    case TakeOutcome::kRefused:
+      return "refused";
+    case TakeOutcome::kQuarantined:
+      return "quarantined";
+    case TakeOutcome::kDuplicate:
+      return "duplicate";
+    case TakeOutcome::kUnreadable:
+      return "unreadable";
+    case TakeOutcome::kTooLarge:
+      return "too_large";
   }
   return "?";
 }
@@ -156,7 +70,9 @@ Result<TakeResult> MailLine::TakeUnreadable(std::string_view raw, const std::str
   // No usable header: nobody to answer; recorded once so that the operator sees it.
   const std::string key =
       "mail-sha256:" + hash::Sha256HexOfText(raw.substr(0, std::min<size_t>(raw.size(), 1 << 20)));
-  TD_ASSIGN_OR_RETURN(auto known, docs_->FindDocs({.kind = std::string(service::kMailInDoc), .limit = 1, .ukey = key}));
+  TD_ASSIGN_OR_RETURN(
+      auto known,
+      docs_->FindDocs({.kind = std::string(service::kMailInDoc), .limit = 1, .ukey = key}));
   if (!known.empty()) {
     Counted(TakeOutcome::kDuplicate)->Inc();
     return TakeResult{"duplicate", 0, "taken before"};
@@ -175,8 +91,11 @@ Result<TakeResult> MailLine::TakeUnreadable(std::string_view raw, const std::str
                 {"unreadable", 0, why.message()});
 }
 
-Result<std::optional<TakeResult>> MailLine::Duplicate(const std::string& ukey, const ParsedMail& m) {
-  TD_ASSIGN_OR_RETURN(auto known, docs_->FindDocs({.kind = std::string(service::kMailInDoc), .limit = 1, .ukey = ukey}));
+Result<std::optional<TakeResult>> MailLine::Duplicate(const std::string& ukey,
+                                                      const ParsedMail& m) {
+  TD_ASSIGN_OR_RETURN(
+      auto known,
+      docs_->FindDocs({.kind = std::string(service::kMailInDoc), .limit = 1, .ukey = ukey}));
   if (known.empty()) return std::optional<TakeResult>();
   Counted(TakeOutcome::kDuplicate)->Inc();
   auto first = service::MailInFromDoc(known.front());
@@ -188,8 +107,8 @@ Result<std::optional<TakeResult>> MailLine::Duplicate(const std::string& ukey, c
                             {"first_status", known.front().state}}
                            .dump()});
   TD_RETURN_IF_ERROR(docs_->Transact(ch).status());
-  return std::optional<TakeResult>(TakeResult{"duplicate", first.ok() ? first->request_id : 0,
-                                              "this message was taken before"});
+  return std::optional<TakeResult>(
+      TakeResult{"duplicate", first.ok() ? first->request_id : 0, "this message was taken before"});
 }
 
 Result<MailLine::Authenticated> MailLine::Authenticate(std::string_view raw, const ParsedMail& m,
@@ -207,16 +126,16 @@ Result<MailLine::Authenticated> MailLine::Authenticate(std::string_view raw, con
   if (e.dkim != "off" && !too_large) {
     a.dkim = dkim_->Verify(raw);
     const std::string from_domain = DomainOf(m.from_address);
-    const bool aligned = std::any_of(a.dkim.passed_domains.begin(), a.dkim.passed_domains.end(),
-                                     [&](const std::string& signer) {
-                                       return from_domain == signer ||
-                                              (from_domain.size() > signer.size() &&
-                                               from_domain.ends_with("." + signer));
-                                     });
+    const bool aligned = std::any_of(
+        a.dkim.passed_domains.begin(), a.dkim.passed_domains.end(), [&](const std::string& signer) {
+          return from_domain == signer ||
+                 (from_domain.size() > signer.size() && from_domain.ends_with("." + signer));
+        });
     if (!aligned && (e.dkim == "required" || a.dkim.any_signature)) {
-      a.failure = a.dkim.passed_domains.empty()
-                      ? a.dkim.summary
-                      : fmt::format("{}, not aligned with the From domain {}", a.dkim.summary, from_domain);
+      a.failure =
+          a.dkim.passed_domains.empty()
+              ? a.dkim.summary
+              : fmt::format("{}, not aligned with the From domain {}", a.dkim.summary, from_domain);
       return a;
     }
   }
@@ -238,7 +157,8 @@ Result<TakeResult> MailLine::Quarantine(MailIn in, const ParsedMail& m, const Au
   spdlog::warn("mail: quarantined <{}> from {}: {}", m.message_id, m.from_address, auth.failure);
   std::vector<MailOut> out;
   if (opt_.neutral_bounce) {
-    TD_ASSIGN_OR_RETURN(auto r, Reply("bounce", "out:bounce:" + in.ukey, in, nullptr, json{{"subject", m.subject}}));
+    TD_ASSIGN_OR_RETURN(auto r, Reply("bounce", "out:bounce:" + in.ukey, in, nullptr,
+                                      json{{"subject", m.subject}}));
     out.push_back(std::move(r));
   }
   return Record(in, out, "mail.quarantined",
@@ -251,7 +171,8 @@ Result<TakeResult> MailLine::Quarantine(MailIn in, const ParsedMail& m, const Au
 }
 
 // What the message asks: the structured section, then the free text's links, then media.
-MailLine::Draft MailLine::DraftOf(ParsedMail& m, const Understood& u, const RequesterProfile& profile) {
+MailLine::Draft MailLine::DraftOf(ParsedMail& m, const Sections& u,
+                                  const RequesterProfile& profile) {
   Draft d;
   d.problems = m.problems;
   const service::EmailSettings& e = *profile.email;
@@ -261,35 +182,39 @@ MailLine::Draft MailLine::DraftOf(ParsedMail& m, const Understood& u, const Requ
   };
   intake::NoticeDraft& n = d.notice;
   n.category = u.fields.count("category") ? field("category") : e.default_category;
-  if (auto it = CategoryNames().find(AsciiLower(Trim(n.category))); it != CategoryNames().end()) {
-    n.category = it->second;
-  }
+  n.category = CanonicalCategory(n.category);
   n.explanation = field("explanation");
   if (n.explanation.empty()) n.explanation = Trim(m.subject + "\n" + Trim(u.rest).substr(0, 2000));
   n.notifier_name = m.from_name.empty() ? m.from_address : m.from_name;
   n.notifier_email = m.from_address;
   n.accuracy_statement = u.fields.count("accuracy_statement") ? Yes(field("accuracy_statement"))
                                                               : e.standing_statements;
-  n.good_faith_statement = u.fields.count("good_faith_statement") ? Yes(field("good_faith_statement"))
-                                                                  : e.standing_statements;
+  n.good_faith_statement = u.fields.count("good_faith_statement")
+                               ? Yes(field("good_faith_statement"))
+                               : e.standing_statements;
   n.case_reference = field("case_reference");
   n.territorial_scope = field("territorial_scope");
   n.signature = field("signature");
   n.legal_basis = u.fields.count("legal_basis") ? field("legal_basis") : e.legal_basis;
   n.issuing_authority = field("issuing_authority");
   if (!u.fields.count("issuing_authority")) {
-    if (!e.issuing_authority.empty()) n.issuing_authority = e.issuing_authority;
-    else if (profile.source_type == service::SourceType::kAuthorityOrder) n.issuing_authority = profile.name;
+    if (!e.issuing_authority.empty())
+      n.issuing_authority = e.issuing_authority;
+    else if (profile.source_type == service::SourceType::kAuthorityOrder)
+      n.issuing_authority = profile.name;
   }
   n.evidence_given = true;
   auto add_hash = [&](const char* kind, const std::vector<std::string>& values, size_t len) {
     for (const auto& v : values) {
       if (!IsLowerHex(v, len)) {
-        d.problems.push_back(fmt::format("{} '{}' is not {} hex digits: not used", kind, v.substr(0, 80), len));
+        d.problems.push_back(
+            fmt::format("{} '{}' is not {} hex digits: not used", kind, v.substr(0, 80), len));
         continue;
       }
       intake::EvidenceDraft ev;
-      (std::string_view(kind) == "pdq" ? ev.pdq : std::string_view(kind) == "md5" ? ev.md5 : ev.sha256) = v;
+      (std::string_view(kind) == "pdq"   ? ev.pdq
+       : std::string_view(kind) == "md5" ? ev.md5
+                                         : ev.sha256) = v;
       n.evidence.push_back(ev);
       d.labels.push_back(fmt::format("{} {}", kind, v));
     }
@@ -317,8 +242,9 @@ MailLine::Draft MailLine::DraftOf(ParsedMail& m, const Understood& u, const Requ
   for (auto& a : m.attachments) {
     if (a.data.empty()) continue;  // over the limit: already a problem
     if (!LooksLikeMedia(a)) {
-      d.problems.push_back(fmt::format(
-          "attachment '{}' ({}) is not an image or video: not used as evidence", a.filename, a.content_type));
+      d.problems.push_back(
+          fmt::format("attachment '{}' ({}) is not an image or video: not used as evidence",
+                      a.filename, a.content_type));
       continue;
     }
     d.media[n.evidence.size()] = std::move(a.data);
@@ -345,7 +271,8 @@ Result<TakeResult> MailLine::Refuse(MailIn in, const ParsedMail& m, const Reques
 
 Result<TakeResult> MailLine::Accept(MailIn in, const ParsedMail& m, const RequesterProfile& profile,
                                     json data, const service::Request& r,
-                                    const std::vector<std::string>& labels, const Authenticated& auth) {
+                                    const std::vector<std::string>& labels,
+                                    const Authenticated& auth) {
   Counted(TakeOutcome::kAccepted)->Inc();
   in.state = MailInState::kOpen;
   in.request_id = r.id;
@@ -358,7 +285,8 @@ Result<TakeResult> MailLine::Accept(MailIn in, const ParsedMail& m, const Reques
     if (!ev.sha256.empty()) details.push_back("SHA-256 " + ev.sha256);
     if (ev.video) details.push_back(fmt::format("video, {} frames hashed", ev.video->frames));
     if (!ev.content_id.empty()) {
-      details.push_back(fmt::format("content {} {}", ev.content_id, ev.resolved.value_or(false) ? "found" : "not found"));
+      details.push_back(fmt::format("content {} {}", ev.content_id,
+                                    ev.resolved.value_or(false) ? "found" : "not found"));
     }
     items.push_back({{"n", i + 1},
                      {"what", labels[i]},
@@ -384,7 +312,8 @@ Result<TakeResult> MailLine::Accept(MailIn in, const ParsedMail& m, const Reques
                 {"accepted", r.id, ""});
 }
 
-Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailbox, int64_t full_size) {
+Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailbox,
+                                  int64_t full_size) {
   const int64_t size = std::max<int64_t>(full_size, static_cast<int64_t>(raw.size()));
   const bool too_large = size > opt_.max_message_bytes;
   auto parsed = too_large ? ParseHeaderOnly(raw, opt_.limits) : ParseMail(raw, opt_.limits);
@@ -398,7 +327,8 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   // Messages that pass authentication are keyed by Message-ID: a replay, or a message taken
   // again after a crash, is never filed twice. A quarantined one is keyed by its bytes instead,
   // so that a forgery cannot take a Message-ID ahead of the real message and have it dropped.
-  const std::string key = m.message_id.empty() ? "mail-sha256:" + raw_digest() : "mail:" + AsciiLower(m.message_id);
+  const std::string key =
+      m.message_id.empty() ? "mail-sha256:" + raw_digest() : "mail:" + AsciiLower(m.message_id);
   MailIn in;
   in.ukey = key;
   in.mailbox = mailbox;
@@ -409,7 +339,7 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   in.received_ms = wf_->env()->NowMs();
   in.size = size;
 
-  const Understood u = too_large ? Understood{} : ReadSections(m.text);
+  const Sections u = too_large ? Sections{} : ReadSections(m.text);
   TD_ASSIGN_OR_RETURN(Authenticated auth, Authenticate(raw, m, u.secret, too_large));
   if (!auth.failure.empty()) {
     in.ukey = "mail-q:" + raw_digest();
@@ -435,53 +365,26 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
     data["limit"] = opt_.max_message_bytes;
     TD_ASSIGN_OR_RETURN(auto r, Reply("too_large", "out:too_large:" + in.ukey, in, &profile, data));
     return Record(in, {r}, "mail.too_large",
-                  {{"message_id", m.message_id}, {"from", m.from_address}, {"size", size}, {"limit", opt_.max_message_bytes}},
-                  {"too_large", 0, fmt::format("{} bytes, over the limit of {}", size, opt_.max_message_bytes)});
+                  {{"message_id", m.message_id},
+                   {"from", m.from_address},
+                   {"size", size},
+                   {"limit", opt_.max_message_bytes}},
+                  {"too_large", 0,
+                   fmt::format("{} bytes, over the limit of {}", size, opt_.max_message_bytes)});
   }
 
   Draft d = DraftOf(m, u, profile);
   data["problems"] = d.problems;
   data["has_problems"] = !d.problems.empty();
   service::Principal who{profile.key_id, service::Role::kRequester, auth.sender->key_name};
-  TD_ASSIGN_OR_RETURN(auto s, wf_->Submit(who, d.notice, d.media, {.idempotency_key = key, .lenient_media = true}));
+  TD_ASSIGN_OR_RETURN(
+      auto s, wf_->Submit(who, d.notice, d.media, {.idempotency_key = key, .lenient_media = true}));
   if (!s.problems.empty()) {
     std::vector<std::string> reasons;
     for (const auto& p : s.problems) reasons.push_back(p.ToString());
     return Refuse(std::move(in), m, profile, std::move(data), reasons);
   }
   return Accept(std::move(in), m, profile, std::move(data), *s.request, d.labels, auth);
-}
-
-MailLine::Understood MailLine::ReadSections(const std::string& text) {
-  Understood u;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const std::string t = Trim(line);
-    size_t colon = t.find(':');
-    const size_t wide = t.find("\xEF\xBC\x9A");  // a full-width colon, as Korean keyboards type it
-    size_t skip = 1;
-    if (wide != std::string::npos && (colon == std::string::npos || wide < colon)) {
-      colon = wide;
-      skip = 3;
-    }
-    if (!t.empty() && t[0] != '>' && colon != std::string::npos && colon > 0 && colon <= 48) {
-      const auto it = FieldNames().find(NormaliseKey(t.substr(0, colon)));
-      if (it != FieldNames().end()) {
-        const std::string v = Trim(t.substr(colon + skip));
-        const std::string& f = it->second;
-        if (f == "pdq") u.pdq.push_back(AsciiLower(v));
-        else if (f == "md5") u.md5.push_back(AsciiLower(v));
-        else if (f == "sha256") u.sha256.push_back(AsciiLower(v));
-        else if (f == "content_id") u.content_ids.push_back(v);
-        else if (f == "secret") u.secret = v;
-        else if (!u.fields.count(f)) u.fields[f] = v;
-        continue;  // structured lines (and the secret) are not part of the free text
-      }
-    }
-    u.rest += line + "\n";
-  }
-  return u;
 }
 
 }  // namespace takedown::mail

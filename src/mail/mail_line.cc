@@ -22,14 +22,15 @@ MailLine::MailLine(service::Workflow* wf, store::DocumentStore* docs, MailLineOp
                    MetricsRegistry* metrics)
     : wf_(wf), docs_(docs), opt_(std::move(o)), metrics_(metrics) {
   const std::string help = "Messages taken from the email line, by outcome.";
-  for (TakeOutcome t : {TakeOutcome::kAccepted, TakeOutcome::kRefused, TakeOutcome::kQuarantined,
-                        TakeOutcome::kDuplicate, TakeOutcome::kUnreadable, TakeOutcome::kTooLarge}) {
+  for (TakeOutcome t :
+       {TakeOutcome::kAccepted, TakeOutcome::kRefused, TakeOutcome::kQuarantined,
+        TakeOutcome::kDuplicate, TakeOutcome::kUnreadable, TakeOutcome::kTooLarge}) {
     taken_[t] = metrics_->Counter("takedown_mail_messages_total", help,
                                   {{"outcome", std::string(TakeOutcomeName(t))}});
   }
   replies_sent_ = metrics_->Counter("takedown_mail_replies_total", "Replies sent over SMTP.");
-  reply_failures_ = metrics_->Counter("takedown_mail_reply_failures_total",
-                                      "Failed SMTP attempts (retried).");
+  reply_failures_ =
+      metrics_->Counter("takedown_mail_reply_failures_total", "Failed SMTP attempts (retried).");
   poll_errors_ = metrics_->Counter("takedown_mail_poll_errors_total", "Failed IMAP operations.");
 }
 
@@ -40,7 +41,8 @@ Result<std::unique_ptr<MailLine>> MailLine::Create(service::Workflow* workflow,
     return InvalidArgument("mail.address: the line's own email address is missing");
   }
   if (o.mailboxes.empty()) return InvalidArgument("mail: no IMAP mailbox configured");
-  if (o.smtp.url.empty()) return InvalidArgument("mail.smtp_url: missing (replies go out over SMTP)");
+  if (o.smtp.url.empty())
+    return InvalidArgument("mail.smtp_url: missing (replies go out over SMTP)");
   if (o.poll_interval_s < 1) return InvalidArgument("mail.poll_interval_s: must be at least 1");
   std::vector<std::regex> patterns;
   if (o.link_patterns.empty()) o.link_patterns = DefaultLinkPatterns();
@@ -48,7 +50,8 @@ Result<std::unique_ptr<MailLine>> MailLine::Create(service::Workflow* workflow,
     try {
       std::regex re(p, std::regex::ECMAScript | std::regex::icase);
       if (re.mark_count() < 1) {
-        return InvalidArgument(fmt::format("mail.link_patterns: '{}' has no group for the content id", p));
+        return InvalidArgument(
+            fmt::format("mail.link_patterns: '{}' has no group for the content id", p));
       }
       patterns.push_back(std::move(re));
     } catch (const std::regex_error& e) {
@@ -74,7 +77,8 @@ Result<std::unique_ptr<MailLine>> MailLine::Create(service::Workflow* workflow,
   ro.max_attempts = m->opt_.max_send_attempts;
   ro.audit_actor = "mail";
   ro.give_up_audit_kind = "mail.failed";
-  m->replies_ = std::make_unique<service::Outbox>(workflow->env(), docs, ro, m->reply_sender_.get(), metrics);
+  m->replies_ =
+      std::make_unique<service::Outbox>(workflow->env(), docs, ro, m->reply_sender_.get(), metrics);
   return m;
 }
 
@@ -134,7 +138,8 @@ void MailLine::Warn(const std::string& what, const Status& st) {
     ++w.repeats;
     return;
   }
-  spdlog::warn("mail: {}: {}{}", what, msg, w.repeats > 0 ? fmt::format(" (and {} more times)", w.repeats) : "");
+  spdlog::warn("mail: {}: {}{}", what, msg,
+               w.repeats > 0 ? fmt::format(" (and {} more times)", w.repeats) : "");
   w = {msg, now, 0};
 }
 

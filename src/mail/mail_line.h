@@ -36,6 +36,7 @@
 #include "core/status.h"
 #include "mail/dkim.h"
 #include "mail/message.h"
+#include "mail/sections.h"
 #include "mail/transport.h"
 #include "store/store.h"
 #include "takedown/outbox.h"
@@ -132,20 +133,17 @@ class MailLine {
                                      const std::string& secret_in_text, bool too_large);
   MetricsRegistry::CounterMetric* Counted(TakeOutcome o) { return taken_.at(o); }
   // The pieces of Take (mail_intake.cc).
-  Result<TakeResult> TakeUnreadable(std::string_view raw, const std::string& mailbox,
-                                    int64_t size, const Status& why);
+  Result<TakeResult> TakeUnreadable(std::string_view raw, const std::string& mailbox, int64_t size,
+                                    const Status& why);
   Result<std::optional<TakeResult>> Duplicate(const std::string& ukey, const ParsedMail& m);
-  Result<TakeResult> Quarantine(service::MailIn in, const ParsedMail& m,
-                                const Authenticated& auth);
-  struct Understood;  // what the text says in "Key: value" lines
-  static Understood ReadSections(const std::string& text);
+  Result<TakeResult> Quarantine(service::MailIn in, const ParsedMail& m, const Authenticated& auth);
   struct Draft {
     intake::NoticeDraft notice;
     service::MediaByItem media;
     std::vector<std::string> labels;    // what each evidence item was in the message
     std::vector<std::string> problems;  // what could not be used, each a sentence
   };
-  Draft DraftOf(ParsedMail& m, const Understood& u, const service::RequesterProfile& profile);
+  Draft DraftOf(ParsedMail& m, const Sections& u, const service::RequesterProfile& profile);
   Result<TakeResult> Refuse(service::MailIn in, const ParsedMail& m,
                             const service::RequesterProfile& profile, json data,
                             const std::vector<std::string>& reasons);

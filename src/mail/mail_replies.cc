@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "mail/mail_line.h"
+#include "mail/sections.h"
 
 namespace takedown::mail {
 
@@ -19,13 +20,6 @@ using service::MailInState;
 using service::MailOut;
 
 namespace {
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 kainjow::mustache::data ToMustache(const json& j) {
   using kainjow::mustache::data;
@@ -42,7 +36,8 @@ kainjow::mustache::data ToMustache(const json& j) {
     for (const auto& v : j) l.push_back(ToMustache(v));
     return l;
   }
-  if (j.is_boolean()) return j.get<bool>() ? data{data::type::bool_true} : data{data::type::bool_false};
+  if (j.is_boolean())
+    return j.get<bool>() ? data{data::type::bool_true} : data{data::type::bool_false};
   if (j.is_string()) return data{j.get<std::string>()};
   if (j.is_null()) return data{std::string()};
   return data{j.dump()};
@@ -69,7 +64,10 @@ class MailLine::ReplySender : public service::Outbox::Handler {
     store::DocumentStore::Changes ch;
     ch.docs.push_back(service::ToDoc(o));
     ch.audits.push_back({"mail", "mail.sent",
-                         json{{"kind", o.kind}, {"to", o.to}, {"request_id", o.request_id}, {"in_reply_to", o.in_reply_to}}
+                         json{{"kind", o.kind},
+                              {"to", o.to},
+                              {"request_id", o.request_id},
+                              {"in_reply_to", o.in_reply_to}}
                              .dump()});
     return line_->docs_->Transact(ch).status();
   }
@@ -77,7 +75,8 @@ class MailLine::ReplySender : public service::Outbox::Handler {
   std::string GiveUpAudit(const store::DocRecord& item, const std::string& error) override {
     auto o = service::MailOutFromDoc(item);
     if (!o.ok()) return json{{"reply", item.id}, {"error", error}}.dump();
-    return json{{"kind", o->kind}, {"to", o->to}, {"request_id", o->request_id}, {"error", error}}.dump();
+    return json{{"kind", o->kind}, {"to", o->to}, {"request_id", o->request_id}, {"error", error}}
+        .dump();
   }
 
  private:
@@ -99,27 +98,32 @@ Status MailLine::LoadTemplates() {
     ss << f.rdbuf();
     kainjow::mustache::mustache t(ss.str());
     if (!t.is_valid()) {
-      return InvalidArgument(fmt::format("mail template {}: {}", e.path().string(), t.error_message()));
+      return InvalidArgument(
+          fmt::format("mail template {}: {}", e.path().string(), t.error_message()));
     }
     templates_[name.substr(0, name.size() - 9)] = ss.str();
   }
-  if (ec) return NotFound(fmt::format("mail.templates_dir {}: {}", opt_.templates_dir, ec.message()));
+  if (ec)
+    return NotFound(fmt::format("mail.templates_dir {}: {}", opt_.templates_dir, ec.message()));
   for (const char* kind : {"ack", "refused", "confirmed", "rejected", "too_large", "bounce"}) {
     if (!templates_.count(fmt::format("{}.en", kind))) {
-      return NotFound(fmt::format("mail.templates_dir {}: {}.en.mustache is missing", opt_.templates_dir, kind));
+      return NotFound(fmt::format("mail.templates_dir {}: {}.en.mustache is missing",
+                                  opt_.templates_dir, kind));
     }
   }
   return Status::Ok();
 }
 
-Result<std::string> MailLine::Render(const std::string& kind, const service::RequesterProfile* profile,
+Result<std::string> MailLine::Render(const std::string& kind,
+                                     const service::RequesterProfile* profile,
                                      const json& data) const {
   const bool has_email = profile != nullptr && profile->email.has_value();
   const std::string lang = has_email ? profile->email->language : "en";
   const std::string tmpl = has_email ? profile->email->template_name : "";
   const std::string* text = nullptr;
-  for (const std::string& name : {tmpl.empty() ? std::string() : fmt::format("{}.{}.{}", tmpl, kind, lang),
-                                  fmt::format("{}.{}", kind, lang), fmt::format("{}.en", kind)}) {
+  for (const std::string& name :
+       {tmpl.empty() ? std::string() : fmt::format("{}.{}.{}", tmpl, kind, lang),
+        fmt::format("{}.{}", kind, lang), fmt::format("{}.en", kind)}) {
     if (name.empty()) continue;
     if (auto it = templates_.find(name); it != templates_.end()) {
       text = &it->second;
@@ -156,7 +160,8 @@ Result<MailOut> MailLine::Reply(const std::string& kind, const std::string& ukey
   m.references = in.references;
   // Machine-readable for the requester's own tooling: which reply this is, for which request.
   m.extra_headers = {{"Auto-Submitted", "auto-replied"}, {"X-Takedown-Reply", kind}};
-  if (in.request_id > 0) m.extra_headers.push_back({"X-Takedown-Request", std::to_string(in.request_id)});
+  if (in.request_id > 0)
+    m.extra_headers.push_back({"X-Takedown-Request", std::to_string(in.request_id)});
   uint64_t rnd[2];
   wf_->env()->RandomBytes(rnd, sizeof rnd);
   const std::string domain = DomainOf(opt_.address);
@@ -180,10 +185,11 @@ Result<MailOut> MailLine::Reply(const std::string& kind, const std::string& ukey
 Result<int> MailLine::QueueClosings() {
   int queued = 0;
   for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto open, docs_->FindDocs({.kind = std::string(service::kMailInDoc),
-                                                    .state = std::string(service::NameOf(MailInState::kOpen)),
-                                                    .after_id = after,
-                                                    .limit = 500}));
+    TD_ASSIGN_OR_RETURN(auto open,
+                        docs_->FindDocs({.kind = std::string(service::kMailInDoc),
+                                         .state = std::string(service::NameOf(MailInState::kOpen)),
+                                         .after_id = after,
+                                         .limit = 500}));
     if (open.empty()) break;
     after = open.back().id;
     for (const auto& rec : open) {
@@ -221,7 +227,8 @@ Result<int> MailLine::QueueClosings() {
       } else {
         data["reason"] = v.contains("decision") ? v["decision"].value("reason", std::string()) : "";
       }
-      TD_ASSIGN_OR_RETURN(auto r, Reply(state, fmt::format("out:{}:{}", state, in.ukey), in, &profile, data));
+      TD_ASSIGN_OR_RETURN(
+          auto r, Reply(state, fmt::format("out:{}:{}", state, in.ukey), in, &profile, data));
       in.state = MailInState::kClosed;
       in.closed_ms = wf_->env()->NowMs();
       TD_RETURN_IF_ERROR(Record(in, {r}, "", json(), {}).status());
@@ -233,8 +240,8 @@ Result<int> MailLine::QueueClosings() {
 
 Result<int> MailLine::SendDue() { return replies_->DeliverDue(/*stop_at_failure=*/true); }
 
-Result<json> ListMailMessages(store::DocumentStore* docs, const std::string& status, int64_t after_id,
-                              int64_t limit) {
+Result<json> ListMailMessages(store::DocumentStore* docs, const std::string& status,
+                              int64_t after_id, int64_t limit) {
   if (!status.empty() && !service::EnumFromName<MailInState>(status)) {
     return InvalidArgument(fmt::format("status must be {}", service::EnumChoices<MailInState>()));
   }
@@ -245,8 +252,12 @@ Result<json> ListMailMessages(store::DocumentStore* docs, const std::string& sta
   json out = json::array();
   for (const auto& r : rows) {
     TD_ASSIGN_OR_RETURN(MailIn m, service::MailInFromDoc(r));
-    json j = {{"id", r.id}, {"status", service::NameOf(m.state)}, {"requester_key_id", r.owner},
-              {"mailbox", m.mailbox}, {"size", m.size}, {"received_ms", m.received_ms}};
+    json j = {{"id", r.id},
+              {"status", service::NameOf(m.state)},
+              {"requester_key_id", r.owner},
+              {"mailbox", m.mailbox},
+              {"size", m.size},
+              {"received_ms", m.received_ms}};
     if (!m.message_id.empty() || !m.from.empty()) {
       j.update({{"message_id", m.message_id}, {"from", m.from}, {"subject", m.subject}});
     }

@@ -1,9 +1,9 @@
 #include "match/matcher.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 namespace takedown::match {
 
@@ -63,7 +63,8 @@ void Matcher::Build() {
   o.background = false;
   pdq_ = std::move(index::HashIndex::Build(pdq_h_, pdq_ids_, o).value());
   whole_ = std::move(index::HashIndex::Build(whole_h_, whole_ids_, o).value());
-  for (int r = 0; r < kRegions; ++r) region_[r] = std::move(index::HashIndex::Build(region_h_[r], region_ids_[r], o).value());
+  for (int r = 0; r < kRegions; ++r)
+    region_[r] = std::move(index::HashIndex::Build(region_h_[r], region_ids_[r], o).value());
 }
 
 std::vector<SignalMatch> Matcher::Match(const QueryItem& q) const {
@@ -114,7 +115,9 @@ std::vector<SignalMatch> Matcher::Match(const QueryItem& q) const {
     if (static_cast<int>(d.size()) < options_.region_votes) continue;
     std::sort(d.begin(), d.end());
     const uint64_t item = key.first / 2;
-    offer({item, "regions", fmt::format("{} of {} {}/{}", d.size(), kRegions, kFamily[key.second], kFamily[key.first % 2]),
+    offer({item, "regions",
+           fmt::format("{} of {} {}/{}", d.size(), kRegions, kFamily[key.second],
+                       kFamily[key.first % 2]),
            d[static_cast<size_t>(options_.region_votes) - 1]});
   }
   std::vector<SignalMatch> out;

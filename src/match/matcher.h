@@ -54,10 +54,11 @@ struct QueryItem {
 };
 
 struct SignalMatch {
-  uint64_t item;        // the bank item's number (order of Add, from 0)
-  std::string signal;   // "sha256", "pdq", "norm", "box", "layer" or "regions"
-  std::string variant;  // the bank variant that matched ("crop90/flipx", "rot-4", "5 of 9 box/whole"...)
-  int distance;         // for regions: the larger of the agreeing regions' distances
+  uint64_t item;       // the bank item's number (order of Add, from 0)
+  std::string signal;  // "sha256", "pdq", "norm", "box", "layer" or "regions"
+  std::string
+      variant;   // the bank variant that matched ("crop90/flipx", "rot-4", "5 of 9 box/whole"...)
+  int distance;  // for regions: the larger of the agreeing regions' distances
 };
 
 BankItem BankItemFrom(const FileSignals& f);
@@ -89,7 +90,7 @@ class Matcher {
   // Pending hashes until Build.
   std::vector<hash::Hash256> pdq_h_, whole_h_, region_h_[kRegions];
   std::vector<uint64_t> pdq_ids_, whole_ids_, region_ids_[kRegions];  // regions: item * 2 + family
-  std::vector<Variant> pdq_var_, whole_var_;  // id -> (item, variant name)
+  std::vector<Variant> pdq_var_, whole_var_;                          // id -> (item, variant name)
   std::unordered_map<std::string, std::vector<uint64_t>> by_sha256_;
   std::unique_ptr<index::HashIndex> pdq_, whole_, region_[kRegions];
 };

@@ -37,7 +37,8 @@ LumaPlane LumaCrop(const media::Image& image, int x, int y, int w, int h) {
   p.width = w;
   p.height = h;
   p.px.resize(static_cast<size_t>(w) * h);
-  for (int r = 0; r < h; ++r) LumaOfRow(image, y + r, x, w, p.px.data() + static_cast<size_t>(r) * w);
+  for (int r = 0; r < h; ++r)
+    LumaOfRow(image, y + r, x, w, p.px.data() + static_cast<size_t>(r) * w);
   return p;
 }
 
@@ -55,7 +56,8 @@ LumaPlane WorkingPlane(const media::Image& image, int max_side) {
       std::vector<float> line(static_cast<size_t>(image.width));
       for (int y = 0; y < std::min(p.height, image.height); ++y) {
         luma(y, line.data());
-        std::copy_n(line.data(), std::min(p.width, image.width), p.px.data() + static_cast<size_t>(y) * p.width);
+        std::copy_n(line.data(), std::min(p.width, image.width),
+                    p.px.data() + static_cast<size_t>(y) * p.width);
       }
     }
     return p;
@@ -257,10 +259,18 @@ class Trimmer {
   LineHists cols() const { return {&cols_, y1_ - y0_}; }
 
   // Trim k lines at one side (callers keep at least one line).
-  void Top(int k) { for (; k > 0; --k) DropRow(y0_++); }
-  void Bottom(int k) { for (; k > 0; --k) DropRow(--y1_); }
-  void Left(int k) { for (; k > 0; --k) DropCol(x0_++); }
-  void Right(int k) { for (; k > 0; --k) DropCol(--x1_); }
+  void Top(int k) {
+    for (; k > 0; --k) DropRow(y0_++);
+  }
+  void Bottom(int k) {
+    for (; k > 0; --k) DropRow(--y1_);
+  }
+  void Left(int k) {
+    for (; k > 0; --k) DropCol(x0_++);
+  }
+  void Right(int k) {
+    for (; k > 0; --k) DropCol(--x1_);
+  }
 
  private:
   void DropRow(int y) {  // the row leaves every column's histogram
@@ -268,7 +278,8 @@ class Trimmer {
     for (int x = x0_; x < x1_; ++x) --cols_[static_cast<size_t>(x)][b[x]];
   }
   void DropCol(int x) {
-    for (int y = y0_; y < y1_; ++y) --rows_[static_cast<size_t>(y)][bins_[static_cast<size_t>(y) * w_ + x]];
+    for (int y = y0_; y < y1_; ++y)
+      --rows_[static_cast<size_t>(y)][bins_[static_cast<size_t>(y) * w_ + x]];
   }
 
   int w_, h_;
@@ -336,13 +347,17 @@ int Keep16(int t, int extent) { return std::min(t, extent - 16); }
 void Shrink(Trimmer& t, bool busy) {
   auto rows = [&] {
     const LineHists l = t.rows();
-    for (int k; t.y1() - t.y0() > 16 && (k = TrimAt(l, t.y0(), +1, t.y1(), busy)) > 0;) t.Top(Keep16(k, t.y1() - t.y0()));
-    for (int k; t.y1() - t.y0() > 16 && (k = TrimAt(l, t.y1() - 1, -1, t.y0() - 1, busy)) > 0;) t.Bottom(Keep16(k, t.y1() - t.y0()));
+    for (int k; t.y1() - t.y0() > 16 && (k = TrimAt(l, t.y0(), +1, t.y1(), busy)) > 0;)
+      t.Top(Keep16(k, t.y1() - t.y0()));
+    for (int k; t.y1() - t.y0() > 16 && (k = TrimAt(l, t.y1() - 1, -1, t.y0() - 1, busy)) > 0;)
+      t.Bottom(Keep16(k, t.y1() - t.y0()));
   };
   auto cols = [&] {
     const LineHists l = t.cols();
-    for (int k; t.x1() - t.x0() > 16 && (k = TrimAt(l, t.x0(), +1, t.x1(), busy)) > 0;) t.Left(Keep16(k, t.x1() - t.x0()));
-    for (int k; t.x1() - t.x0() > 16 && (k = TrimAt(l, t.x1() - 1, -1, t.x0() - 1, busy)) > 0;) t.Right(Keep16(k, t.x1() - t.x0()));
+    for (int k; t.x1() - t.x0() > 16 && (k = TrimAt(l, t.x0(), +1, t.x1(), busy)) > 0;)
+      t.Left(Keep16(k, t.x1() - t.x0()));
+    for (int k; t.x1() - t.x0() > 16 && (k = TrimAt(l, t.x1() - 1, -1, t.x0() - 1, busy)) > 0;)
+      t.Right(Keep16(k, t.x1() - t.x0()));
   };
   for (int round = 0; round < 4; ++round) {
     const Rect before = t.box();
@@ -373,7 +388,8 @@ FrameBoxes DetectFrames(const LumaPlane& p, int max_layers) {
     };
     std::array<std::vector<Unit>, 4> units;  // top, bottom, left, right
     Trimmer l = t;
-    auto side = [&](int which, const LineHists& h, int edge, int dir, int limit, int extent, auto trim) {
+    auto side = [&](int which, const LineHists& h, int edge, int dir, int limit, int extent,
+                    auto trim) {
       if (extent <= 16) return;
       int band = 0;
       const int k = Keep16(TrimAt(h, edge, dir, limit, false, &band), extent);
@@ -409,11 +425,13 @@ FrameBoxes DetectFrames(const LumaPlane& p, int max_layers) {
       return end;
     };
     for (const Unit& u : units[0]) {
-      const int y0 = last_of(0, u.band), y1 = last_of(1, u.band), x0 = last_of(2, u.band), x1 = last_of(3, u.band);
+      const int y0 = last_of(0, u.band), y1 = last_of(1, u.band), x0 = last_of(2, u.band),
+                x1 = last_of(3, u.band);
       if (y1 < 0 || x0 < 0 || x1 < 0 || y1 - y0 < 16 || x1 - x0 < 16) continue;
       const Rect r{static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0),
                    static_cast<double>(y1 - y0)};
-      if (std::find(out.layers.begin(), out.layers.end(), r) == out.layers.end()) out.layers.push_back(r);
+      if (std::find(out.layers.begin(), out.layers.end(), r) == out.layers.end())
+        out.layers.push_back(r);
     }
   }
   // Solid columns first (a pillarbox makes every row mostly bar), then solid lines and panels on

@@ -48,9 +48,10 @@ hash::PdqHash HashBlock(const hash::pdq::Buffer64& block, hash::DihedralHashes* 
 // (borders, letterbox and pillarbox bars), panels (a header, caption bar or input bar between
 // two solid margins of its colour, with text and icons on it) and busy frame lines (mostly one
 // colour, the rest standing well apart from it): solid columns at the sides first, then solid
-// lines and panels on every side, then busy lines too. A sky or a wall (mostly one colour, the rest shading into it) is picture and stays. Each
-// line is judged alone, so a picture gets the same box with or without a frame around it.
-// nullopt when nothing is trimmed or the box is under 16 px a side.
+// lines and panels on every side, then busy lines too. A sky or a wall (mostly one colour, the rest
+// shading into it) is picture and stays. Each line is judged alone, so a picture gets the same box
+// with or without a frame around it. nullopt when nothing is trimmed or the box is under 16 px a
+// side.
 std::optional<Rect> DetectContentBox(const LumaPlane& plane);
 
 // The frame alone: solid lines and panels trimmed, no busy lines. Usually the whole picture of a

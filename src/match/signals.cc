@@ -13,8 +13,9 @@ constexpr double kCrops[] = {0.95, 0.90, 0.85, 0.80};
 constexpr double kRotations[] = {-6, -4, -2, 2, 4, 6};
 constexpr double kRegionSize = 0.5;
 
-
-Rect Whole(const LumaPlane& p) { return {0, 0, static_cast<double>(p.width), static_cast<double>(p.height)}; }
+Rect Whole(const LumaPlane& p) {
+  return {0, 0, static_cast<double>(p.width), static_cast<double>(p.height)};
+}
 
 Rect CentreCrop(const Rect& r, double keep) {
   return {r.x + r.w * (1 - keep) / 2, r.y + r.h * (1 - keep) / 2, r.w * keep, r.h * keep};
@@ -43,7 +44,9 @@ WithRegions HashWithRegions(const LumaPlane& p, const Rect& base) {
   for (int i = 0; i < 64; ++i) {
     const float* a = r.data() + static_cast<size_t>(2 * i) * 128;
     const float* b = a + 128;
-    for (int j = 0; j < 64; ++j) block[static_cast<size_t>(i * 64 + j)] = 0.25f * (a[2 * j] + a[2 * j + 1] + b[2 * j] + b[2 * j + 1]);
+    for (int j = 0; j < 64; ++j)
+      block[static_cast<size_t>(i * 64 + j)] =
+          0.25f * (a[2 * j] + a[2 * j + 1] + b[2 * j] + b[2 * j + 1]);
   }
   out.whole = HashBlock(block);
   for (int k = 0; k < kRegions; ++k) {
@@ -56,10 +59,12 @@ WithRegions HashWithRegions(const LumaPlane& p, const Rect& base) {
   return out;
 }
 
-void AddDihedral(const std::string& prefix, const LumaPlane& p, const Rect& r, std::vector<NamedHash>* out) {
+void AddDihedral(const std::string& prefix, const LumaPlane& p, const Rect& r,
+                 std::vector<NamedHash>* out) {
   hash::DihedralHashes dih;
   const hash::PdqHash h = HashRect(p, r, &dih);
-  for (int k = 0; k < 8; ++k) out->push_back({prefix + "/" + kDihedralNames[k], {dih[k], h.quality}});
+  for (int k = 0; k < 8; ++k)
+    out->push_back({prefix + "/" + kDihedralNames[k], {dih[k], h.quality}});
 }
 
 // The content box and the pixels it is hashed from. Found on the working plane; a box under
@@ -76,21 +81,24 @@ struct LocatedBox {
   Rect source;                       // in the source image's pixels
 };
 
-std::optional<LocatedBox> LocateBox(const LumaPlane& plane, const std::optional<Rect>& box, double to_source,
-                                    const media::Image* image, LumaPlane* crop) {
+std::optional<LocatedBox> LocateBox(const LumaPlane& plane, const std::optional<Rect>& box,
+                                    double to_source, const media::Image* image, LumaPlane* crop) {
   if (!box) return std::nullopt;
-  LocatedBox out{&plane, *box, {box->x * to_source, box->y * to_source, box->w * to_source, box->h * to_source}};
+  LocatedBox out{&plane,
+                 *box,
+                 {box->x * to_source, box->y * to_source, box->w * to_source, box->h * to_source}};
   const int f = image ? WorkingFactor(image->width, image->height) : 1;
   if (f < 2 || std::min(box->w, box->h) >= kRefineBelow) return out;
   // Two plane pixels of margin: the frame lines just outside, trimmed again at full resolution.
-  const int x0 = std::max(0, static_cast<int>(box->x) - 2) * f, y0 = std::max(0, static_cast<int>(box->y) - 2) * f;
+  const int x0 = std::max(0, static_cast<int>(box->x) - 2) * f,
+            y0 = std::max(0, static_cast<int>(box->y) - 2) * f;
   const int x1 = std::min(plane.width, static_cast<int>(box->x + box->w) + 2) * f;
   const int y1 = std::min(plane.height, static_cast<int>(box->y + box->h) + 2) * f;
   // A long thin box on a very large image would make a large crop: it keeps the plane's box.
   if (static_cast<int64_t>(x1 - x0) * (y1 - y0) > kRefineMaxPixels) return out;
   *crop = LumaCrop(*image, x0, y0, x1 - x0, y1 - y0);
   const auto fine = DetectContentBox(*crop);
-  if (!fine) return out;  // nothing to trim at full resolution: the plane's box stands
+  if (!fine) return out;           // nothing to trim at full resolution: the plane's box stands
   const double s = to_source / f;  // source pixels per image pixel
   out.plane = crop;
   out.rect = *fine;
@@ -119,8 +127,9 @@ void AddEdgeShifts(const LumaPlane& p, const Rect& box, std::vector<NamedHash>* 
           const double x1 = std::min<double>(p.width, box.x + box.w + r * sx);
           const double y1 = std::min<double>(p.height, box.y + box.h + b * sy);
           if (x1 - x0 < 8 || y1 - y0 < 8) continue;
-          out->push_back({fmt::format("boxedge/{}{}{}{}", sign[l + 1], sign[t + 1], sign[r + 1], sign[b + 1]),
-                          HashRect(p, {x0, y0, x1 - x0, y1 - y0})});
+          out->push_back(
+              {fmt::format("boxedge/{}{}{}{}", sign[l + 1], sign[t + 1], sign[r + 1], sign[b + 1]),
+               HashRect(p, {x0, y0, x1 - x0, y1 - y0})});
         }
       }
     }
@@ -145,7 +154,8 @@ QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameB
   const auto& content = frames.content;
   if (frames.frame && frames.frame != content) q.frame_hash = HashRect(plane, *frames.frame);
   for (const Rect& r : frames.layers) {
-    if (r != content && r != frames.frame) q.layers.push_back(HashRect(plane, r));  // not hashed twice
+    if (r != content && r != frames.frame)
+      q.layers.push_back(HashRect(plane, r));  // not hashed twice
   }
   if (box) {
     q.box = box->source;
@@ -162,13 +172,16 @@ QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameB
 
 }  // namespace
 
-QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions, const media::Image* image) {
+QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool regions,
+                                 const media::Image* image) {
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
-  return QuerySignalsWith(plane, regions, frames, LocateBox(plane, frames.content, to_source, image, &crop));
+  return QuerySignalsWith(plane, regions, frames,
+                          LocateBox(plane, frames.content, to_source, image, &crop));
 }
 
-BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions, const media::Image* image) {
+BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions,
+                               const media::Image* image) {
   BankSignals b;
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
@@ -184,7 +197,9 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
   for (double keep : kCrops) {
     const int pct = static_cast<int>(keep * 100 + 0.5);
     AddDihedral(fmt::format("crop{}", pct), plane, CentreCrop(whole, keep), &b.whole);
-    if (box) AddDihedral(fmt::format("boxcrop{}", pct), *box->plane, CentreCrop(box->rect, keep), &b.whole);
+    if (box)
+      AddDihedral(fmt::format("boxcrop{}", pct), *box->plane, CentreCrop(box->rect, keep),
+                  &b.whole);
   }
   for (double deg : kRotations) {
     const LumaPlane rotated = Rotate(plane, deg);

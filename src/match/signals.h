@@ -41,8 +41,8 @@ struct NamedHash {
 };
 
 struct BankSignals {
-  QuerySignals query;             // what an upload of this item would give
-  std::vector<NamedHash> whole;   // whole-image variants to match norm and box against
+  QuerySignals query;            // what an upload of this item would give
+  std::vector<NamedHash> whole;  // whole-image variants to match norm and box against
 };
 
 // From a decoded image's working plane; `to_source` maps plane pixels to the source's (width
@@ -71,7 +71,8 @@ class SignalHasher {
                                 const media::DecodeLimits& limits = {},
                                 hash::ImageStageTimes* times = nullptr,
                                 hash::HashMode mode = hash::HashMode::kFast, bool dihedral = false);
-  Result<FileSignals> HashFile(const std::string& path, bool bank, const media::DecodeLimits& limits = {},
+  Result<FileSignals> HashFile(const std::string& path, bool bank,
+                               const media::DecodeLimits& limits = {},
                                hash::HashMode mode = hash::HashMode::kFast, bool dihedral = false);
 
   // Without the region hashes (left at their defaults): what the service needs, at a fraction

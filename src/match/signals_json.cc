@@ -20,7 +20,8 @@ Result<hash::PdqHash> HashFrom(const nlohmann::json& j, const std::string& where
   if (!h.ok()) return h.status().WithContext(where + ".\"pdq\"");
   int q = 100;
   if (j.contains("quality")) {
-    if (!j["quality"].is_number_integer()) return InvalidArgument(where + ".\"quality\": not an integer");
+    if (!j["quality"].is_number_integer())
+      return InvalidArgument(where + ".\"quality\": not an integer");
     q = j["quality"].get<int>();
   }
   return hash::PdqHash{*h, q};
@@ -59,10 +60,13 @@ nlohmann::ordered_json SignalsToJson(const std::string& path, const FileSignals&
     sig["box"] = std::move(b);
   }
   if (f.query.frame_hash) sig["frame"] = HashJson(*f.query.frame_hash);
-  for (size_t k = 0; k < f.query.layers.size(); ++k) sig[fmt::format("layer_{}", k)] = HashJson(f.query.layers[k]);
-  for (int k = 0; k < kRegions; ++k) sig[fmt::format("region_{}", k)] = HashJson(f.query.regions[k]);
+  for (size_t k = 0; k < f.query.layers.size(); ++k)
+    sig[fmt::format("layer_{}", k)] = HashJson(f.query.layers[k]);
+  for (int k = 0; k < kRegions; ++k)
+    sig[fmt::format("region_{}", k)] = HashJson(f.query.regions[k]);
   if (f.query.box_regions) {
-    for (int k = 0; k < kRegions; ++k) sig[fmt::format("box_region_{}", k)] = HashJson((*f.query.box_regions)[k]);
+    for (int k = 0; k < kRegions; ++k)
+      sig[fmt::format("box_region_{}", k)] = HashJson((*f.query.box_regions)[k]);
   }
   j["signals"] = std::move(sig);
   if (!f.variants.empty()) {
@@ -80,7 +84,8 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
   FileSignals f;
   if (j.contains("file") && j["file"].is_string()) *path = j["file"].get<std::string>();
   TD_ASSIGN_OR_RETURN(f.plain.pdq, HashFrom(j, "top level"));
-  if (j.contains("sha256") && j["sha256"].is_string()) f.plain.sha256 = j["sha256"].get<std::string>();
+  if (j.contains("sha256") && j["sha256"].is_string())
+    f.plain.sha256 = j["sha256"].get<std::string>();
   if (j.contains("md5") && j["md5"].is_string()) f.plain.md5 = j["md5"].get<std::string>();
   if (j.contains("dihedral")) {
     const auto& d = j["dihedral"];
@@ -91,7 +96,8 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
         return InvalidArgument(fmt::format("\"dihedral\": missing \"{}\"", kDihedralNames[i]));
       }
       auto h = hash::Hash256::FromHex(d[kDihedralNames[i]].get<std::string>());
-      if (!h.ok()) return h.status().WithContext(fmt::format("\"dihedral\".\"{}\"", kDihedralNames[i]));
+      if (!h.ok())
+        return h.status().WithContext(fmt::format("\"dihedral\".\"{}\"", kDihedralNames[i]));
       dh[i] = *h;
     }
     f.plain.dihedral = dh;
@@ -99,18 +105,24 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
   if (j.contains("signals")) {
     const auto& s = j["signals"];
     if (!s.is_object()) return InvalidArgument("\"signals\": not an object");
-    if (s.contains("norm")) { TD_ASSIGN_OR_RETURN(f.query.norm, HashFrom(s["norm"], "\"signals\".\"norm\"")); }
+    if (s.contains("norm")) {
+      TD_ASSIGN_OR_RETURN(f.query.norm, HashFrom(s["norm"], "\"signals\".\"norm\""));
+    }
     if (s.contains("box")) {
       TD_ASSIGN_OR_RETURN(auto b, HashFrom(s["box"], "\"signals\".\"box\""));
       f.query.box_hash = b;
       const auto& o = s["box"];
-      f.query.box = Rect{o.value("x", 0.0), o.value("y", 0.0), o.value("w", 0.0), o.value("h", 0.0)};
+      f.query.box =
+          Rect{o.value("x", 0.0), o.value("y", 0.0), o.value("w", 0.0), o.value("h", 0.0)};
     }
-    if (s.contains("frame")) { TD_ASSIGN_OR_RETURN(f.query.frame_hash, HashFrom(s["frame"], "\"signals\".\"frame\"")); }
+    if (s.contains("frame")) {
+      TD_ASSIGN_OR_RETURN(f.query.frame_hash, HashFrom(s["frame"], "\"signals\".\"frame\""));
+    }
     for (size_t k = 0;; ++k) {
       const std::string name = fmt::format("layer_{}", k);
       if (!s.contains(name)) break;
-      if (k == kMaxLayers) return InvalidArgument(fmt::format("\"signals\": more than {} layers", kMaxLayers));
+      if (k == kMaxLayers)
+        return InvalidArgument(fmt::format("\"signals\": more than {} layers", kMaxLayers));
       TD_ASSIGN_OR_RETURN(auto h, HashFrom(s[name], "\"signals\".\"" + name + "\""));
       f.query.layers.push_back(h);
     }
@@ -118,7 +130,9 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
     std::array<hash::PdqHash, kRegions> box_regions{};
     for (int k = 0; k < kRegions; ++k) {
       const std::string name = fmt::format("region_{}", k);
-      if (s.contains(name)) { TD_ASSIGN_OR_RETURN(f.query.regions[k], HashFrom(s[name], "\"signals\".\"" + name + "\"")); }
+      if (s.contains(name)) {
+        TD_ASSIGN_OR_RETURN(f.query.regions[k], HashFrom(s[name], "\"signals\".\"" + name + "\""));
+      }
       const std::string bname = "box_" + name;
       if (s.contains(bname)) {
         any_box_region = true;

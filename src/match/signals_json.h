@@ -7,9 +7,8 @@
 //    "variants": {"norm/original": {"pdq", "quality"}, ...}}   -- variants with --bank only
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/status.h"
 #include "match/signals.h"

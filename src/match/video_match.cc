@@ -118,11 +118,13 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     m.item = item;
     m.best_distance = a.best;
     m.query_percent = usable == 0 ? 0 : 100.0 * a.query_frames.size() / usable;
-    // Coverage of the bank video on a one-second grid, over the grid points it has usable frames for.
+    // Coverage of the bank video on a one-second grid, over the grid points it has usable frames
+    // for.
     std::vector<double> matched, have;
     for (uint32_t f = 0; f < b.frames.size(); ++f) {
       const auto& s = b.frames[f];
-      if (s.pdq.quality >= options_.min_quality || s.norm.quality >= options_.min_quality) have.push_back(s.seconds);
+      if (s.pdq.quality >= options_.min_quality || s.norm.quality >= options_.min_quality)
+        have.push_back(s.seconds);
       if (a.bank_frames.count(f)) matched.push_back(s.seconds);
     }
     // Grid points stand for the second around them; only those inside the video count (a
@@ -142,11 +144,13 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     m.query_to = q.frames[*a.query_frames.rbegin()].seconds;
     m.bank_from = b.frames[*a.bank_frames.begin()].seconds;
     m.bank_to = b.frames[*a.bank_frames.rbegin()].seconds;
-    m.match = m.query_percent >= options_.match_percent || m.compared_percent >= options_.match_percent;
+    m.match =
+        m.query_percent >= options_.match_percent || m.compared_percent >= options_.match_percent;
     out.push_back(m);
   }
   std::sort(out.begin(), out.end(), [](const VideoMatch& x, const VideoMatch& y) {
-    return std::max(x.query_percent, x.compared_percent) > std::max(y.query_percent, y.compared_percent);
+    return std::max(x.query_percent, x.compared_percent) >
+           std::max(y.query_percent, y.compared_percent);
   });
   return out;
 }

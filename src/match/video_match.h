@@ -5,14 +5,13 @@
 // A match is declared when either reaches match_percent (80 by default).
 //
 // Unlike the reference (one hash a second on both sides, so fast motion lands on different
-// moments), bank videos are sampled densely (up to 30 frames a second: every frame of most videos) and uploads at one a
-// second; the bank's coverage is counted on a one-second grid (a grid point is covered when a
-// matched bank frame lies within half a second of it). Per frame, a match is any of: plain PDQ
-// within frame_threshold; the frame area-averaged to 64 x 64 ("norm"), also against the bank
-// frame mirrored and against its centre 80% (a copy cropped by 10% a side); the frame's content
-// box (letterbox, pillarbox, borders removed). A clip
-// inside a longer video is found by compared% (the bank clip is covered) and reported with the
-// time range it occupies in the query.
+// moments), bank videos are sampled densely (up to 30 frames a second: every frame of most videos)
+// and uploads at one a second; the bank's coverage is counted on a one-second grid (a grid point is
+// covered when a matched bank frame lies within half a second of it). Per frame, a match is any of:
+// plain PDQ within frame_threshold; the frame area-averaged to 64 x 64 ("norm"), also against the
+// bank frame mirrored and against its centre 80% (a copy cropped by 10% a side); the frame's
+// content box (letterbox, pillarbox, borders removed). A clip inside a longer video is found by
+// compared% (the bank clip is covered) and reported with the time range it occupies in the query.
 #pragma once
 
 #include <memory>
@@ -30,21 +29,22 @@ struct VideoFrameSignals {
   hash::PdqHash pdq;
   hash::PdqHash norm;
   hash::Hash256 norm_mirror;  // bank side only: norm of the frame mirrored left-right
-  std::optional<hash::PdqHash> norm_crop;  // bank side only: norm of the centre 80% (a cropped copy)
+  std::optional<hash::PdqHash>
+      norm_crop;  // bank side only: norm of the centre 80% (a cropped copy)
   std::optional<hash::PdqHash> box;
 };
 
 struct VideoItem {
   std::vector<VideoFrameSignals> frames;
   double fps = 0;
-  double duration = 0;   // seconds covered by the decoded frames
+  double duration = 0;  // seconds covered by the decoded frames
   std::string sha256;
 };
 
 struct VideoHashOptions {
-  bool bank = false;        // dense sampling and mirrored variants
-  double bank_rate = 30;    // frames a second for bank videos (every frame up to 30 fps)
-  double query_rate = 1;    // frames a second for uploads
+  bool bank = false;      // dense sampling and mirrored variants
+  double bank_rate = 30;  // frames a second for bank videos (every frame up to 30 fps)
+  double query_rate = 1;  // frames a second for uploads
   media::VideoOptions video;
 };
 
@@ -58,12 +58,12 @@ struct VideoMatchOptions {
 
 struct VideoMatch {
   uint64_t item = 0;
-  double query_percent = 0;     // of the query's frames matched
-  double compared_percent = 0;  // of the bank video covered
+  double query_percent = 0;             // of the query's frames matched
+  double compared_percent = 0;          // of the bank video covered
   double query_from = 0, query_to = 0;  // where the matching frames are in the query
   double bank_from = 0, bank_to = 0;    // and in the bank video
   int best_distance = 256;
-  bool match = false;           // either percentage reached match_percent
+  bool match = false;  // either percentage reached match_percent
 };
 
 class VideoMatcher {

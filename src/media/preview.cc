@@ -31,7 +31,8 @@ Image AreaResize(const Image& in, int w, int h, bool grey) {
         }
       }
       const double n = static_cast<double>((y1 - y0) * (x1 - x0));
-      for (int k = 0; k < (c == 1 ? 1 : oc); ++k) out.row(y)[x * out.channels() + k] = static_cast<uint8_t>(std::lround(acc[k] / n));
+      for (int k = 0; k < (c == 1 ? 1 : oc); ++k)
+        out.row(y)[x * out.channels() + k] = static_cast<uint8_t>(std::lround(acc[k] / n));
     }
   }
   return out;
@@ -48,7 +49,8 @@ Image Bilinear(const Image& in, int w, int h) {
       const double fx = std::clamp((x + 0.5) * in.width / w - 0.5, 0.0, in.width - 1.0);
       const int x0 = static_cast<int>(fx), x1 = std::min(x0 + 1, in.width - 1);
       const double tx = fx - x0;
-      const double v = (1 - ty) * ((1 - tx) * in.row(y0)[x0] + tx * in.row(y0)[x1]) + ty * ((1 - tx) * in.row(y1)[x0] + tx * in.row(y1)[x1]);
+      const double v = (1 - ty) * ((1 - tx) * in.row(y0)[x0] + tx * in.row(y0)[x1]) +
+                       ty * ((1 - tx) * in.row(y1)[x0] + tx * in.row(y1)[x1]);
       out.row(y)[x] = static_cast<uint8_t>(std::lround(v));
     }
   }
@@ -57,7 +59,8 @@ Image Bilinear(const Image& in, int w, int h) {
 
 std::pair<int, int> Fit(int w, int h, int max_side) {
   if (w <= max_side && h <= max_side) return {w, h};
-  return w >= h ? std::pair{max_side, std::max(1, h * max_side / w)} : std::pair{std::max(1, w * max_side / h), max_side};
+  return w >= h ? std::pair{max_side, std::max(1, h * max_side / w)}
+                : std::pair{std::max(1, w * max_side / h), max_side};
 }
 
 }  // namespace
@@ -69,7 +72,8 @@ Image BlurredGrey(const Image& in, int max_side) {
   return Bilinear(small, w, h);
 }
 
-Result<std::vector<uint8_t>> ReviewerPreview(std::span<const uint8_t> bytes, bool reveal, int max_side) {
+Result<std::vector<uint8_t>> ReviewerPreview(std::span<const uint8_t> bytes, bool reveal,
+                                             int max_side) {
   DecodeOptions o;
   TD_ASSIGN_OR_RETURN(auto d, DecodeImage(bytes, o));
   if (!reveal) return EncodeJpeg(BlurredGrey(d.image, max_side), 80);

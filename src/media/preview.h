@@ -14,7 +14,8 @@ namespace takedown::media {
 
 // A JPEG preview of an image file's bytes. Blurred: grey, averaged down to 16 pixels on the long
 // side, then smoothly scaled up to max_side. Reveal: the colour picture scaled to fit max_side.
-Result<std::vector<uint8_t>> ReviewerPreview(std::span<const uint8_t> bytes, bool reveal, int max_side = 480);
+Result<std::vector<uint8_t>> ReviewerPreview(std::span<const uint8_t> bytes, bool reveal,
+                                             int max_side = 480);
 
 // The blurred preview's pixels (exposed for tests): grey, long side `max_side`.
 Image BlurredGrey(const Image& in, int max_side);

@@ -29,7 +29,8 @@ inline Status SwsScaleInto(SwsContext* sws, const AVFrame& src, AVPixelFormat ds
   const int rows = sws_scale(sws, src.data, src.linesize, 0, src.height, dst->data, dst->linesize);
   if (rows != out.height) return Internal("swscale converted a partial frame");
   for (int y = 0; y < out.height; ++y) {
-    std::memcpy(out.row(y), dst->data[0] + static_cast<ptrdiff_t>(y) * dst->linesize[0], out.row_bytes());
+    std::memcpy(out.row(y), dst->data[0] + static_cast<ptrdiff_t>(y) * dst->linesize[0],
+                out.row_bytes());
   }
   return Status::Ok();
 }

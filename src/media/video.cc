@@ -1,10 +1,10 @@
 #include "media/video.h"
 
+#include <webp/demux.h>
+
 #include <array>
 
 #include "media/sws_util.h"
-
-#include <webp/demux.h>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -14,6 +14,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -22,8 +23,6 @@ extern "C" {
 #include <cstdio>
 #include <cstring>
 #include <memory>
-
-#include <fmt/format.h>
 
 namespace takedown::media {
 namespace {
@@ -64,9 +63,18 @@ Image RotateImage(const Image& in, int degrees) {
     for (int x = 0; x < in.width; ++x) {
       int ox, oy;
       switch (degrees % 360) {
-        case 90: ox = in.height - 1 - y; oy = x; break;
-        case 180: ox = in.width - 1 - x; oy = in.height - 1 - y; break;
-        default: ox = y; oy = in.width - 1 - x; break;  // 270
+        case 90:
+          ox = in.height - 1 - y;
+          oy = x;
+          break;
+        case 180:
+          ox = in.width - 1 - x;
+          oy = in.height - 1 - y;
+          break;
+        default:
+          ox = y;
+          oy = in.width - 1 - x;
+          break;  // 270
       }
       std::memcpy(out.row(oy) + ox * c, in.row(y) + x * c, static_cast<size_t>(c));
     }
@@ -102,22 +110,27 @@ class Converter {
       return img;
     }
     if (!sws_ || src != src_ || f.width != w_ || f.height != h_) {
-      sws_.reset(sws_getContext(f.width, f.height, src, ow, oh, o_.luma ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24,
-                                SWS_AREA, nullptr, nullptr, nullptr));
-      if (!sws_) return Unsupported(fmt::format("cannot convert frames of pixel format {}", av_get_pix_fmt_name(src) ? av_get_pix_fmt_name(src) : "?"));
+      sws_.reset(sws_getContext(f.width, f.height, src, ow, oh,
+                                o_.luma ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, SWS_AREA, nullptr,
+                                nullptr, nullptr));
+      if (!sws_)
+        return Unsupported(fmt::format("cannot convert frames of pixel format {}",
+                                       av_get_pix_fmt_name(src) ? av_get_pix_fmt_name(src) : "?"));
       src_ = src;
       w_ = f.width;
       h_ = f.height;
     }
     Image img = Image::Allocate(ow, oh, pf);
-    TD_RETURN_IF_ERROR(SwsScaleInto(sws_.get(), f, o_.luma ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, img));
+    TD_RETURN_IF_ERROR(
+        SwsScaleInto(sws_.get(), f, o_.luma ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24, img));
     return img;
   }
 
  private:
   static std::array<uint8_t, 256> FullRange() {
     std::array<uint8_t, 256> t{};
-    for (int v = 0; v < 256; ++v) t[static_cast<size_t>(v)] = static_cast<uint8_t>(std::clamp((v - 16) * 255 / 219, 0, 255));
+    for (int v = 0; v < 256; ++v)
+      t[static_cast<size_t>(v)] = static_cast<uint8_t>(std::clamp((v - 16) * 255 / 219, 0, 255));
     return t;
   }
   const VideoOptions& o_;
@@ -133,7 +146,8 @@ bool IsAnimatedWebp(const std::string& path) {
   uint8_t head[64] = {};
   const size_t n = std::fread(head, 1, sizeof(head), f);
   std::fclose(f);
-  if (n < 30 || std::memcmp(head, "RIFF", 4) != 0 || std::memcmp(head + 8, "WEBPVP8X", 8) != 0) return false;
+  if (n < 30 || std::memcmp(head, "RIFF", 4) != 0 || std::memcmp(head + 8, "WEBPVP8X", 8) != 0)
+    return false;
   return (head[20] & 0x02) != 0;  // VP8X flags: animation
 }
 
@@ -159,21 +173,22 @@ Status DecodeAnimatedWebp(const std::string& path, const VideoOptions& o,
   WebPAnimDecoderOptions opts;
   WebPAnimDecoderOptionsInit(&opts);
   opts.color_mode = MODE_RGBA;
-  std::unique_ptr<WebPAnimDecoder, decltype(&WebPAnimDecoderDelete)> dec(WebPAnimDecoderNew(&data, &opts),
-                                                                         &WebPAnimDecoderDelete);
+  std::unique_ptr<WebPAnimDecoder, decltype(&WebPAnimDecoderDelete)> dec(
+      WebPAnimDecoderNew(&data, &opts), &WebPAnimDecoderDelete);
   if (!dec) return DataLoss("corrupt animated WebP");
   WebPAnimInfo ai;
   WebPAnimDecoderGetInfo(dec.get(), &ai);
   if (uint64_t(ai.canvas_width) * ai.canvas_height > o.limits.max_pixels) {
-    return ResourceExhausted(fmt::format("animated WebP of {}x{} pixels, over the limit of {}", ai.canvas_width,
-                                         ai.canvas_height, o.limits.max_pixels));
+    return ResourceExhausted(fmt::format("animated WebP of {}x{} pixels, over the limit of {}",
+                                         ai.canvas_width, ai.canvas_height, o.limits.max_pixels));
   }
   // Durations first (for fps), then the frames.
   std::vector<int> stamps;
   {
     uint8_t* px;
     int ts;
-    while (WebPAnimDecoderHasMoreFrames(dec.get()) && WebPAnimDecoderGetNext(dec.get(), &px, &ts)) stamps.push_back(ts);
+    while (WebPAnimDecoderHasMoreFrames(dec.get()) && WebPAnimDecoderGetNext(dec.get(), &px, &ts))
+      stamps.push_back(ts);
     WebPAnimDecoderReset(dec.get());
   }
   if (stamps.empty()) return DataLoss("animated WebP without a decodable frame");
@@ -198,7 +213,8 @@ Status DecodeAnimatedWebp(const std::string& path, const VideoOptions& o,
     }
     if (!want(number)) continue;
     Image rgb = Image::Allocate(vi.width, vi.height, PixelFormat::kRgb8);
-    for (size_t i = 0; i < static_cast<size_t>(vi.width) * vi.height; ++i) std::memcpy(&rgb.pixels[3 * i], px + 4 * i, 3);
+    for (size_t i = 0; i < static_cast<size_t>(vi.width) * vi.height; ++i)
+      std::memcpy(&rgb.pixels[3 * i], px + 4 * i, 3);
     // Through the same converter as FFmpeg frames (area resize, luma) via a wrapping AVFrame.
     std::unique_ptr<AVFrame, FrameFreer> fr(av_frame_alloc());
     fr->format = AV_PIX_FMT_RGB24;
@@ -238,12 +254,14 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
   av_log_set_level(AV_LOG_QUIET);
   const auto start = std::chrono::steady_clock::now();
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return NotFound(fmt::format("cannot open: {}", std::strerror(errno)));
+  if (::stat(path.c_str(), &st) != 0)
+    return NotFound(fmt::format("cannot open: {}", std::strerror(errno)));
   if (S_ISDIR(st.st_mode)) return InvalidArgument("is a directory");
   if (!S_ISREG(st.st_mode)) return InvalidArgument("not a regular file");
   if (st.st_size == 0) return InvalidArgument("empty file");
   if (static_cast<uint64_t>(st.st_size) > o.limits.max_file_bytes) {
-    return ResourceExhausted(fmt::format("file is {} bytes, over the limit of {} bytes", st.st_size, o.limits.max_file_bytes));
+    return ResourceExhausted(fmt::format("file is {} bytes, over the limit of {} bytes", st.st_size,
+                                         o.limits.max_file_bytes));
   }
   if (IsAnimatedWebp(path)) return DecodeAnimatedWebp(path, o, want, on_frame, info, report);
   AVFormatContext* raw = nullptr;
@@ -257,16 +275,19 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
   const int si = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (si < 0) {
     bool audio = false;
-    for (unsigned i = 0; i < fmt->nb_streams; ++i) audio |= fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
+    for (unsigned i = 0; i < fmt->nb_streams; ++i)
+      audio |= fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
     return Unsupported(audio ? "no video stream (audio only)" : "no video stream");
   }
   AVStream* stream = fmt->streams[si];
   const AVCodecParameters* par = stream->codecpar;
   const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-  if (codec == nullptr) return Unsupported(fmt::format("no decoder for '{}'", avcodec_get_name(par->codec_id)));
+  if (codec == nullptr)
+    return Unsupported(fmt::format("no decoder for '{}'", avcodec_get_name(par->codec_id)));
   if (par->width <= 0 || par->height <= 0) return DataLoss("video stream without dimensions");
   if (uint64_t(par->width) * uint64_t(par->height) > o.limits.max_pixels) {
-    return ResourceExhausted(fmt::format("video frames of {}x{} pixels, over the limit of {}", par->width, par->height, o.limits.max_pixels));
+    return ResourceExhausted(fmt::format("video frames of {}x{} pixels, over the limit of {}",
+                                         par->width, par->height, o.limits.max_pixels));
   }
   std::unique_ptr<AVCodecContext, CodecFreer> ctx(avcodec_alloc_context3(codec));
   if (!ctx || avcodec_parameters_to_context(ctx.get(), par) < 0) return Internal("codec context");
@@ -294,7 +315,8 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
   if (fmt->duration > 0) vi.duration_s = static_cast<double>(fmt->duration) / AV_TIME_BASE;
   if (const uint8_t* m = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr)) {
     const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(m));
-    if (std::isfinite(ccw)) vi.rotation = ((static_cast<int>(std::lround(-ccw / 90.0)) * 90) % 360 + 360) % 360;
+    if (std::isfinite(ccw))
+      vi.rotation = ((static_cast<int>(std::lround(-ccw / 90.0)) * 90) % 360 + 360) % 360;
   }
   if (info != nullptr) *info = vi;
 
@@ -312,7 +334,8 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
         ++rep.corrupt_packets;
         return;
       }
-      if ((frame->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame->decode_error_flags != 0) ++rep.corrupt_packets;
+      if ((frame->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame->decode_error_flags != 0)
+        ++rep.corrupt_packets;
       const int64_t number = n++;
       if (want(number)) {
         auto img = conv.Convert(*frame);
@@ -343,8 +366,9 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
       const bool key = pkt->stream_index == si && (pkt->flags & AV_PKT_FLAG_KEY) != 0;
       int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
       if (key && ts != AV_NOPTS_VALUE && first_ts == AV_NOPTS_VALUE) first_ts = ts;
-      const double t = (ts == AV_NOPTS_VALUE || first_ts == AV_NOPTS_VALUE) ? keyframes * o.keyframe_interval
-                                                                         : (ts - first_ts) * tb;
+      const double t = (ts == AV_NOPTS_VALUE || first_ts == AV_NOPTS_VALUE)
+                           ? keyframes * o.keyframe_interval
+                           : (ts - first_ts) * tb;
       if (key && t + 1e-9 >= next_time) {
         ++keyframes;
         next_time = t + o.keyframe_interval;
@@ -355,7 +379,8 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
           auto img = conv.Convert(*frame);
           if (!img.ok()) return img.status();
           const int64_t number = std::llround(t * vi.fps);
-          Image upright = o.apply_rotation ? RotateImage(*img, vi.rotation) : std::move(img).value();
+          Image upright =
+              o.apply_rotation ? RotateImage(*img, vi.rotation) : std::move(img).value();
           on_frame({number, static_cast<double>(number) / vi.fps, &upright});
           av_frame_unref(frame.get());
           ++n;
@@ -363,9 +388,11 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
         avcodec_flush_buffers(ctx.get());
       }
       av_packet_unref(pkt.get());
-      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > o.max_wall_seconds) {
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+          o.max_wall_seconds) {
         rep.truncated_by_limit = true;
-        rep.warnings.push_back(fmt::format("stopped after {:.0f} s (time limit)", o.max_wall_seconds));
+        rep.warnings.push_back(
+            fmt::format("stopped after {:.0f} s (time limit)", o.max_wall_seconds));
         stop = true;
       }
     }
@@ -381,9 +408,11 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
       drain();
     }
     av_packet_unref(pkt.get());
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > o.max_wall_seconds) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+        o.max_wall_seconds) {
       rep.truncated_by_limit = true;
-      rep.warnings.push_back(fmt::format("stopped after {:.0f} s (time limit) at frame {}", o.max_wall_seconds, n));
+      rep.warnings.push_back(
+          fmt::format("stopped after {:.0f} s (time limit) at frame {}", o.max_wall_seconds, n));
       stop = true;
     }
   }
@@ -394,7 +423,8 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
   if (!conversion_error.ok()) return conversion_error;
   rep.frames = n;
   if (rep.corrupt_packets > 0) {
-    rep.warnings.push_back(fmt::format("{} corrupt packets or frames skipped; hashed what decoded", rep.corrupt_packets));
+    rep.warnings.push_back(fmt::format("{} corrupt packets or frames skipped; hashed what decoded",
+                                       rep.corrupt_packets));
   }
   if (report != nullptr) *report = rep;
   if (n == 0) return DataLoss("no frame could be decoded (truncated or corrupt)");

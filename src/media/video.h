@@ -27,21 +27,21 @@
 namespace takedown::media {
 
 struct VideoInfo {
-  std::string container;   // "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "gif", ...
-  std::string codec;       // "h264", "vp9", ...
+  std::string container;  // "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "gif", ...
+  std::string codec;      // "h264", "vp9", ...
   int width = 0, height = 0;
   double fps = 0;
-  double duration_s = 0;   // from the container, 0 when unknown
-  int rotation = 0;        // degrees clockwise the picture must turn to be upright
+  double duration_s = 0;  // from the container, 0 when unknown
+  int rotation = 0;       // degrees clockwise the picture must turn to be upright
 };
 
 struct VideoOptions {
   DecodeLimits limits;
-  uint64_t max_frames = 2'000'000;   // ~18 h at 30 fps
+  uint64_t max_frames = 2'000'000;  // ~18 h at 30 fps
   double max_wall_seconds = 1800;
-  int threads = 0;                   // decoder threads; 0: FFmpeg's choice
-  int frame_size = 0;                // convert to frame_size x frame_size (vPDQ's forced size)
-  bool luma = false;                 // hand over the luma plane (kGray8) instead of RGB24
+  int threads = 0;     // decoder threads; 0: FFmpeg's choice
+  int frame_size = 0;  // convert to frame_size x frame_size (vPDQ's forced size)
+  bool luma = false;   // hand over the luma plane (kGray8) instead of RGB24
   bool apply_rotation = false;
   // Only decode reference frames (and the frames wanted among them): faster for sparse sampling.
   bool skip_nonref = false;
@@ -53,14 +53,14 @@ struct VideoOptions {
 };
 
 struct VideoFrame {
-  int64_t number = 0;   // 0-based, in decode output order
-  double seconds = 0;   // number / fps
+  int64_t number = 0;  // 0-based, in decode output order
+  double seconds = 0;  // number / fps
   const Image* image = nullptr;
 };
 
 struct VideoReport {
-  int64_t frames = 0;          // frames the decoder returned
-  int64_t corrupt_packets = 0; // packets or frames the decoder rejected or flagged
+  int64_t frames = 0;           // frames the decoder returned
+  int64_t corrupt_packets = 0;  // packets or frames the decoder rejected or flagged
   bool truncated_by_limit = false;
   std::vector<std::string> warnings;
 };

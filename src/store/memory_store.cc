@@ -1,10 +1,10 @@
 // The in-memory store: every interface of store.h over maps under one mutex, nothing durable.
 // For fast unit tests of the domain (with a fake clock) and as a second implementation the
 // store contract tests run against, beside SQLite.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "core/mutex.h"
 #include "store/store.h"
@@ -58,7 +58,8 @@ class MemoryStore final : public Store {
   Result<int64_t> CreateBank(const BankRecord& b) override {
     MutexLock l(&mu_);
     for (const auto& [id, bank] : banks_) {
-      if (bank.name == b.name) return InvalidArgument(fmt::format("a bank named {} exists", b.name));
+      if (bank.name == b.name)
+        return InvalidArgument(fmt::format("a bank named {} exists", b.name));
     }
     BankRecord r = b;
     r.id = static_cast<int64_t>(banks_.size()) + 1;
@@ -145,7 +146,8 @@ class MemoryStore final : public Store {
   Result<std::optional<ContentRecord>> GetContent(int64_t row) override {
     MutexLock l(&mu_);
     auto it = content_.find(row);
-    return it == content_.end() ? std::optional<ContentRecord>() : std::optional<ContentRecord>(it->second);
+    return it == content_.end() ? std::optional<ContentRecord>()
+                                : std::optional<ContentRecord>(it->second);
   }
   Result<std::optional<ContentRecord>> FindContent(const std::string& content_id) override {
     MutexLock l(&mu_);
@@ -158,7 +160,8 @@ class MemoryStore final : public Store {
     MutexLock l(&mu_);
     std::vector<ContentRecord> out;
     for (const auto& [id, c] : content_) {
-      if ((!md5.empty() && c.md5 == md5) || (!sha256.empty() && c.sha256 == sha256)) out.push_back(c);
+      if ((!md5.empty() && c.md5 == md5) || (!sha256.empty() && c.sha256 == sha256))
+        out.push_back(c);
     }
     return out;
   }
@@ -183,13 +186,15 @@ class MemoryStore final : public Store {
       auto it = docs_.find(id);
       if (it == docs_.end()) return NotFound(fmt::format("no document {}", id));
       if (it->second.state != state) {
-        return FailedPrecondition(fmt::format("document {} is {}, no longer {}", id, it->second.state, state));
+        return FailedPrecondition(
+            fmt::format("document {} is {}, no longer {}", id, it->second.state, state));
       }
     }
     for (const auto& d : c.docs) {
       if (d.id != 0) {
         auto it = docs_.find(d.id);
-        if (it == docs_.end() || it->second.kind != d.kind) return NotFound(fmt::format("no {} {}", d.kind, d.id));
+        if (it == docs_.end() || it->second.kind != d.kind)
+          return NotFound(fmt::format("no {} {}", d.kind, d.id));
       }
     }
     for (const auto& [row, state] : c.content_states) {
@@ -243,7 +248,8 @@ class MemoryStore final : public Store {
         return a.due_ms != b.due_ms ? a.due_ms < b.due_ms : a.id < b.id;
       });
     }
-    if (static_cast<int64_t>(out.size()) > q.limit) out.resize(static_cast<size_t>(std::max<int64_t>(q.limit, 0)));
+    if (static_cast<int64_t>(out.size()) > q.limit)
+      out.resize(static_cast<size_t>(std::max<int64_t>(q.limit, 0)));
     return out;
   }
   Result<DocCount> CountDocs(const std::string& kind, const std::string& state) override {
@@ -251,7 +257,8 @@ class MemoryStore final : public Store {
     DocCount c;
     for (const auto& [id, d] : docs_) {
       if (d.kind != kind || d.state != state) continue;
-      c.oldest_created_ms = c.count == 0 ? d.created_ms : std::min(c.oldest_created_ms, d.created_ms);
+      c.oldest_created_ms =
+          c.count == 0 ? d.created_ms : std::min(c.oldest_created_ms, d.created_ms);
       c.earliest_due_ms = c.count == 0 ? d.due_ms : std::min(c.earliest_due_ms, d.due_ms);
       ++c.count;
     }
@@ -267,7 +274,8 @@ class MemoryStore final : public Store {
   Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) override {
     MutexLock l(&mu_);
     auto it = evidence_.find({request_id, item});
-    return it == evidence_.end() ? std::optional<EvidenceBlob>() : std::optional<EvidenceBlob>(it->second);
+    return it == evidence_.end() ? std::optional<EvidenceBlob>()
+                                 : std::optional<EvidenceBlob>(it->second);
   }
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
     MutexLock l(&mu_);

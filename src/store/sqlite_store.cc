@@ -1,8 +1,9 @@
 // The SQLite store: WAL journal, synchronous=FULL (a commit is on disk when it returns), and group
 // commit -- writes from concurrent requests are queued and committed by one of the requesting
 // threads (the leader), many to a transaction and one sync, each inside its own savepoint so one
-// failing write does not undo the others. Reads use a second connection (WAL lets them run beside the writer); checkpoints a third,
-// on their own thread. Prepared statements are reused.
+// failing write does not undo the others. Reads use a second connection (WAL lets them run beside
+// the writer); checkpoints a third, on their own thread. Prepared statements are reused.
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -19,9 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/thread.h"
 #include "store/store.h"
 
@@ -100,7 +100,7 @@ class StmtPool {
   }
   sqlite3_stmt* Take(sqlite3* db, const char* sql) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       auto it = free_.find(Key{db, sql});
       if (it != free_.end() && !it->second.empty()) {
         sqlite3_stmt* s = it->second.back();
@@ -118,12 +118,12 @@ class StmtPool {
   void Give(sqlite3_stmt* s) {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     free_[Key{sqlite3_db_handle(s), sqlite3_sql(s)}].push_back(s);
   }
   // Before sqlite3_close: finalizes every pooled statement of db.
   void Forget(sqlite3* db) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     for (auto it = free_.begin(); it != free_.end();) {
       if (it->first.db == db) {
         for (auto* s : it->second) sqlite3_finalize(s);
@@ -141,10 +141,12 @@ class StmtPool {
     bool operator==(const Key&) const = default;
   };
   struct KeyHash {
-    size_t operator()(const Key& k) const { return std::hash<std::string>()(k.sql) ^ std::hash<void*>()(k.db); }
+    size_t operator()(const Key& k) const {
+      return std::hash<std::string>()(k.sql) ^ std::hash<void*>()(k.db);
+    }
   };
-  std::mutex mu_;
-  std::unordered_map<Key, std::vector<sqlite3_stmt*>, KeyHash> free_;
+  Mutex mu_;
+  std::unordered_map<Key, std::vector<sqlite3_stmt*>, KeyHash> free_ TD_GUARDED_BY(mu_);
 };
 
 class Stmt {
@@ -179,12 +181,16 @@ Result<Stmt> Prepare(sqlite3* db, const char* sql) {
   return Stmt(s);
 }
 
-void Bind(sqlite3_stmt* s, int i, const std::string& v) { sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+void Bind(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
 void Bind(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
 void Bind(sqlite3_stmt* s, int i, int v) { sqlite3_bind_int(s, i, v); }
 std::string Text(sqlite3_stmt* s, int i) {
   const auto* p = sqlite3_column_text(s, i);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, i)));
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p),
+                                    static_cast<size_t>(sqlite3_column_bytes(s, i)));
 }
 
 Status Exec(sqlite3* db, const char* sql) {
@@ -201,14 +207,27 @@ Status Exec(sqlite3* db, const char* sql) {
 Status Run(sqlite3* db, const char* sql) {
   TD_ASSIGN_OR_RETURN(auto s, Prepare(db, sql));
   const int rc = sqlite3_step(s.get());
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return IoError(fmt::format("{}: {}", sql, sqlite3_errmsg(db)));
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return IoError(fmt::format("{}: {}", sql, sqlite3_errmsg(db)));
   return Status::Ok();
 }
 
-#define TD_CONTENT_COLUMNS "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video, robust"
+#define TD_CONTENT_COLUMNS                                                                      \
+  "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video, " \
+  "robust"
 ContentRecord ContentFrom(sqlite3_stmt* s) {
-  return {sqlite3_column_int64(s, 0), Text(s, 1), Text(s, 2), Text(s, 3), Text(s, 4),
-          sqlite3_column_int(s, 5), Text(s, 6), Text(s, 7), Text(s, 8), sqlite3_column_int64(s, 9), Text(s, 10), Text(s, 11)};
+  return {sqlite3_column_int64(s, 0),
+          Text(s, 1),
+          Text(s, 2),
+          Text(s, 3),
+          Text(s, 4),
+          sqlite3_column_int(s, 5),
+          Text(s, 6),
+          Text(s, 7),
+          Text(s, 8),
+          sqlite3_column_int64(s, 9),
+          Text(s, 10),
+          Text(s, 11)};
 }
 
 class SqliteStore final : public Store {
@@ -216,16 +235,14 @@ class SqliteStore final : public Store {
   explicit SqliteStore(Env* env) : env_(env != nullptr ? env : Env::Default()) {}
   ~SqliteStore() override {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);  // writes in flight finish; none start (stopping_)
       stopping_ = true;
+      while (committing_) idle_cv_.Wait(&mu_);
     }
-    {
-      std::unique_lock lock(mu_);  // writes in flight finish; none start (stopping_)
-      idle_cv_.wait(lock, [&] { return !committing_; });
-    }
-    ckpt_cv_.notify_all();
+    ckpt_cv_.SignalAll();
     if (checkpointer_.joinable()) checkpointer_.join();
-    if (cdb_ != nullptr) (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (cdb_ != nullptr)
+      (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     StmtPool::Get().Forget(cdb_);
     sqlite3_close(cdb_);
     StmtPool::Get().Forget(rdb_);
@@ -235,35 +252,46 @@ class SqliteStore final : public Store {
   }
 
   Status Open(const std::string& path, bool create) {
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    const int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path.c_str(), &wdb_, flags, nullptr) != SQLITE_OK) {
       if (!create) {
-        return NotFound(fmt::format("no store at {} (create one with --create, or check the path)", path));
+        return NotFound(
+            fmt::format("no store at {} (create one with --create, or check the path)", path));
       }
-      return IoError(fmt::format("cannot open store {}: {}", path, wdb_ ? sqlite3_errmsg(wdb_) : "?"));
+      return IoError(
+          fmt::format("cannot open store {}: {}", path, wdb_ ? sqlite3_errmsg(wdb_) : "?"));
     }
     sqlite3_busy_timeout(wdb_, 5000);
-    TD_RETURN_IF_ERROR(Exec(wdb_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-65536;"));
+    TD_RETURN_IF_ERROR(
+        Exec(wdb_,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA "
+             "journal_size_limit=67108864; PRAGMA cache_size=-65536;"));
     TD_RETURN_IF_ERROR(Migrate());
     // Start from an empty WAL: a WAL left large by a crash or another process would otherwise be
     // copied into the database by the first checkpoints, under load (seconds of I/O stalls).
     (void)sqlite3_wal_checkpoint_v2(wdb_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-    if (sqlite3_open_v2(path.c_str(), &rdb_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &rdb_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+        SQLITE_OK) {
       return IoError("cannot open a read connection");
     }
     sqlite3_busy_timeout(rdb_, 5000);
     TD_RETURN_IF_ERROR(LoadChainHead());
     // Checkpoints run on their own connection and thread, so the writer never stalls copying the
     // WAL into the database (it did, in the request path, every 1000 pages).
-    if (sqlite3_open_v2(path.c_str(), &cdb_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(path.c_str(), &cdb_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
       return IoError("cannot open a checkpoint connection");
     }
     sqlite3_busy_timeout(cdb_, 5000);
     TD_RETURN_IF_ERROR(Exec(cdb_, "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864;"));
-    sqlite3_wal_hook(wdb_, [](void* self, sqlite3*, const char*, int pages) {
-      static_cast<SqliteStore*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
-      return SQLITE_OK;
-    }, this);  // replaces the automatic checkpoint
+    sqlite3_wal_hook(
+        wdb_,
+        [](void* self, sqlite3*, const char*, int pages) {
+          static_cast<SqliteStore*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+          return SQLITE_OK;
+        },
+        this);  // replaces the automatic checkpoint
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
 
     return Status::Ok();
@@ -272,7 +300,9 @@ class SqliteStore final : public Store {
   Result<int64_t> CreateKey(const KeyRecord& k) override {
     int64_t id = 0;
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO api_keys(name, role, key_hash, created_ms) VALUES(?,?,?,?)"));
+      TD_ASSIGN_OR_RETURN(
+          auto s,
+          Prepare(db, "INSERT INTO api_keys(name, role, key_hash, created_ms) VALUES(?,?,?,?)"));
       Bind(s.get(), 1, k.name);
       Bind(s.get(), 2, k.role);
       Bind(s.get(), 3, k.key_hash);
@@ -285,16 +315,21 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<KeyRecord>> GetKey(int64_t id) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys WHERE id = ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(
+        auto s,
+        Prepare(rdb_,
+                "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys WHERE id = ?"));
     Bind(s.get(), 1, id);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<KeyRecord>();
     return std::optional<KeyRecord>(KeyFrom(s.get()));
   }
 
   Result<std::optional<KeyRecord>> FindKeyByHash(const std::string& key_hash) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys WHERE key_hash = ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_,
+                                        "SELECT id, name, role, key_hash, created_ms, revoked FROM "
+                                        "api_keys WHERE key_hash = ?"));
     Bind(s.get(), 1, key_hash);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<KeyRecord>();
     return std::optional<KeyRecord>(KeyFrom(s.get()));
@@ -311,8 +346,11 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<KeyRecord>> ListKeys() override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys ORDER BY id"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(
+        auto s,
+        Prepare(rdb_,
+                "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys ORDER BY id"));
     std::vector<KeyRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(KeyFrom(s.get()));
     return out;
@@ -321,14 +359,17 @@ class SqliteStore final : public Store {
   Result<int64_t> CreateBank(const BankRecord& b) override {
     int64_t id = 0;
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO banks(name, category, pdq_threshold, action, created_ms) VALUES(?,?,?,?,?)"));
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db,
+                                          "INSERT INTO banks(name, category, pdq_threshold, "
+                                          "action, created_ms) VALUES(?,?,?,?,?)"));
       Bind(s.get(), 1, b.name);
       Bind(s.get(), 2, b.category);
       Bind(s.get(), 3, b.pdq_threshold);
       Bind(s.get(), 4, b.action);
       Bind(s.get(), 5, env_->NowMs());
       const int rc = sqlite3_step(s.get());
-      if (rc == SQLITE_CONSTRAINT) return InvalidArgument(fmt::format("a bank named '{}' exists", b.name));
+      if (rc == SQLITE_CONSTRAINT)
+        return InvalidArgument(fmt::format("a bank named '{}' exists", b.name));
       if (rc != SQLITE_DONE) return SqlError(db, "insert bank");
       id = sqlite3_last_insert_rowid(db);
       return Status::Ok();
@@ -337,12 +378,17 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<BankRecord>> ListBanks() override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, name, category, pdq_threshold, action, created_ms FROM banks ORDER BY id"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(
+        auto s,
+        Prepare(
+            rdb_,
+            "SELECT id, name, category, pdq_threshold, action, created_ms FROM banks ORDER BY id"));
     std::vector<BankRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      out.push_back({sqlite3_column_int64(s.get(), 0), Text(s.get(), 1), Text(s.get(), 2), sqlite3_column_int(s.get(), 3),
-                     Text(s.get(), 4), sqlite3_column_int64(s.get(), 5)});
+      out.push_back({sqlite3_column_int64(s.get(), 0), Text(s.get(), 1), Text(s.get(), 2),
+                     sqlite3_column_int(s.get(), 3), Text(s.get(), 4),
+                     sqlite3_column_int64(s.get(), 5)});
     }
     return out;
   }
@@ -355,7 +401,11 @@ class SqliteStore final : public Store {
   Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) override {
     std::vector<int64_t> ids(es.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+      TD_ASSIGN_OR_RETURN(
+          auto s,
+          Prepare(db,
+                  "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, "
+                  "request_id, enabled, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
       const int64_t now = env_->NowMs();
       for (size_t i = 0; i < es.size(); ++i) {
         const auto& e = es[i];
@@ -393,13 +443,18 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<BankEntryRecord>> ListBankEntries() override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video, robust FROM bank_entries ORDER BY id"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(
+        auto s, Prepare(rdb_,
+                        "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, "
+                        "enabled, created_ms, video, robust FROM bank_entries ORDER BY id"));
     std::vector<BankEntryRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2), sqlite3_column_int(s.get(), 3),
-                     Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7), sqlite3_column_int(s.get(), 8) != 0,
-                     sqlite3_column_int64(s.get(), 9), Text(s.get(), 10), Text(s.get(), 11)});
+      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1),
+                     Text(s.get(), 2), sqlite3_column_int(s.get(), 3), Text(s.get(), 4),
+                     Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7),
+                     sqlite3_column_int(s.get(), 8) != 0, sqlite3_column_int64(s.get(), 9),
+                     Text(s.get(), 10), Text(s.get(), 11)});
     }
     return out;
   }
@@ -409,10 +464,15 @@ class SqliteStore final : public Store {
     return ids.at(0);
   }
 
-  Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& items) override {
+  Result<std::vector<int64_t>> RecordContentBatch(
+      const std::vector<ContentRecord>& items) override {
     std::vector<int64_t> ids(items.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto ins, Prepare(db, "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
+      TD_ASSIGN_OR_RETURN(
+          auto ins, Prepare(db,
+                            "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, "
+                            "md5, sha256, state, created_ms, video, robust) "
+                            "VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
       TD_ASSIGN_OR_RETURN(auto sel, Prepare(db, "SELECT id FROM content WHERE content_id = ?"));
       const int64_t now = env_->NowMs();
       for (size_t i = 0; i < items.size(); ++i) {
@@ -454,8 +514,9 @@ class SqliteStore final : public Store {
   }
 
   Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content ORDER BY id"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s,
+                        Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content ORDER BY id"));
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) TD_RETURN_IF_ERROR(fn(ContentFrom(s.get())));
     if (rc != SQLITE_DONE) return SqlError(rdb_, "read content");
@@ -463,44 +524,52 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> CountContent() override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(&read_mu_);
     TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT COUNT(*) FROM content"));
     if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(rdb_, "count content");
     return sqlite3_column_int64(s.get(), 0);
   }
 
-
   Result<std::optional<ContentRecord>> GetContent(int64_t row) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s,
+                        Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ?"));
     Bind(s.get(), 1, row);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<ContentRecord>();
     return std::optional<ContentRecord>(ContentFrom(s.get()));
   }
 
   Result<std::optional<ContentRecord>> FindContent(const std::string& content_id) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE content_id = ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(
+        auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE content_id = ?"));
     Bind(s.get(), 1, content_id);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<ContentRecord>();
     return std::optional<ContentRecord>(ContentFrom(s.get()));
   }
 
-  Result<std::vector<ContentRecord>> FindContentByDigest(const std::string& md5, const std::string& sha256) override {
-    std::lock_guard lock(read_mu_);
+  Result<std::vector<ContentRecord>> FindContentByDigest(const std::string& md5,
+                                                         const std::string& sha256) override {
+    MutexLock lock(&read_mu_);
     std::vector<ContentRecord> out;
     if (!md5.empty()) {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE md5 = ? AND md5 != ''"));
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS
+                                                " FROM content WHERE md5 = ? AND md5 != ''"));
       Bind(s.get(), 1, md5);
       while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(ContentFrom(s.get()));
     }
     if (!sha256.empty()) {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE sha256 = ? AND sha256 != ''"));
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS
+                                                " FROM content WHERE sha256 = ? AND sha256 != ''"));
       Bind(s.get(), 1, sha256);
       while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(ContentFrom(s.get()));
     }
-    std::sort(out.begin(), out.end(), [](const ContentRecord& a, const ContentRecord& b) { return a.id < b.id; });
-    out.erase(std::unique(out.begin(), out.end(), [](const ContentRecord& a, const ContentRecord& b) { return a.id == b.id; }), out.end());
+    std::sort(out.begin(), out.end(),
+              [](const ContentRecord& a, const ContentRecord& b) { return a.id < b.id; });
+    out.erase(
+        std::unique(out.begin(), out.end(),
+                    [](const ContentRecord& a, const ContentRecord& b) { return a.id == b.id; }),
+        out.end());
     return out;
   }
 
@@ -531,11 +600,13 @@ class SqliteStore final : public Store {
         Bind(q.get(), 1, id);
         if (sqlite3_step(q.get()) != SQLITE_ROW) return NotFound(fmt::format("no document {}", id));
         if (Text(q.get(), 0) != state) {
-          return FailedPrecondition(fmt::format("document {} is {}, no longer {}", id, Text(q.get(), 0), state));
+          return FailedPrecondition(
+              fmt::format("document {} is {}, no longer {}", id, Text(q.get(), 0), state));
         }
       }
       TD_RETURN_IF_ERROR(PutDocsIn(db, c.docs, &ids));
-      for (const auto& [row, state] : c.content_states) TD_RETURN_IF_ERROR(SetContentStateIn(db, row, state));
+      for (const auto& [row, state] : c.content_states)
+        TD_RETURN_IF_ERROR(SetContentStateIn(db, row, state));
       for (const auto& a : c.audits) {
         AuditRecord r;
         TD_RETURN_IF_ERROR(InsertAudit(db, a.actor, a.kind, a.payload, &r));
@@ -551,13 +622,18 @@ class SqliteStore final : public Store {
     for (size_t i = 0; i < docs.size(); ++i) {
       const auto& d = docs[i];
       if (d.id == 0) {
-        TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO docs(kind, owner, state, due_ms, ukey, created_ms, doc) VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"));
+        TD_ASSIGN_OR_RETURN(
+            auto s, Prepare(db,
+                            "INSERT INTO docs(kind, owner, state, due_ms, ukey, created_ms, doc) "
+                            "VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"));
         Bind(s.get(), 1, d.kind);
         Bind(s.get(), 2, d.owner);
         Bind(s.get(), 3, d.state);
         Bind(s.get(), 4, d.due_ms);
-        if (d.ukey.empty()) sqlite3_bind_null(s.get(), 5);
-        else Bind(s.get(), 5, d.ukey);
+        if (d.ukey.empty())
+          sqlite3_bind_null(s.get(), 5);
+        else
+          Bind(s.get(), 5, d.ukey);
         Bind(s.get(), 6, d.created_ms != 0 ? d.created_ms : now);
         Bind(s.get(), 7, d.doc);
         if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "insert document");
@@ -570,7 +646,9 @@ class SqliteStore final : public Store {
           ids[i] = -sqlite3_column_int64(q.get(), 0);
         }
       } else {
-        TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "UPDATE docs SET owner = ?, state = ?, due_ms = ?, doc = ? WHERE id = ? AND kind = ?"));
+        TD_ASSIGN_OR_RETURN(auto s, Prepare(db,
+                                            "UPDATE docs SET owner = ?, state = ?, due_ms = ?, doc "
+                                            "= ? WHERE id = ? AND kind = ?"));
         Bind(s.get(), 1, d.owner);
         Bind(s.get(), 2, d.state);
         Bind(s.get(), 3, d.due_ms);
@@ -586,20 +664,24 @@ class SqliteStore final : public Store {
   }
 
   static DocRecord DocFrom(sqlite3_stmt* s) {
-    return {sqlite3_column_int64(s, 0), Text(s, 1), sqlite3_column_int64(s, 2), Text(s, 3), sqlite3_column_int64(s, 4),
-            Text(s, 5), sqlite3_column_int64(s, 6), Text(s, 7)};
+    return {sqlite3_column_int64(s, 0), Text(s, 1), sqlite3_column_int64(s, 2), Text(s, 3),
+            sqlite3_column_int64(s, 4), Text(s, 5), sqlite3_column_int64(s, 6), Text(s, 7)};
   }
 
   Result<std::optional<DocRecord>> GetDoc(int64_t id) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT id, kind, owner, state, due_ms, ifnull(ukey, ''), created_ms, doc FROM docs WHERE id = ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_,
+                                        "SELECT id, kind, owner, state, due_ms, ifnull(ukey, ''), "
+                                        "created_ms, doc FROM docs WHERE id = ?"));
     Bind(s.get(), 1, id);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<DocRecord>();
     return std::optional<DocRecord>(DocFrom(s.get()));
   }
 
   Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) override {
-    std::string sql = "SELECT id, kind, owner, state, due_ms, ifnull(ukey, ''), created_ms, doc FROM docs WHERE kind = ?1 AND id > ?2";
+    std::string sql =
+        "SELECT id, kind, owner, state, due_ms, ifnull(ukey, ''), created_ms, doc FROM docs WHERE "
+        "kind = ?1 AND id > ?2";
     if (q.owner) sql += " AND owner = ?3";
     if (!q.state.empty()) sql += " AND state = ?4";
     if (q.due_before) sql += " AND due_ms <= ?5";
@@ -608,7 +690,7 @@ class SqliteStore final : public Store {
     if (!q.ukey.empty()) sql += " AND ukey = ?9";
     sql += q.by_due ? " ORDER BY due_ms, id" : " ORDER BY id";
     sql += " LIMIT ?8";
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(&read_mu_);
     // One of a few shapes: prepared once each (the pool keys statements by their text).
     TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, sql.c_str()));
     Bind(s.get(), 1, q.kind);
@@ -628,21 +710,29 @@ class SqliteStore final : public Store {
   }
 
   Result<DocCount> CountDocs(const std::string& kind, const std::string& state) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT count(*), ifnull(min(created_ms), 0), ifnull(min(due_ms), 0) FROM docs WHERE kind = ? AND state = ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s,
+                        Prepare(rdb_,
+                                "SELECT count(*), ifnull(min(created_ms), 0), ifnull(min(due_ms), "
+                                "0) FROM docs WHERE kind = ? AND state = ?"));
     Bind(s.get(), 1, kind);
     Bind(s.get(), 2, state);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(rdb_, "count documents");
-    return DocCount{sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), sqlite3_column_int64(s.get(), 2)};
+    return DocCount{sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1),
+                    sqlite3_column_int64(s.get(), 2)};
   }
 
   Status PutEvidence(const EvidenceBlob& e) override {
     return Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT OR REPLACE INTO evidence(request_id, item, nonce, data, expires_ms) VALUES(?,?,?,?,?)"));
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db,
+                                          "INSERT OR REPLACE INTO evidence(request_id, item, "
+                                          "nonce, data, expires_ms) VALUES(?,?,?,?,?)"));
       Bind(s.get(), 1, e.request_id);
       Bind(s.get(), 2, e.item);
-      sqlite3_bind_blob(s.get(), 3, e.nonce.data(), static_cast<int>(e.nonce.size()), SQLITE_TRANSIENT);
-      sqlite3_bind_blob(s.get(), 4, e.data.data(), static_cast<int>(e.data.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_blob(s.get(), 3, e.nonce.data(), static_cast<int>(e.nonce.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_blob(s.get(), 4, e.data.data(), static_cast<int>(e.data.size()),
+                        SQLITE_TRANSIENT);
       Bind(s.get(), 5, e.expires_ms);
       if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "store evidence");
       return Status::Ok();
@@ -650,16 +740,21 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT nonce, data, expires_ms FROM evidence WHERE request_id = ? AND item = ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(
+        auto s,
+        Prepare(rdb_,
+                "SELECT nonce, data, expires_ms FROM evidence WHERE request_id = ? AND item = ?"));
     Bind(s.get(), 1, request_id);
     Bind(s.get(), 2, item);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<EvidenceBlob>();
     auto blob = [&](int i) {
       const auto* p = static_cast<const char*>(sqlite3_column_blob(s.get(), i));
-      return p == nullptr ? std::string() : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), i)));
+      return p == nullptr ? std::string()
+                          : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s.get(), i)));
     };
-    return std::optional<EvidenceBlob>(EvidenceBlob{request_id, item, blob(0), blob(1), sqlite3_column_int64(s.get(), 2)});
+    return std::optional<EvidenceBlob>(
+        EvidenceBlob{request_id, item, blob(0), blob(1), sqlite3_column_int64(s.get(), 2)});
   }
 
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
@@ -674,14 +769,17 @@ class SqliteStore final : public Store {
     return n;
   }
 
-  Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind, const std::string& payload) override {
+  Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind,
+                                  const std::string& payload) override {
     AuditRecord r;
-    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) { return InsertAudit(db, actor, kind, payload, &r); }));
+    TD_RETURN_IF_ERROR(
+        Write([&](sqlite3* db) { return InsertAudit(db, actor, kind, payload, &r); }));
     return r;
   }
 
   // Appends one record to the chain inside the current transaction (writer thread).
-  Status InsertAudit(sqlite3* db, const std::string& actor, const std::string& kind, const std::string& payload, AuditRecord* out) {
+  Status InsertAudit(sqlite3* db, const std::string& actor, const std::string& kind,
+                     const std::string& payload, AuditRecord* out) {
     AuditRecord& r = *out;
     r.seq = last_seq_ + 1;
     r.time_ms = env_->NowMs();
@@ -690,7 +788,9 @@ class SqliteStore final : public Store {
     r.payload = payload;
     r.prev_hash = last_hash_.empty() ? std::string(64, '0') : last_hash_;
     r.hash = AuditHash(r);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "INSERT INTO audit(seq, time_ms, actor, kind, payload, prev_hash, hash) VALUES(?,?,?,?,?,?,?)"));
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(db,
+                                        "INSERT INTO audit(seq, time_ms, actor, kind, payload, "
+                                        "prev_hash, hash) VALUES(?,?,?,?,?,?,?)"));
     Bind(s.get(), 1, r.seq);
     Bind(s.get(), 2, r.time_ms);
     Bind(s.get(), 3, r.actor);
@@ -705,14 +805,17 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) override {
-    std::lock_guard lock(read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT seq, time_ms, actor, kind, payload, prev_hash, hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?"));
+    MutexLock lock(&read_mu_);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_,
+                                        "SELECT seq, time_ms, actor, kind, payload, prev_hash, "
+                                        "hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?"));
     Bind(s.get(), 1, from_seq);
     Bind(s.get(), 2, limit);
     std::vector<AuditRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2), Text(s.get(), 3),
-                     Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6)});
+      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1),
+                     Text(s.get(), 2), Text(s.get(), 3), Text(s.get(), 4), Text(s.get(), 5),
+                     Text(s.get(), 6)});
     }
     return out;
   }
@@ -721,42 +824,53 @@ class SqliteStore final : public Store {
   struct Job {
     std::function<Status(sqlite3*)> fn;
     Status result;
-    bool lead = false;                  // woken to commit the next batch, not with a result
+    bool lead = false;  // woken to commit the next batch, not with a result
     // A mutex and condition variable, not std::binary_semaphore: libstdc++'s semaphore spins with
     // sched_yield before it sleeps, and two dozen waiting writers yielding to each other took an
     // eighth of the server's CPU under load (perf, scripts/bench-serve.sh).
-    std::mutex m;
-    std::condition_variable cv;
-    bool woken = false;  // GUARDED_BY(m)
+    Mutex m;
+    CondVar cv;
+    bool woken TD_GUARDED_BY(m) = false;
     void Wake() {
       {
-        std::lock_guard l(m);
+        MutexLock l(&m);
         woken = true;
       }
-      cv.notify_one();
+      cv.Signal();
     }
     void Wait() {
-      std::unique_lock l(m);
-      cv.wait(l, [this] { return woken; });
+      MutexLock l(&m);
+      while (!woken) cv.Wait(&m);
     }
   };
 
   static KeyRecord KeyFrom(sqlite3_stmt* s) {
-    return {sqlite3_column_int64(s, 0), Text(s, 1), Text(s, 2), Text(s, 3), sqlite3_column_int64(s, 4), sqlite3_column_int(s, 5) != 0};
+    return {sqlite3_column_int64(s, 0),
+            Text(s, 1),
+            Text(s, 2),
+            Text(s, 3),
+            sqlite3_column_int64(s, 4),
+            sqlite3_column_int(s, 5) != 0};
   }
 
   Status Migrate() {
-    TD_RETURN_IF_ERROR(Exec(wdb_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+    TD_RETURN_IF_ERROR(
+        Exec(wdb_, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
     TD_ASSIGN_OR_RETURN(auto s, Prepare(wdb_, "SELECT version FROM schema_version"));
     int version = 0;
     if (sqlite3_step(s.get()) == SQLITE_ROW) version = sqlite3_column_int(s.get(), 0);
     s.reset();
     const int latest = static_cast<int>(std::size(kMigrations));
-    if (version > latest) return Unsupported(fmt::format("store schema {} is newer than this build ({})", version, latest));
+    if (version > latest)
+      return Unsupported(
+          fmt::format("store schema {} is newer than this build ({})", version, latest));
     for (int v = version; v < latest; ++v) {
       TD_RETURN_IF_ERROR(Exec(wdb_, "BEGIN IMMEDIATE"));
       Status st = Exec(wdb_, kMigrations[v]);
-      if (st.ok()) st = Exec(wdb_, v == 0 ? "INSERT INTO schema_version VALUES (1)" : fmt::format("UPDATE schema_version SET version = {}", v + 1).c_str());
+      if (st.ok())
+        st = Exec(wdb_, v == 0
+                            ? "INSERT INTO schema_version VALUES (1)"
+                            : fmt::format("UPDATE schema_version SET version = {}", v + 1).c_str());
       if (!st.ok()) {
         (void)Exec(wdb_, "ROLLBACK");
         return st.WithContext(fmt::format("migration {}", v + 1));
@@ -769,7 +883,8 @@ class SqliteStore final : public Store {
   // The chain's head, for appends. Read again inside each write transaction: another process
   // (`takedown admin create-key` beside a running server) may have appended since.
   Status LoadChainHead() {
-    TD_ASSIGN_OR_RETURN(auto last, Prepare(wdb_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    TD_ASSIGN_OR_RETURN(auto last,
+                        Prepare(wdb_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
     if (sqlite3_step(last.get()) == SQLITE_ROW) {
       last_seq_ = sqlite3_column_int64(last.get(), 0);
       last_hash_ = Text(last.get(), 1);
@@ -790,7 +905,7 @@ class SqliteStore final : public Store {
     job->fn = std::move(fn);
     bool lead = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) return IoError("store is closing");
       queue_.push_back(job);
       if (!committing_) lead = committing_ = true;
@@ -803,16 +918,16 @@ class SqliteStore final : public Store {
     if (lead) {
       std::deque<std::shared_ptr<Job>> batch;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         batch.swap(queue_);
       }
       CommitBatch(batch);
       std::shared_ptr<Job> next;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         if (queue_.empty()) {
           committing_ = false;
-          idle_cv_.notify_all();
+          idle_cv_.SignalAll();
         } else {
           next = queue_.front();
         }
@@ -833,22 +948,21 @@ class SqliteStore final : public Store {
   int64_t WriteQueueDepth() const override { return pending_.load(std::memory_order_relaxed); }
 
  private:
-
   // Copies committed WAL pages into the database when the WAL has grown past kCheckpointPages,
   // or every few seconds. PASSIVE: never waits for, nor blocks, readers and the writer.
   void CheckpointLoop() {
     LowerThisThreadPriority();
-    std::unique_lock lock(mu_);
+    MutexLock lock(&mu_);
     while (!stopping_) {
-      ckpt_cv_.wait_for(lock, std::chrono::seconds(5));
+      ckpt_cv_.WaitFor(&mu_, std::chrono::seconds(5));
       if (stopping_) break;
       if (wal_pages_.load(std::memory_order_relaxed) == 0) continue;
-      lock.unlock();
+      mu_.Unlock();
       int log = 0, done = 0;
       (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
       if (log >= 0 && done >= log) wal_pages_.store(0, std::memory_order_relaxed);
-      lock.lock();
-      ckpt_cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stopping_; });  // no busy loop
+      mu_.Lock();
+      if (!stopping_) ckpt_cv_.WaitFor(&mu_, std::chrono::milliseconds(50));  // no busy loop
     }
   }
 
@@ -888,29 +1002,30 @@ class SqliteStore final : public Store {
       // and under steady load the background checkpoint never catches up with the commits: the
       // log grew without bound (240 MB after 40 s of checks; journal_size_limit acts only on a
       // restart). Here no other write can run, and the background pass has copied all but the
-      // last few frames: this pass is ~1 ms, and the next transaction writes the log from its start.
+      // last few frames: this pass is ~1 ms, and the next transaction writes the log from its
+      // start.
       (void)sqlite3_wal_checkpoint_v2(wdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }
-    if (wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages) ckpt_cv_.notify_one();
+    if (wal_pages_.load(std::memory_order_relaxed) >= kCheckpointPages) ckpt_cv_.Signal();
     for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = tx.ok() ? results[i] : tx;
   }
 
   sqlite3* wdb_ = nullptr;
   sqlite3* rdb_ = nullptr;
-  std::mutex read_mu_;
-  std::mutex mu_;
-  std::deque<std::shared_ptr<Job>> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                   // GUARDED_BY(mu_)
-  bool committing_ = false;                 // GUARDED_BY(mu_): a leader is committing
-  std::condition_variable idle_cv_;         // GUARDED_BY(mu_): committing_ went false
+  Mutex read_mu_;  // the read connection is used by one reader at a time
+  Mutex mu_;
+  std::deque<std::shared_ptr<Job>> queue_ TD_GUARDED_BY(mu_);
+  bool stopping_ TD_GUARDED_BY(mu_) = false;
+  bool committing_ TD_GUARDED_BY(mu_) = false;  // a leader is committing
+  CondVar idle_cv_;                             // with mu_: committing_ went false
   static constexpr int kCheckpointPages = 1000;
   static constexpr int kRestartPages = 4 * kCheckpointPages;
-  sqlite3* cdb_ = nullptr;              // checkpoint connection
-  std::condition_variable ckpt_cv_;     // GUARDED_BY(mu_)
-  std::atomic<int> wal_pages_{0};       // pages in the WAL after the last commit
+  sqlite3* cdb_ = nullptr;         // checkpoint connection
+  CondVar ckpt_cv_;                // with mu_
+  std::atomic<int> wal_pages_{0};  // pages in the WAL after the last commit
   std::thread checkpointer_;
   std::atomic<int64_t> pending_{0};
-  int64_t last_seq_ = 0;                    // writer thread only (and Open)
+  int64_t last_seq_ = 0;  // writer thread only (and Open)
   Env* env_;
   std::string last_hash_;
 };
@@ -937,13 +1052,16 @@ Result<int64_t> VerifyAuditChain(AuditLog& store) {
     if (page.empty()) return expect - 1;
     for (const auto& r : page) {
       if (r.seq != expect) {
-        return DataLoss(fmt::format("audit record {} is missing (next present is {})", expect, r.seq));
+        return DataLoss(
+            fmt::format("audit record {} is missing (next present is {})", expect, r.seq));
       }
       if (r.prev_hash != prev) {
-        return DataLoss(fmt::format("audit record {} does not follow record {} (chain broken)", r.seq, r.seq - 1));
+        return DataLoss(fmt::format("audit record {} does not follow record {} (chain broken)",
+                                    r.seq, r.seq - 1));
       }
       if (AuditHash(r) != r.hash) {
-        return DataLoss(fmt::format("audit record {} was altered (its hash does not match its contents)", r.seq));
+        return DataLoss(fmt::format(
+            "audit record {} was altered (its hash does not match its contents)", r.seq));
       }
       prev = r.hash;
       ++expect;

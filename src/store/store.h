@@ -20,8 +20,8 @@ namespace takedown::store {
 struct KeyRecord {
   int64_t id = 0;
   std::string name;
-  std::string role;        // platform | requester | reviewer | admin
-  std::string key_hash;    // SHA-256 hex of the key; the key itself is never stored
+  std::string role;      // platform | requester | reviewer | admin
+  std::string key_hash;  // SHA-256 hex of the key; the key itself is never stored
   int64_t created_ms = 0;
   bool revoked = false;
 };
@@ -29,72 +29,72 @@ struct KeyRecord {
 struct BankRecord {
   int64_t id = 0;
   std::string name;
-  std::string category;        // ncii, csam, deepfake-sexual, terrorism, ...
-  int pdq_threshold = 31;      // match policy
-  std::string action;          // block | sweep | review
+  std::string category;    // ncii, csam, deepfake-sexual, terrorism, ...
+  int pdq_threshold = 31;  // match policy
+  std::string action;      // block | sweep | review
   int64_t created_ms = 0;
 };
 
 struct BankEntryRecord {
   int64_t id = 0;
   int64_t bank_id = 0;
-  std::string pdq;             // 64 hex digits, or ""
+  std::string pdq;  // 64 hex digits, or ""
   int quality = 0;
-  std::string md5, sha256;     // of the file, or ""
-  std::string source;          // who or what added it
-  std::string request_id;      // the removal request behind it, if any
+  std::string md5, sha256;  // of the file, or ""
+  std::string source;       // who or what added it
+  std::string request_id;   // the removal request behind it, if any
   bool enabled = true;
   int64_t created_ms = 0;
-  std::string video;           // a video's frame signals (JSON), or ""
-  std::string robust;          // an image's robust signals (JSON: norm, box, bank variants), or ""
+  std::string video;   // a video's frame signals (JSON), or ""
+  std::string robust;  // an image's robust signals (JSON: norm, box, bank variants), or ""
 };
 
 struct ContentRecord {
-  int64_t id = 0;              // the store's row id (the content index's id)
-  std::string content_id;      // the platform's id
+  int64_t id = 0;          // the store's row id (the content index's id)
+  std::string content_id;  // the platform's id
   std::string chat_id, uploader_id;
   std::string pdq;
   int quality = 0;
   std::string md5, sha256;
   std::string state = "live";  // live | removed | restored
   int64_t created_ms = 0;
-  std::string video;           // a video's frame signals (JSON), or ""
-  std::string robust;          // an image's robust signals (JSON: norm, box, bank variants), or ""
+  std::string video;   // a video's frame signals (JSON), or ""
+  std::string robust;  // an image's robust signals (JSON: norm, box, bank variants), or ""
 };
 
 struct AuditRecord {
   int64_t seq = 0;
   int64_t time_ms = 0;
-  std::string actor;           // "key:12", "system", ...
-  std::string kind;            // "key.created", "bank.entry.added", ...
-  std::string payload;         // JSON
-  std::string prev_hash;       // hash of the record before (64 zeros for the first)
-  std::string hash;            // SHA-256 over prev_hash and this record's fields
+  std::string actor;      // "key:12", "system", ...
+  std::string kind;       // "key.created", "bank.entry.added", ...
+  std::string payload;    // JSON
+  std::string prev_hash;  // hash of the record before (64 zeros for the first)
+  std::string hash;       // SHA-256 over prev_hash and this record's fields
 };
 
 // A document of the workflow (a removal request, an action for the platform, an appeal, a
 // requester's profile): a JSON body the domain owns, plus the few columns it is looked up by.
 struct DocRecord {
   int64_t id = 0;
-  std::string kind;            // request | action | appeal | requester
-  int64_t owner = 0;           // request: requester key; action: request; appeal: action; requester: key
-  std::string state;           // the document's status
-  int64_t due_ms = 0;          // request: deadline; action: next delivery attempt
-  std::string ukey;            // unique key or "" (action: idempotency key; requester: "requester:ID")
-  int64_t created_ms = 0;      // set by the store on insert
-  std::string doc;             // JSON
+  std::string kind;    // request | action | appeal | requester
+  int64_t owner = 0;   // request: requester key; action: request; appeal: action; requester: key
+  std::string state;   // the document's status
+  int64_t due_ms = 0;  // request: deadline; action: next delivery attempt
+  std::string ukey;    // unique key or "" (action: idempotency key; requester: "requester:ID")
+  int64_t created_ms = 0;  // set by the store on insert
+  std::string doc;         // JSON
 };
 
 struct DocQuery {
   std::string kind;
   std::optional<int64_t> owner;
-  std::string state;                 // "" for any
-  std::optional<int64_t> due_before; // due_ms <= this
+  std::string state;                                // "" for any
+  std::optional<int64_t> due_before;                // due_ms <= this
   std::optional<int64_t> created_from, created_to;  // [from, to)
-  int64_t after_id = 0;              // paging: ids greater than this
+  int64_t after_id = 0;                             // paging: ids greater than this
   int64_t limit = 1000;
-  bool by_due = false;               // order by due_ms, id (else by id)
-  std::string ukey;                  // "" for any; else the one document with this unique key
+  bool by_due = false;  // order by due_ms, id (else by id)
+  std::string ukey;     // "" for any; else the one document with this unique key
 };
 
 struct DocCount {
@@ -106,8 +106,8 @@ struct DocCount {
 // Reported media kept for a retention period, encrypted by the domain (the store sees ciphertext).
 struct EvidenceBlob {
   int64_t request_id = 0;
-  int item = 0;                // the evidence item's index in the request
-  std::string nonce, data;     // binary
+  int item = 0;             // the evidence item's index in the request
+  std::string nonce, data;  // binary
   int64_t expires_ms = 0;
 };
 

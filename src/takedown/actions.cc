@@ -1,11 +1,10 @@
 #include "takedown/actions.h"
 
+#include <fmt/format.h>
 #include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 #include "hash/digest.h"
 
@@ -17,9 +16,12 @@ namespace {
 
 std::string_view AuditKindOfAck(ActionKind k) {
   switch (k) {
-    case ActionKind::kRemove: return "content.removed";
-    case ActionKind::kRestore: return "content.restored";
-    case ActionKind::kRestrictChat: break;
+    case ActionKind::kRemove:
+      return "content.removed";
+    case ActionKind::kRestore:
+      return "content.restored";
+    case ActionKind::kRestrictChat:
+      break;
   }
   return "chat.restricted";
 }
@@ -28,7 +30,10 @@ std::string_view AuditKindOfAck(ActionKind k) {
 
 Actions::Actions(WorkflowContext* ctx, std::unique_ptr<ActionSink> sink, Statements* statements,
                  std::function<Status(int64_t)> on_removed)
-    : ctx_(ctx), sink_(std::move(sink)), statements_(statements), on_removed_(std::move(on_removed)) {
+    : ctx_(ctx),
+      sink_(std::move(sink)),
+      statements_(statements),
+      on_removed_(std::move(on_removed)) {
   OutboxOptions o;
   o.kind = std::string(kActionDoc);
   o.name = "webhook";
@@ -108,7 +113,9 @@ Status Actions::Deliver(const store::DocRecord& item) {
   return Status::Ok();
 }
 
-Status Actions::Delivered(const store::DocRecord& item) { return Ack(item.id, "webhook", "system"); }
+Status Actions::Delivered(const store::DocRecord& item) {
+  return Ack(item.id, "webhook", "system");
+}
 
 std::string Actions::GiveUpAudit(const store::DocRecord& item, const std::string& error) {
   return json{{"action_id", item.id}, {"error", error}}.dump();
@@ -151,7 +158,10 @@ Status Actions::CountChatRemoval(const Action& a) {
   rec.kind = "chat";
   rec.state = "counting";
   rec.ukey = "chat:" + a.chat_id;
-  rec.doc = json{{"kind", "chat"}, {"chat_id", a.chat_id}, {"removed", 0}, {"status", "counting"},
+  rec.doc = json{{"kind", "chat"},
+                 {"chat_id", a.chat_id},
+                 {"removed", 0},
+                 {"status", "counting"},
                  {"ukey", rec.ukey}}
                 .dump();
   TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({rec}));
@@ -181,10 +191,11 @@ Result<json> Actions::Acknowledge(const Principal& who, int64_t action_id) {
 }
 
 Result<json> Actions::List(ActionState state, int64_t after_id, int64_t limit) {
-  TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kActionDoc),
-                                                              .state = std::string(NameOf(state)),
-                                                              .after_id = after_id,
-                                                              .limit = std::clamp<int64_t>(limit, 1, 1000)}));
+  TD_ASSIGN_OR_RETURN(auto rows,
+                      ctx_->stores.docs->FindDocs({.kind = std::string(kActionDoc),
+                                                   .state = std::string(NameOf(state)),
+                                                   .after_id = after_id,
+                                                   .limit = std::clamp<int64_t>(limit, 1, 1000)}));
   json out = json::array();
   for (const auto& rec : rows) {
     TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));

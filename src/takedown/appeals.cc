@@ -1,8 +1,8 @@
 #include "takedown/appeals.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "intake/notice.h"
 
@@ -70,7 +70,8 @@ Result<json> Appeals::File(const Principal& who, const json& body) {
     return FailedPrecondition(fmt::format("action {} already has appeal {}", action_id, -ids[0]));
   }
   ap.id = ids[0];
-  TD_RETURN_IF_ERROR(ctx_->Audit(who.actor(), "appeal.filed", {{"appeal_id", ap.id}, {"action_id", action_id}}));
+  TD_RETURN_IF_ERROR(
+      ctx_->Audit(who.actor(), "appeal.filed", {{"appeal_id", ap.id}, {"action_id", action_id}}));
   return View(ap);
 }
 
@@ -78,9 +79,10 @@ Result<json> Appeals::List(const std::string& status, int64_t limit) {
   if (!status.empty() && !EnumFromName<AppealState>(status)) {
     return InvalidArgument(fmt::format("status must be {}", EnumChoices<AppealState>()));
   }
-  TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kAppealDoc),
-                                                              .state = status,
-                                                              .limit = std::clamp<int64_t>(limit, 1, 1000)}));
+  TD_ASSIGN_OR_RETURN(auto rows,
+                      ctx_->stores.docs->FindDocs({.kind = std::string(kAppealDoc),
+                                                   .state = status,
+                                                   .limit = std::clamp<int64_t>(limit, 1, 1000)}));
   json out = json::array();
   for (const auto& rec : rows) {
     TD_ASSIGN_OR_RETURN(Appeal a, AppealFromDoc(rec));
@@ -100,8 +102,10 @@ Result<json> Appeals::Decide(const Principal& who, int64_t appeal_id, const json
   if (reason.empty()) p.push_back({"reason", "missing (a decision states its reason)"});
   bool disable_entry = false;
   if (body.contains("disable_entry")) {
-    if (!body["disable_entry"].is_boolean()) p.push_back({"disable_entry", "must be true or false"});
-    else disable_entry = body["disable_entry"].get<bool>();
+    if (!body["disable_entry"].is_boolean())
+      p.push_back({"disable_entry", "must be true or false"});
+    else
+      disable_entry = body["disable_entry"].get<bool>();
   }
   if (!p.empty()) return intake::ProblemsStatus(p);
 

@@ -16,7 +16,8 @@ class Appeals {
   Appeals(WorkflowContext* ctx, Actions* actions) : ctx_(ctx), actions_(actions) {}
   Result<nlohmann::json> File(const Principal& who, const nlohmann::json& body);
   Result<nlohmann::json> List(const std::string& status, int64_t limit);
-  Result<nlohmann::json> Decide(const Principal& who, int64_t appeal_id, const nlohmann::json& body);
+  Result<nlohmann::json> Decide(const Principal& who, int64_t appeal_id,
+                                const nlohmann::json& body);
 
  private:
   static nlohmann::json View(const Appeal& a);

@@ -7,9 +7,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/env.h"
 #include "core/metrics.h"
@@ -29,12 +28,12 @@ class ActionSink {
 };
 
 struct WorkflowOptions {
-  std::string webhook_secret;  // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
-  int delivery_workers = 4;    // concurrent deliveries (a slow one holds up only itself)
-  int retry_base_ms = 1000;    // first retry after ~1 s, doubling, with +-50% jitter
-  int retry_max_ms = 300000;   // backoff cap: 5 min
-  int restrict_chat_after = 0;  // confirmed removals in one chat that restrict it; 0 = never
-  int min_quality = 50;         // PDQ quality usable as evidence (PDQ.md)
+  std::string webhook_secret;    // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
+  int delivery_workers = 4;      // concurrent deliveries (a slow one holds up only itself)
+  int retry_base_ms = 1000;      // first retry after ~1 s, doubling, with +-50% jitter
+  int retry_max_ms = 300000;     // backoff cap: 5 min
+  int restrict_chat_after = 0;   // confirmed removals in one chat that restrict it; 0 = never
+  int min_quality = 50;          // PDQ quality usable as evidence (PDQ.md)
   int appeal_window_days = 183;  // DSA Art. 20: at least six months
   // Media evidence kept for reviewers: 0 = not kept (hashed, then dropped). Otherwise encrypted
   // with evidence_key (32 bytes, libsodium secretbox) and deleted when the period ends.

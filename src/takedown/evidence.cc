@@ -1,8 +1,7 @@
 #include "takedown/evidence.h"
 
-#include <sodium.h>
-
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "media/preview.h"
 
@@ -70,7 +69,8 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
       if (s.robust) signal_docs.emplace_back(i, json{{"robust", RobustToJson(*s.robust)}});
       if (s.video) {
         signal_docs.emplace_back(i, json{{"video", VideoToJson(*s.video)}});
-        item.video = EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
+        item.video =
+            EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
       }
     }
     if (c.pdq) {
@@ -158,15 +158,17 @@ Result<std::vector<uint8_t>> Evidence::Preview(const Principal& who, int64_t req
   if (ctx_->opt.evidence_key.size() != crypto_secretbox_KEYBYTES ||
       blob->data.size() < crypto_secretbox_MACBYTES ||
       blob->nonce.size() != crypto_secretbox_NONCEBYTES) {
-    return DataLoss(fmt::format("request {} evidence[{}]: cannot be decrypted with the configured key",
-                                request_id, item));
+    return DataLoss(fmt::format(
+        "request {} evidence[{}]: cannot be decrypted with the configured key", request_id, item));
   }
   std::vector<uint8_t> plain(blob->data.size() - crypto_secretbox_MACBYTES);
-  if (crypto_secretbox_open_easy(plain.data(), reinterpret_cast<const unsigned char*>(blob->data.data()),
-                                 blob->data.size(), reinterpret_cast<const unsigned char*>(blob->nonce.data()),
-                                 reinterpret_cast<const unsigned char*>(ctx_->opt.evidence_key.data())) != 0) {
-    return DataLoss(fmt::format("request {} evidence[{}]: authentication failed (altered, or another key)",
-                                request_id, item));
+  if (crypto_secretbox_open_easy(
+          plain.data(), reinterpret_cast<const unsigned char*>(blob->data.data()),
+          blob->data.size(), reinterpret_cast<const unsigned char*>(blob->nonce.data()),
+          reinterpret_cast<const unsigned char*>(ctx_->opt.evidence_key.data())) != 0) {
+    return DataLoss(
+        fmt::format("request {} evidence[{}]: authentication failed (altered, or another key)",
+                    request_id, item));
   }
   auto jpeg = media::ReviewerPreview(plain, reveal);
   sodium_memzero(plain.data(), plain.size());

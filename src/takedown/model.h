@@ -13,13 +13,12 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "store/store.h"
@@ -44,17 +43,17 @@ enum class MailOutState { kPending, kSent, kFailed };
 template <typename E>
 struct EnumNames;  // specialised below: kWhat (for messages) and kNames
 
-#define TD_ENUM_NAMES(E, what, ...)                                          \
-  template <>                                                                \
-  struct EnumNames<E> {                                                      \
-    static constexpr std::string_view kWhat = what;                          \
+#define TD_ENUM_NAMES(E, what, ...)                                                              \
+  template <>                                                                                    \
+  struct EnumNames<E> {                                                                          \
+    static constexpr std::string_view kWhat = what;                                              \
     static constexpr auto kNames = std::to_array<std::pair<E, std::string_view>>({__VA_ARGS__}); \
   }
 
 TD_ENUM_NAMES(RequestState, "request status", {RequestState::kReceived, "received"},
-              {RequestState::kPendingReview, "pending_review"}, {RequestState::kApproved, "approved"},
-              {RequestState::kRejected, "rejected"}, {RequestState::kActioned, "actioned"},
-              {RequestState::kConfirmed, "confirmed"});
+              {RequestState::kPendingReview, "pending_review"},
+              {RequestState::kApproved, "approved"}, {RequestState::kRejected, "rejected"},
+              {RequestState::kActioned, "actioned"}, {RequestState::kConfirmed, "confirmed"});
 TD_ENUM_NAMES(Category, "category", {Category::kNcii, "ncii"}, {Category::kCsam, "csam"},
               {Category::kDeepfakeSexual, "deepfake-sexual"}, {Category::kTerrorism, "terrorism"},
               {Category::kOther, "other"});
@@ -128,7 +127,7 @@ struct EvidenceItem {
   EvidenceKind kind = EvidenceKind::kNone;
   std::optional<int64_t> media_bytes;  // media: the size of the file (its bytes are not kept)
   bool usable = false;
-  std::string problem;                 // why it cannot be used (or a warning), "" if none
+  std::string problem;  // why it cannot be used (or a warning), "" if none
   struct Video {
     int64_t frames = 0;
     double duration_s = 0;
@@ -138,12 +137,12 @@ struct EvidenceItem {
   int quality = 0;  // with pdq
   std::string md5, sha256;
   std::string message_link, content_id;
-  std::optional<bool> resolved;        // with content_id: found in the content index
-  int64_t content_row = 0;             // the located content item, 0 if none
-  int64_t video_signals = 0;           // the "signals" document of a video's frames, 0 if none
-  int64_t image_signals = 0;           // the "signals" document of an image's robust signals
-  std::string retained_until;          // media kept encrypted until this time (ISO 8601)
-  int64_t entry_id = 0;                // the bank entry the sweep made of it
+  std::optional<bool> resolved;  // with content_id: found in the content index
+  int64_t content_row = 0;       // the located content item, 0 if none
+  int64_t video_signals = 0;     // the "signals" document of a video's frames, 0 if none
+  int64_t image_signals = 0;     // the "signals" document of an image's robust signals
+  std::string retained_until;    // media kept encrypted until this time (ISO 8601)
+  int64_t entry_id = 0;          // the bank entry the sweep made of it
 };
 
 struct Decision {

@@ -1,11 +1,10 @@
 #include "takedown/outbox.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace takedown::service {
@@ -13,9 +12,9 @@ namespace takedown::service {
 using nlohmann::json;
 
 int64_t BackoffPolicy::DelayMs(int attempts, Env* env) const {
-  const double base = std::min<double>(static_cast<double>(max_ms),
-                                       static_cast<double>(base_ms) *
-                                           std::ldexp(1.0, std::clamp(attempts - 1, 0, 30)));
+  const double base = std::min<double>(
+      static_cast<double>(max_ms),
+      static_cast<double>(base_ms) * std::ldexp(1.0, std::clamp(attempts - 1, 0, 30)));
   const double j = jitter > 0 ? env->RandomUniform(1 - jitter, 1 + jitter) : 1.0;
   return std::max<int64_t>(1, static_cast<int64_t>(base * j));
 }
@@ -24,10 +23,11 @@ Outbox::Outbox(Env* env, store::DocumentStore* docs, OutboxOptions options, Hand
                MetricsRegistry* metrics)
     : env_(env), docs_(docs), opt_(std::move(options)), handler_(handler) {
   const MetricLabels l = {{"outbox", opt_.name}};
-  delivered_ = metrics->Counter("takedown_outbox_deliveries_total",
-                                "Outbox deliveries by outcome.", {{"outbox", opt_.name}, {"outcome", "delivered"}});
-  failed_attempts_ = metrics->Counter("takedown_outbox_deliveries_total",
-                                      "Outbox deliveries by outcome.", {{"outbox", opt_.name}, {"outcome", "failed"}});
+  delivered_ = metrics->Counter("takedown_outbox_deliveries_total", "Outbox deliveries by outcome.",
+                                {{"outbox", opt_.name}, {"outcome", "delivered"}});
+  failed_attempts_ =
+      metrics->Counter("takedown_outbox_deliveries_total", "Outbox deliveries by outcome.",
+                       {{"outbox", opt_.name}, {"outcome", "failed"}});
   given_up_ = metrics->Counter("takedown_outbox_deliveries_total", "Outbox deliveries by outcome.",
                                {{"outbox", opt_.name}, {"outcome", "given_up"}});
   record_errors_ = metrics->Counter(
@@ -93,10 +93,9 @@ Status Outbox::Reschedule(const store::DocRecord& item, const std::string& error
   if (d.is_discarded() || !d.is_object()) {
     return DataLoss(fmt::format("{} {}: the stored document is not JSON", opt_.kind, item.id));
   }
-  const int attempts = (d.contains("attempts") && d["attempts"].is_number_integer()
-                            ? d["attempts"].get<int>()
-                            : 0) +
-                       1;
+  const int attempts =
+      (d.contains("attempts") && d["attempts"].is_number_integer() ? d["attempts"].get<int>() : 0) +
+      1;
   const int64_t now = env_->NowMs();
   d["attempts"] = attempts;
   d["last_error"] = error;
@@ -110,7 +109,8 @@ Status Outbox::Reschedule(const store::DocRecord& item, const std::string& error
     spdlog::warn("outbox {}: {} {} given up after {} attempts: {}", opt_.name, opt_.kind, item.id,
                  attempts, error);
     if (!opt_.give_up_audit_kind.empty()) {
-      ch.audits.push_back({opt_.audit_actor, opt_.give_up_audit_kind, handler_->GiveUpAudit(item, error)});
+      ch.audits.push_back(
+          {opt_.audit_actor, opt_.give_up_audit_kind, handler_->GiveUpAudit(item, error)});
     }
   } else {
     d["due_ms"] = now + opt_.backoff.DelayMs(attempts, env_);

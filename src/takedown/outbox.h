@@ -41,15 +41,15 @@ struct BackoffPolicy {
 };
 
 struct OutboxOptions {
-  std::string kind;            // the documents' kind ("action", "mail_out")
-  std::string name;            // metrics label ("webhook", "mail")
-  int workers = 4;             // concurrent deliveries (a slow one holds up only itself)
+  std::string kind;  // the documents' kind ("action", "mail_out")
+  std::string name;  // metrics label ("webhook", "mail")
+  int workers = 4;   // concurrent deliveries (a slow one holds up only itself)
   BackoffPolicy backoff;
-  int max_attempts = 0;        // give up after this many failed attempts; 0 = never
-  size_t claim_batch = 256;    // due documents read per look at the store
+  int max_attempts = 0;      // give up after this many failed attempts; 0 = never
+  size_t claim_batch = 256;  // due documents read per look at the store
   std::string audit_actor = "system";
   std::string give_up_audit_kind;  // audit record when an item is given up ("mail.failed")
-  int64_t idle_poll_ms = 200;  // how often an idle worker looks for due work
+  int64_t idle_poll_ms = 200;      // how often an idle worker looks for due work
 };
 
 class Outbox {
@@ -104,7 +104,7 @@ class Outbox {
   mutable Mutex mu_;
   CondVar cv_;
   std::deque<store::DocRecord> queue_ TD_GUARDED_BY(mu_);  // claimed from the store, not yet taken
-  std::set<int64_t> in_flight_ TD_GUARDED_BY(mu_);          // queued or being delivered
+  std::set<int64_t> in_flight_ TD_GUARDED_BY(mu_);         // queued or being delivered
   bool stopping_ TD_GUARDED_BY(mu_) = false;
   bool woken_ TD_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;

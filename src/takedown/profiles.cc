@@ -1,9 +1,9 @@
 #include "takedown/profiles.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/text.h"
 #include "hash/digest.h"
@@ -47,7 +47,8 @@ std::vector<std::string> SenderList(const json& e, const char* list, Problems* p
     std::string v = a.is_string() ? AsciiLower(a.get<std::string>()) : "";
     if (v.empty() || v.size() > 256 || v.find_first_of(" \t\r\n<>,;") != std::string::npos ||
         addresses != (v.find('@') != std::string::npos)) {
-      Add(p, field, addresses ? "each must be an email address" : "each must be a domain name (no @)");
+      Add(p, field,
+          addresses ? "each must be an email address" : "each must be a domain name (no @)");
       break;
     }
     out.push_back(std::move(v));
@@ -63,10 +64,17 @@ EmailSettings EmailFromBody(const json& e, Problems* p) {
     Add(p, "email", "must be an object");
     return out;
   }
-  static const std::set<std::string> kKeys = {
-      "addresses",         "domains",  "dkim",     "language",           "secret",
-      "secret_sha256",     "default_category",     "legal_basis",        "issuing_authority",
-      "standing_statements", "template"};
+  static const std::set<std::string> kKeys = {"addresses",
+                                              "domains",
+                                              "dkim",
+                                              "language",
+                                              "secret",
+                                              "secret_sha256",
+                                              "default_category",
+                                              "legal_basis",
+                                              "issuing_authority",
+                                              "standing_statements",
+                                              "template"};
   for (const auto& [k, v] : e.items()) {
     if (!kKeys.count(k)) Add(p, "email." + k, "unknown setting");
   }
@@ -102,8 +110,10 @@ EmailSettings EmailFromBody(const json& e, Problems* p) {
     out.secret_sha256 = hash::Sha256HexOfText(secret);
   } else if (e.contains("secret_sha256")) {  // a profile read back and set again keeps its secret
     const std::string h = Str(e, "secret_sha256", "email.secret_sha256", 64, p);
-    if (!IsLowerHex(h, 64)) Add(p, "email.secret_sha256", "not 64 hex digits");
-    else out.secret_sha256 = h;
+    if (!IsLowerHex(h, 64))
+      Add(p, "email.secret_sha256", "not 64 hex digits");
+    else
+      out.secret_sha256 = h;
   }
   return out;
 }
@@ -118,8 +128,10 @@ RequesterProfile ProfileFromBody(int64_t key_id, const json& body, Problems* p) 
     Add(p, "source_type", fmt::format("must be one of {}", EnumChoices<SourceType>()));
   }
   if (body.contains("trusted")) {
-    if (!body["trusted"].is_boolean()) Add(p, "trusted", "must be true or false");
-    else r.trusted = body["trusted"].get<bool>();
+    if (!body["trusted"].is_boolean())
+      Add(p, "trusted", "must be true or false");
+    else
+      r.trusted = body["trusted"].get<bool>();
   }
   if (body.contains("deadline_hours")) {
     const json& h = body["deadline_hours"];
@@ -151,9 +163,12 @@ int DefaultDeadlineHours(SourceType s) {
   switch (s) {
     case SourceType::kAuthorityOrder:
     case SourceType::kTrustedFlagger:
-    case SourceType::kHotline: return 24;  // Korea: 24 h
-    case SourceType::kVictim: return 48;   // TAKE IT DOWN Act
-    case SourceType::kNotice: break;
+    case SourceType::kHotline:
+      return 24;  // Korea: 24 h
+    case SourceType::kVictim:
+      return 48;  // TAKE IT DOWN Act
+    case SourceType::kNotice:
+      break;
   }
   return 72;  // DSA: "without undue delay"
 }
@@ -175,8 +190,9 @@ std::vector<std::string> RequesterProfiles::SenderKeys(const EmailSettings& e) {
 }
 
 Result<std::optional<store::DocRecord>> RequesterProfiles::ProfileDoc(int64_t key_id) {
-  TD_ASSIGN_OR_RETURN(auto found, ctx_->stores.docs->FindDocs(
-                                      {.kind = std::string(kRequesterDoc), .owner = key_id, .limit = 1}));
+  TD_ASSIGN_OR_RETURN(auto found,
+                      ctx_->stores.docs->FindDocs(
+                          {.kind = std::string(kRequesterDoc), .owner = key_id, .limit = 1}));
   if (found.empty()) return std::optional<store::DocRecord>();
   return std::optional<store::DocRecord>(std::move(found.front()));
 }
@@ -184,9 +200,9 @@ Result<std::optional<store::DocRecord>> RequesterProfiles::ProfileDoc(int64_t ke
 Status RequesterProfiles::Start() {
   MutexLock l(&mu_);
   for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequesterDoc),
-                                                                .after_id = after,
-                                                                .limit = 500}));
+    TD_ASSIGN_OR_RETURN(auto rows,
+                        ctx_->stores.docs->FindDocs(
+                            {.kind = std::string(kRequesterDoc), .after_id = after, .limit = 500}));
     if (rows.empty()) return Status::Ok();
     after = rows.back().id;
     std::vector<store::DocRecord> senders;
@@ -226,9 +242,11 @@ Result<RequesterProfile> RequesterProfiles::Set(int64_t key_id, const json& body
   }
   // One sender, one requester: mail must never be filed under another's key.
   store::DocumentStore::Changes ch;
-  const std::vector<std::string> wanted = profile.email ? SenderKeys(*profile.email) : std::vector<std::string>{};
+  const std::vector<std::string> wanted =
+      profile.email ? SenderKeys(*profile.email) : std::vector<std::string>{};
   for (const auto& k : wanted) {
-    TD_ASSIGN_OR_RETURN(auto s, docs->FindDocs({.kind = std::string(kSenderDoc), .limit = 1, .ukey = k}));
+    TD_ASSIGN_OR_RETURN(auto s,
+                        docs->FindDocs({.kind = std::string(kSenderDoc), .limit = 1, .ukey = k}));
     if (!s.empty() && s[0].state == "active" && s[0].owner != key_id) {
       Add(&p, k[7] == 'a' ? "email.addresses" : "email.domains",
           fmt::format("{} is already on requester {}'s list", k.substr(9), s[0].owner));
@@ -239,7 +257,8 @@ Result<RequesterProfile> RequesterProfiles::Set(int64_t key_id, const json& body
   }
   if (!p.empty()) return intake::ProblemsStatus(p);
   for (const auto& k : had) {  // dropped from the allowlist
-    TD_ASSIGN_OR_RETURN(auto s, docs->FindDocs({.kind = std::string(kSenderDoc), .limit = 1, .ukey = k}));
+    TD_ASSIGN_OR_RETURN(auto s,
+                        docs->FindDocs({.kind = std::string(kSenderDoc), .limit = 1, .ukey = k}));
     if (!s.empty() && s[0].owner == key_id) ch.docs.push_back(SenderDoc(s[0].id, k, key_id, false));
   }
   ch.docs.push_back(ToDoc(profile));
@@ -267,9 +286,9 @@ Result<std::vector<RequesterProfile>> RequesterProfiles::List(int64_t after_key_
   limit = std::clamp<int64_t>(limit, 1, 1000);
   std::vector<RequesterProfile> out;
   for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequesterDoc),
-                                                                .after_id = after,
-                                                                .limit = 1000}));
+    TD_ASSIGN_OR_RETURN(
+        auto rows, ctx_->stores.docs->FindDocs(
+                       {.kind = std::string(kRequesterDoc), .after_id = after, .limit = 1000}));
     if (rows.empty()) break;
     after = rows.back().id;
     for (const auto& r : rows) {
@@ -278,7 +297,8 @@ Result<std::vector<RequesterProfile>> RequesterProfiles::List(int64_t after_key_
       out.push_back(std::move(p));
     }
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key_id < b.key_id; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.key_id < b.key_id; });
   if (static_cast<int64_t>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
   return out;
 }
@@ -293,8 +313,9 @@ Result<std::optional<RequesterProfiles::Sender>> RequesterProfiles::FindBySender
     d = dot == std::string::npos ? "" : d.substr(dot + 1);
   }
   for (const auto& k : keys) {
-    TD_ASSIGN_OR_RETURN(auto s, ctx_->stores.docs->FindDocs(
-                                    {.kind = std::string(kSenderDoc), .state = "active", .limit = 1, .ukey = k}));
+    TD_ASSIGN_OR_RETURN(
+        auto s, ctx_->stores.docs->FindDocs(
+                    {.kind = std::string(kSenderDoc), .state = "active", .limit = 1, .ukey = k}));
     if (s.empty()) continue;
     const int64_t key_id = s[0].owner;
     TD_ASSIGN_OR_RETURN(auto key, ctx_->svc->GetKey(key_id));

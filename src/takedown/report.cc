@@ -1,9 +1,9 @@
 #include "takedown/report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <functional>
-
-#include <fmt/format.h>
 
 #include "core/clock.h"
 #include "takedown/model.h"
@@ -56,10 +56,11 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
         if (r.decision->automated) ++automated;
         to_decision.push_back(r.decision->time_ms - r.received_ms);
       }
-      TD_ASSIGN_OR_RETURN(auto actions, docs->FindDocs({.kind = std::string(kActionDoc),
-                                                        .owner = rec.id,
-                                                        .state = std::string(NameOf(ActionState::kAcknowledged)),
-                                                        .limit = 10'000'000}));
+      TD_ASSIGN_OR_RETURN(auto actions,
+                          docs->FindDocs({.kind = std::string(kActionDoc),
+                                          .owner = rec.id,
+                                          .state = std::string(NameOf(ActionState::kAcknowledged)),
+                                          .limit = 10'000'000}));
       for (const auto& ar : actions) {
         TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(ar));
         if (a.kind != ActionKind::kRemove) continue;
@@ -67,12 +68,17 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
         Count(removals_by_category, NameOf(r.category));
         Count(removals_by_source, NameOf(r.source_type));
         to_removal.push_back(a.acknowledged_ms - r.received_ms);
-        TD_ASSIGN_OR_RETURN(auto aps, docs->FindDocs({.kind = std::string(kAppealDoc), .owner = ar.id, .limit = 10}));
+        TD_ASSIGN_OR_RETURN(
+            auto aps,
+            docs->FindDocs({.kind = std::string(kAppealDoc), .owner = ar.id, .limit = 10}));
         for (const auto& ap : aps) {
           ++appeals;
-          if (ap.state == NameOf(AppealState::kUpheld)) ++upheld;
-          else if (ap.state == NameOf(AppealState::kRejected)) ++rejected;
-          else ++open;
+          if (ap.state == NameOf(AppealState::kUpheld))
+            ++upheld;
+          else if (ap.state == NameOf(AppealState::kRejected))
+            ++rejected;
+          else
+            ++open;
         }
       }
     }
@@ -93,27 +99,30 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
   auto times = [](const std::vector<int64_t>& v) {
     return json{{"median", Percentile(v, 0.5)}, {"p95", Percentile(v, 0.95)}};
   };
-  return json{{"period", {{"from", IsoUtc(from_ms)}, {"to", IsoUtc(to_ms)}, {"from_ms", from_ms}, {"to_ms", to_ms}}},
-              {"requests",
-               {{"total", requests},
-                {"by_category", by_category},
-                {"by_source_type", by_source},
-                {"by_status", by_status},
-                {"decided_automatically", automated}}},
-              {"removals",
-               {{"total", removals},
-                {"by_category", removals_by_category},
-                {"by_source_type", removals_by_source},
-                {"time_to_removal_ms", times(to_removal)},
-                {"time_to_decision_ms", times(to_decision)}}},
-              {"chats_restricted", restricted},
-              {"appeals", {{"total", appeals}, {"upheld_reversed", upheld}, {"rejected", rejected}, {"open", open}}}};
+  return json{
+      {"period",
+       {{"from", IsoUtc(from_ms)}, {"to", IsoUtc(to_ms)}, {"from_ms", from_ms}, {"to_ms", to_ms}}},
+      {"requests",
+       {{"total", requests},
+        {"by_category", by_category},
+        {"by_source_type", by_source},
+        {"by_status", by_status},
+        {"decided_automatically", automated}}},
+      {"removals",
+       {{"total", removals},
+        {"by_category", removals_by_category},
+        {"by_source_type", removals_by_source},
+        {"time_to_removal_ms", times(to_removal)},
+        {"time_to_decision_ms", times(to_decision)}}},
+      {"chats_restricted", restricted},
+      {"appeals",
+       {{"total", appeals}, {"upheld_reversed", upheld}, {"rejected", rejected}, {"open", open}}}};
 }
 
 std::string TransparencyReport::Csv(const json& report) {
   std::string out = "section,key,value\n";
   std::function<void(const std::string&, const json&)> walk = [&](const std::string& prefix,
-                                                                   const json& j) {
+                                                                  const json& j) {
     for (const auto& [k, v] : j.items()) {
       const std::string key = prefix.empty() ? k : prefix + "." + k;
       if (v.is_object()) {

@@ -1,8 +1,8 @@
 #include "takedown/requests.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/clock.h"
 
@@ -40,12 +40,13 @@ Status Requests::Commit(const Request& r, RequestState from, const std::string& 
 Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDraft& draft,
                                     const MediaByItem& media, const SubmitOptions& options) {
   store::DocumentStore* docs = ctx_->stores.docs;
-  const std::string ukey = options.idempotency_key.empty() ? "" : "request:" + options.idempotency_key;
+  const std::string ukey =
+      options.idempotency_key.empty() ? "" : "request:" + options.idempotency_key;
   if (!ukey.empty()) {  // taken before: the stored request, not a second one
-    TD_ASSIGN_OR_RETURN(auto known, docs->FindDocs({.kind = std::string(kRequestDoc),
-                                                    .owner = who.key_id,
-                                                    .limit = 1,
-                                                    .ukey = ukey}));
+    TD_ASSIGN_OR_RETURN(
+        auto known,
+        docs->FindDocs(
+            {.kind = std::string(kRequestDoc), .owner = who.key_id, .limit = 1, .ukey = ukey}));
     if (!known.empty()) {
       TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(known.front()));
       return Submission{{}, std::move(r)};
@@ -55,7 +56,8 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
   Submission out;
   intake::ValidNotice valid = intake::Validate(draft, profile.source_type, &out.problems);
   if (!out.problems.empty()) return out;
-  TD_ASSIGN_OR_RETURN(Evidence::Built built, evidence_->Build(valid.evidence, media, options.lenient_media));
+  TD_ASSIGN_OR_RETURN(Evidence::Built built,
+                      evidence_->Build(valid.evidence, media, options.lenient_media));
   if (!built.problems.empty()) {
     out.problems = std::move(built.problems);
     return out;
@@ -113,8 +115,9 @@ Status Requests::ApplyPolicy(Request& r) {
                                       [](const EvidenceItem& e) { return e.usable; });
   const int64_t now = ctx_->Now();
   if (r.trusted && all_usable) {
-    r.decision = Decision{true, "policy", true, now,
-                          "trusted source; every evidence item hashed with usable quality or located"};
+    r.decision =
+        Decision{true, "policy", true, now,
+                 "trusted source; every evidence item hashed with usable quality or located"};
     r.SetState(RequestState::kApproved, now);
     TD_RETURN_IF_ERROR(Commit(r, RequestState::kReceived, "system", "request.approved",
                               {{"request_id", r.id}, {"by", "policy"}}));
@@ -157,18 +160,21 @@ Status Requests::MaybeConfirmLocked(int64_t id) {
   const int64_t now = ctx_->Now();
   r.confirmed_ms = now;
   r.SetState(RequestState::kConfirmed, now);
-  TD_RETURN_IF_ERROR(Commit(r, RequestState::kActioned, "system", "request.confirmed", {{"request_id", id}}));
+  TD_RETURN_IF_ERROR(
+      Commit(r, RequestState::kActioned, "system", "request.confirmed", {{"request_id", id}}));
   NotifyClosed(id);
   return Status::Ok();
 }
 
 Status Requests::Recover() {
-  for (RequestState state : {RequestState::kReceived, RequestState::kApproved, RequestState::kActioned}) {
+  for (RequestState state :
+       {RequestState::kReceived, RequestState::kApproved, RequestState::kActioned}) {
     for (int64_t after = 0;;) {
-      TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
-                                                                  .state = std::string(NameOf(state)),
-                                                                  .after_id = after,
-                                                                  .limit = 500}));
+      TD_ASSIGN_OR_RETURN(auto rows,
+                          ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
+                                                       .state = std::string(NameOf(state)),
+                                                       .after_id = after,
+                                                       .limit = 500}));
       if (rows.empty()) break;
       after = rows.back().id;
       for (const auto& rec : rows) {
@@ -176,9 +182,15 @@ Status Requests::Recover() {
         TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
         if (r.state != state) continue;  // moved on meanwhile
         switch (state) {
-          case RequestState::kReceived: TD_RETURN_IF_ERROR(ApplyPolicy(r)); break;
-          case RequestState::kApproved: TD_RETURN_IF_ERROR(SweepLocked(r, "system")); break;
-          default: TD_RETURN_IF_ERROR(MaybeConfirmLocked(r.id)); break;
+          case RequestState::kReceived:
+            TD_RETURN_IF_ERROR(ApplyPolicy(r));
+            break;
+          case RequestState::kApproved:
+            TD_RETURN_IF_ERROR(SweepLocked(r, "system"));
+            break;
+          default:
+            TD_RETURN_IF_ERROR(MaybeConfirmLocked(r.id));
+            break;
         }
       }
     }
@@ -192,7 +204,8 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
   MutexLock l(ctx_->request_locks.For(id));
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
   if (r.state != RequestState::kPendingReview) {
-    return FailedPrecondition(fmt::format("request {} is {}, not pending_review", id, NameOf(r.state)));
+    return FailedPrecondition(
+        fmt::format("request {} is {}, not pending_review", id, NameOf(r.state)));
   }
   const int64_t now = ctx_->Now();
   r.decision = Decision{approve, who.actor(), false, now, reason};
@@ -215,8 +228,9 @@ Result<json> Requests::View(const Request& r) {
   json removals = json::array();
   int64_t pending = 0;
   if (r.id != 0) {
-    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs(
-                                       {.kind = std::string(kActionDoc), .owner = r.id, .limit = 10'000'000}));
+    TD_ASSIGN_OR_RETURN(auto rows,
+                        ctx_->stores.docs->FindDocs(
+                            {.kind = std::string(kActionDoc), .owner = r.id, .limit = 10'000'000}));
     for (const auto& rec : rows) {
       TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
       if (a.kind != ActionKind::kRemove) continue;

@@ -12,9 +12,8 @@
 #pragma once
 
 #include <functional>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "intake/notice.h"
 #include "takedown/context.h"
@@ -68,7 +67,7 @@ class Requests {
   void SetClosedListener(std::function<void(int64_t)> fn) TD_EXCLUDES(listener_mu_);
 
  private:
-  Status ApplyPolicy(Request& r);      // under r's lock
+  Status ApplyPolicy(Request& r);                            // under r's lock
   Status SweepLocked(Request& r, const std::string& actor);  // under r's lock
   Status MaybeConfirmLocked(int64_t id);
   // Writes r (with its audit record) if its stored state is still `from`.

@@ -6,10 +6,14 @@ namespace takedown::service {
 
 std::string_view RoleName(Role r) {
   switch (r) {
-    case Role::kPlatform: return "platform";
-    case Role::kRequester: return "requester";
-    case Role::kReviewer: return "reviewer";
-    case Role::kAdmin: return "admin";
+    case Role::kPlatform:
+      return "platform";
+    case Role::kRequester:
+      return "requester";
+    case Role::kReviewer:
+      return "reviewer";
+    case Role::kAdmin:
+      return "admin";
   }
   return "?";
 }
@@ -19,7 +23,8 @@ Result<Role> ParseRole(std::string_view s) {
   if (s == "requester") return Role::kRequester;
   if (s == "reviewer") return Role::kReviewer;
   if (s == "admin") return Role::kAdmin;
-  return InvalidArgument(fmt::format("unknown role '{}' (platform, requester, reviewer or admin)", s));
+  return InvalidArgument(
+      fmt::format("unknown role '{}' (platform, requester, reviewer or admin)", s));
 }
 
 }  // namespace takedown::service

@@ -1,18 +1,15 @@
 #include "takedown/service.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-
-#include <map>
-#include <mutex>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "hash/digest.h"
 #include "hash/image_signals.h"
@@ -22,7 +19,7 @@
 namespace takedown::service {
 namespace {
 
-constexpr int kMinQuality = 50;  // PDQ.md: hashes of lower quality are not acted on
+constexpr int kMinQuality = 50;    // PDQ.md: hashes of lower quality are not acted on
 constexpr size_t kMaxLayers = 16;  // an upload's frame layers kept
 
 // content_layer_'s id of layer k (< kMaxLayers) of content row `row`, and back.
@@ -33,12 +30,15 @@ std::string Json(const nlohmann::json& j) { return j.dump(); }
 
 nlohmann::json PdqJson(const hash::PdqHash& h) { return {h.hash.ToHex(), h.quality}; }
 Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
-  if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer()) return DataLoss("bad frame hash");
+  if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer())
+    return DataLoss("bad frame hash");
   TD_ASSIGN_OR_RETURN(auto h, hash::Hash256::FromHex(j[0].get<std::string>()));
   return hash::PdqHash{h, j[1].get<int>()};
 }
 
-match::VideoMatchOptions VideoRule() { return match::VideoMatchOptions{}; }  // PDQ.md: 31 bits a frame, 80%
+match::VideoMatchOptions VideoRule() {
+  return match::VideoMatchOptions{};
+}  // PDQ.md: 31 bits a frame, 80%
 
 }  // namespace
 
@@ -74,7 +74,8 @@ Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& 
     }
   }
   if (j.contains("layers")) {
-    if (!j["layers"].is_array() || j["layers"].size() > kMaxLayers) return DataLoss(fmt::format("robust signals: layers not a list of at most {}", kMaxLayers));
+    if (!j["layers"].is_array() || j["layers"].size() > kMaxLayers)
+      return DataLoss(fmt::format("robust signals: layers not a list of at most {}", kMaxLayers));
     for (const auto& v : j["layers"]) {
       TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
       r->layers.push_back(h);
@@ -97,7 +98,8 @@ nlohmann::json VideoToJson(const match::VideoItem& v) {
 
 Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::json& j) {
   auto v = std::make_shared<match::VideoItem>();
-  if (!j.is_object() || !j.contains("frames") || !j["frames"].is_array()) return DataLoss("video signals: no frames");
+  if (!j.is_object() || !j.contains("frames") || !j["frames"].is_array())
+    return DataLoss("video signals: no frames");
   v->fps = j.value("fps", 0.0);
   v->duration = j.value("duration", 0.0);
   v->sha256 = j.value("sha256", std::string());
@@ -141,10 +143,12 @@ std::string NewApiKey(Env* env) {
 }
 
 std::string KeyHash(const std::string& key) {
-  return hash::Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+  return hash::Sha256Hex(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
 }
 
-Service::Service(store::Store* store, Env* env) : store_(store), env_(env != nullptr ? env : Env::Default()) {}
+Service::Service(store::Store* store, Env* env)
+    : store_(store), env_(env != nullptr ? env : Env::Default()) {}
 
 Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env) {
   std::unique_ptr<Service> s(new Service(store, env));
@@ -153,6 +157,7 @@ Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env) 
 }
 
 Status Service::Load() {
+  WriterLock lock(&mu_);  // no reader yet; the analysis sees the fields written under it
   TD_ASSIGN_OR_RETURN(auto banks, store_->ListBanks());
   for (auto& b : banks) {
     bank_by_name_[b.name] = b.id;
@@ -164,7 +169,9 @@ Status Service::Load() {
   for (const auto& e : entries) {
     if (!e.robust.empty()) {
       auto r = RobustFromJson(nlohmann::json::parse(e.robust, nullptr, false));
-      if (!r.ok()) return DataLoss(fmt::format("bank entry {}: bad stored robust signals: {}", e.id, r.status().message()));
+      if (!r.ok())
+        return DataLoss(fmt::format("bank entry {}: bad stored robust signals: {}", e.id,
+                                    r.status().message()));
       for (size_t i = 0; i < (*r)->variants.size(); ++i) {
         whole_hs.push_back((*r)->variants[i].hash);
         whole_ids.push_back(static_cast<uint64_t>(e.id) << 7 | i);
@@ -175,7 +182,9 @@ Status Service::Load() {
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
     if (!e.video.empty()) {
       auto v = VideoFromJson(nlohmann::json::parse(e.video, nullptr, false));
-      if (!v.ok()) return DataLoss(fmt::format("bank entry {}: bad stored video signals: {}", e.id, v.status().message()));
+      if (!v.ok())
+        return DataLoss(
+            fmt::format("bank entry {}: bad stored video signals: {}", e.id, v.status().message()));
       bank_videos_.emplace_back(e.id, *v);
     }
     if (!e.pdq.empty() && e.quality >= kMinQuality) {
@@ -189,23 +198,29 @@ Status Service::Load() {
   TD_ASSIGN_OR_RETURN(bank_whole_, index::HashIndex::Build(whole_hs, whole_ids, {}));
   RebuildBankVideos();
   for (const auto& e : entries) {
-    if (!e.enabled && !e.pdq.empty() && e.quality >= kMinQuality) (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
+    if (!e.enabled && !e.pdq.empty() && e.quality >= kMinQuality)
+      (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
   }
   hs.clear();
   ids.clear();
   std::vector<hash::Hash256> norm_hs, box_hs, layer_hs;
   std::vector<uint64_t> norm_ids, box_ids, layer_ids;
   uint64_t content = 0;
+  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> videos;
   TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
     ++content;
     if (!c.video.empty()) {
       auto v = VideoFromJson(nlohmann::json::parse(c.video, nullptr, false));
-      if (!v.ok()) return DataLoss(fmt::format("content {}: bad stored video signals: {}", c.id, v.status().message()));
-      content_videos_.emplace_back(c.id, *v);
+      if (!v.ok())
+        return DataLoss(
+            fmt::format("content {}: bad stored video signals: {}", c.id, v.status().message()));
+      videos.emplace_back(c.id, *v);
     }
     if (!c.robust.empty()) {
       auto r = RobustFromJson(nlohmann::json::parse(c.robust, nullptr, false));
-      if (!r.ok()) return DataLoss(fmt::format("content {}: bad stored robust signals: {}", c.id, r.status().message()));
+      if (!r.ok())
+        return DataLoss(
+            fmt::format("content {}: bad stored robust signals: {}", c.id, r.status().message()));
       if ((*r)->norm) {
         norm_hs.push_back((*r)->norm->hash);
         norm_ids.push_back(static_cast<uint64_t>(c.id));
@@ -230,24 +245,29 @@ Status Service::Load() {
   TD_ASSIGN_OR_RETURN(content_norm_, index::HashIndex::Build(norm_hs, norm_ids, {}));
   TD_ASSIGN_OR_RETURN(content_box_, index::HashIndex::Build(box_hs, box_ids, {}));
   TD_ASSIGN_OR_RETURN(content_layer_, index::HashIndex::Build(layer_hs, layer_ids, {}));
+  content_videos_ = std::move(videos);
   content_ = content;
   return Status::Ok();
 }
 
-Result<std::pair<int64_t, std::string>> Service::CreateKey(Role role, const std::string& name, const std::string& actor) {
+Result<std::pair<int64_t, std::string>> Service::CreateKey(Role role, const std::string& name,
+                                                           const std::string& actor) {
   if (name.empty()) return InvalidArgument("a key needs a name");
   std::string key = NewApiKey(env_);
-  TD_ASSIGN_OR_RETURN(int64_t id, store_->CreateKey({0, name, std::string(RoleName(role)), KeyHash(key), 0, false}));
-  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "key.created",
-                                         Json({{"key_id", id}, {"name", name}, {"role", RoleName(role)}}))
-                         .status());
+  TD_ASSIGN_OR_RETURN(int64_t id, store_->CreateKey({0, name, std::string(RoleName(role)),
+                                                     KeyHash(key), 0, false}));
+  TD_RETURN_IF_ERROR(
+      store_
+          ->AppendAudit(actor, "key.created",
+                        Json({{"key_id", id}, {"name", name}, {"role", RoleName(role)}}))
+          .status());
   return std::make_pair(id, std::move(key));
 }
 
 Status Service::RevokeKey(int64_t id, const std::string& actor) {
   TD_RETURN_IF_ERROR(store_->RevokeKey(id));
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
     for (auto it = key_cache_.begin(); it != key_cache_.end();) {
       it = it->second.principal.key_id == id ? key_cache_.erase(it) : std::next(it);
     }
@@ -258,48 +278,57 @@ Status Service::RevokeKey(int64_t id, const std::string& actor) {
 Result<Principal> Service::Authenticate(const std::string& key) {
   const std::string h = KeyHash(key);
   {
-    std::shared_lock lock(mu_);
-    if (auto it = key_cache_.find(h); it != key_cache_.end() && std::chrono::steady_clock::now() - it->second.checked < kKeyCacheTtl) {
+    ReaderLock lock(&mu_);
+    if (auto it = key_cache_.find(h);
+        it != key_cache_.end() &&
+        std::chrono::steady_clock::now() - it->second.checked < kKeyCacheTtl) {
       return it->second.principal;
     }
   }
   TD_ASSIGN_OR_RETURN(auto rec, store_->FindKeyByHash(h));
   if (!rec || rec->revoked) {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
     key_cache_.erase(h);
     return PermissionDenied("unknown or revoked API key");
   }
   TD_ASSIGN_OR_RETURN(Role role, ParseRole(rec->role));
   Principal p{rec->id, role, rec->name};
-  std::unique_lock lock(mu_);
+  WriterLock lock(&mu_);
   key_cache_[h] = {p, std::chrono::steady_clock::now()};
   return p;
 }
 
 Result<store::BankRecord> Service::CreateBank(const BankSpec& spec, const std::string& actor) {
-  if (spec.name.empty() || spec.name.size() > 100) return InvalidArgument("bank name must be 1..100 characters");
+  if (spec.name.empty() || spec.name.size() > 100)
+    return InvalidArgument("bank name must be 1..100 characters");
   if (spec.category.empty()) return InvalidArgument("a bank needs a category");
-  if (spec.pdq_threshold < 0 || spec.pdq_threshold > 64) return InvalidArgument("pdq_threshold must be 0..64");
+  if (spec.pdq_threshold < 0 || spec.pdq_threshold > 64)
+    return InvalidArgument("pdq_threshold must be 0..64");
   if (spec.action != "block" && spec.action != "sweep" && spec.action != "review") {
     return InvalidArgument("action must be block, sweep or review");
   }
   store::BankRecord b{0, spec.name, spec.category, spec.pdq_threshold, spec.action, 0};
   TD_ASSIGN_OR_RETURN(b.id, store_->CreateBank(b));
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
     banks_[b.id] = b;
     bank_by_name_[b.name] = b.id;
   }
-  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "bank.created",
-                                         Json({{"bank_id", b.id}, {"name", b.name}, {"category", b.category},
-                                               {"pdq_threshold", b.pdq_threshold}, {"action", b.action}}))
+  TD_RETURN_IF_ERROR(store_
+                         ->AppendAudit(actor, "bank.created",
+                                       Json({{"bank_id", b.id},
+                                             {"name", b.name},
+                                             {"category", b.category},
+                                             {"pdq_threshold", b.pdq_threshold},
+                                             {"action", b.action}}))
                          .status());
   return b;
 }
 
 Result<std::vector<store::BankRecord>> Service::ListBanks() { return store_->ListBanks(); }
 
-Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8_t>& media, bool bank_side) {
+Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8_t>& media,
+                                   bool bank_side) {
   if (media.empty()) {
     if (!given.pdq && given.md5.empty() && given.sha256.empty() && !given.video) {
       return InvalidArgument("no media and no signals (pdq, md5 or sha256)");
@@ -314,7 +343,8 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
     auto robust = std::make_shared<RobustImage>();
     robust->norm = f.query.norm;
     robust->box = f.query.box_hash;
-    if (!bank_side) {  // a bank entry is matched through its variants; an upload through its layers too
+    if (!bank_side) {  // a bank entry is matched through its variants; an upload through its layers
+                       // too
       for (const auto& l : f.query.layers) {
         if (robust->layers.size() < kMaxLayers) robust->layers.push_back(l);
       }
@@ -331,7 +361,8 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
   char* path = tmp.data();
   const int fd = mkstemp(path);
   if (fd < 0) return IoError("cannot create a temporary file for the video");
-  const bool written = ::write(fd, media.data(), media.size()) == static_cast<ssize_t>(media.size());
+  const bool written =
+      ::write(fd, media.data(), media.size()) == static_cast<ssize_t>(media.size());
   ::close(fd);
   Result<match::VideoItem> item = IoError("cannot write the temporary file");
   if (written) {
@@ -340,7 +371,9 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
     item = match::HashVideoForMatching(path, vo);
   }
   ::unlink(path);
-  if (!item.ok()) return InvalidArgument(fmt::format("neither an image nor a readable video: {}", item.status().message()));
+  if (!item.ok())
+    return InvalidArgument(
+        fmt::format("neither an image nor a readable video: {}", item.status().message()));
   if (item->frames.empty()) return InvalidArgument("the video has no frames to hash");
   Signals s;
   s.md5 = hash::Md5Hex(media);
@@ -356,7 +389,8 @@ void Service::RebuildBankVideos() {
   bank_video_matcher_ = std::move(m);
 }
 
-std::vector<std::tuple<int64_t, std::string, int>> Service::QueryContentRobust(const RobustImage& reported, int r) const {
+std::vector<std::tuple<int64_t, std::string, int>> Service::QueryContentRobust(
+    const RobustImage& reported, int r) const {
   std::vector<hash::PdqHash> probes = reported.variants;
   if (reported.norm) probes.push_back(*reported.norm);
   if (reported.box) probes.push_back(*reported.box);
@@ -367,24 +401,28 @@ std::vector<std::tuple<int64_t, std::string, int>> Service::QueryContentRobust(c
   };
   for (const auto& p : probes) {
     if (p.quality < kMinQuality) continue;
-    for (const auto& [name, idx] : {std::pair{"norm", content_norm_.get()}, std::pair{"box", content_box_.get()}}) {
-      for (const auto& m : idx->Query(p.hash, r)) offer(static_cast<int64_t>(m.id), name, m.distance);
+    for (const auto& [name, idx] :
+         {std::pair{"norm", content_norm_.get()}, std::pair{"box", content_box_.get()}}) {
+      for (const auto& m : idx->Query(p.hash, r))
+        offer(static_cast<int64_t>(m.id), name, m.distance);
     }
     // A screenshot or captioned copy whose picture is one of its frame layers.
-    for (const auto& m : content_layer_->Query(p.hash, r)) offer(LayerRow(m.id), "layer", m.distance);
+    for (const auto& m : content_layer_->Query(p.hash, r))
+      offer(LayerRow(m.id), "layer", m.distance);
   }
   std::vector<std::tuple<int64_t, std::string, int>> out;
   for (const auto& [row, b] : best) out.emplace_back(row, b.first, b.second);
   return out;
 }
 
-std::vector<std::pair<int64_t, int>> Service::QueryContentVideos(const match::VideoItem& reported) const {
+std::vector<std::pair<int64_t, int>> Service::QueryContentVideos(
+    const match::VideoItem& reported) const {
   match::VideoMatcher m(VideoRule());
   m.Add(reported);
   m.Build();
   std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> videos;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     videos = content_videos_;
   }
   std::vector<std::pair<int64_t, int>> out;
@@ -396,21 +434,31 @@ std::vector<std::pair<int64_t, int>> Service::QueryContentVideos(const match::Vi
   return out;
 }
 
-Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const EntrySpec& spec, const std::string& actor) {
+Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const EntrySpec& spec,
+                                                 const std::string& actor) {
   int64_t bank_id;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = bank_by_name_.find(bank);
     if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
     bank_id = it->second;
   }
   TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(spec.signals, spec.media, true));
-  store::BankEntryRecord e{0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5, s.sha256,
-                           spec.source, spec.request_id, true, 0, s.video ? VideoToJson(*s.video).dump() : "",
+  store::BankEntryRecord e{0,
+                           bank_id,
+                           s.pdq ? s.pdq->ToHex() : "",
+                           s.pdq ? s.quality : 0,
+                           s.md5,
+                           s.sha256,
+                           spec.source,
+                           spec.request_id,
+                           true,
+                           0,
+                           s.video ? VideoToJson(*s.video).dump() : "",
                            s.robust ? RobustToJson(*s.robust).dump() : ""};
   TD_ASSIGN_OR_RETURN(e.id, store_->AddBankEntry(e));
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
     entries_[e.id] = {bank_id, true};
     if (s.video) {
       bank_videos_.emplace_back(e.id, s.video);
@@ -419,33 +467,44 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
   }
-  if (s.pdq && s.quality >= kMinQuality) TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(e.id), *s.pdq));
+  if (s.pdq && s.quality >= kMinQuality)
+    TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(e.id), *s.pdq));
   if (s.robust) {
     for (size_t i = 0; i < s.robust->variants.size(); ++i) {
-      TD_RETURN_IF_ERROR(bank_whole_->Add(static_cast<uint64_t>(e.id) << 7 | i, s.robust->variants[i].hash));
+      TD_RETURN_IF_ERROR(
+          bank_whole_->Add(static_cast<uint64_t>(e.id) << 7 | i, s.robust->variants[i].hash));
     }
   }
-  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "bank.entry.added",
-                                         Json({{"entry_id", e.id}, {"bank", bank}, {"pdq", e.pdq}, {"md5", e.md5},
-                                               {"sha256", e.sha256}, {"source", e.source}, {"request_id", e.request_id},
-                                               {"from_media", !spec.media.empty()}}))
+  TD_RETURN_IF_ERROR(store_
+                         ->AppendAudit(actor, "bank.entry.added",
+                                       Json({{"entry_id", e.id},
+                                             {"bank", bank},
+                                             {"pdq", e.pdq},
+                                             {"md5", e.md5},
+                                             {"sha256", e.sha256},
+                                             {"source", e.source},
+                                             {"request_id", e.request_id},
+                                             {"from_media", !spec.media.empty()}}))
                          .status());
   return e;
 }
 
-Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank, const std::vector<Signals>& signals,
-                                                    const std::string& source, const std::string& request_id,
+Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank,
+                                                    const std::vector<Signals>& signals,
+                                                    const std::string& source,
+                                                    const std::string& request_id,
                                                     const std::string& actor) {
   int64_t bank_id;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = bank_by_name_.find(bank);
     if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
     bank_id = it->second;
   }
   for (size_t i = 0; i < signals.size(); ++i) {
     const Signals& s = signals[i];
-    if (!s.pdq && s.md5.empty() && s.sha256.empty()) return InvalidArgument(fmt::format("entry {} has no signal", i + 1));
+    if (!s.pdq && s.md5.empty() && s.sha256.empty())
+      return InvalidArgument(fmt::format("entry {} has no signal", i + 1));
   }
   std::vector<int64_t> ids;
   ids.reserve(signals.size());
@@ -455,11 +514,12 @@ Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank, con
     recs.reserve(end - start);
     for (size_t i = start; i < end; ++i) {
       const Signals& s = signals[i];
-      recs.push_back({0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5, s.sha256, source, request_id, true, 0});
+      recs.push_back({0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5,
+                      s.sha256, source, request_id, true, 0});
     }
     TD_ASSIGN_OR_RETURN(auto chunk_ids, store_->AddBankEntries(recs));
     {
-      std::unique_lock lock(mu_);
+      WriterLock lock(&mu_);
       for (size_t i = 0; i < recs.size(); ++i) {
         entries_[chunk_ids[i]] = {bank_id, true};
         if (!recs[i].md5.empty()) exact_.emplace(recs[i].md5, chunk_ids[i]);
@@ -468,11 +528,17 @@ Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank, con
     }
     for (size_t i = 0; i < recs.size(); ++i) {
       const Signals& s = signals[start + i];
-      if (s.pdq && s.quality >= kMinQuality) TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(chunk_ids[i]), *s.pdq));
+      if (s.pdq && s.quality >= kMinQuality)
+        TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(chunk_ids[i]), *s.pdq));
     }
-    TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "bank.entries.imported",
-                                           Json({{"bank", bank}, {"count", recs.size()}, {"first_entry_id", chunk_ids.front()},
-                                                 {"last_entry_id", chunk_ids.back()}, {"source", source}, {"request_id", request_id}}))
+    TD_RETURN_IF_ERROR(store_
+                           ->AppendAudit(actor, "bank.entries.imported",
+                                         Json({{"bank", bank},
+                                               {"count", recs.size()},
+                                               {"first_entry_id", chunk_ids.front()},
+                                               {"last_entry_id", chunk_ids.back()},
+                                               {"source", source},
+                                               {"request_id", request_id}}))
                            .status());
     ids.insert(ids.end(), chunk_ids.begin(), chunk_ids.end());
   }
@@ -482,7 +548,7 @@ Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank, con
 Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::string& bank) {
   int64_t bank_id;
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     auto it = bank_by_name_.find(bank);
     if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
     bank_id = it->second;
@@ -498,19 +564,22 @@ Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::st
 Status Service::SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor) {
   TD_RETURN_IF_ERROR(store_->SetBankEntryEnabled(entry_id, enabled));
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(&mu_);
     if (auto it = entries_.find(entry_id); it != entries_.end()) it->second.enabled = enabled;
   }
-  (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(entry_id), enabled);  // absent when it has no PDQ
-  return store_->AppendAudit(actor, enabled ? "bank.entry.enabled" : "bank.entry.disabled",
-                             Json({{"entry_id", entry_id}}))
+  (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(entry_id),
+                              enabled);  // absent when it has no PDQ
+  return store_
+      ->AppendAudit(actor, enabled ? "bank.entry.enabled" : "bank.entry.disabled",
+                    Json({{"entry_id", entry_id}}))
       .status();
 }
 
 std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
   std::vector<CheckMatch> out;
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   auto bank_of = [&](int64_t entry) -> const store::BankRecord* {
+    mu_.AssertReaderHeld();  // called below, under the lock
     auto e = entries_.find(entry);
     if (e == entries_.end() || !e->second.enabled) return nullptr;
     auto b = banks_.find(e->second.bank_id);
@@ -524,14 +593,16 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
     if (digest->empty()) continue;
     auto [a, b] = exact_.equal_range(*digest);
     for (auto it = a; it != b; ++it) {
-      if (const auto* bank = bank_of(it->second)) out.push_back({it->second, bank->name, digest == &s.sha256 ? "sha256" : "md5", 0});
+      if (const auto* bank = bank_of(it->second))
+        out.push_back({it->second, bank->name, digest == &s.sha256 ? "sha256" : "md5", 0});
     }
   }
   if (s.video && bank_video_matcher_) {
     for (const auto& vm : bank_video_matcher_->Match(*s.video)) {
       if (!vm.match || vm.item >= bank_videos_.size()) continue;
       const int64_t entry = bank_videos_[vm.item].first;
-      if (const auto* bank = bank_of(entry)) out.push_back({entry, bank->name, "vpdq", vm.best_distance});
+      if (const auto* bank = bank_of(entry))
+        out.push_back({entry, bank->name, "vpdq", vm.best_distance});
     }
   }
   if (s.pdq && s.quality >= kMinQuality) {
@@ -556,7 +627,8 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
         const auto* bank = bank_of(entry);
         if (bank == nullptr || m.distance > bank->pdq_threshold) continue;
         auto it = best.find(entry);
-        if (it == best.end() || m.distance < it->second.distance) best[entry] = {entry, bank->name, name, m.distance};
+        if (it == best.end() || m.distance < it->second.distance)
+          best[entry] = {entry, bank->name, name, m.distance};
       }
     }
     for (const auto& [entry, m] : best) out.push_back(m);
@@ -565,19 +637,32 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
 }
 
 Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& actor) {
-  if (req.content_id.empty() || req.content_id.size() > 256) return InvalidArgument("content_id must be 1..256 characters");
+  if (req.content_id.empty() || req.content_id.size() > 256)
+    return InvalidArgument("content_id must be 1..256 characters");
   TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(req.signals, req.media));
   CheckResult r;
   r.matches = FindMatches(s);
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(&mu_);
     for (const auto& m : r.matches) {
       if (banks_.at(entries_.at(m.entry_id).bank_id).action == "block") r.block = true;
     }
   }
-  store::ContentRecord c{0, req.content_id, req.chat_id, req.uploader_id, s.pdq ? s.pdq->ToHex() : "", s.quality,
-                         s.md5, s.sha256, r.block ? "blocked" : "live", 0, s.video ? VideoToJson(*s.video).dump() : "",
-                         s.robust ? RobustToJson(RobustImage{s.robust->norm, s.robust->box, {}, s.robust->layers}).dump() : ""};
+  store::ContentRecord c{
+      0,
+      req.content_id,
+      req.chat_id,
+      req.uploader_id,
+      s.pdq ? s.pdq->ToHex() : "",
+      s.quality,
+      s.md5,
+      s.sha256,
+      r.block ? "blocked" : "live",
+      0,
+      s.video ? VideoToJson(*s.video).dump() : "",
+      s.robust
+          ? RobustToJson(RobustImage{s.robust->norm, s.robust->box, {}, s.robust->layers}).dump()
+          : ""};
   TD_ASSIGN_OR_RETURN(int64_t row, store_->RecordContent(c));
   r.already_recorded = row < 0;
   r.content_row = row < 0 ? -row : row;
@@ -585,14 +670,19 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     content_.fetch_add(1);
     if (s.pdq) TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(r.content_row), *s.pdq));
     if (s.video) {
-      std::unique_lock lock(mu_);
+      WriterLock lock(&mu_);
       content_videos_.emplace_back(r.content_row, s.video);
     }
-    if (s.robust && s.robust->norm) TD_RETURN_IF_ERROR(content_norm_->Add(static_cast<uint64_t>(r.content_row), s.robust->norm->hash));
-    if (s.robust && s.robust->box) TD_RETURN_IF_ERROR(content_box_->Add(static_cast<uint64_t>(r.content_row), s.robust->box->hash));
+    if (s.robust && s.robust->norm)
+      TD_RETURN_IF_ERROR(
+          content_norm_->Add(static_cast<uint64_t>(r.content_row), s.robust->norm->hash));
+    if (s.robust && s.robust->box)
+      TD_RETURN_IF_ERROR(
+          content_box_->Add(static_cast<uint64_t>(r.content_row), s.robust->box->hash));
     if (s.robust) {
       for (size_t k = 0; k < s.robust->layers.size(); ++k) {
-        TD_RETURN_IF_ERROR(content_layer_->Add(LayerId(r.content_row, k), s.robust->layers[k].hash));
+        TD_RETURN_IF_ERROR(
+            content_layer_->Add(LayerId(r.content_row, k), s.robust->layers[k].hash));
       }
     }
   }
@@ -600,16 +690,24 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
   if (r.block) {
     blocked_.fetch_add(1);
     nlohmann::json ms = nlohmann::json::array();
-    for (const auto& m : r.matches) ms.push_back({{"entry_id", m.entry_id}, {"bank", m.bank}, {"signal", m.signal}, {"distance", m.distance}});
-    TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "upload.blocked",
-                                           Json({{"content_id", req.content_id}, {"chat_id", req.chat_id},
-                                                 {"uploader_id", req.uploader_id}, {"matches", ms}}))
+    for (const auto& m : r.matches)
+      ms.push_back({{"entry_id", m.entry_id},
+                    {"bank", m.bank},
+                    {"signal", m.signal},
+                    {"distance", m.distance}});
+    TD_RETURN_IF_ERROR(store_
+                           ->AppendAudit(actor, "upload.blocked",
+                                         Json({{"content_id", req.content_id},
+                                               {"chat_id", req.chat_id},
+                                               {"uploader_id", req.uploader_id},
+                                               {"matches", ms}}))
                            .status());
   }
   return r;
 }
 
-Result<int64_t> Service::Backfill(const std::vector<CheckRequest>& items, const std::string& actor) {
+Result<int64_t> Service::Backfill(const std::vector<CheckRequest>& items,
+                                  const std::string& actor) {
   std::vector<store::ContentRecord> rows;
   rows.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
@@ -620,24 +718,29 @@ Result<int64_t> Service::Backfill(const std::vector<CheckRequest>& items, const 
     if (!it.signals.pdq && it.signals.md5.empty() && it.signals.sha256.empty()) {
       return InvalidArgument(fmt::format("item {}: no signals (pdq, md5 or sha256)", i));
     }
-    rows.push_back({0, it.content_id, it.chat_id, it.uploader_id, it.signals.pdq ? it.signals.pdq->ToHex() : "",
-                    it.signals.quality, it.signals.md5, it.signals.sha256, "live", 0});
+    rows.push_back({0, it.content_id, it.chat_id, it.uploader_id,
+                    it.signals.pdq ? it.signals.pdq->ToHex() : "", it.signals.quality,
+                    it.signals.md5, it.signals.sha256, "live", 0});
   }
   TD_ASSIGN_OR_RETURN(auto ids, store_->RecordContentBatch(rows));
   int64_t added = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] <= 0) continue;
     ++added;
-    if (items[i].signals.pdq) TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(ids[i]), *items[i].signals.pdq));
+    if (items[i].signals.pdq)
+      TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(ids[i]), *items[i].signals.pdq));
   }
   content_.fetch_add(static_cast<uint64_t>(added));
-  TD_RETURN_IF_ERROR(store_->AppendAudit(actor, "content.backfilled", Json({{"items", items.size()}, {"new", added}})).status());
+  TD_RETURN_IF_ERROR(store_
+                         ->AppendAudit(actor, "content.backfilled",
+                                       Json({{"items", items.size()}, {"new", added}}))
+                         .status());
   return added;
 }
 
 ServiceStats Service::Stats() const {
   ServiceStats s;
-  std::shared_lock lock(mu_);
+  ReaderLock lock(&mu_);
   s.bank_entries = entries_.size();
   s.content_items = content_.load();
   s.checks = checks_.load();

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <tuple>
@@ -20,17 +20,15 @@
 #include <vector>
 
 #include "core/env.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "hash/hash256.h"
 #include "index/hash_index.h"
 #include "match/video_match.h"
-
-#include <nlohmann/json.hpp>
 #include "store/store.h"
 #include "takedown/roles.h"
 
 namespace takedown::service {
-
 
 struct Principal {
   int64_t key_id = 0;
@@ -76,8 +74,8 @@ struct BankSpec {
 };
 
 struct EntrySpec {
-  Signals signals;                 // used when media is empty
-  std::vector<uint8_t> media;      // hashed, then dropped
+  Signals signals;             // used when media is empty
+  std::vector<uint8_t> media;  // hashed, then dropped
   std::string source;
   std::string request_id;
 };
@@ -116,7 +114,8 @@ class Service {
   static Result<std::unique_ptr<Service>> Create(store::Store* store, Env* env = nullptr);
 
   // Keys. The key is returned once; only its hash is stored.
-  Result<std::pair<int64_t, std::string>> CreateKey(Role role, const std::string& name, const std::string& actor);
+  Result<std::pair<int64_t, std::string>> CreateKey(Role role, const std::string& name,
+                                                    const std::string& actor);
   Status RevokeKey(int64_t id, const std::string& actor);
   // Unauthenticated (PermissionDenied) for unknown or revoked keys.
   Result<Principal> Authenticate(const std::string& key);
@@ -125,14 +124,17 @@ class Service {
 
   Result<store::BankRecord> CreateBank(const BankSpec& spec, const std::string& actor);
   Result<std::vector<store::BankRecord>> ListBanks();
-  Result<store::BankEntryRecord> AddEntry(const std::string& bank, const EntrySpec& spec, const std::string& actor);
+  Result<store::BankEntryRecord> AddEntry(const std::string& bank, const EntrySpec& spec,
+                                          const std::string& actor);
   Status SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor);
   // Bulk import of signals (a hash list from another exchange): written in transactions of up to
   // kImportChunk entries, each live and audited (one record a chunk, with the entry id range)
   // before the next. Returns the new entry ids in order.
   static constexpr size_t kImportChunk = 10000;
-  Result<std::vector<int64_t>> ImportEntries(const std::string& bank, const std::vector<Signals>& signals,
-                                             const std::string& source, const std::string& request_id,
+  Result<std::vector<int64_t>> ImportEntries(const std::string& bank,
+                                             const std::vector<Signals>& signals,
+                                             const std::string& source,
+                                             const std::string& request_id,
                                              const std::string& actor);
   // A bank's entries, oldest first.
   Result<std::vector<store::BankEntryRecord>> ExportEntries(const std::string& bank);
@@ -145,15 +147,20 @@ class Service {
 
   // Signals of media bytes (PDQ, MD5, SHA-256; a video's frames sampled densely, as for a bank
   // entry); the bytes are not kept.
-  Result<Signals> HashMedia(const std::vector<uint8_t>& media) { return SignalsOf({}, media, true); }
+  Result<Signals> HashMedia(const std::vector<uint8_t>& media) {
+    return SignalsOf({}, media, true);
+  }
   // Recorded videos of the content index that copy `reported` (the vPDQ rule: 80% of either
   // video's frames matched), with the best frame distance. Scans every recorded video.
   std::vector<std::pair<int64_t, int>> QueryContentVideos(const match::VideoItem& reported) const;
   // Recorded images whose norm or box signal is within r of one of `reported`'s variants (or its
   // own norm/box): (row, signal, distance), best per row.
-  std::vector<std::tuple<int64_t, std::string, int>> QueryContentRobust(const RobustImage& reported, int r) const;
+  std::vector<std::tuple<int64_t, std::string, int>> QueryContentRobust(const RobustImage& reported,
+                                                                        int r) const;
   // Content rows whose PDQ is within r of h (the sweep).
-  std::vector<index::Match> QueryContentPdq(const hash::Hash256& h, int r) const { return content_pdq_->Query(h, r); }
+  std::vector<index::Match> QueryContentPdq(const hash::Hash256& h, int r) const {
+    return content_pdq_->Query(h, r);
+  }
 
   ServiceStats Stats() const;
 
@@ -165,26 +172,29 @@ class Service {
   Service(store::Store* store, Env* env);
   Status Load();
   // bank_side: a video is sampled densely (bank entries, evidence); else once a second (uploads).
-  Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media, bool bank_side = false);
-  void RebuildBankVideos();  // under mu_ (unique)
+  Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media,
+                            bool bank_side = false);
+  void RebuildBankVideos() TD_REQUIRES(mu_);
   std::vector<CheckMatch> FindMatches(const Signals& s) const;
 
   store::Store* store_;
   Env* env_;
-  std::unique_ptr<index::HashIndex> bank_pdq_;     // id: bank entry id
-  std::unique_ptr<index::HashIndex> content_pdq_;  // id: content row id
+  std::unique_ptr<index::HashIndex> bank_pdq_;                    // id: bank entry id
+  std::unique_ptr<index::HashIndex> content_pdq_;                 // id: content row id
   std::unique_ptr<index::HashIndex> content_norm_, content_box_;  // id: content row id
   std::unique_ptr<index::HashIndex> content_layer_;  // id: content row id << 4 | layer (< 16)
-  std::unique_ptr<index::HashIndex> bank_whole_;   // id: entry id << 7 | variant number
-  mutable std::shared_mutex mu_;
-  std::unordered_map<int64_t, store::BankRecord> banks_;             // GUARDED_BY(mu_)
-  std::unordered_map<std::string, int64_t> bank_by_name_;            // GUARDED_BY(mu_)
-  std::unordered_map<int64_t, EntryMeta> entries_;                   // GUARDED_BY(mu_)
-  std::unordered_multimap<std::string, int64_t> exact_;              // GUARDED_BY(mu_): digest -> entry
+  std::unique_ptr<index::HashIndex> bank_whole_;     // id: entry id << 7 | variant number
+  mutable SharedMutex mu_;
+  std::unordered_map<int64_t, store::BankRecord> banks_ TD_GUARDED_BY(mu_);
+  std::unordered_map<std::string, int64_t> bank_by_name_ TD_GUARDED_BY(mu_);
+  std::unordered_map<int64_t, EntryMeta> entries_ TD_GUARDED_BY(mu_);
+  std::unordered_multimap<std::string, int64_t> exact_ TD_GUARDED_BY(mu_);  // digest -> entry
   // Video bank entries and the matcher over them (rebuilt when one is added); recorded videos.
-  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> bank_videos_;      // GUARDED_BY(mu_)
-  std::shared_ptr<const match::VideoMatcher> bank_video_matcher_;                            // GUARDED_BY(mu_)
-  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> content_videos_;  // GUARDED_BY(mu_)
+  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> bank_videos_
+      TD_GUARDED_BY(mu_);
+  std::shared_ptr<const match::VideoMatcher> bank_video_matcher_ TD_GUARDED_BY(mu_);
+  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> content_videos_
+      TD_GUARDED_BY(mu_);
   struct CachedKey {
     Principal principal;
     std::chrono::steady_clock::time_point checked;
@@ -192,7 +202,8 @@ class Service {
   // Keys are looked up again after kKeyCacheTtl: a key revoked by another process (the CLI beside
   // a running server) is refused within that time; one revoked through this Service at once.
   static constexpr std::chrono::seconds kKeyCacheTtl{10};
-  std::unordered_map<std::string, CachedKey> key_cache_;             // GUARDED_BY(mu_): key hash -> principal
+  std::unordered_map<std::string, CachedKey> key_cache_
+      TD_GUARDED_BY(mu_);  // key hash -> principal
   std::atomic<uint64_t> checks_{0}, blocked_{0}, content_{0};
 };
 

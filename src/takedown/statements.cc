@@ -19,11 +19,15 @@ std::string DsaSourceType(SourceType source, bool trusted) {
 
 std::string DsaCategory(Category c) {
   switch (c) {
-    case Category::kCsam: return "STATEMENT_CATEGORY_PROTECTION_OF_MINORS";
+    case Category::kCsam:
+      return "STATEMENT_CATEGORY_PROTECTION_OF_MINORS";
     case Category::kNcii:
-    case Category::kDeepfakeSexual: return "STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR";
-    case Category::kTerrorism: return "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY";
-    case Category::kOther: break;
+    case Category::kDeepfakeSexual:
+      return "STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR";
+    case Category::kTerrorism:
+      return "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY";
+    case Category::kOther:
+      break;
   }
   return "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH";
 }
@@ -64,15 +68,18 @@ Result<json> Statements::Of(const Action& a, const Request& r) const {
       {"source_identity",
        r.source_type == SourceType::kAuthorityOrder ? r.notice.issuing_authority : std::string()},
       {"automated_detection", a.signal == "location" ? "No" : "Yes"},
-      {"automated_decision", automated ? "AUTOMATED_DECISION_FULLY" : "AUTOMATED_DECISION_PARTIALLY"},
+      {"automated_decision",
+       automated ? "AUTOMATED_DECISION_FULLY" : "AUTOMATED_DECISION_PARTIALLY"},
       {"application_date",
        IsoUtc(a.acknowledged_ms != 0 ? a.acknowledged_ms : a.created_ms).substr(0, 10)},
       {"content_date", IsoUtc(a.content_created_ms).substr(0, 10)},
       {"territorial_scope", r.notice.territorial_scope},
       {"puid", a.content_id},
       {"redress",
-       {{"internal_complaint", "appeal within 6 months through the platform (free, decided by a person)"},
-        {"out_of_court_settlement", "a certified out-of-court dispute settlement body (DSA Art. 21)"},
+       {{"internal_complaint",
+         "appeal within 6 months through the platform (free, decided by a person)"},
+        {"out_of_court_settlement",
+         "a certified out-of-court dispute settlement body (DSA Art. 21)"},
         {"judicial", "the courts of the member state concerned"}}},
       {"takedown",
        {{"action_id", a.id},

@@ -1,8 +1,8 @@
 #include "takedown/sweep.h"
 
-#include <map>
-
 #include <fmt/format.h>
+
+#include <map>
 
 namespace takedown::service {
 
@@ -60,10 +60,12 @@ Result<int64_t> Sweeper::Sweep(Request& r, const std::string& actor) {
       }
     }
     if (s.video) {
-      for (const auto& [row, d] : ctx_->svc->QueryContentVideos(*s.video)) hit(row, "vpdq", d, entry);
+      for (const auto& [row, d] : ctx_->svc->QueryContentVideos(*s.video))
+        hit(row, "vpdq", d, entry);
     }
     if (s.robust) {  // crops, borders, captions, screenshots
-      for (const auto& [row, name, d] : ctx_->svc->QueryContentRobust(*s.robust, bank.pdq_threshold)) {
+      for (const auto& [row, name, d] :
+           ctx_->svc->QueryContentRobust(*s.robust, bank.pdq_threshold)) {
         hit(row, name, d, entry);
       }
     }
@@ -104,8 +106,8 @@ Result<int64_t> Sweeper::Sweep(Request& r, const std::string& actor) {
   }
   const int64_t actions = static_cast<int64_t>(ch.docs.size());
   r.bank = bank.name;
-  r.sweep = SweepSummary{bank.name, entry_ids, static_cast<int64_t>(hits.size()), actions, skipped,
-                         ctx_->Now() - t0};
+  r.sweep = SweepSummary{bank.name, entry_ids, static_cast<int64_t>(hits.size()),
+                         actions,   skipped,   ctx_->Now() - t0};
   r.SetState(RequestState::kActioned, ctx_->Now());
   ch.docs.push_back(ToDoc(r));
   ch.expect_states.emplace_back(r.id, std::string(NameOf(RequestState::kApproved)));

@@ -1,10 +1,9 @@
 #include "takedown/workflow.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 namespace takedown::service {
 
@@ -19,8 +18,9 @@ Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSi
   statements_ = std::make_unique<service::Statements>(&ctx_);
   requests_ = std::make_unique<Requests>(&ctx_, profiles_.get(), evidence_.get(), sweeper_.get(),
                                          [this] { actions_->Wake(); });
-  actions_ = std::make_unique<Actions>(&ctx_, std::move(sink), statements_.get(),
-                                       [this](int64_t request_id) { return requests_->MaybeConfirm(request_id); });
+  actions_ = std::make_unique<Actions>(
+      &ctx_, std::move(sink), statements_.get(),
+      [this](int64_t request_id) { return requests_->MaybeConfirm(request_id); });
   appeals_ = std::make_unique<Appeals>(&ctx_, actions_.get());
   report_ = std::make_unique<TransparencyReport>(&ctx_);
   RegisterMetrics();
@@ -35,8 +35,8 @@ Workflow::~Workflow() {
   if (retention_.joinable()) retention_.join();
   actions_->Stop();
   for (const char* m : {"takedown_outbox_pending", "takedown_outbox_oldest_pending_seconds",
-                        "takedown_review_queue_pending", "takedown_review_queue_oldest_deadline_seconds",
-                        "takedown_requests"}) {
+                        "takedown_review_queue_pending",
+                        "takedown_review_queue_oldest_deadline_seconds", "takedown_requests"}) {
     ctx_.metrics->RemoveCallback(m);
   }
 }
@@ -45,25 +45,32 @@ void Workflow::RegisterMetrics() {
   store::DocumentStore* docs = ctx_.stores.docs;
   Env* env = ctx_.env;
   using Samples = MetricsRegistry::Samples;
-  ctx_.metrics->Callback("takedown_outbox_pending", "Actions waiting for delivery.", "gauge", [docs] {
-    auto c = docs->CountDocs(std::string(kActionDoc), "pending");
-    return c.ok() ? Samples{{{{"outbox", "webhook"}}, static_cast<double>(c->count)}} : Samples{};
-  });
+  ctx_.metrics->Callback(
+      "takedown_outbox_pending", "Actions waiting for delivery.", "gauge", [docs] {
+        auto c = docs->CountDocs(std::string(kActionDoc), "pending");
+        return c.ok() ? Samples{{{{"outbox", "webhook"}}, static_cast<double>(c->count)}}
+                      : Samples{};
+      });
   ctx_.metrics->Callback("takedown_outbox_oldest_pending_seconds",
                          "Age of the oldest action waiting for delivery.", "gauge", [docs, env] {
                            auto c = docs->CountDocs(std::string(kActionDoc), "pending");
                            if (!c.ok()) return Samples{};
-                           const double age = c->count == 0 ? 0 : (env->NowMs() - c->oldest_created_ms) / 1000.0;
+                           const double age =
+                               c->count == 0 ? 0 : (env->NowMs() - c->oldest_created_ms) / 1000.0;
                            return Samples{{{{"outbox", "webhook"}}, age}};
                          });
-  ctx_.metrics->Callback("takedown_review_queue_pending", "Requests waiting for a reviewer.", "gauge", [docs] {
-    auto c = docs->CountDocs(std::string(kRequestDoc), std::string(NameOf(RequestState::kPendingReview)));
-    return c.ok() ? Samples{{{}, static_cast<double>(c->count)}} : Samples{};
-  });
+  ctx_.metrics->Callback(
+      "takedown_review_queue_pending", "Requests waiting for a reviewer.", "gauge", [docs] {
+        auto c = docs->CountDocs(std::string(kRequestDoc),
+                                 std::string(NameOf(RequestState::kPendingReview)));
+        return c.ok() ? Samples{{{}, static_cast<double>(c->count)}} : Samples{};
+      });
   ctx_.metrics->Callback(
       "takedown_review_queue_oldest_deadline_seconds",
-      "Seconds until the earliest deadline in the review queue (negative: overdue).", "gauge", [docs, env] {
-        auto c = docs->CountDocs(std::string(kRequestDoc), std::string(NameOf(RequestState::kPendingReview)));
+      "Seconds until the earliest deadline in the review queue (negative: overdue).", "gauge",
+      [docs, env] {
+        auto c = docs->CountDocs(std::string(kRequestDoc),
+                                 std::string(NameOf(RequestState::kPendingReview)));
         if (!c.ok() || c->count == 0) return Samples{};
         return Samples{{{}, (c->earliest_due_ms - env->NowMs()) / 1000.0}};
       });
@@ -78,8 +85,10 @@ void Workflow::RegisterMetrics() {
 }
 
 void Workflow::Start() {
-  if (Status st = profiles_->Start(); !st.ok()) spdlog::error("workflow: indexing senders: {}", st.message());
-  if (Status st = requests_->Recover(); !st.ok()) spdlog::error("workflow: recovery: {}", st.message());
+  if (Status st = profiles_->Start(); !st.ok())
+    spdlog::error("workflow: indexing senders: {}", st.message());
+  if (Status st = requests_->Recover(); !st.ok())
+    spdlog::error("workflow: recovery: {}", st.message());
   if (evidence_->retains()) retention_ = std::thread([this] { RetentionLoop(); });
   actions_->Start();
 }
@@ -100,7 +109,8 @@ void Workflow::RetentionLoop() {
 // ---------------------------------------------------------------------------------------------
 // Profiles
 
-Result<json> Workflow::SetRequesterProfile(int64_t key_id, const json& profile, const Principal& who) {
+Result<json> Workflow::SetRequesterProfile(int64_t key_id, const json& profile,
+                                           const Principal& who) {
   TD_ASSIGN_OR_RETURN(auto p, profiles_->Set(key_id, profile, who));
   return ToJson(p);
 }
@@ -114,14 +124,15 @@ Result<json> Workflow::ListRequesterProfiles(int64_t after_key_id, int64_t limit
   TD_ASSIGN_OR_RETURN(auto list, profiles_->List(after_key_id, limit));
   json out = json::array();
   for (const auto& p : list) out.push_back(ToJson(p));
-  return json{{"requesters", out}, {"next_after_id", list.empty() ? after_key_id : list.back().key_id}};
+  return json{{"requesters", out},
+              {"next_after_id", list.empty() ? after_key_id : list.back().key_id}};
 }
 
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-Result<json> Workflow::CreateRequest(const Principal& who, const json& body, const MediaByItem& media,
-                                     const SubmitOptions& options) {
+Result<json> Workflow::CreateRequest(const Principal& who, const json& body,
+                                     const MediaByItem& media, const SubmitOptions& options) {
   if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
   intake::Problems problems;
   intake::NoticeDraft draft = intake::DraftFromJson(body, &problems);
@@ -130,7 +141,8 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body, con
   }
   if (!problems.empty()) {
     // Type errors first; the rest of the validation names what else is wrong.
-    if (auto p = profiles_->Get(who.key_id); p.ok()) intake::Validate(draft, p->source_type, &problems);
+    if (auto p = profiles_->Get(who.key_id); p.ok())
+      intake::Validate(draft, p->source_type, &problems);
     return intake::ProblemsStatus(problems);
   }
   TD_ASSIGN_OR_RETURN(Submission s, requests_->Submit(who, draft, media, options));
@@ -148,8 +160,8 @@ Result<json> Workflow::GetRequest(const Principal& who, int64_t id) {
   return requests_->View(r);
 }
 
-Result<json> Workflow::ListRequests(const Principal& who, const std::string& status, int64_t after_id,
-                                    int64_t limit) {
+Result<json> Workflow::ListRequests(const Principal& who, const std::string& status,
+                                    int64_t after_id, int64_t limit) {
   return requests_->List(who, status, after_id, limit);
 }
 
@@ -205,6 +217,8 @@ Result<std::vector<uint8_t>> Workflow::Preview(const Principal& who, int64_t req
 
 Result<int64_t> Workflow::PurgeExpiredEvidence() { return evidence_->PurgeExpired(); }
 
-Result<json> Workflow::Report(int64_t from_ms, int64_t to_ms) { return report_->Build(from_ms, to_ms); }
+Result<json> Workflow::Report(int64_t from_ms, int64_t to_ms) {
+  return report_->Build(from_ms, to_ms);
+}
 
 }  // namespace takedown::service

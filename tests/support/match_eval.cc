@@ -1,12 +1,12 @@
 #include "support/match_eval.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "core/file.h"
 #include "media/decode.h"
@@ -18,7 +18,8 @@ std::string Base(const std::string& p) { return p.substr(p.find_last_of('/') + 1
 using Clock = std::chrono::steady_clock;
 }  // namespace
 
-std::set<std::pair<std::string, std::string>> LoadNearDuplicates(const std::vector<std::string>& tsv_paths) {
+std::set<std::pair<std::string, std::string>> LoadNearDuplicates(
+    const std::vector<std::string>& tsv_paths) {
   std::set<std::pair<std::string, std::string>> out;
   for (const auto& path : tsv_paths) {
     std::ifstream f(path);
@@ -35,8 +36,9 @@ std::set<std::pair<std::string, std::string>> LoadNearDuplicates(const std::vect
   return out;
 }
 
-MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos, const match::MatchOptions& mo,
-                                 int threads, const std::set<std::pair<std::string, std::string>>& near) {
+MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
+                                 const match::MatchOptions& mo, int threads,
+                                 const std::set<std::pair<std::string, std::string>>& near) {
   const auto& edits = ReshareEdits();
   const size_t n = photos.size();
   MatchEvaluation ev;
@@ -61,7 +63,8 @@ MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos, const m
   pool.clear();
   ev.bank_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   match::Matcher matcher(mo);
-  for (size_t i = 0; i < n; ++i) matcher.Add(ok[i] ? match::BankItemFrom(bank[i]) : match::BankItem{});
+  for (size_t i = 0; i < n; ++i)
+    matcher.Add(ok[i] ? match::BankItemFrom(bank[i]) : match::BankItem{});
   matcher.Build();
 
   ev.rows.resize(edits.size() + 1);
@@ -89,19 +92,22 @@ MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos, const m
             plain |= m.signal == "pdq";
             signals.insert(m.signal);
           } else if (!near.count({Base(photos[i]), Base(photos[m.item])})) {
-            wrong.push_back(fmt::format("{} [{}] -> {} via {} ({}, d={})", Base(photos[i]), ev.rows[e].edit,
-                                        Base(photos[m.item]), m.signal, m.variant, m.distance));
+            wrong.push_back(fmt::format("{} [{}] -> {} via {} ({}, d={})", Base(photos[i]),
+                                        ev.rows[e].edit, Base(photos[m.item]), m.signal, m.variant,
+                                        m.distance));
           }
         }
         std::string miss;
         if (!robust) {
           auto box = [](const std::optional<match::Rect>& r) {
-            return r ? fmt::format("{:.0f},{:.0f} {:.0f}x{:.0f}", r->x, r->y, r->w, r->h) : std::string("none");
+            return r ? fmt::format("{:.0f},{:.0f} {:.0f}x{:.0f}", r->x, r->y, r->w, r->h)
+                     : std::string("none");
           };
-          miss = fmt::format("{} [{}]: upload {}x{} box {} layers {} quality {}; bank {}x{} box {} quality {}",
-                             Base(photos[i]), ev.rows[e].edit, q->plain.width, q->plain.height, box(q->query.box),
-                             q->query.layers.size(), q->query.norm.quality, bank[i].plain.width,
-                             bank[i].plain.height, box(bank[i].query.box), bank[i].query.norm.quality);
+          miss = fmt::format(
+              "{} [{}]: upload {}x{} box {} layers {} quality {}; bank {}x{} box {} quality {}",
+              Base(photos[i]), ev.rows[e].edit, q->plain.width, q->plain.height, box(q->query.box),
+              q->query.layers.size(), q->query.norm.quality, bank[i].plain.width,
+              bank[i].plain.height, box(bank[i].query.box), bank[i].query.norm.quality);
         }
         std::lock_guard lock(mu);
         if (!miss.empty()) ev.miss_list.push_back(std::move(miss));
@@ -128,7 +134,8 @@ std::string FormatMatchEvaluation(const MatchEvaluation& ev) {
     const EditTally& t = ev.rows[e];
     std::string by;
     for (const auto& [sig, c] : t.by_signal) by += fmt::format("{} {}  ", sig, c);
-    s += fmt::format("{:<16} {:>8.1f}% {:>8.1f}% {:>6}   {}\n", t.edit, 100.0 * t.plain / std::max(1, t.total),
+    s += fmt::format("{:<16} {:>8.1f}% {:>8.1f}% {:>6}   {}\n", t.edit,
+                     100.0 * t.plain / std::max(1, t.total),
                      100.0 * t.robust / std::max(1, t.total), t.false_matches, by);
     if (e > 0) {
       total += t.total;
@@ -137,9 +144,10 @@ std::string FormatMatchEvaluation(const MatchEvaluation& ev) {
     }
     falses += t.false_matches;
   }
-  s += fmt::format("{:<16} {:>8.1f}% {:>8.1f}% {:>6}\n", "overall (edits)", 100.0 * plain / std::max(1, total),
-                   100.0 * robust / std::max(1, total), falses);
-  for (size_t i = 0; i < std::min<size_t>(ev.false_list.size(), 20); ++i) s += "  false match: " + ev.false_list[i] + "\n";
+  s += fmt::format("{:<16} {:>8.1f}% {:>8.1f}% {:>6}\n", "overall (edits)",
+                   100.0 * plain / std::max(1, total), 100.0 * robust / std::max(1, total), falses);
+  for (size_t i = 0; i < std::min<size_t>(ev.false_list.size(), 20); ++i)
+    s += "  false match: " + ev.false_list[i] + "\n";
   return s;
 }
 

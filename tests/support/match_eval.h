@@ -32,10 +32,12 @@ struct MatchEvaluation {
 };
 
 // Pairs of file names that are the same picture (both orders).
-std::set<std::pair<std::string, std::string>> LoadNearDuplicates(const std::vector<std::string>& tsv_paths);
+std::set<std::pair<std::string, std::string>> LoadNearDuplicates(
+    const std::vector<std::string>& tsv_paths);
 
-MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos, const match::MatchOptions& options,
-                                 int threads, const std::set<std::pair<std::string, std::string>>& near);
+MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
+                                 const match::MatchOptions& options, int threads,
+                                 const std::set<std::pair<std::string, std::string>>& near);
 
 std::string FormatMatchEvaluation(const MatchEvaluation& e);
 

@@ -90,11 +90,13 @@ media::Image QuantizeTo332(const media::Image& rgb) {
 media::Image DetailedPhoto(int width, int height, uint32_t seed) {
   media::Image img = SyntheticPhoto(width, height, seed);
   std::mt19937 rng(seed ^ 0x9e3779b9u);
-  std::uniform_int_distribution<int> ux(0, width - 1), uy(0, height - 1), size(3, std::max(4, width / 12));
+  std::uniform_int_distribution<int> ux(0, width - 1), uy(0, height - 1),
+      size(3, std::max(4, width / 12));
   std::uniform_int_distribution<int> colour(0, 255);
   for (int k = 0; k < 160; ++k) {
     const int x0 = ux(rng), y0 = uy(rng), w = size(rng), h = size(rng);
-    const uint8_t c[3] = {static_cast<uint8_t>(colour(rng)), static_cast<uint8_t>(colour(rng)), static_cast<uint8_t>(colour(rng))};
+    const uint8_t c[3] = {static_cast<uint8_t>(colour(rng)), static_cast<uint8_t>(colour(rng)),
+                          static_cast<uint8_t>(colour(rng))};
     for (int y = y0; y < std::min(height, y0 + h); ++y) {
       for (int x = x0; x < std::min(width, x0 + w); ++x) std::copy_n(c, 3, img.row(y) + 3 * x);
     }
@@ -335,10 +337,11 @@ void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& 
   avcodec_parameters_from_context(st->codecpar, ctx);
   st->time_base = ctx->time_base;
   st->avg_frame_rate = {fps, 1};
-  if (avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0) throw std::runtime_error("open " + path);
+  if (avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0)
+    throw std::runtime_error("open " + path);
   if (avformat_write_header(fmt, nullptr) < 0) throw std::runtime_error("header " + path);
-  SwsContext* sws = sws_getContext(width, height, AV_PIX_FMT_RGB24, width, height, AV_PIX_FMT_YUV420P,
-                                   SWS_BILINEAR, nullptr, nullptr, nullptr);
+  SwsContext* sws = sws_getContext(width, height, AV_PIX_FMT_RGB24, width, height,
+                                   AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr);
   AVPacket* pkt = av_packet_alloc();
   std::mt19937 rng(7);
   auto drain = [&] {
@@ -380,8 +383,13 @@ void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& 
 
 void WriteAudioOnly(const std::string& path) {
   std::vector<uint8_t> wav;
-  auto put32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) wav.push_back(static_cast<uint8_t>(v >> (8 * i))); };
-  auto put16 = [&](uint16_t v) { wav.push_back(static_cast<uint8_t>(v)); wav.push_back(static_cast<uint8_t>(v >> 8)); };
+  auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) wav.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  auto put16 = [&](uint16_t v) {
+    wav.push_back(static_cast<uint8_t>(v));
+    wav.push_back(static_cast<uint8_t>(v >> 8));
+  };
   const uint32_t rate = 8000, samples = 8000;
   wav.insert(wav.end(), {'R', 'I', 'F', 'F'});
   put32(36 + samples * 2);
@@ -395,7 +403,8 @@ void WriteAudioOnly(const std::string& path) {
   put16(16);
   wav.insert(wav.end(), {'d', 'a', 't', 'a'});
   put32(samples * 2);
-  for (uint32_t i = 0; i < samples; ++i) put16(static_cast<uint16_t>(static_cast<int16_t>(8000 * std::sin(i * 0.3))));
+  for (uint32_t i = 0; i < samples; ++i)
+    put16(static_cast<uint16_t>(static_cast<int16_t>(8000 * std::sin(i * 0.3))));
   WriteFile(path, wav);
 }
 
@@ -406,7 +415,8 @@ void WriteSubtitlesOnly(const std::string& path) {
   st->codecpar->codec_type = AVMEDIA_TYPE_SUBTITLE;
   st->codecpar->codec_id = AV_CODEC_ID_TEXT;
   st->time_base = {1, 1000};
-  if (avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0) throw std::runtime_error("open " + path);
+  if (avio_open(&fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0)
+    throw std::runtime_error("open " + path);
   if (avformat_write_header(fmt, nullptr) < 0) throw std::runtime_error("header " + path);
   AVPacket* pkt = av_packet_alloc();
   const char text[] = "hello";

@@ -1,0 +1,176 @@
+// The engine's routes: API keys, banks and their entries, the upload gate, content backfill,
+// the audit chain.
+#include "http/server_impl.h"
+
+namespace takedown::http {
+
+void Server::Impl::InstallEngineRoutes() {
+  Route("POST", "/v1/keys", {Role::kAdmin}, [this](Ctx& c) {
+    auto r = ParseKeyRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    auto k = S()->CreateKey(r->role, r->name, c.who.actor());
+    if (!k.ok()) return SendStatus(c.res, k.status());
+    SendJson(c.res,
+             {{"key_id", k->first},
+              {"key", k->second},
+              {"role", service::RoleName(r->role)},
+              {"name", r->name}},
+             201);
+  });
+  Route("DELETE", "/v1/keys/{key_id}", {Role::kAdmin}, [this](Ctx& c) {
+    auto id_or = ParseId(c.Param(1), "key_id");
+    if (!id_or.ok()) return SendStatus(c.res, id_or.status());
+    const int64_t id = *id_or;
+    Status st = S()->RevokeKey(id, c.who.actor());
+    if (!st.ok()) return SendStatus(c.res, st);
+    SendJson(c.res, {{"key_id", id}, {"revoked", true}});
+  });
+
+  Route("POST", "/v1/banks", {Role::kAdmin}, [this](Ctx& c) {
+    auto spec = ParseBankRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!spec.ok()) return SendStatus(c.res, spec.status());
+    auto b = S()->CreateBank(*spec, c.who.actor());
+    if (!b.ok()) return SendStatus(c.res, b.status());
+    SendJson(c.res,
+             {{"bank_id", b->id},
+              {"name", b->name},
+              {"category", b->category},
+              {"pdq_threshold", b->pdq_threshold},
+              {"action", b->action}},
+             201);
+  });
+  Route("GET", "/v1/banks", {Role::kAdmin, Role::kReviewer}, [this](Ctx& c) {
+    auto banks = S()->ListBanks();
+    if (!banks.ok()) return SendStatus(c.res, banks.status());
+    json out = json::array();
+    for (const auto& b : *banks)
+      out.push_back({{"bank_id", b.id},
+                     {"name", b.name},
+                     {"category", b.category},
+                     {"pdq_threshold", b.pdq_threshold},
+                     {"action", b.action}});
+    SendJson(c.res, {{"banks", out}});
+  });
+  Route("POST", "/v1/banks/{bank}/entries", {Role::kAdmin}, [this](Ctx& c) {
+    auto spec =
+        ParseEntryRequest(c.req.get_header_value("Content-Type"), c.req.body, c.who.actor());
+    if (!spec.ok()) return SendStatus(c.res, spec.status());
+    auto e = S()->AddEntry(c.Param(1), *spec, c.who.actor());
+    if (!e.ok()) return SendStatus(c.res, e.status());
+    SendJson(c.res,
+             {{"entry_id", e->id},
+              {"bank", c.Param(1)},
+              {"pdq", e->pdq},
+              {"quality", e->quality},
+              {"md5", e->md5},
+              {"sha256", e->sha256}},
+             201);
+  });
+  Route("POST", "/v1/banks/{bank}/import", {Role::kAdmin}, [this](Ctx& c) {
+    const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "text";
+    const std::string signal = c.req.has_param("signal") ? c.req.get_param_value("signal") : "pdq";
+    auto list = ParseImport(format, signal, c.req.body, kMaxImportEntries);
+    if (!list.ok()) return SendStatus(c.res, list.status());
+    const std::string source =
+        c.req.has_param("source") ? c.req.get_param_value("source") : c.who.actor();
+    auto ids =
+        S()->ImportEntries(c.Param(1), *list, source.substr(0, 256),
+                           c.req.get_param_value("request_id").substr(0, 256), c.who.actor());
+    if (!ids.ok()) return SendStatus(c.res, ids.status());
+    SendJson(c.res,
+             {{"bank", c.Param(1)},
+              {"imported", ids->size()},
+              {"first_entry_id", ids->front()},
+              {"last_entry_id", ids->back()}},
+             201);
+  });
+  Route("GET", "/v1/banks/{bank}/export", {Role::kAdmin}, [this](Ctx& c) {
+    const std::string format =
+        c.req.has_param("format") ? c.req.get_param_value("format") : "jsonl";
+    if (format != "jsonl" && format != "text")
+      return SendError(c.res, 400, "invalid_argument", "format must be jsonl or text");
+    auto entries = S()->ExportEntries(c.Param(1));
+    if (!entries.ok()) return SendStatus(c.res, entries.status());
+    std::string out;
+    for (const auto& e : *entries) {
+      if (format == "text") {
+        if (!e.pdq.empty() && e.enabled) out += fmt::format("{},{}\n", e.pdq, e.quality);
+        continue;
+      }
+      json j = {{"entry_id", e.id},
+                {"enabled", e.enabled},
+                {"source", e.source},
+                {"request_id", e.request_id},
+                {"created_ms", e.created_ms}};
+      if (!e.pdq.empty()) {
+        j["pdq"] = e.pdq;
+        j["quality"] = e.quality;
+      }
+      if (!e.md5.empty()) j["md5"] = e.md5;
+      if (!e.sha256.empty()) j["sha256"] = e.sha256;
+      out += j.dump();
+      out += '\n';
+    }
+    c.res.set_content(out, format == "text" ? "text/plain" : "application/x-ndjson");
+  });
+  for (const bool enable : {false, true}) {
+    Route("POST", enable ? "/v1/entries/{entry_id}/enable" : "/v1/entries/{entry_id}/disable",
+          {Role::kAdmin}, [this, enable](Ctx& c) {
+            auto id_or = ParseId(c.Param(1), "entry_id");
+            if (!id_or.ok()) return SendStatus(c.res, id_or.status());
+            const int64_t id = *id_or;
+            Status st = S()->SetEntryEnabled(id, enable, c.who.actor());
+            if (!st.ok()) return SendStatus(c.res, st);
+            SendJson(c.res, {{"entry_id", id}, {"enabled", enable}});
+          });
+  }
+
+  auto check_response = [](const std::string& content_id, const service::CheckResult& r) {
+    json ms = json::array();
+    for (const auto& m : r.matches)
+      ms.push_back({{"entry_id", m.entry_id},
+                    {"bank", m.bank},
+                    {"signal", m.signal},
+                    {"distance", m.distance}});
+    return json{{"content_id", content_id},
+                {"decision", r.block ? "block" : "allow"},
+                {"matches", ms},
+                {"recorded", !r.already_recorded}};
+  };
+  Route("POST", "/v1/check", {Role::kPlatform}, [this, check_response](Ctx& c) {
+    auto r = ParseCheckRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    auto res = S()->Check(*r, c.who.actor());
+    if (!res.ok()) return SendStatus(c.res, res.status());
+    SendJson(c.res, check_response(r->content_id, *res));
+  });
+  Route("POST", "/v1/check/media", {Role::kPlatform}, [this, check_response](Ctx& c) {
+    service::CheckRequest r;
+    r.content_id = c.req.get_param_value("content_id");
+    r.chat_id = c.req.get_param_value("chat_id");
+    r.uploader_id = c.req.get_param_value("uploader_id");
+    if (r.content_id.empty())
+      return SendError(c.res, 400, "invalid_argument", "missing query parameter content_id");
+    if (c.req.body.empty())
+      return SendError(c.res, 400, "invalid_argument", "empty body: send the media bytes");
+    r.media.assign(c.req.body.begin(), c.req.body.end());
+    auto res = S()->Check(r, c.who.actor());
+    if (!res.ok()) return SendStatus(c.res, res.status());
+    SendJson(c.res, check_response(r.content_id, *res));
+  });
+  Route("POST", "/v1/content/batch", {Role::kPlatform}, [this](Ctx& c) {
+    auto rs = ParseBatchRequest(c.req.get_header_value("Content-Type"), c.req.body);
+    if (!rs.ok()) return SendStatus(c.res, rs.status());
+    auto added = S()->Backfill(*rs, c.who.actor());
+    if (!added.ok()) return SendStatus(c.res, added.status());
+    SendJson(c.res, {{"items", rs->size()}, {"new", *added}});
+  });
+  Route("GET", "/v1/audit/verify", {Role::kAdmin}, [this](Ctx& c) {
+    if (deps.audit == nullptr) return SendError(c.res, 503, "unavailable", "no audit log attached");
+    auto n = store::VerifyAuditChain(*deps.audit);
+    if (!n.ok()) return SendJson(c.res, {{"ok", false}, {"error", n.status().message()}});
+    SendJson(c.res, {{"ok", true}, {"records", *n}});
+  });
+}
+
+}  // namespace takedown::http

@@ -1,0 +1,163 @@
+// The workflow's routes: requester profiles, requests and their evidence, review, actions,
+// statements of reasons, appeals, the transparency report, the email line's messages.
+#include "http/server_impl.h"
+
+namespace takedown::http {
+
+void Server::Impl::WorkflowRoute(const std::string& method, const std::string& path,
+                                 std::vector<Role> roles, std::function<Result<json>(Ctx&)> fn,
+                                 int ok_status) {
+  Route(method, path, std::move(roles), [this, fn, ok_status](Ctx& c) {
+    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    auto r = fn(c);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    SendJson(c.res, *r, ok_status);
+  });
+}
+
+void Server::Impl::InstallWorkflowRoutes() {
+  // ------------------------------------------------------------------ the workflow
+  // Each of these answers 503 until the workflow is attached.
+  // The email line's messages (README "The email line"): what came in, what became of it -- the
+  // quarantine an operator reviews (the sender learns nothing; the reason is here and in the
+  // audit log). Never the message itself: it is not kept.
+  Route("GET", "/v1/mail/messages", {Role::kAdmin}, [=, this](Ctx& c) {
+    if (!deps.mail_messages)
+      return SendError(c.res, 503, "unavailable", "the email line's store is not attached");
+    auto after = IntQuery(c, "after_id", 0);
+    auto limit = IntQuery(c, "limit", 100);
+    if (!after.ok()) return SendStatus(c.res, after.status());
+    if (!limit.ok()) return SendStatus(c.res, limit.status());
+    auto out = deps.mail_messages(c.req.get_param_value("status"), *after, *limit);
+    if (!out.ok()) return SendStatus(c.res, out.status());
+    SendJson(c.res, *out);
+  });
+  WorkflowRoute("POST", "/v1/requesters/{key_id}", {Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "key_id"));
+                  TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+                  return W()->SetRequesterProfile(id, b, c.who);
+                });
+  WorkflowRoute("GET", "/v1/requesters", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t after, IntQuery(c, "after_id", 0));
+    TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
+    return W()->ListRequesterProfiles(after, limit);
+  });
+  WorkflowRoute("GET", "/v1/requesters/{key_id}", {Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "key_id"));
+                  return W()->GetRequesterProfile(id);
+                });
+  WorkflowRoute(
+      "POST", "/v1/requests", {Role::kRequester},
+      [this](Ctx& c) -> Result<json> {
+        TD_ASSIGN_OR_RETURN(
+            auto r, ParseRemovalRequest(c.req.get_header_value("Content-Type"), c.req.body));
+        return W()->CreateRequest(c.who, r.body, r.media);
+      },
+      201);
+  WorkflowRoute("GET", "/v1/requests", {Role::kRequester, Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t after, IntQuery(c, "after_id", 0));
+                  TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
+                  return W()->ListRequests(c.who, c.req.get_param_value("status"), after, limit);
+                });
+  WorkflowRoute("GET", "/v1/requests/{request_id}",
+                {Role::kRequester, Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "request_id"));
+                  return W()->GetRequest(c.who, id);
+                });
+  Route("GET", "/v1/requests/{request_id}/evidence/{item}/preview", {Role::kReviewer, Role::kAdmin},
+        [=, this](Ctx& c) {
+          if (W() == nullptr)
+            return SendError(c.res, 503, "unavailable", "the workflow is not running");
+          auto id = IdParam(c, 1, "request_id");
+          auto item = IdParam(c, 2, "item");
+          if (!id.ok()) return SendStatus(c.res, id.status());
+          if (!item.ok() || *item > 1000)
+            return SendError(c.res, 400, "invalid_argument", "item must be an evidence index");
+          const std::string reveal = c.req.get_param_value("reveal");
+          if (!reveal.empty() && reveal != "true" && reveal != "false")
+            return SendError(c.res, 400, "invalid_argument", "reveal must be true or false");
+          auto jpeg = W()->Preview(c.who, *id, static_cast<int>(*item), reveal == "true");
+          if (!jpeg.ok()) return SendStatus(c.res, jpeg.status());
+          c.res.set_header("Cache-Control", "no-store");
+          c.res.set_content(std::string(jpeg->begin(), jpeg->end()), "image/jpeg");
+        });
+  WorkflowRoute("GET", "/v1/review/queue", {Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
+                  return W()->ReviewQueue(limit);
+                });
+  WorkflowRoute("POST", "/v1/requests/{request_id}/decision", {Role::kReviewer},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "request_id"));
+                  TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+                  if (!b.contains("approve") || !b["approve"].is_boolean())
+                    return InvalidArgument("approve: missing or not true/false");
+                  if (b.contains("reason") && !b["reason"].is_string())
+                    return InvalidArgument("reason: must be a string");
+                  return W()->Decide(c.who, id, b["approve"].get<bool>(),
+                                     b.value("reason", std::string()));
+                });
+  WorkflowRoute("GET", "/v1/actions", {Role::kPlatform, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t after, IntQuery(c, "after_id", 0));
+                  TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
+                  const std::string state =
+                      c.req.has_param("state") ? c.req.get_param_value("state") : "pending";
+                  if (state != "pending" && state != "acknowledged")
+                    return InvalidArgument("state must be pending or acknowledged");
+                  return W()->ListActions(state, after, limit);
+                });
+  WorkflowRoute("POST", "/v1/actions/{action_id}/ack", {Role::kPlatform},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "action_id"));
+                  return W()->Acknowledge(c.who, id);
+                });
+  WorkflowRoute("GET", "/v1/actions/{action_id}/statement", {Role::kPlatform, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "action_id"));
+                  return W()->Statement(id);
+                });
+  WorkflowRoute("GET", "/v1/statements", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
+    TD_ASSIGN_OR_RETURN(int64_t from, IntQuery(c, "from_ms", 0));
+    TD_ASSIGN_OR_RETURN(int64_t to, IntQuery(c, "to_ms", W()->env()->NowMs() + 1));
+    return W()->Statements(from, to);
+  });
+  WorkflowRoute(
+      "POST", "/v1/appeals", {Role::kPlatform},
+      [=, this](Ctx& c) -> Result<json> {
+        TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+        return W()->FileAppeal(c.who, b);
+      },
+      201);
+  WorkflowRoute("GET", "/v1/appeals", {Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
+                  return W()->ListAppeals(c.req.get_param_value("status"), limit);
+                });
+  WorkflowRoute("POST", "/v1/appeals/{appeal_id}/decision", {Role::kReviewer},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "appeal_id"));
+                  TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+                  return W()->DecideAppeal(c.who, id, b);
+                });
+  Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
+    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    auto from = IntQuery(c, "from_ms", 0);
+    auto to = IntQuery(c, "to_ms", W()->env()->NowMs() + 1);
+    if (!from.ok()) return SendStatus(c.res, from.status());
+    if (!to.ok()) return SendStatus(c.res, to.status());
+    const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";
+    if (format != "json" && format != "csv")
+      return SendError(c.res, 400, "invalid_argument", "format must be json or csv");
+    auto r = W()->Report(*from, *to);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    if (format == "csv") return c.res.set_content(service::Workflow::ReportCsv(*r), "text/csv");
+    SendJson(c.res, *r);
+  });
+}
+
+}  // namespace takedown::http
