@@ -7,7 +7,10 @@
 # receiver (2,000 removals); then a reported video with VIDEO_COPIES (default 20) copies made by the
 # ffmpeg CLI (identical, re-encoded, half size, 15 fps, greyscale) from VIDEO (default: the first
 # .mp4 of ../shared/media/videos, else a generated test video).
-# Usage: scripts/bench-workflow.sh     (env: CONTENT, COPIES, VIDEO, VIDEO_COPIES, DIR, SKIP_SETUP=1)
+# OUTBOX (default 2000) sets how many removals the outbox's rate is measured on; WORKERS the
+# delivery workers (webhook.workers).
+# Usage: scripts/bench-workflow.sh     (env: CONTENT, COPIES, VIDEO, VIDEO_COPIES, OUTBOX, WORKERS,
+#                                        DIR, SKIP_SETUP=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || scripts/setup.sh
@@ -20,7 +23,7 @@ key() { build/takedown admin create-key --role "$1" --name "bench-$1" --store "$
 export TAKEDOWN_ADMIN_KEY=$(key admin) TAKEDOWN_PLATFORM_KEY=$(key platform) TAKEDOWN_REQUESTER_KEY=$(key requester)
 export TAKEDOWN_WEBHOOK_SECRET=$(head -c 24 /dev/urandom | base64)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-build/takedown serve --store.path "$store" --server.port 0 --log.level warn --webhook.url "http://127.0.0.1:$port/takedown/webhook" >"$dir/serve.out" 2>"$dir/serve.err" &
+build/takedown serve --store.path "$store" --server.port 0 --log.level warn ${WORKERS:+--webhook.workers "$WORKERS"} --webhook.url "http://127.0.0.1:$port/takedown/webhook" >"$dir/serve.out" 2>"$dir/serve.err" &
 serve=$!
 trap 'kill $serve 2>/dev/null || true' EXIT
 url=""
@@ -31,4 +34,5 @@ until [ -n "$url" ] && curl -sf "$url/readyz" >/dev/null; do
 done
 build/examples/platform/takedown-example-platform --bench --takedown "$url" --listen "$port" \
   --bench-content "${CONTENT:-1000000}" --copies "${COPIES:-50}" --media ../shared/media/photos \
-  --video "${VIDEO:-$(ls ../shared/media/videos/*.mp4 2>/dev/null | head -1)}" --video-copies "${VIDEO_COPIES:-20}"
+  --video "${VIDEO:-$(ls ../shared/media/videos/*.mp4 2>/dev/null | head -1)}" --video-copies "${VIDEO_COPIES:-20}" \
+  --bench-outbox "${OUTBOX:-2000}"

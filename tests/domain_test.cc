@@ -286,6 +286,55 @@ TEST_F(OutboxTest, WorkersDeliverEachItemOnce) {
   for (int64_t id : ids) EXPECT_EQ(handler_.calls[id], 1) << id;
 }
 
+// A handler that records deliveries in batches; the batch fails when one of its items was
+// "acknowledged meanwhile", and the outbox falls back to recording them one by one.
+class BatchingHandler : public CountingHandler {
+ public:
+  bool batches() const override { return true; }
+  Status DeliveredBatch(const std::vector<store::DocRecord>& items) override {
+    {
+      std::lock_guard l(mu);
+      batch_sizes.push_back(items.size());
+      for (const auto& i : items) {
+        if (i.id == poisoned) return FailedPrecondition("acknowledged meanwhile");
+      }
+    }
+    std::vector<store::DocRecord> done;
+    for (auto d : items) {
+      d.state = "done";
+      done.push_back(d);
+    }
+    return docs->PutDocs(done).status();
+  }
+  std::vector<size_t> batch_sizes;
+  int64_t poisoned = -1;
+};
+
+TEST_F(OutboxTest, BatchedRecordingRecordsEachDeliveryOnceAndFallsBackItemByItem) {
+  BatchingHandler batching;
+  batching.docs = store_.get();
+  OutboxOptions o;
+  o.kind = "job";
+  o.name = "batched";
+  o.workers = 4;
+  Outbox box(&env_, store_.get(), o, &batching, &metrics_);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(Queue());
+  batching.poisoned = ids[150];
+  box.Start();
+  for (int spin = 0; spin < 5000 && store_->CountDocs("job", "done")->count < 300; ++spin) {
+    box.Wake();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  box.Stop();
+  EXPECT_EQ(store_->CountDocs("job", "done")->count, 300);
+  EXPECT_EQ(store_->CountDocs("job", "pending")->count, 0);
+  for (int64_t id : ids) EXPECT_EQ(batching.calls[id], 1) << "delivered once: " << id;
+  size_t recorded = 0;
+  for (size_t n : batching.batch_sizes) recorded += n;
+  EXPECT_GE(recorded, 300u);
+}
+
 // ------------------------------------------------------------------------------------------
 // The workflow on a fake clock
 

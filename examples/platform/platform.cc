@@ -163,6 +163,10 @@ class Platform {
 
   // The webhook receiver.
   int Listen(const std::string& host, int port) {
+    // takedown keeps its delivery connections open: a thread for each of them (httplib's default
+    // pool of 8 would leave a ninth connection waiting for an idle one to time out).
+    http_.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    http_.set_tcp_nodelay(true);
     http_.Post("/takedown/webhook", [this](const httplib::Request& req, httplib::Response& res) {
       OnWebhook(req, res);
     });
@@ -480,7 +484,7 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
 }
 
 int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::string& media_dir,
-          int copies, int content, const std::string& video, int video_copies) {
+          int copies, int content, const std::string& video, int video_copies, int many) {
   std::printf(
       "== workflow benchmark: content index of %d items, %d copies of the reported image among "
       "them\n",
@@ -592,15 +596,16 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
   }
 
   // Outbox throughput: one request whose evidence (an MD5) matches many items.
-  const int many = 2000;
-  json items = json::array();
-  for (int k = 0; k < many; ++k) {
-    items.push_back({{"content_id", fmt::format("dup-{}", k)},
-                     {"chat_id", fmt::format("chat-{}", k % 300)},
-                     {"uploader_id", "u"},
-                     {"md5", "0123456789abcdef0123456789abcdef"}});
+  for (int first = 0; first < many; first += 5000) {  // batches of at most 10,000 items
+    json items = json::array();
+    for (int k = first; k < std::min(many, first + 5000); ++k) {
+      items.push_back({{"content_id", fmt::format("dup-{}", k)},
+                       {"chat_id", fmt::format("chat-{}", k % 300)},
+                       {"uploader_id", "u"},
+                       {"md5", "0123456789abcdef0123456789abcdef"}});
+    }
+    Must(plat.Post("/v1/content/batch", {{"items", items}}), 200, "backfill");
   }
-  Must(plat.Post("/v1/content/batch", {{"items", items}}), 200, "backfill");
   const size_t before = platform.WaitForRemovals(0, std::chrono::seconds(0));
   body["evidence"] = json::array({{{"md5", "0123456789abcdef0123456789abcdef"}}});
   const auto t1 = Clock::now();
@@ -882,7 +887,7 @@ int main(int argc, char** argv) {
       "demo)"};
   std::string takedown = "http://127.0.0.1:8080", host = "127.0.0.1",
               media_dir = "../shared/media/photos";
-  int port = 8081, copies = 6, content = 1000000, video_copies = 20;
+  int port = 8081, copies = 6, content = 1000000, video_copies = 20, outbox_removals = 2000;
   std::string video;
   std::string platform_key, regulator_key, admin_key, secret;
   bool story = false, bench = false, mail_story = false;
@@ -900,6 +905,9 @@ int main(int argc, char** argv) {
                  "--bench: the reported video (generated with ffmpeg when absent)");
   app.add_option("--video-copies", video_copies,
                  "--bench: copies of the reported video (0: no video part)");
+  app.add_option("--bench-outbox", outbox_removals,
+                 "--bench: removals of one request for the outbox's delivery rate")
+      ->check(CLI::Range(1, 1000000));
   app.add_flag("--story", story, "play the regulator too and tell the story, then exit");
   app.add_flag("--bench", bench, "measure the workflow, then exit");
   app.add_flag("--mail-story", mail_story,
@@ -963,7 +971,8 @@ int main(int argc, char** argv) {
                      mail_bench_phase, mail_bench_ids, mail_bench_allow_resend);
     else if (bench)
       rc = Bench(platform, {takedown, admin_key}, {takedown, regulator_key},
-                 {takedown, platform_key}, media_dir, copies, content, video, video_copies);
+                 {takedown, platform_key}, media_dir, copies, content, video, video_copies,
+                 outbox_removals);
     else {
       server.join();
       return 0;

@@ -245,9 +245,15 @@ class SqliteStore final : public Store {
       (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     StmtPool::Get().Forget(cdb_);
     sqlite3_close(cdb_);
-    StmtPool::Get().Forget(rdb_);
+    {
+      MutexLock lock(&readers_mu_);
+      for (sqlite3* r : readers_) {
+        StmtPool::Get().Forget(r);
+        sqlite3_close(r);
+      }
+      readers_.clear();
+    }
     StmtPool::Get().Forget(wdb_);
-    sqlite3_close(rdb_);
     sqlite3_close(wdb_);
   }
 
@@ -271,11 +277,20 @@ class SqliteStore final : public Store {
     // Start from an empty WAL: a WAL left large by a crash or another process would otherwise be
     // copied into the database by the first checkpoints, under load (seconds of I/O stalls).
     (void)sqlite3_wal_checkpoint_v2(wdb_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-    if (sqlite3_open_v2(path.c_str(), &rdb_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
-        SQLITE_OK) {
-      return IoError("cannot open a read connection");
+    // Readers: a few connections, each used by one thread at a time (WAL lets them read beside
+    // the writer and each other; one connection behind a mutex serialised every read of the
+    // service).
+    for (int i = 0; i < kReaders; ++i) {
+      sqlite3* r = nullptr;
+      if (sqlite3_open_v2(path.c_str(), &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+          SQLITE_OK) {
+        sqlite3_close(r);
+        return IoError("cannot open a read connection");
+      }
+      sqlite3_busy_timeout(r, 5000);
+      MutexLock lock(&readers_mu_);
+      readers_.push_back(r);
     }
-    sqlite3_busy_timeout(rdb_, 5000);
     TD_RETURN_IF_ERROR(LoadChainHead());
     // Checkpoints run on their own connection and thread, so the writer never stalls copying the
     // WAL into the database (it did, in the request path, every 1000 pages).
@@ -315,10 +330,10 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<KeyRecord>> GetKey(int64_t id) override {
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     TD_ASSIGN_OR_RETURN(
         auto s,
-        Prepare(rdb_,
+        Prepare(reader.db,
                 "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys WHERE id = ?"));
     Bind(s.get(), 1, id);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<KeyRecord>();
@@ -326,8 +341,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<KeyRecord>> FindKeyByHash(const std::string& key_hash) override {
-    MutexLock lock(&read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_,
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db,
                                         "SELECT id, name, role, key_hash, created_ms, revoked FROM "
                                         "api_keys WHERE key_hash = ?"));
     Bind(s.get(), 1, key_hash);
@@ -346,10 +361,10 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<KeyRecord>> ListKeys() override {
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     TD_ASSIGN_OR_RETURN(
         auto s,
-        Prepare(rdb_,
+        Prepare(reader.db,
                 "SELECT id, name, role, key_hash, created_ms, revoked FROM api_keys ORDER BY id"));
     std::vector<KeyRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(KeyFrom(s.get()));
@@ -378,11 +393,11 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<BankRecord>> ListBanks() override {
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     TD_ASSIGN_OR_RETURN(
         auto s,
         Prepare(
-            rdb_,
+            reader.db,
             "SELECT id, name, category, pdq_threshold, action, created_ms FROM banks ORDER BY id"));
     std::vector<BankRecord> out;
     while (sqlite3_step(s.get()) == SQLITE_ROW) {
@@ -443,9 +458,9 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<BankEntryRecord>> ListBankEntries() override {
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     TD_ASSIGN_OR_RETURN(
-        auto s, Prepare(rdb_,
+        auto s, Prepare(reader.db,
                         "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, "
                         "enabled, created_ms, video, robust FROM bank_entries ORDER BY id"));
     std::vector<BankEntryRecord> out;
@@ -514,35 +529,35 @@ class SqliteStore final : public Store {
   }
 
   Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) override {
-    MutexLock lock(&read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s,
-                        Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content ORDER BY id"));
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(
+        auto s, Prepare(reader.db, "SELECT " TD_CONTENT_COLUMNS " FROM content ORDER BY id"));
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) TD_RETURN_IF_ERROR(fn(ContentFrom(s.get())));
-    if (rc != SQLITE_DONE) return SqlError(rdb_, "read content");
+    if (rc != SQLITE_DONE) return SqlError(reader.db, "read content");
     return Status::Ok();
   }
 
   Result<int64_t> CountContent() override {
-    MutexLock lock(&read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT COUNT(*) FROM content"));
-    if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(rdb_, "count content");
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db, "SELECT COUNT(*) FROM content"));
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(reader.db, "count content");
     return sqlite3_column_int64(s.get(), 0);
   }
 
   Result<std::optional<ContentRecord>> GetContent(int64_t row) override {
-    MutexLock lock(&read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s,
-                        Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ?"));
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(
+        auto s, Prepare(reader.db, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ?"));
     Bind(s.get(), 1, row);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<ContentRecord>();
     return std::optional<ContentRecord>(ContentFrom(s.get()));
   }
 
   Result<std::optional<ContentRecord>> FindContent(const std::string& content_id) override {
-    MutexLock lock(&read_mu_);
-    TD_ASSIGN_OR_RETURN(
-        auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS " FROM content WHERE content_id = ?"));
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db, "SELECT " TD_CONTENT_COLUMNS
+                                                   " FROM content WHERE content_id = ?"));
     Bind(s.get(), 1, content_id);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<ContentRecord>();
     return std::optional<ContentRecord>(ContentFrom(s.get()));
@@ -550,17 +565,18 @@ class SqliteStore final : public Store {
 
   Result<std::vector<ContentRecord>> FindContentByDigest(const std::string& md5,
                                                          const std::string& sha256) override {
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     std::vector<ContentRecord> out;
     if (!md5.empty()) {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS
-                                                " FROM content WHERE md5 = ? AND md5 != ''"));
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db, "SELECT " TD_CONTENT_COLUMNS
+                                                     " FROM content WHERE md5 = ? AND md5 != ''"));
       Bind(s.get(), 1, md5);
       while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(ContentFrom(s.get()));
     }
     if (!sha256.empty()) {
-      TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, "SELECT " TD_CONTENT_COLUMNS
-                                                " FROM content WHERE sha256 = ? AND sha256 != ''"));
+      TD_ASSIGN_OR_RETURN(auto s,
+                          Prepare(reader.db, "SELECT " TD_CONTENT_COLUMNS
+                                             " FROM content WHERE sha256 = ? AND sha256 != ''"));
       Bind(s.get(), 1, sha256);
       while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(ContentFrom(s.get()));
     }
@@ -669,8 +685,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<DocRecord>> GetDoc(int64_t id) override {
-    MutexLock lock(&read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_,
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db,
                                         "SELECT id, kind, owner, state, due_ms, ifnull(ukey, ''), "
                                         "created_ms, doc FROM docs WHERE id = ?"));
     Bind(s.get(), 1, id);
@@ -690,9 +706,9 @@ class SqliteStore final : public Store {
     if (!q.ukey.empty()) sql += " AND ukey = ?9";
     sql += q.by_due ? " ORDER BY due_ms, id" : " ORDER BY id";
     sql += " LIMIT ?8";
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     // One of a few shapes: prepared once each (the pool keys statements by their text).
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_, sql.c_str()));
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db, sql.c_str()));
     Bind(s.get(), 1, q.kind);
     Bind(s.get(), 2, q.after_id);
     if (q.owner) Bind(s.get(), 3, *q.owner);
@@ -705,19 +721,19 @@ class SqliteStore final : public Store {
     std::vector<DocRecord> out;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(DocFrom(s.get()));
-    if (rc != SQLITE_DONE) return SqlError(rdb_, "find documents");
+    if (rc != SQLITE_DONE) return SqlError(reader.db, "find documents");
     return out;
   }
 
   Result<DocCount> CountDocs(const std::string& kind, const std::string& state) override {
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     TD_ASSIGN_OR_RETURN(auto s,
-                        Prepare(rdb_,
+                        Prepare(reader.db,
                                 "SELECT count(*), ifnull(min(created_ms), 0), ifnull(min(due_ms), "
                                 "0) FROM docs WHERE kind = ? AND state = ?"));
     Bind(s.get(), 1, kind);
     Bind(s.get(), 2, state);
-    if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(rdb_, "count documents");
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(reader.db, "count documents");
     return DocCount{sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1),
                     sqlite3_column_int64(s.get(), 2)};
   }
@@ -740,10 +756,10 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) override {
-    MutexLock lock(&read_mu_);
+    Reader reader(this);
     TD_ASSIGN_OR_RETURN(
         auto s,
-        Prepare(rdb_,
+        Prepare(reader.db,
                 "SELECT nonce, data, expires_ms FROM evidence WHERE request_id = ? AND item = ?"));
     Bind(s.get(), 1, request_id);
     Bind(s.get(), 2, item);
@@ -805,8 +821,8 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) override {
-    MutexLock lock(&read_mu_);
-    TD_ASSIGN_OR_RETURN(auto s, Prepare(rdb_,
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db,
                                         "SELECT seq, time_ms, actor, kind, payload, prev_hash, "
                                         "hash FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?"));
     Bind(s.get(), 1, from_seq);
@@ -1011,8 +1027,35 @@ class SqliteStore final : public Store {
   }
 
   sqlite3* wdb_ = nullptr;
-  sqlite3* rdb_ = nullptr;
-  Mutex read_mu_;  // the read connection is used by one reader at a time
+  // Read connections not in use (Reader borrows one; waits when all are busy).
+  static constexpr int kReaders = 8;
+  Mutex readers_mu_;
+  CondVar readers_cv_;
+  std::vector<sqlite3*> readers_ TD_GUARDED_BY(readers_mu_);
+
+  // A read connection for the current scope.
+  class Reader {
+   public:
+    explicit Reader(SqliteStore* s) : s_(s) {
+      MutexLock lock(&s_->readers_mu_);
+      while (s_->readers_.empty()) s_->readers_cv_.Wait(&s_->readers_mu_);
+      db = s_->readers_.back();
+      s_->readers_.pop_back();
+    }
+    ~Reader() {
+      {
+        MutexLock lock(&s_->readers_mu_);
+        s_->readers_.push_back(db);
+      }
+      s_->readers_cv_.Signal();
+    }
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    sqlite3* db = nullptr;
+
+   private:
+    SqliteStore* s_;
+  };
   Mutex mu_;
   std::deque<std::shared_ptr<Job>> queue_ TD_GUARDED_BY(mu_);
   bool stopping_ TD_GUARDED_BY(mu_) = false;

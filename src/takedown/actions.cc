@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "hash/digest.h"
 
@@ -41,6 +42,9 @@ Actions::Actions(WorkflowContext* ctx, std::unique_ptr<ActionSink> sink, Stateme
   o.backoff = {ctx_->opt.retry_base_ms, ctx_->opt.retry_max_ms, 0.5};
   o.max_attempts = 0;  // a removal is never given up: it is retried until the platform answers
   outbox_ = std::make_unique<Outbox>(ctx_->env, ctx_->stores.docs, o, this, ctx_->metrics);
+  statement_errors_ = ctx_->metrics->Counter(
+      "takedown_statement_errors_total",
+      "Removals delivered without their statement of reasons (the request could not be read).");
 }
 
 Actions::~Actions() { Stop(); }
@@ -52,10 +56,26 @@ void Actions::Start() {
 void Actions::Stop() { outbox_->Stop(); }
 
 void Actions::DeliverDueNow() {
-  if (sink_ != nullptr) (void)outbox_->DeliverDue();
+  if (sink_ == nullptr) return;
+  if (auto n = outbox_->DeliverDue(); !n.ok()) {
+    spdlog::warn("actions: cannot read due actions: {}", n.status().message());
+  }
 }
 
 Result<Action> Actions::Load(int64_t id) { return LoadAction(ctx_->stores.docs, id); }
+
+Result<std::shared_ptr<const Request>> Actions::RequestOf(int64_t id) {
+  {
+    MutexLock l(&requests_mu_);
+    if (auto it = requests_.find(id); it != requests_.end()) return it->second;
+  }
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  auto shared = std::make_shared<const Request>(std::move(r));
+  MutexLock l(&requests_mu_);
+  if (requests_.size() >= kCachedRequests) requests_.clear();
+  requests_[id] = shared;
+  return shared;
+}
 
 Result<int64_t> Actions::Queue(Action a) {
   a.state = ActionState::kPending;
@@ -95,9 +115,16 @@ Status Actions::Deliver(const store::DocRecord& item) {
   }
   if (a.kind == ActionKind::kRemove) body["category"] = NameOf(a.category);
   if (a.kind == ActionKind::kRemove) {
-    auto r = LoadRequest(ctx_->stores.docs, a.request_id);
-    if (r.ok()) {
-      if (auto st = statements_->Of(a, *r); st.ok()) body["statement_of_reasons"] = *st;
+    // The statement travels with the removal; a request that cannot be read must not hold the
+    // removal up, but it is said.
+    auto r = RequestOf(a.request_id);
+    auto st = r.ok() ? statements_->Of(a, **r) : Result<json>(r.status());
+    if (st.ok()) {
+      body["statement_of_reasons"] = *st;
+    } else {
+      statement_errors_->Inc();
+      spdlog::error("action {}: delivered without its statement of reasons: {}", a.id,
+                    st.status().message());
     }
   }
   const std::string payload = body.dump();
@@ -114,40 +141,75 @@ Status Actions::Deliver(const store::DocRecord& item) {
 }
 
 Status Actions::Delivered(const store::DocRecord& item) {
-  return Ack(item.id, "webhook", "system");
+  // The document as claimed: this worker is its only writer while it is in flight, and the
+  // condition in Ack catches an acknowledgement that came meanwhile.
+  TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(item));
+  return Ack(std::move(a), "webhook", "system");
 }
 
 std::string Actions::GiveUpAudit(const store::DocRecord& item, const std::string& error) {
   return json{{"action_id", item.id}, {"error", error}}.dump();
 }
 
-Status Actions::Ack(int64_t action_id, const std::string& via, const std::string& actor) {
-  Action a;
-  {
-    MutexLock l(ctx_->action_locks.For(action_id));
-    TD_ASSIGN_OR_RETURN(a, Load(action_id));
-    if (a.state != ActionState::kPending) return Status::Ok();  // acknowledged before
-    a.state = ActionState::kAcknowledged;
-    a.acknowledged_ms = ctx_->Now();
-    a.acknowledged_via = via;
-    // The action, the content's state and the audit record: one transaction, one sync.
-    store::DocumentStore::Changes ch;
-    ch.docs.push_back(ToDoc(a));
-    if (a.content_row) {
-      ch.content_states.emplace_back(*a.content_row,
-                                     a.kind == ActionKind::kRestore ? "restored" : "removed");
-    }
-    ch.audits.push_back({actor, std::string(AuditKindOfAck(a.kind)),
-                         json{{"action_id", action_id},
-                              {"content_id", a.content_id},
-                              {"chat_id", a.chat_id},
-                              {"via", via}}
-                             .dump()});
-    TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+void Actions::AddAck(Action& a, const std::string& via, const std::string& actor,
+                     store::DocumentStore::Changes* ch) {
+  a.state = ActionState::kAcknowledged;
+  a.acknowledged_ms = ctx_->Now();
+  a.acknowledged_via = via;
+  ch->docs.push_back(ToDoc(a));
+  // Written only if the action is still pending: a webhook's 2xx and the platform's explicit
+  // acknowledgement may race, and one of them changes it.
+  ch->expect_states.emplace_back(a.id, std::string(NameOf(ActionState::kPending)));
+  if (a.content_row) {
+    ch->content_states.emplace_back(*a.content_row,
+                                    a.kind == ActionKind::kRestore ? "restored" : "removed");
   }
-  if (a.kind != ActionKind::kRemove) return Status::Ok();
-  if (ctx_->opt.restrict_chat_after > 0) TD_RETURN_IF_ERROR(CountChatRemoval(a));
-  return on_removed_ ? on_removed_(a.owner_id) : Status::Ok();
+  ch->audits.push_back(
+      {actor, std::string(AuditKindOfAck(a.kind)),
+       json{{"action_id", a.id}, {"content_id", a.content_id}, {"chat_id", a.chat_id}, {"via", via}}
+           .dump()});
+}
+
+Status Actions::AfterAcks(const std::vector<Action>& acked) {
+  std::set<int64_t> requests;
+  for (const Action& a : acked) {
+    if (a.kind != ActionKind::kRemove) continue;
+    if (ctx_->opt.restrict_chat_after > 0) TD_RETURN_IF_ERROR(CountChatRemoval(a));
+    requests.insert(a.owner_id);
+  }
+  for (int64_t r : requests) {
+    if (on_removed_) TD_RETURN_IF_ERROR(on_removed_(r));
+  }
+  return Status::Ok();
+}
+
+Status Actions::Ack(Action a, const std::string& via, const std::string& actor) {
+  if (a.state != ActionState::kPending) return Status::Ok();  // acknowledged before
+  // The action, the content's state and the audit record: one transaction, one sync.
+  store::DocumentStore::Changes ch;
+  AddAck(a, via, actor, &ch);
+  if (auto done = ctx_->stores.docs->Transact(ch); !done.ok()) {
+    if (done.status().code() == StatusCode::kFailedPrecondition) return Status::Ok();
+    return done.status();
+  }
+  return AfterAcks({a});
+}
+
+Status Actions::DeliveredBatch(const std::vector<store::DocRecord>& items) {
+  // Everything delivered while the last batch committed: one transaction, one sync. If any of
+  // them was acknowledged meanwhile the condition fails the whole batch, and the outbox records
+  // them one by one (Delivered).
+  store::DocumentStore::Changes ch;
+  std::vector<Action> acked;
+  for (const auto& item : items) {
+    TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(item));
+    if (a.state != ActionState::kPending) continue;
+    AddAck(a, "webhook", "system", &ch);
+    acked.push_back(std::move(a));
+  }
+  if (acked.empty()) return Status::Ok();
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+  return AfterAcks(acked);
 }
 
 // Confirmed removals per chat, in a small document per chat (no index over all content); a chat
@@ -185,7 +247,8 @@ Status Actions::CountChatRemoval(const Action& a) {
 }
 
 Result<json> Actions::Acknowledge(const Principal& who, int64_t action_id) {
-  TD_RETURN_IF_ERROR(Ack(action_id, "ack", who.actor()));
+  TD_ASSIGN_OR_RETURN(Action known, Load(action_id));
+  TD_RETURN_IF_ERROR(Ack(std::move(known), "ack", who.actor()));
   TD_ASSIGN_OR_RETURN(Action a, Load(action_id));
   return json{{"action_id", action_id}, {"status", NameOf(a.state)}, {"kind", NameOf(a.kind)}};
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "takedown/context.h"
@@ -45,12 +46,24 @@ class Actions : public Outbox::Handler {
   // Outbox::Handler
   Status Deliver(const store::DocRecord& item) override;
   Status Delivered(const store::DocRecord& item) override;
+  bool batches() const override { return true; }
+  Status DeliveredBatch(const std::vector<store::DocRecord>& items) override;
   std::string GiveUpAudit(const store::DocRecord& item, const std::string& error) override;
 
   Outbox* outbox() { return outbox_.get(); }
 
  private:
-  Status Ack(int64_t action_id, const std::string& via, const std::string& actor);
+  Status Ack(Action a, const std::string& via, const std::string& actor);
+  // What an acknowledgement writes (the action, its content's state, the audit record), added to
+  // ch; a changes nothing when it is not pending.
+  void AddAck(Action& a, const std::string& via, const std::string& actor,
+              store::DocumentStore::Changes* ch);
+  // After acknowledgements are committed: chats counted, requests confirmed.
+  Status AfterAcks(const std::vector<Action>& acked);
+  // A request as its statements of reasons need it. What a statement reads of a request (its
+  // notice, category, source, receipt) never changes after intake, so requests are kept in a
+  // small cache: a sweep's thousands of removals read their request once.
+  Result<std::shared_ptr<const Request>> RequestOf(int64_t id) TD_EXCLUDES(requests_mu_);
   Status CountChatRemoval(const Action& a);
 
   WorkflowContext* ctx_;
@@ -58,7 +71,11 @@ class Actions : public Outbox::Handler {
   Statements* statements_;
   std::function<Status(int64_t)> on_removed_;
   std::unique_ptr<Outbox> outbox_;
+  MetricsRegistry::CounterMetric* statement_errors_;
   Mutex chat_mu_;  // the per-chat removal counts (read-modify-write)
+  static constexpr size_t kCachedRequests = 1024;
+  Mutex requests_mu_;
+  std::map<int64_t, std::shared_ptr<const Request>> requests_ TD_GUARDED_BY(requests_mu_);
 };
 
 }  // namespace takedown::service

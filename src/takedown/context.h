@@ -72,7 +72,6 @@ struct WorkflowContext {
   WorkflowOptions opt;
   MetricsRegistry* metrics;
   LockTable request_locks;  // a request's status, decision, sweep and confirmation
-  LockTable action_locks;   // an action's acknowledgement
 
   int64_t Now() const { return env->NowMs(); }
   // Appends an audit record (a change already made durable).

@@ -38,6 +38,7 @@ Outbox::Outbox(Env* env, store::DocumentStore* docs, OutboxOptions options, Hand
 Outbox::~Outbox() { Stop(); }
 
 void Outbox::Start() {
+  if (handler_->batches()) recorder_ = std::thread([this] { RecordLoop(); });
   for (int i = 0; i < std::max(1, opt_.workers); ++i) workers_.emplace_back([this] { Loop(); });
 }
 
@@ -49,6 +50,46 @@ void Outbox::Stop() {
   cv_.SignalAll();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  // The workers are gone: what they delivered is recorded before the recorder stops.
+  {
+    MutexLock l(&mu_);
+    recording_stopped_ = true;
+  }
+  record_cv_.SignalAll();
+  if (recorder_.joinable()) recorder_.join();
+}
+
+void Outbox::RecordLoop() {
+  for (;;) {
+    std::vector<store::DocRecord> batch;
+    {
+      MutexLock l(&mu_);
+      while (delivered_queue_.empty() && !recording_stopped_) record_cv_.Wait(&mu_);
+      if (delivered_queue_.empty()) return;  // stopped, nothing left
+      batch.swap(delivered_queue_);
+    }
+    RecordDelivered(batch);
+  }
+}
+
+void Outbox::RecordDelivered(const std::vector<store::DocRecord>& items) {
+  Status st = handler_->DeliveredBatch(items);
+  if (!st.ok()) {
+    // One by one: an item acknowledged meanwhile, or a store error, concerns that item only.
+    for (const auto& item : items) {
+      if (Status one = handler_->Delivered(item); !one.ok()) {
+        record_errors_->Inc();
+        spdlog::error("outbox {}: the outcome of {} {} could not be recorded: {}", opt_.name,
+                      opt_.kind, item.id, one.message());
+      }
+    }
+  }
+  {
+    MutexLock l(&mu_);
+    for (const auto& item : items) in_flight_.erase(item.id);
+    woken_ = true;  // claims released: what they held back may be due for others
+  }
+  cv_.SignalAll();
 }
 
 void Outbox::Wake() {
@@ -67,7 +108,8 @@ std::optional<store::DocRecord> Outbox::Claim() {
     auto due = docs_->FindDocs({.kind = opt_.kind,
                                 .state = "pending",
                                 .due_before = env_->NowMs(),
-                                .limit = static_cast<int64_t>(opt_.claim_batch),
+                                // Items in flight are still pending in the store: read past them.
+                                .limit = static_cast<int64_t>(opt_.claim_batch + in_flight_.size()),
                                 .by_due = true});
     if (!due.ok()) {
       spdlog::warn("outbox {}: cannot read due work: {}", opt_.name, due.status().message());
@@ -181,6 +223,30 @@ void Outbox::Loop() {
       if (stopping_) return;
       if (!woken_) cv_.WaitFor(&mu_, std::chrono::milliseconds(opt_.idle_poll_ms));
       woken_ = false;
+      continue;
+    }
+    if (handler_->batches()) {
+      // Delivered items are recorded by the recorder thread, which releases their claims.
+      Status sent = handler_->Deliver(*item);
+      if (sent.ok()) {
+        delivered_->Inc();
+        {
+          MutexLock l(&mu_);
+          delivered_queue_.push_back(std::move(*item));
+        }
+        record_cv_.Signal();
+        continue;
+      }
+      failed_attempts_->Inc();
+      Status rescheduled = Reschedule(*item, sent.message());
+      Release(item->id);
+      if (!rescheduled.ok()) {
+        record_errors_->Inc();
+        spdlog::error("outbox {}: the failure of {} {} could not be recorded: {}", opt_.name,
+                      opt_.kind, item->id, rescheduled.message());
+        MutexLock l(&mu_);
+        if (!stopping_) cv_.WaitFor(&mu_, std::chrono::milliseconds(opt_.idle_poll_ms));
+      }
       continue;
     }
     const Outcome out = DeliverOne(*item);

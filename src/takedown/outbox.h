@@ -3,9 +3,11 @@
 // Webhook actions and the email line's replies both go through it.
 //
 //   claim due work -> Handler::Deliver (no lock held) -> delivered: Handler::Delivered records
-//   the outcome durably -> failed: rescheduled with the backoff policy (attempts, last_error,
-//   last_attempt_ms, due_ms written to the document) -> after max_attempts: status "failed" and
-//   an audit record.
+//   the outcome durably (or, for handlers that batch, a recorder thread records everything
+//   delivered meanwhile in one transaction while the workers deliver on: the sync of one
+//   commit no longer holds a worker) -> failed: rescheduled with the backoff policy (attempts,
+//   last_error, last_attempt_ms, due_ms written to the document) -> after max_attempts: status
+//   "failed" and an audit record.
 //
 // An outbox document has these fields of its own: "status" (pending -> the handler's done state,
 // or "failed"), "attempts", "last_error", "last_attempt_ms", "due_ms" (also its due_ms column).
@@ -63,6 +65,14 @@ class Outbox {
     virtual Status Deliver(const store::DocRecord& item) = 0;
     // Records that the item was delivered (durably, before returning).
     virtual Status Delivered(const store::DocRecord& item) = 0;
+    // Records many deliveries at once, in one transaction (one sync): the workers go on
+    // delivering while a batch commits. Handlers that return true from batches() implement it;
+    // an error makes the outbox record the batch's items one by one.
+    virtual bool batches() const { return false; }
+    virtual Status DeliveredBatch(const std::vector<store::DocRecord>& items) {
+      (void)items;
+      return Unsupported("no batches");
+    }
     // The audit payload of an item given up (JSON text).
     virtual std::string GiveUpAudit(const store::DocRecord& item, const std::string& error) = 0;
   };
@@ -94,6 +104,9 @@ class Outbox {
   Outcome DeliverOne(const store::DocRecord& item, Status* error = nullptr);
   Status Reschedule(const store::DocRecord& item, const std::string& error);
   void Loop();
+  void RecordLoop() TD_EXCLUDES(mu_);
+  // Records a batch of delivered items (falling back to one by one) and releases their claims.
+  void RecordDelivered(const std::vector<store::DocRecord>& items);
 
   Env* env_;
   store::DocumentStore* docs_;
@@ -107,7 +120,11 @@ class Outbox {
   std::set<int64_t> in_flight_ TD_GUARDED_BY(mu_);         // queued or being delivered
   bool stopping_ TD_GUARDED_BY(mu_) = false;
   bool woken_ TD_GUARDED_BY(mu_) = false;
+  std::vector<store::DocRecord> delivered_queue_ TD_GUARDED_BY(mu_);  // waiting to be recorded
+  CondVar record_cv_;                                                 // with mu_
+  bool recording_stopped_ TD_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
+  std::thread recorder_;
 };
 
 }  // namespace takedown::service

@@ -135,14 +135,15 @@ Status Requests::SweepLocked(Request& r, const std::string& actor) {
 }
 
 Status Requests::MaybeConfirm(int64_t id) {
+  // Most acknowledgements leave removals pending: that is found without the request's lock.
+  TD_ASSIGN_OR_RETURN(bool pending, RemovalsPending(id));
+  if (pending) return Status::Ok();
   MutexLock l(ctx_->request_locks.For(id));
   return MaybeConfirmLocked(id);
 }
 
-Status Requests::MaybeConfirmLocked(int64_t id) {
-  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
-  if (r.state != RequestState::kActioned) return Status::Ok();
-  // Any removal of this request still pending? (Indexed by kind, owner, state.)
+Result<bool> Requests::RemovalsPending(int64_t id) {
+  // Indexed by kind, owner, state.
   for (int64_t after = 0;;) {  // pages of 16: the first pending removal ends the search
     TD_ASSIGN_OR_RETURN(auto pending, ctx_->stores.docs->FindDocs(
                                           {.kind = std::string(kActionDoc),
@@ -154,9 +155,17 @@ Status Requests::MaybeConfirmLocked(int64_t id) {
     after = pending.back().id;
     for (const auto& rec : pending) {
       TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
-      if (a.kind == ActionKind::kRemove) return Status::Ok();
+      if (a.kind == ActionKind::kRemove) return true;
     }
   }
+  return false;
+}
+
+Status Requests::MaybeConfirmLocked(int64_t id) {
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  if (r.state != RequestState::kActioned) return Status::Ok();
+  TD_ASSIGN_OR_RETURN(bool pending, RemovalsPending(id));
+  if (pending) return Status::Ok();
   const int64_t now = ctx_->Now();
   r.confirmed_ms = now;
   r.SetState(RequestState::kConfirmed, now);

@@ -70,6 +70,7 @@ class Requests {
   Status ApplyPolicy(Request& r);                            // under r's lock
   Status SweepLocked(Request& r, const std::string& actor);  // under r's lock
   Status MaybeConfirmLocked(int64_t id);
+  Result<bool> RemovalsPending(int64_t id);  // any remove action of the request still pending
   // Writes r (with its audit record) if its stored state is still `from`.
   Status Commit(const Request& r, RequestState from, const std::string& actor,
                 const std::string& audit_kind, const nlohmann::json& audit);
