@@ -19,7 +19,7 @@ dir=${DIR:-build/bench-workflow}
 rm -rf "$dir"
 mkdir -p "$dir"
 store=$dir/takedown.db
-key() { build/takedown admin create-key --role "$1" --name "bench-$1" --store "$store" 2>/dev/null; }
+key() { build/takedown admin create-key --create --role "$1" --name "bench-$1" --store "$store" 2>/dev/null; }
 export TAKEDOWN_ADMIN_KEY=$(key admin) TAKEDOWN_PLATFORM_KEY=$(key platform) TAKEDOWN_REQUESTER_KEY=$(key requester)
 export TAKEDOWN_WEBHOOK_SECRET=$(head -c 24 /dev/urandom | base64)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

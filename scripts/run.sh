@@ -22,7 +22,7 @@ done
 mkdir -p "$(dirname "$store")" var
 umask 077
 if [ -z "$(build/takedown admin list-keys --store "$store")" ]; then
-  key=$(build/takedown admin create-key --role admin --name first-admin --store "$store" 2>/dev/null)
+  key=$(build/takedown admin create-key --create --role admin --name first-admin --store "$store" 2>/dev/null)
   cat >&2 <<MSG
 run.sh: a new store at $store; its first admin API key (shown only now, keep it secret):
 
@@ -37,7 +37,7 @@ keys=var/demo.keys
 if [ ! -s "$keys" ] || [ "$(head -1 "$keys")" != "$store" ]; then
   {
     echo "$store"
-    for role in admin platform requester; do build/takedown admin create-key --role $role --name demo-$role --store "$store" 2>/dev/null; done
+    for role in admin platform requester; do build/takedown admin create-key --create --role $role --name demo-$role --store "$store" 2>/dev/null; done
   } >"$keys"
 fi
 [ -s var/webhook.secret ] || head -c 24 /dev/urandom | base64 >var/webhook.secret

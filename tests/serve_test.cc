@@ -37,7 +37,11 @@ std::string Slurp(const std::string& path) {
 std::pair<int, std::string> RunTakedown(const std::string& args, const std::string& dir) {
   const std::string out = dir + "/cmd.out", err = dir + "/cmd.err";
   const int status =
-      std::system((std::string(TAKEDOWN_BINARY) + " " + args + " >" + out + " 2>" + err).c_str());
+      // Under a time limit: a command that should refuse to start must not hang the test if it
+      // starts after all.
+      std::system(
+          ("timeout 120 " + std::string(TAKEDOWN_BINARY) + " " + args + " >" + out + " 2>" + err)
+              .c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out) + Slurp(err)};
 }
 
@@ -113,7 +117,7 @@ class ServeTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string CreateKey(const std::string& role, const std::string& name) {
     auto [rc, out] = RunTakedown(
-        "admin create-key --role " + role + " --name " + name + " --store " + db_, dir_);
+        "admin create-key --create --role " + role + " --name " + name + " --store " + db_, dir_);
     EXPECT_EQ(rc, 0) << out;
     return out.substr(0, out.find('\n'));
   }
@@ -461,6 +465,50 @@ TEST_F(ServeTest, AdminKeysAreShownOnceAndRevocable) {
       201);
   auto verify = json::parse(c.Get("/v1/audit/verify", Auth(admin_))->body);
   EXPECT_EQ(verify["ok"], true) << verify.dump();
+}
+
+// Found from outside (issue 17): a second server took the same port and the kernel split
+// requests between two stores; the admin tools made an empty store of a mistyped path; a key
+// name with a line break printed as a forged line of list-keys.
+TEST_F(ServeTest, ASecondServerOnAPortInUseRefusesToStart) {
+  ServerProcess first(Args(), dir_);
+  const std::string other = dir_ + "/other.db";
+  auto [rc, out] = RunTakedown(
+      "serve --store.path " + other + " --server.port " + std::to_string(first.port()), dir_);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find(std::to_string(first.port())), std::string::npos) << out;
+  EXPECT_NE(out.find("in use"), std::string::npos) << out;
+  httplib::Client c("127.0.0.1", first.port());
+  EXPECT_EQ(c.Get("/v1/whoami", Auth(admin_))->status, 200) << "the first one still serves";
+}
+
+TEST_F(ServeTest, AdminToolsOnAMissingStoreNameThePathAndCreateNothing) {
+  const std::string missing = dir_ + "/typo.db";
+  for (const std::string& cmd :
+       {"admin create-key --role admin --name x --store " + missing,
+        "admin list-keys --store " + missing, "admin revoke-key 1 --store " + missing,
+        "audit verify --store " + missing}) {
+    auto [rc, out] = RunTakedown(cmd, dir_);
+    EXPECT_NE(rc, 0) << cmd << ": " << out;
+    EXPECT_NE(out.find("typo.db"), std::string::npos) << cmd << ": " << out;
+    EXPECT_FALSE(std::filesystem::exists(missing)) << cmd;
+  }
+  auto [rc, out] =
+      RunTakedown("admin create-key --create --role admin --name x --store " + missing, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_TRUE(std::filesystem::exists(missing));
+}
+
+TEST_F(ServeTest, KeyNamesWithControlCharactersAreRefused) {
+  auto [rc, out] = RunTakedown(
+      "admin create-key --role admin --name \"$(printf 'ops\\n4\\tadmin\\tforged\\tactive')\" "
+      "--store " +
+          db_,
+      dir_);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("control characters"), std::string::npos) << out;
+  std::tie(rc, out) = RunTakedown("admin list-keys --store " + db_, dir_);
+  EXPECT_EQ(out.find("forged"), std::string::npos) << out;
 }
 
 TEST(ServeConfig, DefaultsAreSaneAndLoopback) {

@@ -9,7 +9,7 @@ dir=$(mktemp -d)
 serve=""
 trap 'set +e; [ -n "$serve" ] && kill $serve 2>/dev/null; rm -rf "$dir"' EXIT
 store=$dir/takedown.db
-key() { "$takedown" admin create-key --role "$1" --name "story-$1" --store "$store" 2>/dev/null; }
+key() { "$takedown" admin create-key --create --role "$1" --name "story-$1" --store "$store" 2>/dev/null; }
 export TAKEDOWN_ADMIN_KEY=$(key admin) TAKEDOWN_PLATFORM_KEY=$(key platform) TAKEDOWN_REQUESTER_KEY=$(key requester)
 export TAKEDOWN_WEBHOOK_SECRET=story-secret
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -239,14 +239,17 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   return line;
 }
 
+// The operator's tools open an existing store; only `admin create-key --create` makes a new one
+// (a mistyped path must not become an empty store whose keys the running service never sees).
 Result<std::unique_ptr<store::Store>> OpenStoreFor(const std::string& config_path,
-                                                   const std::string& store_flag) {
+                                                   const std::string& store_flag,
+                                                   bool create = false) {
   std::map<std::string, std::string> flags;
   if (!store_flag.empty()) flags["store.path"] = store_flag;
   TD_ASSIGN_OR_RETURN(auto cfg,
                       LoadServeConfig(
                           config_path, [](const char* n) { return std::getenv(n); }, flags));
-  return store::OpenSqliteStore(cfg.store_path);
+  return store::OpenSqliteStore(cfg.store_path, nullptr, create);
 }
 
 }  // namespace
@@ -277,6 +280,7 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
   struct Opts {
     std::string config, store, role, name;
     int64_t key_id = 0;
+    bool create = false;
   };
   auto o = std::make_shared<Opts>();
 
@@ -287,6 +291,8 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
   create->add_option("--config", o->config, "TOML configuration file (for the store path)")
       ->check(CLI::ExistingFile);
   create->add_option("--store", o->store, "SQLite store (default: the config's, or takedown.db)");
+  create->add_flag("--create", o->create,
+                   "make the store when it does not exist yet (the first key of a new install)");
   create->callback([&exit_code, o] {
     auto role = service::ParseRole(o->role);
     if (!role.ok()) {
@@ -294,9 +300,12 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
-    auto store = OpenStoreFor(o->config, o->store);
+    auto store = OpenStoreFor(o->config, o->store, o->create);
     if (!store.ok()) {
-      spdlog::error("store: {}", store.status().message());
+      spdlog::error("store: {}{}", store.status().message(),
+                    store.status().code() == StatusCode::kNotFound
+                        ? " (--create makes a new one; a running service does not see it)"
+                        : "");
       exit_code = 1;
       return;
     }

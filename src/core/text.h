@@ -21,4 +21,13 @@ inline bool IsLowerHex(const std::string& s, size_t n) {
          });
 }
 
+// Whether s has an ASCII control character (below 0x20, or DEL): text that would break a line
+// of a log, a listing or a header.
+inline bool HasControlCharacter(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
 }  // namespace takedown

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <thread>
 
@@ -62,6 +64,13 @@ Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
   // Responses go out as headers then body: without TCP_NODELAY, Nagle and the client's delayed
   // ACK add 40 ms to every request on a kept-alive connection.
   impl_->http.set_tcp_nodelay(true);
+  // SO_REUSEADDR (a restart may bind while old connections linger in TIME_WAIT), never
+  // SO_REUSEPORT (httplib's default): with it a second `takedown serve` on the same port started
+  // and the kernel split requests between two processes and two stores.
+  impl_->http.set_socket_options([](int sock) {
+    int yes = 1;
+    (void)setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   impl_->Install();
 }
 
@@ -78,8 +87,10 @@ Status Server::Bind() {
     if (p <= 0) return IoError(fmt::format("cannot listen on {}", impl_->cfg.host));
     impl_->cfg.port = p;
   } else if (!impl_->http.bind_to_port(impl_->cfg.host, impl_->cfg.port)) {
-    return IoError(fmt::format("cannot listen on {}:{} (in use, or not an address here)",
-                               impl_->cfg.host, impl_->cfg.port));
+    return IoError(
+        fmt::format("cannot listen on {}:{}: the port is in use (another takedown serve?) or the "
+                    "address is not one of this machine's",
+                    impl_->cfg.host, impl_->cfg.port));
   }
   return Status::Ok();
 }

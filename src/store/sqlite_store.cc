@@ -262,8 +262,7 @@ class SqliteStore final : public Store {
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path.c_str(), &wdb_, flags, nullptr) != SQLITE_OK) {
       if (!create) {
-        return NotFound(
-            fmt::format("no store at {} (create one with --create, or check the path)", path));
+        return NotFound(fmt::format("no store at {}", path));
       }
       return IoError(
           fmt::format("cannot open store {}: {}", path, wdb_ ? sqlite3_errmsg(wdb_) : "?"));

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "hash/digest.h"
 #include "hash/image_signals.h"
 #include "match/signals.h"
@@ -253,6 +254,10 @@ Status Service::Load() {
 Result<std::pair<int64_t, std::string>> Service::CreateKey(Role role, const std::string& name,
                                                            const std::string& actor) {
   if (name.empty()) return InvalidArgument("a key needs a name");
+  if (name.size() > 100) return InvalidArgument("key name: longer than 100 characters");
+  // A name with a line break would print as a forged line in `admin list-keys` and in logs.
+  if (HasControlCharacter(name))
+    return InvalidArgument("key name: control characters are not allowed");
   std::string key = NewApiKey(env_);
   TD_ASSIGN_OR_RETURN(int64_t id, store_->CreateKey({0, name, std::string(RoleName(role)),
                                                      KeyHash(key), 0, false}));
@@ -301,7 +306,18 @@ Result<Principal> Service::Authenticate(const std::string& key) {
 Result<store::BankRecord> Service::CreateBank(const BankSpec& spec, const std::string& actor) {
   if (spec.name.empty() || spec.name.size() > 100)
     return InvalidArgument("bank name must be 1..100 characters");
+  // A bank is addressed by its name in URLs (/v1/banks/NAME/entries): a path segment.
+  if (spec.name.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+          std::string::npos ||
+      spec.name == "." || spec.name == "..") {
+    return InvalidArgument(
+        "bank name: letters, digits, '.', '-' and '_' only (it is part of the bank's URL)");
+  }
   if (spec.category.empty()) return InvalidArgument("a bank needs a category");
+  if (HasControlCharacter(spec.category)) {
+    return InvalidArgument("bank category: control characters are not allowed");
+  }
   if (spec.pdq_threshold < 0 || spec.pdq_threshold > 64)
     return InvalidArgument("pdq_threshold must be 0..64");
   if (spec.action != "block" && spec.action != "sweep" && spec.action != "review") {

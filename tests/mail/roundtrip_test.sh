@@ -50,7 +50,7 @@ pub=$(openssl rsa -in "$dir/regulator-dkim.pem" -pubout -outform DER 2>/dev/null
 echo "mail._domainkey.regulator.test v=DKIM1; k=rsa; p=$pub" >"$dir/dkim.keys"
 
 store=$dir/takedown.db
-key() { "$takedown" admin create-key --role "$1" --name "mail-$1" --store "$store" 2>/dev/null; }
+key() { "$takedown" admin create-key --create --role "$1" --name "mail-$1" --store "$store" 2>/dev/null; }
 TAKEDOWN_ADMIN_KEY=$(key admin) TAKEDOWN_PLATFORM_KEY=$(key platform) TAKEDOWN_REQUESTER_KEY=$(key requester)
 export TAKEDOWN_ADMIN_KEY TAKEDOWN_PLATFORM_KEY TAKEDOWN_REQUESTER_KEY
 export TAKEDOWN_WEBHOOK_SECRET=mail-test-secret
