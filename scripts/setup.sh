@@ -13,8 +13,9 @@ packages=(
   libssl-dev libxxhash-dev
   # CLI, JSON, logging
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  # the service: HTTP (cpp-httplib), config (toml++), store (SQLite)
-  libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev sqlite3
+  # the service: HTTP server (Boost.Beast/Asio, header-only), HTTP client for webhooks and tests
+  # (cpp-httplib), config (toml++), store (SQLite)
+  libboost-dev libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev sqlite3
   # the takedown executable's allocator (see src/cli/CMakeLists.txt)
   libjemalloc-dev
   # evidence kept for a retention period is encrypted at rest (libsodium secretbox)

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -102,6 +103,15 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(cfg->log_level));
+  // A service's lines carry their time (UTC); the access log is one JSON line per request, at
+  // info level (log.level warn silences it).
+  spdlog::default_logger()->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ takedown: %l: %v",
+                                        spdlog::pattern_time_type::utc);
+  if (!spdlog::get("access")) {
+    auto access = spdlog::stderr_logger_mt("access");
+    access->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ access: %v", spdlog::pattern_time_type::utc);
+    access->set_level(spdlog::level::from_str(cfg->log_level));
+  }
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
   auto store = store::OpenSqliteStore(cfg->store_path);

@@ -1,7 +1,8 @@
 #include "http/server.h"
 
-#include <sys/socket.h>
+#include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <thread>
 
@@ -18,7 +19,7 @@ void Server::Impl::Install() {
     else
       SendError(c.res, 503, "unavailable", "indexes are loading");
   });
-  Route("GET", "/openapi.json", all,
+  Route("GET", "/openapi.json", {},
         [](Ctx& c) { c.res.set_content(OpenApiDocument(), "application/json"); });
   Route("GET", "/metrics", {Role::kAdmin},
         [this](Ctx& c) { c.res.set_content(metrics->Render(), "text/plain; version=0.0.4"); });
@@ -29,20 +30,155 @@ void Server::Impl::Install() {
   });
   InstallEngineRoutes();
   InstallWorkflowRoutes();
+}
 
-  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 404)
+PathPattern PathPattern::Of(const std::string& path) {
+  PathPattern p;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    p.segments.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return p;
+}
+
+std::optional<Result<std::vector<std::string>>> PathPattern::Match(const std::string& path) const {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::vector<std::string> out = {path};
+  size_t start = 1;
+  for (const std::string& want : segments) {
+    if (start > path.size()) return std::nullopt;
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string seg = path.substr(start, end - start);
+    if (!want.empty() && want.front() == '{') {
+      if (seg.empty()) return std::nullopt;
+      auto decoded = DecodePathSegment(seg);
+      if (!decoded.ok()) {
+        return Result<std::vector<std::string>>(InvalidArgument(fmt::format(
+            "{}: {} in the path", want.substr(1, want.size() - 2), decoded.status().message())));
+      }
+      out.push_back(std::move(*decoded));
+    } else if (seg != want) {
+      return std::nullopt;
+    }
+    start = end + 1;
+  }
+  if (start <= path.size()) return std::nullopt;  // more segments than the route has
+  return Result<std::vector<std::string>>(std::move(out));
+}
+
+Result<service::Principal> Server::Impl::Authorize(const HttpRequest& req,
+                                                   const std::vector<Role>& roles,
+                                                   HttpResponse* refusal) {
+  if (S() == nullptr) {
+    refusal->set_header("Retry-After", "5");
+    SendError(*refusal, 503, "unavailable", "the service is starting: indexes are loading");
+    return Unsupported("starting");
+  }
+  std::string key = req.get_header_value("Authorization");
+  if (key.rfind("Bearer ", 0) == 0) {
+    key = key.substr(7);
+  } else {
+    key = req.get_header_value("X-Api-Key");
+  }
+  if (key.empty()) {
+    unauthenticated->Inc();
+    refusal->set_header("WWW-Authenticate", "Bearer");
+    SendError(*refusal, 401, "unauthenticated",
+              "an API key is required (Authorization: Bearer KEY)");
+    return PermissionDenied("no key");
+  }
+  auto p = S()->Authenticate(key);
+  if (!p.ok()) {
+    unauthenticated->Inc();
+    refusal->set_header("WWW-Authenticate", "Bearer");
+    SendError(*refusal, 401, "unauthenticated", "unknown or revoked API key");
+    return p.status();
+  }
+  if (std::find(roles.begin(), roles.end(), p->role) == roles.end()) {
+    forbidden->Inc();
+    SendError(*refusal, 403, "forbidden",
+              fmt::format("the {} role may not use this endpoint", service::RoleName(p->role)));
+    return PermissionDenied("role");
+  }
+  return *p;
+}
+
+std::optional<HttpResponse> Server::Impl::Admit(HttpRequest& req) {
+  HttpResponse res;
+  std::string allowed;
+  for (size_t i = 0; i < table.size(); ++i) {
+    auto m = table[i].pattern.Match(req.path);
+    if (!m) continue;
+    if (!m->ok()) {
+      SendStatus(res, m->status());
+      return res;
+    }
+    if (table[i].method != req.method) {
+      allowed += (allowed.empty() ? "" : ", ") + table[i].method;
+      continue;
+    }
+    req.matches = std::move(**m);
+    req.route_index = static_cast<int>(i);
+    req.route = table[i].path;
+    break;
+  }
+  if (req.route_index < 0) {
+    if (!allowed.empty()) {
+      res.set_header("Allow", allowed);
+      SendError(res, 405, "method_not_allowed", fmt::format("this endpoint takes {}", allowed));
+    } else {
       SendError(res, 404, "not_found", "no such endpoint");
-    else if (res.status == 413)
-      SendError(res, 413, "resource_exhausted", "request body too large");
-    else
-      SendError(res, res.status, "error", "HTTP " + std::to_string(res.status));
-  });
-  http.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        SendError(res, 500, "internal", "internal error");
-      });
+    }
+    return res;
+  }
+  const RouteEntry& route = table[static_cast<size_t>(req.route_index)];
+  if (route.roles.empty()) return std::nullopt;
+  // The key and its role are checked from the header, before any body byte is read.
+  auto who = Authorize(req, route.roles, &res);
+  if (!who.ok()) return res;
+  req.principal = fmt::format("{} ({})", who->actor(), service::RoleName(who->role));
+  return std::nullopt;
+}
+
+HttpResponse Server::Impl::Handle(HttpRequest& req) {
+  HttpResponse res;
+  const RouteEntry& route = table.at(static_cast<size_t>(req.route_index));
+  service::Principal who;
+  if (!route.roles.empty()) {
+    // From the key cache: the key was checked at admission (a revocation in between counts).
+    auto p = Authorize(req, route.roles, &res);
+    if (!p.ok()) return res;
+    who = *p;
+  }
+  Ctx ctx{req, res, who};
+  route.handler(ctx);
+  return res;
+}
+
+void Server::Impl::Record(const HttpRequest& req, const HttpResponse& res, double seconds) {
+  RouteStats* s =
+      req.route_index >= 0 ? table[static_cast<size_t>(req.route_index)].stats : &unmatched;
+  s->by_class[std::clamp(res.status / 100, 1, 5)]->Inc();
+  if (s->latency != nullptr) s->latency->Observe(seconds);
+  if (!access_log) return;
+  int64_t bytes_out = 0;
+  for (const auto& [k, v] : res.headers) {
+    if (k == "Content-Length") bytes_out = std::atoll(v.c_str());
+  }
+  // One JSON line per request: never a key or a body.
+  access_log->info(json{{"method", req.method},
+                        {"route", req.route.empty() ? "unmatched" : req.route},
+                        {"status", res.status},
+                        {"bytes_in", req.body.size()},
+                        {"bytes_out", bytes_out},
+                        {"ms", std::round(seconds * 1e6) / 1e3},
+                        {"principal", req.principal},
+                        {"client", req.remote_addr}}
+                       .dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
@@ -53,63 +189,44 @@ Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
   if (impl_->deps.metrics == nullptr) impl_->own_metrics = std::make_unique<MetricsRegistry>();
   impl_->metrics = impl_->deps.metrics != nullptr ? impl_->deps.metrics : impl_->own_metrics.get();
   impl_->RegisterMetrics();
-  const int threads = std::max(1, config.threads);
-  impl_->http.new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
-  };
-  impl_->http.set_payload_max_length(config.max_body_bytes);
-  impl_->http.set_read_timeout(config.read_timeout_s, 0);
-  impl_->http.set_write_timeout(config.write_timeout_s, 0);
-  impl_->http.set_keep_alive_max_count(100000);
-  // Responses go out as headers then body: without TCP_NODELAY, Nagle and the client's delayed
-  // ACK add 40 ms to every request on a kept-alive connection.
-  impl_->http.set_tcp_nodelay(true);
-  // SO_REUSEADDR (a restart may bind while old connections linger in TIME_WAIT), never
-  // SO_REUSEPORT (httplib's default): with it a second `takedown serve` on the same port started
-  // and the kernel split requests between two processes and two stores.
-  impl_->http.set_socket_options([](int sock) {
-    int yes = 1;
-    (void)setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
+  impl_->access_log = spdlog::get("access");
   impl_->Install();
+  FrontConfig fc;
+  fc.host = config.host;
+  fc.port = config.port;
+  fc.workers = std::max(1, config.threads);
+  fc.max_body_bytes = config.max_body_bytes;
+  fc.header_timeout = std::chrono::seconds(config.header_timeout_s);
+  fc.body_timeout = std::chrono::seconds(config.read_timeout_s);
+  fc.write_timeout = std::chrono::seconds(config.write_timeout_s);
+  fc.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
+  fc.max_connections = config.max_connections;
+  fc.max_connections_per_client = config.max_connections_per_client;
+  Impl* impl = impl_.get();
+  impl_->front = std::make_unique<Front>(
+      fc, [impl](HttpRequest& r) { return impl->Admit(r); },
+      [impl](HttpRequest& r) { return impl->Handle(r); },
+      [impl](const HttpRequest& q, const HttpResponse& r, double s) { impl->Record(q, r, s); });
 }
 
 Server::~Server() {
-  for (const char* m : {"takedown_bank_entries", "takedown_content_items", "takedown_checks_total",
+  impl_->front.reset();  // every connection closed, every worker joined
+  for (const char* m : {"takedown_http_connections", "takedown_bank_entries",
+                        "takedown_content_items", "takedown_checks_total",
                         "takedown_uploads_blocked_total", "takedown_store_write_queue_depth"}) {
     impl_->metrics->RemoveCallback(m);
   }
 }
 
 Status Server::Bind() {
-  if (impl_->cfg.port == 0) {
-    const int p = impl_->http.bind_to_any_port(impl_->cfg.host);
-    if (p <= 0) return IoError(fmt::format("cannot listen on {}", impl_->cfg.host));
-    impl_->cfg.port = p;
-  } else if (!impl_->http.bind_to_port(impl_->cfg.host, impl_->cfg.port)) {
-    return IoError(
-        fmt::format("cannot listen on {}:{}: the port is in use (another takedown serve?) or the "
-                    "address is not one of this machine's",
-                    impl_->cfg.host, impl_->cfg.port));
-  }
+  TD_RETURN_IF_ERROR(impl_->front->Bind());
+  impl_->cfg.port = impl_->front->port();
   return Status::Ok();
 }
 
 int Server::port() const { return impl_->cfg.port; }
-// Stop() may come before Run() has started listening (a signal during start-up): httplib's stop()
-// would then do nothing and Run() would never return. Each side announces itself first and then
-// looks at the other, so at least one of them sees the stop.
-void Server::Run() {
-  impl_->running.store(true);
-  if (!impl_->stop_requested.load()) impl_->http.listen_after_bind();
-  impl_->running.store(false);
-}
-void Server::Stop() {
-  impl_->stop_requested.store(true);
-  while (impl_->running.load() && !impl_->http.is_running())
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  impl_->http.stop();
-}
+void Server::Run() { impl_->front->Run(); }
+void Server::Stop() { impl_->front->Stop(); }
 void Server::Attach(service::Service* service) {
   impl_->svc.store(service, std::memory_order_release);
 }

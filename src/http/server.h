@@ -1,4 +1,5 @@
-// The HTTP edge of `takedown serve` (cpp-httplib): routes translate JSON to domain calls and
+// The HTTP edge of `takedown serve` (an event-driven front on Boost.Beast, front.h): routes
+// translate JSON to domain calls and
 // back, and nothing else. Every route but /healthz and /readyz needs an API key
 // (Authorization: Bearer KEY) whose role the route allows; client errors are 4xx with
 // {"error": {"code", "message"}}, never 500 for bad input. Requests are counted and timed per
@@ -22,10 +23,14 @@ namespace takedown::http {
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 64;
+  int threads = 64;  // requests handled at once (idle and slow connections take none)
   size_t max_body_bytes = size_t{64} << 20;
-  int read_timeout_s = 30;
+  int header_timeout_s = 10;  // the whole request header, from its first byte
+  int read_timeout_s = 30;    // the whole request body
   int write_timeout_s = 30;
+  int idle_timeout_s = 60;  // a kept-alive connection waiting for its next request
+  int max_connections = 10000;
+  int max_connections_per_client = 256;  // per client address
 };
 
 // What the edge reads besides the service and the workflow: the audit chain (verify), the

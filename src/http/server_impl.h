@@ -3,7 +3,7 @@
 #pragma once
 
 #include <fmt/format.h>
-#include <httplib.h>
+#include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
@@ -12,10 +12,12 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/numbers.h"
+#include "http/front.h"
 #include "http/request_parse.h"
 #include "http/server.h"
 
@@ -56,34 +58,31 @@ inline int HttpStatusFor(const Status& s) {
   return 500;
 }
 
-inline void SendError(httplib::Response& res, int status, std::string_view code,
+inline void SendError(HttpResponse& res, int status, std::string_view code,
                       const std::string& message) {
   res.status = status;
-  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump(),
+  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump(
+                      -1, ' ', false, json::error_handler_t::replace),
                   "application/json");
 }
 
-inline void SendStatus(httplib::Response& res, const Status& s) {
+inline void SendStatus(HttpResponse& res, const Status& s) {
   SendError(res, HttpStatusFor(s), StatusCodeName(s.code()), s.message());
 }
 
-inline void SendJson(httplib::Response& res, const json& j, int status = 200) {
+inline void SendJson(HttpResponse& res, const json& j, int status = 200) {
   res.status = status;
-  res.set_content(j.dump(), "application/json");
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-inline std::string PatternToRegex(const std::string& path) {
-  std::string r;
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (path[i] == '{') {
-      i = path.find('}', i);
-      r += "([^/]+)";
-    } else {
-      r += path[i];
-    }
-  }
-  return r;
-}
+// A route's path template split into segments: "{name}" segments match any one segment.
+struct PathPattern {
+  std::vector<std::string> segments;
+  static PathPattern Of(const std::string& path);
+  // The decoded parameters when `path` matches (matches[0] is the path), else nullopt; a
+  // malformed escape in a parameter is an error.
+  std::optional<Result<std::vector<std::string>>> Match(const std::string& path) const;
+};
 
 struct Server::Impl {
   // Null until the indexes are loaded: until then keyed routes answer 503 and /readyz says so.
@@ -95,22 +94,33 @@ struct Server::Impl {
   ServerDeps deps;
   std::unique_ptr<MetricsRegistry> own_metrics;
   MetricsRegistry* metrics = nullptr;
-  httplib::Server http;
+  std::unique_ptr<Front> front;
   std::vector<RouteInfo> routes;
   std::map<std::string, std::unique_ptr<RouteStats>>
       stats;  // key: "METHOD path"; fixed after construction
   MetricsRegistry::CounterMetric *unauthenticated = nullptr, *forbidden = nullptr;
-  std::atomic<bool> running{false}, stop_requested{false};
+  std::shared_ptr<spdlog::logger>
+      access_log;  // spdlog's "access" logger, when the process made one
 
   struct Ctx {
-    const httplib::Request& req;
-    httplib::Response& res;
+    const HttpRequest& req;
+    HttpResponse& res;
     service::Principal who;
     std::string Param(size_t i) const {
       return req.matches.size() > i ? std::string(req.matches[i]) : std::string();
     }
   };
   using Handler = std::function<void(Ctx&)>;
+
+  struct RouteEntry {
+    std::string method, path;
+    PathPattern pattern;
+    std::vector<Role> roles;  // empty: no key needed
+    Handler handler;
+    RouteStats* stats;
+  };
+  std::vector<RouteEntry> table;  // fixed after construction
+  RouteStats unmatched;           // requests answered before a route was found
 
   void Route(const std::string& method, const std::string& path, std::vector<Role> roles,
              Handler h) {
@@ -125,62 +135,30 @@ struct Server::Impl {
     }
     s->latency = metrics->Histogram("takedown_http_request_seconds", "Request latency.",
                                     {{"method", method}, {"route", path}});
-    auto wrapped = [this, roles, h, s](const httplib::Request& req, httplib::Response& res) {
-      const auto t0 = std::chrono::steady_clock::now();
-      Serve(req, res, roles, h);
-      s->latency->Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      s->by_class[std::clamp(res.status / 100, 1, 5)]->Inc();
-    };
-    const std::string re = PatternToRegex(path);
-    if (method == "GET")
-      http.Get(re, wrapped);
-    else if (method == "POST")
-      http.Post(re, wrapped);
-    else if (method == "DELETE")
-      http.Delete(re, wrapped);
+    table.push_back({method, path, PathPattern::Of(path), std::move(roles), std::move(h), s});
   }
 
-  void Serve(const httplib::Request& req, httplib::Response& res, const std::vector<Role>& roles,
-             const Handler& h) {
-    service::Principal who;
-    if (!roles.empty() && S() == nullptr) {
-      res.set_header("Retry-After", "5");
-      return SendError(res, 503, "unavailable", "the service is starting: indexes are loading");
-    }
-    if (!roles.empty()) {
-      std::string key = req.get_header_value("Authorization");
-      if (key.rfind("Bearer ", 0) == 0)
-        key = key.substr(7);
-      else
-        key = req.get_header_value("X-Api-Key");
-      if (key.empty()) {
-        unauthenticated->Inc();
-        res.set_header("WWW-Authenticate", "Bearer");
-        return SendError(res, 401, "unauthenticated",
-                         "an API key is required (Authorization: Bearer KEY)");
-      }
-      auto p = S()->Authenticate(key);
-      if (!p.ok()) {
-        unauthenticated->Inc();
-        res.set_header("WWW-Authenticate", "Bearer");
-        return SendError(res, 401, "unauthenticated", "unknown or revoked API key");
-      }
-      if (std::find(roles.begin(), roles.end(), p->role) == roles.end()) {
-        forbidden->Inc();
-        return SendError(
-            res, 403, "forbidden",
-            fmt::format("the {} role may not use this endpoint", service::RoleName(p->role)));
-      }
-      who = *p;
-    }
-    Ctx ctx{req, res, who};
-    h(ctx);
-  }
+  // From the header alone (front.h): the route, the service's readiness, the key and its role.
+  std::optional<HttpResponse> Admit(HttpRequest& req);
+  // The whole request, on a worker.
+  HttpResponse Handle(HttpRequest& req);
+  // Metrics and the access log line of every answered request.
+  void Record(const HttpRequest& req, const HttpResponse& res, double seconds);
+  // The key's principal, or the response that refuses it.
+  Result<service::Principal> Authorize(const HttpRequest& req, const std::vector<Role>& roles,
+                                       HttpResponse* refusal);
 
   // The service's figures, read when /metrics is scraped.
   void RegisterMetrics() {
     using Samples = MetricsRegistry::Samples;
+    for (int c = 1; c <= 5; ++c) {
+      unmatched.by_class[c] = metrics->Counter(
+          "takedown_http_requests_total", "HTTP requests by route and status class.",
+          {{"method", ""}, {"route", "unmatched"}, {"status", fmt::format("{}xx", c)}});
+    }
+    metrics->Callback("takedown_http_connections", "Open client connections.", "gauge", [this] {
+      return Samples{{{}, front ? static_cast<double>(front->connections()) : 0.0}};
+    });
     unauthenticated =
         metrics->Counter("takedown_auth_failures_total", "Requests refused for their key.",
                          {{"reason", "unauthenticated"}});
