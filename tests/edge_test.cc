@@ -206,6 +206,11 @@ TEST_F(EdgeTest, SizesAreBoundedForDeclaredChunkedAndCompressedBodies) {
       m.find(R"(takedown_http_requests_total{method="POST",route="/v1/check",status="4xx"} 3)"),
       std::string::npos)
       << m;
+  EXPECT_NE(m.find(R"(takedown_http_refusals_total{reason="body_size"} 2)"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(takedown_http_refusals_total{reason="content_encoding"} 1)"),
+            std::string::npos)
+      << m;
 }
 
 TEST_F(EdgeTest, SlowClientsAreCutOffAndCostTheOthersNothing) {
@@ -241,6 +246,8 @@ TEST_F(EdgeTest, SlowClientsAreCutOffAndCostTheOthersNothing) {
   EXPECT_NE(m.find(R"(takedown_http_requests_total{method="",route="unmatched",status="4xx"} 100)"),
             std::string::npos)
       << m;
+  EXPECT_NE(m.find(R"(takedown_http_refusals_total{reason="timeout"} 100)"), std::string::npos)
+      << m;
 }
 
 TEST_F(EdgeTest, ConnectionsPerClientAddressAreBounded) {
@@ -261,6 +268,9 @@ TEST_F(EdgeTest, ConnectionsPerClientAddressAreBounded) {
   held.clear();  // closed: room again
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Health().first, 200);
+  const std::string m = Metrics();
+  EXPECT_NE(m.find(R"(takedown_http_refusals_total{reason="connections"} 1)"), std::string::npos)
+      << m;
 }
 
 TEST_F(EdgeTest, QueryValuesFormBodiesAndEmptyPostsArriveWhole) {

@@ -3,9 +3,13 @@
 #include "takedown/service.h"
 
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
+#include "core/env.h"
 #include "match/signals.h"
 #include "media/decode.h"
 #include "store/store.h"
@@ -186,6 +190,45 @@ TEST_F(ServiceTest, BackfillRecordsEachContentIdOnce) {
   EXPECT_EQ(service_->Stats().content_items, 100u);
   items[5].content_id = "";
   EXPECT_EQ(service_->Backfill(items, "key:2").status().code(), StatusCode::kInvalidArgument);
+}
+
+// Video bytes being decoded are never written in the clear to a file system (issue 17 item 7):
+// nothing is created in the environment's temporary directory while a video is hashed.
+TEST_F(ServiceTest, VideoBytesAreDecodedFromMemoryNotATemporaryFile) {
+  const std::string video = dir_ + "/clip.mp4";
+  testing::WriteVideo(video, 160, 120, 30, 10, 7);
+  std::ifstream in(video, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GT(bytes.size(), 1000u);
+  const int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(ino, 0);
+  const std::string tmp = dir_ + "/tmp";  // the temporary directory of this test alone
+  std::filesystem::create_directory(tmp);
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old != nullptr ? old : "";
+  ::setenv("TMPDIR", tmp.c_str(), 1);
+  ASSERT_EQ(Env::Default()->TempDir(), tmp);
+  ASSERT_GE(inotify_add_watch(ino, tmp.c_str(), IN_CREATE | IN_MODIFY), 0);
+  auto s = service_->HashMedia(bytes);
+  if (old != nullptr) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_NE(s->video, nullptr);
+  EXPECT_GT(s->video->frames.size(), 0u);
+  EXPECT_EQ(s->sha256.size(), 64u);
+  char buf[4096];
+  const ssize_t n = ::read(ino, buf, sizeof buf);
+  std::string created;
+  for (ssize_t off = 0; off < n;) {
+    const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+    if (ev->len > 0) created += std::string(ev->name) + " ";
+    off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+  }
+  ::close(ino);
+  EXPECT_LE(n, 0) << "files written while hashing a video: " << created;
 }
 
 }  // namespace

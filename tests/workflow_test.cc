@@ -234,8 +234,30 @@ TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirO
   auto r = wf_->CreateRequest(a, body);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)["status"], "pending_review");
-  EXPECT_EQ((*r)["evidence"][1]["resolved"], false);  // reported, not dropped
+  // The requester learns nothing about the platform's content it did not send (issue 17 item 6):
+  // not whether each named item exists, nor its hashes or row; its own answer is the same for an
+  // item that exists and one that does not.
+  for (const auto& ev : (*r)["evidence"]) {
+    for (const char* k : {"resolved", "content_row", "pdq", "quality", "md5", "sha256", "usable",
+                          "problem", "from_index"}) {
+      EXPECT_FALSE(ev.contains(k)) << k << " shown to the requester: " << ev.dump();
+    }
+  }
+  json first = (*r)["evidence"][0], second = (*r)["evidence"][1];
+  first.erase("content_id");
+  first.erase("index");
+  second.erase("content_id");
+  second.erase("index");
+  EXPECT_EQ(first, second);
   const int64_t id = (*r)["id"];
+  EXPECT_EQ((*wf_->GetRequest(a, id))["evidence"], (*r)["evidence"]);
+  // The reviewer sees the resolution, and the located item's hashes.
+  const json full = *wf_->GetRequest(reviewer, id);
+  EXPECT_EQ(full["evidence"][1]["resolved"], false);  // reported, not dropped
+  EXPECT_EQ(full["evidence"][1]["problem"], "not in the content index");
+  EXPECT_EQ(full["evidence"][0]["resolved"], true);
+  EXPECT_EQ(full["evidence"][0]["pdq"].get<std::string>().size(), 64u);
+  EXPECT_EQ(full["evidence"][0]["from_index"], json::array({"pdq", "md5", "sha256"}));
   EXPECT_EQ(wf_->GetRequest(b, id).status().code(), StatusCode::kNotFound);
   EXPECT_EQ((*wf_->ListRequests(b, "", 0, 100))["requests"].size(), 0u);
   EXPECT_EQ((*wf_->ListRequests(a, "", 0, 100))["requests"].size(), 1u);

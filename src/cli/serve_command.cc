@@ -160,7 +160,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   std::unique_ptr<service::ActionSink> sink;
   if (!cfg->webhook_url.empty()) {
-    auto made = http::MakeWebhookSink(cfg->webhook_url);
+    auto made = http::MakeWebhookSink(cfg->webhook_url, cfg->webhook_ca_file);
     if (!made.ok()) {
       spdlog::error("webhook: {}", made.status().message());
       server.Stop();

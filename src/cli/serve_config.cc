@@ -135,14 +135,22 @@ const std::vector<Binding>& Bindings() {
        IntField(&http::ServerConfig::write_timeout_s, 1, 3600),
        true},
       {{"webhook.url", "TAKEDOWN_WEBHOOK_URL", "--webhook.url",
-        "http://host:port/path the platform receives actions at (\"\": none)"},
+        "http[s]://host:port/path the platform receives actions at (\"\": none)"},
        [](ServeConfig& c, const std::string& v) {
-         if (!v.empty() && v.rfind("http://", 0) != 0)
-           return InvalidArgument(fmt::format("'{}' is not an http:// URL", v));
+         if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+           return InvalidArgument(fmt::format("'{}' is not an http:// or https:// URL", v));
          c.webhook_url = v;
          return Status::Ok();
        },
        false},
+      {{"webhook.ca_file", "TAKEDOWN_WEBHOOK_CA_FILE", "--webhook.ca_file",
+        "PEM file of the CA(s) an https webhook's certificate is verified against (\"\": the "
+        "system's)"},
+       [](ServeConfig& c, const std::string& v) {
+         c.webhook_ca_file = v;
+         return Status::Ok();
+       },
+       true},
       {{"webhook.secret", "TAKEDOWN_WEBHOOK_SECRET", "--webhook.secret",
         "HMAC-SHA256 key signing each webhook (prefer the environment)"},
        [](ServeConfig& c, const std::string& v) {

@@ -35,8 +35,9 @@ struct ServeConfig {
   std::string store_path = "takedown.db";
   http::ServerConfig server;
   std::string log_level = "info";
-  std::string webhook_url;     // "" = no webhooks: the platform acknowledges actions itself
-  std::string webhook_secret;  // never logged
+  std::string webhook_url;      // "" = no webhooks: the platform acknowledges actions itself
+  std::string webhook_secret;   // never logged
+  std::string webhook_ca_file;  // https: the CA file to verify against ("" = the system's)
   int webhook_workers = 4;
   int restrict_chat_after = 0;      // 0 = never
   int evidence_retention_days = 0;  // 0 = media is hashed and dropped

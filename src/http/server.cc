@@ -164,6 +164,22 @@ void Server::Impl::Record(const HttpRequest& req, const HttpResponse& res, doubl
       req.route_index >= 0 ? table[static_cast<size_t>(req.route_index)].stats : &unmatched;
   s->by_class[std::clamp(res.status / 100, 1, 5)]->Inc();
   if (s->latency != nullptr) s->latency->Observe(seconds);
+  switch (res.status) {  // the edge's refusals, by what bound was hit
+    case 408:
+      refused_timeout->Inc();
+      break;
+    case 413:
+      refused_size->Inc();
+      break;
+    case 415:
+      refused_encoding->Inc();
+      break;
+    case 503:
+      if (req.route_index < 0) refused_connections->Inc();
+      break;
+    default:
+      break;
+  }
   if (!access_log) return;
   int64_t bytes_out = 0;
   for (const auto& [k, v] : res.headers) {

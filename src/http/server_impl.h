@@ -99,6 +99,8 @@ struct Server::Impl {
   std::map<std::string, std::unique_ptr<RouteStats>>
       stats;  // key: "METHOD path"; fixed after construction
   MetricsRegistry::CounterMetric *unauthenticated = nullptr, *forbidden = nullptr;
+  MetricsRegistry::CounterMetric *refused_connections = nullptr, *refused_timeout = nullptr,
+                                 *refused_size = nullptr, *refused_encoding = nullptr;
   std::shared_ptr<spdlog::logger>
       access_log;  // spdlog's "access" logger, when the process made one
 
@@ -159,6 +161,17 @@ struct Server::Impl {
     metrics->Callback("takedown_http_connections", "Open client connections.", "gauge", [this] {
       return Samples{{{}, front ? static_cast<double>(front->connections()) : 0.0}};
     });
+    const std::string refusals_help =
+        "Requests refused at the edge by the bound they hit (connections per client or in all, "
+        "header/body/idle deadlines, body size, compressed bodies).";
+    refused_connections = metrics->Counter("takedown_http_refusals_total", refusals_help,
+                                           {{"reason", "connections"}});
+    refused_timeout =
+        metrics->Counter("takedown_http_refusals_total", refusals_help, {{"reason", "timeout"}});
+    refused_size =
+        metrics->Counter("takedown_http_refusals_total", refusals_help, {{"reason", "body_size"}});
+    refused_encoding = metrics->Counter("takedown_http_refusals_total", refusals_help,
+                                        {{"reason", "content_encoding"}});
     unauthenticated =
         metrics->Counter("takedown_auth_failures_total", "Requests refused for their key.",
                          {{"reason", "unauthenticated"}});

@@ -278,21 +278,25 @@ Result<TakeResult> MailLine::Accept(MailIn in, const ParsedMail& m, const Reques
   in.request_id = r.id;
   json items = json::array();
   for (size_t i = 0; i < r.evidence.size() && i < labels.size(); ++i) {
-    const service::EvidenceItem& ev = r.evidence[i];
+    // What the sender sent or what its own media gave, never what the platform holds.
+    const nlohmann::json ev = service::RequesterView(r.evidence[i]);
+    auto str = [&](const char* k) { return ev.value(k, std::string()); };
     std::vector<std::string> details;
-    if (!ev.pdq.empty()) details.push_back(fmt::format("PDQ {} (quality {})", ev.pdq, ev.quality));
-    if (!ev.md5.empty()) details.push_back("MD5 " + ev.md5);
-    if (!ev.sha256.empty()) details.push_back("SHA-256 " + ev.sha256);
-    if (ev.video) details.push_back(fmt::format("video, {} frames hashed", ev.video->frames));
-    if (!ev.content_id.empty()) {
-      details.push_back(fmt::format("content {} {}", ev.content_id,
-                                    ev.resolved.value_or(false) ? "found" : "not found"));
+    if (ev.contains("pdq")) {
+      details.push_back(fmt::format("PDQ {} (quality {})", str("pdq"), ev.value("quality", 0)));
     }
+    if (ev.contains("md5")) details.push_back("MD5 " + str("md5"));
+    if (ev.contains("sha256")) details.push_back("SHA-256 " + str("sha256"));
+    if (ev.contains("video")) {
+      details.push_back(
+          fmt::format("video, {} frames hashed", ev["video"].value("frames", int64_t{0})));
+    }
+    if (ev.contains("content_id")) details.push_back("content " + str("content_id"));
     items.push_back({{"n", i + 1},
                      {"what", labels[i]},
                      {"details", fmt::format("{}", fmt::join(details, "; "))},
-                     {"problem", ev.problem},
-                     {"usable", ev.usable}});
+                     {"problem", str("problem")},
+                     {"usable", ev.value("usable", true)}});
   }
   data["request_id"] = r.id;
   data["items"] = items;

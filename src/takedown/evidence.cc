@@ -95,13 +95,20 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
           if (auto h = hash::Hash256::FromHex(found->pdq); h.ok()) {
             s.pdq = *h;
             s.quality = found->quality;
+            item.from_index.push_back("pdq");
           }
         }
-        if (s.md5.empty()) s.md5 = found->md5;
-        if (s.sha256.empty()) s.sha256 = found->sha256;
+        if (s.md5.empty() && !found->md5.empty()) {
+          s.md5 = found->md5;
+          item.from_index.push_back("md5");
+        }
+        if (s.sha256.empty() && !found->sha256.empty()) {
+          s.sha256 = found->sha256;
+          item.from_index.push_back("sha256");
+        }
       } else {
         item.resolved = false;
-        item.problem = "not in the content index";
+        item.problem = std::string(kNotInContentIndex);
       }
     }
     if (s.pdq) {

@@ -139,11 +139,21 @@ struct EvidenceItem {
   std::string message_link, content_id;
   std::optional<bool> resolved;  // with content_id: found in the content index
   int64_t content_row = 0;       // the located content item, 0 if none
-  int64_t video_signals = 0;     // the "signals" document of a video's frames, 0 if none
-  int64_t image_signals = 0;     // the "signals" document of an image's robust signals
-  std::string retained_until;    // media kept encrypted until this time (ISO 8601)
-  int64_t entry_id = 0;          // the bank entry the sweep made of it
+  // Signals taken from the located content item ("pdq", "md5", "sha256"): the platform's, so
+  // never shown to a requester (RequesterView).
+  std::vector<std::string> from_index;
+  int64_t video_signals = 0;   // the "signals" document of a video's frames, 0 if none
+  int64_t image_signals = 0;   // the "signals" document of an image's robust signals
+  std::string retained_until;  // media kept encrypted until this time (ISO 8601)
+  int64_t entry_id = 0;        // the bank entry the sweep made of it
 };
+
+// What a requester may see of its own evidence item: what it sent and what was computed from
+// the media it sent, never whether a named content item exists or the platform's signals of it
+// (no content row, no resolution, no hashes taken from the content index, no usability of a
+// location). Reviewers and administrators see the whole item (ToJson).
+nlohmann::json RequesterView(const EvidenceItem& e);
+inline constexpr std::string_view kNotInContentIndex = "not in the content index";
 
 struct Decision {
   bool approved = false;

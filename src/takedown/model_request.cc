@@ -1,6 +1,8 @@
 // The codecs of removal requests and their evidence items (model.h).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "takedown/model.h"
 #include "takedown/model_reader.h"
 
@@ -33,6 +35,7 @@ EvidenceItem EvidenceFromJson(const json& j, FieldReader& parent, size_t i) {
   e.content_id = f.Str("content_id");
   if (f.Has("resolved")) e.resolved = f.Bool("resolved");
   e.content_row = f.Int("content_row");
+  if (f.Has("from_index")) e.from_index = f.Strings("from_index");
   e.video_signals = f.Int("video_signals");
   e.image_signals = f.Int("image_signals");
   e.retained_until = f.Str("retained_until");
@@ -62,10 +65,31 @@ json ToJson(const EvidenceItem& e) {
   if (!e.content_id.empty()) j["content_id"] = e.content_id;
   if (e.resolved) j["resolved"] = *e.resolved;
   if (e.content_row != 0) j["content_row"] = e.content_row;
+  if (!e.from_index.empty()) j["from_index"] = e.from_index;
   if (e.video_signals != 0) j["video_signals"] = e.video_signals;
   if (e.image_signals != 0) j["image_signals"] = e.image_signals;
   if (!e.retained_until.empty()) j["retained_until"] = e.retained_until;
   if (e.entry_id != 0) j["entry_id"] = e.entry_id;
+  return j;
+}
+
+json RequesterView(const EvidenceItem& e) {
+  json j = ToJson(e);
+  for (const char* k :
+       {"content_row", "resolved", "from_index", "video_signals", "image_signals", "entry_id"}) {
+    j.erase(k);
+  }
+  for (const auto& k : e.from_index) {
+    j.erase(k);
+    if (k == "pdq") j.erase("quality");
+  }
+  if (!e.content_id.empty()) {
+    // Whether an item naming content is usable, or why not, says whether the content exists.
+    j.erase("usable");
+    const bool platform_pdq =
+        std::find(e.from_index.begin(), e.from_index.end(), "pdq") != e.from_index.end();
+    if (e.problem == kNotInContentIndex || platform_pdq) j.erase("problem");
+  }
   return j;
 }
 

@@ -231,9 +231,14 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
   return r;
 }
 
-Result<json> Requests::View(const Request& r) {
+Result<json> Requests::View(const Request& r, const Principal& who) {
   json v = ToJson(r);
   for (const char* k : {"owner_id", "due_ms", "ukey"}) v.erase(k);
+  if (who.role == Role::kRequester) {
+    json evidence = json::array();
+    for (const auto& e : r.evidence) evidence.push_back(RequesterView(e));
+    v["evidence"] = std::move(evidence);
+  }
   json removals = json::array();
   int64_t pending = 0;
   if (r.id != 0) {

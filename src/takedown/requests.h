@@ -48,7 +48,8 @@ class Requests {
                             const MediaByItem& media, const SubmitOptions& options);
   // The view requesters and reviewers see: the request with its removals (each removed item:
   // content, chat, time, signal) and how many are pending.
-  Result<nlohmann::json> View(const Request& r);
+  // A request as `who` may see it: a requester sees its evidence through RequesterView.
+  Result<nlohmann::json> View(const Request& r, const Principal& who);
   // Requesters see only their own (another's is NotFound, as if absent).
   Result<Request> Get(const Principal& who, int64_t id);
   Result<nlohmann::json> List(const Principal& who, const std::string& status, int64_t after_id,

@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -372,21 +375,24 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
     s.robust = std::move(robust);
     return s;
   }
-  // Not an image: a video? FFmpeg reads it from a private temporary file, removed at once.
-  std::string tmp = env_->TempDir() + "/takedown-media-XXXXXX";
-  char* path = tmp.data();
-  const int fd = mkstemp(path);
-  if (fd < 0) return IoError("cannot create a temporary file for the video");
-  const bool written =
-      ::write(fd, media.data(), media.size()) == static_cast<ssize_t>(media.size());
-  ::close(fd);
-  Result<match::VideoItem> item = IoError("cannot write the temporary file");
+  // Not an image: a video? FFmpeg reads it from an anonymous in-memory file (memfd): the bytes
+  // are never written to a file system in the clear, and the file goes with its descriptor.
+  const int fd = ::memfd_create("takedown-media", MFD_CLOEXEC);
+  if (fd < 0)
+    return IoError(fmt::format("cannot create an in-memory file: {}", std::strerror(errno)));
+  bool written = true;
+  for (size_t off = 0; off < media.size() && written;) {
+    const ssize_t n = ::write(fd, media.data() + off, media.size() - off);
+    written = n > 0;
+    if (written) off += static_cast<size_t>(n);
+  }
+  Result<match::VideoItem> item = IoError("cannot write the in-memory file");
   if (written) {
     match::VideoHashOptions vo;
     vo.bank = bank_side;
-    item = match::HashVideoForMatching(path, vo);
+    item = match::HashVideoForMatching(fmt::format("/proc/self/fd/{}", fd), vo);
   }
-  ::unlink(path);
+  ::close(fd);
   if (!item.ok())
     return InvalidArgument(
         fmt::format("neither an image nor a readable video: {}", item.status().message()));

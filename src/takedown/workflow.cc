@@ -147,7 +147,7 @@ Result<json> Workflow::CreateRequest(const Principal& who, const json& body,
   }
   TD_ASSIGN_OR_RETURN(Submission s, requests_->Submit(who, draft, media, options));
   if (!s.problems.empty()) return intake::ProblemsStatus(s.problems);
-  return requests_->View(*s.request);
+  return requests_->View(*s.request, who);
 }
 
 Result<Submission> Workflow::Submit(const Principal& who, const intake::NoticeDraft& draft,
@@ -157,7 +157,7 @@ Result<Submission> Workflow::Submit(const Principal& who, const intake::NoticeDr
 
 Result<json> Workflow::GetRequest(const Principal& who, int64_t id) {
   TD_ASSIGN_OR_RETURN(Request r, requests_->Get(who, id));
-  return requests_->View(r);
+  return requests_->View(r, who);
 }
 
 Result<json> Workflow::ListRequests(const Principal& who, const std::string& status,
@@ -170,7 +170,7 @@ Result<json> Workflow::ReviewQueue(int64_t limit) { return requests_->ReviewQueu
 Result<json> Workflow::Decide(const Principal& who, int64_t request_id, bool approve,
                               const std::string& reason) {
   TD_ASSIGN_OR_RETURN(Request r, requests_->Decide(who, request_id, approve, reason));
-  return requests_->View(r);
+  return requests_->View(r, who);
 }
 
 void Workflow::SetClosedListener(std::function<void(int64_t)> fn) {
