@@ -18,7 +18,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 rm -rf "$DIR"
 mkdir -p "$DIR"
-build/takedown admin create-key --create --store.path "$DIR/takedown.db" --role admin --name bench >/dev/null
+build/takedown admin create-key --create --store "$DIR/takedown.db" --role admin --name bench >/dev/null
 build/takedown serve --store.path "$DIR/takedown.db" --server.port 0 --log.level warn >"$DIR/serve.out" 2>"$DIR/serve.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -12,7 +12,10 @@
 # (group) commit, so the rate grows with concurrency until the two cores are busy, and the latency
 # with it. The target is the rate at the latency bound: PASS when some level has >= 10,000/s at
 # p99 <= 10 ms with no errors; every level is printed.
-# Usage: scripts/bench-serve.sh            (env: BANK CONTENT DURATION CONNS MEDIA_CONNS DIR)
+# IDLE (default 1000) kept-alive connections are held open and idle beside the load (from
+# addresses 127.0.2.x, `takedown-bench edge-idle`), as a platform's many upload front-ends would
+# hold them; IDLE=0 measures without.
+# Usage: scripts/bench-serve.sh            (env: BANK CONTENT DURATION CONNS MEDIA_CONNS IDLE DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BANK=${BANK:-1000000}
@@ -20,9 +23,11 @@ CONTENT=${CONTENT:-10000000}
 DURATION=${DURATION:-60}
 CONNS=${CONNS:-24 32 48}
 MEDIA_CONNS=${MEDIA_CONNS:-4}
+IDLE=${IDLE:-1000}
 DIR=${DIR:-build/bench-serve}
 [ "${SKIP_SETUP:-0}" = 1 ] || scripts/setup.sh
 scripts/build.sh release >/dev/null
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 stamp="$DIR/seeded-$BANK-$CONTENT"
 if [ ! -f "$stamp" ]; then
@@ -47,7 +52,8 @@ fi
 log="$DIR/serve.log"
 build/takedown serve --store.path "$DIR/takedown.db" --server.port 0 --log.level warn >"$DIR/serve.out" 2>"$log" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+idle_pid=""
+trap 'kill $pid $idle_pid 2>/dev/null || true' EXIT
 t0=$(date +%s.%N)
 port=""
 until [ -n "$port" ]; do
@@ -59,6 +65,12 @@ until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
 t1=$(date +%s.%N)
 mem() { awk '/VmRSS|VmHWM/ {printf "%s %.0f MiB  ", $1, $2/1024}' /proc/$pid/status; }
 echo "== server ready in $(echo "$t1 - $t0" | bc) s (indexes loaded from the store); memory: $(mem)"
+if [ "$IDLE" -gt 0 ]; then
+  build/bench/takedown-bench edge-idle --port "$port" --conns "$IDLE" >"$DIR/idle.out" 2>&1 &
+  idle_pid=$!
+  until grep -q "kept-alive connections open" "$DIR/idle.out" 2>/dev/null; do sleep 0.2; done
+  echo "== $(sed -n 's/^edge-idle: //p' "$DIR/idle.out" | head -1) beside the load; server open connections: $(curl -s -H "Authorization: Bearer $(head -1 "$DIR/admin.key")" "http://127.0.0.1:$port/metrics" | sed -n 's/^takedown_http_connections //p')"
+fi
 
 export TAKEDOWN_KEY=$(head -1 "$DIR/platform.key") TAKEDOWN_SAMPLE="$DIR/bank-sample.txt" TAKEDOWN_MEDIA="$jpeg"
 cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }  # server CPU time so far, in clock ticks
@@ -81,6 +93,7 @@ med=$(wrk -t1 -c"$MEDIA_CONNS" -d"${DURATION}s" --timeout 10s -s bench/wrk/check
 echo "$med"
 echo "   server memory after: $(mem)"
 curl -s -H "Authorization: Bearer $(head -1 "$DIR/admin.key")" "http://127.0.0.1:$port/metrics" | grep -E '^takedown_(bank_entries|content_items|checks_total|uploads_blocked_total) '
+[ -z "$idle_pid" ] || { kill $idle_pid; wait $idle_pid 2>/dev/null || true; }
 kill -TERM $pid
 wait $pid && echo "== server stopped cleanly on SIGTERM" || echo "== server exit status $?"
 trap - EXIT
