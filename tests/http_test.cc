@@ -4,7 +4,9 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -116,6 +118,187 @@ std::string Concrete(std::string path) {
     path.replace(p, path.find('}') - p + 1, "999999");
   return path;
 }
+
+// Every error code the server emits (src/core/status.cc's StatusCodeName through SendStatus, and
+// the codes the HTTP edge answers with itself: server.cc, front.cc, the routes' SendError): the
+// Error schema's code enum must list exactly these.
+const std::set<std::string> kErrorCodes = {
+    "invalid_argument",     "not_found",       "permission_denied",
+    "resource_exhausted",   "data_loss",       "unsupported",
+    "failed_precondition",  "io_error",        "internal",
+    "unauthenticated",      "forbidden",       "unavailable",
+    "method_not_allowed",   "bad_request",     "timeout",
+    "too_many_connections", "header_too_large"};
+
+// The keywords of JSON Schema (as OpenAPI 3.0 has it) that SchemaValidator checks, and those it
+// may ignore (annotations).
+const std::set<std::string> kCheckedKeywords = {"$ref",
+                                                "type",
+                                                "properties",
+                                                "required",
+                                                "items",
+                                                "enum",
+                                                "allOf",
+                                                "anyOf",
+                                                "oneOf",
+                                                "nullable",
+                                                "additionalProperties",
+                                                "pattern",
+                                                "minLength",
+                                                "maxLength",
+                                                "minimum",
+                                                "maximum",
+                                                "minItems",
+                                                "maxItems"};
+const std::set<std::string> kAnnotations = {"description", "format",   "default",
+                                            "example",     "readOnly", "writeOnly"};
+
+// A validator for the subset of JSON Schema docs/openapi.json uses. Strict: a field the schema
+// does not declare is reported too (the document never forbids extra fields, but the server
+// should send none it does not describe).
+class SchemaValidator {
+ public:
+  explicit SchemaValidator(const json& doc) : doc_(doc) {}
+
+  // Problems of `value` against `schema`, each naming where ("$.evidence[0].pdq: ...").
+  std::vector<std::string> Validate(const json& schema, const json& value, bool strict) const {
+    std::vector<std::string> out;
+    Check(schema, value, "$", strict, out);
+    return out;
+  }
+
+  const json& Resolve(const json& s) const {
+    const json* p = &s;
+    for (int depth = 0; p->is_object() && p->contains("$ref") && depth < 32; ++depth)
+      p = &doc_.at(json::json_pointer((*p)["$ref"].get<std::string>().substr(1)));
+    return *p;
+  }
+
+  // Keywords of `schema` and of every schema below it that the validator neither checks nor
+  // may ignore.
+  void UnknownKeywords(const json& schema, const std::string& at,
+                       std::set<std::string>& out) const {
+    if (!schema.is_object()) return;
+    for (const auto& [k, v] : schema.items()) {
+      if (!kCheckedKeywords.count(k) && !kAnnotations.count(k)) out.insert(at + ": " + k);
+    }
+    if (schema.contains("properties")) {
+      for (const auto& [k, v] : schema["properties"].items()) UnknownKeywords(v, at + "." + k, out);
+    }
+    for (const char* k : {"items", "additionalProperties"}) {
+      if (schema.contains(k)) UnknownKeywords(schema[k], at + "/" + k, out);
+    }
+    for (const char* k : {"allOf", "anyOf", "oneOf"}) {
+      if (!schema.contains(k)) continue;
+      for (size_t i = 0; i < schema[k].size(); ++i)
+        UnknownKeywords(schema[k][i], Index(at + "/" + k, i), out);
+    }
+  }
+
+ private:
+  static std::string Index(const std::string& at, size_t i) {
+    return at + "[" + std::to_string(i) + "]";
+  }
+
+  // The fields `s` declares, with those of its allOf parts.
+  void Declared(const json& schema, std::set<std::string>& out) const {
+    const json& s = Resolve(schema);
+    if (s.contains("properties")) {
+      for (const auto& [k, v] : s["properties"].items()) out.insert(k);
+    }
+    if (s.contains("allOf")) {
+      for (const auto& part : s["allOf"]) Declared(part, out);
+    }
+  }
+
+  void Check(const json& schema, const json& v, const std::string& at, bool strict,
+             std::vector<std::string>& out) const {
+    const json& s = Resolve(schema);
+    if (v.is_null() && s.value("nullable", false)) return;
+    if (s.contains("allOf")) {
+      for (const auto& part : s["allOf"]) Check(part, v, at, false, out);
+    }
+    for (const char* k : {"anyOf", "oneOf"}) {
+      if (!s.contains(k)) continue;
+      size_t matched = 0;
+      std::vector<std::string> first;
+      for (const auto& part : s[k]) {
+        std::vector<std::string> e;
+        Check(part, v, at, strict, e);
+        if (e.empty())
+          ++matched;
+        else if (first.empty())
+          first = e;
+      }
+      if (matched == 0) out.push_back(at + ": matches none of " + k + " (first: " + first[0] + ")");
+      if (matched > 1 && std::string(k) == "oneOf")
+        out.push_back(at + ": matches several of oneOf");
+    }
+    if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end()) {
+      out.push_back(at + ": " + v.dump() + " is not one of " + s["enum"].dump());
+    }
+    if (v.is_object() && strict && (s.contains("properties") || s.contains("allOf")) &&
+        !s.contains("additionalProperties")) {
+      std::set<std::string> declared;
+      Declared(s, declared);
+      for (const auto& [k, x] : v.items()) {
+        if (!declared.count(k)) out.push_back(at + ": field '" + k + "' is not in the document");
+      }
+    }
+    if (!s.contains("type")) return;
+    const std::string type = s["type"];
+    const std::string shown = v.dump().substr(0, 80);
+    if (type == "object") {
+      if (!v.is_object()) return out.push_back(at + ": not an object: " + shown);
+      for (const auto& r : s.value("required", json::array())) {
+        if (!v.contains(r.get<std::string>()))
+          out.push_back(at + ": the required field '" + r.get<std::string>() + "' is missing");
+      }
+      const json props = s.value("properties", json::object());
+      for (const auto& [k, x] : v.items()) {
+        if (props.contains(k)) {
+          Check(props[k], x, at + "." + k, strict, out);
+        } else if (s.contains("additionalProperties") && s["additionalProperties"].is_object()) {
+          Check(s["additionalProperties"], x, at + "." + k, strict, out);
+        } else if (s.value("additionalProperties", json(true)) == json(false)) {
+          out.push_back(at + ": field '" + k + "' is not allowed");
+        }
+      }
+    } else if (type == "array") {
+      if (!v.is_array()) return out.push_back(at + ": not an array: " + shown);
+      if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>())
+        out.push_back(at + ": fewer items than minItems");
+      if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>())
+        out.push_back(at + ": more items than maxItems");
+      if (s.contains("items")) {
+        for (size_t i = 0; i < v.size(); ++i) Check(s["items"], v[i], Index(at, i), strict, out);
+      }
+    } else if (type == "string") {
+      if (!v.is_string()) return out.push_back(at + ": not a string: " + shown);
+      const std::string& str = v.get_ref<const std::string&>();
+      if (s.contains("pattern") &&
+          !std::regex_search(str, std::regex(s["pattern"].get<std::string>())))
+        out.push_back(at + ": '" + str + "' does not match " + s["pattern"].get<std::string>());
+      if (s.contains("minLength") && str.size() < s["minLength"].get<size_t>())
+        out.push_back(at + ": shorter than minLength");
+      if (s.contains("maxLength") && str.size() > s["maxLength"].get<size_t>())
+        out.push_back(at + ": longer than maxLength");
+    } else if (type == "integer" || type == "number") {
+      if (type == "integer" ? !v.is_number_integer() : !v.is_number())
+        return out.push_back(at + ": not of type " + type + ": " + shown);
+      if (s.contains("minimum") && v.get<double>() < s["minimum"].get<double>())
+        out.push_back(at + ": below the minimum");
+      if (s.contains("maximum") && v.get<double>() > s["maximum"].get<double>())
+        out.push_back(at + ": above the maximum");
+    } else if (type == "boolean") {
+      if (!v.is_boolean()) out.push_back(at + ": not a boolean: " + shown);
+    } else {
+      out.push_back(at + ": the validator does not know the type " + type);
+    }
+  }
+
+  const json& doc_;
+};
 
 // Each role is refused (403) every route outside its role; no key or a wrong key is 401; health
 // checks need none.
@@ -247,35 +430,131 @@ TEST_F(HttpTest, RemovalRequestFromIntakeToConfirmation) {
               "invalid_argument", "from_ms");
 }
 
-// docs/openapi.json lists exactly the routes served, each with the roles it allows.
+// A 2xx schema that is a free-form object (no properties, no typed additionalProperties), or
+// reaches the old free-form Document schema: "" if none, else where.
+std::string FreeForm(const SchemaValidator& v, const json& schema, const std::string& at,
+                     std::set<const json*>& seen) {
+  if (schema.is_object() && schema.contains("$ref") &&
+      schema["$ref"] == "#/components/schemas/Document") {
+    return at + " refers to Document";
+  }
+  const json& s = v.Resolve(schema);
+  if (!s.is_object() || !seen.insert(&s).second) return "";
+  if (!s.contains("type") && !s.contains("allOf") && !s.contains("anyOf") && !s.contains("oneOf"))
+    return at + " has no type";
+  const bool typed_map =
+      s.contains("additionalProperties") && s["additionalProperties"].is_object();
+  if (s.value("type", "") == "object" && !s.contains("properties") && !typed_map &&
+      !s.contains("allOf")) {
+    return at + " is a free-form object";
+  }
+  std::vector<std::pair<std::string, const json*>> below;
+  if (s.contains("properties")) {
+    for (const auto& [k, x] : s["properties"].items()) below.push_back({at + "." + k, &x});
+  }
+  for (const char* k : {"items", "additionalProperties"}) {
+    if (s.contains(k) && s[k].is_object()) below.push_back({at + "/" + k, &s[k]});
+  }
+  for (const char* k : {"allOf", "anyOf", "oneOf"}) {
+    if (!s.contains(k)) continue;
+    for (const auto& part : s[k]) below.push_back({at + "/" + k, &part});
+  }
+  for (const auto& [where, x] : below) {
+    if (auto f = FreeForm(v, *x, where, seen); !f.empty()) return f;
+  }
+  return "";
+}
+
+// docs/openapi.json lists exactly the routes served, each with the roles it allows, a unique
+// operationId, every status the edge and the handler can answer with (Error bodies for 4xx and
+// 5xx) and a typed schema for every JSON answer.
 TEST_F(HttpTest, OpenApiDocumentMatchesTheRoutes) {
   auto r = Get("/openapi.json", keys_[Role::kPlatform]);
   ASSERT_EQ(r->status, 200);
   const json doc = json::parse(r->body, nullptr, false);
   ASSERT_FALSE(doc.is_discarded());
   EXPECT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
+  const SchemaValidator validator(doc);
   std::set<std::pair<std::string, std::string>> documented, served;
+  std::set<std::string> operation_ids;
+  const std::regex lower_camel("^[a-z][a-zA-Z0-9]*$");
   for (const auto& [path, ops] : doc["paths"].items()) {
     for (const auto& [method, op] : ops.items()) {
       std::string m = method;
       std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+      const std::string where = m + " " + path;
       documented.insert({m, path});
-      ASSERT_TRUE(op.contains("x-roles")) << m << " " << path;
-      ASSERT_TRUE(op.contains("responses")) << m << " " << path;
+      ASSERT_TRUE(op.contains("x-roles")) << where;
+      ASSERT_TRUE(op.contains("responses")) << where;
+      // A unique operationId in lowerCamelCase.
+      const std::string id = op.value("operationId", "");
+      EXPECT_TRUE(std::regex_match(id, lower_camel)) << where << ": operationId '" << id << "'";
+      EXPECT_TRUE(id.empty() || operation_ids.insert(id).second)
+          << where << ": operationId " << id << " repeats";
+      const json& responses = op["responses"];
+      auto has = [&](const char* status) { return responses.contains(status); };
+      // The HTTP front answers any request with these: malformed HTTP or query (400), a header
+      // or body too slow (408), a header too large (431), a failure (500), the connection bounds
+      // (503).
+      for (const char* status : {"400", "408", "431", "500", "503"})
+        EXPECT_TRUE(has(status)) << where << " lacks " << status;
+      // A body (every POST) can be over the limit (413) or compressed (415).
+      if (m == "POST") {
+        EXPECT_TRUE(has("413")) << where << " lacks 413";
+        EXPECT_TRUE(has("415")) << where << " lacks 415";
+      }
       std::set<std::string> doc_roles(op["x-roles"].begin(), op["x-roles"].end());
       for (const auto& route : server_->routes()) {
         if (route.method != m || route.path != path) continue;
         std::set<std::string> roles;
         for (Role role : route.roles) roles.insert(std::string(service::RoleName(role)));
-        EXPECT_EQ(doc_roles, roles) << m << " " << path;
+        EXPECT_EQ(doc_roles, roles) << where;
         // No key needed <=> the document says security: [].
-        EXPECT_EQ(route.roles.empty(), op.contains("security") && op["security"].empty())
-            << m << " " << path;
+        EXPECT_EQ(route.roles.empty(), op.contains("security") && op["security"].empty()) << where;
+        // A key: 401 without one; 403 when some role may not use it (and only then).
+        EXPECT_EQ(has("401"), !route.roles.empty()) << where << ": 401";
+        EXPECT_EQ(has("403"), !route.roles.empty() && route.roles.size() < kRoles.size())
+            << where << ": 403";
+      }
+      for (const auto& [status, response] : responses.items()) {
+        const json& resolved = validator.Resolve(response);
+        ASSERT_TRUE(resolved.contains("description")) << where << " " << status;
+        if (status[0] == '4' || status[0] == '5') {
+          // Errors are the Error schema.
+          EXPECT_EQ(resolved.value(json::json_pointer("/content/application~1json/schema/$ref"),
+                                   std::string()),
+                    "#/components/schemas/Error")
+              << where << " " << status;
+          continue;
+        }
+        if (status[0] != '2' || !resolved.contains("content")) continue;
+        for (const auto& [type, media] : resolved["content"].items()) {
+          if (type != "application/json") continue;
+          ASSERT_TRUE(media.contains("schema")) << where << " " << status;
+          // Typed: never the free-form Document (this document itself is the one exception).
+          std::set<const json*> seen;
+          const std::string free = FreeForm(validator, media["schema"], "schema", seen);
+          if (path != "/openapi.json") {
+            EXPECT_EQ(free, "") << where << " " << status;
+          }
+          EXPECT_EQ(media["schema"].dump().find("/Document\""), std::string::npos) << where;
+        }
       }
     }
   }
   for (const auto& route : server_->routes()) served.insert({route.method, route.path});
   EXPECT_EQ(documented, served);
+  // The Error code is one of the codes the server emits, and every one of them is listed.
+  const json& code =
+      doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"];
+  ASSERT_TRUE(code.contains("enum"));
+  EXPECT_EQ(std::set<std::string>(code["enum"].begin(), code["enum"].end()), kErrorCodes);
+  EXPECT_FALSE(doc["components"]["schemas"].contains("Document"));
+  // The validator below checks every keyword the schemas use.
+  std::set<std::string> unknown;
+  for (const auto& [name, schema] : doc["components"]["schemas"].items())
+    validator.UnknownKeywords(schema, name, unknown);
+  EXPECT_TRUE(unknown.empty()) << json(unknown).dump();
   // Every $ref resolves.
   std::function<void(const json&)> refs = [&](const json& j) {
     if (j.is_object()) {
@@ -294,6 +573,255 @@ TEST_F(HttpTest, OpenApiDocumentMatchesTheRoutes) {
     }
   };
   refs(doc);
+}
+
+// Real answers against the document: each status is one the document lists for the operation,
+// each body valid against the schema for its status and media type, with no field the document
+// does not describe. Driven through a request's whole life (intake, review, removal,
+// acknowledgement, statement, appeal, restore, report), with errors on the way.
+TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
+  auto doc_r = client_->Get("/openapi.json");
+  ASSERT_EQ(doc_r->status, 200);
+  const json doc = json::parse(doc_r->body);
+  const SchemaValidator validator(doc);
+  std::set<std::pair<std::string, std::string>> exercised;
+  // One call: `route` is the path template the document has, `path` the one called; an empty
+  // key sends none. Returns the body parsed (null when it is not JSON).
+  auto call = [&](const std::string& method, const std::string& route, const std::string& path,
+                  const std::string& key, int want, const std::string& body = "",
+                  const httplib::Headers& extra = {},
+                  const std::string& content_type = "application/json") -> json {
+    httplib::Headers h = extra;
+    if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
+    const std::string where = method + " " + path;
+    httplib::Result r = method == "GET" ? client_->Get(path.c_str(), h)
+                        : method == "POST"
+                            ? client_->Post(path.c_str(), h, body, content_type.c_str())
+                            : client_->Delete(path.c_str(), h);
+    if (!r) {
+      ADD_FAILURE() << where << ": no answer";
+      return json();
+    }
+    EXPECT_EQ(r->status, want) << where << ": " << r->body;
+    std::string m = method;
+    std::transform(m.begin(), m.end(), m.begin(), ::tolower);
+    const json* op = nullptr;
+    if (doc["paths"].contains(route) && doc["paths"][route].contains(m))
+      op = &doc["paths"][route][m];
+    if (op == nullptr) {
+      ADD_FAILURE() << method << " " << route << " is not in the document";
+      return json();
+    }
+    exercised.insert({method, route});
+    const std::string status = std::to_string(r->status);
+    if (!(*op)["responses"].contains(status)) {
+      ADD_FAILURE() << where << ": status " << status << " is not documented for "
+                    << (*op)["operationId"];
+      return json();
+    }
+    const json& response = validator.Resolve((*op)["responses"][status]);
+    std::string type = r->get_header_value("Content-Type");
+    type = type.substr(0, type.find(';'));
+    if (!response.contains("content")) {
+      EXPECT_TRUE(r->body.empty()) << where << ": a body the document does not describe";
+      return json();
+    }
+    if (!response["content"].contains(type)) {
+      ADD_FAILURE() << where << ": Content-Type " << type << " is not documented for " << status;
+      return json();
+    }
+    if (type != "application/json") return json();
+    const json body_json = json::parse(r->body, nullptr, false);
+    EXPECT_FALSE(body_json.is_discarded()) << where << ": not JSON: " << r->body;
+    for (const auto& problem :
+         validator.Validate(response["content"][type]["schema"], body_json, /*strict=*/true))
+      ADD_FAILURE() << where << " " << status << ": " << problem << "\n" << r->body.substr(0, 2000);
+    return body_json;
+  };
+  const std::string& platform = keys_[Role::kPlatform];
+  const std::string& requester = keys_[Role::kRequester];
+  const std::string& reviewer = keys_[Role::kReviewer];
+  const std::string& admin = keys_[Role::kAdmin];
+
+  // Health, the caller, keys.
+  call("GET", "/healthz", "/healthz", "", 200);
+  call("GET", "/readyz", "/readyz", "", 200);
+  call("GET", "/openapi.json", "/openapi.json", "", 200);
+  call("GET", "/metrics", "/metrics", admin, 200);
+  call("GET", "/metrics", "/metrics", "", 401);
+  call("GET", "/metrics", "/metrics", platform, 403);
+  const int64_t requester_id = call("GET", "/v1/whoami", "/v1/whoami", requester, 200)["key_id"];
+  const json key = call("POST", "/v1/keys", "/v1/keys", admin, 201,
+                        json{{"name", "extra"}, {"role", "platform"}}.dump());
+  call("POST", "/v1/keys", "/v1/keys", admin, 400, json{{"name", "x"}, {"role", "root"}}.dump());
+  call("DELETE", "/v1/keys/{key_id}", "/v1/keys/" + std::to_string(key["key_id"].get<int64_t>()),
+       admin, 200);
+  call("DELETE", "/v1/keys/{key_id}", "/v1/keys/999999", admin, 404);
+  call("DELETE", "/v1/keys/{key_id}", "/v1/keys/1e3", admin, 400);
+
+  // Banks, entries, the upload gate, the content index, the audit chain.
+  call("POST", "/v1/banks", "/v1/banks", admin, 201,
+       json{{"name", "ncii-bank"}, {"category", "ncii"}}.dump());
+  call("GET", "/v1/banks", "/v1/banks", reviewer, 200);
+  call("GET", "/v1/banks", "/v1/banks", requester, 403);
+  const json entry = call("POST", "/v1/banks/{bank}/entries", "/v1/banks/ncii-bank/entries", admin,
+                          201, json{{"pdq", std::string(64, 'a')}, {"quality", 90}}.dump());
+  call("POST", "/v1/banks/{bank}/entries", "/v1/banks/nope/entries", admin, 404,
+       json{{"md5", std::string(32, 'a')}}.dump());
+  const std::string entry_path = "/v1/entries/" + std::to_string(entry["entry_id"].get<int64_t>());
+  call("POST", "/v1/entries/{entry_id}/disable", entry_path + "/disable", admin, 200);
+  call("POST", "/v1/entries/{entry_id}/enable", entry_path + "/enable", admin, 200);
+  call("POST", "/v1/entries/{entry_id}/enable", "/v1/entries/999999/enable", admin, 404);
+  call("POST", "/v1/banks/{bank}/import", "/v1/banks/ncii-bank/import?signal=md5", admin, 201,
+       std::string(32, 'b') + "\n", {}, "text/plain");
+  call("GET", "/v1/banks/{bank}/export", "/v1/banks/ncii-bank/export", admin, 200);
+  call("GET", "/v1/banks/{bank}/export", "/v1/banks/ncii-bank/export?format=text", admin, 200);
+  const std::string md5(32, 'c'), pdq = std::string(32, '5') + std::string(32, 'e');
+  call("POST", "/v1/check", "/v1/check", platform, 200,
+       json{{"content_id", "c-1"},
+            {"chat_id", "g"},
+            {"uploader_id", "u"},
+            {"signals", {{"md5", md5}, {"pdq", pdq}, {"quality", 90}}}}
+           .dump());
+  call("POST", "/v1/check", "/v1/check", platform, 200,
+       json{{"content_id", "c-blocked"}, {"signals", {{"pdq", std::string(64, 'a')}}}}.dump());
+  call("POST", "/v1/check", "/v1/check", platform, 415, R"({"content_id":"a"})", {}, "text/plain");
+  call("POST", "/v1/check", "/v1/check", platform, 415, R"({"content_id":"a"})",
+       {{"Content-Encoding", "gzip"}});
+  call("POST", "/v1/check/media", "/v1/check/media", platform, 400, "xx", {}, "image/jpeg");
+  call("POST", "/v1/check/media", "/v1/check/media?content_id=g", platform, 400,
+       std::string(500, 'A'), {}, "image/jpeg");  // neither an image nor a video
+  call("POST", "/v1/content/batch", "/v1/content/batch", platform, 200,
+       json{{"items", json::array({{{"content_id", "c-2"}, {"md5", std::string(32, 'd')}}})}}
+           .dump());
+  call("GET", "/v1/audit/verify", "/v1/audit/verify", admin, 200);
+
+  // Requester profiles.
+  const std::string profile_path = "/v1/requesters/" + std::to_string(requester_id);
+  call("POST", "/v1/requesters/{key_id}", profile_path, admin, 200,
+       json{{"source_type", "notice"},
+            {"name", "Helpline"},
+            {"deadline_hours", 48},
+            {"email",
+             {{"addresses", json::array({"reports@example.org"})},
+              {"secret", "a-shared-secret-of-some-length"}}}}
+           .dump());
+  call("GET", "/v1/requesters/{key_id}", profile_path, admin, 200);
+  call("GET", "/v1/requesters/{key_id}", "/v1/requesters/999999", admin, 200);  // the defaults
+  call("GET", "/v1/requesters", "/v1/requesters", admin, 200);
+  call("POST", "/v1/requesters/{key_id}", "/v1/requesters/999999", admin, 404,
+       json{{"source_type", "notice"}}.dump());
+  const int64_t platform_id = call("GET", "/v1/whoami", "/v1/whoami", platform, 200)["key_id"];
+  call("POST", "/v1/requesters/{key_id}", "/v1/requesters/" + std::to_string(platform_id), admin,
+       409, json{{"source_type", "notice"}}.dump());  // not a requester key
+
+  // A request: hashes, a located item and one the content index lacks.
+  const json filed = call(
+      "POST", "/v1/requests", "/v1/requests", requester, 201,
+      json{{"category", "ncii"},
+           {"explanation", "intimate image shared without consent"},
+           {"notifier", {{"name", "N"}, {"email", "n@example.org"}}},
+           {"accuracy_statement", true},
+           {"evidence",
+            json::array({{{"md5", md5}}, {{"content_id", "c-1"}}, {{"content_id", "nowhere"}}})}}
+          .dump());
+  call("POST", "/v1/requests", "/v1/requests", requester, 400, json{{"category", "ncii"}}.dump());
+  const std::string request_path = "/v1/requests/" + std::to_string(filed["id"].get<int64_t>());
+  // The requester's view: only the fields RequesterEvidenceItem lists.
+  const json& requester_item = doc["components"]["schemas"]["RequesterEvidenceItem"]["properties"];
+  for (const json& view :
+       {filed, call("GET", "/v1/requests/{request_id}", request_path, requester, 200)}) {
+    for (const auto& item : view["evidence"]) {
+      for (const auto& [k, x] : item.items())
+        EXPECT_TRUE(requester_item.contains(k)) << k << " shown to the requester: " << item;
+    }
+  }
+  const json reviewed = call("GET", "/v1/requests/{request_id}", request_path, reviewer, 200);
+  EXPECT_EQ(reviewed["evidence"][1]["resolved"], true) << reviewed;
+  call("GET", "/v1/requests/{request_id}", request_path, other_requester_, 404);
+  call("GET", "/v1/requests/{request_id}", "/v1/requests/abc", reviewer, 400);
+  call("GET", "/v1/requests", "/v1/requests", requester, 200);
+  call("GET", "/v1/requests", "/v1/requests?status=pending_review&limit=5", reviewer, 200);
+  call("GET", "/v1/requests", "/v1/requests?status=bogus", reviewer, 400);
+  EXPECT_EQ(call("GET", "/v1/review/queue", "/v1/review/queue", reviewer, 200)["total"], 1);
+  call("GET", "/v1/requests/{request_id}/evidence/{item}/preview",
+       request_path + "/evidence/1/preview", reviewer, 404);  // no media kept
+  call("GET", "/v1/requests/{request_id}/evidence/{item}/preview",
+       request_path + "/evidence/0/preview", reviewer, 404);  // items count from 0: not a 400
+  call("GET", "/v1/requests/{request_id}/evidence/{item}/preview",
+       request_path + "/evidence/1001/preview", reviewer, 400);
+  call("GET", "/v1/requests/{request_id}/evidence/{item}/preview",
+       request_path + "/evidence/x/preview", reviewer, 400);
+
+  // Review, the removal, its acknowledgement and statement.
+  const json decided =
+      call("POST", "/v1/requests/{request_id}/decision", request_path + "/decision", reviewer, 200,
+           json{{"approve", true}, {"reason", "matches"}}.dump());
+  EXPECT_EQ(decided["status"], "actioned") << decided;
+  call("POST", "/v1/requests/{request_id}/decision", request_path + "/decision", reviewer, 409,
+       json{{"approve", true}, {"reason", "twice"}}.dump());
+  call("POST", "/v1/requests/{request_id}/decision", "/v1/requests/999999/decision", reviewer, 404,
+       json{{"approve", true}, {"reason", "none"}}.dump());
+  const json pending = call("GET", "/v1/actions", "/v1/actions", platform, 200)["actions"];
+  ASSERT_EQ(pending.size(), 1u) << pending;
+  const std::string action_path =
+      "/v1/actions/" + std::to_string(pending[0]["action_id"].get<int64_t>());
+  call("GET", "/v1/actions/{action_id}/statement", action_path + "/statement", platform, 200);
+  call("POST", "/v1/actions/{action_id}/ack", action_path + "/ack", platform, 200);
+  call("POST", "/v1/actions/{action_id}/ack", action_path + "/ack", platform, 200);  // idempotent
+  call("POST", "/v1/actions/{action_id}/ack", "/v1/actions/999999/ack", platform, 404);
+  call("GET", "/v1/actions", "/v1/actions?state=acknowledged", admin, 200);
+  call("GET", "/v1/actions", "/v1/actions?state=lost", admin, 400);
+  call("GET", "/v1/actions/{action_id}/statement", action_path + "/statement", admin, 200);
+  call("GET", "/v1/actions/{action_id}/statement", "/v1/actions/999999/statement", admin, 404);
+  EXPECT_EQ(call("GET", "/v1/statements", "/v1/statements", admin, 200)["statements"].size(), 1u);
+  const json confirmed = call("GET", "/v1/requests/{request_id}", request_path, requester, 200);
+  EXPECT_EQ(confirmed["status"], "confirmed") << confirmed;
+  EXPECT_EQ(confirmed["removals"].size(), 1u) << confirmed;
+
+  // An appeal, upheld: the content restored and the entry disabled.
+  const int64_t action_id = pending[0]["action_id"];
+  const json appeal = call("POST", "/v1/appeals", "/v1/appeals", platform, 201,
+                           json{{"action_id", action_id}, {"reason", "it is mine"}}.dump());
+  call("POST", "/v1/appeals", "/v1/appeals", platform, 409,
+       json{{"action_id", action_id}, {"reason", "again"}}.dump());
+  call("POST", "/v1/appeals", "/v1/appeals", platform, 404,
+       json{{"action_id", 999999}, {"reason", "none"}}.dump());
+  call("GET", "/v1/appeals", "/v1/appeals?status=open", reviewer, 200);
+  const std::string appeal_path = "/v1/appeals/" + std::to_string(appeal["id"].get<int64_t>());
+  const json upheld =
+      call("POST", "/v1/appeals/{appeal_id}/decision", appeal_path + "/decision", reviewer, 200,
+           json{{"outcome", "upheld"}, {"reason", "fair"}, {"disable_entry", true}}.dump());
+  EXPECT_TRUE(upheld.contains("restore_action_id")) << upheld;
+  call("POST", "/v1/appeals/{appeal_id}/decision", appeal_path + "/decision", reviewer, 409,
+       json{{"outcome", "rejected"}, {"reason", "again"}}.dump());
+  call("GET", "/v1/appeals", "/v1/appeals", admin, 200);
+  const json restore = call("GET", "/v1/actions", "/v1/actions", platform, 200)["actions"];
+  ASSERT_EQ(restore.size(), 1u) << restore;
+  EXPECT_EQ(restore[0]["kind"], "restore");
+  call("GET", "/v1/actions/{action_id}/statement",
+       "/v1/actions/" + std::to_string(restore[0]["action_id"].get<int64_t>()) + "/statement",
+       platform, 409);  // not a removal
+
+  // The report, in JSON and CSV; the email line is not attached here.
+  const json report =
+      call("GET", "/v1/reports/transparency", "/v1/reports/transparency", admin, 200);
+  EXPECT_EQ(report["removals"]["total"], 1) << report;
+  call("GET", "/v1/reports/transparency", "/v1/reports/transparency?format=csv", admin, 200);
+  call("GET", "/v1/reports/transparency", "/v1/reports/transparency?format=xml", admin, 400);
+  call("GET", "/v1/mail/messages", "/v1/mail/messages", admin, 503);
+
+  // Every operation was called at least once.
+  std::set<std::pair<std::string, std::string>> documented;
+  for (const auto& [path, ops] : doc["paths"].items()) {
+    for (const auto& [method, op] : ops.items()) {
+      std::string m = method;
+      std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+      documented.insert({m, path});
+    }
+  }
+  for (const auto& op : exercised) documented.erase(op);
+  EXPECT_TRUE(documented.empty()) << "not called: " << json(documented).dump();
 }
 
 TEST_F(HttpTest, BankChangesAreLiveBeforeTheResponse) {

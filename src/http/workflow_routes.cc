@@ -73,10 +73,10 @@ void Server::Impl::InstallWorkflowRoutes() {
           if (W() == nullptr)
             return SendError(c.res, 503, "unavailable", "the workflow is not running");
           auto id = IdParam(c, 1, "request_id");
-          auto item = IdParam(c, 2, "item");
+          // Evidence items are numbered from 0 (the request's evidence[] index).
+          auto item = ParseInt64(c.Param(2), "item (an evidence index)", 0, 1000);
           if (!id.ok()) return SendStatus(c.res, id.status());
-          if (!item.ok() || *item > 1000)
-            return SendError(c.res, 400, "invalid_argument", "item must be an evidence index");
+          if (!item.ok()) return SendStatus(c.res, item.status());
           const std::string reveal = c.req.get_param_value("reveal");
           if (!reveal.empty() && reveal != "true" && reveal != "false")
             return SendError(c.res, 400, "invalid_argument", "reveal must be true or false");
