@@ -422,7 +422,9 @@ TEST_F(HttpTest, RemovalRequestFromIntakeToConfirmation) {
       Get("/v1/actions/" + std::to_string(actions[0]["action_id"].get<int64_t>()) + "/statement",
           keys_[Role::kPlatform]);
   ASSERT_EQ(st->status, 200);
-  EXPECT_EQ(json::parse(st->body)["puid"], "m-1");
+  EXPECT_EQ(json::parse(st->body)["puid"],
+            "takedown-action-" + std::to_string(actions[0]["action_id"].get<int64_t>()));
+  EXPECT_EQ(json::parse(st->body)["takedown"]["content_id"], "m-1");
   auto csv = Get("/v1/reports/transparency?format=csv", keys_[Role::kAdmin]);
   ASSERT_EQ(csv->status, 200);
   EXPECT_NE(csv->body.find("removals,total,1"), std::string::npos) << csv->body;
@@ -775,6 +777,11 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/actions/{action_id}/statement", action_path + "/statement", admin, 200);
   call("GET", "/v1/actions/{action_id}/statement", "/v1/actions/999999/statement", admin, 404);
   EXPECT_EQ(call("GET", "/v1/statements", "/v1/statements", admin, 200)["statements"].size(), 1u);
+  const json batches = call("GET", "/v1/statements", "/v1/statements?format=database", admin, 200);
+  ASSERT_EQ(batches["batches"].size(), 1u);
+  EXPECT_EQ(batches["batches"][0]["statements"].size(), 1u);
+  EXPECT_EQ(batches["invalid"].size(), 0u);
+  call("GET", "/v1/statements", "/v1/statements?format=csv", admin, 400);
   const json confirmed = call("GET", "/v1/requests/{request_id}", request_path, requester, 200);
   EXPECT_EQ(confirmed["status"], "confirmed") << confirmed;
   EXPECT_EQ(confirmed["removals"].size(), 1u) << confirmed;

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "support/edits.h"
 #include "support/synthetic.h"
+#include "takedown/dsa.h"
 
 namespace takedown::service {
 namespace {
@@ -203,8 +204,26 @@ TEST_F(WorkflowTest, TrustedRequestIsSweptDeliveredAndConfirmed) {
     EXPECT_EQ(c.headers.at("Idempotency-Key"), c.body["idempotency_key"]);
     const std::string ts = c.headers.at("X-Takedown-Timestamp");
     EXPECT_EQ(c.headers.at("X-Takedown-Signature"), "v1=" + Hmac("s3cret", ts + "." + c.raw));
-    EXPECT_EQ(c.body["statement_of_reasons"]["decision_ground"], "DECISION_GROUND_ILLEGAL_CONTENT");
-    EXPECT_EQ(c.body["statement_of_reasons"]["automated_decision"], "AUTOMATED_DECISION_FULLY");
+    const json& st = c.body["statement_of_reasons"];
+    EXPECT_EQ(st["decision_ground"], "DECISION_GROUND_ILLEGAL_CONTENT");
+    EXPECT_EQ(st["automated_decision"], "AUTOMATED_DECISION_FULLY");
+    // As the DSA Transparency Database takes it (issue 24): the 2025 category and keyword of a
+    // sexual deepfake, synthetic media, an Art. 9-style order as "other notification" naming the
+    // authority, a safe unique puid, the request's legal basis, no notifier text.
+    EXPECT_TRUE(dsa::Validate(st).empty()) << st.dump();
+    EXPECT_EQ(st["category"], "STATEMENT_CATEGORY_CYBER_VIOLENCE");
+    EXPECT_EQ(st["category_specification"],
+              json::array({"KEYWORD_NON_CONSENSUAL_MATERIAL_DEEPFAKE"}));
+    EXPECT_EQ(st["content_type"],
+              json::array({"CONTENT_TYPE_IMAGE", "CONTENT_TYPE_SYNTHETIC_MEDIA"}));
+    EXPECT_EQ(st["source_type"], "SOURCE_TYPE_OTHER_NOTIFICATION");
+    EXPECT_EQ(st["source_identity"], "Korea Communications Standards Commission");
+    EXPECT_EQ(st["illegal_content_legal_ground"], "Act on the Establishment of the KCSC, Art. 21");
+    EXPECT_EQ(st["puid"], fmt::format("takedown-action-{}", c.body["action_id"].get<int64_t>()));
+    EXPECT_EQ(st["takedown"]["content_id"], c.body["content_id"]);
+    EXPECT_GE(st["content_date"].get<std::string>(), "2000-01-01");
+    EXPECT_EQ(st.dump().find(body["explanation"].get<std::string>()), std::string::npos)
+        << "the notifier's own text is not copied into a published statement";
     rows.insert(store_->FindContent(c.body["content_id"].get<std::string>())->value().id);
   }
   EXPECT_EQ(rows, (std::set<int64_t>{exact, reencoded, linked}));
@@ -275,6 +294,52 @@ TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirO
   ASSERT_TRUE(st.ok());
   EXPECT_EQ((*st)["automated_decision"], "AUTOMATED_DECISION_PARTIALLY");
   EXPECT_EQ((*st)["source_type"], "SOURCE_ARTICLE_16");
+  EXPECT_EQ((*st)["category"], "STATEMENT_CATEGORY_CYBER_VIOLENCE");
+  EXPECT_EQ((*st)["category_specification"], json::array({"KEYWORD_NON_CONSENSUAL_IMAGE_SHARING"}));
+  EXPECT_TRUE(dsa::Validate(*st).empty()) << st->dump();
+}
+
+// "other" names no DSA statement category: even a trusted source's request waits for a reviewer,
+// whose approval must choose the category (and may choose keywords of it); the statement then
+// states that choice.
+TEST_F(WorkflowTest, OtherRequestsNeedTheReviewersDsaCategory) {
+  Upload("m-1", "chat", Jpeg(3));
+  const auto hotline = Key(Role::kRequester, "hotline");
+  ASSERT_TRUE(wf_->SetRequesterProfile(hotline.key_id,
+                                       {{"source_type", "trusted_flagger"}, {"trusted", true}},
+                                       hotline)
+                  .ok());
+  const auto reviewer = Key(Role::kReviewer, "rev");
+  json body = Notice("other");
+  body["evidence"] = json::array({{{"content_id", "m-1"}}});
+  auto r = wf_->CreateRequest(hotline, body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["status"], "pending_review");
+  const int64_t id = (*r)["id"];
+  auto no_category = wf_->Decide(reviewer, id, true, "defamation of a private person");
+  ASSERT_EQ(no_category.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_category.status().message().find("dsa_category"), std::string::npos);
+  auto unknown =
+      wf_->Decide(reviewer, id, true, "x", {"STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR", {}});
+  ASSERT_EQ(unknown.status().code(), StatusCode::kInvalidArgument) << "removed in 2025";
+  auto foreign_keyword =
+      wf_->Decide(reviewer, id, true, "x",
+                  {"STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH", {"KEYWORD_TERRORIST_CONTENT"}});
+  ASSERT_EQ(foreign_keyword.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(foreign_keyword.status().message().find("RISK_FOR_PUBLIC_SECURITY"), std::string::npos);
+  auto d = wf_->Decide(reviewer, id, true, "defamation of a private person",
+                       {"STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH", {"KEYWORD_DEFAMATION"}});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((*d)["decision"]["dsa_category"], "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH");
+  auto actions = wf_->ListActions("pending", 0, 10);
+  ASSERT_TRUE(actions.ok()) << actions.status().ToString();
+  ASSERT_EQ((*actions)["actions"].size(), 1u);
+  auto st = wf_->Statement((*actions)["actions"][0]["action_id"].get<int64_t>());
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ((*st)["category"], "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH");
+  EXPECT_EQ((*st)["category_specification"], json::array({"KEYWORD_DEFAMATION"}));
+  EXPECT_EQ((*st)["source_type"], "SOURCE_TRUSTED_FLAGGER");
+  EXPECT_TRUE(dsa::Validate(*st).empty()) << st->dump();
 }
 
 // A dead endpoint: the action is retried later with backoff, keeps its idempotency key across
@@ -561,6 +626,19 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   EXPECT_NE(csv.find("removals,total,2"), std::string::npos) << csv;
   auto sts = wf_->Statements(0, std::numeric_limits<int64_t>::max());
   EXPECT_EQ((*sts)["statements"].size(), 2u);
+  EXPECT_EQ((*sts)["invalid"].size(), 0u);
+  std::set<std::string> puids;
+  for (const auto& st : (*sts)["statements"]) {
+    EXPECT_TRUE(dsa::Validate(st).empty()) << st.dump();
+    puids.insert(st["puid"].get<std::string>());
+  }
+  EXPECT_EQ(puids.size(), 2u) << "a puid is never reused, even for content removed again";
+  auto batches = wf_->Statements(0, std::numeric_limits<int64_t>::max(), true);
+  ASSERT_EQ((*batches)["batches"].size(), 1u);
+  for (const auto& st : (*batches)["batches"][0]["statements"]) {
+    EXPECT_FALSE(st.contains("takedown")) << "the database's fields only";
+    EXPECT_TRUE(dsa::Validate(st).empty()) << st.dump();
+  }
   EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
 }
 

@@ -190,6 +190,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   wopt.webhook_secret = cfg->webhook_secret;
   wopt.delivery_workers = cfg->webhook_workers;
   wopt.restrict_chat_after = cfg->restrict_chat_after;
+  wopt.territorial_scope = cfg->territorial_scope;
   auto workflow = std::make_unique<service::Workflow>(svc->get(), store->get(), std::move(sink),
                                                       wopt, Env::Default(), &metrics);
   workflow->Start();

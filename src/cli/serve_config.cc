@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "takedown/dsa.h"
+
 namespace takedown::cli {
 namespace {
 
@@ -166,6 +168,20 @@ const std::vector<Binding>& Bindings() {
         "--workflow.restrict_chat_after",
         "confirmed removals in one chat that restrict it (0: never)"},
        IntField(&ServeConfig::restrict_chat_after, 0, 1000000000),
+       true},
+      {{"workflow.territorial_scope", "TAKEDOWN_WORKFLOW_TERRITORIAL_SCOPE",
+        "--workflow.territorial_scope",
+        "where removals take effect, for statements of reasons: EU, or EU/EEA codes (\"DE FR\")"},
+       [](ServeConfig& c, const std::string& v) {
+         std::vector<std::string> unknown;
+         (void)service::dsa::ParseTerritorialScope(v, &unknown);
+         if (!unknown.empty()) {
+           return InvalidArgument(fmt::format(
+               "'{}' is not an EU/EEA two-letter country code (or EU)", unknown.front()));
+         }
+         c.territorial_scope = v;
+         return Status::Ok();
+       },
        true},
       {{"evidence.retention_days", "TAKEDOWN_EVIDENCE_RETENTION_DAYS", "--evidence.retention_days",
         "days reported media is kept, encrypted, for reviewers (0: hashed and dropped)"},

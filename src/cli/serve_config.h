@@ -40,6 +40,7 @@ struct ServeConfig {
   std::string webhook_ca_file;  // https: the CA file to verify against ("" = the system's)
   int webhook_workers = 4;
   int restrict_chat_after = 0;      // 0 = never
+  std::string territorial_scope;    // statements of reasons: "EU" or EU/EEA codes, "" none
   int evidence_retention_days = 0;  // 0 = media is hashed and dropped
   std::string evidence_key_file =
       "evidence.key";  // relative to the store's directory unless absolute

@@ -98,8 +98,23 @@ void Server::Impl::InstallWorkflowRoutes() {
                     return InvalidArgument("approve: missing or not true/false");
                   if (b.contains("reason") && !b["reason"].is_string())
                     return InvalidArgument("reason: must be a string");
+                  service::DsaChoice dsa;
+                  if (b.contains("dsa_category")) {
+                    if (!b["dsa_category"].is_string())
+                      return InvalidArgument("dsa_category: must be a string");
+                    dsa.category = b["dsa_category"].get<std::string>();
+                  }
+                  if (b.contains("dsa_keywords")) {
+                    if (!b["dsa_keywords"].is_array())
+                      return InvalidArgument("dsa_keywords: must be an array of strings");
+                    for (const auto& k : b["dsa_keywords"]) {
+                      if (!k.is_string())
+                        return InvalidArgument("dsa_keywords: must be an array of strings");
+                      dsa.keywords.push_back(k.get<std::string>());
+                    }
+                  }
                   return W()->Decide(c.who, id, b["approve"].get<bool>(),
-                                     b.value("reason", std::string()));
+                                     b.value("reason", std::string()), dsa);
                 });
   WorkflowRoute("GET", "/v1/actions", {Role::kPlatform, Role::kAdmin},
                 [=, this](Ctx& c) -> Result<json> {
@@ -124,7 +139,11 @@ void Server::Impl::InstallWorkflowRoutes() {
   WorkflowRoute("GET", "/v1/statements", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t from, IntQuery(c, "from_ms", 0));
     TD_ASSIGN_OR_RETURN(int64_t to, IntQuery(c, "to_ms", W()->env()->NowMs() + 1));
-    return W()->Statements(from, to);
+    const std::string format = c.req.get_param_value("format");
+    if (!format.empty() && format != "takedown" && format != "database") {
+      return InvalidArgument("format must be takedown or database");
+    }
+    return W()->Statements(from, to, format == "database");
   });
   WorkflowRoute(
       "POST", "/v1/appeals", {Role::kPlatform},

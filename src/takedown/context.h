@@ -40,6 +40,9 @@ struct WorkflowOptions {
   int64_t evidence_retention_s = 0;
   std::string evidence_key;
   int retention_sweep_s = 60;  // how often expired evidence is deleted
+  // Where the platform's removals take effect, for statements of reasons whose request names no
+  // scope: EU/EEA country codes ("DE FR"), or "EU" for all of the EU and EEA; "" none stated.
+  std::string territorial_scope;
 };
 
 // The stores the workflow may use (never API keys or banks directly: those go through Service).

@@ -161,6 +161,10 @@ struct Decision {
   bool automated = false;
   int64_t time_ms = 0;
   std::string reason;
+  // The reviewer's choice of the DSA statement category and keywords ("": the request
+  // category's own mapping; a request of category "other" needs one).
+  std::string dsa_category;
+  std::vector<std::string> dsa_keywords;
 };
 
 struct SweepSummary {

@@ -135,6 +135,8 @@ json ToJson(const Request& r) {
                      {"automated", d.automated},
                      {"time_ms", d.time_ms},
                      {"reason", d.reason}};
+    if (!d.dsa_category.empty()) j["decision"]["dsa_category"] = d.dsa_category;
+    if (!d.dsa_keywords.empty()) j["decision"]["dsa_keywords"] = d.dsa_keywords;
   }
   if (!r.bank.empty()) j["bank"] = r.bank;
   if (r.sweep) {
@@ -209,6 +211,8 @@ Result<Request> RequestFromDoc(const store::DocRecord& d) {
     FieldReader x = f.Object("decision");
     r.decision = Decision{x.Bool("approved"), x.Str("by"), x.Bool("automated"), x.Int("time_ms"),
                           x.Str("reason")};
+    r.decision->dsa_category = x.Str("dsa_category");
+    if (x.Has("dsa_keywords")) r.decision->dsa_keywords = x.Strings("dsa_keywords");
     f.Merge(x);
   }
   r.bank = f.Str("bank");

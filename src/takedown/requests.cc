@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/clock.h"
+#include "takedown/dsa.h"
 
 namespace takedown::service {
 
@@ -109,12 +110,13 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
 }
 
 // A trusted source whose every evidence item is usable is approved without a person (and swept
-// at once); anything else waits for a reviewer.
+// at once), unless its category is "other"; anything else waits for a reviewer.
 Status Requests::ApplyPolicy(Request& r) {
   const bool all_usable = std::all_of(r.evidence.begin(), r.evidence.end(),
                                       [](const EvidenceItem& e) { return e.usable; });
   const int64_t now = ctx_->Now();
-  if (r.trusted && all_usable) {
+  // "other" names no DSA statement category: a reviewer chooses one.
+  if (r.trusted && all_usable && r.category != Category::kOther) {
     r.decision =
         Decision{true, "policy", true, now,
                  "trusted source; every evidence item hashed with usable quality or located"};
@@ -208,8 +210,28 @@ Status Requests::Recover() {
 }
 
 Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
-                                 const std::string& reason) {
+                                 const std::string& reason, const DsaChoice& dsa) {
   if (reason.empty()) return InvalidArgument("reason: missing (a decision states its reason)");
+  if (!dsa.category.empty() && !dsa::IsCategory(dsa.category)) {
+    return InvalidArgument(fmt::format(
+        "dsa_category: '{}' is not a statement category of the DSA Transparency Database",
+        dsa.category));
+  }
+  for (size_t i = 0; i < dsa.keywords.size(); ++i) {
+    if (!dsa::IsKeyword(dsa.keywords[i])) {
+      return InvalidArgument(
+          fmt::format("dsa_keywords[{}]: '{}' is not a keyword of the DSA Transparency Database", i,
+                      dsa.keywords[i]));
+    }
+    const std::string home = dsa::CategoryOfKeyword(dsa.keywords[i]);
+    if (!home.empty() && home != dsa.category) {
+      return InvalidArgument(fmt::format("dsa_keywords[{}]: {} belongs to {}, not {}", i,
+                                         dsa.keywords[i], home, dsa.category));
+    }
+  }
+  if (!dsa.keywords.empty() && dsa.category.empty()) {
+    return InvalidArgument("dsa_keywords: given without dsa_category");
+  }
   MutexLock l(ctx_->request_locks.For(id));
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
   if (r.state != RequestState::kPendingReview) {
@@ -217,7 +239,14 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
         fmt::format("request {} is {}, not pending_review", id, NameOf(r.state)));
   }
   const int64_t now = ctx_->Now();
+  if (approve && r.category == Category::kOther && dsa.category.empty()) {
+    return InvalidArgument(
+        "dsa_category: required to approve a request of category 'other' (the statement of "
+        "reasons must name the DSA category, e.g. STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH)");
+  }
   r.decision = Decision{approve, who.actor(), false, now, reason};
+  r.decision->dsa_category = dsa.category;
+  r.decision->dsa_keywords = dsa.keywords;
   r.SetState(approve ? RequestState::kApproved : RequestState::kRejected, now);
   TD_RETURN_IF_ERROR(Commit(r, RequestState::kPendingReview, who.actor(),
                             approve ? "request.approved" : "request.rejected",

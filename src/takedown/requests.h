@@ -34,6 +34,12 @@ struct SubmitOptions {
 };
 
 // What intake made of a notice: the problems that refused it, or the request stored.
+// A reviewer's choice of the DSA statement category and keywords for an approval.
+struct DsaChoice {
+  std::string category;
+  std::vector<std::string> keywords;
+};
+
 struct Submission {
   intake::Problems problems;
   std::optional<Request> request;
@@ -56,7 +62,10 @@ class Requests {
                               int64_t limit);
   // Pending requests by priority (highest first), then deadline; hashes and locations only.
   Result<nlohmann::json> ReviewQueue(int64_t limit);
-  Result<Request> Decide(const Principal& who, int64_t id, bool approve, const std::string& reason);
+  // dsa: the statement category (and keywords) an approval chooses; required when the request's
+  // category ("other") maps to none.
+  Result<Request> Decide(const Principal& who, int64_t id, bool approve, const std::string& reason,
+                         const DsaChoice& dsa = {});
   // Confirms a request once none of its removals is pending (called after acknowledgements).
   Status MaybeConfirm(int64_t id);
   // After a crash: requests stored but not through the policy, approved but not swept, or

@@ -168,8 +168,8 @@ Result<json> Workflow::ListRequests(const Principal& who, const std::string& sta
 Result<json> Workflow::ReviewQueue(int64_t limit) { return requests_->ReviewQueue(limit); }
 
 Result<json> Workflow::Decide(const Principal& who, int64_t request_id, bool approve,
-                              const std::string& reason) {
-  TD_ASSIGN_OR_RETURN(Request r, requests_->Decide(who, request_id, approve, reason));
+                              const std::string& reason, const DsaChoice& dsa) {
+  TD_ASSIGN_OR_RETURN(Request r, requests_->Decide(who, request_id, approve, reason, dsa));
   return requests_->View(r, who);
 }
 
@@ -194,8 +194,8 @@ void Workflow::DeliverDueNow() { actions_->DeliverDueNow(); }
 
 Result<json> Workflow::Statement(int64_t action_id) { return statements_->Of(action_id); }
 
-Result<json> Workflow::Statements(int64_t from_ms, int64_t to_ms) {
-  return statements_->Between(from_ms, to_ms);
+Result<json> Workflow::Statements(int64_t from_ms, int64_t to_ms, bool database_batches) {
+  return statements_->Between(from_ms, to_ms, database_batches);
 }
 
 Result<json> Workflow::FileAppeal(const Principal& who, const json& body) {

@@ -76,7 +76,7 @@ class Workflow {
                             int64_t limit);
   Result<json> ReviewQueue(int64_t limit);
   Result<json> Decide(const Principal& who, int64_t request_id, bool approve,
-                      const std::string& reason);
+                      const std::string& reason, const DsaChoice& dsa = {});
 
   // Actions. Ack is the platform's explicit acknowledgement (same effect as a 2xx webhook).
   Result<json> Acknowledge(const Principal& who, int64_t action_id);
@@ -84,7 +84,7 @@ class Workflow {
   // DSA Art. 17 statement of reasons for a removal; Statements exports those of removals
   // acknowledged in [from_ms, to_ms).
   Result<json> Statement(int64_t action_id);
-  Result<json> Statements(int64_t from_ms, int64_t to_ms);
+  Result<json> Statements(int64_t from_ms, int64_t to_ms, bool database_batches = false);
 
   // Appeals (platform, for the uploader) and their decision (reviewer).
   Result<json> FileAppeal(const Principal& who, const json& body);
