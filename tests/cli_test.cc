@@ -143,8 +143,17 @@ TEST_F(CliTest, NoInputIsAUsageError) {
   const CommandResult r = Takedown("hash");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no input files"), std::string::npos) << r.err;
-  const CommandResult bad = Takedown("hash --format xml " + files_[0]);
-  EXPECT_NE(bad.exit_code, 0);
+  // Every usage error exits 2 (CLI11's own codes are 105-109): a bad value, an unknown option,
+  // a missing required option, an unknown subcommand.
+  for (const std::string& args :
+       {"hash --format xml " + files_[0], "hash --no-such-option " + files_[0],
+        std::string("admin create-key --name x"), std::string("no-such-command")}) {
+    const CommandResult bad = Takedown(args);
+    EXPECT_EQ(bad.exit_code, 2) << args << ": " << bad.err;
+    EXPECT_FALSE(bad.err.empty()) << args;
+  }
+  EXPECT_EQ(Takedown("--help").exit_code, 0);
+  EXPECT_EQ(Takedown("--version").exit_code, 0);
 }
 
 TEST_F(CliTest, FileNameWithCommaIsQuoted) {

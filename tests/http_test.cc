@@ -664,6 +664,9 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   // Banks, entries, the upload gate, the content index, the audit chain.
   call("POST", "/v1/banks", "/v1/banks", admin, 201,
        json{{"name", "ncii-bank"}, {"category", "ncii"}}.dump());
+  const json twice = call("POST", "/v1/banks", "/v1/banks", admin, 409,
+                          json{{"name", "ncii-bank"}, {"category", "csam"}}.dump());
+  EXPECT_EQ(twice["error"]["code"], "failed_precondition");
   call("GET", "/v1/banks", "/v1/banks", reviewer, 200);
   call("GET", "/v1/banks", "/v1/banks", requester, 403);
   const json entry = call("POST", "/v1/banks/{bank}/entries", "/v1/banks/ncii-bank/entries", admin,

@@ -150,6 +150,14 @@ TEST_P(StoreContract, EvidenceExpiresAndKeysAreFoundById) {
   EXPECT_FALSE(store_->GetKey(*k + 100)->has_value());
 }
 
+TEST_P(StoreContract, BankNamesAreUniqueAndASecondIsAConflict) {
+  auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto again = store_->CreateBank({0, "ncii", "csam", 20, "block", 0});
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);  // 409, not 400
+  EXPECT_NE(again.status().message().find("'ncii'"), std::string::npos);
+}
+
 std::unique_ptr<Store> OpenSqlite(const std::string& dir, Env* env) {
   return std::move(OpenSqliteStore(dir + "/db", env).value());
 }

@@ -52,7 +52,7 @@ TEST_F(StoreTest, KeysBanksAndEntries) {
   auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(store_->CreateBank({0, "ncii", "ncii", 31, "block", 0}).status().code(),
-            StatusCode::kInvalidArgument);
+            StatusCode::kFailedPrecondition);  // 409 over HTTP
   auto e =
       store_->AddBankEntry({0, *b, std::string(64, 'a'), 100, "", "", "test", "req-1", true, 0});
   ASSERT_TRUE(e.ok()) << e.status().ToString();

@@ -25,6 +25,13 @@ int main(int argc, char** argv) {
   takedown::cli::RegisterServeCommand(app, exit_code);
   takedown::cli::RegisterAdminCommand(app, exit_code);
   takedown::cli::RegisterAuditCommand(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error (unknown option, missing or bad value)
+    // exits 2, as --help and the README say (CLI11's own codes are 105-109).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   return exit_code;
 }

@@ -59,7 +59,7 @@ class MemoryStore final : public Store {
     MutexLock l(&mu_);
     for (const auto& [id, bank] : banks_) {
       if (bank.name == b.name)
-        return InvalidArgument(fmt::format("a bank named {} exists", b.name));
+        return FailedPrecondition(fmt::format("a bank named '{}' exists", b.name));
     }
     BankRecord r = b;
     r.id = static_cast<int64_t>(banks_.size()) + 1;

@@ -383,7 +383,7 @@ class SqliteStore final : public Store {
       Bind(s.get(), 5, env_->NowMs());
       const int rc = sqlite3_step(s.get());
       if (rc == SQLITE_CONSTRAINT)
-        return InvalidArgument(fmt::format("a bank named '{}' exists", b.name));
+        return FailedPrecondition(fmt::format("a bank named '{}' exists", b.name));
       if (rc != SQLITE_DONE) return SqlError(db, "insert bank");
       id = sqlite3_last_insert_rowid(db);
       return Status::Ok();
