@@ -93,6 +93,20 @@ bool Drain(int fd) {
   }
 }
 
+// Closes fd (and sets it to -1) when the server has closed its end; true when it did.
+bool CloseIfPeerClosed(int& fd) {
+  if (fd < 0 || Drain(fd)) return false;
+  ::close(fd);
+  fd = -1;
+  return true;
+}
+
+// The loopback address 127.0.BLOCK.N of client i when `per_address` clients share an address:
+// many client addresses, so that the server's bound per address does not refuse them all.
+uint32_t LoopbackClient(uint32_t block, size_t i, size_t per_address) {
+  return (127u << 24) | (block << 8) | static_cast<uint32_t>(1 + i / per_address);
+}
+
 long RssKiB(int pid) {
   std::ifstream f(fmt::format("/proc/{}/status", pid));
   std::string line;
@@ -231,19 +245,12 @@ int SlowPhase(const Args& a) {
     std::vector<size_t> pos(fds.size(), 0);
     const std::string header =
         "GET /healthz HTTP/1.1\r\nHost: bench\r\nX-Slow: " + std::string(4000, 'a') + "\r\n\r\n";
-    auto from = [](size_t i) {
-      return (127u << 24) | (1u << 8) | static_cast<uint32_t>(1 + i / 10);
-    };
     while (!done) {
       long n = 0;
       for (size_t i = 0; i < fds.size() && !done; ++i) {
-        if (fds[i] >= 0 && !Drain(fds[i])) {
-          ::close(fds[i]);
-          fds[i] = -1;
-          ++reopened;
-        }
+        if (CloseIfPeerClosed(fds[i])) ++reopened;
         if (fds[i] < 0) {
-          fds[i] = Connect(a.port, from(i));
+          fds[i] = Connect(a.port, LoopbackClient(1, i, 10));
           pos[i] = 0;
         }
         if (fds[i] < 0) continue;
@@ -313,20 +320,12 @@ int RunIdle(const Options& o) {
   if (int rc = ParseArgs(o, &a); rc != 0) return rc;
   std::vector<int> fds(static_cast<size_t>(a.conns), -1);
   const std::string req = "GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n";
-  auto from = [](size_t i) {
-    return (127u << 24) | (2u << 8) | static_cast<uint32_t>(1 + i / 100);
-  };
-  long reopened = 0;
   for (bool first = true;; first = false) {
     size_t open = 0;
     for (size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i] >= 0 && !Drain(fds[i])) {
-        ::close(fds[i]);
-        fds[i] = -1;
-        ++reopened;
-      }
+      CloseIfPeerClosed(fds[i]);
       if (fds[i] < 0) {
-        fds[i] = Connect(a.port, from(i));
+        fds[i] = Connect(a.port, LoopbackClient(2, i, 100));
         if (fds[i] >= 0 &&
             (!SendAll(fds[i], req.data(), req.size()) || ReadStatus(fds[i], 2000) != 200)) {
           ::close(fds[i]);
@@ -339,7 +338,6 @@ int RunIdle(const Options& o) {
       std::printf("edge-idle: %zu of %d kept-alive connections open and idle\n", open, a.conns);
     std::fflush(stdout);
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    (void)reopened;
   }
 }
 

@@ -8,6 +8,7 @@
 # Usage: scripts/bench-edge.sh            (env: ATTACKERS=8 SLOW=500 DURATION=20 DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/serve.sh
 ATTACKERS=${ATTACKERS:-8}
 SLOW=${SLOW:-500}
 DURATION=${DURATION:-20}
@@ -19,16 +20,9 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 rm -rf "$DIR"
 mkdir -p "$DIR"
 build/takedown admin create-key --create --store "$DIR/takedown.db" --role admin --name bench >/dev/null
-build/takedown serve --store.path "$DIR/takedown.db" --server.port 0 --log.level warn >"$DIR/serve.out" 2>"$DIR/serve.log" &
-pid=$!
+pid=""
 trap 'kill $pid 2>/dev/null || true' EXIT
-port=""
-until [ -n "$port" ]; do
-  sleep 0.1
-  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$DIR/serve.out")
-  kill -0 $pid 2>/dev/null || { cat "$DIR/serve.log"; exit 1; }
-done
-until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
+start_serve "$DIR"
 echo "== server pid $pid on port $port (defaults: server.threads, header_timeout_s, max_connections_per_client)"
 rc=0
 build/bench/takedown-bench edge --port "$port" --pid "$pid" --attackers "$ATTACKERS" --slow "$SLOW" --duration "$DURATION" || rc=$?

@@ -19,6 +19,7 @@
 # Usage: scripts/bench-serve.sh            (env: BANK CONTENT DURATION CONNS MEDIA_CONNS IDLE DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/serve.sh
 BANK=${BANK:-1000000}
 CONTENT=${CONTENT:-10000000}
 DURATION=${DURATION:-60}
@@ -51,19 +52,11 @@ else
   ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1152x864 -frames:v 1 -q:v 3 "$jpeg"
 fi
 
-log="$DIR/serve.log"
-build/takedown serve --store.path "$DIR/takedown.db" --server.port 0 --log.level warn >"$DIR/serve.out" 2>"$log" &
-pid=$!
+pid=""
 idle_pid=""
 trap 'kill $pid $idle_pid 2>/dev/null || true' EXIT
 t0=$(date +%s.%N)
-port=""
-until [ -n "$port" ]; do
-  sleep 0.1
-  port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$DIR/serve.out")
-  kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
-done
-until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
+start_serve "$DIR"
 t1=$(date +%s.%N)
 mem() { awk '/VmRSS|VmHWM/ {printf "%s %.0f MiB  ", $1, $2/1024}' /proc/$pid/status; }
 echo "== server ready in $(echo "$t1 - $t0" | bc) s (indexes loaded from the store); memory: $(mem)"

@@ -265,11 +265,11 @@ std::string DefaultLegalGround(Category c) {
 bool IsCategory(std::string_view category) { return Categories().count(std::string(category)) > 0; }
 bool IsKeyword(std::string_view keyword) { return Keywords().count(std::string(keyword)) > 0; }
 
-std::string CategoryOfKeyword(std::string_view keyword) {
+std::string KeywordMisfit(std::string_view keyword, std::string_view category) {
   const auto it = Keywords().find(std::string(keyword));
-  return it == Keywords().end() ? "" : it->second;
+  if (it == Keywords().end() || it->second.empty() || it->second == category) return "";
+  return fmt::format("{} belongs to {}, not {}", keyword, it->second, category);
 }
-
 bool IsEuEeaCountry(std::string_view code) {
   return std::find(kCountries.begin(), kCountries.end(), code) != kCountries.end();
 }
@@ -370,10 +370,8 @@ std::vector<Problem> Validate(const json& st) {
   if (c.Has("category") && st["category"].is_string()) {  // stricter than the database: coherent
     const std::string category = st["category"].get<std::string>();
     for (size_t i = 0; i < keywords.size(); ++i) {
-      const std::string& home = Keywords().at(keywords[i]);
-      if (!home.empty() && home != category) {
-        c.Add(fmt::format("category_specification[{}]", i),
-              fmt::format("{} belongs to {}, not {}", keywords[i], home, category));
+      if (std::string why = KeywordMisfit(keywords[i], category); !why.empty()) {
+        c.Add(fmt::format("category_specification[{}]", i), why);
       }
     }
   }

@@ -28,8 +28,9 @@ std::optional<CategoryMapping> MapCategory(Category c);
 // Whether a statement category / keyword is one the database takes.
 bool IsCategory(std::string_view category);
 bool IsKeyword(std::string_view keyword);
-// The category a keyword belongs to ("" for KEYWORD_OTHER, which fits any, or an unknown one).
-std::string CategoryOfKeyword(std::string_view keyword);
+// Why a known keyword does not fit the category ("X belongs to Y, not Z"), or "" when it fits
+// (KEYWORD_OTHER fits any). Stricter than the database, which does not check this.
+std::string KeywordMisfit(std::string_view keyword, std::string_view category);
 // The legal ground stated for a request category when the request names none.
 std::string DefaultLegalGround(Category c);
 

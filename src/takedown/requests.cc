@@ -223,10 +223,8 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
           fmt::format("dsa_keywords[{}]: '{}' is not a keyword of the DSA Transparency Database", i,
                       dsa.keywords[i]));
     }
-    const std::string home = dsa::CategoryOfKeyword(dsa.keywords[i]);
-    if (!home.empty() && home != dsa.category) {
-      return InvalidArgument(fmt::format("dsa_keywords[{}]: {} belongs to {}, not {}", i,
-                                         dsa.keywords[i], home, dsa.category));
+    if (std::string why = dsa::KeywordMisfit(dsa.keywords[i], dsa.category); !why.empty()) {
+      return InvalidArgument(fmt::format("dsa_keywords[{}]: {}", i, why));
     }
   }
   if (!dsa.keywords.empty() && dsa.category.empty()) {

@@ -66,6 +66,9 @@ constexpr int64_t kYear2000Ms = 946'684'800'000;
 
 }  // namespace
 
+Statements::Statements(WorkflowContext* ctx)
+    : ctx_(ctx), platform_scope_(dsa::ParseTerritorialScope(ctx->opt.territorial_scope)) {}
+
 Result<json> Statements::Of(int64_t action_id) {
   TD_ASSIGN_OR_RETURN(Action a, LoadAction(ctx_->stores.docs, action_id));
   if (a.kind != ActionKind::kRemove) {
@@ -105,7 +108,7 @@ Result<json> Statements::Of(const Action& a, const Request& r) const {
       r.notice.legal_basis.empty() ? dsa::DefaultLegalGround(r.category) : r.notice.legal_basis;
   // The scope: the request's, else the platform's; only EU/EEA member states.
   std::vector<std::string> scope = dsa::ParseTerritorialScope(r.notice.territorial_scope);
-  if (scope.empty()) scope = dsa::ParseTerritorialScope(ctx_->opt.territorial_scope);
+  if (scope.empty()) scope = platform_scope_;
   // The content's date: when the platform first recorded it; unknown or impossible dates give
   // way to the request's receipt (the content existed by then).
   const int64_t content_ms =
@@ -195,7 +198,9 @@ Result<json> Statements::Between(int64_t from_ms, int64_t to_ms, bool database_b
   json batches = json::array();
   for (size_t i = 0; i < out.size(); i += kBatch) {
     json batch = json::array();
-    for (size_t k = i; k < std::min(out.size(), i + kBatch); ++k) batch.push_back(out[k]);
+    for (size_t k = i; k < std::min(out.size(), i + kBatch); ++k) {
+      batch.push_back(std::move(out[k]));
+    }
     batches.push_back({{"statements", std::move(batch)}});
   }
   return json{{"batches", batches}, {"invalid", invalid}};

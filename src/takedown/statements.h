@@ -5,6 +5,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "takedown/context.h"
 #include "takedown/model.h"
@@ -13,7 +15,7 @@ namespace takedown::service {
 
 class Statements {
  public:
-  explicit Statements(WorkflowContext* ctx) : ctx_(ctx) {}
+  explicit Statements(WorkflowContext* ctx);
   // The statement of one removal (FailedPrecondition for another kind of action).
   Result<nlohmann::json> Of(int64_t action_id);
   Result<nlohmann::json> Of(const Action& a, const Request& r) const;
@@ -26,6 +28,7 @@ class Statements {
 
  private:
   WorkflowContext* ctx_;
+  std::vector<std::string> platform_scope_;  // workflow.territorial_scope, parsed once
 };
 
 }  // namespace takedown::service
