@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <optional>
+
 #include "core/clock.h"
 #include "takedown/dsa.h"
 
@@ -167,6 +169,9 @@ Result<json> Statements::Of(const Action& a, const Request& r) const {
 
 Result<json> Statements::Between(int64_t from_ms, int64_t to_ms, bool database_batches) {
   json out = json::array(), invalid = json::array();
+  // A sweep creates a request's removals together, so they come in a run: each run reads its
+  // request once (one request held, however long the period).
+  std::optional<Request> request;
   for (int64_t after = 0;;) {
     TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs(
                                        {.kind = std::string(kActionDoc),
@@ -179,8 +184,10 @@ Result<json> Statements::Between(int64_t from_ms, int64_t to_ms, bool database_b
       TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
       if (a.kind != ActionKind::kRemove) continue;
       if (a.acknowledged_ms < from_ms || a.acknowledged_ms >= to_ms) continue;
-      TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, a.request_id));
-      auto st = Of(a, r);
+      if (!request || request->id != a.request_id) {
+        TD_ASSIGN_OR_RETURN(request, LoadRequest(ctx_->stores.docs, a.request_id));
+      }
+      auto st = Of(a, *request);
       if (!st.ok()) {  // never exported: listed with the reason instead
         if (st.status().code() != StatusCode::kFailedPrecondition) return st.status();
         invalid.push_back({{"action_id", a.id}, {"error", st.status().message()}});
