@@ -60,9 +60,9 @@ int RunServeSeed(const Options& o) {
       list[i].pdq = RandomHash(rng);
       if (done + i < 1000) sample << list[i].pdq->ToHex() << "\n";
     }
-    auto ids = svc->ImportEntries("bench", list, "bench", "", "bench");
-    if (!ids.ok()) {
-      std::fprintf(stderr, "serve-seed: import: %s\n", ids.status().ToString().c_str());
+    auto done_import = svc->ImportEntries("bench", list, "bench", "", "bench");
+    if (!done_import.ok()) {
+      std::fprintf(stderr, "serve-seed: import: %s\n", done_import.status().ToString().c_str());
       return 1;
     }
     done += n;

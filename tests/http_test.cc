@@ -931,6 +931,31 @@ TEST_F(HttpTest, HashListsImportAndExport) {
   ExpectError(client_->Post("/v1/banks/nope/import", Auth(a), pdq1, "text/plain"), 404,
               "not_found");
   EXPECT_EQ(Get("/v1/banks/ncii/export", a)->body, ex->body);
+  // The same list again stores nothing (200, every entry existing); a list with one new entry and
+  // a repeat of it stores that entry once; a disabled entry is not brought back by a re-import.
+  r = client_->Post("/v1/banks/ncii/import?format=text&signal=pdq", Auth(a), text, "text/plain");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["imported"], 0);
+  EXPECT_EQ(json::parse(r->body)["existing"], 2);
+  EXPECT_FALSE(json::parse(r->body).contains("first_entry_id"));
+  const std::string pdq3(64, '7');
+  r = client_->Post("/v1/banks/ncii/import", Auth(a), pdq3 + "\n" + pdq1 + "\n" + pdq3 + ",80\n",
+                    "text/plain");
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(json::parse(r->body)["imported"], 1);
+  EXPECT_EQ(json::parse(r->body)["existing"], 2);
+  const int64_t id3 = json::parse(r->body)["first_entry_id"];
+  ASSERT_EQ(
+      client_->Post("/v1/entries/" + std::to_string(id3) + "/disable", Auth(a), "", "text/plain")
+          ->status,
+      200);
+  r = client_->Post("/v1/banks/ncii/import", Auth(a), pdq3 + "\n", "text/plain");
+  EXPECT_EQ(json::parse(r->body)["existing"], 1) << r->body;
+  EXPECT_EQ(check({{"pdq", pdq3}}), "allow") << "a disabled entry stays disabled";
+  std::istringstream after(Get("/v1/banks/ncii/export", a)->body);
+  size_t n = 0;
+  for (std::string line; std::getline(after, line);) ++n;
+  EXPECT_EQ(n, 5u);
 }
 
 TEST_F(HttpTest, MediaChecksHashTheUploadAndDropIt) {
@@ -1034,6 +1059,34 @@ TEST_F(HttpTest, BadInputIsAClientErrorNamingTheProblem) {
               "invalid_argument");
   // The server is still healthy after all that.
   EXPECT_EQ(client_->Get("/healthz")->status, 200);
+}
+
+TEST_F(HttpTest, UnknownFieldsAreRefusedNamingThem) {
+  MakeBank();
+  const std::string& p = keys_[Role::kPlatform];
+  const std::string& a = keys_[Role::kAdmin];
+  const std::string md5(32, 'c');
+  // A misspelt top-level field, with the near known one suggested.
+  ExpectError(Post("/v1/banks", a, R"({"name":"b2","pdq_treshold":31})"), 400, "invalid_argument",
+              "unknown field pdq_treshold (did you mean pdq_threshold?)");
+  EXPECT_EQ(Get("/v1/banks", a)->body.find("\"b2\""), std::string::npos) << "nothing created";
+  // Nested objects and array items are checked too, every unknown one named.
+  ExpectError(
+      Post("/v1/check", p,
+           json{{"content_id", "x"}, {"signals", {{"md5", md5}, {"colour", 1}}}, {"y", 2}}.dump()),
+      400, "invalid_argument", "unknown fields signals.colour, y");
+  ExpectError(Post("/v1/content/batch", p,
+                   json{{"items",
+                         {{{"content_id", "a"}, {"signals", {{"md5", md5}}}},
+                          {{"content_id", "b"}, {"signals", {{"md5", md5}}}, {"chat_idd", "c"}}}}}
+                       .dump()),
+              400, "invalid_argument", "items[1].chat_idd (did you mean chat_id?)");
+  // Known fields pass, and a body that is not JSON is still named as such.
+  auto ok = Post("/v1/check", p, json{{"content_id", "x"}, {"signals", {{"md5", md5}}}}.dump());
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  ExpectError(Post("/v1/check", p, R"({"content_id": )"), 400, "invalid_argument",
+              "not valid JSON");
 }
 
 TEST_F(HttpTest, RevokedKeysAreRefusedAtOnce) {

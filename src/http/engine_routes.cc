@@ -73,16 +73,17 @@ void Server::Impl::InstallEngineRoutes() {
     if (!list.ok()) return SendStatus(c.res, list.status());
     const std::string source =
         c.req.has_param("source") ? c.req.get_param_value("source") : c.who.actor();
-    auto ids =
+    auto done =
         S()->ImportEntries(c.Param(1), *list, source.substr(0, 256),
                            c.req.get_param_value("request_id").substr(0, 256), c.who.actor());
-    if (!ids.ok()) return SendStatus(c.res, ids.status());
-    SendJson(c.res,
-             {{"bank", c.Param(1)},
-              {"imported", ids->size()},
-              {"first_entry_id", ids->front()},
-              {"last_entry_id", ids->back()}},
-             201);
+    if (!done.ok()) return SendStatus(c.res, done.status());
+    json out = {{"bank", c.Param(1)}, {"imported", done->ids.size()}, {"existing", done->existing}};
+    if (!done->ids.empty()) {
+      out["first_entry_id"] = done->ids.front();
+      out["last_entry_id"] = done->ids.back();
+    }
+    // 201 when something was stored; 200 when the whole list was there already.
+    SendJson(c.res, out, done->ids.empty() ? 200 : 201);
   });
   Route("GET", "/v1/banks/{bank}/export", {Role::kAdmin}, [this](Ctx& c) {
     const std::string format =

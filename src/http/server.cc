@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <thread>
 
 #include "http/server_impl.h"
@@ -30,6 +31,24 @@ void Server::Impl::Install() {
   });
   InstallEngineRoutes();
   InstallWorkflowRoutes();
+  CompileBodyFields();
+}
+
+void Server::Impl::CompileBodyFields() {
+  const json doc = json::parse(OpenApiDocument());
+  for (RouteEntry& r : table) {
+    std::string method = r.method;
+    for (char& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string pointer = "/paths/";
+    for (char ch : r.path) pointer += ch == '~' ? "~0" : ch == '/' ? "~1" : std::string(1, ch);
+    pointer += "/" + method + "/requestBody/content/application~1json/schema";
+    const json::json_pointer ptr(pointer);
+    if (!doc.contains(ptr)) continue;
+    auto fields = BodyFields::FromSchema(doc, doc.at(ptr));
+    // The document is built in and checked by the tests: a bad one is a build defect.
+    if (!fields.ok()) throw std::logic_error("docs/openapi.json: " + fields.status().message());
+    r.fields = std::move(*fields);
+  }
 }
 
 PathPattern PathPattern::Of(const std::string& path) {
@@ -153,6 +172,13 @@ HttpResponse Server::Impl::Handle(HttpRequest& req) {
     auto p = Authorize(req, route.roles, &res);
     if (!p.ok()) return res;
     who = *p;
+  }
+  if (route.fields && req.get_header_value("Content-Type").rfind("application/json", 0) == 0) {
+    std::string problem = route.fields->Problem(req.body);
+    if (!problem.empty()) {
+      SendError(res, 400, "invalid_argument", problem);
+      return res;
+    }
   }
   Ctx ctx{req, res, who};
   route.handler(ctx);

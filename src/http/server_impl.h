@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/numbers.h"
+#include "http/body_fields.h"
 #include "http/front.h"
 #include "http/request_parse.h"
 #include "http/server.h"
@@ -120,6 +121,7 @@ struct Server::Impl {
     std::vector<Role> roles;  // empty: no key needed
     Handler handler;
     RouteStats* stats;
+    std::optional<BodyFields> fields;  // a JSON body's known fields, from the OpenAPI document
   };
   std::vector<RouteEntry> table;  // fixed after construction
   RouteStats unmatched;           // requests answered before a route was found
@@ -137,9 +139,12 @@ struct Server::Impl {
     }
     s->latency = metrics->Histogram("takedown_http_request_seconds", "Request latency.",
                                     {{"method", method}, {"route", path}});
-    table.push_back({method, path, PathPattern::Of(path), std::move(roles), std::move(h), s});
+    table.push_back(
+        {method, path, PathPattern::Of(path), std::move(roles), std::move(h), s, std::nullopt});
   }
 
+  // Each route's JSON request body fields, from the OpenAPI document (once, at construction).
+  void CompileBodyFields();
   // From the header alone (front.h): the route, the service's readiness, the key and its role.
   std::optional<HttpResponse> Admit(HttpRequest& req);
   // The whole request, on a worker.

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "core/text.h"
 #include "hash/digest.h"
@@ -511,11 +512,11 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
   return e;
 }
 
-Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank,
-                                                    const std::vector<Signals>& signals,
-                                                    const std::string& source,
-                                                    const std::string& request_id,
-                                                    const std::string& actor) {
+Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
+                                                     const std::vector<Signals>& signals,
+                                                     const std::string& source,
+                                                     const std::string& request_id,
+                                                     const std::string& actor) {
   int64_t bank_id;
   {
     ReaderLock lock(&mu_);
@@ -528,14 +529,36 @@ Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank,
     if (!s.pdq && s.md5.empty() && s.sha256.empty())
       return InvalidArgument(fmt::format("entry {} has no signal", i + 1));
   }
-  std::vector<int64_t> ids;
-  ids.reserve(signals.size());
-  for (size_t start = 0; start < signals.size(); start += kImportChunk) {
-    const size_t end = std::min(signals.size(), start + kImportChunk);
+  MutexLock one_import(&import_mu_);
+  // What the bank holds already: one pass over its entries per import (imports are rare and
+  // large; the check path keeps no such set).
+  auto identity = [](const std::string& pdq, const std::string& md5, const std::string& sha256) {
+    return pdq + "|" + md5 + "|" + sha256;
+  };
+  std::unordered_set<std::string> known;
+  {
+    TD_ASSIGN_OR_RETURN(auto all, store_->ListBankEntries());
+    for (const auto& e : all) {
+      if (e.bank_id == bank_id) known.insert(identity(e.pdq, e.md5, e.sha256));
+    }
+  }
+  ImportResult result;
+  std::vector<int64_t>& ids = result.ids;
+  std::vector<const Signals*> fresh;
+  fresh.reserve(signals.size());
+  for (const Signals& s : signals) {
+    if (known.insert(identity(s.pdq ? s.pdq->ToHex() : "", s.md5, s.sha256)).second)
+      fresh.push_back(&s);
+    else
+      ++result.existing;
+  }
+  ids.reserve(fresh.size());
+  for (size_t start = 0; start < fresh.size(); start += kImportChunk) {
+    const size_t end = std::min(fresh.size(), start + kImportChunk);
     std::vector<store::BankEntryRecord> recs;
     recs.reserve(end - start);
     for (size_t i = start; i < end; ++i) {
-      const Signals& s = signals[i];
+      const Signals& s = *fresh[i];
       recs.push_back({0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5,
                       s.sha256, source, request_id, true, 0});
     }
@@ -549,7 +572,7 @@ Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank,
       }
     }
     for (size_t i = 0; i < recs.size(); ++i) {
-      const Signals& s = signals[start + i];
+      const Signals& s = *fresh[start + i];
       if (s.pdq && s.quality >= kMinQuality)
         TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(chunk_ids[i]), *s.pdq));
     }
@@ -564,7 +587,17 @@ Result<std::vector<int64_t>> Service::ImportEntries(const std::string& bank,
                            .status());
     ids.insert(ids.end(), chunk_ids.begin(), chunk_ids.end());
   }
-  return ids;
+  if (fresh.empty()) {
+    TD_RETURN_IF_ERROR(store_
+                           ->AppendAudit(actor, "bank.entries.imported",
+                                         Json({{"bank", bank},
+                                               {"count", 0},
+                                               {"existing", result.existing},
+                                               {"source", source},
+                                               {"request_id", request_id}}))
+                           .status());
+  }
+  return result;
 }
 
 Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::string& bank) {

@@ -129,13 +129,17 @@ class Service {
   Status SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor);
   // Bulk import of signals (a hash list from another exchange): written in transactions of up to
   // kImportChunk entries, each live and audited (one record a chunk, with the entry id range)
-  // before the next. Returns the new entry ids in order.
+  // before the next. An entry whose signals (pdq, md5, sha256) are already in the bank, enabled or
+  // not, or earlier in the same list, is counted as existing and not stored again; imports into
+  // one service run one at a time, so two at once cannot store the same entry twice.
   static constexpr size_t kImportChunk = 10000;
-  Result<std::vector<int64_t>> ImportEntries(const std::string& bank,
-                                             const std::vector<Signals>& signals,
-                                             const std::string& source,
-                                             const std::string& request_id,
-                                             const std::string& actor);
+  struct ImportResult {
+    std::vector<int64_t> ids;  // the new entries, in list order
+    size_t existing = 0;
+  };
+  Result<ImportResult> ImportEntries(const std::string& bank, const std::vector<Signals>& signals,
+                                     const std::string& source, const std::string& request_id,
+                                     const std::string& actor);
   // A bank's entries, oldest first.
   Result<std::vector<store::BankEntryRecord>> ExportEntries(const std::string& bank);
 
@@ -185,6 +189,7 @@ class Service {
   std::unique_ptr<index::HashIndex> content_layer_;  // id: content row id << 4 | layer (< 16)
   std::unique_ptr<index::HashIndex> bank_whole_;     // id: entry id << 7 | variant number
   mutable SharedMutex mu_;
+  Mutex import_mu_;  // one import at a time (its duplicate check reads what is stored)
   std::unordered_map<int64_t, store::BankRecord> banks_ TD_GUARDED_BY(mu_);
   std::unordered_map<std::string, int64_t> bank_by_name_ TD_GUARDED_BY(mu_);
   std::unordered_map<int64_t, EntryMeta> entries_ TD_GUARDED_BY(mu_);
