@@ -26,6 +26,8 @@ packages=(
   postfix dovecot-core dovecot-imapd openssl
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the webhook receivers of examples/receivers are run by the tests (Python is Debian's python3)
+  python3 nodejs golang-go
   # image edits for the robustness tests and benchmarks (not linked by the core libraries)
   libopencv-imgproc-dev
   # the index benchmark's comparison (benchmark-only; not linked by takedown itself)

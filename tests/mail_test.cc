@@ -15,6 +15,7 @@
 #include "mail/dkim.h"
 #include "mail/mail_line.h"
 #include "mail/message.h"
+#include "mail/templates.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
@@ -268,6 +269,24 @@ class DkimTest : public ::testing::Test {
   std::string dir_;
 };
 
+TEST(MailTemplates, TheBuiltInOnesAreTheConfigFilesByteForByte) {
+  namespace fs = std::filesystem;
+  const auto& built_in = BuiltInTemplates();
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(TAKEDOWN_MAIL_TEMPLATES)) {
+    std::string name = e.path().filename().string();
+    if (!name.ends_with(".mustache")) continue;
+    ++files;
+    std::ifstream f(e.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    name.resize(name.size() - 9);
+    ASSERT_TRUE(built_in.count(name)) << name;
+    EXPECT_EQ(built_in.at(name), text) << name;
+  }
+  EXPECT_GE(files, 6u);
+  EXPECT_EQ(built_in.size(), files);
+}
+
 TEST_F(DkimTest, SignedMessagesVerifyAndAlteredOnesDoNot) {
   const std::string msg =
       Mail("analyst@regulator.test", "d1@regulator.test", "request", Text("PDQ: 00ff\r\n"));
@@ -344,7 +363,7 @@ class MailLineTest : public DkimTest {
     o.mailboxes = {ImapConfig{.url = "imaps://127.0.0.1:1/INBOX"}};
     o.smtp.url = "smtp://127.0.0.1:1";
     o.dkim_key_file = dir_ + "/keys";
-    o.templates_dir = TAKEDOWN_MAIL_TEMPLATES;
+    o.templates_dir = "";  // the built-in ones
     o.max_message_bytes = 100LL << 20;
     return o;
   }

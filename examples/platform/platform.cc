@@ -11,6 +11,7 @@
 // removal acknowledged here, the sweep alone, and the outbox's delivery rate.
 #include <fmt/format.h>
 #include <httplib.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <unistd.h>
@@ -182,8 +183,10 @@ class Platform {
     httplib::Client c(takedown_);
     c.set_read_timeout(30, 0);
     auto r =
-        c.Post(fmt::format("/v1/check/media?content_id={}&chat_id={}&uploader_id={}", content_id,
-                           chat, uploader)
+        c.Post(fmt::format("/v1/check/media?content_id={}&chat_id={}&uploader_id={}",
+                           httplib::detail::encode_query_param(content_id),
+                           httplib::detail::encode_query_param(chat),
+                           httplib::detail::encode_query_param(uploader))
                    .c_str(),
                {{"Authorization", "Bearer " + key_}}, reinterpret_cast<const char*>(media.data()),
                media.size(), "application/octet-stream");
@@ -231,15 +234,21 @@ class Platform {
     const long long now = std::chrono::duration_cast<std::chrono::seconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-    if (!secret_.empty() && (sig != "v1=" + HmacHex(secret_, ts + "." + req.body) || ts.empty() ||
-                             std::llabs(now - std::atoll(ts.c_str())) > 300)) {
+    // The signature is compared in constant time (CRYPTO_memcmp): a byte-by-byte `!=` tells an
+    // attacker, by its timing, how much of a forged signature was right.
+    const std::string want = "v1=" + HmacHex(secret_, ts + "." + req.body);
+    const bool sig_ok =
+        sig.size() == want.size() && CRYPTO_memcmp(sig.data(), want.data(), want.size()) == 0;
+    if (!secret_.empty() &&
+        (!sig_ok || ts.empty() || std::llabs(now - std::atoll(ts.c_str())) > 300)) {
       std::lock_guard l(mu_);
       ++rejected_;
       res.status = 401;  // not from takedown (or replayed late): refuse, takedown will retry
       return;
     }
     const json a = json::parse(req.body, nullptr, false);
-    if (a.is_discarded() || key.empty()) {
+    // The idempotency key that counts is the signed one in the body; the header must agree.
+    if (a.is_discarded() || key.empty() || a.value("idempotency_key", std::string()) != key) {
       res.status = 400;
       return;
     }

@@ -234,7 +234,7 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   o.display_name = m.display_name;
   o.poll_interval_s = m.poll_interval_s;
   o.dkim_key_file = m.dkim_key_file;
-  o.templates_dir = m.templates_dir.empty() ? TAKEDOWN_MAIL_TEMPLATES : m.templates_dir;
+  o.templates_dir = m.templates_dir;  // "": the built-in ones
   o.link_patterns = m.link_patterns;
   o.max_message_bytes = m.max_message_bytes;
   o.neutral_bounce = m.neutral_bounce;

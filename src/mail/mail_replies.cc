@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "mail/mail_line.h"
 #include "mail/sections.h"
+#include "mail/templates.h"
 
 namespace takedown::mail {
 
@@ -89,6 +90,10 @@ std::unique_ptr<service::Outbox::Handler> MailLine::NewReplySender() {
 
 Status MailLine::LoadTemplates() {
   namespace fs = std::filesystem;
+  if (opt_.templates_dir.empty()) {
+    templates_ = BuiltInTemplates();
+    return Status::Ok();
+  }
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(opt_.templates_dir, ec)) {
     const std::string name = e.path().filename().string();

@@ -1,0 +1,3 @@
+module takedown.example/receiver
+
+go 1.19
