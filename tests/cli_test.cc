@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "media/decode.h"
@@ -153,7 +154,13 @@ TEST_F(CliTest, NoInputIsAUsageError) {
     EXPECT_FALSE(bad.err.empty()) << args;
   }
   EXPECT_EQ(Takedown("--help").exit_code, 0);
-  EXPECT_EQ(Takedown("--version").exit_code, 0);
+  const CommandResult version = Takedown("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  // The project's version and the revision it was built from (a hex id, +dirty, or unknown).
+  EXPECT_TRUE(
+      std::regex_search(version.out, std::regex(std::string("^takedown ") + TAKEDOWN_VERSION +
+                                                R"( \(git ([0-9a-f]{12}(\+dirty)?|unknown)\)\n$)")))
+      << version.out;
 }
 
 TEST_F(CliTest, FileNameWithCommaIsQuoted) {

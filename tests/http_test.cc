@@ -476,6 +476,7 @@ TEST_F(HttpTest, OpenApiDocumentMatchesTheRoutes) {
   const json doc = json::parse(r->body, nullptr, false);
   ASSERT_FALSE(doc.is_discarded());
   EXPECT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
+  EXPECT_EQ(doc["info"]["version"], TAKEDOWN_VERSION) << "docs/openapi.json follows CMakeLists.txt";
   const SchemaValidator validator(doc);
   std::set<std::pair<std::string, std::string>> documented, served;
   std::set<std::string> operation_ids;

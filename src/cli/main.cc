@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "revision.h"
 
 int main(int argc, char** argv) {
   auto logger = spdlog::stderr_logger_mt("takedown");
@@ -16,7 +17,8 @@ int main(int argc, char** argv) {
   }
 
   CLI::App app{"takedown: find and remove reported illegal media and every copy of it"};
-  app.set_version_flag("--version", std::string("takedown ") + TAKEDOWN_VERSION);
+  app.set_version_flag("--version", std::string("takedown ") + TAKEDOWN_VERSION + " (git " +
+                                        TAKEDOWN_REVISION + ")");
   app.require_subcommand(1);
   int exit_code = 0;
   takedown::cli::RegisterHashCommand(app, exit_code);
