@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,6 +31,30 @@
 
 namespace takedown::cli {
 namespace {
+
+// One `takedown serve` per store, and no restore under a running one: an exclusive flock on
+// STORE.lock for the holder's lifetime (released by the kernel when it exits, however it exits).
+// Returns the open descriptor, or FailedPrecondition naming the holder's pid.
+Result<int> LockStore(const std::string& store_path) {
+  const std::string path = store_path + ".lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError(fmt::format("{}: {}", path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {0};
+    const ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
+    ::close(fd);
+    std::string holder(pid, n > 0 ? static_cast<size_t>(n) : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return FailedPrecondition(
+        fmt::format("the store {} is in use by another takedown serve{} (lock {})", store_path,
+                    holder.empty() ? "" : " (pid " + holder + ")", path));
+  }
+  const std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
+    // The pid is only a hint for the message above; the lock is what counts.
+  }
+  return fd;
+}
 
 Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf,
                                                       store::DocumentStore* docs);
@@ -114,6 +139,11 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
+  auto lock = LockStore(cfg->store_path);
+  if (!lock.ok()) {
+    spdlog::error("store: {}", lock.status().message());
+    return 1;
+  }
   auto store = store::OpenSqliteStore(cfg->store_path);
   if (!store.ok()) {
     spdlog::error("store: {}", store.status().message());
@@ -284,6 +314,8 @@ void RegisterServeCommand(CLI::App& app, int& exit_code) {
   cmd->callback([&exit_code, config, values] { exit_code = Serve(*config, *values); });
 }
 
+void RegisterBackupCommands(CLI::App* admin, int& exit_code);
+
 void RegisterAdminCommand(CLI::App& app, int& exit_code) {
   auto* admin =
       app.add_subcommand("admin", "Operator tasks on the store (safe while the server runs)");
@@ -374,6 +406,94 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       std::printf("%lld\t%s\t%s\t%s\n", static_cast<long long>(k.id), k.role.c_str(),
                   k.name.c_str(), k.revoked ? "revoked" : "active");
     }
+  });
+  RegisterBackupCommands(admin, exit_code);
+}
+
+void RegisterBackupCommands(CLI::App* admin, int& exit_code) {
+  struct Opts {
+    std::string config, store, file;
+  };
+  auto o = std::make_shared<Opts>();
+  // The store's path as serve would use it (--store, else the configuration's store.path).
+  auto store_path = [](const Opts& opts) -> Result<std::string> {
+    std::map<std::string, std::string> flags;
+    if (!opts.store.empty()) flags["store.path"] = opts.store;
+    TD_ASSIGN_OR_RETURN(auto cfg,
+                        LoadServeConfig(
+                            opts.config, [](const char* n) { return std::getenv(n); }, flags));
+    return cfg.store_path;
+  };
+  // Opens a copy and walks its audit chain: a copy that does not verify is not a backup.
+  auto verify = [](const std::string& path) -> Result<int64_t> {
+    TD_ASSIGN_OR_RETURN(auto copy, store::OpenSqliteStore(path, nullptr, /*create=*/false));
+    return store::VerifyAuditChain(*copy);
+  };
+  auto fail = [&exit_code](const std::string& what, const Status& s) {
+    spdlog::error("{}: {}", what, s.message());
+    exit_code = s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  };
+
+  auto* backup = admin->add_subcommand(
+      "backup",
+      "A consistent copy of the store while the service runs (checked: integrity and audit chain)");
+  backup->add_option("--to", o->file, "the backup file to write (replaced whole, never half)")
+      ->required();
+  backup->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
+  backup->add_option("--store", o->store, "SQLite store");
+  backup->footer(
+      "The evidence key (evidence.key beside the store, or store.evidence_key_file) is not in the\n"
+      "backup: keep a copy of it apart from the backups, or retained evidence cannot be read.");
+  backup->callback([&exit_code, o, store_path, verify, fail] {
+    auto from = store_path(*o);
+    if (!from.ok()) return fail("config", from.status());
+    const auto t0 = std::chrono::steady_clock::now();
+    auto bytes = store::CopySqliteDatabase(*from, o->file);
+    if (!bytes.ok()) return fail("backup", bytes.status());
+    auto records = verify(o->file);
+    if (!records.ok()) return fail("backup " + o->file, records.status());
+    std::printf("backup of %s written to %s: %.1f MB in %.1f s; audit chain intact: %lld records\n",
+                from->c_str(), o->file.c_str(), static_cast<double>(*bytes) / 1e6,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                static_cast<long long>(*records));
+  });
+
+  auto* restore = admin->add_subcommand(
+      "restore",
+      "Replace the store with a backup (the service must be stopped; the old store is kept)");
+  restore->add_option("--from", o->file, "the backup file")->required()->check(CLI::ExistingFile);
+  restore->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
+  restore->add_option("--store", o->store, "SQLite store");
+  restore->callback([&exit_code, o, store_path, verify, fail] {
+    auto to = store_path(*o);
+    if (!to.ok()) return fail("config", to.status());
+    auto records = verify(o->file);  // before anything is touched
+    if (!records.ok()) return fail("restore: " + o->file, records.status());
+    auto lock = LockStore(*to);  // refused while a takedown serve holds the store
+    if (!lock.ok()) return fail("restore", lock.status());
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::string kept;
+    if (fs::exists(*to, ec)) {
+      kept = fmt::format("{}.before-restore-{}", *to,
+                         std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
+      auto k = store::CopySqliteDatabase(*to, kept);  // the old store, its WAL included
+      if (!k.ok()) {
+        ::close(*lock);
+        return fail("restore: keeping the old store", k.status());
+      }
+    }
+    // A WAL left beside the old file would be replayed into the restored one: gone first.
+    fs::remove(*to + "-wal", ec);
+    fs::remove(*to + "-shm", ec);
+    auto bytes = store::CopySqliteDatabase(o->file, *to);
+    ::close(*lock);
+    if (!bytes.ok()) return fail("restore", bytes.status());
+    std::printf("restored %s from %s (audit chain intact: %lld records)%s\n", to->c_str(),
+                o->file.c_str(), static_cast<long long>(*records),
+                kept.empty() ? "" : ("; the old store is kept as " + kept).c_str());
   });
 }
 

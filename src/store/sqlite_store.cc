@@ -3,15 +3,20 @@
 // threads (the leader), many to a transaction and one sync, each inside its own savepoint so one
 // failing write does not undo the others. Reads use a second connection (WAL lets them run beside
 // the writer); checkpoints a third, on their own thread. Prepared statements are reused.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -1109,6 +1114,77 @@ Result<int64_t> VerifyAuditChain(AuditLog& store) {
       ++expect;
     }
   }
+}
+
+Result<int64_t> CopySqliteDatabase(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(from, ec)) return NotFound(fmt::format("{}: no such file", from));
+  if (fs::exists(to, ec) && fs::equivalent(from, to, ec))
+    return InvalidArgument(fmt::format("{} is the database itself", to));
+  const std::string partial = to + ".partial";
+  fs::remove(partial, ec);
+  sqlite3* src = nullptr;
+  sqlite3* dst = nullptr;
+  auto close_both = [&] {
+    if (src != nullptr) sqlite3_close(src);
+    if (dst != nullptr) sqlite3_close(dst);
+    src = dst = nullptr;
+  };
+  auto fail = [&](sqlite3* db, const std::string& what) {
+    std::string msg = fmt::format("{}: {}", what, db != nullptr ? sqlite3_errmsg(db) : "");
+    close_both();
+    fs::remove(partial, ec);
+    return IoError(msg);
+  };
+  if (sqlite3_open_v2(from.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
+    return fail(src, fmt::format("opening {}", from));
+  if (sqlite3_open_v2(partial.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK)
+    return fail(dst, fmt::format("creating {}", partial));
+  sqlite3_busy_timeout(src, 10000);
+  sqlite3_busy_timeout(dst, 10000);
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+  if (b == nullptr) return fail(dst, "starting the copy");
+  const int rc = sqlite3_backup_step(b, -1);  // every page in one read transaction: consistent
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) return fail(dst, fmt::format("copying {}", from));
+  std::string check;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    check = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  if (check != "ok") {
+    close_both();
+    fs::remove(partial, ec);
+    return DataLoss(fmt::format("the copy of {} does not check: {}", from, check));
+  }
+  // Checkpointed into the one file: the copy travels without -wal or -shm.
+  if (sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return fail(dst, "finishing the copy");
+  close_both();
+  const int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    fs::remove(partial, ec);
+    return IoError(fmt::format("syncing {}", partial));
+  }
+  ::close(fd);
+  if (std::rename(partial.c_str(), to.c_str()) != 0) {
+    fs::remove(partial, ec);
+    return IoError(fmt::format("renaming {} to {}: {}", partial, to, std::strerror(errno)));
+  }
+  const std::string dir =
+      fs::path(to).parent_path().empty() ? "." : fs::path(to).parent_path().string();
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  const auto size = fs::file_size(to, ec);
+  return ec ? int64_t{0} : static_cast<int64_t>(size);
 }
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, Env* env, bool create) {

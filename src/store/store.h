@@ -247,4 +247,10 @@ std::unique_ptr<Store> OpenMemoryStore(Env* env = nullptr);
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, Env* env = nullptr,
                                                bool create = true);
 
+// A consistent copy of the SQLite database at `from` as a new file `to`, by SQLite's online
+// backup in one read transaction: the service may go on writing, and the copy is the store as it
+// was at one moment (its WAL included). Written to `to`.partial, checked (PRAGMA quick_check),
+// synced and renamed, so `to` is whole or absent. Returns the copy's size in bytes.
+Result<int64_t> CopySqliteDatabase(const std::string& from, const std::string& to);
+
 }  // namespace takedown::store
