@@ -12,8 +12,8 @@
 #        TAKEDOWN_DEMO_MEDIA=../shared/media/photos, TAKEDOWN_STORY=0 to skip the story)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-scripts/build.sh release >/dev/null
+scripts/setup.sh service
+scripts/build.sh service >/dev/null
 store=${TAKEDOWN_STORE_PATH:-var/takedown.db}
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do

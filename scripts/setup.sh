@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that building, testing and benchmarking takedown needs.
-# Idempotent: packages already present are left alone; safe to run on every build.
+# Installs the Debian 12 packages takedown needs. Idempotent: packages already present are left
+# alone; safe to run on every build.
+#   scripts/setup.sh service   what building and running the service needs (scripts/run.sh,
+#                              scripts/package.sh): the toolchain and the libraries it links
+#   scripts/setup.sh           all of it: the service's, then the tests', benchmarks' and checks'
+#                              (scripts/test.sh)
 set -euo pipefail
+mode=${1:-all}
+case "$mode" in
+  service | all) ;;
+  *) echo "usage: $0 [service|all]" >&2; exit 2 ;;
+esac
 
-packages=(
+service_packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git clang-format clang-tidy
+  build-essential cmake ninja-build pkg-config git
   # media decoding
   libjpeg62-turbo-dev libwebp-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
@@ -13,15 +22,23 @@ packages=(
   libssl-dev libxxhash-dev
   # CLI, JSON, logging
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  # the service: HTTP server (Boost.Beast/Asio, header-only), HTTP client for webhooks and tests
-  # (cpp-httplib), config (toml++), store (SQLite)
-  libboost-dev libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev sqlite3
+  # the service: HTTP server (Boost.Beast/Asio, header-only), HTTP client for webhooks and the
+  # example platform (cpp-httplib), config (toml++), store (SQLite)
+  libboost-dev libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev
   # the takedown executable's allocator (see src/cli/CMakeLists.txt)
   libjemalloc-dev
   # evidence kept for a retention period is encrypted at rest (libsodium secretbox)
   libsodium-dev
   # the email line: MIME (GMime 3), DKIM (OpenDKIM), IMAP and SMTP (libcurl), reply templates
   libgmime-3.0-dev libopendkim-dev libcurl4-openssl-dev libkainjow-mustache-dev
+  # scripts/run.sh waits for the service with curl
+  curl
+)
+test_packages=(
+  # formatting and static checks
+  clang-format clang-tidy
+  # the store's command-line shell (tests and troubleshooting)
+  sqlite3
   # the email line's round-trip test runs real mail servers on loopback (tests/mail/mailservers.sh)
   postfix dovecot-core dovecot-imapd openssl
   # tests and benchmarks
@@ -34,11 +51,15 @@ packages=(
   libfaiss-dev
   # the video benchmark's edits are made with the ffmpeg CLI (drawtext needs a font)
   ffmpeg fonts-dejavu-core
-  # the service's load benchmark (wrk drives it; curl and bc in the script)
-  wrk curl bc
+  # the service's load benchmark (wrk drives it; bc in the script)
+  wrk bc
   # the fuzz target of the request parsers (libFuzzer ships with clang)
   clang libclang-rt-14-dev
+  # the Debian package's test: its dependencies (dpkg-shlibdeps) and its unit (systemd-analyze)
+  dpkg-dev systemd
 )
+packages=("${service_packages[@]}")
+[ "$mode" = all ] && packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -511,6 +511,40 @@ TEST_F(ServeTest, KeyNamesWithControlCharactersAreRefused) {
   EXPECT_EQ(out.find("forged"), std::string::npos) << out;
 }
 
+std::string ReadSource(const std::string& rel) {
+  std::ifstream f(std::string(TAKEDOWN_SOURCE_DIR) + "/" + rel, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+TEST(ServeConfig, TheShippedFileLoadsAndItsValuesAreTheDefaults) {
+  auto none = [](const char*) -> const char* { return nullptr; };
+  auto shipped =
+      cli::LoadServeConfig(std::string(TAKEDOWN_SOURCE_DIR) + "/config/takedown.toml", none, {});
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  auto defaults = cli::LoadServeConfig("", none, {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(shipped->store_path, defaults->store_path);
+  EXPECT_EQ(shipped->server.port, defaults->server.port);
+  EXPECT_EQ(shipped->server.threads, defaults->server.threads);
+  EXPECT_EQ(shipped->server.max_body_bytes, defaults->server.max_body_bytes);
+  EXPECT_EQ(shipped->webhook_workers, defaults->webhook_workers);
+  EXPECT_EQ(shipped->evidence_key_file, defaults->evidence_key_file);
+  EXPECT_EQ(shipped->mail.max_message_bytes, defaults->mail.max_message_bytes);
+  EXPECT_EQ(shipped->mail.templates_dir, "");
+  EXPECT_EQ(shipped->log_level, defaults->log_level);
+}
+
+TEST(ServeConfig, DocsConfigurationMdIsTheGeneratedReference) {
+  auto ref = cli::ConfigReference();
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  for (const auto& s : cli::ServeSettings()) {
+    EXPECT_NE(ref->find("### `" + s.key + "`"), std::string::npos) << s.key;
+  }
+  EXPECT_EQ(*ref, ReadSource("docs/configuration.md"))
+      << "docs/configuration.md is stale: build/takedown serve --config-reference > "
+         "docs/configuration.md";
+}
+
 TEST(ServeConfig, DefaultsAreSaneAndLoopback) {
   auto c = cli::LoadServeConfig("", [](const char*) -> const char* { return nullptr; }, {});
   ASSERT_TRUE(c.ok());

@@ -305,13 +305,28 @@ void RegisterServeCommand(CLI::App& app, int& exit_code) {
   auto config = std::make_shared<std::string>();
   auto values = std::make_shared<std::map<std::string, std::string>>();
   cmd->add_option("--config", *config, "TOML configuration file")->check(CLI::ExistingFile);
+  auto reference = std::make_shared<bool>(false);
+  cmd->add_flag("--config-reference", *reference,
+                "print the configuration reference (docs/configuration.md) and exit");
   for (const auto& s : ServeSettings()) {
     const std::string key = s.key;
     cmd->add_option_function<std::string>(
         s.flag, [values, key](const std::string& v) { (*values)[key] = v; },
         s.help + " (env " + s.env + ")");
   }
-  cmd->callback([&exit_code, config, values] { exit_code = Serve(*config, *values); });
+  cmd->callback([&exit_code, config, values, reference] {
+    if (*reference) {
+      auto text = ConfigReference();
+      if (!text.ok()) {
+        spdlog::error("{}", text.status().message());
+        exit_code = 1;
+        return;
+      }
+      std::fputs(text->c_str(), stdout);
+      return;
+    }
+    exit_code = Serve(*config, *values);
+  });
 }
 
 void RegisterBackupCommands(CLI::App* admin, int& exit_code);

@@ -57,6 +57,14 @@ struct ServeSetting {
 // The settings, in the order the documentation lists them.
 const std::vector<ServeSetting>& ServeSettings();
 
+// config/takedown.toml as built in: every key with its default value and its explanation.
+const std::string& DefaultConfigFile();
+
+// docs/configuration.md: every setting of ServeSettings() with its default, environment variable,
+// flag and meaning, grouped by section with the explanations of DefaultConfigFile(). Internal
+// error when a setting has no default in the file (the file and the table must agree).
+Result<std::string> ConfigReference();
+
 // Applies, in order: the TOML file (when config_path is not empty; unknown keys are errors, so a
 // typo is not silently ignored), the environment (lookup returns nullptr for unset), and the flags
 // given (key -> value). Errors name the key, the source and what was wrong.
