@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
+#include "cli/progress.h"
 #include "media/decode.h"
 #include "support/synthetic.h"
 
@@ -38,6 +40,8 @@ class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir();
+    // `match --bank DIR` keeps a cache there: the test's own, never the user's.
+    setenv("XDG_CACHE_HOME", (dir_ + "/cache").c_str(), 1);
     for (int i = 0; i < 24; ++i) {
       // Sizes vary so that parallel workers finish out of order.
       const int w = 64 + (i * 97) % 900, h = 64 + (i * 53) % 700;
@@ -261,6 +265,74 @@ TEST_F(CliTest, MatchFindsCopiesAgainstADirectoryOrAJsonlBank) {
   const CommandResult none = Takedown("match --bank " + dir_ + "/bank.jsonl " + files_[10]);
   EXPECT_EQ(none.exit_code, 0);  // nothing matched is not an error
   EXPECT_TRUE(none.out.empty());
+}
+
+TEST_F(CliTest, MatchKeepsABankDirectorysSignalsAndHashesOnlyWhatChanged) {
+  const std::string bank = dir_ + "/bank";
+  std::filesystem::create_directory(bank);
+  for (int i = 0; i < 6; ++i)
+    std::filesystem::copy_file(files_[i], bank + "/" + std::to_string(i) + ".jpg");
+  const std::string queries = files_[1] + " " + files_[4] + " " + files_[12];
+  const CommandResult first = Takedown("match --format jsonl --bank " + bank + " " + queries);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("6 files, 0 from the cache"), std::string::npos) << first.err;
+  ASSERT_FALSE(first.out.empty());
+  // Unchanged: nothing hashed, the same answer.
+  const CommandResult second =
+      Takedown("match --format jsonl --progress --bank " + bank + " " + queries);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("6 files, 6 from the cache"), std::string::npos) << second.err;
+  EXPECT_EQ(second.out, first.out);
+  EXPECT_NE(second.err.find("done: bank 6 files (6 from the cache, 0 failed)"), std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find("done: query 3 files (0 failed)"), std::string::npos) << second.err;
+  // Item 4 replaced by another picture: only it is hashed again, and the answer follows it.
+  std::filesystem::remove(bank + "/4.jpg");
+  std::filesystem::copy_file(files_[12], bank + "/4.jpg");
+  const CommandResult third = Takedown("match --format jsonl --bank " + bank + " " + queries);
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_NE(third.err.find("6 files, 5 from the cache"), std::string::npos) << third.err;
+  bool twelve_found_as_4 = false, four_found_as_4 = false;
+  for (const auto& line : Lines(third.out)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["bank_item"] != bank + "/4.jpg") continue;
+    if (j["query"] == files_[12]) twelve_found_as_4 = true;
+    if (j["query"] == files_[4]) four_found_as_4 = true;
+  }
+  EXPECT_TRUE(twelve_found_as_4) << third.out;
+  EXPECT_FALSE(four_found_as_4) << third.out;
+  // --no-cache hashes everything and gives the same answer as the cache.
+  const CommandResult fresh =
+      Takedown("match --format jsonl --no-cache --bank " + bank + " " + queries);
+  EXPECT_EQ(fresh.out, third.out);
+  EXPECT_EQ(fresh.err.find("from the cache"), std::string::npos) << fresh.err;
+}
+
+TEST_F(CliTest, ProgressShowsTheTotalAndTimeLeft) {
+  EXPECT_EQ(cli::Progress::Eta(12.4), "~12 s");
+  EXPECT_EQ(cli::Progress::Eta(600), "~10 min");
+  EXPECT_EQ(cli::Progress::Eta(9000), "~2.5 h");
+  cli::Progress known("bank", 10, true, std::chrono::milliseconds(0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  known.Tick(false, true);
+  known.Tick(true);
+  known.Tick(false);
+  ASSERT_EQ(known.lines().size(), 3u);
+  EXPECT_EQ(known.lines()[2].rfind("progress: bank 3/10 files (1 from the cache, 1 failed), ", 0),
+            0u)
+      << known.lines()[2];
+  EXPECT_NE(known.lines()[2].find(" s left"), std::string::npos) << known.lines()[2];
+  cli::Progress streamed("hash", std::nullopt, true, std::chrono::milliseconds(0));
+  streamed.Tick(false);
+  EXPECT_EQ(streamed.lines().at(0).find("left"), std::string::npos) << streamed.lines()[0];
+  EXPECT_EQ(streamed.lines().at(0).rfind("progress: hash 1 files (0 failed)", 0), 0u);
+  cli::Progress off("hash", 5, false, std::chrono::milliseconds(0));
+  off.Tick(false);
+  off.Done();
+  EXPECT_TRUE(off.lines().empty());
+  const CommandResult r = Takedown("hash --progress" + Joined());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("done: hash 24 files (0 failed)"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, MatchRejectsABadBankFileNamingTheLine) {

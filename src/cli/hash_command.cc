@@ -15,6 +15,7 @@
 #include "cli/inputs.h"
 #include "cli/ordered_pool.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "hash/image_signals.h"
 #include "hash/vpdq.h"
 #include "match/signals.h"
@@ -87,8 +88,10 @@ int RunHash(const HashArgs& args) {
   InputList inputs(args.files, args.files_from, args.recursive);
   std::vector<Worker> workers(static_cast<size_t>(args.jobs));
   size_t done = 0, failed = 0;
-  const auto start = std::chrono::steady_clock::now();
-  auto last_progress = start;
+  Progress meter(
+      "hash",
+      args.progress ? CountInputs(args.files, args.files_from, args.recursive) : std::nullopt,
+      args.progress);
 
   std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
   std::function<HashOutcome(const InputItem&, int)> work = [&](const InputItem& item, int worker) {
@@ -146,23 +149,12 @@ int RunHash(const HashArgs& args) {
       }
       std::fwrite(line.data(), 1, line.size(), stdout);
     }
-    if (args.progress) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_progress > std::chrono::seconds(2)) {
-        last_progress = now;
-        const double s = std::chrono::duration<double>(now - start).count();
-        spdlog::info("progress: {} files ({} failed), {:.1f} files/s", done, failed, done / s);
-      }
-    }
+    meter.Tick(!r.signals.ok());
   };
   OrderedParallelMap<InputItem, HashOutcome>(args.jobs, static_cast<size_t>(args.jobs) * 8 + 8,
                                              next, work, emit);
   std::fflush(stdout);
-  if (args.progress) {
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("done: {} files ({} failed) in {:.2f} s", done, failed, s);
-  }
+  meter.Done();
   if (done == 0) {
     spdlog::error("no input files (give FILE arguments, -r DIR or --files-from)");
     return 2;

@@ -2,9 +2,12 @@
 // which signal, at what distance.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,16 +19,22 @@
 #include "cli/inputs.h"
 #include "cli/ordered_pool.h"
 #include "cli/output.h"
+#include "cli/progress.h"
+#include "hash/digest.h"
 #include "hash/hash_list.h"
 #include "match/matcher.h"
 #include "match/signals_json.h"
 #include "match/video_match.h"
 #include "media/video.h"
+#include "revision.h"
+#include "takedown/service.h"
 
 namespace takedown::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string DefaultCacheDir();
 
 struct MatchArgs {
   std::string bank;
@@ -35,6 +44,9 @@ struct MatchArgs {
   std::string files_from;
   std::vector<std::string> queries;
   match::MatchOptions options;
+  std::string cache_dir = DefaultCacheDir();
+  bool no_cache = false;
+  bool progress = false;
 };
 
 struct Bank {
@@ -79,19 +91,140 @@ struct BankOutcome {
   std::string path;
   Result<match::FileSignals> signals = Status(StatusCode::kInternal, "not run");
   std::optional<match::VideoItem> video;
+  struct {
+    int64_t size = -1, mtime_ns = -1;
+  } stamp;
+  bool cached = false;
 };
 
-// A directory of media: every file hashed as a bank item (in parallel, sorted by path).
-Status LoadBankDir(const std::string& dir, int jobs, Bank* bank) {
+// The signals of a bank directory's files, kept between runs so that an unchanged bank is not
+// hashed again: one jsonl file per directory in the cache directory, a header line naming the
+// directory and the build, then one line per bank file {"path", "size", "mtime_ns", "signals" or
+// "video"}. A file is hashed again when its size or modification time differs, and the whole
+// cache when the build differs (another version may hash differently).
+class BankCache {
+ public:
+  BankCache(const std::string& cache_dir, const std::string& bank_dir) {
+    if (cache_dir.empty()) return;
+    std::error_code ec;
+    const std::string canonical = fs::weakly_canonical(bank_dir, ec).string();
+    dir_ = canonical;
+    file_ = (fs::path(cache_dir) /
+             fmt::format("bank-{}.jsonl", hash::Sha256HexOfText(canonical).substr(0, 16)))
+                .string();
+    std::ifstream in(file_);
+    std::string line;
+    if (!in || !std::getline(in, line)) return;
+    const auto head = nlohmann::json::parse(line, nullptr, false);
+    if (!head.is_object() || head.value("dir", "") != dir_ || head.value("build", "") != Build())
+      return;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("path") && j["path"].is_string()) {
+        std::string path = j["path"].get<std::string>();  // before j is moved from
+        entries_[path] = std::move(j);
+      }
+    }
+  }
+  bool on() const { return !file_.empty(); }
+  const std::string& file() const { return file_; }
+
+  // The cached line of a file whose size and time are unchanged, or null.
+  const nlohmann::json* Find(const std::string& path, int64_t size, int64_t mtime_ns) const {
+    auto it = entries_.find(path);
+    if (it == entries_.end()) return nullptr;
+    const auto& j = it->second;
+    if (j.value("size", int64_t{-1}) != size || j.value("mtime_ns", int64_t{-1}) != mtime_ns)
+      return nullptr;
+    return &j;
+  }
+  void Keep(nlohmann::json line) { fresh_.push_back(std::move(line)); }
+
+  // Writes what this run found (via a temporary file and a rename). A cache that cannot be
+  // written is a warning: the match itself is not affected.
+  void Save() const {
+    if (!on()) return;
+    std::error_code ec;
+    fs::create_directories(fs::path(file_).parent_path(), ec);
+    const std::string tmp = file_ + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << nlohmann::json{{"takedown_bank_cache", 1}, {"dir", dir_}, {"build", Build()}}.dump()
+          << "\n";
+      for (const auto& j : fresh_)
+        out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      if (!out.flush()) {
+        spdlog::warn("bank cache {}: cannot write it", tmp);
+        fs::remove(tmp, ec);
+        return;
+      }
+    }
+    fs::rename(tmp, file_, ec);
+    if (ec) spdlog::warn("bank cache {}: {}", file_, ec.message());
+  }
+
+ private:
+  static std::string Build() { return std::string(TAKEDOWN_VERSION) + " " + TAKEDOWN_REVISION; }
+  std::string dir_, file_;
+  std::map<std::string, nlohmann::json> entries_;
+  std::vector<nlohmann::json> fresh_;
+};
+
+// $XDG_CACHE_HOME/takedown, else ~/.cache/takedown; "" when neither is set.
+std::string DefaultCacheDir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0')
+    return (fs::path(x) / "takedown").string();
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0')
+    return (fs::path(h) / ".cache" / "takedown").string();
+  return "";
+}
+
+decltype(BankOutcome::stamp) StampOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+// A directory of media: every file hashed as a bank item (in parallel, sorted by path), or taken
+// from the cache when it has not changed since.
+Status LoadBankDir(const std::string& dir, int jobs, const std::string& cache_dir, bool progress,
+                   Bank* bank) {
+  BankCache cache(cache_dir, dir);
   InputList inputs({dir}, "", true);
+  Progress meter("bank", CountInputs({dir}, "", true), progress);
   std::vector<match::SignalHasher> hashers(static_cast<size_t>(jobs));
   int failed = 0;
+  size_t from_cache = 0;
   std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
   std::function<BankOutcome(const InputItem&, int)> work = [&](const InputItem& item, int w) {
     BankOutcome out{item.path};
     if (!item.error.empty()) {
       out.signals = InvalidArgument(item.error);
-    } else if (media::LooksLikeVideo(item.path)) {
+      return out;
+    }
+    out.stamp = StampOf(item.path);
+    if (const nlohmann::json* hit =
+            cache.on() ? cache.Find(item.path, out.stamp.size, out.stamp.mtime_ns) : nullptr) {
+      if (hit->contains("video")) {
+        auto v = service::VideoFromJson((*hit)["video"]);
+        if (v.ok()) {
+          out.video = **v;
+          out.signals = match::FileSignals{};
+          out.cached = true;
+          return out;
+        }
+      } else if (hit->contains("signals")) {
+        std::string name = item.path;
+        auto f = match::SignalsFromJson((*hit)["signals"], &name);
+        if (f.ok()) {
+          out.signals = std::move(f);
+          out.cached = true;
+          return out;
+        }
+      }
+    }
+    if (media::LooksLikeVideo(item.path)) {
       match::VideoHashOptions vo;
       vo.bank = true;
       auto v = match::HashVideoForMatching(item.path, vo);
@@ -107,10 +240,21 @@ Status LoadBankDir(const std::string& dir, int jobs, Bank* bank) {
     return out;
   };
   std::function<void(BankOutcome&)> emit = [&](BankOutcome& r) {
+    meter.Tick(!r.signals.ok(), r.cached);
     if (!r.signals.ok()) {
       ++failed;
       spdlog::error("bank {}: {}", r.path, r.signals.status().message());
       return;
+    }
+    if (r.cached) ++from_cache;
+    if (cache.on()) {
+      nlohmann::json line = {
+          {"path", r.path}, {"size", r.stamp.size}, {"mtime_ns", r.stamp.mtime_ns}};
+      if (r.video)
+        line["video"] = service::VideoToJson(*r.video);
+      else
+        line["signals"] = match::SignalsToJson(r.path, *r.signals);
+      cache.Keep(std::move(line));
     }
     if (r.video) {
       bank->video_names.push_back(r.path);
@@ -121,7 +265,14 @@ Status LoadBankDir(const std::string& dir, int jobs, Bank* bank) {
     bank->matcher.Add(match::BankItemFrom(*r.signals));
   };
   OrderedParallelMap<InputItem, BankOutcome>(jobs, 64, next, work, emit);
+  meter.Done();
   if (failed > 0) return InvalidArgument(fmt::format("{} bank files could not be hashed", failed));
+  cache.Save();
+  if (cache.on()) {
+    spdlog::info("bank {}: {} files, {} from the cache ({}), {} hashed", dir,
+                 bank->names.size() + bank->video_names.size(), from_cache, cache.file(),
+                 bank->names.size() + bank->video_names.size() - from_cache);
+  }
   return Status::Ok();
 }
 
@@ -190,8 +341,10 @@ struct QueryOutcome {
 int RunMatch(const MatchArgs& args) {
   Bank bank(args.options);
   std::error_code ec;
-  const Status loaded = fs::is_directory(args.bank, ec) ? LoadBankDir(args.bank, args.jobs, &bank)
-                                                        : LoadBankFile(args.bank, &bank);
+  const Status loaded = fs::is_directory(args.bank, ec)
+                            ? LoadBankDir(args.bank, args.jobs, args.no_cache ? "" : args.cache_dir,
+                                          args.progress, &bank)
+                            : LoadBankFile(args.bank, &bank);
   if (!loaded.ok()) {
     spdlog::error("{}", loaded.message());
     return 1;
@@ -204,6 +357,10 @@ int RunMatch(const MatchArgs& args) {
   InputList inputs(args.queries, args.files_from, args.recursive);
   std::vector<match::SignalHasher> hashers(static_cast<size_t>(args.jobs));
   size_t queries = 0, failed = 0, rows = 0;
+  Progress meter(
+      "query",
+      args.progress ? CountInputs(args.queries, args.files_from, args.recursive) : std::nullopt,
+      args.progress);
   std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
   std::function<QueryOutcome(const InputItem&, int)> work = [&](const InputItem& item, int w) {
     QueryOutcome out{item.path};
@@ -232,6 +389,7 @@ int RunMatch(const MatchArgs& args) {
   };
   std::function<void(QueryOutcome&)> emit = [&](QueryOutcome& r) {
     ++queries;
+    meter.Tick(!r.matches.ok());
     if (!r.matches.ok()) {
       ++failed;
       spdlog::error("{}: {}", r.path, r.matches.status().message());
@@ -276,6 +434,7 @@ int RunMatch(const MatchArgs& args) {
   OrderedParallelMap<InputItem, QueryOutcome>(args.jobs, static_cast<size_t>(args.jobs) * 8 + 8,
                                               next, work, emit);
   std::fflush(stdout);
+  meter.Done();
   spdlog::info("{} queries, {} match rows, {} failed", queries, rows, failed);
   if (queries == 0) {
     spdlog::error("no query files (give QUERY arguments, -r DIR or --files-from)");
@@ -302,6 +461,13 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_flag("-r,--recursive", a->recursive, "Query the files under directory arguments");
+  cmd->add_option("--cache-dir", a->cache_dir,
+                  "Where a bank directory's signals are kept between runs (a file is hashed "
+                  "again when its size or time changes)")
+      ->capture_default_str();
+  cmd->add_flag("--no-cache", a->no_cache, "Hash every bank file, keep nothing");
+  cmd->add_flag("--progress", a->progress,
+                "Report progress on stderr every 2 s (done/total, rate, time left)");
   cmd->add_option("--files-from", a->files_from,
                   "Read query paths, one per line, from FILE or - (stdin)");
   auto& o = a->options;
