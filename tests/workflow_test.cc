@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <openssl/hmac.h>
 
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "http/webhook.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/edits.h"
@@ -67,7 +69,7 @@ class WorkflowTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Open(int restrict_after = 0) {
+  void Open(int restrict_after = 0, std::unique_ptr<ActionSink> dsa_database = nullptr) {
     wf_.reset();
     svc_.reset();
     store_.reset();
@@ -79,8 +81,14 @@ class WorkflowTest : public ::testing::Test {
     o.webhook_secret = "s3cret";
     o.retry_base_ms = 60'000;  // retries far in the future unless a test moves them
     o.restrict_chat_after = restrict_after;
+    if (dsa_database) {
+      o.dsa_submission = true;
+      o.dsa_database_token = "db-token";
+      o.retry_base_ms = 1;  // the database's retries come at once
+    }
     wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink),
                                      o);  // not started: tests deliver by hand
+    if (dsa_database) wf_->EnableDsaSubmission(std::move(dsa_database));
   }
   Principal Key(Role role, const std::string& name) {
     auto k = svc_->CreateKey(role, name, "system");
@@ -241,6 +249,153 @@ TEST_F(WorkflowTest, TrustedRequestIsSweptDeliveredAndConfirmed) {
   wf_->DeliverDueNow();
   EXPECT_EQ(sink_->calls.size(), 3u);
   EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+}
+
+// A stand-in for the DSA Transparency Database's bulk endpoint that applies the same rules: the
+// token, 1 to 100 statements a call, each statement valid (dsa::Validate, the database's published
+// rules), each puid once. Answers 201 with a uuid per statement, 422 naming what was refused, or
+// `fail_with` when set (an outage).
+class FakeDsaDatabase {
+ public:
+  FakeDsaDatabase() {
+    server_.Post("/api/v1/statements", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard l(mu);
+      ++calls;
+      if (fail_with != 0) {
+        res.status = fail_with;
+        return;
+      }
+      if (req.get_header_value("Authorization") != "Bearer db-token") {
+        res.status = 401;
+        return;
+      }
+      const json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object() || !body["statements"].is_array() || body["statements"].empty() ||
+          body["statements"].size() > 100) {
+        res.status = 422;
+        res.set_content(R"({"message":"statements: 1 to 100"})", "application/json");
+        return;
+      }
+      json errors = json::object(), created = json::array();
+      for (const auto& st : body["statements"]) {
+        for (const auto& p : dsa::Validate(st)) errors[p.field].push_back(p.message);
+        const std::string puid = st.value("puid", "");
+        if (puids.count(puid) || refuse_next) errors["puid"].push_back("already taken: " + puid);
+        created.push_back(
+            {{"uuid", fmt::format("uuid-{}", puids.size() + created.size())}, {"puid", puid}});
+      }
+      refuse_next = false;
+      if (!errors.empty()) {
+        res.status = 422;
+        res.set_content(json{{"message", "invalid"}, {"errors", errors}}.dump(),
+                        "application/json");
+        return;
+      }
+      for (const auto& c : created) puids.insert(c["puid"].get<std::string>());
+      batches.push_back(body["statements"].size());
+      res.status = 201;
+      res.set_content(json{{"statements", created}}.dump(), "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~FakeDsaDatabase() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/api/v1/statements", port_); }
+  std::mutex mu;
+  int calls = 0, fail_with = 0;
+  bool refuse_next = false;
+  std::set<std::string> puids;
+  std::vector<size_t> batches;
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_F(WorkflowTest, StatementsGoToTheDsaDatabaseOnceInBatchesWithItsAnswerKept) {
+  FakeDsaDatabase db;
+  Open(0, std::move(http::MakeWebhookSink(db.url()).value()));
+  auto states = [&] {
+    std::map<std::string, int> n;
+    auto docs = store_->FindDocs({.kind = "dsa_statement"});
+    for (const auto& d : *docs) ++n[d.state];
+    return n;
+  };
+  for (int i = 0; i < 3; ++i)
+    Upload(fmt::format("m-{}", i), fmt::format("chat-{}", i), Jpeg(7, 60 + 10 * i));
+  const auto reg = Key(Role::kRequester, "kcsc");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
+                                       {{"source_type", "authority_order"}, {"trusted", true}}, reg)
+                  .ok());
+  json body = Notice("ncii");
+  body["legal_basis"] = "Act on the Establishment of the KCSC, Art. 21";
+  body["issuing_authority"] = "Korea Communications Standards Commission";
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, Jpeg(7, 95)}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ((*r)["sweep"]["actions"], 3);
+  EXPECT_TRUE(states().empty()) << "nothing is queued before the platform has removed the item";
+  wf_->DeliverDueNow();  // the platform acknowledges: each statement is queued with it
+  EXPECT_EQ(states(), (std::map<std::string, int>{{"queued", 3}}));
+
+  // An outage: nothing submitted, everything kept and retried.
+  db.fail_with = 503;
+  auto round = wf_->SubmitStatementsNow();
+  ASSERT_TRUE(round.ok()) << round.status().ToString();
+  EXPECT_EQ(round->retried, 3u);
+  EXPECT_EQ(states(), (std::map<std::string, int>{{"queued", 3}}));
+  auto queued = store_->FindDocs({.kind = "dsa_statement"});
+  EXPECT_EQ(json::parse(queued->at(0).doc)["last_error"], "HTTP 503");
+  EXPECT_EQ(json::parse(queued->at(0).doc)["attempts"], 1);
+
+  // Back: the three in one call, each with the database's uuid kept.
+  db.fail_with = 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the (1 ms) backoff
+  round = wf_->SubmitStatementsNow();
+  ASSERT_TRUE(round.ok()) << round.status().ToString();
+  EXPECT_EQ(round->submitted, 3u);
+  EXPECT_EQ(db.batches, std::vector<size_t>{3});
+  EXPECT_EQ(states(), (std::map<std::string, int>{{"submitted", 3}}));
+  const auto submitted = store_->FindDocs({.kind = "dsa_statement"});
+  for (const auto& d : *submitted) {
+    const json j = json::parse(d.doc);
+    EXPECT_EQ(j["answer"]["puid"], fmt::format("takedown-action-{}", d.owner));
+    EXPECT_EQ(j["answer"]["uuid"].get<std::string>().rfind("uuid-", 0), 0u);
+    EXPECT_EQ(j["http_status"], 201);
+  }
+  // Submitted once: another round sends nothing, and acknowledging again queues nothing.
+  const int calls = db.calls;
+  round = wf_->SubmitStatementsNow();
+  EXPECT_EQ(round->submitted + round->retried, 0u);
+  EXPECT_EQ(db.calls, calls);
+  for (const auto& d : *submitted) {
+    const auto again = wf_->Acknowledge(reg, d.owner);
+    (void)again;  // a requester may not acknowledge; either way nothing is queued again
+  }
+  EXPECT_EQ(states(), (std::map<std::string, int>{{"submitted", 3}}));
+
+  // A batch the database refuses is kept with its answer and not sent again.
+  Upload("m-9", "chat-9", Jpeg(8, 70));
+  json second = body;
+  second["evidence"] = json::array({json::object()});
+  ASSERT_TRUE(wf_->CreateRequest(reg, second, {{0, Jpeg(8, 95)}}).ok());
+  wf_->DeliverDueNow();
+  db.refuse_next = true;
+  round = wf_->SubmitStatementsNow();
+  ASSERT_TRUE(round.ok());
+  EXPECT_EQ(round->refused, 1u);
+  EXPECT_EQ(states(), (std::map<std::string, int>{{"submitted", 3}, {"refused", 1}}));
+  const auto refused = store_->FindDocs({.kind = "dsa_statement", .state = "refused"});
+  for (const auto& d : *refused) {
+    EXPECT_NE(json::parse(d.doc)["answer"].dump().find("already taken"), std::string::npos);
+  }
+  EXPECT_EQ(wf_->SubmitStatementsNow()->refused, 0u);
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+  wf_.reset();  // its connection to the stand-in closes before the stand-in stops
 }
 
 TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirOwn) {

@@ -1,4 +1,4 @@
-// `takedown hash`: PDQ (and digests) for image files, in input order, in parallel.
+// `takedown hash`: PDQ and digests of images, vPDQ of videos, in input order, in parallel.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -166,7 +166,8 @@ int RunHash(const HashArgs& args) {
 
 void RegisterHashCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<HashArgs>();
-  CLI::App* cmd = app.add_subcommand("hash", "Compute PDQ, MD5 and SHA-256 of image files");
+  CLI::App* cmd = app.add_subcommand(
+      "hash", "Compute PDQ (images), vPDQ (videos), MD5 and SHA-256 of media files");
   cmd->add_flag("--reference", args->reference,
                 "Reference mode: full decode and the reference CLI's 512x512 resize "
                 "(bit-identical to the PDQ reference)");
@@ -203,7 +204,7 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-file-mb", args->max_file_mb, "Refuse files larger than this (MiB)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("files", args->files, "Image files (or directories with -r)");
+  cmd->add_option("files", args->files, "Image and video files (or directories with -r)");
   cmd->footer(
       "Output (csv): pdqhex,quality,filename -- the reference CLI's format; with --dihedral its\n"
       "--pdqdih-across layout (8 hashes, quality, filename). jsonl: one object per file with "

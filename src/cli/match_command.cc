@@ -448,7 +448,7 @@ int RunMatch(const MatchArgs& args) {
 void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<MatchArgs>();
   CLI::App* cmd =
-      app.add_subcommand("match", "Find which bank items each query image is a copy of");
+      app.add_subcommand("match", "Find which bank items each query image or video is a copy of");
   cmd->add_option(
          "--bank", a->bank,
          "A directory of media, or a file written by `takedown hash --format jsonl [--bank]` "
@@ -490,7 +490,7 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("queries", a->queries, "Query images (or directories with -r)");
   cmd->footer(
       "Output (csv): query,bank_item,signal,distance -- one row per bank item and signal that\n"
-      "matched (signals: sha256, pdq, norm, box, regions); jsonl adds the bank variant that "
+      "matched (signals: sha256, pdq, norm, box, layer, regions); jsonl adds the bank variant that "
       "matched.\n"
       "Videos (both sides): signal vpdq, distance the best frame's; jsonl adds query_percent,\n"
       "compared_percent (match: either >= 80) and the time ranges in the query and the bank "

@@ -221,8 +221,27 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   wopt.delivery_workers = cfg->webhook_workers;
   wopt.restrict_chat_after = cfg->restrict_chat_after;
   wopt.territorial_scope = cfg->territorial_scope;
+  std::unique_ptr<service::ActionSink> dsa_database;
+  if (!cfg->dsa_database_url.empty()) {
+    auto made = http::MakeWebhookSink(cfg->dsa_database_url);
+    if (!made.ok()) {
+      spdlog::error("dsa.database_url: {}", made.status().message());
+      server.Stop();
+      http_thread.join();
+      return 2;
+    }
+    dsa_database = std::move(*made);
+    wopt.dsa_submission = true;
+    wopt.dsa_database_token = cfg->dsa_database_token;
+    wopt.dsa_submit_interval_ms = int64_t{cfg->dsa_submit_interval_s} * 1000;
+    spdlog::info("statements of reasons go to the DSA Transparency Database at {} ({})",
+                 cfg->dsa_database_url,
+                 cfg->dsa_database_token.empty() ? "no token: set TAKEDOWN_DSA_DATABASE_TOKEN"
+                                                 : "with its token");
+  }
   auto workflow = std::make_unique<service::Workflow>(svc->get(), store->get(), std::move(sink),
                                                       wopt, Env::Default(), &metrics);
+  if (dsa_database) workflow->EnableDsaSubmission(std::move(dsa_database));
   workflow->Start();
   std::unique_ptr<mail::MailLine> line;
   if (!cfg->mail.imap_urls.empty()) {

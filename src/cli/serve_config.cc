@@ -197,6 +197,27 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
+      {{"dsa.database_url", "TAKEDOWN_DSA_DATABASE_URL", "--dsa.database_url",
+        "the DSA Transparency Database's bulk endpoint statements of reasons are submitted to "
+        "(\"\": not submitted)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (!v.empty() && v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0)
+           return InvalidArgument(fmt::format("'{}' is not an http:// or https:// URL", v));
+         c.dsa_database_url = v;
+         return Status::Ok();
+       },
+       false},
+      {{"dsa.database_token", "TAKEDOWN_DSA_DATABASE_TOKEN", "--dsa.database_token",
+        "the database's API token (prefer the environment; never logged)"},
+       [](ServeConfig& c, const std::string& v) {
+         c.dsa_database_token = v;
+         return Status::Ok();
+       },
+       false},
+      {{"dsa.submit_interval_s", "TAKEDOWN_DSA_SUBMIT_INTERVAL_S", "--dsa.submit_interval_s",
+        "seconds between submissions of queued statements (at once again after a full batch)"},
+       IntField(&ServeConfig::dsa_submit_interval_s, 1, 86400),
+       true},
       {{"mail.imap_urls", "TAKEDOWN_MAIL_IMAP_URLS", "--mail.imap_urls",
         "mailboxes of the email line, comma-separated imaps://host:port/MAILBOX (\"\": the line is "
         "off)"},

@@ -43,7 +43,10 @@ struct ServeConfig {
   std::string territorial_scope;    // statements of reasons: "EU" or EU/EEA codes, "" none
   int evidence_retention_days = 0;  // 0 = media is hashed and dropped
   std::string evidence_key_file =
-      "evidence.key";  // relative to the store's directory unless absolute
+      "evidence.key";              // relative to the store's directory unless absolute
+  std::string dsa_database_url;    // "" = statements are not submitted
+  std::string dsa_database_token;  // never logged
+  int dsa_submit_interval_s = 10;
   MailSettings mail;
 };
 

@@ -25,17 +25,27 @@ class WebhookSink final : public service::ActionSink {
 
   Result<int> Deliver(const std::string& body,
                       const std::vector<std::pair<std::string, std::string>>& headers) override {
+    TD_ASSIGN_OR_RETURN(Answer a, Exchange(body, headers));
+    return a.status;
+  }
+
+  Result<Answer> Exchange(
+      const std::string& body,
+      const std::vector<std::pair<std::string, std::string>>& headers) override {
     std::unique_ptr<httplib::Client> client = Borrow();
     httplib::Headers h;
     for (const auto& [k, v] : headers) h.emplace(k, v);
+    // At most kMaxAnswerBytes of the answer is kept (the read timeout bounds the rest).
+    std::string answer;
     auto res = client->Post(path_, h, body, "application/json");
     if (!res) {
       return IoError(
           fmt::format("webhook {}{}: {}", base_, path_, httplib::to_string(res.error())));
     }
+    answer = res->body.substr(0, kMaxAnswerBytes);
     const int status = res->status;
     GiveBack(std::move(client));
-    return status;
+    return Answer{status, std::move(answer)};
   }
 
  private:

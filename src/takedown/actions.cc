@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hash/digest.h"
+#include "takedown/dsa_submit.h"
 
 namespace takedown::service {
 
@@ -164,6 +165,10 @@ void Actions::AddAck(Action& a, const std::string& via, const std::string& actor
     ch->content_states.emplace_back(*a.content_row,
                                     a.kind == ActionKind::kRestore ? "restored" : "removed");
   }
+  // Its statement of reasons, queued for the DSA Transparency Database in the same transaction
+  // (the document's unique key makes it once per removal).
+  if (ctx_->opt.dsa_submission && a.kind == ActionKind::kRemove)
+    ch->docs.push_back(DsaStatementQueued(a.id, ctx_->Now()));
   ch->audits.push_back(
       {actor, std::string(AuditKindOfAck(a.kind)),
        json{{"action_id", a.id}, {"content_id", a.content_id}, {"chat_id", a.chat_id}, {"via", via}}

@@ -25,6 +25,20 @@ class ActionSink {
   virtual ~ActionSink() = default;
   virtual Result<int> Deliver(const std::string& body,
                               const std::vector<std::pair<std::string, std::string>>& headers) = 0;
+  // The same POST, with the answer's body (at most kMaxAnswerBytes kept) for callers that keep
+  // what the receiver said (the DSA Transparency Database's answer). Sinks that cannot read
+  // answers return an empty body.
+  struct Answer {
+    int status = 0;
+    std::string body;
+  };
+  static constexpr size_t kMaxAnswerBytes = 1 << 20;
+  virtual Result<Answer> Exchange(const std::string& body,
+                                  const std::vector<std::pair<std::string, std::string>>& headers) {
+    auto s = Deliver(body, headers);
+    if (!s.ok()) return s.status();
+    return Answer{*s, ""};
+  }
 };
 
 struct WorkflowOptions {
@@ -43,6 +57,11 @@ struct WorkflowOptions {
   // Where the platform's removals take effect, for statements of reasons whose request names no
   // scope: EU/EEA country codes ("DE FR"), or "EU" for all of the EU and EEA; "" none stated.
   std::string territorial_scope;
+  // Statements of reasons submitted to the DSA Transparency Database (dsa_submit.h): queued with
+  // each acknowledged removal when on, sent in batches of up to 100.
+  bool dsa_submission = false;
+  std::string dsa_database_token;          // the database's API token (Bearer); never logged
+  int64_t dsa_submit_interval_ms = 10000;  // how often queued statements are sent
 };
 
 // The stores the workflow may use (never API keys or banks directly: those go through Service).

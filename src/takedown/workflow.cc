@@ -33,6 +33,7 @@ Workflow::~Workflow() {
   }
   stop_cv_.SignalAll();
   if (retention_.joinable()) retention_.join();
+  dsa_.reset();
   actions_->Stop();
   for (const char* m : {"takedown_outbox_pending", "takedown_outbox_oldest_pending_seconds",
                         "takedown_review_queue_pending",
@@ -91,6 +92,16 @@ void Workflow::Start() {
     spdlog::error("workflow: recovery: {}", st.message());
   if (evidence_->retains()) retention_ = std::thread([this] { RetentionLoop(); });
   actions_->Start();
+  if (dsa_) dsa_->Start();
+}
+
+void Workflow::EnableDsaSubmission(std::unique_ptr<ActionSink> database) {
+  dsa_ = std::make_unique<DsaSubmitter>(&ctx_, statements_.get(), std::move(database));
+}
+
+Result<DsaSubmitter::Round> Workflow::SubmitStatementsNow() {
+  if (!dsa_) return FailedPrecondition("submission to the DSA Transparency Database is off");
+  return dsa_->SubmitDue();
 }
 
 void Workflow::RetentionLoop() {

@@ -30,6 +30,7 @@
 #include "takedown/actions.h"
 #include "takedown/appeals.h"
 #include "takedown/context.h"
+#include "takedown/dsa_submit.h"
 #include "takedown/evidence.h"
 #include "takedown/profiles.h"
 #include "takedown/report.h"
@@ -86,6 +87,12 @@ class Workflow {
   Result<json> Statement(int64_t action_id);
   Result<json> Statements(int64_t from_ms, int64_t to_ms, bool database_batches = false);
 
+  // Statements of reasons sent to the DSA Transparency Database (dsa_submit.h): `database` POSTs
+  // to its bulk endpoint. Needs options.dsa_submission; call before Start().
+  void EnableDsaSubmission(std::unique_ptr<ActionSink> database);
+  // One round of submission now, on the calling thread (tests).
+  Result<DsaSubmitter::Round> SubmitStatementsNow();
+
   // Appeals (platform, for the uploader) and their decision (reviewer).
   Result<json> FileAppeal(const Principal& who, const json& body);
   Result<json> ListAppeals(const std::string& status, int64_t limit);
@@ -124,6 +131,7 @@ class Workflow {
   std::unique_ptr<Actions> actions_;
   std::unique_ptr<Appeals> appeals_;
   std::unique_ptr<TransparencyReport> report_;
+  std::unique_ptr<DsaSubmitter> dsa_;  // null unless submission is on
   Mutex stop_mu_;
   CondVar stop_cv_;
   bool stopping_ TD_GUARDED_BY(stop_mu_) = false;
