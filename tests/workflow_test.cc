@@ -394,6 +394,17 @@ TEST_F(WorkflowTest, StatementsGoToTheDsaDatabaseOnceInBatchesWithItsAnswerKept)
     EXPECT_NE(json::parse(d.doc)["answer"].dump().find("already taken"), std::string::npos);
   }
   EXPECT_EQ(wf_->SubmitStatementsNow()->refused, 0u);
+  // Two orders from an authority in the report, both carried out within their 24 hours.
+  auto rep = wf_->Report(0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ((*rep)["eu_template"]["orders_from_authorities"]["total"], 2);
+  EXPECT_EQ(
+      (*rep)["eu_template"]["orders_from_authorities"]["by_member_state"]["not_stated"]["ncii"], 2);
+  EXPECT_GE(
+      (*rep)["eu_template"]["orders_from_authorities"]["median_hours_to_give_effect"].get<double>(),
+      0);
+  EXPECT_EQ((*rep)["deadlines"]["within_24h"],
+            json({{"requests", 2}, {"met", 2}, {"missed", 0}, {"open", 0}}));
   EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
   wf_.reset();  // its connection to the stand-in closes before the stand-in stops
 }
@@ -749,6 +760,8 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   ASSERT_EQ(sink_->calls.size(), 3u);
   EXPECT_EQ(sink_->calls[2].body["kind"], "restrict_chat");
   EXPECT_EQ(sink_->calls[2].body["chat_id"], "group");
+  // A re-upload blocked at the gate: own-initiative, automated moderation in the report.
+  EXPECT_TRUE(svc_->Check({"m-5", "elsewhere", "u", {}, Jpeg(5, 70)}, "key:platform")->block);
   auto view = *wf_->GetRequest(reg, (*r)["id"]);
   const int64_t action = view["removals"][0]["action_id"];
   EXPECT_EQ(wf_->FileAppeal(platform, {{"action_id", action}}).status().code(),
@@ -777,8 +790,39 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   EXPECT_EQ((*rep)["appeals"]["upheld_reversed"], 1);
   EXPECT_EQ((*rep)["chats_restricted"], 1);
   EXPECT_GE((*rep)["removals"]["time_to_removal_ms"]["p95"].get<double>(), 0);
+  // The EU template's sections and the deadlines.
+  const json& eu = (*rep)["eu_template"];
+  EXPECT_EQ(eu["orders_from_authorities"]["total"], 0);
+  EXPECT_EQ(eu["notices"]["total"], 1);
+  EXPECT_EQ(eu["notices"]["from_trusted_flaggers"], 0) << "a hotline is not an Art. 22 flagger";
+  EXPECT_EQ(eu["notices"]["from_others"], 1);
+  EXPECT_EQ(eu["notices"]["actioned_on_legal_grounds"], 1);
+  EXPECT_EQ(eu["own_initiative"]["upload_blocks"], 1);
+  EXPECT_EQ(eu["own_initiative"]["by_category"]["ncii"], 1);
+  EXPECT_EQ(eu["own_initiative"]["automated_share"], 1.0);
+  EXPECT_EQ(eu["restrictions"],
+            json({{"content_removed", 2}, {"uploads_blocked", 1}, {"chats_restricted", 1}}));
+  EXPECT_EQ(eu["complaints"]["total"], 1);
+  EXPECT_EQ(eu["complaints"]["upheld_reversed"], 1);
+  EXPECT_GE(eu["complaints"]["median_hours_to_decide"].get<double>(), 0);
+  const json& dl = (*rep)["deadlines"];
+  ASSERT_EQ(dl["by_requester"].size(), 1u);
+  EXPECT_EQ(dl["by_requester"][0]["requests"], 1);
+  EXPECT_EQ(dl["by_requester"][0]["removals"], 2);
+  EXPECT_EQ(dl["by_requester"][0]["removed_within_24h"], 2);
+  for (const char* w : {"within_24h", "within_48h"}) {
+    EXPECT_EQ(dl[w]["requests"].get<int>(),
+              dl[w]["met"].get<int>() + dl[w]["missed"].get<int>() + dl[w]["open"].get<int>());
+  }
+  // An empty period counts nothing, the block included.
+  auto none = wf_->Report(0, 1);
+  EXPECT_EQ((*none)["eu_template"]["own_initiative"]["upload_blocks"], 0);
   const std::string csv = Workflow::ReportCsv(*rep);
   EXPECT_NE(csv.find("removals,total,2"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("eu_template,own_initiative.upload_blocks,1"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("deadlines,by_requester[0].removals,2"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\"hash matching at upload (PDQ, vPDQ, MD5, SHA-256)\""), std::string::npos)
+      << "a value with commas is quoted";
   auto sts = wf_->Statements(0, std::numeric_limits<int64_t>::max());
   EXPECT_EQ((*sts)["statements"].size(), 2u);
   EXPECT_EQ((*sts)["invalid"].size(), 0u);
