@@ -6,5 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh service
 scripts/build.sh service >/dev/null
+rm -f build/pkg/takedown_*_amd64.deb
 (cd build && cpack -G DEB -B pkg >/dev/null)
-ls -1 build/pkg/takedown_*_amd64.deb
+deb=$(ls -1 build/pkg/takedown_*_amd64.deb)
+# No path of this checkout in the shipped binary (-ffile-prefix-map; see CMakeLists.txt).
+if dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/takedown | strings | grep -F "$PWD/" >/dev/null; then
+  echo "package.sh: the packaged binary names the source tree $PWD" >&2
+  exit 1
+fi
+echo "$deb"

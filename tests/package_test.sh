@@ -44,9 +44,16 @@ id takedown >/dev/null || fail "no takedown user"
 [ "$(stat -c %U "/var/lib/takedown")" = takedown ] || fail "/var/lib/takedown is not the service user's"
 [ "$(stat -c %a /etc/takedown/takedown.toml)" = 640 ] || fail "/etc/takedown/takedown.toml mode $(stat -c %a /etc/takedown/takedown.toml)"
 grep -q '^path = "/var/lib/takedown/takedown.db"$' /etc/takedown/takedown.toml || fail "the packaged store path"
-# No path of the source tree in the installed binary.
+# No path of the source tree in the installed binary. A sanitizer build (the one scripts/test.sh
+# makes) is the exception: GCC 12's UndefinedBehaviorSanitizer keeps the headers' paths in its
+# checks whatever -ffile-prefix-map says, so there the check is made on release packages only
+# (scripts/package.sh makes it on every package it builds).
 src=$(cd "$(dirname "$0")/.." && pwd)
-if strings /usr/bin/takedown | grep -F "$src" >/dev/null; then fail "the installed binary names the source tree $src"; fi
+if dpkg-deb -f "$deb" Depends | grep -q libasan; then
+  echo "package_test: NOTE: a sanitizer build; the no-source-path check is left to release packages (scripts/package.sh)"
+elif strings /usr/bin/takedown | grep -F "$src" >/dev/null; then
+  fail "the installed binary names the source tree $src"
+fi
 systemd-analyze verify /lib/systemd/system/takedown.service 2>"$dir/verify.err" || { cat "$dir/verify.err"; fail "systemd-analyze verify"; }
 [ ! -s "$dir/verify.err" ] || { cat "$dir/verify.err"; fail "systemd-analyze verify warned"; }
 /usr/bin/takedown --version
