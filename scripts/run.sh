@@ -21,7 +21,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 mkdir -p "$(dirname "$store")" var
 umask 077
-if [ -z "$(build/takedown admin list-keys --store "$store")" ]; then
+if [ -z "$(build/takedown admin list-keys --store "$store" 2>/dev/null)" ]; then
   key=$(build/takedown admin create-key --create --role admin --name first-admin --store "$store" 2>/dev/null)
   cat >&2 <<MSG
 run.sh: a new store at $store; its first admin API key (shown only now, keep it secret):
