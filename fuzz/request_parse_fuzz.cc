@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "http/body_fields.h"
 #include "http/request_parse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -13,7 +14,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   const std::string json = "application/json";
   using namespace takedown::http;
-  switch (data[0] % 10) {
+  // The unknown-field walker over a schema shaped like the API's (nested objects, arrays of
+  // objects, a $ref, allOf, an open map).
+  static const BodyFields fields = [] {
+    const auto doc = nlohmann::json::parse(R"({"components":{"schemas":{
+      "Sig":{"type":"object","properties":{"pdq":{"type":"string"},"md5":{"type":"string"}}},
+      "Item":{"allOf":[{"$ref":"#/components/schemas/Sig"},
+                       {"type":"object","properties":{"content_id":{"type":"string"},
+                        "signals":{"$ref":"#/components/schemas/Sig"}}}]}}},
+      "schema":{"type":"object","properties":{"items":{"type":"array",
+        "items":{"$ref":"#/components/schemas/Item"}},
+        "meta":{"type":"object","additionalProperties":{"type":"integer"}}}}})");
+    return BodyFields::FromSchema(doc, doc["schema"]).value();
+  }();
+  switch (data[0] % 11) {
     case 0:
       (void)ParseCheckRequest(json, body);
       break;
@@ -43,6 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 9:
       (void)ParseRemovalRequest(json, body);
+      break;
+    case 10:
+      (void)fields.Problem(body);
       break;
   }
   return 0;

@@ -1088,6 +1088,10 @@ TEST_F(HttpTest, UnknownFieldsAreRefusedNamingThem) {
   EXPECT_EQ(ok->status, 200) << ok->body;
   ExpectError(Post("/v1/check", p, R"({"content_id": )"), 400, "invalid_argument",
               "not valid JSON");
+  // A body nested a hundred thousand deep is refused before anything builds it.
+  ExpectError(Post("/v1/check", p,
+                   "{\"content_id\":" + std::string(100000, '[') + std::string(100000, ']') + "}"),
+              400, "invalid_argument", "nests deeper than 64 levels");
 }
 
 TEST_F(HttpTest, RevokedKeysAreRefusedAtOnce) {

@@ -133,6 +133,7 @@ class FieldsSax {
     return false;
   }
   bool failed = false;
+  bool too_deep = false;
 
  private:
   struct Frame {
@@ -154,6 +155,10 @@ class FieldsSax {
     return true;
   }
   bool Open(bool array) {
+    if (stack_.size() >= BodyFields::kMaxDepth) {
+      too_deep = true;
+      return false;
+    }
     stack_.push_back({Next(), array});
     return true;
   }
@@ -178,16 +183,32 @@ class FieldsSax {
   std::vector<Frame> stack_;
 };
 
-std::vector<std::string> BodyFields::Unknown(std::string_view body, size_t limit) const {
-  FieldsSax sax(*this, std::max<size_t>(limit, 1));
+namespace {
+
+struct Walk {
+  std::vector<std::string> unknown;
+  bool too_deep = false;
+};
+
+}  // namespace
+
+static Walk WalkBody(const BodyFields& f, std::string_view body, size_t limit) {
+  FieldsSax sax(f, std::max<size_t>(limit, 1));
   json::sax_parse(body.begin(), body.end(), &sax, json::input_format_t::json,
                   /*strict=*/true);
+  if (sax.too_deep) return {{}, true};
   if (sax.failed) return {};
-  return std::move(sax.unknown);
+  return {std::move(sax.unknown), false};
+}
+
+std::vector<std::string> BodyFields::Unknown(std::string_view body, size_t limit) const {
+  return WalkBody(*this, body, limit).unknown;
 }
 
 std::string BodyFields::Problem(std::string_view body) const {
-  auto u = Unknown(body);
+  Walk w = WalkBody(*this, body, 8);
+  if (w.too_deep) return fmt::format("the body nests deeper than {} levels", kMaxDepth);
+  auto& u = w.unknown;
   if (u.empty()) return "";
   return fmt::format("unknown field{} {} (the request body's fields are in /openapi.json)",
                      u.size() == 1 ? "" : "s", fmt::join(u, ", "));

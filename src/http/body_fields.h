@@ -26,8 +26,12 @@ class BodyFields {
   // away. Empty for a body that is not JSON: its handler names that problem.
   std::vector<std::string> Unknown(std::string_view body, size_t limit = 8) const;
 
-  // "unknown field ..." / "unknown fields ...: ..." for a 400 answer; empty when all are known.
+  // "unknown field ..." / "unknown fields ...: ..." for a 400 answer, or that the body nests
+  // deeper than kMaxDepth; empty when all is well.
   std::string Problem(std::string_view body) const;
+  // No request of the API nests deeper than a few levels; a body of a million '[' would cost a
+  // frame each here and a node each in the handler's parse.
+  static constexpr size_t kMaxDepth = 64;
 
  private:
   struct Node {
