@@ -713,13 +713,15 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
               {"secret", "a-shared-secret-of-some-length"}}}}
            .dump());
   call("GET", "/v1/requesters/{key_id}", profile_path, admin, 200);
-  call("GET", "/v1/requesters/{key_id}", "/v1/requesters/999999", admin, 200);  // the defaults
+  call("GET", "/v1/requesters/{key_id}", "/v1/requesters/999999", admin, 404);  // no such key
   call("GET", "/v1/requesters", "/v1/requesters", admin, 200);
   call("POST", "/v1/requesters/{key_id}", "/v1/requesters/999999", admin, 404,
        json{{"source_type", "notice"}}.dump());
   const int64_t platform_id = call("GET", "/v1/whoami", "/v1/whoami", platform, 200)["key_id"];
   call("POST", "/v1/requesters/{key_id}", "/v1/requesters/" + std::to_string(platform_id), admin,
        409, json{{"source_type", "notice"}}.dump());  // not a requester key
+  call("GET", "/v1/requesters/{key_id}", "/v1/requesters/" + std::to_string(platform_id), admin,
+       409);
 
   // A request: hashes, a located item and one the content index lacks.
   const json filed = call(

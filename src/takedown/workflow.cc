@@ -127,6 +127,14 @@ Result<json> Workflow::SetRequesterProfile(int64_t key_id, const json& profile,
 }
 
 Result<json> Workflow::GetRequesterProfile(int64_t key_id) {
+  // As for setting one: a key that does not exist has no profile (404), another role's key
+  // cannot have one (409); a requester key without one has the defaults.
+  TD_ASSIGN_OR_RETURN(auto key, ctx_.svc->GetKey(key_id));
+  if (!key) return NotFound(fmt::format("no API key {}", key_id));
+  if (key->role != "requester") {
+    return FailedPrecondition(
+        fmt::format("key {} is a {} key: profiles are for requester keys", key_id, key->role));
+  }
   TD_ASSIGN_OR_RETURN(auto p, profiles_->Get(key_id));
   return ToJson(p);
 }
