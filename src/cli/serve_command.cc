@@ -199,7 +199,15 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     }
     sink = std::move(*made);
     spdlog::info("actions go to {} ({} workers, {})", cfg->webhook_url, cfg->webhook_workers,
-                 cfg->webhook_secret.empty() ? "unsigned: set TAKEDOWN_WEBHOOK_SECRET" : "signed");
+                 cfg->webhook_secret.empty() ? "unsigned" : "signed");
+    if (cfg->webhook_secret.empty()) {
+      // A receiver that checks signatures (every example does) refuses unsigned deliveries with
+      // 401, and they are retried until a secret is set: say so where the operator looks.
+      spdlog::warn(
+          "webhook.secret is empty: actions are sent without X-Takedown-Signature, and a receiver "
+          "that checks signatures refuses them (retried until it accepts); set "
+          "TAKEDOWN_WEBHOOK_SECRET");
+    }
   } else {
     spdlog::info(
         "no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
