@@ -151,6 +151,20 @@ TEST(DsaStatement, EnumeratedValuesAreChecked) {
     st[k] = v;
     EXPECT_NE(Fields(st).find(k), std::string::npos) << k;
   }
+  // A chat restriction is a decision on the provision of the service; monetary decisions too.
+  json provision = Valid();
+  provision.erase("decision_visibility");
+  provision["decision_provision"] = "DECISION_PROVISION_PARTIAL_SUSPENSION";
+  EXPECT_EQ(Fields(provision), "");
+  provision["decision_provision"] = "DECISION_PROVISION_PARTIAL";
+  EXPECT_EQ(Fields(provision), "decision_provision ");
+  provision.erase("decision_provision");
+  provision["decision_monetary"] = "DECISION_MONETARY_OTHER";
+  EXPECT_EQ(Fields(provision), "decision_monetary_other ") << "OTHER must say what";
+  provision["decision_monetary_other"] = "payouts held";
+  EXPECT_EQ(Fields(provision), "");
+  provision["decision_monetary"] = "DECISION_MONETARY_FINE";
+  EXPECT_EQ(Fields(provision), "decision_monetary ");
   json st = Valid();
   st["content_type"] = json::array({"CONTENT_TYPE_OTHER"});
   EXPECT_EQ(Fields(st), "content_type_other ");

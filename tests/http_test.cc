@@ -689,8 +689,21 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
             {"uploader_id", "u"},
             {"signals", {{"md5", md5}, {"pdq", pdq}, {"quality", 90}}}}
            .dump());
-  call("POST", "/v1/check", "/v1/check", platform, 200,
-       json{{"content_id", "c-blocked"}, {"signals", {{"pdq", std::string(64, 'a')}}}}.dump());
+  const json blocked =
+      call("POST", "/v1/check", "/v1/check", platform, 200,
+           json{{"content_id", "c-blocked"}, {"signals", {{"pdq", std::string(64, 'a')}}}}.dump());
+  ASSERT_EQ(blocked["decision"], "block") << blocked;
+  // The block's statement of reasons, for the uploader: own-initiative, from the bank's category.
+  const std::string block_path =
+      "/v1/blocks/" + std::to_string(blocked["block_id"].get<int64_t>()) + "/statement";
+  const json block_st = call("GET", "/v1/blocks/{block_id}/statement", block_path, platform, 200);
+  EXPECT_EQ(block_st["source_type"], "SOURCE_VOLUNTARY") << block_st;
+  EXPECT_EQ(block_st["category"], "STATEMENT_CATEGORY_CYBER_VIOLENCE") << block_st;
+  call("GET", "/v1/blocks/{block_id}/statement", block_path, admin, 200);
+  call("GET", "/v1/blocks/{block_id}/statement", block_path, reviewer, 403);
+  call("GET", "/v1/blocks/{block_id}/statement", block_path, requester, 403);
+  call("GET", "/v1/blocks/{block_id}/statement", "/v1/blocks/999999/statement", admin, 404);
+  call("GET", "/v1/blocks/{block_id}/statement", "/v1/blocks/1x/statement", admin, 400);
   call("POST", "/v1/check", "/v1/check", platform, 415, R"({"content_id":"a"})", {}, "text/plain");
   call("POST", "/v1/check", "/v1/check", platform, 415, R"({"content_id":"a"})",
        {{"Content-Encoding", "gzip"}});
@@ -782,10 +795,11 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/actions", "/v1/actions?state=lost", admin, 400);
   call("GET", "/v1/actions/{action_id}/statement", action_path + "/statement", admin, 200);
   call("GET", "/v1/actions/{action_id}/statement", "/v1/actions/999999/statement", admin, 404);
-  EXPECT_EQ(call("GET", "/v1/statements", "/v1/statements", admin, 200)["statements"].size(), 1u);
+  // The removal's and the block's.
+  EXPECT_EQ(call("GET", "/v1/statements", "/v1/statements", admin, 200)["statements"].size(), 2u);
   const json batches = call("GET", "/v1/statements", "/v1/statements?format=database", admin, 200);
   ASSERT_EQ(batches["batches"].size(), 1u);
-  EXPECT_EQ(batches["batches"][0]["statements"].size(), 1u);
+  EXPECT_EQ(batches["batches"][0]["statements"].size(), 2u);
   EXPECT_EQ(batches["invalid"].size(), 0u);
   call("GET", "/v1/statements", "/v1/statements?format=csv", admin, 400);
   const json confirmed = call("GET", "/v1/requests/{request_id}", request_path, requester, 200);
@@ -814,7 +828,7 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   EXPECT_EQ(restore[0]["kind"], "restore");
   call("GET", "/v1/actions/{action_id}/statement",
        "/v1/actions/" + std::to_string(restore[0]["action_id"].get<int64_t>()) + "/statement",
-       platform, 409);  // not a removal
+       platform, 409);  // a restore restricts nothing: no statement
 
   // The report, in JSON and CSV; the email line is not attached here.
   const json report =

@@ -405,8 +405,68 @@ TEST_F(WorkflowTest, StatementsGoToTheDsaDatabaseOnceInBatchesWithItsAnswerKept)
       0);
   EXPECT_EQ((*rep)["deadlines"]["within_24h"],
             json({{"requests", 2}, {"met", 2}, {"missed", 0}, {"open", 0}}));
+  // A statement says where it stands with the database.
+  const auto sub = wf_->Statement(submitted->at(0).owner);
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  EXPECT_EQ((*sub)["takedown"]["database_submission"]["status"], "submitted");
+  EXPECT_EQ((*sub)["takedown"]["database_submission"]["http_status"], 201);
+  // A re-upload blocked at the gate queues its own statement in the block's transaction, once
+  // however often the same item is checked, and it is submitted like the others.
+  auto blocked = svc_->Check({"m-re", "chat-x", "u-x", {}, Jpeg(7, 75)}, "key:platform");
+  ASSERT_TRUE(blocked.ok() && blocked->block) << blocked.status().ToString();
+  ASSERT_GT(blocked->block_id, 0);
+  auto again = svc_->Check({"m-re", "chat-x", "u-x", {}, Jpeg(7, 75)}, "key:platform");
+  EXPECT_EQ(again->block_id, blocked->block_id) << "one block per content item";
+  EXPECT_EQ(states(),
+            (std::map<std::string, int>{{"submitted", 3}, {"refused", 1}, {"queued", 1}}));
+  round = wf_->SubmitStatementsNow();
+  ASSERT_TRUE(round.ok()) << round.status().ToString();
+  EXPECT_EQ(round->submitted, 1u);
+  EXPECT_EQ(db.puids.count(fmt::format("takedown-block-{}", blocked->block_id)), 1u);
+  const auto bst = wf_->BlockStatement(blocked->block_id);
+  ASSERT_TRUE(bst.ok()) << bst.status().ToString();
+  EXPECT_EQ((*bst)["source_type"], "SOURCE_VOLUNTARY");
+  EXPECT_FALSE(bst->contains("source_identity")) << "own-initiative: no notifier";
+  EXPECT_EQ((*bst)["illegal_content_legal_ground"], body["legal_basis"])
+      << "the legal ground of the request its entry came from";
+  EXPECT_EQ((*bst)["takedown"]["database_submission"]["status"], "submitted");
   EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
   wf_.reset();  // its connection to the stand-in closes before the stand-in stops
+}
+
+// The EU template counts an authority's orders under its member state: the requester profile's,
+// else the request's territorial scope. Only EU/EEA codes are a member state.
+TEST_F(WorkflowTest, OrdersAreCountedUnderTheAuthoritysMemberState) {
+  const auto de = Key(Role::kRequester, "bnetza");
+  const auto any = Key(Role::kRequester, "other-authority");
+  for (const char* bad : {"KR", "de", "DEU", "EU"}) {
+    auto r = wf_->SetRequesterProfile(
+        de.key_id, {{"source_type", "authority_order"}, {"member_state", bad}}, de);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("member_state"), std::string::npos) << r.status().message();
+  }
+  ASSERT_TRUE(wf_->SetRequesterProfile(
+                     de.key_id, {{"source_type", "authority_order"}, {"member_state", "DE"}}, de)
+                  .ok());
+  EXPECT_EQ((*wf_->GetRequesterProfile(de.key_id))["member_state"], "DE");
+  ASSERT_TRUE(wf_->SetRequesterProfile(any.key_id, {{"source_type", "authority_order"}}, any).ok());
+  json order = Notice("csam");
+  order["legal_basis"] = "StGB 184b";
+  order["issuing_authority"] = "an authority";
+  order["evidence"] = json::array({{{"md5", std::string(32, 'a')}}});
+  ASSERT_TRUE(wf_->CreateRequest(de, order).ok());
+  order["territorial_scope"] = "FR";
+  auto scoped = wf_->CreateRequest(any, order);
+  ASSERT_TRUE(scoped.ok()) << scoped.status().ToString();
+  order.erase("territorial_scope");
+  ASSERT_TRUE(wf_->CreateRequest(any, order).ok());
+  auto view = wf_->GetRequest(any, (*scoped)["id"]);
+  EXPECT_FALSE((*view)["requester"].contains("member_state"));
+  auto rep = wf_->Report(0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_EQ((*rep)["eu_template"]["orders_from_authorities"]["by_member_state"],
+            json({{"DE", {{"csam", 1}}}, {"FR", {{"csam", 1}}}, {"not_stated", {{"csam", 1}}}}))
+      << (*rep)["eu_template"].dump();
 }
 
 TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirOwn) {
@@ -823,15 +883,56 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   EXPECT_NE(csv.find("deadlines,by_requester[0].removals,2"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\"hash matching at upload (PDQ, vPDQ, MD5, SHA-256)\""), std::string::npos)
       << "a value with commas is quoted";
+  // Statements: two removals, the chat restriction and the block at the gate, each valid.
   auto sts = wf_->Statements(0, std::numeric_limits<int64_t>::max());
-  EXPECT_EQ((*sts)["statements"].size(), 2u);
-  EXPECT_EQ((*sts)["invalid"].size(), 0u);
+  EXPECT_EQ((*sts)["statements"].size(), 4u);
+  EXPECT_EQ((*sts)["invalid"].size(), 0u) << (*sts)["invalid"].dump();
   std::set<std::string> puids;
+  std::map<std::string, json> by_kind;
   for (const auto& st : (*sts)["statements"]) {
     EXPECT_TRUE(dsa::Validate(st).empty()) << st.dump();
     puids.insert(st["puid"].get<std::string>());
+    const std::string kind = st.contains("decision_provision")     ? "restriction"
+                             : st["takedown"].contains("block_id") ? "block"
+                                                                   : "removal";
+    by_kind[kind] = st;
   }
-  EXPECT_EQ(puids.size(), 2u) << "a puid is never reused, even for content removed again";
+  EXPECT_EQ(puids.size(), 4u) << "a puid is never reused, even for content removed again";
+  ASSERT_EQ(by_kind.size(), 3u);
+  for (const auto& [kind, st] : by_kind) {
+    EXPECT_EQ(st["category"], "STATEMENT_CATEGORY_CYBER_VIOLENCE") << kind;
+    EXPECT_EQ(st["category_specification"], json::array({"KEYWORD_NON_CONSENSUAL_IMAGE_SHARING"}))
+        << kind;
+  }
+  const json& restriction = by_kind["restriction"];
+  EXPECT_EQ(restriction["decision_provision"], "DECISION_PROVISION_PARTIAL_SUSPENSION");
+  EXPECT_FALSE(restriction.contains("decision_visibility"));
+  EXPECT_EQ(restriction["content_type"], json::array({"CONTENT_TYPE_OTHER"}));
+  EXPECT_EQ(restriction["source_type"], "SOURCE_VOLUNTARY");
+  EXPECT_EQ(restriction["automated_decision"], "AUTOMATED_DECISION_FULLY");
+  EXPECT_EQ(restriction["takedown"]["chat_id"], "group");
+  EXPECT_EQ(restriction["takedown"]["confirmed_removals"], 2);
+  EXPECT_NE(restriction["illegal_content_explanation"].get<std::string>().find("2 copies"),
+            std::string::npos);
+  EXPECT_EQ(sink_->calls[2].body["statement_of_reasons"]["puid"], restriction["puid"])
+      << "the restriction's statement travels with it to the platform";
+  const json& block = by_kind["block"];
+  EXPECT_EQ(block["source_type"], "SOURCE_VOLUNTARY");
+  EXPECT_EQ(block["automated_detection"], "Yes");
+  EXPECT_EQ(block["automated_decision"], "AUTOMATED_DECISION_FULLY");
+  EXPECT_EQ(block["decision_visibility"], json::array({"DECISION_VISIBILITY_CONTENT_REMOVED"}));
+  EXPECT_EQ(block["takedown"]["content_id"], "m-5");
+  EXPECT_EQ(block["puid"],
+            fmt::format("takedown-block-{}", block["takedown"]["block_id"].get<int64_t>()));
+  EXPECT_EQ(*wf_->BlockStatement(block["takedown"]["block_id"]), block);
+  EXPECT_EQ(wf_->BlockStatement(restriction["takedown"]["action_id"]).status().code(),
+            StatusCode::kNotFound)
+      << "an action's id is not a block's";
+  EXPECT_EQ(wf_->Statement(sink_->calls.back().body["action_id"]).status().code(),
+            StatusCode::kFailedPrecondition)
+      << "a restore restricts nothing: no statement";
+  // A period without the block leaves it out.
+  EXPECT_EQ((*wf_->Statements(0, 1))["statements"].size(), 0u);
   auto batches = wf_->Statements(0, std::numeric_limits<int64_t>::max(), true);
   ASSERT_EQ((*batches)["batches"].size(), 1u);
   for (const auto& st : (*batches)["batches"][0]["statements"]) {

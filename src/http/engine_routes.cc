@@ -133,10 +133,13 @@ void Server::Impl::InstallEngineRoutes() {
                     {"bank", m.bank},
                     {"signal", m.signal},
                     {"distance", m.distance}});
-    return json{{"content_id", content_id},
+    json out = {{"content_id", content_id},
                 {"decision", r.block ? "block" : "allow"},
                 {"matches", ms},
                 {"recorded", !r.already_recorded}};
+    // The block's statement of reasons, for the uploader: GET /v1/blocks/{block_id}/statement.
+    if (r.block_id != 0) out["block_id"] = r.block_id;
+    return out;
   };
   Route("POST", "/v1/check", {Role::kPlatform}, [this, check_response](Ctx& c) {
     auto r = ParseCheckRequest(c.req.get_header_value("Content-Type"), c.req.body);

@@ -136,6 +136,11 @@ void Server::Impl::InstallWorkflowRoutes() {
                   TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "action_id"));
                   return W()->Statement(id);
                 });
+  WorkflowRoute("GET", "/v1/blocks/{block_id}/statement", {Role::kPlatform, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "block_id"));
+                  return W()->BlockStatement(id);
+                });
   WorkflowRoute("GET", "/v1/statements", {Role::kAdmin}, [=, this](Ctx& c) -> Result<json> {
     TD_ASSIGN_OR_RETURN(int64_t from, IntQuery(c, "from_ms", 0));
     TD_ASSIGN_OR_RETURN(int64_t to, IntQuery(c, "to_ms", W()->env()->NowMs() + 1));

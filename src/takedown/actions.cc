@@ -114,8 +114,9 @@ Status Actions::Deliver(const store::DocRecord& item) {
     body["uploader_id"] = a.uploader_id;
     body["request_id"] = a.request_id;
   }
-  if (a.kind == ActionKind::kRemove) body["category"] = NameOf(a.category);
-  if (a.kind == ActionKind::kRemove) {
+  if (a.kind != ActionKind::kRestore) body["category"] = NameOf(a.category);
+  // A restriction made before restrictions kept their cause has no statement (request_id 0).
+  if (a.kind == ActionKind::kRemove || (a.kind == ActionKind::kRestrictChat && a.request_id > 0)) {
     // The statement travels with the removal; a request that cannot be read must not hold the
     // removal up, but it is said.
     auto r = RequestOf(a.request_id);
@@ -167,7 +168,7 @@ void Actions::AddAck(Action& a, const std::string& via, const std::string& actor
   }
   // Its statement of reasons, queued for the DSA Transparency Database in the same transaction
   // (the document's unique key makes it once per removal).
-  if (ctx_->opt.dsa_submission && a.kind == ActionKind::kRemove)
+  if (ctx_->opt.dsa_submission && a.kind != ActionKind::kRestore)
     ch->docs.push_back(DsaStatementQueued(a.id, ctx_->Now()));
   ch->audits.push_back(
       {actor, std::string(AuditKindOfAck(a.kind)),
@@ -218,7 +219,8 @@ Status Actions::DeliveredBatch(const std::vector<store::DocRecord>& items) {
 }
 
 // Confirmed removals per chat, in a small document per chat (no index over all content); a chat
-// that reaches the configured count gets a restrict_chat action.
+// that reaches the configured count gets a restrict_chat action (once per chat: its unique key),
+// which keeps the request and category of the removal that reached the count.
 Status Actions::CountChatRemoval(const Action& a) {
   MutexLock l(&chat_mu_);
   store::DocRecord rec;
@@ -248,6 +250,11 @@ Status Actions::CountChatRemoval(const Action& a) {
   r.chat_id = a.chat_id;
   r.confirmed_removals = n;
   r.ukey = "restrict:" + a.chat_id;
+  // What its statement of reasons is made of: the removal that reached the count.
+  r.request_id = a.request_id;
+  r.category = a.category;
+  r.media = a.media;
+  r.content_created_ms = a.content_created_ms;
   return Queue(r).status();
 }
 

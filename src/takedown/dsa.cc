@@ -109,6 +109,11 @@ const std::set<std::string> kVisibilities = {"DECISION_VISIBILITY_CONTENT_REMOVE
                                              "DECISION_VISIBILITY_CONTENT_INTERACTION_RESTRICTED",
                                              "DECISION_VISIBILITY_CONTENT_LABELLED",
                                              "DECISION_VISIBILITY_OTHER"};
+const std::set<std::string> kProvisions = {
+    "DECISION_PROVISION_PARTIAL_SUSPENSION", "DECISION_PROVISION_TOTAL_SUSPENSION",
+    "DECISION_PROVISION_PARTIAL_TERMINATION", "DECISION_PROVISION_TOTAL_TERMINATION"};
+const std::set<std::string> kMonetary = {
+    "DECISION_MONETARY_SUSPENSION", "DECISION_MONETARY_TERMINATION", "DECISION_MONETARY_OTHER"};
 const std::set<std::string> kAccounts = {"DECISION_ACCOUNT_SUSPENDED",
                                          "DECISION_ACCOUNT_TERMINATED"};
 const std::set<std::string> kGrounds = {"DECISION_GROUND_ILLEGAL_CONTENT",
@@ -333,6 +338,7 @@ std::string Utf8Prefix(std::string_view s, size_t max_chars) {
 }
 
 std::string Puid(int64_t action_id) { return fmt::format("takedown-action-{}", action_id); }
+std::string BlockPuid(int64_t block_id) { return fmt::format("takedown-block-{}", block_id); }
 
 std::vector<Problem> Validate(const json& st) {
   Checker c(st);
@@ -349,6 +355,11 @@ std::vector<Problem> Validate(const json& st) {
     c.Text("decision_visibility_other", 500, true);
   }
   c.OneOf("decision_account", kAccounts, false);
+  c.OneOf("decision_provision", kProvisions, false);
+  c.OneOf("decision_monetary", kMonetary, false);
+  if (c.Has("decision_monetary") && st["decision_monetary"] == "DECISION_MONETARY_OTHER") {
+    c.Text("decision_monetary_other", 500, true);
+  }
   c.OneOf("decision_ground", kGrounds, true);
   if (c.Has("decision_ground") && st["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT") {
     c.Text("illegal_content_legal_ground", 500, true);

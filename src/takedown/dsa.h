@@ -49,6 +49,8 @@ size_t Utf8Length(std::string_view s);
 
 // A platform-unique identifier of the statement's decision: [A-Za-z0-9_-]{1,500}.
 std::string Puid(int64_t action_id);
+// The puid of an upload blocked at the gate (a namespace of its own: never an action's).
+std::string BlockPuid(int64_t block_id);
 
 struct Problem {
   std::string field;

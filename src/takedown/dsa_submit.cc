@@ -25,6 +25,63 @@ store::DocRecord DsaStatementQueued(int64_t action_id, int64_t now_ms) {
   return d;
 }
 
+store::DocRecord DsaBlockStatementQueued(int64_t content_row, int64_t now_ms) {
+  store::DocRecord d;
+  d.kind = std::string(kDsaStatementDoc);
+  d.owner = content_row;
+  d.state = "queued";
+  d.due_ms = now_ms;
+  d.ukey = fmt::format("dsa:block:{}", content_row);
+  d.doc = json{{"kind", kDsaStatementDoc}, {"subject", "gate_block"}, {"content_row", content_row},
+               {"status", "queued"},       {"attempts", 0},           {"queued_ms", now_ms}}
+              .dump();
+  return d;
+}
+
+Result<json> DsaSubmitter::StatementOf(const store::DocRecord& queued) {
+  const json j = json::parse(queued.doc, nullptr, false);
+  if (j.is_object() && j.value("subject", "") == "gate_block") {
+    TD_ASSIGN_OR_RETURN(
+        auto blocks,
+        ctx_->stores.docs->FindDocs(
+            {.kind = std::string(kGateBlockDoc), .limit = 1, .ukey = GateBlockKey(queued.owner)}));
+    if (blocks.empty()) {
+      return NotFound(fmt::format("the block of content row {} is not stored", queued.owner));
+    }
+    return statements_->OfBlock(blocks.front());
+  }
+  return statements_->Of(queued.owner);
+}
+
+namespace {
+
+// What is kept of the database's answer: its uuid and puid for a statement it created; its
+// message and the errors by field for a refusal; the first 4,000 bytes of a body that is not a
+// JSON object.
+json KeptAnswer(const json& body, const std::string& raw) {
+  if (!body.is_object()) return json{{"body", raw.substr(0, 4000)}};
+  json kept = json::object();
+  for (const char* k : {"uuid", "puid", "message"}) {
+    if (body.contains(k) && body[k].is_string())
+      kept[k] = body[k].get<std::string>().substr(0, 1000);
+  }
+  if (body.contains("errors") && body["errors"].is_object()) {
+    json errors = json::object();
+    for (const auto& [field, list] : body["errors"].items()) {
+      json messages = json::array();
+      for (const auto& m : list.is_array() ? list : json::array({list})) {
+        messages.push_back(m.is_string() ? m.get<std::string>().substr(0, 1000) : m.dump());
+      }
+      errors[field.substr(0, 200)] = std::move(messages);
+    }
+    kept["errors"] = std::move(errors);
+  }
+  if (kept.empty()) kept["body"] = raw.substr(0, 4000);
+  return kept;
+}
+
+}  // namespace
+
 DsaSubmitter::DsaSubmitter(WorkflowContext* ctx, Statements* statements,
                            std::unique_ptr<ActionSink> database)
     : ctx_(ctx), statements_(statements), database_(std::move(database)) {
@@ -101,8 +158,7 @@ Result<DsaSubmitter::Round> DsaSubmitter::SubmitDue() {
   std::vector<store::DocRecord> sent;
   store::DocumentStore::Changes invalid;
   for (auto& d : due) {
-    auto a = LoadAction(ctx_->stores.docs, d.owner);
-    Result<json> st = a.ok() ? statements_->Of(a->id) : Result<json>(a.status());
+    Result<json> st = StatementOf(d);
     if (!st.ok()) {
       if (st.status().code() != StatusCode::kFailedPrecondition &&
           st.status().code() != StatusCode::kNotFound)
@@ -117,7 +173,7 @@ Result<DsaSubmitter::Round> DsaSubmitter::SubmitDue() {
       invalid.docs.push_back(d);
       invalid.audits.push_back(
           {"system", "dsa.statement.invalid",
-           json{{"action_id", d.owner}, {"error", st.status().message()}}.dump()});
+           json{{"statement", d.id}, {"error", st.status().message()}}.dump()});
       ++round.invalid;
       continue;
     }
@@ -171,9 +227,9 @@ Result<DsaSubmitter::Round> DsaSubmitter::SubmitDue() {
     j["answered_ms"] = ctx_->Now();
     j["http_status"] = status;
     if (auto it = by_puid.find(puid); it != by_puid.end()) {
-      j["answer"] = it->second;
+      j["answer"] = KeptAnswer(it->second, "");
     } else if (!accepted) {
-      j["answer"] = body.is_discarded() ? json(answer->body.substr(0, 4000)) : body;
+      j["answer"] = KeptAnswer(body, answer->body);
     }
     ch.expect_states.emplace_back(d.id, d.state);
     d.state = accepted ? "submitted" : "refused";
@@ -183,8 +239,8 @@ Result<DsaSubmitter::Round> DsaSubmitter::SubmitDue() {
   ch.audits.push_back({"system", accepted ? "dsa.statements.submitted" : "dsa.statements.refused",
                        json{{"count", sent.size()},
                             {"http_status", status},
-                            {"first_action_id", sent.front().owner},
-                            {"last_action_id", sent.back().owner}}
+                            {"first_puid", batch.front().value("puid", "")},
+                            {"last_puid", batch.back().value("puid", "")}}
                            .dump()});
   TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
   if (accepted) {

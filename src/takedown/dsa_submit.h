@@ -1,8 +1,10 @@
 // Statements of reasons submitted to the EU's DSA Transparency Database (issue 24 item 3). Off
-// unless dsa.database_url is set. Each acknowledged removal queues its statement in the same
-// transaction as the acknowledgement (a "dsa_statement" document whose unique key is the action:
-// queued once, whatever retries or races happen), and a submitter sends the queued ones to the
-// database's bulk endpoint, up to 100 a call ({"statements": [...]}, Bearer token):
+// unless dsa.database_url is set. Each acknowledged removal or chat restriction queues its
+// statement in the same transaction as the acknowledgement, and each upload blocked at the gate in
+// the block's transaction (a "dsa_statement" document whose unique key is the action or the
+// blocked content item: queued once, whatever retries or races happen), and a submitter sends the
+// queued ones to the database's bulk endpoint, up to 100 a call ({"statements": [...]}, Bearer
+// token):
 //   2xx          -> each statement "submitted", the database's answer for it kept in its document
 //   400, 422     -> the batch was refused: each statement "refused" with the answer (not retried:
 //                   the same statement would be refused again; the validator should have caught
@@ -29,6 +31,9 @@ inline constexpr std::string_view kDsaStatementDoc = "dsa_statement";
 // The document that queues the statement of removal `action_id` (added to the acknowledgement's
 // transaction).
 store::DocRecord DsaStatementQueued(int64_t action_id, int64_t now_ms);
+// The document that queues the statement of the upload block of `content_row` (added to the
+// block's transaction through Service::SetBlockHook; once per blocked content item).
+store::DocRecord DsaBlockStatementQueued(int64_t content_row, int64_t now_ms);
 
 class DsaSubmitter {
  public:
@@ -47,6 +52,8 @@ class DsaSubmitter {
  private:
   void Loop() TD_EXCLUDES(mu_);
   Status Reschedule(std::vector<store::DocRecord> docs, const std::string& error);
+  // The statement a queued document stands for: a removal's or restriction's, or a block's.
+  Result<nlohmann::json> StatementOf(const store::DocRecord& queued);
 
   WorkflowContext* ctx_;
   Statements* statements_;

@@ -44,6 +44,12 @@ json ToJson(const Action& a) {
       break;
     case ActionKind::kRestrictChat:
       j.update({{"chat_id", a.chat_id}, {"confirmed_removals", a.confirmed_removals}});
+      if (a.request_id != 0) {  // the removal that reached the count (its statement of reasons)
+        j.update({{"request_id", a.request_id},
+                  {"category", NameOf(a.category)},
+                  {"media", a.media},
+                  {"content_created_ms", a.content_created_ms}});
+      }
       break;
   }
   if (a.id != 0) j["id"] = a.id;
@@ -178,6 +184,7 @@ json ToJson(const RequesterProfile& p) {
             {"trusted", p.trusted},
             {"deadline_hours", p.deadline_hours},
             {"name", p.name}};
+  if (!p.member_state.empty()) j["member_state"] = p.member_state;
   if (p.email) j["email"] = ToJson(*p.email);
   return j;
 }
@@ -219,6 +226,7 @@ Result<RequesterProfile> ProfileFromDoc(const store::DocRecord& d) {
   p.trusted = f.Bool("trusted");
   p.deadline_hours = f.Int32("deadline_hours");
   p.name = f.Str("name");
+  p.member_state = f.Str("member_state");
   TD_RETURN_IF_ERROR(f.status());
   if (j.contains("email") && !j["email"].is_null()) {
     TD_ASSIGN_OR_RETURN(p.email, EmailSettingsFromJson(j["email"], where));

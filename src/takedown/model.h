@@ -180,6 +180,7 @@ struct Request {
   int64_t owner_id = 0;  // the requester's key
   int64_t requester_key_id = 0;
   std::string requester_name, requester_profile;
+  std::string requester_member_state;  // the profile's member_state at intake, or ""
   SourceType source_type = SourceType::kNotice;
   bool trusted = false;
   int priority = 1;
@@ -269,6 +270,8 @@ struct RequesterProfile {
   bool trusted = false;
   int deadline_hours = 0;  // 0: the source type's default
   std::string name;
+  // Authority orders (DSA Art. 9): the EU/EEA member state of the issuing authority, or "".
+  std::string member_state;
   std::optional<EmailSettings> email;
 };
 

@@ -109,12 +109,12 @@ json ToJson(const Request& r) {
   for (const auto& e : r.evidence) evidence.push_back(ToJson(e));
   json history = json::array();
   for (const auto& [s, t] : r.history) history.push_back({{"status", NameOf(s)}, {"time_ms", t}});
+  json requester = {
+      {"key_id", r.requester_key_id}, {"name", r.requester_name}, {"profile", r.requester_profile}};
+  if (!r.requester_member_state.empty()) requester["member_state"] = r.requester_member_state;
   json j = {{"status", NameOf(r.state)},
             {"owner_id", r.owner_id},
-            {"requester",
-             {{"key_id", r.requester_key_id},
-              {"name", r.requester_name},
-              {"profile", r.requester_profile}}},
+            {"requester", requester},
             {"source_type", NameOf(r.source_type)},
             {"trusted", r.trusted},
             {"priority", r.priority},
@@ -172,6 +172,7 @@ Result<Request> RequestFromDoc(const store::DocRecord& d) {
     r.requester_key_id = q.Int("key_id");
     r.requester_name = q.Str("name");
     r.requester_profile = q.Str("profile");
+    r.requester_member_state = q.Str("member_state");
     f.Merge(q);
   }
   r.source_type = f.Enum("source_type", SourceType::kNotice);

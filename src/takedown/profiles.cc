@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "hash/digest.h"
 #include "intake/notice.h"
+#include "takedown/dsa.h"
 
 namespace takedown::service {
 namespace {
@@ -142,6 +143,12 @@ RequesterProfile ProfileFromBody(int64_t key_id, const json& body, Problems* p) 
     }
   }
   r.name = Str(body, "name", "name", 256, p);
+  r.member_state = Str(body, "member_state", "member_state", 2, p);
+  if (!r.member_state.empty() && !dsa::IsEuEeaCountry(r.member_state)) {
+    Add(p, "member_state",
+        "must be the two-letter code of an EU or EEA member state (ISO 3166-1, Greece GR), or "
+        "empty");
+  }
   if (body.contains("email") && !body["email"].is_null()) r.email = EmailFromBody(body["email"], p);
   return r;
 }

@@ -35,8 +35,10 @@ void Count(json& j, std::string_view key) {
 double Hours(double ms) { return std::round(ms / 3'600'000.0 * 100) / 100; }
 
 // The member state an authority's order came from, as the EU template counts orders: the
-// request's territorial scope when it names one state, "EU" for several, else "not_stated".
+// issuing authority's (its requester profile's member_state), else the request's territorial
+// scope when it names one state, "EU" for several, else "not_stated".
 std::string MemberStateOf(const Request& r) {
+  if (!r.requester_member_state.empty()) return r.requester_member_state;
   const auto codes = dsa::ParseTerritorialScope(r.notice.territorial_scope);
   if (codes.size() == 1) return codes.front();
   if (codes.size() > 1) return "EU";

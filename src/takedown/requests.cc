@@ -72,6 +72,7 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
   r.requester_key_id = who.key_id;
   r.requester_name = who.name;
   r.requester_profile = profile.name;
+  r.requester_member_state = profile.member_state;
   r.source_type = profile.source_type;
   r.trusted = profile.trusted;
   r.priority = PriorityOf(profile.source_type, profile.trusted);

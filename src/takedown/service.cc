@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "core/numbers.h"
 #include "core/text.h"
 #include "hash/digest.h"
 #include "hash/image_signals.h"
@@ -33,6 +34,12 @@ int64_t LayerRow(uint64_t id) { return static_cast<int64_t>(id >> 4); }
 
 std::string Json(const nlohmann::json& j) { return j.dump(); }
 
+// A bank entry's request, as its record names it ("" or not a request id: 0).
+int64_t RequestIdOf(const std::string& request_id) {
+  auto id = ParseId(request_id, "request_id");
+  return id.ok() ? *id : 0;
+}
+
 nlohmann::json PdqJson(const hash::PdqHash& h) { return {h.hash.ToHex(), h.quality}; }
 Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
   if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer())
@@ -46,6 +53,8 @@ match::VideoMatchOptions VideoRule() {
 }  // PDQ.md: 31 bits a frame, 80%
 
 }  // namespace
+
+std::string GateBlockKey(int64_t content_row) { return fmt::format("block:{}", content_row); }
 
 nlohmann::json RobustToJson(const RobustImage& r) {
   nlohmann::json j = nlohmann::json::object();
@@ -182,7 +191,7 @@ Status Service::Load() {
         whole_ids.push_back(static_cast<uint64_t>(e.id) << 7 | i);
       }
     }
-    entries_[e.id] = {e.bank_id, e.enabled};
+    entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id)};
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
     if (!e.video.empty()) {
@@ -482,7 +491,7 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
   TD_ASSIGN_OR_RETURN(e.id, store_->AddBankEntry(e));
   {
     WriterLock lock(&mu_);
-    entries_[e.id] = {bank_id, true};
+    entries_[e.id] = {bank_id, true, RequestIdOf(e.request_id)};
     if (s.video) {
       bank_videos_.emplace_back(e.id, s.video);
       RebuildBankVideos();
@@ -566,7 +575,7 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
     {
       WriterLock lock(&mu_);
       for (size_t i = 0; i < recs.size(); ++i) {
-        entries_[chunk_ids[i]] = {bank_id, true};
+        entries_[chunk_ids[i]] = {bank_id, true, RequestIdOf(recs[i].request_id)};
         if (!recs[i].md5.empty()) exact_.emplace(recs[i].md5, chunk_ids[i]);
         if (!recs[i].sha256.empty()) exact_.emplace(recs[i].sha256, chunk_ids[i]);
       }
@@ -745,18 +754,43 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
   if (r.block) {
     blocked_.fetch_add(1);
     nlohmann::json ms = nlohmann::json::array();
-    for (const auto& m : r.matches)
-      ms.push_back({{"entry_id", m.entry_id},
-                    {"bank", m.bank},
-                    {"signal", m.signal},
-                    {"distance", m.distance}});
-    TD_RETURN_IF_ERROR(store_
-                           ->AppendAudit(actor, "upload.blocked",
-                                         Json({{"content_id", req.content_id},
-                                               {"chat_id", req.chat_id},
-                                               {"uploader_id", req.uploader_id},
-                                               {"matches", ms}}))
-                           .status());
+    int64_t request_id = 0;
+    {
+      ReaderLock lock(&mu_);
+      for (const auto& m : r.matches) {
+        const EntryMeta& e = entries_.at(m.entry_id);
+        if (ms.empty()) request_id = e.request_id;
+        ms.push_back({{"entry_id", m.entry_id},
+                      {"bank", m.bank},
+                      {"category", banks_.at(e.bank_id).category},
+                      {"signal", m.signal},
+                      {"distance", m.distance}});
+      }
+    }
+    // The block (what its statement of reasons is made of) and its audit record: one transaction.
+    store::DocumentStore::Changes ch;
+    store::DocRecord d;
+    d.kind = std::string(kGateBlockDoc);
+    d.owner = r.content_row;
+    d.state = "blocked";
+    d.ukey = GateBlockKey(r.content_row);
+    d.doc = Json({{"kind", std::string(kGateBlockDoc)},
+                  {"content_id", req.content_id},
+                  {"chat_id", req.chat_id},
+                  {"uploader_id", req.uploader_id},
+                  {"media", s.video ? "video" : "image"},
+                  {"blocked_ms", env_->NowMs()},
+                  {"request_id", request_id},
+                  {"matches", ms}});
+    ch.docs.push_back(std::move(d));
+    ch.audits.push_back({actor, "upload.blocked",
+                         Json({{"content_id", req.content_id},
+                               {"chat_id", req.chat_id},
+                               {"uploader_id", req.uploader_id},
+                               {"matches", ms}})});
+    if (block_hook_) block_hook_(r.content_row, &ch);
+    TD_ASSIGN_OR_RETURN(auto ids, store_->Transact(ch));
+    r.block_id = std::abs(ids.at(0));  // negated: blocked before (the same content item)
   }
   return r;
 }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -98,7 +99,16 @@ struct CheckResult {
   std::vector<CheckMatch> matches;
   int64_t content_row = 0;  // the content index's id for this upload
   bool already_recorded = false;
+  int64_t block_id = 0;  // blocked: the gate_block document (its statement of reasons)
 };
+
+// A block at the upload gate is kept as a document of this kind (one per content item, unique key
+// "block:<content row>"), written in the transaction of its audit record: the DSA statement of
+// reasons of an own-initiative, automated decision is made from it (statements.h). Its JSON:
+// content_id, chat_id, uploader_id, media ("image" | "video"), blocked_ms, request_id (of the
+// first match's entry, or 0) and matches [{entry_id, bank, category, signal, distance}].
+inline constexpr std::string_view kGateBlockDoc = "gate_block";
+std::string GateBlockKey(int64_t content_row);
 
 struct ServiceStats {
   uint64_t bank_entries = 0;
@@ -146,6 +156,10 @@ class Service {
   // The upload gate: block or allow, with the matching entries; the upload is recorded in the
   // content index either way (a content_id seen before keeps its first record).
   Result<CheckResult> Check(const CheckRequest& req, const std::string& actor);
+  // Adds more to the transaction that records a block (the workflow queues the block's statement
+  // for the DSA Transparency Database with it). Set before the gate serves, once.
+  using BlockHook = std::function<void(int64_t content_row, store::DocumentStore::Changes*)>;
+  void SetBlockHook(BlockHook hook) { block_hook_ = std::move(hook); }
   // Backfill: records existing content (signals only) in bulk; returns how many were new.
   Result<int64_t> Backfill(const std::vector<CheckRequest>& items, const std::string& actor);
 
@@ -172,6 +186,7 @@ class Service {
   struct EntryMeta {
     int64_t bank_id;
     bool enabled;
+    int64_t request_id = 0;  // the removal request the entry came from, or 0
   };
   Service(store::Store* store, Env* env);
   Status Load();
@@ -183,6 +198,7 @@ class Service {
 
   store::Store* store_;
   Env* env_;
+  BlockHook block_hook_;
   std::unique_ptr<index::HashIndex> bank_pdq_;                    // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;                 // id: content row id
   std::unique_ptr<index::HashIndex> content_norm_, content_box_;  // id: content row id

@@ -33,6 +33,7 @@ Workflow::~Workflow() {
   }
   stop_cv_.SignalAll();
   if (retention_.joinable()) retention_.join();
+  if (dsa_) ctx_.svc->SetBlockHook(nullptr);
   dsa_.reset();
   actions_->Stop();
   for (const char* m : {"takedown_outbox_pending", "takedown_outbox_oldest_pending_seconds",
@@ -97,6 +98,11 @@ void Workflow::Start() {
 
 void Workflow::EnableDsaSubmission(std::unique_ptr<ActionSink> database) {
   dsa_ = std::make_unique<DsaSubmitter>(&ctx_, statements_.get(), std::move(database));
+  // Blocks at the upload gate queue their statements in the block's own transaction.
+  Env* env = ctx_.env;
+  ctx_.svc->SetBlockHook([env](int64_t content_row, store::DocumentStore::Changes* ch) {
+    ch->docs.push_back(DsaBlockStatementQueued(content_row, env->NowMs()));
+  });
 }
 
 Result<DsaSubmitter::Round> Workflow::SubmitStatementsNow() {
@@ -211,7 +217,35 @@ Result<json> Workflow::ListActions(const std::string& state, int64_t after_id, i
 
 void Workflow::DeliverDueNow() { actions_->DeliverDueNow(); }
 
-Result<json> Workflow::Statement(int64_t action_id) { return statements_->Of(action_id); }
+Result<json> Workflow::Statement(int64_t action_id) {
+  TD_ASSIGN_OR_RETURN(json st, statements_->Of(action_id));
+  TD_RETURN_IF_ERROR(AddSubmission(&st, fmt::format("dsa:{}", action_id)));
+  return st;
+}
+
+Result<json> Workflow::BlockStatement(int64_t block_id) {
+  TD_ASSIGN_OR_RETURN(json st, statements_->OfBlock(block_id));
+  TD_ASSIGN_OR_RETURN(auto block, ctx_.stores.docs->GetDoc(block_id));
+  if (block) TD_RETURN_IF_ERROR(AddSubmission(&st, fmt::format("dsa:block:{}", block->owner)));
+  return st;
+}
+
+// Where the statement stands with the DSA Transparency Database, when submission queued it:
+// status (queued | submitted | refused | invalid), attempts, the last error, the database's answer.
+Status Workflow::AddSubmission(json* st, const std::string& queue_key) {
+  TD_ASSIGN_OR_RETURN(auto q,
+                      ctx_.stores.docs->FindDocs(
+                          {.kind = std::string(kDsaStatementDoc), .limit = 1, .ukey = queue_key}));
+  if (q.empty()) return Status::Ok();
+  const json j = json::parse(q.front().doc, nullptr, false);
+  if (!j.is_object()) return Status::Ok();
+  json sub = {{"status", q.front().state}, {"attempts", j.value("attempts", 0)}};
+  for (const char* k : {"last_error", "http_status", "answered_ms", "answer"}) {
+    if (j.contains(k)) sub[k] = j[k];
+  }
+  (*st)["takedown"]["database_submission"] = std::move(sub);
+  return Status::Ok();
+}
 
 Result<json> Workflow::Statements(int64_t from_ms, int64_t to_ms, bool database_batches) {
   return statements_->Between(from_ms, to_ms, database_batches);

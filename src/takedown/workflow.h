@@ -82,9 +82,13 @@ class Workflow {
   // Actions. Ack is the platform's explicit acknowledgement (same effect as a 2xx webhook).
   Result<json> Acknowledge(const Principal& who, int64_t action_id);
   Result<json> ListActions(const std::string& state, int64_t after_id, int64_t limit);
-  // DSA Art. 17 statement of reasons for a removal; Statements exports those of removals
-  // acknowledged in [from_ms, to_ms).
+  // DSA Art. 17 statement of reasons for a removal or a chat restriction (with, under
+  // takedown.database_submission, where it stands with the DSA Transparency Database when
+  // submission is on); Statements exports those of removals and restrictions acknowledged in
+  // [from_ms, to_ms) and of uploads blocked in it.
   Result<json> Statement(int64_t action_id);
+  // The statement of an upload blocked at the gate (CheckResult::block_id).
+  Result<json> BlockStatement(int64_t block_id);
   Result<json> Statements(int64_t from_ms, int64_t to_ms, bool database_batches = false);
 
   // Statements of reasons sent to the DSA Transparency Database (dsa_submit.h): `database` POSTs
@@ -127,6 +131,7 @@ class Workflow {
   std::unique_ptr<Evidence> evidence_;
   std::unique_ptr<Sweeper> sweeper_;
   std::unique_ptr<service::Statements> statements_;
+  Status AddSubmission(json* st, const std::string& queue_key);
   std::unique_ptr<Requests> requests_;
   std::unique_ptr<Actions> actions_;
   std::unique_ptr<Appeals> appeals_;
