@@ -482,6 +482,17 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
     }
   }
 
+  if (again.contains("block_id")) {
+    std::printf("  and the re-uploader (own-initiative block at the gate):\n");
+    const json st =
+        Must(admin.Get(fmt::format("/v1/blocks/{}/statement", again["block_id"].get<int64_t>())),
+             200, "block statement");
+    for (const char* k : {"puid", "category", "source_type", "automated_decision"}) {
+      std::printf("  %-20s %s\n", k,
+                  st[k].is_string() ? st[k].get<std::string>().c_str() : st[k].dump().c_str());
+    }
+  }
+
   std::printf("\n== 7. transparency report (CSV)\n");
   auto rep = admin.Get("/v1/reports/transparency?format=csv");
   if (rep && rep->status == 200) std::printf("%s", rep->body.c_str());
