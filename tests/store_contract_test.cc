@@ -142,6 +142,12 @@ TEST_P(StoreContract, EvidenceExpiresAndKeysAreFoundById) {
   EXPECT_EQ(*store_->DeleteExpiredEvidence(5'000), 1);
   EXPECT_FALSE(store_->GetEvidence(1, 0)->has_value());
   EXPECT_TRUE(store_->GetEvidence(1, 1)->has_value());
+  // A request's media deleted at once (staged for hashing, not kept); another request's stays.
+  ASSERT_TRUE(store_->PutEvidence({2, 0, "nonce", "box", 9'000}).ok());
+  EXPECT_EQ(*store_->DeleteEvidence(1), 1);
+  EXPECT_FALSE(store_->GetEvidence(1, 1)->has_value());
+  EXPECT_TRUE(store_->GetEvidence(2, 0)->has_value());
+  EXPECT_EQ(*store_->DeleteEvidence(1), 0);
   auto k = store_->CreateKey({0, "kcsc", "requester", "hash-1", 0, false});
   ASSERT_TRUE(k.ok());
   auto got = store_->GetKey(*k);

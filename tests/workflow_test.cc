@@ -469,6 +469,95 @@ TEST_F(WorkflowTest, OrdersAreCountedUnderTheAuthoritysMemberState) {
       << (*rep)["eu_template"].dump();
 }
 
+// Media evidence is hashed after its request is stored (issue 17 item 7): the submission answers
+// at once with the items "hashing", the media waits encrypted, background workers hash it and put
+// the request through the policy, and the staged copy is deleted when it is not kept.
+TEST_F(WorkflowTest, MediaEvidenceIsHashedInTheBackgroundAfterTheRequestIsStored) {
+  WorkflowOptions o;
+  o.evidence_key = std::string(32, 'k');
+  o.evidence_hash_workers = 1;
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, o);
+  wf_->Start();
+  Upload("m-1", "chat", Jpeg(31, 60));
+  const auto reg = Key(Role::kRequester, "hotline");
+  ASSERT_TRUE(
+      wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg)
+          .ok());
+  const auto photo = Jpeg(31, 95);
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  EXPECT_EQ((*r)["status"], "received") << r->dump();
+  EXPECT_EQ((*r)["evidence"][0]["hashing"], true) << r->dump();
+  EXPECT_FALSE((*r)["evidence"][0].contains("pdq")) << "not hashed before the answer";
+  json view;
+  for (int i = 0; i < 500; ++i) {
+    view = *wf_->GetRequest(reg, id);
+    if (view["status"] != "received" && view["status"] != "approved") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(view["status"], "actioned") << view.dump();
+  EXPECT_FALSE(view["evidence"][0].contains("hashing"));
+  EXPECT_EQ(view["evidence"][0]["usable"], true);
+  EXPECT_EQ(view["evidence"][0]["pdq"].get<std::string>().size(), 64u);
+  EXPECT_EQ(view["removals_pending"], 1) << "the copy in the chat was found";
+  EXPECT_FALSE(store_->GetEvidence(id, 0)->has_value()) << "the staged media is not kept";
+  std::set<std::string> kinds;
+  const auto audit = store_->ReadAudit(1, 1000);
+  ASSERT_TRUE(audit.ok());
+  for (const auto& rec : *audit) kinds.insert(rec.kind);
+  EXPECT_TRUE(kinds.count("request.evidence_hashed"));
+  wf_.reset();
+}
+
+// Hashing that a stop interrupted is taken up again at the next start from the staged copy; a file
+// that cannot be decoded, one whose staged copy is gone, and files past the request's hashing
+// budget are unusable items with their reason, and the request waits for a reviewer.
+TEST_F(WorkflowTest, HashingInterruptedByAStopResumesAndBadOrLostMediaIsSaid) {
+  WorkflowOptions o;
+  o.evidence_key = std::string(32, 'k');
+  o.evidence_hash_workers = 1;  // not started: the work waits in the queue, then the "crash"
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, o);
+  const auto reg = Key(Role::kRequester, "hotline");
+  ASSERT_TRUE(
+      wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg)
+          .ok());
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object(), json::object(), json::object()});
+  const std::string junk = "this is not an image or a video";
+  auto a = wf_->CreateRequest(
+      reg, body,
+      {{0, std::vector<uint8_t>(junk.begin(), junk.end())}, {1, Jpeg(41)}, {2, Jpeg(42)}});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  body["evidence"] = json::array({json::object()});
+  auto b = wf_->CreateRequest(reg, body, {{0, Jpeg(43)}});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(store_->DeleteEvidence((*b)["id"]).ok());  // the staged copy lost
+  wf_.reset();                    // stopped with both requests received and not hashed
+  o.evidence_hash_workers = 0;    // at the next start: hashed by the start itself
+  o.evidence_hash_budget_ms = 0;  // the first file that decodes, then the budget is spent
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, o);
+  wf_->Start();
+  const json va = *wf_->GetRequest(reg, (*a)["id"]);
+  EXPECT_EQ(va["status"], "pending_review") << va.dump();
+  const json& ev = va["evidence"];
+  EXPECT_EQ(ev[0]["usable"], false);
+  EXPECT_FALSE(ev[0].value("problem", "").empty()) << ev[0].dump();
+  EXPECT_EQ(ev[1]["usable"], true) << ev[1].dump();
+  EXPECT_EQ(ev[1]["pdq"].get<std::string>().size(), 64u);
+  EXPECT_EQ(ev[2]["usable"], false);
+  EXPECT_NE(ev[2].value("problem", "").find("budget"), std::string::npos) << ev[2].dump();
+  for (const auto& e : ev) EXPECT_FALSE(e.contains("hashing"));
+  const json vb = *wf_->GetRequest(reg, (*b)["id"]);
+  EXPECT_EQ(vb["status"], "pending_review");
+  EXPECT_NE(vb["evidence"][0].value("problem", "").find("send it again"), std::string::npos)
+      << vb.dump();
+  EXPECT_FALSE(store_->GetEvidence((*a)["id"], 1)->has_value());
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+}
+
 TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirOwn) {
   Upload("m-1", "chat", Jpeg(3));
   const auto a = Key(Role::kRequester, "a");

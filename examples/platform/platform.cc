@@ -386,6 +386,19 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> Copies(
   return out;
 }
 
+// A request whose media is hashed in the background after it was accepted: its view once the
+// hashing and the policy (and, when approved, the sweep) are done.
+json WhenHashed(Api& api, int64_t id) {
+  json view;
+  for (int i = 0; i < 6000; ++i) {
+    view = Must(api.Get(fmt::format("/v1/requests/{}", id)), 200, "request view");
+    const std::string st = view["status"];
+    if (st != "received" && st != "approved") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return view;
+}
+
 int Story(Platform& platform, Api admin, Api regulator, const std::string& media_dir, int copies) {
   std::printf("== 1. the platform: chats fill up; every upload passes takedown's upload gate\n");
   auto photos = LoadPhotos(media_dir, 25);
@@ -424,16 +437,19 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
                {"case_reference", "ECSC-2026-0042"},
                {"evidence", json::array({{{"media", Base64(reported)}}})}};
   const auto t_req = Clock::now();
-  const json req = Must(regulator.Post("/v1/requests", body), 201, "request");
+  const json accepted = Must(regulator.Post("/v1/requests", body), 201, "request");
   const auto t_acc = Clock::now();
-  const int64_t id = req["id"];
+  const int64_t id = accepted["id"];
   std::printf(
-      "  request %lld accepted in %.0f ms: status %s, deadline %s, decided by %s; sweep found %d "
-      "item(s) in %d ms\n",
-      static_cast<long long>(id), Ms(t_req, t_acc), req["status"].get<std::string>().c_str(),
-      req["deadline_at"].get<std::string>().c_str(),
-      req["decision"]["by"].get<std::string>().c_str(), req["sweep"]["matched"].get<int>(),
-      req["sweep"]["ms"].get<int>());
+      "  request %lld accepted in %.0f ms: status %s, deadline %s (its media is hashed "
+      "after it was stored)\n",
+      static_cast<long long>(id), Ms(t_req, t_acc), accepted["status"].get<std::string>().c_str(),
+      accepted["deadline_at"].get<std::string>().c_str());
+  const json req = WhenHashed(regulator, id);
+  std::printf("  hashed and %s by %s %.0f ms after acceptance; sweep found %d item(s) in %d ms\n",
+              req["status"].get<std::string>().c_str(),
+              req["decision"]["by"].get<std::string>().c_str(), Ms(t_acc, Clock::now()),
+              req["sweep"]["matched"].get<int>(), req["sweep"]["ms"].get<int>());
 
   std::printf("\n== 3. removals arrive at the platform (signed webhooks)\n");
   const size_t got = platform.WaitForRemovals(copy_list.size(), std::chrono::seconds(30));
@@ -540,12 +556,14 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
                {"issuing_authority", "bench"},
                {"evidence", json::array({{{"media", Base64(photos[0])}}})}};
   const auto t_req = Clock::now();
-  const json req = Must(regulator.Post("/v1/requests", body), 201, "request");
+  const json accepted = Must(regulator.Post("/v1/requests", body), 201, "request");
   const auto t_acc = Clock::now();
+  const json req = WhenHashed(regulator, accepted["id"]);
   size_t got = platform.WaitForRemovals(copy_list.size(), std::chrono::seconds(60));
   const double end_to_end = Ms(t_acc, platform.last_removal());
   std::printf(
-      "  request accepted in %.0f ms (hashing the media, storing, and the sweep alone: %d ms)\n",
+      "  request accepted in %.0f ms (stored; its media hashed afterwards; the sweep alone: %d "
+      "ms)\n",
       Ms(t_req, t_acc), req["sweep"]["ms"].get<int>());
   std::printf("  copies found %d of %zu; removed and acknowledged %zu of %zu\n",
               req["sweep"]["matched"].get<int>(), copy_list.size(), got, copy_list.size());
@@ -595,15 +613,17 @@ int Bench(Platform& platform, Api admin, Api regulator, Api plat, const std::str
     json vbody = body;
     vbody["evidence"] = json::array({{{"media", Base64(original)}}});
     const auto v0 = Clock::now();
-    const json vreq = Must(regulator.Post("/v1/requests", vbody), 201, "video request");
+    const json vaccepted = Must(regulator.Post("/v1/requests", vbody), 201, "video request");
     const auto v1 = Clock::now();
+    const json vreq = WhenHashed(regulator, vaccepted["id"]);
+    const auto v2 = Clock::now();
     const size_t vgot =
         platform.WaitForRemovals(before + video_copies, std::chrono::seconds(60)) - before;
     const double vend = Ms(v1, platform.last_removal());
     std::printf(
-        "  video request accepted in %.0f ms (mostly hashing the reported video densely; the sweep "
+        "  video request accepted in %.0f ms; hashed (densely) and swept %.0f ms later (the sweep "
         "alone: %d ms); found %d of %d; removed %zu\n",
-        Ms(v0, v1), vreq["sweep"]["ms"].get<int>(), vreq["sweep"]["matched"].get<int>(),
+        Ms(v0, v1), Ms(v1, v2), vreq["sweep"]["ms"].get<int>(), vreq["sweep"]["matched"].get<int>(),
         video_copies, vgot);
     std::printf(
         "  video end to end (accepted -> last removal acknowledged): %.0f ms   target < 2000 ms, "

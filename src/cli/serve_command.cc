@@ -213,18 +213,26 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         "no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
   }
   service::WorkflowOptions wopt;
+  // The key encrypts media staged for hashing after its request is stored, and kept evidence.
+  auto key = LoadOrCreateEvidenceKey(cfg->evidence_key_file, cfg->store_path);
+  if (!key.ok()) {
+    spdlog::error("evidence: {}", key.status().message());
+    server.Stop();
+    http_thread.join();
+    return 2;
+  }
+  wopt.evidence_key = std::move(*key);
+  wopt.evidence_hash_workers =
+      cfg->evidence_hash_workers > 0
+          ? cfg->evidence_hash_workers
+          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+  wopt.evidence_hash_budget_ms = int64_t{cfg->evidence_hash_budget_s} * 1000;
   if (cfg->evidence_retention_days > 0) {
-    auto key = LoadOrCreateEvidenceKey(cfg->evidence_key_file, cfg->store_path);
-    if (!key.ok()) {
-      spdlog::error("evidence: {}", key.status().message());
-      server.Stop();
-      http_thread.join();
-      return 2;
-    }
-    wopt.evidence_key = std::move(*key);
     wopt.evidence_retention_s = int64_t{cfg->evidence_retention_days} * 86400;
     spdlog::info("evidence: media kept {} days, encrypted", cfg->evidence_retention_days);
   }
+  spdlog::info("evidence: media hashed after its request is stored, by {} background threads",
+               wopt.evidence_hash_workers);
   wopt.webhook_secret = cfg->webhook_secret;
   wopt.delivery_workers = cfg->webhook_workers;
   wopt.restrict_chat_after = cfg->restrict_chat_after;

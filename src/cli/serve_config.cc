@@ -189,8 +189,18 @@ const std::vector<Binding>& Bindings() {
         "days reported media is kept, encrypted, for reviewers (0: hashed and dropped)"},
        IntField(&ServeConfig::evidence_retention_days, 0, 3650),
        true},
+      {{"evidence.hash_workers", "TAKEDOWN_EVIDENCE_HASH_WORKERS", "--evidence.hash_workers",
+        "background threads hashing requests' media after the request is stored (0: half the "
+        "cores)"},
+       IntField(&ServeConfig::evidence_hash_workers, 0, 64),
+       true},
+      {{"evidence.hash_budget_s", "TAKEDOWN_EVIDENCE_HASH_BUDGET_S", "--evidence.hash_budget_s",
+        "hashing time one request's media may take; files left after it get a problem"},
+       IntField(&ServeConfig::evidence_hash_budget_s, 1, 3600),
+       true},
       {{"evidence.key_file", "TAKEDOWN_EVIDENCE_KEY_FILE", "--evidence.key_file",
-        "32-byte key encrypting kept evidence (created, mode 600, when missing)"},
+        "32-byte key encrypting kept evidence and media staged for hashing (created, mode 600, "
+        "when missing)"},
        [](ServeConfig& c, const std::string& v) {
          if (v.empty()) return InvalidArgument("the evidence key file path is empty");
          c.evidence_key_file = v;

@@ -39,9 +39,11 @@ struct ServeConfig {
   std::string webhook_secret;   // never logged
   std::string webhook_ca_file;  // https: the CA file to verify against ("" = the system's)
   int webhook_workers = 4;
-  int restrict_chat_after = 0;      // 0 = never
-  std::string territorial_scope;    // statements of reasons: "EU" or EU/EEA codes, "" none
-  int evidence_retention_days = 0;  // 0 = media is hashed and dropped
+  int restrict_chat_after = 0;       // 0 = never
+  std::string territorial_scope;     // statements of reasons: "EU" or EU/EEA codes, "" none
+  int evidence_retention_days = 0;   // 0 = media is hashed and dropped
+  int evidence_hash_workers = 0;     // 0 = half the cores (at least 1)
+  int evidence_hash_budget_s = 120;  // hashing time one request's media may take
   std::string evidence_key_file =
       "evidence.key";              // relative to the store's directory unless absolute
   std::string dsa_database_url;    // "" = statements are not submitted

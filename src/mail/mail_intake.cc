@@ -382,7 +382,8 @@ Result<TakeResult> MailLine::Take(std::string_view raw, const std::string& mailb
   data["has_problems"] = !d.problems.empty();
   service::Principal who{profile.key_id, service::Role::kRequester, auth.sender->key_name};
   TD_ASSIGN_OR_RETURN(
-      auto s, wf_->Submit(who, d.notice, d.media, {.idempotency_key = key, .lenient_media = true}));
+      auto s, wf_->Submit(who, d.notice, d.media,
+                          {.idempotency_key = key, .lenient_media = true, .hash_inline = true}));
   if (!s.problems.empty()) {
     std::vector<std::string> reasons;
     for (const auto& p : s.problems) reasons.push_back(p.ToString());

@@ -277,6 +277,20 @@ class MemoryStore final : public Store {
     return it == evidence_.end() ? std::optional<EvidenceBlob>()
                                  : std::optional<EvidenceBlob>(it->second);
   }
+  Result<int64_t> DeleteEvidence(int64_t request_id) override {
+    MutexLock l(&mu_);
+    int64_t n = 0;
+    for (auto it = evidence_.begin(); it != evidence_.end();) {
+      if (it->first.first == request_id) {
+        it = evidence_.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
     MutexLock l(&mu_);
     int64_t n = 0;

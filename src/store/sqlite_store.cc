@@ -789,6 +789,18 @@ class SqliteStore final : public Store {
     return n;
   }
 
+  Result<int64_t> DeleteEvidence(int64_t request_id) override {
+    int64_t n = 0;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db, "DELETE FROM evidence WHERE request_id = ?"));
+      Bind(s.get(), 1, request_id);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "delete evidence");
+      n = sqlite3_changes(db);
+      return Status::Ok();
+    }));
+    return n;
+  }
+
   Result<AuditRecord> AppendAudit(const std::string& actor, const std::string& kind,
                                   const std::string& payload) override {
     AuditRecord r;

@@ -202,6 +202,8 @@ class EvidenceStore {
   virtual Status PutEvidence(const EvidenceBlob& e) = 0;
   virtual Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) = 0;
   virtual Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) = 0;
+  // Deletes a request's media (staged for hashing and not kept): returns how many items went.
+  virtual Result<int64_t> DeleteEvidence(int64_t request_id) = 0;
 };
 
 // The tamper-evident audit chain.

@@ -54,6 +54,14 @@ struct WorkflowOptions {
   int64_t evidence_retention_s = 0;
   std::string evidence_key;
   int retention_sweep_s = 60;  // how often expired evidence is deleted
+  // Media evidence is hashed after its request is stored, from a staged copy encrypted with
+  // evidence_key (without a key: before the request is stored, on the submitting thread):
+  // 0 workers = on the submitting thread; N = by N background threads, the submission answering
+  // at once with the items "hashing". A request's hashing stops at budget_ms (items left get a
+  // problem); staged media not kept for reviewers is deleted once hashed, or after staging_s.
+  int evidence_hash_workers = 0;
+  int64_t evidence_hash_budget_ms = 120000;
+  int64_t evidence_staging_s = 7 * 86400;
   // Where the platform's removals take effect, for statements of reasons whose request names no
   // scope: EU/EEA country codes ("DE FR"), or "EU" for all of the EU and EEA; "" none stated.
   std::string territorial_scope;

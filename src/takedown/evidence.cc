@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "media/preview.h"
 
 namespace takedown::service {
@@ -37,12 +40,70 @@ Result<json> LoadSignals(store::DocumentStore* docs, int64_t id) {
 Evidence::Evidence(WorkflowContext* ctx) : ctx_(ctx) {
   // Never keep media unencrypted: without safe randomness or a key, nothing is kept.
   if (sodium_init() >= 0 && ctx_->opt.evidence_key.size() == crypto_secretbox_KEYBYTES) {
+    key_ = true;
     retention_s_ = ctx_->opt.evidence_retention_s;
   }
 }
 
+bool Evidence::stages() const { return key_; }
+
+// Fills a media item from its hashed signals (or its problem); the large signals go to
+// `signal_docs` to be stored as documents the item refers to.
+void Evidence::ApplyMedia(EvidenceItem& item, const Result<Signals>& sig,
+                          std::vector<std::pair<size_t, json>>* signal_docs) {
+  const size_t i = static_cast<size_t>(item.index);
+  item.hashing = false;
+  if (!sig.ok()) {
+    item.usable = false;
+    item.problem = sig.status().message();
+    return;
+  }
+  const Signals& s = *sig;
+  if (s.robust) signal_docs->emplace_back(i, json{{"robust", RobustToJson(*s.robust)}});
+  if (s.video) {
+    signal_docs->emplace_back(i, json{{"video", VideoToJson(*s.video)}});
+    item.video =
+        EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
+  }
+  // Hashes claimed beside the media stand (as at intake); those taken from the content index for
+  // a located item give way to the media's own.
+  auto from_index = [&](const char* k) {
+    auto it = std::find(item.from_index.begin(), item.from_index.end(), k);
+    if (it == item.from_index.end()) return false;
+    item.from_index.erase(it);
+    return true;
+  };
+  if (s.pdq && (item.pdq.empty() || from_index("pdq"))) {
+    item.pdq = s.pdq->ToHex();
+    item.quality = s.quality;
+  }
+  if (!s.md5.empty() && (item.md5.empty() || from_index("md5"))) item.md5 = s.md5;
+  if (!s.sha256.empty() && (item.sha256.empty() || from_index("sha256"))) item.sha256 = s.sha256;
+  item.problem.clear();
+  if (!item.pdq.empty() && item.quality < ctx_->opt.min_quality) {
+    item.problem = fmt::format("PDQ quality {} is below {}: not usable for matching", item.quality,
+                               ctx_->opt.min_quality);
+  }
+  item.usable = (!item.pdq.empty() && item.quality >= ctx_->opt.min_quality) || !item.md5.empty() ||
+                !item.sha256.empty() || item.content_row != 0 || s.video != nullptr;
+}
+
+Status Evidence::StoreSignalDocs(std::vector<EvidenceItem>& items,
+                                 const std::vector<std::pair<size_t, json>>& signal_docs) {
+  // A video's frame signals are large: each goes into its own document, referenced from its item.
+  for (const auto& [i, body] : signal_docs) {
+    TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({SignalsDoc(body)}));
+    for (auto& item : items) {
+      if (item.index != static_cast<int64_t>(i)) continue;
+      (body.contains("video") ? item.video_signals : item.image_signals) = ids.at(0);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>& claims,
-                                        const MediaByItem& media, bool lenient_media) {
+                                        const MediaByItem& media, bool lenient_media,
+                                        bool defer_media) {
   Built out;
   std::vector<std::pair<size_t, json>> signal_docs;  // item -> the document to store
   for (size_t i = 0; i < claims.size(); ++i) {
@@ -52,25 +113,29 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
     item.index = static_cast<int64_t>(i);
     Signals s;
     if (auto m = media.find(i); m != media.end()) {
-      auto sig = ctx_->svc->HashMedia(m->second);
       item.kind = EvidenceKind::kMedia;
       item.media_bytes = static_cast<int64_t>(m->second.size());
-      if (!sig.ok()) {
-        if (!lenient_media) {
-          out.problems.push_back({f + ".media", sig.status().message()});
+      if (defer_media) {
+        item.hashing = true;  // hashed after the request is stored (HashStaged)
+      } else {
+        auto sig = ctx_->svc->HashMedia(m->second);
+        if (!sig.ok()) {
+          if (!lenient_media) {
+            out.problems.push_back({f + ".media", sig.status().message()});
+            continue;
+          }
+          item.usable = false;
+          item.problem = sig.status().message();
+          out.items.push_back(std::move(item));
           continue;
         }
-        item.usable = false;
-        item.problem = sig.status().message();
-        out.items.push_back(std::move(item));
-        continue;
-      }
-      s = *sig;
-      if (s.robust) signal_docs.emplace_back(i, json{{"robust", RobustToJson(*s.robust)}});
-      if (s.video) {
-        signal_docs.emplace_back(i, json{{"video", VideoToJson(*s.video)}});
-        item.video =
-            EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
+        s = *sig;
+        if (s.robust) signal_docs.emplace_back(i, json{{"robust", RobustToJson(*s.robust)}});
+        if (s.video) {
+          signal_docs.emplace_back(i, json{{"video", VideoToJson(*s.video)}});
+          item.video =
+              EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
+        }
       }
     }
     if (c.pdq) {
@@ -121,20 +186,82 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
     }
     item.md5 = s.md5;
     item.sha256 = s.sha256;
-    item.usable = (s.pdq && s.quality >= ctx_->opt.min_quality) || !s.md5.empty() ||
-                  !s.sha256.empty() || item.content_row != 0 || s.video != nullptr;
+    item.usable =
+        !item.hashing && ((s.pdq && s.quality >= ctx_->opt.min_quality) || !s.md5.empty() ||
+                          !s.sha256.empty() || item.content_row != 0 || s.video != nullptr);
     out.items.push_back(std::move(item));
   }
   if (!out.problems.empty()) return out;
-  // A video's frame signals are large: each goes into its own document, referenced from its item.
-  for (const auto& [i, body] : signal_docs) {
-    TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({SignalsDoc(body)}));
-    for (auto& item : out.items) {
-      if (item.index != static_cast<int64_t>(i)) continue;
-      (body.contains("video") ? item.video_signals : item.image_signals) = ids.at(0);
-    }
-  }
+  TD_RETURN_IF_ERROR(StoreSignalDocs(out.items, signal_docs));
   return out;
+}
+
+Result<Evidence::Hashed> Evidence::HashStaged(Request& r, int64_t budget_ms) {
+  Hashed out;
+  std::vector<std::pair<size_t, json>> signal_docs;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto& item : r.evidence) {
+    if (!item.hashing) continue;
+    const int64_t spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (spent >= budget_ms && out.hashed > 0) {
+      ApplyMedia(item,
+                 ResourceExhausted(fmt::format(
+                     "not hashed: this request's hashing budget ({} ms) was spent on its earlier "
+                     "media; send this file in a request of its own",
+                     budget_ms)),
+                 &signal_docs);
+      ++out.over_budget;
+      continue;
+    }
+    auto bytes = Open(r.id, static_cast<int>(item.index));
+    if (!bytes.ok()) {
+      ApplyMedia(item,
+                 bytes.status().code() == StatusCode::kNotFound
+                     ? NotFound("the media was lost before it was hashed (the service stopped "
+                                "while accepting it): send it again")
+                     : Result<Signals>(bytes.status()),
+                 &signal_docs);
+      ++out.failed;
+      continue;
+    }
+    auto sig = ctx_->svc->HashMedia(*bytes);
+    sodium_memzero(bytes->data(), bytes->size());
+    ++(sig.ok() ? out.hashed : out.failed);
+    ApplyMedia(item, sig, &signal_docs);
+  }
+  TD_RETURN_IF_ERROR(StoreSignalDocs(r.evidence, signal_docs));
+  out.ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  return out;
+}
+
+Status Evidence::Unstage(int64_t request_id) {
+  if (retains()) return Status::Ok();  // kept for reviewers until its period ends
+  return ctx_->stores.evidence->DeleteEvidence(request_id).status();
+}
+
+Result<std::vector<uint8_t>> Evidence::Open(int64_t request_id, int item) {
+  TD_ASSIGN_OR_RETURN(auto blob, ctx_->stores.evidence->GetEvidence(request_id, item));
+  if (!blob) return NotFound(fmt::format("request {} evidence[{}]: no media", request_id, item));
+  if (ctx_->opt.evidence_key.size() != crypto_secretbox_KEYBYTES ||
+      blob->data.size() < crypto_secretbox_MACBYTES ||
+      blob->nonce.size() != crypto_secretbox_NONCEBYTES) {
+    return DataLoss(fmt::format(
+        "request {} evidence[{}]: cannot be decrypted with the configured key", request_id, item));
+  }
+  std::vector<uint8_t> plain(blob->data.size() - crypto_secretbox_MACBYTES);
+  if (crypto_secretbox_open_easy(
+          plain.data(), reinterpret_cast<const unsigned char*>(blob->data.data()),
+          blob->data.size(), reinterpret_cast<const unsigned char*>(blob->nonce.data()),
+          reinterpret_cast<const unsigned char*>(ctx_->opt.evidence_key.data())) != 0) {
+    return DataLoss(
+        fmt::format("request {} evidence[{}]: authentication failed (altered, or another key)",
+                    request_id, item));
+  }
+  return plain;
 }
 
 Status Evidence::Seal(int64_t request_id, const MediaByItem& media, int64_t expires_ms) {
@@ -156,27 +283,14 @@ Result<std::vector<uint8_t>> Evidence::Preview(const Principal& who, int64_t req
   TD_ASSIGN_OR_RETURN(auto rec, ctx_->stores.docs->GetDoc(request_id));
   if (!rec || rec->kind != kRequestDoc) return NotFound(fmt::format("no request {}", request_id));
   TD_ASSIGN_OR_RETURN(auto blob, ctx_->stores.evidence->GetEvidence(request_id, item));
-  if (!blob || blob->expires_ms <= ctx_->Now()) {
+  // Media staged only to be hashed (retention off) is never shown.
+  if (!retains() || !blob || blob->expires_ms <= ctx_->Now()) {
     return NotFound(fmt::format(
         "request {} evidence[{}]: no media kept (not media, evidence retention off, or its period "
         "ended)",
         request_id, item));
   }
-  if (ctx_->opt.evidence_key.size() != crypto_secretbox_KEYBYTES ||
-      blob->data.size() < crypto_secretbox_MACBYTES ||
-      blob->nonce.size() != crypto_secretbox_NONCEBYTES) {
-    return DataLoss(fmt::format(
-        "request {} evidence[{}]: cannot be decrypted with the configured key", request_id, item));
-  }
-  std::vector<uint8_t> plain(blob->data.size() - crypto_secretbox_MACBYTES);
-  if (crypto_secretbox_open_easy(
-          plain.data(), reinterpret_cast<const unsigned char*>(blob->data.data()),
-          blob->data.size(), reinterpret_cast<const unsigned char*>(blob->nonce.data()),
-          reinterpret_cast<const unsigned char*>(ctx_->opt.evidence_key.data())) != 0) {
-    return DataLoss(
-        fmt::format("request {} evidence[{}]: authentication failed (altered, or another key)",
-                    request_id, item));
-  }
+  TD_ASSIGN_OR_RETURN(std::vector<uint8_t> plain, Open(request_id, item));
   auto jpeg = media::ReviewerPreview(plain, reveal);
   sodium_memzero(plain.data(), plain.size());
   if (!jpeg.ok()) return jpeg.status();

@@ -28,11 +28,26 @@ class Evidence {
   // of videos and images as "signals" documents the items refer to. lenient_media: media that
   // cannot be decoded becomes an unusable item with its problem instead of a problem of the
   // request (email: one bad attachment must not lose the others).
+  // defer_media: media is not hashed here: its items get hashing=true (and usable=false) and the
+  // caller stages the bytes (Seal) to be hashed by HashStaged once the request is stored.
   Result<Built> Build(const std::vector<intake::EvidenceClaim>& claims, const MediaByItem& media,
-                      bool lenient_media);
+                      bool lenient_media, bool defer_media = false);
+  // Hashes a stored request's staged media items (hashing=true) into their signals, in item
+  // order, within budget_ms of hashing (the first item is always hashed; items left when the
+  // budget is spent, media that cannot be decoded and media that was lost are unusable with their
+  // problem). The caller commits the request and then calls Unstage.
+  struct Hashed {
+    int hashed = 0, failed = 0, over_budget = 0;
+    int64_t ms = 0;
+  };
+  Result<Hashed> HashStaged(Request& r, int64_t budget_ms);
+  // Deletes a request's staged media unless it is kept for reviewers.
+  Status Unstage(int64_t request_id);
   // Whether media is kept for reviewers (retention on, with a key).
   bool retains() const { return retention_s_ > 0; }
   int64_t retention_s() const { return retention_s_; }
+  // Whether media can be staged for hashing after the request is stored (a key is configured).
+  bool stages() const;
   // Keeps a request's media encrypted at rest (XSalsa20-Poly1305, a random nonce each) until
   // expires_ms.
   Status Seal(int64_t request_id, const MediaByItem& media, int64_t expires_ms);
@@ -47,8 +62,16 @@ class Evidence {
   Result<Signals> SignalsOf(const EvidenceItem& e);
 
  private:
+  void ApplyMedia(EvidenceItem& item, const Result<Signals>& sig,
+                  std::vector<std::pair<size_t, nlohmann::json>>* signal_docs);
+  Status StoreSignalDocs(std::vector<EvidenceItem>& items,
+                         const std::vector<std::pair<size_t, nlohmann::json>>& signal_docs);
+  // A staged or kept item's media, decrypted (NotFound when there is none).
+  Result<std::vector<uint8_t>> Open(int64_t request_id, int item);
+
   WorkflowContext* ctx_;
   int64_t retention_s_ = 0;
+  bool key_ = false;
 };
 
 }  // namespace takedown::service

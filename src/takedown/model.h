@@ -145,7 +145,10 @@ struct EvidenceItem {
   int64_t video_signals = 0;   // the "signals" document of a video's frames, 0 if none
   int64_t image_signals = 0;   // the "signals" document of an image's robust signals
   std::string retained_until;  // media kept encrypted until this time (ISO 8601)
-  int64_t entry_id = 0;        // the bank entry the sweep made of it
+  // Media accepted and staged (encrypted), to be hashed in the background after the request was
+  // stored; usable is false until then.
+  bool hashing = false;
+  int64_t entry_id = 0;  // the bank entry the sweep made of it
 };
 
 // What a requester may see of its own evidence item: what it sent and what was computed from

@@ -40,6 +40,7 @@ EvidenceItem EvidenceFromJson(const json& j, FieldReader& parent, size_t i) {
   e.image_signals = f.Int("image_signals");
   e.retained_until = f.Str("retained_until");
   e.entry_id = f.Int("entry_id");
+  e.hashing = f.Bool("hashing");
   parent.Merge(f);
   return e;
 }
@@ -70,6 +71,7 @@ json ToJson(const EvidenceItem& e) {
   if (e.image_signals != 0) j["image_signals"] = e.image_signals;
   if (!e.retained_until.empty()) j["retained_until"] = e.retained_until;
   if (e.entry_id != 0) j["entry_id"] = e.entry_id;
+  if (e.hashing) j["hashing"] = true;
   return j;
 }
 

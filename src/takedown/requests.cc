@@ -1,6 +1,7 @@
 #include "takedown/requests.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -17,7 +18,53 @@ Requests::Requests(WorkflowContext* ctx, RequesterProfiles* profiles, Evidence* 
       profiles_(profiles),
       evidence_(evidence),
       sweeper_(sweeper),
-      actions_queued_(std::move(actions_queued)) {}
+      actions_queued_(std::move(actions_queued)) {
+  const std::string help = "Media evidence items hashed after their request was stored, by result.";
+  hashed_ok_ =
+      ctx_->metrics->Counter("takedown_evidence_hashed_total", help, {{"result", "hashed"}});
+  hashed_failed_ =
+      ctx_->metrics->Counter("takedown_evidence_hashed_total", help, {{"result", "failed"}});
+  hashed_over_budget_ =
+      ctx_->metrics->Counter("takedown_evidence_hashed_total", help, {{"result", "over_budget"}});
+}
+
+void Requests::StartHashing() {
+  if (ctx_->opt.evidence_hash_workers <= 0) return;
+  hash_queue_.Start(ctx_->opt.evidence_hash_workers, [this](int64_t id) {
+    if (Status st = HashEvidence(id); !st.ok())
+      spdlog::error("request {}: hashing its evidence: {}", id, st.message());
+  });
+}
+
+Status Requests::HashEvidence(int64_t id) {
+  auto hashing = [](const Request& r) {
+    return r.state == RequestState::kReceived &&
+           std::any_of(r.evidence.begin(), r.evidence.end(),
+                       [](const EvidenceItem& e) { return e.hashing; });
+  };
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  if (!hashing(r)) return Status::Ok();
+  // Outside the request's lock: hashing a long video takes seconds.
+  TD_ASSIGN_OR_RETURN(Evidence::Hashed h,
+                      evidence_->HashStaged(r, ctx_->opt.evidence_hash_budget_ms));
+  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(Request now, LoadRequest(ctx_->stores.docs, id));
+  if (!hashing(now)) return Status::Ok();  // another worker finished it meanwhile
+  now.evidence = std::move(r.evidence);
+  TD_RETURN_IF_ERROR(Commit(now, RequestState::kReceived, "system", "request.evidence_hashed",
+                            {{"request_id", id},
+                             {"hashed", h.hashed},
+                             {"failed", h.failed},
+                             {"over_budget", h.over_budget},
+                             {"ms", h.ms}}));
+  hashed_ok_->Inc(h.hashed);
+  hashed_failed_->Inc(h.failed);
+  hashed_over_budget_->Inc(h.over_budget);
+  if (Status st = evidence_->Unstage(id); !st.ok()) {
+    spdlog::warn("request {}: deleting its staged media: {}", id, st.message());
+  }
+  return ApplyPolicy(now);
+}
 
 void Requests::SetClosedListener(std::function<void(int64_t)> fn) {
   MutexLock l(&listener_mu_);
@@ -57,8 +104,10 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
   Submission out;
   intake::ValidNotice valid = intake::Validate(draft, profile.source_type, &out.problems);
   if (!out.problems.empty()) return out;
+  // Media is hashed after the request is stored (staged encrypted) whenever a key allows it.
+  const bool defer = evidence_->stages() && !media.empty();
   TD_ASSIGN_OR_RETURN(Evidence::Built built,
-                      evidence_->Build(valid.evidence, media, options.lenient_media));
+                      evidence_->Build(valid.evidence, media, options.lenient_media, defer));
   if (!built.problems.empty()) {
     out.problems = std::move(built.problems);
     return out;
@@ -96,12 +145,27 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
     return Submission{{}, std::move(known)};
   }
   r.id = ids[0];
-  if (retain) TD_RETURN_IF_ERROR(evidence_->Seal(r.id, media, expires));
+  if (retain || defer) {
+    TD_RETURN_IF_ERROR(
+        evidence_->Seal(r.id, media, retain ? expires : now + ctx_->opt.evidence_staging_s * 1000));
+  }
   TD_RETURN_IF_ERROR(ctx_->Audit(who.actor(), "request.received",
                                  {{"request_id", r.id},
                                   {"category", NameOf(r.category)},
                                   {"source_type", NameOf(r.source_type)},
-                                  {"evidence", r.evidence.size()}}));
+                                  {"evidence", r.evidence.size()},
+                                  {"media_to_hash", defer ? media.size() : 0}}));
+  if (defer) {
+    if (ctx_->opt.evidence_hash_workers > 0 && !options.hash_inline) {
+      // Answered at once; hashed in the background.
+      hash_queue_.Add(r.id);
+      out.request = std::move(r);
+      return out;
+    }
+    TD_RETURN_IF_ERROR(HashEvidence(r.id));
+    TD_ASSIGN_OR_RETURN(out.request, LoadRequest(docs, r.id));
+    return out;
+  }
   {
     MutexLock l(ctx_->request_locks.For(r.id));
     TD_RETURN_IF_ERROR(ApplyPolicy(r));
@@ -179,6 +243,7 @@ Status Requests::MaybeConfirmLocked(int64_t id) {
 }
 
 Status Requests::Recover() {
+  std::vector<int64_t> to_hash;
   for (RequestState state :
        {RequestState::kReceived, RequestState::kApproved, RequestState::kActioned}) {
     for (int64_t after = 0;;) {
@@ -195,6 +260,11 @@ Status Requests::Recover() {
         if (r.state != state) continue;  // moved on meanwhile
         switch (state) {
           case RequestState::kReceived:
+            if (std::any_of(r.evidence.begin(), r.evidence.end(),
+                            [](const EvidenceItem& e) { return e.hashing; })) {
+              to_hash.push_back(r.id);  // staged but not hashed: hashed from the staged copy
+              break;
+            }
             TD_RETURN_IF_ERROR(ApplyPolicy(r));
             break;
           case RequestState::kApproved:
@@ -207,6 +277,15 @@ Status Requests::Recover() {
       }
     }
   }
+  for (int64_t id : to_hash) {
+    if (ctx_->opt.evidence_hash_workers > 0) {
+      hash_queue_.Add(id);
+    } else {
+      TD_RETURN_IF_ERROR(HashEvidence(id));
+    }
+  }
+  if (!to_hash.empty())
+    spdlog::info("recovery: {} requests' media to hash again from its staged copy", to_hash.size());
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 #include "intake/notice.h"
 #include "takedown/context.h"
 #include "takedown/evidence.h"
+#include "takedown/id_queue.h"
 #include "takedown/model.h"
 #include "takedown/profiles.h"
 #include "takedown/sweep.h"
@@ -31,6 +32,9 @@ struct SubmitOptions {
   // Media that cannot be decoded becomes an unusable item with its problem, instead of refusing
   // the request (email: one bad attachment must not lose the others).
   bool lenient_media = false;
+  // Media is hashed on the calling thread (after the request is stored) even when background
+  // workers are configured: the email line answers with what each attachment gave.
+  bool hash_inline = false;
 };
 
 // What intake made of a notice: the problems that refused it, or the request stored.
@@ -68,9 +72,19 @@ class Requests {
                          const DsaChoice& dsa = {});
   // Confirms a request once none of its removals is pending (called after acknowledgements).
   Status MaybeConfirm(int64_t id);
-  // After a crash: requests stored but not through the policy, approved but not swept, or
-  // actioned with every removal acknowledged are taken up again.
+  // After a crash: requests stored but not hashed or not through the policy, approved but not
+  // swept, or actioned with every removal acknowledged are taken up again.
   Status Recover();
+  // Starts the background hashing of media evidence (options.evidence_hash_workers threads), and
+  // stops it (work in progress finishes; what waits is taken up again by Recover at the next
+  // start).
+  void StartHashing();
+  void StopHashing() { hash_queue_.Stop(); }
+  // Requests whose media waits to be hashed, or is being hashed.
+  size_t HashingBacklog() { return hash_queue_.Size(); }
+  // Hashes a stored request's staged media, then puts it through the policy (background workers;
+  // tests).
+  Status HashEvidence(int64_t id);
 
   // Called after a request reaches a final status (confirmed or rejected), so that a channel
   // that answers requesters (the email line) can answer at once. It must only signal.
@@ -91,6 +105,10 @@ class Requests {
   Evidence* evidence_;
   Sweeper* sweeper_;
   std::function<void()> actions_queued_;
+  IdQueue hash_queue_;
+  MetricsRegistry::CounterMetric* hashed_ok_ = nullptr;
+  MetricsRegistry::CounterMetric* hashed_failed_ = nullptr;
+  MetricsRegistry::CounterMetric* hashed_over_budget_ = nullptr;
   Mutex listener_mu_;
   std::function<void(int64_t)> closed_listener_ TD_GUARDED_BY(listener_mu_);
 };

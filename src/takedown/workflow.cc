@@ -33,12 +33,14 @@ Workflow::~Workflow() {
   }
   stop_cv_.SignalAll();
   if (retention_.joinable()) retention_.join();
+  requests_->StopHashing();
   if (dsa_) ctx_.svc->SetBlockHook(nullptr);
   dsa_.reset();
   actions_->Stop();
-  for (const char* m : {"takedown_outbox_pending", "takedown_outbox_oldest_pending_seconds",
-                        "takedown_review_queue_pending",
-                        "takedown_review_queue_oldest_deadline_seconds", "takedown_requests"}) {
+  for (const char* m :
+       {"takedown_outbox_pending", "takedown_outbox_oldest_pending_seconds",
+        "takedown_review_queue_pending", "takedown_review_queue_oldest_deadline_seconds",
+        "takedown_requests", "takedown_evidence_hash_backlog"}) {
     ctx_.metrics->RemoveCallback(m);
   }
 }
@@ -76,6 +78,13 @@ void Workflow::RegisterMetrics() {
         if (!c.ok() || c->count == 0) return Samples{};
         return Samples{{{}, (c->earliest_due_ms - env->NowMs()) / 1000.0}};
       });
+  Requests* requests = requests_.get();
+  ctx_.metrics->Callback(
+      "takedown_evidence_hash_backlog",
+      "Requests whose media waits to be hashed in the background, or is being hashed.", "gauge",
+      [requests] {
+        return Samples{{{}, static_cast<double>(requests->HashingBacklog())}};
+      });
   ctx_.metrics->Callback("takedown_requests", "Removal requests by status.", "gauge", [docs] {
     Samples out;
     for (const auto& [state, name] : EnumNames<RequestState>::kNames) {
@@ -89,6 +98,7 @@ void Workflow::RegisterMetrics() {
 void Workflow::Start() {
   if (Status st = profiles_->Start(); !st.ok())
     spdlog::error("workflow: indexing senders: {}", st.message());
+  requests_->StartHashing();
   if (Status st = requests_->Recover(); !st.ok())
     spdlog::error("workflow: recovery: {}", st.message());
   if (evidence_->retains()) retention_ = std::thread([this] { RetentionLoop(); });

@@ -156,6 +156,13 @@ for l in "${langs[@]}"; do
     "$dir/reported.png" >"$d/request.json"
   request=$(api "$requester" /v1/requests "@$d/request.json" 201)
   rid=$(json_get '["id"]' <<<"$request")
+  # Accepted at once; its media is hashed in the background, then it waits for a reviewer.
+  [ "$(json_get '["evidence"][0]["hashing"]' <<<"$request")" = True ] || fail "request: $request"
+  for _ in $(seq 1 200); do
+    request=$(curl -sf "$url/v1/requests/$rid" -H "Authorization: Bearer $requester")
+    [ "$(json_get '["status"]' <<<"$request")" = received ] || break
+    sleep 0.05
+  done
   [ "$(json_get '["status"]' <<<"$request")" = pending_review ] || fail "request: $request"
   decided=$(api "$reviewer" "/v1/requests/$rid/decision" '{"approve":true,"reason":"the reported image"}' 200)
   [ "$(json_get '["sweep"]["matched"]' <<<"$decided")" = 1 ] || fail "sweep: $decided"
