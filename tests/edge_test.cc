@@ -7,11 +7,18 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -330,6 +337,121 @@ TEST_F(EdgeTest, UnknownPathsAndMethodsAreCountedAndNamed) {
   r = c.Get("/openapi.json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+// A self-signed ECDSA P-256 certificate for 127.0.0.1 with the given serial number, written as
+// PEM files (through a temporary name and a rename, as certificate renewals do).
+void WriteSelfSigned(const std::string& cert, const std::string& key, long serial) {
+  EVP_PKEY* pk = EVP_EC_gen("P-256");
+  ASSERT_NE(pk, nullptr);
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, pk);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  ASSERT_GT(X509_sign(x, pk, EVP_sha256()), 0);
+  FILE* f = std::fopen((cert + ".new").c_str(), "w");
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  f = std::fopen((key + ".new").c_str(), "w");
+  PEM_write_PrivateKey(f, pk, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(pk);
+  std::filesystem::rename(key + ".new", key);
+  std::filesystem::rename(cert + ".new", cert);
+}
+
+// GET over TLS: the status (0 when the handshake or the exchange failed) and the serial number of
+// the certificate the server presented (-1 when none).
+std::pair<int, long> TlsGet(int port, const std::string& path) {
+  namespace net = boost::asio;
+  net::io_context ioc;
+  net::ssl::context ctx(net::ssl::context::tls_client);
+  ctx.set_verify_mode(net::ssl::verify_none);  // self-signed: the serial says which one it is
+  net::ssl::stream<net::ip::tcp::socket> s(ioc, ctx);
+  boost::system::error_code ec;
+  s.next_layer().connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)},
+                         ec);
+  if (!ec) s.handshake(net::ssl::stream_base::client, ec);
+  if (ec) return {0, -1};
+  long serial = -1;
+  if (X509* peer = SSL_get1_peer_certificate(s.native_handle())) {
+    serial = ASN1_INTEGER_get(X509_get_serialNumber(peer));
+    X509_free(peer);
+  }
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  net::write(s, net::buffer(req), ec);
+  std::string out;
+  char buf[4096];
+  while (!ec) {
+    const size_t n = s.read_some(net::buffer(buf), ec);
+    out.append(buf, n);
+  }
+  return {out.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(out.c_str() + 9) : 0, serial};
+}
+
+// HTTPS (issue 17 item 13): the server speaks TLS with the configured certificate, refuses plain
+// HTTP on that port without harm, loads a renewed certificate without a restart, keeps the one in
+// use when the new files do not load, and refuses half or mismatched settings at start.
+TEST_F(EdgeTest, TlsServesTheConfiguredCertificateAndReloadsItWhenItChanges) {
+  const std::string tls_dir = testing::MakeTempDir();
+  const std::string cert = tls_dir + "/cert.pem", key = tls_dir + "/key.pem";
+  WriteSelfSigned(cert, key, 1);
+  ServerConfig cfg;
+  cfg.tls_cert_file = cert;
+  cfg.tls_key_file = key;
+  cfg.tls_reload_ms = 50;
+  Restart(cfg);
+  EXPECT_EQ(TlsGet(port(), "/healthz"), std::make_pair(200, 1L));
+  // Plain HTTP to the TLS port: no answer in the clear, the connection closed, the server fine.
+  RawConn plain(port());
+  plain.wait_for_close(true);
+  ASSERT_TRUE(plain.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(plain.Read(3000).find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_TRUE(plain.closed());
+  // A renewed certificate is used for new connections without a restart.
+  WriteSelfSigned(cert, key, 2);
+  std::pair<int, long> got;
+  for (int i = 0; i < 100; ++i) {
+    got = TlsGet(port(), "/healthz");
+    if (got.second == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  EXPECT_EQ(got, std::make_pair(200, 2L));
+  // Files that do not load: the certificate in use stays.
+  {
+    FILE* f = std::fopen(cert.c_str(), "w");
+    std::fputs("-----BEGIN CERTIFICATE-----\nnot base64\n", f);
+    std::fclose(f);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(TlsGet(port(), "/healthz"), std::make_pair(200, 2L));
+  // Half or mismatched settings are refused at start, naming what is wrong.
+  WriteSelfSigned(cert, key, 3);
+  const std::string other_cert = tls_dir + "/other.pem", other_key = tls_dir + "/other.key";
+  WriteSelfSigned(other_cert, other_key, 4);
+  ServerConfig half;
+  half.tls_cert_file = cert;
+  Server s1(svc_.get(), half, store_.get());
+  const Status st1 = s1.Bind();
+  EXPECT_NE(st1.message().find("go together"), std::string::npos) << st1.ToString();
+  ServerConfig mismatched = cfg;
+  mismatched.tls_key_file = other_key;
+  Server s2(svc_.get(), mismatched, store_.get());
+  const Status st2 = s2.Bind();
+  EXPECT_NE(st2.message().find("is not the key"), std::string::npos) << st2.ToString();
+  ServerConfig missing = cfg;
+  missing.tls_cert_file = tls_dir + "/none.pem";
+  Server s3(svc_.get(), missing, store_.get());
+  const Status st3 = s3.Bind();
+  EXPECT_NE(st3.message().find("none.pem"), std::string::npos) << st3.ToString();
+  std::filesystem::remove_all(tls_dir);
 }
 
 }  // namespace

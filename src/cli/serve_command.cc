@@ -169,10 +169,15 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     server.Stop();
   });
   // Announce the port on stdout (scripts and tests read it; port 0 picks a free one).
-  std::printf("listening on http://%s:%d\n", cfg->server.host.c_str(), server.port());
+  const char* scheme = cfg->server.tls_cert_file.empty() ? "http" : "https";
+  std::printf("listening on %s://%s:%d\n", scheme, cfg->server.host.c_str(), server.port());
   std::fflush(stdout);
-  spdlog::info("listening on http://{}:{} with {} threads; store {}", cfg->server.host,
+  spdlog::info("listening on {}://{}:{} with {} threads; store {}", scheme, cfg->server.host,
                server.port(), cfg->server.threads, cfg->store_path);
+  if (!cfg->server.tls_cert_file.empty()) {
+    spdlog::info("TLS: certificate {} (checked every 5 s and loaded anew when it changes)",
+                 cfg->server.tls_cert_file);
+  }
   std::thread http_thread([&] { server.Run(); });
 
   spdlog::info("loading indexes from the store (/readyz answers 503 until done)");

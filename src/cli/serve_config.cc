@@ -134,6 +134,20 @@ const std::vector<Binding>& Bindings() {
         "--server.max_connections_per_client", "connections open at once from one client address"},
        IntField(&http::ServerConfig::max_connections_per_client, 1, 1000000),
        true},
+      {{"server.tls_cert_file", "TAKEDOWN_SERVER_TLS_CERT_FILE", "--server.tls_cert_file",
+        "PEM certificate chain: serve HTTPS (with tls_key_file; reloaded when it changes)"},
+       [](ServeConfig& c, const std::string& v) {
+         c.server.tls_cert_file = v;
+         return Status::Ok();
+       },
+       false},
+      {{"server.tls_key_file", "TAKEDOWN_SERVER_TLS_KEY_FILE", "--server.tls_key_file",
+        "PEM private key of tls_cert_file (never logged; reloaded when it changes)"},
+       [](ServeConfig& c, const std::string& v) {
+         c.server.tls_key_file = v;
+         return Status::Ok();
+       },
+       false},
       {{"server.write_timeout_s", "TAKEDOWN_SERVER_WRITE_TIMEOUT_S", "--server.write_timeout_s",
         "seconds to send a response"},
        IntField(&http::ServerConfig::write_timeout_s, 1, 3600),

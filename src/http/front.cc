@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -113,6 +115,45 @@ namespace {
 
 struct Conn;
 
+// A server TLS context from PEM files: TLS 1.2 and later, the chain and the key checked to belong
+// together. Errors name the file and OpenSSL's reason.
+Result<std::shared_ptr<net::ssl::context>> LoadTls(const std::string& cert,
+                                                   const std::string& key) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                   net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(cert, ec);
+  if (ec) {
+    return InvalidArgument(fmt::format("server.tls_cert_file {}: not a PEM certificate chain ({})",
+                                       cert, ec.message()));
+  }
+  ctx->use_private_key_file(key, net::ssl::context::pem, ec);
+  if (ec && ec.message().find("mismatch") != std::string::npos) {
+    return InvalidArgument(
+        fmt::format("server.tls_key_file {} is not the key of the certificate {}", key, cert));
+  }
+  if (ec) {
+    return InvalidArgument(
+        fmt::format("server.tls_key_file {}: not a PEM private key ({})", key, ec.message()));
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return InvalidArgument(
+        fmt::format("server.tls_key_file {} is not the key of the certificate {}", key, cert));
+  }
+  return ctx;
+}
+
+// When a file last changed ("" when it cannot be read).
+std::string Stamp(const std::string& path) {
+  std::error_code ec;
+  const auto t = std::filesystem::last_write_time(path, ec);
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return "";
+  return fmt::format("{}:{}", t.time_since_epoch().count(), size);
+}
+
 }  // namespace
 
 struct Front::Impl {
@@ -128,7 +169,20 @@ struct Front::Impl {
   Mutex mu;
   std::map<std::string, int> per_client TD_GUARDED_BY(mu);
   std::map<Conn*, std::weak_ptr<Conn>> conns TD_GUARDED_BY(mu);
+  // TLS: the context new connections use (each connection keeps the one it started with).
+  Mutex tls_mu;
+  std::shared_ptr<net::ssl::context> tls TD_GUARDED_BY(tls_mu);
+  std::string tls_stamp TD_GUARDED_BY(tls_mu);
+  std::optional<net::steady_timer> tls_timer;
 
+  bool UsesTls() const { return !cfg.tls_cert_file.empty(); }
+  std::shared_ptr<net::ssl::context> TlsContext() {
+    MutexLock l(&tls_mu);
+    return tls;
+  }
+  // Loads the files when they changed (or always, with force): true when a new context is in use.
+  Result<bool> ReloadTls(bool force);
+  void WatchTls();
   void Accept();
   void CloseIdle();
 };
@@ -140,8 +194,14 @@ namespace {
 struct Conn : std::enable_shared_from_this<Conn> {
   enum class Phase { kIdle, kHeader, kBody, kBusy };
 
-  Conn(Front::Impl* f, tcp::socket socket, std::string addr)
-      : front(f), stream(std::move(socket)), remote(std::move(addr)) {}
+  Conn(Front::Impl* f, tcp::socket socket, std::string addr,
+       std::shared_ptr<net::ssl::context> tls_context)
+      : front(f),
+        stream(std::move(socket)),
+        remote(std::move(addr)),
+        tls_ctx(std::move(tls_context)) {
+    if (tls_ctx) tls = std::make_unique<net::ssl::stream<beast::tcp_stream&>>(stream, *tls_ctx);
+  }
   ~Conn() {
     MutexLock l(&front->mu);
     if (--front->per_client[remote] == 0) front->per_client.erase(remote);
@@ -149,7 +209,27 @@ struct Conn : std::enable_shared_from_this<Conn> {
     front->open.fetch_sub(1);
   }
 
-  void Start() { WaitForRequest(); }
+  // With TLS, the handshake comes first, under the header's deadline.
+  void Start() {
+    if (!tls) return WaitForRequest();
+    started = Clock::now();
+    stream.expires_after(front->cfg.header_timeout);
+    tls->async_handshake(net::ssl::stream_base::server,
+                         [self = shared_from_this()](beast::error_code ec) {
+                           if (ec) return self->Close();  // not TLS, or too slow
+                           self->WaitForRequest();
+                         });
+  }
+
+  // The stream requests are read from and answers written to: TLS over the TCP stream, or it.
+  template <class F>
+  void WithStream(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(stream);
+    }
+  }
 
   // Between requests: wait for the first bytes under the idle deadline, then read the header
   // under its own deadline (a client trickling bytes is cut off when it ends).
@@ -158,12 +238,14 @@ struct Conn : std::enable_shared_from_this<Conn> {
     if (front->stopping) return Close();
     if (buffer.size() > 0) return ReadHeader();
     stream.expires_after(front->cfg.idle_timeout);
-    stream.async_read_some(buffer.prepare(4096),
-                           [self = shared_from_this()](beast::error_code ec, size_t n) {
-                             if (ec) return self->Close();
-                             self->buffer.commit(n);
-                             self->ReadHeader();
-                           });
+    WithStream([this](auto& s) {
+      s.async_read_some(buffer.prepare(4096),
+                        [self = shared_from_this()](beast::error_code ec, size_t n) {
+                          if (ec) return self->Close();
+                          self->buffer.commit(n);
+                          self->ReadHeader();
+                        });
+    });
   }
 
   void ReadHeader() {
@@ -175,9 +257,11 @@ struct Conn : std::enable_shared_from_this<Conn> {
     // once the request is admitted (the route and the key known); the limit is set for the body.
     parser->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream.expires_after(front->cfg.header_timeout);
-    bhttp::async_read_header(
-        stream, buffer, *parser,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    WithStream([this](auto& s) {
+      bhttp::async_read_header(
+          s, buffer, *parser,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -248,19 +332,23 @@ struct Conn : std::enable_shared_from_this<Conn> {
     phase = Phase::kBody;
     auto go = [self = shared_from_this()] {
       self->stream.expires_after(self->front->cfg.body_timeout);
-      bhttp::async_read(self->stream, self->buffer, *self->parser,
-                        [self](beast::error_code ec, size_t) { self->OnBody(ec); });
+      self->WithStream([&self](auto& s) {
+        bhttp::async_read(s, self->buffer, *self->parser,
+                          [self](beast::error_code ec, size_t) { self->OnBody(ec); });
+      });
     };
     if (strcasecmp(request.get_header_value("Expect").c_str(), "100-continue") == 0) {
       // The client waits for a word before it sends the body.
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
                                                                        parser->get().version());
       stream.expires_after(front->cfg.write_timeout);
-      bhttp::async_write(stream, *cont,
-                         [self = shared_from_this(), cont, go](beast::error_code ec, size_t) {
-                           if (ec) return self->Close();
-                           go();
-                         });
+      WithStream([&](auto& s) {
+        bhttp::async_write(s, *cont,
+                           [self = shared_from_this(), cont, go](beast::error_code ec, size_t) {
+                             if (ec) return self->Close();
+                             go();
+                           });
+      });
       return;
     }
     go();
@@ -359,12 +447,14 @@ struct Conn : std::enable_shared_from_this<Conn> {
       front->record(request, summary, seconds);
     }
     stream.expires_after(front->cfg.write_timeout);
-    bhttp::async_write(stream, *res,
-                       [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
-                         if (ec || close) return self->Close();
-                         self->parser.reset();
-                         self->WaitForRequest();
-                       });
+    WithStream([&](auto& s) {
+      bhttp::async_write(s, *res,
+                         [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+                           if (ec || close) return self->Close();
+                           self->parser.reset();
+                           self->WaitForRequest();
+                         });
+    });
   }
 
   void Close() {
@@ -382,6 +472,10 @@ struct Conn : std::enable_shared_from_this<Conn> {
   bool keep_alive = true;
   Clock::time_point started = Clock::now();
   std::atomic<Phase> phase{Phase::kIdle};
+  // TLS: the context this connection started with (kept alive while it lasts), and the stream
+  // over `stream` (destroyed first).
+  std::shared_ptr<net::ssl::context> tls_ctx;
+  std::unique_ptr<net::ssl::stream<beast::tcp_stream&>> tls;
 };
 
 }  // namespace
@@ -436,13 +530,45 @@ void Front::Impl::Accept() {
     }
     beast::error_code nd;
     socket.set_option(tcp::no_delay(true), nd);
-    auto conn = std::make_shared<Conn>(this, std::move(socket), addr);
+    auto conn =
+        std::make_shared<Conn>(this, std::move(socket), addr, UsesTls() ? TlsContext() : nullptr);
     {
       MutexLock l(&mu);
       conns[conn.get()] = conn;
     }
     net::dispatch(conn->stream.get_executor(), [conn] { conn->Start(); });
     Accept();
+  });
+}
+
+Result<bool> Front::Impl::ReloadTls(bool force) {
+  const std::string stamp = Stamp(cfg.tls_cert_file) + "|" + Stamp(cfg.tls_key_file);
+  {
+    MutexLock l(&tls_mu);
+    if (!force && stamp == tls_stamp) return false;
+  }
+  auto ctx = LoadTls(cfg.tls_cert_file, cfg.tls_key_file);
+  MutexLock l(&tls_mu);
+  // A failed load is not tried again until the files change once more (the error said once).
+  tls_stamp = stamp;
+  if (!ctx.ok()) return ctx.status();
+  tls = std::move(*ctx);
+  return true;
+}
+
+void Front::Impl::WatchTls() {
+  tls_timer->expires_after(cfg.tls_reload_interval);
+  tls_timer->async_wait([this](beast::error_code ec) {
+    if (ec || stopping) return;
+    auto loaded = ReloadTls(false);
+    if (!loaded.ok()) {
+      spdlog::error(
+          "http: the TLS files changed but do not load; the previous certificate stays in use: {}",
+          loaded.status().message());
+    } else if (*loaded) {
+      spdlog::info("http: TLS certificate {} loaded anew for new connections", cfg.tls_cert_file);
+    }
+    WatchTls();
   });
 }
 
@@ -479,6 +605,11 @@ Front::~Front() {
 }
 
 Status Front::Bind() {
+  if (impl_->cfg.tls_cert_file.empty() != impl_->cfg.tls_key_file.empty()) {
+    return InvalidArgument(
+        "server.tls_cert_file and server.tls_key_file go together: set both for TLS, or neither");
+  }
+  if (impl_->UsesTls()) TD_RETURN_IF_ERROR(impl_->ReloadTls(true).status());
   beast::error_code ec;
   const auto address = net::ip::make_address(impl_->cfg.host, ec);
   if (ec)
@@ -509,6 +640,13 @@ int Front::port() const { return impl_->cfg.port; }
 
 int64_t Front::connections() const { return impl_->open.load(); }
 
+bool Front::tls() const { return impl_->UsesTls(); }
+
+Status Front::ReloadTls() {
+  if (!impl_->UsesTls()) return FailedPrecondition("the server does not use TLS");
+  return impl_->ReloadTls(false).status();
+}
+
 void Front::Run() {
   if (!impl_->acceptor) return;
   impl_->running = true;
@@ -517,6 +655,10 @@ void Front::Run() {
     return;
   }
   impl_->Accept();
+  if (impl_->UsesTls()) {
+    impl_->tls_timer.emplace(impl_->ioc);
+    impl_->WatchTls();
+  }
   const int n = impl_->cfg.io_threads > 0
                     ? impl_->cfg.io_threads
                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -532,6 +674,7 @@ void Front::Stop() {
   net::post(impl_->ioc, [this] {
     beast::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
+    if (impl_->tls_timer) impl_->tls_timer->cancel();
     impl_->CloseIdle();
   });
 }

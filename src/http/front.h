@@ -88,6 +88,13 @@ struct FrontConfig {
   std::chrono::milliseconds write_timeout{30'000};
   int max_connections = 10'000;
   int max_connections_per_client = 256;  // per client address
+  // TLS (both set, or neither: plain HTTP): a PEM certificate chain and its private key. TLS 1.2
+  // and later only; the handshake has the header's deadline. The files are checked every
+  // tls_reload_interval and, when either changed, loaded anew for the connections that follow
+  // (a renewed certificate without a restart); files that do not load are logged and the one in
+  // use stays.
+  std::string tls_cert_file, tls_key_file;
+  std::chrono::milliseconds tls_reload_interval{5'000};
 };
 
 class Front {
@@ -118,6 +125,10 @@ class Front {
 
   // Open connections now (for /metrics).
   int64_t connections() const;
+  bool tls() const;
+  // Loads the TLS files again now if they changed (also done every tls_reload_interval): Ok when
+  // nothing changed or the new files are in use; the error otherwise (the old ones stay).
+  Status ReloadTls();
 
   struct Impl;  // front.cc's (its connections reach it)
 

@@ -244,6 +244,9 @@ Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
   fc.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   fc.max_connections = config.max_connections;
   fc.max_connections_per_client = config.max_connections_per_client;
+  fc.tls_cert_file = config.tls_cert_file;
+  fc.tls_key_file = config.tls_key_file;
+  fc.tls_reload_interval = std::chrono::milliseconds(std::max(10, config.tls_reload_ms));
   Impl* impl = impl_.get();
   impl_->front = std::make_unique<Front>(
       fc, [impl](HttpRequest& r) { return impl->Admit(r); },

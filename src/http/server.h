@@ -31,6 +31,9 @@ struct ServerConfig {
   int idle_timeout_s = 60;  // a kept-alive connection waiting for its next request
   int max_connections = 10000;
   int max_connections_per_client = 256;  // per client address
+  // TLS: PEM certificate chain and key (both or neither), loaded anew when they change.
+  std::string tls_cert_file, tls_key_file;
+  int tls_reload_ms = 5000;
 };
 
 // What the edge reads besides the service and the workflow: the audit chain (verify), the
