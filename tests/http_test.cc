@@ -802,6 +802,14 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   EXPECT_EQ(batches["batches"][0]["statements"].size(), 2u);
   EXPECT_EQ(batches["invalid"].size(), 0u);
   call("GET", "/v1/statements", "/v1/statements?format=csv", admin, 400);
+  // Where it came from and how it spread: reviewers and admins only.
+  const json spread =
+      call("GET", "/v1/requests/{request_id}/spread", request_path + "/spread", reviewer, 200);
+  EXPECT_EQ(spread["totals"]["copies"], 1) << spread;
+  call("GET", "/v1/requests/{request_id}/spread", request_path + "/spread?format=csv", admin, 200);
+  call("GET", "/v1/requests/{request_id}/spread", request_path + "/spread?format=xml", admin, 400);
+  call("GET", "/v1/requests/{request_id}/spread", request_path + "/spread", requester, 403);
+  call("GET", "/v1/requests/{request_id}/spread", "/v1/requests/999999/spread", admin, 404);
   const json confirmed = call("GET", "/v1/requests/{request_id}", request_path, requester, 200);
   EXPECT_EQ(confirmed["status"], "confirmed") << confirmed;
   EXPECT_EQ(confirmed["removals"].size(), 1u) << confirmed;

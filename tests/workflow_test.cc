@@ -558,6 +558,53 @@ TEST_F(WorkflowTest, HashingInterruptedByAStopResumesAndBadOrLostMediaIsSaid) {
   EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
 }
 
+// The spread of a reported picture (issue 25 item 1): every copy in the content index in the
+// order recorded, the chats it reached, and each copy's most likely source; audited; CSV safe to
+// open in a spreadsheet.
+TEST_F(WorkflowTest, TheSpreadOfAReportedPictureIsItsCopiesInOrderWithTheirLikelySources) {
+  const auto photo = Jpeg(5, 95);
+  Upload("m-1", "chat-a", photo);
+  Upload("m-2", "chat-b", photo);  // the same bytes, forwarded
+  ASSERT_TRUE(svc_->Check({"m-3", "chat-c", "=HYPERLINK(\"x\")", {}, Jpeg(5, 60)}, "key:p").ok());
+  Upload("unrelated", "chat-a", Jpeg(9, 90));
+  const auto reg = Key(Role::kRequester, "hotline");
+  const auto reviewer = Key(Role::kReviewer, "rev");
+  ASSERT_TRUE(
+      wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg)
+          .ok());
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto sp = wf_->Spread(reviewer, (*r)["id"]);
+  ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+  const json& s = *sp;
+  EXPECT_EQ(s["totals"]["copies"], 3) << s.dump();
+  EXPECT_EQ(s["totals"]["chats"], 3);
+  EXPECT_EQ(s["totals"]["uploaders"], 3);
+  EXPECT_EQ(s["first"]["content_id"], "m-1");
+  ASSERT_EQ(s["copies"].size(), 3u);
+  EXPECT_FALSE(s["copies"][0].contains("from_content_id"));
+  EXPECT_EQ(s["copies"][1]["from_content_id"], "m-1");
+  EXPECT_EQ(s["copies"][1]["from_how"], "identical");
+  EXPECT_EQ(s["copies"][2]["from_content_id"], "m-2") << "the most recent of equally close copies";
+  EXPECT_EQ(s["copies"][2]["from_how"].get<std::string>().rfind("pdq distance", 0), 0u);
+  EXPECT_EQ(s["chats"][1]["chat_id"], "chat-b");
+  EXPECT_EQ(s["chats"][1]["reached_from_chat"], "chat-a");
+  EXPECT_EQ(s["edges"].size(), 2u);
+  EXPECT_EQ(s["truncated"], false);
+  const std::string csv = Spread::Csv(s);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;
+  EXPECT_NE(csv.find("\"'=HYPERLINK(\"\"x\"\")\""), std::string::npos)
+      << "a formula is not run by a spreadsheet: " << csv;
+  bool audited = false;
+  const auto audit = store_->ReadAudit(1, 1000);
+  ASSERT_TRUE(audit.ok());
+  for (const auto& rec : *audit) audited |= rec.kind == "request.spread_viewed";
+  EXPECT_TRUE(audited) << "every look at who shared what is audited";
+  EXPECT_EQ(wf_->Spread(reviewer, 999999).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirOwn) {
   Upload("m-1", "chat", Jpeg(3));
   const auto a = Key(Role::kRequester, "a");

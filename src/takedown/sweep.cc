@@ -23,18 +23,48 @@ Result<store::BankRecord> Sweeper::BankFor(Category category) {
   return ctx_->svc->CreateBank({"requests-" + name, name, 31, "block"}, "system");
 }
 
+Status Sweeper::Match(const Signals& s, int64_t entry, int threshold, int64_t located_row,
+                      std::map<int64_t, Hit>* hits) {
+  auto hit = [&](int64_t row, const std::string& signal, int d) {
+    auto it = hits->find(row);
+    if (it == hits->end() || d < it->second.distance) (*hits)[row] = {signal, d, entry};
+  };
+  if (s.pdq && s.quality >= ctx_->opt.min_quality) {
+    for (const auto& m : ctx_->svc->QueryContentPdq(*s.pdq, threshold)) {
+      hit(static_cast<int64_t>(m.id), "pdq", m.distance);
+    }
+  }
+  if (!s.md5.empty() || !s.sha256.empty()) {
+    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.content->FindContentByDigest(s.md5, s.sha256));
+    for (const auto& c : rows) {
+      hit(c.id, !s.sha256.empty() && c.sha256 == s.sha256 ? "sha256" : "md5", 0);
+    }
+  }
+  if (s.video) {
+    for (const auto& [row, d] : ctx_->svc->QueryContentVideos(*s.video)) hit(row, "vpdq", d);
+  }
+  if (s.robust) {  // crops, borders, captions, screenshots
+    for (const auto& [row, name, d] : ctx_->svc->QueryContentRobust(*s.robust, threshold)) {
+      hit(row, name, d);
+    }
+  }
+  if (located_row != 0) hit(located_row, "location", 0);
+  return Status::Ok();
+}
+
+Result<std::map<int64_t, Sweeper::Hit>> Sweeper::FindCopies(const Request& r, int threshold) {
+  std::map<int64_t, Hit> hits;
+  for (const auto& ev : r.evidence) {
+    if (!ev.usable) continue;
+    TD_ASSIGN_OR_RETURN(Signals s, evidence_->SignalsOf(ev));
+    TD_RETURN_IF_ERROR(Match(s, ev.entry_id, threshold, ev.content_row, &hits));
+  }
+  return hits;
+}
+
 Result<int64_t> Sweeper::Sweep(Request& r, const std::string& actor) {
   TD_ASSIGN_OR_RETURN(store::BankRecord bank, BankFor(r.category));
-  struct Hit {
-    std::string signal;
-    int distance;
-    int64_t entry_id;
-  };
   std::map<int64_t, Hit> hits;  // content row -> the best signal that found it
-  auto hit = [&](int64_t row, const std::string& signal, int d, int64_t entry) {
-    auto it = hits.find(row);
-    if (it == hits.end() || d < it->second.distance) hits[row] = {signal, d, entry};
-  };
   const int64_t t0 = ctx_->Now();
   std::vector<int64_t> entry_ids;
   for (auto& ev : r.evidence) {
@@ -48,28 +78,7 @@ Result<int64_t> Sweeper::Sweep(Request& r, const std::string& actor) {
       ev.entry_id = entry;
       entry_ids.push_back(entry);
     }
-    if (s.pdq && s.quality >= ctx_->opt.min_quality) {
-      for (const auto& m : ctx_->svc->QueryContentPdq(*s.pdq, bank.pdq_threshold)) {
-        hit(static_cast<int64_t>(m.id), "pdq", m.distance, entry);
-      }
-    }
-    if (!s.md5.empty() || !s.sha256.empty()) {
-      TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.content->FindContentByDigest(s.md5, s.sha256));
-      for (const auto& c : rows) {
-        hit(c.id, !s.sha256.empty() && c.sha256 == s.sha256 ? "sha256" : "md5", 0, entry);
-      }
-    }
-    if (s.video) {
-      for (const auto& [row, d] : ctx_->svc->QueryContentVideos(*s.video))
-        hit(row, "vpdq", d, entry);
-    }
-    if (s.robust) {  // crops, borders, captions, screenshots
-      for (const auto& [row, name, d] :
-           ctx_->svc->QueryContentRobust(*s.robust, bank.pdq_threshold)) {
-        hit(row, name, d, entry);
-      }
-    }
-    if (ev.content_row != 0) hit(ev.content_row, "location", 0, entry);
+    TD_RETURN_IF_ERROR(Match(s, entry, bank.pdq_threshold, ev.content_row, &hits));
   }
 
   // One remove action per live item found; with the request's new state, in one transaction.

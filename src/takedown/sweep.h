@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 
 #include "takedown/context.h"
@@ -23,7 +24,19 @@ class Sweeper {
   // how many actions were queued.
   Result<int64_t> Sweep(Request& r, const std::string& actor);
 
+  // What a sweep of `r` would find now, with nothing changed: content row -> the best signal
+  // (by distance) that found it, and the bank entry it came from (the spread of a request).
+  struct Hit {
+    std::string signal;
+    int distance;
+    int64_t entry_id;
+  };
+  Result<std::map<int64_t, Hit>> FindCopies(const Request& r, int threshold);
+
  private:
+  // Adds what the signals find in the content index to hits (the better of two for a row).
+  Status Match(const Signals& s, int64_t entry, int threshold, int64_t located_row,
+               std::map<int64_t, Hit>* hits);
   Result<store::BankRecord> BankFor(Category category);
   WorkflowContext* ctx_;
   Evidence* evidence_;

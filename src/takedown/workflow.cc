@@ -16,6 +16,7 @@ Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSi
   evidence_ = std::make_unique<Evidence>(&ctx_);
   sweeper_ = std::make_unique<Sweeper>(&ctx_, evidence_.get());
   statements_ = std::make_unique<service::Statements>(&ctx_);
+  spread_ = std::make_unique<service::Spread>(&ctx_, sweeper_.get());
   requests_ = std::make_unique<Requests>(&ctx_, profiles_.get(), evidence_.get(), sweeper_.get(),
                                          [this] { actions_->Wake(); });
   actions_ = std::make_unique<Actions>(
@@ -231,6 +232,10 @@ Result<json> Workflow::Statement(int64_t action_id) {
   TD_ASSIGN_OR_RETURN(json st, statements_->Of(action_id));
   TD_RETURN_IF_ERROR(AddSubmission(&st, fmt::format("dsa:{}", action_id)));
   return st;
+}
+
+Result<json> Workflow::Spread(const Principal& who, int64_t request_id) {
+  return spread_->Of(who, request_id);
 }
 
 Result<json> Workflow::BlockStatement(int64_t block_id) {

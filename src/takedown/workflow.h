@@ -36,6 +36,7 @@
 #include "takedown/report.h"
 #include "takedown/requests.h"
 #include "takedown/service.h"
+#include "takedown/spread.h"
 #include "takedown/statements.h"
 #include "takedown/sweep.h"
 
@@ -87,6 +88,8 @@ class Workflow {
   // submission is on); Statements exports those of removals and restrictions acknowledged in
   // [from_ms, to_ms) and of uploads blocked in it.
   Result<json> Statement(int64_t action_id);
+  // Where a request's content came from and how it spread (spread.h): reviewers and admins.
+  Result<json> Spread(const Principal& who, int64_t request_id);
   // The statement of an upload blocked at the gate (CheckResult::block_id).
   Result<json> BlockStatement(int64_t block_id);
   Result<json> Statements(int64_t from_ms, int64_t to_ms, bool database_batches = false);
@@ -131,6 +134,7 @@ class Workflow {
   std::unique_ptr<Evidence> evidence_;
   std::unique_ptr<Sweeper> sweeper_;
   std::unique_ptr<service::Statements> statements_;
+  std::unique_ptr<service::Spread> spread_;
   Status AddSubmission(json* st, const std::string& queue_key);
   std::unique_ptr<Requests> requests_;
   std::unique_ptr<Actions> actions_;

@@ -1,0 +1,189 @@
+#include "takedown/spread.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "core/clock.h"
+#include "hash/hash256.h"
+
+namespace takedown::service {
+
+using nlohmann::json;
+
+namespace {
+
+struct Copy {
+  store::ContentRecord c;
+  Sweeper::Hit hit;
+  std::optional<hash::Hash256> pdq;
+};
+
+// A CSV cell, quoted when it must be; a value from outside that a spreadsheet would run as a
+// formula (=, +, -, @, tab, CR first) is prefixed with ' (OWASP's CSV injection advice).
+std::string CsvField(std::string v) {
+  if (!v.empty() && std::string_view("=+-@\t\r").find(v.front()) != std::string_view::npos &&
+      v.find_first_not_of("0123456789") != std::string::npos) {
+    v.insert(v.begin(), '\'');
+  }
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char ch : v) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+Result<json> Spread::Of(const Principal& who, int64_t request_id) {
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, request_id));
+  int threshold = 31;
+  if (!r.bank.empty()) {
+    TD_ASSIGN_OR_RETURN(auto banks, ctx_->svc->ListBanks());
+    for (const auto& b : banks) {
+      if (b.name == r.bank) threshold = b.pdq_threshold;
+    }
+  }
+  TD_ASSIGN_OR_RETURN(auto hits, sweeper_->FindCopies(r, threshold));
+  std::vector<Copy> copies;
+  copies.reserve(hits.size());
+  for (const auto& [row, h] : hits) {
+    TD_ASSIGN_OR_RETURN(auto c, ctx_->stores.content->GetContent(row));
+    if (!c) continue;
+    Copy copy{*c, h, std::nullopt};
+    if (auto p = hash::Hash256::FromHex(c->pdq); p.ok()) copy.pdq = *p;
+    copies.push_back(std::move(copy));
+  }
+  std::sort(copies.begin(), copies.end(), [](const Copy& a, const Copy& b) {
+    return a.c.created_ms != b.c.created_ms ? a.c.created_ms < b.c.created_ms : a.c.id < b.c.id;
+  });
+  const bool truncated = copies.size() > kMaxCopies;
+  if (truncated) copies.resize(kMaxCopies);
+
+  // Each copy's most likely source among those before it: identical bytes, else the closest PDQ,
+  // the most recent on a tie.
+  std::vector<int> parent(copies.size(), -1), closeness(copies.size(), -1);
+  for (size_t i = 1; i < copies.size(); ++i) {
+    int best = -1, best_d = 1 << 30;
+    for (size_t k = 0; k < i; ++k) {
+      int d = 1 << 29;  // unrelated by their own signals: only time links them
+      if (!copies[i].c.sha256.empty() && copies[i].c.sha256 == copies[k].c.sha256) {
+        d = -1;
+      } else if (copies[i].pdq && copies[k].pdq) {
+        d = hash::Distance(*copies[i].pdq, *copies[k].pdq);
+      }
+      if (d <= best_d) {  // <=: the most recent of equals
+        best_d = d;
+        best = static_cast<int>(k);
+      }
+    }
+    parent[i] = best;
+    closeness[i] = best_d;
+  }
+
+  json list = json::array(), edges = json::array();
+  std::map<std::string, json> chats;  // chat -> its entry, in first-appearance order below
+  std::vector<std::string> chat_order;
+  std::set<std::string> uploaders;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    const auto& c = copies[i].c;
+    json j = {{"content_id", c.content_id},
+              {"chat_id", c.chat_id},
+              {"uploader_id", c.uploader_id},
+              {"recorded_ms", c.created_ms},
+              {"recorded_at", IsoUtc(c.created_ms)},
+              {"state", c.state},
+              {"media", c.video.empty() ? "image" : "video"},
+              {"signal", copies[i].hit.signal},
+              {"distance", copies[i].hit.distance}};
+    if (parent[i] >= 0) {
+      const auto& p = copies[static_cast<size_t>(parent[i])].c;
+      j["from_content_id"] = p.content_id;
+      j["from_how"] = closeness[i] < 0           ? "identical"
+                      : closeness[i] < (1 << 29) ? fmt::format("pdq distance {}", closeness[i])
+                                                 : "earlier copy (time only)";
+      edges.push_back({{"from", p.content_id},
+                       {"to", c.content_id},
+                       {"from_chat", p.chat_id},
+                       {"to_chat", c.chat_id},
+                       {"how", j["from_how"]}});
+    }
+    if (!c.uploader_id.empty()) uploaders.insert(c.uploader_id);
+    auto it = chats.find(c.chat_id);
+    if (it == chats.end()) {
+      json chat = {{"chat_id", c.chat_id},
+                   {"first_ms", c.created_ms},
+                   {"first_at", IsoUtc(c.created_ms)},
+                   {"first_content_id", c.content_id},
+                   {"copies", 0},
+                   {"uploaders", json::array()}};
+      if (parent[i] >= 0) {
+        chat["reached_from_chat"] = copies[static_cast<size_t>(parent[i])].c.chat_id;
+      }
+      it = chats.emplace(c.chat_id, std::move(chat)).first;
+      chat_order.push_back(c.chat_id);
+    }
+    it->second["copies"] = it->second["copies"].get<int64_t>() + 1;
+    auto& up = it->second["uploaders"];
+    if (!c.uploader_id.empty() &&
+        std::find(up.begin(), up.end(), json(c.uploader_id)) == up.end() && up.size() < 100) {
+      up.push_back(c.uploader_id);
+    }
+    list.push_back(std::move(j));
+  }
+  json chat_list = json::array();
+  for (const auto& id : chat_order) chat_list.push_back(std::move(chats[id]));
+  json out = {
+      {"request_id", r.id},
+      {"computed_at", IsoUtc(ctx_->Now())},
+      {"method",
+       "copies found by the sweep's signals in the content index; each copy's source is "
+       "estimated as the closest earlier copy (identical bytes, then PDQ distance, then "
+       "the most recent)"},
+      {"totals",
+       {{"copies", list.size()}, {"chats", chat_list.size()}, {"uploaders", uploaders.size()}}},
+      {"copies", list},
+      {"chats", chat_list},
+      {"edges", edges},
+      {"truncated", truncated}};
+  if (!copies.empty()) {
+    const auto& f = copies.front().c;
+    out["first"] = {{"content_id", f.content_id},
+                    {"chat_id", f.chat_id},
+                    {"uploader_id", f.uploader_id},
+                    {"recorded_at", IsoUtc(f.created_ms)}};
+    out["totals"]["first_ms"] = f.created_ms;
+    out["totals"]["last_ms"] = copies.back().c.created_ms;
+  }
+  // Who looked at whom: the spread names uploaders.
+  TD_RETURN_IF_ERROR(ctx_->Audit(who.actor(), "request.spread_viewed",
+                                 {{"request_id", r.id}, {"copies", list.size()}}));
+  return out;
+}
+
+std::string Spread::Csv(const json& spread) {
+  std::string out =
+      "content_id,chat_id,uploader_id,recorded_at,state,media,signal,distance,from_content_id,"
+      "from_how\r\n";
+  for (const auto& c : spread["copies"]) {
+    const std::vector<std::string> cells = {
+        c.value("content_id", ""),      c.value("chat_id", ""),
+        c.value("uploader_id", ""),     c.value("recorded_at", ""),
+        c.value("state", ""),           c.value("media", ""),
+        c.value("signal", ""),          std::to_string(c.value("distance", 0)),
+        c.value("from_content_id", ""), c.value("from_how", "")};
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) out += ',';
+      out += CsvField(cells[i]);
+    }
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace takedown::service

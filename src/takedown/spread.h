@@ -1,0 +1,38 @@
+// The spread of a reported item (issue 25 item 1): every copy and near-copy the content index
+// holds, found by the same signals as the sweep (whether or not it was removed since), in the order
+// the platform recorded them: where it first appeared, each chat it reached and when, and from
+// which earlier copy each one most likely came. For reviewers and administrators (it names
+// uploaders); every look is audited. Thread-safe (reads only, and one audit record).
+//
+// "Most likely came from": among the copies recorded before it, the one whose signals are closest
+// (identical bytes first, then the smallest PDQ distance between the two copies' own hashes), the
+// most recent of those on a tie (resharing follows quickly). It is an estimate from hashes and
+// times, said as such; the platform's own forwarding records, where it keeps them, are the truth.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "takedown/context.h"
+#include "takedown/evidence.h"
+#include "takedown/model.h"
+#include "takedown/sweep.h"
+
+namespace takedown::service {
+
+class Spread {
+ public:
+  Spread(WorkflowContext* ctx, Sweeper* sweeper) : ctx_(ctx), sweeper_(sweeper) {}
+  // At most this many copies are listed (the earliest; "truncated" says so).
+  static constexpr size_t kMaxCopies = 10000;
+  // {request_id, computed_at, first, totals, copies[], chats[], edges[], truncated}.
+  Result<nlohmann::json> Of(const Principal& who, int64_t request_id);
+  // The copies as CSV: one row each, RFC 4180 quoting.
+  static std::string Csv(const nlohmann::json& spread);
+
+ private:
+  WorkflowContext* ctx_;
+  Sweeper* sweeper_;
+};
+
+}  // namespace takedown::service
