@@ -810,6 +810,13 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/requests/{request_id}/spread", request_path + "/spread?format=xml", admin, 400);
   call("GET", "/v1/requests/{request_id}/spread", request_path + "/spread", requester, 403);
   call("GET", "/v1/requests/{request_id}/spread", "/v1/requests/999999/spread", admin, 404);
+  const std::string entry_spread = entry_path + "/spread";
+  call("GET", "/v1/entries/{entry_id}/spread", entry_spread, reviewer, 200);
+  call("GET", "/v1/entries/{entry_id}/spread", entry_spread + "?format=csv", admin, 200);
+  call("GET", "/v1/entries/{entry_id}/spread", entry_spread + "?format=x", admin, 400);
+  call("GET", "/v1/entries/{entry_id}/spread", entry_spread, platform, 403);
+  call("GET", "/v1/entries/{entry_id}/spread", "/v1/entries/999999/spread", admin, 404);
+  call("GET", "/v1/entries/{entry_id}/spread", "/v1/entries/0x1/spread", admin, 400);
   const json confirmed = call("GET", "/v1/requests/{request_id}", request_path, requester, 200);
   EXPECT_EQ(confirmed["status"], "confirmed") << confirmed;
   EXPECT_EQ(confirmed["removals"].size(), 1u) << confirmed;

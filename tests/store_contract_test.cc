@@ -164,6 +164,27 @@ TEST_P(StoreContract, BankNamesAreUniqueAndASecondIsAConflict) {
   EXPECT_NE(again.status().message().find("'ncii'"), std::string::npos);
 }
 
+TEST_P(StoreContract, BankEntriesAreFoundByIdDisabledOnesToo) {
+  auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(b.ok());
+  BankEntryRecord e;
+  e.bank_id = *b;
+  e.pdq = std::string(64, 'a');
+  e.quality = 90;
+  e.sha256 = std::string(64, 'b');
+  e.request_id = "7";
+  auto id = store_->AddBankEntry(e);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(store_->SetBankEntryEnabled(*id, false).ok());
+  auto got = store_->GetBankEntry(*id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->pdq, e.pdq);
+  EXPECT_EQ((*got)->sha256, e.sha256);
+  EXPECT_EQ((*got)->request_id, "7");
+  EXPECT_FALSE((*got)->enabled);
+  EXPECT_FALSE(store_->GetBankEntry(*id + 100)->has_value());
+}
+
 std::unique_ptr<Store> OpenSqlite(const std::string& dir, Env* env) {
   return std::move(OpenSqliteStore(dir + "/db", env).value());
 }

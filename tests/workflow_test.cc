@@ -603,6 +603,14 @@ TEST_F(WorkflowTest, TheSpreadOfAReportedPictureIsItsCopiesInOrderWithTheirLikel
   for (const auto& rec : *audit) audited |= rec.kind == "request.spread_viewed";
   EXPECT_TRUE(audited) << "every look at who shared what is audited";
   EXPECT_EQ(wf_->Spread(reviewer, 999999).status().code(), StatusCode::kNotFound);
+  // The same from the bank entry the sweep made of the evidence.
+  const int64_t entry = (*wf_->GetRequest(reviewer, (*r)["id"]))["evidence"][0]["entry_id"];
+  auto es = wf_->EntrySpread(reviewer, entry);
+  ASSERT_TRUE(es.ok()) << es.status().ToString();
+  EXPECT_EQ((*es)["entry_id"], entry);
+  EXPECT_EQ((*es)["totals"]["copies"], 3) << es->dump();
+  EXPECT_EQ((*es)["first"]["content_id"], "m-1");
+  EXPECT_EQ(wf_->EntrySpread(reviewer, entry + 1000).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirOwn) {

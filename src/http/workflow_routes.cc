@@ -183,6 +183,18 @@ void Server::Impl::InstallWorkflowRoutes() {
           if (format == "csv") return c.res.set_content(service::Spread::Csv(*r), "text/csv");
           SendJson(c.res, *r);
         });
+  Route("GET", "/v1/entries/{entry_id}/spread", {Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) {
+    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    auto id = IdParam(c, 1, "entry_id");
+    if (!id.ok()) return SendStatus(c.res, id.status());
+    const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";
+    if (format != "json" && format != "csv")
+      return SendError(c.res, 400, "invalid_argument", "format must be json or csv");
+    auto r = W()->EntrySpread(c.who, *id);
+    if (!r.ok()) return SendStatus(c.res, r.status());
+    if (format == "csv") return c.res.set_content(service::Spread::Csv(*r), "text/csv");
+    SendJson(c.res, *r);
+  });
   Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
     if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
     auto from = IntQuery(c, "from_ms", 0);

@@ -106,6 +106,13 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) override {
+    MutexLock l(&mu_);
+    auto it = entries_.find(id);
+    return it == entries_.end() ? std::optional<BankEntryRecord>()
+                                : std::optional<BankEntryRecord>(it->second);
+  }
+
   // Content
   Result<int64_t> RecordContent(const ContentRecord& c) override {
     TD_ASSIGN_OR_RETURN(auto ids, RecordContentBatch({c}));

@@ -478,6 +478,21 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) override {
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(
+        auto s, Prepare(reader.db,
+                        "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, "
+                        "enabled, created_ms, video, robust FROM bank_entries WHERE id = ?"));
+    Bind(s.get(), 1, id);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<BankEntryRecord>();
+    return std::optional<BankEntryRecord>(BankEntryRecord{
+        sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2),
+        sqlite3_column_int(s.get(), 3), Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6),
+        Text(s.get(), 7), sqlite3_column_int(s.get(), 8) != 0, sqlite3_column_int64(s.get(), 9),
+        Text(s.get(), 10), Text(s.get(), 11)});
+  }
+
   Result<int64_t> RecordContent(const ContentRecord& c) override {
     TD_ASSIGN_OR_RETURN(auto ids, RecordContentBatch({c}));
     return ids.at(0);

@@ -139,6 +139,8 @@ class BankStore {
   virtual Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) = 0;
   virtual Status SetBankEntryEnabled(int64_t id, bool enabled) = 0;
   virtual Result<std::vector<BankEntryRecord>> ListBankEntries() = 0;
+  // One entry by id (disabled ones too), or none.
+  virtual Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) = 0;
 };
 
 // The content index: every media item the platform has checked or backfilled.

@@ -150,6 +150,10 @@ class Service {
   Result<ImportResult> ImportEntries(const std::string& bank, const std::vector<Signals>& signals,
                                      const std::string& source, const std::string& request_id,
                                      const std::string& actor);
+  // One bank entry (disabled ones too), or none.
+  Result<std::optional<store::BankEntryRecord>> GetEntry(int64_t id) {
+    return store_->GetBankEntry(id);
+  }
   // A bank's entries, oldest first.
   Result<std::vector<store::BankEntryRecord>> ExportEntries(const std::string& bank);
 

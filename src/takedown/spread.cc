@@ -50,6 +50,40 @@ Result<json> Spread::Of(const Principal& who, int64_t request_id) {
     }
   }
   TD_ASSIGN_OR_RETURN(auto hits, sweeper_->FindCopies(r, threshold));
+  return Build(who, {{"request_id", r.id}}, hits);
+}
+
+Result<json> Spread::OfEntry(const Principal& who, int64_t entry_id) {
+  TD_ASSIGN_OR_RETURN(auto e, ctx_->svc->GetEntry(entry_id));
+  if (!e) return NotFound(fmt::format("no bank entry {}", entry_id));
+  Signals s;
+  if (!e->pdq.empty()) {
+    TD_ASSIGN_OR_RETURN(s.pdq, hash::Hash256::FromHex(e->pdq));
+    s.quality = e->quality;
+  }
+  s.md5 = e->md5;
+  s.sha256 = e->sha256;
+  if (!e->video.empty()) {
+    TD_ASSIGN_OR_RETURN(s.video, VideoFromJson(json::parse(e->video, nullptr, false)));
+  }
+  if (!e->robust.empty()) {
+    TD_ASSIGN_OR_RETURN(s.robust, RobustFromJson(json::parse(e->robust, nullptr, false)));
+  }
+  int threshold = 31;
+  std::string bank;
+  TD_ASSIGN_OR_RETURN(auto banks, ctx_->svc->ListBanks());
+  for (const auto& b : banks) {
+    if (b.id == e->bank_id) {
+      threshold = b.pdq_threshold;
+      bank = b.name;
+    }
+  }
+  TD_ASSIGN_OR_RETURN(auto hits, sweeper_->FindCopies(s, entry_id, threshold));
+  return Build(who, {{"entry_id", entry_id}, {"bank", bank}}, hits);
+}
+
+Result<json> Spread::Build(const Principal& who, json subject,
+                           const std::map<int64_t, Sweeper::Hit>& hits) {
   std::vector<Copy> copies;
   copies.reserve(hits.size());
   for (const auto& [row, h] : hits) {
@@ -138,19 +172,19 @@ Result<json> Spread::Of(const Principal& who, int64_t request_id) {
   }
   json chat_list = json::array();
   for (const auto& id : chat_order) chat_list.push_back(std::move(chats[id]));
-  json out = {
-      {"request_id", r.id},
-      {"computed_at", IsoUtc(ctx_->Now())},
-      {"method",
-       "copies found by the sweep's signals in the content index; each copy's source is "
-       "estimated as the closest earlier copy (identical bytes, then PDQ distance, then "
-       "the most recent)"},
-      {"totals",
-       {{"copies", list.size()}, {"chats", chat_list.size()}, {"uploaders", uploaders.size()}}},
-      {"copies", list},
-      {"chats", chat_list},
-      {"edges", edges},
-      {"truncated", truncated}};
+  json out = std::move(subject);
+  out.update(
+      {{"computed_at", IsoUtc(ctx_->Now())},
+       {"method",
+        "copies found by the sweep's signals in the content index; each copy's source is "
+        "estimated as the closest earlier copy (identical bytes, then PDQ distance, then "
+        "the most recent)"},
+       {"totals",
+        {{"copies", list.size()}, {"chats", chat_list.size()}, {"uploaders", uploaders.size()}}},
+       {"copies", list},
+       {"chats", chat_list},
+       {"edges", edges},
+       {"truncated", truncated}});
   if (!copies.empty()) {
     const auto& f = copies.front().c;
     out["first"] = {{"content_id", f.content_id},
@@ -161,8 +195,12 @@ Result<json> Spread::Of(const Principal& who, int64_t request_id) {
     out["totals"]["last_ms"] = copies.back().c.created_ms;
   }
   // Who looked at whom: the spread names uploaders.
-  TD_RETURN_IF_ERROR(ctx_->Audit(who.actor(), "request.spread_viewed",
-                                 {{"request_id", r.id}, {"copies", list.size()}}));
+  const bool of_request = out.contains("request_id");
+  json audit =
+      of_request ? json{{"request_id", out["request_id"]}} : json{{"entry_id", out["entry_id"]}};
+  audit["copies"] = list.size();
+  TD_RETURN_IF_ERROR(ctx_->Audit(
+      who.actor(), of_request ? "request.spread_viewed" : "entry.spread_viewed", audit));
   return out;
 }
 

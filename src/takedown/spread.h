@@ -27,10 +27,15 @@ class Spread {
   static constexpr size_t kMaxCopies = 10000;
   // {request_id, computed_at, first, totals, copies[], chats[], edges[], truncated}.
   Result<nlohmann::json> Of(const Principal& who, int64_t request_id);
+  // The same for a bank entry's signals ({entry_id, bank, ...}; NotFound for no such entry).
+  Result<nlohmann::json> OfEntry(const Principal& who, int64_t entry_id);
   // The copies as CSV: one row each, RFC 4180 quoting.
   static std::string Csv(const nlohmann::json& spread);
 
  private:
+  // The spread of what `hits` found; `subject` holds the request_id or entry_id it is of.
+  Result<nlohmann::json> Build(const Principal& who, nlohmann::json subject,
+                               const std::map<int64_t, Sweeper::Hit>& hits);
   WorkflowContext* ctx_;
   Sweeper* sweeper_;
 };

@@ -62,6 +62,13 @@ Result<std::map<int64_t, Sweeper::Hit>> Sweeper::FindCopies(const Request& r, in
   return hits;
 }
 
+Result<std::map<int64_t, Sweeper::Hit>> Sweeper::FindCopies(const Signals& s, int64_t entry,
+                                                            int threshold) {
+  std::map<int64_t, Hit> hits;
+  TD_RETURN_IF_ERROR(Match(s, entry, threshold, 0, &hits));
+  return hits;
+}
+
 Result<int64_t> Sweeper::Sweep(Request& r, const std::string& actor) {
   TD_ASSIGN_OR_RETURN(store::BankRecord bank, BankFor(r.category));
   std::map<int64_t, Hit> hits;  // content row -> the best signal that found it

@@ -238,6 +238,10 @@ Result<json> Workflow::Spread(const Principal& who, int64_t request_id) {
   return spread_->Of(who, request_id);
 }
 
+Result<json> Workflow::EntrySpread(const Principal& who, int64_t entry_id) {
+  return spread_->OfEntry(who, entry_id);
+}
+
 Result<json> Workflow::BlockStatement(int64_t block_id) {
   TD_ASSIGN_OR_RETURN(json st, statements_->OfBlock(block_id));
   TD_ASSIGN_OR_RETURN(auto block, ctx_.stores.docs->GetDoc(block_id));

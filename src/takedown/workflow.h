@@ -90,6 +90,7 @@ class Workflow {
   Result<json> Statement(int64_t action_id);
   // Where a request's content came from and how it spread (spread.h): reviewers and admins.
   Result<json> Spread(const Principal& who, int64_t request_id);
+  Result<json> EntrySpread(const Principal& who, int64_t entry_id);
   // The statement of an upload blocked at the gate (CheckResult::block_id).
   Result<json> BlockStatement(int64_t block_id);
   Result<json> Statements(int64_t from_ms, int64_t to_ms, bool database_batches = false);
