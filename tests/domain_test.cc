@@ -13,6 +13,7 @@
 #include "core/fake_env.h"
 #include "core/metrics.h"
 #include "core/numbers.h"
+#include "core/text.h"
 #include "intake/notice.h"
 #include "media/decode.h"
 #include "store/store.h"
@@ -102,6 +103,21 @@ TEST(Model, EnumNamesAreTheDocumentsStrings) {
   EXPECT_EQ(EnumFromName<Category>("deepfake-sexual"), Category::kDeepfakeSexual);
   EXPECT_FALSE(EnumFromName<Category>("Deepfake").has_value());
   EXPECT_EQ(EnumChoices<AppealState>(), "open, upheld or rejected");
+}
+
+// CSV exports (report, spread): RFC 4180 quoting, and values from outside that a spreadsheet
+// would run as formulas are neutralised; plain numbers are left as they are.
+TEST(Csv, CellsAreQuotedAndFormulasNeutralised) {
+  EXPECT_EQ(CsvCell("plain"), "plain");
+  EXPECT_EQ(CsvCell("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvCell("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(CsvCell("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+  EXPECT_EQ(CsvCell("+1+cmd"), "'+1+cmd");
+  EXPECT_EQ(CsvCell("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvCell("-1.5"), "-1.5");
+  EXPECT_EQ(CsvCell("-3"), "-3");
+  EXPECT_EQ(CsvCell("-"), "'-");
+  EXPECT_EQ(CsvCell(""), "");
 }
 
 TEST(Numbers, AreParsedWholeOrRefused) {

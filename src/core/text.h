@@ -30,4 +30,35 @@ inline bool HasControlCharacter(const std::string& s) {
   });
 }
 
+// One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes doubled.
+// A value a spreadsheet would run as a formula (first character =, +, -, @, tab or CR, and not a
+// plain number such as -1.5) is prefixed with ' first (OWASP's advice on CSV injection): names
+// and ids in exports come from outside.
+inline std::string CsvCell(std::string v) {
+  auto is_number = [](const std::string& s) {
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    bool digits = false, dot = false;
+    for (; i < s.size(); ++i) {
+      if (s[i] >= '0' && s[i] <= '9') {
+        digits = true;
+      } else if (s[i] == '.' && !dot) {
+        dot = true;
+      } else {
+        return false;
+      }
+    }
+    return digits;
+  };
+  if (!v.empty() && std::string("=+-@\t\r").find(v.front()) != std::string::npos && !is_number(v)) {
+    v.insert(v.begin(), '\'');
+  }
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char ch : v) {
+    if (ch == '"') q += '"';
+    q += ch;
+  }
+  return q + "\"";
+}
+
 }  // namespace takedown

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/clock.h"
+#include "core/text.h"
 #include "takedown/dsa.h"
 #include "takedown/model.h"
 
@@ -317,15 +318,9 @@ std::string TransparencyReport::Csv(const json& report) {
       }
       const auto dot = key.find('.');
       const std::string val = v.is_string() ? v.get<std::string>() : v.dump();
-      // RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-      auto field = [](const std::string& f) {
-        if (f.find_first_of(",\"\r\n") == std::string::npos) return f;
-        std::string q = "\"";
-        for (char ch : f) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        return q + "\"";
-      };
-      out += fmt::format("{},{},{}\n", field(key.substr(0, dot)),
-                         field(dot == std::string::npos ? "" : key.substr(dot + 1)), field(val));
+      out +=
+          fmt::format("{},{},{}\n", CsvCell(key.substr(0, dot)),
+                      CsvCell(dot == std::string::npos ? "" : key.substr(dot + 1)), CsvCell(val));
     }
   };
   walk("", report);

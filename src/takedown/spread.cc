@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/text.h"
 #include "hash/hash256.h"
 
 namespace takedown::service {
@@ -21,22 +22,6 @@ struct Copy {
   Sweeper::Hit hit;
   std::optional<hash::Hash256> pdq;
 };
-
-// A CSV cell, quoted when it must be; a value from outside that a spreadsheet would run as a
-// formula (=, +, -, @, tab, CR first) is prefixed with ' (OWASP's CSV injection advice).
-std::string CsvField(std::string v) {
-  if (!v.empty() && std::string_view("=+-@\t\r").find(v.front()) != std::string_view::npos &&
-      v.find_first_not_of("0123456789") != std::string::npos) {
-    v.insert(v.begin(), '\'');
-  }
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char ch : v) {
-    if (ch == '"') out += '"';
-    out += ch;
-  }
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -217,7 +202,7 @@ std::string Spread::Csv(const json& spread) {
         c.value("from_content_id", ""), c.value("from_how", "")};
     for (size_t i = 0; i < cells.size(); ++i) {
       if (i > 0) out += ',';
-      out += CsvField(cells[i]);
+      out += CsvCell(cells[i]);
     }
     out += "\r\n";
   }
