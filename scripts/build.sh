@@ -11,7 +11,7 @@ kind=${1:-release}
 case "$kind" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=Release -DTAKEDOWN_BUILD_TESTS=ON -DTAKEDOWN_BUILD_BENCH=ON) ;;
   service) dir=build; flags=(-DCMAKE_BUILD_TYPE=Release -DTAKEDOWN_BUILD_TESTS=OFF -DTAKEDOWN_BUILD_BENCH=OFF) ;;
-  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAKEDOWN_SANITIZE=ON) ;;
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAKEDOWN_SANITIZE=ON -DTAKEDOWN_SANDBOX_FAULTS=ON) ;;
   *) echo "usage: $0 [release|service|asan]" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null

@@ -29,6 +29,8 @@ service_packages=(
   libjemalloc-dev
   # evidence kept for a retention period is encrypted at rest (libsodium secretbox)
   libsodium-dev
+  # media decoding runs in worker processes under seccomp-bpf filters
+  libseccomp-dev
   # the email line: MIME (GMime 3), DKIM (OpenDKIM), IMAP and SMTP (libcurl), reply templates
   libgmime-3.0-dev libopendkim-dev libcurl4-openssl-dev libkainjow-mustache-dev
   # scripts/run.sh waits for the service with curl

@@ -387,5 +387,41 @@ TEST_F(CliTest, MatchFindsAVideoInsideAnotherOne) {
   EXPECT_NEAR(j["query_from"].get<double>(), 2.0, 0.6);
 }
 
+TEST_F(CliTest, SandboxedHashingAndMatchingGiveTheSameOutput) {
+  // --sandbox: this process reads each file; a sandboxed worker decodes and hashes it.
+  testing::WriteVideo(dir_ + "/v.avi", 160, 120, 45, 30, 3);
+  testing::WriteFile(dir_ + "/broken.jpg", {0xFF, 0xD8, 0xFF, 0x00, 0x01});
+  const std::string images = files_[0] + " " + files_[5] + " " + files_[9];
+  for (const std::string& args :
+       {"hash -j 2 " + images + " " + dir_ + "/broken.jpg", "hash --dihedral --reference " + images,
+        "hash --format jsonl --bank -j 2 " + images + " " + dir_ + "/v.avi",
+        "hash --format vpdq --seconds-per-hash 0.5 " + dir_ + "/v.avi"}) {
+    const CommandResult plain = Takedown(args);
+    const CommandResult boxed = Takedown(args + " --sandbox");
+    EXPECT_EQ(boxed.exit_code, plain.exit_code) << args << "\n" << boxed.err;
+    EXPECT_EQ(boxed.out, plain.out) << args << "\n" << boxed.err;
+    EXPECT_FALSE(plain.out.empty()) << args;
+  }
+  const CommandResult broken = Takedown("hash --sandbox " + dir_ + "/broken.jpg");
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find(dir_ + "/broken.jpg: "), std::string::npos) << broken.err;
+
+  const std::string bank = dir_ + "/bank";
+  std::filesystem::create_directory(bank);
+  for (int i = 0; i < 3; ++i)
+    std::filesystem::copy_file(files_[i], bank + "/" + std::to_string(i) + ".jpg");
+  std::filesystem::copy_file(dir_ + "/v.avi", bank + "/v.avi");
+  const std::string query = files_[1] + " " + files_[12] + " " + dir_ + "/v.avi";
+  const CommandResult plain =
+      Takedown("match --no-cache --format jsonl --bank " + bank + " " + query);
+  const CommandResult boxed =
+      Takedown("match --no-cache --sandbox --format jsonl --bank " + bank + " " + query);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(boxed.exit_code, 0) << boxed.err;
+  EXPECT_EQ(boxed.out, plain.out);
+  EXPECT_NE(plain.out.find(bank + "/1.jpg"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find(bank + "/v.avi"), std::string::npos) << plain.out;
+}
+
 }  // namespace
 }  // namespace takedown

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "cli/serve_config.h"
+#include "media/decode.h"
 #include "support/synthetic.h"
 
 namespace takedown {
@@ -90,6 +91,7 @@ class ServerProcess {
     }
   }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string log() const { return Slurp(err_); }
   // Sends sig and returns the exit status (or -signal).
   int Signal(int sig) {
@@ -480,6 +482,78 @@ TEST_F(ServeTest, ASecondServerOnAPortInUseRefusesToStart) {
   EXPECT_NE(out.find("in use"), std::string::npos) << out;
   httplib::Client c("127.0.0.1", first.port());
   EXPECT_EQ(c.Get("/v1/whoami", Auth(admin_))->status, 200) << "the first one still serves";
+}
+
+// The children of a process (its sandboxed decoder workers).
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  for (const auto& t : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid))) {
+    std::ifstream f(t.path() / "children");
+    for (pid_t c; f >> c;) out.push_back(c);
+  }
+  return out;
+}
+
+double Metric(const std::string& text, const std::string& name) {
+  const auto p = text.find("\n" + name + " ");
+  return p == std::string::npos ? -1 : std::stod(text.substr(p + name.size() + 2));
+}
+
+TEST_F(ServeTest, MediaIsDecodedBySandboxedWorkersThatAreReplacedWhenTheyDie) {
+  auto args = Args();
+  args.insert(args.end(), {"--sandbox.workers", "2"});
+  ServerProcess serve(args, dir_);
+  ASSERT_GT(serve.port(), 0);
+  EXPECT_NE(serve.log().find("sandbox: media decoded by 2 worker processes"), std::string::npos)
+      << serve.log();
+  auto workers = ChildrenOf(serve.pid());
+  ASSERT_EQ(workers.size(), 2u);
+  const auto jpeg = *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 5), 90);
+  const std::string body(jpeg.begin(), jpeg.end());
+  httplib::Client c("127.0.0.1", serve.port());
+  auto check = [&](const std::string& id) {
+    return c.Post("/v1/check/media?content_id=" + id, Auth(platform_), body,
+                  "application/octet-stream");
+  };
+  auto r = check("a");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  // A worker dies (a decoder bug's SIGSEGV, from outside here): the service goes on, the worker
+  // is replaced, and no upload fails for it.
+  ASSERT_EQ(::kill(workers[0], SIGSEGV), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 4; ++i) {
+    r = check(fmt::format("b{}", i));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  const auto now = ChildrenOf(serve.pid());
+  EXPECT_EQ(now.size(), 2u);
+  EXPECT_EQ(std::count(now.begin(), now.end(), workers[0]), 0);
+  auto m = c.Get("/metrics", Auth(admin_));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(Metric(m->body, "takedown_sandbox_workers"), 2) << m->body;
+  EXPECT_EQ(Metric(m->body, "takedown_sandbox_workers_replaced_total"), 1);
+  EXPECT_EQ(Metric(m->body, "takedown_sandbox_jobs_total{outcome=\"ok\"}"), 5);
+  // Garbage is the decoder's answer (400), not a dead worker.
+  r = c.Post("/v1/check/media?content_id=g", Auth(platform_), std::string(3000, 'x'),
+             "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(ChildrenOf(serve.pid()).size(), 2u);
+  // At SIGTERM the workers end with the service.
+  EXPECT_EQ(serve.Signal(SIGTERM), 0);
+  for (pid_t w : now) EXPECT_NE(::kill(w, 0), 0) << "worker " << w << " outlived the service";
+}
+
+TEST_F(ServeTest, TurningTheSandboxOffIsLoggedAsAWarning) {
+  auto args = Args();
+  args.insert(args.end(), {"--sandbox.enabled", "false"});
+  ServerProcess serve(args, dir_);
+  ASSERT_GT(serve.port(), 0);
+  EXPECT_NE(serve.log().find("warning: sandbox.enabled is false"), std::string::npos)
+      << serve.log();
+  EXPECT_TRUE(ChildrenOf(serve.pid()).empty());
 }
 
 TEST_F(ServeTest, AdminToolsOnAMissingStoreNameThePathAndCreateNothing) {

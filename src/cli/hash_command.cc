@@ -16,10 +16,12 @@
 #include "cli/ordered_pool.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "core/file.h"
 #include "hash/image_signals.h"
 #include "hash/vpdq.h"
 #include "match/signals.h"
 #include "media/video.h"
+#include "sandbox/sandbox.h"
 
 namespace takedown::cli {
 namespace {
@@ -38,13 +40,29 @@ struct HashArgs {
   bool progress = false;
   uint64_t max_pixels = media::DecodeLimits{}.max_pixels;
   uint64_t max_file_mb = media::DecodeLimits{}.max_file_bytes >> 20;
+  bool sandbox = false;
   std::vector<std::string> files;
 };
+
+// What a sandboxed worker needs of the arguments to hash one file as RunHash would.
+nlohmann::json SandboxOptions(const HashArgs& a) {
+  return {{"command", "hash"},
+          {"reference", a.reference},
+          {"dihedral", a.dihedral},
+          {"bank", a.bank},
+          {"seconds_per_hash", a.seconds_per_hash},
+          {"frame_size", a.frame_size},
+          {"video_mode", a.video_mode},
+          {"format", a.format},
+          {"max_pixels", a.max_pixels},
+          {"max_file_mb", a.max_file_mb}};
+}
 
 struct HashOutcome {
   std::string path;
   Result<match::FileSignals> signals = Status(StatusCode::kInternal, "not run");
-  std::optional<hash::VideoSignals> video;  // set instead of signals' content for videos
+  std::optional<hash::VideoSignals> video;    // set instead of signals' content for videos
+  std::optional<std::string> sandboxed_line;  // --sandbox: the line the worker made
 };
 
 std::string VideoJsonLine(const std::string& path, const hash::VideoSignals& v, bool fast) {
@@ -94,9 +112,49 @@ int RunHash(const HashArgs& args) {
       args.progress);
 
   std::function<std::optional<InputItem>()> next = [&] { return inputs.Next(); };
+  std::unique_ptr<sandbox::Pool> pool;
+  if (args.sandbox) {
+    sandbox::Options so;
+    so.workers = args.jobs;
+    so.memory_bytes = std::max<uint64_t>(so.memory_bytes, args.max_file_mb << 20);
+    auto started = sandbox::Pool::Start(so);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().message());
+      return 2;
+    }
+    pool = std::move(*started);
+  }
+  const nlohmann::json sandbox_options = SandboxOptions(args);
   std::function<HashOutcome(const InputItem&, int)> work = [&](const InputItem& item, int worker) {
     HashOutcome out{item.path};
     Worker& w = workers[static_cast<size_t>(worker)];
+    if (pool != nullptr && item.error.empty()) {
+      // This process only reads the file; a sandboxed worker decodes and hashes it.
+      auto bytes = ReadFileLimited(item.path, options.limits.max_file_bytes);
+      if (!bytes.ok()) {
+        out.signals = bytes.status();
+        return out;
+      }
+      nlohmann::json job = sandbox_options;
+      job["file"] = item.path;  // named in the line the worker writes
+      auto answer = pool->RunCli(job, *bytes);
+      if (!answer.ok()) {
+        out.signals = answer.status();
+        return out;
+      }
+      const auto j = nlohmann::json::parse(*answer, nullptr, false);
+      if (!j.is_object() || !j.contains("line") || !j["line"].is_string()) {
+        out.signals = DataLoss("the sandboxed worker's answer is not what was asked");
+        return out;
+      }
+      out.signals = match::FileSignals{};
+      out.sandboxed_line = j["line"].get<std::string>();
+      if (j.contains("warnings") && j["warnings"].is_array()) {
+        for (const auto& x : j["warnings"])
+          if (x.is_string()) out.signals->plain.warnings.push_back(x.get<std::string>());
+      }
+      return out;
+    }
     const bool as_video = args.format == "vpdq" || (robust && media::LooksLikeVideo(item.path));
     if (!item.error.empty()) {
       out.signals = InvalidArgument(item.error);
@@ -138,7 +196,10 @@ int RunHash(const HashArgs& args) {
       spdlog::error("{}: {}", r.path, reason);
     } else {
       std::string line;
-      if (r.video) {
+      if (r.sandboxed_line) {
+        for (const auto& w : r.signals->plain.warnings) spdlog::warn("{}: {}", r.path, w);
+        line = *r.sandboxed_line;
+      } else if (r.video) {
         for (const auto& w : r.video->report.warnings) spdlog::warn("{}: {}", r.path, w);
         line = args.format == "vpdq" ? hash::VpdqText(*r.video)
                                      : VideoJsonLine(r.path, *r.video, args.video_mode == "fast");
@@ -163,6 +224,64 @@ int RunHash(const HashArgs& args) {
 }
 
 }  // namespace
+
+// In a sandboxed worker: one file of `takedown hash --sandbox`, from its bytes, as RunHash would
+// hash it from its path. Answer: {"line": the output line, "warnings": [...]}.
+sandbox::Answer HashJobInSandbox(const nlohmann::json& o, std::span<const uint8_t> file) {
+  HashArgs args;
+  std::string path;
+  try {
+    args.reference = o.at("reference").get<bool>();
+    args.dihedral = o.at("dihedral").get<bool>();
+    args.bank = o.at("bank").get<bool>();
+    args.seconds_per_hash = o.at("seconds_per_hash").get<double>();
+    args.frame_size = o.at("frame_size").get<int>();
+    args.video_mode = o.at("video_mode").get<std::string>();
+    args.format = o.at("format").get<std::string>();
+    args.max_pixels = o.at("max_pixels").get<uint64_t>();
+    args.max_file_mb = o.at("max_file_mb").get<uint64_t>();
+    path = o.at("file").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    return {StatusCode::kInvalidArgument, fmt::format("hash job options: {}", e.what())};
+  }
+  hash::ImageHashOptions options;
+  options.mode = args.reference ? hash::HashMode::kReference : hash::HashMode::kFast;
+  options.dihedral = args.dihedral || args.bank;
+  options.limits.max_pixels = args.max_pixels;
+  options.limits.max_file_bytes = args.max_file_mb << 20;
+  const bool robust = args.format == "jsonl";
+  nlohmann::json out;
+  std::vector<std::string> warnings;
+  auto error = [](const Status& s) { return sandbox::Answer{s.code(), s.message()}; };
+  if (args.format == "vpdq" || (robust && media::LooksLikeVideoBytes(file))) {
+    hash::VpdqOptions vo;
+    vo.seconds_per_hash = args.seconds_per_hash;
+    vo.frame_size = args.frame_size;
+    vo.fast = args.video_mode == "fast";
+    vo.video.limits = options.limits;
+    vo.video.threads = 1;  // a worker starts no threads
+    auto v = hash::HashVideoBytes(file, vo);
+    if (!v.ok()) return error(v.status());
+    warnings = v->report.warnings;
+    out["line"] = args.format == "vpdq" ? hash::VpdqText(*v)
+                                        : VideoJsonLine(path, *v, args.video_mode == "fast");
+  } else if (robust) {
+    match::SignalHasher hasher;
+    auto f =
+        hasher.HashBytes(file, args.bank, options.limits, nullptr, options.mode, options.dihedral);
+    if (!f.ok()) return error(f.status());
+    warnings = f->plain.warnings;
+    out["line"] = SignalsJsonLine(path, *f);
+  } else {
+    hash::ImageHasher hasher;
+    auto plain = hasher.HashBytes(file, options);
+    if (!plain.ok()) return error(plain.status());
+    warnings = plain->warnings;
+    out["line"] = SignalsCsvLine(path, *plain, args.dihedral);
+  }
+  out["warnings"] = warnings;
+  return {StatusCode::kOk, out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
 
 void RegisterHashCommand(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<HashArgs>();
@@ -204,6 +323,9 @@ void RegisterHashCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-file-mb", args->max_file_mb, "Refuse files larger than this (MiB)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_flag("--sandbox", args->sandbox,
+                "Decode and hash each file in a sandboxed worker process (seccomp, limits; as "
+                "takedown serve does): for files from untrusted sources");
   cmd->add_option("files", args->files, "Image and video files (or directories with -r)");
   cmd->footer(
       "Output (csv): pdqhex,quality,filename -- the reference CLI's format; with --dihedral its\n"

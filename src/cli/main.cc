@@ -4,11 +4,21 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "revision.h"
+#include "sandbox/sandbox.h"
 
 int main(int argc, char** argv) {
+  // A sandboxed decoder worker (started by the service's pool, never by hand): before anything
+  // else, so that nothing is set up that its sandbox would then have to allow.
+  if (argc >= 2 && std::string_view(argv[1]) == "sandbox-worker") {
+    takedown::sandbox::SetCliJobHandler(&takedown::cli::CliJobInSandbox);
+    takedown::sandbox::WorkerMain(std::vector<std::string>(argv + 2, argv + argc));
+  }
   auto logger = spdlog::stderr_logger_mt("takedown");
   logger->set_pattern("takedown: %l: %v");
   spdlog::set_default_logger(logger);

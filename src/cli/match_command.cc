@@ -20,6 +20,7 @@
 #include "cli/ordered_pool.h"
 #include "cli/output.h"
 #include "cli/progress.h"
+#include "core/file.h"
 #include "hash/digest.h"
 #include "hash/hash_list.h"
 #include "match/matcher.h"
@@ -47,7 +48,50 @@ struct MatchArgs {
   std::string cache_dir = DefaultCacheDir();
   bool no_cache = false;
   bool progress = false;
+  bool sandbox = false;
 };
+
+// One file's matching signals: an image's, or a video's.
+struct MediaSignals {
+  std::optional<match::FileSignals> image;
+  std::optional<match::VideoItem> video;
+};
+
+// Hashed here, or (pool) by a sandboxed worker: this process then only reads the file.
+Result<MediaSignals> HashForMatching(sandbox::Pool* pool, match::SignalHasher& hasher,
+                                     const std::string& path, bool bank) {
+  MediaSignals out;
+  if (pool == nullptr) {
+    if (media::LooksLikeVideo(path)) {
+      match::VideoHashOptions vo;
+      vo.bank = bank;
+      TD_ASSIGN_OR_RETURN(out.video, match::HashVideoForMatching(path, vo));
+    } else {
+      TD_ASSIGN_OR_RETURN(out.image, hasher.HashFile(path, bank));
+    }
+    return out;
+  }
+  TD_ASSIGN_OR_RETURN(auto bytes, ReadFileLimited(path, media::DecodeLimits{}.max_file_bytes));
+  TD_ASSIGN_OR_RETURN(auto answer, pool->RunCli({{"command", "match"}, {"bank", bank}}, bytes));
+  const auto j = nlohmann::json::parse(answer, nullptr, false);
+  if (j.is_object() && j.contains("video")) {
+    TD_ASSIGN_OR_RETURN(auto v, service::VideoFromJson(j["video"]));
+    out.video = *v;
+  } else if (j.is_object() && j.contains("signals")) {
+    std::string name = path;
+    TD_ASSIGN_OR_RETURN(out.image, match::SignalsFromJson(j["signals"], &name));
+  } else {
+    return DataLoss("the sandboxed worker's answer is not what was asked");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<sandbox::Pool>> StartPool(bool on, int jobs) {
+  if (!on) return std::unique_ptr<sandbox::Pool>();
+  sandbox::Options so;
+  so.workers = jobs;
+  return sandbox::Pool::Start(so);
+}
 
 struct Bank {
   std::vector<std::string> names;  // image items
@@ -189,7 +233,7 @@ decltype(BankOutcome::stamp) StampOf(const std::string& path) {
 // A directory of media: every file hashed as a bank item (in parallel, sorted by path), or taken
 // from the cache when it has not changed since.
 Status LoadBankDir(const std::string& dir, int jobs, const std::string& cache_dir, bool progress,
-                   Bank* bank) {
+                   sandbox::Pool* pool, Bank* bank) {
   BankCache cache(cache_dir, dir);
   InputList inputs({dir}, "", true);
   Progress meter("bank", CountInputs({dir}, "", true), progress);
@@ -224,18 +268,14 @@ Status LoadBankDir(const std::string& dir, int jobs, const std::string& cache_di
         }
       }
     }
-    if (media::LooksLikeVideo(item.path)) {
-      match::VideoHashOptions vo;
-      vo.bank = true;
-      auto v = match::HashVideoForMatching(item.path, vo);
-      if (v.ok()) {
-        out.video = std::move(v).value();
-        out.signals = match::FileSignals{};
-      } else {
-        out.signals = v.status();
-      }
+    auto hashed = HashForMatching(pool, hashers[static_cast<size_t>(w)], item.path, true);
+    if (!hashed.ok()) {
+      out.signals = hashed.status();
+    } else if (hashed->video) {
+      out.video = std::move(hashed->video);
+      out.signals = match::FileSignals{};
     } else {
-      out.signals = hashers[static_cast<size_t>(w)].HashFile(item.path, true);
+      out.signals = std::move(*hashed->image);
     }
     return out;
   };
@@ -340,10 +380,15 @@ struct QueryOutcome {
 
 int RunMatch(const MatchArgs& args) {
   Bank bank(args.options);
+  auto pool = StartPool(args.sandbox, args.jobs);
+  if (!pool.ok()) {
+    spdlog::error("{}", pool.status().message());
+    return 2;
+  }
   std::error_code ec;
   const Status loaded = fs::is_directory(args.bank, ec)
                             ? LoadBankDir(args.bank, args.jobs, args.no_cache ? "" : args.cache_dir,
-                                          args.progress, &bank)
+                                          args.progress, pool->get(), &bank)
                             : LoadBankFile(args.bank, &bank);
   if (!loaded.ok()) {
     spdlog::error("{}", loaded.message());
@@ -368,23 +413,17 @@ int RunMatch(const MatchArgs& args) {
       out.matches = InvalidArgument(item.error);
       return out;
     }
-    if (media::LooksLikeVideo(item.path)) {
-      auto v = match::HashVideoForMatching(item.path, {});
-      if (!v.ok()) {
-        out.matches = v.status();
-      } else {
-        out.matches = std::vector<match::SignalMatch>{};
-        for (auto& m : bank.videos.Match(*v)) {
-          if (m.match) out.video_matches.push_back(m);
-        }
+    auto hashed = HashForMatching(pool->get(), hashers[static_cast<size_t>(w)], item.path, false);
+    if (!hashed.ok()) {
+      out.matches = hashed.status();
+    } else if (hashed->video) {
+      out.matches = std::vector<match::SignalMatch>{};
+      for (auto& m : bank.videos.Match(*hashed->video)) {
+        if (m.match) out.video_matches.push_back(m);
       }
-      return out;
+    } else {
+      out.matches = bank.matcher.Match(match::QueryItemFrom(*hashed->image));
     }
-    auto s = hashers[static_cast<size_t>(w)].HashFile(item.path, false);
-    if (!s.ok())
-      out.matches = s.status();
-    else
-      out.matches = bank.matcher.Match(match::QueryItemFrom(*s));
     return out;
   };
   std::function<void(QueryOutcome&)> emit = [&](QueryOutcome& r) {
@@ -445,6 +484,38 @@ int RunMatch(const MatchArgs& args) {
 
 }  // namespace
 
+// In a sandboxed worker: one file's matching signals from its bytes, as HashForMatching would
+// make them from its path. Answer: {"video": ...} or {"signals": ...}.
+sandbox::Answer MatchJobInSandbox(const nlohmann::json& o, std::span<const uint8_t> file) {
+  if (!o.contains("bank") || !o["bank"].is_boolean())
+    return {StatusCode::kInvalidArgument, "match job options: no \"bank\""};
+  const bool bank = o["bank"].get<bool>();
+  nlohmann::json out;
+  if (media::LooksLikeVideoBytes(file)) {
+    match::VideoHashOptions vo;
+    vo.bank = bank;
+    vo.video.threads = 1;  // a worker starts no threads
+    auto v = match::HashVideoBytesForMatching(file, vo);
+    if (!v.ok()) return {v.status().code(), v.status().message()};
+    out["video"] = service::VideoToJson(*v);
+  } else {
+    match::SignalHasher hasher;
+    auto f = hasher.HashBytes(file, bank);
+    if (!f.ok()) return {f.status().code(), f.status().message()};
+    out["signals"] = match::SignalsToJson("", *f);
+  }
+  return {StatusCode::kOk, out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+sandbox::Answer CliJobInSandbox(const nlohmann::json& o, std::span<const uint8_t> file) {
+  const std::string command = o.contains("command") && o["command"].is_string()
+                                  ? o["command"].get<std::string>()
+                                  : std::string();
+  if (command == "hash") return HashJobInSandbox(o, file);
+  if (command == "match") return MatchJobInSandbox(o, file);
+  return {StatusCode::kInvalidArgument, fmt::format("unknown command-line job '{}'", command)};
+}
+
 void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<MatchArgs>();
   CLI::App* cmd =
@@ -466,6 +537,9 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
                   "again when its size or time changes)")
       ->capture_default_str();
   cmd->add_flag("--no-cache", a->no_cache, "Hash every bank file, keep nothing");
+  cmd->add_flag("--sandbox", a->sandbox,
+                "Decode and hash each file in a sandboxed worker process (seccomp, limits; as "
+                "takedown serve does): for files from untrusted sources");
   cmd->add_flag("--progress", a->progress,
                 "Report progress on stderr every 2 s (done/total, rate, time left)");
   cmd->add_option("--files-from", a->files_from,

@@ -25,6 +25,7 @@
 #include "http/server.h"
 #include "http/webhook.h"
 #include "mail/mail_line.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 #include "takedown/service.h"
 #include "takedown/workflow.h"
@@ -189,6 +190,32 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     http_thread.join();
     return 1;
   }
+  std::unique_ptr<sandbox::Pool> decoders;
+  if (cfg->sandbox_enabled) {
+    sandbox::Options so;
+    so.workers = cfg->sandbox_workers;
+    so.memory_bytes = uint64_t(cfg->sandbox_memory_mb) << 20;
+    so.job_seconds = cfg->sandbox_job_timeout_s;
+    so.user = cfg->sandbox_user;
+    auto pool = sandbox::Pool::Start(so, &metrics);
+    if (!pool.ok()) {
+      spdlog::error("sandbox: {}", pool.status().message());
+      server.Stop();
+      http_thread.join();
+      return 1;
+    }
+    decoders = std::move(*pool);
+    (*svc)->SetMediaHasher([p = decoders.get()](std::span<const uint8_t> media, bool bank_side) {
+      return p->Hash(media, bank_side);
+    });
+    spdlog::info("sandbox: media decoded by {} worker processes (seccomp, {} MiB and {} s a job{})",
+                 decoders->stats().workers, cfg->sandbox_memory_mb, cfg->sandbox_job_timeout_s,
+                 ::geteuid() == 0 ? fmt::format(", user {}", cfg->sandbox_user) : std::string());
+  } else {
+    spdlog::warn(
+        "sandbox.enabled is false: media from outside is decoded inside this process, beside the "
+        "keys and the store; a decoder bug can take the service down or worse");
+  }
   const auto st = (*svc)->Stats();
   spdlog::info("ready: {} bank entries, {} content items loaded in {:.1f} s", st.bank_entries,
                st.content_items,
@@ -283,7 +310,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   line.reset();      // stops polling; queued replies stay in the store
   workflow.reset();  // stops deliveries; undelivered actions stay queued in the store
   svc->reset();
-  store->reset();  // drains the write queue: every acknowledged write is committed
+  decoders.reset();  // ends the workers
+  store->reset();    // drains the write queue: every acknowledged write is committed
   spdlog::info("stopped");
   return stopping ? 0 : 1;
 }

@@ -221,6 +221,36 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
+      {{"sandbox.enabled", "TAKEDOWN_SANDBOX_ENABLED", "--sandbox.enabled",
+        "decode and hash media from outside in sandboxed worker processes (true/false; false "
+        "logs a warning)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (v != "true" && v != "false")
+           return InvalidArgument(fmt::format("'{}' is not true or false", v));
+         c.sandbox_enabled = v == "true";
+         return Status::Ok();
+       },
+       false},
+      {{"sandbox.workers", "TAKEDOWN_SANDBOX_WORKERS", "--sandbox.workers",
+        "sandboxed decoder processes (0: one per core)"},
+       IntField(&ServeConfig::sandbox_workers, 0, 256),
+       true},
+      {{"sandbox.memory_mb", "TAKEDOWN_SANDBOX_MEMORY_MB", "--sandbox.memory_mb",
+        "resident memory a worker may use beyond its job's media before it is killed"},
+       IntField(&ServeConfig::sandbox_memory_mb, 64, 1 << 20),
+       true},
+      {{"sandbox.job_timeout_s", "TAKEDOWN_SANDBOX_JOB_TIMEOUT_S", "--sandbox.job_timeout_s",
+        "wall time one file's decoding and hashing may take before its worker is killed"},
+       IntField(&ServeConfig::sandbox_job_timeout_s, 1, 86400),
+       true},
+      {{"sandbox.user", "TAKEDOWN_SANDBOX_USER", "--sandbox.user",
+        "the workers' user when the service runs as root (never root itself)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (v.empty() || v == "root") return InvalidArgument("must name a user other than root");
+         c.sandbox_user = v;
+         return Status::Ok();
+       },
+       false},
       {{"dsa.database_url", "TAKEDOWN_DSA_DATABASE_URL", "--dsa.database_url",
         "the DSA Transparency Database's bulk endpoint statements of reasons are submitted to "
         "(\"\": not submitted)"},

@@ -50,6 +50,12 @@ struct ServeConfig {
   std::string dsa_database_token;  // never logged
   int dsa_submit_interval_s = 10;
   MailSettings mail;
+  // Media from outside decoded in sandboxed worker processes (src/sandbox).
+  bool sandbox_enabled = true;
+  int sandbox_workers = 0;  // 0 = one per core
+  int sandbox_memory_mb = 2048;
+  int sandbox_job_timeout_s = 300;
+  std::string sandbox_user = "nobody";
 };
 
 struct ServeSetting {

@@ -10,7 +10,11 @@
 
 namespace takedown::hash {
 
-Result<VideoSignals> HashVideoFile(const std::string& path, const VpdqOptions& options) {
+namespace {
+
+// decode(vo, want, on_frame, info, report): the video from a path or from memory.
+template <typename Decode>
+Result<VideoSignals> HashDecoded(const VpdqOptions& options, Decode decode) {
   if (!(options.seconds_per_hash >= 0) || !std::isfinite(options.seconds_per_hash)) {
     return InvalidArgument("seconds per hash must be >= 0");
   }
@@ -39,13 +43,39 @@ Result<VideoSignals> HashVideoFile(const std::string& path, const VpdqOptions& o
   };
   // `info` must be filled before the first want(): DecodeVideo writes it before decoding.
   media::VideoInfo* info_ptr = &info;
-  TD_RETURN_IF_ERROR(media::DecodeVideo(path, vo, want, on_frame, info_ptr, &out.report));
+  TD_RETURN_IF_ERROR(decode(vo, want, on_frame, info_ptr, &out.report));
   out.info = info;
   out.frame_mod = frame_mod;
+  return out;
+}
+
+}  // namespace
+
+Result<VideoSignals> HashVideoFile(const std::string& path, const VpdqOptions& options) {
+  TD_ASSIGN_OR_RETURN(auto out,
+                      HashDecoded(options, [&](const media::VideoOptions& vo, const auto& want,
+                                               const auto& on_frame, media::VideoInfo* info,
+                                               media::VideoReport* report) {
+                        return media::DecodeVideo(path, vo, want, on_frame, info, report);
+                      }));
   if (options.digests) {
     TD_ASSIGN_OR_RETURN(auto d, DigestFile(path));
     out.md5 = std::move(d.md5);
     out.sha256 = std::move(d.sha256);
+  }
+  return out;
+}
+
+Result<VideoSignals> HashVideoBytes(std::span<const uint8_t> bytes, const VpdqOptions& options) {
+  TD_ASSIGN_OR_RETURN(auto out,
+                      HashDecoded(options, [&](const media::VideoOptions& vo, const auto& want,
+                                               const auto& on_frame, media::VideoInfo* info,
+                                               media::VideoReport* report) {
+                        return media::DecodeVideoBytes(bytes, vo, want, on_frame, info, report);
+                      }));
+  if (options.digests) {
+    out.md5 = Md5Hex(bytes);
+    out.sha256 = Sha256Hex(bytes);
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ struct VideoSignals {
 };
 
 Result<VideoSignals> HashVideoFile(const std::string& path, const VpdqOptions& options);
+// The same for a video in memory (`takedown hash --sandbox`: a worker may not open files).
+Result<VideoSignals> HashVideoBytes(std::span<const uint8_t> bytes, const VpdqOptions& options);
 
 // The reference text format: "frameNumber,quality,pdqhex,timestamp\n" per frame (timestamp with
 // 3 decimals).

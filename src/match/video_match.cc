@@ -19,7 +19,11 @@ hash::PdqHash HashRect(const LumaPlane& p, const Rect& r, hash::DihedralHashes* 
 
 }  // namespace
 
-Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashOptions& options) {
+namespace {
+
+// decode(want, on_frame, info, report): the video from a path or from memory.
+template <typename Decode>
+Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
   VideoItem item;
   media::VideoInfo info;
   media::VideoReport report;
@@ -49,11 +53,33 @@ Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashO
     if (const auto box = DetectContentBox(plane)) s.box = HashRect(plane, *box);
     item.frames.push_back(s);
   };
-  TD_RETURN_IF_ERROR(media::DecodeVideo(path, options.video, want, on_frame, &info, &report));
+  TD_RETURN_IF_ERROR(decode(want, on_frame, &info, &report));
   item.fps = info.fps;
   item.duration = static_cast<double>(report.frames) / info.fps;
+  return item;
+}
+
+}  // namespace
+
+Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashOptions& options) {
+  TD_ASSIGN_OR_RETURN(
+      auto item, HashDecoded(options, [&](const auto& want, const auto& on_frame,
+                                          media::VideoInfo* info, media::VideoReport* report) {
+        return media::DecodeVideo(path, options.video, want, on_frame, info, report);
+      }));
   TD_ASSIGN_OR_RETURN(auto digests, hash::DigestFile(path));
   item.sha256 = digests.sha256;
+  return item;
+}
+
+Result<VideoItem> HashVideoBytesForMatching(std::span<const uint8_t> bytes,
+                                            const VideoHashOptions& options) {
+  TD_ASSIGN_OR_RETURN(
+      auto item, HashDecoded(options, [&](const auto& want, const auto& on_frame,
+                                          media::VideoInfo* info, media::VideoReport* report) {
+        return media::DecodeVideoBytes(bytes, options.video, want, on_frame, info, report);
+      }));
+  item.sha256 = hash::Sha256Hex(bytes);
   return item;
 }
 

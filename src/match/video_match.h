@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct VideoHashOptions {
 };
 
 Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashOptions& options);
+// The same for a video in memory (never written to a file).
+Result<VideoItem> HashVideoBytesForMatching(std::span<const uint8_t> bytes,
+                                            const VideoHashOptions& options);
 
 struct VideoMatchOptions {
   int frame_threshold = 31;

@@ -17,13 +17,13 @@ extern "C" {
 #include <mutex>
 #include <string_view>
 
+#include "media/av_memory.h"
 #include "media/decoders.h"
 #include "media/sws_util.h"
 
 namespace takedown::media {
 namespace {
 
-constexpr int kIoBufferSize = 32 * 1024;
 constexpr int kMaxPackets = 256;  // packets read while looking for the first frame
 
 std::string AvError(int err) {
@@ -37,51 +37,6 @@ void QuietFfmpegOnce() {
   std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
 }
 
-struct MemoryReader {
-  const uint8_t* data;
-  int64_t size;
-  int64_t pos;
-};
-
-int ReadPacket(void* opaque, uint8_t* buf, int n) {
-  auto* r = static_cast<MemoryReader*>(opaque);
-  const int64_t left = r->size - r->pos;
-  if (left <= 0) return AVERROR_EOF;
-  const int take = static_cast<int>(std::min<int64_t>(n, left));
-  std::memcpy(buf, r->data + r->pos, static_cast<size_t>(take));
-  r->pos += take;
-  return take;
-}
-
-int64_t Seek(void* opaque, int64_t offset, int whence) {
-  auto* r = static_cast<MemoryReader*>(opaque);
-  int64_t target;
-  switch (whence & ~AVSEEK_FORCE) {
-    case AVSEEK_SIZE:
-      return r->size;
-    case SEEK_SET:
-      target = offset;
-      break;
-    case SEEK_CUR:
-      target = r->pos + offset;
-      break;
-    case SEEK_END:
-      target = r->size + offset;
-      break;
-    default:
-      return AVERROR(EINVAL);
-  }
-  if (target < 0 || target > r->size) return AVERROR(EINVAL);
-  r->pos = target;
-  return target;
-}
-
-struct IoDeleter {
-  void operator()(AVIOContext* io) const {
-    av_freep(&io->buffer);
-    avio_context_free(&io);
-  }
-};
 struct FormatDeleter {
   void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
 };
@@ -155,22 +110,10 @@ Result<Image> ConvertFrame(const AVFrame& frame) {
 Result<DecodedImage> DecodeWithFfmpeg(std::span<const uint8_t> bytes, ImageFormat sniffed,
                                       const DecodeOptions& options) {
   QuietFfmpegOnce();
-  MemoryReader reader{bytes.data(), static_cast<int64_t>(bytes.size()), 0};
-  auto* io_buffer = static_cast<uint8_t*>(av_malloc(kIoBufferSize));
-  if (io_buffer == nullptr) return ResourceExhausted("out of memory");
-  AVIOContext* raw_io =
-      avio_alloc_context(io_buffer, kIoBufferSize, 0, &reader, &ReadPacket, nullptr, &Seek);
-  if (raw_io == nullptr) {
-    av_free(io_buffer);
-    return ResourceExhausted("out of memory");
-  }
-  std::unique_ptr<AVIOContext, IoDeleter> io(raw_io);
-
-  AVFormatContext* raw_fmt = avformat_alloc_context();
+  av::MemoryInput input(bytes);
+  AVFormatContext* raw_fmt =
+      input.NewFormatContext(std::min<int64_t>(static_cast<int64_t>(bytes.size()), 1 << 20));
   if (raw_fmt == nullptr) return ResourceExhausted("out of memory");
-  raw_fmt->pb = io.get();
-  raw_fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-  raw_fmt->probesize = std::min<int64_t>(static_cast<int64_t>(bytes.size()), 1 << 20);
   if (int err = avformat_open_input(&raw_fmt, nullptr, nullptr, nullptr); err < 0) {
     return Unsupported(fmt::format("not a recognised image format ({})", AvError(err)));
   }

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "media/av_memory.h"
 #include "media/sws_util.h"
 
 extern "C" {
@@ -140,35 +141,28 @@ class Converter {
   std::array<uint8_t, 256> full_range_ = FullRange();
 };
 
+bool IsAnimatedWebpHead(std::span<const uint8_t> head) {
+  if (head.size() < 30 || std::memcmp(head.data(), "RIFF", 4) != 0 ||
+      std::memcmp(head.data() + 8, "WEBPVP8X", 8) != 0)
+    return false;
+  return (head[20] & 0x02) != 0;  // VP8X flags: animation
+}
+
 bool IsAnimatedWebp(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return false;
   uint8_t head[64] = {};
   const size_t n = std::fread(head, 1, sizeof(head), f);
   std::fclose(f);
-  if (n < 30 || std::memcmp(head, "RIFF", 4) != 0 || std::memcmp(head + 8, "WEBPVP8X", 8) != 0)
-    return false;
-  return (head[20] & 0x02) != 0;  // VP8X flags: animation
+  return IsAnimatedWebpHead({head, n});
 }
 
 // Animated WebP through libwebp (FFmpeg 5.1 has no decoder for it): frames in order, each the
 // composited canvas; fps from the average frame duration.
-Status DecodeAnimatedWebp(const std::string& path, const VideoOptions& o,
-                          const std::function<bool(int64_t)>& want,
-                          const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
-                          VideoReport* report) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return NotFound("cannot open");
-  std::vector<uint8_t> bytes;
-  uint8_t buf[1 << 16];
-  for (size_t k; (k = std::fread(buf, 1, sizeof(buf), f)) > 0;) {
-    bytes.insert(bytes.end(), buf, buf + k);
-    if (bytes.size() > o.limits.max_file_bytes) {
-      std::fclose(f);
-      return ResourceExhausted("file over the size limit");
-    }
-  }
-  std::fclose(f);
+Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOptions& o,
+                               const std::function<bool(int64_t)>& want,
+                               const std::function<void(const VideoFrame&)>& on_frame,
+                               VideoInfo* info, VideoReport* report) {
   WebPData data{bytes.data(), bytes.size()};
   WebPAnimDecoderOptions opts;
   WebPAnimDecoderOptionsInit(&opts);
@@ -231,44 +225,31 @@ Status DecodeAnimatedWebp(const std::string& path, const VideoOptions& o,
   return Status::Ok();
 }
 
-}  // namespace
-
-bool LooksLikeVideo(const std::string& path) {
-  if (IsAnimatedWebp(path)) return true;
-  AVFormatContext* raw = nullptr;
-  av_log_set_level(AV_LOG_QUIET);
-  if (avformat_open_input(&raw, path.c_str(), nullptr, nullptr) != 0) return false;
-  std::unique_ptr<AVFormatContext, FormatCloser> fmt(raw);
-  const std::string_view name = fmt->iformat->name;
-  if (IsStillImageDemuxer(name)) return false;
-  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
-    if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) return true;
+Status DecodeAnimatedWebp(const std::string& path, const VideoOptions& o,
+                          const std::function<bool(int64_t)>& want,
+                          const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                          VideoReport* report) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return NotFound("cannot open");
+  std::vector<uint8_t> bytes;
+  uint8_t buf[1 << 16];
+  for (size_t k; (k = std::fread(buf, 1, sizeof(buf), f)) > 0;) {
+    bytes.insert(bytes.end(), buf, buf + k);
+    if (bytes.size() > o.limits.max_file_bytes) {
+      std::fclose(f);
+      return ResourceExhausted("file over the size limit");
+    }
   }
-  return name != "gif" && name != "apng";  // audio-only and such: let the video path say why
+  std::fclose(f);
+  return DecodeAnimatedWebpBytes(bytes, o, want, on_frame, info, report);
 }
 
-Status DecodeVideo(const std::string& path, const VideoOptions& o,
-                   const std::function<bool(int64_t)>& want,
-                   const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
-                   VideoReport* report) {
-  av_log_set_level(AV_LOG_QUIET);
-  const auto start = std::chrono::steady_clock::now();
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return NotFound(fmt::format("cannot open: {}", std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) return InvalidArgument("is a directory");
-  if (!S_ISREG(st.st_mode)) return InvalidArgument("not a regular file");
-  if (st.st_size == 0) return InvalidArgument("empty file");
-  if (static_cast<uint64_t>(st.st_size) > o.limits.max_file_bytes) {
-    return ResourceExhausted(fmt::format("file is {} bytes, over the limit of {} bytes", st.st_size,
-                                         o.limits.max_file_bytes));
-  }
-  if (IsAnimatedWebp(path)) return DecodeAnimatedWebp(path, o, want, on_frame, info, report);
-  AVFormatContext* raw = nullptr;
-  if (int e = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); e != 0) {
-    return Unsupported(fmt::format("not a recognised video ({})", AvErr(e)));
-  }
-  std::unique_ptr<AVFormatContext, FormatCloser> fmt(raw);
+// Everything after the container is open (by path or from memory).
+Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
+                    std::chrono::steady_clock::time_point start, const VideoOptions& o,
+                    const std::function<bool(int64_t)>& want,
+                    const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                    VideoReport* report) {
   if (int e = avformat_find_stream_info(fmt.get(), nullptr); e < 0) {
     return DataLoss(fmt::format("cannot read the streams ({})", AvErr(e)));
   }
@@ -429,6 +410,85 @@ Status DecodeVideo(const std::string& path, const VideoOptions& o,
   if (report != nullptr) *report = rep;
   if (n == 0) return DataLoss("no frame could be decoded (truncated or corrupt)");
   return Status::Ok();
+}
+}  // namespace
+
+bool LooksLikeVideo(const std::string& path) {
+  if (IsAnimatedWebp(path)) return true;
+  AVFormatContext* raw = nullptr;
+  av_log_set_level(AV_LOG_QUIET);
+  if (avformat_open_input(&raw, path.c_str(), nullptr, nullptr) != 0) return false;
+  std::unique_ptr<AVFormatContext, FormatCloser> fmt(raw);
+  const std::string_view name = fmt->iformat->name;
+  if (IsStillImageDemuxer(name)) return false;
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) return true;
+  }
+  return name != "gif" && name != "apng";  // audio-only and such: let the video path say why
+}
+
+bool LooksLikeVideoBytes(std::span<const uint8_t> bytes) {
+  if (IsAnimatedWebpHead(bytes.first(std::min<size_t>(bytes.size(), 64)))) return true;
+  if (bytes.empty()) return false;
+  av_log_set_level(AV_LOG_QUIET);
+  av::MemoryInput input(bytes);
+  AVFormatContext* raw = input.NewFormatContext(0);
+  if (raw == nullptr || avformat_open_input(&raw, nullptr, nullptr, nullptr) != 0) return false;
+  std::unique_ptr<AVFormatContext, FormatCloser> fmt(raw);
+  const std::string_view name = fmt->iformat->name;
+  if (IsStillImageDemuxer(name)) return false;
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) return true;
+  }
+  return name != "gif" && name != "apng";
+}
+
+Status DecodeVideo(const std::string& path, const VideoOptions& o,
+                   const std::function<bool(int64_t)>& want,
+                   const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                   VideoReport* report) {
+  av_log_set_level(AV_LOG_QUIET);
+  const auto start = std::chrono::steady_clock::now();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return NotFound(fmt::format("cannot open: {}", std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return InvalidArgument("is a directory");
+  if (!S_ISREG(st.st_mode)) return InvalidArgument("not a regular file");
+  if (st.st_size == 0) return InvalidArgument("empty file");
+  if (static_cast<uint64_t>(st.st_size) > o.limits.max_file_bytes) {
+    return ResourceExhausted(fmt::format("file is {} bytes, over the limit of {} bytes", st.st_size,
+                                         o.limits.max_file_bytes));
+  }
+  if (IsAnimatedWebp(path)) return DecodeAnimatedWebp(path, o, want, on_frame, info, report);
+  AVFormatContext* raw = nullptr;
+  if (int e = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); e != 0) {
+    return Unsupported(fmt::format("not a recognised video ({})", AvErr(e)));
+  }
+  std::unique_ptr<AVFormatContext, FormatCloser> fmt(raw);
+  return DecodeOpened(std::move(fmt), start, o, want, on_frame, info, report);
+}
+
+Status DecodeVideoBytes(std::span<const uint8_t> bytes, const VideoOptions& o,
+                        const std::function<bool(int64_t)>& want,
+                        const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                        VideoReport* report) {
+  av_log_set_level(AV_LOG_QUIET);
+  const auto start = std::chrono::steady_clock::now();
+  if (bytes.empty()) return InvalidArgument("empty file");
+  if (bytes.size() > o.limits.max_file_bytes) {
+    return ResourceExhausted(fmt::format("file is {} bytes, over the limit of {} bytes",
+                                         bytes.size(), o.limits.max_file_bytes));
+  }
+  if (IsAnimatedWebpHead(bytes.first(std::min<size_t>(bytes.size(), 64))))
+    return DecodeAnimatedWebpBytes(bytes, o, want, on_frame, info, report);
+  av::MemoryInput input(bytes);
+  AVFormatContext* raw = input.NewFormatContext(0);
+  if (raw == nullptr) return ResourceExhausted("out of memory");
+  if (int e = avformat_open_input(&raw, nullptr, nullptr, nullptr); e != 0) {
+    return Unsupported(fmt::format("not a recognised video ({})", AvErr(e)));
+  }
+  return DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser>(raw), start, o, want, on_frame,
+                      info, report);
 }
 
 }  // namespace takedown::media

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,8 +74,16 @@ Status DecodeVideo(const std::string& path, const VideoOptions& options,
                    const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
                    VideoReport* report);
 
+// The same for a video in memory (the service's uploads and evidence, a sandboxed worker's job):
+// read through FFmpeg's custom I/O, never written to a file.
+Status DecodeVideoBytes(std::span<const uint8_t> bytes, const VideoOptions& options,
+                        const std::function<bool(int64_t)>& want,
+                        const std::function<void(const VideoFrame&)>& on_frame, VideoInfo* info,
+                        VideoReport* report);
+
 // True when the file's first bytes look like a container FFmpeg reads as video (not a still
 // image): used to route `takedown hash` inputs.
 bool LooksLikeVideo(const std::string& path);
+bool LooksLikeVideoBytes(std::span<const uint8_t> bytes);
 
 }  // namespace takedown::media

@@ -229,6 +229,7 @@ Result<Evidence::Hashed> Evidence::HashStaged(Request& r, int64_t budget_ms) {
     auto sig = ctx_->svc->HashMedia(*bytes);
     sodium_memzero(bytes->data(), bytes->size());
     ++(sig.ok() ? out.hashed : out.failed);
+    if (!sig.ok()) out.problems.emplace_back(item.index, sig.status().message());
     ApplyMedia(item, sig, &signal_docs);
   }
   TD_RETURN_IF_ERROR(StoreSignalDocs(r.evidence, signal_docs));

@@ -39,6 +39,9 @@ class Evidence {
   struct Hashed {
     int hashed = 0, failed = 0, over_budget = 0;
     int64_t ms = 0;
+    // Each file that could not be hashed: its item and why (a sandboxed decoder's crash or limit
+    // among them), for the audit record.
+    std::vector<std::pair<int64_t, std::string>> problems;
   };
   Result<Hashed> HashStaged(Request& r, int64_t budget_ms);
   // Deletes a request's staged media unless it is kept for reviewers.

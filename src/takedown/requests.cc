@@ -51,12 +51,15 @@ Status Requests::HashEvidence(int64_t id) {
   TD_ASSIGN_OR_RETURN(Request now, LoadRequest(ctx_->stores.docs, id));
   if (!hashing(now)) return Status::Ok();  // another worker finished it meanwhile
   now.evidence = std::move(r.evidence);
+  json problems = json::array();
+  for (const auto& [item, why] : h.problems) problems.push_back({{"item", item}, {"problem", why}});
   TD_RETURN_IF_ERROR(Commit(now, RequestState::kReceived, "system", "request.evidence_hashed",
                             {{"request_id", id},
                              {"hashed", h.hashed},
                              {"failed", h.failed},
                              {"over_budget", h.over_budget},
-                             {"ms", h.ms}}));
+                             {"ms", h.ms},
+                             {"problems", problems}}));
   hashed_ok_->Inc(h.hashed);
   hashed_failed_->Inc(h.failed);
   hashed_over_budget_->Inc(h.over_budget);

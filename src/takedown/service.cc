@@ -25,8 +25,7 @@
 namespace takedown::service {
 namespace {
 
-constexpr int kMinQuality = 50;    // PDQ.md: hashes of lower quality are not acted on
-constexpr size_t kMaxLayers = 16;  // an upload's frame layers kept
+constexpr int kMinQuality = 50;  // PDQ.md: hashes of lower quality are not acted on
 
 // content_layer_'s id of layer k (< kMaxLayers) of content row `row`, and back.
 uint64_t LayerId(int64_t row, size_t k) { return static_cast<uint64_t>(row) << 4 | k; }
@@ -40,14 +39,6 @@ int64_t RequestIdOf(const std::string& request_id) {
   return id.ok() ? *id : 0;
 }
 
-nlohmann::json PdqJson(const hash::PdqHash& h) { return {h.hash.ToHex(), h.quality}; }
-Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
-  if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer())
-    return DataLoss("bad frame hash");
-  TD_ASSIGN_OR_RETURN(auto h, hash::Hash256::FromHex(j[0].get<std::string>()));
-  return hash::PdqHash{h, j[1].get<int>()};
-}
-
 match::VideoMatchOptions VideoRule() {
   return match::VideoMatchOptions{};
 }  // PDQ.md: 31 bits a frame, 80%
@@ -55,87 +46,6 @@ match::VideoMatchOptions VideoRule() {
 }  // namespace
 
 std::string GateBlockKey(int64_t content_row) { return fmt::format("block:{}", content_row); }
-
-nlohmann::json RobustToJson(const RobustImage& r) {
-  nlohmann::json j = nlohmann::json::object();
-  if (r.norm) j["norm"] = PdqJson(*r.norm);
-  if (r.box) j["box"] = PdqJson(*r.box);
-  if (!r.variants.empty()) {
-    j["variants"] = nlohmann::json::array();
-    for (const auto& v : r.variants) j["variants"].push_back(PdqJson(v));
-  }
-  if (!r.layers.empty()) {
-    j["layers"] = nlohmann::json::array();
-    for (const auto& v : r.layers) j["layers"].push_back(PdqJson(v));
-  }
-  return j;
-}
-
-Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& j) {
-  if (!j.is_object()) return DataLoss("robust signals: not an object");
-  auto r = std::make_shared<RobustImage>();
-  if (j.contains("norm")) {
-    TD_ASSIGN_OR_RETURN(r->norm, PdqFrom(j["norm"]));
-  }
-  if (j.contains("box")) {
-    TD_ASSIGN_OR_RETURN(r->box, PdqFrom(j["box"]));
-  }
-  if (j.contains("variants")) {
-    if (!j["variants"].is_array()) return DataLoss("robust signals: variants not a list");
-    for (const auto& v : j["variants"]) {
-      TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
-      r->variants.push_back(h);
-    }
-  }
-  if (j.contains("layers")) {
-    if (!j["layers"].is_array() || j["layers"].size() > kMaxLayers)
-      return DataLoss(fmt::format("robust signals: layers not a list of at most {}", kMaxLayers));
-    for (const auto& v : j["layers"]) {
-      TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
-      r->layers.push_back(h);
-    }
-  }
-  return std::shared_ptr<const RobustImage>(std::move(r));
-}
-
-nlohmann::json VideoToJson(const match::VideoItem& v) {
-  nlohmann::json frames = nlohmann::json::array();
-  for (const auto& f : v.frames) {
-    nlohmann::json j = {{"t", f.seconds}, {"pdq", PdqJson(f.pdq)}, {"norm", PdqJson(f.norm)}};
-    if (f.norm_mirror != hash::Hash256{}) j["mirror"] = f.norm_mirror.ToHex();
-    if (f.norm_crop) j["crop"] = PdqJson(*f.norm_crop);
-    if (f.box) j["box"] = PdqJson(*f.box);
-    frames.push_back(j);
-  }
-  return {{"fps", v.fps}, {"duration", v.duration}, {"sha256", v.sha256}, {"frames", frames}};
-}
-
-Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::json& j) {
-  auto v = std::make_shared<match::VideoItem>();
-  if (!j.is_object() || !j.contains("frames") || !j["frames"].is_array())
-    return DataLoss("video signals: no frames");
-  v->fps = j.value("fps", 0.0);
-  v->duration = j.value("duration", 0.0);
-  v->sha256 = j.value("sha256", std::string());
-  for (const auto& f : j["frames"]) {
-    match::VideoFrameSignals s;
-    s.seconds = f.value("t", 0.0);
-    TD_ASSIGN_OR_RETURN(s.pdq, PdqFrom(f.value("pdq", nlohmann::json())));
-    TD_ASSIGN_OR_RETURN(s.norm, PdqFrom(f.value("norm", nlohmann::json())));
-    if (f.contains("mirror")) {
-      if (!f["mirror"].is_string()) return DataLoss("bad mirror hash");
-      TD_ASSIGN_OR_RETURN(s.norm_mirror, hash::Hash256::FromHex(f["mirror"].get<std::string>()));
-    }
-    if (f.contains("crop")) {
-      TD_ASSIGN_OR_RETURN(s.norm_crop, PdqFrom(f["crop"]));
-    }
-    if (f.contains("box")) {
-      TD_ASSIGN_OR_RETURN(s.box, PdqFrom(f["box"]));
-    }
-    v->frames.push_back(s);
-  }
-  return std::shared_ptr<const match::VideoItem>(std::move(v));
-}
 
 std::string NewApiKey(Env* env) {
   unsigned char raw[32];
@@ -364,54 +274,8 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
     }
     return given;
   }
-  if (media::SniffImageFormat(media) != media::ImageFormat::kUnknown) {
-    // Plain PDQ and digests, plus the robust signals (bank side: with the variants).
-    thread_local match::SignalHasher hasher;
-    hasher.set_regions(false);  // norm and box only: the service does not use region votes
-    TD_ASSIGN_OR_RETURN(auto f, hasher.HashBytes(media, bank_side));
-    auto robust = std::make_shared<RobustImage>();
-    robust->norm = f.query.norm;
-    robust->box = f.query.box_hash;
-    if (!bank_side) {  // a bank entry is matched through its variants; an upload through its layers
-                       // too
-      for (const auto& l : f.query.layers) {
-        if (robust->layers.size() < kMaxLayers) robust->layers.push_back(l);
-      }
-    }
-    for (const auto& v : f.variants) {
-      if (robust->variants.size() < 127) robust->variants.push_back(v.hash);
-    }
-    Signals s{f.plain.pdq.hash, f.plain.pdq.quality, f.plain.md5, f.plain.sha256, nullptr, nullptr};
-    s.robust = std::move(robust);
-    return s;
-  }
-  // Not an image: a video? FFmpeg reads it from an anonymous in-memory file (memfd): the bytes
-  // are never written to a file system in the clear, and the file goes with its descriptor.
-  const int fd = ::memfd_create("takedown-media", MFD_CLOEXEC);
-  if (fd < 0)
-    return IoError(fmt::format("cannot create an in-memory file: {}", std::strerror(errno)));
-  bool written = true;
-  for (size_t off = 0; off < media.size() && written;) {
-    const ssize_t n = ::write(fd, media.data() + off, media.size() - off);
-    written = n > 0;
-    if (written) off += static_cast<size_t>(n);
-  }
-  Result<match::VideoItem> item = IoError("cannot write the in-memory file");
-  if (written) {
-    match::VideoHashOptions vo;
-    vo.bank = bank_side;
-    item = match::HashVideoForMatching(fmt::format("/proc/self/fd/{}", fd), vo);
-  }
-  ::close(fd);
-  if (!item.ok())
-    return InvalidArgument(
-        fmt::format("neither an image nor a readable video: {}", item.status().message()));
-  if (item->frames.empty()) return InvalidArgument("the video has no frames to hash");
-  Signals s;
-  s.md5 = hash::Md5Hex(media);
-  s.sha256 = hash::Sha256Hex(media);
-  s.video = std::make_shared<const match::VideoItem>(std::move(*item));
-  return s;
+  if (media_hasher_) return media_hasher_(media, bank_side);
+  return HashMediaInProcess(media, bank_side);
 }
 
 void Service::RebuildBankVideos() {

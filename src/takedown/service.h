@@ -67,6 +67,18 @@ Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& 
 nlohmann::json VideoToJson(const match::VideoItem& v);
 Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::json& j);
 
+inline constexpr size_t kMaxLayers = 16;  // an upload's frame layers kept
+
+// The signals of media bytes, hashed in this process: an image's PDQ, digests and robust signals
+// (bank side: with the variants), or a video's frames (bank side: sampled densely), decoded from
+// memory. video_threads: FFmpeg's decoder threads (0: its choice; a sandboxed worker uses 1).
+// What the service runs when it has no sandbox, and what a sandbox worker runs.
+Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_side,
+                                   int video_threads = 0);
+// Signals as JSON and back (a sandbox worker's answer); what comes back is checked whole.
+nlohmann::json SignalsToJson(const Signals& s);
+Result<Signals> SignalsFromJson(const nlohmann::json& j);
+
 struct BankSpec {
   std::string name;
   std::string category;
@@ -164,6 +176,11 @@ class Service {
   // for the DSA Transparency Database with it). Set before the gate serves, once.
   using BlockHook = std::function<void(int64_t content_row, store::DocumentStore::Changes*)>;
   void SetBlockHook(BlockHook hook) { block_hook_ = std::move(hook); }
+  // Who hashes media from outside (uploads, evidence, bank entries from media): a sandbox's
+  // workers (takedown/sandbox.h) in `takedown serve`; unset, this process. Set before serving.
+  using MediaHasher =
+      std::function<Result<Signals>(std::span<const uint8_t> media, bool bank_side)>;
+  void SetMediaHasher(MediaHasher hasher) { media_hasher_ = std::move(hasher); }
   // Backfill: records existing content (signals only) in bulk; returns how many were new.
   Result<int64_t> Backfill(const std::vector<CheckRequest>& items, const std::string& actor);
 
@@ -203,6 +220,7 @@ class Service {
   store::Store* store_;
   Env* env_;
   BlockHook block_hook_;
+  MediaHasher media_hasher_;
   std::unique_ptr<index::HashIndex> bank_pdq_;                    // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;                 // id: content row id
   std::unique_ptr<index::HashIndex> content_norm_, content_box_;  // id: content row id

@@ -1,0 +1,187 @@
+// The signals of media bytes and their JSON forms: what the service stores, and what a sandboxed
+// decoder worker computes and sends back. A library of its own (takedown_media_signals): the
+// worker's entry point and its fuzz target need hashing, not the service.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hash/digest.h"
+#include "hash/image_signals.h"
+#include "match/signals.h"
+#include "media/format.h"
+#include "takedown/service.h"
+
+namespace takedown::service {
+namespace {
+
+nlohmann::json PdqJson(const hash::PdqHash& h) { return {h.hash.ToHex(), h.quality}; }
+Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
+  if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer())
+    return DataLoss("bad frame hash");
+  TD_ASSIGN_OR_RETURN(auto h, hash::Hash256::FromHex(j[0].get<std::string>()));
+  return hash::PdqHash{h, j[1].get<int>()};
+}
+
+}  // namespace
+
+nlohmann::json RobustToJson(const RobustImage& r) {
+  nlohmann::json j = nlohmann::json::object();
+  if (r.norm) j["norm"] = PdqJson(*r.norm);
+  if (r.box) j["box"] = PdqJson(*r.box);
+  if (!r.variants.empty()) {
+    j["variants"] = nlohmann::json::array();
+    for (const auto& v : r.variants) j["variants"].push_back(PdqJson(v));
+  }
+  if (!r.layers.empty()) {
+    j["layers"] = nlohmann::json::array();
+    for (const auto& v : r.layers) j["layers"].push_back(PdqJson(v));
+  }
+  return j;
+}
+
+Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return DataLoss("robust signals: not an object");
+  auto r = std::make_shared<RobustImage>();
+  if (j.contains("norm")) {
+    TD_ASSIGN_OR_RETURN(r->norm, PdqFrom(j["norm"]));
+  }
+  if (j.contains("box")) {
+    TD_ASSIGN_OR_RETURN(r->box, PdqFrom(j["box"]));
+  }
+  if (j.contains("variants")) {
+    if (!j["variants"].is_array()) return DataLoss("robust signals: variants not a list");
+    for (const auto& v : j["variants"]) {
+      TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
+      r->variants.push_back(h);
+    }
+  }
+  if (j.contains("layers")) {
+    if (!j["layers"].is_array() || j["layers"].size() > kMaxLayers)
+      return DataLoss(fmt::format("robust signals: layers not a list of at most {}", kMaxLayers));
+    for (const auto& v : j["layers"]) {
+      TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
+      r->layers.push_back(h);
+    }
+  }
+  return std::shared_ptr<const RobustImage>(std::move(r));
+}
+
+nlohmann::json VideoToJson(const match::VideoItem& v) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const auto& f : v.frames) {
+    nlohmann::json j = {{"t", f.seconds}, {"pdq", PdqJson(f.pdq)}, {"norm", PdqJson(f.norm)}};
+    if (f.norm_mirror != hash::Hash256{}) j["mirror"] = f.norm_mirror.ToHex();
+    if (f.norm_crop) j["crop"] = PdqJson(*f.norm_crop);
+    if (f.box) j["box"] = PdqJson(*f.box);
+    frames.push_back(j);
+  }
+  return {{"fps", v.fps}, {"duration", v.duration}, {"sha256", v.sha256}, {"frames", frames}};
+}
+
+Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::json& j) {
+  auto v = std::make_shared<match::VideoItem>();
+  if (!j.is_object() || !j.contains("frames") || !j["frames"].is_array())
+    return DataLoss("video signals: no frames");
+  v->fps = j.value("fps", 0.0);
+  v->duration = j.value("duration", 0.0);
+  v->sha256 = j.value("sha256", std::string());
+  for (const auto& f : j["frames"]) {
+    match::VideoFrameSignals s;
+    s.seconds = f.value("t", 0.0);
+    TD_ASSIGN_OR_RETURN(s.pdq, PdqFrom(f.value("pdq", nlohmann::json())));
+    TD_ASSIGN_OR_RETURN(s.norm, PdqFrom(f.value("norm", nlohmann::json())));
+    if (f.contains("mirror")) {
+      if (!f["mirror"].is_string()) return DataLoss("bad mirror hash");
+      TD_ASSIGN_OR_RETURN(s.norm_mirror, hash::Hash256::FromHex(f["mirror"].get<std::string>()));
+    }
+    if (f.contains("crop")) {
+      TD_ASSIGN_OR_RETURN(s.norm_crop, PdqFrom(f["crop"]));
+    }
+    if (f.contains("box")) {
+      TD_ASSIGN_OR_RETURN(s.box, PdqFrom(f["box"]));
+    }
+    v->frames.push_back(s);
+  }
+  return std::shared_ptr<const match::VideoItem>(std::move(v));
+}
+
+Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_side,
+                                   int video_threads) {
+  if (media.empty()) return InvalidArgument("no media");
+  if (media::SniffImageFormat(media) != media::ImageFormat::kUnknown) {
+    // Plain PDQ and digests, plus the robust signals (bank side: with the variants).
+    thread_local match::SignalHasher hasher;
+    hasher.set_regions(false);  // norm and box only: the service does not use region votes
+    TD_ASSIGN_OR_RETURN(auto f, hasher.HashBytes(media, bank_side));
+    auto robust = std::make_shared<RobustImage>();
+    robust->norm = f.query.norm;
+    robust->box = f.query.box_hash;
+    if (!bank_side) {  // a bank entry is matched through its variants; an upload through its layers
+                       // too
+      for (const auto& l : f.query.layers) {
+        if (robust->layers.size() < kMaxLayers) robust->layers.push_back(l);
+      }
+    }
+    for (const auto& v : f.variants) {
+      if (robust->variants.size() < 127) robust->variants.push_back(v.hash);
+    }
+    Signals s{f.plain.pdq.hash, f.plain.pdq.quality, f.plain.md5, f.plain.sha256, nullptr, nullptr};
+    s.robust = std::move(robust);
+    return s;
+  }
+  // Not an image: a video? FFmpeg reads it from memory: the bytes are never written to a file.
+  match::VideoHashOptions vo;
+  vo.bank = bank_side;
+  vo.video.threads = video_threads;
+  auto item = match::HashVideoBytesForMatching(media, vo);
+  if (!item.ok())
+    return InvalidArgument(
+        fmt::format("neither an image nor a readable video: {}", item.status().message()));
+  if (item->frames.empty()) return InvalidArgument("the video has no frames to hash");
+  Signals s;
+  s.md5 = hash::Md5Hex(media);
+  s.sha256 = hash::Sha256Hex(media);
+  s.video = std::make_shared<const match::VideoItem>(std::move(*item));
+  return s;
+}
+
+nlohmann::json SignalsToJson(const Signals& s) {
+  nlohmann::json j = nlohmann::json::object();
+  if (s.pdq) j["pdq"] = s.pdq->ToHex();
+  j["quality"] = s.quality;
+  if (!s.md5.empty()) j["md5"] = s.md5;
+  if (!s.sha256.empty()) j["sha256"] = s.sha256;
+  if (s.robust) j["robust"] = RobustToJson(*s.robust);
+  if (s.video) j["video"] = VideoToJson(*s.video);
+  return j;
+}
+
+Result<Signals> SignalsFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return DataLoss("signals: not an object");
+  Signals s;
+  if (j.contains("pdq")) {
+    if (!j["pdq"].is_string()) return DataLoss("signals: pdq not a string");
+    auto h = hash::Hash256::FromHex(j["pdq"].get<std::string>());
+    if (!h.ok()) return DataLoss(fmt::format("signals: pdq: {}", h.status().message()));
+    s.pdq = *h;
+  }
+  if (j.contains("quality")) {
+    if (!j["quality"].is_number_integer()) return DataLoss("signals: quality not an integer");
+    s.quality = j["quality"].get<int>();
+    if (s.quality < 0 || s.quality > 100) return DataLoss("signals: quality out of 0..100");
+  }
+  for (auto [key, out] : {std::pair{"md5", &s.md5}, std::pair{"sha256", &s.sha256}}) {
+    if (!j.contains(key)) continue;
+    if (!j[key].is_string()) return DataLoss(fmt::format("signals: {} not a string", key));
+    *out = j[key].get<std::string>();
+  }
+  if (j.contains("robust")) {
+    TD_ASSIGN_OR_RETURN(s.robust, RobustFromJson(j["robust"]));
+  }
+  if (j.contains("video")) {
+    TD_ASSIGN_OR_RETURN(s.video, VideoFromJson(j["video"]));
+  }
+  return s;
+}
+
+}  // namespace takedown::service
