@@ -512,6 +512,52 @@ TEST_F(WorkflowTest, MediaEvidenceIsHashedInTheBackgroundAfterTheRequestIsStored
   wf_.reset();
 }
 
+// A file whose sandboxed decoder dies (the media hasher `takedown serve` sets answers DataLoss
+// naming why) is one unusable item with that reason, recorded in the audit record; the other
+// files of the request are hashed.
+TEST_F(WorkflowTest, AFileThatKillsItsDecoderIsOneUnusableItemRecordedInTheAudit) {
+  const std::string why =
+      "the media could not be decoded: the sandboxed decoder crashed (SIGSEGV); the job was "
+      "stopped, other work goes on";
+  const auto poison = Jpeg(51);
+  svc_->SetMediaHasher([&](std::span<const uint8_t> media, bool bank_side) -> Result<Signals> {
+    if (std::equal(media.begin(), media.end(), poison.begin(), poison.end())) return DataLoss(why);
+    return service::HashMediaInProcess(media, bank_side);
+  });
+  WorkflowOptions o;
+  o.evidence_key = std::string(32, 'k');
+  o.evidence_hash_workers = 1;
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, o);
+  wf_->Start();
+  const auto reg = Key(Role::kRequester, "hotline");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object(), json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, poison}, {1, Jpeg(52)}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  json view;
+  for (int i = 0; i < 500; ++i) {
+    view = *wf_->GetRequest(reg, id);
+    if (!view["evidence"][0].contains("hashing") && !view["evidence"][1].contains("hashing")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(view["evidence"][0]["usable"], false) << view.dump();
+  EXPECT_EQ(view["evidence"][0]["problem"], why);
+  EXPECT_EQ(view["evidence"][1]["usable"], true) << view.dump();
+  const auto audit = store_->ReadAudit(1, 1000);
+  ASSERT_TRUE(audit.ok());
+  bool recorded = false;
+  for (const auto& rec : *audit) {
+    if (rec.kind != "request.evidence_hashed") continue;
+    const json d = json::parse(rec.payload);
+    EXPECT_EQ(d["failed"], 1);
+    EXPECT_EQ(d["problems"], json::array({{{"item", 0}, {"problem", why}}})) << d.dump();
+    recorded = true;
+  }
+  EXPECT_TRUE(recorded);
+  wf_.reset();
+}
+
 // Hashing that a stop interrupted is taken up again at the next start from the staged copy; a file
 // that cannot be decoded, one whose staged copy is gone, and files past the request's hashing
 // budget are unusable items with their reason, and the request waits for a reviewer.

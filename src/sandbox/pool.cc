@@ -49,6 +49,7 @@ std::string DescribeExit(int status) {
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     if (sig == SIGSYS) return "made a forbidden system call and was killed by its sandbox";
+    if (sig == SIGKILL) return "was killed (SIGKILL: from outside, or by the kernel out of memory)";
     return fmt::format("crashed ({})", SignalName(sig));
   }
   if (WIFEXITED(status)) {
@@ -116,7 +117,15 @@ std::string Printable(std::string_view s) {
   return out;
 }
 
+constexpr size_t kMinBuffer = 1 << 20;
+constexpr size_t kShrinkAbove = 8 << 20;  // a buffer over this is replaced when a job uses < 1/4
+
 }  // namespace
+
+Pool::Buffer::~Buffer() {
+  if (map != nullptr) ::munmap(map, capacity);
+  if (fd >= 0) ::close(fd);
+}
 
 Pool::Pool(const Options& options, MetricsRegistry* metrics)
     : options_(options), metrics_(metrics) {
@@ -297,7 +306,16 @@ Pool::Worker Pool::Acquire(std::vector<Worker>* dead) {
 }
 
 void Pool::Release(Worker w, bool failed) {
-  if (!failed) {
+  // A worker that kept much of what a big file needed (allocators hold on to freed memory) is
+  // retired before it could fail someone else's job at the limit: it ends when its socket closes.
+  bool retire = false;
+  if (!failed && w.pid > 0 && ResidentBytes(w.pid) > options_.memory_bytes / 2) {
+    ::close(w.fd);
+    Reap(w.pid, std::chrono::milliseconds(1000));
+    retired_.fetch_add(1);
+    retire = true;
+  }
+  if (!failed && !retire) {
     MutexLock lock(&mu_);
     free_.push_back(w);
     free_cv_.Signal();
@@ -314,8 +332,10 @@ void Pool::Release(Worker w, bool failed) {
   MutexLock lock(&mu_);
   if (fresh.ok()) {
     last_replace_us_ = us;
-    replaced_.fetch_add(1);
-    if (m_replaced_ != nullptr) m_replaced_->Inc();
+    if (!retire) {
+      replaced_.fetch_add(1);
+      if (m_replaced_ != nullptr) m_replaced_->Inc();
+    }
     free_.push_back(*fresh);
     running_.push_back(fresh->pid);
     free_cv_.Signal();
@@ -406,41 +426,44 @@ Result<std::string> Pool::RunOn(Worker& w, JobKind kind, std::span<const uint8_t
         "work goes on",
         why));
   };
-  // The media in a sealed in-memory file: the one copy, never on a disk.
-  const int mfd = ::memfd_create("takedown-job", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (mfd < 0) return IoError(Errno("sandbox: memfd_create"));
-  for (const auto part : {prefix, media}) {
-    for (size_t off = 0; off < part.size();) {
-      const ssize_t k = ::write(mfd, part.data() + off, part.size() - off);
-      if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) {
-        const Status s = IoError(Errno("sandbox: writing the job's in-memory file"));
-        ::close(mfd);
-        return s;
-      }
-      off += static_cast<size_t>(k);
-    }
+  // The job into the worker's buffer: the one copy, in memory, never on a disk.
+  const size_t need = prefix.size() + media.size();
+  const bool fresh = w.buffer == nullptr || w.buffer->capacity < need ||
+                     (w.buffer->capacity > kShrinkAbove && need * 4 < w.buffer->capacity);
+  if (fresh) {
+    auto b = std::make_shared<Buffer>();
+    b->capacity = std::max<size_t>(kMinBuffer, (need + 65535) / 65536 * 65536);
+    b->fd = ::memfd_create("takedown-job", MFD_CLOEXEC);
+    if (b->fd < 0) return IoError(Errno("sandbox: memfd_create"));
+    if (::ftruncate(b->fd, static_cast<off_t>(b->capacity)) != 0)
+      return IoError(Errno("sandbox: sizing the job buffer"));
+    void* m = ::mmap(nullptr, b->capacity, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+    if (m == MAP_FAILED) return IoError(Errno("sandbox: mapping the job buffer"));
+    b->map = static_cast<uint8_t*>(m);
+    w.buffer = std::move(b);
   }
-  ::fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  if (!prefix.empty()) std::memcpy(w.buffer->map, prefix.data(), prefix.size());
+  if (!media.empty()) std::memcpy(w.buffer->map + prefix.size(), media.data(), media.size());
 
-  wire::Header job{wire::kJob, static_cast<uint32_t>(kind), prefix.size() + media.size()};
+  wire::Header job{wire::kJob, static_cast<uint32_t>(kind) | (fresh ? wire::kNewBuffer : 0u), need};
   iovec iov{&job, sizeof(job)};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &mfd, sizeof(int));
+  if (fresh) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &w.buffer->fd, sizeof(int));
+  }
   ssize_t sent;
   do {
     sent = ::sendmsg(w.fd, &msg, MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
-  ::close(mfd);
   if (sent != static_cast<ssize_t>(sizeof(job))) {
     *not_started = true;
     return fail(Reap(w.pid, std::chrono::milliseconds(200)));
@@ -448,7 +471,8 @@ Result<std::string> Pool::RunOn(Worker& w, JobKind kind, std::span<const uint8_t
 
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(options_.job_seconds));
-  const uint64_t memory_limit = options_.memory_bytes + media.size();
+  // Its resident memory counts the job buffer's pages it has touched.
+  const uint64_t memory_limit = options_.memory_bytes + w.buffer->capacity;
   std::string over;
   auto watch = [&]() -> std::string {
     if (ResidentBytes(w.pid) > memory_limit) {
@@ -501,6 +525,7 @@ Pool::Stats Pool::stats() const {
   s.jobs = jobs_.load();
   s.failed = failed_.load();
   s.replaced = replaced_.load();
+  s.retired = retired_.load();
   s.last_replace_ms = static_cast<double>(last_replace_us_.load()) / 1000.0;
   return s;
 }

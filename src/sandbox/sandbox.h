@@ -13,8 +13,9 @@
 //  - then a seccomp-bpf filter (libseccomp): reading and writing its socket and stderr, memory,
 //    time and signals to itself; no open, no socket, no exec, no fork, no executable mappings.
 //    Anything else kills it (SIGSYS), naming the call on stderr.
-// A job's media goes over in a sealed in-memory file (memfd, passed as a descriptor: one copy,
-// never on a disk) and is mapped read-only by the worker; the answer is the signals as CBOR,
+// A job's media is copied once into the worker's job buffer, an in-memory file (memfd, passed as a
+// descriptor when it is made; never on a disk) mapped read-only by the worker; the answer is the
+// signals as CBOR,
 // checked whole by the pool. A worker that crashes, goes past the memory limit or the job's time
 // is killed and replaced; that job fails with DataLoss (HTTP 422) naming why, and the other
 // workers go on.
@@ -86,6 +87,7 @@ class Pool {
   struct Stats {
     int workers = 0;
     uint64_t jobs = 0, failed = 0, replaced = 0;
+    uint64_t retired = 0;  // healthy workers ended after a job left them over half the memory limit
     double last_replace_ms = 0;  // the time the last replacement took to start
   };
   Stats stats() const;
@@ -93,9 +95,20 @@ class Pool {
   std::vector<pid_t> worker_pids() const;
 
  private:
+  // A worker's job buffer: an in-memory file (memfd) mapped here for writing and in the worker
+  // for reading, kept from job to job (a new one, passed with its job, only when a job needs more
+  // room or a small job follows a big one): the media is copied once, into it, with no file
+  // system, page allocation or mapping per job.
+  struct Buffer {
+    int fd = -1;
+    uint8_t* map = nullptr;
+    size_t capacity = 0;
+    ~Buffer();
+  };
   struct Worker {
     pid_t pid = -1;
     int fd = -1;
+    std::shared_ptr<Buffer> buffer;
   };
   explicit Pool(const Options& options, MetricsRegistry* metrics);
   Result<Worker> Spawn();
@@ -122,7 +135,7 @@ class Pool {
   std::vector<Worker> free_ TD_GUARDED_BY(mu_);
   std::vector<pid_t> running_ TD_GUARDED_BY(mu_);  // every live worker
   int missing_ TD_GUARDED_BY(mu_) = 0;             // workers that could not be replaced yet
-  std::atomic<uint64_t> jobs_{0}, failed_{0}, replaced_{0};
+  std::atomic<uint64_t> jobs_{0}, failed_{0}, replaced_{0}, retired_{0};
   std::atomic<int64_t> last_replace_us_{0};
   MetricsRegistry::CounterMetric* m_ok_ = nullptr;
   MetricsRegistry::CounterMetric* m_failed_ = nullptr;

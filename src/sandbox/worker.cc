@@ -104,7 +104,7 @@ void InstallFilter() {
                                args.size() ? args.begin() : nullptr);
     if (rc != 0) Die(wire::kExitSetupFailed, fmt::format("seccomp rule for {}: {}", nr, rc));
   };
-  // Reading and writing what it holds: its socket, stderr, /dev/null, the job's sealed file and
+  // Reading and writing what it holds: its socket, stderr, /dev/null, its job buffer and
   // pipes to itself (the sanitizers probe memory through one). It cannot open anything else.
   for (int nr : {SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(write),
                  SCMP_SYS(writev), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(fstat)})
@@ -254,6 +254,8 @@ void WorkerMain(const std::vector<std::string>& args) {
 
   const wire::Header ready{wire::kReady, 0, 0};
   if (!WriteAll(&ready, sizeof(ready))) ::_exit(0);
+  const uint8_t* region = nullptr;  // the job buffer, read-only
+  size_t region_size = 0;
   for (;;) {
     wire::Header job;
     iovec iov{&job, sizeof(job)};
@@ -268,26 +270,32 @@ void WorkerMain(const std::vector<std::string>& args) {
       n = ::recvmsg(wire::kWorkerFd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
     } while (n < 0 && errno == EINTR);
     if (n == 0) ::_exit(0);  // the pool closed: done
+    if (n != sizeof(job) || job.magic != wire::kJob) ::_exit(wire::kExitProtocol);
     const cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    if (n != sizeof(job) || job.magic != wire::kJob || c == nullptr || c->cmsg_type != SCM_RIGHTS ||
-        c->cmsg_len != CMSG_LEN(sizeof(int)))
-      ::_exit(wire::kExitProtocol);
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    struct stat mst {};
-    if (::fstat(fd, &mst) != 0 || static_cast<uint64_t>(mst.st_size) != job.size)
-      ::_exit(wire::kExitProtocol);
-    const uint8_t* media = nullptr;
-    if (job.size > 0) {
-      void* p = ::mmap(nullptr, job.size, PROT_READ, MAP_SHARED, fd, 0);
+    if ((job.value & wire::kNewBuffer) != 0) {
+      // A new job buffer: mapped read-only in place of the last one.
+      if (c == nullptr || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+        ::_exit(wire::kExitProtocol);
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+      struct stat mst {};
+      if (::fstat(fd, &mst) != 0 || mst.st_size <= 0) ::_exit(wire::kExitProtocol);
+      if (region != nullptr) ::munmap(const_cast<uint8_t*>(region), region_size);
+      void* p = ::mmap(nullptr, static_cast<size_t>(mst.st_size), PROT_READ, MAP_SHARED, fd, 0);
+      ::close(fd);  // the mapping stays
       if (p == MAP_FAILED) ::_exit(wire::kExitOutOfMemory);
-      media = static_cast<const uint8_t*>(p);
+      region = static_cast<const uint8_t*>(p);
+      region_size = static_cast<size_t>(mst.st_size);
+    } else if (c != nullptr) {
+      ::_exit(wire::kExitProtocol);
     }
+    if (job.size > region_size) ::_exit(wire::kExitProtocol);
+    const uint8_t* media = region;
     // An orphan (the pool died mid-job) ends within a job's time.
     ::alarm(static_cast<unsigned>(a.job_seconds + 5));
     Answer answer;
     try {
-      answer = HandleJob(static_cast<JobKind>(job.magic == wire::kJob ? job.value : 0),
+      answer = HandleJob(static_cast<JobKind>(job.value & ~wire::kNewBuffer),
                          {media, static_cast<size_t>(job.size)});
     } catch (const std::bad_alloc&) {
       ::_exit(wire::kExitOutOfMemory);
@@ -295,8 +303,6 @@ void WorkerMain(const std::vector<std::string>& args) {
       answer = {StatusCode::kInternal, fmt::format("the decoder failed: {}", e.what())};
     }
     ::alarm(0);
-    if (media != nullptr) ::munmap(const_cast<uint8_t*>(media), job.size);
-    ::close(fd);
     const wire::Header head{wire::kAnswer, static_cast<uint32_t>(answer.code), answer.body.size()};
     if (!WriteAll(&head, sizeof(head)) || !WriteAll(answer.body.data(), answer.body.size()))
       ::_exit(0);
