@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -31,11 +32,16 @@ using Clock = std::chrono::steady_clock;
 
 std::string Errno(const char* what) { return fmt::format("{}: {}", what, std::strerror(errno)); }
 
-// Resident memory of a process, from /proc (0 when it cannot be read: the process is gone).
-uint64_t ResidentBytes(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/statm", pid));
-  uint64_t size = 0, resident = 0;
-  if (!(in >> size >> resident)) return 0;
+// Resident memory of a worker, from its /proc/PID/statm (kept open: read after every job), or 0
+// when it cannot be read (the process is gone).
+uint64_t ResidentBytes(int statm_fd) {
+  if (statm_fd < 0) return 0;
+  char buf[128];
+  const ssize_t n = ::pread(statm_fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(buf, "%llu %llu", &size, &resident) != 2) return 0;
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
@@ -121,6 +127,10 @@ constexpr size_t kMinBuffer = 1 << 20;
 constexpr size_t kShrinkAbove = 8 << 20;  // a buffer over this is replaced when a job uses < 1/4
 
 }  // namespace
+
+Pool::Statm::~Statm() {
+  if (fd >= 0) ::close(fd);
+}
 
 Pool::Buffer::~Buffer() {
   if (map != nullptr) ::munmap(map, capacity);
@@ -266,6 +276,8 @@ Result<Pool::Worker> Pool::Spawn() {
                                std::strerror(err)));
   }
   Worker w{pid, sv[0]};
+  w.statm = std::make_shared<Statm>();
+  w.statm->fd = ::open(fmt::format("/proc/{}/statm", pid).c_str(), O_RDONLY | O_CLOEXEC);
   // It says when its sandbox is up.
   wire::Header ready;
   const std::string why =
@@ -309,7 +321,8 @@ void Pool::Release(Worker w, bool failed) {
   // A worker that kept much of what a big file needed (allocators hold on to freed memory) is
   // retired before it could fail someone else's job at the limit: it ends when its socket closes.
   bool retire = false;
-  if (!failed && w.pid > 0 && ResidentBytes(w.pid) > options_.memory_bytes / 2) {
+  if (!failed && w.pid > 0 &&
+      ResidentBytes(w.statm ? w.statm->fd : -1) > options_.memory_bytes / 2) {
     ::close(w.fd);
     Reap(w.pid, std::chrono::milliseconds(1000));
     retired_.fetch_add(1);
@@ -475,7 +488,7 @@ Result<std::string> Pool::RunOn(Worker& w, JobKind kind, std::span<const uint8_t
   const uint64_t memory_limit = options_.memory_bytes + w.buffer->capacity;
   std::string over;
   auto watch = [&]() -> std::string {
-    if (ResidentBytes(w.pid) > memory_limit) {
+    if (ResidentBytes(w.statm ? w.statm->fd : -1) > memory_limit) {
       over = fmt::format("went over its memory limit of {} MiB", memory_limit >> 20);
       return over;
     }

@@ -95,6 +95,10 @@ class Pool {
   std::vector<pid_t> worker_pids() const;
 
  private:
+  struct Statm {
+    int fd = -1;
+    ~Statm();
+  };
   // A worker's job buffer: an in-memory file (memfd) mapped here for writing and in the worker
   // for reading, kept from job to job (a new one, passed with its job, only when a job needs more
   // room or a small job follows a big one): the media is copied once, into it, with no file
@@ -109,6 +113,7 @@ class Pool {
     pid_t pid = -1;
     int fd = -1;
     std::shared_ptr<Buffer> buffer;
+    std::shared_ptr<Statm> statm;  // its /proc/PID/statm, open
   };
   explicit Pool(const Options& options, MetricsRegistry* metrics);
   Result<Worker> Spawn();
