@@ -558,6 +558,44 @@ TEST_F(WorkflowTest, AFileThatKillsItsDecoderIsOneUnusableItemRecordedInTheAudit
   wf_.reset();
 }
 
+// A stop between storing a request and staging its media loses the media; the same submission
+// again (its idempotency key: an email taken again, a retried call) stages it again, hashes it and
+// puts the request through the policy.
+TEST_F(WorkflowTest, MediaLostByAStopComesBackWithTheSameSubmission) {
+  WorkflowOptions o;
+  o.evidence_key = std::string(32, 'k');
+  o.evidence_hash_workers = 1;  // not started: the hashing waits in the queue, then the "crash"
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, o);
+  const auto reg = Key(Role::kRequester, "hotline");
+  ASSERT_TRUE(
+      wf_->SetRequesterProfile(reg.key_id, {{"source_type", "hotline"}, {"trusted", true}}, reg)
+          .ok());
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  SubmitOptions so;
+  so.idempotency_key = "mail:lost-1";
+  auto a = wf_->CreateRequest(reg, body, {{0, Jpeg(61)}}, so);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  const int64_t id = (*a)["id"];
+  ASSERT_TRUE(store_->DeleteEvidence(id).ok());  // the stop came before the media was staged
+  wf_.reset();
+  o.evidence_hash_workers = 0;
+  wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, o);
+  wf_->Start();
+  json view = *wf_->GetRequest(reg, id);
+  EXPECT_EQ(view["status"], "pending_review") << view.dump();
+  EXPECT_EQ(view["evidence"][0]["problem"], std::string(kMediaLostProblem));
+  auto again = wf_->CreateRequest(reg, body, {{0, Jpeg(61)}}, so);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)["id"], id) << "the same request, not a second one";
+  view = *wf_->GetRequest(reg, id);
+  EXPECT_EQ(view["evidence"][0]["usable"], true) << view.dump();
+  EXPECT_FALSE(view["evidence"][0].contains("problem")) << view.dump();
+  EXPECT_NE(view["status"], "pending_review") << view.dump();
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+  wf_.reset();
+}
+
 // Hashing that a stop interrupted is taken up again at the next start from the staged copy; a file
 // that cannot be decoded, one whose staged copy is gone, and files past the request's hashing
 // budget are unusable items with their reason, and the request waits for a reviewer.

@@ -219,8 +219,7 @@ Result<Evidence::Hashed> Evidence::HashStaged(Request& r, int64_t budget_ms) {
     if (!bytes.ok()) {
       ApplyMedia(item,
                  bytes.status().code() == StatusCode::kNotFound
-                     ? NotFound("the media was lost before it was hashed (the service stopped "
-                                "while accepting it): send it again")
+                     ? NotFound(std::string(kMediaLostProblem))
                      : Result<Signals>(bytes.status()),
                  &signal_docs);
       ++out.failed;

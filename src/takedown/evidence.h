@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "intake/notice.h"
@@ -15,6 +16,13 @@
 namespace takedown::service {
 
 using MediaByItem = std::map<size_t, std::vector<uint8_t>>;
+
+// An item whose staged media was not there to hash: the service stopped between storing the
+// request and staging its media. The same submission again (its idempotency key: a retried API
+// call, an email taken again) brings the media back (Requests::Submit).
+inline constexpr std::string_view kMediaLostProblem =
+    "the media was lost before it was hashed (the service stopped while accepting it): send it "
+    "again";
 
 class Evidence {
  public:

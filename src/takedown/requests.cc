@@ -69,6 +69,43 @@ Status Requests::HashEvidence(int64_t id) {
   return ApplyPolicy(now);
 }
 
+Status Requests::RestageLostMedia(int64_t id, const MediaByItem& media, bool inline_hash) {
+  auto lost = [&](const EvidenceItem& e) {
+    if (e.kind != EvidenceKind::kMedia || media.count(static_cast<size_t>(e.index)) == 0)
+      return false;
+    if (e.problem == kMediaLostProblem) return true;
+    if (!e.hashing) return false;
+    auto staged = ctx_->stores.evidence->GetEvidence(id, static_cast<int>(e.index));
+    return staged.ok() && !staged->has_value();
+  };
+  {
+    MutexLock l(ctx_->request_locks.For(id));
+    TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+    // Only a request the policy has not acted on: received, or waiting for a reviewer because of
+    // the lost media.
+    if (r.state != RequestState::kReceived && r.state != RequestState::kPendingReview)
+      return Status::Ok();
+    MediaByItem again;
+    for (auto& e : r.evidence) {
+      if (!lost(e)) continue;
+      again[static_cast<size_t>(e.index)] = media.at(static_cast<size_t>(e.index));
+      e.hashing = true;
+      e.usable = false;
+      e.problem.clear();
+    }
+    if (again.empty()) return Status::Ok();
+    TD_RETURN_IF_ERROR(
+        evidence_->Seal(id, again, ctx_->Now() + ctx_->opt.evidence_staging_s * 1000));
+    const RequestState from = r.state;
+    if (from != RequestState::kReceived) r.SetState(RequestState::kReceived, ctx_->Now());
+    TD_RETURN_IF_ERROR(Commit(r, from, "system", "request.media_restaged",
+                              {{"request_id", id}, {"items", again.size()}}));
+  }
+  if (inline_hash || ctx_->opt.evidence_hash_workers <= 0) return HashEvidence(id);
+  hash_queue_.Add(id);
+  return Status::Ok();
+}
+
 void Requests::SetClosedListener(std::function<void(int64_t)> fn) {
   MutexLock l(&listener_mu_);
   closed_listener_ = std::move(fn);
@@ -100,6 +137,10 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
             {.kind = std::string(kRequestDoc), .owner = who.key_id, .limit = 1, .ukey = ukey}));
     if (!known.empty()) {
       TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(known.front()));
+      if (!media.empty() && evidence_->stages()) {
+        TD_RETURN_IF_ERROR(RestageLostMedia(r.id, media, options.hash_inline));
+        TD_ASSIGN_OR_RETURN(r, LoadRequest(docs, r.id));
+      }
       return Submission{{}, std::move(r)};
     }
   }
@@ -143,8 +184,10 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
     }
   }
   TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({ToDoc(r)}));
-  if (ids.at(0) < 0) {  // the same key raced in: that one stands
-    TD_ASSIGN_OR_RETURN(Request known, LoadRequest(docs, -ids[0]));
+  if (ids.at(0) < 0) {  // the same key raced in, or came before: that one stands
+    const int64_t known_id = -ids[0];
+    if (defer) TD_RETURN_IF_ERROR(RestageLostMedia(known_id, media, options.hash_inline));
+    TD_ASSIGN_OR_RETURN(Request known, LoadRequest(docs, known_id));
     return Submission{{}, std::move(known)};
   }
   r.id = ids[0];

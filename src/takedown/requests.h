@@ -85,6 +85,10 @@ class Requests {
   // Hashes a stored request's staged media, then puts it through the policy (background workers;
   // tests).
   Status HashEvidence(int64_t id);
+  // The same submission again (idempotency key) for a request whose staged media was lost (the
+  // service stopped between storing the request and staging its media): the media is staged
+  // again and hashed, and the request goes through the policy as if it had just arrived.
+  Status RestageLostMedia(int64_t id, const MediaByItem& media, bool inline_hash);
 
   // Called after a request reaches a final status (confirmed or rejected), so that a channel
   // that answers requesters (the email line) can answer at once. It must only signal.
