@@ -95,13 +95,27 @@ struct Worker {
   match::SignalHasher robust;
 };
 
-int RunHash(const HashArgs& args) {
+// What the arguments ask of image and video hashing (here, and in a sandboxed worker alike).
+hash::ImageHashOptions ImageOptionsOf(const HashArgs& args) {
   hash::ImageHashOptions options;
   options.mode = args.reference ? hash::HashMode::kReference : hash::HashMode::kFast;
   options.dihedral = args.dihedral || args.bank;
-  const bool robust = args.format == "jsonl";
   options.limits.max_pixels = args.max_pixels;
   options.limits.max_file_bytes = args.max_file_mb << 20;
+  return options;
+}
+hash::VpdqOptions VpdqOptionsOf(const HashArgs& args, const media::DecodeLimits& limits) {
+  hash::VpdqOptions vo;
+  vo.seconds_per_hash = args.seconds_per_hash;
+  vo.frame_size = args.frame_size;
+  vo.fast = args.video_mode == "fast";
+  vo.video.limits = limits;
+  return vo;
+}
+
+int RunHash(const HashArgs& args) {
+  const hash::ImageHashOptions options = ImageOptionsOf(args);
+  const bool robust = args.format == "jsonl";
 
   InputList inputs(args.files, args.files_from, args.recursive);
   std::vector<Worker> workers(static_cast<size_t>(args.jobs));
@@ -159,11 +173,7 @@ int RunHash(const HashArgs& args) {
     if (!item.error.empty()) {
       out.signals = InvalidArgument(item.error);
     } else if (as_video) {
-      hash::VpdqOptions vo;
-      vo.seconds_per_hash = args.seconds_per_hash;
-      vo.frame_size = args.frame_size;
-      vo.fast = args.video_mode == "fast";
-      vo.video.limits = options.limits;
+      hash::VpdqOptions vo = VpdqOptionsOf(args, options.limits);
       auto v = hash::HashVideoFile(item.path, vo);
       if (v.ok()) {
         out.video = std::move(v).value();
@@ -244,21 +254,13 @@ sandbox::Answer HashJobInSandbox(const nlohmann::json& o, std::span<const uint8_
   } catch (const nlohmann::json::exception& e) {
     return {StatusCode::kInvalidArgument, fmt::format("hash job options: {}", e.what())};
   }
-  hash::ImageHashOptions options;
-  options.mode = args.reference ? hash::HashMode::kReference : hash::HashMode::kFast;
-  options.dihedral = args.dihedral || args.bank;
-  options.limits.max_pixels = args.max_pixels;
-  options.limits.max_file_bytes = args.max_file_mb << 20;
+  const hash::ImageHashOptions options = ImageOptionsOf(args);
   const bool robust = args.format == "jsonl";
   nlohmann::json out;
   std::vector<std::string> warnings;
   auto error = [](const Status& s) { return sandbox::Answer{s.code(), s.message()}; };
   if (args.format == "vpdq" || (robust && media::LooksLikeVideoBytes(file))) {
-    hash::VpdqOptions vo;
-    vo.seconds_per_hash = args.seconds_per_hash;
-    vo.frame_size = args.frame_size;
-    vo.fast = args.video_mode == "fast";
-    vo.video.limits = options.limits;
+    hash::VpdqOptions vo = VpdqOptionsOf(args, options.limits);
     vo.video.threads = 1;  // a worker starts no threads
     auto v = hash::HashVideoBytes(file, vo);
     if (!v.ok()) return error(v.status());

@@ -117,7 +117,6 @@ class Pool {
   };
   explicit Pool(const Options& options, MetricsRegistry* metrics);
   Result<Worker> Spawn();
-  void Kill(Worker& w);
   // Takes a free worker (waiting for one; none when the wait ran out or `dead` was filled);
   // idle workers found dead go to `dead`. Release gives one back, or a replacement when it failed.
   Worker Acquire(std::vector<Worker>* dead) TD_EXCLUDES(mu_);

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
