@@ -21,6 +21,7 @@ const http = require('http');
 const https = require('https');
 
 const MAX_BODY = 1 << 20; // an action is a few KB; refuse anything over 1 MiB
+const DRAIN_MAX = 8 * MAX_BODY; // an oversized body is read and dropped up to this, then cut off
 const MAX_SKEW_S = 300; // refuse deliveries signed more than 5 minutes away from our clock
 const PATH = '/takedown/webhook';
 
@@ -44,28 +45,31 @@ function serve(opt) {
       } catch (e) { /* empty, or a line cut short by a crash: that action was not acknowledged */ }
     }
   }
-  const server = http.createServer((req, res) => {
+  const handle = (req, res) => {
     const answer = (code, result) => {
+      if (res.headersSent) return;
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ result }));
     };
-    if (req.method !== 'POST' || req.url !== PATH) return answer(404, 'not found');
-    if (Number(req.headers['content-length'] || 0) > MAX_BODY) {
+    const tooLarge = () => {
       res.setHeader('Connection', 'close');
-      return answer(413, 'too large');
-    }
+      answer(413, 'too large');
+    };
+    if (req.method !== 'POST' || req.url !== PATH) return answer(404, 'not found');
+    if (Number(req.headers['content-length'] || 0) > DRAIN_MAX) return tooLarge();
     const chunks = [];
     let size = 0;
     req.on('data', (c) => {
       size += c.length;
-      if (size > MAX_BODY) { // a chunked body that grows too large
-        res.setHeader('Connection', 'close');
-        answer(413, 'too large');
+      if (size > DRAIN_MAX) { // far too large, or a chunked body that keeps growing: cut off
+        tooLarge();
         req.destroy();
-      } else chunks.push(c);
+      } else if (size <= MAX_BODY) chunks.push(c);
     });
     req.on('end', () => {
-      if (size > MAX_BODY) return;
+      // Over the bound: read and dropped, so that the client, still sending, reads the 413 (a
+      // socket closed with unread bytes is reset, and the answer lost with it).
+      if (size > MAX_BODY) return tooLarge();
       const body = Buffer.concat(chunks); // the raw bytes: the signature covers them exactly
       const ts = req.headers['x-takedown-timestamp'] || '';
       if (!signatureOk(secret, ts, body, req.headers['x-takedown-signature'])) {
@@ -94,6 +98,18 @@ function serve(opt) {
       answer(200, result);
       console.error(`receiver: ${action.kind} ${action.content_id || action.chat_id}: ${result}`);
     });
+  };
+  const server = http.createServer(handle);
+  // A client that asks first (Expect: 100-continue, as curl does for large bodies) is refused
+  // before it sends the body.
+  server.on('checkContinue', (req, res) => {
+    if (Number(req.headers['content-length'] || 0) > MAX_BODY) {
+      res.setHeader('Connection', 'close');
+      res.writeHead(413, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ result: 'too large' }));
+    }
+    res.writeContinue();
+    handle(req, res);
   });
   server.listen(opt.port, opt.host, () => {
     console.log(`receiver listening on http://${opt.host}:${server.address().port}${PATH}`);

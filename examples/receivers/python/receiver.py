@@ -18,7 +18,8 @@ forever: answer 2xx only once the action is applied (or was applied before).
 import argparse, hashlib, hmac, http.server, json, os, sys, threading, time
 import urllib.error, urllib.parse, urllib.request
 
-MAX_BODY = 1 << 20   # an action is a few KB; refuse anything over 1 MiB unread
+MAX_BODY = 1 << 20   # an action is a few KB; refuse anything over 1 MiB
+DRAIN_MAX = 8 << 20  # an oversized body is read and dropped up to this, then the connection closed
 MAX_SKEW_S = 300     # refuse deliveries signed more than 5 minutes away from our clock
 PATH = "/takedown/webhook"
 
@@ -33,6 +34,7 @@ def signature_ok(secret, ts, body, header):
 
 class Receiver(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: takedown reuses its connections
+    timeout = 30                   # seconds a silent or slow client may hold a connection
     lock = threading.Lock()        # deliveries arrive concurrently (webhook.workers)
     seen = set()                   # idempotency keys applied (loaded from the log at start)
     secret = b""
@@ -46,6 +48,16 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
+    def handle_expect_100(self):
+        """A client that asks first (Expect: 100-continue, as curl does for large bodies) is
+        refused before it sends the body."""
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_BODY:
+            self.close_connection = True
+            self.answer(413, "too large")
+            return False
+        return super().handle_expect_100()
+
     def do_POST(self):
         if self.path != PATH:
             return self.answer(404, "not found")
@@ -55,6 +67,14 @@ class Receiver(http.server.BaseHTTPRequestHandler):
             return self.answer(411, "length required")
         if int(length) > MAX_BODY:
             self.close_connection = True
+            # Read and drop it, so that the client, still sending, reads the 413 (a socket closed
+            # with unread bytes is reset, and the answer lost with it); far too large: cut off.
+            left = int(length) if int(length) <= DRAIN_MAX else 0
+            while left > 0:
+                got = self.rfile.read(min(left, 1 << 16))
+                if not got:
+                    break
+                left -= len(got)
             return self.answer(413, "too large")
         body = self.rfile.read(int(length))
         ts = self.headers.get("X-Takedown-Timestamp", "")
