@@ -15,6 +15,7 @@
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
+#include "takedown/package.h"
 #include "takedown/service.h"
 #include "takedown/workflow.h"
 
@@ -59,8 +60,10 @@ class HttpTest : public ::testing::Test {
     cfg.port = 0;
     cfg.threads = 4;
     server_ = std::make_unique<Server>(attach ? svc_.get() : nullptr, cfg, store_.get());
-    workflow_ = std::make_unique<service::Workflow>(
-        svc_.get(), store_.get(), nullptr, service::WorkflowOptions{});  // no webhook: acks by call
+    service::WorkflowOptions wo;
+    wo.package_signing_seed = std::string(32, 's');  // investigators' packages are signed
+    workflow_ = std::make_unique<service::Workflow>(svc_.get(), store_.get(), nullptr,
+                                                    wo);  // no webhook: acks by call
     if (attach) server_->AttachWorkflow(workflow_.get());
     ASSERT_TRUE(server_->Bind().ok());
     thread_ = std::thread([this] { server_->Run(); });
@@ -325,7 +328,10 @@ TEST_F(HttpTest, EveryRouteRefusesRolesOutsideIt) {
       ASSERT_TRUE(r);
       const bool allowed =
           std::find(route.roles.begin(), route.roles.end(), role) != route.roles.end();
-      if (allowed) {
+      if (allowed && route.method == "POST" && route.path == "/v1/disclosures") {
+        // A requester's key, but only law enforcement files disclosure requests.
+        ExpectError(r, 403, "permission_denied", "law-enforcement");
+      } else if (allowed) {
         EXPECT_NE(r->status, 401) << route.method << " " << route.path << " as "
                                   << service::RoleName(role);
         EXPECT_NE(r->status, 403) << route.method << " " << route.path << " as "
@@ -817,6 +823,97 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/entries/{entry_id}/spread", entry_spread, platform, 403);
   call("GET", "/v1/entries/{entry_id}/spread", "/v1/entries/999999/spread", admin, 404);
   call("GET", "/v1/entries/{entry_id}/spread", "/v1/entries/0x1/spread", admin, 400);
+
+  // Investigators' disclosure requests: law enforcement only, decided item by item, a signed
+  // package after approval, the key to check it published.
+  const auto police = svc_->CreateKey(Role::kRequester, "police", "test").value();
+  call("POST", "/v1/requesters/{key_id}", "/v1/requesters/" + std::to_string(police.first), admin,
+       200, json{{"source_type", "law_enforcement"}, {"name", "Cyber unit"}}.dump());
+  const json filing = {{"legal_process",
+                        {{"kind", "warrant"},
+                         {"reference", "W-1"},
+                         {"issuing_authority", "Court"},
+                         {"jurisdiction", "KR"},
+                         {"scope", "the spread of the named content"},
+                         {"emergency", true}}},
+                       {"items", json::array({{{"content_id", "c-2"}}})}};
+  call("POST", "/v1/disclosures", "/v1/disclosures", requester, 403, filing.dump());
+  call("POST", "/v1/disclosures", "/v1/disclosures", police.second, 400,
+       json{{"legal_process", {{"kind", "letter"}}}, {"items", json::array()}}.dump());
+  call("POST", "/v1/disclosures", "/v1/disclosures", police.second, 400,
+       json{{"legal_process", filing["legal_process"]}, {"items", 1}, {"extra", 1}}.dump());
+  const json disclosure = call("POST", "/v1/disclosures", "/v1/disclosures", police.second, 201,
+                               filing.dump(), {{"Idempotency-Key", "w-1"}});
+  const std::string disclosure_path =
+      "/v1/disclosures/" + std::to_string(disclosure["id"].get<int64_t>());
+  call("GET", "/v1/disclosures", "/v1/disclosures", police.second, 200);
+  EXPECT_TRUE(
+      call("GET", "/v1/disclosures", "/v1/disclosures", other_requester_, 200)["disclosures"]
+          .empty());
+  call("GET", "/v1/disclosures", "/v1/disclosures?status=pending_review&limit=5", reviewer, 200);
+  call("GET", "/v1/disclosures", "/v1/disclosures?status=bogus", reviewer, 400);
+  call("GET", "/v1/disclosures", "/v1/disclosures", platform, 403);
+  call("GET", "/v1/disclosures/{disclosure_id}", disclosure_path, police.second, 200);
+  call("GET", "/v1/disclosures/{disclosure_id}", disclosure_path, other_requester_, 404);
+  const json preview = call("GET", "/v1/disclosures/{disclosure_id}",
+                            disclosure_path + "?preview=true", reviewer, 200);
+  EXPECT_EQ(preview["preview"].size(), 1u) << preview;
+  call("GET", "/v1/disclosures/{disclosure_id}", disclosure_path + "?preview=yes", reviewer, 400);
+  call("GET", "/v1/disclosures/{disclosure_id}", "/v1/disclosures/1e3", reviewer, 400);
+  call("GET", "/v1/disclosures/{disclosure_id}/package", disclosure_path + "/package",
+       police.second, 409);
+  call("POST", "/v1/disclosures/{disclosure_id}/decision", disclosure_path + "/decision", reviewer,
+       400, json{{"items", {{{"item", 0}, {"decision", "approved"}}}}}.dump());
+  call("POST", "/v1/disclosures/{disclosure_id}/decision", disclosure_path + "/decision",
+       police.second, 403, "{}");
+  const json approved = call(
+      "POST", "/v1/disclosures/{disclosure_id}/decision", disclosure_path + "/decision", reviewer,
+      200,
+      json{{"items", {{{"item", 0}, {"decision", "approved"}, {"reason", "in scope"}}}}}.dump());
+  EXPECT_EQ(approved["status"], "approved") << approved;
+  call("POST", "/v1/disclosures/{disclosure_id}/decision", disclosure_path + "/decision", reviewer,
+       409, json{{"items", {{{"item", 0}, {"decision", "refused"}, {"reason", "x"}}}}}.dump());
+  call("POST", "/v1/disclosures/{disclosure_id}/decision", "/v1/disclosures/999999/decision",
+       reviewer, 404,
+       json{{"items", {{{"item", 0}, {"decision", "refused"}, {"reason", "x"}}}}}.dump());
+  const json package = call("GET", "/v1/disclosures/{disclosure_id}/package",
+                            disclosure_path + "/package", police.second, 200);
+  call("GET", "/v1/disclosures/{disclosure_id}/package", disclosure_path + "/package",
+       other_requester_, 404);
+  call("GET", "/v1/disclosures/{disclosure_id}/package", disclosure_path + "/package", platform,
+       403);
+  const json package_key = call("GET", "/.well-known/takedown-package-key",
+                                "/.well-known/takedown-package-key", "", 200);
+  EXPECT_EQ(package["signature"]["public_key"], package_key["public_key"]);
+  EXPECT_TRUE(service::VerifyPackage(package.dump(), package_key["public_key"]).ok());
+  // A legal hold on the disclosure's spread: placed, listed, read, extended.
+  const json hold_body = {{"disclosure_id", disclosure["id"]}, {"days", 30}, {"reason", "inquiry"}};
+  call("POST", "/v1/holds", "/v1/holds", platform, 403, hold_body.dump());
+  call("POST", "/v1/holds", "/v1/holds", other_requester_, 404, hold_body.dump());
+  call("POST", "/v1/holds", "/v1/holds", police.second, 400,
+       json{{"disclosure_id", disclosure["id"]}, {"days", 0}}.dump());
+  const json hold = call("POST", "/v1/holds", "/v1/holds", police.second, 201, hold_body.dump());
+  const std::string hold_path = "/v1/holds/" + std::to_string(hold["id"].get<int64_t>());
+  call("GET", "/v1/holds", "/v1/holds", police.second, 200);
+  call("GET", "/v1/holds", "/v1/holds?after_id=x", reviewer, 400);
+  call("GET", "/v1/holds/{hold_id}", hold_path, reviewer, 200);
+  call("GET", "/v1/holds/{hold_id}", hold_path, other_requester_, 404);
+  call("POST", "/v1/holds/{hold_id}/extend", hold_path + "/extend", police.second, 200,
+       json{{"days", 10}, {"reason", "longer"}}.dump());
+  call("POST", "/v1/holds/{hold_id}/extend", hold_path + "/extend", police.second, 400,
+       json{{"days", 10000}, {"reason", "too long"}}.dump());
+  call("POST", "/v1/holds/{hold_id}/extend", "/v1/holds/999999/extend", admin, 404,
+       json{{"days", 1}, {"reason", "none"}}.dump());
+  const json preserve = call("GET", "/v1/actions", "/v1/actions", platform, 200)["actions"];
+  int preserves = 0;
+  for (const auto& a : preserve) {
+    if (a["kind"] != "preserve") continue;
+    ++preserves;
+    const std::string ap = "/v1/actions/" + std::to_string(a["action_id"].get<int64_t>());
+    call("GET", "/v1/actions/{action_id}/statement", ap + "/statement", platform, 409);
+    call("POST", "/v1/actions/{action_id}/ack", ap + "/ack", platform, 200);  // kept
+  }
+  EXPECT_EQ(preserves, 2) << preserve;
   const json confirmed = call("GET", "/v1/requests/{request_id}", request_path, requester, 200);
   EXPECT_EQ(confirmed["status"], "confirmed") << confirmed;
   EXPECT_EQ(confirmed["removals"].size(), 1u) << confirmed;

@@ -546,6 +546,84 @@ TEST_F(ServeTest, MediaIsDecodedBySandboxedWorkersThatAreReplacedWhenTheyDie) {
   for (pid_t w : now) EXPECT_NE(::kill(w, 0), 0) << "worker " << w << " outlived the service";
 }
 
+// An investigator's package end to end: the service's key made beside the store (mode 600) and
+// published, a package downloaded, and `takedown verify-package` that accepts it with the
+// published key and refuses it changed, or with another key.
+TEST_F(ServeTest, ADownloadedPackageVerifiesWithThePublishedKeyAndNotOnceChanged) {
+  const std::string police = CreateKey("requester", "police");
+  const std::string reviewer = CreateKey("reviewer", "rev");
+  ServerProcess serve(Args(), dir_);
+  ASSERT_GT(serve.port(), 0);
+  const auto st = std::filesystem::status(dir_ + "/package-signing.key");
+  ASSERT_TRUE(std::filesystem::exists(st)) << "the signing key is made beside the store";
+  EXPECT_EQ(st.permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  httplib::Client c("127.0.0.1", serve.port());
+  const auto jpeg = *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 5), 90);
+  const std::string body(jpeg.begin(), jpeg.end());
+  for (const char* id : {"m-1", "m-2"}) {
+    auto r = c.Post(
+        fmt::format("/v1/check/media?content_id={}&chat_id=chat-{}&uploader_id=u-{}", id, id, id),
+        Auth(platform_), body, "application/octet-stream");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  auto who = c.Get("/v1/whoami", Auth(police));
+  ASSERT_TRUE(who);
+  const int64_t police_id = json::parse(who->body)["key_id"];
+  auto r = c.Post(fmt::format("/v1/requesters/{}", police_id), Auth(admin_),
+                  R"({"source_type": "law_enforcement"})", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json filing = {{"legal_process",
+                        {{"kind", "court_order"},
+                         {"reference", "R-7"},
+                         {"issuing_authority", "Court"},
+                         {"jurisdiction", "FR"},
+                         {"scope", "spread"}}},
+                       {"items", json::array({{{"content_id", "m-2"}}})}};
+  r = c.Post("/v1/disclosures", Auth(police), filing.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  const int64_t id = json::parse(r->body)["id"];
+  r = c.Post(fmt::format("/v1/disclosures/{}/decision", id), Auth(reviewer),
+             R"({"items": [{"item": 0, "decision": "approved", "reason": "in scope"}]})",
+             "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  r = c.Get(fmt::format("/v1/disclosures/{}/package", id), Auth(police));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->get_header_value("Content-Disposition").find("attachment"), std::string::npos);
+  const std::string package = r->body;
+  auto k = c.Get("/.well-known/takedown-package-key");
+  ASSERT_TRUE(k);
+  ASSERT_EQ(k->status, 200) << k->body;
+  const std::string pub = json::parse(k->body)["public_key"];
+  const std::string file = dir_ + "/package.json";
+  std::ofstream(file) << package;
+  auto [rc, out] = RunTakedown("verify-package " + file + " --public-key " + pub, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("package verified"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 copies"), std::string::npos) << out;
+  std::string changed = package;
+  changed.replace(changed.find("u-m-1"), 5, "u-m-9");
+  std::ofstream(file, std::ios::trunc) << changed;
+  std::tie(rc, out) = RunTakedown("verify-package " + file + " --public-key " + pub, dir_);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("does not match"), std::string::npos) << out;
+  std::ofstream(file, std::ios::trunc) << package;
+  std::tie(rc, out) = RunTakedown(
+      "verify-package " + file + " --public-key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+      dir_);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("not by the expected key"), std::string::npos) << out;
+  std::ofstream(file, std::ios::trunc) << "{\"format\": 1}";
+  std::tie(rc, out) = RunTakedown("verify-package " + file, dir_);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("not a package"), std::string::npos) << out;
+}
+
 TEST_F(ServeTest, TurningTheSandboxOffIsLoggedAsAWarning) {
   auto args = Args();
   args.insert(args.end(), {"--sandbox.enabled", "false"});

@@ -16,6 +16,7 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code);
 void RegisterServeCommand(CLI::App& app, int& exit_code);
 void RegisterAdminCommand(CLI::App& app, int& exit_code);
 void RegisterAuditCommand(CLI::App& app, int& exit_code);
+void RegisterVerifyPackageCommand(CLI::App& app, int& exit_code);
 
 // The command-line jobs a sandboxed worker runs (`hash --sandbox`, `match --sandbox`): by
 // options["command"]. Registered with sandbox::SetCliJobHandler before the worker starts.

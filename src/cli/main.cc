@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   takedown::cli::RegisterServeCommand(app, exit_code);
   takedown::cli::RegisterAdminCommand(app, exit_code);
   takedown::cli::RegisterAuditCommand(app, exit_code);
+  takedown::cli::RegisterVerifyPackageCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

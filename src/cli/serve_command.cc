@@ -27,6 +27,7 @@
 #include "mail/mail_line.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
+#include "takedown/package.h"
 #include "takedown/service.h"
 #include "takedown/workflow.h"
 
@@ -91,10 +92,10 @@ class SignalWaiter {
   std::thread thread_;
 };
 
-// The evidence key: 32 raw bytes in a file (beside the store unless the path is absolute),
-// created with mode 600 from the kernel's randomness when missing.
-Result<std::string> LoadOrCreateEvidenceKey(const std::string& file,
-                                            const std::string& store_path) {
+// A key of 32 raw bytes in a file (beside the store unless the path is absolute), created with
+// mode 600 from the kernel's randomness when missing: the evidence key, the package signing key.
+Result<std::string> LoadOrCreateKeyFile(const std::string& file, const std::string& store_path,
+                                        const std::string& what) {
   namespace fs = std::filesystem;
   fs::path p(file);
   if (p.is_relative()) p = fs::path(store_path).parent_path() / p;
@@ -109,7 +110,7 @@ Result<std::string> LoadOrCreateEvidenceKey(const std::string& file,
     const bool ok = ::write(fd, key.data(), key.size()) == 32 && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) return IoError(fmt::format("cannot write {}", p.string()));
-    spdlog::warn("evidence: created a new key at {}; keep a copy apart from the database",
+    spdlog::warn("{}: created a new key at {}; keep a copy apart from the database", what,
                  p.string());
     return key;
   }
@@ -117,7 +118,7 @@ Result<std::string> LoadOrCreateEvidenceKey(const std::string& file,
   std::string key((std::istreambuf_iterator<char>(in)), {});
   if (key.size() != 32)
     return InvalidArgument(
-        fmt::format("{} holds {} bytes; an evidence key is 32 raw bytes", p.string(), key.size()));
+        fmt::format("{} holds {} bytes; a {} key is 32 raw bytes", p.string(), key.size(), what));
   return key;
 }
 
@@ -246,7 +247,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
   service::WorkflowOptions wopt;
   // The key encrypts media staged for hashing after its request is stored, and kept evidence.
-  auto key = LoadOrCreateEvidenceKey(cfg->evidence_key_file, cfg->store_path);
+  auto key = LoadOrCreateKeyFile(cfg->evidence_key_file, cfg->store_path, "evidence");
   if (!key.ok()) {
     spdlog::error("evidence: {}", key.status().message());
     server.Stop();
@@ -254,6 +255,15 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     return 2;
   }
   wopt.evidence_key = std::move(*key);
+  // The key signing investigators' disclosure packages (Ed25519 seed).
+  auto seed = LoadOrCreateKeyFile(cfg->package_key_file, cfg->store_path, "packages");
+  if (!seed.ok()) {
+    spdlog::error("packages: {}", seed.status().message());
+    server.Stop();
+    http_thread.join();
+    return 2;
+  }
+  wopt.package_signing_seed = std::move(*seed);
   wopt.evidence_hash_workers =
       cfg->evidence_hash_workers > 0
           ? cfg->evidence_hash_workers
@@ -525,8 +535,9 @@ void RegisterBackupCommands(CLI::App* admin, int& exit_code) {
   backup->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
   backup->add_option("--store", o->store, "SQLite store");
   backup->footer(
-      "The evidence key (evidence.key beside the store, or store.evidence_key_file) is not in the\n"
-      "backup: keep a copy of it apart from the backups, or retained evidence cannot be read.");
+      "The evidence key (evidence.key beside the store, or evidence.key_file) and the package\n"
+      "signing key (package-signing.key, or packages.signing_key_file) are not in the backup:\n"
+      "keep copies of them apart from the backups, or retained evidence cannot be read.");
   backup->callback([&exit_code, o, store_path, verify, fail] {
     auto from = store_path(*o);
     if (!from.ok()) return fail("config", from.status());
@@ -602,6 +613,60 @@ void RegisterAuditCommand(CLI::App& app, int& exit_code) {
       return;
     }
     std::printf("audit chain intact: %lld records\n", static_cast<long long>(*n));
+  });
+}
+
+void RegisterVerifyPackageCommand(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<std::pair<std::string, std::string>>();
+  auto* cmd = app.add_subcommand("verify-package",
+                                 "Check a disclosure package: its Ed25519 signature, every "
+                                 "manifest part, and the signing key");
+  cmd->add_option("file", o->first, "the package (JSON, as downloaded)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--public-key", o->second,
+                  "the service's public key (base64, from /.well-known/takedown-package-key): "
+                  "the package must be signed by it");
+  cmd->footer(
+      "Exit 0: intact (and signed by --public-key when given); 1: the package was changed, is\n"
+      "signed by another key, or is not a package (the reason is printed). Without --public-key\n"
+      "only integrity is checked: compare the printed key with the service's published one.");
+  cmd->callback([&exit_code, o] {
+    std::ifstream in(o->first, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    if (!in.good() && !in.eof()) {
+      std::fprintf(stderr, "verify-package: cannot read %s\n", o->first.c_str());
+      exit_code = 1;
+      return;
+    }
+    auto check = service::VerifyPackage(text, o->second);
+    if (!check.ok()) {
+      std::printf("package NOT verified: %s: %s\n", o->first.c_str(),
+                  check.status().message().c_str());
+      exit_code = 1;
+      return;
+    }
+    const auto& p = check->payload;
+    int64_t copies = 0, approved = 0;
+    if (p.contains("items") && p["items"].is_array()) {
+      for (const auto& it : p["items"]) {
+        if (!it.is_object() || !it.contains("spread")) continue;
+        ++approved;
+        if (it["spread"].contains("copies"))
+          copies += static_cast<int64_t>(it["spread"]["copies"].size());
+      }
+    }
+    const nlohmann::json d = p.value("disclosure", nlohmann::json::object());
+    std::printf(
+        "package verified: %s\n  disclosure %s, made %s\n  signed by key %s (public key %s)%s\n"
+        "  %lld approved item(s), %lld copies; parts checked: %s\n",
+        o->first.c_str(), d.value("id", nlohmann::json()).dump().c_str(),
+        d.value("made_at", std::string("?")).c_str(), check->key_id.c_str(),
+        check->public_key_base64.c_str(),
+        o->second.empty() ? " -- compare it with the service's published key"
+                          : ", the expected key",
+        static_cast<long long>(approved), static_cast<long long>(copies),
+        fmt::format("{}", fmt::join(check->parts, ", ")).c_str());
   });
 }
 

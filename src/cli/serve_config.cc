@@ -221,6 +221,16 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
+      {{"packages.signing_key_file", "TAKEDOWN_PACKAGES_SIGNING_KEY_FILE",
+        "--packages.signing_key_file",
+        "32-byte Ed25519 seed signing investigators' disclosure packages (created, mode 600, when "
+        "missing)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (v.empty()) return InvalidArgument("the package signing key file path is empty");
+         c.package_key_file = v;
+         return Status::Ok();
+       },
+       false},
       {{"sandbox.enabled", "TAKEDOWN_SANDBOX_ENABLED", "--sandbox.enabled",
         "decode and hash media from outside in sandboxed worker processes (true/false; false "
         "logs a warning)"},

@@ -45,8 +45,10 @@ struct ServeConfig {
   int evidence_hash_workers = 0;     // 0 = half the cores (at least 1)
   int evidence_hash_budget_s = 120;  // hashing time one request's media may take
   std::string evidence_key_file =
-      "evidence.key";              // relative to the store's directory unless absolute
-  std::string dsa_database_url;    // "" = statements are not submitted
+      "evidence.key";  // relative to the store's directory unless absolute
+  std::string package_key_file =
+      "package-signing.key";     // the Ed25519 seed signing disclosure packages (beside the store)
+  std::string dsa_database_url;  // "" = statements are not submitted
   std::string dsa_database_token;  // never logged
   int dsa_submit_interval_s = 10;
   MailSettings mail;

@@ -1,5 +1,6 @@
 // The workflow's routes: requester profiles, requests and their evidence, review, actions,
 // statements of reasons, appeals, the transparency report, the email line's messages.
+#include "core/text.h"
 #include "http/server_impl.h"
 
 namespace takedown::http {
@@ -194,6 +195,92 @@ void Server::Impl::InstallWorkflowRoutes() {
     if (!r.ok()) return SendStatus(c.res, r.status());
     if (format == "csv") return c.res.set_content(service::Spread::Csv(*r), "text/csv");
     SendJson(c.res, *r);
+  });
+  // Investigators' disclosure requests (issue 25 item 2) and their signed packages.
+  WorkflowRoute(
+      "POST", "/v1/disclosures", {Role::kRequester},
+      [=, this](Ctx& c) -> Result<json> {
+        TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+        const std::string key = c.req.get_header_value("Idempotency-Key");
+        if (key.size() > 200 || HasControlCharacter(key)) {
+          return InvalidArgument("Idempotency-Key: at most 200 characters, no control characters");
+        }
+        return W()->FileDisclosure(c.who, b, key);
+      },
+      201);
+  WorkflowRoute("GET", "/v1/disclosures", {Role::kRequester, Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t after, IntQuery(c, "after_id", 0));
+                  TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
+                  return W()->ListDisclosures(c.who, c.req.get_param_value("status"), after, limit);
+                });
+  WorkflowRoute("GET", "/v1/disclosures/{disclosure_id}",
+                {Role::kRequester, Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "disclosure_id"));
+                  const std::string preview = c.req.get_param_value("preview");
+                  if (!preview.empty() && preview != "true" && preview != "false") {
+                    return InvalidArgument("preview must be true or false");
+                  }
+                  return W()->GetDisclosure(c.who, id, preview == "true");
+                });
+  WorkflowRoute("POST", "/v1/disclosures/{disclosure_id}/decision", {Role::kReviewer},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "disclosure_id"));
+                  TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+                  return W()->DecideDisclosure(c.who, id, b);
+                });
+  Route("GET", "/v1/disclosures/{disclosure_id}/package",
+        {Role::kRequester, Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) {
+          if (W() == nullptr)
+            return SendError(c.res, 503, "unavailable", "the workflow is not running");
+          auto id = IdParam(c, 1, "disclosure_id");
+          if (!id.ok()) return SendStatus(c.res, id.status());
+          auto r = W()->DisclosurePackage(c.who, *id);
+          if (!r.ok()) return SendStatus(c.res, r.status());
+          c.res.set_header("Content-Disposition",
+                           fmt::format("attachment; filename=\"disclosure-{}.json\"", *id));
+          c.res.set_content(std::move(*r), "application/json");
+        });
+  // Legal holds on a spread's records, each with its preserve action for the platform.
+  WorkflowRoute(
+      "POST", "/v1/holds", {Role::kRequester, Role::kReviewer, Role::kAdmin},
+      [=, this](Ctx& c) -> Result<json> {
+        TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+        const std::string key = c.req.get_header_value("Idempotency-Key");
+        if (key.size() > 200 || HasControlCharacter(key)) {
+          return InvalidArgument("Idempotency-Key: at most 200 characters, no control characters");
+        }
+        return W()->PlaceHold(c.who, b, key);
+      },
+      201);
+  WorkflowRoute("GET", "/v1/holds", {Role::kRequester, Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t after, IntQuery(c, "after_id", 0));
+                  TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
+                  return W()->ListHolds(c.who, after, limit);
+                });
+  WorkflowRoute("GET", "/v1/holds/{hold_id}", {Role::kRequester, Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "hold_id"));
+                  return W()->GetHold(c.who, id);
+                });
+  WorkflowRoute("POST", "/v1/holds/{hold_id}/extend",
+                {Role::kRequester, Role::kReviewer, Role::kAdmin},
+                [=, this](Ctx& c) -> Result<json> {
+                  TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "hold_id"));
+                  TD_ASSIGN_OR_RETURN(json b, BodyJson(c));
+                  return W()->ExtendHold(c.who, id, b);
+                });
+  // The key packages are signed with: public, so anyone holding a package can check it.
+  Route("GET", "/.well-known/takedown-package-key", {}, [=, this](Ctx& c) {
+    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    const service::PackageSigner* s = W()->package_signer();
+    if (s == nullptr) {
+      return SendError(c.res, 404, "not_found",
+                       "this service signs no packages (packages.signing_key_file)");
+    }
+    SendJson(c.res, s->PublicKeyJson());
   });
   Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
     if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/clock.h"
 #include "hash/digest.h"
 #include "takedown/dsa_submit.h"
 
@@ -22,6 +23,8 @@ std::string_view AuditKindOfAck(ActionKind k) {
       return "content.removed";
     case ActionKind::kRestore:
       return "content.restored";
+    case ActionKind::kPreserve:
+      return "content.preserved";
     case ActionKind::kRestrictChat:
       break;
   }
@@ -106,15 +109,29 @@ Status Actions::Deliver(const store::DocRecord& item) {
                {"kind", NameOf(a.kind)},
                {"idempotency_key", a.ukey},
                {"attempt", a.attempts + 1}};
-  body["chat_id"] = a.chat_id;
-  if (a.kind == ActionKind::kRestrictChat) {
+  if (a.kind == ActionKind::kPreserve) {
+    // Keep the platform's own copies and account data of these, under a legal hold.
+    body.update({{"hold_id", a.hold_id},
+                 {"content_ids", a.content_ids},
+                 {"account_ids", a.account_ids},
+                 {"preserve_until", IsoUtc(a.preserve_until_ms)},
+                 {"preserve_until_ms", a.preserve_until_ms},
+                 {"legal_reference", a.legal_reference}});
+  } else {
+    body["chat_id"] = a.chat_id;
+  }
+  if (a.kind == ActionKind::kPreserve) {
+    // no content, chat or category of its own
+  } else if (a.kind == ActionKind::kRestrictChat) {
     body["confirmed_removals"] = a.confirmed_removals;
   } else {
     body["content_id"] = a.content_id;
     body["uploader_id"] = a.uploader_id;
     body["request_id"] = a.request_id;
   }
-  if (a.kind != ActionKind::kRestore) body["category"] = NameOf(a.category);
+  if (a.kind != ActionKind::kRestore && a.kind != ActionKind::kPreserve) {
+    body["category"] = NameOf(a.category);
+  }
   // A restriction made before restrictions kept their cause has no statement (request_id 0).
   if (a.kind == ActionKind::kRemove || (a.kind == ActionKind::kRestrictChat && a.request_id > 0)) {
     // The statement travels with the removal; a request that cannot be read must not hold the
@@ -168,7 +185,8 @@ void Actions::AddAck(Action& a, const std::string& via, const std::string& actor
   }
   // Its statement of reasons, queued for the DSA Transparency Database in the same transaction
   // (the document's unique key makes it once per removal).
-  if (ctx_->opt.dsa_submission && a.kind != ActionKind::kRestore)
+  if (ctx_->opt.dsa_submission &&
+      (a.kind == ActionKind::kRemove || a.kind == ActionKind::kRestrictChat))
     ch->docs.push_back(DsaStatementQueued(a.id, ctx_->Now()));
   ch->audits.push_back(
       {actor, std::string(AuditKindOfAck(a.kind)),

@@ -70,6 +70,8 @@ struct WorkflowOptions {
   bool dsa_submission = false;
   std::string dsa_database_token;          // the database's API token (Bearer); never logged
   int64_t dsa_submit_interval_ms = 10000;  // how often queued statements are sent
+  // The Ed25519 seed (32 bytes) signing investigators' packages (package.h); "" = none made.
+  std::string package_signing_seed;
 };
 
 // The stores the workflow may use (never API keys or banks directly: those go through Service).

@@ -42,6 +42,14 @@ json ToJson(const Action& a) {
                 {"chat_id", a.chat_id},
                 {"uploader_id", a.uploader_id}});
       break;
+    case ActionKind::kPreserve:
+      j.update({{"hold_id", a.hold_id},
+                {"content_ids", a.content_ids},
+                {"account_ids", a.account_ids},
+                {"preserve_until_ms", a.preserve_until_ms},
+                {"legal_reference", a.legal_reference}});
+      if (a.request_id != 0) j["request_id"] = a.request_id;
+      break;
     case ActionKind::kRestrictChat:
       j.update({{"chat_id", a.chat_id}, {"confirmed_removals", a.confirmed_removals}});
       if (a.request_id != 0) {  // the removal that reached the count (its statement of reasons)
@@ -96,6 +104,11 @@ Result<Action> ActionFromDoc(const store::DocRecord& d) {
   a.automated_decision = f.Bool("automated_decision");
   a.appeal_id = f.Int("appeal_id");
   a.confirmed_removals = f.Int("confirmed_removals");
+  a.hold_id = f.Int("hold_id");
+  a.content_ids = f.Strings("content_ids");
+  a.account_ids = f.Strings("account_ids");
+  a.preserve_until_ms = f.Int("preserve_until_ms");
+  a.legal_reference = f.Str("legal_reference");
   a.ukey = f.Str("ukey", d.ukey);
   a.attempts = f.Int32("attempts");
   a.due_ms = f.Int("due_ms", d.due_ms);
@@ -346,6 +359,12 @@ Result<Action> LoadAction(store::DocumentStore* docs, int64_t id) {
 }
 Result<Appeal> LoadAppeal(store::DocumentStore* docs, int64_t id) {
   return Load<Appeal>(docs, id, kAppealDoc, &AppealFromDoc);
+}
+Result<Disclosure> LoadDisclosure(store::DocumentStore* docs, int64_t id) {
+  return Load<Disclosure>(docs, id, kDisclosureDoc, &DisclosureFromDoc);
+}
+Result<Hold> LoadHold(store::DocumentStore* docs, int64_t id) {
+  return Load<Hold>(docs, id, kHoldDoc, &HoldFromDoc);
 }
 
 }  // namespace takedown::service

@@ -32,13 +32,32 @@ using nlohmann::json;
 
 enum class RequestState { kReceived, kPendingReview, kApproved, kRejected, kActioned, kConfirmed };
 enum class Category { kNcii, kCsam, kDeepfakeSexual, kTerrorism, kOther };
-enum class SourceType { kAuthorityOrder, kTrustedFlagger, kHotline, kVictim, kNotice };
+enum class SourceType {
+  kAuthorityOrder,
+  kTrustedFlagger,
+  kHotline,
+  kVictim,
+  kNotice,
+  kLawEnforcement
+};
 enum class EvidenceKind { kNone, kMedia, kHash, kLocation };
-enum class ActionKind { kRemove, kRestore, kRestrictChat };
+enum class ActionKind { kRemove, kRestore, kRestrictChat, kPreserve };
 enum class ActionState { kPending, kAcknowledged, kFailed };
 enum class AppealState { kOpen, kUpheld, kRejected };
 enum class MailInState { kOpen, kClosed, kRefused, kQuarantined, kUnreadable, kTooLarge };
 enum class MailOutState { kPending, kSent, kFailed };
+enum class DisclosureState { kPendingReview, kApproved, kRefused };
+enum class HoldState { kActive, kExpired };
+enum class ItemDecision { kPending, kApproved, kRefused };
+enum class ProcessKind {
+  kSubpoena,
+  kCourtOrder,
+  kWarrant,
+  kProductionOrder,
+  kMutualLegalAssistance,
+  kEmergencyRequest,
+  kOther
+};
 
 template <typename E>
 struct EnumNames;  // specialised below: kWhat (for messages) and kNames
@@ -59,12 +78,14 @@ TD_ENUM_NAMES(Category, "category", {Category::kNcii, "ncii"}, {Category::kCsam,
               {Category::kOther, "other"});
 TD_ENUM_NAMES(SourceType, "source type", {SourceType::kAuthorityOrder, "authority_order"},
               {SourceType::kTrustedFlagger, "trusted_flagger"}, {SourceType::kHotline, "hotline"},
-              {SourceType::kVictim, "victim"}, {SourceType::kNotice, "notice"});
+              {SourceType::kVictim, "victim"}, {SourceType::kNotice, "notice"},
+              {SourceType::kLawEnforcement, "law_enforcement"});
 TD_ENUM_NAMES(EvidenceKind, "evidence kind", {EvidenceKind::kNone, ""},
               {EvidenceKind::kMedia, "media"}, {EvidenceKind::kHash, "hash"},
               {EvidenceKind::kLocation, "location"});
 TD_ENUM_NAMES(ActionKind, "action kind", {ActionKind::kRemove, "remove"},
-              {ActionKind::kRestore, "restore"}, {ActionKind::kRestrictChat, "restrict_chat"});
+              {ActionKind::kRestore, "restore"}, {ActionKind::kRestrictChat, "restrict_chat"},
+              {ActionKind::kPreserve, "preserve"});
 TD_ENUM_NAMES(ActionState, "action status", {ActionState::kPending, "pending"},
               {ActionState::kAcknowledged, "acknowledged"}, {ActionState::kFailed, "failed"});
 TD_ENUM_NAMES(AppealState, "appeal status", {AppealState::kOpen, "open"},
@@ -75,6 +96,19 @@ TD_ENUM_NAMES(MailInState, "message status", {MailInState::kOpen, "open"},
               {MailInState::kTooLarge, "too_large"});
 TD_ENUM_NAMES(MailOutState, "reply status", {MailOutState::kPending, "pending"},
               {MailOutState::kSent, "sent"}, {MailOutState::kFailed, "failed"});
+TD_ENUM_NAMES(DisclosureState, "disclosure status",
+              {DisclosureState::kPendingReview, "pending_review"},
+              {DisclosureState::kApproved, "approved"}, {DisclosureState::kRefused, "refused"});
+TD_ENUM_NAMES(HoldState, "hold status", {HoldState::kActive, "active"},
+              {HoldState::kExpired, "expired"});
+TD_ENUM_NAMES(ItemDecision, "item decision", {ItemDecision::kPending, "pending"},
+              {ItemDecision::kApproved, "approved"}, {ItemDecision::kRefused, "refused"});
+TD_ENUM_NAMES(ProcessKind, "legal process kind", {ProcessKind::kSubpoena, "subpoena"},
+              {ProcessKind::kCourtOrder, "court_order"}, {ProcessKind::kWarrant, "warrant"},
+              {ProcessKind::kProductionOrder, "production_order"},
+              {ProcessKind::kMutualLegalAssistance, "mutual_legal_assistance"},
+              {ProcessKind::kEmergencyRequest, "emergency_request"},
+              {ProcessKind::kOther, "other"});
 #undef TD_ENUM_NAMES
 
 template <typename E>
@@ -228,6 +262,11 @@ struct Action {
   bool trusted = false, automated_decision = false;
   int64_t appeal_id = 0;           // restore
   int64_t confirmed_removals = 0;  // restrict_chat
+  // preserve: what the platform keeps (its own copies and account data) until preserve_until_ms,
+  // under legal hold hold_id.
+  std::vector<std::string> content_ids, account_ids;
+  int64_t hold_id = 0, preserve_until_ms = 0;
+  std::string legal_reference;
   // delivery
   std::string ukey;  // also the idempotency key the platform sees
   int attempts = 0;
@@ -302,12 +341,76 @@ struct MailOut {
 };
 
 // ------------------------------------------------------------------------------------------
+// Investigators' disclosure requests (issue 25 item 2): a law-enforcement requester names content
+// under a legal process; a reviewer approves or refuses each item; what is approved is delivered
+// as a signed package (package.h), once made kept as it is.
+
+struct LegalProcess {
+  ProcessKind kind = ProcessKind::kOther;
+  std::string reference, issuing_authority, jurisdiction, scope;
+  bool emergency = false;
+  // What of the spread the process covers: any of "chats", "uploaders", "times", "hashes",
+  // "signals" (content ids of the copies always). Empty: all of them.
+  std::vector<std::string> covers;
+};
+
+struct DisclosureItem {
+  int64_t index = 0;
+  std::string content_id;        // a platform content id the investigators name, or ""
+  std::string pdq, md5, sha256;  // hashes of material they hold (lowercase hex), or ""
+  ItemDecision decision = ItemDecision::kPending;
+  std::string reason, decided_by;
+  int64_t decided_ms = 0;
+  int64_t copies = 0;  // approved: the copies the package lists for it
+};
+
+struct Disclosure {
+  int64_t id = 0, created_ms = 0;
+  DisclosureState state = DisclosureState::kPendingReview;
+  int64_t owner_id = 0;  // the requester's key
+  std::string requester_name;
+  LegalProcess process;
+  std::vector<DisclosureItem> items;
+  int64_t filed_ms = 0, due_ms = 0;
+  std::string ukey;            // "disclosure:KEY:" + idempotency key, or ""
+  int64_t audit_from_seq = 0;  // the filing's audit record (the package's trail starts there)
+  int64_t decided_ms = 0;
+  std::string decided_by;
+  int64_t package_doc = 0;  // the stored package, 0 until made
+  std::string package_sha256;
+  int64_t package_made_ms = 0, package_copies = 0, deliveries = 0;
+};
+
+// A legal hold (issue 25 item 3): the records of a spread (a request's or a disclosure's) kept
+// past their normal retention until until_ms, extendable; the platform is sent a preserve action
+// for the content and accounts at each placement and extension.
+struct HoldExtension {
+  int64_t at_ms = 0, until_ms = 0;
+  std::string by, reason;
+};
+
+struct Hold {
+  int64_t id = 0, created_ms = 0;
+  HoldState state = HoldState::kActive;  // stored; expired once until_ms has passed
+  int64_t owner_id = 0;                  // the requester whose request or disclosure it is, or 0
+  int64_t request_id = 0, disclosure_id = 0;
+  std::string reason, placed_by, legal_reference;
+  int64_t placed_ms = 0, until_ms = 0;
+  std::vector<std::string> content_ids, account_ids;
+  std::vector<HoldExtension> extensions;
+  std::vector<int64_t> preserve_action_ids;
+  std::string ukey;
+};
+
+// ------------------------------------------------------------------------------------------
 // Codecs. Kinds of document in the store: "request", "action", "appeal", "requester",
 // "mail_in", "mail_out" (and "signals", "chat", "sender", kept by the pieces that own them).
 
 inline constexpr std::string_view kRequestDoc = "request", kActionDoc = "action",
                                   kAppealDoc = "appeal", kRequesterDoc = "requester",
-                                  kMailInDoc = "mail_in", kMailOutDoc = "mail_out";
+                                  kMailInDoc = "mail_in", kMailOutDoc = "mail_out",
+                                  kDisclosureDoc = "disclosure", kPackageDoc = "package",
+                                  kHoldDoc = "hold";
 
 json ToJson(const EvidenceItem& e);
 json ToJson(const Request& r);
@@ -317,6 +420,8 @@ json ToJson(const RequesterProfile& p);
 json ToJson(const EmailSettings& e);
 json ToJson(const MailIn& m);
 json ToJson(const MailOut& m);
+json ToJson(const Disclosure& d);
+json ToJson(const Hold& h);
 
 store::DocRecord ToDoc(const Request& r);
 store::DocRecord ToDoc(const Action& a);
@@ -324,6 +429,8 @@ store::DocRecord ToDoc(const Appeal& a);
 store::DocRecord ToDoc(const RequesterProfile& p);
 store::DocRecord ToDoc(const MailIn& m);
 store::DocRecord ToDoc(const MailOut& m);
+store::DocRecord ToDoc(const Disclosure& d);
+store::DocRecord ToDoc(const Hold& h);
 
 // From a stored document (its kind checked: another kind is NotFound, as if absent).
 Result<Request> RequestFromDoc(const store::DocRecord& d);
@@ -332,11 +439,15 @@ Result<Appeal> AppealFromDoc(const store::DocRecord& d);
 Result<RequesterProfile> ProfileFromDoc(const store::DocRecord& d);
 Result<MailIn> MailInFromDoc(const store::DocRecord& d);
 Result<MailOut> MailOutFromDoc(const store::DocRecord& d);
+Result<Disclosure> DisclosureFromDoc(const store::DocRecord& d);
+Result<Hold> HoldFromDoc(const store::DocRecord& d);
 Result<EmailSettings> EmailSettingsFromJson(const json& j, const std::string& where);
 
 // A document by id, decoded; NotFound when there is none of that kind with this id.
 Result<Request> LoadRequest(store::DocumentStore* docs, int64_t id);
 Result<Action> LoadAction(store::DocumentStore* docs, int64_t id);
 Result<Appeal> LoadAppeal(store::DocumentStore* docs, int64_t id);
+Result<Disclosure> LoadDisclosure(store::DocumentStore* docs, int64_t id);
+Result<Hold> LoadHold(store::DocumentStore* docs, int64_t id);
 
 }  // namespace takedown::service

@@ -171,6 +171,7 @@ int DefaultDeadlineHours(SourceType s) {
     case SourceType::kAuthorityOrder:
     case SourceType::kTrustedFlagger:
     case SourceType::kHotline:
+    case SourceType::kLawEnforcement:
       return 24;  // Korea: 24 h
     case SourceType::kVictim:
       return 48;  // TAKE IT DOWN Act
@@ -181,7 +182,7 @@ int DefaultDeadlineHours(SourceType s) {
 }
 
 int PriorityOf(SourceType s, bool trusted) {
-  if (s == SourceType::kAuthorityOrder) return 3;
+  if (s == SourceType::kAuthorityOrder || s == SourceType::kLawEnforcement) return 3;
   if (trusted || s == SourceType::kTrustedFlagger || s == SourceType::kHotline ||
       s == SourceType::kVictim) {
     return 2;

@@ -23,7 +23,8 @@ class RequesterProfiles {
   Status Start() TD_EXCLUDES(mu_);
 
   // Sets a requester key's profile from an admin's body:
-  //   {"source_type": "authority_order|trusted_flagger|hotline|victim|notice", "trusted": bool,
+  //   {"source_type": "authority_order|trusted_flagger|hotline|victim|notice|law_enforcement",
+  //    "trusted": bool,
   //    "deadline_hours": N (0: the source type's default), "name": "...", "email": {...}}
   // NotFound for a key that does not exist, FailedPrecondition for one that is not a requester's;
   // InvalidArgument naming every bad field.

@@ -248,7 +248,45 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
   auto deadline = [](const Deadline& d) {
     return json{{"requests", d.requests}, {"met", d.met}, {"missed", d.missed}, {"open", d.open}};
   };
+  // Investigators' disclosure requests filed in the period (issue 25): how many, under which
+  // processes, what was decided and how many packages were delivered.
+  int64_t disclosures = 0, emergency = 0, items_approved = 0, items_refused = 0, items_pending = 0,
+          packages = 0, deliveries = 0;
+  json disclosures_by_kind = json::object(), disclosures_by_status = json::object();
+  for (int64_t after = 0;;) {
+    TD_ASSIGN_OR_RETURN(auto rows, docs->FindDocs({.kind = std::string(kDisclosureDoc),
+                                                   .created_from = from_ms,
+                                                   .created_to = to_ms,
+                                                   .after_id = after,
+                                                   .limit = 1000}));
+    if (rows.empty()) break;
+    after = rows.back().id;
+    for (const auto& rec : rows) {
+      TD_ASSIGN_OR_RETURN(Disclosure dc, DisclosureFromDoc(rec));
+      ++disclosures;
+      emergency += dc.process.emergency ? 1 : 0;
+      Count(disclosures_by_kind, NameOf(dc.process.kind));
+      Count(disclosures_by_status, NameOf(dc.state));
+      for (const auto& it : dc.items) {
+        items_approved += it.decision == ItemDecision::kApproved;
+        items_refused += it.decision == ItemDecision::kRefused;
+        items_pending += it.decision == ItemDecision::kPending;
+      }
+      packages += dc.package_doc != 0 ? 1 : 0;
+      deliveries += dc.deliveries;
+    }
+  }
   return json{
+      {"disclosures",
+       {{"total", disclosures},
+        {"emergency", emergency},
+        {"by_process_kind", disclosures_by_kind},
+        {"by_status", disclosures_by_status},
+        {"items_approved", items_approved},
+        {"items_refused", items_refused},
+        {"items_pending", items_pending},
+        {"packages_made", packages},
+        {"package_deliveries", deliveries}}},
       {"period",
        {{"from", IsoUtc(from_ms)}, {"to", IsoUtc(to_ms)}, {"from_ms", from_ms}, {"to_ms", to_ms}}},
       {"requests",

@@ -67,8 +67,26 @@ Result<json> Spread::OfEntry(const Principal& who, int64_t entry_id) {
   return Build(who, {{"entry_id", entry_id}, {"bank", bank}}, hits);
 }
 
+Result<json> Spread::OfSignals(const Signals& s, int64_t located_row, json subject, int threshold) {
+  TD_ASSIGN_OR_RETURN(auto hits, sweeper_->FindCopies(s, 0, threshold, located_row));
+  return Compute(std::move(subject), hits, /*with_hashes=*/true);
+}
+
 Result<json> Spread::Build(const Principal& who, json subject,
                            const std::map<int64_t, Sweeper::Hit>& hits) {
+  TD_ASSIGN_OR_RETURN(json out, Compute(std::move(subject), hits, /*with_hashes=*/false));
+  // Who looked at whom: the spread names uploaders.
+  const bool of_request = out.contains("request_id");
+  json audit =
+      of_request ? json{{"request_id", out["request_id"]}} : json{{"entry_id", out["entry_id"]}};
+  audit["copies"] = out["copies"].size();
+  TD_RETURN_IF_ERROR(ctx_->Audit(
+      who.actor(), of_request ? "request.spread_viewed" : "entry.spread_viewed", audit));
+  return out;
+}
+
+Result<json> Spread::Compute(json subject, const std::map<int64_t, Sweeper::Hit>& hits,
+                             bool with_hashes) {
   std::vector<Copy> copies;
   copies.reserve(hits.size());
   for (const auto& [row, h] : hits) {
@@ -120,6 +138,12 @@ Result<json> Spread::Build(const Principal& who, json subject,
               {"media", c.video.empty() ? "image" : "video"},
               {"signal", copies[i].hit.signal},
               {"distance", copies[i].hit.distance}};
+    if (with_hashes) {
+      for (const auto& [k, v] :
+           {std::pair{"pdq", &c.pdq}, {"md5", &c.md5}, {"sha256", &c.sha256}}) {
+        if (!v->empty()) j[k] = *v;
+      }
+    }
     if (parent[i] >= 0) {
       const auto& p = copies[static_cast<size_t>(parent[i])].c;
       j["from_content_id"] = p.content_id;
@@ -179,13 +203,6 @@ Result<json> Spread::Build(const Principal& who, json subject,
     out["totals"]["first_ms"] = f.created_ms;
     out["totals"]["last_ms"] = copies.back().c.created_ms;
   }
-  // Who looked at whom: the spread names uploaders.
-  const bool of_request = out.contains("request_id");
-  json audit =
-      of_request ? json{{"request_id", out["request_id"]}} : json{{"entry_id", out["entry_id"]}};
-  audit["copies"] = list.size();
-  TD_RETURN_IF_ERROR(ctx_->Audit(
-      who.actor(), of_request ? "request.spread_viewed" : "entry.spread_viewed", audit));
   return out;
 }
 

@@ -32,10 +32,18 @@ class Spread {
   // The copies as CSV: one row each, RFC 4180 quoting.
   static std::string Csv(const nlohmann::json& spread);
 
+  // The spread of signals of any origin (an investigator's named content: its own signals and
+  // its row), each copy with its hashes (pdq, md5, sha256); `subject` is merged into the answer.
+  // Not audited here: the caller records why it looked.
+  Result<nlohmann::json> OfSignals(const Signals& s, int64_t located_row, nlohmann::json subject,
+                                   int threshold = 31);
+
  private:
   // The spread of what `hits` found; `subject` holds the request_id or entry_id it is of.
   Result<nlohmann::json> Build(const Principal& who, nlohmann::json subject,
                                const std::map<int64_t, Sweeper::Hit>& hits);
+  Result<nlohmann::json> Compute(nlohmann::json subject,
+                                 const std::map<int64_t, Sweeper::Hit>& hits, bool with_hashes);
   WorkflowContext* ctx_;
   Sweeper* sweeper_;
 };

@@ -25,6 +25,7 @@ std::string DsaSourceType(SourceType source) {
     case SourceType::kHotline:
     case SourceType::kVictim:
     case SourceType::kNotice:
+    case SourceType::kLawEnforcement:  // a removal notice from the police: an Art. 16 notice
       break;
   }
   return "SOURCE_ARTICLE_16";
@@ -40,6 +41,8 @@ std::string SourceText(SourceType source) {
       return "a notice from a hotline";
     case SourceType::kVictim:
       return "a notice from the person depicted";
+    case SourceType::kLawEnforcement:
+      return "a notice from a law-enforcement authority";
     case SourceType::kNotice:
       break;
   }
@@ -73,10 +76,10 @@ Statements::Statements(WorkflowContext* ctx)
 
 Result<json> Statements::Of(int64_t action_id) {
   TD_ASSIGN_OR_RETURN(Action a, LoadAction(ctx_->stores.docs, action_id));
-  if (a.kind == ActionKind::kRestore) {
+  if (a.kind == ActionKind::kRestore || a.kind == ActionKind::kPreserve) {
     return FailedPrecondition(fmt::format(
-        "action {} is a restore: a statement of reasons is made for removals and restrictions",
-        action_id));
+        "action {} is a {}: a statement of reasons is made for removals and restrictions",
+        action_id, NameOf(a.kind)));
   }
   if (a.kind == ActionKind::kRestrictChat && a.request_id == 0) {
     return FailedPrecondition(
@@ -340,7 +343,7 @@ Result<json> Statements::Between(int64_t from_ms, int64_t to_ms, bool database_b
     after = rows.back().id;
     for (const auto& rec : rows) {
       TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
-      if (a.kind == ActionKind::kRestore) continue;
+      if (a.kind == ActionKind::kRestore || a.kind == ActionKind::kPreserve) continue;
       if (a.acknowledged_ms < from_ms || a.acknowledged_ms >= to_ms) continue;
       if (a.kind == ActionKind::kRestrictChat && a.request_id == 0) {
         TD_RETURN_IF_ERROR(add(Of(a.id), {{"action_id", a.id}}));

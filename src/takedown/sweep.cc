@@ -63,9 +63,9 @@ Result<std::map<int64_t, Sweeper::Hit>> Sweeper::FindCopies(const Request& r, in
 }
 
 Result<std::map<int64_t, Sweeper::Hit>> Sweeper::FindCopies(const Signals& s, int64_t entry,
-                                                            int threshold) {
+                                                            int threshold, int64_t located_row) {
   std::map<int64_t, Hit> hits;
-  TD_RETURN_IF_ERROR(Match(s, entry, threshold, 0, &hits));
+  TD_RETURN_IF_ERROR(Match(s, entry, threshold, located_row, &hits));
   return hits;
 }
 

@@ -32,8 +32,9 @@ class Sweeper {
     int64_t entry_id;
   };
   Result<std::map<int64_t, Hit>> FindCopies(const Request& r, int threshold);
-  // The same for signals of any origin (a bank entry's).
-  Result<std::map<int64_t, Hit>> FindCopies(const Signals& s, int64_t entry, int threshold);
+  // The same for signals of any origin (a bank entry's; a content item's, with its row).
+  Result<std::map<int64_t, Hit>> FindCopies(const Signals& s, int64_t entry, int threshold,
+                                            int64_t located_row = 0);
 
  private:
   // Adds what the signals find in the content index to hits (the better of two for a row).

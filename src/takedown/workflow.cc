@@ -24,6 +24,17 @@ Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSi
       [this](int64_t request_id) { return requests_->MaybeConfirm(request_id); });
   appeals_ = std::make_unique<Appeals>(&ctx_, actions_.get());
   report_ = std::make_unique<TransparencyReport>(&ctx_);
+  if (!ctx_.opt.package_signing_seed.empty()) {
+    auto signer = PackageSigner::FromSeed(ctx_.opt.package_signing_seed);
+    if (signer.ok()) {
+      signer_ = std::make_unique<PackageSigner>(std::move(*signer));
+    } else {
+      spdlog::error("packages: {}; no package can be made", signer.status().message());
+    }
+  }
+  disclosures_ = std::make_unique<Disclosures>(&ctx_, sweeper_.get(), spread_.get(),
+                                               profiles_.get(), signer_.get());
+  holds_ = std::make_unique<Holds>(&ctx_, sweeper_.get(), disclosures_.get(), actions_.get());
   RegisterMetrics();
 }
 

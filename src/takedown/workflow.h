@@ -30,8 +30,10 @@
 #include "takedown/actions.h"
 #include "takedown/appeals.h"
 #include "takedown/context.h"
+#include "takedown/disclosures.h"
 #include "takedown/dsa_submit.h"
 #include "takedown/evidence.h"
+#include "takedown/holds.h"
 #include "takedown/profiles.h"
 #include "takedown/report.h"
 #include "takedown/requests.h"
@@ -91,6 +93,39 @@ class Workflow {
   // Where a request's content came from and how it spread (spread.h): reviewers and admins.
   Result<json> Spread(const Principal& who, int64_t request_id);
   Result<json> EntrySpread(const Principal& who, int64_t entry_id);
+  // Investigators' disclosure requests and their signed packages (disclosures.h).
+  Result<json> FileDisclosure(const Principal& who, const json& body,
+                              const std::string& idempotency_key) {
+    return disclosures_->File(who, body, idempotency_key);
+  }
+  Result<json> GetDisclosure(const Principal& who, int64_t id, bool preview) {
+    return disclosures_->Get(who, id, preview);
+  }
+  Result<json> ListDisclosures(const Principal& who, const std::string& status, int64_t after_id,
+                               int64_t limit) {
+    return disclosures_->List(who, status, after_id, limit);
+  }
+  Result<json> DecideDisclosure(const Principal& who, int64_t id, const json& body) {
+    return disclosures_->Decide(who, id, body);
+  }
+  Result<std::string> DisclosurePackage(const Principal& who, int64_t id) {
+    return disclosures_->Package(who, id);
+  }
+  // Legal holds on a spread's records, with their preserve actions (holds.h).
+  Result<json> PlaceHold(const Principal& who, const json& body,
+                         const std::string& idempotency_key) {
+    return holds_->Place(who, body, idempotency_key);
+  }
+  Result<json> ExtendHold(const Principal& who, int64_t id, const json& body) {
+    return holds_->Extend(who, id, body);
+  }
+  Result<json> GetHold(const Principal& who, int64_t id) { return holds_->Get(who, id); }
+  Result<json> ListHolds(const Principal& who, int64_t after_id, int64_t limit) {
+    return holds_->List(who, after_id, limit);
+  }
+  // The key packages are signed with ({"alg", "key_id", "public_key"}), or null without one.
+  const PackageSigner* package_signer() const { return signer_.get(); }
+
   // The statement of an upload blocked at the gate (CheckResult::block_id).
   Result<json> BlockStatement(int64_t block_id);
   Result<json> Statements(int64_t from_ms, int64_t to_ms, bool database_batches = false);
@@ -141,6 +176,9 @@ class Workflow {
   std::unique_ptr<Actions> actions_;
   std::unique_ptr<Appeals> appeals_;
   std::unique_ptr<TransparencyReport> report_;
+  std::unique_ptr<PackageSigner> signer_;  // null without packages.signing_key_file
+  std::unique_ptr<Disclosures> disclosures_;
+  std::unique_ptr<Holds> holds_;
   std::unique_ptr<DsaSubmitter> dsa_;  // null unless submission is on
   Mutex stop_mu_;
   CondVar stop_cv_;
