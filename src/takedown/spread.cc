@@ -6,10 +6,12 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "core/clock.h"
 #include "core/text.h"
 #include "hash/hash256.h"
+#include "index/hamming.h"
 
 namespace takedown::service {
 
@@ -102,25 +104,48 @@ Result<json> Spread::Compute(json subject, const std::map<int64_t, Sweeper::Hit>
   const bool truncated = copies.size() > kMaxCopies;
   if (truncated) copies.resize(kMaxCopies);
 
-  // Each copy's most likely source among those before it: identical bytes, else the closest PDQ,
-  // the most recent on a tie.
-  std::vector<int> parent(copies.size(), -1), closeness(copies.size(), -1);
-  for (size_t i = 1; i < copies.size(); ++i) {
-    int best = -1, best_d = 1 << 30;
-    for (size_t k = 0; k < i; ++k) {
-      int d = 1 << 29;  // unrelated by their own signals: only time links them
-      if (!copies[i].c.sha256.empty() && copies[i].c.sha256 == copies[k].c.sha256) {
-        d = -1;
-      } else if (copies[i].pdq && copies[k].pdq) {
-        d = hash::Distance(*copies[i].pdq, *copies[k].pdq);
-      }
-      if (d <= best_d) {  // <=: the most recent of equals
-        best_d = d;
-        best = static_cast<int>(k);
-      }
+  // Each copy's most likely source among those before it: identical bytes (the most recent such
+  // copy), else the closest PDQ (the SIMD kernels over all earlier copies), the most recent on a
+  // tie; a copy without a PDQ hash of its own comes from the one just before it (time only).
+  const size_t n = copies.size();
+  std::vector<int> parent(n, -1), closeness(n, -1);
+  std::vector<hash::Hash256> pdqs(n);
+  std::vector<char> has_pdq(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (copies[i].pdq) {
+      pdqs[i] = *copies[i].pdq;
+      has_pdq[i] = 1;
     }
-    parent[i] = best;
-    closeness[i] = best_d;
+  }
+  const index::HammingKernels& kernels = index::BestKernels();
+  std::unordered_map<std::string, int> last_with_sha256;
+  std::vector<uint16_t> dist(n);
+  constexpr int kTimeOnly = 1 << 29;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& sha = copies[i].c.sha256;
+    if (i > 0) {
+      int best = -1, best_d = 1 << 30;
+      if (auto it = sha.empty() ? last_with_sha256.end() : last_with_sha256.find(sha);
+          it != last_with_sha256.end()) {
+        best = it->second;
+        best_d = -1;
+      } else if (has_pdq[i]) {
+        kernels.distances(pdqs[i], pdqs.data(), i, dist.data());
+        for (size_t k = 0; k < i; ++k) {
+          const int d = has_pdq[k] ? dist[k] : kTimeOnly;
+          if (d <= best_d) {  // <=: the most recent of equals
+            best_d = d;
+            best = static_cast<int>(k);
+          }
+        }
+      } else {
+        best = static_cast<int>(i) - 1;
+        best_d = kTimeOnly;
+      }
+      parent[i] = best;
+      closeness[i] = best_d;
+    }
+    if (!sha.empty()) last_with_sha256[sha] = static_cast<int>(i);
   }
 
   json list = json::array(), edges = json::array();
@@ -148,7 +173,7 @@ Result<json> Spread::Compute(json subject, const std::map<int64_t, Sweeper::Hit>
       const auto& p = copies[static_cast<size_t>(parent[i])].c;
       j["from_content_id"] = p.content_id;
       j["from_how"] = closeness[i] < 0           ? "identical"
-                      : closeness[i] < (1 << 29) ? fmt::format("pdq distance {}", closeness[i])
+                      : closeness[i] < kTimeOnly ? fmt::format("pdq distance {}", closeness[i])
                                                  : "earlier copy (time only)";
       edges.push_back({{"from", p.content_id},
                        {"to", c.content_id},
