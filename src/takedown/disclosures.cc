@@ -1,13 +1,13 @@
 #include "takedown/disclosures.h"
 
 #include <fmt/format.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <set>
 
 #include "core/clock.h"
 #include "core/text.h"
+#include "hash/digest.h"
 #include "hash/hash256.h"
 #include "intake/notice.h"
 
@@ -31,12 +31,6 @@ std::string Str(const json& o, const char* key, const std::string& where, size_t
   if (v.size() > max) p->push_back({f, fmt::format("longer than {} characters", max)});
   if (HasControlCharacter(v)) p->push_back({f, "has control characters"});
   return v;
-}
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
-  return fmt::format("{:02x}", fmt::join(d, d + SHA256_DIGEST_LENGTH, ""));
 }
 
 bool Covers(const std::vector<std::string>& covers, std::string_view what) {
@@ -501,7 +495,7 @@ Status Disclosures::MakePackage(Disclosure& d) {
     if (!rec) return DataLoss(fmt::format("package {} vanished", d.package_doc));
     doc.doc = rec->doc;
   }
-  d.package_sha256 = Sha256Hex(doc.doc);
+  d.package_sha256 = hash::Sha256HexOfText(doc.doc);
   d.package_made_ms = now;
   d.package_copies = copies;
   store::DocumentStore::Changes ch;
