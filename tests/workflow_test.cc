@@ -1088,8 +1088,11 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   EXPECT_EQ(eu["own_initiative"]["upload_blocks"], 1);
   EXPECT_EQ(eu["own_initiative"]["by_category"]["ncii"], 1);
   EXPECT_EQ(eu["own_initiative"]["automated_share"], 1.0);
-  EXPECT_EQ(eu["restrictions"],
-            json({{"content_removed", 2}, {"uploads_blocked", 1}, {"chats_restricted", 1}}));
+  EXPECT_EQ(eu["restrictions"], json({{"content_removed", 2},
+                                      {"uploads_blocked", 1},
+                                      {"chats_restricted", 1},
+                                      {"accounts_restricted", 0},
+                                      {"accounts_suspended", 0}}));
   EXPECT_EQ(eu["complaints"]["total"], 1);
   EXPECT_EQ(eu["complaints"]["upheld_reversed"], 1);
   EXPECT_GE(eu["complaints"]["median_hours_to_decide"].get<double>(), 0);

@@ -283,6 +283,10 @@ class Platform {
     } else if (kind == "restrict_chat" && verbose_) {
       std::printf("  platform: webhook restrict chat %s after %d confirmed removals\n",
                   a.value("chat_id", std::string()).c_str(), a.value("confirmed_removals", 0));
+    } else if (kind == "account_action" && verbose_) {
+      std::printf("  platform: webhook %s account %s after %d removed or blocked uploads\n",
+                  a.value("measure", std::string()).c_str(),
+                  a.value("uploader_id", std::string()).c_str(), a.value("strikes", 0));
     }
     l.unlock();
     cv_.notify_all();

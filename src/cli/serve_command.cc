@@ -279,6 +279,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   wopt.delivery_workers = cfg->webhook_workers;
   wopt.restrict_chat_after = cfg->restrict_chat_after;
   wopt.territorial_scope = cfg->territorial_scope;
+  wopt.repeat_uploader_policy = cfg->repeat_uploader_policy;
+  wopt.repeat_uploader_window_days = cfg->repeat_uploader_window_days;
   std::unique_ptr<service::ActionSink> dsa_database;
   if (!cfg->dsa_database_url.empty()) {
     auto made = http::MakeWebhookSink(cfg->dsa_database_url);

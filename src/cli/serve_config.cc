@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "takedown/dsa.h"
+#include "takedown/uploaders.h"
 
 namespace takedown::cli {
 namespace {
@@ -184,6 +185,21 @@ const std::vector<Binding>& Bindings() {
         "--workflow.restrict_chat_after",
         "confirmed removals in one chat that restrict it (0: never)"},
        IntField(&ServeConfig::restrict_chat_after, 0, 1000000000),
+       true},
+      {{"workflow.repeat_uploader_policy", "TAKEDOWN_WORKFLOW_REPEAT_UPLOADER_POLICY",
+        "--workflow.repeat_uploader_policy",
+        "account actions for repeat uploaders, per category: \"ncii=2:warn,3:suspend; *=5:warn\" "
+        "(strikes within the window: uploads removed or blocked; \"\": none)"},
+       [](ServeConfig& c, const std::string& v) {
+         TD_RETURN_IF_ERROR(service::ParseRepeatPolicy(v).status());
+         c.repeat_uploader_policy = v;
+         return Status::Ok();
+       },
+       false},
+      {{"workflow.repeat_uploader_window_days", "TAKEDOWN_WORKFLOW_REPEAT_UPLOADER_WINDOW_DAYS",
+        "--workflow.repeat_uploader_window_days",
+        "days within which an uploader's strikes count towards the repeat-uploader policy"},
+       IntField(&ServeConfig::repeat_uploader_window_days, 1, 3650),
        true},
       {{"workflow.territorial_scope", "TAKEDOWN_WORKFLOW_TERRITORIAL_SCOPE",
         "--workflow.territorial_scope",

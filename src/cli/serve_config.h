@@ -39,7 +39,9 @@ struct ServeConfig {
   std::string webhook_secret;   // never logged
   std::string webhook_ca_file;  // https: the CA file to verify against ("" = the system's)
   int webhook_workers = 4;
-  int restrict_chat_after = 0;       // 0 = never
+  int restrict_chat_after = 0;         // 0 = never
+  std::string repeat_uploader_policy;  // "" = no account actions
+  int repeat_uploader_window_days = 90;
   std::string territorial_scope;     // statements of reasons: "EU" or EU/EEA codes, "" none
   int evidence_retention_days = 0;   // 0 = media is hashed and dropped
   int evidence_hash_workers = 0;     // 0 = half the cores (at least 1)

@@ -17,14 +17,16 @@ using nlohmann::json;
 
 namespace {
 
-std::string_view AuditKindOfAck(ActionKind k) {
-  switch (k) {
+std::string_view AuditKindOfAck(const Action& a) {
+  switch (a.kind) {
     case ActionKind::kRemove:
       return "content.removed";
     case ActionKind::kRestore:
-      return "content.restored";
+      return a.account_action_id != 0 ? "account.restored" : "content.restored";
     case ActionKind::kPreserve:
       return "content.preserved";
+    case ActionKind::kAccountAction:
+      return "account.actioned";
     case ActionKind::kRestrictChat:
       break;
   }
@@ -120,7 +122,15 @@ Status Actions::Deliver(const store::DocRecord& item) {
   } else {
     body["chat_id"] = a.chat_id;
   }
-  if (a.kind == ActionKind::kPreserve) {
+  if (a.kind == ActionKind::kAccountAction) {
+    // The measure against the uploader's account, and the uploads that earned it.
+    body.update({{"uploader_id", a.uploader_id},
+                 {"measure", NameOf(a.measure)},
+                 {"strikes", a.strikes},
+                 {"window_days", a.window_days},
+                 {"content_ids", a.content_ids},
+                 {"request_id", a.request_id}});
+  } else if (a.kind == ActionKind::kPreserve) {
     // no content, chat or category of its own
   } else if (a.kind == ActionKind::kRestrictChat) {
     body["confirmed_removals"] = a.confirmed_removals;
@@ -128,16 +138,26 @@ Status Actions::Deliver(const store::DocRecord& item) {
     body["content_id"] = a.content_id;
     body["uploader_id"] = a.uploader_id;
     body["request_id"] = a.request_id;
+    if (a.account_action_id != 0) {  // a restore that lifts an account action
+      body["account_action_id"] = a.account_action_id;
+      body["measure"] = NameOf(a.measure);
+    }
   }
   if (a.kind != ActionKind::kRestore && a.kind != ActionKind::kPreserve) {
     body["category"] = NameOf(a.category);
   }
   // A restriction made before restrictions kept their cause has no statement (request_id 0).
-  if (a.kind == ActionKind::kRemove || (a.kind == ActionKind::kRestrictChat && a.request_id > 0)) {
+  if (a.kind == ActionKind::kRemove || a.kind == ActionKind::kAccountAction ||
+      (a.kind == ActionKind::kRestrictChat && a.request_id > 0)) {
     // The statement travels with the removal; a request that cannot be read must not hold the
-    // removal up, but it is said.
-    auto r = RequestOf(a.request_id);
-    auto st = r.ok() ? statements_->Of(a, **r) : Result<json>(r.status());
+    // removal up, but it is said. An account action of a bank entry made without a request has
+    // its statement from its category alone.
+    auto st = [&]() -> Result<json> {
+      if (a.kind == ActionKind::kAccountAction && a.request_id == 0)
+        return statements_->OfAccount(a, nullptr);
+      auto r = RequestOf(a.request_id);
+      return r.ok() ? statements_->Of(a, **r) : Result<json>(r.status());
+    }();
     if (st.ok()) {
       body["statement_of_reasons"] = *st;
     } else {
@@ -186,21 +206,32 @@ void Actions::AddAck(Action& a, const std::string& via, const std::string& actor
   // Its statement of reasons, queued for the DSA Transparency Database in the same transaction
   // (the document's unique key makes it once per removal).
   if (ctx_->opt.dsa_submission &&
-      (a.kind == ActionKind::kRemove || a.kind == ActionKind::kRestrictChat))
+      (a.kind == ActionKind::kRemove || a.kind == ActionKind::kRestrictChat ||
+       (a.kind == ActionKind::kAccountAction && a.measure != AccountMeasure::kWarn)))
     ch->docs.push_back(DsaStatementQueued(a.id, ctx_->Now()));
-  ch->audits.push_back(
-      {actor, std::string(AuditKindOfAck(a.kind)),
-       json{{"action_id", a.id}, {"content_id", a.content_id}, {"chat_id", a.chat_id}, {"via", via}}
-           .dump()});
+  ch->audits.push_back({actor, std::string(AuditKindOfAck(a)),
+                        a.kind == ActionKind::kAccountAction ? json{{"action_id", a.id},
+                                                                    {"uploader_id", a.uploader_id},
+                                                                    {"measure", NameOf(a.measure)},
+                                                                    {"via", via}}
+                                                                   .dump()
+                                                             : json{{"action_id", a.id},
+                                                                    {"content_id", a.content_id},
+                                                                    {"chat_id", a.chat_id},
+                                                                    {"via", via}}
+                                                                   .dump()});
 }
 
 Status Actions::AfterAcks(const std::vector<Action>& acked) {
   std::set<int64_t> requests;
+  std::vector<Action> removals;
   for (const Action& a : acked) {
     if (a.kind != ActionKind::kRemove) continue;
     if (ctx_->opt.restrict_chat_after > 0) TD_RETURN_IF_ERROR(CountChatRemoval(a));
     requests.insert(a.owner_id);
+    if (on_removals_) removals.push_back(a);
   }
+  if (!removals.empty()) TD_RETURN_IF_ERROR(on_removals_(removals));
   for (int64_t r : requests) {
     if (on_removed_) TD_RETURN_IF_ERROR(on_removed_(r));
   }

@@ -1,10 +1,10 @@
-// Actions for the platform (remove, restore, restrict_chat) and their delivery: queued as
-// "action" documents, delivered through the outbox as signed webhooks (HMAC-SHA256 over
-// "timestamp.body", an idempotency key each, a statement of reasons with every removal), and
-// acknowledged by the platform's 2xx or its explicit acknowledgement call. An acknowledgement
-// writes the action, the content's new state and the audit record in one transaction. Without a
-// sink, actions wait for the platform's acknowledgement (it polls GET /v1/actions).
-// Thread-safe.
+// Actions for the platform (remove, restore, restrict_chat, preserve, account_action) and their
+// delivery: queued as "action" documents, delivered through the outbox as signed webhooks
+// (HMAC-SHA256 over "timestamp.body", an idempotency key each, a statement of reasons with every
+// removal), and acknowledged by the platform's 2xx or its explicit acknowledgement call. An
+// acknowledgement writes the action, the content's new state and the audit record in one
+// transaction. Without a sink, actions wait for the platform's acknowledgement (it polls GET
+// /v1/actions). Thread-safe.
 #pragma once
 
 #include <functional>
@@ -25,6 +25,12 @@ class Actions : public Outbox::Handler {
   Actions(WorkflowContext* ctx, std::unique_ptr<ActionSink> sink, Statements* statements,
           std::function<Status(int64_t)> on_removed);
   ~Actions() override;
+
+  // strikes(removals): told of removals whose acknowledgement was committed (the repeat-uploader
+  // count). Set before Start, once.
+  void SetOnRemovals(std::function<Status(const std::vector<Action>&)> strikes) {
+    on_removals_ = std::move(strikes);
+  }
 
   void Start();  // delivery workers (when there is a sink)
   void Stop();
@@ -70,6 +76,7 @@ class Actions : public Outbox::Handler {
   std::unique_ptr<ActionSink> sink_;
   Statements* statements_;
   std::function<Status(int64_t)> on_removed_;
+  std::function<Status(const std::vector<Action>&)> on_removals_;
   std::unique_ptr<Outbox> outbox_;
   MetricsRegistry::CounterMetric* statement_errors_;
   Mutex chat_mu_;  // the per-chat removal counts (read-modify-write)

@@ -1,6 +1,7 @@
 #include "takedown/appeals.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -47,8 +48,10 @@ Result<json> Appeals::File(const Principal& who, const json& body) {
   const std::string uploader = Str(body, "uploader_id", 256, &p);
   if (!p.empty()) return intake::ProblemsStatus(p);
   TD_ASSIGN_OR_RETURN(Action a, LoadAction(ctx_->stores.docs, action_id));
-  if (a.kind != ActionKind::kRemove || a.state != ActionState::kAcknowledged) {
-    return FailedPrecondition(fmt::format("action {} is not a completed removal", action_id));
+  if ((a.kind != ActionKind::kRemove && a.kind != ActionKind::kAccountAction) ||
+      a.state != ActionState::kAcknowledged) {
+    return FailedPrecondition(
+        fmt::format("action {} is not a completed removal or account action", action_id));
   }
   const int64_t now = ctx_->Now();
   if (now - a.acknowledged_ms > int64_t{ctx_->opt.appeal_window_days} * 86400 * 1000) {
@@ -129,6 +132,10 @@ Result<json> Appeals::Decide(const Principal& who, int64_t appeal_id, const json
     restore.content_id = a.content_id;
     restore.chat_id = a.chat_id;
     restore.uploader_id = a.uploader_id;
+    if (a.kind == ActionKind::kAccountAction) {  // lift the measure from the account
+      restore.account_action_id = a.id;
+      restore.measure = a.measure;
+    }
     restore.ukey = fmt::format("restore:{}", ap.action_id);
     TD_ASSIGN_OR_RETURN(ap.restore_action_id, actions_->Queue(restore));
     if (disable_entry && a.entry_id > 0) {
@@ -146,6 +153,12 @@ Result<json> Appeals::Decide(const Principal& who, int64_t appeal_id, const json
                             {"disabled_entry", ap.disabled_entry_id}}
                            .dump()});
   TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+  if (ap.state == AppealState::kUpheld && on_upheld_) {
+    if (Status st = on_upheld_(a); !st.ok()) {  // the appeal stands; the count is said wrong
+      spdlog::error("appeal {}: the uploader's strike for action {} still counts: {}", appeal_id,
+                    a.id, st.message());
+    }
+  }
   return View(ap);
 }
 

@@ -42,11 +42,15 @@ class ActionSink {
 };
 
 struct WorkflowOptions {
-  std::string webhook_secret;    // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
-  int delivery_workers = 4;      // concurrent deliveries (a slow one holds up only itself)
-  int retry_base_ms = 1000;      // first retry after ~1 s, doubling, with +-50% jitter
-  int retry_max_ms = 300000;     // backoff cap: 5 min
-  int restrict_chat_after = 0;   // confirmed removals in one chat that restrict it; 0 = never
+  std::string webhook_secret;   // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
+  int delivery_workers = 4;     // concurrent deliveries (a slow one holds up only itself)
+  int retry_base_ms = 1000;     // first retry after ~1 s, doubling, with +-50% jitter
+  int retry_max_ms = 300000;    // backoff cap: 5 min
+  int restrict_chat_after = 0;  // confirmed removals in one chat that restrict it; 0 = never
+  // Repeat uploaders (uploaders.h): "CATEGORY=N:MEASURE,...; ..." ("" = never), counting the
+  // uploads removed or blocked within the window.
+  std::string repeat_uploader_policy;
+  int repeat_uploader_window_days = 90;
   int min_quality = 50;          // PDQ quality usable as evidence (PDQ.md)
   int appeal_window_days = 183;  // DSA Art. 20: at least six months
   // Media evidence kept for reviewers: 0 = not kept (hashed, then dropped). Otherwise encrypted

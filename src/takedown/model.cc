@@ -41,6 +41,9 @@ json ToJson(const Action& a) {
                 {"content_id", a.content_id},
                 {"chat_id", a.chat_id},
                 {"uploader_id", a.uploader_id}});
+      if (a.account_action_id != 0) {
+        j.update({{"account_action_id", a.account_action_id}, {"measure", NameOf(a.measure)}});
+      }
       break;
     case ActionKind::kPreserve:
       j.update({{"hold_id", a.hold_id},
@@ -58,6 +61,18 @@ json ToJson(const Action& a) {
                   {"media", a.media},
                   {"content_created_ms", a.content_created_ms}});
       }
+      break;
+    case ActionKind::kAccountAction:
+      j.update({{"uploader_id", a.uploader_id},
+                {"measure", NameOf(a.measure)},
+                {"category", NameOf(a.category)},
+                {"strikes", a.strikes},
+                {"window_days", a.window_days},
+                {"content_ids", a.content_ids},
+                {"request_id", a.request_id},
+                {"chat_id", a.chat_id},
+                {"media", a.media},
+                {"content_created_ms", a.content_created_ms}});
       break;
   }
   if (a.id != 0) j["id"] = a.id;
@@ -103,12 +118,16 @@ Result<Action> ActionFromDoc(const store::DocRecord& d) {
   a.trusted = f.Bool("trusted");
   a.automated_decision = f.Bool("automated_decision");
   a.appeal_id = f.Int("appeal_id");
+  a.account_action_id = f.Int("account_action_id");
   a.confirmed_removals = f.Int("confirmed_removals");
   a.hold_id = f.Int("hold_id");
   a.content_ids = f.Strings("content_ids");
   a.account_ids = f.Strings("account_ids");
   a.preserve_until_ms = f.Int("preserve_until_ms");
   a.legal_reference = f.Str("legal_reference");
+  a.measure = f.Enum("measure", AccountMeasure::kWarn);
+  a.strikes = f.Int("strikes");
+  a.window_days = f.Int32("window_days");
   a.ukey = f.Str("ukey", d.ukey);
   a.attempts = f.Int32("attempts");
   a.due_ms = f.Int("due_ms", d.due_ms);

@@ -41,7 +41,9 @@ enum class SourceType {
   kLawEnforcement
 };
 enum class EvidenceKind { kNone, kMedia, kHash, kLocation };
-enum class ActionKind { kRemove, kRestore, kRestrictChat, kPreserve };
+enum class ActionKind { kRemove, kRestore, kRestrictChat, kPreserve, kAccountAction };
+// What an account_action asks of the platform (by policy: workflow.repeat_uploader_policy).
+enum class AccountMeasure { kWarn, kRestrict, kSuspend };
 enum class ActionState { kPending, kAcknowledged, kFailed };
 enum class AppealState { kOpen, kUpheld, kRejected };
 enum class MailInState { kOpen, kClosed, kRefused, kQuarantined, kUnreadable, kTooLarge };
@@ -85,7 +87,9 @@ TD_ENUM_NAMES(EvidenceKind, "evidence kind", {EvidenceKind::kNone, ""},
               {EvidenceKind::kLocation, "location"});
 TD_ENUM_NAMES(ActionKind, "action kind", {ActionKind::kRemove, "remove"},
               {ActionKind::kRestore, "restore"}, {ActionKind::kRestrictChat, "restrict_chat"},
-              {ActionKind::kPreserve, "preserve"});
+              {ActionKind::kPreserve, "preserve"}, {ActionKind::kAccountAction, "account_action"});
+TD_ENUM_NAMES(AccountMeasure, "account measure", {AccountMeasure::kWarn, "warn"},
+              {AccountMeasure::kRestrict, "restrict"}, {AccountMeasure::kSuspend, "suspend"});
 TD_ENUM_NAMES(ActionState, "action status", {ActionState::kPending, "pending"},
               {ActionState::kAcknowledged, "acknowledged"}, {ActionState::kFailed, "failed"});
 TD_ENUM_NAMES(AppealState, "appeal status", {AppealState::kOpen, "open"},
@@ -261,12 +265,19 @@ struct Action {
   SourceType source_type = SourceType::kNotice;
   bool trusted = false, automated_decision = false;
   int64_t appeal_id = 0;           // restore
+  int64_t account_action_id = 0;   // restore: the account action lifted (0: content put back)
   int64_t confirmed_removals = 0;  // restrict_chat
   // preserve: what the platform keeps (its own copies and account data) until preserve_until_ms,
   // under legal hold hold_id.
   std::vector<std::string> content_ids, account_ids;
   int64_t hold_id = 0, preserve_until_ms = 0;
   std::string legal_reference;
+  // account_action: the measure against uploader_id's account, taken because its uploads of
+  // `category` were removed or blocked `strikes` times within window_days (content_ids: those
+  // uploads; request_id, media, content_created_ms: of the one that reached the count).
+  AccountMeasure measure = AccountMeasure::kWarn;
+  int64_t strikes = 0;
+  int window_days = 0;
   // delivery
   std::string ukey;  // also the idempotency key the platform sees
   int attempts = 0;

@@ -187,6 +187,31 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
       if (order && first_removal > 0) order_to_effect.push_back(first_removal - r.received_ms);
     }
   }
+  // Appeals of repeat uploaders' account actions, filed in the period (a removal's are counted
+  // with its request, above).
+  for (int64_t after = 0;;) {
+    TD_ASSIGN_OR_RETURN(auto rows, docs->FindDocs({.kind = std::string(kAppealDoc),
+                                                   .created_from = from_ms,
+                                                   .created_to = to_ms,
+                                                   .after_id = after,
+                                                   .limit = 1000}));
+    if (rows.empty()) break;
+    after = rows.back().id;
+    for (const auto& ap : rows) {
+      TD_ASSIGN_OR_RETURN(Appeal appeal, AppealFromDoc(ap));
+      auto a = LoadAction(docs, appeal.action_id);
+      if (!a.ok() || a->kind != ActionKind::kAccountAction) continue;
+      ++appeals;
+      if (appeal.state == AppealState::kUpheld)
+        ++upheld;
+      else if (appeal.state == AppealState::kRejected)
+        ++rejected;
+      else
+        ++open;
+      if (appeal.state != AppealState::kOpen && appeal.decided_ms > 0)
+        appeal_to_decision.push_back(appeal.decided_ms - appeal.filed_ms);
+    }
+  }
   // Own-initiative moderation: re-uploads blocked at the upload gate (automated, from the audit
   // log's upload.blocked records of the period), by the category of the bank that matched.
   std::map<std::string, std::string> bank_category;
@@ -218,6 +243,11 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
     }
     seq = recs.back().seq + 1;
   }
+  // Chat restrictions and repeat uploaders' account actions made in the period (DSA Art. 23:
+  // suspensions for repeated illegal content are counted in the report, Art. 24(1)(b)).
+  int64_t accounts = 0;
+  json accounts_by_measure = json::object(), accounts_by_category = json::object();
+  for (const auto& [m, name] : EnumNames<AccountMeasure>::kNames) accounts_by_measure[name] = 0;
   for (int64_t after = 0;;) {
     TD_ASSIGN_OR_RETURN(auto rows, docs->FindDocs({.kind = std::string(kActionDoc),
                                                    .created_from = from_ms,
@@ -229,6 +259,11 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
     for (const auto& ar : rows) {
       TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(ar));
       if (a.kind == ActionKind::kRestrictChat) ++restricted;
+      if (a.kind == ActionKind::kAccountAction) {
+        Count(accounts_by_measure, NameOf(a.measure));
+        Count(accounts_by_category, NameOf(a.category));
+        ++accounts;
+      }
     }
   }
   auto times = [](const std::vector<int64_t>& v) {
@@ -302,6 +337,10 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
         {"time_to_removal_ms", times(to_removal)},
         {"time_to_decision_ms", times(to_decision)}}},
       {"chats_restricted", restricted},
+      {"account_actions",
+       {{"total", accounts},
+        {"by_measure", accounts_by_measure},
+        {"by_category", accounts_by_category}}},
       {"appeals",
        {{"total", appeals}, {"upheld_reversed", upheld}, {"rejected", rejected}, {"open", open}}},
       {"eu_template",
@@ -327,7 +366,9 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
         {"restrictions",
          {{"content_removed", removals},
           {"uploads_blocked", gate_blocks},
-          {"chats_restricted", restricted}}},
+          {"chats_restricted", restricted},
+          {"accounts_restricted", accounts_by_measure["restrict"]},
+          {"accounts_suspended", accounts_by_measure["suspend"]}}},
         {"complaints",
          {{"total", appeals},
           {"upheld_reversed", upheld},

@@ -618,11 +618,15 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     blocked_.fetch_add(1);
     nlohmann::json ms = nlohmann::json::array();
     int64_t request_id = 0;
+    std::string category;
     {
       ReaderLock lock(&mu_);
       for (const auto& m : r.matches) {
         const EntryMeta& e = entries_.at(m.entry_id);
-        if (ms.empty()) request_id = e.request_id;
+        if (ms.empty()) {
+          request_id = e.request_id;
+          category = banks_.at(e.bank_id).category;
+        }
         ms.push_back({{"entry_id", m.entry_id},
                       {"bank", m.bank},
                       {"category", banks_.at(e.bank_id).category},
@@ -631,6 +635,7 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
       }
     }
     // The block (what its statement of reasons is made of) and its audit record: one transaction.
+    const int64_t blocked_ms = env_->NowMs();
     store::DocumentStore::Changes ch;
     store::DocRecord d;
     d.kind = std::string(kGateBlockDoc);
@@ -642,7 +647,7 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
                   {"chat_id", req.chat_id},
                   {"uploader_id", req.uploader_id},
                   {"media", s.video ? "video" : "image"},
-                  {"blocked_ms", env_->NowMs()},
+                  {"blocked_ms", blocked_ms},
                   {"request_id", request_id},
                   {"matches", ms}});
     ch.docs.push_back(std::move(d));
@@ -654,6 +659,10 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     if (block_hook_) block_hook_(r.content_row, &ch);
     TD_ASSIGN_OR_RETURN(auto ids, store_->Transact(ch));
     r.block_id = std::abs(ids.at(0));  // negated: blocked before (the same content item)
+    if (ids.at(0) > 0 && blocked_hook_) {
+      blocked_hook_({r.block_id, r.content_row, request_id, blocked_ms, req.content_id, req.chat_id,
+                     req.uploader_id, category, s.video ? "video" : "image"});
+    }
   }
   return r;
 }

@@ -176,6 +176,14 @@ class Service {
   // for the DSA Transparency Database with it). Set before the gate serves, once.
   using BlockHook = std::function<void(int64_t content_row, store::DocumentStore::Changes*)>;
   void SetBlockHook(BlockHook hook) { block_hook_ = std::move(hook); }
+  // Told of each new block once it is stored (the workflow counts the uploader's strikes); a
+  // content item blocked before is not told again. Set before the gate serves, once.
+  struct Blocked {
+    int64_t block_id = 0, content_row = 0, request_id = 0, blocked_ms = 0;
+    std::string content_id, chat_id, uploader_id, category, media;
+  };
+  using BlockedHook = std::function<void(const Blocked&)>;
+  void SetBlockedHook(BlockedHook hook) { blocked_hook_ = std::move(hook); }
   // Who hashes media from outside (uploads, evidence, bank entries from media): a sandbox's
   // workers (takedown/sandbox.h) in `takedown serve`; unset, this process. Set before serving.
   using MediaHasher =
@@ -220,6 +228,7 @@ class Service {
   store::Store* store_;
   Env* env_;
   BlockHook block_hook_;
+  BlockedHook blocked_hook_;
   MediaHasher media_hasher_;
   std::unique_ptr<index::HashIndex> bank_pdq_;                    // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;                 // id: content row id

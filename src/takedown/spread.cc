@@ -77,6 +77,21 @@ Result<json> Spread::OfSignals(const Signals& s, int64_t located_row, json subje
 Result<json> Spread::Build(const Principal& who, json subject,
                            const std::map<int64_t, Sweeper::Hit>& hits) {
   TD_ASSIGN_OR_RETURN(json out, Compute(std::move(subject), hits, /*with_hashes=*/false));
+  // The repeat uploaders among the copies' uploaders (the first kMaxUploaders looked up).
+  json repeat = json::array();
+  if (uploaders_ != nullptr) {
+    std::set<std::string> seen;
+    for (const auto& c : out["copies"]) {
+      const std::string u = c.value("uploader_id", "");
+      if (u.empty() || seen.size() >= kMaxUploaders || !seen.insert(u).second) continue;
+      TD_ASSIGN_OR_RETURN(auto standing, uploaders_->Standing(u));
+      if (standing) repeat.push_back(std::move(*standing));
+    }
+    std::stable_sort(repeat.begin(), repeat.end(), [](const json& a, const json& b) {
+      return a.value("strikes", 0) > b.value("strikes", 0);
+    });
+  }
+  out["repeat_uploaders"] = std::move(repeat);
   // Who looked at whom: the spread names uploaders.
   const bool of_request = out.contains("request_id");
   json audit =

@@ -17,15 +17,22 @@
 #include "takedown/evidence.h"
 #include "takedown/model.h"
 #include "takedown/sweep.h"
+#include "takedown/uploaders.h"
 
 namespace takedown::service {
 
 class Spread {
  public:
-  Spread(WorkflowContext* ctx, Sweeper* sweeper) : ctx_(ctx), sweeper_(sweeper) {}
+  // uploaders: for the repeat uploaders among those the spread names (may be null).
+  Spread(WorkflowContext* ctx, Sweeper* sweeper, Uploaders* uploaders = nullptr)
+      : ctx_(ctx), sweeper_(sweeper), uploaders_(uploaders) {}
   // At most this many copies are listed (the earliest; "truncated" says so).
   static constexpr size_t kMaxCopies = 10000;
-  // {request_id, computed_at, first, totals, copies[], chats[], edges[], truncated}.
+  // At most this many distinct uploaders are looked up for repeat_uploaders.
+  static constexpr size_t kMaxUploaders = 2000;
+  // {request_id, computed_at, first, totals, copies[], chats[], edges[], truncated,
+  // repeat_uploaders[]}: repeat_uploaders are those of the copies' uploaders with strikes or
+  // account actions (uploaders.h), the most struck first.
   Result<nlohmann::json> Of(const Principal& who, int64_t request_id);
   // The same for a bank entry's signals ({entry_id, bank, ...}; NotFound for no such entry).
   Result<nlohmann::json> OfEntry(const Principal& who, int64_t entry_id);
@@ -46,6 +53,7 @@ class Spread {
                                  const std::map<int64_t, Sweeper::Hit>& hits, bool with_hashes);
   WorkflowContext* ctx_;
   Sweeper* sweeper_;
+  Uploaders* uploaders_;
 };
 
 }  // namespace takedown::service

@@ -87,6 +87,7 @@ Result<json> Statements::Of(int64_t action_id) {
                     "caused them: its statement of reasons cannot be made",
                     action_id, a.chat_id));
   }
+  if (a.kind == ActionKind::kAccountAction && a.request_id == 0) return OfAccount(a, nullptr);
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, a.request_id));
   return Of(a, r);
 }
@@ -137,6 +138,7 @@ Result<json> Statements::Checked(json st, const std::string& what,
 
 Result<json> Statements::Of(const Action& a, const Request& r) const {
   if (a.kind == ActionKind::kRestrictChat) return OfRestriction(a, r);
+  if (a.kind == ActionKind::kAccountAction) return OfAccount(a, &r);
   if (a.kind != ActionKind::kRemove) {
     return FailedPrecondition(
         fmt::format("action {} is a {}, not a removal", a.id, NameOf(a.kind)));
@@ -227,6 +229,79 @@ Result<json> Statements::OfRestriction(const Action& a, const Request& r) const 
                {"request_id", a.request_id},
                {"status", NameOf(a.state)}}}});
   return Checked(std::move(st), fmt::format("action {}", a.id), CategoryHint(r));
+}
+
+// A repeat uploader's account action: own-initiative (the platform's rule, DSA Art. 23),
+// detected and decided automatically, about material of the category whose strikes reached the
+// count; the legal ground and scope of the request of the strike that reached it, if any.
+Result<json> Statements::OfAccount(const Action& a, const Request* r) const {
+  dsa::CategoryMapping cat;
+  if (r != nullptr) {
+    cat = CategoryOf(*r);
+  } else if (auto m = dsa::MapCategory(a.category)) {
+    cat = *m;
+  }
+  const std::string legal = r != nullptr && !r->notice.legal_basis.empty()
+                                ? r->notice.legal_basis
+                                : dsa::DefaultLegalGround(a.category);
+  const std::string what = a.measure == AccountMeasure::kSuspend    ? "suspended"
+                           : a.measure == AccountMeasure::kRestrict ? "restricted"
+                                                                    : "warned";
+  const int64_t applied = a.acknowledged_ms != 0 ? a.acknowledged_ms : a.created_ms;
+  const std::string explanation = fmt::format(
+      "The account was {} because {} of its uploads of material identified as {} were removed or "
+      "blocked within {} days. The platform acts against accounts that share such material "
+      "repeatedly (Regulation (EU) 2022/2065, Art. 23); the material is illegal under the legal "
+      "ground stated.",
+      what, a.strikes, CategoryText(a.category), a.window_days);
+  const std::string facts = fmt::format(
+      "{} on {}: the account reached {} removed or blocked uploads of reported material within "
+      "{} days, the number at which the platform's rule {} an account; applied automatically.",
+      what == "warned" ? "Warned" : (what == "suspended" ? "Suspended" : "Restricted"),
+      Day(applied), a.strikes, a.window_days,
+      a.measure == AccountMeasure::kSuspend    ? "suspends"
+      : a.measure == AccountMeasure::kRestrict ? "restricts"
+                                               : "warns");
+  const int64_t content_ms = a.content_created_ms >= kYear2000Ms
+                                 ? a.content_created_ms
+                                 : (r != nullptr ? r->received_ms : a.created_ms);
+  json st = Common(cat, legal,
+                   r != nullptr ? dsa::ParseTerritorialScope(r->notice.territorial_scope)
+                                : std::vector<std::string>{});
+  json content_type =
+      json::array({a.media == "video" ? "CONTENT_TYPE_VIDEO" : "CONTENT_TYPE_IMAGE"});
+  for (const auto& t : cat.extra_content_types) content_type.push_back(t);
+  st.update({{"illegal_content_explanation", dsa::Utf8Prefix(explanation, 2000)},
+             {"content_type", content_type},
+             {"decision_facts", dsa::Utf8Prefix(facts, 5000)},
+             {"source_type", "SOURCE_VOLUNTARY"},
+             {"automated_detection", "Yes"},
+             {"automated_decision", "AUTOMATED_DECISION_FULLY"},
+             {"application_date", Day(applied)},
+             {"content_date", Day(content_ms)},
+             {"puid", dsa::Puid(a.id)},
+             {"takedown",
+              {{"action_id", a.id},
+               {"kind", NameOf(a.kind)},
+               {"uploader_id", a.uploader_id},
+               {"measure", NameOf(a.measure)},
+               {"strikes", a.strikes},
+               {"window_days", a.window_days},
+               {"request_id", a.request_id},
+               {"status", NameOf(a.state)}}}});
+  if (a.measure == AccountMeasure::kSuspend) {
+    st["decision_account"] = "DECISION_ACCOUNT_SUSPENDED";
+  } else if (a.measure == AccountMeasure::kRestrict) {
+    st["decision_provision"] = "DECISION_PROVISION_PARTIAL_SUSPENSION";
+  } else {
+    // Nothing is restricted: an explanation for the uploader, not a statement for the database.
+    st["takedown"]["dsa_database"] = false;
+    return st;
+  }
+  return Checked(std::move(st), fmt::format("action {}", a.id),
+                 r != nullptr
+                     ? CategoryHint(*r)
+                     : fmt::format("the category '{}' names no DSA category", NameOf(a.category)));
 }
 
 Result<json> Statements::OfBlock(int64_t block_id) {
@@ -345,7 +420,9 @@ Result<json> Statements::Between(int64_t from_ms, int64_t to_ms, bool database_b
       TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
       if (a.kind == ActionKind::kRestore || a.kind == ActionKind::kPreserve) continue;
       if (a.acknowledged_ms < from_ms || a.acknowledged_ms >= to_ms) continue;
-      if (a.kind == ActionKind::kRestrictChat && a.request_id == 0) {
+      if (a.kind == ActionKind::kAccountAction && a.measure == AccountMeasure::kWarn) continue;
+      if ((a.kind == ActionKind::kRestrictChat || a.kind == ActionKind::kAccountAction) &&
+          a.request_id == 0) {
         TD_RETURN_IF_ERROR(add(Of(a.id), {{"action_id", a.id}}));
         continue;
       }

@@ -2,7 +2,8 @@
 // categories and keywords, territorial scope, limits, the validator), for every restriction
 // takedown makes: removals (from the removal and its request), chat restrictions (a partial
 // suspension of the service, own-initiative and automated, from the removal that reached the
-// count) and uploads blocked at the gate (own-initiative and automated, from the gate_block
+// count), repeat uploaders' account actions (likewise, from the strike that reached the count)
+// and uploads blocked at the gate (own-initiative and automated, from the gate_block
 // document and the request its bank entry came from). Each is validated before it is handed out.
 // Thread-safe (reads only).
 #pragma once
@@ -24,6 +25,12 @@ class Statements {
   // the database would refuse it: the field and the reason named).
   Result<nlohmann::json> Of(int64_t action_id);
   Result<nlohmann::json> Of(const Action& a, const Request& r) const;
+  // The statement of an account action (a repeat uploader's warning, restriction or suspension),
+  // from the request of the strike that reached the count, or its category alone (r null). A
+  // suspension is DECISION_ACCOUNT_SUSPENDED, a restriction DECISION_PROVISION_PARTIAL_SUSPENSION;
+  // a warning restricts nothing (not an Art. 17 decision): its statement explains it to the
+  // uploader and is never sent to the database ("takedown": {"dsa_database": false}).
+  Result<nlohmann::json> OfAccount(const Action& a, const Request* r) const;
   // The statement of an upload blocked at the gate (Service::Check's block_id; NotFound).
   Result<nlohmann::json> OfBlock(int64_t block_id);
   Result<nlohmann::json> OfBlock(const store::DocRecord& block);

@@ -16,13 +16,42 @@ Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSi
   evidence_ = std::make_unique<Evidence>(&ctx_);
   sweeper_ = std::make_unique<Sweeper>(&ctx_, evidence_.get());
   statements_ = std::make_unique<service::Statements>(&ctx_);
-  spread_ = std::make_unique<service::Spread>(&ctx_, sweeper_.get());
+  uploaders_ = std::make_unique<Uploaders>(&ctx_, [this] { actions_->Wake(); });
+  spread_ = std::make_unique<service::Spread>(&ctx_, sweeper_.get(), uploaders_.get());
   requests_ = std::make_unique<Requests>(&ctx_, profiles_.get(), evidence_.get(), sweeper_.get(),
                                          [this] { actions_->Wake(); });
   actions_ = std::make_unique<Actions>(
       &ctx_, std::move(sink), statements_.get(),
       [this](int64_t request_id) { return requests_->MaybeConfirm(request_id); });
   appeals_ = std::make_unique<Appeals>(&ctx_, actions_.get());
+  if (uploaders_->on()) {
+    // Repeat uploaders: strikes from removals the platform acknowledged and uploads blocked at
+    // the gate; an upheld appeal takes its strike back.
+    Uploaders* uploaders = uploaders_.get();
+    actions_->SetOnRemovals([uploaders](const std::vector<Action>& removals) {
+      std::vector<std::pair<std::string, Uploaders::Strike>> strikes;
+      for (const Action& a : removals) {
+        strikes.push_back({a.uploader_id,
+                           {fmt::format("removed:{}", a.id), a.category, a.acknowledged_ms,
+                            a.content_id, a.chat_id, a.media, a.request_id, a.content_created_ms}});
+      }
+      return uploaders->Count(strikes);
+    });
+    appeals_->SetOnUpheld([uploaders](const Action& removal) {
+      return uploaders->Void(removal.uploader_id, fmt::format("removed:{}", removal.id));
+    });
+    ctx_.svc->SetBlockedHook([uploaders](const Service::Blocked& b) {
+      const Category category = EnumFromName<Category>(b.category).value_or(Category::kOther);
+      Status st =
+          uploaders->Count({{b.uploader_id,
+                             {fmt::format("blocked:{}", b.block_id), category, b.blocked_ms,
+                              b.content_id, b.chat_id, b.media, b.request_id, b.blocked_ms}}});
+      if (!st.ok()) {
+        spdlog::error("uploaders: block {} of '{}' not counted: {}", b.block_id, b.uploader_id,
+                      st.message());
+      }
+    });
+  }
   report_ = std::make_unique<TransparencyReport>(&ctx_);
   if (!ctx_.opt.package_signing_seed.empty()) {
     auto signer = PackageSigner::FromSeed(ctx_.opt.package_signing_seed);
@@ -47,6 +76,7 @@ Workflow::~Workflow() {
   if (retention_.joinable()) retention_.join();
   requests_->StopHashing();
   if (dsa_) ctx_.svc->SetBlockHook(nullptr);
+  if (uploaders_->on()) ctx_.svc->SetBlockedHook(nullptr);
   dsa_.reset();
   actions_->Stop();
   for (const char* m :

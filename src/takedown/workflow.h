@@ -41,6 +41,7 @@
 #include "takedown/spread.h"
 #include "takedown/statements.h"
 #include "takedown/sweep.h"
+#include "takedown/uploaders.h"
 
 namespace takedown::service {
 
@@ -170,6 +171,7 @@ class Workflow {
   std::unique_ptr<Evidence> evidence_;
   std::unique_ptr<Sweeper> sweeper_;
   std::unique_ptr<service::Statements> statements_;
+  std::unique_ptr<Uploaders> uploaders_;
   std::unique_ptr<service::Spread> spread_;
   Status AddSubmission(json* st, const std::string& queue_key);
   std::unique_ptr<Requests> requests_;
