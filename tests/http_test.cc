@@ -10,8 +10,10 @@
 #include <set>
 #include <thread>
 
+#include "core/fake_env.h"
 #include "http/request_parse.h"
 #include "http/server.h"
+#include "http/sessions.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
@@ -126,12 +128,12 @@ std::string Concrete(std::string path) {
 // the codes the HTTP edge answers with itself: server.cc, front.cc, the routes' SendError): the
 // Error schema's code enum must list exactly these.
 const std::set<std::string> kErrorCodes = {
-    "invalid_argument",     "not_found",       "permission_denied",
-    "resource_exhausted",   "data_loss",       "unsupported",
-    "failed_precondition",  "io_error",        "internal",
-    "unauthenticated",      "forbidden",       "unavailable",
-    "method_not_allowed",   "bad_request",     "timeout",
-    "too_many_connections", "header_too_large"};
+    "invalid_argument",     "not_found",        "permission_denied",
+    "resource_exhausted",   "data_loss",        "unsupported",
+    "failed_precondition",  "io_error",         "internal",
+    "unauthenticated",      "forbidden",        "unavailable",
+    "method_not_allowed",   "bad_request",      "timeout",
+    "too_many_connections", "header_too_large", "too_many_requests"};
 
 // The keywords of JSON Schema (as OpenAPI 3.0 has it) that SchemaValidator checks, and those it
 // may ignore (annotations).
@@ -950,6 +952,25 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/reports/transparency", "/v1/reports/transparency?format=xml", admin, 400);
   call("GET", "/v1/mail/messages", "/v1/mail/messages", admin, 503);
 
+  // Console sessions: a key signs in; the cookie then stands for it (CSRF on changes).
+  const json session = call("POST", "/console/session", "/console/session", reviewer, 201);
+  EXPECT_EQ(session["via"], "session") << session;
+  call("POST", "/console/session", "/console/session", "td_not-a-key", 401);
+  call("POST", "/console/session", "/console/session", platform, 403);
+  auto signed_in = client_->Post("/console/session", Auth(reviewer), "", "application/json");
+  ASSERT_TRUE(signed_in && signed_in->status == 201);
+  const std::string cookie = signed_in->get_header_value("Set-Cookie")
+                                 .substr(0, signed_in->get_header_value("Set-Cookie").find(';'));
+  const json who =
+      call("GET", "/console/session", "/console/session", "", 200, "", {{"Cookie", cookie}});
+  EXPECT_EQ(who["via"], "session") << who;
+  EXPECT_EQ(call("GET", "/console/session", "/console/session", admin, 200)["via"], "key");
+  call("DELETE", "/console/session", "/console/session", "", 403, "", {{"Cookie", cookie}});
+  call("DELETE", "/console/session", "/console/session", admin, 409);
+  call("DELETE", "/console/session", "/console/session", "", 200, "",
+       {{"Cookie", cookie}, {"X-CSRF-Token", who["csrf_token"].get<std::string>()}});
+  call("GET", "/console/session", "/console/session", "", 401, "", {{"Cookie", cookie}});
+
   // Every operation was called at least once.
   std::set<std::pair<std::string, std::string>> documented;
   for (const auto& [path, ops] : doc["paths"].items()) {
@@ -1236,6 +1257,154 @@ TEST_F(HttpTest, RevokedKeysAreRefusedAtOnce) {
   auto audit = json::parse(Get("/v1/audit/verify", keys_[Role::kAdmin])->body);
   EXPECT_EQ(audit["ok"], true);
   EXPECT_GE(audit["records"].get<int>(), 7);  // 5 keys at set-up, one created, one revoked
+}
+
+// A person signs in once with a key and works with a session cookie: HttpOnly, SameSite=Strict,
+// the key never in it; the role is the key's; every change shows the CSRF token; signing out,
+// revoking the key or a failure ends it; sign-ins, failures and sign-outs are audited (never the
+// key); failures are throttled per address; a sign-in reads no large body.
+TEST_F(HttpTest, ConsoleSessionsStandForTheKeyWithCsrfAndAreAudited) {
+  const std::string& reviewer = keys_[Role::kReviewer];
+  auto in = client_->Post("/console/session", Auth(reviewer), "", "application/json");
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->status, 201) << in->body;
+  const std::string set_cookie = in->get_header_value("Set-Cookie");
+  EXPECT_EQ(set_cookie.rfind("takedown_session=", 0), 0u) << set_cookie;
+  for (const char* attr : {"; HttpOnly", "; SameSite=Strict", "; Path=/", "; Max-Age=43200"})
+    EXPECT_NE(set_cookie.find(attr), std::string::npos) << attr << " in " << set_cookie;
+  EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "plain HTTP here";
+  EXPECT_EQ(set_cookie.find(reviewer), std::string::npos);
+  EXPECT_EQ(in->body.find(reviewer), std::string::npos) << "the key is never said back";
+  const json s = json::parse(in->body);
+  EXPECT_EQ(s["role"], "reviewer");
+  const std::string csrf = s["csrf_token"];
+  EXPECT_EQ(csrf.size(), 64u);
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const httplib::Headers with_cookie = {{"Cookie", "theme=dark; " + cookie}};
+  // The session is the reviewer: the review queue opens, the metrics (admins') do not.
+  auto who = client_->Get("/v1/whoami", with_cookie);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(json::parse(who->body)["role"], "reviewer") << who->body;
+  EXPECT_EQ(client_->Get("/v1/review/queue", with_cookie)->status, 200);
+  ExpectError(client_->Get("/metrics", with_cookie), 403, "forbidden");
+  // A change needs the CSRF token: missing or wrong, 403 and nothing happens.
+  ExpectError(client_->Delete("/console/session", with_cookie), 403, "forbidden", "CSRF");
+  httplib::Headers wrong = with_cookie;
+  wrong.emplace("X-CSRF-Token", std::string(64, 'a'));
+  ExpectError(client_->Delete("/console/session", wrong), 403, "forbidden", "CSRF");
+  EXPECT_EQ(client_->Get("/v1/whoami", with_cookie)->status, 200);
+  // A forged or unknown cookie is no session.
+  ExpectError(client_->Get("/v1/whoami", {{"Cookie", "takedown_session=" + std::string(64, '0')}}),
+              401, "unauthenticated", "sign in again");
+  // The metric counts it.
+  EXPECT_NE(Get("/metrics", keys_[Role::kAdmin])->body.find("takedown_console_sessions 1"),
+            std::string::npos);
+  // Sign out: the cookie is cleared and no longer works.
+  httplib::Headers right = with_cookie;
+  right.emplace("X-CSRF-Token", csrf);
+  auto out = client_->Delete("/console/session", right);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->status, 200) << out->body;
+  EXPECT_NE(out->get_header_value("Set-Cookie").find("Max-Age=0"), std::string::npos);
+  ExpectError(client_->Get("/v1/whoami", with_cookie), 401, "unauthenticated", "ended");
+
+  // A revoked key ends its sessions.
+  auto made = PostJson("/v1/keys", Role::kAdmin, {{"name", "analyst"}, {"role", "requester"}});
+  ASSERT_EQ(made->status, 201) << made->body;
+  const json k = json::parse(made->body);
+  auto in2 = client_->Post("/console/session", Auth(k["key"]), "", "application/json");
+  ASSERT_EQ(in2->status, 201) << in2->body;
+  const std::string cookie2 =
+      in2->get_header_value("Set-Cookie").substr(0, in2->get_header_value("Set-Cookie").find(';'));
+  EXPECT_EQ(client_->Get("/v1/whoami", {{"Cookie", cookie2}})->status, 200);
+  ASSERT_EQ(client_
+                ->Delete(("/v1/keys/" + std::to_string(k["key_id"].get<int64_t>())).c_str(),
+                         Auth(keys_[Role::kAdmin]))
+                ->status,
+            200);
+  ExpectError(client_->Get("/v1/whoami", {{"Cookie", cookie2}}), 401, "unauthenticated", "revoked");
+
+  // Platform keys are machines': no console.
+  ExpectError(client_->Post("/console/session", Auth(keys_[Role::kPlatform]), "", "text/plain"),
+              403, "forbidden", "for people");
+  // A sign-in reads no large body (refused before the key is looked at).
+  ExpectError(
+      client_->Post("/console/session", Auth(reviewer), std::string(4096, 'x'), "text/plain"), 413,
+      "resource_exhausted", "Authorization header");
+  // Failed sign-ins are audited and, past 10 a minute from one address, refused with 429.
+  int failures = 1;  // the platform key's
+  for (; failures < 10; ++failures) {
+    ExpectError(client_->Post("/console/session", Auth("td_wrong"), "", "text/plain"), 401,
+                "unauthenticated");
+  }
+  auto throttled = client_->Post("/console/session", Auth(reviewer), "", "text/plain");
+  ASSERT_TRUE(throttled);
+  EXPECT_EQ(throttled->status, 429) << throttled->body;
+  EXPECT_EQ(throttled->get_header_value("Retry-After"), "60");
+
+  auto audit = store_->ReadAudit(0, 10000);
+  ASSERT_TRUE(audit.ok());
+  std::map<std::string, int> kinds;
+  for (const auto& rec : *audit) {
+    ++kinds[rec.kind];
+    EXPECT_EQ(rec.payload.find(reviewer), std::string::npos) << "a key in the audit log";
+    EXPECT_EQ(rec.payload.find(k["key"].get<std::string>()), std::string::npos);
+  }
+  EXPECT_EQ(kinds["console.signed_in"], 2);
+  EXPECT_EQ(kinds["console.signed_out"], 1);
+  EXPECT_EQ(kinds["console.sign_in_failed"], 10);
+}
+
+TEST(Sessions, EndIdleOrPastTheirTimeAndAreBoundedPerKey) {
+  FakeEnv env;
+  SessionOptions o;
+  o.idle_ms = 1000;
+  o.absolute_ms = 5000;
+  o.max_per_key = 2;
+  Sessions sessions(o, &env);
+  const auto a = sessions.Create("hash-1", 1);
+  EXPECT_EQ(a.token.size(), 64u);
+  EXPECT_NE(a.token, a.session.csrf);
+  for (int i = 0; i < 5; ++i) {  // used within the idle time: lives until its absolute end
+    env.AdvanceMs(900);
+    ASSERT_TRUE(sessions.Use(a.token).has_value()) << i;
+  }
+  env.AdvanceMs(600);  // 5,100 ms after sign-in
+  EXPECT_FALSE(sessions.Use(a.token).has_value());
+  const auto b = sessions.Create("hash-1", 1);
+  env.AdvanceMs(1001);
+  EXPECT_FALSE(sessions.Use(b.token).has_value()) << "idle too long";
+  // At most two per key: a third ends the oldest.
+  const auto c1 = sessions.Create("hash-1", 1);
+  env.AdvanceMs(1);
+  const auto c2 = sessions.Create("hash-1", 1);
+  env.AdvanceMs(1);
+  const auto c3 = sessions.Create("hash-1", 1);
+  const auto other = sessions.Create("hash-2", 2);
+  EXPECT_FALSE(sessions.Use(c1.token).has_value());
+  EXPECT_TRUE(sessions.Use(c2.token).has_value());
+  EXPECT_TRUE(sessions.Use(c3.token).has_value());
+  EXPECT_TRUE(sessions.Use(other.token).has_value());
+  EXPECT_EQ(sessions.Count(), 3u);
+  EXPECT_TRUE(sessions.End(c2.token));
+  EXPECT_FALSE(sessions.End(c2.token));
+  EXPECT_FALSE(sessions.Use("short").has_value());
+  // Failed sign-ins: 10 a minute per address.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(sessions.Allowed("10.0.0.1"));
+    sessions.Failed("10.0.0.1");
+  }
+  EXPECT_FALSE(sessions.Allowed("10.0.0.1"));
+  EXPECT_TRUE(sessions.Allowed("10.0.0.2"));
+  env.AdvanceMs(60'000);
+  EXPECT_TRUE(sessions.Allowed("10.0.0.1"));
+  // Cookies and secrets.
+  EXPECT_EQ(CookieValue("a=1; takedown_session=xyz; b=2", "takedown_session"), "xyz");
+  EXPECT_EQ(CookieValue("xtakedown_session=1", "takedown_session"), "");
+  EXPECT_EQ(CookieValue("", "takedown_session"), "");
+  EXPECT_TRUE(Sessions::SameSecret("abc", "abc"));
+  EXPECT_FALSE(Sessions::SameSecret("abc", "abd"));
+  EXPECT_FALSE(Sessions::SameSecret("", ""));
 }
 
 TEST_F(HttpTest, MetricsAreValidPrometheusText) {

@@ -31,6 +31,7 @@ void Server::Impl::Install() {
   });
   InstallEngineRoutes();
   InstallWorkflowRoutes();
+  InstallConsoleRoutes();
   CompileBodyFields();
 }
 
@@ -97,25 +98,46 @@ Result<service::Principal> Server::Impl::Authorize(const HttpRequest& req,
     SendError(*refusal, 503, "unavailable", "the service is starting: indexes are loading");
     return Unsupported("starting");
   }
-  std::string key = req.get_header_value("Authorization");
-  if (key.rfind("Bearer ", 0) == 0) {
-    key = key.substr(7);
-  } else {
-    key = req.get_header_value("X-Api-Key");
-  }
-  if (key.empty()) {
+  const std::string key = KeyOf(req);
+  const std::string token =
+      key.empty() ? CookieValue(req.get_header_value("Cookie"), kSessionCookie) : "";
+  if (key.empty() && token.empty()) {
     unauthenticated->Inc();
     refusal->set_header("WWW-Authenticate", "Bearer");
     SendError(*refusal, 401, "unauthenticated",
               "an API key is required (Authorization: Bearer KEY)");
     return PermissionDenied("no key");
   }
-  auto p = S()->Authenticate(key);
-  if (!p.ok()) {
-    unauthenticated->Inc();
-    refusal->set_header("WWW-Authenticate", "Bearer");
-    SendError(*refusal, 401, "unauthenticated", "unknown or revoked API key");
-    return p.status();
+  Result<service::Principal> p = PermissionDenied("unknown");
+  if (!key.empty()) {
+    p = S()->Authenticate(key);
+    if (!p.ok()) {
+      unauthenticated->Inc();
+      refusal->set_header("WWW-Authenticate", "Bearer");
+      SendError(*refusal, 401, "unauthenticated", "unknown or revoked API key");
+      return p.status();
+    }
+  } else {
+    // A console session: live, its key not revoked since, and for a change its CSRF token.
+    auto session = sessions->Use(token);
+    if (session) p = S()->AuthenticateHash(session->key_hash);
+    if (!session || !p.ok()) {
+      if (session) sessions->End(token);
+      unauthenticated->Inc();
+      SendError(*refusal, 401, "unauthenticated",
+                session ? "the session's API key was revoked: sign in again"
+                        : "the session has ended (signed out, unused too long, or past its "
+                          "time): sign in again");
+      return PermissionDenied("session");
+    }
+    if (req.method != "GET" && req.method != "HEAD" &&
+        !Sessions::SameSecret(req.get_header_value("X-CSRF-Token"), session->csrf)) {
+      forbidden->Inc();
+      SendError(*refusal, 403, "forbidden",
+                "a change made with a console session needs its CSRF token in X-CSRF-Token "
+                "(GET /console/session gives it)");
+      return PermissionDenied("csrf");
+    }
   }
   if (std::find(roles.begin(), roles.end(), p->role) == roles.end()) {
     forbidden->Inc();
@@ -155,6 +177,17 @@ std::optional<HttpResponse> Server::Impl::Admit(HttpRequest& req) {
     return res;
   }
   const RouteEntry& route = table[static_cast<size_t>(req.route_index)];
+  if (route.defer_auth) {
+    // Authorized by its handler, once the request is whole: it may carry only a small body.
+    if (req.chunked || req.content_length > kDeferredBodyLimit) {
+      SendError(res, 413, "resource_exhausted",
+                fmt::format("this endpoint reads at most {} bytes of body: the API key goes in "
+                            "the Authorization header",
+                            kDeferredBodyLimit));
+      return res;
+    }
+    return std::nullopt;
+  }
   if (route.roles.empty()) return std::nullopt;
   // The key and its role are checked from the header, before any body byte is read.
   auto who = Authorize(req, route.roles, &res);
@@ -167,7 +200,7 @@ HttpResponse Server::Impl::Handle(HttpRequest& req) {
   HttpResponse res;
   const RouteEntry& route = table.at(static_cast<size_t>(req.route_index));
   service::Principal who;
-  if (!route.roles.empty()) {
+  if (!route.roles.empty() && !route.defer_auth) {
     // From the key cache: the key was checked at admission (a revocation in between counts).
     auto p = Authorize(req, route.roles, &res);
     if (!p.ok()) return res;
@@ -223,6 +256,20 @@ void Server::Impl::Record(const HttpRequest& req, const HttpResponse& res, doubl
                        .dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+std::string Server::Impl::KeyOf(const HttpRequest& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) == 0) return auth.substr(7);
+  return req.get_header_value("X-Api-Key");
+}
+
+void Server::Impl::AuditEdge(const std::string& actor, const std::string& kind,
+                             const json& payload) {
+  if (deps.audit == nullptr) return;
+  auto r = deps.audit->AppendAudit(actor, kind,
+                                   payload.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (!r.ok()) spdlog::error("audit: {} not recorded: {}", kind, r.status().message());
+}
+
 Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
     : impl_(std::make_unique<Impl>()) {
   impl_->svc.store(service);
@@ -230,6 +277,10 @@ Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
   impl_->deps = std::move(deps);
   if (impl_->deps.metrics == nullptr) impl_->own_metrics = std::make_unique<MetricsRegistry>();
   impl_->metrics = impl_->deps.metrics != nullptr ? impl_->deps.metrics : impl_->own_metrics.get();
+  SessionOptions so;
+  so.idle_ms = int64_t{std::max(1, config.session_idle_s)} * 1000;
+  so.absolute_ms = int64_t{std::max(1, config.session_max_s)} * 1000;
+  impl_->sessions = std::make_unique<Sessions>(so, Env::Default());
   impl_->RegisterMetrics();
   impl_->access_log = spdlog::get("access");
   impl_->Install();
@@ -256,9 +307,10 @@ Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
 
 Server::~Server() {
   impl_->front.reset();  // every connection closed, every worker joined
-  for (const char* m : {"takedown_http_connections", "takedown_bank_entries",
-                        "takedown_content_items", "takedown_checks_total",
-                        "takedown_uploads_blocked_total", "takedown_store_write_queue_depth"}) {
+  for (const char* m :
+       {"takedown_http_connections", "takedown_bank_entries", "takedown_content_items",
+        "takedown_checks_total", "takedown_uploads_blocked_total",
+        "takedown_store_write_queue_depth", "takedown_console_sessions"}) {
     impl_->metrics->RemoveCallback(m);
   }
 }

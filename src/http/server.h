@@ -1,7 +1,9 @@
 // The HTTP edge of `takedown serve` (an event-driven front on Boost.Beast, front.h): routes
 // translate JSON to domain calls and
 // back, and nothing else. Every route but /healthz and /readyz needs an API key
-// (Authorization: Bearer KEY) whose role the route allows; client errors are 4xx with
+// (Authorization: Bearer KEY), or a console session made from one (POST /console/session: a
+// cookie, and X-CSRF-Token on every state change; sessions.h), whose role the route allows; client
+// errors are 4xx with
 // {"error": {"code", "message"}}, never 500 for bad input. Requests are counted and timed per
 // route for /metrics (Prometheus text).
 #pragma once
@@ -34,6 +36,9 @@ struct ServerConfig {
   // TLS: PEM certificate chain and key (both or neither), loaded anew when they change.
   std::string tls_cert_file, tls_key_file;
   int tls_reload_ms = 5000;
+  // Console sessions (sessions.h): ended after this long unused, and this long after sign-in.
+  int session_idle_s = 1800;
+  int session_max_s = 43200;
 };
 
 // What the edge reads besides the service and the workflow: the audit chain (verify), the

@@ -21,6 +21,7 @@
 #include "http/front.h"
 #include "http/request_parse.h"
 #include "http/server.h"
+#include "http/sessions.h"
 
 namespace takedown::http {
 
@@ -100,6 +101,9 @@ struct Server::Impl {
   std::map<std::string, std::unique_ptr<RouteStats>>
       stats;  // key: "METHOD path"; fixed after construction
   MetricsRegistry::CounterMetric *unauthenticated = nullptr, *forbidden = nullptr;
+  std::unique_ptr<Sessions> sessions;
+  MetricsRegistry::CounterMetric *sign_ins_ok = nullptr, *sign_ins_refused = nullptr,
+                                 *sign_ins_throttled = nullptr;
   MetricsRegistry::CounterMetric *refused_connections = nullptr, *refused_timeout = nullptr,
                                  *refused_size = nullptr, *refused_encoding = nullptr;
   std::shared_ptr<spdlog::logger>
@@ -122,7 +126,11 @@ struct Server::Impl {
     Handler handler;
     RouteStats* stats;
     std::optional<BodyFields> fields;  // a JSON body's known fields, from the OpenAPI document
+    // The handler authorizes itself (the sign-in, which audits failures); the request may carry
+    // at most kDeferredBodyLimit bytes of body, read only then.
+    bool defer_auth = false;
   };
+  static constexpr int64_t kDeferredBodyLimit = 1024;
   std::vector<RouteEntry> table;  // fixed after construction
   RouteStats unmatched;           // requests answered before a route was found
 
@@ -151,9 +159,12 @@ struct Server::Impl {
   HttpResponse Handle(HttpRequest& req);
   // Metrics and the access log line of every answered request.
   void Record(const HttpRequest& req, const HttpResponse& res, double seconds);
-  // The key's principal, or the response that refuses it.
+  // The key's (or the console session's) principal, or the response that refuses it. A session
+  // must show its CSRF token on every method but GET and HEAD.
   Result<service::Principal> Authorize(const HttpRequest& req, const std::vector<Role>& roles,
                                        HttpResponse* refusal);
+  // The API key a request carries (Authorization: Bearer, or X-Api-Key), or "".
+  static std::string KeyOf(const HttpRequest& req);
 
   // The service's figures, read when /metrics is scraped.
   void RegisterMetrics() {
@@ -182,6 +193,17 @@ struct Server::Impl {
                          {{"reason", "unauthenticated"}});
     forbidden = metrics->Counter("takedown_auth_failures_total", "Requests refused for their key.",
                                  {{"reason", "forbidden"}});
+    const std::string sign_in_help = "Console sign-ins by result.";
+    sign_ins_ok =
+        metrics->Counter("takedown_console_sign_ins_total", sign_in_help, {{"result", "ok"}});
+    sign_ins_refused =
+        metrics->Counter("takedown_console_sign_ins_total", sign_in_help, {{"result", "refused"}});
+    sign_ins_throttled = metrics->Counter("takedown_console_sign_ins_total", sign_in_help,
+                                          {{"result", "throttled"}});
+    metrics->Callback(
+        "takedown_console_sessions", "Console sessions signed in now.", "gauge", [this] {
+          return Samples{{{}, sessions ? static_cast<double>(sessions->Count()) : 0.0}};
+        });
     auto stat = [this](uint64_t service::ServiceStats::*field) {
       return [this, field] {
         service::Service* svc = S();
@@ -208,6 +230,8 @@ struct Server::Impl {
   void Install();
   void InstallEngineRoutes();    // keys, banks, the upload gate, content, audit (engine_routes.cc)
   void InstallWorkflowRoutes();  // requests, review, actions, appeals, reports (workflow_routes.cc)
+  void InstallConsoleRoutes();   // console sessions: sign in, who, sign out (console_routes.cc)
+  void AuditEdge(const std::string& actor, const std::string& kind, const json& payload);
 
   // Each workflow route answers 503 until the workflow is attached.
   void WorkflowRoute(const std::string& method, const std::string& path, std::vector<Role> roles,

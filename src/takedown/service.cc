@@ -203,7 +203,10 @@ Status Service::RevokeKey(int64_t id, const std::string& actor) {
 }
 
 Result<Principal> Service::Authenticate(const std::string& key) {
-  const std::string h = KeyHash(key);
+  return AuthenticateHash(KeyHash(key));
+}
+
+Result<Principal> Service::AuthenticateHash(const std::string& h) {
   {
     ReaderLock lock(&mu_);
     if (auto it = key_cache_.find(h);

@@ -141,6 +141,8 @@ class Service {
   Status RevokeKey(int64_t id, const std::string& actor);
   // Unauthenticated (PermissionDenied) for unknown or revoked keys.
   Result<Principal> Authenticate(const std::string& key);
+  // The same by the key's hash (KeyHash): a console session keeps the hash, never the key.
+  Result<Principal> AuthenticateHash(const std::string& key_hash);
   // A key's record (never the key itself), revoked ones included; none for an unknown id.
   Result<std::optional<store::KeyRecord>> GetKey(int64_t id) { return store_->GetKey(id); }
 

@@ -1,0 +1,89 @@
+// Console sessions (issue 18): a person signs in once with an API key and works from then on
+// with a server-side session: a random token in a cookie (HttpOnly, SameSite=Strict, Secure
+// under TLS), never the key. A session carries the key's hash (its role is read again from the
+// key on every request, so a revoked key ends its sessions within the key cache's minute), a
+// CSRF token that every state-changing request must echo in X-CSRF-Token, an idle expiry (moved
+// on by each use) and an absolute one. Sessions live in memory: a restart signs everyone out.
+// Bounded: at most max_sessions in all (the least recently used ended first) and max_per_key
+// per key (its oldest ended first). Tokens are kept as their SHA-256, compared by digest.
+//
+// Failed sign-ins are throttled per client address (max_failures a minute; then 429).
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/env.h"
+#include "core/mutex.h"
+
+namespace takedown::http {
+
+// The session cookie's name.
+inline constexpr char kSessionCookie[] = "takedown_session";
+
+struct SessionOptions {
+  int64_t idle_ms = 30 * 60 * 1000;        // ended after this long unused
+  int64_t absolute_ms = 12 * 3600 * 1000;  // ended this long after sign-in, used or not
+  size_t max_sessions = 10000;
+  size_t max_per_key = 16;
+  int max_failures_per_minute = 10;  // failed sign-ins per client address
+};
+
+class Sessions {
+ public:
+  struct Session {
+    std::string key_hash;
+    int64_t key_id = 0;
+    std::string csrf;
+    int64_t created_ms = 0, last_ms = 0;
+    int64_t idle_expires_ms(const SessionOptions& o) const { return last_ms + o.idle_ms; }
+    int64_t expires_ms(const SessionOptions& o) const { return created_ms + o.absolute_ms; }
+  };
+  struct Issued {
+    std::string token;  // for the cookie; shown once
+    Session session;
+  };
+
+  Sessions(SessionOptions options, Env* env);
+
+  // A new session for the key.
+  Issued Create(const std::string& key_hash, int64_t key_id) TD_EXCLUDES(mu_);
+  // The live session of a token, its idle expiry moved on; nullopt when unknown or expired.
+  std::optional<Session> Use(const std::string& token) TD_EXCLUDES(mu_);
+  // Ends a session; false when there was none.
+  bool End(const std::string& token) TD_EXCLUDES(mu_);
+  // Live sessions now (expired ones are dropped first).
+  size_t Count() TD_EXCLUDES(mu_);
+
+  // Throttling of failed sign-ins by client address: Allowed is false while the address has had
+  // max_failures_per_minute failures within the last minute; Failed records one.
+  bool Allowed(const std::string& address) TD_EXCLUDES(mu_);
+  void Failed(const std::string& address) TD_EXCLUDES(mu_);
+
+  const SessionOptions& options() const { return opt_; }
+
+  // Constant-time comparison (CSRF tokens).
+  static bool SameSecret(const std::string& a, const std::string& b);
+
+ private:
+  void DropExpired(int64_t now) TD_REQUIRES(mu_);
+  std::string RandomHex(size_t bytes);
+
+  const SessionOptions opt_;
+  Env* env_;
+  Mutex mu_;
+  std::map<std::string, Session> by_digest_ TD_GUARDED_BY(mu_);  // SHA-256 of the token
+  struct Failures {
+    int64_t window_start_ms = 0;
+    int count = 0;
+  };
+  std::map<std::string, Failures> failures_ TD_GUARDED_BY(mu_);
+};
+
+// The value of one cookie in a Cookie header ("" when absent).
+std::string CookieValue(const std::string& header, const std::string& name);
+
+}  // namespace takedown::http
