@@ -441,6 +441,43 @@ TEST_F(DisclosureTest, AHoldKeepsRecordsPastRetentionAndThePlatformIsToldToPrese
   EXPECT_EQ((*wf_->ListHolds(reviewer_, 0, 100))["holds"].size(), 2u);
 }
 
+// A requester keeps at most kMaxRequesterHolds legal holds in force (each sweeps the content index
+// and sends the platform a preserve action); a retry of one made still answers; holds that ended
+// make room; staff are not bounded.
+TEST_F(DisclosureTest, ARequesterKeepsABoundedNumberOfHoldsInForce) {
+  History();
+  const auto hotline = Key(Role::kRequester, "hotline");
+  json notice = {{"category", "ncii"},
+                 {"explanation", "intimate images shared without consent"},
+                 {"notifier", {{"name", "Analyst"}, {"email", "a@hotline.example"}}},
+                 {"accuracy_statement", true},
+                 {"evidence", json::array({json::object()})}};
+  auto r = wf_->CreateRequest(hotline, notice, {{0, Jpeg(5, 95)}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t rid = (*r)["id"];
+  int64_t first = 0;
+  for (int64_t i = 0; i < Holds::kMaxRequesterHolds; ++i) {
+    auto h = wf_->PlaceHold(hotline, {{"request_id", rid}, {"days", 1}, {"reason", "inquiry"}},
+                            fmt::format("bulk-{}", i));
+    ASSERT_TRUE(h.ok()) << i << ": " << h.status().ToString();
+    if (i == 0) first = (*h)["id"];
+  }
+  auto over = wf_->PlaceHold(hotline, {{"request_id", rid}, {"days", 1}, {"reason", "one more"}},
+                             "bulk-over");
+  ASSERT_EQ(over.status().code(), StatusCode::kFailedPrecondition) << over.status().ToString();
+  EXPECT_NE(over.status().message().find("50 legal holds in force"), std::string::npos)
+      << over.status().message();
+  auto retry =
+      wf_->PlaceHold(hotline, {{"request_id", rid}, {"days", 1}, {"reason", "inquiry"}}, "bulk-0");
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ((*retry)["id"], first);
+  EXPECT_TRUE(
+      wf_->PlaceHold(reviewer_, {{"request_id", rid}, {"days", 1}, {"reason", "staff"}}, "").ok());
+  env_.AdvanceMs(2 * kDay);  // the one-day holds have ended: room again
+  EXPECT_TRUE(
+      wf_->PlaceHold(hotline, {{"request_id", rid}, {"days", 1}, {"reason", "again"}}, "").ok());
+}
+
 TEST(PackageTest, CanonicalFormIsPythonsSortedCompactJson) {
   const json j = json::parse(R"({"b":[1,{"z":"\u00e9\n","a":-2}],"a":"x\u0001"})");
   // json.dumps(j, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

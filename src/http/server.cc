@@ -192,7 +192,8 @@ std::optional<HttpResponse> Server::Impl::Admit(HttpRequest& req) {
   // The key and its role are checked from the header, before any body byte is read.
   auto who = Authorize(req, route.roles, &res);
   if (!who.ok()) return res;
-  req.principal = fmt::format("{} ({})", who->actor(), service::RoleName(who->role));
+  req.principal = fmt::format("{} ({}{})", who->actor(), service::RoleName(who->role),
+                              KeyOf(req).empty() ? ", session" : "");
   return std::nullopt;
 }
 

@@ -121,6 +121,7 @@ Result<json> Holds::Place(const Principal& who, const json& body,
   }
   h.legal_reference = Str(body, "legal_reference", 256, &p);
   if (!p.empty()) return intake::ProblemsStatus(p);
+  if (who.role == Role::kRequester) TD_RETURN_IF_ERROR(WithinRequesterBound(who, idempotency_key));
 
   // What it holds: the spread's content and accounts, as the sweep's signals find them now.
   std::set<int64_t> rows;
@@ -181,6 +182,40 @@ Result<json> Holds::Place(const Principal& who, const json& body,
   TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
   TD_ASSIGN_OR_RETURN(h, LoadHold(ctx_->stores.docs, h.id));
   return View(h);
+}
+
+Status Holds::WithinRequesterBound(const Principal& who, const std::string& idempotency_key) {
+  if (!idempotency_key.empty()) {  // a retry of a placement made is not a new hold
+    TD_ASSIGN_OR_RETURN(auto known,
+                        ctx_->stores.docs->FindDocs(
+                            {.kind = std::string(kHoldDoc),
+                             .limit = 1,
+                             .ukey = fmt::format("hold:{}:{}", who.key_id, idempotency_key)}));
+    if (!known.empty()) return Status::Ok();
+  }
+  const int64_t now = ctx_->Now();
+  int64_t in_force = 0;
+  for (int64_t after = 0;;) {
+    TD_ASSIGN_OR_RETURN(
+        auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kHoldDoc),
+                                                .owner = who.key_id,
+                                                .state = std::string(NameOf(HoldState::kActive)),
+                                                .after_id = after,
+                                                .limit = 1000}));
+    if (rows.empty()) break;
+    after = rows.back().id;
+    for (const auto& rec : rows) {
+      TD_ASSIGN_OR_RETURN(Hold h, HoldFromDoc(rec));
+      if (h.until_ms > now) ++in_force;
+    }
+  }
+  if (in_force >= kMaxRequesterHolds) {
+    return FailedPrecondition(fmt::format(
+        "this key keeps {} legal holds in force, the most a requester may: extend one of them, "
+        "or ask a reviewer or administrator to place this one",
+        in_force));
+  }
+  return Status::Ok();
 }
 
 Result<json> Holds::Extend(const Principal& who, int64_t id, const json& body) {

@@ -26,6 +26,9 @@ class Holds {
   static constexpr int64_t kMaxDays = 730;        // one placement or extension
   static constexpr int64_t kMaxTotalDays = 3650;  // from placement to the last day held
   static constexpr size_t kMaxContent = 10000;    // content ids named in one preserve action
+  // Legal holds a requester may keep in force at once (each sweeps the content index and sends
+  // the platform a preserve action); reviewers and administrators are not bounded.
+  static constexpr int64_t kMaxRequesterHolds = 50;
 
   // {"request_id" | "disclosure_id", "days": 1..730, "reason", "legal_reference"?}.
   // NotFound for a request or disclosure `who` may not see; InvalidArgument naming bad fields.
@@ -40,6 +43,9 @@ class Holds {
  private:
   Result<Hold> LoadVisible(const Principal& who, int64_t id);
   nlohmann::json View(const Hold& h) const;
+  // FailedPrecondition when the requester keeps kMaxRequesterHolds in force (a retry of a
+  // placement already made passes).
+  Status WithinRequesterBound(const Principal& who, const std::string& idempotency_key);
   // Queues the preserve action for the hold's current time; returns its id.
   Result<int64_t> Preserve(const Hold& h);
   // The request's kept evidence is kept until the hold's time at least.
