@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=clang CXX=clang++ cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DTAKEDOWN_BUILD_TESTS=OFF -DTAKEDOWN_BUILD_BENCH=OFF >/dev/null
+  -DTAKEDOWN_BUILD_TESTS=OFF -DTAKEDOWN_BUILD_BENCH=OFF -DTAKEDOWN_CONSOLE=OFF >/dev/null
 # Generated headers the sources include (the git revision of `--version`).
 cmake --build build-tsa --target takedown_revision >/dev/null
 # The build's own commands for each file of src/ (generated sources need a build: skipped).

@@ -35,6 +35,9 @@ service_packages=(
   libgmime-3.0-dev libopendkim-dev libcurl4-openssl-dev libkainjow-mustache-dev
   # scripts/run.sh waits for the service with curl
   curl
+  # the console (console/) is built with npm and Vite into the binary: Node.js 20.19 or later
+  # (the machine's; Debian 12's own 18 is too old for Vite 8: see the check below)
+  nodejs
 )
 test_packages=(
   # formatting and static checks
@@ -46,7 +49,10 @@ test_packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the webhook receivers of examples/receivers are run by the tests (Python is Debian's python3)
-  python3 nodejs golang-go
+  python3 golang-go
+  # the console's browser tests: Playwright drives Debian's Chromium (never a downloaded browser);
+  # Korean screens need a Korean font
+  chromium fonts-nanum
   # image edits for the robustness tests and benchmarks (not linked by the core libraries)
   libopencv-imgproc-dev
   # the index benchmark's comparison (benchmark-only; not linked by takedown itself)
@@ -70,8 +76,20 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The console's build needs npm and Node.js 20.19 or later (Vite 8): say so plainly, not mid-build.
+node_check() {
+  command -v npm >/dev/null || { echo "setup: npm is missing: the console is built with npm (install Node.js 20.19+ with npm)" >&2; exit 1; }
+  local v
+  v=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+    echo "setup: Node.js $v is too old: the console's build (Vite 8) needs 20.19 or later" >&2
+    exit 1
+  }
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages already installed" >&2
+  node_check
   exit 0
 fi
 
@@ -87,3 +105,4 @@ fi
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done" >&2
+node_check

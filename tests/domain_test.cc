@@ -389,6 +389,10 @@ class FakeClockWorkflow : public ::testing::Test {
     if (!profile.is_null()) EXPECT_TRUE(wf_->SetRequesterProfile(p.key_id, profile, admin_).ok());
     return p;
   }
+  Principal Reviewer(const std::string& name) {
+    return Principal{svc_->CreateKey(Role::kReviewer, name, "system")->first, Role::kReviewer,
+                     name};
+  }
   // An upload recorded in the content index by its MD5 (no media to decode).
   void Upload(const std::string& id, const std::string& chat, const std::string& md5) {
     Signals s;
@@ -480,18 +484,125 @@ TEST_F(FakeClockWorkflow, RetainedEvidenceIsShownUntilItsPeriodEndsAndThenDelete
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const int64_t id = (*r)["id"];
   const Principal reviewer{50, Role::kReviewer, "rev"};
-  EXPECT_TRUE(wf_->Preview(reviewer, id, 0, false).ok());
+  EXPECT_TRUE(wf_->Preview(reviewer, id, 0, false, "").ok());
   EXPECT_EQ(*wf_->PurgeExpiredEvidence(), 0);
   env_.AdvanceMs(3600 * 1000 - 1);
-  EXPECT_TRUE(wf_->Preview(reviewer, id, 0, false).ok()) << "one millisecond left";
+  EXPECT_TRUE(wf_->Preview(reviewer, id, 0, false, "").ok()) << "one millisecond left";
   env_.AdvanceMs(1);
-  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false, "").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(*wf_->PurgeExpiredEvidence(), 1);
   EXPECT_FALSE(store_->GetEvidence(id, 0)->has_value());
   int deleted = 0;
   const auto audit = store_->ReadAudit(1, 1000).value();
   for (const auto& a : audit) deleted += a.kind == "evidence.deleted";
   EXPECT_EQ(deleted, 1);
+}
+
+TEST_F(FakeClockWorkflow, ClearLooksNeedAReasonAndAreBoundedPerReviewerAndHour) {
+  WorkflowOptions o;
+  o.evidence_retention_s = 7 * 86400;
+  o.evidence_key = std::string(32, 'k');
+  o.reveals_per_hour = 2;
+  Open(o);
+  const auto req = Requester("r", {{"source_type", "victim"}});
+  json body = Notice(md5_);
+  body["evidence"] = json::array({json::object()});
+  const auto photo = *media::EncodeJpeg(testing::DetailedPhoto(160, 120, 6), 90);
+  auto r = wf_->CreateRequest(req, body, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  const Principal rev{50, Role::kReviewer, "rev"}, other{51, Role::kReviewer, "other"};
+  auto no_reason = wf_->Preview(rev, id, 0, true, "");
+  EXPECT_EQ(no_reason.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_reason.status().message().find("reason"), std::string::npos);
+  EXPECT_EQ(wf_->Preview(rev, id, 0, true, "check the face")->reveals_left, 1);
+  env_.AdvanceMs(30 * 60'000);
+  EXPECT_EQ(wf_->Preview(rev, id, 0, true, "check the tattoo")->reveals_left, 0);
+  auto over = wf_->Preview(rev, id, 0, true, "once more");
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(over.status().message().find("2 clear looks an hour"), std::string::npos);
+  EXPECT_TRUE(wf_->Preview(rev, id, 0, false, "").ok()) << "the blurred look is never refused";
+  EXPECT_EQ(wf_->Preview(other, id, 0, true, "second opinion")->reveals_left, 1)
+      << "each reviewer has a budget";
+  env_.AdvanceMs(30 * 60'000);  // the first reveal is an hour old: room for one
+  EXPECT_EQ(wf_->Preview(rev, id, 0, true, "again")->reveals_left, 0);
+  int refused = 0, revealed = 0;
+  const auto audit = store_->ReadAudit(1, 1000);
+  ASSERT_TRUE(audit.ok());
+  for (const auto& a : *audit) {
+    refused += a.kind == "evidence.reveal_refused";
+    revealed += a.kind == "evidence.revealed";
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(revealed, 4);
+}
+
+TEST_F(FakeClockWorkflow, OneReviewerAtATimeClaimsARequestUntilTheLeaseEnds) {
+  WorkflowOptions o;
+  o.review_claim_s = 600;
+  Open(o);
+  const auto req = Requester("r", json());
+  auto r = wf_->CreateRequest(req, Notice(md5_));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ((*r)["status"], "pending_review");
+  const int64_t id = (*r)["id"];
+  const Principal kim = Reviewer("kim"), lee = Reviewer("lee");
+  auto c = wf_->ClaimRequest(kim, id, false);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)["claim"]["name"], "kim");
+  EXPECT_EQ((*wf_->ReviewQueue(10))["queue"][0]["claim"]["key_id"], kim.key_id);
+  EXPECT_EQ((*wf_->GetRequest(lee, id))["claim"]["name"], "kim");
+  EXPECT_FALSE((*wf_->GetRequest(req, id)).contains("claim")) << "not the requester's business";
+  // Another reviewer can neither claim, release nor decide it while the lease lasts.
+  auto taken = wf_->ClaimRequest(lee, id, false);
+  EXPECT_EQ(taken.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(taken.status().message().find("claimed by kim"), std::string::npos);
+  EXPECT_EQ(wf_->ClaimRequest(lee, id, true).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(wf_->Decide(lee, id, true, "mine now").status().code(),
+            StatusCode::kFailedPrecondition);
+  // Claiming again extends the lease; when it ends, another may claim.
+  env_.AdvanceMs(500'000);
+  ASSERT_TRUE(wf_->ClaimRequest(kim, id, false).ok());
+  env_.AdvanceMs(500'000);
+  EXPECT_FALSE(wf_->ClaimRequest(lee, id, false).ok()) << "extended by the second claim";
+  env_.AdvanceMs(100'001);
+  EXPECT_TRUE((*wf_->ReviewQueue(10))["queue"][0]["claim"].is_null()) << "the lease ended";
+  ASSERT_TRUE(wf_->ClaimRequest(lee, id, false).ok());
+  // Released, anyone may claim; the decision clears the claim; a decided request is not claimed.
+  EXPECT_TRUE((*wf_->ClaimRequest(lee, id, true))["claim"].is_null());
+  ASSERT_TRUE(wf_->ClaimRequest(kim, id, false).ok());
+  ASSERT_TRUE(wf_->Decide(kim, id, false, "not the reported person").ok());
+  EXPECT_TRUE((*wf_->GetRequest(kim, id))["claim"].is_null());
+  EXPECT_EQ(wf_->ClaimRequest(lee, id, false).status().code(), StatusCode::kFailedPrecondition);
+  std::multiset<std::string> kinds;
+  const auto audit = store_->ReadAudit(1, 1000);
+  ASSERT_TRUE(audit.ok());
+  for (const auto& a : *audit) kinds.insert(a.kind);
+  EXPECT_EQ(kinds.count("request.claimed"), 4u);
+  EXPECT_EQ(kinds.count("request.released"), 1u);
+}
+
+TEST_F(FakeClockWorkflow, TheConfirmationListsEveryRemovalOnceConfirmedAndOnlyForItsRequester) {
+  Upload("m-1", "chat-a", md5_);
+  Upload("m-2", "chat-b", md5_);
+  const auto reg = Requester("reg", {{"source_type", "trusted_flagger"}, {"trusted", true}});
+  const auto stranger = Requester("stranger", json());
+  auto r = wf_->CreateRequest(reg, Notice(md5_));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  auto early = wf_->Confirmation(reg, id);
+  EXPECT_EQ(early.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("actioned"), std::string::npos);
+  wf_->DeliverDueNow();
+  auto c = wf_->Confirmation(reg, id);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)["copies_removed"], 2);
+  EXPECT_EQ((*c)["removals"].size(), 2u);
+  EXPECT_EQ(wf_->Confirmation(stranger, id).status().code(), StatusCode::kNotFound);
+  const std::string csv = Workflow::ConfirmationCsv(*c);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;
+  EXPECT_NE(csv.find(",m-1,chat-a,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",m-2,chat-b,"), std::string::npos) << csv;
 }
 
 TEST_F(FakeClockWorkflow, AFailedWebhookIsRetriedWhenItsBackoffHasPassed) {

@@ -319,7 +319,7 @@ TEST_F(HttpTest, EveryRouteRefusesRolesOutsideIt) {
     if (route.roles.empty()) {
       auto r = call({});
       ASSERT_TRUE(r);
-      EXPECT_EQ(r->status, 200) << route.path;
+      EXPECT_EQ(r->status, route.path == "/console" ? 308 : 200) << route.path;
       continue;
     }
     ExpectError(call({}), 401, "unauthenticated");
@@ -782,6 +782,30 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/requests/{request_id}/evidence/{item}/preview",
        request_path + "/evidence/x/preview", reviewer, 400);
 
+  // One reviewer at a time: a claim (a lease) keeps others from claiming and deciding.
+  const std::string claim_path = request_path + "/claim";
+  const std::string lee = svc_->CreateKey(Role::kReviewer, "reviewer-2", "test").value().second;
+  EXPECT_EQ(
+      call("POST", "/v1/requests/{request_id}/claim", claim_path, reviewer, 200)["claim"]["name"],
+      "reviewer-1");
+  EXPECT_EQ(call("GET", "/v1/review/queue", "/v1/review/queue", reviewer,
+                 200)["queue"][0]["claim"]["name"],
+            "reviewer-1");
+  const json taken = call("POST", "/v1/requests/{request_id}/claim", claim_path, lee, 409);
+  EXPECT_NE(taken["error"]["message"].get<std::string>().find("claimed by reviewer-1"),
+            std::string::npos)
+      << taken;
+  call("POST", "/v1/requests/{request_id}/decision", request_path + "/decision", lee, 409,
+       json{{"approve", true}, {"reason", "mine"}}.dump());
+  call("DELETE", "/v1/requests/{request_id}/claim", claim_path, lee, 409);
+  call("POST", "/v1/requests/{request_id}/claim", claim_path, requester, 403);
+  call("POST", "/v1/requests/{request_id}/claim", "/v1/requests/999999/claim", reviewer, 404);
+  EXPECT_TRUE(call("DELETE", "/v1/requests/{request_id}/claim", claim_path, reviewer, 200)["claim"]
+                  .is_null());
+  call("POST", "/v1/requests/{request_id}/claim", claim_path, reviewer, 200);
+  call("GET", "/v1/requests/{request_id}/confirmation", request_path + "/confirmation", requester,
+       409);
+
   // Review, the removal, its acknowledgement and statement.
   const json decided =
       call("POST", "/v1/requests/{request_id}/decision", request_path + "/decision", reviewer, 200,
@@ -798,6 +822,19 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/actions/{action_id}/statement", action_path + "/statement", platform, 200);
   call("POST", "/v1/actions/{action_id}/ack", action_path + "/ack", platform, 200);
   call("POST", "/v1/actions/{action_id}/ack", action_path + "/ack", platform, 200);  // idempotent
+  // The requester's confirmation, as a download.
+  const json confirmation = call("GET", "/v1/requests/{request_id}/confirmation",
+                                 request_path + "/confirmation", requester, 200);
+  EXPECT_EQ(confirmation["copies_removed"], 1) << confirmation;
+  call("GET", "/v1/requests/{request_id}/confirmation", request_path + "/confirmation?format=csv",
+       requester, 200);
+  call("GET", "/v1/requests/{request_id}/confirmation", request_path + "/confirmation?format=xml",
+       requester, 400);
+  call("GET", "/v1/requests/{request_id}/confirmation", request_path + "/confirmation",
+       other_requester_, 404);
+  call("GET", "/v1/requests/{request_id}/confirmation", request_path + "/confirmation", platform,
+       403);
+  call("POST", "/v1/requests/{request_id}/claim", claim_path, reviewer, 409);  // decided
   call("POST", "/v1/actions/{action_id}/ack", "/v1/actions/999999/ack", platform, 404);
   call("GET", "/v1/actions", "/v1/actions?state=acknowledged", admin, 200);
   call("GET", "/v1/actions", "/v1/actions?state=lost", admin, 400);
@@ -930,8 +967,13 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
        json{{"action_id", 999999}, {"reason", "none"}}.dump());
   call("GET", "/v1/appeals", "/v1/appeals?status=open", reviewer, 200);
   const std::string appeal_path = "/v1/appeals/" + std::to_string(appeal["id"].get<int64_t>());
+  // Not by the reviewer who decided the removal (DSA Art. 20(6)): another one.
+  const json own = call("POST", "/v1/appeals/{appeal_id}/decision", appeal_path + "/decision",
+                        reviewer, 409, json{{"outcome", "rejected"}, {"reason", "mine"}}.dump());
+  EXPECT_NE(own["error"]["message"].get<std::string>().find("another reviewer"), std::string::npos)
+      << own;
   const json upheld =
-      call("POST", "/v1/appeals/{appeal_id}/decision", appeal_path + "/decision", reviewer, 200,
+      call("POST", "/v1/appeals/{appeal_id}/decision", appeal_path + "/decision", lee, 200,
            json{{"outcome", "upheld"}, {"reason", "fair"}, {"disable_entry", true}}.dump());
   EXPECT_TRUE(upheld.contains("restore_action_id")) << upheld;
   call("POST", "/v1/appeals/{appeal_id}/decision", appeal_path + "/decision", reviewer, 409,
@@ -953,6 +995,12 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("GET", "/v1/mail/messages", "/v1/mail/messages", admin, 503);
 
   // Console sessions: a key signs in; the cookie then stands for it (CSRF on changes).
+  // The console's page and assets: no key; deep links answer the page; unknown assets 404.
+  call("GET", "/console", "/console", "", 308);
+  call("GET", "/console/", "/console/", "", 200);
+  call("GET", "/console/{path}", "/console/requests/12", "", 200);
+  call("GET", "/console/{path}", "/console/assets/no-such-file.js", "", 404);
+  call("GET", "/console/{path}", "/console/a/%2e%2e/b", "", 400);
   const json session = call("POST", "/console/session", "/console/session", reviewer, 201);
   EXPECT_EQ(session["via"], "session") << session;
   call("POST", "/console/session", "/console/session", "td_not-a-key", 401);
@@ -1257,6 +1305,119 @@ TEST_F(HttpTest, RevokedKeysAreRefusedAtOnce) {
   auto audit = json::parse(Get("/v1/audit/verify", keys_[Role::kAdmin])->body);
   EXPECT_EQ(audit["ok"], true);
   EXPECT_GE(audit["records"].get<int>(), 7);  // 5 keys at set-up, one created, one revoked
+}
+
+// The console is served from the binary with no key: a strict Content-Security-Policy (scripts and
+// styles from this origin only, none inline), hashed assets cached for good, the page never; any
+// page path answers the page (the browser routes it); a way out of /console/ is refused.
+TEST_F(HttpTest, TheConsoleIsServedFromTheBinaryUnderAStrictPolicy) {
+  auto page = client_->Get("/console/");
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200) << page->body;
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy"),
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            "connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+  EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(page->get_header_value("X-Frame-Options"), "DENY");
+  EXPECT_EQ(page->get_header_value("Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(page->get_header_value("Cache-Control"), "no-store");
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  // Nothing inline, nothing from elsewhere: every script and style sheet is a file of ours.
+  const std::string& html = page->body;
+  std::smatch m;
+  const std::regex script(R"(<script([^>]*)>([^<]*)</script>)");
+  int scripts = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), script);
+       it != std::sregex_iterator(); ++it) {
+    ++scripts;
+    EXPECT_NE((*it)[1].str().find("src=\"/console/assets/"), std::string::npos) << (*it)[0];
+    EXPECT_TRUE((*it)[2].str().empty()) << "an inline script: " << (*it)[0];
+  }
+  EXPECT_GE(scripts, 1) << html;
+  EXPECT_EQ(html.find(" style="), std::string::npos) << html;
+  EXPECT_EQ(html.find("<style"), std::string::npos) << html;
+  EXPECT_EQ(html.find("http://"), std::string::npos) << html;
+  EXPECT_EQ(html.find("https://"), std::string::npos) << html;
+  // Each asset the page names is served, typed, cached for good.
+  const std::regex asset(R"re((?:src|href)="(/console/assets/[^"]+)")re");
+  int assets = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), asset);
+       it != std::sregex_iterator(); ++it) {
+    ++assets;
+    const std::string path = (*it)[1];
+    auto a = client_->Get(path.c_str());
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 200) << path;
+    EXPECT_EQ(a->get_header_value("Cache-Control"), "public, max-age=31536000, immutable") << path;
+    const std::string type = a->get_header_value("Content-Type");
+    EXPECT_TRUE(type.rfind("text/javascript", 0) == 0 || type.rfind("text/css", 0) == 0)
+        << path << ": " << type;
+    EXPECT_FALSE(a->get_header_value("Content-Security-Policy").empty()) << path;
+  }
+  EXPECT_GE(assets, 2) << "a script and a style sheet: " << html;
+  // Deep links answer the page; unknown assets and ways out do not.
+  for (const char* deep : {"/console/queue", "/console/requests/12", "/console/x/y/z"}) {
+    auto d = client_->Get(deep);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->status, 200) << deep;
+    EXPECT_EQ(d->body, html) << deep;
+  }
+  for (const char* bad : {"/console/a/%2e%2e/b", "/console/a%2fb", "/console/a//b"}) {
+    auto b = client_->Get(bad);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->status, 400) << bad << ": " << b->body;
+  }
+  EXPECT_EQ(client_->Get("/console/assets/nope.js")->status, 404);
+  auto moved = client_->Get("/console");
+  EXPECT_EQ(moved->status, 308);
+  EXPECT_EQ(moved->get_header_value("Location"), "/console/");
+  // The tail route does not change another route's answer: the sign-in's 405 lists its methods.
+  auto put = client_->Put("/console/session", "", "application/json");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 405);
+  EXPECT_EQ(put->get_header_value("Allow"), "POST, GET, DELETE");
+  EXPECT_EQ(client_->Post("/console/queue", "", "application/json")->status, 405);
+}
+
+// A session cookie chosen by someone else is never adopted (the sign-in makes a new one), and every
+// route that changes anything refuses a session's request without its CSRF token, or with
+// another's, before the route runs: checked over the whole route table, for each person's role.
+TEST_F(HttpTest, SessionsResistFixationAndEveryChangeNeedsItsCsrfToken) {
+  const httplib::Headers planted = {{"Cookie", "takedown_session=attacker-chosen-value"}};
+  httplib::Headers sign_in = Auth(keys_[Role::kAdmin]);
+  sign_in.emplace("Cookie", "takedown_session=attacker-chosen-value");
+  auto in = client_->Post("/console/session", sign_in, "", "application/json");
+  ASSERT_TRUE(in);
+  ASSERT_EQ(in->status, 201) << in->body;
+  const std::string set_cookie = in->get_header_value("Set-Cookie");
+  EXPECT_EQ(set_cookie.find("attacker-chosen-value"), std::string::npos) << set_cookie;
+  EXPECT_EQ(client_->Get("/console/session", planted)->status, 401) << "a planted cookie";
+  int checked = 0;
+  for (Role role : {Role::kRequester, Role::kReviewer, Role::kAdmin}) {
+    auto signed_in = client_->Post("/console/session", Auth(keys_[role]), "", "application/json");
+    ASSERT_TRUE(signed_in);
+    ASSERT_EQ(signed_in->status, 201);
+    const std::string c = signed_in->get_header_value("Set-Cookie");
+    const httplib::Headers cookie = {{"Cookie", c.substr(0, c.find(';'))}};
+    httplib::Headers wrong = cookie;
+    wrong.emplace("X-CSRF-Token", std::string(64, '0'));
+    for (const auto& route : server_->routes()) {
+      if (route.method == "GET" || route.path == "/console/session") continue;
+      if (std::find(route.roles.begin(), route.roles.end(), role) == route.roles.end()) continue;
+      const std::string path = Concrete(route.path);
+      for (const auto& h : {cookie, wrong}) {
+        auto r = route.method == "POST" ? client_->Post(path.c_str(), h, "{}", "application/json")
+                                        : client_->Delete(path.c_str(), h);
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 403) << route.method << " " << route.path << " as "
+                                  << service::RoleName(role) << ": " << r->body;
+        EXPECT_NE(r->body.find("X-CSRF-Token"), std::string::npos) << r->body;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 40);
 }
 
 // A person signs in once with a key and works with a session cookie: HttpOnly, SameSite=Strict,

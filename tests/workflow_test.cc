@@ -965,34 +965,47 @@ TEST_F(WorkflowTest,
   const std::string plain(photo.begin(), photo.end());
   EXPECT_EQ((*blob)->data.find(plain.substr(0, 32)), std::string::npos) << "stored in the clear";
   EXPECT_EQ((*blob)->data.size(), photo.size() + 16);  // secretbox: ciphertext + MAC
-  // Blurred greyscale by default; the clear picture on request; both audited.
-  auto blurred = wf_->Preview(reviewer, id, 0, false);
+  // Blurred greyscale by default; the clear picture on request with a reason; both audited.
+  auto blurred = wf_->Preview(reviewer, id, 0, false, "");
   ASSERT_TRUE(blurred.ok()) << blurred.status().ToString();
+  EXPECT_EQ(blurred->reveals_left, -1);
   media::DecodeOptions dopt;
-  EXPECT_EQ(media::DecodeImage(*blurred, dopt)->image.format, media::PixelFormat::kGray8);
-  auto clear = wf_->Preview(reviewer, id, 0, true);
+  EXPECT_EQ(media::DecodeImage(blurred->jpeg, dopt)->image.format, media::PixelFormat::kGray8);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 0, true, " \n").status().code(),
+            StatusCode::kInvalidArgument)
+      << "a reveal without a reason";
+  auto clear = wf_->Preview(reviewer, id, 0, true, "compare with the reported chat's copy");
   ASSERT_TRUE(clear.ok());
-  EXPECT_EQ(media::DecodeImage(*clear, dopt)->image.format, media::PixelFormat::kRgb8);
-  EXPECT_LT(GradientEnergy(*blurred) * 4, GradientEnergy(*clear)) << "the preview is not blurred";
+  EXPECT_EQ(clear->reveals_left, o.reveals_per_hour - 1);
+  EXPECT_EQ(media::DecodeImage(clear->jpeg, dopt)->image.format, media::PixelFormat::kRgb8);
+  EXPECT_LT(GradientEnergy(blurred->jpeg) * 4, GradientEnergy(clear->jpeg))
+      << "the preview is not blurred";
   std::set<std::string> kinds;
+  bool reason_audited = false;
   const auto audit = store_->ReadAudit(1, 1000);
   ASSERT_TRUE(audit.ok());
-  for (const auto& a : *audit) kinds.insert(a.kind);
+  for (const auto& a : *audit) {
+    kinds.insert(a.kind);
+    if (a.kind == "evidence.revealed")
+      reason_audited =
+          json::parse(a.payload).value("reason", "") == "compare with the reported chat's copy";
+  }
   EXPECT_TRUE(kinds.count("evidence.previewed") && kinds.count("evidence.revealed"))
       << ::testing::PrintToString(kinds);
-  EXPECT_EQ(wf_->Preview(reviewer, id, 1, false).status().code(),
+  EXPECT_TRUE(reason_audited);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 1, false, "").status().code(),
             StatusCode::kNotFound);  // a hash, not media
   // Altered ciphertext is refused, not shown.
   auto bad = **blob;
   bad.data[10] ^= 1;
   ASSERT_TRUE(store_->PutEvidence(bad).ok());
-  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false, "").status().code(), StatusCode::kDataLoss);
   // The period ends: deleted, audited, gone.
   bad.expires_ms = 1;
   ASSERT_TRUE(store_->PutEvidence(bad).ok());
   EXPECT_EQ(*wf_->PurgeExpiredEvidence(), 1);
   EXPECT_FALSE(store_->GetEvidence(id, 0)->has_value());
-  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(wf_->Preview(reviewer, id, 0, false, "").status().code(), StatusCode::kNotFound);
   // Without retention nothing is kept.
   wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), nullptr, WorkflowOptions{});
   auto r2 = wf_->CreateRequest(req, body, {{0, photo}});

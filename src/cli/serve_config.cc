@@ -209,6 +209,17 @@ const std::vector<Binding>& Bindings() {
         "days within which an uploader's strikes count towards the repeat-uploader policy"},
        IntField(&ServeConfig::repeat_uploader_window_days, 1, 3650),
        true},
+      {{"workflow.review_claim_s", "TAKEDOWN_WORKFLOW_REVIEW_CLAIM_S", "--workflow.review_claim_s",
+        "seconds a reviewer's claim on a request lasts (claiming again extends it); while it "
+        "lasts no other reviewer may claim or decide the request"},
+       IntField(&ServeConfig::review_claim_s, 30, 86400),
+       true},
+      {{"workflow.reveals_per_hour", "TAKEDOWN_WORKFLOW_REVEALS_PER_HOUR",
+        "--workflow.reveals_per_hour",
+        "clear looks at evidence (reveals, each with a stated reason) each reviewer may take in "
+        "an hour; over it reveals are refused (0: none)"},
+       IntField(&ServeConfig::reveals_per_hour, 0, 10000),
+       true},
       {{"workflow.territorial_scope", "TAKEDOWN_WORKFLOW_TERRITORIAL_SCOPE",
         "--workflow.territorial_scope",
         "where removals take effect, for statements of reasons: EU, or EU/EEA codes (\"DE FR\")"},

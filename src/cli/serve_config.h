@@ -42,6 +42,8 @@ struct ServeConfig {
   int restrict_chat_after = 0;         // 0 = never
   std::string repeat_uploader_policy;  // "" = no account actions
   int repeat_uploader_window_days = 90;
+  int review_claim_s = 900;
+  int reveals_per_hour = 20;
   std::string territorial_scope;     // statements of reasons: "EU" or EU/EEA codes, "" none
   int evidence_retention_days = 0;   // 0 = media is hashed and dropped
   int evidence_hash_workers = 0;     // 0 = half the cores (at least 1)

@@ -3,6 +3,7 @@
 // in and gives the CSRF token; DELETE signs out. People's roles only: a platform key is a
 // machine's. Sign-ins, failures and sign-outs are audited; failures are throttled per address.
 #include "core/clock.h"
+#include "http/console_assets.h"
 #include "http/server_impl.h"
 
 namespace takedown::http {
@@ -114,6 +115,66 @@ void Server::Impl::InstallConsoleRoutes() {
                                SessionCookie("", 0, front != nullptr && front->tls()));
     SendJson(c.res, {{"signed_out", true}});
   });
+}
+
+namespace {
+
+// Every console answer: scripts and styles from this origin only (none inline), nothing framed,
+// nothing sent elsewhere.
+constexpr const char* kConsoleCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+void ConsoleHeaders(HttpResponse& res) {
+  res.set_header("Content-Security-Policy", kConsoleCsp);
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Cross-Origin-Opener-Policy", "same-origin");
+  res.set_header("Cross-Origin-Resource-Policy", "same-origin");
+}
+
+const ConsoleAsset* FindAsset(std::string_view path) {
+  for (const ConsoleAsset& a : ConsoleAssets()) {
+    if (a.path == path) return &a;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Server::Impl::InstallConsoleAssets() {
+  // The pages need no key: what they show comes from the API, which the session authorizes.
+  auto serve = [](Ctx& c, const std::string& path) {
+    ConsoleHeaders(c.res);
+    if (ConsoleAssets().empty()) {
+      return SendError(c.res, 404, "not_found",
+                       "this binary was built without the console (TAKEDOWN_CONSOLE=OFF)");
+    }
+    const ConsoleAsset* a = FindAsset(path);
+    if (a == nullptr && path.rfind("assets/", 0) == 0) {
+      return SendError(c.res, 404, "not_found", "no such console asset");
+    }
+    // Any other path is one of the console's pages: index.html routes it in the browser.
+    if (a == nullptr) a = FindAsset("index.html");
+    if (a == nullptr) return SendError(c.res, 500, "internal", "the console has no index.html");
+    // Vite names the files under assets/ by their hash: cached for good; the page never.
+    c.res.set_header("Cache-Control", a->path.rfind("assets/", 0) == 0
+                                          ? "public, max-age=31536000, immutable"
+                                          : "no-store");
+    c.res.status = 200;
+    c.res.set_content(std::string(a->body), std::string(a->content_type));
+  };
+  Route("GET", "/console", {}, [](Ctx& c) {
+    ConsoleHeaders(c.res);
+    c.res.set_header("Location", "/console/");
+    c.res.status = 308;
+    c.res.set_content("the console is at /console/\n", "text/plain; charset=utf-8");
+  });
+  Route("GET", "/console/", {}, [serve](Ctx& c) { serve(c, "index.html"); });
+  Route("GET", "/console/{path}", {}, [serve](Ctx& c) { serve(c, c.Param(1)); });
+  table.back().pattern.tail = true;
 }
 
 }  // namespace takedown::http

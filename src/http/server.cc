@@ -32,6 +32,7 @@ void Server::Impl::Install() {
   InstallEngineRoutes();
   InstallWorkflowRoutes();
   InstallConsoleRoutes();
+  InstallConsoleAssets();  // last: its tail route answers what no other route does under /console/
   CompileBodyFields();
 }
 
@@ -64,6 +65,31 @@ PathPattern PathPattern::Of(const std::string& path) {
   return p;
 }
 
+namespace {
+
+// A tail parameter's segments, each decoded, rejoined with '/': nullopt when empty; an error for
+// "", "." or ".." segments or an encoded '/' (never a way out of the tail).
+std::optional<Result<std::string>> DecodeTail(const std::string& rest) {
+  if (rest.empty()) return std::nullopt;
+  std::string out;
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t end = rest.find('/', start);
+    if (end == std::string::npos) end = rest.size();
+    auto seg = DecodePathSegment(rest.substr(start, end - start));
+    if (!seg.ok()) return Result<std::string>(seg.status());
+    if (seg->empty() || *seg == "." || *seg == ".." || seg->find('/') != std::string::npos) {
+      return Result<std::string>(
+          InvalidArgument("an empty, '.' or '..' segment, or an encoded '/'"));
+    }
+    out += (out.empty() ? "" : "/") + *seg;
+    start = end + 1;
+  }
+  return Result<std::string>(std::move(out));
+}
+
+}  // namespace
+
 std::optional<Result<std::vector<std::string>>> PathPattern::Match(const std::string& path) const {
   if (path.empty() || path[0] != '/') return std::nullopt;
   std::vector<std::string> out = {path};
@@ -72,8 +98,18 @@ std::optional<Result<std::vector<std::string>>> PathPattern::Match(const std::st
     if (start > path.size()) return std::nullopt;
     size_t end = path.find('/', start);
     if (end == std::string::npos) end = path.size();
+    const bool rest = tail && &want == &segments.back();
+    if (rest) end = path.size();
     const std::string seg = path.substr(start, end - start);
-    if (!want.empty() && want.front() == '{') {
+    if (rest && want.front() == '{') {
+      auto decoded = DecodeTail(seg);
+      if (!decoded) return std::nullopt;
+      if (!decoded->ok()) {
+        return Result<std::vector<std::string>>(InvalidArgument(fmt::format(
+            "{}: {} in the path", want.substr(1, want.size() - 2), decoded->status().message())));
+      }
+      out.push_back(std::move(**decoded));
+    } else if (!want.empty() && want.front() == '{') {
       if (seg.empty()) return std::nullopt;
       auto decoded = DecodePathSegment(seg);
       if (!decoded.ok()) {
@@ -151,9 +187,12 @@ Result<service::Principal> Server::Impl::Authorize(const HttpRequest& req,
 std::optional<HttpResponse> Server::Impl::Admit(HttpRequest& req) {
   HttpResponse res;
   std::string allowed;
+  bool matched = false;  // a route's path matched (any method)
   for (size_t i = 0; i < table.size(); ++i) {
+    if (table[i].pattern.tail && matched) break;  // tail routes are last (InstallConsoleAssets)
     auto m = table[i].pattern.Match(req.path);
     if (!m) continue;
+    matched = true;
     if (!m->ok()) {
       SendStatus(res, m->status());
       return res;

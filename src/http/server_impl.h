@@ -77,9 +77,12 @@ inline void SendJson(HttpResponse& res, const json& j, int status = 200) {
   res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-// A route's path template split into segments: "{name}" segments match any one segment.
+// A route's path template split into segments: "{name}" segments match any one segment; with
+// `tail`, the last "{name}" takes the rest of the path (segments decoded one by one, rejoined with
+// '/'; an empty, "." or ".." segment or an encoded '/' is refused).
 struct PathPattern {
   std::vector<std::string> segments;
+  bool tail = false;
   static PathPattern Of(const std::string& path);
   // The decoded parameters when `path` matches (matches[0] is the path), else nullopt; a
   // malformed escape in a parameter is an error.
@@ -130,6 +133,8 @@ struct Server::Impl {
     // at most kDeferredBodyLimit bytes of body, read only then.
     bool defer_auth = false;
   };
+  // A tail route (PathPattern::tail) is tried only when no other route's path matched, so it never
+  // changes another route's 405 and Allow.
   static constexpr int64_t kDeferredBodyLimit = 1024;
   std::vector<RouteEntry> table;  // fixed after construction
   RouteStats unmatched;           // requests answered before a route was found
@@ -231,6 +236,7 @@ struct Server::Impl {
   void InstallEngineRoutes();    // keys, banks, the upload gate, content, audit (engine_routes.cc)
   void InstallWorkflowRoutes();  // requests, review, actions, appeals, reports (workflow_routes.cc)
   void InstallConsoleRoutes();   // console sessions: sign in, who, sign out (console_routes.cc)
+  void InstallConsoleAssets();   // the console's pages and assets, /console/ (console_routes.cc)
   void AuditEdge(const std::string& actor, const std::string& kind, const json& payload);
 
   // Each workflow route answers 503 until the workflow is attached.

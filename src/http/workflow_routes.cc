@@ -81,16 +81,51 @@ void Server::Impl::InstallWorkflowRoutes() {
           const std::string reveal = c.req.get_param_value("reveal");
           if (!reveal.empty() && reveal != "true" && reveal != "false")
             return SendError(c.res, 400, "invalid_argument", "reveal must be true or false");
-          auto jpeg = W()->Preview(c.who, *id, static_cast<int>(*item), reveal == "true");
-          if (!jpeg.ok()) return SendStatus(c.res, jpeg.status());
+          auto look = W()->Preview(c.who, *id, static_cast<int>(*item), reveal == "true",
+                                   c.req.get_param_value("reason"));
           c.res.set_header("Cache-Control", "no-store");
-          c.res.set_content(std::string(jpeg->begin(), jpeg->end()), "image/jpeg");
+          if (!look.ok() && look.status().code() == StatusCode::kResourceExhausted) {
+            c.res.set_header("Retry-After", "3600");
+            return SendError(c.res, 429, "too_many_requests", look.status().message());
+          }
+          if (!look.ok()) return SendStatus(c.res, look.status());
+          if (look->reveals_left >= 0) {
+            c.res.set_header("X-Reveals-Remaining", std::to_string(look->reveals_left));
+          }
+          c.res.set_content(std::string(look->jpeg.begin(), look->jpeg.end()), "image/jpeg");
         });
   WorkflowRoute("GET", "/v1/review/queue", {Role::kReviewer, Role::kAdmin},
                 [=, this](Ctx& c) -> Result<json> {
                   TD_ASSIGN_OR_RETURN(int64_t limit, IntQuery(c, "limit", 100));
                   return W()->ReviewQueue(limit);
                 });
+  for (const char* method : {"POST", "DELETE"}) {
+    const bool release = std::string_view(method) == "DELETE";
+    WorkflowRoute(method, "/v1/requests/{request_id}/claim", {Role::kReviewer},
+                  [=, this](Ctx& c) -> Result<json> {
+                    TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "request_id"));
+                    return W()->ClaimRequest(c.who, id, release);
+                  });
+  }
+  Route("GET", "/v1/requests/{request_id}/confirmation",
+        {Role::kRequester, Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) {
+          if (W() == nullptr)
+            return SendError(c.res, 503, "unavailable", "the workflow is not running");
+          auto id = IdParam(c, 1, "request_id");
+          if (!id.ok()) return SendStatus(c.res, id.status());
+          const std::string format = c.req.get_param_value("format");
+          if (!format.empty() && format != "json" && format != "csv")
+            return SendError(c.res, 400, "invalid_argument", "format must be json or csv");
+          auto r = W()->Confirmation(c.who, *id);
+          if (!r.ok()) return SendStatus(c.res, r.status());
+          const std::string name =
+              fmt::format("takedown-confirmation-{}.{}", *id, format == "csv" ? "csv" : "json");
+          c.res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+          if (format == "csv") {
+            return c.res.set_content(service::Workflow::ConfirmationCsv(*r), "text/csv");
+          }
+          SendJson(c.res, *r);
+        });
   WorkflowRoute("POST", "/v1/requests/{request_id}/decision", {Role::kReviewer},
                 [=, this](Ctx& c) -> Result<json> {
                   TD_ASSIGN_OR_RETURN(int64_t id, IdParam(c, 1, "request_id"));

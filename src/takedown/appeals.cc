@@ -117,11 +117,22 @@ Result<json> Appeals::Decide(const Principal& who, int64_t appeal_id, const json
   if (ap.state != AppealState::kOpen) {
     return FailedPrecondition(fmt::format("appeal {} is already {}", appeal_id, NameOf(ap.state)));
   }
+  TD_ASSIGN_OR_RETURN(Action a, LoadAction(ctx_->stores.docs, ap.action_id));
+  // DSA Art. 20(6): an appeal is decided by someone other than the person who decided the
+  // removal (a request's reviewer; an automated decision had none).
+  if (a.request_id > 0) {
+    TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, a.request_id));
+    if (r.decision && !r.decision->automated && r.decision->by == who.actor()) {
+      return FailedPrecondition(fmt::format(
+          "appeal {}: you decided request {} that removed this content; another reviewer "
+          "decides its appeal",
+          appeal_id, a.request_id));
+    }
+  }
   ap.state = outcome == "upheld" ? AppealState::kUpheld : AppealState::kRejected;
   ap.decided_ms = ctx_->Now();
   ap.decided_by = who.actor();
   ap.decision_reason = reason;
-  TD_ASSIGN_OR_RETURN(Action a, LoadAction(ctx_->stores.docs, ap.action_id));
   if (ap.state == AppealState::kUpheld) {
     Action restore;
     restore.kind = ActionKind::kRestore;

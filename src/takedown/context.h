@@ -53,6 +53,9 @@ struct WorkflowOptions {
   int repeat_uploader_window_days = 90;
   int min_quality = 50;          // PDQ quality usable as evidence (PDQ.md)
   int appeal_window_days = 183;  // DSA Art. 20: at least six months
+  int64_t review_claim_s = 900;  // how long a reviewer's claim on a request lasts (a lease)
+  // Clear looks at evidence (reveals) each reviewer may take in any hour; 0 = none at all.
+  int reveals_per_hour = 20;
   // Media evidence kept for reviewers: 0 = not kept (hashed, then dropped). Otherwise encrypted
   // with evidence_key (32 bytes, libsodium secretbox) and deleted when the period ends.
   int64_t evidence_retention_s = 0;

@@ -278,8 +278,26 @@ Status Evidence::Seal(int64_t request_id, const MediaByItem& media, int64_t expi
   return Status::Ok();
 }
 
-Result<std::vector<uint8_t>> Evidence::Preview(const Principal& who, int64_t request_id, int item,
-                                               bool reveal) {
+bool Evidence::TakeReveal(int64_t key_id, int64_t now, int* left) {
+  const int budget = ctx_->opt.reveals_per_hour;
+  MutexLock l(&reveal_mu_);
+  std::deque<int64_t>& times = reveals_[key_id];
+  while (!times.empty() && times.front() <= now - 3'600'000) times.pop_front();
+  if (static_cast<int>(times.size()) >= budget) {
+    *left = 0;
+    return false;
+  }
+  times.push_back(now);
+  *left = budget - static_cast<int>(times.size());
+  return true;
+}
+
+Result<Evidence::Look> Evidence::Preview(const Principal& who, int64_t request_id, int item,
+                                         bool reveal, const std::string& reason) {
+  if (reveal && reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return InvalidArgument("reason: a clear look at evidence needs a stated reason");
+  }
+  if (reason.size() > 1000) return InvalidArgument("reason: longer than 1000 bytes");
   TD_ASSIGN_OR_RETURN(auto rec, ctx_->stores.docs->GetDoc(request_id));
   if (!rec || rec->kind != kRequestDoc) return NotFound(fmt::format("no request {}", request_id));
   TD_ASSIGN_OR_RETURN(auto blob, ctx_->stores.evidence->GetEvidence(request_id, item));
@@ -290,13 +308,26 @@ Result<std::vector<uint8_t>> Evidence::Preview(const Principal& who, int64_t req
         "ended)",
         request_id, item));
   }
+  Look look;
+  if (reveal && !TakeReveal(who.key_id, ctx_->Now(), &look.reveals_left)) {
+    TD_RETURN_IF_ERROR(ctx_->Audit(
+        who.actor(), "evidence.reveal_refused",
+        {{"request_id", request_id}, {"item", item}, {"reason", reason}, {"why", "budget"}}));
+    return ResourceExhausted(
+        fmt::format("reveals: the budget of {} clear looks an hour is spent: the blurred preview "
+                    "is still available; ask an administrator if the work needs more",
+                    ctx_->opt.reveals_per_hour));
+  }
   TD_ASSIGN_OR_RETURN(std::vector<uint8_t> plain, Open(request_id, item));
   auto jpeg = media::ReviewerPreview(plain, reveal);
   sodium_memzero(plain.data(), plain.size());
   if (!jpeg.ok()) return jpeg.status();
-  TD_RETURN_IF_ERROR(ctx_->Audit(who.actor(), reveal ? "evidence.revealed" : "evidence.previewed",
-                                 {{"request_id", request_id}, {"item", item}}));
-  return jpeg;
+  json audit = {{"request_id", request_id}, {"item", item}};
+  if (reveal) audit["reason"] = reason;
+  TD_RETURN_IF_ERROR(
+      ctx_->Audit(who.actor(), reveal ? "evidence.revealed" : "evidence.previewed", audit));
+  look.jpeg = std::move(*jpeg);
+  return look;
 }
 
 Result<int64_t> Evidence::PurgeExpired() {

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string_view>
 #include <vector>
 
+#include "core/mutex.h"
 #include "intake/notice.h"
 #include "takedown/context.h"
 #include "takedown/model.h"
@@ -62,10 +64,15 @@ class Evidence {
   // Keeps a request's media encrypted at rest (XSalsa20-Poly1305, a random nonce each) until
   // expires_ms.
   Status Seal(int64_t request_id, const MediaByItem& media, int64_t expires_ms);
-  // A reviewer's look at an item: a blurred greyscale JPEG, or with reveal the clear picture;
-  // audited.
-  Result<std::vector<uint8_t>> Preview(const Principal& who, int64_t request_id, int item,
-                                       bool reveal);
+  // A reviewer's look at an item: a blurred greyscale JPEG, or with reveal the clear picture,
+  // which needs a stated reason and counts against the reviewer's budget of
+  // options.reveals_per_hour (over it: ResourceExhausted, nothing shown). Audited with the reason.
+  struct Look {
+    std::vector<uint8_t> jpeg;
+    int reveals_left = -1;  // a reveal: what remains of the budget in this hour
+  };
+  Result<Look> Preview(const Principal& who, int64_t request_id, int item, bool reveal,
+                       const std::string& reason = "");
   // Deletes what has outlived its retention; returns how many items went (audited).
   Result<int64_t> PurgeExpired();
   // The signals of an item for the sweep (a video's frames and an image's robust signals are
@@ -80,9 +87,16 @@ class Evidence {
   // A staged or kept item's media, decrypted (NotFound when there is none).
   Result<std::vector<uint8_t>> Open(int64_t request_id, int item);
 
+  // Takes one reveal from who's budget at now (false: spent); *left gets what remains.
+  bool TakeReveal(int64_t key_id, int64_t now, int* left) TD_EXCLUDES(reveal_mu_);
+
   WorkflowContext* ctx_;
   int64_t retention_s_ = 0;
   bool key_ = false;
+  Mutex reveal_mu_;
+  // Each reviewer's reveals within the last hour (times, oldest first). In this process's memory:
+  // a restart gives everyone a fresh hour.
+  std::map<int64_t, std::deque<int64_t>> reveals_ TD_GUARDED_BY(reveal_mu_);
 };
 
 }  // namespace takedown::service

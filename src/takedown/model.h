@@ -235,6 +235,18 @@ struct Request {
   std::string bank;  // the bank the sweep used
   std::optional<SweepSummary> sweep;
   int64_t confirmed_ms = 0;
+  // A reviewer's claim while the request waits for review (Requests::Claim): one reviewer at a
+  // time, until expires_ms (a lease; claiming again extends it). Cleared by the decision.
+  struct Claim {
+    int64_t key_id = 0;
+    std::string name;
+    int64_t expires_ms = 0;
+  };
+  std::optional<Claim> claim;
+  // The claim in force at `now`, held by someone other than `key_id`; nullptr when none.
+  const Claim* ClaimedByOther(int64_t key_id, int64_t now) const {
+    return claim && claim->expires_ms > now && claim->key_id != key_id ? &*claim : nullptr;
+  }
 
   // Moves to `s` at `now`, recorded in the history.
   void SetState(RequestState s, int64_t now) {

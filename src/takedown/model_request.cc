@@ -151,6 +151,10 @@ json ToJson(const Request& r) {
                   {"ms", s.ms}};
   }
   if (r.confirmed_ms != 0) j["confirmed_ms"] = r.confirmed_ms;
+  if (r.claim) {
+    j["claim"] = {
+        {"key_id", r.claim->key_id}, {"name", r.claim->name}, {"expires_ms", r.claim->expires_ms}};
+  }
   return j;
 }
 
@@ -238,6 +242,11 @@ Result<Request> RequestFromDoc(const store::DocRecord& d) {
     f.Merge(s);
   }
   r.confirmed_ms = f.Int("confirmed_ms");
+  if (f.Has("claim")) {
+    FieldReader c = f.Object("claim");
+    r.claim = Request::Claim{c.Int("key_id"), c.Str("name"), c.Int("expires_ms")};
+    f.Merge(c);
+  }
   TD_RETURN_IF_ERROR(f.status());
   return r;
 }

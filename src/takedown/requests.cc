@@ -363,6 +363,12 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
         fmt::format("request {} is {}, not pending_review", id, NameOf(r.state)));
   }
   const int64_t now = ctx_->Now();
+  if (const Request::Claim* c = r.ClaimedByOther(who.key_id, now)) {
+    return FailedPrecondition(fmt::format(
+        "request {} is claimed by {} (key:{}) until {}: two reviewers never decide one request", id,
+        c->name, c->key_id, IsoUtc(c->expires_ms)));
+  }
+  r.claim.reset();
   if (approve && r.category == Category::kOther && dsa.category.empty()) {
     return InvalidArgument(
         "dsa_category: required to approve a request of category 'other' (the statement of "
@@ -384,9 +390,43 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
   return r;
 }
 
+Result<Request> Requests::Claim(const Principal& who, int64_t id, bool release) {
+  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  const int64_t now = ctx_->Now();
+  if (const Request::Claim* c = r.ClaimedByOther(who.key_id, now)) {
+    return FailedPrecondition(fmt::format("request {} is claimed by {} (key:{}) until {}", id,
+                                          c->name, c->key_id, IsoUtc(c->expires_ms)));
+  }
+  if (release) {
+    if (!r.claim || r.claim->key_id != who.key_id || r.claim->expires_ms <= now) return r;
+    r.claim.reset();
+    TD_RETURN_IF_ERROR(Commit(r, r.state, who.actor(), "request.released", {{"request_id", id}}));
+    return r;
+  }
+  if (r.state != RequestState::kPendingReview) {
+    return FailedPrecondition(
+        fmt::format("request {} is {}, not pending_review: nothing to claim", id, NameOf(r.state)));
+  }
+  r.claim = Request::Claim{who.key_id, who.name, now + ctx_->opt.review_claim_s * 1000};
+  TD_RETURN_IF_ERROR(Commit(r, RequestState::kPendingReview, who.actor(), "request.claimed",
+                            {{"request_id", id}, {"until", IsoUtc(r.claim->expires_ms)}}));
+  return r;
+}
+
+json Requests::ClaimView(const Request& r) const {
+  if (!r.claim || r.claim->expires_ms <= ctx_->Now()) return nullptr;
+  return {{"key_id", r.claim->key_id},
+          {"name", r.claim->name},
+          {"expires_at", IsoUtc(r.claim->expires_ms)}};
+}
+
 Result<json> Requests::View(const Request& r, const Principal& who) {
   json v = ToJson(r);
   for (const char* k : {"owner_id", "due_ms", "ukey"}) v.erase(k);
+  v.erase("claim");
+  // Who is reviewing is the platform's business, not the requester's.
+  if (who.role != Role::kRequester) v["claim"] = ClaimView(r);
   if (who.role == Role::kRequester) {
     json evidence = json::array();
     for (const auto& e : r.evidence) evidence.push_back(RequesterView(e));
@@ -481,11 +521,14 @@ Result<json> Requests::ReviewQueue(int64_t limit) {
     // Hashes and locations only: no media reaches a reviewer from here.
     out.push_back({{"id", r.id},
                    {"priority", r.priority},
+                   {"received_at", IsoUtc(r.received_ms)},
+                   {"requester_name", r.requester_name},
                    {"deadline_at", IsoUtc(r.deadline_ms)},
                    {"category", NameOf(r.category)},
                    {"source_type", NameOf(r.source_type)},
                    {"trusted", r.trusted},
                    {"explanation", r.notice.explanation},
+                   {"claim", ClaimView(r)},
                    {"evidence", evidence}});
   }
   return json{{"queue", out}, {"total", q.size()}};

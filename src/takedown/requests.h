@@ -70,6 +70,12 @@ class Requests {
   // category ("other") maps to none.
   Result<Request> Decide(const Principal& who, int64_t id, bool approve, const std::string& reason,
                          const DsaChoice& dsa = {});
+  // A reviewer claims a request pending review for options.review_claim_s (again: extended), or
+  // releases its claim (release). FailedPrecondition while another reviewer's claim is in force,
+  // or when the request is not pending review. Audited (request.claimed, request.released).
+  Result<Request> Claim(const Principal& who, int64_t id, bool release);
+  // The claim in force as {"key_id", "name", "expires_at"}, or null.
+  nlohmann::json ClaimView(const Request& r) const;
   // Confirms a request once none of its removals is pending (called after acknowledgements).
   Status MaybeConfirm(int64_t id);
   // After a crash: requests stored but not hashed or not through the policy, approved but not

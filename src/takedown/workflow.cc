@@ -5,6 +5,9 @@
 
 #include <algorithm>
 
+#include "core/clock.h"
+#include "core/text.h"
+
 namespace takedown::service {
 
 Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSink> sink,
@@ -244,6 +247,49 @@ Result<json> Workflow::ListRequests(const Principal& who, const std::string& sta
 
 Result<json> Workflow::ReviewQueue(int64_t limit) { return requests_->ReviewQueue(limit); }
 
+Result<json> Workflow::ClaimRequest(const Principal& who, int64_t request_id, bool release) {
+  TD_ASSIGN_OR_RETURN(Request r, requests_->Claim(who, request_id, release));
+  return json{{"request_id", r.id}, {"claim", requests_->ClaimView(r)}};
+}
+
+Result<json> Workflow::Confirmation(const Principal& who, int64_t request_id) {
+  TD_ASSIGN_OR_RETURN(Request r, requests_->Get(who, request_id));
+  if (r.state != RequestState::kConfirmed) {
+    return FailedPrecondition(
+        fmt::format("request {} is {}: a confirmation is made once every removal is acknowledged",
+                    request_id, NameOf(r.state)));
+  }
+  TD_ASSIGN_OR_RETURN(json v, requests_->View(r, who));
+  json out = {{"request_id", r.id},
+              {"status", "confirmed"},
+              {"requester", r.requester_name},
+              {"category", NameOf(r.category)},
+              {"received_at", IsoUtc(r.received_ms)},
+              {"deadline_at", IsoUtc(r.deadline_ms)},
+              {"confirmed_at", IsoUtc(r.confirmed_ms)},
+              {"removals", v["removals"]}};
+  if (r.decision) {
+    out["decision"] = {{"approved", r.decision->approved},
+                       {"automated", r.decision->automated},
+                       {"decided_at", IsoUtc(r.decision->time_ms)},
+                       {"reason", r.decision->reason}};
+  }
+  if (r.sweep) out["copies_found"] = r.sweep->matched;
+  out["copies_removed"] = v["removals"].size();
+  return out;
+}
+
+std::string Workflow::ConfirmationCsv(const json& c) {
+  std::string out = "request_id,content_id,chat_id,removed_at,signal,distance,confirmed_at\r\n";
+  for (const auto& r : c["removals"]) {
+    out += fmt::format("{},{},{},{},{},{},{}\r\n", c["request_id"].get<int64_t>(),
+                       CsvCell(r.value("content_id", "")), CsvCell(r.value("chat_id", "")),
+                       CsvCell(r.value("removed_at", "")), CsvCell(r.value("signal", "")),
+                       r.value("distance", 0), CsvCell(c.value("confirmed_at", "")));
+  }
+  return out;
+}
+
 Result<json> Workflow::Decide(const Principal& who, int64_t request_id, bool approve,
                               const std::string& reason, const DsaChoice& dsa) {
   TD_ASSIGN_OR_RETURN(Request r, requests_->Decide(who, request_id, approve, reason, dsa));
@@ -323,9 +369,9 @@ Result<json> Workflow::DecideAppeal(const Principal& who, int64_t appeal_id, con
   return appeals_->Decide(who, appeal_id, body);
 }
 
-Result<std::vector<uint8_t>> Workflow::Preview(const Principal& who, int64_t request_id, int item,
-                                               bool reveal) {
-  return evidence_->Preview(who, request_id, item, reveal);
+Result<Evidence::Look> Workflow::Preview(const Principal& who, int64_t request_id, int item,
+                                         bool reveal, const std::string& reason) {
+  return evidence_->Preview(who, request_id, item, reveal, reason);
 }
 
 Result<int64_t> Workflow::PurgeExpiredEvidence() { return evidence_->PurgeExpired(); }

@@ -80,6 +80,12 @@ class Workflow {
   Result<json> ListRequests(const Principal& who, const std::string& status, int64_t after_id,
                             int64_t limit);
   Result<json> ReviewQueue(int64_t limit);
+  // A reviewer claims a request pending review (or releases its claim): {"request_id", "claim"}.
+  Result<json> ClaimRequest(const Principal& who, int64_t request_id, bool release);
+  // A confirmed request's confirmation for its requester: what was removed, where and when
+  // (FailedPrecondition before it is confirmed). ConfirmationCsv: one line per removal.
+  Result<json> Confirmation(const Principal& who, int64_t request_id);
+  static std::string ConfirmationCsv(const json& confirmation);
   Result<json> Decide(const Principal& who, int64_t request_id, bool approve,
                       const std::string& reason, const DsaChoice& dsa = {});
 
@@ -143,8 +149,8 @@ class Workflow {
   Result<json> DecideAppeal(const Principal& who, int64_t appeal_id, const json& body);
 
   // A reviewer's look at a request's media evidence item (kept only with evidence retention).
-  Result<std::vector<uint8_t>> Preview(const Principal& who, int64_t request_id, int item,
-                                       bool reveal);
+  Result<Evidence::Look> Preview(const Principal& who, int64_t request_id, int item, bool reveal,
+                                 const std::string& reason);
   Result<int64_t> PurgeExpiredEvidence();
 
   // Transparency report over requests received in [from_ms, to_ms).
