@@ -439,7 +439,14 @@ TEST_F(FakeClockWorkflow, DeadlinesFollowTheSourceAndTheReviewQueueShowsWhatIsOv
   ASSERT_EQ((*q)["queue"].size(), 4u);
   EXPECT_EQ((*q)["queue"][0]["source_type"], "hotline") << "priority 2, earliest deadline";
   EXPECT_EQ((*q)["queue"][3]["source_type"], "notice");
+  EXPECT_EQ((*q)["due"], (json{{"overdue", 0}, {"within_24h", 2}, {"within_48h", 1}})) << *q;
+  auto page = wf_->ReviewQueue(1);
+  EXPECT_EQ((*page)["queue"].size(), 1u);
+  EXPECT_EQ((*page)["total"], 4) << "the total counts every pending request, not the page";
+  EXPECT_EQ((*page)["queue"][0]["source_type"], "hotline");
   env_.AdvanceMs(7 * 3'600'000);  // the custom deadline has passed
+  EXPECT_EQ((*wf_->ReviewQueue(10))["due"],
+            (json{{"overdue", 1}, {"within_24h", 1}, {"within_48h", 1}}));
   const std::string m = metrics_.Render();
   EXPECT_NE(m.find("takedown_review_queue_pending 4"), std::string::npos) << m;
   EXPECT_NE(m.find("takedown_review_queue_oldest_deadline_seconds -3600"), std::string::npos) << m;

@@ -688,6 +688,31 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("POST", "/v1/entries/{entry_id}/enable", "/v1/entries/999999/enable", admin, 404);
   call("POST", "/v1/banks/{bank}/import", "/v1/banks/ncii-bank/import?signal=md5", admin, 201,
        std::string(32, 'b') + "\n", {}, "text/plain");
+  // The bank's entries by state; a page of them by hash prefix and state; every key's record.
+  const json banks = call("GET", "/v1/banks", "/v1/banks", admin, 200)["banks"];
+  ASSERT_EQ(banks.size(), 1u);
+  EXPECT_EQ(banks[0]["entries"], (json{{"enabled", 2}, {"disabled", 0}})) << banks;
+  const std::string entries = "/v1/banks/{bank}/entries";
+  EXPECT_EQ(
+      call("GET", entries, "/v1/banks/ncii-bank/entries?prefix=BBB", admin, 200)["entries"].size(),
+      1u);
+  const json page = call("GET", entries, "/v1/banks/ncii-bank/entries?limit=1", admin, 200);
+  EXPECT_EQ(page["entries"].size(), 1u);
+  const json rest = call("GET", entries,
+                         "/v1/banks/ncii-bank/entries?after_id=" +
+                             std::to_string(page["next_after_id"].get<int64_t>()),
+                         admin, 200);
+  EXPECT_EQ(rest["entries"].size(), 1u);
+  EXPECT_TRUE(rest["next_after_id"].is_null());
+  EXPECT_TRUE(
+      call("GET", entries, "/v1/banks/ncii-bank/entries?state=disabled", admin, 200)["entries"]
+          .empty());
+  call("GET", entries, "/v1/banks/ncii-bank/entries?prefix=b%25", admin, 400);  // not hex: no LIKE
+  call("GET", entries, "/v1/banks/ncii-bank/entries?limit=0", admin, 400);
+  call("GET", entries, "/v1/banks/nope/entries", admin, 404);
+  const json keys = call("GET", "/v1/keys", "/v1/keys", admin, 200)["keys"];
+  EXPECT_GE(keys.size(), 5u);
+  EXPECT_EQ(keys.dump().find("td_"), std::string::npos) << "a key in the listing";
   call("GET", "/v1/banks/{bank}/export", "/v1/banks/ncii-bank/export", admin, 200);
   call("GET", "/v1/banks/{bank}/export", "/v1/banks/ncii-bank/export?format=text", admin, 200);
   const std::string md5(32, 'c'), pdq = std::string(32, '5') + std::string(32, 'e');

@@ -133,6 +133,27 @@ TEST_P(StoreContract, QueriesFilterPageOrderAndCount) {
   EXPECT_EQ(c->oldest_created_ms, 1'001);
   EXPECT_EQ(c->earliest_due_ms, 91);
   EXPECT_EQ(store_->CountDocs("action", "failed")->count, 0);
+  EXPECT_EQ(*store_->CountDue("action", "pending", 95), 3);
+  EXPECT_EQ(*store_->CountDue("action", "pending", 90), 0);
+}
+
+TEST_P(StoreContract, DocumentsOrderByAFieldHighestFirstThenDue) {
+  const std::vector<std::pair<int, int64_t>> docs = {{1, 10}, {2, 30}, {1, 5}, {2, 20}, {0, 1}};
+  for (const auto& [priority, due] : docs) {
+    DocRecord d = Doc("request", "pending_review", 0, "", due);
+    d.doc = priority == 0 ? R"({"x":1})" : R"({"priority":)" + std::to_string(priority) + "}";
+    ASSERT_TRUE(store_->PutDocs({d}).ok());
+  }
+  auto q = store_->FindDocs({.kind = "request",
+                             .state = "pending_review",
+                             .limit = 3,
+                             .by_due = true,
+                             .desc_field = "priority"});
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  std::vector<int64_t> due;
+  for (const auto& d : *q) due.push_back(d.due_ms);
+  EXPECT_EQ(due, (std::vector<int64_t>{20, 30, 5})) << "priority 2 by due, then priority 1";
+  EXPECT_FALSE(store_->FindDocs({.kind = "request", .by_due = true, .desc_field = "x') --"}).ok());
 }
 
 TEST_P(StoreContract, EvidenceExpiresAndKeysAreFoundById) {
@@ -183,6 +204,45 @@ TEST_P(StoreContract, BankEntriesAreFoundByIdDisabledOnesToo) {
   EXPECT_EQ((*got)->request_id, "7");
   EXPECT_FALSE((*got)->enabled);
   EXPECT_FALSE(store_->GetBankEntry(*id + 100)->has_value());
+}
+
+TEST_P(StoreContract, BankEntriesAreSearchedByHashPrefixStateAndPage) {
+  auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  auto other = store_->CreateBank({0, "csam", "csam", 31, "block", 0});
+  ASSERT_TRUE(b.ok() && other.ok());
+  std::vector<int64_t> ids;
+  for (const char* h : {"ab", "ac", "bd"}) {
+    BankEntryRecord e;
+    e.bank_id = *b;
+    e.md5 = std::string(h) + std::string(30, '0');
+    ids.push_back(*store_->AddBankEntry(e));
+  }
+  BankEntryRecord pdq;
+  pdq.bank_id = *b;
+  pdq.pdq = "ab" + std::string(62, '1');
+  ids.push_back(*store_->AddBankEntry(pdq));
+  BankEntryRecord elsewhere;
+  elsewhere.bank_id = *other;
+  elsewhere.md5 = "ab" + std::string(30, '0');
+  ASSERT_TRUE(store_->AddBankEntry(elsewhere).ok());
+  ASSERT_TRUE(store_->SetBankEntryEnabled(ids[1], false).ok());
+  auto find = [&](BankEntryQuery q) {
+    q.bank_id = *b;
+    std::vector<int64_t> out;
+    const auto found = store_->FindBankEntries(q);
+    EXPECT_TRUE(found.ok()) << found.status().ToString();
+    if (found.ok()) {
+      for (const auto& e : *found) out.push_back(e.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(find({}), ids);
+  EXPECT_EQ(find({.prefix = "ab"}), (std::vector<int64_t>{ids[0], ids[3]})) << "md5 and pdq";
+  EXPECT_EQ(find({.prefix = "a"}), (std::vector<int64_t>{ids[0], ids[1], ids[3]}));
+  EXPECT_EQ(find({.prefix = "a", .enabled = false}), (std::vector<int64_t>{ids[1]}));
+  EXPECT_EQ(find({.prefix = "a", .enabled = true, .after_id = ids[0], .limit = 1}),
+            (std::vector<int64_t>{ids[3]}));
+  EXPECT_TRUE(find({.prefix = "ff"}).empty());
 }
 
 std::unique_ptr<Store> OpenSqlite(const std::string& dir, Env* env) {

@@ -68,8 +68,8 @@ function hexPool(bytes) {
 function flipBits(hex, bits, seed) {
   const b = Buffer.from(hex, 'hex');
   const used = new Set();
-  let s = seed * 2654435761 >>> 0;
-  while (used.size < bits) { s = (s * 1103515245 + 12345) >>> 0; used.add(s % 256); }
+  let s = Math.imul(seed + 1, 2654435761) >>> 0;
+  while (used.size < bits) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; used.add(s >>> 24); }
   for (const bit of used) b[bit >> 3] ^= 1 << (bit & 7);
   return b.toString('hex');
 }
@@ -213,6 +213,7 @@ async function fileRequests() {
 async function serverTimes(id) {
   const calls = [
     ['GET /v1/review/queue?limit=500', '/v1/review/queue?limit=500'],
+    ['GET /v1/review/queue?limit=1 (what the page size costs)', '/v1/review/queue?limit=1'],
     ['GET /v1/requests?status=pending_review&limit=1000', '/v1/requests?status=pending_review&limit=1000'],
     [`GET /v1/requests/${id}`, `/v1/requests/${id}`],
     [`GET /v1/requests/${id}/spread`, `/v1/requests/${id}/spread`],
@@ -240,7 +241,11 @@ function installMarks() {
   const m = window.__bench;
   const check = () => {
     const t = performance.now();
-    if (!m.row && document.querySelector('tr.clickable')) m.row = t;
+    if (!m.row && document.querySelector('tr.clickable')) {
+      m.row = t;
+      // The next frame after the rows' insertion: layout and paint done (approximately).
+      requestAnimationFrame(() => setTimeout(() => { m.rowPaint = performance.now(); }, 0));
+    }
     if (!m.summary && document.getElementById('sum-h')) m.summary = t;
     if (!m.approve) {
       const b = document.querySelector('button[value="approve"]');
@@ -271,7 +276,7 @@ async function measure(page, path, waitReady, markNames) {
   if (markNames.includes('spread')) {
     await page.waitForFunction(() => window.__bench && window.__bench.spread, null, { timeout: 120000 }).catch(() => {});
   }
-  const marks = await page.evaluate(() => ({ ...window.__bench }));
+  const marks = await page.evaluate(() => ({ ...window.__bench, rows: document.querySelectorAll('tr.clickable').length }));
   const nav = await page.evaluate(() => {
     const n = performance.getEntriesByType('navigation')[0];
     return n ? { domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd } : {};
@@ -279,8 +284,9 @@ async function measure(page, path, waitReady, markNames) {
   return { wall, marks, nav, api: await apiTimings(page) };
 }
 
-function breakdown(run, urlPart, mark) {
-  const e = run.api.filter((a) => a.url.includes(urlPart)).pop();
+// The first call whose path (and query) starts with `prefix` and, with exact, is nothing more.
+function breakdown(run, prefix, mark, exact = false) {
+  const e = run.api.find((a) => (exact ? a.url === prefix : a.url.startsWith(prefix)));
   if (!e) return {};
   return {
     fetchStart: e.start,
@@ -334,8 +340,8 @@ async function main() {
 
   log('\nthe server alone (no browser), reviewer key, median of runs:');
   const st = await serverTimes(id);
-  for (const s of st) log(`  ${s.label.padEnd(55)} ${ms(s.median)} ms (max ${ms(s.max).trim()})  ${kb(s.bytes)}`);
-  const spreadBody = st[3].body;
+  for (const s of st) log(`  ${s.label.padEnd(58)} ${ms(s.median)} ms (max ${ms(s.max).trim()})  ${kb(s.bytes)}`);
+  const spreadBody = st[4].body;
   log(`  the request's spread: ${spreadBody.totals.copies} copies in ${spreadBody.totals.chats} chats`);
 
   browser = await launch();
@@ -369,16 +375,17 @@ async function main() {
       runs.push(r);
       if (name === 'queue') {
         const q = breakdown(r, '/v1/review/queue', 'row'), l = breakdown(r, '/v1/requests?', 'row');
-        log(`  run ${i + 1}: ${ms(r.wall)} ms  (in page: rows at ${ms(r.marks.row).trim()}; queue fetch starts ${ms(q.fetchStart).trim()}, ` +
+        log(`  run ${i + 1}: ${ms(r.wall)} ms  (in page: rows at ${ms(r.marks.row).trim()}, painted ${ms(r.marks.rowPaint).trim()}; queue fetch starts ${ms(q.fetchStart).trim()}, ` +
           `server ${ms(q.server).trim()}, body ${ms(q.download).trim()}; list server ${ms(l.server).trim()}; drawn ${ms(r.marks.row - Math.max(q.fetchEnd, l.fetchEnd || 0)).trim()} after both answers)`);
       } else {
-        const q = breakdown(r, `/v1/requests/${id}`, 'summary'), sp = breakdown(r, '/spread', 'spread');
+        const q = breakdown(r, `/v1/requests/${id}`, 'summary', true), sp = breakdown(r, `/v1/requests/${id}/spread`, 'spread');
         log(`  run ${i + 1}: ${ms(r.wall)} ms  (in page: Summary at ${ms(r.marks.summary).trim()}, Approve at ${ms(r.marks.approve).trim()}; ` +
           `request fetch starts ${ms(q.fetchStart).trim()}, server ${ms(q.server).trim()}; spread shown at ${ms(r.marks.spread).trim()}, its server ${ms(sp.server).trim()})`);
       }
     }
     results[name] = runs;
   }
+  log(`\nthe queue's first page: ${results.queue[0].marks.rows} rows`);
   if (errors.length) log(`\npage errors:\n  ${errors.join('\n  ')}`);
 
   const a = await assets();
@@ -390,7 +397,7 @@ async function main() {
   const qRow = results.queue.map((r) => r.marks.row);
   const qb = results.queue.map((r) => breakdown(r, '/v1/review/queue', 'row'));
   const lb = results.queue.map((r) => breakdown(r, '/v1/requests?', 'row'));
-  const rb = results.request.map((r) => breakdown(r, `/v1/requests/${id}`, 'summary'));
+  const rb = results.request.map((r) => breakdown(r, `/v1/requests/${id}`, 'summary', true));
   const drawn = results.queue.map((r, i) => r.marks.row - Math.max(qb[i].fetchEnd, lb[i].fetchEnd || 0));
   const verdict = (ok) => (ok ? 'goal met' : 'NOT met');
   const qm = median(qWall), rm = median(rWall);
@@ -402,14 +409,15 @@ async function main() {
     `load           content: ${fmt(Math.round(content.rate))} items/s (${content.seconds.toFixed(1)} s); ` +
       `requests: ${fmt(Math.round(reqs.rate))} requests/s (${reqs.seconds.toFixed(1)} s, ${opt.concurrency} in flight, median ${reqs.p50.toFixed(0)} ms each)`,
     `queue page     median ${qm.toFixed(0)} ms, max ${max(qWall).toFixed(0)} ms (${opt.runs} runs)     goal < 1000 ms: ${verdict(qm < GOAL_MS)}${max(qWall) >= GOAL_MS && qm < GOAL_MS ? ' (median; the max is over)' : ''}`,
-    `  in page      rows drawn at ${median(qRow).toFixed(0)} ms after navigation; GET /v1/review/queue?limit=500 starts at ${median(qb.map((x) => x.fetchStart)).toFixed(0)} ms,` +
+    `  in page      ${results.queue[0].marks.rows} rows drawn at ${median(qRow).toFixed(0)} ms after navigation; GET /v1/review/queue?limit=500 starts at ${median(qb.map((x) => x.fetchStart)).toFixed(0)} ms,` +
       ` server ${median(qb.map((x) => x.server)).toFixed(0)} ms + body ${median(qb.map((x) => x.download)).toFixed(0)} ms (${kb(median(qb.map((x) => x.size)))});` +
-      ` GET /v1/requests?status=pending_review&limit=1000 server ${median(lb.map((x) => x.server)).toFixed(0)} ms; drawn ${median(drawn).toFixed(0)} ms after the answers`,
-    `  server alone GET /v1/review/queue?limit=500 ${st[0].median.toFixed(0)} ms, GET /v1/requests?status=pending_review&limit=1000 ${st[1].median.toFixed(0)} ms`,
+      ` GET /v1/requests?status=pending_review&limit=1000 server ${median(lb.map((x) => x.server)).toFixed(0)} ms; rows in the DOM ${median(drawn).toFixed(0)} ms after the answers,` +
+      ` painted ${median(results.queue.map((r) => r.marks.rowPaint)).toFixed(0)} ms after navigation`,
+    `  server alone GET /v1/review/queue?limit=500 ${st[0].median.toFixed(0)} ms (limit=1: ${st[1].median.toFixed(0)} ms), GET /v1/requests?status=pending_review&limit=1000 ${st[2].median.toFixed(0)} ms`,
     `request page   median ${rm.toFixed(0)} ms, max ${max(rWall).toFixed(0)} ms (${opt.runs} runs)     goal < 1000 ms: ${verdict(rm < GOAL_MS)}${max(rWall) >= GOAL_MS && rm < GOAL_MS ? ' (median; the max is over)' : ''}`,
     `  in page      Summary at ${median(results.request.map((r) => r.marks.summary)).toFixed(0)} ms, Approve at ${median(results.request.map((r) => r.marks.approve)).toFixed(0)} ms;` +
       ` GET /v1/requests/${id} server ${median(rb.map((x) => x.server)).toFixed(0)} ms; spread (${spreadBody.totals.copies} copies) shown at ${median(results.request.map((r) => r.marks.spread)).toFixed(0)} ms`,
-    `  server alone GET /v1/requests/${id} ${st[2].median.toFixed(0)} ms, GET /v1/requests/${id}/spread ${st[3].median.toFixed(0)} ms`,
+    `  server alone GET /v1/requests/${id} ${st[3].median.toFixed(0)} ms, GET /v1/requests/${id}/spread ${st[4].median.toFixed(0)} ms`,
     `assets         ${a.list.length} files: ${kb(a.raw)} raw, ${kb(a.gz)} gzip -9 (served ${a.encoding === 'none' ? 'uncompressed' : a.encoding})     goal < 300 KB compressed: ${verdict(a.gz < GOAL_ASSETS)}`,
     `total time     ${elapsed(tStart)}`,
     '====================================================================',

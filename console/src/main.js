@@ -7,10 +7,11 @@ import { useRoute, navigate, interceptLinks } from './router.js';
 import { ErrorText, Loading } from './ui.js';
 import { Queue } from './views/queue.js';
 import { RequestPage } from './views/request.js';
+import { SpreadPage } from './views/spread.js';
 import { Appeals } from './views/appeals.js';
 import { NewRequest } from './views/new.js';
 import { Mine } from './views/mine.js';
-import { Banks, Keys, Requesters, Mail, Audit, Report, Health } from './views/admin.js';
+import { Banks, BankEntries, Keys, Requesters, Mail, Audit, Report, Health } from './views/admin.js';
 
 // Which screens each role has (the server enforces; the console also hides what a role cannot use).
 const NAV = {
@@ -81,14 +82,29 @@ function SignIn({ message, onSignedIn, lang, onLang }) {
   </div>`;
 }
 
+// A path segment, percent-decoded (null when malformed).
+function decodePart(p) { try { return decodeURIComponent(p); } catch { return null; } }
+
 function Shell({ session, lang, onLang, onSignOut, path }) {
   const role = session.role;
   const nav = NAV[role] || [];
-  const first = path.split('/')[0];
+  const parts = path.split('/');
+  const first = parts[0];
+  const bankName = first === 'banks' && parts.length === 2 ? decodePart(parts[1]) : null;
+  const bankEntries = bankName !== null && bankName !== '';
+  const spread = (first === 'requests' || first === 'entries') && /^\d+$/.test(parts[1] || '') && parts[2] === 'spread' && parts.length === 3;
   let content;
   if (path === '') content = null;
-  else if (first === 'requests' && /^\d+$/.test(path.split('/')[1] || '')) {
-    content = html`<${RequestPage} id=${path.split('/')[1]} session=${session} />`;
+  else if (spread) {
+    content = role === 'reviewer' || role === 'admin'
+      ? html`<${SpreadPage} kind=${first} id=${parts[1]} />`
+      : html`<h1>${t('spread')}</h1><p class="error" role="alert">${t('not_allowed')}</p>`;
+  } else if (first === 'requests' && /^\d+$/.test(parts[1] || '') && parts.length === 2) {
+    content = html`<${RequestPage} id=${parts[1]} session=${session} />`;
+  } else if (bankEntries) {
+    content = role === 'admin'
+      ? html`<${BankEntries} key=${bankName} name=${bankName} />`
+      : html`<h1>${t('banks')}</h1><p class="error" role="alert">${t('not_allowed')}</p>`;
   } else if (ROUTES[first] && path.split('/').length === 1) {
     const r = ROUTES[first];
     content = r.roles.includes(role)
@@ -98,7 +114,11 @@ function Shell({ session, lang, onLang, onSignOut, path }) {
   useEffect(() => { if (path === '') navigate(home(role), { replace: true }); }, [path, role]);
   useEffect(() => {
     const r = ROUTES[first];
-    document.title = `${r ? t(r.title) : first === 'requests' ? t('request_n', { id: path.split('/')[1] }) : t('app')} · ${t('app')}`;
+    const page = r && parts.length === 1 ? t(r.title)
+      : bankEntries ? t('bank_entries_of', { name: bankName })
+      : spread ? t(first === 'requests' ? 'spread_of_request' : 'spread_of_entry', { id: parts[1] })
+        : first === 'requests' ? t('request_n', { id: parts[1] }) : t('app');
+    document.title = `${page} · ${t('app')}`;
   }, [path, lang]);
   return html`<div class="shell" onClick=${interceptLinks}>
     <a class="skip" href="#main">${t('skip')}</a>

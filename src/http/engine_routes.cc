@@ -1,5 +1,6 @@
 // The engine's routes: API keys, banks and their entries, the upload gate, content backfill,
 // the audit chain.
+#include "core/clock.h"
 #include "http/server_impl.h"
 
 namespace takedown::http {
@@ -16,6 +17,19 @@ void Server::Impl::InstallEngineRoutes() {
               {"role", service::RoleName(r->role)},
               {"name", r->name}},
              201);
+  });
+  Route("GET", "/v1/keys", {Role::kAdmin}, [this](Ctx& c) {
+    auto keys = S()->ListKeys();
+    if (!keys.ok()) return SendStatus(c.res, keys.status());
+    json out = json::array();
+    for (const auto& k : *keys) {  // never the key: its hash stays in the store too
+      out.push_back({{"key_id", k.id},
+                     {"name", k.name},
+                     {"role", k.role},
+                     {"created_at", IsoUtc(k.created_ms)},
+                     {"revoked", k.revoked}});
+    }
+    SendJson(c.res, {{"keys", out}});
   });
   Route("DELETE", "/v1/keys/{key_id}", {Role::kAdmin}, [this](Ctx& c) {
     auto id_or = ParseId(c.Param(1), "key_id");
@@ -42,13 +56,17 @@ void Server::Impl::InstallEngineRoutes() {
   Route("GET", "/v1/banks", {Role::kAdmin, Role::kReviewer}, [this](Ctx& c) {
     auto banks = S()->ListBanks();
     if (!banks.ok()) return SendStatus(c.res, banks.status());
+    const auto counts = S()->EntryCounts();
     json out = json::array();
-    for (const auto& b : *banks)
+    for (const auto& b : *banks) {
+      const auto n = counts.count(b.id) ? counts.at(b.id) : std::pair<int64_t, int64_t>{0, 0};
       out.push_back({{"bank_id", b.id},
                      {"name", b.name},
                      {"category", b.category},
                      {"pdq_threshold", b.pdq_threshold},
-                     {"action", b.action}});
+                     {"action", b.action},
+                     {"entries", {{"enabled", n.first}, {"disabled", n.second}}}});
+    }
     SendJson(c.res, {{"banks", out}});
   });
   Route("POST", "/v1/banks/{bank}/entries", {Role::kAdmin}, [this](Ctx& c) {
@@ -84,6 +102,52 @@ void Server::Impl::InstallEngineRoutes() {
     }
     // 201 when something was stored; 200 when the whole list was there already.
     SendJson(c.res, out, done->ids.empty() ? 200 : 201);
+  });
+  Route("GET", "/v1/banks/{bank}/entries", {Role::kAdmin}, [this](Ctx& c) {
+    store::BankEntryQuery q;
+    std::string prefix = c.req.get_param_value("prefix");
+    for (char& ch : prefix) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (prefix.size() > 64 || prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return SendError(c.res, 400, "invalid_argument",
+                       "prefix: up to 64 hex digits of a PDQ, MD5 or SHA-256");
+    }
+    q.prefix = prefix;
+    const std::string state = c.req.get_param_value("state");
+    if (state == "enabled" || state == "disabled") {
+      q.enabled = state == "enabled";
+    } else if (!state.empty()) {
+      return SendError(c.res, 400, "invalid_argument", "state must be enabled or disabled");
+    }
+    auto after = IntQuery(c, "after_id", 0);
+    auto limit = IntQuery(c, "limit", 100);
+    if (!after.ok()) return SendStatus(c.res, after.status());
+    if (!limit.ok()) return SendStatus(c.res, limit.status());
+    if (*after < 0) return SendError(c.res, 400, "invalid_argument", "after_id must be >= 0");
+    if (*limit < 1 || *limit > 1000)
+      return SendError(c.res, 400, "invalid_argument", "limit must be 1 to 1000");
+    q.after_id = *after;
+    q.limit = *limit;
+    auto entries = S()->FindEntries(c.Param(1), q);
+    if (!entries.ok()) return SendStatus(c.res, entries.status());
+    json out = json::array();
+    for (const auto& e : *entries) {
+      json j = {{"entry_id", e.id},
+                {"enabled", e.enabled},
+                {"source", e.source},
+                {"request_id", e.request_id},
+                {"created_at", IsoUtc(e.created_ms)}};
+      if (!e.pdq.empty()) {
+        j["pdq"] = e.pdq;
+        j["quality"] = e.quality;
+      }
+      if (!e.md5.empty()) j["md5"] = e.md5;
+      if (!e.sha256.empty()) j["sha256"] = e.sha256;
+      out.push_back(std::move(j));
+    }
+    // A full page may have more after it: next_after_id continues; null when this is the end.
+    json next =
+        static_cast<int64_t>(entries->size()) == q.limit ? json(entries->back().id) : json(nullptr);
+    SendJson(c.res, {{"bank", c.Param(1)}, {"entries", out}, {"next_after_id", next}});
   });
   Route("GET", "/v1/banks/{bank}/export", {Role::kAdmin}, [this](Ctx& c) {
     const std::string format =

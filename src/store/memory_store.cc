@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "core/mutex.h"
 #include "store/store.h"
@@ -103,6 +104,20 @@ class MemoryStore final : public Store {
     MutexLock l(&mu_);
     std::vector<BankEntryRecord> out;
     for (const auto& [id, e] : entries_) out.push_back(e);
+    return out;
+  }
+
+  Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) override {
+    MutexLock l(&mu_);
+    std::vector<BankEntryRecord> out;
+    auto starts = [&](const std::string& h) { return h.rfind(q.prefix, 0) == 0 && !h.empty(); };
+    for (auto it = entries_.upper_bound(q.after_id);
+         it != entries_.end() && static_cast<int64_t>(out.size()) < q.limit; ++it) {
+      const BankEntryRecord& e = it->second;
+      if (e.bank_id != q.bank_id || (q.enabled && e.enabled != *q.enabled)) continue;
+      if (!q.prefix.empty() && !starts(e.pdq) && !starts(e.md5) && !starts(e.sha256)) continue;
+      out.push_back(e);
+    }
     return out;
   }
 
@@ -237,6 +252,10 @@ class MemoryStore final : public Store {
     return ids;
   }
   Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) override {
+    if (q.desc_field.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
+        std::string::npos) {
+      return InvalidArgument(fmt::format("desc_field '{}': not a field name", q.desc_field));
+    }
     MutexLock l(&mu_);
     std::vector<DocRecord> out;
     for (auto it = docs_.upper_bound(q.after_id); it != docs_.end(); ++it) {
@@ -251,13 +270,32 @@ class MemoryStore final : public Store {
       out.push_back(d);
     }
     if (q.by_due) {
-      std::stable_sort(out.begin(), out.end(), [](const DocRecord& a, const DocRecord& b) {
+      std::map<int64_t, int64_t> rank;  // id -> desc_field
+      if (!q.desc_field.empty()) {
+        for (const auto& d : out) {
+          const auto j = nlohmann::json::parse(d.doc, nullptr, false);
+          rank[d.id] =
+              j.is_object() && j.contains(q.desc_field) && j[q.desc_field].is_number_integer()
+                  ? j[q.desc_field].get<int64_t>()
+                  : 0;
+        }
+      }
+      std::stable_sort(out.begin(), out.end(), [&](const DocRecord& a, const DocRecord& b) {
+        if (!rank.empty() && rank[a.id] != rank[b.id]) return rank[a.id] > rank[b.id];
         return a.due_ms != b.due_ms ? a.due_ms < b.due_ms : a.id < b.id;
       });
     }
     if (static_cast<int64_t>(out.size()) > q.limit)
       out.resize(static_cast<size_t>(std::max<int64_t>(q.limit, 0)));
     return out;
+  }
+  Result<int64_t> CountDue(const std::string& kind, const std::string& state,
+                           int64_t due_before) override {
+    MutexLock l(&mu_);
+    int64_t n = 0;
+    for (const auto& [id, d] : docs_)
+      n += d.kind == kind && d.state == state && d.due_ms <= due_before;
+    return n;
   }
   Result<DocCount> CountDocs(const std::string& kind, const std::string& state) override {
     MutexLock l(&mu_);

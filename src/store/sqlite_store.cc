@@ -478,6 +478,36 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) override {
+    Reader reader(this);
+    // The prefix is hex (checked by the caller): no LIKE wildcard can be in it; substr keeps the
+    // comparison exact whatever SQLite's LIKE does with case.
+    TD_ASSIGN_OR_RETURN(
+        auto s,
+        Prepare(reader.db,
+                "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, "
+                "created_ms, video, robust FROM bank_entries WHERE bank_id = ?1 AND id > ?2 "
+                "AND (?3 = '' OR substr(pdq, 1, length(?3)) = ?3 OR substr(md5, 1, length(?3)) = "
+                "?3 OR substr(sha256, 1, length(?3)) = ?3) AND (?4 < 0 OR enabled = ?4) "
+                "ORDER BY id LIMIT ?5"));
+    Bind(s.get(), 1, q.bank_id);
+    Bind(s.get(), 2, q.after_id);
+    Bind(s.get(), 3, q.prefix);
+    Bind(s.get(), 4, static_cast<int64_t>(q.enabled ? (*q.enabled ? 1 : 0) : -1));
+    Bind(s.get(), 5, q.limit);
+    std::vector<BankEntryRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1),
+                     Text(s.get(), 2), sqlite3_column_int(s.get(), 3), Text(s.get(), 4),
+                     Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7),
+                     sqlite3_column_int(s.get(), 8) != 0, sqlite3_column_int64(s.get(), 9),
+                     Text(s.get(), 10), Text(s.get(), 11)});
+    }
+    if (rc != SQLITE_DONE) return SqlError(reader.db, "find bank entries");
+    return out;
+  }
+
   Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) override {
     Reader reader(this);
     TD_ASSIGN_OR_RETURN(
@@ -723,7 +753,16 @@ class SqliteStore final : public Store {
     if (q.created_from) sql += " AND created_ms >= ?6";
     if (q.created_to) sql += " AND created_ms < ?7";
     if (!q.ukey.empty()) sql += " AND ukey = ?9";
-    sql += q.by_due ? " ORDER BY due_ms, id" : " ORDER BY id";
+    if (q.by_due && !q.desc_field.empty()) {
+      // A field name of letters, digits and '_' only (checked below): never from a request.
+      sql += " ORDER BY ifnull(json_extract(doc, '$." + q.desc_field + "'), 0) DESC, due_ms, id";
+    } else {
+      sql += q.by_due ? " ORDER BY due_ms, id" : " ORDER BY id";
+    }
+    if (q.desc_field.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
+        std::string::npos) {
+      return InvalidArgument(fmt::format("desc_field '{}': not a field name", q.desc_field));
+    }
     sql += " LIMIT ?8";
     Reader reader(this);
     // One of a few shapes: prepared once each (the pool keys statements by their text).
@@ -742,6 +781,19 @@ class SqliteStore final : public Store {
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(DocFrom(s.get()));
     if (rc != SQLITE_DONE) return SqlError(reader.db, "find documents");
     return out;
+  }
+
+  Result<int64_t> CountDue(const std::string& kind, const std::string& state,
+                           int64_t due_before) override {
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(
+        auto s, Prepare(reader.db,
+                        "SELECT count(*) FROM docs WHERE kind = ? AND state = ? AND due_ms <= ?"));
+    Bind(s.get(), 1, kind);
+    Bind(s.get(), 2, state);
+    Bind(s.get(), 3, due_before);
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(reader.db, "count due documents");
+    return sqlite3_column_int64(s.get(), 0);
   }
 
   Result<DocCount> CountDocs(const std::string& kind, const std::string& state) override {

@@ -49,6 +49,17 @@ struct BankEntryRecord {
   std::string robust;  // an image's robust signals (JSON: norm, box, bank variants), or ""
 };
 
+// A page of one bank's entries (BankStore::FindBankEntries): those whose PDQ, MD5 or SHA-256
+// starts with `prefix` (lowercase hex; "" all), enabled or disabled only when asked, after
+// `after_id`, oldest first.
+struct BankEntryQuery {
+  int64_t bank_id = 0;
+  std::string prefix;
+  std::optional<bool> enabled;
+  int64_t after_id = 0;
+  int64_t limit = 100;
+};
+
 struct ContentRecord {
   int64_t id = 0;          // the store's row id (the content index's id)
   std::string content_id;  // the platform's id
@@ -94,7 +105,10 @@ struct DocQuery {
   int64_t after_id = 0;                             // paging: ids greater than this
   int64_t limit = 1000;
   bool by_due = false;  // order by due_ms, id (else by id)
-  std::string ukey;     // "" for any; else the one document with this unique key
+  // With by_due: first by this top-level integer field of the document, highest first (the review
+  // queue's "priority"); documents without it count as 0. Paging by after_id still filters.
+  std::string desc_field;
+  std::string ukey;  // "" for any; else the one document with this unique key
 };
 
 struct DocCount {
@@ -139,6 +153,7 @@ class BankStore {
   virtual Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) = 0;
   virtual Status SetBankEntryEnabled(int64_t id, bool enabled) = 0;
   virtual Result<std::vector<BankEntryRecord>> ListBankEntries() = 0;
+  virtual Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) = 0;
   // One entry by id (disabled ones too), or none.
   virtual Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) = 0;
 };
@@ -194,6 +209,9 @@ class DocumentStore {
   // How many documents of a kind are in a state, and the oldest creation and earliest due time
   // among them (0 when there are none).
   virtual Result<DocCount> CountDocs(const std::string& kind, const std::string& state) = 0;
+  // How many documents of a kind in a state are due at or before due_before (indexed).
+  virtual Result<int64_t> CountDue(const std::string& kind, const std::string& state,
+                                   int64_t due_before) = 0;
 };
 
 // Reported media kept for a retention period, encrypted by the domain (the store sees

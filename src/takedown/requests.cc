@@ -495,24 +495,26 @@ Result<json> Requests::List(const Principal& who, const std::string& status, int
 }
 
 Result<json> Requests::ReviewQueue(int64_t limit) {
+  // By priority (highest first), then deadline, in the store: only the page is read and parsed,
+  // however many requests wait (the deadline is the documents' due_ms, indexed).
+  const std::string kind(kRequestDoc), pending(NameOf(RequestState::kPendingReview));
+  TD_ASSIGN_OR_RETURN(auto rows,
+                      ctx_->stores.docs->FindDocs({.kind = kind,
+                                                   .state = pending,
+                                                   .limit = std::clamp<int64_t>(limit, 1, 1000),
+                                                   .by_due = true,
+                                                   .desc_field = "priority"}));
   std::vector<Request> q;
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs(
-                                       {.kind = std::string(kRequestDoc),
-                                        .state = std::string(NameOf(RequestState::kPendingReview)),
-                                        .after_id = after,
-                                        .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& rec : rows) {
-      TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(rec));
-      q.push_back(std::move(r));
-    }
+  q.reserve(rows.size());
+  for (const auto& rec : rows) {
+    TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(rec));
+    q.push_back(std::move(r));
   }
-  std::sort(q.begin(), q.end(), [](const Request& a, const Request& b) {
-    if (a.priority != b.priority) return a.priority > b.priority;
-    return a.deadline_ms < b.deadline_ms;
-  });
+  TD_ASSIGN_OR_RETURN(store::DocCount total, ctx_->stores.docs->CountDocs(kind, pending));
+  const int64_t now = ctx_->Now(), hour = 3'600'000;
+  TD_ASSIGN_OR_RETURN(int64_t overdue, ctx_->stores.docs->CountDue(kind, pending, now));
+  TD_ASSIGN_OR_RETURN(int64_t by24, ctx_->stores.docs->CountDue(kind, pending, now + 24 * hour));
+  TD_ASSIGN_OR_RETURN(int64_t by48, ctx_->stores.docs->CountDue(kind, pending, now + 48 * hour));
   json out = json::array();
   for (size_t i = 0; i < q.size() && static_cast<int64_t>(i) < limit; ++i) {
     const Request& r = q[i];
@@ -531,7 +533,10 @@ Result<json> Requests::ReviewQueue(int64_t limit) {
                    {"claim", ClaimView(r)},
                    {"evidence", evidence}});
   }
-  return json{{"queue", out}, {"total", q.size()}};
+  return json{
+      {"queue", out},
+      {"total", total.count},
+      {"due", {{"overdue", overdue}, {"within_24h", by24 - overdue}, {"within_48h", by48 - by24}}}};
 }
 
 }  // namespace takedown::service

@@ -491,6 +491,24 @@ Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::st
   return out;
 }
 
+Result<std::vector<store::BankEntryRecord>> Service::FindEntries(const std::string& bank,
+                                                                 store::BankEntryQuery q) {
+  {
+    ReaderLock lock(&mu_);
+    auto it = bank_by_name_.find(bank);
+    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
+    q.bank_id = it->second;
+  }
+  return store_->FindBankEntries(q);
+}
+
+std::map<int64_t, std::pair<int64_t, int64_t>> Service::EntryCounts() const {
+  std::map<int64_t, std::pair<int64_t, int64_t>> out;
+  ReaderLock lock(&mu_);
+  for (const auto& [id, e] : entries_) (e.enabled ? out[e.bank_id].first : out[e.bank_id].second)++;
+  return out;
+}
+
 Status Service::SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor) {
   TD_RETURN_IF_ERROR(store_->SetBankEntryEnabled(entry_id, enabled));
   {

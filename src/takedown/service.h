@@ -145,6 +145,8 @@ class Service {
   Result<Principal> AuthenticateHash(const std::string& key_hash);
   // A key's record (never the key itself), revoked ones included; none for an unknown id.
   Result<std::optional<store::KeyRecord>> GetKey(int64_t id) { return store_->GetKey(id); }
+  // Every key's record (hashes only), revoked ones included.
+  Result<std::vector<store::KeyRecord>> ListKeys() { return store_->ListKeys(); }
 
   Result<store::BankRecord> CreateBank(const BankSpec& spec, const std::string& actor);
   Result<std::vector<store::BankRecord>> ListBanks();
@@ -170,6 +172,11 @@ class Service {
   }
   // A bank's entries, oldest first.
   Result<std::vector<store::BankEntryRecord>> ExportEntries(const std::string& bank);
+  // A page of a bank's entries (store::BankEntryQuery; bank_id is looked up from `bank`).
+  Result<std::vector<store::BankEntryRecord>> FindEntries(const std::string& bank,
+                                                          store::BankEntryQuery q);
+  // Each bank's entries by state (bank id -> enabled, disabled), from the live index.
+  std::map<int64_t, std::pair<int64_t, int64_t>> EntryCounts() const TD_EXCLUDES(mu_);
 
   // The upload gate: block or allow, with the matching entries; the upload is recorded in the
   // content index either way (a content_id seen before keeps its first record).

@@ -27,6 +27,13 @@ before(async () => {
   appealId = appeal.body.id;
   await s.api(s.keys.admin, 'POST', '/v1/banks', { name: 'known-ncii', category: 'ncii', action: 'block' });
   await s.api(s.keys.admin, 'POST', '/v1/banks/known-ncii/import', 'f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,100\n', { raw: true, contentType: 'text/plain' });
+  // An entry with all three hashes, and a disabled one, for the bank's entries screen.
+  await s.api(s.keys.admin, 'POST', '/v1/banks/known-ncii/import?format=jsonl&source=hotline-list',
+    '{"pdq":"3f118151d606857a50bd9ce63b51dea654bc6a1deae6211980f621597f78d6e6","quality":90,' +
+    '"md5":"9e107d9d372bb6826bd81d3542a419d6","sha256":"d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"}\n',
+    { raw: true, contentType: 'application/x-ndjson' });
+  const listed = await s.api(s.keys.admin, 'GET', '/v1/banks/known-ncii/entries');
+  await s.api(s.keys.admin, 'POST', `/v1/entries/${listed.body.entries[0].entry_id}/disable`, {});
   await s.api(s.keys.admin, 'POST', `/v1/requesters/${s.ids.requester2}`, { source_type: 'hotline', trusted: true, deadline_hours: 24 });
   await waitStatus(s, pending, 'pending_review');
 });
@@ -35,7 +42,7 @@ after(async () => { await browser?.close(); await web?.stop(); await s?.stop(); 
 const SCREENS = {
   reviewer: [['queue', '/console/queue'], ['request', () => `/console/requests/${pending}`], ['appeals', '/console/appeals']],
   requester: [['new', '/console/new'], ['mine', '/console/mine'], ['timeline', () => `/console/requests/${confirmed}`]],
-  admin: [['banks', '/console/banks'], ['keys', '/console/keys'], ['requesters', '/console/requesters'], ['mail', '/console/mail'],
+  admin: [['banks', '/console/banks'], ['bank-entries', '/console/banks/known-ncii'], ['keys', '/console/keys'], ['requesters', '/console/requesters'], ['mail', '/console/mail'],
     ['audit', '/console/audit'], ['report', '/console/report'], ['health', '/console/health']],
 };
 

@@ -1,29 +1,16 @@
 import { html } from 'htm/preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n.js';
 import { get, post, del, upload } from '../api.js';
 import { Time, ErrorText, Loading, useLoad } from '../ui.js';
 
 // ---------- Banks ----------
+// Entry counts by state come with the list (the live index): {enabled, disabled}.
 async function loadBanks() {
   const { banks } = await get('/v1/banks');
-  // Entry counts by state, from the bank's jsonl export (every entry with its state).
-  const counts = await Promise.all(banks.map(async (b) => {
-    if (b.entries && typeof b.entries === 'object') return b.entries;
-    try {
-      const text = await (await get(`/v1/banks/${encodeURIComponent(b.name)}/export?format=jsonl`, { raw: true })).text();
-      const c = { enabled: 0, disabled: 0 };
-      for (const line of String(text).split('\n')) {
-        if (!line.trim()) continue;
-        const e = JSON.parse(line);
-        const st = e.state || (e.enabled === false ? 'disabled' : 'enabled');
-        c[st] = (c[st] || 0) + 1;
-      }
-      return c;
-    } catch { return null; }
-  }));
-  return banks.map((b, i) => ({ ...b, counts: counts[i] }));
+  return banks;
 }
+const bankPath = (name) => `/console/banks/${encodeURIComponent(name)}`;
 
 function CreateBank({ onDone }) {
   const [f, setF] = useState({ name: '', category: 'ncii', pdq_threshold: 31, action: 'block' });
@@ -114,9 +101,10 @@ export function Banks() {
       <thead><tr><th scope="col">${t('name')}</th><th scope="col">${t('category')}</th><th scope="col">${t('threshold')}</th>
         <th scope="col">${t('action_kind')}</th><th scope="col">${t('entries')}</th><th scope="col">${t('export')}</th></tr></thead>
       <tbody>${data.map((b) => html`<tr key=${b.bank_id}>
-        <td data-label=${t('name')}>${b.name}</td><td data-label=${t('category')}>${b.category}</td>
+        <td data-label=${t('name')}><a href=${bankPath(b.name)}>${b.name}</a></td><td data-label=${t('category')}>${b.category}</td>
         <td data-label=${t('threshold')}>${b.pdq_threshold}</td><td data-label=${t('action_kind')}>${b.action}</td>
-        <td data-label=${t('entries')} class="bank-counts">${b.counts ? Object.entries(b.counts).map(([k, v]) => `${t(k)}: ${v}`).join(', ') : '—'}</td>
+        <td data-label=${t('entries')} class="bank-counts">${b.entries
+          ? `${t('enabled')}: ${b.entries.enabled}, ${t('disabled')}: ${b.entries.disabled}` : '—'}</td>
         <td data-label=${t('export')}><span><a href=${`/v1/banks/${encodeURIComponent(b.name)}/export?format=jsonl`} download=${b.name + '.jsonl'}>jsonl</a>
           ${' · '}<a href=${`/v1/banks/${encodeURIComponent(b.name)}/export?format=text`} download=${b.name + '.txt'}>text</a></span></td>
       </tr>`)}</tbody></table>`)}
@@ -125,24 +113,169 @@ export function Banks() {
   </section>`;
 }
 
+// ---------- A bank's entries ----------
+export const ENTRY_PAGE_SIZE = 50;
+const HASHES = [['pdq', 'hk_pdq'], ['md5', 'hk_md5'], ['sha256', 'hk_sha256']];
+
+// A hash shown shortened (CSS ellipsis): the full value is the element's text (selected whole
+// with one click, copied whole) and its title.
+function Hash({ kind, v }) {
+  return html`<li><span class="hash-kind">${t(kind)}</span> <code class="hash-short" title=${v}>${v}</code></li>`;
+}
+
+function EntryRow({ e, onChange }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const errId = `entry-${e.entry_id}-error`;
+  async function toggle() {
+    setBusy(true); setError('');
+    try {
+      const r = await post(`/v1/entries/${e.entry_id}/${e.enabled ? 'disable' : 'enable'}`, {});
+      onChange({ ...e, enabled: r && typeof r.enabled === 'boolean' ? r.enabled : !e.enabled });
+    } catch (err) { setError(err.message); } finally { setBusy(false); }
+  }
+  const hashes = HASHES.filter(([k]) => e[k]);
+  return html`<tr>
+    <td data-label=${t('id')}>${e.entry_id}</td>
+    <td data-label=${t('state')}><span class=${'badge ' + (e.enabled ? 'st-enabled' : 'st-disabled')}>${t(e.enabled ? 'enabled' : 'disabled')}</span></td>
+    <td data-label=${t('hashes')}>${hashes.length ? html`<ul class="hashes">${hashes.map(([k, label]) => html`<${Hash} kind=${label} v=${e[k]} />`)}</ul>` : '—'}</td>
+    <td data-label=${t('source')} class="break">${e.source || '—'}${e.request_id ? html` <span class="muted">(${e.request_id})</span>` : ''}</td>
+    <td data-label=${t('created')}><${Time} v=${e.created_at} /></td>
+    <td data-label=${t('actions')}>
+      <button type="button" class=${e.enabled ? '' : 'primary'} disabled=${busy} onClick=${toggle}
+        aria-label=${t(e.enabled ? 'disable_entry_n' : 'enable_entry_n', { id: e.entry_id })}
+        aria-describedby=${error ? errId : undefined}>${t(e.enabled ? 'disable' : 'enable')}</button>
+      ${error && html`<p class="error" role="alert" id=${errId}>${error}</p>`}
+    </td>
+  </tr>`;
+}
+
+export function BankEntries({ name }) {
+  const [prefix, setPrefix] = useState('');
+  const [state, setState] = useState('');
+  const [query, setQuery] = useState({ prefix: '', state: '', after: 0, page: 1 });
+  const [result, setResult] = useState(null); // {entries, next}
+  const [error, setError] = useState(null);
+  const [prefixError, setPrefixError] = useState('');
+  const [loading, setLoading] = useState(true);
+  const [note, setNote] = useState('');
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    const q = new URLSearchParams({ limit: String(ENTRY_PAGE_SIZE) });
+    if (query.prefix) q.set('prefix', query.prefix);
+    if (query.state) q.set('state', query.state);
+    if (query.after) q.set('after_id', String(query.after));
+    get(`/v1/banks/${encodeURIComponent(name)}/entries?${q}`).then((r) => {
+      if (!live) return;
+      setResult({ entries: r.entries, next: r.next_after_id }); setError(null); setPrefixError('');
+    }, (err) => {
+      if (!live) return;
+      setResult(null);
+      if (err.status === 400 && /\bprefix\b/.test(err.message)) { setPrefixError(err.message); setError(null); } else { setError(err); setPrefixError(''); }
+    }).finally(() => live && setLoading(false));
+    return () => { live = false; };
+  }, [name, query]);
+  function search(e) {
+    e.preventDefault(); setNote('');
+    setQuery({ prefix: prefix.trim(), state, after: 0, page: 1 });
+  }
+  function onChange(n) {
+    setResult((r) => ({ ...r, entries: r.entries.map((x) => (x.entry_id === n.entry_id ? n : x)) }));
+    setNote(t(n.enabled ? 'entry_enabled' : 'entry_disabled', { id: n.entry_id }));
+  }
+  const entries = result ? result.entries : [];
+  return html`<section aria-labelledby="be-h">
+    <p class="back"><a href="/console/banks">${t('back_to_banks')}</a></p>
+    <h1 id="be-h">${t('bank_entries_of', { name })}</h1>
+    <form class="panel inline-form" role="search" aria-label=${t('search_entries')} onSubmit=${search}>
+      <div class=${'field grow' + (prefixError ? ' invalid' : '')}><label for="be-prefix">${t('hash_prefix')}</label>
+        <input id="be-prefix" type="text" value=${prefix} maxlength="64" autocomplete="off" spellcheck="false"
+          aria-invalid=${prefixError ? 'true' : undefined}
+          aria-describedby=${prefixError ? 'be-prefix-hint be-prefix-error' : 'be-prefix-hint'}
+          onInput=${(e) => setPrefix(e.target.value)} />
+        <p class="hint" id="be-prefix-hint">${t('hash_prefix_hint')}</p>
+        ${prefixError && html`<p class="error" role="alert" id="be-prefix-error">${prefixError}</p>`}
+      </div>
+      <div class="field"><label for="be-state">${t('state')}</label>
+        <select id="be-state" value=${state} onChange=${(e) => setState(e.target.value)}>
+          <option value="">${t('all')}</option><option value="enabled">${t('enabled')}</option><option value="disabled">${t('disabled')}</option>
+        </select></div>
+      <div><button type="submit" class="primary">${t('search')}</button></div>
+    </form>
+    <${ErrorText} error=${error} />
+    ${loading && html`<${Loading} />`}
+    <p class="sr-only" role="status">${note}</p>
+    ${result && !loading && html`<p class="muted page-info">${t('entries_page', { p: query.page, n: entries.length })}</p>`}
+    ${result && (entries.length === 0 ? html`<p>${t('no_entries')}</p>` : html`<table class="cards entries">
+      <caption class="sr-only">${t('bank_entries_of', { name })}</caption>
+      <thead><tr><th scope="col">${t('id')}</th><th scope="col">${t('state')}</th><th scope="col">${t('hashes')}</th>
+        <th scope="col">${t('source')}</th><th scope="col">${t('created')}</th><th scope="col">${t('actions')}</th></tr></thead>
+      <tbody>${entries.map((e) => html`<${EntryRow} key=${e.entry_id} e=${e} onChange=${onChange} />`)}</tbody>
+    </table>`)}
+    ${result && (query.after > 0 || result.next !== null) && html`<p class="actions">
+      ${query.after > 0 && html`<button type="button" disabled=${loading} onClick=${() => setQuery({ ...query, after: 0, page: 1 })}>${t('first_page')}</button>`}
+      ${result.next !== null && result.next !== undefined && html`<button type="button" disabled=${loading}
+        onClick=${() => setQuery({ ...query, after: result.next, page: query.page + 1 })}>${t('next_page')}</button>`}
+    </p>`}
+  </section>`;
+}
+
 // ---------- Keys ----------
-export function Keys() {
+// One key's row: "Revoke" opens a confirmation step in the row (not window.confirm): the question,
+// "Revoke key" (danger) and "Cancel"; the key's own holder (this session) is not offered it.
+function KeyRow({ k, self, onRevoked }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const question = useRef(null);
+  const revokeBtn = useRef(null);
+  useEffect(() => { if (confirming && question.current) question.current.focus(); }, [confirming]);
+  async function revoke() {
+    setBusy(true); setError('');
+    try { await del(`/v1/keys/${encodeURIComponent(k.key_id)}`); setConfirming(false); onRevoked(k); } catch (err) { setError(err.message); } finally { setBusy(false); }
+  }
+  function cancel() { setConfirming(false); setError(''); setTimeout(() => revokeBtn.current && revokeBtn.current.focus(), 0); }
+  const qid = `rk-q-${k.key_id}`;
+  return html`<tr class=${k.revoked ? 'revoked' : ''}>
+    <td data-label=${t('key_id')}>${k.key_id}</td>
+    <td data-label=${t('name')} class="break"><span class="cell-line">${k.name}${self ? html` <span class="badge">${t('your_key')}</span>` : ''}</span></td>
+    <td data-label=${t('role')}>${t('role_' + k.role)}</td>
+    <td data-label=${t('created')}><${Time} v=${k.created_at} /></td>
+    <td data-label=${t('state')}><span class=${'badge ' + (k.revoked ? 'st-revoked' : 'st-active')}>${t(k.revoked ? 'key_revoked' : 'key_active')}</span></td>
+    <td data-label=${t('actions')}>
+      ${!k.revoked && !self && !confirming && html`<button type="button" class="danger" ref=${revokeBtn}
+        aria-label=${t('revoke_key_n', { id: k.key_id, name: k.name })} onClick=${() => setConfirming(true)}>${t('revoke')}</button>`}
+      ${confirming && html`<div class="confirm" role="group" aria-labelledby=${qid}>
+        <p id=${qid} tabindex="-1" ref=${question}>${t('confirm_revoke', { id: k.key_id, name: k.name })}</p>
+        <p class="actions">
+          <button type="button" class="danger" disabled=${busy} onClick=${revoke}>${t('confirm_revoke_yes')}</button>
+          <button type="button" disabled=${busy} onClick=${cancel}>${t('cancel')}</button>
+        </p></div>`}
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      ${(k.revoked || self) && !confirming && html`<span class="muted">—</span>`}
+    </td>
+  </tr>`;
+}
+
+export function Keys({ session }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState('requester');
   const [created, setCreated] = useState(null);
   const [error, setError] = useState('');
-  const [revokeId, setRevokeId] = useState('');
-  const [revokeMsg, setRevokeMsg] = useState('');
-  const [revokeErr, setRevokeErr] = useState('');
+  const [revokedMsg, setRevokedMsg] = useState('');
+  const list = useLoad(() => get('/v1/keys'), []);
+  const [keys, setKeys] = useState(null);
+  useEffect(() => { if (list.data) setKeys(list.data.keys); }, [list.data]);
   async function create(e) {
     e.preventDefault(); setError(''); setCreated(null);
-    try { setCreated(await post('/v1/keys', { name: name.trim(), role })); setName(''); } catch (err) { setError(err.message); }
+    try { setCreated(await post('/v1/keys', { name: name.trim(), role })); setName(''); list.reload(); } catch (err) { setError(err.message); }
   }
-  async function revoke(e) {
-    e.preventDefault(); setRevokeErr(''); setRevokeMsg('');
-    if (!window.confirm(t('confirm_revoke', { id: revokeId }))) return;
-    try { await del(`/v1/keys/${encodeURIComponent(revokeId)}`); setRevokeMsg(t('revoked', { id: revokeId })); setRevokeId(''); } catch (err) { setRevokeErr(err.message); }
+  function onRevoked(k) {
+    setKeys((ks) => ks.map((x) => (x.key_id === k.key_id ? { ...x, revoked: true } : x)));
+    setRevokedMsg(t('revoked', { id: k.key_id, name: k.name }));
   }
+  const selfId = session && session.key_id;
   return html`<section aria-labelledby="keys-h">
     <h1 id="keys-h">${t('keys')}</h1>
     <form onSubmit=${create} class="panel inline-form" aria-labelledby="ck-h">
@@ -157,13 +290,15 @@ export function Keys() {
         <input id="ck-key" readonly value=${created.key} onFocus=${(e) => e.target.select()} />
         <p class="muted">${t('key_id')} ${created.key_id} · ${created.name} · ${t('role_' + created.role)}</p></div>`}
     </form>
-    <form onSubmit=${revoke} class="panel inline-form" aria-labelledby="rk-h">
-      <h2 id="rk-h">${t('revoke_key')}</h2>
-      <div class="field small"><label for="rk-id">${t('key_id')}</label><input id="rk-id" type="number" min="1" required value=${revokeId} onInput=${(e) => setRevokeId(e.target.value)} /></div>
-      <div><button type="submit" class="danger" disabled=${!revokeId}>${t('revoke')}</button></div>
-      ${revokeMsg && html`<p class="ok full" role="status">${revokeMsg}</p>`}
-      ${revokeErr && html`<p class="error full" role="alert">${revokeErr}</p>`}
-    </form>
+    <h2 id="kl-h">${t('api_keys')}</h2>
+    <${ErrorText} error=${list.error} />
+    ${!keys && !list.error && html`<${Loading} />`}
+    <p class="ok" role="status">${revokedMsg}</p>
+    ${keys && (keys.length === 0 ? html`<p>${t('none')}</p>` : html`<table class="cards keys" aria-labelledby="kl-h">
+      <thead><tr><th scope="col">${t('key_id')}</th><th scope="col">${t('name')}</th><th scope="col">${t('role')}</th>
+        <th scope="col">${t('created')}</th><th scope="col">${t('state')}</th><th scope="col">${t('actions')}</th></tr></thead>
+      <tbody>${keys.map((k) => html`<${KeyRow} key=${k.key_id} k=${k} self=${k.key_id === selfId} onRevoked=${onRevoked} />`)}</tbody>
+    </table>`)}
   </section>`;
 }
 

@@ -185,6 +185,7 @@ function SpreadView({ id }) {
   const { data, error } = useLoad(() => get(`/v1/requests/${id}/spread`), [id]);
   return html`<section aria-labelledby="spread-h" class="panel">
     <h2 id="spread-h">${t('spread')}</h2>
+    <p><a href=${`/console/requests/${id}/spread`}>${t('spread_open')}</a></p>
     <${ErrorText} error=${error} />
     ${!data && !error && html`<${Loading} />`}
     ${data && html`
@@ -226,9 +227,42 @@ function ClaimBox({ r, session, now, onClaim }) {
   </section>`;
 }
 
+// The decision's fields and body, shared by the single decision form and the queue's bulk decisions.
+export const GROUNDS = ['ground_illegal', 'ground_tos', 'ground_insufficient', 'ground_not_illegal', 'ground_not_found'];
+
+export function decisionBody({ approve, ground, reason, dsa, category }) {
+  const body = { approve, reason: `${t(ground, { category })}: ${reason.trim()}` };
+  if (approve && dsa) body.dsa_category = dsa;
+  return body;
+}
+
+// prefix: the fields' id prefix; category: shown in the ground's label.
+export function DecisionFields({ prefix, category, ground, setGround, reason, setReason, dsa, setDsa, reasonError }) {
+  return html`<div class="field">
+      <label for=${`${prefix}-ground`}>${t('policy_ground')}</label>
+      <select id=${`${prefix}-ground`} value=${ground} onChange=${(e) => setGround(e.target.value)}>
+        ${GROUNDS.map((g) => html`<option value=${g}>${t(g, { category })}</option>`)}
+      </select>
+    </div>
+    <div class="field">
+      <label for=${`${prefix}-reason`}>${t('reason')}</label>
+      <textarea id=${`${prefix}-reason`} rows="3" required aria-required="true" value=${reason}
+        aria-invalid=${reasonError ? 'true' : undefined} aria-describedby=${reasonError ? `${prefix}-reason-err` : undefined}
+        onInput=${(e) => setReason(e.target.value)}></textarea>
+      ${reasonError && html`<p class="error" id=${`${prefix}-reason-err`}>${reasonError}</p>`}
+    </div>
+    <div class="field">
+      <label for=${`${prefix}-dsa`}>${t('dsa_category')}</label>
+      <select id=${`${prefix}-dsa`} value=${dsa} onChange=${(e) => setDsa(e.target.value)} aria-describedby=${`${prefix}-dsa-hint`}>
+        <option value="">${t('dsa_default')}</option>
+        ${DSA_CATEGORIES.map((c) => html`<option value=${c}>${c.replace('STATEMENT_CATEGORY_', '').replace(/_/g, ' ').toLowerCase()}</option>`)}
+      </select>
+      <p class="hint" id=${`${prefix}-dsa-hint`}>${t('dsa_category_hint')}</p>
+    </div>`;
+}
+
 function DecisionForm({ r, onDecided }) {
-  const grounds = ['ground_illegal', 'ground_tos', 'ground_insufficient', 'ground_not_illegal', 'ground_not_found'];
-  const [ground, setGround] = useState(grounds[0]);
+  const [ground, setGround] = useState(GROUNDS[0]);
   const [reason, setReason] = useState('');
   const [dsa, setDsa] = useState('');
   const [error, setError] = useState('');
@@ -239,8 +273,7 @@ function DecisionForm({ r, onDecided }) {
     const approve = (e.submitter && e.submitter.value) === 'approve';
     if (!reason.trim()) { setReasonError(t('reason_required')); return; }
     setReasonError(''); setError(''); setBusy(true);
-    const body = { approve, reason: `${t(ground, { category: r.category })}: ${reason.trim()}` };
-    if (approve && dsa) body.dsa_category = dsa;
+    const body = decisionBody({ approve, ground, reason, dsa, category: r.category });
     try { onDecided(await post(`/v1/requests/${r.id}/decision`, body)); } catch (err) {
       if (/reason/.test(err.message) && !/dsa/.test(err.message)) setReasonError(err.message); else setError(err.message);
     } finally { setBusy(false); }
@@ -248,27 +281,8 @@ function DecisionForm({ r, onDecided }) {
   return html`<section aria-labelledby="dec-h" class="panel decision">
     <h2 id="dec-h">${t('decision')}</h2>
     <form onSubmit=${submit} noValidate class="stack">
-      <div class="field">
-        <label for="dec-ground">${t('policy_ground')}</label>
-        <select id="dec-ground" value=${ground} onChange=${(e) => setGround(e.target.value)}>
-          ${grounds.map((g) => html`<option value=${g}>${t(g, { category: r.category })}</option>`)}
-        </select>
-      </div>
-      <div class="field">
-        <label for="dec-reason">${t('reason')}</label>
-        <textarea id="dec-reason" rows="3" required aria-required="true" value=${reason}
-          aria-invalid=${reasonError ? 'true' : undefined} aria-describedby=${reasonError ? 'dec-reason-err' : undefined}
-          onInput=${(e) => setReason(e.target.value)}></textarea>
-        ${reasonError && html`<p class="error" id="dec-reason-err">${reasonError}</p>`}
-      </div>
-      <div class="field">
-        <label for="dec-dsa">${t('dsa_category')}</label>
-        <select id="dec-dsa" value=${dsa} onChange=${(e) => setDsa(e.target.value)} aria-describedby="dec-dsa-hint">
-          <option value="">${t('dsa_default')}</option>
-          ${DSA_CATEGORIES.map((c) => html`<option value=${c}>${c.replace('STATEMENT_CATEGORY_', '').replace(/_/g, ' ').toLowerCase()}</option>`)}
-        </select>
-        <p class="hint" id="dec-dsa-hint">${t('dsa_category_hint')}</p>
-      </div>
+      <${DecisionFields} prefix="dec" category=${r.category} ground=${ground} setGround=${setGround} reason=${reason}
+        setReason=${setReason} dsa=${dsa} setDsa=${setDsa} reasonError=${reasonError} />
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <div class="actions">
         <button type="submit" name="decision" value="approve" class="primary" disabled=${busy}>${t('approve')}</button>
