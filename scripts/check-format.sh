@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <( (git ls-files; git ls-files --others --exclude-standard) | sort -u |
-  grep -E '^(src|tests|bench|examples|fuzz)/.*\.(h|cc)$' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+  grep -E '^(src|tests|bench|examples|fuzz|wasm)/.*\.(h|cc)$' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 if [ "${1:-}" = --fix ]; then
   clang-format -i "${files[@]}"
   echo "check-format: formatted ${#files[@]} files" >&2

@@ -38,6 +38,10 @@ service_packages=(
   # the console (console/) is built with npm and Vite into the binary: Node.js 20.19 or later
   # (the machine's; Debian 12's own 18 is too old for Vite 8: see the check below)
   nodejs
+  # the victims' form hashes in the browser with this project's hashing built for WebAssembly:
+  # Debian's emscripten (its optimiser needs node-acorn), and dpkg-dev to unpack the Debian
+  # source packages of libjpeg-turbo and libwebp it is built with (scripts/build-wasm.sh)
+  emscripten node-acorn dpkg-dev
 )
 test_packages=(
   # formatting and static checks
@@ -57,8 +61,9 @@ test_packages=(
   libopencv-imgproc-dev
   # the index benchmark's comparison (benchmark-only; not linked by takedown itself)
   libfaiss-dev
-  # the video benchmark's edits are made with the ffmpeg CLI (drawtext needs a font)
-  ffmpeg fonts-dejavu-core
+  # the video benchmark's edits are made with the ffmpeg CLI (drawtext needs a font); the
+  # WebAssembly hashing test makes progressive JPEGs with jpegtran
+  ffmpeg fonts-dejavu-core libjpeg-turbo-progs
   # the service's load benchmark (wrk drives it; bc in the script)
   wrk bc
   # the fuzz target of the request parsers (libFuzzer ships with clang)

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/fake_env.h"
+#include "hash/digest.h"
 #include "http/request_parse.h"
 #include "http/server.h"
 #include "http/sessions.h"
@@ -319,7 +320,9 @@ TEST_F(HttpTest, EveryRouteRefusesRolesOutsideIt) {
     if (route.roles.empty()) {
       auto r = call({});
       ASSERT_TRUE(r);
-      EXPECT_EQ(r->status, route.path == "/console" ? 308 : 200) << route.path;
+      // The victims' form's calls need a body ("{}" is refused, naming its fields).
+      const bool form = route.method == "POST" && route.path.rfind("/v1/report/", 0) == 0;
+      EXPECT_EQ(r->status, route.path == "/console" ? 308 : form ? 400 : 200) << route.path;
       continue;
     }
     ExpectError(call({}), 401, "unauthenticated");
@@ -1043,6 +1046,66 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("DELETE", "/console/session", "/console/session", "", 200, "",
        {{"Cookie", cookie}, {"X-CSRF-Token", who["csrf_token"].get<std::string>()}});
   call("GET", "/console/session", "/console/session", "", 401, "", {{"Cookie", cookie}});
+
+  // The victims' form: its pages, a case filed from hashes with a proof of work, opened with its
+  // number and PIN, added to and withdrawn; refusals with each problem listed by field.
+  call("GET", "/report", "/report", "", 200);
+  call("GET", "/report/case", "/report/case", "", 200);
+  auto work = [&] {
+    const json c = call("GET", "/v1/report/challenge", "/v1/report/challenge", "", 200);
+    const std::string ch = c["challenge"];
+    for (int n = 0;; ++n) {
+      const std::string h = hash::Sha256HexOfText(ch + ":" + std::to_string(n));
+      const size_t zeros = h.find_first_not_of('0');
+      const int v = std::stoi(h.substr(zeros, 1), nullptr, 16);
+      const int bits = static_cast<int>(zeros) * 4 + (v < 2 ? 3 : v < 4 ? 2 : v < 8 ? 1 : 0);
+      if (bits >= c["bits"].get<int>()) return std::make_pair(ch, std::to_string(n));
+    }
+  };
+  const json item = {
+      {"kind", "image"},
+      {"pdq", std::string(48, 'a') + std::string(16, '5')},
+      {"quality", 90},
+      {"md5", std::string(32, 'c')},
+      {"sha256", std::string(64, 'd')},
+      {"robust", {{"norm", {std::string(64, 'e'), 80}}, {"variants", json::array()}}}};
+  auto [ch, nonce] = work();
+  json victim_filing = {{"challenge", ch},          {"nonce", nonce},
+                        {"category", "ncii"},       {"statement", true},
+                        {"signature", "Kim Minji"}, {"items", json::array({item})}};
+  const json refused = call(
+      "POST", "/v1/report/cases", "/v1/report/cases", "", 400,
+      json{
+          {"challenge", ch}, {"nonce", nonce}, {"category", "spam"}, {"items", json::array({item})}}
+          .dump());
+  EXPECT_GE(refused["error"]["fields"].size(), 3u) << refused;
+  const json case_filed =
+      call("POST", "/v1/report/cases", "/v1/report/cases", "", 201, victim_filing.dump());
+  const json access = {{"case", case_filed["case"]}, {"pin", case_filed["pin"]}};
+  EXPECT_EQ(call("POST", "/v1/report/cases/status", "/v1/report/cases/status", "", 200,
+                 access.dump())["status"],
+            "in_review");
+  call("POST", "/v1/report/cases/status", "/v1/report/cases/status", "", 404,
+       json{{"case", case_filed["case"]}, {"pin", "AAAA-BBBB-CCCC"}}.dump());
+  auto [ch2, nonce2] = work();
+  json more = access;
+  more["challenge"] = ch2;
+  more["nonce"] = nonce2;
+  more["items"] = json::array({item});
+  EXPECT_EQ(call("POST", "/v1/report/cases/items", "/v1/report/cases/items", "", 200,
+                 more.dump())["items"],
+            2);
+  EXPECT_EQ(call("POST", "/v1/report/cases/withdraw", "/v1/report/cases/withdraw", "", 200,
+                 access.dump())["status"],
+            "withdrawn");
+  call("POST", "/v1/report/cases/items", "/v1/report/cases/items", "", 409, more.dump());
+  for (int i = 0; i < 4; ++i) {
+    call("POST", "/v1/report/cases/withdraw", "/v1/report/cases/withdraw", "", 404,
+         json{{"case", case_filed["case"]}, {"pin", "AAAA-BBBB-CCCD"}}.dump());
+  }
+  call("POST", "/v1/report/cases/withdraw", "/v1/report/cases/withdraw", "", 429, access.dump());
+  call("POST", "/v1/report/cases", "/v1/report/cases", "", 415, "case=1", {},
+       "application/x-www-form-urlencoded");
 
   // Every operation was called at least once.
   std::set<std::pair<std::string, std::string>> documented;

@@ -283,6 +283,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   wopt.repeat_uploader_window_days = cfg->repeat_uploader_window_days;
   wopt.review_claim_s = cfg->review_claim_s;
   wopt.reveals_per_hour = cfg->reveals_per_hour;
+  wopt.report = cfg->report;
   std::unique_ptr<service::ActionSink> dsa_database;
   if (!cfg->dsa_database_url.empty()) {
     auto made = http::MakeWebhookSink(cfg->dsa_database_url);

@@ -53,6 +53,17 @@ std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::
   };
 }
 
+// An integer bound of the victims' form.
+std::function<Status(ServeConfig&, const std::string&)> ReportField(
+    int service::ReportOptions::*field, int64_t lo, int64_t hi) {
+  return [=](ServeConfig& c, const std::string& text) {
+    int64_t v = 0;
+    TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
+    c.report.*field = static_cast<int>(v);
+    return Status::Ok();
+  };
+}
+
 // A string setting of the mail line; `check` may refuse a value.
 std::function<Status(ServeConfig&, const std::string&)> MailStr(
     std::string MailSettings::*field, std::function<Status(const std::string&)> check = nullptr) {
@@ -219,6 +230,36 @@ const std::vector<Binding>& Bindings() {
         "clear looks at evidence (reveals, each with a stated reason) each reviewer may take in "
         "an hour; over it reveals are refused (0: none)"},
        IntField(&ServeConfig::reveals_per_hour, 0, 10000),
+       true},
+      {{"report.pow_bits", "TAKEDOWN_REPORT_POW_BITS", "--report.pow_bits",
+        "victims' form: leading zero bits of SHA-256 a filing's proof of work must reach (each bit "
+        "doubles the work; 16 is about a quarter of a second in a phone's browser; 0: none)"},
+       ReportField(&service::ReportOptions::pow_bits, 0, 28),
+       true},
+      {{"report.cases_per_hour_per_address", "TAKEDOWN_REPORT_CASES_PER_HOUR_PER_ADDRESS",
+        "--report.cases_per_hour_per_address",
+        "victims' form: filings and additions one client address may make in an hour"},
+       ReportField(&service::ReportOptions::cases_per_hour_per_address, 1, 1000000),
+       true},
+      {{"report.cases_per_hour", "TAKEDOWN_REPORT_CASES_PER_HOUR", "--report.cases_per_hour",
+        "victims' form: filings and additions from all addresses together in an hour (a flood "
+        "waits instead of filling the review queue)"},
+       ReportField(&service::ReportOptions::cases_per_hour, 1, 10000000),
+       true},
+      {{"report.pin_failures_per_case", "TAKEDOWN_REPORT_PIN_FAILURES_PER_CASE",
+        "--report.pin_failures_per_case",
+        "victims' form: wrong PINs for one case number in an hour before it answers 429"},
+       ReportField(&service::ReportOptions::pin_failures_per_case, 1, 1000),
+       true},
+      {{"report.pin_failures_per_address", "TAKEDOWN_REPORT_PIN_FAILURES_PER_ADDRESS",
+        "--report.pin_failures_per_address",
+        "victims' form: wrong case numbers or PINs from one client address in an hour before it "
+        "answers 429"},
+       ReportField(&service::ReportOptions::pin_failures_per_address, 1, 100000),
+       true},
+      {{"report.max_items", "TAKEDOWN_REPORT_MAX_ITEMS", "--report.max_items",
+        "victims' form: hashed pictures and videos one case may hold, all additions together"},
+       ReportField(&service::ReportOptions::max_items, 1, 50),
        true},
       {{"workflow.territorial_scope", "TAKEDOWN_WORKFLOW_TERRITORIAL_SCOPE",
         "--workflow.territorial_scope",

@@ -44,6 +44,7 @@ struct ServeConfig {
   int repeat_uploader_window_days = 90;
   int review_claim_s = 900;
   int reveals_per_hour = 20;
+  service::ReportOptions report;     // the victims' form's bounds
   std::string territorial_scope;     // statements of reasons: "EU" or EU/EEA codes, "" none
   int evidence_retention_days = 0;   // 0 = media is hashed and dropped
   int evidence_hash_workers = 0;     // 0 = half the cores (at least 1)

@@ -57,6 +57,17 @@ Result<ImageSignals> ImageHasher::HashBytes(
       media::DecodeImage(bytes, DecodeOptionsFor(options.mode, bytes, options.limits)));
   if (times != nullptr) times->decode += Since(t0);
 
+  ImageSignals hashed = HashDecoded(std::move(decoded), options, times, on_decoded);
+  hashed.md5 = std::move(out.md5);
+  hashed.sha256 = std::move(out.sha256);
+  return hashed;
+}
+
+ImageSignals ImageHasher::HashDecoded(
+    media::DecodedImage decoded, const ImageHashOptions& options, ImageStageTimes* times,
+    const std::function<void(const media::DecodedImage&)>& on_decoded) {
+  ImageSignals out;
+  out.mode = options.mode;
   out.format = std::string(media::ImageFormatName(decoded.format));
   out.width = decoded.source_width;
   out.height = decoded.source_height;

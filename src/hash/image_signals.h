@@ -82,6 +82,11 @@ class ImageHasher {
       const std::function<void(const media::DecodedImage&)>& on_decoded = {});
   Result<ImageSignals> HashFile(const std::string& path, const ImageHashOptions& options,
                                 ImageStageTimes* times = nullptr);
+  // Pixels decoded elsewhere (the browser's decoder, for formats the WebAssembly build has no
+  // decoder for): the same steps after decoding. No digests (there are no bytes).
+  ImageSignals HashDecoded(media::DecodedImage decoded, const ImageHashOptions& options,
+                           ImageStageTimes* times = nullptr,
+                           const std::function<void(const media::DecodedImage&)>& on_decoded = {});
 
  private:
   PdqHasher pdq_;

@@ -8,6 +8,14 @@
 #include <emmintrin.h>
 #endif
 
+// x86-64 builds carry AVX-512 and AVX2 copies of the vector loops, picked at load time; other
+// targets (the WebAssembly build of the victims' form) compile the one version they have.
+#if defined(__x86_64__)
+#define TD_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TD_VECTOR_CLONES
+#endif
+
 namespace takedown::hash::pdq {
 namespace {
 
@@ -109,25 +117,20 @@ __attribute__((always_inline)) inline void BoxDown(const float* __restrict in, s
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void BoxDownColumns(
-    const float* in, size_t in_stride, float* out, size_t out_stride, int rows, int cols,
-    int window, float* sums) {
+TD_VECTOR_CLONES void BoxDownColumns(const float* in, size_t in_stride, float* out,
+                                     size_t out_stride, int rows, int cols, int window,
+                                     float* sums) {
   BoxDown<0>(in, in_stride, out, out_stride, rows, cols, window, sums);
 }
 
 // A strip of kStrip lanes (rows of the image, transposed); lanes beyond the real ones hold zeros.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void BoxDownStrip(const float* in,
-                                                                               float* out,
-                                                                               int steps,
-                                                                               int window) {
+TD_VECTOR_CLONES void BoxDownStrip(const float* in, float* out, int steps, int window) {
   BoxDown<kStrip>(in, kStrip, out, kStrip, steps, kStrip, window, nullptr);
 }
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void LumaFromRgb(const uint8_t* rgb,
-                                                                              size_t count,
-                                                                              float* out) {
+TD_VECTOR_CLONES void LumaFromRgb(const uint8_t* rgb, size_t count, float* out) {
   for (size_t i = 0; i < count; ++i) {
     out[i] = kLumaR * static_cast<float>(rgb[3 * i]) + kLumaG * static_cast<float>(rgb[3 * i + 1]) +
              kLumaB * static_cast<float>(rgb[3 * i + 2]);

@@ -16,4 +16,14 @@ struct ConsoleAsset {
 // Sorted by path.
 std::span<const ConsoleAsset> ConsoleAssets();
 
+// The report page (/report) and its hashing worker: the console's policy, and WebAssembly
+// ('wasm-unsafe-eval': compiling WebAssembly, never eval of script) with workers from this origin;
+// thumbnails are blob: images made on the device. A worker runs under its own script's policy,
+// so the worker's file is served with this one too.
+inline constexpr const char* kReportCsp =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+    "style-src 'self'; img-src 'self' blob:; connect-src 'self'; font-src 'self'; "
+    "media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
+
 }  // namespace takedown::http

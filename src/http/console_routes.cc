@@ -126,8 +126,8 @@ constexpr const char* kConsoleCsp =
     "connect-src 'self'; font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 
-void ConsoleHeaders(HttpResponse& res) {
-  res.set_header("Content-Security-Policy", kConsoleCsp);
+void ConsoleHeaders(HttpResponse& res, const char* csp = kConsoleCsp) {
+  res.set_header("Content-Security-Policy", csp);
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("Referrer-Policy", "no-referrer");
   res.set_header("X-Frame-Options", "DENY");
@@ -147,7 +147,9 @@ const ConsoleAsset* FindAsset(std::string_view path) {
 void Server::Impl::InstallConsoleAssets() {
   // The pages need no key: what they show comes from the API, which the session authorizes.
   auto serve = [](Ctx& c, const std::string& path) {
-    ConsoleHeaders(c.res);
+    // A worker runs under its own script's policy: the report page's hashing worker compiles
+    // WebAssembly, which only the report page's policy allows.
+    ConsoleHeaders(c.res, path.rfind("assets/report-worker-", 0) == 0 ? kReportCsp : kConsoleCsp);
     if (ConsoleAssets().empty()) {
       return SendError(c.res, 404, "not_found",
                        "this binary was built without the console (TAKEDOWN_CONSOLE=OFF)");

@@ -32,6 +32,7 @@ void Server::Impl::Install() {
   InstallEngineRoutes();
   InstallWorkflowRoutes();
   InstallConsoleRoutes();
+  InstallReportRoutes();
   InstallConsoleAssets();  // last: its tail route answers what no other route does under /console/
   CompileBodyFields();
 }
@@ -216,6 +217,12 @@ std::optional<HttpResponse> Server::Impl::Admit(HttpRequest& req) {
     return res;
   }
   const RouteEntry& route = table[static_cast<size_t>(req.route_index)];
+  if (route.max_body > 0 && (req.chunked || req.content_length > route.max_body)) {
+    SendError(res, 413, "resource_exhausted",
+              fmt::format("this endpoint reads at most {} bytes of body, with a Content-Length",
+                          route.max_body));
+    return res;
+  }
   if (route.defer_auth) {
     // Authorized by its handler, once the request is whole: it may carry only a small body.
     if (req.chunked || req.content_length > kDeferredBodyLimit) {

@@ -132,6 +132,9 @@ struct Server::Impl {
     // The handler authorizes itself (the sign-in, which audits failures); the request may carry
     // at most kDeferredBodyLimit bytes of body, read only then.
     bool defer_auth = false;
+    // The most body the route reads, refused from the header when declared over it or chunked
+    // (0: server.max_body_bytes). The public routes answer before anyone is authenticated.
+    int64_t max_body = 0;
   };
   // A tail route (PathPattern::tail) is tried only when no other route's path matched, so it never
   // changes another route's 405 and Allow.
@@ -237,6 +240,7 @@ struct Server::Impl {
   void InstallWorkflowRoutes();  // requests, review, actions, appeals, reports (workflow_routes.cc)
   void InstallConsoleRoutes();   // console sessions: sign in, who, sign out (console_routes.cc)
   void InstallConsoleAssets();   // the console's pages and assets, /console/ (console_routes.cc)
+  void InstallReportRoutes();    // the victims' form: /report and /v1/report/* (report_routes.cc)
   void AuditEdge(const std::string& actor, const std::string& kind, const json& payload);
 
   // Each workflow route answers 503 until the workflow is attached.

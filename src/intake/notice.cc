@@ -65,7 +65,57 @@ EvidenceDraft EvidenceFromJson(const json& ev, const std::string& f, Problems* p
   }
   d.content_id = OptStr(ev, "content_id", f + ".", p);
   d.message_link = OptStr(ev, "message_link", f + ".", p);
+  if (ev.contains("robust")) d.robust = ev["robust"];
   return d;
+}
+
+// [64 hex digits, quality 0..100].
+std::optional<hash::PdqHash> PdqPair(const json& j, const std::string& field, Problems* p) {
+  if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer()) {
+    Add(p, field, "must be [64 hex digits, quality]");
+    return std::nullopt;
+  }
+  auto h = hash::Hash256::FromHex(AsciiLower(j[0].get<std::string>()));
+  const int64_t q = j[1].get<int64_t>();
+  if (!h.ok()) {
+    Add(p, field, "not 64 hex digits");
+    return std::nullopt;
+  }
+  if (q < 0 || q > 100) {
+    Add(p, field, "quality must be an integer 0..100");
+    return std::nullopt;
+  }
+  return hash::PdqHash{*h, static_cast<int>(q)};
+}
+
+std::optional<RobustClaim> RobustFromDraft(const json& j, const std::string& f, Problems* p) {
+  if (!j.is_object()) {
+    Add(p, f, "must be an object of norm, box and variants");
+    return std::nullopt;
+  }
+  RobustClaim r;
+  const size_t before = p->size();
+  for (const auto& [k, v] : j.items()) {
+    if (k == "norm") {
+      r.norm = PdqPair(v, f + ".norm", p);
+    } else if (k == "box") {
+      r.box = PdqPair(v, f + ".box", p);
+    } else if (k == "variants") {
+      if (!v.is_array() || v.size() > kMaxRobustVariants) {
+        Add(p, f + ".variants", fmt::format("must be a list of at most {}", kMaxRobustVariants));
+        continue;
+      }
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (auto h = PdqPair(v[i], fmt::format("{}.variants[{}]", f, i), p))
+          r.variants.push_back(*h);
+      }
+    } else {
+      Add(p, f + "." + k, "is not a robust signal (norm, box, variants)");
+    }
+  }
+  if (!r.norm) Add(p, f + ".norm", "missing");
+  if (p->size() != before) return std::nullopt;
+  return r;
 }
 
 }  // namespace
@@ -157,7 +207,7 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
   Limit(n.notifier_email, "notifier.email", 256, p);
   n.anonymous = n.notifier_name.empty() && n.notifier_email.empty();
   const bool csam = v.category == Category::kCsam && !d.category.empty();
-  if (!csam && source != SourceType::kAuthorityOrder) {
+  if (!csam && source != SourceType::kAuthorityOrder && !d.contact_by_case) {
     const char* why = "missing (anonymous notices are accepted only for csam)";
     if (n.notifier_name.empty()) Add(p, "notifier.name", why);
     if (n.notifier_email.empty()) Add(p, "notifier.email", why);
@@ -243,6 +293,10 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
       }
       *out = hex;
       any = true;
+    }
+    if (e.robust) {
+      if (!c.pdq) Add(p, f + ".robust", "comes with the image's pdq");
+      c.robust = RobustFromDraft(*e.robust, f + ".robust", p);
     }
     c.content_id = e.content_id.value_or("");
     c.message_link = e.message_link.value_or("");

@@ -14,6 +14,7 @@
 
 #include "core/status.h"
 #include "hash/hash256.h"
+#include "hash/pdq.h"
 #include "takedown/model.h"
 
 namespace takedown::intake {
@@ -37,6 +38,9 @@ struct EvidenceDraft {
   std::optional<int64_t> quality;
   std::optional<std::string> md5, sha256;
   std::optional<std::string> content_id, message_link;
+  // Robust image signals computed where the picture is (the victims' form, `takedown hash
+  // --format jsonl --bank`): {"norm": [pdq, quality], "box": [...], "variants": [[...], ...]}.
+  std::optional<nlohmann::json> robust;
 };
 
 struct NoticeDraft {
@@ -46,6 +50,9 @@ struct NoticeDraft {
   bool accuracy_statement = false, good_faith_statement = false;
   std::string signature, legal_basis, issuing_authority, case_reference, territorial_scope;
   bool evidence_given = false;  // false: the field was missing or not an array
+  // The victims' form: the person may follow the case with its number and PIN alone, so no email
+  // address is needed as contact information.
+  bool contact_by_case = false;
   std::vector<EvidenceDraft> evidence;
 };
 
@@ -54,8 +61,16 @@ struct NoticeDraft {
 NoticeDraft DraftFromJson(const nlohmann::json& body, Problems* problems);
 
 // One evidence item after validation: the signals it names (hex lowercased), its location.
+// An image's robust signals sent with its hashes: matched like those of media evidence.
+struct RobustClaim {
+  std::optional<hash::PdqHash> norm, box;
+  std::vector<hash::PdqHash> variants;
+};
+inline constexpr size_t kMaxRobustVariants = 127;
+
 struct EvidenceClaim {
   bool has_media = false;
+  std::optional<RobustClaim> robust;
   std::optional<hash::Hash256> pdq;
   int quality = 100;
   std::string md5, sha256;  // lowercase hex or ""

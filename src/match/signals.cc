@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+
 #include "core/file.h"
 
 namespace takedown::match {
@@ -208,28 +210,53 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
   return b;
 }
 
+namespace {
+
+// Computes the robust signals from the decoded image PDQ was hashed from.
+std::function<void(const media::DecodedImage&)> RobustSignalsInto(FileSignals* out, bool bank,
+                                                                  bool regions) {
+  return [=](const media::DecodedImage& d) {
+    const LumaPlane plane = WorkingPlane(d.image);
+    const double to_source = static_cast<double>(d.source_width) / plane.width;
+    if (bank) {
+      BankSignals b = ComputeBankSignals(plane, to_source, regions, &d.image);
+      out->query = std::move(b.query);
+      out->variants = std::move(b.whole);
+    } else {
+      out->query = ComputeQuerySignals(plane, to_source, regions, &d.image);
+    }
+  };
+}
+
+hash::ImageHashOptions PlainOptions(bool bank, hash::HashMode mode, bool dihedral, bool digests,
+                                    const media::DecodeLimits& limits) {
+  hash::ImageHashOptions opts;
+  opts.mode = mode;
+  opts.dihedral = bank || dihedral;
+  opts.digests = digests;
+  opts.limits = limits;
+  return opts;
+}
+
+}  // namespace
+
 Result<FileSignals> SignalHasher::HashBytes(std::span<const uint8_t> bytes, bool bank,
                                             const media::DecodeLimits& limits,
                                             hash::ImageStageTimes* times, hash::HashMode mode,
                                             bool dihedral) {
-  hash::ImageHashOptions opts;
-  opts.mode = mode;
-  opts.dihedral = bank || dihedral;
-  opts.limits = limits;
   FileSignals out;
-  auto plain = hasher_.HashBytes(bytes, opts, times, [&](const media::DecodedImage& d) {
-    const LumaPlane plane = WorkingPlane(d.image);
-    const double to_source = static_cast<double>(d.source_width) / plane.width;
-    if (bank) {
-      BankSignals b = ComputeBankSignals(plane, to_source, regions_, &d.image);
-      out.query = std::move(b.query);
-      out.variants = std::move(b.whole);
-    } else {
-      out.query = ComputeQuerySignals(plane, to_source, regions_, &d.image);
-    }
-  });
+  auto plain = hasher_.HashBytes(bytes, PlainOptions(bank, mode, dihedral, true, limits), times,
+                                 RobustSignalsInto(&out, bank, regions_));
   if (!plain.ok()) return plain.status();
   out.plain = std::move(plain).value();
+  return out;
+}
+
+FileSignals SignalHasher::HashDecoded(media::DecodedImage decoded, bool bank, hash::HashMode mode,
+                                      bool dihedral) {
+  FileSignals out;
+  out.plain = hasher_.HashDecoded(std::move(decoded), PlainOptions(bank, mode, dihedral, false, {}),
+                                  nullptr, RobustSignalsInto(&out, bank, regions_));
   return out;
 }
 

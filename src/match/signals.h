@@ -78,6 +78,9 @@ class SignalHasher {
   // Without the region hashes (left at their defaults): what the service needs, at a fraction
   // of the cost.
   void set_regions(bool on) { regions_ = on; }
+  // Pixels decoded elsewhere (see ImageHasher::HashDecoded): the same signals, no digests.
+  FileSignals HashDecoded(media::DecodedImage decoded, bool bank,
+                          hash::HashMode mode = hash::HashMode::kFast, bool dihedral = false);
 
  private:
   hash::ImageHasher hasher_;

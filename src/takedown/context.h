@@ -41,6 +41,18 @@ class ActionSink {
   }
 };
 
+// The victims' form's bounds (victim_cases.h).
+struct ReportOptions {
+  int pow_bits = 16;  // leading zero bits of SHA-256(challenge ":" nonce); 0 = no proof of work
+  int challenge_ttl_s = 600;
+  int cases_per_hour_per_address = 10;  // filings and additions from one client address
+  int cases_per_hour = 500;             // filings and additions from all addresses together
+  int pin_failures_per_case = 5;        // wrong PINs for one case number in an hour
+  int pin_failures_per_address = 20;    // wrong PINs (or unknown cases) from one address in an hour
+  int max_items = 50;                   // hashed pictures and videos in one case, all together
+  int max_locations = 20;               // where it was seen, per filing
+};
+
 struct WorkflowOptions {
   std::string webhook_secret;   // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
   int delivery_workers = 4;     // concurrent deliveries (a slow one holds up only itself)
@@ -79,6 +91,8 @@ struct WorkflowOptions {
   int64_t dsa_submit_interval_ms = 10000;  // how often queued statements are sent
   // The Ed25519 seed (32 bytes) signing investigators' packages (package.h); "" = none made.
   std::string package_signing_seed;
+  // The victims' form's bounds (victim_cases.h).
+  ReportOptions report;
 };
 
 // The stores the workflow may use (never API keys or banks directly: those go through Service).

@@ -142,6 +142,10 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
       s.pdq = c.pdq;
       s.quality = c.quality;
       if (item.kind == EvidenceKind::kNone) item.kind = EvidenceKind::kHash;
+      if (c.robust && !s.robust) {  // computed where the picture is: matched as media's are
+        RobustImage robust{c.robust->norm, c.robust->box, c.robust->variants, {}};
+        signal_docs.emplace_back(i, json{{"robust", RobustToJson(robust)}});
+      }
     }
     if (!c.md5.empty()) s.md5 = c.md5;
     if (!c.sha256.empty()) s.sha256 = c.sha256;

@@ -390,6 +390,31 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
   return r;
 }
 
+Result<Request> Requests::Withdraw(int64_t id, const std::string& actor) {
+  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
+  const int64_t now = ctx_->Now();
+  const RequestState from = r.state;
+  const bool waiting = from == RequestState::kReceived || from == RequestState::kPendingReview;
+  if (waiting) {
+    r.claim.reset();
+    r.decision =
+        Decision{false, actor, false, now, "withdrawn by the person who reported it", "", {}};
+    r.SetState(RequestState::kRejected, now);
+  }
+  int disabled = 0;
+  for (const auto& e : r.evidence) {
+    if (e.entry_id == 0) continue;
+    TD_RETURN_IF_ERROR(ctx_->svc->SetEntryEnabled(e.entry_id, false, actor));
+    ++disabled;
+  }
+  TD_RETURN_IF_ERROR(
+      Commit(r, from, actor, "request.withdrawn",
+             {{"request_id", id}, {"was", NameOf(from)}, {"entries_disabled", disabled}}));
+  if (waiting) NotifyClosed(id);
+  return r;
+}
+
 Result<Request> Requests::Claim(const Principal& who, int64_t id, bool release) {
   MutexLock l(ctx_->request_locks.For(id));
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));

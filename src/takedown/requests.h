@@ -76,6 +76,11 @@ class Requests {
   Result<Request> Claim(const Principal& who, int64_t id, bool release);
   // The claim in force as {"key_id", "name", "expires_at"}, or null.
   nlohmann::json ClaimView(const Request& r) const;
+  // The person who reported it takes the request back (the victims' form): one still waiting for
+  // review is closed as rejected with that reason; the bank entries its sweep made are disabled in
+  // any state, so its hashes block nothing more. Audited (request.withdrawn). Removals already
+  // made stay made.
+  Result<Request> Withdraw(int64_t id, const std::string& actor);
   // Confirms a request once none of its removals is pending (called after acknowledgements).
   Status MaybeConfirm(int64_t id);
   // After a crash: requests stored but not hashed or not through the policy, approved but not

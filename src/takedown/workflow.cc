@@ -67,6 +67,7 @@ Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSi
   disclosures_ = std::make_unique<Disclosures>(&ctx_, sweeper_.get(), spread_.get(),
                                                profiles_.get(), signer_.get());
   holds_ = std::make_unique<Holds>(&ctx_, sweeper_.get(), disclosures_.get(), actions_.get());
+  victims_ = std::make_unique<VictimCases>(&ctx_, requests_.get(), profiles_.get());
   RegisterMetrics();
 }
 

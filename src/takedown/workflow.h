@@ -42,6 +42,7 @@
 #include "takedown/statements.h"
 #include "takedown/sweep.h"
 #include "takedown/uploaders.h"
+#include "takedown/victim_cases.h"
 
 namespace takedown::service {
 
@@ -130,6 +131,8 @@ class Workflow {
   Result<json> ListHolds(const Principal& who, int64_t after_id, int64_t limit) {
     return holds_->List(who, after_id, limit);
   }
+  // The victims' form (victim_cases.h): no key; `address` is the client's.
+  VictimCases& victims() { return *victims_; }
   // The key packages are signed with ({"alg", "key_id", "public_key"}), or null without one.
   const PackageSigner* package_signer() const { return signer_.get(); }
 
@@ -187,6 +190,7 @@ class Workflow {
   std::unique_ptr<PackageSigner> signer_;  // null without packages.signing_key_file
   std::unique_ptr<Disclosures> disclosures_;
   std::unique_ptr<Holds> holds_;
+  std::unique_ptr<VictimCases> victims_;
   std::unique_ptr<DsaSubmitter> dsa_;  // null unless submission is on
   Mutex stop_mu_;
   CondVar stop_cv_;

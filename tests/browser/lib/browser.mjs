@@ -27,12 +27,14 @@ export async function newContext(browser, { lang = 'en', width = 1280, timezoneI
 }
 
 // A page whose problems are collected; call guard.check() (or page.assertClean()) at the end.
-export async function guardedPage(context, origin) {
+// allowBlob: blob: URLs the page made itself are fine (the report page's "Download as a file").
+export async function guardedPage(context, origin, { allowBlob = false } = {}) {
   const page = await context.newPage();
   const problems = [];
   page.on('request', (req) => {
     const u = req.url();
     if (u.startsWith('data:') || u.startsWith('blob:') || u.startsWith('about:')) {
+      if (u.startsWith('blob:') && allowBlob && u.startsWith(`blob:${origin}/`)) return;
       if (u.startsWith('data:') || u.startsWith('blob:')) problems.push(`request to a ${u.slice(0, 5)} URL: ${u.slice(0, 60)}`);
       return;
     }

@@ -123,13 +123,14 @@ export async function poll(fn, { timeoutMs = 30000, intervalMs = 250, what = 'co
 // it is at hand, TAKEDOWN_CONSOLE_PREVIEW=1 serves console/dist with `vite preview` (same CSP,
 // the API proxied to takedown), so the tests can run against the console alone; =force always
 // does (to test a console/dist newer than the one embedded in the binary).
-export async function consoleOrigin(s) {
-  const res = await fetch(`${s.url}/console/`).catch(() => null);
+// path: the page to look for (the report page: '/report', which vite preview answers as well).
+export async function consoleOrigin(s, { path = '/console/' } = {}) {
+  const res = await fetch(`${s.url}${path}`).catch(() => null);
   const type = res ? res.headers.get('content-type') || '' : '';
   const mode = process.env.TAKEDOWN_CONSOLE_PREVIEW || '';
   if (mode !== 'force' && res && res.ok && type.includes('text/html')) return { origin: s.url, stop: async () => {} };
   if (mode !== '1' && mode !== 'force') {
-    throw new Error(`${s.url}/console/ is not the console (status ${res && res.status}, ${type}): build takedown with the console ` +
+    throw new Error(`${s.url}${path} is not the console (status ${res && res.status}, ${type}): build takedown with the console ` +
       'embedded, or set TAKEDOWN_CONSOLE_PREVIEW=1 to test console/dist through vite preview');
   }
   const consoleDir = new URL('../../../console/', import.meta.url).pathname;
@@ -137,6 +138,6 @@ export async function consoleOrigin(s) {
   const child = spawn(join(consoleDir, 'node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
     { cwd: consoleDir, env: { ...process.env, TAKEDOWN_URL: s.url }, stdio: ['ignore', 'pipe', 'pipe'] });
   const origin = `http://127.0.0.1:${port}`;
-  await poll(async () => (await fetch(`${origin}/console/`).catch(() => null))?.ok, { timeoutMs: 20000, what: 'vite preview' });
+  await poll(async () => (await fetch(`${origin}${path}`).catch(() => null))?.ok, { timeoutMs: 20000, what: 'vite preview' });
   return { origin, stop: async () => { child.kill('SIGTERM'); } };
 }

@@ -1,0 +1,648 @@
+#include "takedown/victim_cases.h"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <set>
+
+#include "core/clock.h"
+#include "core/text.h"
+#include "hash/digest.h"
+#include "intake/notice.h"
+
+namespace takedown::service {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kHourMs = 3'600'000;
+// Crockford's base 32: no I, L, O or U, so that a number read aloud or typed is not mistaken.
+constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr int kGroups = 3, kGroupLen = 4;  // 60 random bits each for the number and the PIN
+constexpr int kPinIterations = 20000;      // PBKDF2-HMAC-SHA256
+constexpr std::string_view kFormDoc = "report_form";
+constexpr size_t kMaxBudgets = 200000;  // addresses and cases tracked at once (oldest dropped)
+
+std::string RandomCode(Env* env) {
+  uint8_t bytes[kGroups * kGroupLen];
+  env->RandomBytes(bytes, sizeof bytes);
+  std::string out;
+  for (int i = 0; i < kGroups * kGroupLen; ++i) {
+    if (i > 0 && i % kGroupLen == 0) out += '-';
+    out += kAlphabet[bytes[i] % 32];
+  }
+  return out;
+}
+
+// "td-ab12 cd34-EF56" -> "AB12-CD34-EF56" (the letters O, I and L read as 0, 1 and 1); "" when
+// it is not kGroups x kGroupLen characters of the alphabet.
+std::string Canonical(std::string text, bool with_prefix) {
+  std::string s;
+  for (char ch : text) {
+    if (ch == '-' || ch == ' ') continue;
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (ch == 'O') ch = '0';
+    if (ch == 'I' || ch == 'L') ch = '1';
+    s += ch;
+  }
+  if (with_prefix) {
+    if (s.rfind("TD", 0) != 0) return "";
+    s = s.substr(2);
+  }
+  if (s.size() != kGroups * kGroupLen) return "";
+  for (char ch : s) {
+    if (kAlphabet.find(ch) == std::string_view::npos) return "";
+  }
+  std::string out;
+  for (int g = 0; g < kGroups; ++g) {
+    if (g > 0) out += '-';
+    out += s.substr(g * kGroupLen, kGroupLen);
+  }
+  return out;
+}
+
+std::string PinHash(const std::string& pin, const std::string& salt_hex) {
+  uint8_t out[32];
+  PKCS5_PBKDF2_HMAC(pin.data(), static_cast<int>(pin.size()),
+                    reinterpret_cast<const unsigned char*>(salt_hex.data()),
+                    static_cast<int>(salt_hex.size()), kPinIterations, EVP_sha256(), sizeof out,
+                    out);
+  return hash::HexOf(out);
+}
+
+std::string Hmac(const std::string& key, const std::string& text) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), out, &len);
+  return hash::HexOf(std::span<const uint8_t>(out, len));
+}
+
+int LeadingZeroBits(const std::string& hex) {
+  int bits = 0;
+  for (char c : hex) {
+    const int v = c >= 'a' ? c - 'a' + 10 : c - '0';
+    if (v == 0) {
+      bits += 4;
+      continue;
+    }
+    for (int b = 3; b >= 0 && ((v >> b) & 1) == 0; --b) ++bits;
+    break;
+  }
+  return bits;
+}
+
+bool Drop(std::deque<int64_t>& times, int64_t now) {
+  while (!times.empty() && times.front() <= now - kHourMs) times.pop_front();
+  return times.empty();
+}
+
+std::string Text(const json& body, const char* key) {
+  return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : "";
+}
+
+// Categories the form offers (the API's names).
+bool FormCategory(const std::string& c) {
+  return c == "ncii" || c == "deepfake-sexual" || c == "csam";
+}
+
+// One item as the page sends it -> an evidence item of the request; problems under items[i].
+json EvidenceOfItem(const json& item, const std::string& f, int min_quality, intake::Problems* p) {
+  if (!item.is_object()) {
+    p->push_back({f, "must be an object"});
+    return json();
+  }
+  const std::string kind = Text(item, "kind");
+  static const std::set<std::string> kImageKeys = {"kind", "pdq",    "quality", "dihedral",
+                                                   "md5",  "sha256", "robust"};
+  static const std::set<std::string> kVideoKeys = {"kind", "md5", "sha256"};
+  if (kind != "image" && kind != "video") {
+    p->push_back({f + ".kind", "must be \"image\" or \"video\""});
+    return json();
+  }
+  const auto& allowed = kind == "image" ? kImageKeys : kVideoKeys;
+  for (const auto& [k, v] : item.items()) {
+    if (!allowed.contains(k)) p->push_back({f + "." + k, "is not a field of an " + kind + " item"});
+  }
+  json ev = json::object();
+  for (const char* k : {"md5", "sha256"}) {
+    if (!item.contains(k)) {
+      p->push_back({f + "." + k, "missing"});
+      continue;
+    }
+    ev[k] = item[k];
+  }
+  if (kind == "image") {
+    if (!item.contains("pdq") || !item.contains("quality")) {
+      p->push_back({f + ".pdq", "missing: an image's PDQ hash and its quality"});
+      return ev;
+    }
+    ev["pdq"] = item["pdq"];
+    ev["quality"] = item["quality"];
+    if (item["quality"].is_number_integer() && item["quality"].get<int64_t>() < min_quality &&
+        item["quality"].get<int64_t>() >= 0) {
+      p->push_back({f + ".quality",
+                    fmt::format("{} is below {}: the picture is too plain or blurred to be matched "
+                                "reliably, so its hash cannot be used",
+                                item["quality"].get<int64_t>(), min_quality)});
+    }
+    if (item.contains("dihedral")) {
+      const json& d = item["dihedral"];
+      bool ok = d.is_array() && d.size() == 8;
+      for (size_t i = 0; ok && i < d.size(); ++i) {
+        ok = d[i].is_string() && IsLowerHex(AsciiLower(d[i].get<std::string>()), 64);
+      }
+      if (!ok) p->push_back({f + ".dihedral", "must be the 8 dihedral PDQ hashes (64 hex digits)"});
+    }
+    if (item.contains("robust")) ev["robust"] = item["robust"];
+  }
+  return ev;
+}
+
+}  // namespace
+
+VictimCases::VictimCases(WorkflowContext* ctx, Requests* requests, RequesterProfiles* profiles)
+    : ctx_(ctx), requests_(requests), profiles_(profiles), opt_(ctx->opt.report) {
+  uint8_t key[32];
+  ctx_->env->RandomBytes(key, sizeof key);
+  secret_.assign(reinterpret_cast<const char*>(key), sizeof key);
+  const std::string name = "takedown_report_cases_total";
+  const std::string help = "Victims' form (/report): filings and additions by outcome.";
+  filed_ = ctx_->metrics->Counter(name, help, {{"result", "filed"}});
+  refused_invalid_ = ctx_->metrics->Counter(name, help, {{"result", "invalid"}});
+  refused_work_ = ctx_->metrics->Counter(name, help, {{"result", "no_proof_of_work"}});
+  refused_rate_ = ctx_->metrics->Counter(name, help, {{"result", "rate_limited"}});
+  const std::string pins = "takedown_report_pin_failures_total";
+  const std::string pins_help = "Victims' form: case number and PIN that opened no case.";
+  pin_failed_ = ctx_->metrics->Counter(pins, pins_help, {{"result", "wrong"}});
+  pin_limited_ = ctx_->metrics->Counter(pins, pins_help, {{"result", "rate_limited"}});
+  withdrawn_ = ctx_->metrics->Counter("takedown_report_withdrawals_total",
+                                      "Victims' form: cases withdrawn by the person.");
+  items_ = ctx_->metrics->Counter("takedown_report_items_total",
+                                  "Victims' form: hashed pictures and videos received.");
+}
+
+Result<int64_t> VictimCases::FormKey() {
+  MutexLock l(&key_mu_);
+  if (form_key_id_ != 0) return form_key_id_;
+  store::DocumentStore* docs = ctx_->stores.docs;
+  TD_ASSIGN_OR_RETURN(
+      auto known,
+      docs->FindDocs({.kind = std::string(kFormDoc), .limit = 1, .ukey = std::string(kFormDoc)}));
+  if (!known.empty()) {
+    form_key_id_ = known.front().owner;
+    return form_key_id_;
+  }
+  TD_ASSIGN_OR_RETURN(auto key,
+                      ctx_->svc->CreateKey(Role::kRequester, std::string(kFormKeyName), "system"));
+  form_key_id_ = key.first;
+  Principal system{0, Role::kAdmin, "system"};
+  TD_RETURN_IF_ERROR(
+      profiles_
+          ->Set(
+              form_key_id_,
+              {{"source_type", "victim"}, {"trusted", false}, {"name", "Victims' form (/report)"}},
+              system)
+          .status());
+  store::DocRecord d;
+  d.kind = std::string(kFormDoc);
+  d.owner = form_key_id_;
+  d.state = "active";
+  d.ukey = std::string(kFormDoc);
+  d.doc = json{{"key_id", form_key_id_}}.dump();
+  TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({d}));
+  if (ids.at(0) < 0) {  // another process made it first: use that one
+    TD_ASSIGN_OR_RETURN(auto rec, docs->GetDoc(-ids[0]));
+    if (rec) form_key_id_ = rec->owner;
+  }
+  return form_key_id_;
+}
+
+json VictimCases::Challenge() {
+  const int64_t expires = ctx_->Now() + int64_t{opt_.challenge_ttl_s} * 1000;
+  uint8_t r[16];
+  ctx_->env->RandomBytes(r, sizeof r);
+  const std::string body = fmt::format("v1.{}.{}", expires, hash::HexOf(r));
+  return {{"challenge", body + "." + Hmac(secret_, body)},
+          {"bits", opt_.pow_bits},
+          {"expires_at", IsoUtc(expires)}};
+}
+
+Status VictimCases::CheckWork(const json& body, bool spend) {
+  if (opt_.pow_bits == 0) return Status::Ok();
+  const std::string challenge = Text(body, "challenge"), nonce = Text(body, "nonce");
+  auto refuse = [&](const std::string& why) {
+    refused_work_->Inc();
+    return InvalidArgument("invalid request: challenge: " + why);
+  };
+  if (challenge.empty() || challenge.size() > 200) {
+    return refuse("missing: ask GET /v1/report/challenge and send its proof of work");
+  }
+  if (nonce.empty() || nonce.size() > 20 ||
+      nonce.find_first_not_of("0123456789") != std::string::npos) {
+    return refuse("nonce: must be 1 to 20 decimal digits");
+  }
+  const auto dot = challenge.rfind('.');
+  const std::string signed_part = challenge.substr(0, dot == std::string::npos ? 0 : dot);
+  if (dot == std::string::npos ||
+      CRYPTO_memcmp(Hmac(secret_, signed_part).data(), challenge.data() + dot + 1,
+                    std::min<size_t>(64, challenge.size() - dot - 1)) != 0 ||
+      challenge.size() - dot - 1 != 64) {
+    return refuse("not one this service gave (or the service restarted): ask for a new one");
+  }
+  int64_t expires = 0;
+  if (sscanf(signed_part.c_str(), "v1.%" SCNd64 ".", &expires) != 1 || expires <= ctx_->Now()) {
+    return refuse("expired: ask for a new one");
+  }
+  if (LeadingZeroBits(hash::Sha256HexOfText(challenge + ":" + nonce)) < opt_.pow_bits) {
+    return refuse(fmt::format("the nonce does not solve it ({} leading zero bits of SHA-256)",
+                              opt_.pow_bits));
+  }
+  MutexLock l(&mu_);
+  if (!spend) {
+    if (spent_.contains(challenge)) return refuse("already used: ask for a new one");
+    return Status::Ok();
+  }
+  const int64_t now = ctx_->Now();
+  for (auto it = spent_.begin(); it != spent_.end();) {
+    it = it->second <= now ? spent_.erase(it) : std::next(it);
+  }
+  if (!spent_.emplace(challenge, expires).second) return refuse("already used: ask for a new one");
+  return Status::Ok();
+}
+
+Status VictimCases::SpendWorkAndBudget(const json& body, const std::string& address) {
+  TD_RETURN_IF_ERROR(TakeFilingBudget(address));
+  return CheckWork(body, true);
+}
+
+Status VictimCases::TakeFilingBudget(const std::string& address) {
+  MutexLock l(&mu_);
+  const int64_t now = ctx_->Now();
+  auto& mine = events_["file:" + address];
+  auto& all = events_["file:*"];
+  Drop(mine, now);
+  Drop(all, now);
+  if (static_cast<int>(mine.size()) >= opt_.cases_per_hour_per_address ||
+      static_cast<int>(all.size()) >= opt_.cases_per_hour) {
+    refused_rate_->Inc();
+    return ResourceExhausted(
+        "too many reports in the last hour: please try again later (your pictures stay only on "
+        "your device)");
+  }
+  mine.push_back(now);
+  all.push_back(now);
+  if (events_.size() > kMaxBudgets) {
+    for (auto it = events_.begin(); it != events_.end();) {
+      it = Drop(it->second, now) ? events_.erase(it) : std::next(it);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<VictimCases::Case> VictimCases::Open(const json& body, const std::string& address) {
+  if (!body.is_object()) return InvalidArgument("invalid request: the body must be a JSON object");
+  const std::string number = Canonical(Text(body, "case"), true);
+  const std::string pin = Canonical(Text(body, "pin"), false);
+  intake::Problems p;
+  if (number.empty()) p.push_back({"case", "not a case number (TD-XXXX-XXXX-XXXX)"});
+  if (pin.empty()) p.push_back({"pin", "not a PIN (XXXX-XXXX-XXXX)"});
+  const int64_t now = ctx_->Now();
+  {
+    MutexLock l(&mu_);
+    auto& by_address = events_["pin:" + address];
+    Drop(by_address, now);
+    auto it = events_.find("case:" + number);
+    if (it != events_.end()) Drop(it->second, now);
+    if (static_cast<int>(by_address.size()) >= opt_.pin_failures_per_address ||
+        (it != events_.end() &&
+         static_cast<int>(it->second.size()) >= opt_.pin_failures_per_case)) {
+      pin_limited_->Inc();
+      return ResourceExhausted(
+          "too many attempts with a wrong case number or PIN: please wait an hour and try again");
+    }
+  }
+  if (!p.empty()) return intake::ProblemsStatus(p);
+  TD_ASSIGN_OR_RETURN(
+      auto rows, ctx_->stores.docs->FindDocs(
+                     {.kind = std::string(kCaseDoc), .limit = 1, .ukey = "report_case:" + number}));
+  if (!rows.empty()) {
+    json doc = json::parse(rows.front().doc, nullptr, false);
+    if (doc.is_object() && doc.contains("pin_hash") && doc.contains("pin_salt")) {
+      const std::string want = doc["pin_hash"].get<std::string>();
+      const std::string got = PinHash(pin, doc["pin_salt"].get<std::string>());
+      if (want.size() == got.size() && CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0) {
+        return Case{rows.front().id, "TD-" + number, rows.front().state, std::move(doc)};
+      }
+    }
+  }
+  {
+    MutexLock l(&mu_);
+    events_["pin:" + address].push_back(now);
+    events_["case:" + number].push_back(now);
+  }
+  pin_failed_->Inc();
+  return NotFound("no case matches this case number and PIN");
+}
+
+Result<Request> VictimCases::FileRequest(const json& body, const json& items,
+                                         const std::string& number,
+                                         const std::function<Status()>& gate) {
+  intake::Problems p;
+  static const std::set<std::string> kFields = {"challenge", "nonce",     "category", "locations",
+                                                "statement", "signature", "email",    "language",
+                                                "items",     "case",      "pin"};
+  for (const auto& [k, v] : body.items()) {
+    if (!kFields.contains(k)) p.push_back({k, "is not a field of the form"});
+  }
+  intake::NoticeDraft d;
+  d.category = Text(body, "category");
+  if (!FormCategory(d.category)) {
+    p.push_back({"category", "must be one of ncii, deepfake-sexual, csam"});
+  }
+  const bool statement =
+      body.contains("statement") && body["statement"].is_boolean() && body["statement"].get<bool>();
+  if (!statement) {
+    p.push_back({"statement",
+                 "must be true: a statement in good faith that the picture is shared "
+                 "without the consent of the person it shows"});
+  }
+  d.good_faith_statement = d.accuracy_statement = statement;
+  d.signature = Text(body, "signature");
+  d.notifier_name = d.signature;
+  d.notifier_email = Text(body, "email");
+  d.contact_by_case = true;
+  for (const char* k : {"signature", "email"}) {
+    if (HasControlCharacter(Text(body, k))) p.push_back({k, "has control characters"});
+  }
+  if (d.signature.find_first_not_of(" \t") == std::string::npos) {
+    p.push_back({"signature", "missing: type your full name as your signature"});
+  }
+  if (!items.is_array() || items.empty() || static_cast<int>(items.size()) > opt_.max_items) {
+    p.push_back({"items", fmt::format("must be a list of 1 to {} hashed pictures or videos",
+                                      opt_.max_items)});
+  }
+  std::vector<json> evidence;
+  for (size_t i = 0; items.is_array() && i < items.size(); ++i) {
+    evidence.push_back(
+        EvidenceOfItem(items[i], fmt::format("items[{}]", i), ctx_->opt.min_quality, &p));
+  }
+  const size_t item_count = evidence.size();
+  std::vector<std::string> seen_at;
+  if (body.contains("locations")) {
+    const json& l = body["locations"];
+    if (!l.is_array() || static_cast<int>(l.size()) > opt_.max_locations) {
+      p.push_back({"locations", fmt::format("must be a list of at most {}", opt_.max_locations)});
+    } else {
+      for (size_t i = 0; i < l.size(); ++i) {
+        const std::string f = fmt::format("locations[{}]", i);
+        if (!l[i].is_string() || l[i].get<std::string>().size() > 2000 ||
+            HasControlCharacter(l[i].get<std::string>())) {
+          p.push_back({f, "must be a link or message id of at most 2000 characters"});
+          continue;
+        }
+        const std::string where = l[i].get<std::string>();
+        if (where.find_first_not_of(" \t") == std::string::npos) continue;
+        seen_at.push_back(where);
+        // A link names its content id; anything else is taken as the message's id.
+        evidence.push_back(where.find("://") != std::string::npos ? json{{"message_link", where}}
+                                                                  : json{{"content_id", where}});
+      }
+    }
+  }
+  if (!p.empty()) {
+    refused_invalid_->Inc();
+    return intake::ProblemsStatus(p);
+  }
+  d.explanation = fmt::format(
+      "Reported through the victims' form (case {}): {} of the person reporting, shared without "
+      "their consent.{}",
+      number,
+      d.category == "csam" ? "sexual material of a minor"
+                           : (d.category == "ncii" ? "an intimate picture" : "a sexual deepfake"),
+      seen_at.empty() ? "" : fmt::format(" Seen at: {}.", fmt::join(seen_at, ", ")));
+  d.evidence_given = true;
+  intake::Problems problems;
+  d.evidence = intake::DraftFromJson({{"evidence", evidence}}, &problems).evidence;
+  if (problems.empty()) intake::Validate(d, SourceType::kVictim, &problems);
+  std::optional<Request> filed;
+  if (problems.empty()) {
+    TD_RETURN_IF_ERROR(gate());
+    TD_ASSIGN_OR_RETURN(int64_t key, FormKey());
+    Principal form{key, Role::kRequester, std::string(kFormKeyName)};
+    TD_ASSIGN_OR_RETURN(Submission sub, requests_->Submit(form, d, {}, {}));
+    problems = std::move(sub.problems);
+    filed = std::move(sub.request);
+  }
+  if (!problems.empty() || !filed) {
+    // Problems name evidence[i]: the page's items come first, then its locations.
+    for (auto& q : problems) {
+      if (q.field.rfind("evidence[", 0) != 0) continue;
+      const size_t close = q.field.find(']');
+      const size_t i = std::stoul(q.field.substr(9, close - 9));
+      q.field = (i < item_count ? fmt::format("items[{}]", i)
+                                : fmt::format("locations[{}]", i - item_count)) +
+                q.field.substr(close + 1);
+    }
+    refused_invalid_->Inc();
+    if (problems.empty()) return Internal("the request was not stored");
+    return intake::ProblemsStatus(problems);
+  }
+  items_->Inc(item_count);
+  return *filed;
+}
+
+Result<json> VictimCases::File(const json& body, const std::string& address) {
+  if (!body.is_object()) return InvalidArgument("invalid request: the body must be a JSON object");
+  if (body.contains("case") || body.contains("pin")) {
+    return InvalidArgument("invalid request: case: a new report has no case number yet");
+  }
+  TD_RETURN_IF_ERROR(CheckWork(body, false));
+  const std::string number = "TD-" + RandomCode(ctx_->env);
+  const std::string pin = RandomCode(ctx_->env);
+  TD_ASSIGN_OR_RETURN(Request r,
+                      FileRequest(body, body.contains("items") ? body["items"] : json(), number,
+                                  [&] { return SpendWorkAndBudget(body, address); }));
+  uint8_t salt[16];
+  ctx_->env->RandomBytes(salt, sizeof salt);
+  const std::string salt_hex = hash::HexOf(salt);
+  store::DocumentStore::Changes ch;
+  store::DocRecord d;
+  d.kind = std::string(kCaseDoc);
+  d.owner = r.id;
+  d.state = "open";
+  d.ukey = "report_case:" + number.substr(3);
+  json doc = {{"case", number},
+              {"pin_salt", salt_hex},
+              {"pin_hash", PinHash(pin, salt_hex)},
+              {"requests", {r.id}},
+              {"items", body["items"].size()},
+              {"language", Text(body, "language") == "ko" ? "ko" : "en"}};
+  d.doc = doc.dump();
+  ch.docs.push_back(d);
+  ch.audits.push_back({"report", "report_case.filed",
+                       json{{"request_id", r.id}, {"items", body["items"].size()}}.dump()});
+  TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->Transact(ch));
+  filed_->Inc();
+  Case c{ids.at(0), number, "open", doc};
+  TD_ASSIGN_OR_RETURN(json view, View(c));
+  view["pin"] = pin;  // once: only its hash is kept
+  return view;
+}
+
+Result<json> VictimCases::CaseStatus(const json& body, const std::string& address) {
+  TD_ASSIGN_OR_RETURN(Case c, Open(body, address));
+  return View(c);
+}
+
+Result<json> VictimCases::AddItems(const json& body, const std::string& address) {
+  TD_ASSIGN_OR_RETURN(Case c, Open(body, address));
+  if (c.state == "withdrawn") {
+    return FailedPrecondition("this case was withdrawn: start a new report to add pictures");
+  }
+  const json items = body.contains("items") ? body["items"] : json();
+  const int64_t have = c.doc.value("items", int64_t{0});
+  if (items.is_array() && have + static_cast<int64_t>(items.size()) > opt_.max_items) {
+    return InvalidArgument(fmt::format(
+        "invalid request: items: a case holds at most {} pictures and videos; it has {}",
+        opt_.max_items, have));
+  }
+  TD_RETURN_IF_ERROR(CheckWork(body, false));
+  // The first filing's category and statement stand for the additions.
+  TD_ASSIGN_OR_RETURN(Request first,
+                      LoadRequest(ctx_->stores.docs, c.doc["requests"][0].get<int64_t>()));
+  json filing = {{"category", std::string(NameOf(first.category))},
+                 {"statement", true},
+                 {"signature", first.notice.signature},
+                 {"email", first.notice.notifier_email}};
+  TD_ASSIGN_OR_RETURN(Request r, FileRequest(filing, items, c.number,
+                                             [&] { return SpendWorkAndBudget(body, address); }));
+  c.doc["requests"].push_back(r.id);
+  c.doc["items"] = have + static_cast<int64_t>(items.size());
+  store::DocumentStore::Changes ch;
+  store::DocRecord d{c.doc_id,
+                     std::string(kCaseDoc),
+                     c.doc["requests"][0].get<int64_t>(),
+                     c.state,
+                     0,
+                     "report_case:" + c.number.substr(3),
+                     0,
+                     c.doc.dump()};
+  ch.docs.push_back(d);
+  ch.expect_states.emplace_back(c.doc_id, "open");
+  ch.audits.push_back({"report", "report_case.items_added",
+                       json{{"request_id", r.id}, {"items", items.size()}}.dump()});
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+  filed_->Inc();
+  return View(c);
+}
+
+Result<json> VictimCases::Withdraw(const json& body, const std::string& address) {
+  TD_ASSIGN_OR_RETURN(Case c, Open(body, address));
+  if (c.state == "withdrawn") return View(c);
+  for (const auto& id : c.doc["requests"]) {
+    TD_RETURN_IF_ERROR(requests_->Withdraw(id.get<int64_t>(), "report:" + c.number).status());
+  }
+  c.state = "withdrawn";
+  c.doc["withdrawn_ms"] = ctx_->Now();
+  store::DocumentStore::Changes ch;
+  ch.docs.push_back(store::DocRecord{c.doc_id, std::string(kCaseDoc),
+                                     c.doc["requests"][0].get<int64_t>(), c.state, 0,
+                                     "report_case:" + c.number.substr(3), 0, c.doc.dump()});
+  ch.audits.push_back({"report:" + c.number, "report_case.withdrawn",
+                       json{{"requests", c.doc["requests"]}}.dump()});
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+  withdrawn_->Inc();
+  return View(c);
+}
+
+Result<json> VictimCases::View(const Case& c) {
+  // The case's progress: its least advanced request that was not rejected.
+  static const std::vector<std::string> kOrder = {"received", "in_review", "approved", "removed",
+                                                  "confirmed"};
+  json requests = json::array();
+  int64_t removed_total = 0;
+  std::string overall, reason;
+  int64_t deadline = 0, received = 0;
+  for (const auto& idj : c.doc["requests"]) {
+    TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, idj.get<int64_t>()));
+    int64_t removed = 0;
+    for (int64_t after = 0;;) {
+      TD_ASSIGN_OR_RETURN(auto acked, ctx_->stores.docs->FindDocs(
+                                          {.kind = std::string(kActionDoc),
+                                           .owner = r.id,
+                                           .state = std::string(NameOf(ActionState::kAcknowledged)),
+                                           .after_id = after,
+                                           .limit = 1000}));
+      if (acked.empty()) break;
+      after = acked.back().id;
+      for (const auto& rec : acked) {
+        TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
+        if (a.kind == ActionKind::kRemove) ++removed;
+      }
+    }
+    std::string status;
+    switch (r.state) {
+      case RequestState::kReceived:
+        status = "received";
+        break;
+      case RequestState::kPendingReview:
+        status = "in_review";
+        break;
+      case RequestState::kApproved:
+        status = "approved";
+        break;
+      case RequestState::kActioned:
+        status = removed > 0 ? "removed" : "approved";
+        break;
+      case RequestState::kConfirmed:
+        status = "confirmed";
+        break;
+      case RequestState::kRejected:
+        status = "rejected";
+        break;
+    }
+    json one = {{"status", status},
+                {"received_at", IsoUtc(r.received_ms)},
+                {"deadline", IsoUtc(r.deadline_ms)},
+                {"copies_removed", removed}};
+    if (r.state == RequestState::kConfirmed) one["confirmed_at"] = IsoUtc(r.confirmed_ms);
+    if (r.state == RequestState::kRejected && r.decision) one["reason"] = r.decision->reason;
+    requests.push_back(one);
+    removed_total += removed;
+    if (received == 0) received = r.received_ms;
+    deadline = std::max(deadline, r.deadline_ms);
+    if (status == "rejected") {
+      if (reason.empty() && r.decision) reason = r.decision->reason;
+      continue;
+    }
+    const auto rank = [&](const std::string& s) {
+      return std::find(kOrder.begin(), kOrder.end(), s) - kOrder.begin();
+    };
+    if (overall.empty() || rank(status) < rank(overall)) overall = status;
+  }
+  json out = {
+      {"case", c.number},
+      {"status", c.state == "withdrawn" ? "withdrawn" : (overall.empty() ? "rejected" : overall)},
+      {"received_at", IsoUtc(received)},
+      {"deadline", IsoUtc(deadline)},
+      {"items", c.doc.value("items", int64_t{0})},
+      {"copies_removed", removed_total},
+      {"requests", requests}};
+  if (overall == "confirmed" && requests.size() == 1) {
+    out["confirmed_at"] = requests[0]["confirmed_at"];
+  }
+  if (overall.empty() && !reason.empty() && c.state != "withdrawn") out["reason"] = reason;
+  if (c.doc.contains("withdrawn_ms")) {
+    out["withdrawn_at"] = IsoUtc(c.doc["withdrawn_ms"].get<int64_t>());
+  }
+  return out;
+}
+
+}  // namespace takedown::service

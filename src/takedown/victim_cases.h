@@ -1,0 +1,106 @@
+// The victims' form (/report): a person whose intimate image is being shared asks for its removal
+// without sending it to anyone. The page hashes the pictures on the person's device (the
+// project's own hashing built for WebAssembly) and sends hashes and the fields the TAKE IT DOWN
+// Act asks for (category, a good-faith statement, a typed signature, contact information, where
+// it was seen); nothing here ever receives image or video bytes.
+//
+// A case is one or more removal requests from the `victim` source (48-hour deadline, untrusted:
+// always reviewed by a person) filed under the form's own requester key, followed with a case
+// number and a PIN shown once (the PIN is kept only as a salted PBKDF2 hash). With them the
+// person sees the case's status, adds more pictures (a new request in the same case) or withdraws
+// it: every bank entry its requests made is disabled at once, and the withdrawal is audited.
+//
+// An unauthenticated write path, so every call is bounded: a proof of work on each filing and
+// addition (a challenge signed by this process, used once), cases per address and in all per
+// hour, wrong PINs per case and per address per hour (the answer for a wrong PIN and an unknown
+// case number is the same), hashes per case, quality below the bank minimum refused. All of it is
+// counted in /metrics. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/metrics.h"
+#include "core/mutex.h"
+#include "takedown/context.h"
+#include "takedown/requests.h"
+
+namespace takedown::service {
+
+class VictimCases {
+ public:
+  static constexpr std::string_view kCaseDoc = "report_case";
+  static constexpr std::string_view kFormKeyName = "victims' form (/report)";
+
+  // Bounds from ctx->opt.report.
+  VictimCases(WorkflowContext* ctx, Requests* requests, RequesterProfiles* profiles);
+
+  // {"challenge", "bits", "expires_at"}: a proof-of-work challenge, valid challenge_ttl_s, once.
+  nlohmann::json Challenge();
+
+  // Each takes the JSON body the page sent and the client's address. Errors: InvalidArgument
+  // naming every bad field ("items[2].quality: ..."), ResourceExhausted for a limit (HTTP 429),
+  // NotFound for a case number and PIN that match no case (whichever of the two was wrong).
+  //   File: {"challenge", "nonce", "category", "locations"?, "statement", "signature", "email"?,
+  //          "language"?, "items": [...]} -> {"case", "pin", "status", "deadline", "items"}.
+  //   CaseStatus: {"case", "pin"} -> the case's status.
+  //   AddItems: {"case", "pin", "challenge", "nonce", "items"} -> the case's status.
+  //   Withdraw: {"case", "pin"} -> the case's status ("withdrawn").
+  Result<nlohmann::json> File(const nlohmann::json& body, const std::string& address);
+  Result<nlohmann::json> CaseStatus(const nlohmann::json& body, const std::string& address);
+  Result<nlohmann::json> AddItems(const nlohmann::json& body, const std::string& address);
+  Result<nlohmann::json> Withdraw(const nlohmann::json& body, const std::string& address);
+
+  // The form's requester key (role requester, profile: victim, untrusted), made at the first
+  // filing and found again afterwards; its key is never handed out: nobody signs in as the form.
+  Result<int64_t> FormKey() TD_EXCLUDES(key_mu_);
+
+ private:
+  struct Case {
+    int64_t doc_id = 0;
+    std::string number;  // "TD-XXXX-XXXX-XXXX"
+    std::string state;   // open | withdrawn
+    nlohmann::json doc;
+  };
+  // Checks the proof of work; with spend, also spends the challenge (once: a second spend fails).
+  Status CheckWork(const nlohmann::json& body, bool spend);
+  Status SpendWorkAndBudget(const nlohmann::json& body, const std::string& address);
+  // Counts a filing or an addition against the address's and the global hourly budgets.
+  Status TakeFilingBudget(const std::string& address);
+  // The case the body's number and PIN open, counting a failure against both budgets.
+  Result<Case> Open(const nlohmann::json& body, const std::string& address);
+  // Files one request of the case's items (and the filing's locations) under the form's key.
+  // `gate` runs once everything is valid, just before the request is stored (the proof of work
+  // spent, the hourly budget taken): a filing refused for its fields costs the person no new work.
+  Result<Request> FileRequest(const nlohmann::json& body, const nlohmann::json& items,
+                              const std::string& number, const std::function<Status()>& gate);
+  Result<nlohmann::json> View(const Case& c);
+
+  WorkflowContext* ctx_;
+  Requests* requests_;
+  RequesterProfiles* profiles_;
+  ReportOptions opt_;
+  Mutex key_mu_;
+  int64_t form_key_id_ TD_GUARDED_BY(key_mu_) = 0;
+  std::string secret_;  // signs challenges (this process's own: they last minutes)
+
+  Mutex mu_;
+  // Event times in the last hour, by budget ("file:ADDRESS", "file:*", "pin:ADDRESS", "case:N").
+  std::map<std::string, std::deque<int64_t>> events_ TD_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> spent_ TD_GUARDED_BY(mu_);  // challenge -> expiry
+
+  MetricsRegistry::CounterMetric* filed_ = nullptr;
+  MetricsRegistry::CounterMetric* refused_invalid_ = nullptr;
+  MetricsRegistry::CounterMetric* refused_work_ = nullptr;
+  MetricsRegistry::CounterMetric* refused_rate_ = nullptr;
+  MetricsRegistry::CounterMetric* pin_failed_ = nullptr;
+  MetricsRegistry::CounterMetric* pin_limited_ = nullptr;
+  MetricsRegistry::CounterMetric* withdrawn_ = nullptr;
+  MetricsRegistry::CounterMetric* items_ = nullptr;
+};
+
+}  // namespace takedown::service

@@ -1,0 +1,341 @@
+// The victims' form's cases (issue 19) over a real SQLite store, the real service and workflow:
+// a case filed from hashes alone (what the page computes on the device) becomes a request from the
+// victim source that waits for a person; its number and PIN open it and nothing else does; wrong
+// PINs, filings and proofs of work are bounded (a fake clock moves the hour); a reviewer's approval
+// removes the platform's copies, mirrored ones too (the robust signals the page sent are matched as
+// media evidence's are), and the case says so; withdrawal disables every entry the case made, so a
+// re-upload is allowed again.
+#include "takedown/victim_cases.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/clock.h"
+#include "core/fake_env.h"
+#include "hash/digest.h"
+#include "match/signals.h"
+#include "media/decode.h"
+#include "store/store.h"
+#include "support/synthetic.h"
+#include "takedown/workflow.h"
+
+namespace takedown::service {
+namespace {
+
+constexpr int64_t kHour = 3'600'000;
+
+class NullSink : public ActionSink {
+ public:
+  Result<int> Deliver(const std::string&,
+                      const std::vector<std::pair<std::string, std::string>>&) override {
+    return 200;  // the platform acknowledges every action
+  }
+};
+
+media::Image Mirror(const media::Image& in) {
+  media::Image out = in;
+  const int c = in.channels();
+  for (int y = 0; y < in.height; ++y) {
+    for (int x = 0; x < in.width; ++x) {
+      for (int k = 0; k < c; ++k) out.row(y)[x * c + k] = in.row(y)[(in.width - 1 - x) * c + k];
+    }
+  }
+  return out;
+}
+
+// What the page sends for a picture: its hashes and robust signals, never its bytes.
+json ItemOf(const std::vector<uint8_t>& jpeg, bool robust = true) {
+  match::SignalHasher hasher;
+  auto f = hasher.HashBytes(jpeg, /*bank=*/true);
+  EXPECT_TRUE(f.ok()) << f.status().ToString();
+  json item = {{"kind", "image"},
+               {"pdq", f->plain.pdq.hash.ToHex()},
+               {"quality", f->plain.pdq.quality},
+               {"md5", f->plain.md5},
+               {"sha256", f->plain.sha256}};
+  json dihedral = json::array();
+  for (const auto& h : *f->plain.dihedral) dihedral.push_back(h.ToHex());
+  item["dihedral"] = dihedral;
+  if (robust) {
+    json r = {{"norm", {f->query.norm.hash.ToHex(), f->query.norm.quality}}};
+    if (f->query.box_hash) r["box"] = {f->query.box_hash->hash.ToHex(), f->query.box_hash->quality};
+    json variants = json::array();
+    for (const auto& v : f->variants) {
+      if (variants.size() < 127) variants.push_back({v.hash.hash.ToHex(), v.hash.quality});
+    }
+    r["variants"] = variants;
+    item["robust"] = r;
+  }
+  return item;
+}
+
+class VictimCasesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir();
+    store_ = std::move(store::OpenSqliteStore(dir_ + "/db", &env_).value());
+    svc_ = std::move(Service::Create(store_.get(), &env_).value());
+    WorkflowOptions o;
+    o.retry_base_ms = 60'000;
+    o.report.pow_bits = 6;  // a few dozen hashes: the rule, not the cost
+    o.report.cases_per_hour_per_address = 3;
+    o.report.cases_per_hour = 5;
+    o.report.max_items = 4;
+    wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::make_unique<NullSink>(), o,
+                                     &env_);
+    reviewer_ = Key(Role::kReviewer, "rev");
+    photo_ = testing::DetailedPhoto(320, 240, 7);
+    jpeg_ = *media::EncodeJpeg(photo_, 90);
+  }
+  void TearDown() override {
+    wf_.reset();
+    svc_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Principal Key(Role role, const std::string& name) {
+    auto k = svc_->CreateKey(role, name, "system");
+    return Principal{k->first, role, name};
+  }
+  VictimCases& cases() { return wf_->victims(); }
+  // A challenge and a nonce that solves it, as the page's worker finds them.
+  std::pair<std::string, std::string> Work() {
+    const json c = cases().Challenge();
+    const std::string ch = c["challenge"];
+    for (int n = 0;; ++n) {
+      const std::string h = hash::Sha256HexOfText(ch + ":" + std::to_string(n));
+      int bits = 0;
+      for (char x : h) {
+        const int v = x >= 'a' ? x - 'a' + 10 : x - '0';
+        if (v == 0) {
+          bits += 4;
+          continue;
+        }
+        for (int b = 3; b >= 0 && ((v >> b) & 1) == 0; --b) ++bits;
+        break;
+      }
+      if (bits >= c["bits"].get<int>()) return {ch, std::to_string(n)};
+    }
+  }
+  json Filing(const std::vector<json>& items) {
+    auto [ch, nonce] = Work();
+    json list = json::array();
+    for (const auto& i : items) list.push_back(i);
+    return {{"challenge", ch},   {"nonce", nonce},          {"category", "ncii"},
+            {"statement", true}, {"signature", "Jane Doe"}, {"items", list}};
+  }
+  bool Upload(const std::string& id, const std::vector<uint8_t>& media) {
+    auto r = svc_->Check({id, "chat-1", "uploader-1", {}, media}, "key:platform");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && r->block;
+  }
+
+  FakeEnv env_;
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Service> svc_;
+  std::unique_ptr<Workflow> wf_;
+  Principal reviewer_;
+  media::Image photo_;
+  std::vector<uint8_t> jpeg_;
+};
+
+TEST_F(VictimCasesTest, ACaseFromHashesWaitsForAPersonAndOpensOnlyWithItsNumberAndPin) {
+  auto filed = cases().File(Filing({ItemOf(jpeg_)}), "10.0.0.1");
+  ASSERT_TRUE(filed.ok()) << filed.status().ToString();
+  const std::string number = (*filed)["case"], pin = (*filed)["pin"];
+  EXPECT_TRUE(number.rfind("TD-", 0) == 0 && number.size() == 17) << number;
+  EXPECT_EQ(pin.size(), 14u) << pin;
+  EXPECT_EQ((*filed)["status"], "in_review") << "untrusted: never approved without a person";
+  EXPECT_EQ((*filed)["items"], 1);
+
+  // The request: from the victim source, 48 hours, the robust signals kept as media's are.
+  auto queue = wf_->ReviewQueue(10);
+  ASSERT_TRUE(queue.ok());
+  ASSERT_EQ((*queue)["queue"].size(), 1u);
+  const json& r = (*queue)["queue"][0];
+  EXPECT_EQ(r["source_type"], "victim");
+  EXPECT_EQ(r["trusted"], false);
+  EXPECT_EQ(r["deadline_at"], IsoUtc(env_.NowMs() + 48 * kHour));
+  EXPECT_TRUE(r["evidence"][0].contains("image_signals")) << r.dump();
+
+  // The number and PIN open it, however they are typed; anything else gets one answer.
+  json spaced = {{"case", "td " + number.substr(3)}, {"pin", pin}};
+  for (char& ch : spaced["pin"].get_ref<std::string&>()) ch = static_cast<char>(std::tolower(ch));
+  auto status = cases().CaseStatus(spaced, "10.0.0.1");
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ((*status)["case"], number);
+  EXPECT_FALSE(status->contains("pin")) << "the PIN is shown once";
+  auto wrong_pin = cases().CaseStatus({{"case", number}, {"pin", "AAAA-BBBB-CCCC"}}, "10.0.0.2");
+  auto no_case = cases().CaseStatus({{"case", "TD-AAAA-BBBB-CCCC"}, {"pin", pin}}, "10.0.0.2");
+  ASSERT_EQ(wrong_pin.status().code(), StatusCode::kNotFound);
+  ASSERT_EQ(no_case.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(wrong_pin.status().message(), no_case.status().message())
+      << "the answer says nothing about whether a case number exists";
+  auto malformed = cases().CaseStatus({{"case", "TD-12"}, {"pin", "x"}}, "10.0.0.2");
+  EXPECT_EQ(malformed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(malformed.status().message().find("case: not a case number"), std::string::npos);
+}
+
+TEST_F(VictimCasesTest, ApprovedTheCopiesGoMirroredOnesTooAndWithdrawnTheyMayComeBack) {
+  // On the platform before the report: the picture re-encoded, and a mirrored copy.
+  const auto copy = *media::EncodeJpeg(photo_, 70);
+  const auto mirrored = *media::EncodeJpeg(Mirror(photo_), 85);
+  ASSERT_FALSE(Upload("c1", copy));
+  ASSERT_FALSE(Upload("c2", mirrored));
+
+  auto filed = cases().File(Filing({ItemOf(jpeg_)}), "10.0.0.1");
+  ASSERT_TRUE(filed.ok()) << filed.status().ToString();
+  const json access = {{"case", (*filed)["case"]}, {"pin", (*filed)["pin"]}};
+  auto queue = wf_->ReviewQueue(10);
+  const int64_t id = (*queue)["queue"][0]["id"];
+  ASSERT_TRUE(wf_->Decide(reviewer_, id, true, "the depicted person's report").ok());
+  wf_->DeliverDueNow();
+  auto status = cases().CaseStatus(access, "10.0.0.1");
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ((*status)["copies_removed"], 2) << "the mirrored copy is found by the robust signals";
+  EXPECT_EQ((*status)["status"], "confirmed") << status->dump();
+  EXPECT_TRUE(Upload("c3", copy)) << "a re-upload is blocked at the gate";
+
+  auto withdrawn = cases().Withdraw(access, "10.0.0.1");
+  ASSERT_TRUE(withdrawn.ok()) << withdrawn.status().ToString();
+  EXPECT_EQ((*withdrawn)["status"], "withdrawn");
+  EXPECT_TRUE(withdrawn->contains("withdrawn_at"));
+  EXPECT_FALSE(Upload("c4", copy)) << "withdrawn: its hashes block nothing more";
+  auto audit = store_->ReadAudit(0, 1000);
+  ASSERT_TRUE(audit.ok());
+  int withdrawals = 0;
+  for (const auto& a : *audit)
+    withdrawals += a.kind == "request.withdrawn" || a.kind == "report_case.withdrawn";
+  EXPECT_EQ(withdrawals, 2);
+  auto more = cases().AddItems(
+      [&] {
+        json b = Filing({ItemOf(jpeg_)});
+        b.erase("category");
+        b.erase("statement");
+        b.erase("signature");
+        b["case"] = access["case"];
+        b["pin"] = access["pin"];
+        return b;
+      }(),
+      "10.0.0.1");
+  EXPECT_EQ(more.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(VictimCasesTest, PlainHashesAloneMissTheMirroredCopyWhichIsWhyThePageSendsRobustSignals) {
+  const auto mirrored = *media::EncodeJpeg(Mirror(photo_), 85);
+  ASSERT_FALSE(Upload("m1", mirrored));
+  auto filed = cases().File(Filing({ItemOf(jpeg_, /*robust=*/false)}), "10.0.0.1");
+  ASSERT_TRUE(filed.ok()) << filed.status().ToString();
+  auto queue = wf_->ReviewQueue(10);
+  ASSERT_TRUE(wf_->Decide(reviewer_, (*queue)["queue"][0]["id"], true, "report").ok());
+  wf_->DeliverDueNow();
+  auto status = cases().CaseStatus({{"case", (*filed)["case"]}, {"pin", (*filed)["pin"]}}, "a");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ((*status)["copies_removed"], 0) << status->dump();
+}
+
+TEST_F(VictimCasesTest, AdditionsJoinTheCaseUpToItsCap) {
+  auto filed = cases().File(Filing({ItemOf(jpeg_)}), "10.0.0.1");
+  ASSERT_TRUE(filed.ok());
+  const auto other = *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 99), 90);
+  json add = Filing({ItemOf(other), ItemOf(other)});
+  add = {{"case", (*filed)["case"]},
+         {"pin", (*filed)["pin"]},
+         {"challenge", add["challenge"]},
+         {"nonce", add["nonce"]},
+         {"items", add["items"]}};
+  auto added = cases().AddItems(add, "10.0.0.1");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ((*added)["items"], 3);
+  EXPECT_EQ((*added)["requests"].size(), 2u);
+  auto reopened = cases().CaseStatus({{"case", (*filed)["case"]}, {"pin", (*filed)["pin"]}}, "b");
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ((*reopened)["items"], 3) << "the addition is kept with the case";
+  json again = Filing({ItemOf(other), ItemOf(other)});
+  add["challenge"] = again["challenge"];
+  add["nonce"] = again["nonce"];
+  auto over = cases().AddItems(add, "10.0.0.1");
+  EXPECT_EQ(over.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(over.status().message().find("at most 4"), std::string::npos)
+      << over.status().message();
+}
+
+TEST_F(VictimCasesTest, EveryBadFieldIsNamedAndARefusalCostsNoNewWork) {
+  const auto plain = *media::EncodeJpeg(testing::DetailedPhoto(64, 64, 3), 90);
+  json item = ItemOf(jpeg_);
+  item["quality"] = 20;
+  item["filename"] = "me.jpg";
+  json body = Filing({item});
+  body["category"] = "spam";
+  body.erase("statement");
+  body["signature"] = "  ";
+  body["locations"] = json::array({std::string(2001, 'x')});
+  auto r = cases().File(body, "10.0.0.1");
+  ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  const std::string m = r.status().message();
+  for (const char* field :
+       {"items[0].quality: 20 is below 50", "items[0].filename: is not a field",
+        "category:", "statement: must be true", "signature: missing", "locations[0]:"}) {
+    EXPECT_NE(m.find(field), std::string::npos) << field << " in " << m;
+  }
+  // The same challenge serves the corrected filing: refused fields spent nothing.
+  body["category"] = "ncii";
+  body["statement"] = true;
+  body["signature"] = "Jane Doe";
+  body.erase("locations");
+  body["items"] = json::array({ItemOf(jpeg_)});
+  auto ok = cases().File(body, "10.0.0.1");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  auto replay = cases().File(body, "10.0.0.1");
+  EXPECT_NE(replay.status().message().find("already used"), std::string::npos)
+      << replay.status().message();
+  body["challenge"] = Work().first;
+  body["nonce"] = "x1";
+  EXPECT_NE(cases().File(body, "10.0.0.1").status().message().find("nonce"), std::string::npos);
+  const auto expired = Filing({ItemOf(jpeg_)});
+  env_.AdvanceMs(601'000);
+  EXPECT_NE(cases().File(expired, "10.0.0.1").status().message().find("expired"),
+            std::string::npos);
+  (void)plain;
+}
+
+TEST_F(VictimCasesTest, WrongPinsFilingsAndAddressesAreBoundedByTheHour) {
+  auto filed = cases().File(Filing({ItemOf(jpeg_)}), "10.0.0.1");
+  ASSERT_TRUE(filed.ok());
+  const json right = {{"case", (*filed)["case"]}, {"pin", (*filed)["pin"]}};
+  json wrong = right;
+  wrong["pin"] = "AAAA-BBBB-CCCC";
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(cases().CaseStatus(wrong, fmt::format("10.1.0.{}", i)).status().code(),
+              StatusCode::kNotFound);
+  }
+  // Five wrong PINs for the case, from five addresses: the case waits an hour, right PIN or not.
+  EXPECT_EQ(cases().CaseStatus(right, "10.0.0.9").status().code(), StatusCode::kResourceExhausted);
+  env_.AdvanceMs(kHour + 1);
+  EXPECT_TRUE(cases().CaseStatus(right, "10.0.0.9").ok());
+  // One address guessing at many cases.
+  for (int i = 0; i < 20; ++i) {
+    (void)cases().CaseStatus(
+        {{"case", fmt::format("TD-AAAA-BBBB-{:04}", i)}, {"pin", "AAAA-BBBB-CCCC"}}, "10.2.0.1");
+  }
+  EXPECT_EQ(cases().CaseStatus(right, "10.2.0.1").status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(cases().CaseStatus(right, "10.2.0.2").ok());
+
+  // Filings: 3 an hour from one address (1 made above, then in a new hour), 5 from all.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.1").ok());
+  auto fourth = cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.1");
+  EXPECT_EQ(fourth.status().code(), StatusCode::kResourceExhausted);
+  ASSERT_TRUE(cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.2").ok());
+  ASSERT_TRUE(cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.3").ok());
+  EXPECT_EQ(cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.4").status().code(),
+            StatusCode::kResourceExhausted)
+      << "five in an hour from all addresses";
+  env_.AdvanceMs(kHour + 1);
+  EXPECT_TRUE(cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.4").ok());
+}
+
+}  // namespace
+}  // namespace takedown::service
