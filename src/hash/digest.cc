@@ -1,6 +1,7 @@
 #include "hash/digest.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstdio>
 #include <memory>
@@ -67,6 +68,14 @@ Result<FileDigests> DigestFile(const std::string& path) {
 
 std::string Md5Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_md5(), bytes); }
 std::string Sha256Hex(std::span<const uint8_t> bytes) { return DigestHex(EVP_sha256(), bytes); }
+
+std::string HmacSha256Hex(std::string_view key, std::string_view text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
+  return HexOf(std::span<const uint8_t>(mac, len));
+}
 std::string Sha256HexOfText(std::string_view text) {
   return Sha256Hex(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));

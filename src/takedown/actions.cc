@@ -1,7 +1,6 @@
 #include "takedown/actions.h"
 
 #include <fmt/format.h>
-#include <openssl/hmac.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -93,13 +92,7 @@ Result<int64_t> Actions::Queue(Action a) {
 }
 
 std::string Actions::Sign(const std::string& ts, const std::string& body) const {
-  const std::string msg = ts + "." + body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  const std::string& key = ctx_->opt.webhook_secret;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  return hash::HexOf(std::span<const uint8_t>(mac, len));
+  return hash::HmacSha256Hex(ctx_->opt.webhook_secret, ts + "." + body);
 }
 
 Status Actions::Deliver(const store::DocRecord& item) {

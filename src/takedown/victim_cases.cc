@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -74,14 +73,6 @@ std::string PinHash(const std::string& pin, const std::string& salt_hex) {
                     static_cast<int>(salt_hex.size()), kPinIterations, EVP_sha256(), sizeof out,
                     out);
   return hash::HexOf(out);
-}
-
-std::string Hmac(const std::string& key, const std::string& text) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(text.data()), text.size(), out, &len);
-  return hash::HexOf(std::span<const uint8_t>(out, len));
 }
 
 int LeadingZeroBits(const std::string& hex) {
@@ -229,7 +220,7 @@ json VictimCases::Challenge() {
   uint8_t r[16];
   ctx_->env->RandomBytes(r, sizeof r);
   const std::string body = fmt::format("v1.{}.{}", expires, hash::HexOf(r));
-  return {{"challenge", body + "." + Hmac(secret_, body)},
+  return {{"challenge", body + "." + hash::HmacSha256Hex(secret_, body)},
           {"bits", opt_.pow_bits},
           {"expires_at", IsoUtc(expires)}};
 }
@@ -251,7 +242,7 @@ Status VictimCases::CheckWork(const json& body, bool spend) {
   const auto dot = challenge.rfind('.');
   const std::string signed_part = challenge.substr(0, dot == std::string::npos ? 0 : dot);
   if (dot == std::string::npos ||
-      CRYPTO_memcmp(Hmac(secret_, signed_part).data(), challenge.data() + dot + 1,
+      CRYPTO_memcmp(hash::HmacSha256Hex(secret_, signed_part).data(), challenge.data() + dot + 1,
                     std::min<size_t>(64, challenge.size() - dot - 1)) != 0 ||
       challenge.size() - dot - 1 != 64) {
     return refuse("not one this service gave (or the service restarted): ask for a new one");
@@ -458,6 +449,17 @@ Result<Request> VictimCases::FileRequest(const json& body, const json& items,
   return *filed;
 }
 
+store::DocRecord VictimCases::ToDoc(const Case& c) {
+  return store::DocRecord{c.doc_id,
+                          std::string(kCaseDoc),
+                          c.doc["requests"][0].get<int64_t>(),
+                          c.state,
+                          0,
+                          "report_case:" + c.number.substr(3),
+                          0,
+                          c.doc.dump()};
+}
+
 Result<json> VictimCases::File(const json& body, const std::string& address) {
   if (!body.is_object()) return InvalidArgument("invalid request: the body must be a JSON object");
   if (body.contains("case") || body.contains("pin")) {
@@ -472,25 +474,20 @@ Result<json> VictimCases::File(const json& body, const std::string& address) {
   uint8_t salt[16];
   ctx_->env->RandomBytes(salt, sizeof salt);
   const std::string salt_hex = hash::HexOf(salt);
-  store::DocumentStore::Changes ch;
-  store::DocRecord d;
-  d.kind = std::string(kCaseDoc);
-  d.owner = r.id;
-  d.state = "open";
-  d.ukey = "report_case:" + number.substr(3);
-  json doc = {{"case", number},
+  Case c{0, number, "open",
+         json{{"case", number},
               {"pin_salt", salt_hex},
               {"pin_hash", PinHash(pin, salt_hex)},
               {"requests", {r.id}},
               {"items", body["items"].size()},
-              {"language", Text(body, "language") == "ko" ? "ko" : "en"}};
-  d.doc = doc.dump();
-  ch.docs.push_back(d);
+              {"language", Text(body, "language") == "ko" ? "ko" : "en"}}};
+  store::DocumentStore::Changes ch;
+  ch.docs.push_back(ToDoc(c));
   ch.audits.push_back({"report", "report_case.filed",
                        json{{"request_id", r.id}, {"items", body["items"].size()}}.dump()});
   TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->Transact(ch));
   filed_->Inc();
-  Case c{ids.at(0), number, "open", doc};
+  c.doc_id = ids.at(0);
   TD_ASSIGN_OR_RETURN(json view, View(c));
   view["pin"] = pin;  // once: only its hash is kept
   return view;
@@ -526,15 +523,7 @@ Result<json> VictimCases::AddItems(const json& body, const std::string& address)
   c.doc["requests"].push_back(r.id);
   c.doc["items"] = have + static_cast<int64_t>(items.size());
   store::DocumentStore::Changes ch;
-  store::DocRecord d{c.doc_id,
-                     std::string(kCaseDoc),
-                     c.doc["requests"][0].get<int64_t>(),
-                     c.state,
-                     0,
-                     "report_case:" + c.number.substr(3),
-                     0,
-                     c.doc.dump()};
-  ch.docs.push_back(d);
+  ch.docs.push_back(ToDoc(c));
   ch.expect_states.emplace_back(c.doc_id, "open");
   ch.audits.push_back({"report", "report_case.items_added",
                        json{{"request_id", r.id}, {"items", items.size()}}.dump()});
@@ -552,9 +541,7 @@ Result<json> VictimCases::Withdraw(const json& body, const std::string& address)
   c.state = "withdrawn";
   c.doc["withdrawn_ms"] = ctx_->Now();
   store::DocumentStore::Changes ch;
-  ch.docs.push_back(store::DocRecord{c.doc_id, std::string(kCaseDoc),
-                                     c.doc["requests"][0].get<int64_t>(), c.state, 0,
-                                     "report_case:" + c.number.substr(3), 0, c.doc.dump()});
+  ch.docs.push_back(ToDoc(c));
   ch.audits.push_back({"report:" + c.number, "report_case.withdrawn",
                        json{{"requests", c.doc["requests"]}}.dump()});
   TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());

@@ -79,6 +79,8 @@ class VictimCases {
   Result<Request> FileRequest(const nlohmann::json& body, const nlohmann::json& items,
                               const std::string& number, const std::function<Status()>& gate);
   Result<nlohmann::json> View(const Case& c);
+  // The case's document (doc_id 0: a new one), owned by its first request.
+  static store::DocRecord ToDoc(const Case& c);
 
   WorkflowContext* ctx_;
   Requests* requests_;
