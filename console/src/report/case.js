@@ -10,6 +10,8 @@ import { Field, described, invalid, Time, messageOf, mapFields, focusFirstInvali
 function statusWords(doc) {
   const s = doc.status;
   if (s === 'removed') return t('cs_removed', { n: doc.copies_removed ?? 0 });
+  // Confirmed with nothing removed: nothing matching was on the platform when it was approved.
+  if (s === 'confirmed' && !doc.copies_removed) return t('cs_confirmed_none');
   const key = 'cs_' + s;
   return t(key) === key ? s : t(key);
 }
