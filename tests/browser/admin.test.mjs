@@ -202,8 +202,11 @@ test('admin: the keys list; revoking a key takes a confirmation step, then the A
   // Revoke, then "Yes, revoke".
   await row.getByRole('button', { name: `Revoke key ${keyId} (Old Hotline)`, exact: true }).click();
   await confirm.waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.textContent),
-    `Revoke key ${keyId} (Old Hotline)? It stops working at once.`);
+  // Focus moves to the question (after the render: wait for it, then assert it).
+  const question = `Revoke key ${keyId} (Old Hotline)? It stops working at once.`;
+  await page.waitForFunction((text) => document.activeElement && document.activeElement.textContent === text,
+    question, { timeout: 5000 }).catch(() => {});
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.textContent), question);
   await assertAccessible(page, 'keys confirm en 1280');
   await screenshot(page, 'keys-revoke-confirm', 'en', 1280);
   await confirm.getByRole('button', { name: 'Yes, revoke', exact: true }).click();

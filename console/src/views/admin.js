@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n.js';
 import { get, post, del, upload } from '../api.js';
 import { Time, ErrorText, Loading, useLoad } from '../ui.js';
@@ -230,7 +230,7 @@ function KeyRow({ k, self, onRevoked }) {
   const [error, setError] = useState('');
   const question = useRef(null);
   const revokeBtn = useRef(null);
-  useEffect(() => { if (confirming && question.current) question.current.focus(); }, [confirming]);
+  useLayoutEffect(() => { if (confirming && question.current) question.current.focus(); }, [confirming]);
   async function revoke() {
     setBusy(true); setError('');
     try { await del(`/v1/keys/${encodeURIComponent(k.key_id)}`); setConfirming(false); onRevoked(k); } catch (err) { setError(err.message); } finally { setBusy(false); }
