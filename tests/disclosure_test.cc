@@ -8,15 +8,18 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 
 #include "core/fake_env.h"
 #include "media/decode.h"
 #include "store/store.h"
+#include "support/edits.h"
 #include "support/synthetic.h"
 #include "takedown/disclosures.h"
 #include "takedown/package.h"
+#include "takedown/spread.h"
 #include "takedown/workflow.h"
 
 namespace takedown::service {
@@ -320,6 +323,115 @@ TEST_F(DisclosureTest, ThePackageHoldsTheApprovedSpreadSignedAndAnyChangeFailsVe
   EXPECT_NE(fails(dup, "a key twice", "").find("twice"), std::string::npos);
   // Re-indented, it still verifies (the signature is over the canonical form).
   EXPECT_TRUE(VerifyPackage(json::parse(*bytes).dump(2), pub).ok());
+}
+
+// Issue 25's generated platform history: a reported picture and its edits (forwarded as it is,
+// halved, halved and forwarded, framed, greyscale, mirrored) shared over five days by several
+// uploaders across chats, among unrelated traffic in the same chats and by the same people. The
+// spread names the first appearance, every copy in order with its chat and uploader, each chat
+// reached once with its number of copies, and no unrelated upload.
+TEST_F(DisclosureTest, TheSpreadOfADaysLongHistoryOfEditsIsInOrderAndHoldsNothingElse) {
+  const media::Image original = testing::DetailedPhoto(640, 480, 21);
+  const auto photo = *media::EncodeJpeg(original, 95);
+  auto edit = [&](const std::string& name) {
+    for (const auto& e : testing::ReshareEdits()) {
+      if (e.name == name) return e.apply(original);
+    }
+    ADD_FAILURE() << "no edit " << name;
+    return std::vector<uint8_t>();
+  };
+  const auto halved = edit("resize_50");
+  int noise = 0;
+  auto unrelated = [&](const std::string& chat, const std::string& uploader) {
+    Upload(fmt::format("noise-{}", noise), chat, uploader, Jpeg(200 + noise));
+    ++noise;
+  };
+  const int64_t start = env_.NowMs();
+  for (int i = 0; i < 4; ++i) unrelated("chat-a", "u-noise");
+  Upload("m-1", "chat-a", "u-alice", photo);  // day 0: first appearance
+  env_.AdvanceMs(2 * 3600 * 1000);
+  unrelated("chat-b", "u-bob");             // the same people post
+  Upload("m-2", "chat-b", "u-bob", photo);  // other pictures too
+  env_.AdvanceMs(kDay);
+  unrelated("chat-c", "u-noise");
+  Upload("m-3", "chat-c", "u-carol", halved);  // day 1: halved
+  env_.AdvanceMs(3600 * 1000);
+  Upload("m-4", "chat-d", "u-dave", halved);  // its bytes forwarded on
+  env_.AdvanceMs(kDay);
+  Upload("m-5", "chat-e", "u-erin", edit("border_10"));  // day 2: framed
+  unrelated("chat-e", "u-erin");
+  env_.AdvanceMs(kDay);
+  Upload("m-6", "chat-b", "u-bob", edit("greyscale"));  // day 3: back in chat-b
+  unrelated("chat-z", "u-zed");
+  env_.AdvanceMs(kDay);
+  Upload("m-7", "chat-f", "u-frank", edit("mirror"));  // day 4: mirrored
+  for (int i = 0; i < 4; ++i) unrelated("chat-f", "u-noise");
+  env_.AdvanceMs(3600 * 1000);
+
+  // A trusted hotline reports the original; the reviewer looks at the spread.
+  const auto hotline = Key(Role::kRequester, "hotline");
+  ASSERT_TRUE(wf_->SetRequesterProfile(hotline.key_id,
+                                       {{"source_type", "hotline"}, {"trusted", true}}, hotline)
+                  .ok());
+  json notice = {{"category", "ncii"},
+                 {"explanation", "an intimate picture shared without consent"},
+                 {"notifier", {{"name", "Hotline"}, {"email", "desk@hotline.example"}}},
+                 {"accuracy_statement", true},
+                 {"evidence", json::array({json::object()})}};
+  auto r = wf_->CreateRequest(hotline, notice, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto sp = wf_->Spread(reviewer_, (*r)["id"]);
+  ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+  const json& s = *sp;
+
+  std::vector<std::string> order, uploaders;
+  for (const auto& c : s["copies"]) {
+    order.push_back(c["content_id"]);
+    uploaders.push_back(c["uploader_id"]);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7"}))
+      << s.dump();
+  EXPECT_EQ(uploaders, (std::vector<std::string>{"u-alice", "u-bob", "u-carol", "u-dave", "u-erin",
+                                                 "u-bob", "u-frank"}));
+  EXPECT_EQ(s["totals"]["copies"], 7);
+  EXPECT_EQ(s["totals"]["chats"], 6);
+  EXPECT_EQ(s["totals"]["uploaders"], 6);
+  EXPECT_EQ(s["totals"]["first_ms"], start);
+  EXPECT_EQ(s["totals"]["last_ms"], start + 2 * 3600 * 1000 + 4 * kDay + 3600 * 1000);
+  EXPECT_EQ(s["first"]["content_id"], "m-1");
+  EXPECT_EQ(s["first"]["chat_id"], "chat-a");
+  EXPECT_EQ(s["first"]["uploader_id"], "u-alice");
+  // Each chat once, in the order the picture reached it, with its copies.
+  std::vector<std::pair<std::string, int>> chats;
+  for (const auto& c : s["chats"]) chats.emplace_back(c["chat_id"], c["copies"].get<int>());
+  EXPECT_EQ(chats, (std::vector<std::pair<std::string, int>>{{"chat-a", 1},
+                                                             {"chat-b", 2},
+                                                             {"chat-c", 1},
+                                                             {"chat-d", 1},
+                                                             {"chat-e", 1},
+                                                             {"chat-f", 1}}));
+  // Sources: identical bytes first; an edit from an earlier copy; nothing from a later one.
+  const json& copies = s["copies"];
+  EXPECT_FALSE(copies[0].contains("from_content_id"));
+  EXPECT_EQ(copies[1]["from_content_id"], "m-1");
+  EXPECT_EQ(copies[1]["from_how"], "identical");
+  EXPECT_EQ(copies[3]["from_content_id"], "m-3") << "the halved copy was forwarded on";
+  EXPECT_EQ(copies[3]["from_how"], "identical");
+  EXPECT_EQ(s["chats"][3]["reached_from_chat"], "chat-c");
+  for (size_t i = 1; i < copies.size(); ++i) {
+    const std::string from = copies[i]["from_content_id"];
+    const auto at = std::find(order.begin(), order.end(), from);
+    ASSERT_NE(at, order.end()) << from;
+    EXPECT_LT(static_cast<size_t>(at - order.begin()), i) << copies[i].dump();
+  }
+  EXPECT_EQ(s["edges"].size(), 6u);
+  EXPECT_EQ(s["truncated"], false);
+  // Nothing unrelated: not the same people's other pictures, not the other chats' traffic.
+  for (const char* absent : {"noise-", "chat-z", "u-zed", "u-noise"}) {
+    EXPECT_EQ(s.dump().find(absent), std::string::npos) << absent << " in " << s.dump();
+  }
+  const std::string csv = Spread::Csv(s);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 8) << csv;
 }
 
 TEST_F(DisclosureTest, APackageHoldsOnlyWhatTheProcessCovers) {
