@@ -2,15 +2,18 @@
 // width), the time the report page takes to hash, in its Web Worker,
 //   (a) a generated 12-megapixel JPEG (ffmpeg testsrc2 4000x3000 with noise, -q:v 2): PDQ, the 8
 //       dihedral hashes, the bank variants, MD5 and SHA-256 (the WebAssembly build of
-//       `takedown hash --bank`): cold (a fresh page: worker start and module compile included) and
-//       warm (the same page again), split into reading the file and hashing it;
+//       `takedown hash --bank`): cold (a fresh page, the file chosen the moment the picker shows:
+//       the worker's start and the module's compile, begun when the page loads, partly included),
+//       first (a fresh page, the file chosen --pick-ms after the picker shows, as a person
+//       would: the first photo a person hashes) and warm (the same page again), each split into
+//       reading the file and hashing it;
 //   (b) each video under ../shared/media/videos: MD5 and SHA-256 streamed over file.stream();
 // then (c) the report page's JavaScript and WebAssembly (report.html and everything it loads, the
 // worker and its .wasm included), raw and gzip -9.
 // The page comes from a takedown binary that serves /report (--binary), or else from a built
 // console folder (--dist, default console/dist: `cd console && npx vite build`) served here with
 // the report page's CSP. Prints figures, not a verdict: the exit status is 0 unless it fails.
-// Usage: node bench/report/measure.mjs [--binary PATH | --dist DIR] [--runs N]
+// Usage: node bench/report/measure.mjs [--binary PATH | --dist DIR] [--runs N] [--pick-ms MS (1000)]
 import { execFileSync, execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -22,16 +25,18 @@ import { startTakedown } from '../../tests/browser/lib/server.mjs';
 import { launch, newContext } from '../../tests/browser/lib/browser.mjs';
 
 const REPO = resolve(new URL('../../', import.meta.url).pathname);
-const opt = { binary: '', dist: join(REPO, 'console/dist'), runs: 5 };
+const opt = { binary: '', dist: join(REPO, 'console/dist'), runs: 5, pickMs: 1000 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const want = () => { const v = process.argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
   if (a === '--binary') opt.binary = resolve(want());
   else if (a === '--dist') opt.dist = resolve(want());
   else if (a === '--runs') opt.runs = Number(want());
-  else throw new Error(`unknown argument ${a} (usage: measure.mjs [--binary PATH | --dist DIR] [--runs N])`);
+  else if (a === '--pick-ms') opt.pickMs = Number(want());
+  else throw new Error(`unknown argument ${a} (usage: measure.mjs [--binary PATH | --dist DIR] [--runs N] [--pick-ms MS])`);
 }
 if (!Number.isInteger(opt.runs) || opt.runs < 1) throw new Error('--runs must be a positive integer');
+if (!Number.isInteger(opt.pickMs) || opt.pickMs < 0) throw new Error('--pick-ms must be a whole number of milliseconds');
 
 const log = (l) => process.stdout.write(`${l}\n`);
 const kb = (b) => `${(b / 1000).toFixed(1)} KB`;
@@ -170,18 +175,27 @@ async function main() {
   const context = await newContext(browser, { lang: 'en', width: 390 });
   await context.addInitScript(installMarks);
   const errors = [];
-  const cold = [], warm = [];
-  log(`\n(a) the 12-megapixel JPEG, ${opt.runs} runs (cold: a fresh page; warm: the same page again)`);
-  for (let i = 0; i < opt.runs; i++) {
+  const cold = [], first = [], warm = [];
+  log(`\n(a) the 12-megapixel JPEG, ${opt.runs} runs (cold: a fresh page, chosen at once; first: a fresh page, chosen ${opt.pickMs} ms after the picker shows; warm: the same page again)`);
+  const fresh = async () => {
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${origin}/report`);
     await page.getByLabel('Choose photos or videos', { exact: true }).waitFor();
+    return page;
+  };
+  const line = (x) => `${ms(x.total)} (reading ${ms(x.reading)}, hashing ${ms(x.hashing)})`;
+  for (let i = 0; i < opt.runs; i++) {
+    let page = await fresh();
     const c = await hashOnce(page, jpeg, 0);
     const w = await hashOnce(page, jpeg, 1);
-    cold.push(c); warm.push(w);
-    log(`  run ${i + 1}: cold ${ms(c.total)} (reading ${ms(c.reading)}, hashing ${ms(c.hashing)});  warm ${ms(w.total)} (reading ${ms(w.reading)}, hashing ${ms(w.hashing)})`);
     await page.close();
+    page = await fresh();
+    await new Promise((r) => setTimeout(r, opt.pickMs));
+    const f = await hashOnce(page, jpeg, 0);
+    await page.close();
+    cold.push(c); first.push(f); warm.push(w);
+    log(`  run ${i + 1}: cold ${line(c)};  first ${line(f)};  warm ${line(w)}`);
   }
 
   const videoDir = join(REPO, '../shared/media/videos');
@@ -213,12 +227,13 @@ async function main() {
   const isJs = (a) => /\.m?js$/.test(a.path), isWasm = (a) => /\.wasm$/.test(a.path);
   if (errors.length) log(`\npage errors:\n  ${errors.join('\n  ')}`);
 
+  const med = (xs) => `${ms(median(xs.map((x) => x.total)))} (reading ${ms(median(xs.map((x) => x.reading)))}, hashing ${ms(median(xs.map((x) => x.hashing)))})`;
   const lines = [
     '',
     '==================== report page benchmark: summary ====================',
     `page           ${opt.binary ? `takedown ${opt.binary}` : opt.dist}; Chromium at 390x844`,
-    `12 MP JPEG     ${mb(jpegSize)}: cold median ${ms(median(cold.map((x) => x.total)))} (reading ${ms(median(cold.map((x) => x.reading)))}, hashing ${ms(median(cold.map((x) => x.hashing)))}),` +
-      ` warm median ${ms(median(warm.map((x) => x.total)))} (reading ${ms(median(warm.map((x) => x.reading)))}, hashing ${ms(median(warm.map((x) => x.hashing)))}); ${opt.runs} runs` +
+    `12 MP JPEG     ${mb(jpegSize)}, medians of ${opt.runs} runs: first photo (chosen ${opt.pickMs} ms after the picker shows) ${med(first)};` +
+      ` cold (chosen at once) ${med(cold)}; warm ${med(warm)}` +
       (native !== null ? `; takedown hash --bank (CLI, process start included) ${ms(native)}` : ''),
     ...videos.map((v) => `video          ${v.name}: ${mb(v.size)} in ${ms(v.median)} (${(v.size / 1e6 / (v.median / 1000)).toFixed(0)} MB/s) MD5+SHA-256`),
     `JS             ${list.filter(isJs).length} files: ${kb(sumRaw(isJs))} raw, ${kb(sum(isJs))} gzip -9`,

@@ -4,7 +4,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t, locale } from './i18n.js';
-import { hashFile, kindOf } from './hashing.js';
+import { hashFile, kindOf, prestart } from './hashing.js';
 
 export const MIN_QUALITY = 50; // below it PDQ is too plain or blurred to be matched
 export const MAX_ITEMS = 50;
@@ -16,7 +16,10 @@ export function useFiles() {
   const [files, setFiles] = useState([]);
   const jobs = useRef(new Map()); // key -> cancel
   const update = (key, patch) => setFiles((fs) => fs.map((f) => (f.key === key ? { ...f, ...patch } : f)));
-  useEffect(() => () => { for (const cancel of jobs.current.values()) cancel(); }, []);
+  useEffect(() => {
+    prestart();
+    return () => { for (const cancel of jobs.current.values()) cancel(); };
+  }, []);
 
   function add(list) {
     const added = [...list].map((file) => ({

@@ -39,6 +39,17 @@ function run(op, fields, onProgress) {
   return { promise, cancel: () => { if (worker && jobs.has(id)) worker.postMessage({ op: 'cancel', id }); } };
 }
 
+// Starts the worker and compiles the module before the first file (a person takes seconds to
+// choose one; the first photo then hashes as fast as the next). Once per page, when it is idle.
+let prestarted = false;
+export function prestart() {
+  if (prestarted) return;
+  prestarted = true;
+  const go = () => { run('init', {}).promise.catch(() => { prestarted = false; }); };
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(go, { timeout: 500 });
+  else setTimeout(go, 0);
+}
+
 export function kindOf(file) {
   if (/^video\//.test(file.type)) return 'video';
   if (/^image\//.test(file.type)) return 'image';

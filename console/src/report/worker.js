@@ -4,7 +4,7 @@
 // streamed with hash-wasm; the proof of work for the server's challenge. Nothing here sends
 // anything anywhere: files are read, hashed and dropped.
 //
-// Messages in: {op: 'image'|'video', id, file} | {op: 'pow', id, challenge, bits} | {op: 'cancel', id}
+// Messages in: {op: 'init', id} (start the module) | {op: 'image'|'video', id, file} | {op: 'pow', id, challenge, bits} | {op: 'cancel', id}
 // Messages out: {id, type: 'progress', stage, done, total} | {id, type: 'result', result}
 //               | {id, type: 'error', code, message}
 import createTakedownHash from 'takedown-wasm/takedown-hash.mjs';
@@ -178,7 +178,7 @@ self.onmessage = (e) => {
     try {
       check(m.id);
       let result;
-      if (m.op === 'image') result = await hashImage(m.id, m.file);
+      if (m.op === 'init') { await init(); result = true; } else if (m.op === 'image') result = await hashImage(m.id, m.file);
       else if (m.op === 'video') result = await hashVideo(m.id, m.file);
       else if (m.op === 'pow') result = await proofOfWork(m.id, m.challenge, m.bits);
       else throw new Error(`unknown op ${m.op}`);
