@@ -1106,6 +1106,23 @@ TEST_F(HttpTest, AnswersMatchTheDocumentedSchemas) {
   call("POST", "/v1/report/cases/withdraw", "/v1/report/cases/withdraw", "", 429, access.dump());
   call("POST", "/v1/report/cases", "/v1/report/cases", "", 415, "case=1", {},
        "application/x-www-form-urlencoded");
+  // Recovery by email: this server has no SMTP sender, so it is not offered (409); a link that
+  // does not work is 404, a malformed one 400 naming the field.
+  EXPECT_EQ(
+      call("GET", "/v1/report/challenge", "/v1/report/challenge", "", 200)["recovery_by_email"],
+      false);
+  auto [ch3, nonce3] = work();
+  call("POST", "/v1/report/cases/recover", "/v1/report/cases/recover", "", 409,
+       json{{"challenge", ch3},
+            {"nonce", nonce3},
+            {"case", case_filed["case"]},
+            {"email", "kim@example.org"}}
+           .dump());
+  const json bad_link = call("POST", "/v1/report/cases/reset-pin", "/v1/report/cases/reset-pin", "",
+                             400, json{{"case", "TD-AAAA-BBBB-CCCC"}, {"token", "x"}}.dump());
+  EXPECT_EQ(bad_link["error"]["fields"][0]["field"], "token") << bad_link;
+  call("POST", "/v1/report/cases/reset-pin", "/v1/report/cases/reset-pin", "", 404,
+       json{{"case", "TD-AAAA-BBBB-CCCC"}, {"token", std::string(64, 'a')}}.dump());
 
   // Every operation was called at least once.
   std::set<std::pair<std::string, std::string>> documented;

@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/fake_env.h"
+#include "core/text.h"
 #include "hash/digest.h"
 #include "match/signals.h"
 #include "media/decode.h"
@@ -83,6 +84,7 @@ class VictimCasesTest : public ::testing::Test {
     o.report.cases_per_hour_per_address = 3;
     o.report.cases_per_hour = 5;
     o.report.max_items = 4;
+    o.report.public_url = "https://platform.example";
     wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::make_unique<NullSink>(), o,
                                      &env_);
     reviewer_ = Key(Role::kReviewer, "rev");
@@ -335,6 +337,142 @@ TEST_F(VictimCasesTest, WrongPinsFilingsAndAddressesAreBoundedByTheHour) {
       << "five in an hour from all addresses";
   env_.AdvanceMs(kHour + 1);
   EXPECT_TRUE(cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.4").ok());
+}
+
+// Recovery (issue 19 item 3): a person who lost the PIN asks for a link with the case number and
+// the address given when filing; the link, mailed only to that address, works once and for a
+// limited time, and gives a new PIN (the old one stops working). The answer is the same whether
+// or not the case exists or has that address; links per case and day are bounded.
+TEST_F(VictimCasesTest, ALostPinIsReplacedThroughALinkMailedOnlyToTheCasesAddress) {
+  auto recover = [&](const std::string& number, const std::string& email,
+                     const std::string& address) {
+    auto [ch, nonce] = Work();
+    return cases().Recover(
+        {{"challenge", ch}, {"nonce", nonce}, {"case", number}, {"email", email}}, address);
+  };
+  // Without a way to send mail it is not offered, and the page is told so.
+  EXPECT_EQ(cases().Challenge()["recovery_by_email"], false);
+  EXPECT_EQ(recover("TD-AAAA-BBBB-CCCC", "jane@example.org", "10.0.0.1").status().code(),
+            StatusCode::kFailedPrecondition);
+
+  std::vector<json> mails;  // what the mail line was asked to compose
+  int wakes = 0;
+  cases().SetRecoveryMailer(
+      [&](const std::string& to, const std::string& lang, const json& data,
+          const std::string& ukey) -> Result<MailOut> {
+        mails.push_back({{"to", to}, {"lang", lang}, {"data", data}});
+        MailOut m;
+        m.ukey = ukey;
+        m.kind = "case_recovery";
+        m.to = to;
+        m.subject = "Your removal case";
+        m.raw = "Subject: Your removal case\r\n\r\n" + data["link"].get<std::string>();
+        m.queued_ms = m.due_ms = env_.NowMs();
+        return m;
+      },
+      [&] { ++wakes; });
+  EXPECT_EQ(cases().Challenge()["recovery_by_email"], true);
+
+  json filing = Filing({ItemOf(jpeg_)});
+  filing["email"] = "Jane@Example.org";
+  filing["language"] = "ko";
+  auto filed = cases().File(filing, "10.0.0.1");
+  ASSERT_TRUE(filed.ok()) << filed.status().ToString();
+  const std::string number = (*filed)["case"], old_pin = (*filed)["pin"];
+  auto other = cases().File(Filing({ItemOf(jpeg_)}), "10.0.0.1");  // no address at all
+  ASSERT_TRUE(other.ok());
+
+  // An unknown case, a wrong address, a case without one: the same answer, and no mail.
+  auto unknown = recover("TD-AAAA-BBBB-CCCC", "jane@example.org", "10.0.1.1");
+  auto wrong = recover(number, "john@example.org", "10.0.1.2");
+  auto none = recover((*other)["case"], "jane@example.org", "10.0.1.3");
+  ASSERT_TRUE(unknown.ok() && wrong.ok() && none.ok()) << wrong.status().ToString();
+  EXPECT_EQ(*unknown, *wrong);
+  EXPECT_EQ(*unknown, *none);
+  EXPECT_TRUE(mails.empty()) << mails.size();
+  // Bad fields are named.
+  auto bad = recover("TD-12", "not-an-address", "10.0.1.4");
+  ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("case: not a case number"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("email: not an email address"), std::string::npos);
+
+  // The case's address, however it is cased: a link to the address on file, in the case's
+  // language, queued as a mail_out document; the audit record names neither address nor link.
+  auto sent = recover(number, "jane@EXAMPLE.org", "10.0.2.1");
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, *unknown) << "the answer says nothing about the case";
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0]["to"], "Jane@Example.org");
+  EXPECT_EQ(mails[0]["lang"], "ko");
+  const std::string link = mails[0]["data"]["link"];
+  const std::string prefix = "https://platform.example/report/case#recover=" + number + ".";
+  ASSERT_EQ(link.rfind(prefix, 0), 0u) << link;
+  const std::string token = link.substr(prefix.size());
+  EXPECT_EQ(token.size(), 64u);
+  EXPECT_EQ(wakes, 1);
+  auto out = store_->FindDocs({.kind = std::string(kMailOutDoc)});
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ(out->front().state, "pending");
+  auto audit = store_->ReadAudit(1, 10000);
+  ASSERT_TRUE(audit.ok());
+  int recorded = 0;
+  for (const auto& a : *audit) {
+    if (a.kind != "report_case.recovery_sent") continue;
+    ++recorded;
+    EXPECT_EQ(a.actor, "report:" + number);
+    EXPECT_EQ(AsciiLower(a.payload).find("jane"), std::string::npos) << a.payload;
+    EXPECT_EQ(a.payload.find(token), std::string::npos);
+  }
+  EXPECT_EQ(recorded, 1);
+
+  // The link: a new PIN, once; the old PIN stops working.
+  EXPECT_EQ(cases().ResetPin({{"case", number}, {"token", "xyz"}}, "10.0.3.1").status().code(),
+            StatusCode::kInvalidArgument);
+  auto reset = cases().ResetPin({{"case", number}, {"token", token}}, "10.0.3.1");
+  ASSERT_TRUE(reset.ok()) << reset.status().ToString();
+  const std::string new_pin = (*reset)["pin"];
+  EXPECT_NE(new_pin, old_pin);
+  EXPECT_EQ((*reset)["case"], number);
+  EXPECT_EQ((*reset)["status"], "in_review");
+  EXPECT_EQ(cases().CaseStatus({{"case", number}, {"pin", old_pin}}, "10.0.3.2").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_TRUE(cases().CaseStatus({{"case", number}, {"pin", new_pin}}, "10.0.3.2").ok());
+  EXPECT_EQ(cases().ResetPin({{"case", number}, {"token", token}}, "10.0.3.3").status().code(),
+            StatusCode::kNotFound)
+      << "a link works once";
+
+  // A link works for an hour.
+  ASSERT_TRUE(recover(number, "jane@example.org", "10.0.4.1").ok());
+  ASSERT_EQ(mails.size(), 2u);
+  const std::string second = mails[1]["data"]["link"].get<std::string>().substr(prefix.size());
+  env_.AdvanceMs(kHour + 1);
+  EXPECT_EQ(cases().ResetPin({{"case", number}, {"token", second}}, "10.0.4.2").status().code(),
+            StatusCode::kNotFound);
+
+  // Three links a day for one case (two sent above); the fourth is not sent, with the same answer.
+  ASSERT_TRUE(recover(number, "jane@example.org", "10.0.5.1").ok());
+  EXPECT_EQ(mails.size(), 3u);
+  auto fourth = recover(number, "jane@example.org", "10.0.5.2");
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_EQ(*fourth, *unknown);
+  EXPECT_EQ(mails.size(), 3u) << "at most three links a day";
+  env_.AdvanceMs(24 * kHour);
+  ASSERT_TRUE(recover(number, "jane@example.org", "10.0.5.3").ok());
+  EXPECT_EQ(mails.size(), 4u);
+
+  // Guessed tokens count as wrong PINs: five for the case, and the case waits an hour.
+  const std::string last = mails[3]["data"]["link"].get<std::string>().substr(prefix.size());
+  for (int i = 0; i < 5; ++i) {
+    (void)cases().ResetPin({{"case", number}, {"token", std::string(64, 'a' + i)}},
+                           fmt::format("10.0.6.{}", i));
+  }
+  EXPECT_EQ(cases().ResetPin({{"case", number}, {"token", last}}, "10.0.6.9").status().code(),
+            StatusCode::kResourceExhausted);
+  // One address asking for many links is bounded like filings (3 an hour here).
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(recover(number, "x@example.org", "10.0.7.1").ok());
+  EXPECT_EQ(recover(number, "x@example.org", "10.0.7.1").status().code(),
+            StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -307,7 +307,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   if (dsa_database) workflow->EnableDsaSubmission(std::move(dsa_database));
   workflow->Start();
   std::unique_ptr<mail::MailLine> line;
-  if (!cfg->mail.imap_urls.empty()) {
+  // The email line: reading mailboxes and replying; with SMTP alone it only sends (the victims'
+  // form's recovery links).
+  if (!cfg->mail.imap_urls.empty() || !cfg->mail.smtp_url.empty()) {
     auto made = StartMailLine(cfg->mail, workflow.get(), store->get());
     if (!made.ok()) {
       spdlog::error("{}", made.status().message());
@@ -316,6 +318,21 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
       return 2;
     }
     line = std::move(*made);
+    mail::MailLine* l = line.get();
+    workflow->victims().SetRecoveryMailer(
+        [l](const std::string& to, const std::string& lang, const nlohmann::json& data,
+            const std::string& ukey) { return l->Compose("case_recovery", ukey, to, lang, data); },
+        [l] { l->Wake(); });
+  }
+  if (cfg->report.public_url.empty()) {
+    spdlog::info("victims' form: no recovery links by email (report.public_url is not set)");
+  } else if (!line) {
+    spdlog::warn(
+        "victims' form: report.public_url is set but no email is (mail.smtp_url, mail.address): "
+        "no recovery links are sent");
+  } else {
+    spdlog::info("victims' form: recovery links go out by email, starting {}/report/case",
+                 cfg->report.public_url);
   }
   server.AttachWorkflow(workflow.get());
   server.Attach(svc->get());
@@ -358,7 +375,9 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   for (const auto& b : o.mailboxes) boxes.push_back(mail::RedactUrl(b.url));
   spdlog::info(
       "email line {}: reading {} every {} s, replying through {}{}", o.address,
-      fmt::join(boxes, ", "), o.poll_interval_s, mail::RedactUrl(o.smtp.url),
+      boxes.empty() ? std::string("no mailbox (sending only)")
+                    : fmt::format("{}", fmt::join(boxes, ", ")),
+      o.poll_interval_s, mail::RedactUrl(o.smtp.url),
       o.dkim_key_file.empty() ? "; DKIM keys from DNS" : "; DKIM keys from " + o.dkim_key_file);
   return line;
 }

@@ -261,6 +261,32 @@ const std::vector<Binding>& Bindings() {
         "victims' form: hashed pictures and videos one case may hold, all additions together"},
        ReportField(&service::ReportOptions::max_items, 1, 50),
        true},
+      {{"report.public_url", "TAKEDOWN_REPORT_PUBLIC_URL", "--report.public_url",
+        "victims' form: the address people reach this service at (https://host[:port], no path), "
+        "which a case's recovery link starts with; with mail.smtp_url and mail.address set, a "
+        "person who lost the PIN gets a link at the case's email address (\"\": no recovery by "
+        "email)"},
+       [](ServeConfig& c, const std::string& v) {
+         const bool https = v.rfind("https://", 0) == 0, http = v.rfind("http://", 0) == 0;
+         const std::string host = v.substr(https ? 8 : (http ? 7 : 0));
+         if (!v.empty() && (!(https || http) || host.empty() ||
+                            host.find_first_of("/?#@ \t\r\n") != std::string::npos)) {
+           return InvalidArgument("must be https://host[:port] (or http:// for tests), no path");
+         }
+         c.report.public_url = v;
+         return Status::Ok();
+       },
+       false},
+      {{"report.recovery_link_ttl_s", "TAKEDOWN_REPORT_RECOVERY_LINK_TTL_S",
+        "--report.recovery_link_ttl_s",
+        "victims' form: seconds a case's recovery link works (once)"},
+       ReportField(&service::ReportOptions::recovery_link_ttl_s, 60, 86400),
+       true},
+      {{"report.recovery_links_per_case_per_day", "TAKEDOWN_REPORT_RECOVERY_LINKS_PER_CASE_PER_DAY",
+        "--report.recovery_links_per_case_per_day",
+        "victims' form: recovery links one case may be sent in 24 hours"},
+       ReportField(&service::ReportOptions::recovery_links_per_case_per_day, 1, 20),
+       true},
       {{"workflow.territorial_scope", "TAKEDOWN_WORKFLOW_TERRITORIAL_SCOPE",
         "--workflow.territorial_scope",
         "where removals take effect, for statements of reasons: EU, or EU/EEA codes (\"DE FR\")"},
@@ -359,8 +385,9 @@ const std::vector<Binding>& Bindings() {
        IntField(&ServeConfig::dsa_submit_interval_s, 1, 86400),
        true},
       {{"mail.imap_urls", "TAKEDOWN_MAIL_IMAP_URLS", "--mail.imap_urls",
-        "mailboxes of the email line, comma-separated imaps://host:port/MAILBOX (\"\": the line is "
-        "off)"},
+        "mailboxes of the email line, comma-separated imaps://host:port/MAILBOX (\"\": no requests "
+        "by email; with mail.smtp_url alone the line only sends: the victims' form's recovery "
+        "links)"},
        [](ServeConfig& c, const std::string& v) {
          std::vector<std::string> urls;
          if (!v.empty()) urls = Split(v, ',');
@@ -381,7 +408,8 @@ const std::vector<Binding>& Bindings() {
        MailStr(&MailSettings::imap_move_to),
        false},
       {{"mail.smtp_url", "TAKEDOWN_MAIL_SMTP_URL", "--mail.smtp_url",
-        "where replies are submitted: smtp://host:port (STARTTLS) or smtps://"},
+        "where replies and the victims' form's recovery links are submitted: smtp://host:port "
+        "(STARTTLS) or smtps://"},
        MailStr(&MailSettings::smtp_url,
                [](const std::string& v) {
                  return v.empty() ? Status::Ok() : MailUrl(v, {"smtp://", "smtps://"});

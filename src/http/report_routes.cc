@@ -95,6 +95,8 @@ void Server::Impl::InstallReportRoutes() {
   report("POST", "/v1/report/cases/status", 200, with_body(&service::VictimCases::CaseStatus));
   report("POST", "/v1/report/cases/items", 200, with_body(&service::VictimCases::AddItems));
   report("POST", "/v1/report/cases/withdraw", 200, with_body(&service::VictimCases::Withdraw));
+  report("POST", "/v1/report/cases/recover", 202, with_body(&service::VictimCases::Recover));
+  report("POST", "/v1/report/cases/reset-pin", 200, with_body(&service::VictimCases::ResetPin));
 }
 
 }  // namespace takedown::http

@@ -40,7 +40,6 @@ Result<std::unique_ptr<MailLine>> MailLine::Create(service::Workflow* workflow,
   if (o.address.empty() || o.address.find('@') == std::string::npos) {
     return InvalidArgument("mail.address: the line's own email address is missing");
   }
-  if (o.mailboxes.empty()) return InvalidArgument("mail: no IMAP mailbox configured");
   if (o.smtp.url.empty())
     return InvalidArgument("mail.smtp_url: missing (replies go out over SMTP)");
   if (o.poll_interval_s < 1) return InvalidArgument("mail.poll_interval_s: must be at least 1");

@@ -117,6 +117,13 @@ class MailLine {
 
   std::string MetricsText() const { return metrics_->Render(); }
 
+  // A message of the line that answers no message (a victims' case's recovery link: kind
+  // "case_recovery"), rendered now from KIND.LANG (KIND.en when LANG has none) and composed, to
+  // be queued as a mail_out document; the line sends it like its replies.
+  Result<service::MailOut> Compose(const std::string& kind, const std::string& ukey,
+                                   const std::string& to, const std::string& lang,
+                                   const json& data);
+
  private:
   MailLine(service::Workflow* wf, store::DocumentStore* docs, MailLineOptions o,
            MetricsRegistry* metrics);
@@ -158,6 +165,12 @@ class MailLine {
   // Replies (mail_replies.cc).
   Result<std::string> Render(const std::string& kind, const service::RequesterProfile* profile,
                              const json& data) const;
+  Result<std::string> Render(const std::string& kind, const std::string& lang,
+                             const std::string& tmpl, const json& data) const;
+  // The mail_out document of a rendered template (its first line "Subject: ..."), from the line.
+  Result<service::MailOut> Queued(const std::string& kind, const std::string& ukey,
+                                  const std::string& rendered, const std::string& subject_if_none,
+                                  OutgoingMail m, int64_t request_id);
   Result<service::MailOut> Reply(const std::string& kind, const std::string& ukey,
                                  const service::MailIn& in,
                                  const service::RequesterProfile* profile, const json& data);

@@ -110,6 +110,11 @@ Status MailLine::LoadTemplates() {
   }
   if (ec)
     return NotFound(fmt::format("mail.templates_dir {}: {}", opt_.templates_dir, ec.message()));
+  // Messages that are no reply to a requester (the victims' form's recovery links): the built-in
+  // ones unless the directory has its own.
+  for (const auto& [name, text] : BuiltInTemplates()) {
+    if (name.rfind("case_recovery.", 0) == 0) templates_.emplace(name, text);
+  }
   for (const char* kind : {"ack", "refused", "confirmed", "rejected", "too_large", "bounce"}) {
     if (!templates_.count(fmt::format("{}.en", kind))) {
       return NotFound(fmt::format("mail.templates_dir {}: {}.en.mustache is missing",
@@ -123,8 +128,12 @@ Result<std::string> MailLine::Render(const std::string& kind,
                                      const service::RequesterProfile* profile,
                                      const json& data) const {
   const bool has_email = profile != nullptr && profile->email.has_value();
-  const std::string lang = has_email ? profile->email->language : "en";
-  const std::string tmpl = has_email ? profile->email->template_name : "";
+  return Render(kind, has_email ? profile->email->language : "en",
+                has_email ? profile->email->template_name : "", data);
+}
+
+Result<std::string> MailLine::Render(const std::string& kind, const std::string& lang,
+                                     const std::string& tmpl, const json& data) const {
   const std::string* text = nullptr;
   for (const std::string& name :
        {tmpl.empty() ? std::string() : fmt::format("{}.{}.{}", tmpl, kind, lang),
@@ -146,8 +155,32 @@ Result<std::string> MailLine::Render(const std::string& kind,
 Result<MailOut> MailLine::Reply(const std::string& kind, const std::string& ukey, const MailIn& in,
                                 const service::RequesterProfile* profile, const json& data) {
   TD_ASSIGN_OR_RETURN(std::string rendered, Render(kind, profile, data));
+  OutgoingMail m;
+  m.to_address = in.from;
+  m.in_reply_to = in.message_id;
+  m.references = in.references;
+  // Machine-readable for the requester's own tooling: which reply this is, for which request.
+  m.extra_headers = {{"Auto-Submitted", "auto-replied"}, {"X-Takedown-Reply", kind}};
+  if (in.request_id > 0)
+    m.extra_headers.push_back({"X-Takedown-Request", std::to_string(in.request_id)});
+  return Queued(kind, ukey, rendered, "Re: " + in.subject, std::move(m), in.request_id);
+}
+
+Result<MailOut> MailLine::Compose(const std::string& kind, const std::string& ukey,
+                                  const std::string& to, const std::string& lang,
+                                  const json& data) {
+  TD_ASSIGN_OR_RETURN(std::string rendered, Render(kind, lang, "", data));
+  OutgoingMail m;
+  m.to_address = to;
+  m.extra_headers = {{"Auto-Submitted", "auto-generated"}, {"X-Takedown-Reply", kind}};
+  return Queued(kind, ukey, rendered, "Takedown", std::move(m), 0);
+}
+
+Result<MailOut> MailLine::Queued(const std::string& kind, const std::string& ukey,
+                                 const std::string& rendered, const std::string& subject_if_none,
+                                 OutgoingMail m, int64_t request_id) {
   // The template's first line is "Subject: ...", then a blank line, then the body.
-  std::string subject = "Re: " + in.subject;
+  std::string subject = subject_if_none;
   std::string body = rendered;
   if (rendered.rfind("Subject:", 0) == 0) {
     const size_t nl = rendered.find('\n');
@@ -155,18 +188,10 @@ Result<MailOut> MailLine::Reply(const std::string& kind, const std::string& ukey
     body = nl == std::string::npos ? "" : rendered.substr(nl + 1);
     while (!body.empty() && (body[0] == '\n' || body[0] == '\r')) body.erase(0, 1);
   }
-  OutgoingMail m;
   m.from_address = opt_.address;
   m.from_name = opt_.display_name;
-  m.to_address = in.from;
   m.subject = subject;
   m.text = body;
-  m.in_reply_to = in.message_id;
-  m.references = in.references;
-  // Machine-readable for the requester's own tooling: which reply this is, for which request.
-  m.extra_headers = {{"Auto-Submitted", "auto-replied"}, {"X-Takedown-Reply", kind}};
-  if (in.request_id > 0)
-    m.extra_headers.push_back({"X-Takedown-Request", std::to_string(in.request_id)});
   uint64_t rnd[2];
   wf_->env()->RandomBytes(rnd, sizeof rnd);
   const std::string domain = DomainOf(opt_.address);
@@ -180,7 +205,7 @@ Result<MailOut> MailLine::Reply(const std::string& kind, const std::string& ukey
   out.to = m.to_address;
   out.subject = subject;
   out.raw = std::move(raw);
-  out.request_id = in.request_id;
+  out.request_id = request_id;
   out.in_reply_to = m.in_reply_to;
   out.queued_ms = now;
   out.due_ms = now;

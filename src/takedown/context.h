@@ -51,6 +51,12 @@ struct ReportOptions {
   int pin_failures_per_address = 20;    // wrong PINs (or unknown cases) from one address in an hour
   int max_items = 50;                   // hashed pictures and videos in one case, all together
   int max_locations = 20;               // where it was seen, per filing
+  // Recovery of a case by a link sent to the case's email address (needs an SMTP sender, the
+  // mail.* settings): the page's public address the link starts with ("" = no recovery by email),
+  // how long a link works, and how many links one case may be sent in a day.
+  std::string public_url;
+  int recovery_link_ttl_s = 3600;
+  int recovery_links_per_case_per_day = 3;
 };
 
 struct WorkflowOptions {

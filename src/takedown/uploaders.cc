@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/text.h"
 
 namespace takedown::service {
 
@@ -15,18 +16,12 @@ using nlohmann::json;
 
 namespace {
 
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
 std::vector<std::string> Split(std::string_view s, char sep) {
   std::vector<std::string> out;
   size_t b = 0;
   for (size_t e; (e = s.find(sep, b)) != std::string_view::npos; b = e + 1)
-    out.push_back(Trim(s.substr(b, e - b)));
-  out.push_back(Trim(s.substr(b)));
+    out.push_back(TrimBlanks(s.substr(b, e - b)));
+  out.push_back(TrimBlanks(s.substr(b)));
   return out;
 }
 
@@ -42,7 +37,7 @@ const std::vector<RepeatRule>* RepeatPolicy::For(Category c) const {
 
 Result<RepeatPolicy> ParseRepeatPolicy(const std::string& text) {
   RepeatPolicy p;
-  if (Trim(text).empty()) return p;
+  if (TrimBlanks(text).empty()) return p;
   for (const std::string& part : Split(text, ';')) {
     if (part.empty()) continue;  // a trailing ';'
     const size_t eq = part.find('=');
@@ -50,7 +45,7 @@ Result<RepeatPolicy> ParseRepeatPolicy(const std::string& text) {
       return InvalidArgument(
           fmt::format("repeat uploader policy: '{}' is not CATEGORY=N:MEASURE,...", part));
     }
-    const std::string category = Trim(std::string_view(part).substr(0, eq));
+    const std::string category = TrimBlanks(std::string_view(part).substr(0, eq));
     if (category != "*" && !EnumFromName<Category>(category)) {
       return InvalidArgument(fmt::format("repeat uploader policy: '{}' is not a category ({} or *)",
                                          category, EnumChoices<Category>()));
@@ -67,8 +62,8 @@ Result<RepeatPolicy> ParseRepeatPolicy(const std::string& text) {
         return InvalidArgument(
             fmt::format("repeat uploader policy: '{}' ({}) is not N:MEASURE", rule, category));
       }
-      const std::string n_text = Trim(std::string_view(rule).substr(0, colon));
-      const std::string m_text = Trim(std::string_view(rule).substr(colon + 1));
+      const std::string n_text = TrimBlanks(std::string_view(rule).substr(0, colon));
+      const std::string m_text = TrimBlanks(std::string_view(rule).substr(colon + 1));
       int n = 0;
       const auto [end, ec] = std::from_chars(n_text.data(), n_text.data() + n_text.size(), n);
       if (ec != std::errc() || end != n_text.data() + n_text.size() || n < 1 || n > 1000) {

@@ -177,6 +177,14 @@ VictimCases::VictimCases(WorkflowContext* ctx, Requests* requests, RequesterProf
                                       "Victims' form: cases withdrawn by the person.");
   items_ = ctx_->metrics->Counter("takedown_report_items_total",
                                   "Victims' form: hashed pictures and videos received.");
+  const std::string rec = "takedown_report_recovery_total";
+  const std::string rec_help =
+      "Victims' form: recovery by email (links sent, requests that matched no case and address, "
+      "refused by a limit, PINs reset with a link).";
+  recovery_sent_ = ctx_->metrics->Counter(rec, rec_help, {{"result", "sent"}});
+  recovery_unmatched_ = ctx_->metrics->Counter(rec, rec_help, {{"result", "no_match"}});
+  recovery_limited_ = ctx_->metrics->Counter(rec, rec_help, {{"result", "rate_limited"}});
+  pin_reset_ = ctx_->metrics->Counter(rec, rec_help, {{"result", "pin_reset"}});
 }
 
 Result<int64_t> VictimCases::FormKey() {
@@ -222,7 +230,8 @@ json VictimCases::Challenge() {
   const std::string body = fmt::format("v1.{}.{}", expires, hash::HexOf(r));
   return {{"challenge", body + "." + hash::HmacSha256Hex(secret_, body)},
           {"bits", opt_.pow_bits},
-          {"expires_at", IsoUtc(expires)}};
+          {"expires_at", IsoUtc(expires)},
+          {"recovery_by_email", RecoveryByEmail()}};
 }
 
 Status VictimCases::CheckWork(const json& body, bool spend) {
@@ -297,6 +306,45 @@ Status VictimCases::TakeFilingBudget(const std::string& address) {
   return Status::Ok();
 }
 
+Status VictimCases::PinBudget(const std::string& number, const std::string& address) {
+  MutexLock l(&mu_);
+  const int64_t now = ctx_->Now();
+  auto& by_address = events_["pin:" + address];
+  Drop(by_address, now);
+  auto it = events_.find("case:" + number);
+  if (it != events_.end()) Drop(it->second, now);
+  if (static_cast<int>(by_address.size()) >= opt_.pin_failures_per_address ||
+      (it != events_.end() && static_cast<int>(it->second.size()) >= opt_.pin_failures_per_case)) {
+    pin_limited_->Inc();
+    return ResourceExhausted(
+        "too many attempts with a wrong case number or PIN: please wait an hour and try again");
+  }
+  return Status::Ok();
+}
+
+void VictimCases::PinFailed(const std::string& number, const std::string& address) {
+  {
+    MutexLock l(&mu_);
+    const int64_t now = ctx_->Now();
+    events_["pin:" + address].push_back(now);
+    events_["case:" + number].push_back(now);
+  }
+  pin_failed_->Inc();
+}
+
+Result<std::optional<VictimCases::Case>> VictimCases::Load(const std::string& number) {
+  TD_ASSIGN_OR_RETURN(
+      auto rows, ctx_->stores.docs->FindDocs(
+                     {.kind = std::string(kCaseDoc), .limit = 1, .ukey = "report_case:" + number}));
+  if (rows.empty()) return std::optional<Case>();
+  json doc = json::parse(rows.front().doc, nullptr, false);
+  if (!doc.is_object() || !doc.contains("pin_hash") || !doc.contains("pin_salt") ||
+      !doc.contains("requests")) {
+    return Internal(fmt::format("the document of case TD-{} is damaged", number));
+  }
+  return std::optional<Case>(Case{rows.front().id, "TD-" + number, rows.front().state, doc});
+}
+
 Result<VictimCases::Case> VictimCases::Open(const json& body, const std::string& address) {
   if (!body.is_object()) return InvalidArgument("invalid request: the body must be a JSON object");
   const std::string number = Canonical(Text(body, "case"), true);
@@ -304,42 +352,162 @@ Result<VictimCases::Case> VictimCases::Open(const json& body, const std::string&
   intake::Problems p;
   if (number.empty()) p.push_back({"case", "not a case number (TD-XXXX-XXXX-XXXX)"});
   if (pin.empty()) p.push_back({"pin", "not a PIN (XXXX-XXXX-XXXX)"});
-  const int64_t now = ctx_->Now();
-  {
-    MutexLock l(&mu_);
-    auto& by_address = events_["pin:" + address];
-    Drop(by_address, now);
-    auto it = events_.find("case:" + number);
-    if (it != events_.end()) Drop(it->second, now);
-    if (static_cast<int>(by_address.size()) >= opt_.pin_failures_per_address ||
-        (it != events_.end() &&
-         static_cast<int>(it->second.size()) >= opt_.pin_failures_per_case)) {
-      pin_limited_->Inc();
-      return ResourceExhausted(
-          "too many attempts with a wrong case number or PIN: please wait an hour and try again");
+  TD_RETURN_IF_ERROR(PinBudget(number, address));
+  if (!p.empty()) return intake::ProblemsStatus(p);
+  TD_ASSIGN_OR_RETURN(auto c, Load(number));
+  if (c) {
+    const std::string want = c->doc["pin_hash"].get<std::string>();
+    const std::string got = PinHash(pin, c->doc["pin_salt"].get<std::string>());
+    if (want.size() == got.size() && CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0) {
+      return std::move(*c);
     }
+  }
+  PinFailed(number, address);
+  return NotFound("no case matches this case number and PIN");
+}
+
+void VictimCases::SetRecoveryMailer(RecoveryMailer compose, std::function<void()> wake) {
+  compose_ = std::move(compose);
+  wake_ = std::move(wake);
+}
+
+Result<json> VictimCases::Recover(const json& body, const std::string& address) {
+  if (!body.is_object()) return InvalidArgument("invalid request: the body must be a JSON object");
+  intake::Problems p;
+  for (const auto& [k, v] : body.items()) {
+    if (k != "challenge" && k != "nonce" && k != "case" && k != "email") {
+      p.push_back({k, "is not a field of a recovery request"});
+    }
+  }
+  const std::string number = Canonical(Text(body, "case"), true);
+  const std::string email = Text(body, "email");
+  if (number.empty()) p.push_back({"case", "not a case number (TD-XXXX-XXXX-XXXX)"});
+  if (email.empty() || email.size() > 256 || email.find('@') == std::string::npos ||
+      email.find_first_of(" <>") != std::string::npos || HasControlCharacter(email)) {
+    p.push_back({"email", "not an email address"});
   }
   if (!p.empty()) return intake::ProblemsStatus(p);
-  TD_ASSIGN_OR_RETURN(
-      auto rows, ctx_->stores.docs->FindDocs(
-                     {.kind = std::string(kCaseDoc), .limit = 1, .ukey = "report_case:" + number}));
-  if (!rows.empty()) {
-    json doc = json::parse(rows.front().doc, nullptr, false);
-    if (doc.is_object() && doc.contains("pin_hash") && doc.contains("pin_salt")) {
-      const std::string want = doc["pin_hash"].get<std::string>();
-      const std::string got = PinHash(pin, doc["pin_salt"].get<std::string>());
-      if (want.size() == got.size() && CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0) {
-        return Case{rows.front().id, "TD-" + number, rows.front().state, std::move(doc)};
-      }
-    }
+  if (!RecoveryByEmail()) {
+    return FailedPrecondition(
+        "this service sends no recovery links (no email is set up): a case opens only with its "
+        "case number and PIN");
   }
+  TD_RETURN_IF_ERROR(CheckWork(body, false));
   {
     MutexLock l(&mu_);
-    events_["pin:" + address].push_back(now);
-    events_["case:" + number].push_back(now);
+    const int64_t now = ctx_->Now();
+    auto& mine = events_["recover:" + address];
+    Drop(mine, now);
+    if (static_cast<int>(mine.size()) >= opt_.cases_per_hour_per_address) {
+      recovery_limited_->Inc();
+      return ResourceExhausted(
+          "too many recovery requests in the last hour: please try again later");
+    }
+    mine.push_back(now);
   }
-  pin_failed_->Inc();
-  return NotFound("no case matches this case number and PIN");
+  TD_RETURN_IF_ERROR(CheckWork(body, true));
+  const int minutes = (opt_.recovery_link_ttl_s + 59) / 60;
+  const json answer = {
+      {"sent_if_matching", true},
+      {"link_minutes", minutes},
+      {"message", fmt::format("If the case has this email address, a link is on its way to it. "
+                              "It works once, for {} minutes; at most {} links are sent a day.",
+                              minutes, opt_.recovery_links_per_case_per_day)}};
+  MutexLock l(&case_mu_);
+  TD_ASSIGN_OR_RETURN(auto c, Load(number));
+  if (!c) {
+    recovery_unmatched_->Inc();
+    return answer;
+  }
+  TD_ASSIGN_OR_RETURN(Request first,
+                      LoadRequest(ctx_->stores.docs, c->doc["requests"][0].get<int64_t>()));
+  const std::string& on_file = first.notice.notifier_email;
+  if (on_file.empty() || AsciiLower(TrimBlanks(on_file)) != AsciiLower(TrimBlanks(email))) {
+    recovery_unmatched_->Inc();
+    return answer;
+  }
+  const int64_t now = ctx_->Now();
+  json sent = json::array();
+  for (const auto& t : c->doc.value("recovery_sent_ms", json::array())) {
+    if (t.is_number_integer() && t.get<int64_t>() > now - 24 * kHourMs) sent.push_back(t);
+  }
+  if (static_cast<int>(sent.size()) >= opt_.recovery_links_per_case_per_day) {
+    recovery_limited_->Inc();
+    return answer;
+  }
+  uint8_t raw[32];
+  ctx_->env->RandomBytes(raw, sizeof raw);
+  const std::string token = hash::HexOf(raw);
+  const int64_t expires = now + int64_t{opt_.recovery_link_ttl_s} * 1000;
+  sent.push_back(now);
+  c->doc["recovery_sent_ms"] = sent;
+  c->doc["recovery"] = {{"token_sha256", hash::Sha256HexOfText(token)}, {"expires_ms", expires}};
+  const json data = {
+      {"case", c->number},
+      {"link", fmt::format("{}/report/case#recover={}.{}", opt_.public_url, c->number, token)},
+      {"expires_at", IsoUtc(expires)},
+      {"minutes", minutes}};
+  TD_ASSIGN_OR_RETURN(
+      MailOut mail,
+      compose_(on_file, c->doc.value("language", std::string("en")), data,
+               fmt::format("out:report_recovery:{}:{}:{}", c->number, now, sent.size())));
+  store::DocumentStore::Changes ch;
+  ch.docs.push_back(ToDoc(*c));
+  ch.docs.push_back(service::ToDoc(mail));
+  // Neither the address nor the link is recorded: the case number says whose it was.
+  ch.audits.push_back({"report:" + c->number, "report_case.recovery_sent",
+                       json{{"expires_at", IsoUtc(expires)}}.dump()});
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+  recovery_sent_->Inc();
+  if (wake_) wake_();
+  return answer;
+}
+
+Result<json> VictimCases::ResetPin(const json& body, const std::string& address) {
+  if (!body.is_object()) return InvalidArgument("invalid request: the body must be a JSON object");
+  intake::Problems p;
+  for (const auto& [k, v] : body.items()) {
+    if (k != "case" && k != "token") p.push_back({k, "is not a field of a PIN reset"});
+  }
+  const std::string number = Canonical(Text(body, "case"), true);
+  const std::string token = Text(body, "token");
+  if (number.empty()) p.push_back({"case", "not a case number (TD-XXXX-XXXX-XXXX)"});
+  if (!IsLowerHex(token, 64)) p.push_back({"token", "not the token of a recovery link"});
+  TD_RETURN_IF_ERROR(PinBudget(number, address));
+  if (!p.empty()) return intake::ProblemsStatus(p);
+  MutexLock l(&case_mu_);
+  TD_ASSIGN_OR_RETURN(auto c, Load(number));
+  const int64_t now = ctx_->Now();
+  bool valid = false;
+  if (c && c->doc.contains("recovery") && c->doc["recovery"].is_object()) {
+    const json& r = c->doc["recovery"];
+    const std::string want = r.value("token_sha256", std::string());
+    const std::string got = hash::Sha256HexOfText(token);
+    valid = r.value("expires_ms", int64_t{0}) > now && want.size() == got.size() &&
+            CRYPTO_memcmp(want.data(), got.data(), got.size()) == 0;
+  }
+  if (!valid) {
+    PinFailed(number, address);
+    return NotFound(
+        "this recovery link does not work (any more): a link works once, for a limited time; ask "
+        "for a new one on the case page");
+  }
+  const std::string pin = RandomCode(ctx_->env);
+  uint8_t salt[16];
+  ctx_->env->RandomBytes(salt, sizeof salt);
+  const std::string salt_hex = hash::HexOf(salt);
+  c->doc["pin_salt"] = salt_hex;
+  c->doc["pin_hash"] = PinHash(pin, salt_hex);
+  c->doc.erase("recovery");
+  c->doc["pin_reset_ms"] = now;
+  store::DocumentStore::Changes ch;
+  ch.docs.push_back(ToDoc(*c));
+  ch.audits.push_back({"report:" + c->number, "report_case.pin_reset", json::object().dump()});
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->Transact(ch).status());
+  pin_reset_->Inc();
+  TD_ASSIGN_OR_RETURN(json view, View(*c));
+  view["pin"] = pin;  // once: only its hash is kept
+  return view;
 }
 
 Result<Request> VictimCases::FileRequest(const json& body, const json& items,
@@ -520,8 +688,11 @@ Result<json> VictimCases::AddItems(const json& body, const std::string& address)
                  {"email", first.notice.notifier_email}};
   TD_ASSIGN_OR_RETURN(Request r, FileRequest(filing, items, c.number,
                                              [&] { return SpendWorkAndBudget(body, address); }));
+  MutexLock l(&case_mu_);
+  TD_ASSIGN_OR_RETURN(auto fresh, Load(c.number.substr(3)));  // as it is now (a PIN reset...)
+  if (fresh) c = std::move(*fresh);
   c.doc["requests"].push_back(r.id);
-  c.doc["items"] = have + static_cast<int64_t>(items.size());
+  c.doc["items"] = c.doc.value("items", int64_t{0}) + static_cast<int64_t>(items.size());
   store::DocumentStore::Changes ch;
   ch.docs.push_back(ToDoc(c));
   ch.expect_states.emplace_back(c.doc_id, "open");
@@ -534,6 +705,9 @@ Result<json> VictimCases::AddItems(const json& body, const std::string& address)
 
 Result<json> VictimCases::Withdraw(const json& body, const std::string& address) {
   TD_ASSIGN_OR_RETURN(Case c, Open(body, address));
+  MutexLock l(&case_mu_);
+  TD_ASSIGN_OR_RETURN(auto fresh, Load(c.number.substr(3)));
+  if (fresh) c = std::move(*fresh);
   if (c.state == "withdrawn") return View(c);
   for (const auto& id : c.doc["requests"]) {
     TD_RETURN_IF_ERROR(requests_->Withdraw(id.get<int64_t>(), "report:" + c.number).status());

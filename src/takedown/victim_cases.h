@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/metrics.h"
@@ -39,7 +40,8 @@ class VictimCases {
   // Bounds from ctx->opt.report.
   VictimCases(WorkflowContext* ctx, Requests* requests, RequesterProfiles* profiles);
 
-  // {"challenge", "bits", "expires_at"}: a proof-of-work challenge, valid challenge_ttl_s, once.
+  // {"challenge", "bits", "expires_at", "recovery_by_email"}: a proof-of-work challenge, valid
+  // challenge_ttl_s, once; and whether a lost PIN can be replaced by a link sent by email.
   nlohmann::json Challenge();
 
   // Each takes the JSON body the page sent and the client's address. Errors: InvalidArgument
@@ -55,6 +57,23 @@ class VictimCases {
   Result<nlohmann::json> AddItems(const nlohmann::json& body, const std::string& address);
   Result<nlohmann::json> Withdraw(const nlohmann::json& body, const std::string& address);
 
+  // Recovery by email (a person who lost the PIN): `compose` makes the message of a link
+  // (to, language "en"|"ko", data {case, link, expires_at, minutes}, ukey) as the mail line sends
+  // it; `wake` asks the sender to send now. Set once, before the form serves. Without it, or
+  // without report.public_url, recovery is not offered (Recover answers FailedPrecondition).
+  using RecoveryMailer =
+      std::function<Result<MailOut>(const std::string& to, const std::string& language,
+                                    const nlohmann::json& data, const std::string& ukey)>;
+  void SetRecoveryMailer(RecoveryMailer compose, std::function<void()> wake);
+  bool RecoveryByEmail() const { return compose_ != nullptr && !opt_.public_url.empty(); }
+  //   Recover: {"challenge", "nonce", "case", "email"} -> the same answer whether or not the case
+  //     exists and has that address; when both hold, a link that works once for
+  //     recovery_link_ttl_s is mailed to it (at most recovery_links_per_case_per_day a day).
+  //   ResetPin: {"case", "token"} (the link's) -> the case's status with a new "pin" (shown
+  //     once; the old PIN stops working). A wrong or used link counts as a wrong PIN.
+  Result<nlohmann::json> Recover(const nlohmann::json& body, const std::string& address);
+  Result<nlohmann::json> ResetPin(const nlohmann::json& body, const std::string& address);
+
   // The form's requester key (role requester, profile: victim, untrusted), made at the first
   // filing and found again afterwards; its key is never handed out: nobody signs in as the form.
   Result<int64_t> FormKey() TD_EXCLUDES(key_mu_);
@@ -66,6 +85,12 @@ class VictimCases {
     std::string state;   // open | withdrawn
     nlohmann::json doc;
   };
+  // The case of a canonical number (XXXX-XXXX-XXXX), or none.
+  Result<std::optional<Case>> Load(const std::string& number);
+  // Refuses (429) when the address or the case number had too many failures in the last hour;
+  // Failed counts one.
+  Status PinBudget(const std::string& number, const std::string& address) TD_EXCLUDES(mu_);
+  void PinFailed(const std::string& number, const std::string& address) TD_EXCLUDES(mu_);
   // Checks the proof of work; with spend, also spends the challenge (once: a second spend fails).
   Status CheckWork(const nlohmann::json& body, bool spend);
   Status SpendWorkAndBudget(const nlohmann::json& body, const std::string& address);
@@ -90,6 +115,12 @@ class VictimCases {
   int64_t form_key_id_ TD_GUARDED_BY(key_mu_) = 0;
   std::string secret_;  // signs challenges (this process's own: they last minutes)
 
+  RecoveryMailer compose_;
+  std::function<void()> wake_;
+  // Serialises the read-modify-write of case documents (PIN resets, recovery links, additions,
+  // withdrawals), so that none overwrites another's change.
+  Mutex case_mu_;
+
   Mutex mu_;
   // Event times in the last hour, by budget ("file:ADDRESS", "file:*", "pin:ADDRESS", "case:N").
   std::map<std::string, std::deque<int64_t>> events_ TD_GUARDED_BY(mu_);
@@ -103,6 +134,10 @@ class VictimCases {
   MetricsRegistry::CounterMetric* pin_limited_ = nullptr;
   MetricsRegistry::CounterMetric* withdrawn_ = nullptr;
   MetricsRegistry::CounterMetric* items_ = nullptr;
+  MetricsRegistry::CounterMetric* recovery_sent_ = nullptr;
+  MetricsRegistry::CounterMetric* recovery_unmatched_ = nullptr;
+  MetricsRegistry::CounterMetric* recovery_limited_ = nullptr;
+  MetricsRegistry::CounterMetric* pin_reset_ = nullptr;
 };
 
 }  // namespace takedown::service

@@ -1,7 +1,8 @@
 // (h) The victims' form (/report, /report/case): pictures hashed in the browser (the WebAssembly
 // build of `takedown hash --bank`) to the same hashes as the server's CLI, nothing of a file in any
 // request, a case filed and followed to its removal with its case number and PIN, more images
-// added, withdrawal (the upload gate then allows the picture), wrong PINs throttled; the controls
+// added, withdrawal (the upload gate then allows the picture), a lost PIN replaced through a link
+// mailed to the case's address (a second takedown with an SMTP sink), wrong PINs throttled; the controls
 // by their accessible names, problems beside their fields, axe-core and screenshots in English and
 // Korean at 1280 and 390 px.
 import { test, before, after } from 'node:test';
@@ -12,7 +13,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { startTakedown, consoleOrigin, poll } from './lib/server.mjs';
+import { startTakedown, consoleOrigin, poll, freePort } from './lib/server.mjs';
+import { startSmtpSink } from './lib/smtp-sink.mjs';
 import { launch, newContext, guardedPage, makeJpeg, screenshot, assertAccessible, assertNoHorizontalScroll } from './lib/browser.mjs';
 import { recordCopies, approve } from './lib/fixtures.mjs';
 
@@ -43,9 +45,9 @@ const L = {
 };
 const NO_MATCH = 'No case matches this case number and PIN.';
 
-async function openPage(context, path = '/report', lang = 'en') {
-  const page = await guardedPage(context, web.origin, { allowBlob: true });
-  await page.goto(web.origin + path);
+async function openPage(context, path = '/report', lang = 'en', origin = web.origin) {
+  const page = await guardedPage(context, origin, { allowBlob: true });
+  await page.goto(origin + path);
   await page.getByRole('heading', { level: 1, name: path === '/report' ? L[lang].title : L[lang].caseTitle, exact: true }).waitFor();
   return page;
 }
@@ -147,9 +149,9 @@ async function fillAndSubmit(page, { category = 'ncii', signature = 'Kim Minji',
 }
 
 // A case filed through the page with these files (Buffers or {name, mimeType, buffer}).
-async function fileThroughPage(files, opts) {
+async function fileThroughPage(files, { origin = web.origin, ...opts } = {}) {
   const context = await newContext(browser, { lang: 'en', width: 1280 });
-  const page = await openPage(context);
+  const page = await openPage(context, '/report', 'en', origin);
   await page.getByLabel(L.en.files, { exact: true }).setInputFiles(files);
   await waitHashed(page, files.length);
   const creds = await fillAndSubmit(page, opts);
@@ -158,10 +160,12 @@ async function fileThroughPage(files, opts) {
   return creds;
 }
 
+// The sign-in form (not "Lost your PIN?", which has a case number too).
 async function checkCase(page, creds, lang = 'en') {
-  await page.getByLabel(L[lang].caseNo, { exact: true }).fill(creds.case);
-  await page.getByLabel(L[lang].pin, { exact: true }).fill(creds.pin);
-  await page.getByRole('button', { name: L[lang].check, exact: true }).click();
+  const form = page.locator('form.check-form');
+  await form.getByLabel(L[lang].caseNo, { exact: true }).fill(creds.case);
+  await form.getByLabel(L[lang].pin, { exact: true }).fill(creds.pin);
+  await form.getByRole('button', { name: L[lang].check, exact: true }).click();
 }
 
 async function statusOf(page) {
@@ -385,6 +389,8 @@ test('a case filed: only hashes are sent; approved, the copies removed; the pers
   const creds = await fillAndSubmit(page, { email: 'minji@example.org', locations: 'https://chat.example/m/123\nmsg-456' });
   filed = creds;
   await page.getByText('The PIN cannot be shown again', { exact: false }).waitFor();
+  // This server sends no email: without the PIN the case cannot be opened, said so.
+  assert.match(await page.locator('[data-k="pin-lost"]').innerText(), /^Without the PIN, the case cannot be opened/);
   await assertAccessible(page, '/report filed');
   await screenshot(page, 'report-filed', 'en', 390);
 
@@ -495,6 +501,201 @@ test('withdrawal: the case shows withdrawn and the upload gate then allows the p
   await again.locator('.status-line[data-status="withdrawn"]').waitFor();
   page.assertClean(); again.assertClean();
   await context.close();
+});
+
+// The screen in English and Korean at 1280 and 390 px (the language switch and the viewport of the
+// same page, so what is in its memory stays): axe, no horizontal scroll at 390, a screenshot each.
+async function everyLook(page, screen) {
+  for (const [lang, width] of [['en', 1280], ['en', 390], ['ko', 390], ['ko', 1280]]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+    await page.locator('#lang-select').selectOption(lang);
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+    await assertAccessible(page, `${screen} ${lang} ${width}`);
+    if (width === 390) await assertNoHorizontalScroll(page, `${screen} ${lang} ${width}`);
+    await screenshot(page, screen, lang, width);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.locator('#lang-select').selectOption('en');
+}
+
+// The case page once the server said whether it offers links by email (its challenge answered).
+async function openCasePage(context, origin) {
+  const page = await guardedPage(context, origin, { allowBlob: true });
+  const asked = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/report/challenge');
+  await page.goto(`${origin}/report/case`);
+  await page.getByRole('heading', { level: 1, name: L.en.caseTitle, exact: true }).waitFor();
+  await asked;
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 50))); // its answer rendered
+  return page;
+}
+
+const LOST = 'Lost your PIN?';
+const SENT = /^If the case has this email address, a link is on its way to it\. The link works once, for 60 minutes\./;
+const DEAD = /^This link does not work any more\. A link works only once, and only for a limited time\. You can ask for a new one under “Lost your PIN\?”\.$/;
+
+// "Send me a link" with this case number and address: the answer (202) and its status line.
+async function askForLink(page, caseNo, email) {
+  const lost = page.getByRole('region', { name: LOST, exact: true });
+  await lost.getByLabel('Case number', { exact: true }).fill(caseNo);
+  await lost.getByLabel('Email address', { exact: true }).fill(email);
+  const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/report/cases/recover', { timeout: 120000 });
+  await lost.getByRole('button', { name: 'Send me a link', exact: true }).click();
+  const res = await answered;
+  assert.equal(res.status(), 202, await res.text());
+  const status = lost.getByRole('status').filter({ hasText: SENT });
+  await status.waitFor();
+  return (await status.innerText()).trim();
+}
+
+test('recovery: a lost PIN is replaced through the link mailed to the case\'s address', async () => {
+  // The default server sends no email: no "Lost your PIN?", the email field's hint as before.
+  {
+    const context = await newContext(browser, { lang: 'en', width: 1280 });
+    const page = await openCasePage(context, web.origin);
+    assert.equal(await page.getByRole('heading', { name: LOST, exact: true }).count(), 0, '"Lost your PIN?" without email');
+    assert.equal(await page.getByRole('button', { name: 'Send me a link', exact: true }).count(), 0);
+    const form = await openPage(context, '/report');
+    await page.close();
+    await form.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+    assert.match(await form.locator('#rp-email-hint').innerText(), /^Optional: the people who review your report can write to you there\. Either way/);
+    form.assertClean();
+    await context.close();
+  }
+
+  // A takedown that mails recovery links (to the sink), its page's address the link's start.
+  const sink = await startSmtpSink();
+  const port = await freePort();
+  const s2 = await startTakedown({ port, extraArgs: ['--report.public_url', `http://127.0.0.1:${port}`,
+    '--mail.smtp_url', `smtp://127.0.0.1:${sink.port}`, '--mail.address', 'takedown@platform.test', '--mail.require_tls', 'false'] });
+  let web2;
+  try {
+    web2 = await consoleOrigin(s2, { path: '/report' });
+    const EMAIL = 'minji.recovers@example.org';
+
+    // Filed with an email address: the hint and the filed screen say a lost PIN can be replaced.
+    const c1 = await newContext(browser, { lang: 'en', width: 1280 });
+    const p1 = await openPage(c1, '/report', 'en', web2.origin);
+    await p1.locator('#rp-email-hint').filter({ hasText: 'if you lose your PIN, a link to get a new one can be sent to this address' }).waitFor();
+    await p1.getByLabel(L.en.files, { exact: true }).setInputFiles({ name: 'lost.jpg', mimeType: 'image/jpeg', buffer: await makeJpeg(browser, 97) });
+    await waitHashed(p1, 1);
+    const old = await fillAndSubmit(p1, { email: EMAIL });
+    assert.match(await p1.locator('[data-k="pin-lost"]').innerText(), /^If you lose the PIN, you can get a new one: on the case page, under “Lost your PIN\?”/);
+    p1.assertClean();
+    await c1.close();
+
+    // "Lost your PIN?" with the case number and that address: the status, then the mail.
+    const c2 = await newContext(browser, { lang: 'en', width: 1280 });
+    const p2 = await openCasePage(c2, web2.origin);
+    const lost = p2.getByRole('region', { name: LOST, exact: true });
+    await lost.waitFor();
+    assert.equal(await lost.getByLabel('Email address', { exact: true }).getAttribute('aria-describedby'), 'lp-email-hint');
+    // Problems beside their fields, before anything is sent.
+    await lost.getByRole('button', { name: 'Send me a link', exact: true }).click();
+    await p2.locator('#lp-case-err').waitFor();
+    assert.match(await p2.locator('#lp-case-err').innerText(), /Enter the case number/);
+    assert.match(await p2.locator('#lp-email-err').innerText(), /Enter the email address you gave/);
+    assert.equal(await p2.evaluate(() => document.activeElement.id), 'lp-case', 'focus on the first problem');
+    assert.equal(await lost.getByLabel('Case number', { exact: true }).getAttribute('aria-describedby'), 'lp-case-err');
+    const said = await askForLink(p2, old.case, EMAIL.toUpperCase());
+    const mail = await poll(() => sink.messages[0], { what: 'the recovery mail at the SMTP sink', timeoutMs: 30000 });
+    assert.deepEqual(mail.to, [EMAIL]);
+    assert.equal(mail.headers.to, EMAIL);
+    assert.match(mail.headers.subject, new RegExp(old.case));
+    const m = mail.text.match(/(http:\/\/127\.0\.0\.1:(\d+))\/report\/case#recover=(TD-[0-9A-Z-]+)\.([0-9a-f]{64})\b/);
+    assert.ok(m, `a recovery link in the mail:\n${mail.text}`);
+    assert.equal(Number(m[2]), port, 'the link starts with report.public_url');
+    assert.equal(m[3], old.case);
+    // Another address: the same answer, and no mail.
+    assert.equal(await askForLink(p2, old.case, 'someone.else@example.org'), said);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(sink.messages.length, 1, 'no mail for an address the case does not have');
+    await everyLook(p2, 'report-case-lost');
+    p2.assertClean();
+    await c2.close();
+
+    // The link (on the page's own origin: the preview's when the console is previewed).
+    const link = `${web2.origin}/report/case#recover=${m[3]}.${m[4]}`;
+    const c3 = await newContext(browser, { lang: 'en', width: 1280 });
+    const p3 = await guardedPage(c3, web2.origin, { allowBlob: true });
+    await p3.goto(link);
+    const offer = p3.getByRole('heading', { level: 2, name: 'Get a new PIN', exact: true });
+    await offer.waitFor();
+    assert.equal(await p3.evaluate(() => location.hash), '', 'the token is taken out of the address');
+    assert.ok(!p3.url().includes(m[4]) && p3.url().endsWith('/report/case'), p3.url());
+    await p3.waitForFunction(() => document.activeElement && document.activeElement.id === 'rc-h');
+    assert.match(await p3.locator('.recover-panel').innerText(), /Your old PIN stops working as soon as you get the new one/);
+    assert.equal(await p3.locator('form.check-form').count(), 0, 'only the offer while the link waits');
+    await everyLook(p3, 'report-case-recover');
+    // "Not now" puts the offer away (the link is not used); opened again, it is offered again.
+    await p3.getByRole('button', { name: 'Not now', exact: true }).click();
+    await p3.waitForFunction(() => document.activeElement && document.activeElement.id === 'cs-case');
+    assert.equal(await offer.count(), 0);
+    await p3.goto(link);
+    await offer.waitFor();
+    assert.equal(await p3.evaluate(() => location.hash), '');
+    await p3.getByRole('button', { name: 'Get a new PIN', exact: true }).click();
+    await p3.getByRole('heading', { level: 2, name: 'Your new PIN', exact: true }).waitFor();
+    await p3.waitForFunction(() => document.activeElement && document.activeElement.id === 'np-h');
+    await p3.getByRole('heading', { level: 1, name: `Case ${old.case}`, exact: true }).waitFor();
+    assert.equal((await p3.locator('output[data-k="case"]').innerText()).trim(), old.case);
+    const pin = (await p3.locator('output[data-k="pin"]').innerText()).trim();
+    assert.match(pin, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+    assert.notEqual(pin, old.pin, 'a new PIN');
+    assert.match(await p3.locator('[data-k="pin-lost"]').innerText(), /Lost your PIN\?/);
+    const st = await statusOf(p3);
+    assert.equal(st.status, 'in_review', st.text);
+    assert.equal(st.items, 1);
+    await p3.getByRole('heading', { name: 'Add more images', exact: true }).waitFor();
+    await p3.getByRole('button', { name: 'Withdraw', exact: true }).waitFor();
+    const dl = p3.waitForEvent('download');
+    await p3.getByRole('button', { name: 'Download as a file', exact: true }).click();
+    const text = readFileSync(await (await dl).path(), 'utf8');
+    assert.ok(text.includes(old.case) && text.includes(pin), text);
+    assert.ok(!p3.url().includes(pin), 'the PIN is not in the URL');
+    await everyLook(p3, 'report-case-newpin');
+    await p3.getByRole('button', { name: 'Refresh', exact: true }).click(); // signed in with the new PIN
+    await p3.waitForLoadState('networkidle').catch(() => {});
+    assert.equal(await p3.locator('.case .notice').count(), 0, 'refreshed with the new PIN');
+    p3.assertClean();
+    await c3.close();
+
+    // The old PIN no longer opens the case; the new one does.
+    const c4 = await newContext(browser, { lang: 'en', width: 390 });
+    const p4 = await openCasePage(c4, web2.origin);
+    await checkCase(p4, old);
+    await p4.getByRole('alert').getByText(NO_MATCH, { exact: true }).waitFor();
+    await checkCase(p4, { case: old.case, pin });
+    await p4.getByRole('heading', { level: 1, name: `Case ${old.case}`, exact: true }).waitFor();
+    assert.equal((await statusOf(p4)).status, 'in_review');
+    assert.equal(await p4.getByRole('heading', { name: 'Your new PIN', exact: true }).count(), 0, 'the PIN is shown once');
+
+    // The same link again: it does not work any more, and says where to ask for a new one.
+    await p4.goto(link);
+    await p4.getByRole('button', { name: 'Get a new PIN', exact: true }).click();
+    const dead = p4.getByRole('alert').filter({ hasText: DEAD });
+    await dead.waitFor();
+    await p4.waitForFunction(() => document.activeElement && document.activeElement.id === 'rc-h');
+    await p4.locator('form.check-form').waitFor(); // the forms are back
+    await assertAccessible(p4, 'recovery link used');
+    await assertNoHorizontalScroll(p4, 'recovery link used 390');
+    await screenshot(p4, 'report-case-recover-dead', 'en', 390);
+    await p4.getByRole('button', { name: 'Ask for a new link', exact: true }).click();
+    await p4.waitForFunction(() => document.activeElement && document.activeElement.id === 'lp-email');
+    const lost4 = p4.getByRole('region', { name: LOST, exact: true });
+    await p4.waitForFunction((c) => document.getElementById('lp-case').value === c, old.case);
+    assert.equal(await lost4.getByLabel('Case number', { exact: true }).inputValue(), old.case);
+    assert.equal(sink.messages.length, 1);
+    // A link cut short: said so, nothing sent.
+    await p4.goto(`${web2.origin}/report/case#recover=${m[3]}.${m[4].slice(0, 40)}`);
+    await p4.getByRole('alert').filter({ hasText: /^This link is not complete\./ }).waitFor();
+    assert.equal(await p4.evaluate(() => location.hash), '');
+    p4.assertClean();
+    await c4.close();
+  } finally {
+    await web2?.stop();
+    await s2.stop();
+    await sink.stop();
+  }
 });
 
 // Last: the wrong PINs may hold back this address's checks for a while.

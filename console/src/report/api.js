@@ -59,3 +59,17 @@ export async function provenPost(path, body, onStage) {
     }
   }
 }
+
+// Whether a lost PIN can be replaced by a link sent by email (the challenge says so): asked once
+// per page load, both screens share the answer; false when it cannot be told (an older server, no
+// connection: nothing is offered that may not work).
+let recovery = null;
+export function recoveryByEmail() {
+  if (!recovery) {
+    recovery = call('GET', '/v1/report/challenge').then((ch) => ch && ch.recovery_by_email === true, () => {
+      recovery = null; // asked again at the next mount
+      return false;
+    });
+  }
+  return recovery;
+}

@@ -1,6 +1,8 @@
 // Small pieces the report's two screens share.
 import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
 import { t, locale } from './i18n.js';
+import { recoveryByEmail } from './api.js';
 
 export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -66,4 +68,46 @@ export function focusFirstInvalid(root) {
     const el = (root || document).querySelector('[aria-invalid="true"]');
     if (el) el.focus();
   }, 0);
+}
+
+// Whether a lost PIN can be replaced by a link sent by email: null until the server said, then
+// true or false.
+export function useRecoveryByEmail() {
+  const [on, setOn] = useState(null);
+  useEffect(() => {
+    let live = true;
+    recoveryByEmail().then((v) => { if (live) setOn(v); });
+    return () => { live = false; };
+  }, []);
+  return on;
+}
+
+// A case number and its PIN, shown once (after filing, after a new PIN): large, selectable, with
+// the warning, what happens if the PIN is lost, and the offer to download both as a text file.
+// recoverable: a lost PIN can be replaced by a link sent to the case's email address.
+export function PinCard({ caseNo, pin, deadline, recoverable }) {
+  const lost = recoverable ? t('pin_recovery_on') : t('pin_recovery_off');
+  function download() {
+    const url = new URL('/report/case', location.href).href;
+    const text = t('file_text', { case: caseNo, pin, deadline: fmtDate(deadline), url }) + lost + '\n';
+    const blobUrl = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
+    const a = document.createElement('a');
+    a.href = blobUrl;
+    a.download = `${caseNo}.txt`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(blobUrl), 10000);
+  }
+  return html`<div class="pin-card">
+    <dl class="secret">
+      <div><dt>${t('case_number')}</dt><dd><output class="big" data-k="case">${caseNo}</output></dd></div>
+      <div><dt>${t('pin')}</dt><dd><output class="big" data-k="pin">${pin}</output></dd></div>
+    </dl>
+    <p class="pin-warning" role="note"><strong>${t('pin_warning')}</strong></p>
+    <p class=${'pin-lost' + (recoverable ? '' : ' strong')} data-k="pin-lost">${lost}</p>
+    <div class="actions">
+      <button type="button" class="primary big-button" onClick=${download}>${t('download_file')}</button>
+    </div>
+  </div>`;
 }

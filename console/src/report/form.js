@@ -6,7 +6,7 @@ import { t, getLang } from './i18n.js';
 import { provenPost } from './api.js';
 import { handOff } from './case.js';
 import { useFiles, FilePicker, itemsOf, busy, MAX_ITEMS } from './files.js';
-import { Field, described, invalid, EMAIL, Time, fmtDate, messageOf, mapFields, focusFirstInvalid } from './common.js';
+import { Field, described, invalid, EMAIL, Time, messageOf, mapFields, focusFirstInvalid, useRecoveryByEmail, PinCard } from './common.js';
 
 // The API's category names; ids and message keys spell '-' as '_'.
 const CATEGORIES = ['ncii', 'deepfake-sexual', 'csam'];
@@ -44,32 +44,14 @@ function validate(f, files) {
   return { errors: e, lines };
 }
 
-function Filed({ filed, onAnother }) {
+// recoverable: an email address was given and a lost PIN can be replaced by a link sent to it.
+function Filed({ filed, recoverable, onAnother }) {
   const h = useRef(null);
   useEffect(() => { if (h.current) h.current.focus(); }, []);
-  function download() {
-    const url = new URL('/report/case', location.href).href;
-    const text = t('file_text', { case: filed.case, pin: filed.pin, deadline: fmtDate(filed.deadline), url });
-    const blobUrl = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
-    const a = document.createElement('a');
-    a.href = blobUrl;
-    a.download = `${filed.case}.txt`;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(blobUrl), 10000);
-  }
   return html`<section class="filed panel" aria-labelledby="filed-h">
     <h1 id="filed-h" tabindex="-1" ref=${h}>${t('filed_title')}</h1>
     <p>${t('filed_intro')}</p>
-    <dl class="secret">
-      <div><dt>${t('case_number')}</dt><dd><output class="big" data-k="case">${filed.case}</output></dd></div>
-      <div><dt>${t('pin')}</dt><dd><output class="big" data-k="pin">${filed.pin}</output></dd></div>
-    </dl>
-    <p class="pin-warning" role="note"><strong>${t('pin_warning')}</strong></p>
-    <div class="actions">
-      <button type="button" class="primary big-button" onClick=${download}>${t('download_file')}</button>
-    </div>
+    <${PinCard} caseNo=${filed.case} pin=${filed.pin} deadline=${filed.deadline} recoverable=${recoverable} />
     <dl class="grid case-facts">
       <dt>${t('deadline')}</dt><dd><${Time} v=${filed.deadline} /></dd>
       <dt>${t('items_count')}</dt><dd>${filed.items}</dd>
@@ -88,7 +70,8 @@ export function ReportPage() {
   const [top, setTop] = useState('');
   const [stage, setStage] = useState('');
   const [sending, setSending] = useState(false);
-  const [filed, setFiled] = useState(null);
+  const [filed, setFiled] = useState(null); // the answer, with emailGiven
+  const recovery = useRecoveryByEmail();
   const form = useRef(null);
   const set = (k) => (e) => {
     setF({ ...f, [k]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
@@ -116,7 +99,7 @@ export function ReportPage() {
       const r = await provenPost('/v1/report/cases', body, (key, vars) => setStage(t(key, vars.n !== undefined ? { n: vars.n.toLocaleString() } : vars)));
       files.clear();
       setF({ category: '', locations: '', statement: false, signature: '', email: '' });
-      setFiled(r);
+      setFiled({ ...r, emailGiven: Boolean(body.email) });
     } catch (err) {
       if (err.status === 400 && err.fields && err.fields.length) {
         const { errors: map, rest } = mapFields(err.fields, (i) => keys[i]);
@@ -127,7 +110,7 @@ export function ReportPage() {
     } finally { setSending(false); setStage(''); }
   }
 
-  if (filed) return html`<${Filed} filed=${filed} onAnother=${() => { setFiled(null); window.scrollTo(0, 0); }} />`;
+  if (filed) return html`<${Filed} filed=${filed} recoverable=${filed.emailGiven && recovery === true} onAnother=${() => { setFiled(null); window.scrollTo(0, 0); }} />`;
   const E = errors;
   return html`<section aria-labelledby="report-h" class="report">
     <h1 id="report-h">${t('title_report')}</h1>
@@ -158,7 +141,7 @@ export function ReportPage() {
           <input id="rp-signature" type="text" autocomplete="name" value=${f.signature} onInput=${set('signature')}
             aria-invalid=${invalid(E.signature)} aria-describedby=${described('rp-signature', E.signature, true)} />
         <//>
-        <${Field} id="rp-email" label=${t('email')} hint=${t('email_hint')} error=${E.email}>
+        <${Field} id="rp-email" label=${t('email')} hint=${t(recovery ? 'email_hint_recovery' : 'email_hint')} error=${E.email}>
           <input id="rp-email" type="email" autocomplete="email" value=${f.email} onInput=${set('email')}
             aria-invalid=${invalid(E.email)} aria-describedby=${described('rp-email', E.email, true)} />
         <//>

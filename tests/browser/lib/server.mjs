@@ -39,7 +39,8 @@ function startReceiver() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, received, port: server.address().port })));
 }
 
-export async function startTakedown({ binary = process.env.TAKEDOWN_BINARY, extraArgs = [] } = {}) {
+// port: 0 (a free one, printed) or one chosen beforehand (freePort()), for settings that name it.
+export async function startTakedown({ binary = process.env.TAKEDOWN_BINARY, extraArgs = [], port = 0 } = {}) {
   if (!binary || !existsSync(binary)) throw new Error(`TAKEDOWN_BINARY not found: ${binary}`);
   const dir = mkdtempSync(join(tmpdir(), 'takedown-browser-'));
   const store = join(dir, 'takedown.db');
@@ -51,7 +52,7 @@ export async function startTakedown({ binary = process.env.TAKEDOWN_BINARY, extr
     keys[slot] = await createKey(binary, store, role, name);
   }
   const receiver = await startReceiver();
-  const args = ['serve', '--store.path', store, '--server.port', '0',
+  const args = ['serve', '--store.path', store, '--server.port', String(port),
     '--webhook.url', `http://127.0.0.1:${receiver.port}/takedown/webhook`,
     '--evidence.retention_days', '7', ...extraArgs];
   const child = spawn(binary, args, {
@@ -119,6 +120,11 @@ export async function poll(fn, { timeoutMs = 30000, intervalMs = 250, what = 'co
   throw new Error(`timed out waiting for ${what}`);
 }
 
+// A port free on 127.0.0.1 now (for a server started right after).
+export function freePort() {
+  return new Promise((r) => { const srv = createServer(); srv.listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => r(p)); }); });
+}
+
 // Where the console is served. takedown serves the built console at /console/; until a build with
 // it is at hand, TAKEDOWN_CONSOLE_PREVIEW=1 serves console/dist with `vite preview` (same CSP,
 // the API proxied to takedown), so the tests can run against the console alone; =force always
@@ -134,8 +140,9 @@ export async function consoleOrigin(s, { path = '/console/' } = {}) {
       'embedded, or set TAKEDOWN_CONSOLE_PREVIEW=1 to test console/dist through vite preview');
   }
   const consoleDir = new URL('../../../console/', import.meta.url).pathname;
-  const port = await new Promise((r) => { const srv = createServer(); srv.listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => r(p)); }); });
-  const child = spawn(join(consoleDir, 'node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+  const port = await freePort();
+  // --bypass-lock: a test may preview for a second takedown while the first one's preview runs.
+  const child = spawn(join(consoleDir, 'node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--bypass-lock'],
     { cwd: consoleDir, env: { ...process.env, TAKEDOWN_URL: s.url }, stdio: ['ignore', 'pipe', 'pipe'] });
   const origin = `http://127.0.0.1:${port}`;
   await poll(async () => (await fetch(`${origin}${path}`).catch(() => null))?.ok, { timeoutMs: 20000, what: 'vite preview' });
