@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -542,6 +545,77 @@ TEST_F(FakeClockWorkflow, ClearLooksNeedAReasonAndAreBoundedPerReviewerAndHour) 
   }
   EXPECT_EQ(refused, 1);
   EXPECT_EQ(revealed, 4);
+}
+
+// Issue 18: a video is looked at as keyframes spread over its length (never played), each blurred
+// by default; a reveal is one keyframe, counted and audited with its number.
+TEST_F(FakeClockWorkflow, AVideoIsLookedAtAsBlurredKeyframesOneRevealAtATime) {
+  WorkflowOptions o;
+  o.evidence_retention_s = 7 * 86400;
+  o.evidence_key = std::string(32, 'k');
+  o.reveals_per_hour = 5;
+  Open(o);
+  const std::string dir = testing::MakeTempDir();
+  const std::string path = dir + "/evidence.mp4";
+  testing::WriteVideo(path, 160, 120, 120, 10, 3);  // 12 s, a keyframe every 12 frames
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> video((std::istreambuf_iterator<char>(in)), {});
+  std::filesystem::remove_all(dir);
+  ASSERT_GT(video.size(), 1000u);
+  const auto req = Requester("r", {{"source_type", "victim"}});
+  json body = Notice(md5_);
+  body["evidence"] = json::array({json::object(), json::object()});
+  const auto photo = *media::EncodeJpeg(testing::DetailedPhoto(160, 120, 5), 90);
+  auto r = wf_->CreateRequest(req, body, {{0, video}, {1, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  const Principal rev = Reviewer("rev");
+
+  std::vector<std::vector<uint8_t>> frames;
+  Status beyond = Status::Ok();
+  for (int f = 0; f < Evidence::kPreviewKeyframes; ++f) {
+    auto look = wf_->Preview(rev, id, 0, false, "", f);
+    if (!look.ok()) {
+      beyond = look.status();
+      break;
+    }
+    auto d = media::DecodeImage(look->jpeg, {});
+    ASSERT_TRUE(d.ok()) << "keyframe " << f << " is a JPEG";
+    EXPECT_EQ(d->image.channels(), 1) << "blurred previews are grey";
+    frames.push_back(look->jpeg);
+  }
+  ASSERT_GE(frames.size(), 4u) << beyond.ToString();
+  EXPECT_NE(frames.front(), frames.back()) << "keyframes from across the video, not one";
+  if (frames.size() < static_cast<size_t>(Evidence::kPreviewKeyframes)) {
+    EXPECT_EQ(beyond.code(), StatusCode::kNotFound);
+    EXPECT_NE(beyond.message().find(fmt::format("has {} keyframes", frames.size())),
+              std::string::npos)
+        << beyond.message();
+  }
+  EXPECT_EQ(wf_->Preview(rev, id, 0, false, "", 6).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(wf_->Preview(rev, id, 0, false, "", -1).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(wf_->Preview(rev, id, 1, false, "", 1).status().code(), StatusCode::kInvalidArgument)
+      << "a picture has no keyframes";
+  EXPECT_TRUE(wf_->Preview(rev, id, 1, false, "", 0).ok());
+
+  // A reveal is one keyframe, in colour; a keyframe that is not there spends nothing.
+  auto clear = wf_->Preview(rev, id, 0, true, "is this the reported scene", 2);
+  ASSERT_TRUE(clear.ok()) << clear.status().ToString();
+  EXPECT_EQ(clear->reveals_left, 4);
+  EXPECT_EQ(media::DecodeImage(clear->jpeg, {})->image.channels(), 3);
+  if (!beyond.ok()) {
+    EXPECT_FALSE(wf_->Preview(rev, id, 0, true, "again", static_cast<int>(frames.size())).ok());
+    EXPECT_EQ(wf_->Preview(rev, id, 0, true, "again", 0)->reveals_left, 3)
+        << "the missing keyframe spent no reveal";
+  }
+  bool audited = false;
+  const auto audit = store_->ReadAudit(1, 1000).value();
+  for (const auto& a : audit) {
+    if (a.kind != "evidence.revealed") continue;
+    const json p = json::parse(a.payload);
+    audited |= p.value("frame", -1) == 2 && p.value("reason", "") == "is this the reported scene";
+  }
+  EXPECT_TRUE(audited) << "the reveal is audited with its keyframe and reason";
 }
 
 TEST_F(FakeClockWorkflow, OneReviewerAtATimeClaimsARequestUntilTheLeaseEnds) {

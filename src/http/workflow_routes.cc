@@ -81,8 +81,15 @@ void Server::Impl::InstallWorkflowRoutes() {
           const std::string reveal = c.req.get_param_value("reveal");
           if (!reveal.empty() && reveal != "true" && reveal != "false")
             return SendError(c.res, 400, "invalid_argument", "reveal must be true or false");
+          // A video's keyframe (0..5, spread over its length); a picture is frame 0.
+          Result<int64_t> frame = int64_t{0};
+          if (c.req.has_param("frame")) {
+            frame = ParseInt64(c.req.get_param_value("frame"), "frame (a keyframe of the video)", 0,
+                               service::Evidence::kPreviewKeyframes - 1);
+          }
+          if (!frame.ok()) return SendStatus(c.res, frame.status());
           auto look = W()->Preview(c.who, *id, static_cast<int>(*item), reveal == "true",
-                                   c.req.get_param_value("reason"));
+                                   c.req.get_param_value("reason"), static_cast<int>(*frame));
           c.res.set_header("Cache-Control", "no-store");
           if (!look.ok() && look.status().code() == StatusCode::kResourceExhausted) {
             c.res.set_header("Retry-After", "3600");

@@ -1,9 +1,14 @@
 #include "media/preview.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string>
 
 #include "media/decode.h"
+#include "media/video.h"
 
 namespace takedown::media {
 namespace {
@@ -79,6 +84,35 @@ Result<std::vector<uint8_t>> ReviewerPreview(std::span<const uint8_t> bytes, boo
   if (!reveal) return EncodeJpeg(BlurredGrey(d.image, max_side), 80);
   const auto [w, h] = Fit(d.image.width, d.image.height, max_side);
   return EncodeJpeg(AreaResize(d.image, w, h, false), 85);
+}
+
+Result<std::vector<uint8_t>> ReviewerVideoPreview(std::span<const uint8_t> bytes, bool reveal,
+                                                  int frame, int frames, double duration_s,
+                                                  int max_side) {
+  if (frame < 0 || frames < 1) return InvalidArgument("frame: out of range");
+  VideoOptions o;
+  o.keyframes_only = true;
+  o.keyframe_interval = duration_s > 0 ? std::max(0.5, duration_s / frames) : 1.0;
+  o.apply_rotation = true;
+  o.max_wall_seconds = 60;
+  std::optional<Image> picked;
+  int seen = 0;
+  VideoInfo info;
+  VideoReport report;
+  TD_RETURN_IF_ERROR(DecodeVideoBytes(
+      bytes, o, nullptr,
+      [&](const VideoFrame& f) {
+        if (seen == frame && f.image != nullptr) picked = *f.image;
+        ++seen;
+      },
+      &info, &report));
+  if (!picked) {
+    return NotFound(fmt::format("frame {}: the video has {} keyframe{} to show (0 to {})", frame,
+                                seen, seen == 1 ? "" : "s", std::max(0, seen - 1)));
+  }
+  if (!reveal) return EncodeJpeg(BlurredGrey(*picked, max_side), 80);
+  const auto [w, h] = Fit(picked->width, picked->height, max_side);
+  return EncodeJpeg(AreaResize(*picked, w, h, false), 85);
 }
 
 }  // namespace takedown::media

@@ -17,6 +17,14 @@ namespace takedown::media {
 Result<std::vector<uint8_t>> ReviewerPreview(std::span<const uint8_t> bytes, bool reveal,
                                              int max_side = 480);
 
+// A video's keyframe as the same JPEG preview: the keyframes are taken at most one every
+// duration_s / frames seconds (duration_s <= 0: one a second), and `frame` (0-based) picks one of
+// them. Only keyframes are decoded (fast, and never the whole stream); the video is never played.
+// NotFound names how many there are when `frame` is beyond them.
+Result<std::vector<uint8_t>> ReviewerVideoPreview(std::span<const uint8_t> bytes, bool reveal,
+                                                  int frame, int frames, double duration_s,
+                                                  int max_side = 480);
+
 // The blurred preview's pixels (exposed for tests): grey, long side `max_side`.
 Image BlurredGrey(const Image& in, int max_side);
 

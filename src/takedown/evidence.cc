@@ -297,7 +297,11 @@ bool Evidence::TakeReveal(int64_t key_id, int64_t now, int* left) {
 }
 
 Result<Evidence::Look> Evidence::Preview(const Principal& who, int64_t request_id, int item,
-                                         bool reveal, const std::string& reason) {
+                                         bool reveal, const std::string& reason, int frame) {
+  if (frame < 0 || frame >= kPreviewKeyframes) {
+    return InvalidArgument(
+        fmt::format("frame: a video's keyframes are numbered 0 to {}", kPreviewKeyframes - 1));
+  }
   if (reveal && reason.find_first_not_of(" \t\r\n") == std::string::npos) {
     return InvalidArgument("reason: a clear look at evidence needs a stated reason");
   }
@@ -312,8 +316,23 @@ Result<Evidence::Look> Evidence::Preview(const Principal& who, int64_t request_i
         "ended)",
         request_id, item));
   }
+  TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, request_id));
+  std::optional<EvidenceItem::Video> video;
+  for (const auto& e : r.evidence) {
+    if (e.index == item) video = e.video;
+  }
+  if (!video && frame != 0) {
+    return InvalidArgument(fmt::format("frame: evidence[{}] is a picture, not a video", item));
+  }
+  TD_ASSIGN_OR_RETURN(std::vector<uint8_t> plain, Open(request_id, item));
+  auto jpeg = video ? media::ReviewerVideoPreview(plain, reveal, frame, kPreviewKeyframes,
+                                                  video->duration_s)
+                    : media::ReviewerPreview(plain, reveal);
+  sodium_memzero(plain.data(), plain.size());
+  if (!jpeg.ok()) return jpeg.status();  // nothing shown: no reveal spent
   Look look;
   if (reveal && !TakeReveal(who.key_id, ctx_->Now(), &look.reveals_left)) {
+    sodium_memzero(jpeg->data(), jpeg->size());
     TD_RETURN_IF_ERROR(ctx_->Audit(
         who.actor(), "evidence.reveal_refused",
         {{"request_id", request_id}, {"item", item}, {"reason", reason}, {"why", "budget"}}));
@@ -322,11 +341,8 @@ Result<Evidence::Look> Evidence::Preview(const Principal& who, int64_t request_i
                     "is still available; ask an administrator if the work needs more",
                     ctx_->opt.reveals_per_hour));
   }
-  TD_ASSIGN_OR_RETURN(std::vector<uint8_t> plain, Open(request_id, item));
-  auto jpeg = media::ReviewerPreview(plain, reveal);
-  sodium_memzero(plain.data(), plain.size());
-  if (!jpeg.ok()) return jpeg.status();
   json audit = {{"request_id", request_id}, {"item", item}};
+  if (video) audit["frame"] = frame;
   if (reveal) audit["reason"] = reason;
   TD_RETURN_IF_ERROR(
       ctx_->Audit(who.actor(), reveal ? "evidence.revealed" : "evidence.previewed", audit));

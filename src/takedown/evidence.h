@@ -71,8 +71,11 @@ class Evidence {
     std::vector<uint8_t> jpeg;
     int reveals_left = -1;  // a reveal: what remains of the budget in this hour
   };
+  // A video item is looked at one keyframe at a time (frame 0..kPreviewKeyframes-1, spread over
+  // its length; each reveal counts one); it is never played.
+  static constexpr int kPreviewKeyframes = 6;
   Result<Look> Preview(const Principal& who, int64_t request_id, int item, bool reveal,
-                       const std::string& reason = "");
+                       const std::string& reason = "", int frame = 0);
   // Deletes what has outlived its retention; returns how many items went (audited).
   Result<int64_t> PurgeExpired();
   // The signals of an item for the sweep (a video's frames and an image's robust signals are

@@ -371,8 +371,8 @@ Result<json> Workflow::DecideAppeal(const Principal& who, int64_t appeal_id, con
 }
 
 Result<Evidence::Look> Workflow::Preview(const Principal& who, int64_t request_id, int item,
-                                         bool reveal, const std::string& reason) {
-  return evidence_->Preview(who, request_id, item, reveal, reason);
+                                         bool reveal, const std::string& reason, int frame) {
+  return evidence_->Preview(who, request_id, item, reveal, reason, frame);
 }
 
 Result<int64_t> Workflow::PurgeExpiredEvidence() { return evidence_->PurgeExpired(); }

@@ -151,9 +151,10 @@ class Workflow {
   Result<json> ListAppeals(const std::string& status, int64_t limit);
   Result<json> DecideAppeal(const Principal& who, int64_t appeal_id, const json& body);
 
-  // A reviewer's look at a request's media evidence item (kept only with evidence retention).
+  // A reviewer's look at a request's media evidence item (kept only with evidence retention);
+  // for a video, one of its keyframes (frame 0..Evidence::kPreviewKeyframes-1).
   Result<Evidence::Look> Preview(const Principal& who, int64_t request_id, int item, bool reveal,
-                                 const std::string& reason);
+                                 const std::string& reason, int frame = 0);
   Result<int64_t> PurgeExpiredEvidence();
 
   // Transparency report over requests received in [from_ms, to_ms).

@@ -1,10 +1,16 @@
 // (a) The reviewer's path: sign in with the "API key" field, the review queue, the request,
 // claim (a second reviewer is refused), reveal with a reason for 30 seconds, approve; the platform
-// receives the removals and the request is confirmed.
+// receives the removals and the request is confirmed. A video item is a strip of blurred keyframes,
+// each revealed on its own (never played).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startTakedown, consoleOrigin, poll } from './lib/server.mjs';
-import { launch, newContext, guardedPage, signIn, screenshot, assertAccessible } from './lib/browser.mjs';
+import { launch, newContext, guardedPage, signIn, screenshot, assertAccessible, assertNoHorizontalScroll } from './lib/browser.mjs';
 import { recordCopies, notice, fileRequest, waitStatus } from './lib/fixtures.mjs';
 
 let s, web, browser, id, claimId, copies;
@@ -148,4 +154,163 @@ test('reviewer: the language switch is remembered', async () => {
   await page.getByRole('button', { name: '로그인', exact: true }).waitFor();
   page.assertClean();
   await context.close();
+});
+
+// Pixels of an <img> or <canvas> further than 40 from grey (max - min of R, G, B), as a fraction.
+function colourFraction(el) {
+  let c = el;
+  if (el instanceof HTMLImageElement) {
+    c = document.createElement('canvas');
+    c.width = el.naturalWidth; c.height = el.naturalHeight;
+    c.getContext('2d').drawImage(el, 0, 0);
+  }
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 40) n++;
+  return n / (d.length / 4);
+}
+
+// Needs the preview's frame=0..5 for a video item (404 past its keyframes) and ffmpeg (Debian's,
+// scripts/setup.sh) to make the video.
+test('reviewer: a video item is a strip of blurred keyframes, never played; one keyframe revealed with a reason', async () => {
+  // A requester files a 12-second colourful video (a keyframe every 1.2 s) as media evidence.
+  const dir = mkdtempSync(join(tmpdir(), 'takedown-video-'));
+  let video;
+  try {
+    await promisify(execFile)('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=10',
+      '-t', '12', '-g', '12', '-pix_fmt', 'yuv420p', join(dir, 'clip.mp4')]);
+    video = readFileSync(join(dir, 'clip.mp4'));
+  } catch (e) {
+    throw new Error(`ffmpeg could not make the test video (install Debian's ffmpeg: scripts/setup.sh): ${e.message}`);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+  const vid = await fileRequest(s, s.keys.requester, notice(video, { explanation: 'A video of me shared without my consent.' }));
+  await waitStatus(s, vid, 'pending_review');
+  const item = (await s.api(s.keys.reviewer, 'GET', `/v1/requests/${vid}`)).body.evidence[0];
+  assert.equal(item.kind, 'media');
+  assert.ok(item.video && item.video.duration_s > 10, JSON.stringify(item));
+
+  const context = await newContext(browser, { lang: 'en', width: 1280 });
+  await context.clock.install();
+  const page = await guardedPage(context, web.origin);
+  const previews = [];
+  page.on('response', (r) => { if (/\/evidence\/0\/preview/.test(r.url())) previews.push({ url: r.url(), status: r.status() }); });
+  await signIn(page, web.origin, s.keys.reviewer, `/console/requests/${vid}`);
+  const evidence = page.getByRole('region', { name: 'Evidence' });
+  await evidence.getByText('Video: shown as keyframes; it is never played.', { exact: true }).waitFor();
+  const strip = evidence.getByRole('list', { name: 'Keyframes of evidence item 1' });
+  await strip.and(page.locator('[aria-busy="false"]')).waitFor();
+  const tiles = strip.locator('li.kf-tile');
+  const n = await tiles.count();
+  assert.ok(n >= 4 && n <= 6, `at least 4 keyframe tiles (${n})`);
+  await evidence.getByText(`${n} keyframes spread over the video.`, { exact: true }).waitFor();
+  // Asked for in order, blurred (no reveal), until the first 404 (or the sixth).
+  const asked = previews.map((p) => new URL(p.url).searchParams);
+  assert.ok(asked.every((q) => !q.has('reveal') && !q.has('reason')), 'the strip loads without reveal');
+  const frames = [...new Set(asked.map((q) => Number(q.get('frame'))))];
+  assert.deepEqual(frames, Array.from({ length: Math.min(n + 1, 6) }, (_, k) => k), 'frames asked for in order');
+  if (n < 6) assert.ok(previews.some((p) => p.url.includes(`frame=${n}`) && p.status === 404), 'stopped at the first 404');
+  // Every tile blurred and grey, labelled, with its own Reveal (disabled without a reason).
+  for (let k = 1; k <= n; k++) {
+    const img = strip.getByRole('img', { name: `Keyframe ${k} of ${n} (blurred)`, exact: true });
+    await img.waitFor();
+    assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0), `keyframe ${k} loads`);
+    const colour = await img.evaluate(colourFraction);
+    assert.ok(colour < 0.01, `keyframe ${k} is grey (${colour})`);
+    await strip.getByText(`Keyframe ${k} of ${n}`, { exact: true }).waitFor();
+    assert.ok(await strip.getByRole('button', { name: `Reveal keyframe ${k} of ${n}`, exact: true }).isDisabled());
+  }
+  assert.equal(await page.locator('video, audio').count(), 0, 'no <video> or <audio> element');
+  await assertAccessible(page, 'video request en 1280');
+
+  // Reveal keyframe 2 with a reason: that tile is clear (in colour), the others stay blurred.
+  await evidence.getByLabel('Reason', { exact: true }).fill('Checking who is shown in the video');
+  const reveal2 = strip.getByRole('button', { name: `Reveal keyframe 2 of ${n}`, exact: true });
+  assert.ok(await reveal2.isEnabled());
+  const revealResponse = page.waitForResponse((r) => r.url().includes('reveal=true'));
+  await reveal2.click();
+  const res = await revealResponse;
+  assert.equal(res.status(), 200);
+  const q = new URL(res.url()).searchParams;
+  assert.equal(q.get('frame'), '1');
+  assert.equal(q.get('reason'), 'Checking who is shown in the video');
+  const clear = strip.getByRole('img', { name: `Keyframe 2 of ${n} (clear)`, exact: true });
+  await clear.waitFor();
+  await page.waitForFunction(() => document.querySelector('canvas[data-revealed="true"]')?.width > 0);
+  const colour = await clear.evaluate(colourFraction);
+  assert.ok(colour > 0.2, `the revealed keyframe is in colour (${colour})`);
+  assert.ok(await strip.getByRole('img', { name: `Keyframe 2 of ${n} (blurred)`, exact: true }).isHidden());
+  for (let k = 1; k <= n; k++) {
+    if (k === 2) continue;
+    await strip.getByRole('img', { name: `Keyframe ${k} of ${n} (blurred)`, exact: true }).waitFor();
+    assert.equal(await strip.getByRole('img', { name: `Keyframe ${k} of ${n} (clear)` }).count(), 0, `keyframe ${k} stays blurred`);
+  }
+  await strip.getByText('Clear for 30 s more', { exact: true }).waitFor();
+  await evidence.getByText(/Reveals left this hour: \d+/).waitFor();
+  assert.equal(await evidence.getByLabel('Reason', { exact: true }).inputValue(), '', 'each reveal needs its own reason');
+  assert.equal(await page.locator('video, audio').count(), 0);
+  await assertAccessible(page, 'video request, keyframe 2 revealed');
+  await screenshot(page, 'request-video-revealed', 'en', 1280);
+  await page.clock.runFor(31000);
+  await strip.getByRole('img', { name: `Keyframe 2 of ${n} (blurred)`, exact: true }).waitFor();
+  assert.ok(await clear.isHidden(), 'back to blurred after 30 seconds');
+  await strip.getByRole('button', { name: `Reveal keyframe 2 of ${n}`, exact: true }).waitFor();
+  page.assertClean();
+  await context.close();
+
+  // Audited: evidence.revealed with the keyframe's number (read from the store: no API lists records).
+  const { stdout } = await promisify(execFile)('sqlite3', ['-readonly', '-json', s.store,
+    "SELECT actor, payload FROM audit WHERE kind = 'evidence.revealed'"]).catch((e) => { throw new Error(`sqlite3 (scripts/setup.sh): ${e.message}`); });
+  const revealed = JSON.parse(stdout || '[]').map((r) => JSON.parse(r.payload)).filter((p) => p.request_id === vid);
+  assert.equal(revealed.length, 1, JSON.stringify(revealed));
+  assert.equal(revealed[0].frame, 1);
+  assert.equal(revealed[0].item, 0);
+  assert.equal(revealed[0].reason, 'Checking who is shown in the video');
+
+  // Over the hourly budget (a second reviewer's, spent through the API): the refusal is shown and
+  // the keyframe stays blurred.
+  {
+    let refused;
+    for (let i = 0; i < 100 && !refused; i++) {
+      const r = await s.api(s.keys.reviewer2, 'GET', `/v1/requests/${vid}/evidence/0/preview?frame=0&reveal=true&reason=budget`);
+      if (r.status === 429) refused = r.body.error.message; else assert.equal(r.status, 200);
+    }
+    assert.ok(refused, 'the reveal budget runs out');
+    const ctx = await newContext(browser, { lang: 'en', width: 1280 });
+    const p = await guardedPage(ctx, web.origin);
+    await signIn(p, web.origin, s.keys.reviewer2, `/console/requests/${vid}`);
+    const list = p.getByRole('list', { name: 'Keyframes of evidence item 1' });
+    await list.and(p.locator('[aria-busy="false"]')).waitFor();
+    await p.getByRole('region', { name: 'Evidence' }).getByLabel('Reason', { exact: true }).fill('One more look');
+    const answer = p.waitForResponse((r) => r.url().includes('reveal=true'));
+    await list.getByRole('button', { name: `Reveal keyframe 3 of ${n}`, exact: true }).click();
+    assert.equal((await answer).status(), 429);
+    await p.getByRole('region', { name: 'Evidence' }).getByRole('alert').getByText(refused, { exact: true }).waitFor();
+    await list.getByRole('img', { name: `Keyframe 3 of ${n} (blurred)`, exact: true }).waitFor();
+    assert.equal(await list.getByRole('img', { name: /\(clear\)/ }).count(), 0);
+    p.assertClean();
+    await ctx.close();
+  }
+
+  // English and Korean at 1280 and 390: the strip wraps, no horizontal scroll, axe clean.
+  for (const lang of ['en', 'ko']) {
+    for (const width of [1280, 390]) {
+      const ctx = await newContext(browser, { lang, width });
+      const p = await guardedPage(ctx, web.origin);
+      await signIn(p, web.origin, s.keys.reviewer, `/console/requests/${vid}`, { lang });
+      const list = p.getByRole('list', { name: lang === 'ko' ? '증거 항목 1의 키프레임' : 'Keyframes of evidence item 1' });
+      await list.and(p.locator('[aria-busy="false"]')).waitFor();
+      await list.getByRole('img', { name: lang === 'ko' ? `키프레임 ${n}/${n} (흐림)` : `Keyframe ${n} of ${n} (blurred)`, exact: true }).waitFor();
+      await list.getByRole('button', { name: lang === 'ko' ? `키프레임 1/${n} 공개 보기` : `Reveal keyframe 1 of ${n}`, exact: true }).waitFor();
+      await p.evaluate(() => Promise.all([...document.images].map((i) => (i.complete ? null : new Promise((r) => { i.onload = i.onerror = r; })))));
+      assert.equal(await p.locator('video, audio').count(), 0);
+      await assertAccessible(p, `video request ${lang} ${width}`);
+      await assertNoHorizontalScroll(p, `video request ${lang} ${width}`);
+      if (width === 390) {
+        const tops = await list.locator('li.kf-tile').evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+        assert.ok(new Set(tops).size > 1, `the tiles wrap at 390 px (${tops})`);
+      }
+      await screenshot(p, 'request-video', lang, width);
+      p.assertClean();
+      await ctx.close();
+    }
+  }
 });

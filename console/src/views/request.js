@@ -87,10 +87,12 @@ function EvidenceList({ r, canPreview }) {
           ${e.pdq && html`<dt>PDQ</dt><dd><${Hash} v=${e.pdq} />${e.quality !== undefined ? ` (q ${e.quality})` : ''}</dd>`}
           ${e.md5 && html`<dt>MD5</dt><dd><${Hash} v=${e.md5} /></dd>`}
           ${e.sha256 && html`<dt>SHA-256</dt><dd><${Hash} v=${e.sha256} /></dd>`}
-          ${e.video && html`<dt>Video</dt><dd>${e.video.frames} frames, ${e.video.duration_s} s</dd>`}
+          ${e.video && html`<dt>${t('video')}</dt><dd>${t('video_info', { frames: e.video.frames, d: e.video.duration_s })}</dd>`}
           ${e.retained_until && html`<dt>${t('retained_until')}</dt><dd><${Time} v=${e.retained_until} /></dd>`}
         </dl>
-        ${canPreview && e.kind === 'media' && html`<${Preview} reqId=${r.id} index=${e.index} />`}
+        ${canPreview && e.kind === 'media' && (e.video
+          ? html`<${KeyframeStrip} key="video" reqId=${r.id} index=${e.index} />`
+          : html`<${Preview} key="picture" reqId=${r.id} index=${e.index} />`)}
       </li>`)}
     </ol>
   </section>`;
@@ -179,6 +181,126 @@ function Preview({ reqId, index }) {
     ${remaining !== null && html`<p class="muted">${t('reveals_remaining', { n: remaining })}</p>`}
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </div>`;
+}
+
+// The error message of a refused preview or reveal (JSON), or its status.
+async function errorMessage(res) {
+  try { const b = await res.json(); return b.error.message; } catch { return `${res.status}`; }
+}
+
+// A video item: never played (no <video>), shown as a strip of up to six keyframes spread over its
+// length, each blurred and grey like a picture's preview. The keyframes are asked for in order
+// (frame=0, 1, ...), each once the one before has loaded, until the first 404 (the video has no
+// more) or the sixth. Each tile has its own Reveal (one reveal is one keyframe, with the reason
+// given above the strip, as for a picture) and its own 30-second countdown.
+const MAX_KEYFRAMES = 6;
+function KeyframeStrip({ reqId, index }) {
+  const base = `/v1/requests/${reqId}/evidence/${index}/preview`;
+  const [asked, setAsked] = useState(1); // tiles whose keyframe was asked for
+  const [total, setTotal] = useState(null); // how many keyframes there are, once known
+  const [unavailable, setUnavailable] = useState('');
+  const [stopped, setStopped] = useState('');
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState('');
+  const [remaining, setRemaining] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const ids = `rv-${reqId}-${index}`;
+  function loaded(k) {
+    if (k !== asked - 1 || total !== null) return;
+    if (asked < MAX_KEYFRAMES) setAsked(asked + 1); else setTotal(asked);
+  }
+  function failed(k) {
+    fetch(`${base}?frame=${k}`, { credentials: 'same-origin', cache: 'no-store' }).then(async (res) => {
+      const msg = res.ok ? `${res.status}` : await errorMessage(res);
+      if (k === 0) { setUnavailable(msg); return; }
+      if (res.status !== 404) setStopped(t('keyframes_stopped', { k: k + 1, msg }));
+      setAsked(k); setTotal(k);
+    }, () => { if (k === 0) setUnavailable('network error'); else { setStopped(t('keyframes_stopped', { k: k + 1, msg: 'network error' })); setAsked(k); setTotal(k); } });
+  }
+  async function reveal(k, show) {
+    if (!reason.trim()) { setError(t('reveal_need_reason')); return; }
+    setBusy(true); setError('');
+    try {
+      const res = await fetch(`${base}?frame=${k}&reveal=true&reason=${encodeURIComponent(reason.trim())}`,
+        { credentials: 'same-origin', cache: 'no-store' });
+      if (!res.ok) { setError(await errorMessage(res)); return; }
+      setRemaining(res.headers.get('X-Reveals-Remaining'));
+      show(await createImageBitmap(await res.blob()));
+      setReason('');
+    } catch (err) { setError(err.message); } finally { setBusy(false); }
+  }
+  if (unavailable) return html`<p class="muted preview-missing">${t('preview_unavailable', { msg: unavailable })}</p>`;
+  const hint = `${ids}-hint`;
+  return html`<div class="preview keyframes">
+    <p class="video-note">${t('video_note')}</p>
+    <div class="reveal-form">
+      <div class="field">
+        <label for=${ids}>${t('reason')}</label>
+        <input id=${ids} type="text" required aria-required="true" value=${reason} maxlength="500"
+          onInput=${(ev) => setReason(ev.target.value)} aria-describedby=${hint} />
+      </div>
+      <p class="hint" id=${hint}>${t('reveal_keyframe_hint')}</p>
+    </div>
+    <ul class="kf-strip" aria-label=${t('keyframes_of_item', { n: index + 1 })} aria-busy=${total === null ? 'true' : 'false'}>
+      ${Array.from({ length: asked }, (_, k) => html`<${KeyframeTile} key=${k} url=${`${base}?frame=${k}`} k=${k} total=${total}
+        canReveal=${!busy && !!reason.trim()} hint=${hint} onLoad=${() => loaded(k)} onFail=${() => failed(k)}
+        onReveal=${(show) => reveal(k, show)} />`)}
+    </ul>
+    ${total === null ? html`<p class="muted" role="status">${t('keyframes_loading')}</p>`
+      : html`<p class="muted kf-count">${t('keyframes_found', { n: total })}</p>`}
+    ${stopped && html`<p class="muted">${stopped}</p>`}
+    ${remaining !== null && html`<p class="muted">${t('reveals_remaining', { n: remaining })}</p>`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+  </div>`;
+}
+
+// One keyframe: the blurred <img> until revealed; the clear one on a canvas for 30 seconds.
+function KeyframeTile({ url, k, total, canReveal, hint, onLoad, onFail, onReveal }) {
+  const [ready, setReady] = useState(false);
+  const [left, setLeft] = useState(0);
+  const canvas = useRef(null);
+  const bitmap = useRef(null);
+  const names = { k: k + 1, n: total };
+  const label = total === null ? t('keyframe_k', names) : t('keyframe_k_of_n', names);
+  function hide() {
+    setLeft(0);
+    if (bitmap.current) { bitmap.current.close(); bitmap.current = null; }
+    if (canvas.current) { const c = canvas.current; c.getContext('2d').clearRect(0, 0, c.width, c.height); }
+  }
+  useEffect(() => {
+    if (left <= 0) return undefined;
+    const id = setTimeout(() => (left <= 1 ? hide() : setLeft(left - 1)), 1000);
+    return () => clearTimeout(id);
+  }, [left]);
+  useEffect(() => {
+    if (left > 0 && bitmap.current && canvas.current) {
+      const c = canvas.current, b = bitmap.current;
+      if (c.width !== b.width) { c.width = b.width; c.height = b.height; c.getContext('2d').drawImage(b, 0, 0); }
+    }
+  }, [left]);
+  useEffect(() => () => hide(), []);
+  function show(b) {
+    if (bitmap.current) bitmap.current.close();
+    bitmap.current = b;
+    if (canvas.current) canvas.current.width = 0;
+    setLeft(REVEAL_SECONDS);
+  }
+  const shown = left > 0;
+  return html`<li class=${'kf-tile' + (ready ? '' : ' pending') + (shown ? ' revealed' : '')} data-frame=${k}>
+    <div class="frame">
+      <img src=${url} alt=${t('keyframe_blurred', { label })} class=${shown ? 'hidden' : ''}
+        onLoad=${() => { setReady(true); onLoad(); }} onError=${onFail} />
+      <canvas ref=${canvas} role="img" aria-label=${t('keyframe_clear', { label })} class=${shown ? 'clear' : 'hidden'}
+        data-revealed=${shown ? 'true' : 'false'}></canvas>
+    </div>
+    <p class="kf-label">${ready ? label : t('loading')}</p>
+    ${ready && total !== null && (shown
+      ? html`<p class="countdown-box" role="timer" aria-live="off">
+          <span>${t('keyframe_clear_for', { n: left })}</span>
+          <button type="button" onClick=${hide} aria-label=${t('hide_keyframe', names)}>${t('hide_now')}</button></p>`
+      : html`<button type="button" disabled=${!canReveal} aria-describedby=${hint}
+          aria-label=${t('reveal_keyframe', names)} onClick=${() => onReveal(show)}>${t('reveal')}</button>`)}
+  </li>`;
 }
 
 function SpreadView({ id }) {
