@@ -753,6 +753,56 @@ TEST_F(WorkflowTest, UntrustedRequestsWaitForAReviewerAndRequestersSeeOnlyTheirO
   EXPECT_TRUE(dsa::Validate(*st).empty()) << st->dump();
 }
 
+// Issue 18 item 3: the decision's policy ground is a field of its own: an approval on the
+// platform's terms of service gives a statement of reasons with that ground instead of a legal
+// one; a ground of the other outcome is refused naming the field; the confirmation states it.
+TEST_F(WorkflowTest, TheDecisionsPolicyGroundFeedsTheStatementAndTheConfirmation) {
+  Upload("m-1", "chat", Jpeg(3));
+  Upload("m-2", "chat", Jpeg(4));
+  const auto a = Key(Role::kRequester, "a");
+  const auto reviewer = Key(Role::kReviewer, "rev");
+  auto file = [&](const std::string& content_id) {
+    json body = Notice("ncii");
+    body["evidence"] = json::array({{{"content_id", content_id}}});
+    auto r = wf_->CreateRequest(a, body);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return (*r)["id"].get<int64_t>();
+  };
+  const int64_t tos = file("m-1"), rejected = file("m-2");
+  auto wrong = wf_->Decide(reviewer, tos, true, "breaks the rules", {.ground = "not_illegal"});
+  ASSERT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong.status().message().find("ground: 'not_illegal' is not a ground for approving"),
+            std::string::npos)
+      << wrong.status().message();
+  EXPECT_EQ(wf_->Decide(reviewer, tos, true, "x", {.ground = "because"}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto d = wf_->Decide(reviewer, tos, true, "an intimate picture shared without consent",
+                       {.ground = "incompatible_content"});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((*d)["decision"]["ground"], "incompatible_content");
+  wf_->DeliverDueNow();
+  const json view = *wf_->GetRequest(a, tos);
+  ASSERT_EQ(view["status"], "confirmed") << view.dump();
+  auto st = wf_->Statement(view["removals"][0]["action_id"]);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ((*st)["decision_ground"], "DECISION_GROUND_INCOMPATIBLE_CONTENT");
+  EXPECT_FALSE(st->contains("illegal_content_legal_ground"));
+  EXPECT_NE((*st)["incompatible_content_ground"].get<std::string>().find("terms of service"),
+            std::string::npos);
+  EXPECT_TRUE(dsa::Validate(*st).empty()) << st->dump();
+  auto conf = wf_->Confirmation(a, tos);
+  ASSERT_TRUE(conf.ok()) << conf.status().ToString();
+  EXPECT_EQ((*conf)["decision"]["ground"], "incompatible_content");
+
+  EXPECT_EQ(
+      wf_->Decide(reviewer, rejected, false, "x", {.ground = "illegal_content"}).status().code(),
+      StatusCode::kInvalidArgument);
+  auto no = wf_->Decide(reviewer, rejected, false, "the picture is not of the person",
+                        {.ground = "not_illegal"});
+  ASSERT_TRUE(no.ok()) << no.status().ToString();
+  EXPECT_EQ((*wf_->GetRequest(a, rejected))["decision"]["ground"], "not_illegal");
+}
+
 // "other" names no DSA statement category: even a trusted source's request waits for a reviewer,
 // whose approval must choose the category (and may choose keywords of it); the statement then
 // states that choice.

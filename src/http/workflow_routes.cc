@@ -142,6 +142,11 @@ void Server::Impl::InstallWorkflowRoutes() {
                   if (b.contains("reason") && !b["reason"].is_string())
                     return InvalidArgument("reason: must be a string");
                   service::DsaChoice dsa;
+                  if (b.contains("ground")) {
+                    if (!b["ground"].is_string())
+                      return InvalidArgument("ground: must be a string");
+                    dsa.ground = b["ground"].get<std::string>();
+                  }
                   if (b.contains("dsa_category")) {
                     if (!b["dsa_category"].is_string())
                       return InvalidArgument("dsa_category: must be a string");

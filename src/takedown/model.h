@@ -206,7 +206,18 @@ struct Decision {
   // category's own mapping; a request of category "other" needs one).
   std::string dsa_category;
   std::vector<std::string> dsa_keywords;
+  // The policy ground (kApproveGrounds / kRejectGrounds); "" in decisions made before it was
+  // recorded (then: illegal_content for an approval).
+  std::string ground;
 };
+
+// Why a request was approved: its content is illegal (the statement of reasons names the legal
+// ground), or it breaks the platform's terms of service (the statement says so instead).
+inline constexpr std::array<std::string_view, 2> kApproveGrounds = {"illegal_content",
+                                                                    "incompatible_content"};
+// Why one was rejected.
+inline constexpr std::array<std::string_view, 4> kRejectGrounds = {
+    "not_illegal", "insufficient_information", "content_not_found", "other"};
 
 struct SweepSummary {
   std::string bank;

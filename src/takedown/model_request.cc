@@ -139,6 +139,7 @@ json ToJson(const Request& r) {
                      {"reason", d.reason}};
     if (!d.dsa_category.empty()) j["decision"]["dsa_category"] = d.dsa_category;
     if (!d.dsa_keywords.empty()) j["decision"]["dsa_keywords"] = d.dsa_keywords;
+    if (!d.ground.empty()) j["decision"]["ground"] = d.ground;
   }
   if (!r.bank.empty()) j["bank"] = r.bank;
   if (r.sweep) {
@@ -220,6 +221,7 @@ Result<Request> RequestFromDoc(const store::DocRecord& d) {
                           x.Str("reason")};
     r.decision->dsa_category = x.Str("dsa_category");
     if (x.Has("dsa_keywords")) r.decision->dsa_keywords = x.Strings("dsa_keywords");
+    r.decision->ground = x.Str("ground");
     f.Merge(x);
   }
   r.bank = f.Str("bank");

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <span>
 
 #include "core/clock.h"
 #include "takedown/dsa.h"
@@ -356,6 +357,15 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
   if (!dsa.keywords.empty() && dsa.category.empty()) {
     return InvalidArgument("dsa_keywords: given without dsa_category");
   }
+  const auto& grounds = approve ? std::span<const std::string_view>(kApproveGrounds)
+                                : std::span<const std::string_view>(kRejectGrounds);
+  const std::string ground =
+      dsa.ground.empty() ? std::string(approve ? "illegal_content" : "other") : dsa.ground;
+  if (std::find(grounds.begin(), grounds.end(), ground) == grounds.end()) {
+    return InvalidArgument(fmt::format("ground: '{}' is not a ground for {} a request (one of {})",
+                                       ground, approve ? "approving" : "rejecting",
+                                       fmt::join(grounds, ", ")));
+  }
   MutexLock l(ctx_->request_locks.For(id));
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
   if (r.state != RequestState::kPendingReview) {
@@ -377,10 +387,11 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
   r.decision = Decision{approve, who.actor(), false, now, reason};
   r.decision->dsa_category = dsa.category;
   r.decision->dsa_keywords = dsa.keywords;
+  r.decision->ground = ground;
   r.SetState(approve ? RequestState::kApproved : RequestState::kRejected, now);
   TD_RETURN_IF_ERROR(Commit(r, RequestState::kPendingReview, who.actor(),
                             approve ? "request.approved" : "request.rejected",
-                            {{"request_id", id}, {"reason", reason}}));
+                            {{"request_id", id}, {"reason", reason}, {"ground", ground}}));
   if (approve) {
     TD_RETURN_IF_ERROR(SweepLocked(r, who.actor()));
     TD_ASSIGN_OR_RETURN(r, LoadRequest(ctx_->stores.docs, id));  // confirmed, when nothing matched

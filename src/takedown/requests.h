@@ -42,6 +42,9 @@ struct SubmitOptions {
 struct DsaChoice {
   std::string category;
   std::vector<std::string> keywords;
+  // The policy ground (model.h kApproveGrounds / kRejectGrounds); "": illegal_content for an
+  // approval, other for a rejection.
+  std::string ground;
 };
 
 struct Submission {

@@ -188,6 +188,23 @@ Result<json> Statements::Of(const Action& a, const Request& r) const {
   if (r.source_type == SourceType::kAuthorityOrder && !r.notice.issuing_authority.empty()) {
     st["source_identity"] = dsa::Utf8Prefix(r.notice.issuing_authority, 500);
   }
+  // Approved on the platform's terms of service rather than the law: the statement says so
+  // instead of naming a legal ground.
+  if (r.decision && r.decision->ground == "incompatible_content") {
+    st["decision_ground"] = "DECISION_GROUND_INCOMPATIBLE_CONTENT";
+    st.erase("illegal_content_legal_ground");
+    st.erase("illegal_content_explanation");
+    st["incompatible_content_ground"] =
+        "the platform's terms of service: intimate images shared without the consent of the "
+        "person shown, sexual deepfakes of real people and sexual material of minors are not "
+        "allowed";
+    st["incompatible_content_explanation"] = dsa::Utf8Prefix(
+        fmt::format("The {} was reported as {} and identified as a copy of the reported material "
+                    "by its {} signal; a reviewer found that it breaks the terms of service "
+                    "named.",
+                    video ? "video" : "image", CategoryText(r.category), a.signal),
+        2000);
+  }
   return Checked(std::move(st), fmt::format("action {}", a.id), CategoryHint(r));
 }
 

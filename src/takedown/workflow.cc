@@ -273,7 +273,9 @@ Result<json> Workflow::Confirmation(const Principal& who, int64_t request_id) {
     out["decision"] = {{"approved", r.decision->approved},
                        {"automated", r.decision->automated},
                        {"decided_at", IsoUtc(r.decision->time_ms)},
-                       {"reason", r.decision->reason}};
+                       {"reason", r.decision->reason},
+                       {"ground", r.decision->ground.empty() ? std::string("illegal_content")
+                                                             : r.decision->ground}};
   }
   if (r.sweep) out["copies_found"] = r.sweep->matched;
   out["copies_removed"] = v["removals"].size();

@@ -352,8 +352,15 @@ function ClaimBox({ r, session, now, onClaim }) {
 // The decision's fields and body, shared by the single decision form and the queue's bulk decisions.
 export const GROUNDS = ['ground_illegal', 'ground_tos', 'ground_insufficient', 'ground_not_illegal', 'ground_not_found'];
 
+// The API's names of the policy grounds (the decision's `ground` field; a ground of the other
+// outcome is refused by the server with a message naming it).
+const GROUND_API = {
+  ground_illegal: 'illegal_content', ground_tos: 'incompatible_content',
+  ground_insufficient: 'insufficient_information', ground_not_illegal: 'not_illegal', ground_not_found: 'content_not_found',
+};
+
 export function decisionBody({ approve, ground, reason, dsa, category }) {
-  const body = { approve, reason: `${t(ground, { category })}: ${reason.trim()}` };
+  const body = { approve, reason: reason.trim(), ground: GROUND_API[ground] };
   if (approve && dsa) body.dsa_category = dsa;
   return body;
 }
