@@ -6,11 +6,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "cli/progress.h"
 #include "media/decode.h"
+#include "support/edits.h"
 #include "support/synthetic.h"
 
 namespace takedown {
@@ -265,6 +267,40 @@ TEST_F(CliTest, MatchFindsCopiesAgainstADirectoryOrAJsonlBank) {
   const CommandResult none = Takedown("match --bank " + dir_ + "/bank.jsonl " + files_[10]);
   EXPECT_EQ(none.exit_code, 0);  // nothing matched is not an error
   EXPECT_TRUE(none.out.empty());
+}
+
+// A hash list (plain hex PDQ lines) has no pictures: the query undoes a mirror (its dihedral
+// PDQs) and a frame (its box) by itself, also when hashed in a sandboxed worker.
+TEST_F(CliTest, MatchFindsMirroredAndFramedCopiesOfAHashOnlyList) {
+  const CommandResult h = Takedown("hash --reference " + files_[3] + " " + files_[6]);
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  std::string list = "# exported from an exchange\n";
+  for (const auto& row : Lines(h.out)) list += row.substr(0, 64) + "\n";  // hash,quality,file
+  testing::WriteFile(dir_ + "/list.txt", std::vector<uint8_t>(list.begin(), list.end()));
+  auto pixels = media::DecodeImageFile(files_[6], {});
+  ASSERT_TRUE(pixels.ok());
+  testing::WriteFile(dir_ + "/mirrored.jpg",
+                     *media::EncodeJpeg(testing::ApplyEditPixels("mirror", pixels->image), 85));
+  testing::WriteFile(dir_ + "/bordered.jpg",
+                     *media::EncodeJpeg(testing::ApplyEditPixels("border_10", pixels->image), 85));
+  const std::string query = dir_ + "/mirrored.jpg " + dir_ + "/bordered.jpg " + files_[10];
+  const CommandResult r = Takedown("match --format jsonl --bank " + dir_ + "/list.txt " + query);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> found;
+  for (const auto& row : Lines(r.out)) {
+    const auto j = nlohmann::json::parse(row);
+    EXPECT_EQ(j["bank_item"], dir_ + "/list.txt:3") << row;  // files_[6]'s line
+    found.insert(j["query"].get<std::string>() + " " + j["signal"].get<std::string>());
+  }
+  EXPECT_TRUE(found.count(dir_ + "/mirrored.jpg pdq") || found.count(dir_ + "/mirrored.jpg norm"))
+      << r.out;
+  EXPECT_TRUE(found.count(dir_ + "/bordered.jpg box") || found.count(dir_ + "/bordered.jpg layer"))
+      << r.out;
+  EXPECT_EQ(r.out.find(files_[10]), std::string::npos) << r.out;
+  const CommandResult boxed =
+      Takedown("match --sandbox --format jsonl --bank " + dir_ + "/list.txt " + query);
+  EXPECT_EQ(boxed.exit_code, 0) << boxed.err;
+  EXPECT_EQ(boxed.out, r.out);
 }
 
 TEST_F(CliTest, MatchKeepsABankDirectorysSignalsAndHashesOnlyWhatChanged) {

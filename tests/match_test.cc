@@ -285,6 +285,50 @@ TEST_F(MatcherTest, EachSignalFindsTheEditItIsFor) {
   }
 }
 
+// A hash list's entry is a PDQ and nothing else: no picture to make variants from. The upload
+// undoes what it can by itself: its own dihedral PDQs find turned and mirrored copies, its
+// content box and frame layers find framed, captioned and screenshotted ones.
+TEST_F(MatcherTest, AHashOnlyBankFindsTurnedMirroredAndFramedCopies) {
+  Matcher hash_only(MatchOptions{});
+  for (const auto& p : photos_) {
+    auto jpeg = media::EncodeJpeg(p, 92);
+    auto f = hasher_.HashBytes(*jpeg, false, {}, nullptr, hash::HashMode::kReference);
+    ASSERT_TRUE(f.ok());
+    hash_only.Add(HashOnlyBankItem(f->plain.pdq));
+  }
+  hash_only.Build();
+  struct Case {
+    const char* edit;
+    const char* signal;
+  };
+  for (const Case& c :
+       {Case{"mirror", "pdq"}, Case{"rotate_90", "pdq"}, Case{"border_10", "box"},
+        Case{"letterbox_16_9", "box"}, Case{"caption", "box"}, Case{"jpeg_q30", "pdq"}}) {
+    for (uint64_t i : {0u, 4u, 9u}) {
+      for (const auto& e : testing::ReshareEdits()) {
+        if (e.name != c.edit) continue;
+        auto q = hasher_.HashBytes(e.apply(photos_[i]), false, {}, nullptr, hash::HashMode::kFast,
+                                   /*dihedral=*/true);
+        ASSERT_TRUE(q.ok());
+        bool other = false;
+        const auto found = SignalsFor(hash_only.Match(QueryItemFrom(*q)), i, &other);
+        EXPECT_TRUE(found.count(c.signal)) << c.edit << " photo " << i;
+        EXPECT_FALSE(other) << c.edit << " matched another photo";
+        // Without its dihedral PDQs an upload finds a turned copy only by chance: the signal
+        // is what does it.
+        if (std::string(c.edit) == "rotate_90") {
+          q->plain.dihedral.reset();
+          bool o2 = false;
+          EXPECT_FALSE(SignalsFor(hash_only.Match(QueryItemFrom(*q)), i, &o2).count("pdq"));
+        }
+      }
+    }
+  }
+  // The media bank's rule is unchanged: hash-only probes touch hash-only items alone.
+  const auto q = Edited("rotate_90", photos_[3]);
+  for (const auto& m : matcher_->Match(QueryItemFrom(q))) EXPECT_NE(m.variant, "hash-only");
+}
+
 TEST_F(MatcherTest, RegionVotesFindACopyWithACornerCoveredUp) {
   for (uint64_t i : {1u, 7u}) {
     media::Image patched = photos_[i];

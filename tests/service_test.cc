@@ -2,6 +2,7 @@
 // audit.
 #include "takedown/service.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "match/signals.h"
 #include "media/decode.h"
 #include "store/store.h"
+#include "support/edits.h"
 #include "support/synthetic.h"
 
 namespace takedown::service {
@@ -133,6 +135,75 @@ TEST_F(ServiceTest, FrameLayersAreMatchedByTheGateAndFoundByTheSweep) {
     EXPECT_EQ(std::get<2>(found[0]), 0);
     Open();
   }
+}
+
+// A hash list's entry is a PDQ alone. The gate still blocks a mirrored, turned, bordered or
+// captioned copy: the upload undoes those by itself (its dihedral PDQs, its box and layers);
+// across a restart, and not once the entry is disabled. The sweep for a hash-only report finds
+// a recorded bordered copy through its box.
+TEST_F(ServiceTest, HashOnlyEntriesBlockTurnedMirroredAndFramedCopies) {
+  ASSERT_TRUE(service_->CreateBank({"list", "ncii", 31, "block"}, "key:1").ok());
+  const media::Image picture = testing::DetailedPhoto(320, 240, 11);
+  hash::ImageHasher plain;
+  hash::ImageHashOptions ref;
+  ref.mode = hash::HashMode::kReference;
+  auto listed = plain.HashBytes(*media::EncodeJpeg(picture, 95), ref);
+  ASSERT_TRUE(listed.ok());
+  Signals entry;
+  entry.pdq = listed->pdq.hash;
+  entry.quality = listed->pdq.quality;
+  auto imported = service_->ImportEntries("list", {entry}, "hash-list:test", "", "key:1");
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  ASSERT_EQ(imported->ids.size(), 1u);
+  const int64_t id = imported->ids[0];
+  int uploads = 0;
+  auto upload = [&](const std::string& edit) {
+    const auto bytes = *media::EncodeJpeg(testing::ApplyEditPixels(edit, picture), 85);
+    auto r =
+        service_->Check({fmt::format("c-{}-{}", edit, ++uploads), "chat", "u", {}, bytes}, "key:2");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : CheckResult{};
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (const char* edit : {"mirror", "rotate_90", "border_10", "letterbox_16_9", "caption"}) {
+      const auto r = upload(edit);
+      EXPECT_TRUE(r.block) << edit << " round " << round;
+      ASSERT_EQ(r.matches.size(), 1u) << edit;
+      EXPECT_EQ(r.matches[0].entry_id, id);
+      EXPECT_NE(r.matches[0].signal, "sha256");
+      EXPECT_LE(r.matches[0].distance, 31);
+    }
+    Open();  // the entry is known hash-only from what is stored
+  }
+  // Another picture, mirrored or framed, is not blocked.
+  const media::Image other = testing::DetailedPhoto(320, 240, 12);
+  for (const char* edit : {"mirror", "border_10"}) {
+    const auto bytes = *media::EncodeJpeg(testing::ApplyEditPixels(edit, other), 85);
+    EXPECT_FALSE(
+        service_->Check({std::string("o-") + edit, "chat", "u", {}, bytes}, "key:2")->block);
+  }
+  // Without its dihedral hashes (a platform sending signals) a mirrored copy is not found: the
+  // upload's own hashes are what finds it.
+  match::SignalHasher hasher;
+  auto mirrored =
+      hasher.HashBytes(*media::EncodeJpeg(testing::ApplyEditPixels("mirror", picture), 85), false);
+  ASSERT_TRUE(mirrored.ok());
+  CheckRequest bare{"bare", "chat", "u", {}, {}};
+  bare.signals.pdq = mirrored->plain.pdq.hash;
+  bare.signals.quality = mirrored->plain.pdq.quality;
+  EXPECT_FALSE(service_->Check(bare, "key:2")->block);
+  // Disabled: the upload-side signals stop too.
+  ASSERT_TRUE(service_->SetEntryEnabled(id, false, "key:1").ok());
+  EXPECT_FALSE(upload("mirror").block);
+  EXPECT_FALSE(upload("border_10").block);
+  // The sweep for the listed hash alone finds the recorded bordered copies by their box.
+  RobustImage reported;
+  reported.variants.push_back(listed->pdq);
+  const auto found = service_->QueryContentRobust(reported, 31);
+  EXPECT_GE(found.size(), 2u);  // two rounds of border_10, at least
+  bool box = false;
+  for (const auto& f : found) box |= std::get<1>(f) == "box";
+  EXPECT_TRUE(box);
 }
 
 TEST_F(ServiceTest, SignalsOnlyAndReviewBanksDoNotBlock) {

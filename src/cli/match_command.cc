@@ -67,7 +67,8 @@ Result<MediaSignals> HashForMatching(sandbox::Pool* pool, match::SignalHasher& h
       vo.bank = bank;
       TD_ASSIGN_OR_RETURN(out.video, match::HashVideoForMatching(path, vo));
     } else {
-      TD_ASSIGN_OR_RETURN(out.image, hasher.HashFile(path, bank));
+      // A query's dihedral PDQs too: hash-only bank items are matched through them.
+      TD_ASSIGN_OR_RETURN(out.image, hasher.HashFile(path, bank, {}, hash::HashMode::kFast, !bank));
     }
     return out;
   }
@@ -349,15 +350,28 @@ Status LoadBankFile(const std::string& path, Bank* bank) {
         continue;
       }
       f = std::move(s).value();
+      if (!j.contains("signals") && !j.contains("variants")) {
+        // Plain `takedown hash` output (or another tool's): PDQ without robust signals.
+        match::BankItem item = match::HashOnlyBankItem(f.plain.pdq);
+        if (f.plain.dihedral) {
+          item.pdq_variants.clear();
+          for (const auto& h : *f.plain.dihedral)
+            item.pdq_variants.push_back({h, f.plain.pdq.quality});
+        }
+        item.sha256 = f.plain.sha256;
+        bank->names.push_back(name);
+        bank->matcher.Add(item);
+        continue;
+      }
     } else {
       auto h = hash::ParseHashLine(line);
       if (!h.ok()) {
         errors.push_back(fmt::format("line {}: {}", n, h.status().message()));
         continue;
       }
-      f.plain.pdq = {*h, 100};
-      f.query.norm.quality = 0;  // hash only: no robust signals
-      for (auto& r : f.query.regions) r.quality = 0;
+      bank->names.push_back(name);
+      bank->matcher.Add(match::HashOnlyBankItem({*h, 100}));
+      continue;
     }
     bank->names.push_back(name);
     bank->matcher.Add(match::BankItemFrom(f));
@@ -500,7 +514,7 @@ sandbox::Answer MatchJobInSandbox(const nlohmann::json& o, std::span<const uint8
     out["video"] = service::VideoToJson(*v);
   } else {
     match::SignalHasher hasher;
-    auto f = hasher.HashBytes(file, bank);
+    auto f = hasher.HashBytes(file, bank, {}, nullptr, hash::HashMode::kFast, !bank);
     if (!f.ok()) return {f.status().code(), f.status().message()};
     out["signals"] = match::SignalsToJson("", *f);
   }
@@ -549,6 +563,10 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--whole-threshold", o.whole_threshold,
                   "norm and box signals: largest matching distance")
+      ->capture_default_str();
+  cmd->add_option("--hash-only-threshold", o.hash_only_threshold,
+                  "Hash-only bank items (plain PDQ lines): largest distance of the query's "
+                  "dihedral, norm, box and layer hashes to the item's PDQ")
       ->capture_default_str();
   cmd->add_option("--region-threshold", o.region_threshold,
                   "Each grid region: largest matching distance")

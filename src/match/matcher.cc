@@ -24,7 +24,18 @@ BankItem BankItemFrom(const FileSignals& f) {
   return b;
 }
 
-QueryItem QueryItemFrom(const FileSignals& f) { return {f.plain.sha256, f.plain.pdq, f.query}; }
+BankItem HashOnlyBankItem(const hash::PdqHash& pdq) {
+  BankItem b;
+  b.pdq_variants.push_back(pdq);
+  b.query.norm.quality = 0;  // no picture: no robust signals of its own
+  for (auto& r : b.query.regions) r.quality = 0;
+  b.hash_only = true;
+  return b;
+}
+
+QueryItem QueryItemFrom(const FileSignals& f) {
+  return {f.plain.sha256, f.plain.pdq, f.query, f.plain.dihedral};
+}
 
 Matcher::Matcher(MatchOptions options) : options_(options) {}
 Matcher::~Matcher() = default;
@@ -40,6 +51,11 @@ void Matcher::Add(const BankItem& item) {
     pdq_ids_.push_back(pdq_var_.size());
     pdq_h_.push_back(v.hash);
     pdq_var_.push_back({n, kNames[i % 8]});
+  }
+  if (item.hash_only && !item.pdq_variants.empty() &&
+      item.pdq_variants[0].quality >= options_.min_quality) {
+    hash_only_ids_.push_back(n);
+    hash_only_h_.push_back(item.pdq_variants[0].hash);
   }
   for (const auto& v : item.whole) {
     if (v.hash.quality < options_.min_quality) continue;
@@ -63,6 +79,7 @@ void Matcher::Build() {
   o.background = false;
   pdq_ = std::move(index::HashIndex::Build(pdq_h_, pdq_ids_, o).value());
   whole_ = std::move(index::HashIndex::Build(whole_h_, whole_ids_, o).value());
+  hash_only_ = std::move(index::HashIndex::Build(hash_only_h_, hash_only_ids_, o).value());
   for (int r = 0; r < kRegions; ++r)
     region_[r] = std::move(index::HashIndex::Build(region_h_[r], region_ids_[r], o).value());
 }
@@ -97,6 +114,43 @@ std::vector<SignalMatch> Matcher::Match(const QueryItem& q) const {
   if (q.signals.box_hash) whole(*q.signals.box_hash, "box");
   if (q.signals.frame_hash) whole(*q.signals.frame_hash, "box");
   for (const auto& h : q.signals.layers) whole(h, "layer");
+  // Hash-only items: the upload undoes the edits it can by itself.
+  if (!hash_only_h_.empty()) {
+    auto probe = [&](const hash::Hash256& h, int quality, const char* signal,
+                     const std::string& variant) {
+      if (quality < options_.min_quality) return;
+      for (const auto& m : hash_only_->Query(h, options_.hash_only_threshold))
+        offer({m.id, signal, variant, m.distance});
+    };
+    static constexpr const char* kUpload[8] = {
+        "upload/original", "upload/rotate90", "upload/rotate180", "upload/rotate270",
+        "upload/flipx",    "upload/flipy",    "upload/flipplus1", "upload/flipminus1"};
+    if (q.pdq_dihedral) {
+      for (int k = 1; k < 8; ++k) probe((*q.pdq_dihedral)[k], q.pdq.quality, "pdq", kUpload[k]);
+    }
+    probe(q.signals.norm.hash, q.signals.norm.quality, "norm", "hash-only");
+    if (q.signals.box_hash)
+      probe(q.signals.box_hash->hash, q.signals.box_hash->quality, "box", "hash-only");
+    static constexpr const char* kTurned[8] = {"",
+                                               "hash-only/rotate90",
+                                               "hash-only/rotate180",
+                                               "hash-only/rotate270",
+                                               "hash-only/flipx",
+                                               "hash-only/flipy",
+                                               "hash-only/flipplus1",
+                                               "hash-only/flipminus1"};
+    if (q.signals.norm_dihedral) {
+      for (int k = 1; k < 8; ++k)
+        probe((*q.signals.norm_dihedral)[k], q.signals.norm.quality, "norm", kTurned[k]);
+    }
+    if (q.signals.box_dihedral && q.signals.box_hash) {
+      for (int k = 1; k < 8; ++k)
+        probe((*q.signals.box_dihedral)[k], q.signals.box_hash->quality, "box", kTurned[k]);
+    }
+    if (q.signals.frame_hash)
+      probe(q.signals.frame_hash->hash, q.signals.frame_hash->quality, "box", "hash-only");
+    for (const auto& h : q.signals.layers) probe(h.hash, h.quality, "layer", "hash-only");
+  }
   // Votes per (bank item and its family, query family): regions agree only in the same place
   // of the same kind of frame.
   std::map<std::pair<uint64_t, int>, std::vector<int>> votes;

@@ -8,6 +8,10 @@
 //              frame layers (a screenshot's picture inside its bubble), is within whole_threshold
 //              of one of the item's whole-image variants (dihedral, crops, box edges moved,
 //              rotations);
+//   hash-only items (a PDQ from a hash list, no picture to make variants from): the upload undoes
+//              what it can by itself -- its own 8 dihedral PDQs ("pdq", variant "upload/rotate90"
+//              ...), and its whole-image, content-box and layer signals ("norm", "box", "layer",
+//              variant "hash-only") -- each within hash_only_threshold of the item's PDQ;
 //   "regions": at least region_votes of its 9 grid regions (of the whole picture, or of its box)
 //              are each within region_threshold of the item's region in the same place (of the
 //              item's whole picture, or of its box).
@@ -34,6 +38,7 @@ struct MatchOptions {
   int whole_threshold = 31;
   int region_threshold = 31;
   int region_votes = 3;
+  int hash_only_threshold = 31;
   int min_quality = 50;         // for pdq, norm and box (PDQ's own rule)
   int region_min_quality = 50;  // for each region
 };
@@ -44,13 +49,19 @@ struct BankItem {
   std::vector<hash::PdqHash> pdq_variants;  // the 8 dihedral plain PDQs (or just the one)
   QuerySignals query;                       // its own upload-side signals (regions used)
   std::vector<NamedHash> whole;             // bank variants (at least "norm" and "box")
+  bool hash_only = false;                   // only pdq_variants[0] is known (a hash list's entry)
 };
+
+// A hash list's entry: its PDQ and nothing else.
+BankItem HashOnlyBankItem(const hash::PdqHash& pdq);
 
 // What an upload offers.
 struct QueryItem {
   std::string sha256;
   hash::PdqHash pdq;
   QuerySignals signals;
+  // The upload's 8 dihedral PDQs (hashed with dihedral = true): matched against hash-only items.
+  std::optional<hash::DihedralHashes> pdq_dihedral;
 };
 
 struct SignalMatch {
@@ -88,11 +99,12 @@ class Matcher {
   MatchOptions options_;
   size_t items_ = 0;
   // Pending hashes until Build.
-  std::vector<hash::Hash256> pdq_h_, whole_h_, region_h_[kRegions];
-  std::vector<uint64_t> pdq_ids_, whole_ids_, region_ids_[kRegions];  // regions: item * 2 + family
-  std::vector<Variant> pdq_var_, whole_var_;                          // id -> (item, variant name)
+  std::vector<hash::Hash256> pdq_h_, whole_h_, hash_only_h_, region_h_[kRegions];
+  std::vector<uint64_t> pdq_ids_, whole_ids_, hash_only_ids_,
+      region_ids_[kRegions];                  // regions: item * 2 + family
+  std::vector<Variant> pdq_var_, whole_var_;  // id -> (item, variant name)
   std::unordered_map<std::string, std::vector<uint64_t>> by_sha256_;
-  std::unique_ptr<index::HashIndex> pdq_, whole_, region_[kRegions];
+  std::unique_ptr<index::HashIndex> pdq_, whole_, hash_only_, region_[kRegions];
 };
 
 }  // namespace takedown::match

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "core/file.h"
@@ -37,7 +39,8 @@ struct WithRegions {
   std::array<hash::PdqHash, kRegions> regions;
 };
 
-WithRegions HashWithRegions(const LumaPlane& p, const Rect& base) {
+WithRegions HashWithRegions(const LumaPlane& p, const Rect& base,
+                            hash::DihedralHashes* dih = nullptr) {
   static_assert(kRegionSize == 0.5, "regions are 64 x 64 blocks of a 128 x 128 resample");
   thread_local std::vector<float> r(128 * 128);
   AreaResample(p, base, 128, r.data());
@@ -50,7 +53,7 @@ WithRegions HashWithRegions(const LumaPlane& p, const Rect& base) {
       block[static_cast<size_t>(i * 64 + j)] =
           0.25f * (a[2 * j] + a[2 * j + 1] + b[2 * j] + b[2 * j + 1]);
   }
-  out.whole = HashBlock(block);
+  out.whole = HashBlock(block, dih);
   for (int k = 0; k < kRegions; ++k) {
     const int bx = (k % 3) * 32, by = (k / 3) * 32;
     for (int i = 0; i < 64; ++i) {
@@ -142,32 +145,94 @@ void AddEdgeShifts(const LumaPlane& p, const Rect& box, std::vector<NamedHash>* 
 // several frames deep, inside a bubble whose colour may continue into the picture's own edge.
 constexpr int kLayers = 8;
 
+// A caption bar of the picture's own background colour (a white bar over a picture on white)
+// leaves no edge between bar and picture: the frame detector trims through to the object. Meme
+// and caption tools centre the text in its bar, so the bar ends as far below the text as it
+// starts above it. CaptionCuts gives the picture under a top caption and above a bottom one
+// when a band of text sits between runs of one solid colour at that edge, and the bar that
+// centring implies ends inside the solid run after the text (where nothing else shows the cut).
+constexpr float kSolidTolerance = 14;
+
+std::vector<Rect> CaptionCuts(const LumaPlane& p) {
+  std::vector<Rect> out;
+  if (p.width < 16 || p.height < 32) return out;
+  auto row_stats = [&](int y, float c, double* background) {
+    int near = 0;
+    float worst = 0;
+    for (int x = 0; x < p.width; ++x) {
+      const float d = std::abs(p.at(x, y) - c);
+      near += d <= kSolidTolerance;
+      worst = std::max(worst, d);
+    }
+    *background = static_cast<double>(near) / p.width;
+    return worst <= kSolidTolerance;  // solid
+  };
+  for (int side = 0; side < 2; ++side) {  // 0: a caption on top, 1: at the bottom
+    auto row = [&](int i) { return side == 0 ? i : p.height - 1 - i; };
+    std::vector<float> first(static_cast<size_t>(p.width));
+    for (int x = 0; x < p.width; ++x) first[static_cast<size_t>(x)] = p.at(x, row(0));
+    std::nth_element(first.begin(), first.begin() + p.width / 2, first.end());
+    const float c = first[static_cast<size_t>(p.width / 2)];
+    double bg = 0;
+    int i = 0;
+    while (i < p.height && row_stats(row(i), c, &bg)) ++i;
+    const int t0 = i;  // the text's first line
+    if (t0 == 0 || t0 >= p.height / 2) continue;
+    // Text: lines mostly of the bar's colour; lines of text may be apart by less than a line.
+    int t1 = t0;
+    while (i < p.height / 2) {
+      int j = i;
+      while (j < p.height / 2 && !row_stats(row(j), c, &bg) && bg >= 0.6) ++j;
+      if (j == i) break;
+      t1 = j;
+      int k = j;
+      while (k < p.height / 2 && row_stats(row(k), c, &bg)) ++k;
+      if (k - j >= j - i || k >= p.height / 2) break;  // a gap wider than the line: the text ends
+      i = k;
+    }
+    if (t1 == t0 || t1 - t0 > p.height / 5) continue;
+    int q = t1;  // the solid run after the text
+    while (q < p.height && row_stats(row(q), c, &bg)) ++q;
+    const int cut = t0 + t1;  // the text centred in [0, cut)
+    if (cut <= t1 || cut > q || p.height - cut < p.height / 2) continue;
+    out.push_back(
+        side == 0 ? Rect{0, static_cast<double>(cut), static_cast<double>(p.width),
+                         static_cast<double>(p.height - cut)}
+                  : Rect{0, 0, static_cast<double>(p.width), static_cast<double>(p.height - cut)});
+  }
+  return out;
+}
+
 QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameBoxes& frames,
                               const std::optional<LocatedBox>& box) {
   QuerySignals q;
   const Rect whole = Whole(plane);
+  hash::DihedralHashes dih;
   if (regions) {
-    auto w = HashWithRegions(plane, whole);
+    auto w = HashWithRegions(plane, whole, &dih);
     q.norm = w.whole;
     q.regions = w.regions;
   } else {
-    q.norm = HashRect(plane, whole);
+    q.norm = HashRect(plane, whole, &dih);
   }
+  q.norm_dihedral = dih;
   const auto& content = frames.content;
   if (frames.frame && frames.frame != content) q.frame_hash = HashRect(plane, *frames.frame);
   for (const Rect& r : frames.layers) {
     if (r != content && r != frames.frame)
       q.layers.push_back(HashRect(plane, r));  // not hashed twice
   }
+  for (const Rect& r : CaptionCuts(plane)) q.layers.push_back(HashRect(plane, r));
   if (box) {
     q.box = box->source;
     if (regions) {
-      auto w = HashWithRegions(*box->plane, box->rect);
+      auto w = HashWithRegions(*box->plane, box->rect, &dih);
       q.box_hash = w.whole;
       q.box_regions = w.regions;
     } else {
-      q.box_hash = HashRect(*box->plane, box->rect);
+      q.box_hash = HashRect(*box->plane, box->rect, &dih);
     }
+    q.box_dihedral = dih;
   }
   return q;
 }

@@ -33,6 +33,9 @@ struct QuerySignals {
   std::vector<hash::PdqHash> layers;
   std::array<hash::PdqHash, kRegions> regions;                     // of the whole picture
   std::optional<std::array<hash::PdqHash, kRegions>> box_regions;  // of the box
+  // The 8 dihedral variants of norm and of the box hash (from the same DCT, nearly free): a
+  // hash-only bank item has no variants, so the upload undoes a turn or a mirror by itself.
+  std::optional<hash::DihedralHashes> norm_dihedral, box_dihedral;
 };
 
 struct NamedHash {

@@ -27,6 +27,20 @@ Result<hash::PdqHash> HashFrom(const nlohmann::json& j, const std::string& where
   return hash::PdqHash{*h, q};
 }
 
+// Eight hashes keyed by the dihedral variants' names.
+Result<hash::DihedralHashes> DihedralFrom(const nlohmann::json& d, const std::string& where) {
+  if (!d.is_object()) return InvalidArgument(where + ": not an object");
+  hash::DihedralHashes dh;
+  for (int i = 0; i < 8; ++i) {
+    if (!d.contains(kDihedralNames[i]) || !d[kDihedralNames[i]].is_string())
+      return InvalidArgument(fmt::format("{}: missing \"{}\"", where, kDihedralNames[i]));
+    auto h = hash::Hash256::FromHex(d[kDihedralNames[i]].get<std::string>());
+    if (!h.ok()) return h.status().WithContext(fmt::format("{}.\"{}\"", where, kDihedralNames[i]));
+    dh[static_cast<size_t>(i)] = *h;
+  }
+  return dh;
+}
+
 }  // namespace
 
 nlohmann::ordered_json SignalsToJson(const std::string& path, const FileSignals& f) {
@@ -68,6 +82,14 @@ nlohmann::ordered_json SignalsToJson(const std::string& path, const FileSignals&
     for (int k = 0; k < kRegions; ++k)
       sig[fmt::format("box_region_{}", k)] = HashJson((*f.query.box_regions)[k]);
   }
+  // With the plain dihedral PDQs (--dihedral, --bank, a match query): those of norm and box too.
+  for (const auto& [key, d] : {std::pair{"norm_dihedral", &f.query.norm_dihedral},
+                               std::pair{"box_dihedral", &f.query.box_dihedral}}) {
+    if (!s.dihedral || !*d) continue;
+    nlohmann::ordered_json o;
+    for (int i = 0; i < 8; ++i) o[kDihedralNames[i]] = (**d)[i].ToHex();
+    sig[key] = std::move(o);
+  }
   j["signals"] = std::move(sig);
   if (!f.variants.empty()) {
     nlohmann::ordered_json v;
@@ -88,19 +110,7 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
     f.plain.sha256 = j["sha256"].get<std::string>();
   if (j.contains("md5") && j["md5"].is_string()) f.plain.md5 = j["md5"].get<std::string>();
   if (j.contains("dihedral")) {
-    const auto& d = j["dihedral"];
-    if (!d.is_object()) return InvalidArgument("\"dihedral\": not an object");
-    hash::DihedralHashes dh;
-    for (int i = 0; i < 8; ++i) {
-      if (!d.contains(kDihedralNames[i]) || !d[kDihedralNames[i]].is_string()) {
-        return InvalidArgument(fmt::format("\"dihedral\": missing \"{}\"", kDihedralNames[i]));
-      }
-      auto h = hash::Hash256::FromHex(d[kDihedralNames[i]].get<std::string>());
-      if (!h.ok())
-        return h.status().WithContext(fmt::format("\"dihedral\".\"{}\"", kDihedralNames[i]));
-      dh[i] = *h;
-    }
-    f.plain.dihedral = dh;
+    TD_ASSIGN_OR_RETURN(f.plain.dihedral, DihedralFrom(j["dihedral"], "\"dihedral\""));
   }
   if (j.contains("signals")) {
     const auto& s = j["signals"];
@@ -140,6 +150,14 @@ Result<FileSignals> SignalsFromJson(const nlohmann::json& j, std::string* path) 
       }
     }
     if (any_box_region) f.query.box_regions = box_regions;
+    if (s.contains("norm_dihedral")) {
+      TD_ASSIGN_OR_RETURN(f.query.norm_dihedral,
+                          DihedralFrom(s["norm_dihedral"], "\"signals\".\"norm_dihedral\""));
+    }
+    if (s.contains("box_dihedral")) {
+      TD_ASSIGN_OR_RETURN(f.query.box_dihedral,
+                          DihedralFrom(s["box_dihedral"], "\"signals\".\"box_dihedral\""));
+    }
   }
   if (j.contains("variants")) {
     const auto& v = j["variants"];

@@ -36,6 +36,13 @@ nlohmann::json RobustToJson(const RobustImage& r) {
     j["layers"] = nlohmann::json::array();
     for (const auto& v : r.layers) j["layers"].push_back(PdqJson(v));
   }
+  for (const auto& [key, d] :
+       {std::pair{"dihedral", &r.dihedral}, std::pair{"norm_dihedral", &r.norm_dihedral},
+        std::pair{"box_dihedral", &r.box_dihedral}}) {
+    if (!*d) continue;
+    j[key] = nlohmann::json::array();
+    for (const auto& h : **d) j[key].push_back(h.ToHex());
+  }
   return j;
 }
 
@@ -62,6 +69,24 @@ Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& 
       TD_ASSIGN_OR_RETURN(auto h, PdqFrom(v));
       r->layers.push_back(h);
     }
+  }
+  for (const auto& [key, out] :
+       {std::pair{"dihedral", &r->dihedral}, std::pair{"norm_dihedral", &r->norm_dihedral},
+        std::pair{"box_dihedral", &r->box_dihedral}}) {
+    if (!j.contains(key)) continue;
+    const auto& d = j[key];
+    if (!d.is_array() || d.size() != hash::pdq::kDihedralCount)
+      return DataLoss(fmt::format("robust signals: {} not a list of 8 hashes", key));
+    hash::DihedralHashes dh;
+    for (size_t k = 0; k < dh.size(); ++k) {
+      if (!d[k].is_string())
+        return DataLoss(fmt::format("robust signals: a {} hash is not a string", key));
+      auto h = hash::Hash256::FromHex(d[k].get<std::string>());
+      if (!h.ok())
+        return DataLoss(fmt::format("robust signals: {}: {}", key, h.status().message()));
+      dh[k] = *h;
+    }
+    *out = dh;
   }
   return std::shared_ptr<const RobustImage>(std::move(r));
 }
@@ -112,7 +137,9 @@ Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_sid
     // Plain PDQ and digests, plus the robust signals (bank side: with the variants).
     thread_local match::SignalHasher hasher;
     hasher.set_regions(false);  // norm and box only: the service does not use region votes
-    TD_ASSIGN_OR_RETURN(auto f, hasher.HashBytes(media, bank_side));
+    // An upload's dihedral PDQs too (hash-only bank entries are matched through them).
+    TD_ASSIGN_OR_RETURN(
+        auto f, hasher.HashBytes(media, bank_side, {}, nullptr, hash::HashMode::kFast, !bank_side));
     auto robust = std::make_shared<RobustImage>();
     robust->norm = f.query.norm;
     robust->box = f.query.box_hash;
@@ -121,6 +148,11 @@ Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_sid
       for (const auto& l : f.query.layers) {
         if (robust->layers.size() < kMaxLayers) robust->layers.push_back(l);
       }
+    }
+    if (!bank_side) {
+      robust->dihedral = f.plain.dihedral;
+      robust->norm_dihedral = f.query.norm_dihedral;
+      if (f.query.box_hash) robust->box_dihedral = f.query.box_dihedral;
     }
     for (const auto& v : f.variants) {
       if (robust->variants.size() < 127) robust->variants.push_back(v.hash);

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_set>
 
 #include "core/numbers.h"
@@ -100,7 +101,8 @@ Status Service::Load() {
         whole_ids.push_back(static_cast<uint64_t>(e.id) << 7 | i);
       }
     }
-    entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id)};
+    entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id),
+                      !e.pdq.empty() && e.robust.empty() && e.video.empty()};
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
     if (!e.video.empty()) {
@@ -357,7 +359,7 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
   TD_ASSIGN_OR_RETURN(e.id, store_->AddBankEntry(e));
   {
     WriterLock lock(&mu_);
-    entries_[e.id] = {bank_id, true, RequestIdOf(e.request_id)};
+    entries_[e.id] = {bank_id, true, RequestIdOf(e.request_id), s.pdq && !s.robust && !s.video};
     if (s.video) {
       bank_videos_.emplace_back(e.id, s.video);
       RebuildBankVideos();
@@ -441,7 +443,8 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
     {
       WriterLock lock(&mu_);
       for (size_t i = 0; i < recs.size(); ++i) {
-        entries_[chunk_ids[i]] = {bank_id, true, RequestIdOf(recs[i].request_id)};
+        entries_[chunk_ids[i]] = {bank_id, true, RequestIdOf(recs[i].request_id),
+                                  !recs[i].pdq.empty()};
         if (!recs[i].md5.empty()) exact_.emplace(recs[i].md5, chunk_ids[i]);
         if (!recs[i].sha256.empty()) exact_.emplace(recs[i].sha256, chunk_ids[i]);
       }
@@ -553,17 +556,25 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
         out.push_back({entry, bank->name, "vpdq", vm.best_distance});
     }
   }
+  std::set<int64_t> by_pdq;
   if (s.pdq && s.quality >= kMinQuality) {
     for (const auto& m : bank_pdq_->Query(*s.pdq, widest)) {
       const auto* bank = bank_of(static_cast<int64_t>(m.id));
       if (bank != nullptr && m.distance <= bank->pdq_threshold) {
         out.push_back({static_cast<int64_t>(m.id), bank->name, "pdq", m.distance});
+        by_pdq.insert(static_cast<int64_t>(m.id));
       }
     }
   }
   if (s.robust) {
-    // The upload's norm and box against every bank entry's variants, each at its bank's threshold.
     std::map<int64_t, CheckMatch> best;
+    auto offer = [&](int64_t entry, const store::BankRecord* bank, const char* name, int d) {
+      if (bank == nullptr || d > bank->pdq_threshold) return;
+      auto it = best.find(entry);
+      if (it == best.end() || d < it->second.distance) best[entry] = {entry, bank->name, name, d};
+    };
+    // The upload's norm, box and layers against every media entry's variants, each at its
+    // bank's threshold.
     std::vector<std::pair<const char*, hash::PdqHash>> probes;
     if (s.robust->norm) probes.emplace_back("norm", *s.robust->norm);
     if (s.robust->box) probes.emplace_back("box", *s.robust->box);
@@ -572,11 +583,27 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
       if (h.quality < kMinQuality) continue;
       for (const auto& m : bank_whole_->Query(h.hash, widest)) {
         const int64_t entry = static_cast<int64_t>(m.id >> 7);
-        const auto* bank = bank_of(entry);
-        if (bank == nullptr || m.distance > bank->pdq_threshold) continue;
-        auto it = best.find(entry);
-        if (it == best.end() || m.distance < it->second.distance)
-          best[entry] = {entry, bank->name, name, m.distance};
+        offer(entry, bank_of(entry), name, m.distance);
+      }
+    }
+    // Hash-only entries have no variants: the upload undoes what it can by itself -- turned or
+    // mirrored (its dihedral PDQs), framed, captioned or screenshotted (its box and layers) --
+    // against their PDQ (match::Matcher's rule; takedown-bench match --hash-only).
+    auto turned = [&](const char* name, const std::optional<hash::DihedralHashes>& d, int quality) {
+      if (!d) return;
+      for (size_t k = 1; k < d->size(); ++k)
+        probes.emplace_back(name, hash::PdqHash{(*d)[k], quality});
+    };
+    turned("pdq", s.robust->dihedral, s.quality);
+    if (s.robust->norm) turned("norm", s.robust->norm_dihedral, s.robust->norm->quality);
+    if (s.robust->box) turned("box", s.robust->box_dihedral, s.robust->box->quality);
+    for (const auto& [name, h] : probes) {
+      if (h.quality < kMinQuality) continue;
+      for (const auto& m : bank_pdq_->Query(h.hash, widest)) {
+        const int64_t entry = static_cast<int64_t>(m.id);
+        auto meta = entries_.find(entry);
+        if (meta == entries_.end() || !meta->second.hash_only || by_pdq.count(entry)) continue;
+        offer(entry, bank_of(entry), name, m.distance);
       }
     }
     for (const auto& [entry, m] : best) out.push_back(m);

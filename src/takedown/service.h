@@ -47,6 +47,10 @@ struct RobustImage {
   std::vector<hash::PdqHash> variants;
   // An upload's frame layers (match::FrameBoxes): a screenshot's picture inside its bubble.
   std::vector<hash::PdqHash> layers;
+  // An upload's 8 dihedral plain PDQs, and those of its norm and box: hash-only bank entries (a
+  // hash list's PDQ, no picture to make variants from) find turned and mirrored copies through
+  // them.
+  std::optional<hash::DihedralHashes> dihedral, norm_dihedral, box_dihedral;
 };
 
 // Signals a platform or a requester may send instead of media.
@@ -225,6 +229,9 @@ class Service {
     int64_t bank_id;
     bool enabled;
     int64_t request_id = 0;  // the removal request the entry came from, or 0
+    // Only a PDQ is known (a hash list's entry, hashes sent instead of media): matched by what
+    // the upload can undo by itself (its dihedral PDQs, its norm, box and layers).
+    bool hash_only = false;
   };
   Service(store::Store* store, Env* env);
   Status Load();

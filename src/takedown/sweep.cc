@@ -47,6 +47,14 @@ Status Sweeper::Match(const Signals& s, int64_t entry, int threshold, int64_t lo
     for (const auto& [row, name, d] : ctx_->svc->QueryContentRobust(*s.robust, threshold)) {
       hit(row, name, d);
     }
+  } else if (s.pdq && !s.video && s.quality >= ctx_->opt.min_quality) {
+    // Only a PDQ was reported (a hash list's, a hash-only form's): recorded uploads whose box or
+    // frame layers are that picture -- bordered, captioned, screenshotted copies.
+    service::RobustImage reported;
+    reported.variants.push_back({*s.pdq, s.quality});
+    for (const auto& [row, name, d] : ctx_->svc->QueryContentRobust(reported, threshold)) {
+      hit(row, name, d);
+    }
   }
   if (located_row != 0) hit(located_row, "location", 0);
   return Status::Ok();

@@ -38,7 +38,8 @@ std::set<std::pair<std::string, std::string>> LoadNearDuplicates(
 
 MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
                                  const match::MatchOptions& mo, int threads,
-                                 const std::set<std::pair<std::string, std::string>>& near) {
+                                 const std::set<std::pair<std::string, std::string>>& near,
+                                 bool hash_only) {
   const auto& edits = ReshareEdits();
   const size_t n = photos.size();
   MatchEvaluation ev;
@@ -50,7 +51,8 @@ MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
   auto bank_worker = [&] {
     match::SignalHasher h;
     for (size_t i; (i = next.fetch_add(1)) < n;) {
-      auto r = h.HashFile(photos[i], true);
+      auto r = hash_only ? h.HashFile(photos[i], false, {}, hash::HashMode::kReference)
+                         : h.HashFile(photos[i], true);
       if (r.ok()) {
         bank[i] = std::move(r).value();
         ok[i] = true;
@@ -64,7 +66,9 @@ MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
   ev.bank_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   match::Matcher matcher(mo);
   for (size_t i = 0; i < n; ++i)
-    matcher.Add(ok[i] ? match::BankItemFrom(bank[i]) : match::BankItem{});
+    matcher.Add(!ok[i]      ? match::BankItem{}
+                : hash_only ? match::HashOnlyBankItem(bank[i].plain.pdq)
+                            : match::BankItemFrom(bank[i]));
   matcher.Build();
 
   ev.rows.resize(edits.size() + 1);
@@ -81,7 +85,7 @@ MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
       if (!pixels.ok() || !original.ok()) continue;
       for (size_t e = 0; e <= edits.size(); ++e) {
         const std::vector<uint8_t> bytes = e == 0 ? *original : edits[e - 1].apply(pixels->image);
-        auto q = h.HashBytes(bytes, false);
+        auto q = h.HashBytes(bytes, false, {}, nullptr, hash::HashMode::kFast, hash_only);
         if (!q.ok()) continue;
         bool plain = false, robust = false;
         std::set<std::string> signals;

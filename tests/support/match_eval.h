@@ -35,9 +35,12 @@ struct MatchEvaluation {
 std::set<std::pair<std::string, std::string>> LoadNearDuplicates(
     const std::vector<std::string>& tsv_paths);
 
+// hash_only: each bank item is only the photo's PDQ as a hash list carries it (reference mode,
+// original orientation); uploads are hashed with their dihedral PDQs.
 MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
                                  const match::MatchOptions& options, int threads,
-                                 const std::set<std::pair<std::string, std::string>>& near);
+                                 const std::set<std::pair<std::string, std::string>>& near,
+                                 bool hash_only = false);
 
 std::string FormatMatchEvaluation(const MatchEvaluation& e);
 
