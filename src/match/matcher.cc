@@ -6,6 +6,11 @@
 #include <map>
 
 namespace takedown::match {
+namespace {
+// The eight dihedral variants, in the order of hash::DihedralHashes.
+constexpr const char* kDihedralNames[8] = {"original", "rotate90", "rotate180", "rotate270",
+                                           "flipx",    "flipy",    "flipplus1", "flipminus1"};
+}  // namespace
 
 BankItem BankItemFrom(const FileSignals& f) {
   BankItem b;
@@ -43,14 +48,12 @@ Matcher::~Matcher() = default;
 void Matcher::Add(const BankItem& item) {
   const uint64_t n = items_++;
   if (!item.sha256.empty()) by_sha256_[item.sha256].push_back(n);
-  static constexpr const char* kNames[8] = {"original", "rotate90", "rotate180", "rotate270",
-                                            "flipx",    "flipy",    "flipplus1", "flipminus1"};
   for (size_t i = 0; i < item.pdq_variants.size(); ++i) {
     const auto& v = item.pdq_variants[i];
     if (v.quality < options_.min_quality) continue;
     pdq_ids_.push_back(pdq_var_.size());
     pdq_h_.push_back(v.hash);
-    pdq_var_.push_back({n, kNames[i % 8]});
+    pdq_var_.push_back({n, kDihedralNames[i % 8]});
   }
   if (item.hash_only && !item.pdq_variants.empty() &&
       item.pdq_variants[0].quality >= options_.min_quality) {
@@ -122,30 +125,19 @@ std::vector<SignalMatch> Matcher::Match(const QueryItem& q) const {
       for (const auto& m : hash_only_->Query(h, options_.hash_only_threshold))
         offer({m.id, signal, variant, m.distance});
     };
-    static constexpr const char* kUpload[8] = {
-        "upload/original", "upload/rotate90", "upload/rotate180", "upload/rotate270",
-        "upload/flipx",    "upload/flipy",    "upload/flipplus1", "upload/flipminus1"};
-    if (q.pdq_dihedral) {
-      for (int k = 1; k < 8; ++k) probe((*q.pdq_dihedral)[k], q.pdq.quality, "pdq", kUpload[k]);
-    }
+    // Each turned or mirrored variant (not the original), named prefix/variant.
+    auto turned = [&](const std::optional<hash::DihedralHashes>& d, int quality, const char* signal,
+                      const char* prefix) {
+      if (!d) return;
+      for (size_t k = 1; k < d->size(); ++k)
+        probe((*d)[k], quality, signal, fmt::format("{}/{}", prefix, kDihedralNames[k]));
+    };
+    turned(q.pdq_dihedral, q.pdq.quality, "pdq", "upload");
     probe(q.signals.norm.hash, q.signals.norm.quality, "norm", "hash-only");
-    if (q.signals.box_hash)
+    turned(q.signals.norm_dihedral, q.signals.norm.quality, "norm", "hash-only");
+    if (q.signals.box_hash) {
       probe(q.signals.box_hash->hash, q.signals.box_hash->quality, "box", "hash-only");
-    static constexpr const char* kTurned[8] = {"",
-                                               "hash-only/rotate90",
-                                               "hash-only/rotate180",
-                                               "hash-only/rotate270",
-                                               "hash-only/flipx",
-                                               "hash-only/flipy",
-                                               "hash-only/flipplus1",
-                                               "hash-only/flipminus1"};
-    if (q.signals.norm_dihedral) {
-      for (int k = 1; k < 8; ++k)
-        probe((*q.signals.norm_dihedral)[k], q.signals.norm.quality, "norm", kTurned[k]);
-    }
-    if (q.signals.box_dihedral && q.signals.box_hash) {
-      for (int k = 1; k < 8; ++k)
-        probe((*q.signals.box_dihedral)[k], q.signals.box_hash->quality, "box", kTurned[k]);
+      turned(q.signals.box_dihedral, q.signals.box_hash->quality, "box", "hash-only");
     }
     if (q.signals.frame_hash)
       probe(q.signals.frame_hash->hash, q.signals.frame_hash->quality, "box", "hash-only");
