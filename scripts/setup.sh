@@ -23,8 +23,8 @@ service_packages=(
   # CLI, JSON, logging
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # the service: HTTP server (Boost.Beast/Asio, header-only), HTTP client for webhooks and the
-  # example platform (cpp-httplib), config (toml++), store (SQLite)
-  libboost-dev libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev
+  # example platform (cpp-httplib), config (toml++), store (SQLite; PostgreSQL through libpq)
+  libboost-dev libcpp-httplib-dev libtomlplusplus-dev libsqlite3-dev libpq-dev
   # the takedown executable's allocator (see src/cli/CMakeLists.txt)
   libjemalloc-dev
   # evidence kept for a retention period is encrypted at rest (libsodium secretbox)
@@ -46,8 +46,9 @@ service_packages=(
 test_packages=(
   # formatting and static checks
   clang-format clang-tidy
-  # the store's command-line shell (tests and troubleshooting)
-  sqlite3
+  # the store's command-line shell (tests and troubleshooting); PostgreSQL 15's server, which
+  # the tests of the PostgreSQL store start in a temporary directory (initdb, pg_ctl)
+  sqlite3 postgresql
   # the email line's round-trip test runs real mail servers on loopback (tests/mail/mailservers.sh)
   postfix dovecot-core dovecot-imapd openssl
   # tests and benchmarks

@@ -1,14 +1,21 @@
-// The store's contract, run against every backend (SQLite and the in-memory one; a PostgreSQL
-// backend joins the list): documents and their unique keys, transactions that are all or
-// nothing (conditions on a document's state included), queries, counts, evidence expiry, keys,
-// and the audit chain.
+// The store's contract, run against every backend (SQLite, PostgreSQL and the in-memory one):
+// keys, banks and entries, content recorded once per id, writes from many threads at once,
+// documents and their unique keys, transactions that are all or nothing (conditions on a
+// document's state included), queries, counts, evidence expiry, and the audit chain.
+//
+// PostgreSQL runs as a server of this test process's own (tests/support/postgres_server.h), a
+// new database for each test; where PostgreSQL is not installed its cases are skipped, saying so.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "core/fake_env.h"
 #include "store/store.h"
+#include "support/postgres_server.h"
 #include "support/synthetic.h"
 
 namespace takedown::store {
@@ -16,15 +23,21 @@ namespace {
 
 struct Backend {
   std::string name;
-  std::function<std::unique_ptr<Store>(const std::string& dir, Env* env)> open;
+  // A new, empty store; an error names why none could be made (Unsupported: skip, loudly).
+  std::function<Result<std::unique_ptr<Store>>(const std::string& dir, Env* env)> open;
 };
 
 class StoreContract : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir();
-    store_ = GetParam().open(dir_, &env_);
-    ASSERT_NE(store_, nullptr);
+    auto s = GetParam().open(dir_, &env_);
+    if (!s.ok() && s.status().code() == StatusCode::kUnsupported) {
+      GTEST_SKIP() << "SKIPPED, the " << GetParam().name
+                   << " backend cannot run here: " << s.status().message();
+    }
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
   }
   void TearDown() override {
     store_.reset();
@@ -45,6 +58,105 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
   std::string dir_;
   std::unique_ptr<Store> store_;
 };
+
+TEST_P(StoreContract, KeysBanksAndEntries) {
+  auto k = store_->CreateKey({0, "platform-1", "platform", "abc", 0, false});
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  auto found = store_->FindKeyByHash("abc");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->role, "platform");
+  EXPECT_EQ((*found)->created_ms, 1'800'000'000'000);
+  EXPECT_FALSE(store_->FindKeyByHash("nope")->has_value());
+  ASSERT_TRUE(store_->RevokeKey(*k).ok());
+  EXPECT_TRUE((*store_->FindKeyByHash("abc"))->revoked);
+  EXPECT_EQ(store_->RevokeKey(999).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListKeys()->size(), 1u);
+
+  auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(store_->ListBanks()->at(0).pdq_threshold, 31);
+  auto e =
+      store_->AddBankEntry({0, *b, std::string(64, 'a'), 100, "", "", "test", "req-1", true, 0});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto missing = store_->AddBankEntry({0, 12345, "", 0, "", "", "", "", true, 0});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+  ASSERT_TRUE(store_->SetBankEntryEnabled(*e, false).ok());
+  EXPECT_EQ(store_->SetBankEntryEnabled(*e + 100, false).code(), StatusCode::kNotFound);
+  auto entries = store_->ListBankEntries();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_FALSE((*entries)[0].enabled);
+  EXPECT_EQ((*entries)[0].request_id, "req-1");
+  // A batch is all or nothing: one entry of a missing bank, none of the batch is kept.
+  BankEntryRecord good{0, *b, std::string(64, 'c'), 90, "", "", "list", "", true, 0};
+  BankEntryRecord bad = good;
+  bad.bank_id = 777;
+  EXPECT_FALSE(store_->AddBankEntries({good, bad}).ok());
+  EXPECT_EQ(store_->ListBankEntries()->size(), 1u);
+  auto two = store_->AddBankEntries({good, good});
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ((*two)[1], (*two)[0] + 1) << "ids in order";
+}
+
+TEST_P(StoreContract, ContentIsRecordedOncePerContentIdAndFoundByDigest) {
+  auto a = store_->RecordContent(
+      {0, "c1", "chat", "user", std::string(64, 'b'), 90, std::string(32, 'd'), "", "live", 0});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_GT(*a, 0);
+  auto again = store_->RecordContent({0, "c1", "chat2", "user2", "", 0, "", "", "live", 0});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, -*a);  // already there: the same row, unchanged
+  auto batch = store_->RecordContentBatch({{0, "c2", "chat", "u", "", 0, "", "", "live", 0},
+                                           {0, "c1", "x", "y", "", 0, "", "", "live", 0},
+                                           {0, "c2", "x", "y", "", 0, "", "", "live", 0}});
+  ASSERT_TRUE(batch.ok());
+  EXPECT_GT((*batch)[0], 0);
+  EXPECT_EQ((*batch)[1], -*a);
+  EXPECT_EQ((*batch)[2], -(*batch)[0]) << "a second of the same id in one batch";
+  EXPECT_EQ(*store_->CountContent(), 2);
+  EXPECT_EQ((*store_->ListContent())[0].chat_id, "chat");
+  EXPECT_EQ((*store_->FindContent("c1"))->pdq, std::string(64, 'b'));
+  EXPECT_FALSE(store_->FindContent("c9")->has_value());
+  auto by_md5 = store_->FindContentByDigest(std::string(32, 'd'), "");
+  ASSERT_EQ(by_md5->size(), 1u);
+  EXPECT_EQ((*by_md5)[0].content_id, "c1");
+  EXPECT_TRUE(store_->FindContentByDigest("", "")->empty()) << "an empty digest matches nothing";
+  ASSERT_TRUE(store_->SetContentState(*a, "removed").ok());
+  EXPECT_EQ((*store_->GetContent(*a))->state, "removed");
+  EXPECT_EQ(store_->SetContentState(*a + 100, "removed").code(), StatusCode::kNotFound);
+  int seen = 0;
+  ASSERT_TRUE(store_
+                  ->ScanContent([&](const ContentRecord&) {
+                    ++seen;
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(seen, 2);
+}
+
+TEST_P(StoreContract, ConcurrentWritesAreAllCommittedWithDistinctIds) {
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<int64_t> ids;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto id = store_->RecordContent(
+            {0, "c" + std::to_string(t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
+        ASSERT_TRUE(id.ok()) << id.status().ToString();
+        auto a = store_->AppendAudit("test", "content.recorded", "{}");
+        ASSERT_TRUE(a.ok()) << a.status().ToString();
+        std::lock_guard lock(mu);
+        ids.insert(*id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ids.size(), 400u);
+  EXPECT_EQ(*store_->CountContent(), 400);
+  auto n = VerifyAuditChain(*store_);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 400);
+}
 
 TEST_P(StoreContract, DocumentsInsertReplaceAndTheirUniqueKeys) {
   auto ids =
@@ -245,15 +357,30 @@ TEST_P(StoreContract, BankEntriesAreSearchedByHashPrefixStateAndPage) {
   EXPECT_TRUE(find({.prefix = "ff"}).empty());
 }
 
-std::unique_ptr<Store> OpenSqlite(const std::string& dir, Env* env) {
-  return std::move(OpenSqliteStore(dir + "/db", env).value());
+Result<std::unique_ptr<Store>> OpenSqlite(const std::string& dir, Env* env) {
+  return OpenSqliteStore(dir + "/db", env);
+}
+
+// One server for this process (each test is a process of its own under ctest), a new database
+// for each test.
+Result<std::unique_ptr<Store>> OpenPostgres(const std::string&, Env* env) {
+  auto server = testing::TempPostgres::Shared();
+  if (!server.ok()) {
+    if (server.status().code() == StatusCode::kNotFound)
+      return Unsupported(server.status().message());
+    return server.status();
+  }
+  TD_ASSIGN_OR_RETURN(auto url, (*server)->CreateDatabase());
+  return OpenPostgresStore(url, env);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
                          ::testing::Values(Backend{"sqlite", &OpenSqlite},
+                                           Backend{"postgres", &OpenPostgres},
                                            Backend{"memory",
                                                    [](const std::string&, Env* env) {
-                                                     return OpenMemoryStore(env);
+                                                     return Result<std::unique_ptr<Store>>(
+                                                         OpenMemoryStore(env));
                                                    }}),
                          [](const auto& info) { return info.param.name; });
 

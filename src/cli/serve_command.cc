@@ -1,6 +1,7 @@
 // `takedown serve`, `takedown admin ...` and `takedown audit verify`: the service process and the
-// operator's tools beside it. Both open the same SQLite store; SQLite's locking and the store's
-// re-reading of the audit chain's head make that safe while the server runs.
+// operator's tools beside it. Both open the same store (store.backend): SQLite's locking and the
+// store's re-reading of the audit chain's head make that safe while the server runs; PostgreSQL
+// orders writers itself, and several `takedown serve` may share one database.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
@@ -122,6 +123,19 @@ Result<std::string> LoadOrCreateKeyFile(const std::string& file, const std::stri
   return key;
 }
 
+// The configured store: the SQLite file (made when create is set) or the PostgreSQL database.
+Result<std::unique_ptr<store::Store>> OpenConfiguredStore(const ServeConfig& cfg, bool create) {
+  if (cfg.store_backend == "postgres") return store::OpenPostgresStore(cfg.store_url);
+  return store::OpenSqliteStore(cfg.store_path, nullptr, create);
+}
+
+// The store as logs and messages name it: the file, or PostgreSQL's host and database (never
+// the connection string, which may hold a password).
+std::string StoreName(const ServeConfig& cfg) {
+  return cfg.store_backend == "postgres" ? store::DescribePostgresUrl(cfg.store_url)
+                                         : cfg.store_path;
+}
+
 int Serve(const std::string& config_path, const std::map<std::string, std::string>& flags) {
   auto cfg = LoadServeConfig(
       config_path, [](const char* n) { return std::getenv(n); }, flags);
@@ -141,12 +155,24 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
-  auto lock = LockStore(cfg->store_path);
+  const bool postgres = cfg->store_backend == "postgres";
+  // One `takedown serve` per store: a lock on the SQLite file, or an advisory lock in the
+  // PostgreSQL database (until replicas share their indexes and claim work in the database).
+  auto lock = postgres ? Result<int>(-1) : LockStore(cfg->store_path);
   if (!lock.ok()) {
     spdlog::error("store: {}", lock.status().message());
     return 1;
   }
-  auto store = store::OpenSqliteStore(cfg->store_path);
+  std::unique_ptr<store::DatabaseLock> db_lock;
+  if (postgres) {
+    auto l = store::LockPostgresDatabase(cfg->store_url);
+    if (!l.ok()) {
+      spdlog::error("store: {}", l.status().message());
+      return 1;
+    }
+    db_lock = std::move(l).value();
+  }
+  auto store = OpenConfiguredStore(*cfg, /*create=*/true);
   if (!store.ok()) {
     spdlog::error("store: {}", store.status().message());
     return 1;
@@ -175,7 +201,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   std::printf("listening on %s://%s:%d\n", scheme, cfg->server.host.c_str(), server.port());
   std::fflush(stdout);
   spdlog::info("listening on {}://{}:{} with {} threads; store {}", scheme, cfg->server.host,
-               server.port(), cfg->server.threads, cfg->store_path);
+               server.port(), cfg->server.threads, StoreName(*cfg));
   if (!cfg->server.tls_cert_file.empty()) {
     spdlog::info("TLS: certificate {} (checked every 5 s and loaded anew when it changes)",
                  cfg->server.tls_cert_file);
@@ -247,7 +273,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
   service::WorkflowOptions wopt;
   // The key encrypts media staged for hashing after its request is stored, and kept evidence.
-  auto key = LoadOrCreateKeyFile(cfg->evidence_key_file, cfg->store_path, "evidence");
+  // Key files beside the SQLite file; with PostgreSQL, relative to the working directory.
+  const std::string key_dir_of = postgres ? std::string() : cfg->store_path;
+  auto key = LoadOrCreateKeyFile(cfg->evidence_key_file, key_dir_of, "evidence");
   if (!key.ok()) {
     spdlog::error("evidence: {}", key.status().message());
     server.Stop();
@@ -256,7 +284,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   }
   wopt.evidence_key = std::move(*key);
   // The key signing investigators' disclosure packages (Ed25519 seed).
-  auto seed = LoadOrCreateKeyFile(cfg->package_key_file, cfg->store_path, "packages");
+  auto seed = LoadOrCreateKeyFile(cfg->package_key_file, key_dir_of, "packages");
   if (!seed.ok()) {
     spdlog::error("packages: {}", seed.status().message());
     server.Stop();
@@ -382,17 +410,36 @@ Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, ser
   return line;
 }
 
-// The operator's tools open an existing store; only `admin create-key --create` makes a new one
-// (a mistyped path must not become an empty store whose keys the running service never sees).
-Result<std::unique_ptr<store::Store>> OpenStoreFor(const std::string& config_path,
-                                                   const std::string& store_flag,
-                                                   bool create = false) {
-  std::map<std::string, std::string> flags;
-  if (!store_flag.empty()) flags["store.path"] = store_flag;
-  TD_ASSIGN_OR_RETURN(auto cfg,
-                      LoadServeConfig(
-                          config_path, [](const char* n) { return std::getenv(n); }, flags));
-  return store::OpenSqliteStore(cfg.store_path, nullptr, create);
+// The store options of the operator's tools: --store (the SQLite file), --store.backend and
+// --store.url, each beating the configuration file and the environment as serve's flags do.
+struct StoreFlags {
+  std::string config, path, backend, url;
+  void AddTo(CLI::App* cmd) {
+    cmd->add_option("--config", config, "TOML configuration file (for the store)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--store,--store.path", path,
+                    "SQLite store (default: the config's, or takedown.db)");
+    cmd->add_option("--store.backend", backend, "sqlite (default) or postgres");
+    cmd->add_option("--store.url", url,
+                    "PostgreSQL connection, with --store.backend postgres (prefer the "
+                    "environment's TAKEDOWN_STORE_URL)");
+  }
+  Result<ServeConfig> Load() const {
+    std::map<std::string, std::string> flags;
+    if (!path.empty()) flags["store.path"] = path;
+    if (!backend.empty()) flags["store.backend"] = backend;
+    if (!url.empty()) flags["store.url"] = url;
+    return LoadServeConfig(
+        config, [](const char* n) { return std::getenv(n); }, flags);
+  }
+};
+
+// The operator's tools open an existing store; only `admin create-key --create` makes a new
+// SQLite one (a mistyped path must not become an empty store whose keys the running service
+// never sees).
+Result<std::unique_ptr<store::Store>> OpenStoreFor(const StoreFlags& f, bool create = false) {
+  TD_ASSIGN_OR_RETURN(auto cfg, f.Load());
+  return OpenConfiguredStore(cfg, create);
 }
 
 }  // namespace
@@ -438,7 +485,8 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       app.add_subcommand("admin", "Operator tasks on the store (safe while the server runs)");
   admin->require_subcommand(1);
   struct Opts {
-    std::string config, store, role, name;
+    StoreFlags store;
+    std::string role, name;
     int64_t key_id = 0;
     bool create = false;
   };
@@ -448,11 +496,10 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       "create-key", "Create an API key; it is printed once and stored only as a hash");
   create->add_option("--role", o->role, "platform, requester, reviewer or admin")->required();
   create->add_option("--name", o->name, "who holds the key (e.g. 'kcsc-analysts')")->required();
-  create->add_option("--config", o->config, "TOML configuration file (for the store path)")
-      ->check(CLI::ExistingFile);
-  create->add_option("--store", o->store, "SQLite store (default: the config's, or takedown.db)");
+  o->store.AddTo(create);
   create->add_flag("--create", o->create,
-                   "make the store when it does not exist yet (the first key of a new install)");
+                   "make the SQLite store when it does not exist yet (the first key of a new "
+                   "install)");
   create->callback([&exit_code, o] {
     auto role = service::ParseRole(o->role);
     if (!role.ok()) {
@@ -460,7 +507,7 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
-    auto store = OpenStoreFor(o->config, o->store, o->create);
+    auto store = OpenStoreFor(o->store, o->create);
     if (!store.ok()) {
       spdlog::error("store: {}{}", store.status().message(),
                     store.status().code() == StatusCode::kNotFound
@@ -491,10 +538,9 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       "revoke-key", "Revoke an API key (a running server refuses it within 10 s)");
   revoke->add_option("key_id", o->key_id, "the key's id (from create-key or list-keys)")
       ->required();
-  revoke->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
-  revoke->add_option("--store", o->store, "SQLite store");
+  o->store.AddTo(revoke);
   revoke->callback([&exit_code, o] {
-    auto store = OpenStoreFor(o->config, o->store);
+    auto store = OpenStoreFor(o->store);
     auto svc = store.ok() ? service::Service::Create(store->get())
                           : Result<std::unique_ptr<service::Service>>(store.status());
     Status st = svc.ok() ? (*svc)->RevokeKey(o->key_id, "cli") : svc.status();
@@ -508,10 +554,9 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
 
   auto* list =
       admin->add_subcommand("list-keys", "List API keys (ids, names, roles; never the keys)");
-  list->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
-  list->add_option("--store", o->store, "SQLite store");
+  o->store.AddTo(list);
   list->callback([&exit_code, o] {
-    auto store = OpenStoreFor(o->config, o->store);
+    auto store = OpenStoreFor(o->store);
     auto keys =
         store.ok() ? (*store)->ListKeys() : Result<std::vector<store::KeyRecord>>(store.status());
     if (!keys.ok()) {
@@ -529,16 +574,19 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
 
 void RegisterBackupCommands(CLI::App* admin, int& exit_code) {
   struct Opts {
-    std::string config, store, file;
+    StoreFlags store;
+    std::string file;
   };
   auto o = std::make_shared<Opts>();
   // The store's path as serve would use it (--store, else the configuration's store.path).
   auto store_path = [](const Opts& opts) -> Result<std::string> {
-    std::map<std::string, std::string> flags;
-    if (!opts.store.empty()) flags["store.path"] = opts.store;
-    TD_ASSIGN_OR_RETURN(auto cfg,
-                        LoadServeConfig(
-                            opts.config, [](const char* n) { return std::getenv(n); }, flags));
+    TD_ASSIGN_OR_RETURN(auto cfg, opts.store.Load());
+    if (cfg.store_backend != "sqlite") {
+      return FailedPrecondition(fmt::format(
+          "admin backup and restore copy a SQLite store; this configuration's store is {} ({}): "
+          "back it up with PostgreSQL's own tools (pg_dump, pg_basebackup)",
+          cfg.store_backend, StoreName(cfg)));
+    }
     return cfg.store_path;
   };
   // Opens a copy and walks its audit chain: a copy that does not verify is not a backup.
@@ -556,8 +604,7 @@ void RegisterBackupCommands(CLI::App* admin, int& exit_code) {
       "A consistent copy of the store while the service runs (checked: integrity and audit chain)");
   backup->add_option("--to", o->file, "the backup file to write (replaced whole, never half)")
       ->required();
-  backup->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
-  backup->add_option("--store", o->store, "SQLite store");
+  o->store.AddTo(backup);
   backup->footer(
       "The evidence key (evidence.key beside the store, or evidence.key_file) and the package\n"
       "signing key (package-signing.key, or packages.signing_key_file) are not in the backup:\n"
@@ -580,8 +627,7 @@ void RegisterBackupCommands(CLI::App* admin, int& exit_code) {
       "restore",
       "Replace the store with a backup (the service must be stopped; the old store is kept)");
   restore->add_option("--from", o->file, "the backup file")->required()->check(CLI::ExistingFile);
-  restore->add_option("--config", o->config, "TOML configuration file")->check(CLI::ExistingFile);
-  restore->add_option("--store", o->store, "SQLite store");
+  o->store.AddTo(restore);
   restore->callback([&exit_code, o, store_path, verify, fail] {
     auto to = store_path(*o);
     if (!to.ok()) return fail("config", to.status());
@@ -618,13 +664,12 @@ void RegisterBackupCommands(CLI::App* admin, int& exit_code) {
 void RegisterAuditCommand(CLI::App& app, int& exit_code) {
   auto* audit = app.add_subcommand("audit", "The tamper-evident audit log");
   audit->require_subcommand(1);
-  auto o = std::make_shared<std::pair<std::string, std::string>>();
+  auto o = std::make_shared<StoreFlags>();
   auto* verify = audit->add_subcommand(
       "verify", "Walk the audit chain; report the first altered, removed or inserted record");
-  verify->add_option("--config", o->first, "TOML configuration file")->check(CLI::ExistingFile);
-  verify->add_option("--store", o->second, "SQLite store");
+  o->AddTo(verify);
   verify->callback([&exit_code, o] {
-    auto store = OpenStoreFor(o->first, o->second);
+    auto store = OpenStoreFor(*o);
     if (!store.ok()) {
       spdlog::error("store: {}", store.status().message());
       exit_code = 1;

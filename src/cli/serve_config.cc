@@ -99,11 +99,28 @@ Status MailUrl(const std::string& url, std::initializer_list<const char*> scheme
 
 const std::vector<Binding>& Bindings() {
   static const std::vector<Binding> b = {
+      {{"store.backend", "TAKEDOWN_STORE_BACKEND", "--store.backend",
+        "the system of record: sqlite (one file) or postgres (PostgreSQL at store.url)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (v != "sqlite" && v != "postgres")
+           return InvalidArgument(
+               fmt::format("'{}' is not a store backend (sqlite or postgres)", v));
+         c.store_backend = v;
+         return Status::Ok();
+       },
+       false},
       {{"store.path", "TAKEDOWN_STORE_PATH", "--store.path",
         "SQLite database file (created on first start)"},
        [](ServeConfig& c, const std::string& v) {
          if (v.empty()) return InvalidArgument("the store path is empty");
          c.store_path = v;
+         return Status::Ok();
+       },
+       false},
+      {{"store.url", "TAKEDOWN_STORE_URL", "--store.url",
+        "PostgreSQL connection (backend postgres; prefer the environment; never logged)"},
+       [](ServeConfig& c, const std::string& v) {
+         c.store_url = v;
          return Status::Ok();
        },
        false},
@@ -555,8 +572,8 @@ Result<std::string> ConfigReference() {
       "environment, which beats the file, which beats the default. An unknown key or a value of "
       "the\n"
       "wrong type in the file is an error naming it; secrets (`webhook.secret`, the mail "
-      "passwords)\n"
-      "belong in the environment and are never logged.\n";
+      "passwords,\n"
+      "a password in `store.url`) belong in the environment and are never logged.\n";
   std::string current;
   for (const ServeSetting& s : ServeSettings()) {
     auto it = defaults.find(s.key);

@@ -32,7 +32,9 @@ struct MailSettings {
 };
 
 struct ServeConfig {
+  std::string store_backend = "sqlite";  // sqlite | postgres
   std::string store_path = "takedown.db";
+  std::string store_url;  // backend postgres: libpq connection string or URL (never logged)
   http::ServerConfig server;
   std::string log_level = "info";
   std::string webhook_url;      // "" = no webhooks: the platform acknowledges actions itself

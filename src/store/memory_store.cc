@@ -138,7 +138,7 @@ class MemoryStore final : public Store {
     std::vector<int64_t> ids;
     for (const auto& c : cs) {
       if (auto it = content_by_id_.find(c.content_id); it != content_by_id_.end()) {
-        ids.push_back(it->second);
+        ids.push_back(-it->second);  // negative: already recorded (as every backend says it)
         continue;
       }
       ContentRecord r = c;

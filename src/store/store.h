@@ -1,5 +1,5 @@
 // The system of record, behind an interface that knows nothing of SQL: the embedded SQLite
-// backend implements it now, a PostgreSQL backend can later without touching the domain.
+// backend (the default) and a PostgreSQL one (several processes on one database) implement it.
 //
 // Every write that returns OK is durable (committed, synced) before it returns. Implementations
 // are thread-safe.
@@ -127,8 +127,7 @@ struct EvidenceBlob {
 
 // The store is one system of record seen through narrow interfaces, one per use: a module is
 // handed only the ones it needs (the workflow never sees API keys; the HTTP edge only the audit
-// log). The SQLite backend implements them all in one object (Store); a PostgreSQL backend will
-// implement the same interfaces.
+// log). The SQLite and PostgreSQL backends implement them all in one object (Store).
 
 // API keys (hashes only).
 class KeyStore {
@@ -268,6 +267,26 @@ std::unique_ptr<Store> OpenMemoryStore(Env* env = nullptr);
 // With create = false, a path that does not exist is NotFound instead of a new, empty store.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, Env* env = nullptr,
                                                bool create = true);
+
+// Opens the PostgreSQL store at url (a libpq connection string or postgresql:// URL), applying
+// the schema migrations it lacks under an advisory lock; a database whose schema is newer than
+// this build is Unsupported. Several processes may open one database at once (replicas).
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, Env* env = nullptr);
+
+// Held while a `takedown serve` uses a PostgreSQL database: a session-level advisory lock on a
+// connection of its own, released when this object goes or the process dies (its connection
+// closes). Until replicas share their in-memory indexes and claim work in the database, one
+// process serves a database, as one serves a SQLite file.
+class DatabaseLock {
+ public:
+  virtual ~DatabaseLock() = default;
+};
+// FailedPrecondition naming the holder (its pid and host) when another process holds the lock.
+Result<std::unique_ptr<DatabaseLock>> LockPostgresDatabase(const std::string& url);
+
+// A PostgreSQL connection string as logs may show it: "PostgreSQL database D on H:P as U", never
+// its password or other options.
+std::string DescribePostgresUrl(const std::string& url);
 
 // A consistent copy of the SQLite database at `from` as a new file `to`, by SQLite's online
 // backup in one read transaction: the service may go on writing, and the copy is the store as it

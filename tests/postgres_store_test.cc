@@ -1,0 +1,191 @@
+// What is the PostgreSQL store's own (its contract with the others is store_contract_test.cc):
+// schema versions (a newer database refused by name, two processes migrating one new database at
+// once), several processes on one database writing one audit chain, tampering found, a restart
+// of PostgreSQL losing nothing committed, binary evidence whole, and clear errors.
+//
+// The server is this test process's own (tests/support/postgres_server.h); where PostgreSQL is
+// not installed these tests are skipped, saying so.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "store/store.h"
+#include "support/postgres_server.h"
+
+namespace takedown::store {
+namespace {
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::TempPostgres::Shared();
+    if (!server.ok() && server.status().code() == StatusCode::kNotFound)
+      GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << server.status().message();
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    pg_ = *server;
+    auto url = pg_->CreateDatabase();
+    ASSERT_TRUE(url.ok()) << url.status().ToString();
+    url_ = *url;
+  }
+  std::unique_ptr<Store> Open() {
+    auto s = OpenPostgresStore(url_);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  testing::TempPostgres* pg_ = nullptr;
+  std::string url_;
+};
+
+TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefusedByName) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->CreateBank({0, "ncii", "ncii", 31, "block", 0}).ok());
+  s.reset();
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 99").ok());
+  auto again = OpenPostgresStore(url_);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(again.status().message().find("schema is version 99, newer than this build"),
+            std::string::npos)
+      << again.status().message();
+  // Put back, the data is all there.
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 1").ok());
+  auto back = Open();
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->ListBanks()->size(), 1u);
+}
+
+TEST_F(PostgresStoreTest, TwoProcessesMigratingOneNewDatabaseAtOnceBothOpenIt) {
+  std::vector<std::thread> threads;
+  std::vector<Status> results(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { results[i] = OpenPostgresStore(url_).status(); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) EXPECT_TRUE(r.ok()) << r.ToString();
+}
+
+// Two stores on one database are two replicas: their writes interleave, their ids never collide,
+// and their audit records form one chain that verifies.
+TEST_F(PostgresStoreTest, TwoReplicasWriteDistinctIdsAndOneAuditChain) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<int64_t> ids;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Store* s = t % 2 ? a.get() : b.get();
+      for (int i = 0; i < 40; ++i) {
+        auto id = s->RecordContent(
+            {0, "c" + std::to_string(t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
+        ASSERT_TRUE(id.ok()) << id.status().ToString();
+        DocumentStore::Changes ch;
+        ch.content_states = {{*id, "removed"}};
+        ch.audits = {{"replica", "content.removed", "{}"}, {"replica", "again", "{}"}};
+        ASSERT_TRUE(s->Transact(ch).ok());
+        std::lock_guard lock(mu);
+        ids.insert(*id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ids.size(), 240u);
+  auto n = VerifyAuditChain(*a);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 480);
+  EXPECT_EQ(*VerifyAuditChain(*b), 480);
+}
+
+TEST_F(PostgresStoreTest, AuditVerificationNamesAlteredAndRemovedRecords) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(
+        s->AppendAudit("admin", "bank.entry.added", "{\"i\":" + std::to_string(i) + "}").ok());
+  EXPECT_EQ(*VerifyAuditChain(*s), 10);
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE audit SET payload = '{\"i\":99}' WHERE seq = 4").ok());
+  auto r = VerifyAuditChain(*s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("audit record 4 was altered"), std::string::npos)
+      << r.status().message();
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE audit SET payload = '{\"i\":3}' WHERE seq = 4").ok());
+  EXPECT_TRUE(VerifyAuditChain(*s).ok());
+  // The last record removed: the chain's head still knows it, the next append follows it, and
+  // the gap shows.
+  ASSERT_TRUE(pg_->Sql(url_, "DELETE FROM audit WHERE seq = 10").ok());
+  ASSERT_TRUE(s->AppendAudit("admin", "next", "{}").ok());
+  r = VerifyAuditChain(*s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("audit record 10 is missing"), std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(PostgresStoreTest, ARestartOfPostgresLosesNothingCommittedAndTheStoreCarriesOn) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  auto bank = s->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(bank.ok());
+  std::vector<int64_t> entries;
+  for (int i = 0; i < 20; ++i) {
+    auto e = s->AddBankEntry({0, *bank, std::string(64, 'a'), 90, "", "", "t", "", true, 0});
+    ASSERT_TRUE(e.ok());
+    entries.push_back(*e);
+  }
+  ASSERT_TRUE(s->AppendAudit("admin", "before", "{}").ok());
+  ASSERT_TRUE(pg_->Restart().ok());  // immediate: as a crash of the server would
+  // Reads and writes go on over new connections.
+  auto listed = s->ListBankEntries();
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->size(), 20u);
+  auto after = s->AppendAudit("admin", "after", "{}");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->seq, 2);
+  EXPECT_EQ(*VerifyAuditChain(*s), 2);
+  // And another process opening it finds all of it.
+  s.reset();
+  auto again = Open();
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->ListBankEntries()->size(), 20u);
+}
+
+TEST_F(PostgresStoreTest, EvidenceBytesComeBackWhole) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  std::string bytes;
+  for (int i = 0; i < 1024; ++i) bytes.push_back(static_cast<char>(i % 256));
+  ASSERT_TRUE(s->PutEvidence({7, 0, std::string("\0\1\2", 3), bytes, 9'000}).ok());
+  auto got = s->GetEvidence(7, 0);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->nonce, std::string("\0\1\2", 3));
+  EXPECT_EQ((*got)->data, bytes);
+  // Replaced whole, not added beside.
+  ASSERT_TRUE(s->PutEvidence({7, 0, "n", "other", 9'500}).ok());
+  EXPECT_EQ((*s->GetEvidence(7, 0))->data, "other");
+  EXPECT_EQ((*s->GetEvidence(7, 0))->expires_ms, 9'500);
+}
+
+TEST_F(PostgresStoreTest, TextThatIsNotUtf8IsRefusedAndNothingIsWritten) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  auto r = s->RecordContent({0, std::string("bad\xff\xfe", 5), "chat", "u", "", 0, "", "", "live"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("UTF8"), std::string::npos) << r.status().message();
+  EXPECT_EQ(*s->CountContent(), 0);
+  EXPECT_TRUE(s->RecordContent({0, "fine", "chat", "u", "", 0, "", "", "live"}).ok());
+}
+
+TEST(PostgresStoreOpen, AnUnreachableServerIsAClearErrorAndAnEmptyUrlToo) {
+  auto s = OpenPostgresStore("host=/nonexistent-takedown-dir dbname=x connect_timeout=2");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("cannot connect to the PostgreSQL store"), std::string::npos)
+      << s.status().message();
+  auto empty = OpenPostgresStore("");
+  EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace takedown::store
