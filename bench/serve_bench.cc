@@ -24,20 +24,21 @@ hash::Hash256 RandomHash(std::mt19937_64& rng) {
 }
 
 int RunServeSeed(const Options& o) {
-  std::string path = "bench-serve/takedown.db";
+  std::string path = "bench-serve/takedown.db", url;
   size_t bank = 1'000'000, content = 10'000'000;
   for (size_t i = 0; i + 1 < o.rest.size(); ++i) {
     if (o.rest[i] == "--store") path = o.rest[i + 1];
+    if (o.rest[i] == "--store-url") url = o.rest[i + 1];  // PostgreSQL; keys still beside path
     if (o.rest[i] == "--bank") bank = std::stoull(o.rest[i + 1]);
     if (o.rest[i] == "--content") content = std::stoull(o.rest[i + 1]);
   }
   const std::string dir = std::filesystem::path(path).parent_path().string();
   if (!dir.empty()) std::filesystem::create_directories(dir);
-  if (std::filesystem::exists(path)) {
+  if (url.empty() && std::filesystem::exists(path)) {
     std::fprintf(stderr, "serve-seed: %s exists; remove it first\n", path.c_str());
     return 2;
   }
-  auto store = store::OpenSqliteStore(path);
+  auto store = url.empty() ? store::OpenSqliteStore(path) : store::OpenPostgresStore(url);
   if (!store.ok()) {
     std::fprintf(stderr, "serve-seed: %s\n", store.status().ToString().c_str());
     return 1;
@@ -101,7 +102,9 @@ int RunServeSeed(const Options& o) {
 }
 
 const Register kServeSeed(
-    "serve-seed", "fill a store for scripts/bench-serve.sh (--store PATH --bank N --content M)",
+    "serve-seed",
+    "fill a store for scripts/bench-serve.sh (--store PATH [--store-url POSTGRES] --bank N "
+    "--content M)",
     RunServeSeed);
 
 }  // namespace

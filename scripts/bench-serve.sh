@@ -16,7 +16,11 @@
 # IDLE (default 1000) kept-alive connections are held open and idle beside the load (from
 # addresses 127.0.2.x, `takedown-bench edge-idle`), as a platform's many upload front-ends would
 # hold them; IDLE=0 measures without.
-# Usage: scripts/bench-serve.sh            (env: BANK CONTENT DURATION CONNS MEDIA_CONNS IDLE DIR)
+# STORE=postgres measures the same on PostgreSQL (issue 21): a server of the benchmark's own in
+# DIR/pg (Debian's initdb and pg_ctl, as the postgres user when run as root; Unix socket only;
+# fsync on, as durable as SQLite's synchronous=FULL), seeded and served through store.url.
+# Usage: scripts/bench-serve.sh            (env: BANK CONTENT DURATION CONNS MEDIA_CONNS IDLE DIR
+#                                           STORE=sqlite|postgres)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/serve.sh
@@ -27,18 +31,46 @@ CONNS=${CONNS:-24 32 48}
 MEDIA_CONNS=${MEDIA_CONNS:-4}
 IDLE=${IDLE:-1000}
 TARGET_RPS=${TARGET_RPS:-15000}
-DIR=${DIR:-build/bench-serve}
+STORE=${STORE:-sqlite}
+case "$STORE" in
+  sqlite) DIR=${DIR:-build/bench-serve} ;;
+  postgres) DIR=${DIR:-build/bench-serve-pg} ;;
+  *) echo "bench-serve: STORE is sqlite or postgres, not '$STORE'" >&2; exit 2 ;;
+esac
 [ "${SKIP_SETUP:-0}" = 1 ] || scripts/setup.sh
 scripts/build.sh release >/dev/null
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-stamp="$DIR/seeded-$BANK-$CONTENT"
+pgbin=/usr/lib/postgresql/15/bin
+as_pg=()
+[ "$(id -u)" != 0 ] || as_pg=(runuser -u postgres --)
+pg_url="host=$(realpath -m "$DIR/pg") user=takedown dbname=takedown"
+pg_ctl() { "${as_pg[@]}" "$pgbin/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w -t 120 \
+  -o "-c listen_addresses='' -c unix_socket_directories=$(realpath -m "$DIR/pg") -c max_connections=200 -c shared_buffers=1GB" "$@" >/dev/null; }
+stamp="$DIR/seeded-$STORE-$BANK-$CONTENT"
 if [ ! -f "$stamp" ]; then
+  [ ! -d "$DIR/pg/data" ] || pg_ctl -m immediate stop 2>/dev/null || true
   rm -rf "$DIR"
   mkdir -p "$DIR"
-  echo "== seeding $DIR: $BANK bank entries, $CONTENT content items (once; reused next time)"
-  build/bench/takedown-bench serve-seed --store "$DIR/takedown.db" --bank "$BANK" --content "$CONTENT"
+  echo "== seeding $DIR ($STORE): $BANK bank entries, $CONTENT content items (once; reused next time)"
+  if [ "$STORE" = postgres ]; then
+    mkdir -p "$DIR/pg"
+    [ "$(id -u)" != 0 ] || chown postgres "$DIR/pg"
+    "${as_pg[@]}" "$pgbin/initdb" -D "$DIR/pg/data" -U takedown --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    pg_ctl start
+    psql "${pg_url/dbname=takedown/dbname=postgres}" -qc "CREATE DATABASE takedown"
+    build/bench/takedown-bench serve-seed --store "$DIR/takedown.db" --store-url "$pg_url" --bank "$BANK" --content "$CONTENT"
+  else
+    build/bench/takedown-bench serve-seed --store "$DIR/takedown.db" --bank "$BANK" --content "$CONTENT"
+  fi
   touch "$stamp"
+elif [ "$STORE" = postgres ]; then
+  pg_ctl start
+fi
+serve_flags=()
+if [ "$STORE" = postgres ]; then
+  serve_flags=(--store.backend postgres --store.url "$pg_url" --evidence.key_file "$DIR/evidence.key"
+    --packages.signing_key_file "$DIR/package-signing.key")
 fi
 echo "== store: $(du -sh "$DIR" | cut -f1) in $DIR"
 
@@ -54,9 +86,9 @@ fi
 
 pid=""
 idle_pid=""
-trap 'kill $pid $idle_pid 2>/dev/null || true' EXIT
+trap 'kill $pid $idle_pid 2>/dev/null || true; [ "$STORE" != postgres ] || pg_ctl stop || true' EXIT
 t0=$(date +%s.%N)
-start_serve "$DIR"
+start_serve "$DIR" "${serve_flags[@]}"
 t1=$(date +%s.%N)
 mem() { awk '/VmRSS|VmHWM/ {printf "%s %.0f MiB  ", $1, $2/1024}' /proc/$pid/status; }
 echo "== server ready in $(echo "$t1 - $t0" | bc) s (indexes loaded from the store); memory: $(mem)"
@@ -93,7 +125,12 @@ kill -TERM $pid
 wait $pid && echo "== server stopped cleanly on SIGTERM" || echo "== server exit status $?"
 trap - EXIT
 # Back to the seeded size, so that the next run measures the same content index.
-sqlite3 "$DIR/takedown.db" "DELETE FROM content WHERE content_id GLOB 'wrk-*'; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+if [ "$STORE" = postgres ]; then
+  psql "$pg_url" -qc "DELETE FROM content WHERE content_id LIKE 'wrk-%'; VACUUM content;" >/dev/null
+  pg_ctl stop
+else
+  sqlite3 "$DIR/takedown.db" "DELETE FROM content WHERE content_id GLOB 'wrk-*'; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+fi
 echo "== store back to $CONTENT content items"
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
