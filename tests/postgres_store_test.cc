@@ -168,12 +168,16 @@ TEST_F(PostgresStoreTest, EvidenceBytesComeBackWhole) {
   EXPECT_EQ((*s->GetEvidence(7, 0))->expires_ms, 9'500);
 }
 
-TEST_F(PostgresStoreTest, TextThatIsNotUtf8IsRefusedAndNothingIsWritten) {
+TEST_F(PostgresStoreTest, TextThatIsNotUtf8OrHoldsNulIsRefusedAndNothingIsWritten) {
   auto s = Open();
   ASSERT_NE(s, nullptr);
   auto r = s->RecordContent({0, std::string("bad\xff\xfe", 5), "chat", "u", "", 0, "", "", "live"});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("UTF8"), std::string::npos) << r.status().message();
+  // A NUL byte would cut a text value short (two ids stored as one): refused, not truncated.
+  auto nul = s->RecordContent({0, std::string("a\0b", 3), "chat", "u", "", 0, "", "", "live"});
+  EXPECT_EQ(nul.status().code(), StatusCode::kInvalidArgument) << nul.status().ToString();
+  EXPECT_NE(nul.status().message().find("NUL"), std::string::npos) << nul.status().message();
   EXPECT_EQ(*s->CountContent(), 0);
   EXPECT_TRUE(s->RecordContent({0, "fine", "chat", "u", "", 0, "", "", "live"}).ok());
 }

@@ -78,6 +78,9 @@ constexpr int64_t kMigrationLock = 0x74616b65646f776e;  // "takedown"
 class Params {
  public:
   std::string Add(std::string v) {
+    // Text parameters go as C strings: a NUL byte would silently cut the value short (two
+    // distinct ids stored as one). Refused instead, by Conn::Run.
+    if (v.find('\0') != std::string::npos) has_nul_ = true;
     values_.push_back(std::move(v));
     binary_.push_back(0);
     return "$" + std::to_string(values_.size());
@@ -86,10 +89,11 @@ class Params {
   std::string Add(int v) { return Add(std::to_string(v)); }
   std::string Add(bool v) { return Add(std::string(v ? "true" : "false")); }
   std::string AddBytes(std::string v) {
-    Add(std::move(v));
-    binary_.back() = 1;
+    values_.push_back(std::move(v));
+    binary_.push_back(1);  // sent with its length: any bytes
     return "$" + std::to_string(values_.size());
   }
+  bool has_nul() const { return has_nul_; }
   int size() const { return static_cast<int>(values_.size()); }
   std::vector<const char*> ptrs() const {
     std::vector<const char*> p;
@@ -106,6 +110,7 @@ class Params {
  private:
   std::vector<std::string> values_;
   std::vector<int> binary_;
+  bool has_nul_ = false;
 };
 
 // A query's result, cleared when it goes out of scope.
@@ -167,6 +172,10 @@ class Conn {
 
   // Runs sql with params; returns its rows or the server's error (kept for the caller).
   Result<Rows> Run(const std::string& sql, const Params& p = Params()) {
+    if (p.has_nul()) {
+      return InvalidArgument(
+          "a text value holds a NUL byte (\\u0000), which the PostgreSQL store cannot keep");
+    }
     const auto values = p.ptrs();
     const auto lengths = p.lengths();
     // Without parameters, the simple protocol: it also runs several statements (migrations).
