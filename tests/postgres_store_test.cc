@@ -7,6 +7,7 @@
 // not installed these tests are skipped, saying so.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -178,6 +179,12 @@ TEST_F(PostgresStoreTest, TextThatIsNotUtf8OrHoldsNulIsRefusedAndNothingIsWritte
   auto nul = s->RecordContent({0, std::string("a\0b", 3), "chat", "u", "", 0, "", "", "live"});
   EXPECT_EQ(nul.status().code(), StatusCode::kInvalidArgument) << nul.status().ToString();
   EXPECT_NE(nul.status().message().find("NUL"), std::string::npos) << nul.status().message();
+  // A lookup with one is refused at once: not taken for a lost connection and retried.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto found = s->FindContent(std::string("a\0b", 3));
+  EXPECT_EQ(found.status().code(), StatusCode::kInvalidArgument) << found.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000))
+      << "retried as if the connection were lost (its pauses add up to 1.4 s)";
   EXPECT_EQ(*s->CountContent(), 0);
   EXPECT_TRUE(s->RecordContent({0, "fine", "chat", "u", "", 0, "", "", "live"}).ok());
 }

@@ -198,7 +198,9 @@ class Conn {
   // The last error was the connection's, not the statement's: the server went away (restart,
   // crash, network), said it is shutting down or starting, or the socket broke. What was not
   // committed is rolled back by the server; the statement may be tried again elsewhere.
+  // False when the last error was refused here before reaching the server (a NUL byte).
   bool Lost() const {
+    if (last_error.message.empty()) return false;
     const std::string& s = last_error.state;
     return PQstatus(c_) != CONNECTION_OK || s.empty() || s.rfind("08", 0) == 0 || s == "57P01" ||
            s == "57P02" || s == "57P03";
