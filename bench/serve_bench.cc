@@ -94,10 +94,12 @@ int RunServeSeed(const Options& o) {
   }
   std::fprintf(stderr, "\n");
   const auto st = svc->Stats();
-  std::printf("seeded %s: %llu bank entries, %llu content items, %.2f GB on disk\n", path.c_str(),
+  std::error_code ec;  // PostgreSQL: no file here to measure
+  const auto bytes = url.empty() ? std::filesystem::file_size(path, ec) : 0;
+  std::printf("seeded %s: %llu bank entries, %llu content items, %.2f GB on disk\n",
+              url.empty() ? path.c_str() : store::DescribePostgresUrl(url).c_str(),
               static_cast<unsigned long long>(st.bank_entries),
-              static_cast<unsigned long long>(st.content_items),
-              static_cast<double>(std::filesystem::file_size(path)) / 1e9);
+              static_cast<unsigned long long>(st.content_items), static_cast<double>(bytes) / 1e9);
   return 0;
 }
 

@@ -126,7 +126,7 @@ wait $pid && echo "== server stopped cleanly on SIGTERM" || echo "== server exit
 trap - EXIT
 # Back to the seeded size, so that the next run measures the same content index.
 if [ "$STORE" = postgres ]; then
-  psql "$pg_url" -qc "DELETE FROM content WHERE content_id LIKE 'wrk-%'; VACUUM content;" >/dev/null
+  psql "$pg_url" -qc "DELETE FROM content WHERE content_id LIKE 'wrk-%'" -c "VACUUM content" >/dev/null
   pg_ctl stop
 else
   sqlite3 "$DIR/takedown.db" "DELETE FROM content WHERE content_id GLOB 'wrk-*'; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
