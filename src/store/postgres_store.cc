@@ -164,6 +164,30 @@ bool Retryable(const std::string& state) {
   return state == "40001" || state == "40P01";  // serialization failure, deadlock
 }
 
+// libpq's messages end in a newline (and sometimes spaces): cut before they go in a status.
+void TrimEnd(std::string* msg) {
+  while (!msg->empty() && (msg->back() == '\n' || msg->back() == ' ')) msg->pop_back();
+}
+
+// A new connection to url, set up as this file expects: the server's notices ("relation ...
+// already exists, skipping") kept off stderr (its errors come back as statuses), text in UTF-8
+// whatever the database's defaults.
+Result<PGconn*> ConnectTo(const std::string& url) {
+  PGconn* c = PQconnectdb(url.c_str());
+  if (c == nullptr) return IoError("postgres: out of memory connecting");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQfinish(c);
+    TrimEnd(&msg);
+    return IoError(fmt::format("cannot connect to the PostgreSQL store: {}", msg));
+  }
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
+  PGresult* r = PQexec(c, "SET client_encoding = 'UTF8'");
+  PQclear(r);
+  return c;
+}
+
 // A connection in a transaction (or not): runs statements and remembers the first error.
 class Conn {
  public:
@@ -188,9 +212,7 @@ class Conn {
     last_error = {state != nullptr ? state : "", r != nullptr && *PQresultErrorMessage(r)
                                                      ? PQresultErrorMessage(r)
                                                      : PQerrorMessage(c_)};
-    while (!last_error.message.empty() &&
-           (last_error.message.back() == '\n' || last_error.message.back() == ' '))
-      last_error.message.pop_back();
+    TrimEnd(&last_error.message);
     if (r != nullptr) PQclear(r);
     return IoError(fmt::format("postgres: {}", last_error.message));
   }
@@ -679,24 +701,7 @@ class PostgresStore final : public Store {
     return p;
   }
 
-  Result<PGconn*> Connect() {
-    PGconn* c = PQconnectdb(url_.c_str());
-    if (c == nullptr) return IoError("postgres: out of memory connecting");
-    if (PQstatus(c) != CONNECTION_OK) {
-      std::string msg = PQerrorMessage(c);
-      PQfinish(c);
-      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-      return IoError(fmt::format("cannot connect to the PostgreSQL store: {}", msg));
-    }
-    // The server's notices ("relation ... already exists, skipping") are not the operator's
-    // business on stderr; its errors come back as statuses.
-    PQsetNoticeProcessor(
-        c, [](void*, const char*) {}, nullptr);
-    // Text as this file expects it, whatever the database's defaults.
-    PGresult* r = PQexec(c, "SET client_encoding = 'UTF8'");
-    PQclear(r);
-    return c;
-  }
+  Result<PGconn*> Connect() { return ConnectTo(url_); }
 
   // A connection for the current scope: an idle one, a new one while under kMaxConns, else the
   // next one given back. One that lost its server is reset before use.
@@ -996,15 +1001,7 @@ Result<std::unique_ptr<DatabaseLock>> LockPostgresDatabase(const std::string& ur
   char host[256] = {0};
   ::gethostname(host, sizeof(host) - 1);
   const std::string holder = fmt::format("takedown serve pid {} on {}", ::getpid(), host);
-  PGconn* c = PQconnectdb(url.c_str());
-  if (PQstatus(c) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(c);
-    PQfinish(c);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return IoError(fmt::format("cannot connect to the PostgreSQL store: {}", msg));
-  }
-  PQsetNoticeProcessor(
-      c, [](void*, const char*) {}, nullptr);
+  TD_ASSIGN_OR_RETURN(PGconn * c, ConnectTo(url));
   Conn conn(c);
   Params name;
   name.Add(holder);
