@@ -6,6 +6,7 @@
 // The server is this test process's own (tests/support/postgres_server.h); where PostgreSQL is
 // not installed these tests are skipped, saying so.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <chrono>
 #include <mutex>
@@ -51,11 +52,125 @@ TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefusedByName) {
   EXPECT_NE(again.status().message().find("schema is version 99, newer than this build"),
             std::string::npos)
       << again.status().message();
-  // Put back, the data is all there.
-  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 1").ok());
+  // Put back (this build's version: 2), the data is all there.
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 2").ok());
   auto back = Open();
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->ListBanks()->size(), 1u);
+}
+
+// The change log replicas follow: what another store (process) changed comes back once, with its
+// record; this store's own changes are marked own (and carry no record, except state changes);
+// a transaction that committed after a later-numbered one is not skipped; StartFeed leaves out
+// what was committed before it.
+TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderTheyCommitIn) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ChangeFeed* feed = a->changes();
+  ASSERT_NE(feed, nullptr);
+  auto bank = b->CreateBank({0, "before", "ncii", 31, "block", 0});
+  ASSERT_TRUE(bank.ok());
+  EXPECT_FALSE(feed->ReadChanges().ok()) << "read before StartFeed";
+  ASSERT_TRUE(feed->StartFeed().ok());
+  auto none = feed->ReadChanges();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty()) << "the bank made before StartFeed came back";
+
+  // A transaction opened now and committed last: its content row's seq is lower than the rows
+  // written meanwhile.
+  PGconn* raw = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(raw), CONNECTION_OK);
+  auto exec = [&](const char* sql) {
+    PGresult* r = PQexec(raw, sql);
+    const auto st = PQresultStatus(r);
+    PQclear(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+  };
+  ASSERT_TRUE(exec("BEGIN"));
+  ASSERT_TRUE(
+      exec("INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, "
+           "state, created_ms) VALUES('late', '', '', '', 0, 'aa', '', 'live', 0)"));
+
+  auto entry = b->AddBankEntry({0, *bank, std::string(64, 'a'), 100, "", "", "test", "", true, 0});
+  ASSERT_TRUE(entry.ok());
+  auto row = b->RecordContent({0, "c1", "chat", "u", std::string(64, 'b'), 100, "", "", "live", 0});
+  ASSERT_TRUE(row.ok());
+  ASSERT_TRUE(b->SetBankEntryEnabled(*entry, false).ok());
+  DocumentStore::Changes ch;
+  ch.docs.push_back({0, "gate_block", *row, "blocked", 0, "block:1", 0, R"({"content_id":"c1"})"});
+  auto blocked = b->Transact(ch);
+  ASSERT_TRUE(blocked.ok());
+  auto own = a->RecordContent({0, "mine", "", "", std::string(64, 'c'), 100, "", "", "live", 0});
+  ASSERT_TRUE(own.ok());
+
+  auto got = feed->ReadChanges();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  std::vector<std::string> kinds;
+  for (const auto& c : *got) kinds.push_back(c.kind + (c.own ? "(own)" : ""));
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"entry", "content", "entry_state", "block", "content(own)"}));
+  ASSERT_EQ(got->size(), 5u);
+  ASSERT_TRUE((*got)[0].entry.has_value());
+  // The record as of the read: the entry is disabled by then.
+  EXPECT_EQ((*got)[0].entry->pdq, std::string(64, 'a'));
+  EXPECT_FALSE((*got)[0].entry->enabled);
+  ASSERT_TRUE((*got)[1].content.has_value());
+  EXPECT_EQ((*got)[1].content->content_id, "c1");
+  ASSERT_TRUE((*got)[3].doc.has_value());
+  EXPECT_EQ((*got)[3].doc->kind, "gate_block");
+  EXPECT_FALSE((*got)[4].content.has_value()) << "an own change carries no record";
+  for (size_t i = 1; i < got->size(); ++i) EXPECT_LT((*got)[i - 1].seq, (*got)[i].seq);
+
+  // Read again: nothing twice. Then the long transaction commits: its row comes, though its seq
+  // is lower than those read before.
+  auto again = feed->ReadChanges();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+  ASSERT_TRUE(exec("COMMIT"));
+  PQfinish(raw);
+  auto late = feed->ReadChanges();
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ((*late)[0].kind, "content");
+  EXPECT_LT((*late)[0].seq, (*got)[1].seq);
+  ASSERT_TRUE((*late)[0].content.has_value());
+  EXPECT_EQ((*late)[0].content->content_id, "late");
+
+  // Pruning by age: nothing is that old yet; everything is older than 0 ms.
+  auto kept = feed->PruneChanges(3'600'000);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(*kept, 0);
+  auto pruned = feed->PruneChanges(0);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_GT(*pruned, 0);
+}
+
+// A bank change wakes the waiting reader at once (NOTIFY), not at the end of its timeout.
+TEST_F(PostgresStoreTest, ABankChangeWakesTheFollowerAtOnce) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ChangeFeed* feed = a->changes();
+  ASSERT_TRUE(feed->StartFeed().ok());
+  feed->WaitForChanges(std::chrono::milliseconds(10));  // connects and LISTENs
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_TRUE(b->CreateBank({0, "woken", "ncii", 31, "block", 0}).ok());
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  feed->WaitForChanges(std::chrono::seconds(20));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  writer.join();
+  EXPECT_LT(waited, std::chrono::seconds(10)) << "not woken by the bank change";
+  auto got = feed->ReadChanges();
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].kind, "bank");
+  ASSERT_TRUE((*got)[0].bank.has_value());
+  EXPECT_EQ((*got)[0].bank->name, "woken");
 }
 
 TEST_F(PostgresStoreTest, TwoProcessesMigratingOneNewDatabaseAtOnceBothOpenIt) {

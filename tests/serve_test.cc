@@ -668,10 +668,10 @@ TEST_F(ServeTest, KeyNamesWithControlCharactersAreRefused) {
 }
 
 // store.backend postgres (PostgreSQL of the test's own): the admin tools on the database; one
-// `takedown serve` per database (a second is refused, naming the first) until replicas share
-// their indexes; a kill -9 loses nothing acknowledged and frees the database for the next one; the
-// audit chain verifies; the connection string's password is in no log; admin backup names
-// PostgreSQL's own tools instead.
+// `takedown serve` runs the workflow per database (a second is refused, naming the first; gate
+// replicas are the next test); a kill -9 loses nothing acknowledged and frees the database for the
+// next one; the audit chain verifies; the connection string's password is in no log; admin backup
+// names PostgreSQL's own tools instead.
 TEST_F(ServeTest, OnPostgresOneServerPerDatabaseAndKillDashNineLosesNothing) {
   auto pg = testing::TempPostgres::Shared();
   if (!pg.ok() && pg.status().code() == StatusCode::kNotFound)
@@ -752,6 +752,133 @@ TEST_F(ServeTest, OnPostgresOneServerPerDatabaseAndKillDashNineLosesNothing) {
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("pg_dump"), std::string::npos) << out;
   EXPECT_EQ(logs.find("pw-never-logged"), std::string::npos) << logs;
+}
+
+// Replicas (issue 21 item 2): one `takedown serve` running everything (store.role all) and two
+// gate replicas (store.role gate) on one PostgreSQL. An entry added at the first blocks uploads
+// at both replicas within a second or so; a gate replica answers the workflow's routes with a
+// 503 that says where to go; a kill -9 of a replica mid-load loses no acknowledged upload (the
+// first one finds every one recorded) and it starts again; the audit chain verifies. A gate
+// replica on SQLite is refused.
+TEST_F(ServeTest, OnPostgresGateReplicasFollowTheWorkflowsProcessAndServeTheGate) {
+  auto pg = testing::TempPostgres::Shared();
+  if (!pg.ok() && pg.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << pg.status().message();
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  auto url = (*pg)->CreateDatabase();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  const std::string store = "--store.backend postgres --store.url '" + *url + "'";
+  auto key = [&](const std::string& role) {
+    auto [rc, out] =
+        RunTakedown("admin create-key --role " + role + " --name " + role + " " + store, dir_);
+    EXPECT_EQ(rc, 0) << out;
+    return out.substr(0, out.find('\n'));
+  };
+  const std::string admin = key("admin"), platform = key("platform"), requester = key("requester");
+  auto args = [&](const std::string& role, const std::string& sub) {
+    std::filesystem::create_directories(dir_ + "/" + sub);
+    return std::vector<std::string>{"--store.backend",
+                                    "postgres",
+                                    "--store.url",
+                                    *url,
+                                    "--store.role",
+                                    role,
+                                    "--server.port",
+                                    "0",
+                                    "--evidence.key_file",
+                                    dir_ + "/evidence.key",
+                                    "--packages.signing_key_file",
+                                    dir_ + "/package-signing.key"};
+  };
+  ServerProcess a(args("all", "a"), dir_ + "/a");
+  ASSERT_GT(a.port(), 0) << a.log();
+  auto b = std::make_unique<ServerProcess>(args("gate", "b"), dir_ + "/b");
+  ServerProcess c(args("gate", "c"), dir_ + "/c");
+  ASSERT_GT(b->port(), 0) << b->log();
+  ASSERT_GT(c.port(), 0) << c.log();
+  EXPECT_NE(b->log().find("store.role gate"), std::string::npos) << b->log();
+
+  httplib::Client ca("127.0.0.1", a.port());
+  ASSERT_EQ(
+      ca.Post("/v1/banks", Auth(admin), R"({"name":"ncii","category":"ncii"})", "application/json")
+          ->status,
+      201);
+  auto e = ca.Post("/v1/banks/ncii/entries", Auth(admin), json{{"pdq", Pdq(1)}}.dump(),
+                   "application/json");
+  ASSERT_EQ(e->status, 201) << e->body;
+  const auto added = std::chrono::steady_clock::now();
+  int probe = 0;
+  for (int port : {b->port(), c.port()}) {
+    httplib::Client cl("127.0.0.1", port);
+    std::string decision;
+    while (std::chrono::steady_clock::now() - added < std::chrono::seconds(5)) {
+      auto r = cl.Post(
+          "/v1/check", Auth(platform),
+          json{{"content_id", fmt::format("probe-{}", probe++)}, {"signals", {{"pdq", Pdq(1)}}}}
+              .dump(),
+          "application/json");
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      decision = json::parse(r->body)["decision"];
+      if (decision == "block") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(decision, "block") << "the entry added at the first process never blocked at port "
+                                 << port;
+  }
+  std::printf(
+      "an entry added at the workflow's process blocked at both gate replicas after %.0f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - added).count());
+  // The workflow lives in the first process only; a replica says so.
+  httplib::Client cb("127.0.0.1", b->port());
+  auto req = cb.Post("/v1/requests", Auth(requester), R"({"category":"ncii"})", "application/json");
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->status, 503);
+  EXPECT_NE(req->body.find("store.role gate"), std::string::npos) << req->body;
+  // Bank reads are served by a replica too, from the shared store.
+  auto banks = cb.Get("/v1/banks", Auth(admin));
+  ASSERT_TRUE(banks);
+  EXPECT_EQ(banks->status, 200) << banks->body;
+  auto metrics = cb.Get("/metrics", Auth(admin));
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("takedown_replica_changes_applied_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("takedown_replica_lag_seconds"), std::string::npos);
+
+  // kill -9 of a replica mid-load: every upload it acknowledged is recorded (asked at the first
+  // process); it starts again and serves.
+  std::set<std::string> acked;
+  {
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::thread load([&] { Hammer(b->port(), stop, acked, mu, platform); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(b->Signal(SIGKILL), -SIGKILL);
+    stop = true;
+    load.join();
+  }
+  ASSERT_GT(acked.size(), 20u) << "the load did not get going";
+  ExpectAllRecorded(a.port(), acked, platform);
+  b = std::make_unique<ServerProcess>(args("gate", "b"), dir_ + "/b");
+  ASSERT_GT(b->port(), 0) << b->log();
+  httplib::Client cb2("127.0.0.1", b->port());
+  auto again =
+      cb2.Post("/v1/check", Auth(platform),
+               json{{"content_id", "after-restart"}, {"signals", {{"pdq", Pdq(1)}}}}.dump(),
+               "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(json::parse(again->body)["decision"], "block") << again->body;
+  EXPECT_EQ(b->Signal(SIGTERM), 0);
+  EXPECT_EQ(c.Signal(SIGTERM), 0);
+  EXPECT_EQ(a.Signal(SIGTERM), 0);
+  auto [rc, out] = RunTakedown("audit verify " + store, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("intact"), std::string::npos) << out;
+
+  // A gate replica needs a store other processes share.
+  std::tie(rc, out) =
+      RunTakedown("serve --store.role gate --server.port 0 --store.path " + db_, dir_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("store.role gate needs store.backend postgres"), std::string::npos) << out;
 }
 
 std::string ReadSource(const std::string& rel) {

@@ -28,6 +28,7 @@
 #include "mail/mail_line.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
+#include "takedown/dsa_submit.h"
 #include "takedown/package.h"
 #include "takedown/service.h"
 #include "takedown/workflow.h"
@@ -38,6 +39,13 @@ namespace {
 // One `takedown serve` per store, and no restore under a running one: an exclusive flock on
 // STORE.lock for the holder's lifetime (released by the kernel when it exits, however it exits).
 // Returns the open descriptor, or FailedPrecondition naming the holder's pid.
+// The replica's metrics read the service: gone before it is.
+void RemoveReplicaMetrics(MetricsRegistry* metrics) {
+  for (const char* m : {"takedown_replica_changes_applied_total", "takedown_replica_lag_seconds",
+                        "takedown_replica_log_errors_total"})
+    metrics->RemoveCallback(m);
+}
+
 Result<int> LockStore(const std::string& store_path) {
   const std::string path = store_path + ".lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -156,15 +164,23 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
   const bool postgres = cfg->store_backend == "postgres";
-  // One `takedown serve` per store: a lock on the SQLite file, or an advisory lock in the
-  // PostgreSQL database (until replicas share their indexes and claim work in the database).
+  const bool gate = cfg->store_role == "gate";
+  if (gate && !postgres) {
+    spdlog::error(
+        "config: store.role gate needs store.backend postgres: a SQLite file is served by one "
+        "process");
+    return 2;
+  }
+  // One `takedown serve` runs the workflow per store: a lock on the SQLite file, or an advisory
+  // lock in the PostgreSQL database. Gate replicas (store.role gate) take none: any number serve
+  // the upload gate beside it.
   auto lock = postgres ? Result<int>(-1) : LockStore(cfg->store_path);
   if (!lock.ok()) {
     spdlog::error("store: {}", lock.status().message());
     return 1;
   }
   std::unique_ptr<store::DatabaseLock> db_lock;
-  if (postgres) {
+  if (postgres && !gate) {
     auto l = store::LockPostgresDatabase(cfg->store_url);
     if (!l.ok()) {
       spdlog::error("store: {}", l.status().message());
@@ -180,6 +196,11 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   MetricsRegistry metrics;  // one registry behind /metrics: the edge, the workflow, the email line
   http::ServerDeps deps(store->get());
   deps.metrics = &metrics;
+  if (gate) {
+    deps.no_workflow =
+        "this replica serves the upload gate only (store.role gate): send requests, reviews and "
+        "the console to the service running with store.role all";
+  }
   deps.mail_messages = [docs = static_cast<store::DocumentStore*>(store->get())](
                            const std::string& status, int64_t after, int64_t limit) {
     return mail::ListMailMessages(docs, status, after, limit);
@@ -247,6 +268,48 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   spdlog::info("ready: {} bank entries, {} content items loaded in {:.1f} s", st.bank_entries,
                st.content_items,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (postgres) {
+    spdlog::info(
+        "replica: following the other processes on this database through its change log (bank "
+        "changes at once, content every {} ms)",
+        service::Service::kFollowPoll.count());
+    using Samples = MetricsRegistry::Samples;
+    service::Service* sv = svc->get();
+    metrics.Callback("takedown_replica_changes_applied_total",
+                     "Changes made by other processes on this database and applied here.",
+                     "counter", [sv] {
+                       return Samples{{{}, static_cast<double>(sv->Following().applied)}};
+                     });
+    metrics.Callback("takedown_replica_lag_seconds",
+                     "Seconds since this process last read the database's change log.", "gauge",
+                     [sv] {
+                       return Samples{{{}, sv->Following().lag_ms / 1000.0}};
+                     });
+    metrics.Callback("takedown_replica_log_errors_total",
+                     "Failed reads of the change log (each retried).", "counter", [sv] {
+                       return Samples{{{}, static_cast<double>(sv->Following().errors)}};
+                     });
+  }
+  if (gate) {
+    // Blocks queue their statements of reasons in the block's own transaction, as the workflow
+    // does in the process running it; that process counts the uploaders' strikes (it follows
+    // the blocks made here).
+    if (!cfg->dsa_database_url.empty()) {
+      (*svc)->SetBlockHook([](int64_t content_row, store::DocumentStore::Changes* ch) {
+        ch->docs.push_back(service::DsaBlockStatementQueued(content_row, Env::Default()->NowMs()));
+      });
+    }
+    spdlog::info("store.role gate: serving the upload gate and bank reads; no workflow here");
+    server.Attach(svc->get());
+    http_thread.join();
+    server.Attach(nullptr);
+    RemoveReplicaMetrics(&metrics);
+    svc->reset();
+    decoders.reset();
+    store->reset();
+    spdlog::info("stopped");
+    return stopping ? 0 : 1;
+  }
   std::unique_ptr<service::ActionSink> sink;
   if (!cfg->webhook_url.empty()) {
     auto made = http::MakeWebhookSink(cfg->webhook_url, cfg->webhook_ca_file);
@@ -369,6 +432,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   server.AttachWorkflow(nullptr);
   line.reset();      // stops polling; queued replies stay in the store
   workflow.reset();  // stops deliveries; undelivered actions stay queued in the store
+  RemoveReplicaMetrics(&metrics);
   svc->reset();
   decoders.reset();  // ends the workers
   store->reset();    // drains the write queue: every acknowledged write is committed

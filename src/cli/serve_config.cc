@@ -124,6 +124,17 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
+      {{"store.role", "TAKEDOWN_STORE_ROLE", "--store.role",
+        "this process's part on a shared PostgreSQL store: all (the one process running the "
+        "workflow, the email line and every API) or gate (the upload gate and bank reads; any "
+        "number)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (v != "all" && v != "gate")
+           return InvalidArgument(fmt::format("'{}' is not a store role (all or gate)", v));
+         c.store_role = v;
+         return Status::Ok();
+       },
+       false},
       {{"server.host", "TAKEDOWN_SERVER_HOST", "--server.host",
         "address to listen on (loopback by default)"},
        [](ServeConfig& c, const std::string& v) {

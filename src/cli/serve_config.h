@@ -35,6 +35,9 @@ struct ServeConfig {
   std::string store_backend = "sqlite";  // sqlite | postgres
   std::string store_path = "takedown.db";
   std::string store_url;  // backend postgres: libpq connection string or URL (never logged)
+  // all: this process runs everything (one per database); gate: a replica serving the upload
+  // gate and bank reads beside it (postgres only; any number).
+  std::string store_role = "all";
   http::ServerConfig server;
   std::string log_level = "info";
   std::string webhook_url;      // "" = no webhooks: the platform acknowledges actions itself

@@ -75,8 +75,7 @@ void Server::Impl::InstallReportRoutes() {
                        std::function<Result<json>(service::VictimCases&, Ctx&)> fn) {
     Route(method, path, {}, [this, fn, ok_status](Ctx& c) {
       c.res.set_header("Cache-Control", "no-store");
-      if (W() == nullptr)
-        return SendError(c.res, 503, "unavailable", "the workflow is not running");
+      if (W() == nullptr) return NoWorkflow(c.res);
       auto r = fn(W()->victims(), c);
       if (!r.ok()) return SendReportError(c.res, r.status());
       SendJson(c.res, *r, ok_status);

@@ -54,6 +54,9 @@ struct ServerDeps {
   std::function<Result<nlohmann::json>(const std::string& status, int64_t after_id, int64_t limit)>
       mail_messages;
   MetricsRegistry* metrics = nullptr;  // a private one when null
+  // Why the workflow's routes answer 503 in a process that never runs it (a gate replica);
+  // "" while it is starting.
+  std::string no_workflow;
 };
 
 struct RouteInfo {

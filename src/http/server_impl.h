@@ -243,6 +243,12 @@ struct Server::Impl {
   void InstallReportRoutes();    // the victims' form: /report and /v1/report/* (report_routes.cc)
   void AuditEdge(const std::string& actor, const std::string& kind, const json& payload);
 
+  // A workflow route's 503 while no workflow is attached: starting, or a gate replica's for good.
+  void NoWorkflow(HttpResponse& res) const {
+    SendError(
+        res, 503, "unavailable",
+        deps.no_workflow.empty() ? std::string("the workflow is not running") : deps.no_workflow);
+  }
   // Each workflow route answers 503 until the workflow is attached.
   void WorkflowRoute(const std::string& method, const std::string& path, std::vector<Role> roles,
                      std::function<Result<json>(Ctx&)> fn, int ok_status = 200);

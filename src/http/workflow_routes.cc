@@ -9,7 +9,7 @@ void Server::Impl::WorkflowRoute(const std::string& method, const std::string& p
                                  std::vector<Role> roles, std::function<Result<json>(Ctx&)> fn,
                                  int ok_status) {
   Route(method, path, std::move(roles), [this, fn, ok_status](Ctx& c) {
-    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    if (W() == nullptr) return NoWorkflow(c.res);
     auto r = fn(c);
     if (!r.ok()) return SendStatus(c.res, r.status());
     SendJson(c.res, *r, ok_status);
@@ -71,8 +71,7 @@ void Server::Impl::InstallWorkflowRoutes() {
                 });
   Route("GET", "/v1/requests/{request_id}/evidence/{item}/preview", {Role::kReviewer, Role::kAdmin},
         [=, this](Ctx& c) {
-          if (W() == nullptr)
-            return SendError(c.res, 503, "unavailable", "the workflow is not running");
+          if (W() == nullptr) return NoWorkflow(c.res);
           auto id = IdParam(c, 1, "request_id");
           // Evidence items are numbered from 0 (the request's evidence[] index).
           auto item = ParseInt64(c.Param(2), "item (an evidence index)", 0, 1000);
@@ -116,8 +115,7 @@ void Server::Impl::InstallWorkflowRoutes() {
   }
   Route("GET", "/v1/requests/{request_id}/confirmation",
         {Role::kRequester, Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) {
-          if (W() == nullptr)
-            return SendError(c.res, 503, "unavailable", "the workflow is not running");
+          if (W() == nullptr) return NoWorkflow(c.res);
           auto id = IdParam(c, 1, "request_id");
           if (!id.ok()) return SendStatus(c.res, id.status());
           const std::string format = c.req.get_param_value("format");
@@ -218,8 +216,7 @@ void Server::Impl::InstallWorkflowRoutes() {
                 });
   Route("GET", "/v1/requests/{request_id}/spread", {Role::kReviewer, Role::kAdmin},
         [=, this](Ctx& c) {
-          if (W() == nullptr)
-            return SendError(c.res, 503, "unavailable", "the workflow is not running");
+          if (W() == nullptr) return NoWorkflow(c.res);
           auto id = IdParam(c, 1, "request_id");
           if (!id.ok()) return SendStatus(c.res, id.status());
           const std::string format =
@@ -232,7 +229,7 @@ void Server::Impl::InstallWorkflowRoutes() {
           SendJson(c.res, *r);
         });
   Route("GET", "/v1/entries/{entry_id}/spread", {Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) {
-    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    if (W() == nullptr) return NoWorkflow(c.res);
     auto id = IdParam(c, 1, "entry_id");
     if (!id.ok()) return SendStatus(c.res, id.status());
     const std::string format = c.req.has_param("format") ? c.req.get_param_value("format") : "json";
@@ -279,8 +276,7 @@ void Server::Impl::InstallWorkflowRoutes() {
                 });
   Route("GET", "/v1/disclosures/{disclosure_id}/package",
         {Role::kRequester, Role::kReviewer, Role::kAdmin}, [=, this](Ctx& c) {
-          if (W() == nullptr)
-            return SendError(c.res, 503, "unavailable", "the workflow is not running");
+          if (W() == nullptr) return NoWorkflow(c.res);
           auto id = IdParam(c, 1, "disclosure_id");
           if (!id.ok()) return SendStatus(c.res, id.status());
           auto r = W()->DisclosurePackage(c.who, *id);
@@ -321,7 +317,7 @@ void Server::Impl::InstallWorkflowRoutes() {
                 });
   // The key packages are signed with: public, so anyone holding a package can check it.
   Route("GET", "/.well-known/takedown-package-key", {}, [=, this](Ctx& c) {
-    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    if (W() == nullptr) return NoWorkflow(c.res);
     const service::PackageSigner* s = W()->package_signer();
     if (s == nullptr) {
       return SendError(c.res, 404, "not_found",
@@ -330,7 +326,7 @@ void Server::Impl::InstallWorkflowRoutes() {
     SendJson(c.res, s->PublicKeyJson());
   });
   Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
-    if (W() == nullptr) return SendError(c.res, 503, "unavailable", "the workflow is not running");
+    if (W() == nullptr) return NoWorkflow(c.res);
     auto from = IntQuery(c, "from_ms", 0);
     auto to = IntQuery(c, "to_ms", W()->env()->NowMs() + 1);
     if (!from.ok()) return SendStatus(c.res, from.status());

@@ -161,15 +161,21 @@ int64_t HashIndex::FindSlot(uint64_t id) const {
 }
 
 Status HashIndex::Add(uint64_t id, const Hash256& hash) {
+  if (!AddIfAbsent(id, hash))
+    return InvalidArgument(fmt::format("id {} is already in the index", id));
+  return Status::Ok();
+}
+
+bool HashIndex::AddIfAbsent(uint64_t id, const Hash256& hash) {
   bool wake = false;
   {
     MutexLock lock(&write_mu_);
-    if (FindSlot(id) >= 0) return InvalidArgument(fmt::format("id {} is already in the index", id));
+    if (FindSlot(id) >= 0) return false;
     tail_slots_[id] = store_.Append(hash, id);
     wake = store_.size() - snapshot()->tail_begin >= options_.tail_limit;
   }
   if (wake) wake_.Signal();
-  return Status::Ok();
+  return true;
 }
 
 Status HashIndex::Remove(uint64_t id) {

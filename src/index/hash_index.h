@@ -87,6 +87,9 @@ class HashIndex {
 
   // Adds an entry; fails if the id is present (and not removed).
   Status Add(uint64_t id, const Hash256& hash);
+  // Adds an entry unless the id is present; true when it was added (a replica applying a change
+  // it may have loaded already).
+  bool AddIfAbsent(uint64_t id, const Hash256& hash);
   // Removes an entry for good. NotFound if absent.
   Status Remove(uint64_t id);
   // Disabled entries stay stored but never match until enabled.

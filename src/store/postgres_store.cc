@@ -7,6 +7,7 @@
 // not both migrate); a database newer than this build is refused.
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,7 +71,41 @@ CREATE TABLE evidence (
   expires_ms BIGINT NOT NULL, PRIMARY KEY (request_id, item));
 CREATE INDEX evidence_expiry ON evidence(expires_ms);
 )sql",
+    // 2: the change log replicas follow (store.h ChangeFeed). Written by triggers in the
+    // changing transaction itself, so no write path can forget it; xid is that transaction's, so
+    // a reader can tell which changes committed after its last snapshot whatever their seq.
+    // NOTIFY (a wake-up, once per transaction) for bank changes, which must block uploads at
+    // every replica at once; content and blocks are read by the replicas' polling.
+    R"sql(
+CREATE TABLE changes (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  origin TEXT NOT NULL DEFAULT coalesce(current_setting('takedown.origin', true), ''),
+  kind TEXT NOT NULL, ref BIGINT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE INDEX changes_by_xid ON changes(xid);
+CREATE INDEX changes_by_time ON changes(at);
+CREATE FUNCTION takedown_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO changes(kind, ref) VALUES (TG_ARGV[0], NEW.id);
+  IF TG_NARGS > 1 THEN PERFORM pg_notify('takedown_changes', ''); END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER banks_changed AFTER INSERT ON banks
+  FOR EACH ROW EXECUTE FUNCTION takedown_change('bank', 'notify');
+CREATE TRIGGER entries_added AFTER INSERT ON bank_entries
+  FOR EACH ROW EXECUTE FUNCTION takedown_change('entry', 'notify');
+CREATE TRIGGER entries_switched AFTER UPDATE OF enabled ON bank_entries
+  FOR EACH ROW WHEN (OLD.enabled IS DISTINCT FROM NEW.enabled)
+  EXECUTE FUNCTION takedown_change('entry_state', 'notify');
+CREATE TRIGGER content_added AFTER INSERT ON content
+  FOR EACH ROW EXECUTE FUNCTION takedown_change('content');
+CREATE TRIGGER blocks_added AFTER INSERT ON docs
+  FOR EACH ROW WHEN (NEW.kind = 'gate_block') EXECUTE FUNCTION takedown_change('block');
+)sql",
 };
+
+// The channel bank changes are announced on.
+constexpr const char* kChangeChannel = "takedown_changes";
 
 // The advisory lock migrations run under (any constant, the same in every process).
 constexpr int64_t kMigrationLock = 0x74616b65646f776e;  // "takedown"
@@ -252,6 +288,10 @@ BankEntryRecord EntryFrom(const Rows& r, int i) {
           r.Text(i, 4), r.Text(i, 5), r.Text(i, 6),  r.Text(i, 7),
           r.Bool(i, 8), r.Int(i, 9),  r.Text(i, 10), r.Text(i, 11)};
 }
+BankRecord BankFrom(const Rows& r, int i) {
+  return {r.Int(i, 0),  r.Text(i, 1), r.Text(i, 2), static_cast<int>(r.Int(i, 3)),
+          r.Text(i, 4), r.Int(i, 5)};
+}
 KeyRecord KeyFrom(const Rows& r, int i) {
   return {r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Int(i, 4), r.Bool(i, 5)};
 }
@@ -260,10 +300,20 @@ DocRecord DocFrom(const Rows& r, int i) {
           r.Int(i, 4), r.Text(i, 5), r.Int(i, 6), r.Text(i, 7)};
 }
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public ChangeFeed {
  public:
-  explicit PostgresStore(Env* env) : env_(env != nullptr ? env : Env::Default()) {}
+  explicit PostgresStore(Env* env) : env_(env != nullptr ? env : Env::Default()) {
+    // This object's name in the change log: its own changes are told apart from others'.
+    unsigned char raw[8];
+    env_->RandomBytes(raw, sizeof(raw));
+    for (unsigned char b : raw) origin_ += fmt::format("{:02x}", b);
+  }
   ~PostgresStore() override {
+    {
+      MutexLock feed(&feed_mu_);
+      if (listen_ != nullptr) PQfinish(listen_);
+      listen_ = nullptr;
+    }
     MutexLock lock(&mu_);
     for (PGconn* c : idle_) PQfinish(c);
     idle_.clear();
@@ -345,10 +395,7 @@ class PostgresStore final : public Store {
   Result<std::vector<BankRecord>> ListBanks() override {
     return ReadAll<BankRecord>(
         "SELECT id, name, category, pdq_threshold, action, created_ms FROM banks ORDER BY id",
-        Params(), [](const Rows& r, int i) {
-          return BankRecord{r.Int(i, 0),  r.Text(i, 1), r.Text(i, 2), static_cast<int>(r.Int(i, 3)),
-                            r.Text(i, 4), r.Int(i, 5)};
-        });
+        Params(), &BankFrom);
   }
 
   Result<int64_t> AddBankEntry(const BankEntryRecord& e) override {
@@ -678,6 +725,157 @@ class PostgresStore final : public Store {
 
   int64_t WriteQueueDepth() const override { return writing_.load(std::memory_order_relaxed); }
 
+  // The change log (ChangeFeed).
+  ChangeFeed* changes() override { return this; }
+
+  Status StartFeed() override {
+    TD_ASSIGN_OR_RETURN(auto snap,
+                        ReadAll<std::string>("SELECT pg_current_snapshot()::text", Params(),
+                                             [](const Rows& r, int i) { return r.Text(i, 0); }));
+    MutexLock lock(&feed_mu_);
+    snapshot_ = snap.at(0);
+    return Status::Ok();
+  }
+
+  // The changes not visible in the last snapshot read and visible in a new one: exactly those
+  // whose transactions committed in between (a transaction in progress then, or begun since),
+  // however their seqs interleave. One repeatable-read transaction: the changes and the records
+  // they name are read in the same snapshot.
+  Result<std::vector<ChangeRecord>> ReadChanges() override {
+    MutexLock lock(&feed_mu_);
+    if (snapshot_.empty()) return FailedPrecondition("the change feed was not started");
+    std::vector<ChangeRecord> out;
+    std::string next;
+    TD_RETURN_IF_ERROR(Transaction(/*counted=*/false, [&](Conn& c) -> Status {
+      out.clear();
+      TD_RETURN_IF_ERROR(
+          c.Run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").status());
+      TD_ASSIGN_OR_RETURN(auto snap, c.Run("SELECT pg_current_snapshot()::text"));
+      next = snap.Text(0, 0);
+      Params p;
+      const std::string prev = p.Add(snapshot_);
+      const std::string sql = fmt::format(
+          "SELECT seq, kind, ref, origin = {} FROM changes WHERE xid >= "
+          "pg_snapshot_xmin({}::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, {}::pg_snapshot) "
+          "ORDER BY seq",
+          p.Add(origin_), prev, prev);
+      TD_ASSIGN_OR_RETURN(auto rows, c.Run(sql, p));
+      std::map<std::string, std::vector<int64_t>> wanted;  // kind -> ids whose records to read
+      for (int i = 0; i < rows.size(); ++i) {
+        ChangeRecord ch;
+        ch.seq = rows.Int(i, 0);
+        ch.kind = rows.Text(i, 1);
+        ch.ref = rows.Int(i, 2);
+        ch.own = rows.Bool(i, 3);
+        // A state change is read whoever made it: the value as of this snapshot.
+        if (!ch.own || ch.kind == "entry_state") wanted[ch.kind].push_back(ch.ref);
+        out.push_back(std::move(ch));
+      }
+      auto ids = [&](std::initializer_list<const char*> kinds) {
+        std::vector<int64_t> v;
+        for (const char* k : kinds) {
+          auto it = wanted.find(k);
+          if (it != wanted.end()) v.insert(v.end(), it->second.begin(), it->second.end());
+        }
+        return v.empty() ? std::string() : fmt::format("{{{}}}", fmt::join(v, ","));
+      };
+      std::map<int64_t, BankRecord> banks;
+      std::map<int64_t, BankEntryRecord> entries;
+      std::map<int64_t, ContentRecord> content;
+      std::map<int64_t, DocRecord> docs;
+      if (auto v = ids({"bank"}); !v.empty()) {
+        TD_ASSIGN_OR_RETURN(auto r, c.Run("SELECT id, name, category, pdq_threshold, action, "
+                                          "created_ms FROM banks WHERE id = ANY($1::bigint[])",
+                                          Param(v)));
+        for (int i = 0; i < r.size(); ++i) banks[r.Int(i, 0)] = BankFrom(r, i);
+      }
+      if (auto v = ids({"entry", "entry_state"}); !v.empty()) {
+        TD_ASSIGN_OR_RETURN(auto r, c.Run("SELECT " TD_ENTRY_COLUMNS
+                                          " FROM bank_entries WHERE id = ANY($1::bigint[])",
+                                          Param(v)));
+        for (int i = 0; i < r.size(); ++i) entries[r.Int(i, 0)] = EntryFrom(r, i);
+      }
+      if (auto v = ids({"content"}); !v.empty()) {
+        TD_ASSIGN_OR_RETURN(
+            auto r, c.Run("SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ANY($1::bigint[])",
+                          Param(v)));
+        for (int i = 0; i < r.size(); ++i) content[r.Int(i, 0)] = ContentFrom(r, i);
+      }
+      if (auto v = ids({"block"}); !v.empty()) {
+        TD_ASSIGN_OR_RETURN(
+            auto r,
+            c.Run("SELECT " TD_DOC_COLUMNS " FROM docs WHERE id = ANY($1::bigint[])", Param(v)));
+        for (int i = 0; i < r.size(); ++i) docs[r.Int(i, 0)] = DocFrom(r, i);
+      }
+      for (ChangeRecord& ch : out) {
+        if (ch.own && ch.kind != "entry_state") continue;
+        if (ch.kind == "bank" && banks.count(ch.ref)) ch.bank = banks[ch.ref];
+        if ((ch.kind == "entry" || ch.kind == "entry_state") && entries.count(ch.ref))
+          ch.entry = entries[ch.ref];
+        if (ch.kind == "content" && content.count(ch.ref)) ch.content = content[ch.ref];
+        if (ch.kind == "block" && docs.count(ch.ref)) ch.doc = docs[ch.ref];
+      }
+      return Status::Ok();
+    }));
+    snapshot_ = next;
+    return out;
+  }
+
+  void WaitForChanges(std::chrono::milliseconds timeout) override {
+    PGconn* c = nullptr;
+    {
+      MutexLock lock(&feed_mu_);
+      if (listen_ != nullptr && PQstatus(listen_) != CONNECTION_OK) {
+        PQfinish(listen_);
+        listen_ = nullptr;
+      }
+      if (listen_ == nullptr) {
+        auto made = Connect();
+        if (made.ok()) {
+          PGresult* r = PQexec(*made, fmt::format("LISTEN {}", kChangeChannel).c_str());
+          const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+          PQclear(r);
+          if (ok) {
+            listen_ = *made;
+          } else {
+            PQfinish(*made);
+          }
+        }
+        // Newly listening (or not at all): what came meanwhile is read by the caller now.
+        if (listen_ == nullptr) std::this_thread::sleep_for(timeout);
+        return;
+      }
+      c = listen_;
+    }
+    // One waiter (the follower) at a time uses listen_; the destructor runs after it stopped.
+    auto drained = [c] {
+      bool any = false;
+      while (PGnotify* n = PQnotifies(c)) {
+        any = true;
+        PQfreemem(n);
+      }
+      return any;
+    };
+    if (PQconsumeInput(c) == 0 || drained()) return;
+    pollfd fd{PQsocket(c), POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
+      (void)PQconsumeInput(c);  // a broken connection shows in PQstatus next time
+      (void)drained();
+    }
+  }
+
+  Result<int64_t> PruneChanges(int64_t max_age_ms) override {
+    int64_t n = 0;
+    TD_RETURN_IF_ERROR(Write([&](Conn& c) -> Status {
+      TD_ASSIGN_OR_RETURN(
+          auto r, c.Run("DELETE FROM changes WHERE at < now() - $1::bigint * interval '1 ms'",
+                        Param(max_age_ms)));
+      n = r.affected();
+      return Status::Ok();
+    }));
+    return n;
+  }
+
  private:
   static constexpr int kMaxConns = 8;
   static constexpr int kScanPage = 10000;
@@ -701,7 +899,17 @@ class PostgresStore final : public Store {
     return p;
   }
 
-  Result<PGconn*> Connect() { return ConnectTo(url_); }
+  // A pool connection: its changes are marked with this object's origin (the change log).
+  Result<PGconn*> Connect() {
+    TD_ASSIGN_OR_RETURN(PGconn * c, ConnectTo(url_));
+    Conn conn(c);
+    if (auto r = conn.Run("SELECT set_config('takedown.origin', $1, false)", Param(origin_));
+        !r.ok()) {
+      PQfinish(c);
+      return r.status();
+    }
+    return c;
+  }
 
   // A connection for the current scope: an idle one, a new one while under kMaxConns, else the
   // next one given back. One that lost its server is reset before use.
@@ -801,12 +1009,18 @@ class PostgresStore final : public Store {
   // server chose it as a deadlock's victim or could not serialise it. A connection lost before
   // COMMIT was sent rolls the transaction back (retried on a fresh connection); lost during
   // COMMIT, the outcome is unknown and the error says so.
-  Status Write(const std::function<Status(Conn&)>& fn) {
+  Status Write(const std::function<Status(Conn&)>& fn) { return Transaction(true, fn); }
+  // The same for any transaction; counted: a write (the queue depth /metrics shows).
+  Status Transaction(bool counted, const std::function<Status(Conn&)>& fn) {
     struct Count {
-      std::atomic<int64_t>& n;
-      explicit Count(std::atomic<int64_t>& c) : n(c) { n.fetch_add(1, std::memory_order_relaxed); }
-      ~Count() { n.fetch_sub(1, std::memory_order_relaxed); }
-    } count(writing_);
+      std::atomic<int64_t>* n;
+      explicit Count(std::atomic<int64_t>* c) : n(c) {
+        if (n != nullptr) n->fetch_add(1, std::memory_order_relaxed);
+      }
+      ~Count() {
+        if (n != nullptr) n->fetch_sub(1, std::memory_order_relaxed);
+      }
+    } count(counted ? &writing_ : nullptr);
     Status last;
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
       Backoff(attempt);
@@ -976,6 +1190,10 @@ class PostgresStore final : public Store {
   std::vector<PGconn*> idle_ TD_GUARDED_BY(mu_);
   int open_ TD_GUARDED_BY(mu_) = 0;  // connections made (idle or leased)
   std::atomic<int64_t> writing_{0};
+  std::string origin_;                            // set at construction
+  Mutex feed_mu_;                                 // the change feed's reader state
+  std::string snapshot_ TD_GUARDED_BY(feed_mu_);  // the last snapshot read ("" before StartFeed)
+  PGconn* listen_ TD_GUARDED_BY(feed_mu_) = nullptr;  // LISTENing; made by WaitForChanges
 };
 
 }  // namespace
@@ -1020,8 +1238,8 @@ Result<std::unique_ptr<DatabaseLock>> LockPostgresDatabase(const std::string& ur
     const std::string other = who.ok() && who->size() == 1 ? who->Text(0, 0) : "";
     PQfinish(c);
     return FailedPrecondition(fmt::format(
-        "the {} is in use by another takedown serve{}: one process serves a database until "
-        "replicas are supported",
+        "the {} is in use by another takedown serve{}: one process runs the workflow on a "
+        "database; more replicas serve the upload gate with store.role gate",
         DescribePostgresUrl(url), other.empty() ? "" : " (" + other + ")"));
   }
   return std::unique_ptr<DatabaseLock>(new PostgresDatabaseLock(c));

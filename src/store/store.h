@@ -5,6 +5,7 @@
 // are thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -236,6 +237,45 @@ class AuditLog {
   virtual Result<std::vector<AuditRecord>> ReadAudit(int64_t from_seq, int64_t limit) = 0;
 };
 
+// One change to what every process keeps in memory (banks, their entries, the content index) or
+// must be told of (blocks at the upload gate), as the change log (ChangeFeed) returns it, with the
+// record it names as it was when read.
+struct ChangeRecord {
+  int64_t seq = 0;   // the log's order (commit order is not seq order; ReadChanges handles that)
+  std::string kind;  // bank | entry | entry_state | content | block
+  int64_t ref = 0;   // the bank, bank entry, content row or gate_block document
+  bool own = false;  // written through this store object (this process already applied it)
+  // The named record, read in the same snapshot; absent for own bank, entry and content changes
+  // (not needed) and for a record that is gone.
+  std::optional<BankRecord> bank;
+  std::optional<BankEntryRecord> entry;
+  std::optional<ContentRecord> content;
+  std::optional<DocRecord> doc;
+};
+
+// The change log of a store several processes share (PostgreSQL): every change to banks, bank
+// entries and the content index, and every block at the upload gate, with a sequence number,
+// written by the store in the change's own transaction. Each process reads what the others
+// changed since it last read, and is woken (LISTEN/NOTIFY) when a bank changes. Used by one
+// reader (the service's follower) at a time.
+class ChangeFeed {
+ public:
+  virtual ~ChangeFeed() = default;
+  // Starts here: ReadChanges returns every change committed after this call. Call it before
+  // loading what the store holds; a change committed while loading comes back again (apply
+  // changes idempotently).
+  virtual Status StartFeed() = 0;
+  // Every change committed since the last call (or StartFeed) and not returned before, by seq;
+  // none is skipped, whatever order their transactions committed in.
+  virtual Result<std::vector<ChangeRecord>> ReadChanges() = 0;
+  // Returns when a bank change was committed (a wake-up only: read with ReadChanges), or after
+  // timeout.
+  virtual void WaitForChanges(std::chrono::milliseconds timeout) = 0;
+  // Deletes changes committed more than max_age_ms ago; returns how many. A reader that has not
+  // read for that long must load the store anew (Service does).
+  virtual Result<int64_t> PruneChanges(int64_t max_age_ms) = 0;
+};
+
 // All of them: what a backend implements and what the process wiring holds.
 class Store : public KeyStore,
               public BankStore,
@@ -247,6 +287,9 @@ class Store : public KeyStore,
   ~Store() override = default;
   // Writes waiting for (or in) the current commit: the queue depth /metrics reports.
   virtual int64_t WriteQueueDepth() const = 0;
+  // The change log, for a store that several processes share (PostgreSQL); null for one that a
+  // single process owns (SQLite, memory).
+  virtual ChangeFeed* changes() { return nullptr; }
 };
 
 // The chain hash of a record: SHA-256 hex of prev_hash, seq, time, actor, kind and payload,
@@ -275,8 +318,9 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, Env* en
 
 // Held while a `takedown serve` uses a PostgreSQL database: a session-level advisory lock on a
 // connection of its own, released when this object goes or the process dies (its connection
-// closes). Until replicas share their in-memory indexes and claim work in the database, one
-// process serves a database, as one serves a SQLite file.
+// closes). One process runs the workflow (reviews, sweeps, deliveries, the email line) on a
+// database, as one serves a SQLite file; gate replicas (store.role gate) take no lock: they follow
+// the change log (ChangeFeed) and serve the upload gate beside it.
 class DatabaseLock {
  public:
   virtual ~DatabaseLock() = default;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,6 +38,12 @@ std::string Json(const nlohmann::json& j) { return j.dump(); }
 int64_t RequestIdOf(const std::string& request_id) {
   auto id = ParseId(request_id, "request_id");
   return id.ok() ? *id : 0;
+}
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 match::VideoMatchOptions VideoRule() {
@@ -76,8 +83,224 @@ Service::Service(store::Store* store, Env* env)
 
 Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env) {
   std::unique_ptr<Service> s(new Service(store, env));
+  s->feed_ = store->changes();
+  // The log is read from before the load: nothing committed meanwhile is missed (what the load
+  // also saw comes again, and is applied idempotently).
+  if (s->feed_ != nullptr) TD_RETURN_IF_ERROR(s->feed_->StartFeed());
   TD_RETURN_IF_ERROR(s->Load());
+  if (s->feed_ != nullptr) {
+    s->last_read_ = SteadyMs();
+    s->follower_ = std::thread([p = s.get()] { p->Follow(); });
+  }
   return s;
+}
+
+Service::~Service() {
+  stop_following_ = true;
+  if (follower_.joinable()) follower_.join();
+}
+
+Status Service::CatchUp() {
+  if (feed_ == nullptr) return Status::Ok();
+  std::vector<Blocked> blocks;
+  Status st;
+  {
+    MutexLock lock(&follow_mu_);
+    st = ReadAndApply(&blocks);
+  }
+  if (blocked_hook_) {
+    for (const Blocked& b : blocks) blocked_hook_(b);
+  }
+  return st;
+}
+
+void Service::Follow() {
+  int64_t last_prune = 0;
+  while (!stop_following_) {
+    feed_->WaitForChanges(kFollowPoll);
+    if (stop_following_) break;
+    std::vector<Blocked> blocks;
+    {
+      MutexLock lock(&follow_mu_);
+      // Not read for so long that changes it has not seen may be pruned: everything anew.
+      if (SteadyMs() - last_read_.load() > kChangeRetentionMs / 2) {
+        spdlog::warn("replica: the change log was not read for {} s; loading the store anew",
+                     (SteadyMs() - last_read_.load()) / 1000);
+        if (Status st = Resync(); !st.ok()) {
+          follow_errors_.fetch_add(1);
+          spdlog::error("replica: loading the store anew: {}", st.message());
+          continue;
+        }
+      }
+      if (Status st = ReadAndApply(&blocks); !st.ok()) {
+        if (follow_errors_.fetch_add(1) % 20 == 0)
+          spdlog::error("replica: reading the change log: {} (retried)", st.message());
+      }
+    }
+    if (blocked_hook_) {
+      for (const Blocked& b : blocks) blocked_hook_(b);
+    }
+    if (SteadyMs() - last_prune > 60'000) {
+      last_prune = SteadyMs();
+      auto pruned = feed_->PruneChanges(kChangeRetentionMs);
+      if (!pruned.ok())
+        spdlog::warn("replica: pruning the change log: {}", pruned.status().message());
+    }
+  }
+}
+
+Status Service::ReadAndApply(std::vector<Blocked>* blocks) {
+  TD_ASSIGN_OR_RETURN(auto changes, feed_->ReadChanges());
+  last_read_ = SteadyMs();
+  for (const store::ChangeRecord& ch : changes) {
+    if (ch.own && ch.kind != "entry_state") continue;  // applied by this process as it wrote it
+    if (ch.kind == "bank" && ch.bank) {
+      WriterLock lock(&mu_);
+      if (!banks_.count(ch.bank->id)) {
+        banks_[ch.bank->id] = *ch.bank;
+        bank_by_name_[ch.bank->name] = ch.bank->id;
+      }
+    } else if ((ch.kind == "entry" || ch.kind == "entry_state") && ch.entry) {
+      TD_RETURN_IF_ERROR(IndexEntry(*ch.entry, /*from_feed=*/true));
+    } else if (ch.kind == "content" && ch.content) {
+      TD_RETURN_IF_ERROR(IndexContent(*ch.content));
+    } else if (ch.kind == "block" && ch.doc && blocked_hook_) {
+      auto j = nlohmann::json::parse(ch.doc->doc, nullptr, false);
+      if (!j.is_object()) continue;
+      Blocked b;
+      b.block_id = ch.doc->id;
+      b.content_row = ch.doc->owner;
+      b.request_id = j.value("request_id", int64_t{0});
+      b.blocked_ms = j.value("blocked_ms", int64_t{0});
+      b.content_id = j.value("content_id", "");
+      b.chat_id = j.value("chat_id", "");
+      b.uploader_id = j.value("uploader_id", "");
+      b.media = j.value("media", "");
+      if (j.contains("matches") && j["matches"].is_array() && !j["matches"].empty() &&
+          j["matches"][0].is_object())
+        b.category = j["matches"][0].value("category", "");
+      blocks->push_back(std::move(b));
+    } else {
+      continue;
+    }
+    applied_.fetch_add(1);
+  }
+  return Status::Ok();
+}
+
+Status Service::Resync() {
+  TD_RETURN_IF_ERROR(feed_->StartFeed());
+  TD_ASSIGN_OR_RETURN(auto banks, store_->ListBanks());
+  {
+    WriterLock lock(&mu_);
+    for (auto& b : banks) {
+      if (banks_.count(b.id)) continue;
+      bank_by_name_[b.name] = b.id;
+      banks_[b.id] = std::move(b);
+    }
+  }
+  TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
+  for (const auto& e : entries) TD_RETURN_IF_ERROR(IndexEntry(e, /*from_feed=*/true));
+  TD_RETURN_IF_ERROR(
+      store_->ScanContent([&](const store::ContentRecord& c) { return IndexContent(c); }));
+  last_read_ = SteadyMs();
+  resyncs_.fetch_add(1);
+  return Status::Ok();
+}
+
+Status Service::IndexEntry(const store::BankEntryRecord& e, bool from_feed) {
+  const bool pdq_indexed = !e.pdq.empty() && e.quality >= kMinQuality;
+  {
+    WriterLock lock(&mu_);
+    if (auto it = entries_.find(e.id); it != entries_.end()) {
+      if (from_feed && it->second.enabled != e.enabled) {
+        it->second.enabled = e.enabled;
+        if (pdq_indexed) (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), e.enabled);
+      }
+      return Status::Ok();
+    }
+  }
+  std::shared_ptr<const RobustImage> robust;
+  std::shared_ptr<const match::VideoItem> video;
+  if (!e.robust.empty()) {
+    auto r = RobustFromJson(nlohmann::json::parse(e.robust, nullptr, false));
+    if (!r.ok())
+      return DataLoss(
+          fmt::format("bank entry {}: bad stored robust signals: {}", e.id, r.status().message()));
+    robust = *r;
+  }
+  if (!e.video.empty()) {
+    auto v = VideoFromJson(nlohmann::json::parse(e.video, nullptr, false));
+    if (!v.ok())
+      return DataLoss(
+          fmt::format("bank entry {}: bad stored video signals: {}", e.id, v.status().message()));
+    video = *v;
+  }
+  std::optional<hash::Hash256> pdq;
+  if (pdq_indexed) {
+    auto h = hash::Hash256::FromHex(e.pdq);
+    if (!h.ok()) return DataLoss(fmt::format("bank entry {}: bad stored hash", e.id));
+    pdq = *h;
+  }
+  // The hashes first, the entry last: a check that finds the hash before the entry is known
+  // skips it (bank_of), and never sees an entry without its signals.
+  if (pdq && bank_pdq_->AddIfAbsent(static_cast<uint64_t>(e.id), *pdq) && !e.enabled)
+    (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
+  if (robust) {
+    for (size_t i = 0; i < robust->variants.size(); ++i)
+      (void)bank_whole_->AddIfAbsent(static_cast<uint64_t>(e.id) << 7 | i,
+                                     robust->variants[i].hash);
+  }
+  WriterLock lock(&mu_);
+  if (entries_.count(e.id)) return Status::Ok();  // added meanwhile by the other path
+  entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id),
+                    !e.pdq.empty() && e.robust.empty() && e.video.empty()};
+  if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
+  if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
+  if (video) {
+    bank_videos_.emplace_back(e.id, std::move(video));
+    RebuildBankVideos();
+  }
+  return Status::Ok();
+}
+
+Status Service::IndexContent(const store::ContentRecord& c) {
+  bool added = c.pdq.empty();
+  if (!c.pdq.empty()) {
+    auto h = hash::Hash256::FromHex(c.pdq);
+    if (!h.ok()) return DataLoss(fmt::format("content {}: bad stored hash", c.id));
+    added = content_pdq_->AddIfAbsent(static_cast<uint64_t>(c.id), *h);
+  }
+  if (!c.robust.empty()) {
+    auto r = RobustFromJson(nlohmann::json::parse(c.robust, nullptr, false));
+    if (!r.ok())
+      return DataLoss(
+          fmt::format("content {}: bad stored robust signals: {}", c.id, r.status().message()));
+    if ((*r)->norm) (void)content_norm_->AddIfAbsent(static_cast<uint64_t>(c.id), (*r)->norm->hash);
+    if ((*r)->box) (void)content_box_->AddIfAbsent(static_cast<uint64_t>(c.id), (*r)->box->hash);
+    for (size_t k = 0; k < (*r)->layers.size() && k < kMaxLayers; ++k)
+      (void)content_layer_->AddIfAbsent(LayerId(c.id, k), (*r)->layers[k].hash);
+  }
+  if (!c.video.empty()) {
+    auto v = VideoFromJson(nlohmann::json::parse(c.video, nullptr, false));
+    if (!v.ok())
+      return DataLoss(
+          fmt::format("content {}: bad stored video signals: {}", c.id, v.status().message()));
+    WriterLock lock(&mu_);
+    if (content_video_rows_.insert(c.id).second) content_videos_.emplace_back(c.id, *v);
+  }
+  if (added) content_.fetch_add(1);
+  return Status::Ok();
+}
+
+Service::FollowStats Service::Following() const {
+  FollowStats f;
+  f.following = feed_ != nullptr;
+  f.applied = applied_.load();
+  f.resyncs = resyncs_.load();
+  f.errors = follow_errors_.load();
+  if (f.following) f.lag_ms = SteadyMs() - last_read_.load();
+  return f;
 }
 
 Status Service::Load() {
@@ -170,6 +393,7 @@ Status Service::Load() {
   TD_ASSIGN_OR_RETURN(content_norm_, index::HashIndex::Build(norm_hs, norm_ids, {}));
   TD_ASSIGN_OR_RETURN(content_box_, index::HashIndex::Build(box_hs, box_ids, {}));
   TD_ASSIGN_OR_RETURN(content_layer_, index::HashIndex::Build(layer_hs, layer_ids, {}));
+  for (const auto& [row, v] : videos) content_video_rows_.insert(row);
   content_videos_ = std::move(videos);
   content_ = content;
   return Status::Ok();
@@ -357,24 +581,7 @@ Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const 
                            s.video ? VideoToJson(*s.video).dump() : "",
                            s.robust ? RobustToJson(*s.robust).dump() : ""};
   TD_ASSIGN_OR_RETURN(e.id, store_->AddBankEntry(e));
-  {
-    WriterLock lock(&mu_);
-    entries_[e.id] = {bank_id, true, RequestIdOf(e.request_id), s.pdq && !s.robust && !s.video};
-    if (s.video) {
-      bank_videos_.emplace_back(e.id, s.video);
-      RebuildBankVideos();
-    }
-    if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
-    if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
-  }
-  if (s.pdq && s.quality >= kMinQuality)
-    TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(e.id), *s.pdq));
-  if (s.robust) {
-    for (size_t i = 0; i < s.robust->variants.size(); ++i) {
-      TD_RETURN_IF_ERROR(
-          bank_whole_->Add(static_cast<uint64_t>(e.id) << 7 | i, s.robust->variants[i].hash));
-    }
-  }
+  TD_RETURN_IF_ERROR(IndexEntry(e, /*from_feed=*/false));
   TD_RETURN_IF_ERROR(store_
                          ->AppendAudit(actor, "bank.entry.added",
                                        Json({{"entry_id", e.id},
@@ -440,19 +647,9 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
                       s.sha256, source, request_id, true, 0});
     }
     TD_ASSIGN_OR_RETURN(auto chunk_ids, store_->AddBankEntries(recs));
-    {
-      WriterLock lock(&mu_);
-      for (size_t i = 0; i < recs.size(); ++i) {
-        entries_[chunk_ids[i]] = {bank_id, true, RequestIdOf(recs[i].request_id),
-                                  !recs[i].pdq.empty()};
-        if (!recs[i].md5.empty()) exact_.emplace(recs[i].md5, chunk_ids[i]);
-        if (!recs[i].sha256.empty()) exact_.emplace(recs[i].sha256, chunk_ids[i]);
-      }
-    }
     for (size_t i = 0; i < recs.size(); ++i) {
-      const Signals& s = *fresh[start + i];
-      if (s.pdq && s.quality >= kMinQuality)
-        TD_RETURN_IF_ERROR(bank_pdq_->Add(static_cast<uint64_t>(chunk_ids[i]), *s.pdq));
+      recs[i].id = chunk_ids[i];
+      TD_RETURN_IF_ERROR(IndexEntry(recs[i], /*from_feed=*/false));
     }
     TD_RETURN_IF_ERROR(store_
                            ->AppendAudit(actor, "bank.entries.imported",
@@ -513,13 +710,17 @@ std::map<int64_t, std::pair<int64_t, int64_t>> Service::EntryCounts() const {
 }
 
 Status Service::SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor) {
-  TD_RETURN_IF_ERROR(store_->SetBankEntryEnabled(entry_id, enabled));
   {
-    WriterLock lock(&mu_);
-    if (auto it = entries_.find(entry_id); it != entries_.end()) it->second.enabled = enabled;
+    // The store and the index change together as far as the follower can tell (follow_mu_).
+    MutexLock follow(&follow_mu_);
+    TD_RETURN_IF_ERROR(store_->SetBankEntryEnabled(entry_id, enabled));
+    {
+      WriterLock lock(&mu_);
+      if (auto it = entries_.find(entry_id); it != entries_.end()) it->second.enabled = enabled;
+    }
+    (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(entry_id),
+                                enabled);  // absent when it has no PDQ
   }
-  (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(entry_id),
-                              enabled);  // absent when it has no PDQ
   return store_
       ->AppendAudit(actor, enabled ? "bank.entry.enabled" : "bank.entry.disabled",
                     Json({{"entry_id", entry_id}}))
@@ -643,22 +844,20 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
   r.content_row = row < 0 ? -row : row;
   if (!r.already_recorded) {
     content_.fetch_add(1);
-    if (s.pdq) TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(r.content_row), *s.pdq));
+    // IfAbsent: a replica's whole-store reload (Resync) may have put it there first.
+    if (s.pdq) (void)content_pdq_->AddIfAbsent(static_cast<uint64_t>(r.content_row), *s.pdq);
     if (s.video) {
       WriterLock lock(&mu_);
-      content_videos_.emplace_back(r.content_row, s.video);
+      if (content_video_rows_.insert(r.content_row).second)
+        content_videos_.emplace_back(r.content_row, s.video);
     }
     if (s.robust && s.robust->norm)
-      TD_RETURN_IF_ERROR(
-          content_norm_->Add(static_cast<uint64_t>(r.content_row), s.robust->norm->hash));
+      (void)content_norm_->AddIfAbsent(static_cast<uint64_t>(r.content_row), s.robust->norm->hash);
     if (s.robust && s.robust->box)
-      TD_RETURN_IF_ERROR(
-          content_box_->Add(static_cast<uint64_t>(r.content_row), s.robust->box->hash));
+      (void)content_box_->AddIfAbsent(static_cast<uint64_t>(r.content_row), s.robust->box->hash);
     if (s.robust) {
-      for (size_t k = 0; k < s.robust->layers.size(); ++k) {
-        TD_RETURN_IF_ERROR(
-            content_layer_->Add(LayerId(r.content_row, k), s.robust->layers[k].hash));
-      }
+      for (size_t k = 0; k < s.robust->layers.size(); ++k)
+        (void)content_layer_->AddIfAbsent(LayerId(r.content_row, k), s.robust->layers[k].hash);
     }
   }
   checks_.fetch_add(1);
@@ -737,7 +936,7 @@ Result<int64_t> Service::Backfill(const std::vector<CheckRequest>& items,
     if (ids[i] <= 0) continue;
     ++added;
     if (items[i].signals.pdq)
-      TD_RETURN_IF_ERROR(content_pdq_->Add(static_cast<uint64_t>(ids[i]), *items[i].signals.pdq));
+      (void)content_pdq_->AddIfAbsent(static_cast<uint64_t>(ids[i]), *items[i].signals.pdq);
   }
   content_.fetch_add(static_cast<uint64_t>(added));
   TD_RETURN_IF_ERROR(store_

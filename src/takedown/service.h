@@ -16,8 +16,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/env.h"
@@ -137,7 +139,32 @@ class Service {
  public:
   // env: the randomness of new keys and the temporary storage of videos being hashed
   // (Env::Default() when null).
+  // With a store several processes share (store::Store::changes: PostgreSQL), the service also
+  // follows the others (CatchUp).
   static Result<std::unique_ptr<Service>> Create(store::Store* store, Env* env = nullptr);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Replicas. With a store's change log (store::ChangeFeed), what other processes change (banks,
+  // entries added, disabled or enabled, content recorded, uploads blocked) reaches this one's
+  // indexes through a follower thread: woken at once by bank changes (LISTEN/NOTIFY), and
+  // polling every kFollowPoll for the rest. CatchUp applies everything committed until now: a
+  // sweep calls it first, so copies another replica recorded before the sweep began are found.
+  // A follower that could not read the log for longer than half of kChangeRetentionMs (the
+  // oldest changes are pruned after that) loads the whole store anew, idempotently. Without a
+  // change log (SQLite, memory): nothing to follow, CatchUp does nothing.
+  static constexpr std::chrono::milliseconds kFollowPoll{250};
+  static constexpr int64_t kChangeRetentionMs = 3'600'000;
+  Status CatchUp() TD_EXCLUDES(follow_mu_, mu_);
+  struct FollowStats {
+    bool following = false;
+    uint64_t applied = 0;  // changes from other processes applied
+    uint64_t resyncs = 0;  // whole-store loads after falling too far behind
+    uint64_t errors = 0;   // failed reads of the log (retried)
+    int64_t lag_ms = 0;    // since the last successful read
+  };
+  FollowStats Following() const;
 
   // Keys. The key is returned once; only its hash is stored.
   Result<std::pair<int64_t, std::string>> CreateKey(Role role, const std::string& name,
@@ -235,6 +262,14 @@ class Service {
   };
   Service(store::Store* store, Env* env);
   Status Load();
+  // The follower (Follow, CatchUp): a read of the change log and what it applies, one at a time.
+  void Follow() TD_EXCLUDES(follow_mu_, mu_);
+  Status ReadAndApply(std::vector<Blocked>* blocks) TD_REQUIRES(follow_mu_) TD_EXCLUDES(mu_);
+  Status Resync() TD_REQUIRES(follow_mu_) TD_EXCLUDES(mu_);
+  // Puts one bank entry or content record in the indexes, unless it is there already. from_feed:
+  // another process's record, whose enabled state wins over what this process holds.
+  Status IndexEntry(const store::BankEntryRecord& e, bool from_feed) TD_EXCLUDES(mu_);
+  Status IndexContent(const store::ContentRecord& c) TD_EXCLUDES(mu_);
   // bank_side: a video is sampled densely (bank entries, evidence); else once a second (uploads).
   Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media,
                             bool bank_side = false);
@@ -273,6 +308,18 @@ class Service {
   std::unordered_map<std::string, CachedKey> key_cache_
       TD_GUARDED_BY(mu_);  // key hash -> principal
   std::atomic<uint64_t> checks_{0}, blocked_{0}, content_{0};
+  // Recorded videos' rows (content_videos_ holds each once).
+  std::unordered_set<int64_t> content_video_rows_ TD_GUARDED_BY(mu_);
+
+  store::ChangeFeed* feed_ = nullptr;  // null: nothing to follow
+  // Held by the follower across a read of the change log and its application, and by this
+  // process's bank-entry state changes across their store write and index update: a state read
+  // from the log never overwrites a newer one written here. Taken before mu_.
+  Mutex follow_mu_;
+  std::thread follower_;
+  std::atomic<bool> stop_following_{false};
+  std::atomic<uint64_t> applied_{0}, resyncs_{0}, follow_errors_{0};
+  std::atomic<int64_t> last_read_{0};  // steady clock, ms: the last successful read of the log
 };
 
 // A new API key: "td_" and 43 base64url characters (32 random bytes from env).

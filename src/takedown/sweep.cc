@@ -25,6 +25,8 @@ Result<store::BankRecord> Sweeper::BankFor(Category category) {
 
 Status Sweeper::Match(const Signals& s, int64_t entry, int threshold, int64_t located_row,
                       std::map<int64_t, Hit>* hits) {
+  // Replicas: what the others recorded until now is in this one's content index first.
+  TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());
   auto hit = [&](int64_t row, const std::string& signal, int d) {
     auto it = hits->find(row);
     if (it == hits->end() || d < it->second.distance) (*hits)[row] = {signal, d, entry};
