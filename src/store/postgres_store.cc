@@ -746,6 +746,7 @@ class PostgresStore final : public Store, public ChangeFeed {
     if (snapshot_.empty()) return FailedPrecondition("the change feed was not started");
     std::vector<ChangeRecord> out;
     std::string next;
+    const std::string last = snapshot_;
     TD_RETURN_IF_ERROR(Transaction(/*counted=*/false, [&](Conn& c) -> Status {
       out.clear();
       TD_RETURN_IF_ERROR(
@@ -753,7 +754,7 @@ class PostgresStore final : public Store, public ChangeFeed {
       TD_ASSIGN_OR_RETURN(auto snap, c.Run("SELECT pg_current_snapshot()::text"));
       next = snap.Text(0, 0);
       Params p;
-      const std::string prev = p.Add(snapshot_);
+      const std::string prev = p.Add(last);
       const std::string sql = fmt::format(
           "SELECT seq, kind, ref, origin = {} FROM changes WHERE xid >= "
           "pg_snapshot_xmin({}::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, {}::pg_snapshot) "
