@@ -50,6 +50,25 @@ match::VideoMatchOptions VideoRule() {
   return match::VideoMatchOptions{};
 }  // PDQ.md: 31 bits a frame, 80%
 
+// A stored record's signals (JSON) parsed whole; DataLoss naming the record when they do not
+// parse. what: "bank entry" or "content".
+Result<std::shared_ptr<const RobustImage>> StoredRobust(std::string_view what, int64_t id,
+                                                        const std::string& text) {
+  auto r = RobustFromJson(nlohmann::json::parse(text, nullptr, false));
+  if (!r.ok())
+    return DataLoss(
+        fmt::format("{} {}: bad stored robust signals: {}", what, id, r.status().message()));
+  return r;
+}
+Result<std::shared_ptr<const match::VideoItem>> StoredVideo(std::string_view what, int64_t id,
+                                                            const std::string& text) {
+  auto v = VideoFromJson(nlohmann::json::parse(text, nullptr, false));
+  if (!v.ok())
+    return DataLoss(
+        fmt::format("{} {}: bad stored video signals: {}", what, id, v.status().message()));
+  return v;
+}
+
 }  // namespace
 
 std::string GateBlockKey(int64_t content_row) { return fmt::format("block:{}", content_row); }
@@ -223,18 +242,12 @@ Status Service::IndexEntry(const store::BankEntryRecord& e, bool from_feed) {
   std::shared_ptr<const RobustImage> robust;
   std::shared_ptr<const match::VideoItem> video;
   if (!e.robust.empty()) {
-    auto r = RobustFromJson(nlohmann::json::parse(e.robust, nullptr, false));
-    if (!r.ok())
-      return DataLoss(
-          fmt::format("bank entry {}: bad stored robust signals: {}", e.id, r.status().message()));
-    robust = *r;
+    TD_ASSIGN_OR_RETURN(auto r, StoredRobust("bank entry", e.id, e.robust));
+    robust = std::move(r);
   }
   if (!e.video.empty()) {
-    auto v = VideoFromJson(nlohmann::json::parse(e.video, nullptr, false));
-    if (!v.ok())
-      return DataLoss(
-          fmt::format("bank entry {}: bad stored video signals: {}", e.id, v.status().message()));
-    video = *v;
+    TD_ASSIGN_OR_RETURN(auto v, StoredVideo("bank entry", e.id, e.video));
+    video = std::move(v);
   }
   std::optional<hash::Hash256> pdq;
   if (pdq_indexed) {
@@ -272,22 +285,16 @@ Status Service::IndexContent(const store::ContentRecord& c) {
     added = content_pdq_->AddIfAbsent(static_cast<uint64_t>(c.id), *h);
   }
   if (!c.robust.empty()) {
-    auto r = RobustFromJson(nlohmann::json::parse(c.robust, nullptr, false));
-    if (!r.ok())
-      return DataLoss(
-          fmt::format("content {}: bad stored robust signals: {}", c.id, r.status().message()));
-    if ((*r)->norm) (void)content_norm_->AddIfAbsent(static_cast<uint64_t>(c.id), (*r)->norm->hash);
-    if ((*r)->box) (void)content_box_->AddIfAbsent(static_cast<uint64_t>(c.id), (*r)->box->hash);
-    for (size_t k = 0; k < (*r)->layers.size() && k < kMaxLayers; ++k)
-      (void)content_layer_->AddIfAbsent(LayerId(c.id, k), (*r)->layers[k].hash);
+    TD_ASSIGN_OR_RETURN(auto r, StoredRobust("content", c.id, c.robust));
+    if (r->norm) (void)content_norm_->AddIfAbsent(static_cast<uint64_t>(c.id), r->norm->hash);
+    if (r->box) (void)content_box_->AddIfAbsent(static_cast<uint64_t>(c.id), r->box->hash);
+    for (size_t k = 0; k < r->layers.size() && k < kMaxLayers; ++k)
+      (void)content_layer_->AddIfAbsent(LayerId(c.id, k), r->layers[k].hash);
   }
   if (!c.video.empty()) {
-    auto v = VideoFromJson(nlohmann::json::parse(c.video, nullptr, false));
-    if (!v.ok())
-      return DataLoss(
-          fmt::format("content {}: bad stored video signals: {}", c.id, v.status().message()));
+    TD_ASSIGN_OR_RETURN(auto v, StoredVideo("content", c.id, c.video));
     WriterLock lock(&mu_);
-    if (content_video_rows_.insert(c.id).second) content_videos_.emplace_back(c.id, *v);
+    if (content_video_rows_.insert(c.id).second) content_videos_.emplace_back(c.id, std::move(v));
   }
   if (added) content_.fetch_add(1);
   return Status::Ok();
@@ -315,12 +322,9 @@ Status Service::Load() {
   std::vector<uint64_t> ids, whole_ids;
   for (const auto& e : entries) {
     if (!e.robust.empty()) {
-      auto r = RobustFromJson(nlohmann::json::parse(e.robust, nullptr, false));
-      if (!r.ok())
-        return DataLoss(fmt::format("bank entry {}: bad stored robust signals: {}", e.id,
-                                    r.status().message()));
-      for (size_t i = 0; i < (*r)->variants.size(); ++i) {
-        whole_hs.push_back((*r)->variants[i].hash);
+      TD_ASSIGN_OR_RETURN(auto r, StoredRobust("bank entry", e.id, e.robust));
+      for (size_t i = 0; i < r->variants.size(); ++i) {
+        whole_hs.push_back(r->variants[i].hash);
         whole_ids.push_back(static_cast<uint64_t>(e.id) << 7 | i);
       }
     }
@@ -329,11 +333,8 @@ Status Service::Load() {
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
     if (!e.video.empty()) {
-      auto v = VideoFromJson(nlohmann::json::parse(e.video, nullptr, false));
-      if (!v.ok())
-        return DataLoss(
-            fmt::format("bank entry {}: bad stored video signals: {}", e.id, v.status().message()));
-      bank_videos_.emplace_back(e.id, *v);
+      TD_ASSIGN_OR_RETURN(auto v, StoredVideo("bank entry", e.id, e.video));
+      bank_videos_.emplace_back(e.id, std::move(v));
     }
     if (!e.pdq.empty() && e.quality >= kMinQuality) {
       auto h = hash::Hash256::FromHex(e.pdq);
@@ -358,27 +359,21 @@ Status Service::Load() {
   TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
     ++content;
     if (!c.video.empty()) {
-      auto v = VideoFromJson(nlohmann::json::parse(c.video, nullptr, false));
-      if (!v.ok())
-        return DataLoss(
-            fmt::format("content {}: bad stored video signals: {}", c.id, v.status().message()));
-      videos.emplace_back(c.id, *v);
+      TD_ASSIGN_OR_RETURN(auto v, StoredVideo("content", c.id, c.video));
+      videos.emplace_back(c.id, std::move(v));
     }
     if (!c.robust.empty()) {
-      auto r = RobustFromJson(nlohmann::json::parse(c.robust, nullptr, false));
-      if (!r.ok())
-        return DataLoss(
-            fmt::format("content {}: bad stored robust signals: {}", c.id, r.status().message()));
-      if ((*r)->norm) {
-        norm_hs.push_back((*r)->norm->hash);
+      TD_ASSIGN_OR_RETURN(auto r, StoredRobust("content", c.id, c.robust));
+      if (r->norm) {
+        norm_hs.push_back(r->norm->hash);
         norm_ids.push_back(static_cast<uint64_t>(c.id));
       }
-      if ((*r)->box) {
-        box_hs.push_back((*r)->box->hash);
+      if (r->box) {
+        box_hs.push_back(r->box->hash);
         box_ids.push_back(static_cast<uint64_t>(c.id));
       }
-      for (size_t k = 0; k < (*r)->layers.size(); ++k) {
-        layer_hs.push_back((*r)->layers[k].hash);
+      for (size_t k = 0; k < r->layers.size(); ++k) {
+        layer_hs.push_back(r->layers[k].hash);
         layer_ids.push_back(LayerId(c.id, k));
       }
     }
