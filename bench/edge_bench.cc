@@ -139,12 +139,6 @@ std::string GzipOfZeros(size_t size) {
   return out;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
 struct Args {
   int port = 0, pid = 0, duration = 20, slow = 500, attackers = 8, conns = 1000;
 };

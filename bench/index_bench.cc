@@ -125,11 +125,6 @@ struct Row {
   size_t matches = 0;
 };
 
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
 using Results = std::vector<std::vector<uint64_t>>;  // sorted ids per query
 
 double Recall(const Results& got, const Results& truth) {

@@ -83,12 +83,10 @@ int RunReplicas(const Options& o) {
     }
     ms.push_back(Seconds(t0, Clock::now()) * 1000);
   }
-  std::sort(ms.begin(), ms.end());
-  auto pct = [&](double p) { return ms[std::min(ms.size() - 1, size_t(p * ms.size()))]; };
   std::printf(
       "entry added at replica 0 -> blocked at all %zu others: p50 %.1f ms, p99 %.1f ms, max %.1f "
       "ms (%zu entries)\n",
-      replicas - 1, pct(0.50), pct(0.99), ms.back(), ms.size());
+      replicas - 1, Percentile(ms, 0.50), Percentile(ms, 0.99), Percentile(ms, 1.0), ms.size());
   for (size_t r = 0; r < replicas; ++r) {
     const auto f = svcs[r]->Following();
     std::printf("replica %zu: %llu changes applied, %llu log errors\n", r,

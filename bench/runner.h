@@ -2,6 +2,7 @@
 // Every benchmark does a warm-up and several timed runs and prints tables a person can read.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -47,6 +48,13 @@ inline double Seconds(Clock::time_point a, Clock::time_point b) {
 
 // Runs fn once to warm up, then `runs` times; returns the median wall time in seconds.
 double MedianTime(int runs, const std::function<void()>& fn);
+
+// The p-quantile (0..1) of v by rank (the value below which a fraction p lies); 0 when empty.
+inline double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
 
 // "PASS"/"FAIL" line for a target; returns 1 when failed.
 int Target(const std::string& what, bool ok, const std::string& measured);
