@@ -205,8 +205,9 @@ class OutboxTest : public ::testing::Test {
     store_ = store::OpenMemoryStore(&env_);
     handler_.docs = store_.get();
   }
-  std::unique_ptr<Outbox> Make(int max_attempts) {
+  std::unique_ptr<Outbox> Make(int max_attempts, bool alone = true) {
     OutboxOptions o;
+    o.reclaim_at_start = alone;
     o.kind = "job";
     o.name = "test";
     o.backoff = {1000, 60'000, 0.5};
@@ -288,7 +289,66 @@ TEST_F(OutboxTest, AnOutcomeThatCannotBeRecordedIsCountedAndTheItemStaysPending)
   EXPECT_NE(metrics_.Render().find(R"(takedown_outbox_record_errors_total{outbox="test"} 1)"),
             std::string::npos);
   handler_.fail_record = false;
+  // Still claimed (the claim's lease is in the store): delivered again once the lease runs out,
+  // under the same document (the same idempotency key), not before.
+  EXPECT_EQ(*box->DeliverDue(), 0);
+  env_.AdvanceMs(OutboxOptions{}.lease_ms - 1);
+  EXPECT_EQ(*box->DeliverDue(), 0);
+  env_.AdvanceMs(1);
   EXPECT_EQ(*box->DeliverDue(), 1);
+  EXPECT_EQ(handler_.calls[id], 2);
+}
+
+TEST_F(OutboxTest, TwoProcessesDeliveringOneStoreDeliverEachItemOnce) {
+  // Two outboxes on one store, as two replicas' would be: their claims are leases in the store.
+  auto a = Make(0, /*alone=*/false);
+  auto b = Make(0, /*alone=*/false);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(Queue());
+  a->Start();
+  b->Start();
+  for (int spin = 0; spin < 5000 && store_->CountDocs("job", "done")->count < 300; ++spin) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  a->Stop();
+  b->Stop();
+  EXPECT_EQ(store_->CountDocs("job", "done")->count, 300);
+  for (int64_t id : ids) EXPECT_EQ(handler_.calls[id], 1) << id;
+}
+
+TEST_F(OutboxTest, StartingAloneTakesOverTheClaimsOfAnEarlierRun) {
+  auto box = Make(0);
+  const int64_t claimed = Queue();
+  ASSERT_EQ(store_->ClaimDocs("job", "pending", env_.NowMs(), env_.NowMs() + 60'000, 10)->size(),
+            1u);  // by a run that was killed
+  // One backing off (due in 10 s: within a lease, so brought forward) and one due far later.
+  const int64_t soon = Queue(), later = Queue();
+  auto d = store_->GetDoc(soon)->value();
+  d.due_ms = env_.NowMs() + 10'000;
+  ASSERT_TRUE(store_->PutDocs({d}).ok());
+  d = store_->GetDoc(later)->value();
+  d.due_ms = env_.NowMs() + 10 * OutboxOptions{}.lease_ms;
+  ASSERT_TRUE(store_->PutDocs({d}).ok());
+  box->Start();
+  for (int spin = 0; spin < 5000 && store_->CountDocs("job", "done")->count < 2; ++spin)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  box->Stop();
+  EXPECT_EQ(store_->GetDoc(claimed)->value().state, "done");
+  EXPECT_EQ(store_->GetDoc(soon)->value().state, "done");
+  EXPECT_EQ(store_->GetDoc(later)->value().state, "pending") << "not due within a lease";
+}
+
+TEST_F(OutboxTest, WorkClaimedByAProcessThatDiedIsDeliveredWhenItsLeaseRunsOut) {
+  auto box = Make(0);
+  const int64_t id = Queue();
+  // Another process claimed it and died before delivering.
+  const int64_t lease_end = env_.NowMs() + 30'000;
+  ASSERT_EQ(store_->ClaimDocs("job", "pending", env_.NowMs(), lease_end, 10)->size(), 1u);
+  EXPECT_EQ(*box->DeliverDue(), 0) << "claimed elsewhere: not delivered twice at once";
+  EXPECT_EQ(handler_.calls[id], 0);
+  env_.SetNowMs(lease_end);
+  EXPECT_EQ(*box->DeliverDue(), 1);
+  EXPECT_EQ(store_->GetDoc(id)->value().state, "done");
 }
 
 TEST_F(OutboxTest, WorkersDeliverEachItemOnce) {

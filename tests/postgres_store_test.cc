@@ -52,8 +52,8 @@ TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefusedByName) {
   EXPECT_NE(again.status().message().find("schema is version 99, newer than this build"),
             std::string::npos)
       << again.status().message();
-  // Put back (this build's version: 2), the data is all there.
-  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 2").ok());
+  // Put back (this build's version: 3), the data is all there.
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 3").ok());
   auto back = Open();
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->ListBanks()->size(), 1u);
@@ -266,6 +266,102 @@ TEST_F(PostgresStoreTest, ARestartOfPostgresLosesNothingCommittedAndTheStoreCarr
   auto again = Open();
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->ListBankEntries()->size(), 20u);
+}
+
+// The workflow's lease (store.h WorkflowLease): one holder at a time, named to the others; given
+// up, it is free at once; a holder that stops renewing loses it when it lapses (by the
+// database's clock), and then finds it taken (told through on_lost); renewals ride out a restart
+// of PostgreSQL.
+TEST_F(PostgresStoreTest, TheWorkflowLeaseHasOneHolderLapsesAndOutlivesARestart) {
+  std::mutex mu;  // before the leases: their threads may use these until the leases go
+  std::string lost_c;
+  ASSERT_NE(Open(), nullptr);  // the schema, leases included
+  auto a = OpenWorkflowLease(url_, 2000);
+  auto b = OpenWorkflowLease(url_, 2000);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString() << b.status().ToString();
+  EXPECT_NE((*a)->holder(), (*b)->holder()) << "one process, two holders";
+  ASSERT_TRUE((*a)->TryAcquire().ok());
+  EXPECT_TRUE((*a)->TryAcquire().ok()) << "its own lease: renewed";
+  Status other = (*b)->TryAcquire();
+  EXPECT_EQ(other.code(), StatusCode::kFailedPrecondition) << other.ToString();
+  EXPECT_NE(other.message().find("held by " + (*a)->holder()), std::string::npos)
+      << other.message();
+  a->reset();  // given up: free at once
+  ASSERT_TRUE((*b)->TryAcquire().ok());
+  // b stops renewing (as a stalled process would): c takes over once it lapses, not before.
+  auto c = OpenWorkflowLease(url_, 8000);  // long enough to ride out the restart below
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->TryAcquire().code(), StatusCode::kFailedPrecondition);
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!(*c)->TryAcquire().ok() &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(1000)) << "taken before b's lease could lapse";
+  EXPECT_LT(waited, std::chrono::seconds(6));
+  ASSERT_TRUE((*c)->TryAcquire().ok());
+  // b finds it taken, naming c.
+  other = (*b)->TryAcquire();
+  EXPECT_NE(other.message().find("held by " + (*c)->holder()), std::string::npos)
+      << other.message();
+  // c renews across a restart of PostgreSQL and keeps it.
+  (*c)->KeepRenewing([&](const std::string& why) {
+    std::lock_guard l(mu);
+    lost_c = why;
+  });
+  ASSERT_TRUE(pg_->Restart().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  {
+    std::lock_guard l(mu);
+    EXPECT_EQ(lost_c, "") << "the lease was kept across the restart";
+  }
+  auto d = OpenWorkflowLease(url_, 2000);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)->TryAcquire().code(), StatusCode::kFailedPrecondition) << "c still holds it";
+  EXPECT_EQ(OpenWorkflowLease(url_, 500).status().code(), StatusCode::kInvalidArgument);
+  c->reset();
+  b->reset();
+}
+
+// A holder whose database stops answering is told to stop before its lease can lapse (a margin
+// ahead of its end), so that no standby takes over while it still runs the workflow.
+TEST_F(PostgresStoreTest, AHolderThatCannotRenewIsToldToStopBeforeItsLeaseLapses) {
+  ASSERT_NE(Open(), nullptr);
+  std::mutex mu;  // before the lease: its threads may use these until it goes
+  std::string lost;
+  std::chrono::steady_clock::time_point lost_at;
+  auto a = OpenWorkflowLease(url_, 2000);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->TryAcquire().ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  (*a)->KeepRenewing([&](const std::string& why) {
+    std::lock_guard l(mu);
+    lost = why;
+    lost_at = std::chrono::steady_clock::now();
+  });
+  // Every connection to this database is refused from now on (the server itself stays up).
+  const std::string db = url_.substr(url_.rfind("dbname=") + 7);
+  ASSERT_TRUE(pg_->Sql(pg_->Url(),
+                       "UPDATE pg_database SET datallowconn = false WHERE datname = '" + db + "'")
+                  .ok());
+  ASSERT_TRUE(pg_->Sql(pg_->Url(),
+                       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = '" +
+                           db + "'")
+                  .ok());
+  const auto cut = std::chrono::steady_clock::now();  // no renewal can succeed after this
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard l(mu);
+      if (!lost.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard l(mu);
+  ASSERT_NE(lost, "") << "never told";
+  // Its last renewal was sent before the cut, so the lease ends after cut + 2 s at the earliest.
+  EXPECT_LT(lost_at - cut, std::chrono::milliseconds(2000)) << "told only after it could lapse";
+  EXPECT_GT(lost_at - t0, std::chrono::milliseconds(1000)) << "told while its lease was fresh";
 }
 
 TEST_F(PostgresStoreTest, EvidenceBytesComeBackWhole) {

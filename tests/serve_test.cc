@@ -668,11 +668,13 @@ TEST_F(ServeTest, KeyNamesWithControlCharactersAreRefused) {
 }
 
 // store.backend postgres (PostgreSQL of the test's own): the admin tools on the database; one
-// `takedown serve` runs the workflow per database (a second is refused, naming the first; gate
-// replicas are the next test); a kill -9 loses nothing acknowledged and frees the database for the
-// next one; the audit chain verifies; the connection string's password is in no log; admin backup
-// names PostgreSQL's own tools instead.
-TEST_F(ServeTest, OnPostgresOneServerPerDatabaseAndKillDashNineLosesNothing) {
+// `takedown serve` runs the workflow per database, holding its lease: a second store.role all
+// process waits as a standby (naming the holder), serving the upload gate and answering the
+// workflow's routes with 503; a kill -9 of the first mid-load loses nothing acknowledged, and the
+// standby takes the workflow over once the lease lapses (seconds: store.lease_s 5 here) and finds
+// everything; the audit chain verifies; the connection string's password is in no log; admin
+// backup names PostgreSQL's own tools instead.
+TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDashNine) {
   auto pg = testing::TempPostgres::Shared();
   if (!pg.ok() && pg.status().code() == StatusCode::kNotFound)
     GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << pg.status().message();
@@ -700,21 +702,31 @@ TEST_F(ServeTest, OnPostgresOneServerPerDatabaseAndKillDashNineLosesNothing) {
                                          "--evidence.key_file",
                                          dir_ + "/evidence.key",
                                          "--packages.signing_key_file",
-                                         dir_ + "/package-signing.key"};
+                                         dir_ + "/package-signing.key",
+                                         "--store.lease_s",
+                                         "5"};
   std::set<std::string> acked;
   std::string logs;
+  std::unique_ptr<ServerProcess> standby;
+  std::chrono::steady_clock::time_point killed;
   {
     ServerProcess a(args, dir_);
     ASSERT_GT(a.port(), 0);
     EXPECT_NE(a.log().find("PostgreSQL database t"), std::string::npos) << a.log();
-    std::string quoted;
-    for (const auto& x : args) quoted += " '" + x + "'";
-    auto [rc, out] = RunTakedown("serve" + quoted, dir_);
-    EXPECT_EQ(rc, 1) << out;
-    EXPECT_NE(
-        out.find("in use by another takedown serve (takedown serve pid " + std::to_string(a.pid())),
-        std::string::npos)
-        << out;
+    std::filesystem::create_directories(dir_ + "/standby");  // its own serve.out and .err
+    standby = std::make_unique<ServerProcess>(args, dir_ + "/standby");
+    ASSERT_GT(standby->port(), 0);
+    EXPECT_NE(standby->log().find("standby: the workflow lease is held by takedown serve pid " +
+                                  std::to_string(a.pid())),
+              std::string::npos)
+        << standby->log();
+    {
+      httplib::Client s("127.0.0.1", standby->port());
+      auto r = s.Get("/v1/actions", Auth(platform));
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 503) << r->body;
+      EXPECT_NE(r->body.find("waits as a standby"), std::string::npos) << r->body;
+    }
     httplib::Client c("127.0.0.1", a.port());
     ASSERT_EQ(
         c.Post("/v1/banks", Auth(admin), R"({"name":"ncii","category":"ncii"})", "application/json")
@@ -728,15 +740,29 @@ TEST_F(ServeTest, OnPostgresOneServerPerDatabaseAndKillDashNineLosesNothing) {
     std::thread load([&] { Hammer(a.port(), stop, acked, mu, platform); });
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     EXPECT_EQ(a.Signal(SIGKILL), -SIGKILL);  // mid-load
+    killed = std::chrono::steady_clock::now();
     stop = true;
     load.join();
     logs += a.log();
   }
   ASSERT_GT(acked.size(), 20u) << "the load did not get going";
-  ServerProcess b(args, dir_);  // the database is free again once the killed one's session ends
-  ASSERT_GT(b.port(), 0);
-  ExpectAllRecorded(b.port(), acked, platform);
+  // The standby takes the workflow over once the killed one's lease lapses (5 s).
+  ServerProcess& b = *standby;
   httplib::Client c("127.0.0.1", b.port());
+  int status = 0;
+  while (std::chrono::steady_clock::now() - killed < std::chrono::seconds(20)) {
+    auto r = c.Get("/v1/actions", Auth(platform));
+    status = r ? r->status : 0;
+    if (status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(status, 200) << b.log();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  std::printf("standby took the workflow over %.1f s after the kill -9 (lease 5 s)\n", took);
+  EXPECT_GE(took, 1.0) << "taken over before the holder's lease could lapse";
+  EXPECT_NE(b.log().find("standby: took over the workflow lease"), std::string::npos) << b.log();
+  ExpectAllRecorded(b.port(), acked, platform);
   auto blocked = c.Post("/v1/check", Auth(platform),
                         json{{"content_id", "again"}, {"signals", {{"pdq", Pdq(1)}}}}.dump(),
                         "application/json");

@@ -249,6 +249,72 @@ TEST_P(StoreContract, QueriesFilterPageOrderAndCount) {
   EXPECT_EQ(*store_->CountDue("action", "pending", 90), 0);
 }
 
+TEST_P(StoreContract, ClaimedWorkIsLeasedUntilItsLeaseRunsOut) {
+  // Due at 10..50; one in another state; one of another kind.
+  std::vector<int64_t> ids;
+  for (int64_t due : {50, 10, 30, 20, 40}) {
+    auto id = store_->PutDocs({Doc("action", "pending", 0, "", due)});
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    ids.push_back((*id)[0]);
+  }
+  ASSERT_TRUE(store_->PutDocs({Doc("action", "acknowledged", 0, "", 1)}).ok());
+  ASSERT_TRUE(store_->PutDocs({Doc("mail_out", "pending", 0, "", 1)}).ok());
+  // Due at or before 35, earliest first, at most 2: due 10 and 20, returned by id.
+  auto first = store_->ClaimDocs("action", "pending", 35, 1'000, 2);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].id, ids[1]);
+  EXPECT_EQ((*first)[1].id, ids[3]);
+  for (const auto& d : *first) {
+    EXPECT_EQ(d.due_ms, 1'000) << "returned as stored after the claim";
+    EXPECT_EQ(d.state, "pending");
+    EXPECT_EQ(d.doc, R"({"x":1})");
+    EXPECT_EQ((*store_->GetDoc(d.id))->due_ms, 1'000);
+  }
+  // Claimed ones are not due again until their lease runs out: the next claim gets due 30 only.
+  auto second = store_->ClaimDocs("action", "pending", 35, 2'000, 10);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].id, ids[2]);
+  // At 999: the unclaimed ones due at 40 and 50, not the two leased until 1000.
+  auto later = store_->ClaimDocs("action", "pending", 999, 3'000, 10);
+  ASSERT_TRUE(later.ok());
+  std::set<int64_t> got;
+  for (const auto& d : *later) got.insert(d.id);
+  EXPECT_EQ(got, (std::set<int64_t>{ids[0], ids[4]}));
+  // A claimer that died: at 1000 the first claim's two come back.
+  auto again = store_->ClaimDocs("action", "pending", 1'000, 4'000, 3);
+  ASSERT_TRUE(again.ok());
+  got.clear();
+  for (const auto& d : *again) got.insert(d.id);
+  EXPECT_EQ(got, (std::set<int64_t>{ids[1], ids[3]}));
+  EXPECT_TRUE(store_->ClaimDocs("action", "pending", 1'999, 5'000, 10)->empty());
+  EXPECT_EQ(store_->ClaimDocs("mail_out", "pending", 5, 6'000, 10)->size(), 1u);
+}
+
+TEST_P(StoreContract, ConcurrentClaimersNeverGetTheSameDocument) {
+  std::vector<DocRecord> docs;
+  for (int i = 0; i < 300; ++i) docs.push_back(Doc("action", "pending", 0, "", i % 7));
+  ASSERT_TRUE(store_->PutDocs(docs).ok());
+  std::mutex mu;
+  std::multiset<int64_t> claimed;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      for (;;) {
+        auto c = store_->ClaimDocs("action", "pending", 100, 1'000'000, 7);
+        ASSERT_TRUE(c.ok()) << c.status().ToString();
+        if (c->empty()) return;
+        std::lock_guard lock(mu);
+        for (const auto& d : *c) claimed.insert(d.id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(claimed.size(), 300u) << "every document claimed";
+  EXPECT_EQ(std::set<int64_t>(claimed.begin(), claimed.end()).size(), 300u) << "none claimed twice";
+}
+
 TEST_P(StoreContract, DocumentsOrderByAFieldHighestFirstThenDue) {
   const std::vector<std::pair<int, int64_t>> docs = {{1, 10}, {2, 30}, {1, 5}, {2, 20}, {0, 1}};
   for (const auto& [priority, due] : docs) {

@@ -156,11 +156,19 @@ struct Item {
 
 class Platform {
  public:
-  Platform(std::string takedown, std::string platform_key, std::string secret, bool verbose)
-      : takedown_(std::move(takedown)),
+  // Uploads go to `gates` in turn (replicas serving takedown's upload gate); none: `takedown`.
+  Platform(std::string takedown, std::string platform_key, std::string secret, bool verbose,
+           std::vector<std::string> gates = {})
+      : gates_(gates.empty() ? std::vector<std::string>{takedown} : std::move(gates)),
         key_(std::move(platform_key)),
         secret_(std::move(secret)),
         verbose_(verbose) {}
+  // The gate the next upload goes to.
+  std::string NextGate() {
+    std::lock_guard l(mu_);
+    return gates_[next_gate_ % gates_.size()];
+  }
+  size_t gates() const { return gates_.size(); }
 
   // The webhook receiver.
   int Listen(const std::string& host, int port) {
@@ -180,7 +188,12 @@ class Platform {
   // An upload: through the upload gate, then into the chat unless blocked.
   json Upload(const std::string& content_id, const std::string& chat, const std::string& uploader,
               const std::vector<uint8_t>& media) {
-    httplib::Client c(takedown_);
+    std::string gate;
+    {
+      std::lock_guard l(mu_);
+      gate = gates_[next_gate_++ % gates_.size()];
+    }
+    httplib::Client c(gate);
     c.set_read_timeout(30, 0);
     auto r =
         c.Post(fmt::format("/v1/check/media?content_id={}&chat_id={}&uploader_id={}",
@@ -190,7 +203,7 @@ class Platform {
                    .c_str(),
                {{"Authorization", "Bearer " + key_}}, reinterpret_cast<const char*>(media.data()),
                media.size(), "application/octet-stream");
-    if (!r) throw std::runtime_error("takedown unreachable at " + takedown_);
+    if (!r) throw std::runtime_error("takedown unreachable at " + gate);
     if (r->status != 200)
       throw std::runtime_error(fmt::format("upload gate: HTTP {}: {}", r->status, r->body));
     json j = json::parse(r->body);
@@ -293,7 +306,9 @@ class Platform {
     res.status = 200;
   }
 
-  std::string takedown_, key_, secret_;
+  std::vector<std::string> gates_;
+  size_t next_gate_ = 0;  // with mu_
+  std::string key_, secret_;
   bool verbose_;
   httplib::Server http_;
   std::mutex mu_;
@@ -416,12 +431,14 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
   const std::string big_group = "group-220k-members";
   for (size_t i = 0; i < copy_list.size(); ++i) {
     const std::string chat = i == 0 ? big_group : fmt::format("chat-{}", i % 7);
+    const std::string gate = platform.NextGate();
     platform.Upload(fmt::format("msg-{}", ++n), chat, fmt::format("user-{}", 100 + i),
                     copy_list[i].second);
     std::printf(
         "  upload msg-%d to %-18s: %s of the image that will be reported (allowed: not reported "
-        "yet)\n",
-        n, chat.c_str(), copy_list[i].first.c_str());
+        "yet)%s\n",
+        n, chat.c_str(), copy_list[i].first.c_str(),
+        platform.gates() > 1 ? (" through the gate at " + gate).c_str() : "");
   }
   std::printf("  %d uploads in %zu chats, %.0f ms through the gate\n", n, size_t{8},
               Ms(t0, Clock::now()));
@@ -520,6 +537,10 @@ int Story(Platform& platform, Api admin, Api regulator, const std::string& media
       got == copy_list.size() && view["status"] == "confirmed" && again["decision"] == "block";
   std::printf("\n== %s: %zu copies found and removed, request confirmed, re-upload %s\n",
               ok ? "done" : "INCOMPLETE", got, again["decision"].get<std::string>().c_str());
+  // A removal delivered twice (the same idempotency key) is acknowledged and changes nothing
+  // here, but should not happen without a crash: counted for the replicas' story.
+  std::printf("== deliveries applied once each: %zu removals, %zu delivered again\n", got,
+              platform.duplicates());
   return ok ? 0 : 1;
 }
 
@@ -940,6 +961,10 @@ int main(int argc, char** argv) {
   bool mail_bench_allow_resend = false;
   MailSide mail;
   app.add_option("--takedown", takedown, "takedown's base URL");
+  std::vector<std::string> gates;
+  app.add_option("--gate", gates,
+                 "a replica's base URL for uploads (repeat: uploads go to each in turn; none: "
+                 "--takedown)");
   app.add_option("--listen", port, "port for takedown's webhooks (0: any; printed)");
   app.add_option("--media", media_dir,
                  "JPEG photos to fill chats with (generated pictures when absent)");
@@ -992,7 +1017,7 @@ int main(int argc, char** argv) {
                  "TAKEDOWN_REQUESTER_KEY and TAKEDOWN_ADMIN_KEY)\n");
     return 2;
   }
-  Platform platform(takedown, platform_key, secret, story);
+  Platform platform(takedown, platform_key, secret, story, gates);
   const int bound = platform.Listen(host, port);
   if (bound <= 0) {
     std::fprintf(stderr, "takedown-example-platform: cannot listen on %s:%d\n", host.c_str(), port);

@@ -171,27 +171,28 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         "process");
     return 2;
   }
-  // One `takedown serve` runs the workflow per store: a lock on the SQLite file, or an advisory
-  // lock in the PostgreSQL database. Gate replicas (store.role gate) take none: any number serve
-  // the upload gate beside it.
+  // One `takedown serve` runs the workflow per store: a lock on the SQLite file, or the workflow's
+  // lease in the PostgreSQL database (taken once the indexes are loaded; until it is free this
+  // process waits as a standby serving the upload gate). Gate replicas (store.role gate) take
+  // neither: any number serve the upload gate beside it.
   auto lock = postgres ? Result<int>(-1) : LockStore(cfg->store_path);
   if (!lock.ok()) {
     spdlog::error("store: {}", lock.status().message());
     return 1;
   }
-  std::unique_ptr<store::DatabaseLock> db_lock;
-  if (postgres && !gate) {
-    auto l = store::LockPostgresDatabase(cfg->store_url);
-    if (!l.ok()) {
-      spdlog::error("store: {}", l.status().message());
-      return 1;
-    }
-    db_lock = std::move(l).value();
-  }
   auto store = OpenConfiguredStore(*cfg, /*create=*/true);
   if (!store.ok()) {
     spdlog::error("store: {}", store.status().message());
     return 1;
+  }
+  std::unique_ptr<store::WorkflowLease> lease;
+  if (postgres && !gate) {
+    auto l = store::OpenWorkflowLease(cfg->store_url, int64_t{cfg->store_lease_s} * 1000);
+    if (!l.ok()) {
+      spdlog::error("store: {}", l.status().message());
+      return 1;
+    }
+    lease = std::move(l).value();
   }
   MetricsRegistry metrics;  // one registry behind /metrics: the edge, the workflow, the email line
   http::ServerDeps deps(store->get());
@@ -200,6 +201,11 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     deps.no_workflow =
         "this replica serves the upload gate only (store.role gate): send requests, reviews and "
         "the console to the service running with store.role all";
+  } else if (postgres) {
+    deps.no_workflow =
+        "the workflow is not running in this process: on a shared PostgreSQL store it runs in the "
+        "one store.role all process holding the workflow lease, and this one is starting or waits "
+        "as a standby (it takes over when that one stops)";
   }
   deps.mail_messages = [docs = static_cast<store::DocumentStore*>(store->get())](
                            const std::string& status, int64_t after, int64_t limit) {
@@ -290,16 +296,59 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
                        return Samples{{{}, static_cast<double>(sv->Following().errors)}};
                      });
   }
-  if (gate) {
-    // Blocks queue their statements of reasons in the block's own transaction, as the workflow
-    // does in the process running it; that process counts the uploaders' strikes (it follows
-    // the blocks made here).
-    if (!cfg->dsa_database_url.empty()) {
-      (*svc)->SetBlockHook([](int64_t content_row, store::DocumentStore::Changes* ch) {
-        ch->docs.push_back(service::DsaBlockStatementQueued(content_row, Env::Default()->NowMs()));
+  // Without the workflow here, blocks queue their statements of reasons in the block's own
+  // transaction, as the workflow does in the process running it; that process counts the
+  // uploaders' strikes (it follows the blocks made here).
+  auto gate_block_hook = [&] {
+    if (cfg->dsa_database_url.empty()) return;
+    (*svc)->SetBlockHook([](int64_t content_row, store::DocumentStore::Changes* ch) {
+      ch->docs.push_back(service::DsaBlockStatementQueued(content_row, Env::Default()->NowMs()));
+    });
+  };
+  bool standing_by = false;
+  if (lease) {
+    Status held = lease->TryAcquire();
+    if (!held.ok() && held.code() != StatusCode::kFailedPrecondition) {
+      spdlog::warn("store: the workflow lease cannot be read now: {}", held.message());
+    }
+    if (!held.ok()) {
+      // A standby: the upload gate now; the workflow once the holder's lease lapses.
+      standing_by = true;
+      spdlog::info(
+          "standby: {}; serving the upload gate and bank reads meanwhile, and taking over the "
+          "workflow when that lease lapses",
+          held.message());
+      gate_block_hook();
+      server.Attach(svc->get());
+      int tries = 0;
+      while (!stopping && !(held = lease->TryAcquire()).ok()) {
+        if (held.code() != StatusCode::kFailedPrecondition && tries++ % 10 == 0)
+          spdlog::warn("standby: the workflow lease cannot be read: {}", held.message());
+        for (int i = 0; i < 10 && !stopping; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (held.ok()) spdlog::info("standby: took over the workflow lease; starting the workflow");
+    }
+    if (held.ok()) {
+      lease->KeepRenewing([](const std::string& why) {
+        // Out before the lease can lapse: nothing here may wait on a logger (a stalled stderr
+        // pipe), and SIGALRM ends the process in a second whatever happens.
+        ::alarm(1);
+        const std::string line = fmt::format(
+            "takedown: critical: the workflow lease was lost ({}): exiting at once, so that no two "
+            "processes run the workflow (a standby takes over; restart this one to make it a "
+            "standby)\n",
+            why);
+        (void)!::write(STDERR_FILENO, line.data(), line.size());
+        std::_Exit(75);
       });
     }
-    spdlog::info("store.role gate: serving the upload gate and bank reads; no workflow here");
+  }
+  if (gate || (standing_by && stopping)) {
+    if (gate) {
+      gate_block_hook();
+      spdlog::info("store.role gate: serving the upload gate and bank reads; no workflow here");
+    }
     server.Attach(svc->get());
     http_thread.join();
     server.Attach(nullptr);

@@ -125,9 +125,9 @@ const std::vector<Binding>& Bindings() {
        },
        false},
       {{"store.role", "TAKEDOWN_STORE_ROLE", "--store.role",
-        "this process's part on a shared PostgreSQL store: all (the one process running the "
-        "workflow, the email line and every API) or gate (the upload gate and bank reads; any "
-        "number)"},
+        "this process's part on a shared PostgreSQL store: all (the workflow, the email line and "
+        "every API; one at a time holds the workflow lease, others wait as standbys serving the "
+        "upload gate) or gate (the upload gate and bank reads; any number)"},
        [](ServeConfig& c, const std::string& v) {
          if (v != "all" && v != "gate")
            return InvalidArgument(fmt::format("'{}' is not a store role (all or gate)", v));
@@ -135,6 +135,13 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
+      {{"store.lease_s", "TAKEDOWN_STORE_LEASE_S", "--store.lease_s",
+        "seconds of the workflow's lease on a PostgreSQL database: the store.role all process "
+        "holding it runs the workflow and renews it every quarter of this; others wait as "
+        "standbys and take over this long after the holder stops renewing (a kill -9, a lost "
+        "machine); a holder that cannot renew it in time exits first"},
+       IntField(&ServeConfig::store_lease_s, 2, 600),
+       true},
       {{"server.host", "TAKEDOWN_SERVER_HOST", "--server.host",
         "address to listen on (loopback by default)"},
        [](ServeConfig& c, const std::string& v) {

@@ -38,6 +38,8 @@ struct ServeConfig {
   // all: this process runs everything (one per database); gate: a replica serving the upload
   // gate and bank reads beside it (postgres only; any number).
   std::string store_role = "all";
+  // The workflow's lease on a PostgreSQL database (store.h WorkflowLease): its length in seconds.
+  int store_lease_s = 15;
   http::ServerConfig server;
   std::string log_level = "info";
   std::string webhook_url;      // "" = no webhooks: the platform acknowledges actions itself

@@ -84,6 +84,9 @@ Result<std::unique_ptr<MailLine>> MailLine::Create(service::Workflow* workflow,
 MailLine::~MailLine() { Stop(); }
 
 void MailLine::Start() {
+  // This process runs the workflow alone (the store's lock or lease): replies an earlier run
+  // claimed and did not finish are due now, not after their claims' lease.
+  replies_->TakeOverClaims();
   wf_->SetClosedListener([this](int64_t) { Wake(); });
   thread_ = std::thread([this] { Loop(); });
 }

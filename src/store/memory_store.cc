@@ -289,6 +289,28 @@ class MemoryStore final : public Store {
       out.resize(static_cast<size_t>(std::max<int64_t>(q.limit, 0)));
     return out;
   }
+  Result<std::vector<DocRecord>> ClaimDocs(const std::string& kind, const std::string& state,
+                                           int64_t now_ms, int64_t lease_until_ms,
+                                           int64_t limit) override {
+    MutexLock l(&mu_);
+    std::vector<DocRecord*> due;
+    for (auto& [id, d] : docs_) {
+      if (d.kind == kind && d.state == state && d.due_ms <= now_ms) due.push_back(&d);
+    }
+    std::stable_sort(due.begin(), due.end(), [](const DocRecord* a, const DocRecord* b) {
+      return a->due_ms != b->due_ms ? a->due_ms < b->due_ms : a->id < b->id;
+    });
+    if (static_cast<int64_t>(due.size()) > limit)
+      due.resize(static_cast<size_t>(std::max<int64_t>(limit, 0)));
+    std::vector<DocRecord> out;
+    for (DocRecord* d : due) {
+      d->due_ms = lease_until_ms;
+      out.push_back(*d);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const DocRecord& a, const DocRecord& b) { return a.id < b.id; });
+    return out;
+  }
   Result<int64_t> CountDue(const std::string& kind, const std::string& state,
                            int64_t due_before) override {
     MutexLock l(&mu_);

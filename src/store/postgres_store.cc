@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -101,6 +104,10 @@ CREATE TRIGGER content_added AFTER INSERT ON content
   FOR EACH ROW EXECUTE FUNCTION takedown_change('content');
 CREATE TRIGGER blocks_added AFTER INSERT ON docs
   FOR EACH ROW WHEN (NEW.kind = 'gate_block') EXECUTE FUNCTION takedown_change('block');
+)sql",
+    // 3: leases (store.h WorkflowLease): who runs the workflow, until when by the database's clock.
+    R"sql(
+CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until TIMESTAMPTZ NOT NULL);
 )sql",
 };
 
@@ -641,6 +648,29 @@ class PostgresStore final : public Store, public ChangeFeed {
                           return DocCount{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2)};
                         }));
     return n.at(0);
+  }
+
+  Result<std::vector<DocRecord>> ClaimDocs(const std::string& kind, const std::string& state,
+                                           int64_t now_ms, int64_t lease_until_ms,
+                                           int64_t limit) override {
+    std::vector<DocRecord> out;
+    TD_RETURN_IF_ERROR(Write([&](Conn& c) -> Status {
+      out.clear();  // a retried transaction starts again
+      Params p;
+      // SKIP LOCKED: rows another replica's claim (or any writer) holds are passed over, so
+      // claimers never queue behind each other and never get the same document.
+      const std::string sql = fmt::format(
+          "UPDATE docs SET due_ms = {} WHERE id IN (SELECT id FROM docs WHERE kind = {} AND "
+          "state = {} AND due_ms <= {} ORDER BY due_ms, id LIMIT {} FOR UPDATE SKIP LOCKED) "
+          "RETURNING " TD_DOC_COLUMNS,
+          p.Add(lease_until_ms), p.Add(kind), p.Add(state), p.Add(now_ms), p.Add(limit));
+      TD_ASSIGN_OR_RETURN(auto r, c.Run(sql, p));
+      for (int i = 0; i < r.size(); ++i) out.push_back(DocFrom(r, i));
+      return Status::Ok();
+    }));
+    std::sort(out.begin(), out.end(),
+              [](const DocRecord& a, const DocRecord& b) { return a.id < b.id; });
+    return out;
   }
 
   Result<int64_t> CountDue(const std::string& kind, const std::string& state,
@@ -1203,47 +1233,214 @@ namespace {
 constexpr const char* kEmptyUrl =
     "store.backend is postgres but store.url is empty: give the database's connection "
     "(--store.url or TAKEDOWN_STORE_URL)";
-constexpr int64_t kServeLock = 0x74616b6564736572;  // "takedser"
 
-class PostgresDatabaseLock final : public DatabaseLock {
+// Milliseconds on CLOCK_BOOTTIME: monotonic, and it goes on while the machine is suspended (a
+// holder that wakes from a suspend finds its lease's time gone, as the database does).
+int64_t BootMs() {
+  timespec t{};
+  ::clock_gettime(CLOCK_BOOTTIME, &t);
+  return int64_t{t.tv_sec} * 1000 + t.tv_nsec / 1'000'000;
+}
+
+class PostgresWorkflowLease final : public WorkflowLease {
  public:
-  explicit PostgresDatabaseLock(PGconn* c) : c_(c) {}
-  ~PostgresDatabaseLock() override { PQfinish(c_); }  // the lock goes with the session
+  PostgresWorkflowLease(std::string url, int64_t ttl_ms, std::string holder)
+      : url_(std::move(url)), ttl_ms_(ttl_ms), holder_(std::move(holder)) {}
+  ~PostgresWorkflowLease() override {
+    {
+      MutexLock l(&mu_);
+      stopping_ = true;
+    }
+    cv_.SignalAll();
+    if (renewer_.joinable()) renewer_.join();
+    if (watchdog_.joinable()) watchdog_.join();
+    MutexLock l(&conn_mu_);
+    if (held_ && Connect().ok()) {
+      Params p;
+      const std::string sql =
+          fmt::format("DELETE FROM leases WHERE name = 'workflow' AND holder = {}", p.Add(holder_));
+      (void)Conn(c_).Run(sql, p);
+    }
+    Disconnect();
+  }
+
+  Status TryAcquire() override {
+    const int64_t sent = BootMs();
+    MutexLock l(&conn_mu_);
+    TD_RETURN_IF_ERROR(Take(/*renew=*/false));
+    held_ = true;
+    MutexLock m(&mu_);
+    deadline_ms_ = sent + ttl_ms_;
+    return Status::Ok();
+  }
+
+  void KeepRenewing(std::function<void(const std::string&)> on_lost) override {
+    on_lost_ = std::move(on_lost);
+    renewer_ = std::thread([this] { RenewLoop(); });
+    watchdog_ = std::thread([this] { Watch(); });
+  }
+
+  const std::string& holder() const override { return holder_; }
 
  private:
-  PGconn* c_;
+  // Takes the lease when free, lapsed or this holder's (renew = false); or extends this holder's
+  // lease only while it has not lapsed (renew = true: a holder that stalled past its end has lost
+  // it, even when nobody took it meanwhile). FailedPrecondition naming the holder otherwise.
+  Status Take(bool renew) TD_REQUIRES(conn_mu_) {
+    TD_RETURN_IF_ERROR(Connect());
+    Conn c(c_);
+    Params p;
+    const std::string h = p.Add(holder_), ttl = p.Add(ttl_ms_);
+    const std::string sql =
+        renew ? fmt::format(
+                    "UPDATE leases SET until = clock_timestamp() + {1} * interval '1 millisecond' "
+                    "WHERE name = 'workflow' AND holder = {0} AND until > clock_timestamp() "
+                    "RETURNING holder",
+                    h, ttl)
+              : fmt::format(
+                    "INSERT INTO leases(name, holder, until) VALUES ('workflow', {0}, "
+                    "clock_timestamp() + {1} * interval '1 millisecond') ON CONFLICT (name) DO "
+                    "UPDATE SET holder = excluded.holder, until = excluded.until WHERE "
+                    "leases.holder = excluded.holder OR leases.until < clock_timestamp() "
+                    "RETURNING holder",
+                    h, ttl);
+    auto got = c.Run(sql, p);
+    if (!got.ok()) {
+      if (c.Lost()) Disconnect();
+      return got.status();
+    }
+    if (got->size() == 1) return Status::Ok();
+    auto who = c.Run(
+        "SELECT holder, greatest(0, ceil(extract(epoch FROM until - clock_timestamp())))::bigint "
+        "FROM leases WHERE name = 'workflow'");
+    if (!who.ok() || who->size() != 1) {
+      return FailedPrecondition(renew ? "the workflow lease lapsed and was given up"
+                                      : "the workflow lease is held by another takedown serve");
+    }
+    if (renew && who->Text(0, 0) == holder_) {
+      return FailedPrecondition("the workflow lease lapsed before it was renewed");
+    }
+    return FailedPrecondition(
+        fmt::format("the workflow lease is held by {} (for {} s more unless renewed)",
+                    who->Text(0, 0), who->Int(0, 1)));
+  }
+  // The lease's own connection, bounded in time so that a database that does not answer makes
+  // a statement fail rather than hang (the watchdog does not rely on it).
+  Status Connect() TD_REQUIRES(conn_mu_) {
+    if (c_ != nullptr && PQstatus(c_) == CONNECTION_OK) return Status::Ok();
+    Disconnect();
+    const int64_t bound_ms = std::max<int64_t>(500, ttl_ms_ / 4);
+    const std::string connect_s = std::to_string(std::max<int64_t>(2, bound_ms / 1000));
+    const std::string tcp_ms = std::to_string(bound_ms);
+    const std::string options = fmt::format("-c statement_timeout={}", bound_ms);
+    const char* keys[] = {"dbname",           "connect_timeout",
+                          "tcp_user_timeout", "keepalives",
+                          "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "options",
+                          "client_encoding",  nullptr};
+    const char* values[] = {url_.c_str(), connect_s.c_str(), tcp_ms.c_str(), "1",    "1", "1",
+                            "3",          options.c_str(),   "UTF8",         nullptr};
+    PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+    if (c == nullptr) return IoError("postgres: out of memory connecting");
+    if (PQstatus(c) != CONNECTION_OK) {
+      std::string msg = PQerrorMessage(c);
+      PQfinish(c);
+      TrimEnd(&msg);
+      return IoError(fmt::format("cannot connect to the PostgreSQL store: {}", msg));
+    }
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
+    c_ = c;
+    return Status::Ok();
+  }
+  void Disconnect() TD_REQUIRES(conn_mu_) {
+    if (c_ != nullptr) PQfinish(c_);
+    c_ = nullptr;
+  }
+  int64_t MarginMs() const { return std::max<int64_t>(500, ttl_ms_ / 10); }
+
+  void RenewLoop() {
+    MutexLock l(&mu_);
+    int64_t wait_ms = ttl_ms_ / 4;
+    while (!stopping_ && !lost_) {
+      cv_.WaitFor(&mu_, std::chrono::milliseconds(wait_ms));
+      if (stopping_ || lost_) return;
+      const int64_t sent = BootMs();
+      if (sent >= deadline_ms_ - MarginMs()) return;  // too late to renew: the watchdog tells
+      mu_.Unlock();
+      Status st;
+      {
+        MutexLock c(&conn_mu_);
+        st = Take(/*renew=*/true);
+      }
+      mu_.Lock();
+      if (st.ok()) {
+        deadline_ms_ = sent + ttl_ms_;
+        wait_ms = ttl_ms_ / 4;
+        cv_.SignalAll();
+      } else if (st.code() == StatusCode::kFailedPrecondition) {
+        Lose(st.message());
+      } else {
+        // Soon again (a restarting server is back in a second or two), on a new connection.
+        wait_ms = 250;
+        spdlog::warn("the workflow lease could not be renewed (tried again in {} ms): {}", wait_ms,
+                     st.message());
+      }
+    }
+  }
+
+  // Apart from the renewer, which may hang on a database that does not answer: when the lease has
+  // not been renewed by a margin before its end, the holder is told to stop.
+  void Watch() {
+    MutexLock l(&mu_);
+    while (!stopping_ && !lost_) {
+      const int64_t left = deadline_ms_ - MarginMs() - BootMs();
+      if (left <= 0) {
+        Lose(fmt::format("not renewed for {} ms (the database did not answer in time)",
+                         ttl_ms_ - MarginMs()));
+        return;
+      }
+      cv_.WaitFor(&mu_, std::chrono::milliseconds(left));
+    }
+  }
+
+  // on_lost_ runs without mu_ held; it must not destroy this object (it would join itself).
+  void Lose(const std::string& why) TD_REQUIRES(mu_) {
+    if (lost_) return;
+    lost_ = true;
+    cv_.SignalAll();
+    mu_.Unlock();
+    on_lost_(why);
+    mu_.Lock();
+  }
+
+  const std::string url_;
+  const int64_t ttl_ms_;
+  const std::string holder_;
+  std::function<void(const std::string&)> on_lost_;
+  Mutex conn_mu_;  // the connection, and the statement on it
+  PGconn* c_ TD_GUARDED_BY(conn_mu_) = nullptr;
+  bool held_ TD_GUARDED_BY(conn_mu_) = false;
+  Mutex mu_;
+  CondVar cv_;
+  bool stopping_ TD_GUARDED_BY(mu_) = false;
+  bool lost_ TD_GUARDED_BY(mu_) = false;
+  int64_t deadline_ms_ TD_GUARDED_BY(mu_) = 0;  // BootMs() by which it must have been renewed
+  std::thread renewer_, watchdog_;
 };
 }  // namespace
 
-Result<std::unique_ptr<DatabaseLock>> LockPostgresDatabase(const std::string& url) {
+Result<std::unique_ptr<WorkflowLease>> OpenWorkflowLease(const std::string& url, int64_t ttl_ms) {
   if (url.empty()) return InvalidArgument(kEmptyUrl);
+  if (ttl_ms < 2000) return InvalidArgument(fmt::format("a lease of {} ms: at least 2 s", ttl_ms));
   char host[256] = {0};
   ::gethostname(host, sizeof(host) - 1);
-  const std::string holder = fmt::format("takedown serve pid {} on {}", ::getpid(), host);
-  TD_ASSIGN_OR_RETURN(PGconn * c, ConnectTo(url));
-  Conn conn(c);
-  Params name;
-  name.Add(holder);
-  auto set = conn.Run("SELECT set_config('application_name', $1, false)", name);
-  auto got = conn.Run(fmt::format("SELECT pg_try_advisory_lock({})", kServeLock));
-  if (!set.ok() || !got.ok()) {
-    PQfinish(c);
-    return !set.ok() ? set.status() : got.status();
-  }
-  if (got->Text(0, 0) != "t") {
-    auto who = conn.Run(fmt::format(
-        "SELECT coalesce(a.application_name, '') FROM pg_locks l JOIN pg_stat_activity a ON "
-        "a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) "
-        "| l.objid::bigint) = {} LIMIT 1",
-        kServeLock));
-    const std::string other = who.ok() && who->size() == 1 ? who->Text(0, 0) : "";
-    PQfinish(c);
-    return FailedPrecondition(fmt::format(
-        "the {} is in use by another takedown serve{}: one process runs the workflow on a "
-        "database; more replicas serve the upload gate with store.role gate",
-        DescribePostgresUrl(url), other.empty() ? "" : " (" + other + ")"));
-  }
-  return std::unique_ptr<DatabaseLock>(new PostgresDatabaseLock(c));
+  // A random tag too: two processes with one pid and host name (containers) are two holders.
+  std::random_device rd;
+  const uint64_t tag = (uint64_t{rd()} << 32) | rd();
+  auto lease = std::make_unique<PostgresWorkflowLease>(
+      url, ttl_ms, fmt::format("takedown serve pid {} on {} ({:016x})", ::getpid(), host, tag));
+  return std::unique_ptr<WorkflowLease>(std::move(lease));
 }
 
 std::string DescribePostgresUrl(const std::string& url) {

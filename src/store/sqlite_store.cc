@@ -783,6 +783,33 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<std::vector<DocRecord>> ClaimDocs(const std::string& kind, const std::string& state,
+                                           int64_t now_ms, int64_t lease_until_ms,
+                                           int64_t limit) override {
+    std::vector<DocRecord> out;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      out.clear();  // a retried transaction starts again
+      TD_ASSIGN_OR_RETURN(
+          auto s, Prepare(db,
+                          "UPDATE docs SET due_ms = ?1 WHERE id IN (SELECT id FROM docs WHERE "
+                          "kind = ?2 AND state = ?3 AND due_ms <= ?4 ORDER BY due_ms, id LIMIT ?5) "
+                          "RETURNING id, kind, owner, state, due_ms, ifnull(ukey, ''), "
+                          "created_ms, doc"));
+      Bind(s.get(), 1, lease_until_ms);
+      Bind(s.get(), 2, kind);
+      Bind(s.get(), 3, state);
+      Bind(s.get(), 4, now_ms);
+      Bind(s.get(), 5, limit);
+      int rc;
+      while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(DocFrom(s.get()));
+      if (rc != SQLITE_DONE) return SqlError(db, "claim documents");
+      return Status::Ok();
+    }));
+    std::sort(out.begin(), out.end(),
+              [](const DocRecord& a, const DocRecord& b) { return a.id < b.id; });
+    return out;
+  }
+
   Result<int64_t> CountDue(const std::string& kind, const std::string& state,
                            int64_t due_before) override {
     Reader reader(this);

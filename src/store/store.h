@@ -206,6 +206,14 @@ class DocumentStore {
   };
   virtual Result<std::vector<int64_t>> Transact(const Changes& changes) = 0;
   virtual Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) = 0;
+  // Claims work: up to `limit` documents of `kind` in `state` due at or before now_ms (earliest
+  // due first) and moves their due_ms to lease_until_ms, in one transaction. Until then no other
+  // claim returns them; a claimer that dies leaves them due again at lease_until_ms (nothing is
+  // skipped). Documents another process is claiming at this very moment are passed over, not
+  // waited for (PostgreSQL: FOR UPDATE SKIP LOCKED). Returned as stored after the claim, by id.
+  virtual Result<std::vector<DocRecord>> ClaimDocs(const std::string& kind,
+                                                   const std::string& state, int64_t now_ms,
+                                                   int64_t lease_until_ms, int64_t limit) = 0;
   // How many documents of a kind are in a state, and the oldest creation and earliest due time
   // among them (0 when there are none).
   virtual Result<DocCount> CountDocs(const std::string& kind, const std::string& state) = 0;
@@ -316,17 +324,29 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, Env* env
 // this build is Unsupported. Several processes may open one database at once (replicas).
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url, Env* env = nullptr);
 
-// Held while a `takedown serve` uses a PostgreSQL database: a session-level advisory lock on a
-// connection of its own, released when this object goes or the process dies (its connection
-// closes). One process runs the workflow (reviews, sweeps, deliveries, the email line) on a
-// database, as one serves a SQLite file; gate replicas (store.role gate) take no lock: they follow
-// the change log (ChangeFeed) and serve the upload gate beside it.
-class DatabaseLock {
+// The workflow's lease on a PostgreSQL database: one `takedown serve` at a time runs the workflow
+// (reviews, sweeps, deliveries, the email line) on a database, as one serves a SQLite file. The
+// lease is a row in the database (table leases) with its holder and an end time by the database's
+// clock, taken when free or lapsed and renewed well before it ends. Unlike a session lock it
+// outlives a restart of PostgreSQL; and a holder that could not renew it in time (the database
+// unreachable, the process stalled) is told to stop before it can lapse, so two processes never
+// run the workflow at once. Other `store.role all` processes wait as standbys (serving the upload
+// gate) and the first to find it lapsed takes over; gate replicas take no lease.
+class WorkflowLease {
  public:
-  virtual ~DatabaseLock() = default;
+  virtual ~WorkflowLease() = default;  // stops renewing; gives the lease up if held
+  // Takes the lease if it is free, lapsed or already this object's: OK. FailedPrecondition
+  // naming the holder and how long its lease has left while another process holds it.
+  virtual Status TryAcquire() = 0;
+  // Renews the held lease on a thread of its own (every quarter of its length). on_lost(why) is
+  // called once, from that thread, when the lease could not be renewed before a margin ahead of
+  // its end, or was found taken: the caller must stop running the workflow at once.
+  virtual void KeepRenewing(std::function<void(const std::string& why)> on_lost) = 0;
+  // This holder's name: "takedown serve pid P on H".
+  virtual const std::string& holder() const = 0;
 };
-// FailedPrecondition naming the holder (its pid and host) when another process holds the lock.
-Result<std::unique_ptr<DatabaseLock>> LockPostgresDatabase(const std::string& url);
+// Opens a connection to url for the lease (ttl_ms long, at least 2 s); takes nothing yet.
+Result<std::unique_ptr<WorkflowLease>> OpenWorkflowLease(const std::string& url, int64_t ttl_ms);
 
 // A PostgreSQL connection string as logs may show it: "PostgreSQL database D on H:P as U", never
 // its password or other options.

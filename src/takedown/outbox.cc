@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace takedown::service {
@@ -30,6 +31,11 @@ Outbox::Outbox(Env* env, store::DocumentStore* docs, OutboxOptions options, Hand
                        {{"outbox", opt_.name}, {"outcome", "failed"}});
   given_up_ = metrics->Counter("takedown_outbox_deliveries_total", "Outbox deliveries by outcome.",
                                {{"outbox", opt_.name}, {"outcome", "given_up"}});
+  lapsed_ = metrics->Counter(
+      "takedown_outbox_lapsed_claims_total",
+      "Claimed items not delivered because more than half of their lease passed before a worker "
+      "was free (they go back to the store; a sign of too few workers or a slow receiver).",
+      l);
   record_errors_ = metrics->Counter(
       "takedown_outbox_record_errors_total",
       "Outcomes of deliveries that could not be written to the store (logged; retried).", l);
@@ -37,7 +43,23 @@ Outbox::Outbox(Env* env, store::DocumentStore* docs, OutboxOptions options, Hand
 
 Outbox::~Outbox() { Stop(); }
 
+void Outbox::TakeOverClaims() {
+  // A claim "until now" of everything due within a lease: due now, claimed by nobody.
+  const int64_t now = env_->NowMs();
+  auto back = docs_->ClaimDocs(opt_.kind, "pending", now + opt_.lease_ms, now,
+                               std::numeric_limits<int32_t>::max());
+  if (!back.ok()) {
+    spdlog::warn(
+        "outbox {}: cannot take over an earlier run's claims (they wait out their lease): {}",
+        opt_.name, back.status().message());
+  } else if (!back->empty()) {
+    spdlog::info("outbox {}: {} pending item(s) due now (claims of an earlier run taken over)",
+                 opt_.name, back->size());
+  }
+}
+
 void Outbox::Start() {
+  if (opt_.reclaim_at_start) TakeOverClaims();
   if (handler_->batches()) recorder_ = std::thread([this] { RecordLoop(); });
   for (int i = 0; i < std::max(1, opt_.workers); ++i) workers_.emplace_back([this] { Loop(); });
 }
@@ -104,15 +126,31 @@ Result<store::DocCount> Outbox::Pending() const { return docs_->CountDocs(opt_.k
 
 std::optional<store::DocRecord> Outbox::Claim() {
   MutexLock l(&mu_);
+  const int64_t now = env_->NowMs();
+  // A claim whose lease is more than half gone is left to lapse: delivering it now could overlap
+  // another process's claim of it once the lease runs out.
+  while (!queue_.empty() && queue_.front().due_ms - now < opt_.lease_ms / 2) {
+    lapsed_->Inc();
+    spdlog::warn("outbox {}: {} {} waited past half its claim's lease here; it goes back",
+                 opt_.name, opt_.kind, queue_.front().id);
+    in_flight_.erase(queue_.front().id);
+    queue_.pop_front();
+  }
   if (queue_.empty()) {
-    auto due = docs_->FindDocs({.kind = opt_.kind,
-                                .state = "pending",
-                                .due_before = env_->NowMs(),
-                                // Items in flight are still pending in the store: read past them.
-                                .limit = static_cast<int64_t>(opt_.claim_batch + in_flight_.size()),
-                                .by_due = true});
+    // A read first: idle workers look often, and a claim is a write.
+    auto n = docs_->CountDue(opt_.kind, "pending", now);
+    if (!n.ok() || *n == 0) {
+      if (!n.ok())
+        spdlog::warn("outbox {}: cannot read due work: {}", opt_.name, n.status().message());
+      return std::nullopt;
+    }
+    // Four items a worker: a batch is delivered well inside its lease (4 x 12 s at worst for a
+    // webhook, against half of 120 s), and a claim (a write) serves several deliveries.
+    const auto batch =
+        std::min<int64_t>(static_cast<int64_t>(opt_.claim_batch), 4 * std::max(1, opt_.workers));
+    auto due = docs_->ClaimDocs(opt_.kind, "pending", now, now + opt_.lease_ms, batch);
     if (!due.ok()) {
-      spdlog::warn("outbox {}: cannot read due work: {}", opt_.name, due.status().message());
+      spdlog::warn("outbox {}: cannot claim due work: {}", opt_.name, due.status().message());
       return std::nullopt;
     }
     for (auto& d : *due) {
@@ -192,15 +230,18 @@ Outbox::Outcome Outbox::DeliverOne(const store::DocRecord& item, Status* error) 
 
 Result<int> Outbox::DeliverDue(bool stop_at_failure) {
   int delivered = 0;
-  TD_ASSIGN_OR_RETURN(auto due, docs_->FindDocs({.kind = opt_.kind,
-                                                 .state = "pending",
-                                                 .due_before = env_->NowMs(),
-                                                 .limit = 100'000,
-                                                 .by_due = true}));
-  for (const auto& d : due) {
+  // One claim at a time: a round that stops at a failure leaves the rest unclaimed (due now).
+  // At most what was due when the round began: work queued meanwhile waits for the next round.
+  TD_ASSIGN_OR_RETURN(const int64_t due_now, docs_->CountDue(opt_.kind, "pending", env_->NowMs()));
+  for (int64_t i = 0; i < due_now; ++i) {
+    const int64_t now = env_->NowMs();
+    TD_ASSIGN_OR_RETURN(auto due,
+                        docs_->ClaimDocs(opt_.kind, "pending", now, now + opt_.lease_ms, 1));
+    if (due.empty()) break;
+    const store::DocRecord& d = due.front();
     {
       MutexLock l(&mu_);
-      if (!in_flight_.insert(d.id).second) continue;
+      if (!in_flight_.insert(d.id).second) continue;  // a worker's lapsed claim, still here
     }
     Status error;
     const Outcome out = DeliverOne(d, &error);

@@ -12,8 +12,11 @@
 // An outbox document has these fields of its own: "status" (pending -> the handler's done state,
 // or "failed"), "attempts", "last_error", "last_attempt_ms", "due_ms" (also its due_ms column).
 // Nothing is lost across restarts: pending documents stay in the store and are claimed again.
-// A document is handed to one worker of this process at a time (claims live in memory: one
-// process delivers a store's outbox).
+// Claims are leases in the store (DocumentStore::ClaimDocs: the document's due_ms moves to the
+// lease's end; SKIP LOCKED on PostgreSQL): however many processes deliver a store's outbox, a
+// document is delivered by one at a time, and one claimed by a process that died is due again
+// when its lease runs out. A claimed document whose lease is more than half gone before a worker
+// takes it is not delivered here (it goes back to the store's next claimer).
 //
 // Thread-safe. Start() runs `workers` delivery threads; without it, DeliverDue() delivers on the
 // calling thread (tests, a clock under the test's control).
@@ -47,8 +50,19 @@ struct OutboxOptions {
   std::string name;  // metrics label ("webhook", "mail")
   int workers = 4;   // concurrent deliveries (a slow one holds up only itself)
   BackoffPolicy backoff;
-  int max_attempts = 0;      // give up after this many failed attempts; 0 = never
-  size_t claim_batch = 256;  // due documents read per look at the store
+  int max_attempts = 0;  // give up after this many failed attempts; 0 = never
+  // Due documents claimed per look at the store, at most (and at most four a worker): enough to
+  // keep the workers busy, few enough to be delivered well inside their lease.
+  size_t claim_batch = 32;
+  // How long a claim holds a document: far longer than one delivery (a webhook attempt is
+  // bounded by its 2 s connect and 5 s read and write timeouts); a process that dies mid-delivery
+  // leaves it to be delivered again (same idempotency key) after this.
+  int64_t lease_ms = 120'000;
+  // Start() takes over the claims of an earlier run: every pending item due within one lease is
+  // due now (a claim a killed process left would otherwise wait out its lease; an item backing
+  // off gets its next attempt early). Right only where this process alone delivers the outbox (the
+  // SQLite file's lock, or the PostgreSQL workflow lease, says so); false where several do.
+  bool reclaim_at_start = true;
   std::string audit_actor = "system";
   std::string give_up_audit_kind;  // audit record when an item is given up ("mail.failed")
   int64_t idle_poll_ms = 200;      // how often an idle worker looks for due work
@@ -83,8 +97,11 @@ class Outbox {
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  void Start();
+  void Start();  // see OutboxOptions::reclaim_at_start
   void Stop();
+  // What Start() does with reclaim_at_start, for an outbox delivered only through DeliverDue
+  // rounds (the email line's): pending items due within one lease are due now.
+  void TakeOverClaims();
   // New work was queued: idle workers look now instead of at their next poll.
   void Wake();
   // Delivers every item due now, on the calling thread; returns how many were delivered. With
@@ -96,7 +113,7 @@ class Outbox {
   Result<store::DocCount> Pending() const;
 
  private:
-  // Claims one due item not in flight here, or none.
+  // Claims one due item not in flight here (its lease at least half left), or none.
   std::optional<store::DocRecord> Claim() TD_EXCLUDES(mu_);
   void Release(int64_t id) TD_EXCLUDES(mu_);
   enum class Outcome { kDelivered, kRescheduled, kNotRecorded };
@@ -112,7 +129,8 @@ class Outbox {
   store::DocumentStore* docs_;
   OutboxOptions opt_;
   Handler* handler_;
-  MetricsRegistry::CounterMetric *delivered_, *failed_attempts_, *given_up_, *record_errors_;
+  MetricsRegistry::CounterMetric *delivered_, *failed_attempts_, *given_up_, *record_errors_,
+      *lapsed_;
 
   mutable Mutex mu_;
   CondVar cv_;

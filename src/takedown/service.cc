@@ -127,9 +127,7 @@ Status Service::CatchUp() {
     MutexLock lock(&follow_mu_);
     st = ReadAndApply(&blocks);
   }
-  if (blocked_hook_) {
-    for (const Blocked& b : blocks) blocked_hook_(b);
-  }
+  CallBlockedHook(blocks);
   return st;
 }
 
@@ -156,9 +154,7 @@ void Service::Follow() {
           spdlog::error("replica: reading the change log: {} (retried)", st.message());
       }
     }
-    if (blocked_hook_) {
-      for (const Blocked& b : blocks) blocked_hook_(b);
-    }
+    CallBlockedHook(blocks);
     if (SteadyMs() - last_prune > 60'000) {
       last_prune = SteadyMs();
       auto pruned = feed_->PruneChanges(kChangeRetentionMs);
@@ -183,7 +179,7 @@ Status Service::ReadAndApply(std::vector<Blocked>* blocks) {
       TD_RETURN_IF_ERROR(IndexEntry(*ch.entry, /*from_feed=*/true));
     } else if (ch.kind == "content" && ch.content) {
       TD_RETURN_IF_ERROR(IndexContent(*ch.content));
-    } else if (ch.kind == "block" && ch.doc && blocked_hook_) {
+    } else if (ch.kind == "block" && ch.doc && HasBlockedHook()) {
       auto j = nlohmann::json::parse(ch.doc->doc, nullptr, false);
       if (!j.is_object()) continue;
       Blocked b;
@@ -898,12 +894,12 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
                                {"chat_id", req.chat_id},
                                {"uploader_id", req.uploader_id},
                                {"matches", ms}})});
-    if (block_hook_) block_hook_(r.content_row, &ch);
+    CallBlockHook(r.content_row, &ch);
     TD_ASSIGN_OR_RETURN(auto ids, store_->Transact(ch));
     r.block_id = std::abs(ids.at(0));  // negated: blocked before (the same content item)
-    if (ids.at(0) > 0 && blocked_hook_) {
-      blocked_hook_({r.block_id, r.content_row, request_id, blocked_ms, req.content_id, req.chat_id,
-                     req.uploader_id, category, s.video ? "video" : "image"});
+    if (ids.at(0) > 0) {
+      CallBlockedHook({{r.block_id, r.content_row, request_id, blocked_ms, req.content_id,
+                        req.chat_id, req.uploader_id, category, s.video ? "video" : "image"}});
     }
   }
   return r;

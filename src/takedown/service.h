@@ -213,17 +213,24 @@ class Service {
   // content index either way (a content_id seen before keeps its first record).
   Result<CheckResult> Check(const CheckRequest& req, const std::string& actor);
   // Adds more to the transaction that records a block (the workflow queues the block's statement
-  // for the DSA Transparency Database with it). Set before the gate serves, once.
+  // for the DSA Transparency Database with it). May be set while the gate serves (a standby
+  // taking over the workflow).
   using BlockHook = std::function<void(int64_t content_row, store::DocumentStore::Changes*)>;
-  void SetBlockHook(BlockHook hook) { block_hook_ = std::move(hook); }
+  void SetBlockHook(BlockHook hook) TD_EXCLUDES(hooks_mu_) {
+    MutexLock l(&hooks_mu_);
+    block_hook_ = std::move(hook);
+  }
   // Told of each new block once it is stored (the workflow counts the uploader's strikes); a
-  // content item blocked before is not told again. Set before the gate serves, once.
+  // content item blocked before is not told again. May be set while the gate serves.
   struct Blocked {
     int64_t block_id = 0, content_row = 0, request_id = 0, blocked_ms = 0;
     std::string content_id, chat_id, uploader_id, category, media;
   };
   using BlockedHook = std::function<void(const Blocked&)>;
-  void SetBlockedHook(BlockedHook hook) { blocked_hook_ = std::move(hook); }
+  void SetBlockedHook(BlockedHook hook) TD_EXCLUDES(hooks_mu_) {
+    MutexLock l(&hooks_mu_);
+    blocked_hook_ = std::move(hook);
+  }
   // Who hashes media from outside (uploads, evidence, bank entries from media): a sandbox's
   // workers (takedown/sandbox.h) in `takedown serve`; unset, this process. Set before serving.
   using MediaHasher =
@@ -278,8 +285,26 @@ class Service {
 
   store::Store* store_;
   Env* env_;
-  BlockHook block_hook_;
-  BlockedHook blocked_hook_;
+  // The hooks run with hooks_mu_ held (blocks are rare beside checks): setting one waits for the
+  // calls in progress, so what a hook uses may go once it is unset.
+  Mutex hooks_mu_;
+  BlockHook block_hook_ TD_GUARDED_BY(hooks_mu_);
+  BlockedHook blocked_hook_ TD_GUARDED_BY(hooks_mu_);
+  void CallBlockHook(int64_t content_row, store::DocumentStore::Changes* ch)
+      TD_EXCLUDES(hooks_mu_) {
+    MutexLock l(&hooks_mu_);
+    if (block_hook_) block_hook_(content_row, ch);
+  }
+  void CallBlockedHook(const std::vector<Blocked>& blocks) TD_EXCLUDES(hooks_mu_) {
+    MutexLock l(&hooks_mu_);
+    if (blocked_hook_) {
+      for (const Blocked& b : blocks) blocked_hook_(b);
+    }
+  }
+  bool HasBlockedHook() TD_EXCLUDES(hooks_mu_) {
+    MutexLock l(&hooks_mu_);
+    return static_cast<bool>(blocked_hook_);
+  }
   MediaHasher media_hasher_;
   std::unique_ptr<index::HashIndex> bank_pdq_;                    // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;                 // id: content row id
