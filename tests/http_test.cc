@@ -1317,6 +1317,58 @@ TEST_F(HttpTest, BadInputIsAClientErrorNamingTheProblem) {
                    std::string(R"({"content_id":")") + std::string(300, 'x') +
                        R"(","signals":{"md5":"00000000000000000000000000000000"}})"),
               400, "invalid_argument", "longer");
+  // Ids that would break a log line, a CSV export or a JSON document downstream: refused, named,
+  // and nothing recorded (a known-bad upload with such an id once got a 500 and no block).
+  ExpectError(
+      Post(
+          "/v1/check", p,
+          R"({"content_id":"a","chat_id":"c\nforged","signals":{"md5":"00000000000000000000000000000000"}})"),
+      400, "invalid_argument", "chat_id has control characters");
+  ExpectError(
+      Post(
+          "/v1/check", p,
+          R"({"content_id":"a","uploader_id":"u\u0007","signals":{"md5":"00000000000000000000000000000000"}})"),
+      400, "invalid_argument", "uploader_id has control characters");
+  {
+    auto jpeg = *media::EncodeJpeg(testing::DetailedPhoto(200, 200, 2), 90);
+    const std::string body(jpeg.begin(), jpeg.end());
+    auto bad =
+        client_->Post("/v1/check/media?content_id=%FF%FE&chat_id=c", Auth(p), body, "image/jpeg");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400) << bad->body;
+    EXPECT_NE(bad->body.find("content_id is not valid UTF-8"), std::string::npos) << bad->body;
+    // Not UTF-8 in the ways a decoder may let through: overlong, a surrogate, past U+10FFFF, a
+    // stray continuation byte, a sequence cut short.
+    for (const char* id :
+         {"%C0%AF", "%E0%80%AF", "%ED%A0%80", "%F4%90%80%80", "a%80", "ok%EC%82"}) {
+      bad = client_->Post(std::string("/v1/check/media?content_id=") + id, Auth(p), body,
+                          "image/jpeg");
+      ASSERT_TRUE(bad);
+      EXPECT_EQ(bad->status, 400) << id << ": " << bad->body;
+      EXPECT_NE(bad->body.find("content_id is not valid UTF-8"), std::string::npos) << bad->body;
+    }
+    // Korean, and a character outside the BMP: fine.
+    auto good = client_->Post("/v1/check/media?content_id=%EC%82%AD%EC%A0%9C-%F0%9F%98%80", Auth(p),
+                              body, "image/jpeg");
+    ASSERT_TRUE(good);
+    EXPECT_EQ(good->status, 200) << good->body;
+    bad = client_->Post("/v1/check/media?content_id=ok-id&chat_id=c%0D%0Aforged", Auth(p), body,
+                        "image/jpeg");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400) << bad->body;
+    EXPECT_NE(bad->body.find("chat_id has control characters"), std::string::npos) << bad->body;
+    ExpectError(
+        Post(
+            "/v1/content/batch", p,
+            R"({"items":[{"content_id":"fine","signals":{"md5":"00000000000000000000000000000000"}},{"content_id":"b","chat_id":"\u001b[31m","signals":{"md5":"00000000000000000000000000000000"}}]})"),
+        400, "invalid_argument", "item 1: chat_id has control characters");
+    auto again = Post(
+        "/v1/content/batch", p,
+        R"({"items":[{"content_id":"fine","signals":{"md5":"00000000000000000000000000000000"}}]})");
+    ASSERT_TRUE(again);
+    ASSERT_EQ(again->status, 200) << again->body;
+    EXPECT_EQ(json::parse(again->body)["new"], 1) << "a refused batch records none of its items";
+  }
   // Undecodable media: not an image at all, and a truncated JPEG.
   auto garbage =
       Post("/v1/check", p,

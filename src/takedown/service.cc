@@ -803,9 +803,64 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
   return out;
 }
 
+namespace {
+// Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
+// U+10FFFF): what JSON, PostgreSQL and every reader downstream can carry as it is.
+bool IsUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+    if (b >= 0xc2 && b <= 0xdf) {
+      n = 2;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      n = 3;
+      if (b == 0xe0) lo = 0xa0;  // overlong
+      if (b == 0xed) hi = 0x9f;  // surrogates
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 4;
+      if (b == 0xf0) lo = 0x90;  // overlong
+      if (b == 0xf4) hi = 0x8f;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// The platform's ids of an upload: content_id 1..256 bytes, chat_id and uploader_id at most 256;
+// each well-formed UTF-8 without control characters (they go into logs, CSV exports, statements
+// of reasons and JSON, where a stray byte or line break would break or forge a line). `where`
+// prefixes the message ("item 3: ").
+Status CheckIds(const CheckRequest& r, const std::string& where) {
+  if (r.content_id.empty() || r.content_id.size() > 256)
+    return InvalidArgument(where + "content_id must be 1..256 characters");
+  for (const auto& [name, v] :
+       {std::pair<const char*, const std::string*>{"content_id", &r.content_id},
+        {"chat_id", &r.chat_id},
+        {"uploader_id", &r.uploader_id}}) {
+    if (v->size() > 256)
+      return InvalidArgument(fmt::format("{}{} must be at most 256 characters", where, name));
+    if (!IsUtf8(*v)) return InvalidArgument(fmt::format("{}{} is not valid UTF-8", where, name));
+    if (HasControlCharacter(*v))
+      return InvalidArgument(fmt::format("{}{} has control characters", where, name));
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& actor) {
-  if (req.content_id.empty() || req.content_id.size() > 256)
-    return InvalidArgument("content_id must be 1..256 characters");
+  TD_RETURN_IF_ERROR(CheckIds(req, ""));
   TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(req.signals, req.media));
   CheckResult r;
   r.matches = FindMatches(s);
@@ -911,9 +966,7 @@ Result<int64_t> Service::Backfill(const std::vector<CheckRequest>& items,
   rows.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     const auto& it = items[i];
-    if (it.content_id.empty() || it.content_id.size() > 256) {
-      return InvalidArgument(fmt::format("item {}: content_id must be 1..256 characters", i));
-    }
+    TD_RETURN_IF_ERROR(CheckIds(it, fmt::format("item {}: ", i)));
     if (!it.signals.pdq && it.signals.md5.empty() && it.signals.sha256.empty()) {
       return InvalidArgument(fmt::format("item {}: no signals (pdq, md5 or sha256)", i));
     }
