@@ -212,11 +212,10 @@ void TrimEnd(std::string* msg) {
   while (!msg->empty() && (msg->back() == '\n' || msg->back() == ' ')) msg->pop_back();
 }
 
-// A new connection to url, set up as this file expects: the server's notices ("relation ...
-// already exists, skipping") kept off stderr (its errors come back as statuses), text in UTF-8
-// whatever the database's defaults.
-Result<PGconn*> ConnectTo(const std::string& url) {
-  PGconn* c = PQconnectdb(url.c_str());
+// A connection libpq just made (or failed to make), as this file expects it: an error naming why
+// it failed, or the connection with the server's notices ("relation ... already exists,
+// skipping") kept off stderr (its errors come back as statuses).
+Result<PGconn*> Connected(PGconn* c) {
   if (c == nullptr) return IoError("postgres: out of memory connecting");
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(c);
@@ -226,6 +225,12 @@ Result<PGconn*> ConnectTo(const std::string& url) {
   }
   PQsetNoticeProcessor(
       c, [](void*, const char*) {}, nullptr);
+  return c;
+}
+
+// A new connection to url (Connected), text in UTF-8 whatever the database's defaults.
+Result<PGconn*> ConnectTo(const std::string& url) {
+  TD_ASSIGN_OR_RETURN(PGconn * c, Connected(PQconnectdb(url.c_str())));
   PGresult* r = PQexec(c, "SET client_encoding = 'UTF8'");
   PQclear(r);
   return c;
@@ -1340,17 +1345,7 @@ class PostgresWorkflowLease final : public WorkflowLease {
                           "client_encoding",  nullptr};
     const char* values[] = {url_.c_str(), connect_s.c_str(), tcp_ms.c_str(), "1",    "1", "1",
                             "3",          options.c_str(),   "UTF8",         nullptr};
-    PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-    if (c == nullptr) return IoError("postgres: out of memory connecting");
-    if (PQstatus(c) != CONNECTION_OK) {
-      std::string msg = PQerrorMessage(c);
-      PQfinish(c);
-      TrimEnd(&msg);
-      return IoError(fmt::format("cannot connect to the PostgreSQL store: {}", msg));
-    }
-    PQsetNoticeProcessor(
-        c, [](void*, const char*) {}, nullptr);
-    c_ = c;
+    TD_ASSIGN_OR_RETURN(c_, Connected(PQconnectdbParams(keys, values, /*expand_dbname=*/1)));
     return Status::Ok();
   }
   void Disconnect() TD_REQUIRES(conn_mu_) {
