@@ -128,6 +128,17 @@ class ServeTest : public ::testing::Test {
     return {"--store.path", db_, "--server.port", "0", "--server.threads", "16"};
   }
   static httplib::Headers Auth(const std::string& k) { return {{"Authorization", "Bearer " + k}}; }
+  // A bank "ncii" (blocking) with one entry, Pdq(1), added through c with the admin key.
+  static void BankPdqOne(httplib::Client& c, const std::string& admin) {
+    auto b = c.Post("/v1/banks", Auth(admin), R"({"name":"ncii","category":"ncii"})",
+                    "application/json");
+    ASSERT_TRUE(b);
+    ASSERT_EQ(b->status, 201) << b->body;
+    auto e = c.Post("/v1/banks/ncii/entries", Auth(admin), json{{"pdq", Pdq(1)}}.dump(),
+                    "application/json");
+    ASSERT_TRUE(e);
+    ASSERT_EQ(e->status, 201) << e->body;
+  }
   static std::string Pdq(int i) {
     // Well-separated hashes: distinct 16-bit words repeated.
     return fmt::format("{:04x}", (i * 40503 + 12345) & 0xffff) +
@@ -728,13 +739,7 @@ TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDash
       EXPECT_NE(r->body.find("waits as a standby"), std::string::npos) << r->body;
     }
     httplib::Client c("127.0.0.1", a.port());
-    ASSERT_EQ(
-        c.Post("/v1/banks", Auth(admin), R"({"name":"ncii","category":"ncii"})", "application/json")
-            ->status,
-        201);
-    auto e = c.Post("/v1/banks/ncii/entries", Auth(admin), json{{"pdq", Pdq(1)}}.dump(),
-                    "application/json");
-    ASSERT_EQ(e->status, 201) << e->body;
+    ASSERT_NO_FATAL_FAILURE(BankPdqOne(c, admin));
     std::atomic<bool> stop{false};
     std::mutex mu;
     std::thread load([&] { Hammer(a.port(), stop, acked, mu, platform); });
@@ -825,13 +830,7 @@ TEST_F(ServeTest, OnPostgresGateReplicasFollowTheWorkflowsProcessAndServeTheGate
   EXPECT_NE(b->log().find("store.role gate"), std::string::npos) << b->log();
 
   httplib::Client ca("127.0.0.1", a.port());
-  ASSERT_EQ(
-      ca.Post("/v1/banks", Auth(admin), R"({"name":"ncii","category":"ncii"})", "application/json")
-          ->status,
-      201);
-  auto e = ca.Post("/v1/banks/ncii/entries", Auth(admin), json{{"pdq", Pdq(1)}}.dump(),
-                   "application/json");
-  ASSERT_EQ(e->status, 201) << e->body;
+  ASSERT_NO_FATAL_FAILURE(BankPdqOne(ca, admin));
   const auto added = std::chrono::steady_clock::now();
   int probe = 0;
   for (int port : {b->port(), c.port()}) {
