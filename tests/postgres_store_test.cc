@@ -14,30 +14,18 @@
 #include <thread>
 
 #include "store/store.h"
-#include "support/postgres_server.h"
+#include "support/postgres_fixture.h"
 
 namespace takedown::store {
 namespace {
 
-class PostgresStoreTest : public ::testing::Test {
+class PostgresStoreTest : public testing::PostgresDatabaseTest {
  protected:
-  void SetUp() override {
-    auto server = testing::TempPostgres::Shared();
-    if (!server.ok() && server.status().code() == StatusCode::kNotFound)
-      GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << server.status().message();
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    pg_ = *server;
-    auto url = pg_->CreateDatabase();
-    ASSERT_TRUE(url.ok()) << url.status().ToString();
-    url_ = *url;
-  }
   std::unique_ptr<Store> Open() {
     auto s = OpenPostgresStore(url_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(s).value() : nullptr;
   }
-  testing::TempPostgres* pg_ = nullptr;
-  std::string url_;
 };
 
 TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefusedByName) {

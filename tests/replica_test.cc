@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "store/store.h"
-#include "support/postgres_server.h"
+#include "support/postgres_fixture.h"
 #include "takedown/service.h"
 
 namespace takedown::service {
@@ -46,17 +46,8 @@ struct Replica {
   std::unique_ptr<Service> svc;
 };
 
-class ReplicaTest : public ::testing::Test {
+class ReplicaTest : public testing::PostgresDatabaseTest {
  protected:
-  void SetUp() override {
-    auto server = testing::TempPostgres::Shared();
-    if (!server.ok() && server.status().code() == StatusCode::kNotFound)
-      GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << server.status().message();
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    auto url = (*server)->CreateDatabase();
-    ASSERT_TRUE(url.ok()) << url.status().ToString();
-    url_ = *url;
-  }
   Replica Open() {
     Replica r;
     auto s = store::OpenPostgresStore(url_);
@@ -80,7 +71,6 @@ class ReplicaTest : public ::testing::Test {
     }
     return limit;
   }
-  std::string url_;
   int probes_ = 0;
   std::mt19937_64 rng_{2026};
 };
