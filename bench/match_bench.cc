@@ -4,7 +4,9 @@
 // --extra DIR for photos not in ../shared. --hash-only: every bank item is only its photo's PDQ
 // (what a hash list delivers). Threshold overrides: --whole T --region T --votes K
 // --hash-only-threshold T --min-quality Q --region-quality Q. --misses lists every (photo, edit)
-// missed, with the boxes and layers found on both sides.
+// missed, with the boxes and layers found on both sides. --sweep rotate|crop|all [--stride K]:
+// instead of the 20 edits, one kind of edit over its range (see SweepEdits) on every K-th photo
+// (default 4), every photo in the bank; recall per parameter and mode.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -81,6 +83,74 @@ int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads
   return failed;
 }
 
+// A sweep's recall as a grid: a row per parameter, a column per mode.
+int RunSweep(const std::string& dir, const std::string& family, const match::MatchOptions& mo,
+             int threads, bool hash_only, size_t stride, bool misses) {
+  std::vector<std::string> photos;
+  for (auto& f : testing::ListFiles(dir)) {
+    if (!f.ends_with(".tsv")) photos.push_back(std::move(f));
+  }
+  if (photos.empty()) return 0;
+  const auto near = testing::LoadNearDuplicates(
+      {TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv", dir + "/NEAR_DUPLICATES.tsv"});
+  const auto edits = testing::SweepEdits(family);
+  const auto t0 = Clock::now();
+  const auto ev = testing::EvaluateMatching(photos, mo, threads, near, hash_only, &edits, stride);
+  std::vector<std::string> modes, params;
+  std::map<std::pair<std::string, std::string>, const testing::EditTally*> cell;
+  for (size_t e = 1; e < ev.rows.size(); ++e) {
+    const std::string& name = ev.rows[e].edit;  // family/mode/param
+    const size_t a = name.find('/'), b = name.rfind('/');
+    const std::string mode = name.substr(a + 1, b - a - 1), param = name.substr(b + 1);
+    if (std::find(modes.begin(), modes.end(), mode) == modes.end()) modes.push_back(mode);
+    if (std::find(params.begin(), params.end(), param) == params.end()) params.push_back(param);
+    cell[{mode, param}] = &ev.rows[e];
+  }
+  std::printf("\n%s: sweep %s, %zu photos in a %s bank, every %zu-th queried (%d), %.0f s\n",
+              dir.c_str(), family.c_str(), photos.size(), hash_only ? "hash-only" : "media", stride,
+              ev.rows.empty() ? 0 : ev.rows[0].total, Seconds(t0, Clock::now()));
+  std::printf("%-8s", family == "rotate" ? "degrees" : "% a side");
+  for (const auto& m : modes) std::printf(" %14s", m.c_str());
+  std::printf("\n");
+  int worst = 100, falses = 0;
+  std::string worst_at;
+  std::map<std::string, std::pair<int, int>> per_mode;
+  for (const auto& p : params) {
+    std::printf("%-8s", p.c_str());
+    for (const auto& m : modes) {
+      const auto* t = cell[{m, p}];
+      const int pct = static_cast<int>(100.0 * t->robust / std::max(1, t->total));
+      std::printf(" %13.1f%%", 100.0 * t->robust / std::max(1, t->total));
+      falses += t->false_matches;
+      per_mode[m].first += t->robust;
+      per_mode[m].second += t->total;
+      if (pct < worst) {
+        worst = pct;
+        worst_at = m + " " + p;
+      }
+    }
+    std::printf("\n");
+  }
+  std::printf("%-8s", "all");
+  for (const auto& m : modes)
+    std::printf(" %13.1f%%", 100.0 * per_mode[m].first / std::max(1, per_mode[m].second));
+  std::printf("\nfalse matches: %d\n", falses);
+  for (size_t i = 0; i < std::min<size_t>(ev.false_list.size(), 20); ++i)
+    std::printf("  false match: %s\n", ev.false_list[i].c_str());
+  if (misses) {
+    auto list = ev.miss_list;
+    std::sort(list.begin(), list.end());
+    std::printf("missed (%zu):\n", list.size());
+    for (const auto& m : list) std::printf("  %s\n", m.c_str());
+  }
+  int failed = 0;
+  failed +=
+      Target("zero false matches between different photos", falses == 0, fmt::format("{}", falses));
+  failed += Target(fmt::format("recall >= 95% for every {} parameter and mode", family),
+                   worst >= 95, fmt::format("worst: {} {}%", worst_at, worst));
+  return failed;
+}
+
 // Upload cost: robust query signals vs plain fast-mode PDQ, one thread, same files.
 void UploadCost(const std::string& dir, int runs) {
   const auto files = LoadDir(dir);
@@ -131,7 +201,30 @@ int RunMatch(const Options& o) {
   const bool hash_only = std::find(o.rest.begin(), o.rest.end(), "--hash-only") != o.rest.end();
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const bool misses = std::find(o.rest.begin(), o.rest.end(), "--misses") != o.rest.end();
+  std::string sweep;
+  size_t stride = 4;
+  for (size_t i = 0; i + 1 < o.rest.size(); ++i) {
+    if (o.rest[i] == "--sweep") sweep = o.rest[i + 1];
+    if (o.rest[i] == "--stride") stride = std::max(1, std::atoi(o.rest[i + 1].c_str()));
+  }
   int failed = 0;
+  if (!sweep.empty() && sweep != "all") {
+    const auto known = testing::SweepFamilies();
+    if (std::find(known.begin(), known.end(), sweep) == known.end()) {
+      std::fprintf(stderr, "match: unknown --sweep %s (rotate, crop or all)\n", sweep.c_str());
+      return 1;
+    }
+  }
+  if (!sweep.empty()) {
+    const auto families =
+        sweep == "all" ? testing::SweepFamilies() : std::vector<std::string>{sweep};
+    for (const std::string& dir : {o.photos, o.extra}) {
+      if (dir.empty()) continue;
+      for (const auto& f : families)
+        failed += RunSweep(dir, f, mo, threads, hash_only, stride, misses);
+    }
+    return failed;
+  }
   for (const std::string& dir : {o.photos, o.extra}) {
     if (dir.empty()) continue;
     failed += RunCorpus(dir, mo, threads, misses, hash_only);

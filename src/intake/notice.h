@@ -66,7 +66,7 @@ struct RobustClaim {
   std::optional<hash::PdqHash> norm, box;
   std::vector<hash::PdqHash> variants;
 };
-inline constexpr size_t kMaxRobustVariants = 127;
+inline constexpr size_t kMaxRobustVariants = 255;
 
 struct EvidenceClaim {
   bool has_media = false;

@@ -449,11 +449,11 @@ std::optional<Rect> DetectFrameBox(const LumaPlane& p) { return DetectFrames(p, 
 
 std::optional<Rect> DetectContentBox(const LumaPlane& p) { return DetectFrames(p, 0).content; }
 
-LumaPlane Rotate(const LumaPlane& p, double degrees) {
+LumaPlane Rotate(const LumaPlane& p, double degrees, float fill) {
   LumaPlane out;
   out.width = p.width;
   out.height = p.height;
-  out.px.assign(p.px.size(), 0.0f);
+  out.px.assign(p.px.size(), fill);
   const double a = degrees * M_PI / 180.0;
   const double c = std::cos(a), s = std::sin(a);
   const double cx = (p.width - 1) / 2.0, cy = (p.height - 1) / 2.0;
@@ -471,6 +471,202 @@ LumaPlane Rotate(const LumaPlane& p, double degrees) {
     }
   }
   return out;
+}
+
+namespace {
+
+// Fill triangles, measured on the plane (at most ~512 px a side).
+constexpr float kFillCornerSpread = 10;  // the four corners' luma agree this closely
+// A fill pixel, under JPEG ringing and edge blur: every channel within kFillTolerance of the
+// corners' colour, or with luma alone (a greyscale decode) within kFillLumaTolerance of theirs:
+// tighter, for picture of another colour and the same luma is told apart by nothing else.
+constexpr float kFillTolerance = 12;
+constexpr float kFillLumaTolerance = 6;
+constexpr int kMinLongLeg = 16;                  // plane pixels along the triangle's longer side
+constexpr double kMinTurn = 0.5, kMaxTurn = 20;  // degrees
+constexpr double kAgree = 1.5;                   // degrees between corners' estimates
+
+float CornerLuma(const LumaPlane& p, int x0, int y0) {
+  float sum = 0;
+  for (int dy = 0; dy < 3; ++dy)
+    for (int dx = 0; dx < 3; ++dx) sum += p.at(x0 + dx, y0 + dy);
+  return sum / 9;
+}
+
+// The colour of the plane's pixels [x0, x0 + n) x [y0, y0 + n), as the mean of the image pixels
+// they were averaged from (a plane pixel is factor x factor of them).
+using Colour = std::array<float, 3>;
+Colour ColourOf(const media::Image& image, int factor, int x0, int y0, int n) {
+  Colour sum{0, 0, 0};
+  int count = 0;
+  const int x1 = std::min(image.width, (x0 + n) * factor);
+  const int y1 = std::min(image.height, (y0 + n) * factor);
+  for (int y = y0 * factor; y < y1; ++y) {
+    const uint8_t* row = image.row(y);
+    for (int x = x0 * factor; x < x1; ++x, ++count)
+      for (int k = 0; k < 3; ++k) sum[static_cast<size_t>(k)] += row[3 * x + k];
+  }
+  for (auto& v : sum) v /= static_cast<float>(std::max(1, count));
+  return sum;
+}
+
+// Whether a plane pixel is the fill: its luma near the corners', and with the image's colours,
+// every channel near theirs (a red-brown fill and a grey wall can have the same luma).
+class FillTest {
+ public:
+  FillTest(const LumaPlane& p, const media::Image* image, float luma) : p_(p), luma_(luma) {
+    if (image != nullptr && image->format == media::PixelFormat::kRgb8 &&
+        image->width / WorkingFactor(image->width, image->height) == p.width &&
+        image->height / WorkingFactor(image->width, image->height) == p.height) {
+      image_ = image;
+      factor_ = WorkingFactor(image->width, image->height);
+    }
+  }
+  // Whether the four corners are one colour; sets it.
+  bool CornersAgree() {
+    if (image_ == nullptr) return true;
+    const Colour c[4] = {ColourOf(*image_, factor_, 0, 0, 3),
+                         ColourOf(*image_, factor_, p_.width - 3, 0, 3),
+                         ColourOf(*image_, factor_, p_.width - 3, p_.height - 3, 3),
+                         ColourOf(*image_, factor_, 0, p_.height - 3, 3)};
+    for (size_t k = 0; k < 3; ++k) {
+      float lo = c[0][k], hi = c[0][k];
+      for (const auto& x : c) {
+        lo = std::min(lo, x[k]);
+        hi = std::max(hi, x[k]);
+      }
+      if (hi - lo > kFillCornerSpread) return false;
+      colour_[k] = (c[0][k] + c[1][k] + c[2][k] + c[3][k]) / 4;
+    }
+    return true;
+  }
+  bool operator()(int x, int y) const {
+    const float d = std::abs(p_.at(x, y) - luma_);
+    if (image_ == nullptr) return d <= kFillLumaTolerance;
+    if (d > kFillTolerance) return false;
+    const Colour c = ColourOf(*image_, factor_, x, y, 1);
+    for (size_t k = 0; k < 3; ++k)
+      if (std::abs(c[k] - colour_[k]) > kFillTolerance) return false;
+    return true;
+  }
+
+ private:
+  const LumaPlane& p_;
+  const media::Image* image_ = nullptr;
+  int factor_ = 1;
+  float luma_;
+  Colour colour_{};
+};
+
+// One corner's estimate, and its weight (the longer leg: the line fitted along it): corner 0
+// top-left, 1 top-right, 2 bottom-right, 3 bottom-left.
+struct CornerEstimate {
+  double degrees, weight;
+  bool clean;  // a long, straight side: two such corners agreeing closely are enough
+};
+std::optional<CornerEstimate> CornerTurn(const LumaPlane& p, int corner, const FillTest& fill) {
+  const bool right = corner == 1 || corner == 2, bottom = corner >= 2;
+  // i along the horizontal edge, j along the vertical one, both from the corner.
+  auto is_fill = [&](int i, int j) {
+    return fill(right ? p.width - 1 - i : i, bottom ? p.height - 1 - j : j);
+  };
+  auto hrun = [&](int j) {  // fill pixels from the vertical edge along line j
+    int i = 0;
+    while (i < p.width && is_fill(i, j)) ++i;
+    return i;
+  };
+  auto vrun = [&](int i) {
+    int j = 0;
+    while (j < p.height && is_fill(i, j)) ++j;
+    return j;
+  };
+  const int a = hrun(0), b = vrun(0);  // the legs along the edges
+  const bool flat = a >= b;            // the slanted side is nearer horizontal than vertical
+  const int long_leg = std::max(a, b), short_leg = std::min(a, b);
+  if (long_leg < kMinLongLeg || short_leg < 1) return std::nullopt;
+  if (long_leg >= (flat ? p.width : p.height) - 2) return std::nullopt;  // a solid line: a frame
+  // The short side's run at each step along the long leg falls linearly from short_leg to 0;
+  // fitted away from both ends, where blur and the corner's own pixels bend it. Picture of the
+  // fill's colour only lengthens a run: runs well past the line are left out and the line
+  // fitted again.
+  std::vector<std::pair<double, double>> pts;
+  for (int t = long_leg / 8; t < long_leg * 7 / 8; ++t)
+    pts.push_back({t, flat ? vrun(t) : hrun(t)});
+  const size_t all = pts.size();
+  if (all < 8) return std::nullopt;
+  double slope = 0, icpt = 0, err = 0;
+  for (int round = 0; round < 3; ++round) {
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const auto& [t, r] : pts) {
+      n += 1;
+      sx += t;
+      sy += r;
+      sxx += t * t;
+      sxy += t * r;
+    }
+    const double den = n * sxx - sx * sx;
+    if (n < 8 || den <= 0) return std::nullopt;
+    slope = (n * sxy - sx * sy) / den;
+    icpt = (sy - slope * sx) / n;
+    err = 0;
+    for (const auto& [t, r] : pts) err += std::abs(r - (icpt + slope * t));
+    err /= n;
+    std::erase_if(pts, [&](const std::pair<double, double>& q) {
+      return q.second - (icpt + slope * q.first) > 2 + 2 * err;
+    });
+  }
+  if (slope >= 0 || pts.size() * 10 < all * 6) return std::nullopt;
+  if (err > 1.0 + 0.02 * short_leg) return std::nullopt;  // not a straight edge
+  const double deg = std::atan(-slope) * 180 / M_PI;
+  if (deg < kMinTurn || deg > kMaxTurn) return std::nullopt;
+  // A counter-clockwise turn leaves long horizontal legs at the top-left and bottom-right corners
+  // and long vertical ones at the other two.
+  const bool ccw = (corner == 0 || corner == 2) == flat;
+  return CornerEstimate{ccw ? deg : -deg, static_cast<double>(long_leg),
+                        long_leg >= 48 && err < 0.6 && pts.size() == all};
+}
+
+}  // namespace
+
+std::optional<Turn> DetectTurn(const LumaPlane& p, const media::Image* image) {
+  if (p.width < 48 || p.height < 48) return std::nullopt;
+  std::array<float, 4> c = {CornerLuma(p, 0, 0), CornerLuma(p, p.width - 3, 0),
+                            CornerLuma(p, p.width - 3, p.height - 3),
+                            CornerLuma(p, 0, p.height - 3)};
+  const auto [lo, hi] = std::minmax_element(c.begin(), c.end());
+  if (*hi - *lo > kFillCornerSpread) return std::nullopt;
+  const float fill = (c[0] + c[1] + c[2] + c[3]) / 4;
+  FillTest is_fill(p, image, fill);
+  if (!is_fill.CornersAgree()) return std::nullopt;
+  std::vector<CornerEstimate> est;
+  for (int k = 0; k < 4; ++k) {
+    if (auto d = CornerTurn(p, k, is_fill)) est.push_back(*d);
+  }
+  // The largest group within kAgree of one of its members; or else two clean corners that agree
+  // closely (picture of the fill's colour spoils the other two).
+  auto mean = [&](const std::vector<CornerEstimate>& g) {
+    double sum = 0, weights = 0;
+    for (const auto& e : g) {
+      sum += e.degrees * e.weight;
+      weights += e.weight;
+    }
+    return Turn{sum / weights, fill};
+  };
+  std::vector<CornerEstimate> best;
+  for (const auto& centre : est) {
+    std::vector<CornerEstimate> g;
+    for (const auto& e : est)
+      if (std::abs(e.degrees - centre.degrees) <= kAgree) g.push_back(e);
+    if (g.size() > best.size()) best = std::move(g);
+  }
+  if (best.size() >= 3) return mean(best);
+  for (size_t i = 0; i < est.size(); ++i) {
+    for (size_t j = i + 1; j < est.size(); ++j) {
+      if (est[i].clean && est[j].clean && std::abs(est[i].degrees - est[j].degrees) <= kAgree / 3)
+        return mean({est[i], est[j]});
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace takedown::match

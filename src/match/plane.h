@@ -73,7 +73,21 @@ struct FrameBoxes {
 FrameBoxes DetectFrames(const LumaPlane& plane, int max_layers);
 
 // The plane rotated by `degrees` (counter-clockwise) about its centre on the same canvas,
-// bilinear, corners filled black -- as an app or editor produces it.
-LumaPlane Rotate(const LumaPlane& plane, double degrees);
+// bilinear, corners filled with `fill` (black by default) -- as an app or editor produces it.
+LumaPlane Rotate(const LumaPlane& plane, double degrees, float fill = 0);
+
+// A picture turned by a small angle on a filled canvas, as image editors and apps leave it: the
+// canvas kept (the picture's corners cut off) or enlarged to hold the whole picture, the corners
+// filled with one colour, any colour. Found from the four fill triangles at the canvas's corners:
+// each triangle's slanted side is an edge of the picture, fitted as a line along its longer leg;
+// at least three of the four must agree on the angle within 1.5 degrees and be straight, or two
+// long and very straight ones within half a degree (picture of the fill's colour at the other two).
+// `image`, the decoded pixels the plane was made from, when given: the fill is told from the
+// picture by its colour as well as its luma.
+struct Turn {
+  double degrees = 0;  // counter-clockwise, as Rotate takes it: Rotate(p, -degrees) undoes it
+  float fill = 0;      // the corners' luma
+};
+std::optional<Turn> DetectTurn(const LumaPlane& plane, const media::Image* image = nullptr);
 
 }  // namespace takedown::match

@@ -14,7 +14,28 @@ namespace {
 constexpr const char* kDihedralNames[8] = {"original", "rotate90", "rotate180", "rotate270",
                                            "flipx",    "flipy",    "flipplus1", "flipminus1"};
 constexpr double kCrops[] = {0.95, 0.90, 0.85, 0.80};
+// Deeper centre crops, original orientation only: a crop of up to 25% a side, and what is left
+// of a picture turned on a kept canvas once its cut corners are left out (see TurnedBack).
+constexpr double kDeepCrops[] = {0.75, 0.70, 0.65, 0.60, 0.55, 0.50};
 constexpr double kRotations[] = {-6, -4, -2, 2, 4, 6};
+// A picture straightened: turned, then cropped to the largest upright rectangle of its shape
+// inside (no fill left to find the angle from), every degree up to 15 either way. Turned on the
+// plane halved (each variant is area-averaged to 64 x 64 after: a quarter of the cost, the same
+// hash within a bit or two).
+constexpr int kStraightenMax = 15;
+
+LumaPlane Halved(const LumaPlane& p) {
+  LumaPlane out;
+  out.width = p.width / 2;
+  out.height = p.height / 2;
+  out.px.resize(static_cast<size_t>(out.width) * out.height);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x)
+      out.px[static_cast<size_t>(y) * out.width + x] =
+          0.25f * (p.at(2 * x, 2 * y) + p.at(2 * x + 1, 2 * y) + p.at(2 * x, 2 * y + 1) +
+                   p.at(2 * x + 1, 2 * y + 1));
+  return out;
+}
 constexpr double kRegionSize = 0.5;
 
 Rect Whole(const LumaPlane& p) {
@@ -203,8 +224,43 @@ std::vector<Rect> CaptionCuts(const LumaPlane& p) {
   return out;
 }
 
+// The largest centred crop of a w x h picture turned by `degrees` that holds picture only.
+double InsideTurned(double w, double h, double degrees) {
+  const double a = std::abs(degrees) * M_PI / 180, c = std::cos(a), s = std::sin(a);
+  return std::min(w / (w * c + h * s), h / (w * s + h * c));
+}
+
+// A turned picture (DetectTurn) turned back, hashed two ways: as on an enlarged canvas (the whole
+// picture, upright again in the canvas's middle; matched by the bank's "norm") and as on a kept
+// canvas (the picture is the canvas, its corners cut off: the deepest bank crop that holds only
+// picture). One of the two is the picture; the other is a probe that finds nothing.
+std::vector<hash::PdqHash> TurnedBack(const LumaPlane& plane, const media::Image* image) {
+  std::vector<hash::PdqHash> out;
+  const auto turn = DetectTurn(plane, image);
+  if (!turn) return out;
+  const LumaPlane back = Rotate(plane, -turn->degrees, turn->fill);
+  const double a = std::abs(turn->degrees) * M_PI / 180, c = std::cos(a), s = std::sin(a);
+  const double W = plane.width, H = plane.height, d = c * c - s * s;
+  const double w = (W * c - H * s) / d, h = (H * c - W * s) / d;
+  if (w >= 16 && h >= 16) out.push_back(HashRect(back, {(W - w) / 2, (H - h) / 2, w, h}));
+  const double inside = InsideTurned(W, H, turn->degrees) - 0.01;
+  for (double keep : kCrops) {
+    if (keep <= inside) {
+      out.push_back(HashRect(back, CentreCrop(Whole(back), keep)));
+      return out;
+    }
+  }
+  for (double keep : kDeepCrops) {
+    if (keep <= inside) {
+      out.push_back(HashRect(back, CentreCrop(Whole(back), keep)));
+      return out;
+    }
+  }
+  return out;
+}
+
 QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameBoxes& frames,
-                              const std::optional<LocatedBox>& box) {
+                              const std::optional<LocatedBox>& box, const media::Image* image) {
   QuerySignals q;
   const Rect whole = Whole(plane);
   hash::DihedralHashes dih;
@@ -223,6 +279,7 @@ QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameB
       q.layers.push_back(HashRect(plane, r));  // not hashed twice
   }
   for (const Rect& r : CaptionCuts(plane)) q.layers.push_back(HashRect(plane, r));
+  for (const auto& h : TurnedBack(plane, image)) q.layers.push_back(h);
   if (box) {
     q.box = box->source;
     if (regions) {
@@ -244,7 +301,7 @@ QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool 
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
   return QuerySignalsWith(plane, regions, frames,
-                          LocateBox(plane, frames.content, to_source, image, &crop));
+                          LocateBox(plane, frames.content, to_source, image, &crop), image);
 }
 
 BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions,
@@ -253,7 +310,7 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
   const auto box = LocateBox(plane, frames.content, to_source, image, &crop);
-  b.query = QuerySignalsWith(plane, regions, frames, box);
+  b.query = QuerySignalsWith(plane, regions, frames, box, image);
   const Rect whole = Whole(plane);
   AddDihedral("norm", plane, whole, &b.whole);
   if (box) {
@@ -268,9 +325,22 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
       AddDihedral(fmt::format("boxcrop{}", pct), *box->plane, CentreCrop(box->rect, keep),
                   &b.whole);
   }
+  for (double keep : kDeepCrops) {
+    b.whole.push_back({fmt::format("crop{}", static_cast<int>(keep * 100 + 0.5)),
+                       HashRect(plane, CentreCrop(whole, keep))});
+  }
   for (double deg : kRotations) {
     const LumaPlane rotated = Rotate(plane, deg);
     b.whole.push_back({fmt::format("rot{:+d}", static_cast<int>(deg)), HashRect(rotated, whole)});
+  }
+  const LumaPlane half = std::min(plane.width, plane.height) >= 128 ? Halved(plane) : plane;
+  const Rect half_whole = Whole(half);
+  for (int deg = -kStraightenMax; deg <= kStraightenMax; ++deg) {
+    if (deg == 0) continue;
+    const LumaPlane rotated = Rotate(half, deg);
+    b.whole.push_back(
+        {fmt::format("straight{:+d}", deg),
+         HashRect(rotated, CentreCrop(half_whole, InsideTurned(half.width, half.height, deg)))});
   }
   return b;
 }

@@ -5,12 +5,14 @@
 // on the size), the content box ("box": the picture without borders, bars, captions or a
 // screenshot's chrome) and a 3 x 3 grid of regions, each half the picture's width and height
 // ("region_0".."region_8", of the whole picture and again of the box: a sticker or a watermark
-// spoils a few of them, not most). Each costs a 64 x 64 resample and a DCT.
+// spoils a few of them, not most). Each costs a 64 x 64 resample and a DCT. A picture turned on a
+// filled canvas (DetectTurn) is turned back and hashed as two more layers.
 //
 // Bank side -- the few items in banks, so thorough: every whole-image signal in its 8 dihedral
 // variants, centre crops of 95, 90, 85 and 80% of the picture and of its box (each in 8
-// variants), the box with one or two of its edges moved 2.5% in or out, and rotations of +-2, 4
-// and 6 degrees with filled corners.
+// variants) and of 75..50% (original orientation), the box with one or two of its edges moved
+// 2.5% in or out, rotations of +-2, 4 and 6 degrees with filled corners, and the picture
+// straightened at every degree to +-15 (turned, cropped to the largest upright rectangle).
 #pragma once
 
 #include <array>

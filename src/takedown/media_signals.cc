@@ -7,6 +7,7 @@
 
 #include "hash/digest.h"
 #include "hash/image_signals.h"
+#include "intake/notice.h"
 #include "match/signals.h"
 #include "media/format.h"
 #include "takedown/service.h"
@@ -155,7 +156,7 @@ Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_sid
       if (f.query.box_hash) robust->box_dihedral = f.query.box_dihedral;
     }
     for (const auto& v : f.variants) {
-      if (robust->variants.size() < 127) robust->variants.push_back(v.hash);
+      if (robust->variants.size() < intake::kMaxRobustVariants) robust->variants.push_back(v.hash);
     }
     Signals s{f.plain.pdq.hash, f.plain.pdq.quality, f.plain.md5, f.plain.sha256, nullptr, nullptr};
     s.robust = std::move(robust);

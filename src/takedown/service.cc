@@ -257,7 +257,7 @@ Status Service::IndexEntry(const store::BankEntryRecord& e, bool from_feed) {
     (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
   if (robust) {
     for (size_t i = 0; i < robust->variants.size(); ++i)
-      (void)bank_whole_->AddIfAbsent(static_cast<uint64_t>(e.id) << 7 | i,
+      (void)bank_whole_->AddIfAbsent(static_cast<uint64_t>(e.id) << 8 | i,
                                      robust->variants[i].hash);
   }
   WriterLock lock(&mu_);
@@ -321,7 +321,7 @@ Status Service::Load() {
       TD_ASSIGN_OR_RETURN(auto r, StoredRobust("bank entry", e.id, e.robust));
       for (size_t i = 0; i < r->variants.size(); ++i) {
         whole_hs.push_back(r->variants[i].hash);
-        whole_ids.push_back(static_cast<uint64_t>(e.id) << 7 | i);
+        whole_ids.push_back(static_cast<uint64_t>(e.id) << 8 | i);
       }
     }
     entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id),
@@ -774,7 +774,7 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
     for (const auto& [name, h] : probes) {
       if (h.quality < kMinQuality) continue;
       for (const auto& m : bank_whole_->Query(h.hash, widest)) {
-        const int64_t entry = static_cast<int64_t>(m.id >> 7);
+        const int64_t entry = static_cast<int64_t>(m.id >> 8);
         offer(entry, bank_of(entry), name, m.distance);
       }
     }

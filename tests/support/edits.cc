@@ -1,5 +1,7 @@
 #include "support/edits.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <opencv2/core.hpp>
@@ -201,7 +203,73 @@ cv::Mat Pixels(const std::string& name, const cv::Mat& m) {
   return out;
 }
 
+cv::Mat RotateSweep(const cv::Mat& m, double deg, const std::string& mode) {
+  const int w = m.cols, h = m.rows;
+  const double rad = deg * M_PI / 180, c = std::abs(std::cos(rad)), s = std::abs(std::sin(rad));
+  cv::Mat r = cv::getRotationMatrix2D(cv::Point2f(w / 2.0f, h / 2.0f), deg, 1.0);
+  cv::Size size = m.size();
+  if (mode.starts_with("expand")) {
+    size = cv::Size(static_cast<int>(std::lround(w * c + h * s)),
+                    static_cast<int>(std::lround(w * s + h * c)));
+    r.at<double>(0, 2) += (size.width - w) / 2.0;
+    r.at<double>(1, 2) += (size.height - h) / 2.0;
+  }
+  const cv::Scalar fill = mode.ends_with("white")    ? cv::Scalar(255, 255, 255)
+                          : mode.ends_with("colour") ? cv::Scalar(200, 60, 40)
+                                                     : cv::Scalar(0, 0, 0);
+  cv::Mat out;
+  cv::warpAffine(m, out, r, size, cv::INTER_LINEAR, cv::BORDER_CONSTANT, fill);
+  if (mode == "straighten") {
+    // The largest centred rectangle of the picture's shape inside the turned picture.
+    const double keep = std::min(w / (w * c + h * s), h / (w * s + h * c));
+    out = CentreCrop(out, keep * 0.995);  // a pixel inside, as an editor's crop tool leaves it
+  }
+  return out;
+}
+
+cv::Mat CropSweep(const cv::Mat& m, double side, bool centre) {
+  const double left = centre ? side : 1.5 * side, right = centre ? side : 0.5 * side;
+  const double top = centre ? side : 0.5 * side, bottom = centre ? side : 1.5 * side;
+  const int x0 = static_cast<int>(std::lround(m.cols * left));
+  const int y0 = static_cast<int>(std::lround(m.rows * top));
+  const int x1 = m.cols - static_cast<int>(std::lround(m.cols * right));
+  const int y1 = m.rows - static_cast<int>(std::lround(m.rows * bottom));
+  return m(cv::Rect(x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0))).clone();
+}
+
 }  // namespace
+
+std::vector<std::string> SweepFamilies() { return {"rotate", "crop"}; }
+
+std::vector<Edit> SweepEdits(const std::string& family) {
+  std::vector<Edit> out;
+  auto add = [&](const std::string& name, std::function<cv::Mat(const cv::Mat&)> f) {
+    out.push_back({name, [f](const media::Image& i) {
+                     return SaveJpeg(FromMat(f(ToMat(i))), kSaveQuality);
+                   }});
+  };
+  if (family == "rotate") {
+    for (const char* mode :
+         {"keep-black", "keep-white", "expand-white", "expand-colour", "straighten"}) {
+      for (int deg = -15; deg <= 15; ++deg) {
+        if (deg == 0) continue;
+        const std::string m = mode;
+        add(fmt::format("rotate/{}/{}", m, deg),
+            [m, deg](const cv::Mat& x) { return RotateSweep(x, deg, m); });
+      }
+    }
+  } else if (family == "crop") {
+    for (const bool centre : {true, false}) {
+      for (int pct : {2, 3, 5, 8, 10, 12, 15, 18, 20, 22, 25}) {
+        add(fmt::format("crop/{}/{}", centre ? "centre" : "offcentre", pct),
+            [pct, centre](const cv::Mat& x) { return CropSweep(x, pct / 100.0, centre); });
+      }
+    }
+  } else {
+    throw std::invalid_argument("unknown sweep " + family);
+  }
+  return out;
+}
 
 media::Image ApplyEditPixels(const std::string& name, const media::Image& rgb) {
   return FromMat(Pixels(name, ToMat(rgb)));

@@ -22,6 +22,19 @@ struct Edit {
 // The 20 edits, in table order.
 const std::vector<Edit>& ReshareEdits();
 
+// Parameter sweeps of one kind of edit over its range (issue 20: fix the kind, not the sample),
+// each saved as JPEG quality 90. Names are "<family>/<mode>/<parameter>".
+//   "rotate": angles -15..15 degrees in 1-degree steps (0 left out), counter-clockwise for
+//     positive angles, in five modes -- "keep-black" and "keep-white" (the canvas keeps its size,
+//     corners filled), "expand-white" and "expand-colour" (the canvas grows to keep the whole
+//     picture, corners filled with white or with a red-brown), "straighten" (rotated, then cropped
+//     to the largest upright rectangle of the picture's shape: no fill left).
+//   "crop": 2..25% off each side, "centre" (the same off every side) and "offcentre" (1.5x the
+//     amount off the left and the bottom, 0.5x off the right and the top).
+std::vector<Edit> SweepEdits(const std::string& family);
+// The families SweepEdits knows.
+std::vector<std::string> SweepFamilies();
+
 // Pixel-level helpers, exposed for tests of the edits themselves.
 media::Image ApplyEditPixels(const std::string& name, const media::Image& rgb);
 

@@ -39,8 +39,10 @@ std::set<std::pair<std::string, std::string>> LoadNearDuplicates(
 MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
                                  const match::MatchOptions& mo, int threads,
                                  const std::set<std::pair<std::string, std::string>>& near,
-                                 bool hash_only) {
-  const auto& edits = ReshareEdits();
+                                 bool hash_only, const std::vector<Edit>* edit_list,
+                                 size_t query_stride) {
+  const auto& edits = edit_list != nullptr ? *edit_list : ReshareEdits();
+  query_stride = std::max<size_t>(1, query_stride);
   const size_t n = photos.size();
   MatchEvaluation ev;
   ev.photos = n;
@@ -78,7 +80,8 @@ MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
   next = 0;
   auto query_worker = [&] {
     match::SignalHasher h;
-    for (size_t i; (i = next.fetch_add(1)) < n;) {
+    for (size_t k; (k = next.fetch_add(1)) * query_stride < n;) {
+      const size_t i = k * query_stride;
       if (!ok[i]) continue;
       auto pixels = media::DecodeImageFile(photos[i], {});
       auto original = ReadFileLimited(photos[i], uint64_t{1} << 30);

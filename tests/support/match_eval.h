@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "match/matcher.h"
+#include "support/edits.h"
 
 namespace takedown::testing {
 
@@ -36,11 +37,14 @@ std::set<std::pair<std::string, std::string>> LoadNearDuplicates(
     const std::vector<std::string>& tsv_paths);
 
 // hash_only: each bank item is only the photo's PDQ as a hash list carries it (reference mode,
-// original orientation); uploads are hashed with their dihedral PDQs.
+// original orientation); uploads are hashed with their dihedral PDQs. edits: the edits to query
+// with (the 20 re-share edits when null); query_stride: every photo is in the bank, every
+// query_stride-th is edited and queried (sweeps of hundreds of edits on a sample).
 MatchEvaluation EvaluateMatching(const std::vector<std::string>& photos,
                                  const match::MatchOptions& options, int threads,
                                  const std::set<std::pair<std::string, std::string>>& near,
-                                 bool hash_only = false);
+                                 bool hash_only = false, const std::vector<Edit>* edits = nullptr,
+                                 size_t query_stride = 1);
 
 std::string FormatMatchEvaluation(const MatchEvaluation& e);
 
