@@ -137,8 +137,22 @@ int RunVideoMatch(const Options& o) {
        "2)*2:trunc(ih/2)*2\" -c:v libx264 -crf 23 -preset veryfast"},
       {"greyscale", "-vf format=gray,format=yuv420p -c:v libx264 -crf 23 -preset veryfast"},
       {"mirror", "-vf hflip -c:v libx264 -crf 23 -preset veryfast"},
+      // Centre crops, % off each side (a sweep over the kind: 2..25%), and one off the centre.
+      {"crop_2",
+       "-vf \"crop=trunc(iw*0.48)*2:trunc(ih*0.48)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"crop_5",
+       "-vf \"crop=trunc(iw*0.45)*2:trunc(ih*0.45)*2\" -c:v libx264 -crf 23 -preset veryfast"},
       {"crop_10",
        "-vf \"crop=trunc(iw*0.4)*2:trunc(ih*0.4)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"crop_15",
+       "-vf \"crop=trunc(iw*0.35)*2:trunc(ih*0.35)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"crop_20",
+       "-vf \"crop=trunc(iw*0.3)*2:trunc(ih*0.3)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"crop_25",
+       "-vf \"crop=trunc(iw*0.25)*2:trunc(ih*0.25)*2\" -c:v libx264 -crf 23 -preset veryfast"},
+      {"crop_off_10",
+       "-vf \"crop=trunc(iw*0.4)*2:trunc(ih*0.4)*2:trunc(iw*0.075)*2:trunc(ih*0.025)*2\" "
+       "-c:v libx264 -crf 23 -preset veryfast"},
       {"speed_1.25", "-vf setpts=PTS/1.25 -r 25 -c:v libx264 -crf 23 -preset veryfast"},
       {"inserted", ""},  // filled per video
   };
@@ -146,16 +160,24 @@ int RunVideoMatch(const Options& o) {
   std::vector<match::VideoItem> items;
   match::VideoHashOptions bank_opts;
   bank_opts.bank = true;
+  const auto bank_start = Clock::now();
+  double bank_video_seconds = 0;
   for (const auto& v : videos) {
     auto r = match::HashVideoForMatching(v, bank_opts);
     if (!r.ok()) {
       std::fprintf(stderr, "%s: %s\n", v.c_str(), r.status().ToString().c_str());
       return 1;
     }
+    bank_video_seconds += r->duration;
     items.push_back(*r);
     bank.Add(*r);
   }
   bank.Build();
+  const double bank_wall = Seconds(bank_start, Clock::now());
+  std::printf(
+      "bank: %.0f s of video hashed densely (up to 30 frames a second, %zu centre crops "
+      "a frame) in %.1f s: %.1fx real time\n",
+      bank_video_seconds, std::size(match::kVideoCrops), bank_wall, bank_video_seconds / bank_wall);
   match::VideoHashOptions query_opts;
   match::VideoHashOptions fast_opts;  // keyframes only, luma plane: the sweep mode
   fast_opts.video.keyframes_only = true;
@@ -242,10 +264,10 @@ int RunVideoMatch(const Options& o) {
   std::filesystem::remove_all(tmp);
   int missed = 0;
   for (const auto& [name, n] : found_count) {
-    if (name != "crop_10" && n < static_cast<int>(videos.size())) ++missed;
+    if (name != "crop_off_10" && n < static_cast<int>(videos.size())) ++missed;
   }
-  failed += Target("every edit found at the 80% rule (crop reported, not required)", missed == 0,
-                   fmt::format("{} edits short", missed));
+  failed += Target("every edit found at the 80% rule (the off-centre crop reported, not required)",
+                   missed == 0, fmt::format("{} edits short", missed));
   failed +=
       Target("no pair of different videos above 20%", worst <= 20, fmt::format("{:.0f}%", worst));
   return failed;

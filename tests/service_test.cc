@@ -47,6 +47,40 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Service> service_;
 };
 
+// A bank video's stored signals: its frames' centre crops survive the store's JSON, and a row
+// stored before crops came in several sizes (one "crop", the 80% one) is still read.
+TEST(VideoSignalsJson, CropsRoundTripAndTheOldSingleCropIsRead) {
+  const auto pdq = [](char c, int q) {
+    return hash::PdqHash{hash::Hash256::FromHex(std::string(64, c)).value(), q};
+  };
+  match::VideoItem v;
+  v.fps = 25;
+  match::VideoFrameSignals f;
+  f.seconds = 0.04;
+  f.pdq = pdq('a', 90);
+  f.norm = pdq('b', 88);
+  f.norm_crops = {pdq('c', 80), pdq('d', 70)};
+  v.frames.push_back(f);
+  auto back = VideoFromJson(VideoToJson(v));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ((*back)->frames.size(), 1u);
+  ASSERT_EQ((*back)->frames[0].norm_crops.size(), 2u);
+  EXPECT_EQ((*back)->frames[0].norm_crops[1].hash, f.norm_crops[1].hash);
+  EXPECT_EQ((*back)->frames[0].norm_crops[1].quality, 70);
+
+  auto old = VideoToJson(v);
+  old["frames"][0].erase("crops");
+  old["frames"][0]["crop"] = {std::string(64, 'e'), 60};
+  auto read = VideoFromJson(old);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ((*read)->frames[0].norm_crops.size(), 1u);
+  EXPECT_EQ((*read)->frames[0].norm_crops[0].hash, pdq('e', 60).hash);
+
+  auto bad = VideoToJson(v);
+  bad["frames"][0]["crops"] = "not a list";
+  EXPECT_FALSE(VideoFromJson(bad).ok());
+}
+
 TEST_F(ServiceTest, KeysAuthenticateUntilRevoked) {
   auto k = service_->CreateKey(Role::kPlatform, "platform-1", "system");
   ASSERT_TRUE(k.ok());

@@ -238,5 +238,42 @@ TEST_F(VideoTest, MatchingFindsTrimmedAndInsertedCopiesWithTheirTimeRanges) {
   for (const auto& m : query(testing::PanFrames(192, 144, 0, 100, 77))) EXPECT_FALSE(m.match);
 }
 
+// A copy cropped to its centre by 2..25% a side (every frame) is found, from the bank frames'
+// centre crops; nothing else matches it.
+TEST_F(VideoTest, MatchingFindsCentreCropsOfEveryDepth) {
+  testing::WriteVideoFrames(dir_ + "/a.avi", testing::PanFrames(320, 240, 0, 75, 21), 25);
+  testing::WriteVideoFrames(dir_ + "/b.avi", testing::PanFrames(320, 240, 0, 75, 22), 25);
+  match::VideoMatcher bank(match::VideoMatchOptions{});
+  match::VideoHashOptions bo;
+  bo.bank = true;
+  for (const char* v : {"/a.avi", "/b.avi"}) {
+    auto item = match::HashVideoForMatching(dir_ + v, bo);
+    ASSERT_TRUE(item.ok()) << item.status().ToString();
+    EXPECT_EQ(item->frames[0].norm_crops.size(), std::size(match::kVideoCrops));
+    bank.Add(*item);
+  }
+  bank.Build();
+  for (int pct : {2, 5, 10, 15, 20, 25}) {
+    std::vector<media::Image> frames;
+    for (const auto& f : testing::PanFrames(320, 240, 0, 75, 21)) {
+      const int x0 = 2 * (f.width * pct / 200), y0 = 2 * (f.height * pct / 200);
+      media::Image c =
+          media::Image::Allocate(f.width - 2 * x0, f.height - 2 * y0, media::PixelFormat::kRgb8);
+      for (int y = 0; y < c.height; ++y)
+        std::copy_n(f.row(y + y0) + 3 * x0, c.row_bytes(), c.row(y));
+      frames.push_back(std::move(c));
+    }
+    testing::WriteVideoFrames(dir_ + "/q.avi", frames, 25);
+    auto q = match::HashVideoForMatching(dir_ + "/q.avi", {});
+    ASSERT_TRUE(q.ok());
+    bool found = false;
+    for (const auto& m : bank.Match(*q)) {
+      if (m.item == 0) found = m.match;
+      if (m.item == 1) EXPECT_FALSE(m.match) << pct << "% a side matched another video";
+    }
+    EXPECT_TRUE(found) << pct << "% a side";
+  }
+}
+
 }  // namespace
 }  // namespace takedown

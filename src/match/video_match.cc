@@ -48,7 +48,10 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
     s.norm = HashRect(plane, whole, options.bank ? &dih : nullptr);
     if (options.bank) {
       s.norm_mirror = dih[static_cast<int>(hash::pdq::Dihedral::kFlipY)];
-      s.norm_crop = HashRect(plane, {whole.w * 0.1, whole.h * 0.1, whole.w * 0.8, whole.h * 0.8});
+      for (double keep : kVideoCrops) {
+        s.norm_crops.push_back(HashRect(plane, {whole.w * (1 - keep) / 2, whole.h * (1 - keep) / 2,
+                                                whole.w * keep, whole.h * keep}));
+      }
     }
     if (const auto box = DetectContentBox(plane)) s.box = HashRect(plane, *box);
     item.frames.push_back(s);
@@ -101,7 +104,9 @@ void VideoMatcher::Add(const VideoItem& item) {
       add(s.norm_mirror);
     }
     if (s.box && s.box->quality >= options_.min_quality) add(s.box->hash);
-    if (s.norm_crop && s.norm_crop->quality >= options_.min_quality) add(s.norm_crop->hash);
+    for (const auto& c : s.norm_crops) {
+      if (c.quality >= options_.min_quality) add(c.hash);
+    }
   }
 }
 

@@ -9,7 +9,8 @@
 // and uploads at one a second; the bank's coverage is counted on a one-second grid (a grid point is
 // covered when a matched bank frame lies within half a second of it). Per frame, a match is any of:
 // plain PDQ within frame_threshold; the frame area-averaged to 64 x 64 ("norm"), also against the
-// bank frame mirrored and against its centre 80% (a copy cropped by 10% a side); the frame's
+// bank frame mirrored and against its centre crops of 95% down to 50% in 5% steps (a copy
+// cropped by 2.5% to 25% a side); the frame's
 // content box (letterbox, pillarbox, borders removed). A clip inside a longer video is found by
 // compared% (the bank clip is covered) and reported with the time range it occupies in the query.
 #pragma once
@@ -30,10 +31,14 @@ struct VideoFrameSignals {
   hash::PdqHash pdq;
   hash::PdqHash norm;
   hash::Hash256 norm_mirror;  // bank side only: norm of the frame mirrored left-right
-  std::optional<hash::PdqHash>
-      norm_crop;  // bank side only: norm of the centre 80% (a cropped copy)
+  // Bank side only: norm of the frame's centre crops (kVideoCrops: a cropped copy).
+  std::vector<hash::PdqHash> norm_crops;
   std::optional<hash::PdqHash> box;
 };
+
+// The share of the frame's width and height each bank-side centre crop keeps.
+inline constexpr double kVideoCrops[] = {0.95, 0.90, 0.85, 0.80, 0.75,
+                                         0.70, 0.65, 0.60, 0.55, 0.50};
 
 struct VideoItem {
   std::vector<VideoFrameSignals> frames;

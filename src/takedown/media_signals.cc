@@ -97,7 +97,10 @@ nlohmann::json VideoToJson(const match::VideoItem& v) {
   for (const auto& f : v.frames) {
     nlohmann::json j = {{"t", f.seconds}, {"pdq", PdqJson(f.pdq)}, {"norm", PdqJson(f.norm)}};
     if (f.norm_mirror != hash::Hash256{}) j["mirror"] = f.norm_mirror.ToHex();
-    if (f.norm_crop) j["crop"] = PdqJson(*f.norm_crop);
+    if (!f.norm_crops.empty()) {
+      j["crops"] = nlohmann::json::array();
+      for (const auto& c : f.norm_crops) j["crops"].push_back(PdqJson(c));
+    }
     if (f.box) j["box"] = PdqJson(*f.box);
     frames.push_back(j);
   }
@@ -120,8 +123,17 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::js
       if (!f["mirror"].is_string()) return DataLoss("bad mirror hash");
       TD_ASSIGN_OR_RETURN(s.norm_mirror, hash::Hash256::FromHex(f["mirror"].get<std::string>()));
     }
-    if (f.contains("crop")) {
-      TD_ASSIGN_OR_RETURN(s.norm_crop, PdqFrom(f["crop"]));
+    if (f.contains("crop")) {  // stored before the crops came in several sizes: the 80% one
+      TD_ASSIGN_OR_RETURN(auto c, PdqFrom(f["crop"]));
+      s.norm_crops.push_back(c);
+    }
+    if (f.contains("crops")) {
+      if (!f["crops"].is_array() || f["crops"].size() > std::size(match::kVideoCrops))
+        return DataLoss("video signals: bad crops");
+      for (const auto& c : f["crops"]) {
+        TD_ASSIGN_OR_RETURN(auto h, PdqFrom(c));
+        s.norm_crops.push_back(h);
+      }
     }
     if (f.contains("box")) {
       TD_ASSIGN_OR_RETURN(s.box, PdqFrom(f["box"]));
