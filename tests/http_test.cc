@@ -1777,8 +1777,14 @@ TEST_F(HttpTest, NotReadyUntilTheIndexesAreLoaded) {
   ExpectError(client_->Get("/readyz"), 503, "unavailable");
   ExpectError(Get("/v1/whoami", keys_[Role::kAdmin]), 503, "unavailable");
   server_->Attach(svc_.get());
-  EXPECT_EQ(client_->Get("/readyz")->status, 200);
+  auto ready = client_->Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  // Ready to serve the gate; the workflow is not attached (a standby or a gate replica says so).
+  EXPECT_EQ(json::parse(ready->body).value("workflow", ""), "not here");
   EXPECT_EQ(Get("/v1/whoami", keys_[Role::kAdmin])->status, 200);
+  server_->AttachWorkflow(workflow_.get());  // the lease taken: this process runs the workflow
+  EXPECT_EQ(json::parse(client_->Get("/readyz")->body).value("workflow", ""), "running");
 }
 
 TEST(RequestParse, Base64RoundTripsAndNamesBadCharacters) {

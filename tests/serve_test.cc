@@ -737,6 +737,15 @@ TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDash
       ASSERT_TRUE(r);
       EXPECT_EQ(r->status, 503) << r->body;
       EXPECT_NE(r->body.find("waits as a standby"), std::string::npos) << r->body;
+      // Ready for the gate, and saying that the workflow runs elsewhere; the holder runs it.
+      auto ready = s.Get("/readyz");
+      ASSERT_TRUE(ready);
+      EXPECT_EQ(ready->status, 200);
+      EXPECT_EQ(json::parse(ready->body).value("workflow", ""), "not here") << ready->body;
+      httplib::Client holder("127.0.0.1", a.port());
+      auto held = holder.Get("/readyz");
+      ASSERT_TRUE(held);
+      EXPECT_EQ(json::parse(held->body).value("workflow", ""), "running") << held->body;
     }
     httplib::Client c("127.0.0.1", a.port());
     ASSERT_NO_FATAL_FAILURE(BankPdqOne(c, admin));
@@ -762,6 +771,7 @@ TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDash
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(status, 200) << b.log();
+  EXPECT_EQ(json::parse(c.Get("/readyz")->body).value("workflow", ""), "running");
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   std::printf("standby took the workflow over %.1f s after the kill -9 (lease 5 s)\n", took);

@@ -16,7 +16,7 @@ void Server::Impl::Install() {
   Route("GET", "/healthz", {}, [](Ctx& c) { SendJson(c.res, {{"status", "ok"}}); });
   Route("GET", "/readyz", {}, [this](Ctx& c) {
     if (S() != nullptr)
-      SendJson(c.res, {{"status", "ready"}});
+      SendJson(c.res, {{"status", "ready"}, {"workflow", W() != nullptr ? "running" : "not here"}});
     else
       SendError(c.res, 503, "unavailable", "indexes are loading");
   });
