@@ -38,16 +38,35 @@ bool HashOnlyGoal(const std::string& edit) {
   return !kOthers.count(edit);
 }
 
+// A photo directory: its photos (every file but the .tsv lists) and its known near-duplicate pairs.
+struct Corpus {
+  std::vector<std::string> photos;
+  std::set<std::pair<std::string, std::string>> near;
+};
+
+Corpus LoadCorpus(const std::string& dir) {
+  Corpus c;
+  for (auto& f : testing::ListFiles(dir)) {
+    if (!f.ends_with(".tsv")) c.photos.push_back(std::move(f));
+  }
+  c.near = testing::LoadNearDuplicates(
+      {TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv", dir + "/NEAR_DUPLICATES.tsv"});
+  return c;
+}
+
+void PrintMisses(const testing::MatchEvaluation& ev) {
+  auto list = ev.miss_list;
+  std::sort(list.begin(), list.end());
+  std::printf("missed (%zu):\n", list.size());
+  for (const auto& m : list) std::printf("  %s\n", m.c_str());
+}
+
 int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads, bool misses,
               bool hash_only) {
-  std::vector<std::string> photos;
-  for (auto& f : testing::ListFiles(dir)) {
-    if (!f.ends_with(".tsv")) photos.push_back(std::move(f));
-  }
+  const Corpus corpus = LoadCorpus(dir);
+  const auto& photos = corpus.photos;
   if (photos.empty()) return 0;
-  const auto near = testing::LoadNearDuplicates(
-      {TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv", dir + "/NEAR_DUPLICATES.tsv"});
-  const auto ev = testing::EvaluateMatching(photos, mo, threads, near, hash_only);
+  const auto ev = testing::EvaluateMatching(photos, mo, threads, corpus.near, hash_only);
   std::printf(
       "\n%s: %zu photos, %s bank; thresholds pdq %d, whole %d, region %d (%d of 9 votes), "
       "hash-only %d, min quality %d/%d\n%s",
@@ -57,12 +76,7 @@ int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads
       testing::FormatMatchEvaluation(ev).c_str());
   std::printf("bank-side hashing: %.2f ms per bank image (%d threads)\n",
               1000 * ev.bank_seconds * threads / photos.size(), threads);
-  if (misses) {
-    auto list = ev.miss_list;
-    std::sort(list.begin(), list.end());
-    std::printf("missed (%zu):\n", list.size());
-    for (const auto& m : list) std::printf("  %s\n", m.c_str());
-  }
+  if (misses) PrintMisses(ev);
   int worst = 100, false_total = 0;
   std::string worst_edit;
   for (size_t e = 0; e < ev.rows.size(); ++e) {
@@ -86,16 +100,13 @@ int RunCorpus(const std::string& dir, const match::MatchOptions& mo, int threads
 // A sweep's recall as a grid: a row per parameter, a column per mode.
 int RunSweep(const std::string& dir, const std::string& family, const match::MatchOptions& mo,
              int threads, bool hash_only, size_t stride, bool misses) {
-  std::vector<std::string> photos;
-  for (auto& f : testing::ListFiles(dir)) {
-    if (!f.ends_with(".tsv")) photos.push_back(std::move(f));
-  }
+  const Corpus corpus = LoadCorpus(dir);
+  const auto& photos = corpus.photos;
   if (photos.empty()) return 0;
-  const auto near = testing::LoadNearDuplicates(
-      {TAKEDOWN_TEST_DATA_DIR "/near_duplicate_photos.tsv", dir + "/NEAR_DUPLICATES.tsv"});
   const auto edits = testing::SweepEdits(family);
   const auto t0 = Clock::now();
-  const auto ev = testing::EvaluateMatching(photos, mo, threads, near, hash_only, &edits, stride);
+  const auto ev =
+      testing::EvaluateMatching(photos, mo, threads, corpus.near, hash_only, &edits, stride);
   std::vector<std::string> modes, params;
   std::map<std::pair<std::string, std::string>, const testing::EditTally*> cell;
   for (size_t e = 1; e < ev.rows.size(); ++e) {
@@ -137,12 +148,7 @@ int RunSweep(const std::string& dir, const std::string& family, const match::Mat
   std::printf("\nfalse matches: %d\n", falses);
   for (size_t i = 0; i < std::min<size_t>(ev.false_list.size(), 20); ++i)
     std::printf("  false match: %s\n", ev.false_list[i].c_str());
-  if (misses) {
-    auto list = ev.miss_list;
-    std::sort(list.begin(), list.end());
-    std::printf("missed (%zu):\n", list.size());
-    for (const auto& m : list) std::printf("  %s\n", m.c_str());
-  }
+  if (misses) PrintMisses(ev);
   int failed = 0;
   failed +=
       Target("zero false matches between different photos", falses == 0, fmt::format("{}", falses));

@@ -3,6 +3,7 @@
 // too long (frame and time limits), non-monotonic timestamps. Run under ASan+UBSan.
 #include "media/video.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -33,6 +34,20 @@ class VideoTest : public ::testing::Test {
   Result<hash::VideoSignals> Hash(const std::string& p, double sph = 0, hash::VpdqOptions o = {}) {
     o.seconds_per_hash = sph;
     return hash::HashVideoFile(p, o);
+  }
+  // A bank of panning w x h videos at 25 fps, one per seed (item k from seeds[k]), built.
+  void BankOf(const std::vector<int>& seeds, int w, int h, int frames, match::VideoMatcher* bank) {
+    match::VideoHashOptions bo;
+    bo.bank = true;
+    for (const int seed : seeds) {
+      const std::string path = fmt::format("{}/bank{}.avi", dir_, seed);
+      testing::WriteVideoFrames(path, testing::PanFrames(w, h, 0, frames, seed), 25);
+      auto item = match::HashVideoForMatching(path, bo);
+      ASSERT_TRUE(item.ok()) << item.status().ToString();
+      ASSERT_EQ(item->frames[0].norm_crops.size(), std::size(match::kVideoCrops));
+      bank->Add(*item);
+    }
+    bank->Build();
   }
   std::string dir_, video_;
 };
@@ -198,17 +213,8 @@ TEST_F(VideoTest, LooksLikeVideoSeparatesStillsFromVideos) {
 
 TEST_F(VideoTest, MatchingFindsTrimmedAndInsertedCopiesWithTheirTimeRanges) {
   // Bank: two unrelated 4-second videos at 25 fps.
-  testing::WriteVideoFrames(dir_ + "/a.avi", testing::PanFrames(192, 144, 0, 100, 11), 25);
-  testing::WriteVideoFrames(dir_ + "/b.avi", testing::PanFrames(192, 144, 0, 100, 12), 25);
   match::VideoMatcher bank(match::VideoMatchOptions{});
-  match::VideoHashOptions bo;
-  bo.bank = true;
-  for (const char* v : {"/a.avi", "/b.avi"}) {
-    auto item = match::HashVideoForMatching(dir_ + v, bo);
-    ASSERT_TRUE(item.ok()) << item.status().ToString();
-    bank.Add(*item);
-  }
-  bank.Build();
+  ASSERT_NO_FATAL_FAILURE(BankOf({11, 12}, 192, 144, 100, &bank));
   auto query = [&](const std::vector<media::Image>& frames) {
     testing::WriteVideoFrames(dir_ + "/q.avi", frames, 25);
     auto q = match::HashVideoForMatching(dir_ + "/q.avi", {});
@@ -241,18 +247,8 @@ TEST_F(VideoTest, MatchingFindsTrimmedAndInsertedCopiesWithTheirTimeRanges) {
 // A copy cropped to its centre by 2..25% a side (every frame) is found, from the bank frames'
 // centre crops; nothing else matches it.
 TEST_F(VideoTest, MatchingFindsCentreCropsOfEveryDepth) {
-  testing::WriteVideoFrames(dir_ + "/a.avi", testing::PanFrames(320, 240, 0, 75, 21), 25);
-  testing::WriteVideoFrames(dir_ + "/b.avi", testing::PanFrames(320, 240, 0, 75, 22), 25);
   match::VideoMatcher bank(match::VideoMatchOptions{});
-  match::VideoHashOptions bo;
-  bo.bank = true;
-  for (const char* v : {"/a.avi", "/b.avi"}) {
-    auto item = match::HashVideoForMatching(dir_ + v, bo);
-    ASSERT_TRUE(item.ok()) << item.status().ToString();
-    EXPECT_EQ(item->frames[0].norm_crops.size(), std::size(match::kVideoCrops));
-    bank.Add(*item);
-  }
-  bank.Build();
+  ASSERT_NO_FATAL_FAILURE(BankOf({21, 22}, 320, 240, 75, &bank));
   for (int pct : {2, 5, 10, 15, 20, 25}) {
     std::vector<media::Image> frames;
     for (const auto& f : testing::PanFrames(320, 240, 0, 75, 21)) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <span>
 
 #include "core/file.h"
 
@@ -244,23 +245,23 @@ std::vector<hash::PdqHash> TurnedBack(const LumaPlane& plane, const media::Image
   const double w = (W * c - H * s) / d, h = (H * c - W * s) / d;
   if (w >= 16 && h >= 16) out.push_back(HashRect(back, {(W - w) / 2, (H - h) / 2, w, h}));
   const double inside = InsideTurned(W, H, turn->degrees) - 0.01;
-  for (double keep : kCrops) {
-    if (keep <= inside) {
-      out.push_back(HashRect(back, CentreCrop(Whole(back), keep)));
-      return out;
-    }
-  }
-  for (double keep : kDeepCrops) {
-    if (keep <= inside) {
-      out.push_back(HashRect(back, CentreCrop(Whole(back), keep)));
-      return out;
+  for (const std::span<const double> crops :
+       {std::span<const double>(kCrops), std::span<const double>(kDeepCrops)}) {
+    const auto fits =
+        std::find_if(crops.begin(), crops.end(), [&](double k) { return k <= inside; });
+    if (fits != crops.end()) {
+      out.push_back(HashRect(back, CentreCrop(Whole(back), *fits)));
+      break;
     }
   }
   return out;
 }
 
+// `turned`: look for a picture turned on a filled canvas (an upload's signal; a bank item is
+// matched through its own straightened and cropped variants instead).
 QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameBoxes& frames,
-                              const std::optional<LocatedBox>& box, const media::Image* image) {
+                              const std::optional<LocatedBox>& box, const media::Image* image,
+                              bool turned) {
   QuerySignals q;
   const Rect whole = Whole(plane);
   hash::DihedralHashes dih;
@@ -279,7 +280,9 @@ QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameB
       q.layers.push_back(HashRect(plane, r));  // not hashed twice
   }
   for (const Rect& r : CaptionCuts(plane)) q.layers.push_back(HashRect(plane, r));
-  for (const auto& h : TurnedBack(plane, image)) q.layers.push_back(h);
+  if (turned) {
+    for (const auto& h : TurnedBack(plane, image)) q.layers.push_back(h);
+  }
   if (box) {
     q.box = box->source;
     if (regions) {
@@ -301,7 +304,8 @@ QuerySignals ComputeQuerySignals(const LumaPlane& plane, double to_source, bool 
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
   return QuerySignalsWith(plane, regions, frames,
-                          LocateBox(plane, frames.content, to_source, image, &crop), image);
+                          LocateBox(plane, frames.content, to_source, image, &crop), image,
+                          /*turned=*/true);
 }
 
 BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool regions,
@@ -310,7 +314,7 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
   LumaPlane crop;
   const FrameBoxes frames = DetectFrames(plane, kLayers);
   const auto box = LocateBox(plane, frames.content, to_source, image, &crop);
-  b.query = QuerySignalsWith(plane, regions, frames, box, image);
+  b.query = QuerySignalsWith(plane, regions, frames, box, image, /*turned=*/false);
   const Rect whole = Whole(plane);
   AddDihedral("norm", plane, whole, &b.whole);
   if (box) {

@@ -46,7 +46,7 @@ struct NamedHash {
 };
 
 struct BankSignals {
-  QuerySignals query;            // what an upload of this item would give
+  QuerySignals query;  // what an upload of this item would give (no turn search: see the variants)
   std::vector<NamedHash> whole;  // whole-image variants to match norm and box against
 };
 

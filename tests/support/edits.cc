@@ -260,7 +260,7 @@ std::vector<Edit> SweepEdits(const std::string& family) {
     }
   } else if (family == "crop") {
     for (const bool centre : {true, false}) {
-      for (int pct : {2, 3, 5, 8, 10, 12, 15, 18, 20, 22, 25}) {
+      for (int pct = 2; pct <= 25; ++pct) {
         add(fmt::format("crop/{}/{}", centre ? "centre" : "offcentre", pct),
             [pct, centre](const cv::Mat& x) { return CropSweep(x, pct / 100.0, centre); });
       }
