@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "core/text.h"
+
 namespace takedown::service::dsa {
 namespace {
 
@@ -222,6 +224,15 @@ TEST(DsaText, PrefixesNeverSplitACharacter) {
   EXPECT_NO_THROW((void)json(fixed).dump());
   // A sequence cut at the end of the input is not valid either.
   EXPECT_EQ(Utf8Prefix(std::string("가").substr(0, 2), 5), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  // Nor a surrogate or an overlong form (JSON writers refuse both): one U+FFFD a byte.
+  for (const std::string bad : {"\xED\xA0\x80", "\xE0\x80\xAF", "\xF4\x90\x80\x80"}) {
+    const std::string p = Utf8Prefix(bad, 10);
+    EXPECT_EQ(Utf8Length(bad), bad.size());
+    EXPECT_FALSE(IsUtf8(bad));
+    EXPECT_TRUE(IsUtf8(p));
+    EXPECT_NO_THROW((void)json(p).dump()) << p;
+  }
+  EXPECT_TRUE(IsUtf8("가나 abc \xF0\x9F\x98\x80"));
 }
 
 }  // namespace

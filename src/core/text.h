@@ -29,6 +29,44 @@ inline bool IsLowerHex(const std::string& s, size_t n) {
          });
 }
 
+// The length of the UTF-8 sequence at s[i], or 0 when it is not well-formed UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, nothing past U+10FFFF, none cut short by the end of s).
+inline size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) return 1;
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+  if (b >= 0xc2 && b <= 0xdf) {
+    n = 2;
+  } else if (b >= 0xe0 && b <= 0xef) {
+    n = 3;
+    if (b == 0xe0) lo = 0xa0;  // overlong
+    if (b == 0xed) hi = 0x9f;  // surrogates
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    n = 4;
+    if (b == 0xf0) lo = 0x90;  // overlong
+    if (b == 0xf4) hi = 0x8f;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) return 0;
+  }
+  return n;
+}
+
+// Whether s is well-formed UTF-8: what JSON, PostgreSQL and every reader downstream can carry.
+inline bool IsUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 // Whether s has an ASCII control character (below 0x20, or DEL): text that would break a line
 // of a log, a listing or a header.
 inline bool HasControlCharacter(const std::string& s) {

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <span>
 
 #include "core/file.h"
 
@@ -15,9 +14,34 @@ namespace {
 constexpr const char* kDihedralNames[8] = {"original", "rotate90", "rotate180", "rotate270",
                                            "flipx",    "flipy",    "flipplus1", "flipminus1"};
 constexpr double kCrops[] = {0.95, 0.90, 0.85, 0.80};
-// Deeper centre crops, original orientation only: a crop of up to 25% a side, and what is left
-// of a picture turned on a kept canvas once its cut corners are left out (see TurnedBack).
-constexpr double kDeepCrops[] = {0.75, 0.70, 0.65, 0.60, 0.55, 0.50};
+// More centre crops, original orientation only, each 2% of the side smaller than the one before,
+// down to half of it: a crop of up to 25% a side, and what is left of a picture turned on a kept
+// canvas once its cut corners are left out (see TurnedBack). PDQ holds a copy whose scale is
+// within about 1% of a stored one and loses it past 2% (docs/benchmarks.md, the crop sweep), so
+// crops 5% apart found a copy cropped by 5, 10 or 15% a side and missed most of those in between.
+constexpr double kCropStep = 0.98, kDeepestCrop = 0.495;
+
+// Every original-orientation crop the bank holds, largest first: kCrops and the steps between.
+const std::vector<double>& BankCrops() {
+  static const std::vector<double> crops = [] {
+    std::vector<double> out(std::begin(kCrops), std::end(kCrops));
+    for (double keep = kCropStep; keep >= kDeepestCrop; keep *= kCropStep) {
+      const bool near = std::any_of(std::begin(kCrops), std::end(kCrops),
+                                    [&](double k) { return std::abs(k - keep) < 0.006; });
+      if (!near) out.push_back(keep);
+    }
+    std::sort(out.begin(), out.end(), std::greater<>());
+    return out;
+  }();
+  return crops;
+}
+
+bool IsDihedralCrop(double keep) {
+  return std::find(std::begin(kCrops), std::end(kCrops), keep) != std::end(kCrops);
+}
+
+std::string CropName(double keep) { return fmt::format("crop{}", std::lround(keep * 100)); }
+
 constexpr double kRotations[] = {-6, -4, -2, 2, 4, 6};
 // A picture straightened: turned, then cropped to the largest upright rectangle of its shape
 // inside (no fill left to find the angle from), every degree up to 15 either way. Turned on the
@@ -245,15 +269,9 @@ std::vector<hash::PdqHash> TurnedBack(const LumaPlane& plane, const media::Image
   const double w = (W * c - H * s) / d, h = (H * c - W * s) / d;
   if (w >= 16 && h >= 16) out.push_back(HashRect(back, {(W - w) / 2, (H - h) / 2, w, h}));
   const double inside = InsideTurned(W, H, turn->degrees) - 0.01;
-  for (const std::span<const double> crops :
-       {std::span<const double>(kCrops), std::span<const double>(kDeepCrops)}) {
-    const auto fits =
-        std::find_if(crops.begin(), crops.end(), [&](double k) { return k <= inside; });
-    if (fits != crops.end()) {
-      out.push_back(HashRect(back, CentreCrop(Whole(back), *fits)));
-      break;
-    }
-  }
+  const auto& crops = BankCrops();
+  const auto fits = std::find_if(crops.begin(), crops.end(), [&](double k) { return k <= inside; });
+  if (fits != crops.end()) out.push_back(HashRect(back, CentreCrop(Whole(back), *fits)));
   return out;
 }
 
@@ -323,15 +341,13 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
   }
   // Crops of the whole picture (a cropped copy) and of its box (a cropped copy of a framed one).
   for (double keep : kCrops) {
-    const int pct = static_cast<int>(keep * 100 + 0.5);
-    AddDihedral(fmt::format("crop{}", pct), plane, CentreCrop(whole, keep), &b.whole);
+    AddDihedral(CropName(keep), plane, CentreCrop(whole, keep), &b.whole);
     if (box)
-      AddDihedral(fmt::format("boxcrop{}", pct), *box->plane, CentreCrop(box->rect, keep),
-                  &b.whole);
+      AddDihedral("box" + CropName(keep), *box->plane, CentreCrop(box->rect, keep), &b.whole);
   }
-  for (double keep : kDeepCrops) {
-    b.whole.push_back({fmt::format("crop{}", static_cast<int>(keep * 100 + 0.5)),
-                       HashRect(plane, CentreCrop(whole, keep))});
+  for (double keep : BankCrops()) {
+    if (!IsDihedralCrop(keep))
+      b.whole.push_back({CropName(keep), HashRect(plane, CentreCrop(whole, keep))});
   }
   for (double deg : kRotations) {
     const LumaPlane rotated = Rotate(plane, deg);

@@ -10,6 +10,8 @@
 #include <regex>
 #include <set>
 
+#include "core/text.h"
+
 namespace takedown::service::dsa {
 namespace {
 
@@ -130,18 +132,6 @@ const std::set<std::string> kSourceTypes = {"SOURCE_ARTICLE_16", "SOURCE_TRUSTED
                                             "SOURCE_TYPE_OTHER_NOTIFICATION", "SOURCE_VOLUNTARY"};
 const std::set<std::string> kAutomatedDecisions = {
     "AUTOMATED_DECISION_FULLY", "AUTOMATED_DECISION_PARTIALLY", "AUTOMATED_DECISION_NOT_AUTOMATED"};
-
-// Decodes one UTF-8 sequence at s[i]; its length, or 0 when it is not valid UTF-8.
-size_t SequenceLength(std::string_view s, size_t i) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
-  }
-  if (n == 2 && b < 0xc2) return 0;  // overlong
-  return n;
-}
 
 bool ValidDate(const std::string& d, const std::string& min, std::string* why) {
   static const std::regex kDate(R"(^(\d{4})-(\d{2})-(\d{2})$)");
@@ -314,7 +304,7 @@ std::vector<std::string> ParseTerritorialScope(std::string_view text,
 size_t Utf8Length(std::string_view s) {
   size_t n = 0;
   for (size_t i = 0; i < s.size();) {
-    const size_t k = SequenceLength(s, i);
+    const size_t k = Utf8SequenceLength(s, i);
     i += k == 0 ? 1 : k;
     ++n;
   }
@@ -325,7 +315,7 @@ std::string Utf8Prefix(std::string_view s, size_t max_chars) {
   std::string out;
   size_t chars = 0;
   for (size_t i = 0; i < s.size() && chars < max_chars; ++chars) {
-    const size_t k = SequenceLength(s, i);
+    const size_t k = Utf8SequenceLength(s, i);
     if (k == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not UTF-8
       ++i;

@@ -804,40 +804,6 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
 }
 
 namespace {
-// Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
-// U+10FFFF): what JSON, PostgreSQL and every reader downstream can carry as it is.
-bool IsUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
-    if (b >= 0xc2 && b <= 0xdf) {
-      n = 2;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      n = 3;
-      if (b == 0xe0) lo = 0xa0;  // overlong
-      if (b == 0xed) hi = 0x9f;  // surrogates
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      n = 4;
-      if (b == 0xf0) lo = 0x90;  // overlong
-      if (b == 0xf4) hi = 0x8f;  // past U+10FFFF
-    } else {
-      return false;
-    }
-    if (i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xbf)) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
 // The platform's ids of an upload: content_id 1..256 bytes, chat_id and uploader_id at most 256;
 // each well-formed UTF-8 without control characters (they go into logs, CSV exports, statements
 // of reasons and JSON, where a stray byte or line break would break or forge a line). `where`
