@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         "meta":{"type":"object","additionalProperties":{"type":"integer"}}}}})");
     return BodyFields::FromSchema(doc, doc["schema"]).value();
   }();
-  switch (data[0] % 11) {
+  switch (data[0] % 12) {
     case 0:
       (void)ParseCheckRequest(json, body);
       break;
@@ -60,6 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 10:
       (void)fields.Problem(body);
+      break;
+    case 11:
+      (void)ParseImport("vpdq", "pdq", body, 1000);
       break;
   }
   return 0;

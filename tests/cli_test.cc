@@ -423,6 +423,35 @@ TEST_F(CliTest, MatchFindsAVideoInsideAnotherOne) {
   EXPECT_NEAR(j["query_from"].get<double>(), 2.0, 0.6);
 }
 
+// A hash list's video: one video's vPDQ in the reference's text format (what the vPDQ CLI and
+// `takedown hash --format vpdq` write) is a bank of its own; a re-encoded copy is found through
+// it, another video is not, and a malformed list is refused naming the line.
+TEST_F(CliTest, MatchTakesAVpdqFileAsItsBank) {
+  testing::WriteVideoFrames(dir_ + "/clip.avi", testing::PanFrames(160, 120, 0, 75, 31), 25);
+  testing::WriteVideoFrames(dir_ + "/copy.mkv", testing::PanFrames(160, 120, 0, 75, 31), 25);
+  testing::WriteVideoFrames(dir_ + "/other.avi", testing::PanFrames(160, 120, 0, 75, 32), 25);
+  const CommandResult h = Takedown("hash --format vpdq --seconds-per-hash 0 " + dir_ + "/clip.avi");
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  testing::WriteFile(dir_ + "/clip.vpdq", std::vector<uint8_t>(h.out.begin(), h.out.end()));
+  const CommandResult r = Takedown("match --format jsonl --bank " + dir_ + "/clip.vpdq " + dir_ +
+                                   "/copy.mkv " + dir_ + "/other.avi");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = Lines(r.out);
+  ASSERT_EQ(rows.size(), 1u) << r.out << r.err;
+  const auto j = nlohmann::json::parse(rows[0]);
+  EXPECT_EQ(j["bank_item"], dir_ + "/clip.vpdq");
+  EXPECT_EQ(j["query"], dir_ + "/copy.mkv");
+  EXPECT_EQ(j["signal"], "vpdq");
+  EXPECT_GE(j["query_percent"].get<double>(), 80.0);
+
+  std::string bad = h.out;
+  bad.insert(bad.find('\n') + 1, "7,1e2," + std::string(64, 'a') + ",0.280\n");
+  testing::WriteFile(dir_ + "/bad.vpdq", std::vector<uint8_t>(bad.begin(), bad.end()));
+  const CommandResult e = Takedown("match --bank " + dir_ + "/bad.vpdq " + dir_ + "/copy.mkv");
+  EXPECT_NE(e.exit_code, 0);
+  EXPECT_NE(e.err.find("line 2: quality"), std::string::npos) << e.err;
+}
+
 TEST_F(CliTest, SandboxedHashingAndMatchingGiveTheSameOutput) {
   // --sandbox: this process reads each file; a sandboxed worker decodes and hashes it.
   testing::WriteVideo(dir_ + "/v.avi", 160, 120, 45, 30, 3);

@@ -133,6 +133,14 @@ TEST(Numbers, AreParsedWholeOrRefused) {
   EXPECT_EQ(*ParseInt64("-5", "from_ms"), -5);
   EXPECT_EQ(*ParseInt64("9223372036854775807", "n"), INT64_MAX);
   EXPECT_FALSE(ParseInt64("9223372036854775808", "n").ok());
+  EXPECT_DOUBLE_EQ(*ParseDecimal("0.040", "t", 0, 1e9), 0.04);
+  EXPECT_DOUBLE_EQ(*ParseDecimal("12", "t", 0, 1e9), 12);
+  EXPECT_DOUBLE_EQ(*ParseDecimal("-2.5", "x", -10, 10), -2.5);
+  for (const char* bad : {"", "1e3", "2.5s", " 1", "+1", "-1", "nan", "inf", "1.2.3", "2e9"}) {
+    EXPECT_FALSE(ParseDecimal(bad, "timestamp", 0, 1e9).ok()) << bad;
+  }
+  EXPECT_NE(ParseDecimal("1e3", "timestamp", 0, 1).status().message().find("timestamp"),
+            std::string::npos);
 }
 
 // ------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -12,9 +13,12 @@
 
 #include "core/fake_env.h"
 #include "hash/digest.h"
+#include "hash/vpdq.h"
 #include "http/request_parse.h"
 #include "http/server.h"
 #include "http/sessions.h"
+#include "match/signals.h"
+#include "match/signals_json.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
@@ -1259,6 +1263,104 @@ TEST_F(HttpTest, HashListsImportAndExport) {
   size_t n = 0;
   for (std::string line; std::getline(after, line);) ++n;
   EXPECT_EQ(n, 5u);
+}
+
+// Hash lists may carry more than plain PDQ (issue 20): one video's vPDQ in the reference's text
+// format (?format=vpdq), jsonl lines with an image's robust signals (a request's "robust" form, or
+// a `takedown hash --format jsonl --bank` line) or a video's "vpdq" frames. Each is matched like
+// media: a re-encoded video copy, a picture cropped by 15% a side (which its PDQ alone misses).
+// The jsonl export carries them back, and imports again into another bank.
+TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
+  MakeBank();
+  const std::string& a = keys_[Role::kAdmin];
+  auto upload = [&](const std::vector<uint8_t>& bytes, const std::string& id) {
+    auto r = client_->Post("/v1/check/media?content_id=" + id, Auth(keys_[Role::kPlatform]),
+                           std::string(bytes.begin(), bytes.end()), "application/octet-stream");
+    EXPECT_EQ(r->status, 200) << r->body;
+    return json::parse(r->body);
+  };
+  auto read = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::vector<uint8_t>{std::istreambuf_iterator<char>(f), {}};
+  };
+  // A video known by its vPDQ alone.
+  testing::WriteVideoFrames(dir_ + "/v.avi", testing::PanFrames(160, 120, 0, 75, 41), 25);
+  testing::WriteVideoFrames(dir_ + "/copy.mkv", testing::PanFrames(160, 120, 0, 75, 41), 25);
+  testing::WriteVideoFrames(dir_ + "/other.mkv", testing::PanFrames(160, 120, 0, 75, 42), 25);
+  hash::VpdqOptions vo;
+  vo.seconds_per_hash = 0;
+  auto vpdq = hash::HashVideoFile(dir_ + "/v.avi", vo);
+  ASSERT_TRUE(vpdq.ok()) << vpdq.status().ToString();
+  const std::string text = hash::VpdqText(*vpdq);
+  auto r = client_->Post("/v1/banks/ncii/import?format=vpdq&source=hotline:v", Auth(a), text,
+                         "text/plain");
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(json::parse(r->body)["imported"], 1);
+  auto found = upload(read(dir_ + "/copy.mkv"), "video-copy");
+  EXPECT_EQ(found["decision"], "block") << found.dump();
+  ASSERT_FALSE(found["matches"].empty());
+  EXPECT_EQ(found["matches"][0]["signal"], "vpdq");
+  EXPECT_EQ(upload(read(dir_ + "/other.mkv"), "video-other")["decision"], "allow");
+  r = client_->Post("/v1/banks/ncii/import?format=vpdq", Auth(a), text, "text/plain");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["existing"], 1);
+  ExpectError(client_->Post("/v1/banks/ncii/import?format=vpdq", Auth(a),
+                            text.substr(0, text.find('\n') + 1) + "1,100x," + std::string(64, 'a') +
+                                ",0.040\n",
+                            "text/plain"),
+              400, "invalid_argument", "line 2");
+  ExpectError(
+      client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a),
+                    "{\"type\":\"video\",\"vpdq\":[\"" + std::string(64, 'a') + ",90,1e2\"]}\n",
+                    "text/plain"),
+      400, "invalid_argument", "line 1");
+
+  // A picture with its robust signals, as `takedown hash --format jsonl --bank` writes them; a
+  // copy cropped by 15% a side is blocked through them.
+  const media::Image picture = testing::DetailedPhoto(400, 300, 17);
+  const auto jpeg = *media::EncodeJpeg(picture, 92);
+  match::SignalHasher hasher;
+  auto bank_line = hasher.HashBytes(jpeg, /*bank=*/true);
+  ASSERT_TRUE(bank_line.ok()) << bank_line.status().ToString();
+  const std::string line = match::SignalsToJson("p.jpg", *bank_line).dump() + "\n";
+  r = client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a), line, "application/x-ndjson");
+  ASSERT_EQ(r->status, 201) << r->body;
+  const int x0 = 60, y0 = 45;  // 15% of 400 and of 300
+  media::Image crop = media::Image::Allocate(400 - 2 * x0, 300 - 2 * y0, media::PixelFormat::kRgb8);
+  for (int y = 0; y < crop.height; ++y)
+    std::copy_n(picture.row(y + y0) + 3 * x0, crop.row_bytes(), crop.row(y));
+  const auto cropped = *media::EncodeJpeg(crop, 85);
+  found = upload(cropped, "cropped");
+  EXPECT_EQ(found["decision"], "block") << found.dump();
+  ASSERT_FALSE(found["matches"].empty());
+  EXPECT_NE(found["matches"][0]["signal"], "pdq");
+  // A request's form of the same ("robust": norm and variants as [hex, quality]), checked whole.
+  ExpectError(client_->Post(
+                  "/v1/banks/ncii/import?format=jsonl", Auth(a),
+                  "{\"pdq\":\"" + std::string(64, 'b') + "\",\"robust\":{\"norm\":[\"xyz\",90]}}\n",
+                  "text/plain"),
+              400, "invalid_argument", "robust.norm");
+  ExpectError(client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a),
+                            "{\"robust\":{\"norm\":[\"" + std::string(64, 'b') + "\",90]}}\n",
+                            "text/plain"),
+              400, "invalid_argument", "pdq");
+
+  // The export carries the video's frames and the picture's robust signals; a second bank made
+  // from it blocks both copies too.
+  auto ex = Get("/v1/banks/ncii/export", a);
+  ASSERT_EQ(ex->status, 200);
+  EXPECT_NE(ex->body.find("\"vpdq\""), std::string::npos);
+  EXPECT_NE(ex->body.find("\"robust\""), std::string::npos);
+  ASSERT_EQ(client_->Post("/v1/entries/1/disable", Auth(a), "", "application/json")->status, 200);
+  ASSERT_EQ(client_->Post("/v1/entries/2/disable", Auth(a), "", "application/json")->status, 200);
+  EXPECT_EQ(upload(cropped, "cropped-2")["decision"], "allow");
+  MakeBank("again");
+  r = client_->Post("/v1/banks/again/import?format=jsonl", Auth(a), ex->body,
+                    "application/x-ndjson");
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(json::parse(r->body)["imported"], 2);
+  EXPECT_EQ(upload(cropped, "cropped-3")["decision"], "block");
+  EXPECT_EQ(upload(read(dir_ + "/copy.mkv"), "video-copy-3")["decision"], "block");
 }
 
 TEST_F(HttpTest, MediaChecksHashTheUploadAndDropIt) {

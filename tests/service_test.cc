@@ -47,9 +47,10 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Service> service_;
 };
 
-// A bank video's stored signals: its frames' centre crops survive the store's JSON, and a row
-// stored before crops came in several sizes (one "crop", the 80% one) is still read.
-TEST(VideoSignalsJson, CropsRoundTripAndTheOldSingleCropIsRead) {
+// A video's stored signals: a bank frame's centre crops and an upload frame's probes survive the
+// store's JSON, and a row stored before crops came in several sizes (one "crop", the 80% one) is
+// still read.
+TEST(VideoSignalsJson, CropsAndProbesRoundTripAndTheOldSingleCropIsRead) {
   const auto pdq = [](char c, int q) {
     return hash::PdqHash{hash::Hash256::FromHex(std::string(64, c)).value(), q};
   };
@@ -79,6 +80,20 @@ TEST(VideoSignalsJson, CropsRoundTripAndTheOldSingleCropIsRead) {
   auto bad = VideoToJson(v);
   bad["frames"][0]["crops"] = "not a list";
   EXPECT_FALSE(VideoFromJson(bad).ok());
+
+  // An upload's probes too (a recorded upload is swept against later reports); at most 4.
+  match::VideoItem up = v;
+  up.frames[0].norm_crops.clear();
+  up.frames[0].probes = {pdq('1', 81), pdq('2', 82), pdq('3', 83), pdq('4', 84)};
+  auto probed = VideoFromJson(VideoToJson(up));
+  ASSERT_TRUE(probed.ok()) << probed.status().ToString();
+  ASSERT_EQ((*probed)->frames[0].probes.size(), 4u);
+  EXPECT_EQ((*probed)->frames[0].probes[3].hash, pdq('4', 84).hash);
+  EXPECT_EQ((*probed)->frames[0].probes[3].quality, 84);
+  EXPECT_TRUE((*probed)->frames[0].norm_crops.empty());
+  auto many = VideoToJson(up);
+  many["frames"][0]["probes"].push_back(many["frames"][0]["probes"][0]);
+  EXPECT_FALSE(VideoFromJson(many).ok());
 }
 
 TEST_F(ServiceTest, KeysAuthenticateUntilRevoked) {

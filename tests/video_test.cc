@@ -86,6 +86,17 @@ TEST_F(VideoTest, SamplingBySecondsPerHash) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ((*parsed)[1].hash, v->frames[1].hash);
   EXPECT_NEAR((*parsed)[1].seconds, 1.0, 1e-9);
+  // Hash lists come from outside: every number whole, or the line named and refused.
+  const std::string h = v->frames[0].hash.ToHex();
+  for (const std::string bad :
+       {"1e3,100," + h + ",0.000", "0,100x," + h + ",0.000", "0,101," + h + ",0.000",
+        "-1,100," + h + ",0.000", "0,100," + h + ",1e3", "0,100," + h + ",nan",
+        "0,100," + h + ",0.0,", "0,100," + h + ",", std::string("0,100"),
+        "0,100," + h.substr(1) + ",0.0"}) {
+    auto r = hash::ParseVpdqText("0,90," + h + ",0.000\n" + bad + "\n");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("line 2"), std::string::npos) << r.status().message();
+  }
 }
 
 TEST_F(VideoTest, FastModeStaysCloseToConformant) {
@@ -244,12 +255,14 @@ TEST_F(VideoTest, MatchingFindsTrimmedAndInsertedCopiesWithTheirTimeRanges) {
   for (const auto& m : query(testing::PanFrames(192, 144, 0, 100, 77))) EXPECT_FALSE(m.match);
 }
 
-// A copy cropped to its centre by 2..25% a side (every frame) is found, from the bank frames'
-// centre crops; nothing else matches it.
+// A copy cropped to its centre by any whole percent from 2 to 25 a side (every frame) is found:
+// the bank frames' centre crops are 5% apart, and the upload's probes crop it a little further
+// to meet one (the depths between the steps were missed before the probes: 18% a side on a
+// shared video); nothing else matches it.
 TEST_F(VideoTest, MatchingFindsCentreCropsOfEveryDepth) {
   match::VideoMatcher bank(match::VideoMatchOptions{});
   ASSERT_NO_FATAL_FAILURE(BankOf({21, 22}, 320, 240, 75, &bank));
-  for (int pct : {2, 5, 10, 15, 20, 25}) {
+  for (int pct = 2; pct <= 25; ++pct) {
     std::vector<media::Image> frames;
     for (const auto& f : testing::PanFrames(320, 240, 0, 75, 21)) {
       const int x0 = 2 * (f.width * pct / 200), y0 = 2 * (f.height * pct / 200);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "core/file.h"
 #include "hash/digest.h"
 #include "hash/hash_list.h"
+#include "hash/vpdq.h"
 #include "match/matcher.h"
 #include "match/signals_json.h"
 #include "match/video_match.h"
@@ -101,36 +104,6 @@ struct Bank {
   match::VideoMatcher videos;
   explicit Bank(const match::MatchOptions& o) : matcher(o), videos(match::VideoMatchOptions{}) {}
 };
-
-// A `takedown hash --format jsonl` video line: its vPDQ frames (plain PDQ only).
-Result<match::VideoItem> VideoItemFromJson(const nlohmann::json& j) {
-  match::VideoItem v;
-  if (!j.contains("vpdq") || !j["vpdq"].is_array())
-    return InvalidArgument("video without a \"vpdq\" list");
-  for (const auto& e : j["vpdq"]) {
-    if (!e.is_string())
-      return InvalidArgument("\"vpdq\": entries must be \"pdqhex,quality,timestamp\" strings");
-    const std::string s = e.get<std::string>();
-    const size_t a = s.find(','), b = s.find(',', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || b == std::string::npos)
-      return InvalidArgument("\"vpdq\": bad entry '" + s + "'");
-    auto h = hash::Hash256::FromHex(s.substr(0, a));
-    if (!h.ok()) return h.status().WithContext("\"vpdq\"");
-    match::VideoFrameSignals f;
-    try {
-      f.pdq = {*h, std::stoi(s.substr(a + 1, b - a - 1))};
-      f.seconds = std::stod(s.substr(b + 1));
-    } catch (const std::exception&) {
-      return InvalidArgument("\"vpdq\": bad number in '" + s + "'");
-    }
-    f.norm.quality = 0;
-    v.frames.push_back(f);
-  }
-  v.fps = j.value("fps", 0.0);
-  v.duration = j.value("duration", v.frames.empty() ? 0.0 : v.frames.back().seconds + 1);
-  v.sha256 = j.value("sha256", "");
-  return v;
-}
 
 struct BankOutcome {
   std::string path;
@@ -317,11 +290,35 @@ Status LoadBankDir(const std::string& dir, int jobs, const std::string& cache_di
   return Status::Ok();
 }
 
-// A file of signals: jsonl from `takedown hash --format jsonl [--bank]`, or plain PDQ hex lines
-// (hash-only items, from an exchange). Errors name the line.
+// A file of signals: jsonl from `takedown hash --format jsonl [--bank]`, plain PDQ hex lines
+// (hash-only items, from an exchange), or one video's vPDQ text. Errors name the line.
 Status LoadBankFile(const std::string& path, Bank* bank) {
   std::ifstream in(path);
   if (!in) return NotFound(fmt::format("cannot read {}", path));
+  {
+    // One video's vPDQ in the reference's text format (`takedown hash --format vpdq`, or the
+    // vPDQ reference CLI): "frameNumber,quality,pdqhex,timestamp" lines.
+    std::string first;
+    while (std::getline(in, first) && (first.empty() || first == "\r")) {
+    }
+    const size_t comma = first.find(',');
+    if (comma != std::string::npos && comma > 0 && comma < 20 &&
+        std::all_of(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(comma),
+                    [](char c) { return c >= '0' && c <= '9'; })) {
+      std::ostringstream text;
+      in.clear();
+      in.seekg(0);
+      text << in.rdbuf();
+      auto frames = hash::ParseVpdqText(text.str());
+      if (!frames.ok()) return frames.status().WithContext(path);
+      if (frames->empty()) return InvalidArgument(fmt::format("{}: no vPDQ frames", path));
+      bank->video_names.push_back(path);
+      bank->videos.Add(match::VideoItemFromVpdq(*frames, 0, 0));
+      return Status::Ok();
+    }
+    in.clear();
+    in.seekg(0);
+  }
   std::string line;
   std::vector<std::string> errors;
   for (uint64_t n = 1; std::getline(in, line); ++n) {
@@ -335,7 +332,7 @@ Status LoadBankFile(const std::string& path, Bank* bank) {
         continue;
       }
       if (j.is_object() && j.value("type", "") == "video") {
-        auto v = VideoItemFromJson(j);
+        auto v = match::VideoItemFromHashLine(j);
         if (!v.ok()) {
           errors.push_back(fmt::format("line {}: {}", n, v.status().message()));
           continue;
@@ -537,7 +534,8 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   cmd->add_option(
          "--bank", a->bank,
          "A directory of media, or a file written by `takedown hash --format jsonl [--bank]` "
-         "(plain 64-digit hex lines are taken as hash-only items)")
+         "(plain 64-digit hex lines are taken as hash-only items), or one video's vPDQ "
+         "(`takedown hash --format vpdq`, the reference's text format)")
       ->required();
   cmd->add_option("--format", a->format, "Output format")
       ->check(CLI::IsMember({"csv", "jsonl"}))

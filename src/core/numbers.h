@@ -36,6 +36,26 @@ inline Result<int64_t> ParseInt64(std::string_view text, std::string_view name,
       fmt::format("{} must be {}", name, min >= 0 ? "a whole number of digits" : "an integer"));
 }
 
+// A decimal number in [min, max] written as digits with at most one '.' ("12", "0.040"): no sign
+// but a leading '-' when min < 0, no exponent, no "nan" or "inf".
+inline Result<double> ParseDecimal(std::string_view text, std::string_view name, double min,
+                                   double max) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  const bool plain = !text.empty() && text[0] != '+' && (text[0] != '-' || min < 0) &&
+                     text.find_first_not_of("-0123456789.") == std::string_view::npos;
+  if (plain) {
+    const auto [p, ec] = std::from_chars(text.data(), end, v, std::chars_format::fixed);
+    if (ec == std::errc() && p == end) {
+      if (v < min || v > max) {
+        return InvalidArgument(fmt::format("{} is out of range ({} to {})", name, min, max));
+      }
+      return v;
+    }
+  }
+  return InvalidArgument(fmt::format("{} must be a decimal number such as 12.5", name));
+}
+
 // An id: 1 to 2^63-1.
 inline Result<int64_t> ParseId(std::string_view text, std::string_view name) {
   return ParseInt64(text, name, 1, INT64_MAX);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/numbers.h"
 #include "hash/digest.h"
 #include "hash/pdq.h"
 
@@ -94,19 +95,28 @@ Result<std::vector<VpdqFrame>> ParseVpdqText(const std::string& text) {
   for (int n = 1; std::getline(in, line); ++n) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
-    if (f.size() < 3)
+    std::vector<std::string> f;  // every field, empty ones too
+    for (size_t start = 0;;) {
+      const size_t comma = line.find(',', start);
+      f.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (f.size() < 3 || f.size() > 4)
       return InvalidArgument(
           fmt::format("line {}: expected frameNumber,quality,pdqhex[,timestamp]", n));
     VpdqFrame fr;
-    try {
-      fr.number = std::stoll(f[0]);
-      fr.quality = std::stoi(f[1]);
-      fr.seconds = f.size() > 3 ? std::stod(f[3]) : 0;
-    } catch (const std::exception&) {
-      return InvalidArgument(fmt::format("line {}: bad number", n));
+    const std::string where = fmt::format("line {}: ", n);
+    auto number = ParseInt64(f[0], where + "frame number", 0);
+    if (!number.ok()) return number.status();
+    auto quality = ParseInt64(f[1], where + "quality", 0, 100);
+    if (!quality.ok()) return quality.status();
+    fr.number = *number;
+    fr.quality = static_cast<int>(*quality);
+    if (f.size() > 3) {
+      auto seconds = ParseDecimal(f[3], where + "timestamp", 0, kMaxVpdqSeconds);
+      if (!seconds.ok()) return seconds.status();
+      fr.seconds = *seconds;
     }
     auto h = Hash256::FromHex(f[2]);
     if (!h.ok()) return h.status().WithContext(fmt::format("line {}", n));

@@ -4,6 +4,43 @@
 #include "http/server_impl.h"
 
 namespace takedown::http {
+namespace {
+
+// An entry's robust and video signals in the form an import reads back: "robust" as a request's
+// evidence carries it ([hex, quality] pairs), a video's frames as "vpdq" strings. A stored value
+// that cannot be read is left out and logged (the entry's plain signals still go out).
+void ExportSignals(const store::BankEntryRecord& e, json* j) {
+  auto pair = [](const hash::PdqHash& h) { return json::array({h.hash.ToHex(), h.quality}); };
+  if (!e.robust.empty()) {
+    auto r = service::RobustFromJson(json::parse(e.robust, nullptr, false));
+    if (r.ok()) {
+      json robust = json::object();
+      if ((*r)->norm) robust["norm"] = pair(*(*r)->norm);
+      if ((*r)->box) robust["box"] = pair(*(*r)->box);
+      robust["variants"] = json::array();
+      for (const auto& v : (*r)->variants) robust["variants"].push_back(pair(v));
+      if (robust.contains("norm")) (*j)["robust"] = std::move(robust);
+    } else {
+      spdlog::warn("export: entry {}: {}", e.id, r.status().message());
+    }
+  }
+  if (!e.video.empty()) {
+    auto v = service::VideoFromJson(json::parse(e.video, nullptr, false));
+    if (v.ok()) {
+      (*j)["type"] = "video";
+      if ((*v)->fps > 0) (*j)["fps"] = (*v)->fps;
+      (*j)["duration"] = (*v)->duration;
+      json frames = json::array();
+      for (const auto& f : (*v)->frames)
+        frames.push_back(fmt::format("{},{},{:.3f}", f.pdq.hash.ToHex(), f.pdq.quality, f.seconds));
+      (*j)["vpdq"] = std::move(frames);
+    } else {
+      spdlog::warn("export: entry {}: {}", e.id, v.status().message());
+    }
+  }
+}
+
+}  // namespace
 
 void Server::Impl::InstallEngineRoutes() {
   Route("POST", "/v1/keys", {Role::kAdmin}, [this](Ctx& c) {
@@ -173,6 +210,7 @@ void Server::Impl::InstallEngineRoutes() {
       }
       if (!e.md5.empty()) j["md5"] = e.md5;
       if (!e.sha256.empty()) j["sha256"] = e.sha256;
+      ExportSignals(e, &j);
       out += j.dump();
       out += '\n';
     }

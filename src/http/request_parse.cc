@@ -7,6 +7,10 @@
 #include <cctype>
 
 #include "hash/hash256.h"
+#include "hash/vpdq.h"
+#include "intake/notice.h"
+#include "match/signals_json.h"
+#include "match/video_match.h"
 
 namespace takedown::http {
 
@@ -213,12 +217,69 @@ Result<std::vector<service::CheckRequest>> ParseBatchRequest(const std::string& 
   return rs;
 }
 
+namespace {
+
+// One jsonl line of a hash list: plain signals (pdq, quality, md5, sha256), with an image's robust
+// signals ("robust", as a request's evidence carries them; or the "signals" and "variants" of a
+// `takedown hash --format jsonl --bank` line), or a video's vPDQ frames (a `takedown hash --format
+// jsonl` video line).
+Result<service::Signals> ImportLine(const json& j) {
+  TD_ASSIGN_OR_RETURN(service::Signals s, ParseSignals(j));
+  if (j.contains("vpdq") || j.value("type", "") == "video") {
+    TD_ASSIGN_OR_RETURN(auto v, match::VideoItemFromHashLine(j));
+    s.video = std::make_shared<const match::VideoItem>(std::move(v));
+    return s;
+  }
+  if (j.contains("signals") || j.contains("variants")) {
+    std::string file;
+    TD_ASSIGN_OR_RETURN(const match::FileSignals f, match::SignalsFromJson(j, &file));
+    if (!s.pdq) return InvalidArgument("robust signals come with the image's \"pdq\"");
+    auto r = std::make_shared<service::RobustImage>();
+    r->norm = f.query.norm;
+    r->box = f.query.box_hash;
+    for (const auto& v : f.variants) {
+      if (r->variants.size() == intake::kMaxRobustVariants)
+        return InvalidArgument(fmt::format("more than {} variants", intake::kMaxRobustVariants));
+      r->variants.push_back(v.hash);
+    }
+    s.robust = std::move(r);
+  } else if (j.contains("robust")) {
+    if (!s.pdq) return InvalidArgument("\"robust\" comes with the image's \"pdq\"");
+    intake::Problems problems;
+    const auto claim = intake::ParseRobustClaim(j["robust"], "robust", &problems);
+    if (!claim) {
+      std::string m;
+      for (const auto& p : problems) m += (m.empty() ? "" : "; ") + p.ToString();
+      return InvalidArgument(m);
+    }
+    s.robust = std::make_shared<const service::RobustImage>(
+        service::RobustImage{claim->norm, claim->box, claim->variants, {}, {}, {}, {}});
+  }
+  if (!s.pdq && s.md5.empty() && s.sha256.empty())
+    return InvalidArgument("none of pdq, md5, sha256, vpdq");
+  return s;
+}
+
+}  // namespace
+
 Result<std::vector<service::Signals>> ParseImport(const std::string& format,
                                                   const std::string& signal,
                                                   const std::string& body, size_t max_entries) {
+  if (format == "vpdq") {
+    // One video's vPDQ in the reference's text format: one entry.
+    auto frames = hash::ParseVpdqText(body);
+    if (!frames.ok()) return frames.status();
+    if (frames->empty()) return InvalidArgument("no vPDQ frames in the body");
+    if (frames->size() > kMaxImportVpdqFrames)
+      return ResourceExhausted(
+          fmt::format("more than {} vPDQ frames in one video", kMaxImportVpdqFrames));
+    service::Signals s;
+    s.video = std::make_shared<const match::VideoItem>(match::VideoItemFromVpdq(*frames, 0, 0));
+    return std::vector<service::Signals>{std::move(s)};
+  }
   if (format != "text" && format != "jsonl")
     return InvalidArgument(
-        fmt::format("format must be text or jsonl, not '{}'", format.substr(0, 40)));
+        fmt::format("format must be text, jsonl or vpdq, not '{}'", format.substr(0, 40)));
   if (format == "text" && signal != "pdq" && signal != "md5" && signal != "sha256") {
     return InvalidArgument(
         fmt::format("signal must be pdq, md5 or sha256, not '{}'", signal.substr(0, 40)));
@@ -244,11 +305,9 @@ Result<std::vector<service::Signals>> ParseImport(const std::string& format,
     if (format == "jsonl") {
       json j = json::parse(line, nullptr, false);
       if (j.is_discarded() || !j.is_object()) return InvalidArgument(where + ": not a JSON object");
-      auto sig = ParseSignals(j);
+      auto sig = ImportLine(j);
       if (!sig.ok()) return sig.status().WithContext(where);
-      s = *sig;
-      if (!s.pdq && s.md5.empty() && s.sha256.empty())
-        return InvalidArgument(where + ": none of pdq, md5, sha256");
+      s = std::move(*sig);
     } else if (signal == "pdq") {
       const size_t comma = line.find(',');
       auto h = hash::Hash256::FromHex(line.substr(0, comma));

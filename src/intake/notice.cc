@@ -88,7 +88,9 @@ std::optional<hash::PdqHash> PdqPair(const json& j, const std::string& field, Pr
   return hash::PdqHash{*h, static_cast<int>(q)};
 }
 
-std::optional<RobustClaim> RobustFromDraft(const json& j, const std::string& f, Problems* p) {
+}  // namespace
+
+std::optional<RobustClaim> ParseRobustClaim(const json& j, const std::string& f, Problems* p) {
   if (!j.is_object()) {
     Add(p, f, "must be an object of norm, box and variants");
     return std::nullopt;
@@ -117,8 +119,6 @@ std::optional<RobustClaim> RobustFromDraft(const json& j, const std::string& f, 
   if (p->size() != before) return std::nullopt;
   return r;
 }
-
-}  // namespace
 
 Status ProblemsStatus(const Problems& problems) {
   std::string m = "invalid request: ";
@@ -296,7 +296,7 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
     }
     if (e.robust) {
       if (!c.pdq) Add(p, f + ".robust", "comes with the image's pdq");
-      c.robust = RobustFromDraft(*e.robust, f + ".robust", p);
+      c.robust = ParseRobustClaim(*e.robust, f + ".robust", p);
     }
     c.content_id = e.content_id.value_or("");
     c.message_link = e.message_link.value_or("");

@@ -67,6 +67,11 @@ struct RobustClaim {
   std::vector<hash::PdqHash> variants;
 };
 inline constexpr size_t kMaxRobustVariants = 255;
+// An image's robust signals as a request's evidence and a hash list's line carry them:
+// {"norm": [hex, quality], "box": [...], "variants": [[hex, quality], ...]} (norm required, at
+// most kMaxRobustVariants variants); problems are named under `field`.
+std::optional<RobustClaim> ParseRobustClaim(const nlohmann::json& j, const std::string& field,
+                                            Problems* problems);
 
 struct EvidenceClaim {
   bool has_media = false;

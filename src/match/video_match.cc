@@ -1,10 +1,14 @@
 #include "match/video_match.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 
+#include "core/numbers.h"
+#include "core/text.h"
 #include "hash/digest.h"
 #include "match/plane.h"
 
@@ -46,12 +50,15 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
     const Rect whole{0, 0, static_cast<double>(plane.width), static_cast<double>(plane.height)};
     hash::DihedralHashes dih;
     s.norm = HashRect(plane, whole, options.bank ? &dih : nullptr);
+    auto centre = [&](double keep) {
+      return HashRect(plane, {whole.w * (1 - keep) / 2, whole.h * (1 - keep) / 2, whole.w * keep,
+                              whole.h * keep});
+    };
     if (options.bank) {
       s.norm_mirror = dih[static_cast<int>(hash::pdq::Dihedral::kFlipY)];
-      for (double keep : kVideoCrops) {
-        s.norm_crops.push_back(HashRect(plane, {whole.w * (1 - keep) / 2, whole.h * (1 - keep) / 2,
-                                                whole.w * keep, whole.h * keep}));
-      }
+      for (double keep : kVideoCrops) s.norm_crops.push_back(centre(keep));
+    } else {
+      for (double keep : kVideoProbeCrops) s.probes.push_back(centre(keep));
     }
     if (const auto box = DetectContentBox(plane)) s.box = HashRect(plane, *box);
     item.frames.push_back(s);
@@ -84,6 +91,70 @@ Result<VideoItem> HashVideoBytesForMatching(std::span<const uint8_t> bytes,
       }));
   item.sha256 = hash::Sha256Hex(bytes);
   return item;
+}
+
+VideoItem VideoItemFromVpdq(const std::vector<hash::VpdqFrame>& frames, double fps,
+                            double duration) {
+  VideoItem v;
+  v.fps = fps;
+  for (const auto& f : frames) {
+    VideoFrameSignals s;
+    s.seconds = f.seconds;
+    s.pdq = {f.hash, f.quality};
+    s.norm.quality = 0;  // not known: never indexed or probed
+    v.frames.push_back(s);
+  }
+  if (duration > 0) {
+    v.duration = duration;
+  } else if (!frames.empty()) {
+    const size_t n = frames.size();
+    const double step = n > 1 ? frames[n - 1].seconds - frames[n - 2].seconds : 1.0;
+    v.duration = frames[n - 1].seconds + (step > 0 ? step : 1.0);
+  }
+  return v;
+}
+
+Result<VideoItem> VideoItemFromHashLine(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("vpdq") || !j["vpdq"].is_array())
+    return InvalidArgument("a video needs a \"vpdq\" list of \"pdqhex,quality,seconds\" strings");
+  std::vector<hash::VpdqFrame> frames;
+  for (size_t i = 0; i < j["vpdq"].size(); ++i) {
+    const auto& e = j["vpdq"][i];
+    const std::string where = fmt::format("\"vpdq\"[{}]", i);
+    if (!e.is_string()) return InvalidArgument(where + ": not a \"pdqhex,quality,seconds\" string");
+    const std::string& s = e.get_ref<const std::string&>();
+    const size_t a = s.find(','), b = a == std::string::npos ? a : s.find(',', a + 1);
+    if (b == std::string::npos || s.find(',', b + 1) != std::string::npos)
+      return InvalidArgument(where + ": not a \"pdqhex,quality,seconds\" string");
+    hash::VpdqFrame f;
+    f.number = static_cast<int64_t>(i);
+    auto h = hash::Hash256::FromHex(s.substr(0, a));
+    if (!h.ok()) return h.status().WithContext(where);
+    f.hash = *h;
+    TD_ASSIGN_OR_RETURN(auto q, ParseInt64(s.substr(a + 1, b - a - 1), where + " quality", 0, 100));
+    f.quality = static_cast<int>(q);
+    TD_ASSIGN_OR_RETURN(
+        f.seconds, ParseDecimal(s.substr(b + 1), where + " seconds", 0, hash::kMaxVpdqSeconds));
+    frames.push_back(f);
+  }
+  if (frames.empty()) return InvalidArgument("\"vpdq\": no frames");
+  auto number = [&](const char* key, double max) -> Result<double> {
+    if (!j.contains(key) || j[key].is_null()) return 0.0;
+    if (!j[key].is_number() || !(j[key].get<double>() >= 0) || j[key].get<double>() > max)
+      return InvalidArgument(fmt::format("\"{}\" must be a number 0..{}", key, max));
+    return j[key].get<double>();
+  };
+  TD_ASSIGN_OR_RETURN(const double fps, number("fps", 1000));
+  TD_ASSIGN_OR_RETURN(const double duration, number("duration", hash::kMaxVpdqSeconds));
+  VideoItem v = VideoItemFromVpdq(frames, fps, duration);
+  if (j.contains("sha256") && !j["sha256"].is_null()) {
+    const auto& d = j["sha256"];
+    if (!d.is_string() || d.get_ref<const std::string&>().size() != 64 ||
+        !hash::Hash256::FromHex(d.get<std::string>()).ok())
+      return InvalidArgument("\"sha256\" must be 64 hex digits");
+    v.sha256 = AsciiLower(d.get<std::string>());
+  }
+  return v;
 }
 
 void VideoMatcher::Add(const VideoItem& item) {
@@ -141,6 +212,7 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     probe(f.pdq);
     probe(f.norm);
     if (f.box) probe(*f.box);
+    for (const auto& c : f.probes) probe(c);
   }
   std::vector<VideoMatch> out;
   for (const auto& [item, a] : acc) {

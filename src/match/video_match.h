@@ -9,18 +9,21 @@
 // and uploads at one a second; the bank's coverage is counted on a one-second grid (a grid point is
 // covered when a matched bank frame lies within half a second of it). Per frame, a match is any of:
 // plain PDQ within frame_threshold; the frame area-averaged to 64 x 64 ("norm"), also against the
-// bank frame mirrored and against its centre crops of 95% down to 50% in 5% steps (a copy
-// cropped by 2.5% to 25% a side); the frame's
-// content box (letterbox, pillarbox, borders removed). A clip inside a longer video is found by
+// bank frame mirrored and against its centre crops of 95% down to 50% in 5% steps, which the
+// upload's frame also meets cropped a little further (98% to 92%: kVideoProbeCrops), so a copy
+// cropped by any amount from 2 to 25% a side meets one; the frame's content box (letterbox,
+// pillarbox, borders removed). A clip inside a longer video is found by
 // compared% (the bank clip is covered) and reported with the time range it occupies in the query.
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "hash/pdq.h"
+#include "hash/vpdq.h"
 #include "index/hash_index.h"
 #include "media/video.h"
 
@@ -33,12 +36,20 @@ struct VideoFrameSignals {
   hash::Hash256 norm_mirror;  // bank side only: norm of the frame mirrored left-right
   // Bank side only: norm of the frame's centre crops (kVideoCrops: a cropped copy).
   std::vector<hash::PdqHash> norm_crops;
+  // Upload side only: norm of the frame's centre crops kVideoProbeCrops, so a copy cropped between
+  // the bank's steps meets one of them (probed, never indexed).
+  std::vector<hash::PdqHash> probes;
   std::optional<hash::PdqHash> box;
 };
 
 // The share of the frame's width and height each bank-side centre crop keeps.
 inline constexpr double kVideoCrops[] = {0.95, 0.90, 0.85, 0.80, 0.75,
                                          0.70, 0.65, 0.60, 0.55, 0.50};
+// The share each upload-side probe keeps. PDQ holds a copy within about 1% of a stored crop's
+// scale; the bank's crops are 5-10% apart, so a copy cropped between two of them (18% a side
+// keeps 0.64) is cropped a little further on the upload side to meet the next smaller one
+// (0.64 x 0.94 = 0.60): probes 2% apart down to 0.92 close the widest gap (0.55 to 0.50).
+inline constexpr double kVideoProbeCrops[] = {0.98, 0.96, 0.94, 0.92};
 
 struct VideoItem {
   std::vector<VideoFrameSignals> frames;
@@ -55,6 +66,14 @@ struct VideoHashOptions {
 };
 
 Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashOptions& options);
+
+// A video of a hash list: its vPDQ frames only (plain PDQ, no norm, crops or box), matched by the
+// upload's plain PDQ. duration <= 0: the last frame's time plus the step before it.
+VideoItem VideoItemFromVpdq(const std::vector<hash::VpdqFrame>& frames, double fps,
+                            double duration);
+// A video line of `takedown hash --format jsonl` ("vpdq": ["pdqhex,quality,seconds", ...], with
+// optional fps, duration and sha256): every number read whole, errors naming the frame.
+Result<VideoItem> VideoItemFromHashLine(const nlohmann::json& j);
 // The same for a video in memory (never written to a file).
 Result<VideoItem> HashVideoBytesForMatching(std::span<const uint8_t> bytes,
                                             const VideoHashOptions& options);

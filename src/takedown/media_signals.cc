@@ -101,6 +101,10 @@ nlohmann::json VideoToJson(const match::VideoItem& v) {
       j["crops"] = nlohmann::json::array();
       for (const auto& c : f.norm_crops) j["crops"].push_back(PdqJson(c));
     }
+    if (!f.probes.empty()) {
+      j["probes"] = nlohmann::json::array();
+      for (const auto& c : f.probes) j["probes"].push_back(PdqJson(c));
+    }
     if (f.box) j["box"] = PdqJson(*f.box);
     frames.push_back(j);
   }
@@ -133,6 +137,14 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::js
       for (const auto& c : f["crops"]) {
         TD_ASSIGN_OR_RETURN(auto h, PdqFrom(c));
         s.norm_crops.push_back(h);
+      }
+    }
+    if (f.contains("probes")) {  // an upload's; stored before they came, a video has none
+      if (!f["probes"].is_array() || f["probes"].size() > std::size(match::kVideoProbeCrops))
+        return DataLoss("video signals: bad probes");
+      for (const auto& c : f["probes"]) {
+        TD_ASSIGN_OR_RETURN(auto h, PdqFrom(c));
+        s.probes.push_back(h);
       }
     }
     if (f.contains("box")) {

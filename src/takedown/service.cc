@@ -601,29 +601,40 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
   }
   for (size_t i = 0; i < signals.size(); ++i) {
     const Signals& s = signals[i];
-    if (!s.pdq && s.md5.empty() && s.sha256.empty())
+    if (!s.pdq && s.md5.empty() && s.sha256.empty() && !s.video)
       return InvalidArgument(fmt::format("entry {} has no signal", i + 1));
+  }
+  // Each entry's robust and video signals as stored (JSON), made once.
+  std::vector<std::pair<std::string, std::string>> stored(signals.size());
+  for (size_t i = 0; i < signals.size(); ++i) {
+    if (signals[i].video) stored[i].first = VideoToJson(*signals[i].video).dump();
+    if (signals[i].robust) stored[i].second = RobustToJson(*signals[i].robust).dump();
   }
   MutexLock one_import(&import_mu_);
   // What the bank holds already: one pass over its entries per import (imports are rare and
-  // large; the check path keeps no such set).
-  auto identity = [](const std::string& pdq, const std::string& md5, const std::string& sha256) {
-    return pdq + "|" + md5 + "|" + sha256;
+  // large; the check path keeps no such set). A video known only by its vPDQ frames is known by
+  // a digest of them.
+  auto identity = [](const std::string& pdq, const std::string& md5, const std::string& sha256,
+                     const std::string& video) {
+    const bool frames_only = pdq.empty() && md5.empty() && sha256.empty() && !video.empty();
+    return pdq + "|" + md5 + "|" + sha256 + "|" + (frames_only ? hash::Sha256HexOfText(video) : "");
   };
   std::unordered_set<std::string> known;
   {
     TD_ASSIGN_OR_RETURN(auto all, store_->ListBankEntries());
     for (const auto& e : all) {
-      if (e.bank_id == bank_id) known.insert(identity(e.pdq, e.md5, e.sha256));
+      if (e.bank_id == bank_id) known.insert(identity(e.pdq, e.md5, e.sha256, e.video));
     }
   }
   ImportResult result;
   std::vector<int64_t>& ids = result.ids;
-  std::vector<const Signals*> fresh;
+  std::vector<size_t> fresh;
   fresh.reserve(signals.size());
-  for (const Signals& s : signals) {
-    if (known.insert(identity(s.pdq ? s.pdq->ToHex() : "", s.md5, s.sha256)).second)
-      fresh.push_back(&s);
+  for (size_t i = 0; i < signals.size(); ++i) {
+    const Signals& s = signals[i];
+    if (known.insert(identity(s.pdq ? s.pdq->ToHex() : "", s.md5, s.sha256, stored[i].first))
+            .second)
+      fresh.push_back(i);
     else
       ++result.existing;
   }
@@ -633,9 +644,10 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
     std::vector<store::BankEntryRecord> recs;
     recs.reserve(end - start);
     for (size_t i = start; i < end; ++i) {
-      const Signals& s = *fresh[i];
+      const Signals& s = signals[fresh[i]];
       recs.push_back({0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5,
-                      s.sha256, source, request_id, true, 0});
+                      s.sha256, source, request_id, true, 0, stored[fresh[i]].first,
+                      stored[fresh[i]].second});
     }
     TD_ASSIGN_OR_RETURN(auto chunk_ids, store_->AddBankEntries(recs));
     for (size_t i = 0; i < recs.size(); ++i) {

@@ -70,7 +70,7 @@ function ImportForm({ banks, onDone }) {
           ${banks.map((b) => html`<option value=${b.name}>${b.name}</option>`)}</select></div>
       <div class="field"><label for="imp-format">${t('format')}</label>
         <select id="imp-format" value=${format} onChange=${(e) => setFormat(e.target.value)}>
-          <option value="text">text</option><option value="jsonl">jsonl</option></select></div>
+          <option value="text">text</option><option value="jsonl">jsonl</option><option value="vpdq">vpdq</option></select></div>
       ${format === 'text' && html`<div class="field"><label for="imp-signal">${t('signal_kind')}</label>
         <select id="imp-signal" value=${signal} onChange=${(e) => setSignal(e.target.value)}>
           <option value="pdq">pdq</option><option value="md5">md5</option><option value="sha256">sha256</option></select></div>`}
