@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/progress.h"
+#include "match/video_match.h"
 #include "media/decode.h"
 #include "support/edits.h"
 #include "support/synthetic.h"
@@ -450,6 +451,35 @@ TEST_F(CliTest, MatchTakesAVpdqFileAsItsBank) {
   const CommandResult e = Takedown("match --bank " + dir_ + "/bad.vpdq " + dir_ + "/copy.mkv");
   EXPECT_NE(e.exit_code, 0);
   EXPECT_NE(e.err.find("line 2: quality"), std::string::npos) << e.err;
+}
+
+// `hash --format jsonl --bank` of a video writes its frames' robust signals too ("video": every
+// frame with its centre crops), so a bank file finds a copy cropped by 15% a side, as a bank
+// directory of the video itself does.
+TEST_F(CliTest, BankVideoLinesCarryTheFramesRobustSignals) {
+  const auto frames = testing::PanFrames(160, 120, 0, 75, 33);
+  testing::WriteVideoFrames(dir_ + "/clip.avi", frames, 25);
+  std::vector<media::Image> cropped;
+  for (const auto& f : frames) {
+    media::Image c = media::Image::Allocate(160 - 48, 120 - 36, media::PixelFormat::kRgb8);
+    for (int y = 0; y < c.height; ++y) std::copy_n(f.row(y + 18) + 3 * 24, c.row_bytes(), c.row(y));
+    cropped.push_back(std::move(c));
+  }
+  testing::WriteVideoFrames(dir_ + "/cropped.mkv", cropped, 25);
+  const CommandResult h = Takedown("hash --format jsonl --bank " + dir_ + "/clip.avi");
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  const auto line = nlohmann::json::parse(h.out);
+  ASSERT_TRUE(line.contains("video")) << h.out.substr(0, 300);
+  ASSERT_EQ(line["video"]["frames"].size(), 75u);
+  EXPECT_EQ(line["video"]["frames"][0]["crops"].size(), std::size(match::kVideoCrops));
+  EXPECT_EQ(line["vpdq"].size(), 3u);  // the plain vPDQ, a hash a second, as before
+  testing::WriteFile(dir_ + "/bank.jsonl", std::vector<uint8_t>(h.out.begin(), h.out.end()));
+  const CommandResult r =
+      Takedown("match --format jsonl --bank " + dir_ + "/bank.jsonl " + dir_ + "/cropped.mkv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = Lines(r.out);
+  ASSERT_EQ(rows.size(), 1u) << r.out << r.err;
+  EXPECT_EQ(nlohmann::json::parse(rows[0])["bank_item"], dir_ + "/clip.avi");
 }
 
 TEST_F(CliTest, SandboxedHashingAndMatchingGiveTheSameOutput) {

@@ -19,6 +19,7 @@
 #include "http/sessions.h"
 #include "match/signals.h"
 #include "match/signals_json.h"
+#include "match/video_match.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
@@ -1315,6 +1316,42 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
                     "text/plain"),
       400, "invalid_argument", "line 1");
 
+  // A video with its frames' robust signals ("video", as `takedown hash --format jsonl --bank`
+  // writes them): a copy cropped by 15% a side is blocked through the frames' centre crops.
+  testing::WriteVideoFrames(dir_ + "/b.avi", testing::PanFrames(160, 120, 0, 75, 43), 25);
+  match::VideoHashOptions bank_side;
+  bank_side.bank = true;
+  auto item = match::HashVideoForMatching(dir_ + "/b.avi", bank_side);
+  ASSERT_TRUE(item.ok()) << item.status().ToString();
+  json video_line = {{"file", "b.avi"}, {"type", "video"}, {"video", service::VideoToJson(*item)}};
+  r = client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a), video_line.dump() + "\n",
+                    "application/x-ndjson");
+  ASSERT_EQ(r->status, 201) << r->body;
+  std::vector<media::Image> cropped_frames;
+  for (const auto& f : testing::PanFrames(160, 120, 0, 75, 43)) {
+    media::Image c = media::Image::Allocate(160 - 48, 120 - 36, media::PixelFormat::kRgb8);
+    for (int y = 0; y < c.height; ++y) std::copy_n(f.row(y + 18) + 3 * 24, c.row_bytes(), c.row(y));
+    cropped_frames.push_back(std::move(c));
+  }
+  testing::WriteVideoFrames(dir_ + "/b-cropped.mkv", cropped_frames, 25);
+  found = upload(read(dir_ + "/b-cropped.mkv"), "video-cropped");
+  EXPECT_EQ(found["decision"], "block") << found.dump();
+  // Its fields are checked as input from outside, naming what was wrong.
+  const std::string pdq = R"("pdq":[")" + std::string(64, 'a') + R"(",90],"norm":[")" +
+                          std::string(64, 'b') + R"(",90])";
+  for (const auto& [bad, what] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"frames":[{"t":"soon",)" + pdq + "}]}", "wrong type"},
+           {R"({"frames":[{"t":0,"pdq":[")" + std::string(64, 'a') + R"(",900]}]})", "quality"},
+           {R"({"frames":[{"t":0,"pdq":["abc",90]}]})", "hex"},
+           {R"({"duration":1e12,"frames":[{"t":0,)" + pdq + "}]}", "duration"},
+           {R"({"frames":[{"t":-1,)" + pdq + "}]}", "time"},
+           {R"({"frames":[]})", "no frames"},
+           {R"("frames")", "no frames"}}) {
+    ExpectError(client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a),
+                              "{\"video\":" + bad + "}\n", "application/x-ndjson"),
+                400, "invalid_argument", what);
+  }
+
   // A picture with its robust signals, as `takedown hash --format jsonl --bank` writes them; a
   // copy cropped by 15% a side is blocked through them.
   const media::Image picture = testing::DetailedPhoto(400, 300, 17);
@@ -1351,16 +1388,24 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
   ASSERT_EQ(ex->status, 200);
   EXPECT_NE(ex->body.find("\"vpdq\""), std::string::npos);
   EXPECT_NE(ex->body.find("\"robust\""), std::string::npos);
-  ASSERT_EQ(client_->Post("/v1/entries/1/disable", Auth(a), "", "application/json")->status, 200);
-  ASSERT_EQ(client_->Post("/v1/entries/2/disable", Auth(a), "", "application/json")->status, 200);
+  EXPECT_NE(ex->body.find("\"video\""), std::string::npos);
+  for (const char* id : {"1", "2", "3"}) {
+    ASSERT_EQ(
+        client_
+            ->Post(std::string("/v1/entries/") + id + "/disable", Auth(a), "", "application/json")
+            ->status,
+        200);
+  }
   EXPECT_EQ(upload(cropped, "cropped-2")["decision"], "allow");
+  EXPECT_EQ(upload(read(dir_ + "/b-cropped.mkv"), "video-cropped-2")["decision"], "allow");
   MakeBank("again");
   r = client_->Post("/v1/banks/again/import?format=jsonl", Auth(a), ex->body,
                     "application/x-ndjson");
   ASSERT_EQ(r->status, 201) << r->body;
-  EXPECT_EQ(json::parse(r->body)["imported"], 2);
+  EXPECT_EQ(json::parse(r->body)["imported"], 3);
   EXPECT_EQ(upload(cropped, "cropped-3")["decision"], "block");
   EXPECT_EQ(upload(read(dir_ + "/copy.mkv"), "video-copy-3")["decision"], "block");
+  EXPECT_EQ(upload(read(dir_ + "/b-cropped.mkv"), "video-cropped-3")["decision"], "block");
 }
 
 TEST_F(HttpTest, MediaChecksHashTheUploadAndDropIt) {

@@ -20,8 +20,10 @@
 #include "hash/image_signals.h"
 #include "hash/vpdq.h"
 #include "match/signals.h"
+#include "match/video_match.h"
 #include "media/video.h"
 #include "sandbox/sandbox.h"
+#include "takedown/service.h"
 
 namespace takedown::cli {
 namespace {
@@ -61,11 +63,16 @@ nlohmann::json SandboxOptions(const HashArgs& a) {
 struct HashOutcome {
   std::string path;
   Result<match::FileSignals> signals = Status(StatusCode::kInternal, "not run");
-  std::optional<hash::VideoSignals> video;    // set instead of signals' content for videos
-  std::optional<std::string> sandboxed_line;  // --sandbox: the line the worker made
+  std::optional<hash::VideoSignals> video;     // set instead of signals' content for videos
+  std::optional<match::VideoItem> bank_video;  // --bank jsonl: the frames' robust signals too
+  std::optional<std::string> sandboxed_line;   // --sandbox: the line the worker made
 };
 
-std::string VideoJsonLine(const std::string& path, const hash::VideoSignals& v, bool fast) {
+// bank: with --bank, the frames' robust signals as the service stores a bank video's ("video":
+// every frame up to 30 a second, with its norm, mirror, centre crops and box), which
+// `takedown match --bank FILE` and a bank's import match as they match media.
+std::string VideoJsonLine(const std::string& path, const hash::VideoSignals& v, bool fast,
+                          const match::VideoItem* bank = nullptr) {
   nlohmann::ordered_json j;
   j["file"] = path;
   j["type"] = "video";
@@ -85,8 +92,18 @@ std::string VideoJsonLine(const std::string& path, const hash::VideoSignals& v, 
   for (const auto& f : v.frames)
     frames.push_back(fmt::format("{},{},{:.3f}", f.hash.ToHex(), f.quality, f.seconds));
   j["vpdq"] = std::move(frames);
+  if (bank) j["video"] = service::VideoToJson(*bank);
   if (!v.report.warnings.empty()) j["warnings"] = v.report.warnings;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// A bank video's robust signals, decoded within the same limits and threads as its vPDQ.
+match::VideoHashOptions BankVideoOptions(const hash::VpdqOptions& vo) {
+  match::VideoHashOptions bo;
+  bo.bank = true;
+  bo.video.limits = vo.video.limits;
+  bo.video.threads = vo.video.threads;
+  return bo;
 }
 
 // One per worker: plain hashing for csv, plain plus robust signals for jsonl.
@@ -181,6 +198,13 @@ int RunHash(const HashArgs& args) {
       } else {
         out.signals = v.status();
       }
+      if (v.ok() && robust && args.bank) {
+        auto b = match::HashVideoForMatching(item.path, BankVideoOptions(vo));
+        if (b.ok())
+          out.bank_video = std::move(b).value();
+        else
+          out.signals = b.status();
+      }
     } else if (robust) {
       out.signals =
           w.robust.HashFile(item.path, args.bank, options.limits, options.mode, options.dihedral);
@@ -212,7 +236,8 @@ int RunHash(const HashArgs& args) {
       } else if (r.video) {
         for (const auto& w : r.video->report.warnings) spdlog::warn("{}: {}", r.path, w);
         line = args.format == "vpdq" ? hash::VpdqText(*r.video)
-                                     : VideoJsonLine(r.path, *r.video, args.video_mode == "fast");
+                                     : VideoJsonLine(r.path, *r.video, args.video_mode == "fast",
+                                                     r.bank_video ? &*r.bank_video : nullptr);
       } else {
         for (const auto& w : r.signals->plain.warnings) spdlog::warn("{}: {}", r.path, w);
         line = robust ? SignalsJsonLine(r.path, *r.signals)
@@ -265,8 +290,15 @@ sandbox::Answer HashJobInSandbox(const nlohmann::json& o, std::span<const uint8_
     auto v = hash::HashVideoBytes(file, vo);
     if (!v.ok()) return error(v.status());
     warnings = v->report.warnings;
-    out["line"] = args.format == "vpdq" ? hash::VpdqText(*v)
-                                        : VideoJsonLine(path, *v, args.video_mode == "fast");
+    std::optional<match::VideoItem> bank;
+    if (robust && args.bank) {
+      auto b = match::HashVideoBytesForMatching(file, BankVideoOptions(vo));
+      if (!b.ok()) return error(b.status());
+      bank = std::move(b).value();
+    }
+    out["line"] = args.format == "vpdq"
+                      ? hash::VpdqText(*v)
+                      : VideoJsonLine(path, *v, args.video_mode == "fast", bank ? &*bank : nullptr);
   } else if (robust) {
     match::SignalHasher hasher;
     auto f =

@@ -331,14 +331,15 @@ Status LoadBankFile(const std::string& path, Bank* bank) {
         errors.push_back(fmt::format("line {}: malformed JSON", n));
         continue;
       }
-      if (j.is_object() && j.value("type", "") == "video") {
-        auto v = match::VideoItemFromHashLine(j);
+      if (service::IsVideoLine(j)) {
+        auto v = service::VideoFromListLine(j);
         if (!v.ok()) {
           errors.push_back(fmt::format("line {}: {}", n, v.status().message()));
           continue;
         }
-        bank->video_names.push_back(j.value("file", name));
-        bank->videos.Add(*v);
+        const bool named = j.contains("file") && j["file"].is_string();
+        bank->video_names.push_back(named ? j["file"].get<std::string>() : name);
+        bank->videos.Add(**v);
         continue;
       }
       auto s = match::SignalsFromJson(j, &name);

@@ -53,7 +53,7 @@ std::string VpdqText(const VideoSignals& v);
 // Parses that format (line numbers in errors). fps is not needed: timestamps are read as given.
 // Every number is read whole (frame number >= 0, quality 0..100, timestamp 0..kMaxVpdqSeconds
 // with no exponent), or the line is refused.
-inline constexpr double kMaxVpdqSeconds = 1e7;
+inline constexpr double kMaxVpdqSeconds = 7 * 24 * 3600;  // a week
 Result<std::vector<VpdqFrame>> ParseVpdqText(const std::string& text);
 
 }  // namespace takedown::hash

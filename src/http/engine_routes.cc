@@ -1,5 +1,7 @@
 // The engine's routes: API keys, banks and their entries, the upload gate, content backfill,
 // the audit chain.
+#include <algorithm>
+
 #include "core/clock.h"
 #include "http/server_impl.h"
 
@@ -7,7 +9,8 @@ namespace takedown::http {
 namespace {
 
 // An entry's robust and video signals in the form an import reads back: "robust" as a request's
-// evidence carries it ([hex, quality] pairs), a video's frames as "vpdq" strings. A stored value
+// evidence carries it ([hex, quality] pairs), a video's frames as "vpdq" strings (and, for a
+// video hashed from media, its frames' robust signals as "video"). A stored value
 // that cannot be read is left out and logged (the entry's plain signals still go out).
 void ExportSignals(const store::BankEntryRecord& e, json* j) {
   auto pair = [](const hash::PdqHash& h) { return json::array({h.hash.ToHex(), h.quality}); };
@@ -34,6 +37,11 @@ void ExportSignals(const store::BankEntryRecord& e, json* j) {
       for (const auto& f : (*v)->frames)
         frames.push_back(fmt::format("{},{},{:.3f}", f.pdq.hash.ToHex(), f.pdq.quality, f.seconds));
       (*j)["vpdq"] = std::move(frames);
+      // A bank video hashed from media: its frames' robust signals too, as the import reads them.
+      const bool robust = std::any_of((*v)->frames.begin(), (*v)->frames.end(), [](const auto& f) {
+        return f.norm.quality > 0 || !f.norm_crops.empty() || f.box.has_value();
+      });
+      if (robust) (*j)["video"] = service::VideoToJson(**v);
     } else {
       spdlog::warn("export: entry {}: {}", e.id, v.status().message());
     }

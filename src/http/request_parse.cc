@@ -225,9 +225,8 @@ namespace {
 // jsonl` video line).
 Result<service::Signals> ImportLine(const json& j) {
   TD_ASSIGN_OR_RETURN(service::Signals s, ParseSignals(j));
-  if (j.contains("vpdq") || j.value("type", "") == "video") {
-    TD_ASSIGN_OR_RETURN(auto v, match::VideoItemFromHashLine(j));
-    s.video = std::make_shared<const match::VideoItem>(std::move(v));
+  if (service::IsVideoLine(j)) {
+    TD_ASSIGN_OR_RETURN(s.video, service::VideoFromListLine(j));
     return s;
   }
   if (j.contains("signals") || j.contains("variants")) {
@@ -270,9 +269,9 @@ Result<std::vector<service::Signals>> ParseImport(const std::string& format,
     auto frames = hash::ParseVpdqText(body);
     if (!frames.ok()) return frames.status();
     if (frames->empty()) return InvalidArgument("no vPDQ frames in the body");
-    if (frames->size() > kMaxImportVpdqFrames)
+    if (frames->size() > service::kMaxListVideoFrames)
       return ResourceExhausted(
-          fmt::format("more than {} vPDQ frames in one video", kMaxImportVpdqFrames));
+          fmt::format("more than {} vPDQ frames in one video", service::kMaxListVideoFrames));
     service::Signals s;
     s.video = std::make_shared<const match::VideoItem>(match::VideoItemFromVpdq(*frames, 0, 0));
     return std::vector<service::Signals>{std::move(s)};

@@ -14,8 +14,6 @@
 namespace takedown::http {
 
 constexpr size_t kMaxBatchItems = 10000;
-// One imported video's vPDQ frames (a hash a second: 5.8 days; every frame at 30 fps: 4.6 hours).
-constexpr size_t kMaxImportVpdqFrames = 500'000;
 
 // The body as a JSON object; Unsupported unless Content-Type is application/json.
 Result<nlohmann::json> ParseJsonObject(const std::string& content_type, const std::string& body);

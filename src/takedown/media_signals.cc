@@ -7,6 +7,7 @@
 
 #include "hash/digest.h"
 #include "hash/image_signals.h"
+#include "hash/vpdq.h"
 #include "intake/notice.h"
 #include "match/signals.h"
 #include "media/format.h"
@@ -20,7 +21,9 @@ Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
   if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer())
     return DataLoss("bad frame hash");
   TD_ASSIGN_OR_RETURN(auto h, hash::Hash256::FromHex(j[0].get<std::string>()));
-  return hash::PdqHash{h, j[1].get<int>()};
+  const int64_t q = j[1].get<int64_t>();
+  if (q < 0 || q > 100) return DataLoss("bad frame hash: quality not 0..100");
+  return hash::PdqHash{h, static_cast<int>(q)};
 }
 
 }  // namespace
@@ -153,6 +156,41 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::js
     v->frames.push_back(s);
   }
   return std::shared_ptr<const match::VideoItem>(std::move(v));
+}
+
+bool IsVideoLine(const nlohmann::json& line) {
+  return line.is_object() && (line.contains("vpdq") || line.contains("video") ||
+                              (line.contains("type") && line["type"] == "video"));
+}
+
+Result<std::shared_ptr<const match::VideoItem>> VideoFromListLine(const nlohmann::json& line) {
+  if (!line.contains("video")) {
+    TD_ASSIGN_OR_RETURN(auto v, match::VideoItemFromHashLine(line));
+    if (v.frames.size() > kMaxListVideoFrames)
+      return ResourceExhausted(fmt::format("\"vpdq\": more than {} frames", kMaxListVideoFrames));
+    return std::make_shared<const match::VideoItem>(std::move(v));
+  }
+  Result<std::shared_ptr<const match::VideoItem>> v = InvalidArgument("not read");
+  try {
+    v = VideoFromJson(line["video"]);
+  } catch (const nlohmann::json::exception&) {
+    v = InvalidArgument("a field has the wrong type");
+  }
+  if (!v.ok()) return InvalidArgument(fmt::format("\"video\": {}", v.status().message()));
+  const auto& item = **v;
+  if (item.frames.empty()) return InvalidArgument("\"video\": no frames");
+  if (item.frames.size() > kMaxListVideoFrames)
+    return ResourceExhausted(fmt::format("\"video\": more than {} frames", kMaxListVideoFrames));
+  auto within = [](double t) { return t >= 0 && t <= hash::kMaxVpdqSeconds; };
+  if (!within(item.duration) || !within(item.fps))
+    return InvalidArgument(
+        fmt::format("\"video\": duration and fps must be 0..{}", hash::kMaxVpdqSeconds));
+  for (size_t i = 0; i < item.frames.size(); ++i) {
+    if (!within(item.frames[i].seconds))
+      return InvalidArgument(
+          fmt::format("\"video\": frame {}: time not 0..{}", i, hash::kMaxVpdqSeconds));
+  }
+  return v;
 }
 
 Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_side,

@@ -73,6 +73,16 @@ Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& 
 nlohmann::json VideoToJson(const match::VideoItem& v);
 Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::json& j);
 
+// A hash list's video line (`takedown hash --format jsonl [--bank]`, an export): one with "vpdq"
+// frames or "type": "video".
+bool IsVideoLine(const nlohmann::json& line);
+// Its signals, checked as input from outside: "video" (the frames' robust signals, as `--bank`
+// writes them and the store keeps them: matched as a media entry's are) or else "vpdq" (plain
+// frame PDQs); every hash and quality checked, times and duration within a week, at most
+// kMaxListVideoFrames frames. Errors name the field.
+inline constexpr size_t kMaxListVideoFrames = 500'000;  // a day at 5 fps, 4.6 hours at 30
+Result<std::shared_ptr<const match::VideoItem>> VideoFromListLine(const nlohmann::json& line);
+
 inline constexpr size_t kMaxLayers = 16;  // an upload's frame layers kept
 
 // The signals of media bytes, hashed in this process: an image's PDQ, digests and robust signals

@@ -363,8 +363,14 @@ void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& 
     f->width = width;
     f->height = height;
     av_frame_get_buffer(f, 32);
-    const uint8_t* src[4] = {images[i].pixels.data(), nullptr, nullptr, nullptr};
-    int stride[4] = {static_cast<int>(images[i].row_bytes()), 0, 0, 0};
+    // swscale's SIMD reads whole blocks past the end of a row: rows padded to 64 bytes and a
+    // spare row after the last, or a width that is not a multiple of 16 reads past the buffer.
+    const size_t row = images[i].row_bytes(), padded_row = (row + 63) / 64 * 64;
+    std::vector<uint8_t> padded(padded_row * (static_cast<size_t>(height) + 1));
+    for (int y = 0; y < height; ++y)
+      std::copy_n(images[i].row(y), row, padded.data() + padded_row * static_cast<size_t>(y));
+    const uint8_t* src[4] = {padded.data(), nullptr, nullptr, nullptr};
+    int stride[4] = {static_cast<int>(padded_row), 0, 0, 0};
     sws_scale(sws, src, stride, 0, height, f->data, f->linesize);
     f->pts = static_cast<int64_t>(i);
     avcodec_send_frame(ctx, f);
