@@ -1382,6 +1382,27 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
                             "text/plain"),
               400, "invalid_argument", "pdq");
 
+  ExpectError(client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a),
+                            "{\"pdq\":\"" + std::string(64, 'b') + "\",\"robust\":{\"norm\":[\"" +
+                                std::string(64, 'b') + "\",90]}}\n",
+                            "text/plain"),
+              400, "invalid_argument", "variants");
+  // A line of `takedown hash --format jsonl` without --bank (an upload's signals, no variants)
+  // stays a hash-only entry: a mirrored copy is blocked through the upload's own dihedral hashes.
+  const media::Image listed = testing::DetailedPhoto(320, 240, 19);
+  auto upload_line = hasher.HashBytes(*media::EncodeJpeg(listed, 92), /*bank=*/false);
+  ASSERT_TRUE(upload_line.ok());
+  r = client_->Post("/v1/banks/ncii/import?format=jsonl", Auth(a),
+                    match::SignalsToJson("l.jpg", *upload_line).dump() + "\n",
+                    "application/x-ndjson");
+  ASSERT_EQ(r->status, 201) << r->body;
+  media::Image mirrored = listed;
+  for (int y = 0; y < mirrored.height; ++y) {
+    for (int x = 0; x < mirrored.width; ++x)
+      std::copy_n(listed.row(y) + 3 * (listed.width - 1 - x), 3, mirrored.row(y) + 3 * x);
+  }
+  EXPECT_EQ(upload(*media::EncodeJpeg(mirrored, 85), "mirrored")["decision"], "block");
+
   // The export carries the video's frames and the picture's robust signals; a second bank made
   // from it blocks both copies too.
   auto ex = Get("/v1/banks/ncii/export", a);
@@ -1389,7 +1410,7 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
   EXPECT_NE(ex->body.find("\"vpdq\""), std::string::npos);
   EXPECT_NE(ex->body.find("\"robust\""), std::string::npos);
   EXPECT_NE(ex->body.find("\"video\""), std::string::npos);
-  for (const char* id : {"1", "2", "3"}) {
+  for (const char* id : {"1", "2", "3", "4"}) {
     ASSERT_EQ(
         client_
             ->Post(std::string("/v1/entries/") + id + "/disable", Auth(a), "", "application/json")
@@ -1402,7 +1423,7 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
   r = client_->Post("/v1/banks/again/import?format=jsonl", Auth(a), ex->body,
                     "application/x-ndjson");
   ASSERT_EQ(r->status, 201) << r->body;
-  EXPECT_EQ(json::parse(r->body)["imported"], 3);
+  EXPECT_EQ(json::parse(r->body)["imported"], 4);
   EXPECT_EQ(upload(cropped, "cropped-3")["decision"], "block");
   EXPECT_EQ(upload(read(dir_ + "/copy.mkv"), "video-copy-3")["decision"], "block");
   EXPECT_EQ(upload(read(dir_ + "/b-cropped.mkv"), "video-cropped-3")["decision"], "block");

@@ -221,15 +221,18 @@ namespace {
 
 // One jsonl line of a hash list: plain signals (pdq, quality, md5, sha256), with an image's robust
 // signals ("robust", as a request's evidence carries them; or the "signals" and "variants" of a
-// `takedown hash --format jsonl --bank` line), or a video's vPDQ frames (a `takedown hash --format
-// jsonl` video line).
+// `takedown hash --format jsonl --bank` line), or a video (its "video" frames' robust signals, or
+// its "vpdq" frames).
 Result<service::Signals> ImportLine(const json& j) {
   TD_ASSIGN_OR_RETURN(service::Signals s, ParseSignals(j));
   if (service::IsVideoLine(j)) {
     TD_ASSIGN_OR_RETURN(s.video, service::VideoFromListLine(j));
     return s;
   }
-  if (j.contains("signals") || j.contains("variants")) {
+  // Robust signals count only with the bank side's variants: a line of `takedown hash --format
+  // jsonl` without --bank (an upload's signals) stays a hash-only entry, which the gate matches
+  // through the upload's own dihedral hashes, box and layers.
+  if (j.contains("variants")) {
     std::string file;
     TD_ASSIGN_OR_RETURN(const match::FileSignals f, match::SignalsFromJson(j, &file));
     if (!s.pdq) return InvalidArgument("robust signals come with the image's \"pdq\"");
@@ -251,6 +254,10 @@ Result<service::Signals> ImportLine(const json& j) {
       for (const auto& p : problems) m += (m.empty() ? "" : "; ") + p.ToString();
       return InvalidArgument(m);
     }
+    if (claim->variants.empty())
+      return InvalidArgument(
+          "\"robust\" needs the bank side's \"variants\" (without them, leave \"robust\" out: "
+          "the entry is then matched as a hash-only one)");
     s.robust = std::make_shared<const service::RobustImage>(
         service::RobustImage{claim->norm, claim->box, claim->variants, {}, {}, {}, {}});
   }
