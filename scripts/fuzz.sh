@@ -9,7 +9,12 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAKEDOWN_FUZZ=ON \
   -DTAKEDOWN_BUILD_TESTS=OFF -DTAKEDOWN_BUILD_BENCH=OFF -DTAKEDOWN_CONSOLE=OFF >/dev/null
-cmake --build build-fuzz --target request_parse_fuzz worker_job_fuzz >/dev/null
+# The build's output only when it fails (it went to /dev/null, so a failing build ended CI silently).
+cmake --build build-fuzz --target request_parse_fuzz worker_job_fuzz >build-fuzz/build.log 2>&1 || {
+  grep -E "error|undefined reference" build-fuzz/build.log | head -40 >&2
+  echo "fuzz: building the fuzz targets FAILED (build-fuzz/build.log)" >&2
+  exit 1
+}
 # name corpus-dir max-len: each target from its corpus (copied, so the repository is not written)
 run() {
   local name=$1 corpus=$2 max_len=$3
