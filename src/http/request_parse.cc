@@ -249,11 +249,7 @@ Result<service::Signals> ImportLine(const json& j) {
     if (!s.pdq) return InvalidArgument("\"robust\" comes with the image's \"pdq\"");
     intake::Problems problems;
     const auto claim = intake::ParseRobustClaim(j["robust"], "robust", &problems);
-    if (!claim) {
-      std::string m;
-      for (const auto& p : problems) m += (m.empty() ? "" : "; ") + p.ToString();
-      return InvalidArgument(m);
-    }
+    if (!claim) return intake::ProblemsStatus(problems);
     if (claim->variants.empty())
       return InvalidArgument(
           "\"robust\" needs the bank side's \"variants\" (without them, leave \"robust\" out: "

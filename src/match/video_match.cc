@@ -149,10 +149,8 @@ Result<VideoItem> VideoItemFromHashLine(const nlohmann::json& j) {
   VideoItem v = VideoItemFromVpdq(frames, fps, duration);
   if (j.contains("sha256") && !j["sha256"].is_null()) {
     const auto& d = j["sha256"];
-    if (!d.is_string() || d.get_ref<const std::string&>().size() != 64 ||
-        !hash::Hash256::FromHex(d.get<std::string>()).ok())
-      return InvalidArgument("\"sha256\" must be 64 hex digits");
-    v.sha256 = AsciiLower(d.get<std::string>());
+    v.sha256 = d.is_string() ? AsciiLower(d.get<std::string>()) : "";
+    if (!IsLowerHex(v.sha256, 64)) return InvalidArgument("\"sha256\" must be 64 hex digits");
   }
   return v;
 }
