@@ -1,5 +1,8 @@
 // The API client: same-origin fetches with the session cookie; every change carries the
 // session's CSRF token; a 401 anywhere sends the user back to the sign-in screen.
+import { getLang } from './i18n.js';
+import { apiMessage, splitProblems } from './apitext.js';
+
 let csrf = '';
 let onUnauthenticated = () => {};
 
@@ -28,7 +31,7 @@ export async function request(method, path, opts = {}) {
   const res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
   if (!res.ok) {
     const err = await errorOf(res);
-    if (res.status === 401 && !opts.noAuthRedirect) onUnauthenticated(err.message);
+    if (res.status === 401 && !opts.noAuthRedirect) onUnauthenticated(say(err));
     throw err;
   }
   if (opts.raw) return res;
@@ -61,7 +64,7 @@ export function upload(method, path, body, contentType, onProgress) {
       if (xhr.status >= 200 && xhr.status < 300) { resolve(parsed); return; }
       const e = parsed && parsed.error ? parsed.error : { code: 'http_' + xhr.status, message: `${xhr.status}` };
       const err = new ApiError(xhr.status, e.code, e.message);
-      if (xhr.status === 401) onUnauthenticated(err.message);
+      if (xhr.status === 401) onUnauthenticated(say(err));
       reject(err);
     };
     xhr.send(body);
@@ -69,11 +72,17 @@ export function upload(method, path, body, contentType, onProgress) {
 }
 
 // "invalid request: a: msg; evidence[0].pdq: msg" -> [{field, message}]
-export function problems(message) {
-  const text = String(message || '').replace(/^invalid request:\s*/, '');
-  const parts = text.split(/;\s+(?=[A-Za-z_][\w.\[\]]*: )/);
-  return parts.map((p) => {
-    const m = p.match(/^([A-Za-z_][\w.\[\]]*):\s+([\s\S]*)$/);
-    return m ? { field: m[1], message: m[2] } : { field: '', message: p };
-  });
+export const problems = splitProblems;
+
+// What to show of a refusal (an ApiError, or a message already worded): in the console's
+// language (apitext.js).
+export function say(err) {
+  if (!err) return '';
+  if (typeof err === 'string') return err;
+  return apiMessage(err.message, err.code, getLang());
+}
+
+// The refusal of a fetch made outside request() (pictures read as bytes), worded by say().
+export async function refusalOf(res) {
+  return say(await errorOf(res));
 }

@@ -2,7 +2,7 @@ import { html, render } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import './styles.css';
 import { t, getLang, setLang } from './i18n.js';
-import { get, del, signIn, setCsrf, setUnauthenticatedHandler } from './api.js';
+import { get, del, signIn, setCsrf, setUnauthenticatedHandler, say } from './api.js';
 import { useRoute, navigate, interceptLinks } from './router.js';
 import { ErrorText, Loading } from './ui.js';
 import { Queue } from './views/queue.js';
@@ -155,7 +155,7 @@ function App() {
     });
     get('/console/session', { noAuthRedirect: true })
       .then((s) => { setCsrf(s.csrf_token); setSession(s); })
-      .catch((e) => { setSession(null); if (e.status !== 401) setMessage(e.message); });
+      .catch((e) => { setSession(null); if (e.status !== 401) setMessage(say(e)); });
   }, []);
   async function signOut() {
     try { await del('/console/session', { noAuthRedirect: true }); } catch { /* ended already */ }

@@ -2,6 +2,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { t, locale } from './i18n.js';
+import { say } from './api.js';
 
 const fmtCache = new Map();
 function dateFmt() {
@@ -59,7 +60,7 @@ export function Deadline({ v, now }) {
 
 export function ErrorText({ error, id }) {
   if (!error) return null;
-  const msg = typeof error === 'string' ? error : error.message;
+  const msg = say(error);
   return html`<p class="error" role="alert" id=${id}>${msg}</p>`;
 }
 

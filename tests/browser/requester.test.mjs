@@ -105,3 +105,35 @@ test('requester: submit request, follow My requests to confirmed, download the c
   page.assertClean();
   await context.close();
 });
+
+// The Korean console words the service's refusals in Korean (console/src/apitext.js): the same
+// bad notice's problems beside their fields, none left in English.
+test('requester (ko): the service\'s problems are shown in Korean beside their fields', async () => {
+  const context = await newContext(browser, { lang: 'ko', width: 390 });
+  const page = await guardedPage(context, web.origin);
+  await signIn(page, web.origin, s.keys.requester, '/console/', { lang: 'ko' });
+  await page.getByRole('link', { name: '요청 제출', exact: true }).click();
+  await page.getByRole('heading', { name: '요청 제출', exact: true }).waitFor();
+  await page.locator('#nr-email').fill('not-an-email');
+  await page.locator('select[id$="-kind"]').first().selectOption('pdq');
+  await page.locator('input[id$="-value"]').first().fill('abc');
+  await page.getByRole('button', { name: '요청 제출', exact: true }).click();
+  await page.locator('#nr-explanation-err').waitFor();
+  const shown = {
+    explanation: await page.locator('#nr-explanation-err').innerText(),
+    email: await page.locator('#nr-email-err').innerText(),
+    accuracy: await page.locator('#nr-accuracy-err').innerText(),
+    item: await page.locator('.item-row .error').first().innerText(),
+  };
+  assert.match(shown.explanation, /^빠졌습니다: 콘텐츠가 불법인 이유/);
+  assert.equal(shown.email, '이메일 주소가 아닙니다');
+  assert.match(shown.accuracy, /^확인해야 합니다: /);
+  assert.match(shown.item, /16진수 64자리가 아닙니다/);
+  for (const [field, text] of Object.entries(shown)) {
+    assert.doesNotMatch(text, /\b(missing|must be|not an email|hex digits)\b/, `${field} in Korean: ${text}`);
+  }
+  assert.match(await page.locator('.new-request [role="alert"]').innerText(), /아래 표시된 항목을 고치세요/);
+  await screenshot(page, 'new-errors', 'ko', 390);
+  page.assertClean();
+  await context.close();
+});

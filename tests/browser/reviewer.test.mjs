@@ -88,7 +88,18 @@ test('reviewer: queue, request, reveal with a reason for 30 s, approve; removals
   const decision = page.getByRole('region', { name: 'Decision', exact: true });
   await decision.getByRole('button', { name: 'Approve', exact: true }).click();
   await decision.getByText('A reason is required.').waitFor();
+  // A ground of the other outcome is said beside the ground, and nothing is sent.
+  await decision.getByLabel('Policy ground').selectOption('ground_not_illegal');
+  await decision.getByLabel('Reason', { exact: true }).fill('placeholder');
+  await decision.getByRole('button', { name: 'Approve', exact: true }).click();
+  await decision.getByText('This ground is for rejecting a request: choose a ground to approve it, or reject.').waitFor();
+  assert.equal(await decision.getByLabel('Policy ground').getAttribute('aria-invalid'), 'true');
+  assert.equal(await decision.getByText('A reason is required.').count(), 0, 'the reason, now given, is no longer marked');
+  await decision.scrollIntoViewIfNeeded();
+  await screenshot(page, 'decision-ground', 'en', 1280);
+  assert.equal((await s.api(s.keys.admin, 'GET', `/v1/requests/${id}`)).body.status, 'pending_review', 'nothing decided');
   await decision.getByLabel('Policy ground').selectOption({ index: 0 });
+  assert.equal(await decision.getByLabel('Policy ground').getAttribute('aria-invalid'), null, 'the ground\'s problem goes with the change');
   await decision.getByLabel('Reason', { exact: true }).fill('The reported picture and its copies are the notifier’s intimate image');
   await decision.getByRole('button', { name: 'Approve', exact: true }).click();
   await page.getByRole('heading', { name: 'Approved', exact: true }).waitFor();

@@ -1,7 +1,8 @@
 // Small pieces the report's two screens share.
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { t, locale } from './i18n.js';
+import { t, locale, getLang } from './i18n.js';
+import { apiMessage, problemText } from '../apitext.js';
 import { recoveryByEmail } from './api.js';
 
 export const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -42,14 +43,15 @@ export function messageOf(err) {
   if (!err) return '';
   if (err.status === 429) return waitText(err.retryAfter);
   if (err.status === 0) return t('network_error');
-  return err.message || String(err);
+  return apiMessage(err.message || String(err), err.code, getLang());
 }
 
 // The API's per-field problems: {field: text}, items[i].x under itemKey(i), the rest in `rest`.
 export function mapFields(fields, itemKey) {
   const out = {}, rest = [];
   const add = (k, msg) => { out[k] = out[k] ? `${out[k]}; ${msg}` : msg; };
-  for (const { field = '', problem = '' } of fields || []) {
+  for (const { field = '', problem: given = '' } of fields || []) {
+    const problem = problemText(given, getLang());
     const m = field.match(/^items\[(\d+)\]/);
     if (m) {
       const key = itemKey(Number(m[1]));

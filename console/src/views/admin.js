@@ -1,7 +1,8 @@
 import { html } from 'htm/preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { t } from '../i18n.js';
-import { get, post, del, upload } from '../api.js';
+import { t, getLang } from '../i18n.js';
+import { problemText } from '../apitext.js';
+import { get, post, del, upload, say } from '../api.js';
 import { Time, ErrorText, Loading, useLoad } from '../ui.js';
 
 // ---------- Banks ----------
@@ -17,7 +18,7 @@ function CreateBank({ onDone }) {
   const [error, setError] = useState('');
   async function submit(e) {
     e.preventDefault(); setError('');
-    try { await post('/v1/banks', { ...f, pdq_threshold: Number(f.pdq_threshold) }); setF({ ...f, name: '' }); onDone(); } catch (err) { setError(err.message); }
+    try { await post('/v1/banks', { ...f, pdq_threshold: Number(f.pdq_threshold) }); setF({ ...f, name: '' }); onDone(); } catch (err) { setError(say(err)); }
   }
   const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
   return html`<form onSubmit=${submit} class="panel inline-form" aria-labelledby="cb-h">
@@ -57,8 +58,8 @@ function ImportForm({ banks, onDone }) {
       setResult(r); onDone();
     } catch (err) {
       const per = String(err.message).split(/;\s*(?=line \d+)/).filter((s) => /^line \d+/.test(s));
-      if (per.length) setLines(per.map((s) => { const m = s.match(/^line (\d+):?\s*(.*)$/); return { line: m[1], msg: m[2] }; }));
-      else setError(err.message);
+      if (per.length) setLines(per.map((s) => { const m = s.match(/^line (\d+):?\s*(.*)$/); return { line: m[1], msg: problemText(m[2], getLang()) }; }));
+      else setError(say(err));
     } finally { setProgress(null); }
   }
   return html`<form onSubmit=${submit} class="panel stack" aria-labelledby="imp-h">
@@ -132,7 +133,7 @@ function EntryRow({ e, onChange }) {
     try {
       const r = await post(`/v1/entries/${e.entry_id}/${e.enabled ? 'disable' : 'enable'}`, {});
       onChange({ ...e, enabled: r && typeof r.enabled === 'boolean' ? r.enabled : !e.enabled });
-    } catch (err) { setError(err.message); } finally { setBusy(false); }
+    } catch (err) { setError(say(err)); } finally { setBusy(false); }
   }
   const hashes = HASHES.filter(([k]) => e[k]);
   return html`<tr>
@@ -172,7 +173,7 @@ export function BankEntries({ name }) {
     }, (err) => {
       if (!live) return;
       setResult(null);
-      if (err.status === 400 && /\bprefix\b/.test(err.message)) { setPrefixError(err.message); setError(null); } else { setError(err); setPrefixError(''); }
+      if (err.status === 400 && /\bprefix\b/.test(err.message)) { setPrefixError(say(err)); setError(null); } else { setError(err); setPrefixError(''); }
     }).finally(() => live && setLoading(false));
     return () => { live = false; };
   }, [name, query]);
@@ -233,7 +234,7 @@ function KeyRow({ k, self, onRevoked }) {
   useLayoutEffect(() => { if (confirming && question.current) question.current.focus(); }, [confirming]);
   async function revoke() {
     setBusy(true); setError('');
-    try { await del(`/v1/keys/${encodeURIComponent(k.key_id)}`); setConfirming(false); onRevoked(k); } catch (err) { setError(err.message); } finally { setBusy(false); }
+    try { await del(`/v1/keys/${encodeURIComponent(k.key_id)}`); setConfirming(false); onRevoked(k); } catch (err) { setError(say(err)); } finally { setBusy(false); }
   }
   function cancel() { setConfirming(false); setError(''); setTimeout(() => revokeBtn.current && revokeBtn.current.focus(), 0); }
   const qid = `rk-q-${k.key_id}`;
@@ -269,7 +270,7 @@ export function Keys({ session }) {
   useEffect(() => { if (list.data) setKeys(list.data.keys); }, [list.data]);
   async function create(e) {
     e.preventDefault(); setError(''); setCreated(null);
-    try { setCreated(await post('/v1/keys', { name: name.trim(), role })); setName(''); list.reload(); } catch (err) { setError(err.message); }
+    try { setCreated(await post('/v1/keys', { name: name.trim(), role })); setName(''); list.reload(); } catch (err) { setError(say(err)); }
   }
   function onRevoked(k) {
     setKeys((ks) => ks.map((x) => (x.key_id === k.key_id ? { ...x, revoked: true } : x)));

@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { t } from '../i18n.js';
-import { get, post } from '../api.js';
+import { get, post, say } from '../api.js';
 import { Time, ErrorText, Loading, useLoad } from '../ui.js';
 
 function AppealForm({ a, onDone }) {
@@ -19,7 +19,7 @@ function AppealForm({ a, onDone }) {
       const body = { outcome, reason: reason.trim() };
       if (outcome === 'upheld') body.disable_entry = disable;
       onDone(await post(`/v1/appeals/${a.id}/decision`, body));
-    } catch (err) { setError(err.message); } finally { setBusy(false); }
+    } catch (err) { setError(say(err)); } finally { setBusy(false); }
   }
   return html`<form onSubmit=${submit} noValidate class="stack appeal-form">
     <div class="field">

@@ -3,8 +3,8 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n.js';
-import { get, post, del } from '../api.js';
-import { DecisionFields, GROUNDS, decisionBody } from './request.js';
+import { get, post, del, say } from '../api.js';
+import { DecisionFields, groundsFor, decisionBody } from './request.js';
 
 const IN_FLIGHT = 4;
 const CHATS_SHOWN = 8;
@@ -28,7 +28,7 @@ function chatsText(chats) {
 // items: the selected queue items; approve: true or false; onDone: after the last decision.
 export function BulkDecision({ items, approve, onClose, onStart, onDone }) {
   const [spreads, setSpreads] = useState({});
-  const [ground, setGround] = useState(approve ? GROUNDS[0] : GROUNDS[2]);
+  const [ground, setGround] = useState(groundsFor(approve)[0]);
   const [reason, setReason] = useState('');
   const [dsa, setDsa] = useState('');
   const [reasonError, setReasonError] = useState('');
@@ -44,7 +44,7 @@ export function BulkDecision({ items, approve, onClose, onStart, onDone }) {
       try {
         const s = await get(`/v1/requests/${r.id}/spread`);
         v = { copies: s.copies.map((c) => c.content_id), count: s.totals.copies, chats: s.chats.map((c) => c.chat_id) };
-      } catch (e) { v = { error: e.message }; }
+      } catch (e) { v = { error: say(e) }; }
       if (live) setSpreads((m) => ({ ...m, [r.id]: v }));
     });
     return () => { live = false; };
@@ -74,9 +74,9 @@ export function BulkDecision({ items, approve, onClose, onStart, onDone }) {
           line = { id: r.id, ok: true, message: t('st_' + v.status) };
         } catch (err) {
           del(`/v1/requests/${r.id}/claim`).catch(() => {}); // not decided: let others take it
-          line = { id: r.id, ok: false, message: err.message };
+          line = { id: r.id, ok: false, message: say(err) };
         }
-      } catch (err) { line = { id: r.id, ok: false, message: err.message }; }
+      } catch (err) { line = { id: r.id, ok: false, message: say(err) }; }
       out.push(line);
       setResults([...out]);
     }
@@ -103,7 +103,7 @@ export function BulkDecision({ items, approve, onClose, onStart, onDone }) {
       ? t(approve ? 'bulk_total_remove' : 'bulk_total_keep', { copies: t('n_copies', { n: allCopies.size }), chats: t('n_chats', { n: allChats.size }) })
       : t('loading')}</p>
     ${stage === 'preview' ? html`<form onSubmit=${confirm} noValidate class="stack">
-      <${DecisionFields} prefix="bulk" category=${categories.join(', ')} ground=${ground} setGround=${setGround}
+      <${DecisionFields} prefix="bulk" category=${categories.join(', ')} approve=${approve} ground=${ground} setGround=${setGround}
         reason=${reason} setReason=${(v) => { setReason(v); if (v.trim()) setReasonError(''); }} dsa=${dsa} setDsa=${setDsa} reasonError=${reasonError} />
       <div class="actions">
         <button type="submit" class=${approve ? 'primary' : 'danger'}>${t('confirm')}</button>

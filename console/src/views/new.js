@@ -1,7 +1,8 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { t } from '../i18n.js';
-import { post, problems } from '../api.js';
+import { t, getLang } from '../i18n.js';
+import { post, problems, say } from '../api.js';
+import { problemText } from '../apitext.js';
 import { navigate } from '../router.js';
 
 const CATEGORIES = ['ncii', 'csam', 'deepfake-sexual', 'terrorism', 'other'];
@@ -62,15 +63,16 @@ export function NewRequest() {
         const map = {};
         const rest = [];
         for (const p of problems(err.message)) {
-          if (!p.field) { rest.push(p.message); continue; }
+          if (!p.field) { rest.push(problemText(p.message, getLang())); continue; }
           const m = p.field.match(/^evidence\[(\d+)\]/);
           const key = m ? `evidence.${m[1]}` : p.field;
-          map[key] = map[key] ? `${map[key]}; ${p.message}` : (m && p.field !== m[0] ? `${p.field.slice(m[0].length + 1)}: ${p.message}` : p.message);
+          const what = problemText(p.message, getLang());
+          map[key] = map[key] ? `${map[key]}; ${what}` : (m && p.field !== m[0] ? `${p.field.slice(m[0].length + 1)}: ${what}` : what);
         }
         setErrors(map);
         setTop([t('fix_problems'), ...rest].join(' '));
         setTimeout(() => { const el = document.querySelector('.new-request [aria-invalid="true"]'); if (el) el.focus(); }, 0);
-      } else setTop(err.message);
+      } else setTop(say(err));
     } finally { setBusy(false); }
   }
 

@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n.js';
-import { get, post, del } from '../api.js';
+import { get, post, del, say, refusalOf } from '../api.js';
 import { Time, Deadline, ErrorText, Loading, StatusBadge, useLoad, useNow, usePoll, duration } from '../ui.js';
 import { ClaimState } from './queue.js';
 
@@ -26,7 +26,7 @@ export function RequestPage({ id, session }) {
     : html`<p><a href="/console/queue">← ${t('back_to_queue')}</a></p>`;
   if (error) {
     return html`${back}<h1>${t('request_n', { id })}</h1>
-      <p class="error" role="alert">${error.status === 404 ? `${t('not_found')} ` : ''}${error.message}</p>`;
+      <p class="error" role="alert">${error.status === 404 ? `${t('not_found')} ` : ''}${say(error)}</p>`;
   }
   if (!r) return html`${back}<h1>${t('request_n', { id })}</h1><${Loading} />`;
   return html`${back}
@@ -98,27 +98,13 @@ function EvidenceList({ r, canPreview }) {
   </section>`;
 }
 
-// A blurred greyscale preview by default; the clear picture only after a reason, for 30 seconds.
-// The clear picture is drawn on a canvas from the fetched bytes (no blob: URL, which the CSP
-// forbids for images) so the refusal's message and X-Reveals-Remaining can be read.
-function Preview({ reqId, index }) {
-  const url = `/v1/requests/${reqId}/evidence/${index}/preview`;
-  const [unavailable, setUnavailable] = useState('');
-  const [reason, setReason] = useState('');
+// A clear picture (an ImageBitmap) on a canvas for REVEAL_SECONDS, then gone: the bitmap closed and
+// the canvas cleared, also when the view goes away. show(bitmap) starts (or restarts) it; left is
+// the seconds still to go (0: hidden). Shared by a picture's preview and each video keyframe.
+function useTimedReveal() {
   const [left, setLeft] = useState(0);
-  const [error, setError] = useState('');
-  const [remaining, setRemaining] = useState(null);
-  const [busy, setBusy] = useState(false);
   const canvas = useRef(null);
   const bitmap = useRef(null);
-  const ids = `rv-${reqId}-${index}`;
-  function imgError() {
-    fetch(url, { credentials: 'same-origin' }).then(async (res) => {
-      let msg = `${res.status}`;
-      try { const b = await res.json(); msg = b.error.message; } catch { /* not JSON */ }
-      setUnavailable(msg);
-    }, () => setUnavailable('network error'));
-  }
   function hide() {
     setLeft(0);
     if (bitmap.current) { bitmap.current.close(); bitmap.current = null; }
@@ -136,27 +122,43 @@ function Preview({ reqId, index }) {
     }
   }, [left]);
   useEffect(() => () => hide(), []);
+  function show(b) {
+    if (bitmap.current) bitmap.current.close();
+    bitmap.current = b;
+    if (canvas.current) canvas.current.width = 0;
+    setLeft(REVEAL_SECONDS);
+  }
+  return { left, canvas, hide, show };
+}
+
+// A blurred greyscale preview by default; the clear picture only after a reason, for 30 seconds.
+// The clear picture is drawn on a canvas from the fetched bytes (no blob: URL, which the CSP
+// forbids for images) so the refusal's message and X-Reveals-Remaining can be read.
+function Preview({ reqId, index }) {
+  const url = `/v1/requests/${reqId}/evidence/${index}/preview`;
+  const [unavailable, setUnavailable] = useState('');
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState('');
+  const [remaining, setRemaining] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const { left, canvas, hide, show } = useTimedReveal();
+  const ids = `rv-${reqId}-${index}`;
+  function imgError() {
+    fetch(url, { credentials: 'same-origin' }).then(async (res) => setUnavailable(await refusalOf(res)),
+      () => setUnavailable(t('network_error')));
+  }
   async function reveal(e) {
     e.preventDefault();
     if (!reason.trim()) { setError(t('reveal_need_reason')); return; }
     setBusy(true); setError('');
     try {
       const res = await fetch(`${url}?reveal=true&reason=${encodeURIComponent(reason.trim())}`, { credentials: 'same-origin', cache: 'no-store' });
-      if (!res.ok) {
-        let msg = `${res.status}`;
-        try { const b = await res.json(); msg = b.error.message; } catch { /* not JSON */ }
-        setError(msg);
-        return;
-      }
+      if (!res.ok) { setError(await refusalOf(res)); return; }
       const rem = res.headers.get('X-Reveals-Remaining');
       setRemaining(rem);
-      const b = await createImageBitmap(await res.blob());
-      if (bitmap.current) bitmap.current.close();
-      bitmap.current = b;
-      if (canvas.current) { canvas.current.width = 0; }
-      setLeft(REVEAL_SECONDS);
+      show(await createImageBitmap(await res.blob()));
       setReason('');
-    } catch (err) { setError(err.message); } finally { setBusy(false); }
+    } catch (err) { setError(say(err)); } finally { setBusy(false); }
   }
   if (unavailable) return html`<p class="muted preview-missing">${t('preview_unavailable', { msg: unavailable })}</p>`;
   const shown = left > 0;
@@ -183,10 +185,6 @@ function Preview({ reqId, index }) {
   </div>`;
 }
 
-// The error message of a refused preview or reveal (JSON), or its status.
-async function errorMessage(res) {
-  try { const b = await res.json(); return b.error.message; } catch { return `${res.status}`; }
-}
 
 // A video item: never played (no <video>), shown as a strip of up to six keyframes spread over its
 // length, each blurred and grey like a picture's preview. The keyframes are asked for in order
@@ -211,11 +209,11 @@ function KeyframeStrip({ reqId, index }) {
   }
   function failed(k) {
     fetch(`${base}?frame=${k}`, { credentials: 'same-origin', cache: 'no-store' }).then(async (res) => {
-      const msg = res.ok ? `${res.status}` : await errorMessage(res);
+      const msg = res.ok ? `${res.status}` : await refusalOf(res);
       if (k === 0) { setUnavailable(msg); return; }
       if (res.status !== 404) setStopped(t('keyframes_stopped', { k: k + 1, msg }));
       setAsked(k); setTotal(k);
-    }, () => { if (k === 0) setUnavailable('network error'); else { setStopped(t('keyframes_stopped', { k: k + 1, msg: 'network error' })); setAsked(k); setTotal(k); } });
+    }, () => { if (k === 0) setUnavailable(t('network_error')); else { setStopped(t('keyframes_stopped', { k: k + 1, msg: t('network_error') })); setAsked(k); setTotal(k); } });
   }
   async function reveal(k, show) {
     if (!reason.trim()) { setError(t('reveal_need_reason')); return; }
@@ -223,11 +221,11 @@ function KeyframeStrip({ reqId, index }) {
     try {
       const res = await fetch(`${base}?frame=${k}&reveal=true&reason=${encodeURIComponent(reason.trim())}`,
         { credentials: 'same-origin', cache: 'no-store' });
-      if (!res.ok) { setError(await errorMessage(res)); return; }
+      if (!res.ok) { setError(await refusalOf(res)); return; }
       setRemaining(res.headers.get('X-Reveals-Remaining'));
       show(await createImageBitmap(await res.blob()));
       setReason('');
-    } catch (err) { setError(err.message); } finally { setBusy(false); }
+    } catch (err) { setError(say(err)); } finally { setBusy(false); }
   }
   if (unavailable) return html`<p class="muted preview-missing">${t('preview_unavailable', { msg: unavailable })}</p>`;
   const hint = `${ids}-hint`;
@@ -257,34 +255,9 @@ function KeyframeStrip({ reqId, index }) {
 // One keyframe: the blurred <img> until revealed; the clear one on a canvas for 30 seconds.
 function KeyframeTile({ url, k, total, canReveal, hint, onLoad, onFail, onReveal }) {
   const [ready, setReady] = useState(false);
-  const [left, setLeft] = useState(0);
-  const canvas = useRef(null);
-  const bitmap = useRef(null);
+  const { left, canvas, hide, show } = useTimedReveal();
   const names = { k: k + 1, n: total };
   const label = total === null ? t('keyframe_k', names) : t('keyframe_k_of_n', names);
-  function hide() {
-    setLeft(0);
-    if (bitmap.current) { bitmap.current.close(); bitmap.current = null; }
-    if (canvas.current) { const c = canvas.current; c.getContext('2d').clearRect(0, 0, c.width, c.height); }
-  }
-  useEffect(() => {
-    if (left <= 0) return undefined;
-    const id = setTimeout(() => (left <= 1 ? hide() : setLeft(left - 1)), 1000);
-    return () => clearTimeout(id);
-  }, [left]);
-  useEffect(() => {
-    if (left > 0 && bitmap.current && canvas.current) {
-      const c = canvas.current, b = bitmap.current;
-      if (c.width !== b.width) { c.width = b.width; c.height = b.height; c.getContext('2d').drawImage(b, 0, 0); }
-    }
-  }, [left]);
-  useEffect(() => () => hide(), []);
-  function show(b) {
-    if (bitmap.current) bitmap.current.close();
-    bitmap.current = b;
-    if (canvas.current) canvas.current.width = 0;
-    setLeft(REVEAL_SECONDS);
-  }
   const shown = left > 0;
   return html`<li class=${'kf-tile' + (ready ? '' : ' pending') + (shown ? ' revealed' : '')} data-frame=${k}>
     <div class="frame">
@@ -336,7 +309,7 @@ function ClaimBox({ r, session, now, onClaim }) {
     try {
       const res = method === 'POST' ? await post(`/v1/requests/${r.id}/claim`) : await del(`/v1/requests/${r.id}/claim`);
       onClaim(res.claim);
-    } catch (e) { setError(e.message); } finally { setBusy(false); }
+    } catch (e) { setError(say(e)); } finally { setBusy(false); }
   }
   return html`<section aria-labelledby="claim-h" class="panel">
     <h2 id="claim-h">${t('claim')}</h2>
@@ -350,7 +323,12 @@ function ClaimBox({ r, session, now, onClaim }) {
 }
 
 // The decision's fields and body, shared by the single decision form and the queue's bulk decisions.
-export const GROUNDS = ['ground_illegal', 'ground_tos', 'ground_insufficient', 'ground_not_illegal', 'ground_not_found'];
+// Each outcome has its own grounds: an approval's (the content is illegal, or against the terms of
+// service) and a rejection's.
+const APPROVE_GROUNDS = ['ground_illegal', 'ground_tos'];
+const REJECT_GROUNDS = ['ground_insufficient', 'ground_not_illegal', 'ground_not_found'];
+export const GROUNDS = [...APPROVE_GROUNDS, ...REJECT_GROUNDS];
+export const groundsFor = (approve) => (approve ? APPROVE_GROUNDS : REJECT_GROUNDS);
 
 // The API's names of the policy grounds (the decision's `ground` field; a ground of the other
 // outcome is refused by the server with a message naming it).
@@ -365,13 +343,22 @@ export function decisionBody({ approve, ground, reason, dsa, category }) {
   return body;
 }
 
-// prefix: the fields' id prefix; category: shown in the ground's label.
-export function DecisionFields({ prefix, category, ground, setGround, reason, setReason, dsa, setDsa, reasonError }) {
-  return html`<div class="field">
-      <label for=${`${prefix}-ground`}>${t('policy_ground')}</label>
-      <select id=${`${prefix}-ground`} value=${ground} onChange=${(e) => setGround(e.target.value)}>
-        ${GROUNDS.map((g) => html`<option value=${g}>${t(g, { category })}</option>`)}
+// prefix: the fields' id prefix; category: shown in the ground's label; approve: the outcome
+// when it is already chosen (bulk decisions: only its grounds are offered), else undefined (both
+// outcomes' grounds, in two groups); groundError: a ground of the other outcome, said beside it.
+export function DecisionFields({ prefix, category, approve, ground, setGround, groundError, reason, setReason, dsa, setDsa, reasonError }) {
+  const option = (g) => html`<option value=${g}>${t(g, { category })}</option>`;
+  const gid = `${prefix}-ground`;
+  return html`<div class=${'field' + (groundError ? ' invalid' : '')}>
+      <label for=${gid}>${t('policy_ground')}</label>
+      <select id=${gid} value=${ground} onChange=${(e) => setGround(e.target.value)}
+        aria-invalid=${groundError ? 'true' : undefined} aria-describedby=${groundError ? `${gid}-err` : undefined}>
+        ${approve === undefined
+          ? html`<optgroup label=${t('grounds_to_approve')}>${APPROVE_GROUNDS.map(option)}</optgroup>
+            <optgroup label=${t('grounds_to_reject')}>${REJECT_GROUNDS.map(option)}</optgroup>`
+          : groundsFor(approve).map(option)}
       </select>
+      ${groundError && html`<p class="error" id=${`${gid}-err`}>${groundError}</p>`}
     </div>
     <div class="field">
       <label for=${`${prefix}-reason`}>${t('reason')}</label>
@@ -396,21 +383,31 @@ function DecisionForm({ r, onDecided }) {
   const [dsa, setDsa] = useState('');
   const [error, setError] = useState('');
   const [reasonError, setReasonError] = useState('');
+  const [groundError, setGroundError] = useState('');
   const [busy, setBusy] = useState(false);
   async function submit(e) {
     e.preventDefault();
     const approve = (e.submitter && e.submitter.value) === 'approve';
-    if (!reason.trim()) { setReasonError(t('reason_required')); return; }
-    setReasonError(''); setError(''); setBusy(true);
+    // A ground of the other outcome is said beside the ground, before anything is sent.
+    const misfit = !groundsFor(approve).includes(ground);
+    setGroundError(misfit ? t(approve ? 'ground_not_to_approve' : 'ground_not_to_reject') : '');
+    setReasonError(reason.trim() ? '' : t('reason_required'));
+    if (misfit || !reason.trim()) {
+      const first = document.getElementById(misfit ? 'dec-ground' : 'dec-reason');
+      if (first) first.focus();
+      return;
+    }
+    setError(''); setBusy(true);
     const body = decisionBody({ approve, ground, reason, dsa, category: r.category });
     try { onDecided(await post(`/v1/requests/${r.id}/decision`, body)); } catch (err) {
-      if (/reason/.test(err.message) && !/dsa/.test(err.message)) setReasonError(err.message); else setError(err.message);
+      if (/reason/.test(err.message) && !/dsa/.test(err.message)) setReasonError(say(err)); else setError(say(err));
     } finally { setBusy(false); }
   }
   return html`<section aria-labelledby="dec-h" class="panel decision">
     <h2 id="dec-h">${t('decision')}</h2>
     <form onSubmit=${submit} noValidate class="stack">
-      <${DecisionFields} prefix="dec" category=${r.category} ground=${ground} setGround=${setGround} reason=${reason}
+      <${DecisionFields} prefix="dec" category=${r.category} ground=${ground}
+        setGround=${(g) => { setGround(g); setGroundError(''); }} groundError=${groundError} reason=${reason}
         setReason=${setReason} dsa=${dsa} setDsa=${setDsa} reasonError=${reasonError} />
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <div class="actions">
