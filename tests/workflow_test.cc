@@ -803,6 +803,55 @@ TEST_F(WorkflowTest, TheDecisionsPolicyGroundFeedsTheStatementAndTheConfirmation
   EXPECT_EQ((*wf_->GetRequest(a, rejected))["decision"]["ground"], "not_illegal");
 }
 
+// The terms-of-service ground carries to everything the request's decision leads to: the removals,
+// the chat restriction they bring about and a re-upload blocked at the gate each state the
+// platform's terms instead of a legal ground, and each is a statement the database would take.
+TEST_F(WorkflowTest, ATermsOfServiceGroundCarriesToRestrictionsAndBlocks) {
+  Open(/*restrict_after=*/2);
+  const auto photo = Jpeg(5, 95);
+  Upload("m-1", "group", photo);
+  Upload("m-2", "group", Jpeg(5, 60));
+  const auto a = Key(Role::kRequester, "a");
+  const auto reviewer = Key(Role::kReviewer, "rev");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(a, body, {{0, photo}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"];
+  auto d = wf_->Decide(reviewer, id, true, "an intimate picture shared without consent",
+                       {.ground = "incompatible_content"});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  wf_->DeliverDueNow();  // two removals, then the chat reaches 2: a restrict_chat action
+  wf_->DeliverDueNow();
+  auto blocked = svc_->Check({"m-5", "elsewhere", "u", {}, Jpeg(5, 70)}, "key:platform");
+  ASSERT_TRUE(blocked.ok() && blocked->block) << blocked.status().ToString();
+  auto sts = wf_->Statements(0, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(sts.ok()) << sts.status().ToString();
+  EXPECT_EQ((*sts)["invalid"].size(), 0u) << (*sts)["invalid"].dump();
+  std::map<std::string, int> kinds;
+  for (const auto& st : (*sts)["statements"]) {
+    const std::string kind = st.contains("decision_provision")     ? "restriction"
+                             : st["takedown"].contains("block_id") ? "block"
+                                                                   : "removal";
+    ++kinds[kind];
+    EXPECT_EQ(st["decision_ground"], "DECISION_GROUND_INCOMPATIBLE_CONTENT") << st.dump();
+    EXPECT_FALSE(st.contains("illegal_content_legal_ground")) << kind;
+    EXPECT_FALSE(st.contains("illegal_content_explanation")) << kind;
+    EXPECT_NE(st.value("incompatible_content_ground", "").find("terms of service"),
+              std::string::npos)
+        << kind;
+    EXPECT_NE(st.value("incompatible_content_explanation", "").find("breaks the terms of service"),
+              std::string::npos)
+        << kind;
+    EXPECT_TRUE(dsa::Validate(st).empty()) << st.dump();
+  }
+  EXPECT_EQ(kinds, (std::map<std::string, int>{{"block", 1}, {"removal", 2}, {"restriction", 1}}));
+  // The block's statement as the uploader is given it (GET /v1/blocks/{id}/statement).
+  const auto bst = wf_->BlockStatement(blocked->block_id);
+  ASSERT_TRUE(bst.ok()) << bst.status().ToString();
+  EXPECT_EQ((*bst)["decision_ground"], "DECISION_GROUND_INCOMPATIBLE_CONTENT");
+}
+
 // "other" names no DSA statement category: even a trusted source's request waits for a reviewer,
 // whose approval must choose the category (and may choose keywords of it); the statement then
 // states that choice.

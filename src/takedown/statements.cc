@@ -92,6 +92,34 @@ Result<json> Statements::Of(int64_t action_id) {
   return Of(a, r);
 }
 
+namespace {
+
+// The platform's terms of service, named as the ground of a decision taken on them.
+constexpr const char* kTermsOfService =
+    "the platform's terms of service: intimate images shared without the consent of the person "
+    "shown, sexual deepfakes of real people and sexual material of minors are not allowed";
+
+// The statement's ground and its explanation: `what` (what was found and done) followed by the
+// law's sentence, or -- when the request behind it was approved on the platform's terms of
+// service (the reviewer's policy ground) -- those terms instead of a legal ground, for a removal,
+// a chat restriction, an account action and a block at the upload gate alike. r may be null (no
+// request behind it: the law of its category).
+void SetGround(json* st, const Request* r, const std::string& what) {
+  if (r == nullptr || !r->decision || r->decision->ground != "incompatible_content") {
+    (*st)["illegal_content_explanation"] =
+        dsa::Utf8Prefix(what + " The material is illegal under the legal ground stated.", 2000);
+    return;
+  }
+  (*st)["decision_ground"] = "DECISION_GROUND_INCOMPATIBLE_CONTENT";
+  st->erase("illegal_content_legal_ground");
+  st->erase("illegal_content_explanation");
+  (*st)["incompatible_content_ground"] = kTermsOfService;
+  (*st)["incompatible_content_explanation"] = dsa::Utf8Prefix(
+      what + " A reviewer found that the material breaks the terms of service named.", 2000);
+}
+
+}  // namespace
+
 dsa::CategoryMapping Statements::CategoryOf(const Request& r) {
   // The reviewer's choice, else the request category's mapping.
   dsa::CategoryMapping cat;
@@ -156,9 +184,9 @@ Result<json> Statements::Of(const Action& a, const Request& r) const {
       SourceText(r.source_type), Day(r.received_ms), a.signal, a.distance,
       automated ? "; the request was approved automatically (trusted source, hash match)"
                 : "; a reviewer approved the request");
-  const std::string explanation = fmt::format(
+  const std::string what = fmt::format(
       "The {} was reported as {} and identified as a copy of the reported material by its {} "
-      "signal. Sharing it is illegal under the legal ground stated.",
+      "signal.",
       video ? "video" : "image", CategoryText(r.category), a.signal);
   const std::string legal =
       r.notice.legal_basis.empty() ? dsa::DefaultLegalGround(r.category) : r.notice.legal_basis;
@@ -168,7 +196,6 @@ Result<json> Statements::Of(const Action& a, const Request& r) const {
       a.content_created_ms >= kYear2000Ms ? a.content_created_ms : r.received_ms;
   json st = Common(cat, legal, dsa::ParseTerritorialScope(r.notice.territorial_scope));
   st.update({{"decision_visibility", json::array({"DECISION_VISIBILITY_CONTENT_REMOVED"})},
-             {"illegal_content_explanation", dsa::Utf8Prefix(explanation, 2000)},
              {"content_type", content_type},
              {"decision_facts", dsa::Utf8Prefix(facts, 5000)},
              {"source_type", DsaSourceType(r.source_type)},
@@ -188,23 +215,7 @@ Result<json> Statements::Of(const Action& a, const Request& r) const {
   if (r.source_type == SourceType::kAuthorityOrder && !r.notice.issuing_authority.empty()) {
     st["source_identity"] = dsa::Utf8Prefix(r.notice.issuing_authority, 500);
   }
-  // Approved on the platform's terms of service rather than the law: the statement says so
-  // instead of naming a legal ground.
-  if (r.decision && r.decision->ground == "incompatible_content") {
-    st["decision_ground"] = "DECISION_GROUND_INCOMPATIBLE_CONTENT";
-    st.erase("illegal_content_legal_ground");
-    st.erase("illegal_content_explanation");
-    st["incompatible_content_ground"] =
-        "the platform's terms of service: intimate images shared without the consent of the "
-        "person shown, sexual deepfakes of real people and sexual material of minors are not "
-        "allowed";
-    st["incompatible_content_explanation"] = dsa::Utf8Prefix(
-        fmt::format("The {} was reported as {} and identified as a copy of the reported material "
-                    "by its {} signal; a reviewer found that it breaks the terms of service "
-                    "named.",
-                    video ? "video" : "image", CategoryText(r.category), a.signal),
-        2000);
-  }
+  SetGround(&st, &r, what);
   return Checked(std::move(st), fmt::format("action {}", a.id), CategoryHint(r));
 }
 
@@ -215,10 +226,10 @@ Result<json> Statements::OfRestriction(const Action& a, const Request& r) const 
   const dsa::CategoryMapping cat = CategoryOf(r);
   const std::string legal =
       r.notice.legal_basis.empty() ? dsa::DefaultLegalGround(r.category) : r.notice.legal_basis;
-  const std::string explanation = fmt::format(
+  const std::string what = fmt::format(
       "The chat was restricted after {} copies of material reported as {} were removed from it. "
       "The platform restricts chats in which such material is shared repeatedly (Regulation (EU) "
-      "2022/2065, Art. 23); the material is illegal under the legal ground stated.",
+      "2022/2065, Art. 23).",
       a.confirmed_removals, CategoryText(r.category));
   const std::string facts = fmt::format(
       "Restricted on {}: the chat reached {} confirmed removals of reported material, the number "
@@ -228,7 +239,6 @@ Result<json> Statements::OfRestriction(const Action& a, const Request& r) const 
       a.content_created_ms >= kYear2000Ms ? a.content_created_ms : r.received_ms;
   json st = Common(cat, legal, dsa::ParseTerritorialScope(r.notice.territorial_scope));
   st.update({{"decision_provision", "DECISION_PROVISION_PARTIAL_SUSPENSION"},
-             {"illegal_content_explanation", dsa::Utf8Prefix(explanation, 2000)},
              {"content_type", json::array({"CONTENT_TYPE_OTHER"})},
              {"content_type_other", "a chat (group conversation) of the messaging service"},
              {"decision_facts", dsa::Utf8Prefix(facts, 5000)},
@@ -245,6 +255,7 @@ Result<json> Statements::OfRestriction(const Action& a, const Request& r) const 
                {"confirmed_removals", a.confirmed_removals},
                {"request_id", a.request_id},
                {"status", NameOf(a.state)}}}});
+  SetGround(&st, &r, what);
   return Checked(std::move(st), fmt::format("action {}", a.id), CategoryHint(r));
 }
 
@@ -265,11 +276,10 @@ Result<json> Statements::OfAccount(const Action& a, const Request* r) const {
                            : a.measure == AccountMeasure::kRestrict ? "restricted"
                                                                     : "warned";
   const int64_t applied = a.acknowledged_ms != 0 ? a.acknowledged_ms : a.created_ms;
-  const std::string explanation = fmt::format(
+  const std::string found = fmt::format(
       "The account was {} because {} of its uploads of material identified as {} were removed or "
       "blocked within {} days. The platform acts against accounts that share such material "
-      "repeatedly (Regulation (EU) 2022/2065, Art. 23); the material is illegal under the legal "
-      "ground stated.",
+      "repeatedly (Regulation (EU) 2022/2065, Art. 23).",
       what, a.strikes, CategoryText(a.category), a.window_days);
   const std::string facts = fmt::format(
       "{} on {}: the account reached {} removed or blocked uploads of reported material within "
@@ -288,8 +298,7 @@ Result<json> Statements::OfAccount(const Action& a, const Request* r) const {
   json content_type =
       json::array({a.media == "video" ? "CONTENT_TYPE_VIDEO" : "CONTENT_TYPE_IMAGE"});
   for (const auto& t : cat.extra_content_types) content_type.push_back(t);
-  st.update({{"illegal_content_explanation", dsa::Utf8Prefix(explanation, 2000)},
-             {"content_type", content_type},
+  st.update({{"content_type", content_type},
              {"decision_facts", dsa::Utf8Prefix(facts, 5000)},
              {"source_type", "SOURCE_VOLUNTARY"},
              {"automated_detection", "Yes"},
@@ -306,6 +315,7 @@ Result<json> Statements::OfAccount(const Action& a, const Request* r) const {
                {"window_days", a.window_days},
                {"request_id", a.request_id},
                {"status", NameOf(a.state)}}}});
+  SetGround(&st, r, found);
   if (a.measure == AccountMeasure::kSuspend) {
     st["decision_account"] = "DECISION_ACCOUNT_SUSPENDED";
   } else if (a.measure == AccountMeasure::kRestrict) {
@@ -365,15 +375,13 @@ Result<json> Statements::OfBlock(const store::DocRecord& d) {
       "removed before by its {} signal (distance {}). Detected and decided automatically, on the "
       "platform's own initiative.",
       Day(blocked_ms), signal, m.value("distance", 0));
-  const std::string explanation = fmt::format(
-      "The {} was identified as a copy of material removed before as {}. Sharing it is illegal "
-      "under the legal ground stated.",
-      video ? "video" : "image", CategoryText(category));
+  const std::string what =
+      fmt::format("The {} was identified as a copy of material removed before as {}.",
+                  video ? "video" : "image", CategoryText(category));
   json st = Common(
       cat, legal,
       r ? dsa::ParseTerritorialScope(r->notice.territorial_scope) : std::vector<std::string>{});
   st.update({{"decision_visibility", json::array({"DECISION_VISIBILITY_CONTENT_REMOVED"})},
-             {"illegal_content_explanation", dsa::Utf8Prefix(explanation, 2000)},
              {"content_type", content_type},
              {"decision_facts", dsa::Utf8Prefix(facts, 5000)},
              {"source_type", "SOURCE_VOLUNTARY"},
@@ -390,6 +398,7 @@ Result<json> Statements::OfBlock(const store::DocRecord& d) {
                {"bank", bank},
                {"signal", signal},
                {"distance", m.value("distance", 0)}}}});
+  SetGround(&st, r ? &*r : nullptr, what);
   return Checked(std::move(st), fmt::format("block {}", d.id),
                  r ? CategoryHint(*r)
                    : fmt::format("the bank '{}' has the category '{}', which names no DSA "
