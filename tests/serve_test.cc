@@ -515,8 +515,10 @@ double Metric(const std::string& text, const std::string& name) {
 }
 
 TEST_F(ServeTest, MediaIsDecodedBySandboxedWorkersThatAreReplacedWhenTheyDie) {
+  const std::string requester = CreateKey("requester", "hotline");
+  const std::string reviewer = CreateKey("reviewer", "rev");
   auto args = Args();
-  args.insert(args.end(), {"--sandbox.workers", "2"});
+  args.insert(args.end(), {"--sandbox.workers", "2", "--evidence.retention_days", "1"});
   ServerProcess serve(args, dir_);
   ASSERT_GT(serve.port(), 0);
   EXPECT_NE(serve.log().find("sandbox: media decoded by 2 worker processes"), std::string::npos)
@@ -556,6 +558,40 @@ TEST_F(ServeTest, MediaIsDecodedBySandboxedWorkersThatAreReplacedWhenTheyDie) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400) << r->body;
   EXPECT_EQ(ChildrenOf(serve.pid()).size(), 2u);
+  // A reviewer's look at reported media is decoded by a worker too, never beside the keys: the
+  // evidence is hashed (one job), then each preview, blurred or a reveal, is one more job.
+  const json notice = {{"category", "ncii"},
+                       {"explanation", "an intimate picture shared without consent"},
+                       {"notifier", {{"name", "Kim"}, {"email", "kim@example.org"}}},
+                       {"accuracy_statement", true},
+                       {"evidence", json::array({{{"media", testing::Base64(jpeg)}}})}};
+  r = c.Post("/v1/requests", Auth(requester), notice.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  const int64_t id = json::parse(r->body)["id"];
+  std::string status;
+  for (int i = 0; i < 200 && status != "pending_review"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto v = c.Get(fmt::format("/v1/requests/{}", id), Auth(reviewer));
+    ASSERT_TRUE(v);
+    status = json::parse(v->body).value("status", "");
+  }
+  ASSERT_EQ(status, "pending_review");
+  auto jobs = [&] {
+    auto mm = c.Get("/metrics", Auth(admin_));
+    return mm ? Metric(mm->body, "takedown_sandbox_jobs_total{outcome=\"ok\"}") : -1;
+  };
+  const double before = jobs();
+  for (const char* q : {"", "?reveal=true&reason=checking%20the%20report"}) {
+    auto p = c.Get(fmt::format("/v1/requests/{}/evidence/0/preview{}", id, q), Auth(reviewer));
+    ASSERT_TRUE(p);
+    ASSERT_EQ(p->status, 200) << p->body;
+    EXPECT_EQ(p->get_header_value("Content-Type"), "image/jpeg");
+    ASSERT_GT(p->body.size(), 2u);
+    EXPECT_EQ(static_cast<uint8_t>(p->body[0]), 0xFF);
+    EXPECT_EQ(static_cast<uint8_t>(p->body[1]), 0xD8);
+  }
+  EXPECT_EQ(jobs(), before + 2) << "each preview was made by a sandboxed worker";
   // At SIGTERM the workers end with the service.
   EXPECT_EQ(serve.Signal(SIGTERM), 0);
   for (pid_t w : now) EXPECT_NE(::kill(w, 0), 0) << "worker " << w << " outlived the service";

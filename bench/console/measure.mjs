@@ -38,6 +38,8 @@ if (!opt.binary) throw new Error('--binary PATH is required');
 
 const BATCH = 10000;
 const GOAL_MS = 1000;
+// The queue page's page size (console/src/views/queue.js asks for this many).
+const QUEUE_PAGE = 200;
 const GOAL_ASSETS = 300 * 1000; // bytes, compressed (KB = 1000 bytes: the stricter reading)
 const COPIES = 5; // content items planted per reported picture (its spread)
 const GROUPS = Math.max(1, Math.min(50, Math.floor(opt.items / COPIES), opt.pending));
@@ -212,9 +214,8 @@ async function fileRequests() {
 // The server's own time for the calls the two pages make (no browser), median of RUNS.
 async function serverTimes(id) {
   const calls = [
-    ['GET /v1/review/queue?limit=500', '/v1/review/queue?limit=500'],
+    [`GET /v1/review/queue?limit=${QUEUE_PAGE}`, `/v1/review/queue?limit=${QUEUE_PAGE}`],
     ['GET /v1/review/queue?limit=1 (what the page size costs)', '/v1/review/queue?limit=1'],
-    ['GET /v1/requests?status=pending_review&limit=1000', '/v1/requests?status=pending_review&limit=1000'],
     [`GET /v1/requests/${id}`, `/v1/requests/${id}`],
     [`GET /v1/requests/${id}/spread`, `/v1/requests/${id}/spread`],
   ];
@@ -341,7 +342,7 @@ async function main() {
   log('\nthe server alone (no browser), reviewer key, median of runs:');
   const st = await serverTimes(id);
   for (const s of st) log(`  ${s.label.padEnd(58)} ${ms(s.median)} ms (max ${ms(s.max).trim()})  ${kb(s.bytes)}`);
-  const spreadBody = st[4].body;
+  const spreadBody = st[3].body;
   log(`  the request's spread: ${spreadBody.totals.copies} copies in ${spreadBody.totals.chats} chats`);
 
   browser = await launch();
@@ -374,9 +375,9 @@ async function main() {
       const r = await measure(page, path, ready, marks);
       runs.push(r);
       if (name === 'queue') {
-        const q = breakdown(r, '/v1/review/queue', 'row'), l = breakdown(r, '/v1/requests?', 'row');
+        const q = breakdown(r, '/v1/review/queue', 'row');
         log(`  run ${i + 1}: ${ms(r.wall)} ms  (in page: rows at ${ms(r.marks.row).trim()}, painted ${ms(r.marks.rowPaint).trim()}; queue fetch starts ${ms(q.fetchStart).trim()}, ` +
-          `server ${ms(q.server).trim()}, body ${ms(q.download).trim()}; list server ${ms(l.server).trim()}; drawn ${ms(r.marks.row - Math.max(q.fetchEnd, l.fetchEnd || 0)).trim()} after both answers)`);
+          `server ${ms(q.server).trim()}, body ${ms(q.download).trim()}; drawn ${ms(r.marks.row - q.fetchEnd).trim()} after the answer)`);
       } else {
         const q = breakdown(r, `/v1/requests/${id}`, 'summary', true), sp = breakdown(r, `/v1/requests/${id}/spread`, 'spread');
         log(`  run ${i + 1}: ${ms(r.wall)} ms  (in page: Summary at ${ms(r.marks.summary).trim()}, Approve at ${ms(r.marks.approve).trim()}; ` +
@@ -396,9 +397,8 @@ async function main() {
   const qWall = results.queue.map((r) => r.wall), rWall = results.request.map((r) => r.wall);
   const qRow = results.queue.map((r) => r.marks.row);
   const qb = results.queue.map((r) => breakdown(r, '/v1/review/queue', 'row'));
-  const lb = results.queue.map((r) => breakdown(r, '/v1/requests?', 'row'));
   const rb = results.request.map((r) => breakdown(r, `/v1/requests/${id}`, 'summary', true));
-  const drawn = results.queue.map((r, i) => r.marks.row - Math.max(qb[i].fetchEnd, lb[i].fetchEnd || 0));
+  const drawn = results.queue.map((r, i) => r.marks.row - qb[i].fetchEnd);
   const verdict = (ok) => (ok ? 'goal met' : 'NOT met');
   const qm = median(qWall), rm = median(rWall);
   const lines = [
@@ -409,15 +409,15 @@ async function main() {
     `load           content: ${fmt(Math.round(content.rate))} items/s (${content.seconds.toFixed(1)} s); ` +
       `requests: ${fmt(Math.round(reqs.rate))} requests/s (${reqs.seconds.toFixed(1)} s, ${opt.concurrency} in flight, median ${reqs.p50.toFixed(0)} ms each)`,
     `queue page     median ${qm.toFixed(0)} ms, max ${max(qWall).toFixed(0)} ms (${opt.runs} runs)     goal < 1000 ms: ${verdict(qm < GOAL_MS)}${max(qWall) >= GOAL_MS && qm < GOAL_MS ? ' (median; the max is over)' : ''}`,
-    `  in page      ${results.queue[0].marks.rows} rows drawn at ${median(qRow).toFixed(0)} ms after navigation; GET /v1/review/queue?limit=500 starts at ${median(qb.map((x) => x.fetchStart)).toFixed(0)} ms,` +
+    `  in page      ${results.queue[0].marks.rows} rows drawn at ${median(qRow).toFixed(0)} ms after navigation; GET /v1/review/queue?limit=${QUEUE_PAGE} starts at ${median(qb.map((x) => x.fetchStart)).toFixed(0)} ms,` +
       ` server ${median(qb.map((x) => x.server)).toFixed(0)} ms + body ${median(qb.map((x) => x.download)).toFixed(0)} ms (${kb(median(qb.map((x) => x.size)))});` +
-      ` GET /v1/requests?status=pending_review&limit=1000 server ${median(lb.map((x) => x.server)).toFixed(0)} ms; rows in the DOM ${median(drawn).toFixed(0)} ms after the answers,` +
+      ` rows in the DOM ${median(drawn).toFixed(0)} ms after the answer,` +
       ` painted ${median(results.queue.map((r) => r.marks.rowPaint)).toFixed(0)} ms after navigation`,
-    `  server alone GET /v1/review/queue?limit=500 ${st[0].median.toFixed(0)} ms (limit=1: ${st[1].median.toFixed(0)} ms), GET /v1/requests?status=pending_review&limit=1000 ${st[2].median.toFixed(0)} ms`,
+    `  server alone GET /v1/review/queue?limit=${QUEUE_PAGE} ${st[0].median.toFixed(0)} ms (limit=1: ${st[1].median.toFixed(0)} ms)`,
     `request page   median ${rm.toFixed(0)} ms, max ${max(rWall).toFixed(0)} ms (${opt.runs} runs)     goal < 1000 ms: ${verdict(rm < GOAL_MS)}${max(rWall) >= GOAL_MS && rm < GOAL_MS ? ' (median; the max is over)' : ''}`,
     `  in page      Summary at ${median(results.request.map((r) => r.marks.summary)).toFixed(0)} ms, Approve at ${median(results.request.map((r) => r.marks.approve)).toFixed(0)} ms;` +
       ` GET /v1/requests/${id} server ${median(rb.map((x) => x.server)).toFixed(0)} ms; spread (${spreadBody.totals.copies} copies) shown at ${median(results.request.map((r) => r.marks.spread)).toFixed(0)} ms`,
-    `  server alone GET /v1/requests/${id} ${st[3].median.toFixed(0)} ms, GET /v1/requests/${id}/spread ${st[4].median.toFixed(0)} ms`,
+    `  server alone GET /v1/requests/${id} ${st[2].median.toFixed(0)} ms, GET /v1/requests/${id}/spread ${st[3].median.toFixed(0)} ms`,
     `assets         ${a.list.length} files: ${kb(a.raw)} raw, ${kb(a.gz)} gzip -9 (served ${a.encoding === 'none' ? 'uncompressed' : a.encoding})     goal < 300 KB compressed: ${verdict(a.gz < GOAL_ASSETS)}`,
     `total time     ${elapsed(tStart)}`,
     '====================================================================',

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,7 @@
 #include "match/matcher.h"
 #include "match/signals_json.h"
 #include "match/video_match.h"
+#include "media/preview.h"
 #include "media/video.h"
 #include "revision.h"
 #include "takedown/service.h"
@@ -519,12 +521,35 @@ sandbox::Answer MatchJobInSandbox(const nlohmann::json& o, std::span<const uint8
   return {StatusCode::kOk, out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
+// A reviewer's preview made by a sandboxed worker (`takedown serve`'s MediaPreviewer): the
+// options are media::PreviewRequest's fields, each checked; the answer is the JPEG's bytes.
+sandbox::Answer PreviewJobInSandbox(const nlohmann::json& o, std::span<const uint8_t> file) {
+  media::PreviewRequest r;
+  try {
+    r.video = o.at("video").get<bool>();
+    r.reveal = o.at("reveal").get<bool>();
+    r.frame = o.at("frame").get<int>();
+    r.frames = o.at("frames").get<int>();
+    r.duration_s = o.at("duration_s").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    return {StatusCode::kInvalidArgument, fmt::format("preview job options: {}", e.what())};
+  }
+  if (r.frame < 0 || r.frames < 1 || r.frames > 64 || r.frame >= r.frames ||
+      !std::isfinite(r.duration_s) || r.duration_s < 0) {
+    return {StatusCode::kInvalidArgument, "preview job options: out of range"};
+  }
+  auto jpeg = media::PreviewOf(file, r);
+  if (!jpeg.ok()) return {jpeg.status().code(), jpeg.status().message()};
+  return {StatusCode::kOk, std::string(jpeg->begin(), jpeg->end())};
+}
+
 sandbox::Answer CliJobInSandbox(const nlohmann::json& o, std::span<const uint8_t> file) {
   const std::string command = o.contains("command") && o["command"].is_string()
                                   ? o["command"].get<std::string>()
                                   : std::string();
   if (command == "hash") return HashJobInSandbox(o, file);
   if (command == "match") return MatchJobInSandbox(o, file);
+  if (command == "preview") return PreviewJobInSandbox(o, file);
   return {StatusCode::kInvalidArgument, fmt::format("unknown command-line job '{}'", command)};
 }
 

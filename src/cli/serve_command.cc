@@ -262,6 +262,18 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     (*svc)->SetMediaHasher([p = decoders.get()](std::span<const uint8_t> media, bool bank_side) {
       return p->Hash(media, bank_side);
     });
+    (*svc)->SetMediaPreviewer(
+        [p = decoders.get()](std::span<const uint8_t> media,
+                             const media::PreviewRequest& r) -> Result<std::vector<uint8_t>> {
+          TD_ASSIGN_OR_RETURN(std::string jpeg, p->RunCli({{"command", "preview"},
+                                                           {"video", r.video},
+                                                           {"reveal", r.reveal},
+                                                           {"frame", r.frame},
+                                                           {"frames", r.frames},
+                                                           {"duration_s", r.duration_s}},
+                                                          media));
+          return std::vector<uint8_t>(jpeg.begin(), jpeg.end());
+        });
     spdlog::info("sandbox: media decoded by {} worker processes (seccomp, {} MiB and {} s a job{})",
                  decoders->stats().workers, cfg->sandbox_memory_mb, cfg->sandbox_job_timeout_s,
                  ::geteuid() == 0 ? fmt::format(", user {}", cfg->sandbox_user) : std::string());

@@ -115,4 +115,9 @@ Result<std::vector<uint8_t>> ReviewerVideoPreview(std::span<const uint8_t> bytes
   return EncodeJpeg(AreaResize(*picked, w, h, false), 85);
 }
 
+Result<std::vector<uint8_t>> PreviewOf(std::span<const uint8_t> bytes, const PreviewRequest& r) {
+  return r.video ? ReviewerVideoPreview(bytes, r.reveal, r.frame, r.frames, r.duration_s)
+                 : ReviewerPreview(bytes, r.reveal);
+}
+
 }  // namespace takedown::media

@@ -25,6 +25,19 @@ Result<std::vector<uint8_t>> ReviewerVideoPreview(std::span<const uint8_t> bytes
                                                   int frame, int frames, double duration_s,
                                                   int max_side = 480);
 
+// One look a reviewer asks for: a picture, or one keyframe of a video (of `frames` spread over
+// duration_s); blurred, or clear with reveal. What the sandboxed decoder workers are given to make
+// a preview, so that the reported media is decoded outside the service like every other upload.
+struct PreviewRequest {
+  bool video = false;
+  bool reveal = false;
+  int frame = 0;
+  int frames = 1;
+  double duration_s = 0;
+};
+// ReviewerPreview or ReviewerVideoPreview as `r` says.
+Result<std::vector<uint8_t>> PreviewOf(std::span<const uint8_t> bytes, const PreviewRequest& r);
+
 // The blurred preview's pixels (exposed for tests): grey, long side `max_side`.
 Image BlurredGrey(const Image& in, int max_side);
 

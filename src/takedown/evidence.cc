@@ -325,9 +325,14 @@ Result<Evidence::Look> Evidence::Preview(const Principal& who, int64_t request_i
     return InvalidArgument(fmt::format("frame: evidence[{}] is a picture, not a video", item));
   }
   TD_ASSIGN_OR_RETURN(std::vector<uint8_t> plain, Open(request_id, item));
-  auto jpeg = video ? media::ReviewerVideoPreview(plain, reveal, frame, kPreviewKeyframes,
-                                                  video->duration_s)
-                    : media::ReviewerPreview(plain, reveal);
+  // Decoded where uploads are (the sandboxed workers in `takedown serve`), never beside the keys.
+  media::PreviewRequest look_at;
+  look_at.video = video.has_value();
+  look_at.reveal = reveal;
+  look_at.frame = frame;
+  look_at.frames = kPreviewKeyframes;
+  look_at.duration_s = video ? video->duration_s : 0;
+  auto jpeg = ctx_->svc->PreviewMedia(plain, look_at);
   sodium_memzero(plain.data(), plain.size());
   if (!jpeg.ok()) return jpeg.status();  // nothing shown: no reveal spent
   Look look;

@@ -497,6 +497,12 @@ Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8
   return HashMediaInProcess(media, bank_side);
 }
 
+Result<std::vector<uint8_t>> Service::PreviewMedia(std::span<const uint8_t> media,
+                                                   const media::PreviewRequest& r) const {
+  if (media_previewer_) return media_previewer_(media, r);
+  return media::PreviewOf(media, r);
+}
+
 void Service::RebuildBankVideos() {
   auto m = std::make_shared<match::VideoMatcher>(VideoRule());
   for (const auto& [entry, item] : bank_videos_) m->Add(*item);

@@ -28,6 +28,7 @@
 #include "hash/hash256.h"
 #include "index/hash_index.h"
 #include "match/video_match.h"
+#include "media/preview.h"
 #include "store/store.h"
 #include "takedown/roles.h"
 
@@ -246,6 +247,14 @@ class Service {
   using MediaHasher =
       std::function<Result<Signals>(std::span<const uint8_t> media, bool bank_side)>;
   void SetMediaHasher(MediaHasher hasher) { media_hasher_ = std::move(hasher); }
+  // Who makes reviewers' previews of evidence media (a picture, a video's keyframe): the same
+  // sandboxed workers in `takedown serve`; unset, this process. Set before serving.
+  using MediaPreviewer = std::function<Result<std::vector<uint8_t>>(
+      std::span<const uint8_t> media, const media::PreviewRequest& r)>;
+  void SetMediaPreviewer(MediaPreviewer previewer) { media_previewer_ = std::move(previewer); }
+  // A preview of media bytes (a JPEG) as `r` asks, by the previewer when one is set.
+  Result<std::vector<uint8_t>> PreviewMedia(std::span<const uint8_t> media,
+                                            const media::PreviewRequest& r) const;
   // Backfill: records existing content (signals only) in bulk; returns how many were new.
   Result<int64_t> Backfill(const std::vector<CheckRequest>& items, const std::string& actor);
 
@@ -316,6 +325,7 @@ class Service {
     return static_cast<bool>(blocked_hook_);
   }
   MediaHasher media_hasher_;
+  MediaPreviewer media_previewer_;
   std::unique_ptr<index::HashIndex> bank_pdq_;                    // id: bank entry id
   std::unique_ptr<index::HashIndex> content_pdq_;                 // id: content row id
   std::unique_ptr<index::HashIndex> content_norm_, content_box_;  // id: content row id

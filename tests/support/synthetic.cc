@@ -451,4 +451,19 @@ std::string MakeTempDir() {
   return dir;
 }
 
+std::string Base64(const std::vector<uint8_t>& b) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < b.size(); i += 3) {
+    uint32_t v = b[i] << 16;
+    if (i + 1 < b.size()) v |= b[i + 1] << 8;
+    if (i + 2 < b.size()) v |= b[i + 2];
+    out += t[(v >> 18) & 63];
+    out += t[(v >> 12) & 63];
+    out += i + 1 < b.size() ? t[(v >> 6) & 63] : '=';
+    out += i + 2 < b.size() ? t[v & 63] : '=';
+  }
+  return out;
+}
+
 }  // namespace takedown::testing

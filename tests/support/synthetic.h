@@ -58,4 +58,7 @@ void WriteFile(const std::string& path, const std::vector<uint8_t>& bytes);
 // A fresh temporary directory under /tmp, removed by the caller.
 std::string MakeTempDir();
 
+// Standard base64 (RFC 4648, padded, one line): media in JSON bodies.
+std::string Base64(const std::vector<uint8_t>& bytes);
+
 }  // namespace takedown::testing
