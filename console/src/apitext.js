@@ -63,6 +63,15 @@ export const CATALOG = [
   { en: /^the session has ended/, ko: '세션이 끝났습니다 (로그아웃했거나, 오래 쓰지 않았거나, 시간이 지났습니다). 다시 로그인하세요', src: 'the session has ended (signed out, unused too long' },
   { en: /^the (\w+) role may not use this endpoint$/, ko: '$1 역할은 이 기능을 쓸 수 없습니다', src: 'the {} role may not use this endpoint' },
 
+  // The victims' form and its cases.
+  { en: /^no case matches this case number and PIN$/, ko: '이 사건 번호와 PIN에 맞는 사건이 없습니다', src: 'no case matches this case number and PIN' },
+  { en: /^this case was withdrawn: start a new report to add pictures$/, ko: '이 사건은 철회되었습니다. 사진을 더하려면 새로 신고하세요', src: 'this case was withdrawn: start a new report to add pictures' },
+  { en: /^a new report has no case number yet$/, ko: '새 신고에는 아직 사건 번호가 없습니다', src: 'case: a new report has no case number yet' },
+  { en: /^a case holds at most (\d+) pictures and videos; it has (\d+)$/, ko: '한 사건에는 사진과 동영상을 $1개까지 담을 수 있습니다. 지금 $2개가 있습니다', src: 'a case holds at most {} pictures and videos; it has {}' },
+  { en: /^this service sends no recovery links \(no email is set up\): a case opens only with its case number and PIN$/, ko: '이 서비스는 복구 링크를 보내지 않습니다(이메일이 설정되지 않음). 사건은 사건 번호와 PIN으로만 열 수 있습니다', src: 'this service sends no recovery links (no email is set up)' },
+  { en: /^this recovery link does not work \(any more\): a link works once, for a limited time; ask for a new one on the case page$/, ko: '이 복구 링크는 (더 이상) 쓸 수 없습니다. 링크는 한 번, 정해진 시간 동안만 쓸 수 있으니 사건 페이지에서 새 링크를 요청하세요', src: 'this recovery link does not work (any more)' },
+  { en: /^missing: ask GET \/v1\/report\/challenge and send its proof of work$/, ko: '빠졌습니다: GET /v1/report/challenge를 요청하고 작업 증명을 보내세요', src: 'missing: ask GET /v1/report/challenge and send its proof of work' },
+
   // Banks and keys.
   { en: /^bank name must be 1\.\.100 characters$/, ko: '해시 은행 이름은 1자에서 100자까지입니다', src: 'bank name must be 1..100 characters' },
   { en: /^bank name: letters, digits, '\.', '-' and '_' only \(it is part of the bank's URL\)$/, ko: "해시 은행 이름에는 영문자, 숫자, '.', '-', '_'만 쓸 수 있습니다 (은행의 URL에 들어갑니다)", src: "bank name: letters, digits, '.', '-' and '_' only" },
