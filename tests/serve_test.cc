@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "cli/serve_config.h"
+#include "core/file.h"
 #include "media/decode.h"
 #include "support/postgres_server.h"
 #include "support/synthetic.h"
@@ -592,6 +593,32 @@ TEST_F(ServeTest, MediaIsDecodedBySandboxedWorkersThatAreReplacedWhenTheyDie) {
     EXPECT_EQ(static_cast<uint8_t>(p->body[1]), 0xD8);
   }
   EXPECT_EQ(jobs(), before + 2) << "each preview was made by a sandboxed worker";
+  // A video's keyframe too (a worker may start no decoder thread: its filter would kill it).
+  const std::string video_path = dir_ + "/evidence.mp4";
+  testing::WriteVideo(video_path, 160, 120, 50, 25, 7);
+  auto video = ReadFileLimited(video_path, 10 << 20);
+  ASSERT_TRUE(video.ok()) << video.status().ToString();
+  json video_notice = notice;
+  video_notice["evidence"] = json::array({{{"media", testing::Base64(*video)}}});
+  r = c.Post("/v1/requests", Auth(requester), video_notice.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  const int64_t vid = json::parse(r->body)["id"];
+  status.clear();
+  for (int i = 0; i < 200 && status != "pending_review"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto v = c.Get(fmt::format("/v1/requests/{}", vid), Auth(reviewer));
+    ASSERT_TRUE(v);
+    status = json::parse(v->body).value("status", "");
+  }
+  ASSERT_EQ(status, "pending_review");
+  const double before_video = jobs();
+  auto kf = c.Get(fmt::format("/v1/requests/{}/evidence/0/preview?frame=0", vid), Auth(reviewer));
+  ASSERT_TRUE(kf);
+  ASSERT_EQ(kf->status, 200) << kf->body;
+  EXPECT_EQ(kf->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(jobs(), before_video + 1);
+  EXPECT_EQ(ChildrenOf(serve.pid()), now) << "no worker died making the previews";
   // At SIGTERM the workers end with the service.
   EXPECT_EQ(serve.Signal(SIGTERM), 0);
   for (pid_t w : now) EXPECT_NE(::kill(w, 0), 0) << "worker " << w << " outlived the service";

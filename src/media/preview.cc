@@ -95,6 +95,9 @@ Result<std::vector<uint8_t>> ReviewerVideoPreview(std::span<const uint8_t> bytes
   o.keyframe_interval = duration_s > 0 ? std::max(0.5, duration_s / frames) : 1.0;
   o.apply_rotation = true;
   o.max_wall_seconds = 60;
+  // One thread: a few keyframes decoded alone gain nothing from more, and the sandboxed workers
+  // that make previews may start none (their seccomp filter kills a thread's clone).
+  o.threads = 1;
   std::optional<Image> picked;
   int seen = 0;
   VideoInfo info;
