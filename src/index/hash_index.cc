@@ -214,11 +214,16 @@ void ScanRange(const HashStore& store, const HammingKernels& k, uint64_t begin, 
   });
 }
 
-// Cost of scanning `slots` slots in the units of MihSegment::QueryCost (entries examined, ~4 ns
-// each): one query's SIMD scan costs about 1 ns a hash, a batched scan (each block read once for
-// many queries) about 0.55 ns a hash and query (measured: takedown-bench index-ops).
-double ScanCost(uint64_t slots) { return 0.25 * static_cast<double>(slots); }
-double BatchedScanCost(uint64_t slots) { return 0.14 * static_cast<double>(slots); }
+// Cost of scanning `slots` slots in the units of MihSegment::QueryCost. Measured with
+// `takedown-bench index-ops --size N` (its per-query tables): a QueryCost unit costs 0.6 ns at
+// 100k hashes and ~0.95 ns at 1M (the pipelined directory reads and the SIMD filter are far
+// cheaper than the ~4 ns a unit once assumed); one query's SIMD scan 0.6 ns a hash at 100k and
+// 0.8-1.0 ns at 1M, a batched scan (each block read once for many queries) ~0.58 ns a hash and
+// query. So a scanned slot is about one unit, a batched one 0.6. (With 0.25 a slot, a 100k bank
+// at PDQ's radius 31 was scanned in 59 us instead of looked up in 15 us, and a 1M bank at radius
+// 40-48 in 800-1,000 us instead of 220-510 us.)
+double ScanCost(uint64_t slots) { return 1.0 * static_cast<double>(slots); }
+double BatchedScanCost(uint64_t slots) { return 0.6 * static_cast<double>(slots); }
 
 }  // namespace
 
