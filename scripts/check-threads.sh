@@ -5,10 +5,18 @@
 # first warning. scripts/test.sh runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CC=clang CXX=clang++ cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DTAKEDOWN_BUILD_TESTS=OFF -DTAKEDOWN_BUILD_BENCH=OFF -DTAKEDOWN_CONSOLE=OFF >/dev/null
+# The configure and build steps' output only when they fail (ninja prints a compiler's errors on
+# standard output: sent to /dev/null, a failing step would end CI without saying why).
+quiet() {
+  local log
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || { echo "check-threads: '$*' failed:" >&2; tail -40 "$log" >&2; rm -f "$log"; exit 1; }
+  rm -f "$log"
+}
+CC=clang CXX=clang++ quiet cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DTAKEDOWN_BUILD_TESTS=OFF -DTAKEDOWN_BUILD_BENCH=OFF -DTAKEDOWN_CONSOLE=OFF
 # Generated headers the sources include (the git revision of `--version`).
-cmake --build build-tsa --target takedown_revision >/dev/null
+quiet cmake --build build-tsa --target takedown_revision
 # The build's own commands for each file of src/ (generated sources need a build: skipped).
 python3 - <<'PY' >build-tsa/tsa-commands.txt
 import json, os, shlex

@@ -94,6 +94,34 @@ TEST(VideoSignalsJson, CropsAndProbesRoundTripAndTheOldSingleCropIsRead) {
   auto many = VideoToJson(up);
   many["frames"][0]["probes"].push_back(many["frames"][0]["probes"][0]);
   EXPECT_FALSE(VideoFromJson(many).ok());
+
+  // A problem names its frame and field, so a long hash list's bad line can be fixed.
+  auto at = [&](nlohmann::json j) {
+    auto r = VideoFromJson(j);
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  nlohmann::json two = VideoToJson(up);
+  two["frames"].push_back(two["frames"][0]);
+  auto broken = two;
+  broken["frames"][1]["probes"][2] = {std::string(64, 'z'), 50};
+  EXPECT_EQ(at(broken).rfind("video signals: frames[1].probes[2]: ", 0), 0u) << at(broken);
+  broken = two;
+  broken["frames"][1]["norm"] = {std::string(64, 'a'), 101};
+  EXPECT_EQ(at(broken), "video signals: frames[1].norm: bad frame hash: quality not 0..100");
+  broken = two;
+  broken["frames"][0]["mirror"] = 7;
+  EXPECT_EQ(at(broken), "video signals: frames[0].mirror: not a hash string");
+  broken = two;
+  broken["frames"][1]["t"] = "soon";
+  EXPECT_EQ(at(broken), "video signals: frames[1].t: not a number");
+  broken = two;
+  broken["fps"] = "25";
+  EXPECT_EQ(at(broken), "video signals: fps: not a number");
+  broken = two;
+  broken["frames"][1] = "x";
+  EXPECT_EQ(at(broken), "video signals: frames[1]: not an object");
+  EXPECT_EQ(at(bad).rfind("video signals: frames[0].crops: not a list of at most", 0), 0u)
+      << at(bad);
 }
 
 TEST_F(ServiceTest, KeysAuthenticateUntilRevoked) {

@@ -118,40 +118,68 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::js
   auto v = std::make_shared<match::VideoItem>();
   if (!j.is_object() || !j.contains("frames") || !j["frames"].is_array())
     return DataLoss("video signals: no frames");
+  // Each value of its type or refused (nlohmann's value() throws on a mismatch).
+  for (const char* k : {"fps", "duration"}) {
+    if (j.contains(k) && !j[k].is_number())
+      return DataLoss(fmt::format("video signals: {}: not a number", k));
+  }
+  if (j.contains("sha256") && !j["sha256"].is_string())
+    return DataLoss("video signals: sha256: not a string");
   v->fps = j.value("fps", 0.0);
   v->duration = j.value("duration", 0.0);
   v->sha256 = j.value("sha256", std::string());
-  for (const auto& f : j["frames"]) {
+  // A problem names its frame and field ("video signals: frames[41].crops[2]: ..."): an operator
+  // fixing a long hash list's line finds it.
+  const auto& frames = j["frames"];
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const auto& f = frames[i];
+    auto at = [&](const std::string& field, const Status& st) {
+      return DataLoss(fmt::format("video signals: frames[{}]{}{}: {}", i, field.empty() ? "" : ".",
+                                  field, st.message()));
+    };
+    auto pdq = [&](const std::string& field, const nlohmann::json& x) -> Result<hash::PdqHash> {
+      auto h = PdqFrom(x);
+      if (!h.ok()) return at(field, h.status());
+      return h;
+    };
+    if (!f.is_object()) return at("", DataLoss("not an object"));
+    if (f.contains("t") && !f["t"].is_number()) return at("t", DataLoss("not a number"));
     match::VideoFrameSignals s;
     s.seconds = f.value("t", 0.0);
-    TD_ASSIGN_OR_RETURN(s.pdq, PdqFrom(f.value("pdq", nlohmann::json())));
-    TD_ASSIGN_OR_RETURN(s.norm, PdqFrom(f.value("norm", nlohmann::json())));
+    TD_ASSIGN_OR_RETURN(s.pdq, pdq("pdq", f.value("pdq", nlohmann::json())));
+    TD_ASSIGN_OR_RETURN(s.norm, pdq("norm", f.value("norm", nlohmann::json())));
     if (f.contains("mirror")) {
-      if (!f["mirror"].is_string()) return DataLoss("bad mirror hash");
-      TD_ASSIGN_OR_RETURN(s.norm_mirror, hash::Hash256::FromHex(f["mirror"].get<std::string>()));
+      if (!f["mirror"].is_string()) return at("mirror", DataLoss("not a hash string"));
+      auto m = hash::Hash256::FromHex(f["mirror"].get<std::string>());
+      if (!m.ok()) return at("mirror", m.status());
+      s.norm_mirror = *m;
     }
     if (f.contains("crop")) {  // stored before the crops came in several sizes: the 80% one
-      TD_ASSIGN_OR_RETURN(auto c, PdqFrom(f["crop"]));
+      TD_ASSIGN_OR_RETURN(auto c, pdq("crop", f["crop"]));
       s.norm_crops.push_back(c);
     }
     if (f.contains("crops")) {
-      if (!f["crops"].is_array() || f["crops"].size() > std::size(match::kVideoCrops))
-        return DataLoss("video signals: bad crops");
-      for (const auto& c : f["crops"]) {
-        TD_ASSIGN_OR_RETURN(auto h, PdqFrom(c));
+      if (!f["crops"].is_array() || f["crops"].size() > std::size(match::kVideoCrops)) {
+        return at("crops", DataLoss(fmt::format("not a list of at most {} hashes",
+                                                std::size(match::kVideoCrops))));
+      }
+      for (size_t k = 0; k < f["crops"].size(); ++k) {
+        TD_ASSIGN_OR_RETURN(auto h, pdq(fmt::format("crops[{}]", k), f["crops"][k]));
         s.norm_crops.push_back(h);
       }
     }
     if (f.contains("probes")) {  // an upload's; stored before they came, a video has none
-      if (!f["probes"].is_array() || f["probes"].size() > std::size(match::kVideoProbeCrops))
-        return DataLoss("video signals: bad probes");
-      for (const auto& c : f["probes"]) {
-        TD_ASSIGN_OR_RETURN(auto h, PdqFrom(c));
+      if (!f["probes"].is_array() || f["probes"].size() > std::size(match::kVideoProbeCrops)) {
+        return at("probes", DataLoss(fmt::format("not a list of at most {} hashes",
+                                                 std::size(match::kVideoProbeCrops))));
+      }
+      for (size_t k = 0; k < f["probes"].size(); ++k) {
+        TD_ASSIGN_OR_RETURN(auto h, pdq(fmt::format("probes[{}]", k), f["probes"][k]));
         s.probes.push_back(h);
       }
     }
     if (f.contains("box")) {
-      TD_ASSIGN_OR_RETURN(s.box, PdqFrom(f["box"]));
+      TD_ASSIGN_OR_RETURN(s.box, pdq("box", f["box"]));
     }
     v->frames.push_back(s);
   }
