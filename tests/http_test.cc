@@ -1327,9 +1327,10 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
   const std::string pdq = R"("pdq":[")" + std::string(64, 'a') + R"(",90],"norm":[")" +
                           std::string(64, 'b') + R"(",90])";
   for (const auto& [bad, what] : std::vector<std::pair<std::string, std::string>>{
-           {R"({"frames":[{"t":"soon",)" + pdq + "}]}", "wrong type"},
+           {R"({"frames":[{"t":"soon",)" + pdq + "}]}", "frames[0].t: not a number"},
            {R"({"frames":[{"t":0,"pdq":[")" + std::string(64, 'a') + R"(",900]}]})", "quality"},
            {R"({"frames":[{"t":0,"pdq":["abc",90]}]})", "hex"},
+           {R"({"frames":[{"t":0,)" + pdq + R"(},{"t":1,"pdq":["abc",90]}]})", "frames[1].pdq"},
            {R"({"duration":1e12,"frames":[{"t":0,)" + pdq + "}]}", "duration"},
            {R"({"frames":[{"t":-1,)" + pdq + "}]}", "time"},
            {R"({"frames":[]})", "no frames"},
