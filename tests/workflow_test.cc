@@ -117,6 +117,14 @@ class WorkflowTest : public ::testing::Test {
   FakeSink* sink_ = nullptr;
 };
 
+// What a statement of reasons is about: a chat "restriction", a "block" at the upload gate, or a
+// "removal".
+std::string StatementKind(const json& st) {
+  return st.contains("decision_provision")     ? "restriction"
+         : st["takedown"].contains("block_id") ? "block"
+                                               : "removal";
+}
+
 TEST_F(WorkflowTest, ValidationNamesEveryMissingOrBadField) {
   const auto req = Key(Role::kRequester, "victim-org");
   auto r = wf_->CreateRequest(req, json::object());
@@ -830,9 +838,7 @@ TEST_F(WorkflowTest, ATermsOfServiceGroundCarriesToRestrictionsAndBlocks) {
   EXPECT_EQ((*sts)["invalid"].size(), 0u) << (*sts)["invalid"].dump();
   std::map<std::string, int> kinds;
   for (const auto& st : (*sts)["statements"]) {
-    const std::string kind = st.contains("decision_provision")     ? "restriction"
-                             : st["takedown"].contains("block_id") ? "block"
-                                                                   : "removal";
+    const std::string kind = StatementKind(st);
     ++kinds[kind];
     EXPECT_EQ(st["decision_ground"], "DECISION_GROUND_INCOMPATIBLE_CONTENT") << st.dump();
     EXPECT_FALSE(st.contains("illegal_content_legal_ground")) << kind;
@@ -1235,9 +1241,7 @@ TEST_F(WorkflowTest, UpheldAppealRestoresAndDisablesTheEntryAndTheReportCountsIt
   for (const auto& st : (*sts)["statements"]) {
     EXPECT_TRUE(dsa::Validate(st).empty()) << st.dump();
     puids.insert(st["puid"].get<std::string>());
-    const std::string kind = st.contains("decision_provision")     ? "restriction"
-                             : st["takedown"].contains("block_id") ? "block"
-                                                                   : "removal";
+    const std::string kind = StatementKind(st);
     by_kind[kind] = st;
   }
   EXPECT_EQ(puids.size(), 4u) << "a puid is never reused, even for content removed again";

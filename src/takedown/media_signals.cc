@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "hash/digest.h"
 #include "hash/image_signals.h"
@@ -133,51 +136,47 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::js
   const auto& frames = j["frames"];
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto& f = frames[i];
-    auto at = [&](const std::string& field, const Status& st) {
+    auto at = [&](const std::string& field, std::string_view why) {
       return DataLoss(fmt::format("video signals: frames[{}]{}{}: {}", i, field.empty() ? "" : ".",
-                                  field, st.message()));
+                                  field, why));
     };
     auto pdq = [&](const std::string& field, const nlohmann::json& x) -> Result<hash::PdqHash> {
       auto h = PdqFrom(x);
-      if (!h.ok()) return at(field, h.status());
+      if (!h.ok()) return at(field, h.status().message());
       return h;
     };
-    if (!f.is_object()) return at("", DataLoss("not an object"));
-    if (f.contains("t") && !f["t"].is_number()) return at("t", DataLoss("not a number"));
+    // A frame's list of at most `most` hashes (its centre crops, an upload's probes).
+    auto pdqs = [&](const char* field, size_t most, std::vector<hash::PdqHash>* out) -> Status {
+      const auto& list = f[field];
+      if (!list.is_array() || list.size() > most)
+        return at(field, fmt::format("not a list of at most {} hashes", most));
+      for (size_t k = 0; k < list.size(); ++k) {
+        TD_ASSIGN_OR_RETURN(auto h, pdq(fmt::format("{}[{}]", field, k), list[k]));
+        out->push_back(h);
+      }
+      return Status::Ok();
+    };
+    if (!f.is_object()) return at("", "not an object");
+    if (f.contains("t") && !f["t"].is_number()) return at("t", "not a number");
     match::VideoFrameSignals s;
     s.seconds = f.value("t", 0.0);
     TD_ASSIGN_OR_RETURN(s.pdq, pdq("pdq", f.value("pdq", nlohmann::json())));
     TD_ASSIGN_OR_RETURN(s.norm, pdq("norm", f.value("norm", nlohmann::json())));
     if (f.contains("mirror")) {
-      if (!f["mirror"].is_string()) return at("mirror", DataLoss("not a hash string"));
+      if (!f["mirror"].is_string()) return at("mirror", "not a hash string");
       auto m = hash::Hash256::FromHex(f["mirror"].get<std::string>());
-      if (!m.ok()) return at("mirror", m.status());
+      if (!m.ok()) return at("mirror", m.status().message());
       s.norm_mirror = *m;
     }
     if (f.contains("crop")) {  // stored before the crops came in several sizes: the 80% one
       TD_ASSIGN_OR_RETURN(auto c, pdq("crop", f["crop"]));
       s.norm_crops.push_back(c);
     }
-    if (f.contains("crops")) {
-      if (!f["crops"].is_array() || f["crops"].size() > std::size(match::kVideoCrops)) {
-        return at("crops", DataLoss(fmt::format("not a list of at most {} hashes",
-                                                std::size(match::kVideoCrops))));
-      }
-      for (size_t k = 0; k < f["crops"].size(); ++k) {
-        TD_ASSIGN_OR_RETURN(auto h, pdq(fmt::format("crops[{}]", k), f["crops"][k]));
-        s.norm_crops.push_back(h);
-      }
-    }
-    if (f.contains("probes")) {  // an upload's; stored before they came, a video has none
-      if (!f["probes"].is_array() || f["probes"].size() > std::size(match::kVideoProbeCrops)) {
-        return at("probes", DataLoss(fmt::format("not a list of at most {} hashes",
-                                                 std::size(match::kVideoProbeCrops))));
-      }
-      for (size_t k = 0; k < f["probes"].size(); ++k) {
-        TD_ASSIGN_OR_RETURN(auto h, pdq(fmt::format("probes[{}]", k), f["probes"][k]));
-        s.probes.push_back(h);
-      }
-    }
+    if (f.contains("crops"))
+      TD_RETURN_IF_ERROR(pdqs("crops", std::size(match::kVideoCrops), &s.norm_crops));
+    // An upload's; stored before they came, a video has none.
+    if (f.contains("probes"))
+      TD_RETURN_IF_ERROR(pdqs("probes", std::size(match::kVideoProbeCrops), &s.probes));
     if (f.contains("box")) {
       TD_ASSIGN_OR_RETURN(s.box, pdq("box", f["box"]));
     }
