@@ -1,5 +1,6 @@
 // The HTTP API in-process over a real SQLite store and real sockets (cpp-httplib client): roles
 // per route, the OpenAPI document against the routes, bad input, live changes, readiness.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -1415,6 +1416,76 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
   EXPECT_EQ(upload(cropped, "cropped-3")["decision"], "block");
   EXPECT_EQ(upload(read(dir_ + "/copy.mkv"), "video-copy-3")["decision"], "block");
   EXPECT_EQ(upload(read(dir_ + "/b-cropped.mkv"), "video-cropped-3")["decision"], "block");
+}
+
+// A requester who has a video's vPDQ (a hotline's hash list) and not the video: the frames are the
+// evidence; approved, the platform's re-encoded copy is actioned and later copies are blocked.
+TEST_F(HttpTest, RequestsCarryAVideosFramesAsEvidence) {
+  const auto frames = testing::PanFrames(160, 120, 0, 75, 51);
+  testing::WriteVideoFrames(dir_ + "/v.avi", frames, 25);
+  testing::WriteVideoFrames(dir_ + "/copy.mkv", frames, 25);
+  testing::WriteVideoFrames(dir_ + "/again.mp4", frames, 25);
+  auto read = [](const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::vector<uint8_t>{std::istreambuf_iterator<char>(f), {}};
+  };
+  auto check = [&](const std::string& file, const std::string& id) {
+    auto r = client_->Post(
+        "/v1/check/media?content_id=" + id, Auth(keys_[Role::kPlatform]),
+        [&] {
+          auto b = read(dir_ + "/" + file);
+          return std::string(b.begin(), b.end());
+        }(),
+        "application/octet-stream");
+    EXPECT_EQ(r->status, 200) << r->body;
+    return json::parse(r->body)["decision"].get<std::string>();
+  };
+  ASSERT_EQ(check("copy.mkv", "v-copy"), "allow");
+  hash::VpdqOptions vo;
+  vo.seconds_per_hash = 0;
+  auto vpdq = hash::HashVideoFile(dir_ + "/v.avi", vo);
+  ASSERT_TRUE(vpdq.ok()) << vpdq.status().ToString();
+  json frames_list = json::array();
+  for (const auto& f : vpdq->frames)
+    frames_list.push_back(fmt::format("{},{},{:.3f}", f.hash.ToHex(), f.quality, f.seconds));
+  json body = {{"category", "ncii"},
+               {"explanation", "a video shared without consent"},
+               {"notifier", {{"name", "N"}, {"email", "n@example.org"}}},
+               {"accuracy_statement", true},
+               {"evidence", json::array({{{"vpdq", frames_list}}})}};
+  // Refused, naming the field: both forms at once, a video's frames beside a picture's PDQ, a
+  // frame that is not one, a "video" without frames.
+  json both = body;
+  both["evidence"][0]["video"] = json{{"frames", json::array()}};
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], both.dump()), 400, "invalid_argument",
+              "evidence[0].vpdq: a video's frames come as \"video\" or as \"vpdq\", not both");
+  json with_pdq = body;
+  with_pdq["evidence"][0]["pdq"] = std::string(64, 'a');
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], with_pdq.dump()), 400,
+              "invalid_argument", "evidence[0].vpdq: a video's frames come without");
+  json bad_frame = body;
+  bad_frame["evidence"][0]["vpdq"][2] = std::string(64, 'a') + ",90,1e2";
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], bad_frame.dump()), 400,
+              "invalid_argument", "evidence[0].vpdq: \"vpdq\"[2] seconds");
+  json no_frames = body;
+  no_frames["evidence"][0] = {{"video", {{"frames", "none"}}}};
+  ExpectError(Post("/v1/requests", keys_[Role::kRequester], no_frames.dump()), 400,
+              "invalid_argument", "evidence[0].video: video signals: no frames");
+
+  auto r = Post("/v1/requests", keys_[Role::kRequester], body.dump());
+  ASSERT_EQ(r->status, 201) << r->body;
+  const json req = json::parse(r->body);
+  EXPECT_EQ(req["evidence"][0]["kind"], "hash");
+  EXPECT_EQ(req["evidence"][0]["video"]["frames"], frames_list.size()) << req.dump();
+  EXPECT_EQ(req["evidence"][0]["usable"], true);
+  const std::string path = "/v1/requests/" + std::to_string(req["id"].get<int64_t>());
+  auto d = PostJson(path + "/decision", Role::kReviewer,
+                    {{"approve", true}, {"reason", "the hotline's video"}});
+  ASSERT_EQ(d->status, 200) << d->body;
+  const json actions = json::parse(Get("/v1/actions", keys_[Role::kPlatform])->body)["actions"];
+  ASSERT_EQ(actions.size(), 1u) << actions.dump();
+  EXPECT_EQ(actions[0]["content_id"], "v-copy");
+  EXPECT_EQ(check("again.mp4", "v-again"), "block");
 }
 
 TEST_F(HttpTest, MediaChecksHashTheUploadAndDropIt) {

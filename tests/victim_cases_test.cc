@@ -14,9 +14,11 @@
 
 #include "core/clock.h"
 #include "core/fake_env.h"
+#include "core/file.h"
 #include "core/text.h"
 #include "hash/digest.h"
 #include "match/signals.h"
+#include "match/video_match.h"
 #include "media/decode.h"
 #include "store/store.h"
 #include "support/synthetic.h"
@@ -237,6 +239,75 @@ TEST_F(VictimCasesTest, PlainHashesAloneMissTheMirroredCopyWhichIsWhyThePageSend
   auto status = cases().CaseStatus({{"case", (*filed)["case"]}, {"pin", (*filed)["pin"]}}, "a");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ((*status)["copies_removed"], 0) << status->dump();
+}
+
+// What the page sends for a video its browser can decode: the digests, and the frames it sampled
+// (a few a second) hashed as the server hashes a bank video's frames. Here the native pipeline
+// stands in for the page's <video> element and WebAssembly module (the browser test compares the
+// two on one file).
+json VideoItemOf(const std::string& path, double rate) {
+  match::VideoHashOptions o;
+  o.bank = true;
+  o.bank_rate = rate;
+  auto v = match::HashVideoForMatching(path, o);
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  auto d = hash::DigestFile(path);
+  json video = VideoToJson(*v);
+  video.erase("sha256");
+  return {{"kind", "video"}, {"md5", d->md5}, {"sha256", d->sha256}, {"video", video}};
+}
+
+TEST_F(VictimCasesTest, AVideosFramesHashedOnTheDeviceFindItsReEncodedCopies) {
+  // The person's video and the platform's copies: the same frames in other containers and
+  // encodes, so no digest is shared and only the frames can find them.
+  const auto frames = testing::PanFrames(320, 240, 0, 80, 21);  // 8 s at 10 fps
+  testing::WriteVideoFrames(dir_ + "/mine.mp4", frames, 10);
+  testing::WriteVideoFrames(dir_ + "/copy.avi", frames, 10);
+  testing::WriteVideoFrames(dir_ + "/again.mkv", frames, 10);
+  auto bytes = [](const std::string& path) {
+    auto b = ReadFileLimited(path, 64 << 20);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return std::vector<uint8_t>(b->begin(), b->end());
+  };
+  ASSERT_FALSE(Upload("v1", bytes(dir_ + "/copy.avi")));
+  const std::string other_seed = dir_ + "/other.mp4";
+  testing::WriteVideoFrames(other_seed, testing::PanFrames(320, 240, 0, 80, 77), 10);
+  ASSERT_FALSE(Upload("v2", bytes(other_seed)));
+
+  json item = VideoItemOf(dir_ + "/mine.mp4", 2);
+  ASSERT_GE(item["video"]["frames"].size(), 15u);
+  // Without its frames a video item finds only byte-identical copies: none here.
+  json digests_only = item;
+  digests_only.erase("video");
+  auto plain = cases().File(Filing({digests_only}), "10.0.0.9");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+
+  // A bad frame is named, through the form's item.
+  json bad = item;
+  bad["video"]["frames"][1]["pdq"] = json::array({"zz", 80});
+  auto refused = cases().File(Filing({bad}), "10.0.0.1");
+  ASSERT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("items[0].video: video signals: frames[1].pdq"),
+            std::string::npos)
+      << refused.status().message();
+
+  auto filed = cases().File(Filing({item}), "10.0.0.1");
+  ASSERT_TRUE(filed.ok()) << filed.status().ToString();
+  auto queue = wf_->ReviewQueue(10);
+  ASSERT_TRUE(queue.ok());
+  for (const auto& q : (*queue)["queue"]) {
+    ASSERT_TRUE(wf_->Decide(reviewer_, q["id"], true, "the depicted person's report").ok());
+  }
+  wf_->DeliverDueNow();
+  auto status = cases().CaseStatus({{"case", (*filed)["case"]}, {"pin", (*filed)["pin"]}}, "a");
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ((*status)["copies_removed"], 1)
+      << "the re-encoded copy, and not the other video: " << status->dump();
+  auto digest_case =
+      cases().CaseStatus({{"case", (*plain)["case"]}, {"pin", (*plain)["pin"]}}, "a");
+  ASSERT_TRUE(digest_case.ok());
+  EXPECT_EQ((*digest_case)["copies_removed"], 0) << digest_case->dump();
+  EXPECT_TRUE(Upload("v3", bytes(dir_ + "/again.mkv"))) << "a re-upload is blocked by its frames";
 }
 
 TEST_F(VictimCasesTest, AdditionsJoinTheCaseUpToItsCap) {

@@ -17,6 +17,7 @@
 
 #include "match/signals.h"
 #include "match/signals_json.h"
+#include "match/video_frame.h"
 #include "media/decode.h"
 #include "media/format.h"
 
@@ -114,6 +115,29 @@ EMSCRIPTEN_KEEPALIVE char* td_hash_rgba(const uint8_t* rgba, int width, int heig
   const auto signals = Hasher().HashDecoded(std::move(decoded), (flags & kBank) != 0, ModeOf(flags),
                                             (flags & kDihedral) != 0);
   return Answer(name, signals);
+}
+
+// One frame of a video the browser decoded (width x height RGBA, alpha ignored): its bank-side
+// signals as a stored video frame carries them (match::FrameToJson: pdq, norm, mirror, crops,
+// box), "t" 0 (the page sets the frame's time). The same computation as the server's for a frame
+// FFmpeg decoded (match::HashVideoFrame).
+EMSCRIPTEN_KEEPALIVE char* td_hash_video_frame(const uint8_t* rgba, int width, int height) {
+  media::DecodeLimits limits;
+  if (width <= 0 || height <= 0 ||
+      static_cast<uint64_t>(width) * static_cast<uint64_t>(height) > limits.max_pixels) {
+    return Error(InvalidArgument("the video frame's size is outside 1 .. " +
+                                 std::to_string(limits.max_pixels) + " pixels"));
+  }
+  media::Image frame = media::Image::Allocate(width, height, media::PixelFormat::kRgb8);
+  const size_t count = static_cast<size_t>(width) * height;
+  uint8_t* out = frame.pixels.data();
+  for (size_t i = 0; i < count; ++i) {
+    out[3 * i] = rgba[4 * i];
+    out[3 * i + 1] = rgba[4 * i + 1];
+    out[3 * i + 2] = rgba[4 * i + 2];
+  }
+  static auto* pdq = new hash::PdqHasher();
+  return Copy(match::FrameToJson(match::HashVideoFrame(frame, 0, true, *pdq)).dump());
 }
 
 }  // extern "C"

@@ -66,6 +66,8 @@ EvidenceDraft EvidenceFromJson(const json& ev, const std::string& f, Problems* p
   d.content_id = OptStr(ev, "content_id", f + ".", p);
   d.message_link = OptStr(ev, "message_link", f + ".", p);
   if (ev.contains("robust")) d.robust = ev["robust"];
+  if (ev.contains("video")) d.video = ev["video"];
+  if (ev.contains("vpdq")) d.vpdq = ev["vpdq"];
   return d;
 }
 
@@ -297,6 +299,21 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
     if (e.robust) {
       if (!c.pdq) Add(p, f + ".robust", "comes with the image's pdq");
       c.robust = ParseRobustClaim(*e.robust, f + ".robust", p);
+    }
+    if (e.video || e.vpdq) {
+      const char* name = e.video ? "video" : "vpdq";
+      if (e.video && e.vpdq) {
+        Add(p, f + ".vpdq", "a video's frames come as \"video\" or as \"vpdq\", not both");
+      } else if (e.pdq || e.robust) {
+        Add(p, f + "." + name, "a video's frames come without an image's pdq and robust signals");
+      } else if (e.video ? !e.video->is_object() : !e.vpdq->is_array()) {
+        Add(p, f + "." + name,
+            e.video ? "must be an object with the video's \"frames\""
+                    : "must be a list of \"pdqhex,quality,seconds\" frames");
+      } else {
+        c.video = nlohmann::json{{name, e.video ? *e.video : *e.vpdq}};
+        any = true;
+      }
     }
     c.content_id = e.content_id.value_or("");
     c.message_link = e.message_link.value_or("");

@@ -41,6 +41,10 @@ struct EvidenceDraft {
   // Robust image signals computed where the picture is (the victims' form, `takedown hash
   // --format jsonl --bank`): {"norm": [pdq, quality], "box": [...], "variants": [[...], ...]}.
   std::optional<nlohmann::json> robust;
+  // A video's frame signals computed where the video is (the victims' form, `takedown hash
+  // --format jsonl --bank`): "video" ({"frames": [...], "duration", "fps"}, as a hash list's
+  // line carries it) or "vpdq" (the reference's "pdqhex,quality,seconds" frames).
+  std::optional<nlohmann::json> video, vpdq;
 };
 
 struct NoticeDraft {
@@ -76,6 +80,9 @@ std::optional<RobustClaim> ParseRobustClaim(const nlohmann::json& j, const std::
 struct EvidenceClaim {
   bool has_media = false;
   std::optional<RobustClaim> robust;
+  // A video known by its frames: {"video": ...} or {"vpdq": [...]}, read whole (bounds, every
+  // frame and field) by service::VideoFromListLine when the evidence is built.
+  std::optional<nlohmann::json> video;
   std::optional<hash::Hash256> pdq;
   int quality = 100;
   std::string md5, sha256;  // lowercase hex or ""

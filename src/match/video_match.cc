@@ -15,16 +15,6 @@
 namespace takedown::match {
 namespace {
 
-hash::PdqHash HashRect(const LumaPlane& p, const Rect& r, hash::DihedralHashes* dih = nullptr) {
-  hash::pdq::Buffer64 block;
-  AreaResample64(p, r, block);
-  return HashBlock(block, dih);
-}
-
-}  // namespace
-
-namespace {
-
 // decode(want, on_frame, info, report): the video from a path or from memory.
 template <typename Decode>
 Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
@@ -43,25 +33,7 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
     return n % step == 0;
   };
   auto on_frame = [&](const media::VideoFrame& f) {
-    VideoFrameSignals s;
-    s.seconds = f.seconds;
-    s.pdq = pdq.HashImage(*f.image, 0);
-    const LumaPlane plane = WorkingPlane(*f.image, 256);
-    const Rect whole{0, 0, static_cast<double>(plane.width), static_cast<double>(plane.height)};
-    hash::DihedralHashes dih;
-    s.norm = HashRect(plane, whole, options.bank ? &dih : nullptr);
-    auto centre = [&](double keep) {
-      return HashRect(plane, {whole.w * (1 - keep) / 2, whole.h * (1 - keep) / 2, whole.w * keep,
-                              whole.h * keep});
-    };
-    if (options.bank) {
-      s.norm_mirror = dih[static_cast<int>(hash::pdq::Dihedral::kFlipY)];
-      for (double keep : kVideoCrops) s.norm_crops.push_back(centre(keep));
-    } else {
-      for (double keep : kVideoProbeCrops) s.probes.push_back(centre(keep));
-    }
-    if (const auto box = DetectContentBox(plane)) s.box = HashRect(plane, *box);
-    item.frames.push_back(s);
+    item.frames.push_back(HashVideoFrame(*f.image, f.seconds, options.bank, pdq));
   };
   TD_RETURN_IF_ERROR(decode(want, on_frame, &info, &report));
   item.fps = info.fps;

@@ -25,31 +25,10 @@
 #include "hash/pdq.h"
 #include "hash/vpdq.h"
 #include "index/hash_index.h"
+#include "match/video_frame.h"
 #include "media/video.h"
 
 namespace takedown::match {
-
-struct VideoFrameSignals {
-  double seconds = 0;
-  hash::PdqHash pdq;
-  hash::PdqHash norm;
-  hash::Hash256 norm_mirror;  // bank side only: norm of the frame mirrored left-right
-  // Bank side only: norm of the frame's centre crops (kVideoCrops: a cropped copy).
-  std::vector<hash::PdqHash> norm_crops;
-  // Upload side only: norm of the frame's centre crops kVideoProbeCrops, so a copy cropped between
-  // the bank's steps meets one of them (probed, never indexed).
-  std::vector<hash::PdqHash> probes;
-  std::optional<hash::PdqHash> box;
-};
-
-// The share of the frame's width and height each bank-side centre crop keeps.
-inline constexpr double kVideoCrops[] = {0.95, 0.90, 0.85, 0.80, 0.75,
-                                         0.70, 0.65, 0.60, 0.55, 0.50};
-// The share each upload-side probe keeps. PDQ holds a copy within about 1% of a stored crop's
-// scale; the bank's crops are 5-10% apart, so a copy cropped between two of them (18% a side
-// keeps 0.64) is cropped a little further on the upload side to meet the next smaller one
-// (0.64 x 0.94 = 0.60): probes 2% apart down to 0.92 close the widest gap (0.55 to 0.50).
-inline constexpr double kVideoProbeCrops[] = {0.98, 0.96, 0.94, 0.92};
 
 struct VideoItem {
   std::vector<VideoFrameSignals> frames;

@@ -147,6 +147,21 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
         signal_docs.emplace_back(i, json{{"robust", RobustToJson(robust)}});
       }
     }
+    if (c.video && !s.video) {  // frames hashed where the video is: matched as media's are
+      auto v = VideoFromListLine(*c.video);
+      if (!v.ok()) {
+        // The list line's own prefix ("video": ...) would repeat the field named here.
+        std::string why(v.status().message());
+        if (why.rfind("\"video\": ", 0) == 0) why.erase(0, 9);
+        out.problems.push_back({f + (c.video->contains("vpdq") ? ".vpdq" : ".video"), why});
+        continue;
+      }
+      s.video = *v;
+      signal_docs.emplace_back(i, json{{"video", VideoToJson(*s.video)}});
+      item.video =
+          EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
+      if (item.kind == EvidenceKind::kNone) item.kind = EvidenceKind::kHash;
+    }
     if (!c.md5.empty()) s.md5 = c.md5;
     if (!c.sha256.empty()) s.sha256 = c.sha256;
     if ((!c.md5.empty() || !c.sha256.empty()) && item.kind == EvidenceKind::kNone) {

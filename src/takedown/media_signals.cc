@@ -19,7 +19,7 @@
 namespace takedown::service {
 namespace {
 
-nlohmann::json PdqJson(const hash::PdqHash& h) { return {h.hash.ToHex(), h.quality}; }
+nlohmann::json PdqJson(const hash::PdqHash& h) { return match::PdqPairJson(h); }
 Result<hash::PdqHash> PdqFrom(const nlohmann::json& j) {
   if (!j.is_array() || j.size() != 2 || !j[0].is_string() || !j[1].is_number_integer())
     return DataLoss("bad frame hash");
@@ -100,20 +100,7 @@ Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& 
 
 nlohmann::json VideoToJson(const match::VideoItem& v) {
   nlohmann::json frames = nlohmann::json::array();
-  for (const auto& f : v.frames) {
-    nlohmann::json j = {{"t", f.seconds}, {"pdq", PdqJson(f.pdq)}, {"norm", PdqJson(f.norm)}};
-    if (f.norm_mirror != hash::Hash256{}) j["mirror"] = f.norm_mirror.ToHex();
-    if (!f.norm_crops.empty()) {
-      j["crops"] = nlohmann::json::array();
-      for (const auto& c : f.norm_crops) j["crops"].push_back(PdqJson(c));
-    }
-    if (!f.probes.empty()) {
-      j["probes"] = nlohmann::json::array();
-      for (const auto& c : f.probes) j["probes"].push_back(PdqJson(c));
-    }
-    if (f.box) j["box"] = PdqJson(*f.box);
-    frames.push_back(j);
-  }
+  for (const auto& f : v.frames) frames.push_back(match::FrameToJson(f));
   return {{"fps", v.fps}, {"duration", v.duration}, {"sha256", v.sha256}, {"frames", frames}};
 }
 

@@ -112,7 +112,7 @@ json EvidenceOfItem(const json& item, const std::string& f, int min_quality, int
   const std::string kind = Text(item, "kind");
   static const std::set<std::string> kImageKeys = {"kind", "pdq",    "quality", "dihedral",
                                                    "md5",  "sha256", "robust"};
-  static const std::set<std::string> kVideoKeys = {"kind", "md5", "sha256"};
+  static const std::set<std::string> kVideoKeys = {"kind", "md5", "sha256", "video"};
   if (kind != "image" && kind != "video") {
     p->push_back({f + ".kind", "must be \"image\" or \"video\""});
     return json();
@@ -152,6 +152,10 @@ json EvidenceOfItem(const json& item, const std::string& f, int min_quality, int
       if (!ok) p->push_back({f + ".dihedral", "must be the 8 dihedral PDQ hashes (64 hex digits)"});
     }
     if (item.contains("robust")) ev["robust"] = item["robust"];
+  } else if (item.contains("video")) {
+    // The frames the person's browser could decode (the page's vPDQ with each frame's norm,
+    // mirror, crops and box): read whole when the evidence is built.
+    ev["video"] = item["video"];
   }
   return ev;
 }

@@ -413,7 +413,13 @@ test('a case filed: only hashes are sent; approved, the copies removed; the pers
   assert.deepEqual(body.locations, ['https://chat.example/m/123', 'msg-456']);
   assert.equal(body.items.length, uploads.length - 1, 'the flat picture left out');
   for (const it of body.items) {
-    if (it.kind === 'video') { assert.deepEqual(Object.keys(it).sort(), ['kind', 'md5', 'sha256']); continue; }
+    if (it.kind === 'video') {
+      // Its frames where this browser decodes H.264 (the next test measures them); digests always.
+      const keys = Object.keys(it).sort();
+      assert.ok(['kind,md5,sha256', 'kind,md5,sha256,video'].includes(keys.join()), keys.join());
+      if (it.video) assert.ok(it.video.frames.length > 0 && it.video.frames.every((f) => f.pdq && f.norm && f.crops));
+      continue;
+    }
     assert.deepEqual(Object.keys(it).sort(), ['dihedral', 'kind', 'md5', 'pdq', 'quality', 'robust', 'sha256']);
     assert.equal(it.dihedral.length, 8);
     assert.ok(Array.isArray(it.robust.norm) && it.robust.variants.length > 0);
@@ -473,6 +479,91 @@ test('a case filed: only hashes are sent; approved, the copies removed; the pers
   assert.equal((await statusOf(p2)).items, uploads.length);
   p2.assertClean();
   await c2.close();
+});
+
+// `ffmpeg ARGS...` (Debian's FFmpeg).
+async function ffmpeg(...args) {
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { maxBuffer: 1 << 24 });
+}
+
+test('a video: its frames hashed in the browser as the server hashes them; approved, a re-encoded copy is removed and an unrelated video is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'td-report-video-'));
+  try {
+    // The person's video (VP9 in WebM, which Chromium always decodes), the platform's copy of it
+    // (resized and re-encoded with another codec: no byte in common) and an unrelated video.
+    const mine = join(dir, 'mine.webm'), copy = join(dir, 'copy.mp4'), other = join(dir, 'other.mp4');
+    await ffmpeg('-f', 'lavfi', '-i', 'mandelbrot=size=480x360:rate=25', '-t', '8', '-c:v', 'libvpx-vp9', '-b:v', '600k', '-pix_fmt', 'yuv420p', mine);
+    await ffmpeg('-i', mine, '-vf', 'scale=400:300', '-c:v', 'mpeg4', '-q:v', '6', copy);
+    await ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x360:rate=25', '-t', '8', '-c:v', 'mpeg4', '-q:v', '4', other);
+    const ids = { copy: `report-video-copy-${Date.now()}`, other: `report-video-other-${Date.now()}` };
+    for (const [file, id] of [[copy, ids.copy], [other, ids.other]]) {
+      const r = await s.api(s.keys.platform, 'POST', `/v1/check/media?${new URLSearchParams({ content_id: id, chat_id: 'report-video-chat', uploader_id: 'report-video-user' })}`, readFileSync(file));
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.decision, 'allow');
+    }
+    const files = [{ name: 'mine.webm', mimeType: 'video/webm', buffer: readFileSync(mine) }];
+    const h264 = join(SHARED, 'media/videos/realshort.mp4');
+    if (existsSync(h264)) files.push({ name: 'real.mp4', mimeType: 'video/mp4', buffer: readFileSync(h264) });
+    else console.log('SKIPPED (an H.264 video decoded in the browser): ../shared missing');
+
+    const context = await newContext(browser, { lang: 'en', width: 1280 });
+    let filing = null;
+    await context.route('**/v1/report/cases', async (route) => { filing = JSON.parse(route.request().postData()); await route.continue(); });
+    const page = await openPage(context);
+    const t0 = Date.now();
+    await page.getByLabel(L.en.files, { exact: true }).setInputFiles(files);
+    await waitHashed(page, files.length);
+    const took = Date.now() - t0;
+    const row = page.locator('.file-row').first();
+    assert.equal(await row.getAttribute('data-stage'), 'done');
+    // Two a second over its 8 s (a 17th when the container says a little over 8 s).
+    assert.match((await row.locator('.file-status').innerText()).trim(), /^Ready \(video fingerprints of 1[67] moments\)$/);
+    await readTechnical(page);
+    assert.match(await page.locator('li.tech-file[data-name="mine.webm"] [data-k="frames"]').innerText(), /^1[67] moments/);
+    await screenshot(page, 'report-video-hashed', 'en', 1280);
+    await fillAndSubmit(page);
+    page.assertClean();
+    await context.close();
+
+    // The browser's frames against the server's own hashing of the same file (`takedown hash
+    // --bank`: every frame): the same moments, PDQ a few bits apart (two decoders, two scalers).
+    const sent = filing.items.find((it) => it.sha256 === sha256(readFileSync(mine)));
+    assert.ok(sent && sent.video, 'the video item carries its frames');
+    const count = sent.video.frames.length;
+    assert.ok(count === 16 || count === 17, `${count} frames`);
+    assert.deepEqual(sent.video.frames.map((f) => f.t), Array.from({ length: count }, (_, k) => k / 2));
+    // Per frame, the distances to the native frame shown at the same time (the one whose interval
+    // holds it: at or just before t).
+    const distancesOf = async (item, file) => {
+      const native = (await nativeHashes([file])).get(basename(file)).video.frames;
+      const d = { pdq: [], norm: [] };
+      for (const f of item.video.frames) {
+        const n = native.filter((x) => x.t <= f.t + 1e-6).at(-1);
+        d.pdq.push(hamming(f.pdq[0], n.pdq[0]));
+        d.norm.push(hamming(f.norm[0], n.norm[0]));
+        assert.equal(f.crops.length, n.crops.length);
+      }
+      return d;
+    };
+    const stats = (d) => { const x = [...d].sort((a, b) => a - b); return `median ${x[x.length >> 1]}, max ${x.at(-1)}`; };
+    const distances = await distancesOf(sent, mine);
+    console.log(`browser vs takedown hash, mine.webm (VP9 480x360, ${count} frames): PDQ ${stats(distances.pdq)}; norm ${stats(distances.norm)} bits; hashed in ${took} ms with ${files.length} file(s)`);
+    assert.ok(Math.max(...distances.pdq) <= 16, `PDQ distances ${distances.pdq}`);
+    const real = files[1] && filing.items.find((it) => it.sha256 === sha256(files[1].buffer));
+    if (real && real.video) {
+      writeFileSync(join(dir, 'real.mp4'), files[1].buffer);
+      const d = await distancesOf(real, join(dir, 'real.mp4'));
+      console.log(`browser vs takedown hash, real.mp4 (H.264, ${real.video.frames.length} frames): PDQ ${stats(d.pdq)}; norm ${stats(d.norm)} bits`);
+      assert.ok(Math.max(...d.pdq) <= 16, `PDQ distances ${d.pdq}`);
+    } else if (real) console.log('real.mp4 (H.264): not decoded by this browser: digests only');
+
+    // Approved: the re-encoded copy is found by its frames and removed; the unrelated video stays.
+    const id = await requestOf(sha256(readFileSync(mine)));
+    await approve(s, id, 'Illegal content (ncii): the victim\'s video, verified by the reviewer');
+    await poll(() => s.receiver.received.some((a) => a && a.kind === 'remove' && a.content_id === ids.copy) || null,
+      { what: `the removal webhook for the re-encoded copy ${ids.copy}`, timeoutMs: 30000 });
+    assert.ok(!s.receiver.received.some((a) => a && a.content_id === ids.other), 'the unrelated video is left alone');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('withdrawal: the case shows withdrawn and the upload gate then allows the picture', async () => {

@@ -30,7 +30,9 @@ export function useFiles() {
     for (const f of added) {
       const job = hashFile(f.file, (p) => {
         const frac = p.total ? p.done / p.total : 0;
-        if (p.stage === 'reading') update(f.key, { stage: 'reading', progress: f.kind === 'video' ? frac : frac / 2 });
+        // A video: its bytes read for the digests (first half), then its frames (second half).
+        if (p.stage === 'reading') update(f.key, { stage: 'reading', progress: frac / 2 });
+        else if (p.stage === 'frames') update(f.key, { stage: 'hashing', progress: 0.5 + frac / 2 });
         else update(f.key, { stage: 'hashing', progress: null });
       });
       jobs.current.set(f.key, job.cancel);
@@ -61,7 +63,7 @@ export function useFiles() {
 
 // What the page keeps of the module's answer: the hashes that are sent and shown.
 function keep(kind, r) {
-  if (kind === 'video') return { md5: r.md5, sha256: r.sha256 };
+  if (kind === 'video') return { md5: r.md5, sha256: r.sha256, video: r.video };
   return {
     pdq: r.pdq, quality: r.quality, dihedral: r.dihedral, md5: r.md5, sha256: r.sha256,
     signals: { norm: r.signals && r.signals.norm, box: r.signals && r.signals.box },
@@ -69,14 +71,29 @@ function keep(kind, r) {
   };
 }
 
+// The server takes a report of at most 1 MiB. A picture's item is ~13 KB, a video frame ~1 KB:
+// when the frames would not fit beside the pictures, every video keeps every second, third, ...
+// frame (still spread over its whole length).
+const BODY_BUDGET = 900 * 1024;
+const FRAME_BYTES = 1100;
+
+function videoOf(video, keepEvery) {
+  if (!video) return null;
+  const frames = video.frames.filter((_, i) => i % keepEvery === 0);
+  return { duration: video.duration, fps: video.fps / keepEvery, frames };
+}
+
 // The items the API takes: hashes only, never names, pixels or bytes. keys[i] is items[i]'s file.
 export function itemsOf(files) {
   const items = [], keys = [];
-  for (const f of files) {
-    if (f.stage !== 'done' || !f.result) continue;
+  const ready = files.filter((f) => f.stage === 'done' && f.result);
+  let frames = 0;
+  for (const f of ready) {
     const r = f.result;
-    if (f.kind === 'video') items.push({ kind: 'video', md5: r.md5, sha256: r.sha256 });
-    else {
+    if (f.kind === 'video') {
+      items.push({ kind: 'video', md5: r.md5, sha256: r.sha256 });
+      if (r.video) frames += r.video.frames.length;
+    } else {
       const robust = { norm: [r.signals.norm.pdq, r.signals.norm.quality] };
       if (r.signals.box) robust.box = [r.signals.box.pdq, r.signals.box.quality];
       robust.variants = Object.values(r.variants).map((v) => [v.pdq, v.quality]);
@@ -85,6 +102,12 @@ export function itemsOf(files) {
     }
     keys.push(f.key);
   }
+  const room = Math.max(16, Math.floor((BODY_BUDGET - JSON.stringify(items).length) / FRAME_BYTES));
+  const keepEvery = Math.max(1, Math.ceil(frames / room));
+  ready.forEach((f, i) => {
+    const video = f.kind === 'video' && videoOf(f.result.video, keepEvery);
+    if (video) items[i].video = video;
+  });
   return { items, keys };
 }
 
@@ -136,7 +159,8 @@ function statusText(f) {
   if (f.stage === 'hashing') return t('st_hashing');
   if (f.stage === 'low') return t('st_low_quality');
   if (f.stage === 'error') return t('st_error', { msg: f.error });
-  return f.kind === 'video' ? t('st_done_video') : t('st_done');
+  if (f.kind !== 'video') return t('st_done');
+  return f.result && f.result.video ? t('st_done_video_frames', { n: f.result.video.frames.length }) : t('st_done_video');
 }
 
 function FileRow({ f, n, error, onRemove, onToggle, idBase }) {
@@ -188,6 +212,8 @@ function Technical({ files }) {
                 ${Object.entries(r.dihedral).map(([k, v]) => html`<li><span class="hash-kind">${k}</span>
                   <code class="hash" data-k="dihedral" data-d=${k}>${v}</code></li>`)}
               </ul></dd>`}
+            ${f.kind === 'video' && html`
+              <dt>${t('tech_frames')}</dt><dd data-k="frames">${r.video ? t('tech_frames_n', { n: r.video.frames.length }) : t('tech_frames_none')}</dd>`}
             <dt>${t('tech_md5')}</dt><dd><code class="hash" data-k="md5">${r.md5}</code></dd>
             <dt>${t('tech_sha256')}</dt><dd><code class="hash" data-k="sha256">${r.sha256}</code></dd>
           </dl>

@@ -1,10 +1,12 @@
 // The report page's hashing, in a module Web Worker: images through the WebAssembly build of
 // `takedown hash --bank` (wasm/: the server's decoders and PDQ), the formats it leaves to the
 // browser (PNG, GIF, BMP, ...) decoded here and passed in as RGBA; videos' MD5 and SHA-256
-// streamed with hash-wasm; the proof of work for the server's challenge. Nothing here sends
+// streamed with hash-wasm, and the frames the page decoded hashed one by one; the proof of work
+// for the server's challenge. Nothing here sends
 // anything anywhere: files are read, hashed and dropped.
 //
-// Messages in: {op: 'init', id} (start the module) | {op: 'image'|'video', id, file} | {op: 'pow', id, challenge, bits} | {op: 'cancel', id}
+// Messages in: {op: 'init', id} (start the module) | {op: 'image'|'video', id, file}
+//              | {op: 'frame', id, rgba, width, height} | {op: 'pow', id, challenge, bits} | {op: 'cancel', id}
 // Messages out: {id, type: 'progress', stage, done, total} | {id, type: 'result', result}
 //               | {id, type: 'error', code, message}
 import createTakedownHash from 'takedown-wasm/takedown-hash.mjs';
@@ -142,6 +144,21 @@ async function hashVideo(id, file) {
   return { md5: md5.digest('hex'), sha256: sha256.digest('hex'), bytes: file.size };
 }
 
+// One video frame the page decoded (a <video> element drawn into a canvas: workers have no media
+// element): its signals as the server hashes a bank video's frame (td_hash_video_frame).
+async function hashFrame(rgba, width, height) {
+  const { mod } = await init();
+  const bytes = new Uint8Array(rgba);
+  const p = mod._td_alloc(bytes.length);
+  if (!p) throw new Error('out of memory');
+  try {
+    mod.HEAPU8.set(bytes, p);
+    const doc = answer(mod, mod._td_hash_video_frame(p, width, height));
+    if (doc.error) { const e = new Error(doc.error); e.code = doc.code; throw e; }
+    return doc;
+  } finally { mod._td_free(p); }
+}
+
 // Leading zero bits of a digest.
 function zeroBits(d) {
   let n = 0;
@@ -180,6 +197,7 @@ self.onmessage = (e) => {
       let result;
       if (m.op === 'init') { await init(); result = true; } else if (m.op === 'image') result = await hashImage(m.id, m.file);
       else if (m.op === 'video') result = await hashVideo(m.id, m.file);
+      else if (m.op === 'frame') result = await hashFrame(m.rgba, m.width, m.height);
       else if (m.op === 'pow') result = await proofOfWork(m.id, m.challenge, m.bits);
       else throw new Error(`unknown op ${m.op}`);
       postMessage({ id: m.id, type: 'result', result });
