@@ -7,7 +7,9 @@
 //       first (a fresh page, the file chosen --pick-ms after the picker shows, as a person
 //       would: the first photo a person hashes) and warm (the same page again), each split into
 //       reading the file and hashing it;
-//   (b) each video under ../shared/media/videos: MD5 and SHA-256 streamed over file.stream();
+//   (b) each video under ../shared/media/videos: MD5 and SHA-256 streamed over file.stream(), then
+//       the frames the browser can decode (two moments a second, at most 120: drawn from a
+//       <video> element, hashed in the worker as the server hashes a bank video's frame);
 // then (c) the report page's JavaScript and WebAssembly (report.html and everything it loads, the
 // worker and its .wasm included), raw and gzip -9.
 // The page comes from a takedown binary that serves /report (--binary), or else from a built
@@ -115,7 +117,9 @@ async function hashOnce(page, file, row) {
   const at = (s) => { const m = marks.find((x) => x.row === row && x.stage === s); return m ? m.t : NaN; };
   const done = at(stage);
   const hashing = at('hashing');
-  return { total: done - chosen, reading: (Number.isFinite(hashing) ? hashing : done) - chosen, hashing: Number.isFinite(hashing) ? done - hashing : NaN };
+  const frames = /of (\d+) moments/.exec(text);
+  return { total: done - chosen, reading: (Number.isFinite(hashing) ? hashing : done) - chosen, hashing: Number.isFinite(hashing) ? done - hashing : NaN,
+    frames: frames ? Number(frames[1]) : 0 };
 }
 
 async function assets(origin) {
@@ -201,7 +205,7 @@ async function main() {
   const videoDir = join(REPO, '../shared/media/videos');
   const videos = [];
   if (existsSync(videoDir)) {
-    log('\n(b) videos: MD5 and SHA-256 streamed in the worker (median of runs, warm page)');
+    log('\n(b) videos: MD5 and SHA-256 streamed in the worker, then the frames the browser decodes (median of runs, warm page)');
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${origin}/report`);
@@ -211,10 +215,15 @@ async function main() {
       const file = join(videoDir, name);
       const size = statSync(file).size;
       const times = [];
-      for (let i = 0; i < opt.runs; i++) times.push((await hashOnce(page, file, row++)).total);
+      let frames = 0;
+      for (let i = 0; i < opt.runs; i++) {
+        const r = await hashOnce(page, file, row++);
+        times.push(r.total);
+        frames = r.frames;
+      }
       const m = median(times);
-      videos.push({ name, size, median: m });
-      log(`  ${name.padEnd(16)} ${mb(size).padStart(8)}  ${ms(m).padStart(8)}  ${(size / 1e6 / (m / 1000)).toFixed(0)} MB/s`);
+      videos.push({ name, size, median: m, frames });
+      log(`  ${name.padEnd(16)} ${mb(size).padStart(8)}  ${ms(m).padStart(8)}  ${frames ? `${frames} frames` : 'not decoded by this browser: digests only'}`);
     }
     await page.close();
   } else log(`\n(b) SKIPPED: ${videoDir} is missing (../shared)`);
@@ -235,7 +244,8 @@ async function main() {
     `12 MP JPEG     ${mb(jpegSize)}, medians of ${opt.runs} runs: first photo (chosen ${opt.pickMs} ms after the picker shows) ${med(first)};` +
       ` cold (chosen at once) ${med(cold)}; warm ${med(warm)}` +
       (native !== null ? `; takedown hash --bank (CLI, process start included) ${ms(native)}` : ''),
-    ...videos.map((v) => `video          ${v.name}: ${mb(v.size)} in ${ms(v.median)} (${(v.size / 1e6 / (v.median / 1000)).toFixed(0)} MB/s) MD5+SHA-256`),
+    ...videos.map((v) => `video          ${v.name}: ${mb(v.size)} in ${ms(v.median)}: MD5+SHA-256` +
+      (v.frames ? ` and ${v.frames} frames (${ms(v.median / v.frames)} a frame)` : ', frames not decodable by this browser')),
     `JS             ${list.filter(isJs).length} files: ${kb(sumRaw(isJs))} raw, ${kb(sum(isJs))} gzip -9`,
     `wasm           ${list.filter(isWasm).length} file: ${kb(sumRaw(isWasm))} raw, ${kb(sum(isWasm))} gzip -9`,
     `JS + wasm      ${kb(sum((a) => isJs(a) || isWasm(a)))} gzip -9 (all files with HTML and CSS: ${kb(sum(() => true))}; served ${list[0].encoding === 'none' ? 'uncompressed' : list[0].encoding})`,
