@@ -106,7 +106,7 @@ class VictimCasesTest : public ::testing::Test {
   VictimCases& cases() { return wf_->victims(); }
   // A challenge and a nonce that solves it, as the page's worker finds them.
   std::pair<std::string, std::string> Work() {
-    const json c = cases().Challenge();
+    const json c = cases().Challenge().value();
     const std::string ch = c["challenge"];
     for (int n = 0;; ++n) {
       const std::string h = hash::Sha256HexOfText(ch + ":" + std::to_string(n));
@@ -375,6 +375,39 @@ TEST_F(VictimCasesTest, EveryBadFieldIsNamedAndARefusalCostsNoNewWork) {
   (void)plain;
 }
 
+// Behind a load balancer the page's challenge comes from one replica and its filing may reach
+// another, or the same one after a restart: the challenge is good there, and spent once for all.
+TEST_F(VictimCasesTest, AChallengeIsGoodAtEveryProcessOfTheStoreAndSpentOnceForAll) {
+  const json first = Filing({ItemOf(jpeg_)});
+  const json second = Filing({ItemOf(jpeg_)});
+  ASSERT_TRUE(cases().File(first, "10.0.0.1").ok());
+  // "Another process": a second workflow on the same store (it shares nothing in memory).
+  WorkflowOptions o;
+  o.report.pow_bits = 6;
+  o.report.public_url = "https://platform.example";
+  auto other =
+      std::make_unique<Workflow>(svc_.get(), store_.get(), std::make_unique<NullSink>(), o, &env_);
+  auto replay = other->victims().File(first, "10.0.0.2");
+  EXPECT_EQ(replay.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(replay.status().message().find("challenge: already used"), std::string::npos)
+      << replay.status().message();
+  auto elsewhere = other->victims().File(second, "10.0.0.2");
+  EXPECT_TRUE(elsewhere.ok()) << "a challenge the first gave is good at the second: "
+                              << elsewhere.status().ToString();
+  EXPECT_EQ(other->victims().Challenge().value()["challenge"].get<std::string>().substr(0, 3),
+            "v1.");
+  json forged = Filing({ItemOf(jpeg_)});
+  std::string c = forged["challenge"];
+  c.back() = c.back() == '0' ? '1' : '0';
+  forged["challenge"] = c;
+  EXPECT_NE(other->victims()
+                .File(forged, "10.0.0.2")
+                .status()
+                .message()
+                .find("not one this service gave"),
+            std::string::npos);
+}
+
 TEST_F(VictimCasesTest, WrongPinsFilingsAndAddressesAreBoundedByTheHour) {
   auto filed = cases().File(Filing({ItemOf(jpeg_)}), "10.0.0.1");
   ASSERT_TRUE(filed.ok());
@@ -422,7 +455,7 @@ TEST_F(VictimCasesTest, ALostPinIsReplacedThroughALinkMailedOnlyToTheCasesAddres
         {{"challenge", ch}, {"nonce", nonce}, {"case", number}, {"email", email}}, address);
   };
   // Without a way to send mail it is not offered, and the page is told so.
-  EXPECT_EQ(cases().Challenge()["recovery_by_email"], false);
+  EXPECT_EQ(cases().Challenge().value()["recovery_by_email"], false);
   EXPECT_EQ(recover("TD-AAAA-BBBB-CCCC", "jane@example.org", "10.0.0.1").status().code(),
             StatusCode::kFailedPrecondition);
 
@@ -442,7 +475,7 @@ TEST_F(VictimCasesTest, ALostPinIsReplacedThroughALinkMailedOnlyToTheCasesAddres
         return m;
       },
       [&] { ++wakes; });
-  EXPECT_EQ(cases().Challenge()["recovery_by_email"], true);
+  EXPECT_EQ(cases().Challenge().value()["recovery_by_email"], true);
 
   json filing = Filing({ItemOf(jpeg_)});
   filing["email"] = "Jane@Example.org";

@@ -26,6 +26,10 @@ constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 constexpr int kGroups = 3, kGroupLen = 4;  // 60 random bits each for the number and the PIN
 constexpr int kPinIterations = 20000;      // PBKDF2-HMAC-SHA256
 constexpr std::string_view kFormDoc = "report_form";
+// The key challenges are signed with (one document), and each challenge spent (one document
+// each, its ukey the challenge's SHA-256: spent once across every process on the store).
+constexpr std::string_view kChallengeKeyDoc = "report_challenge_key";
+constexpr std::string_view kSpentDoc = "report_challenge_spent";
 constexpr size_t kMaxBudgets = 200000;  // addresses and cases tracked at once (oldest dropped)
 
 std::string RandomCode(Env* env) {
@@ -164,9 +168,6 @@ json EvidenceOfItem(const json& item, const std::string& f, int min_quality, int
 
 VictimCases::VictimCases(WorkflowContext* ctx, Requests* requests, RequesterProfiles* profiles)
     : ctx_(ctx), requests_(requests), profiles_(profiles), opt_(ctx->opt.report) {
-  uint8_t key[32];
-  ctx_->env->RandomBytes(key, sizeof key);
-  secret_.assign(reinterpret_cast<const char*>(key), sizeof key);
   const std::string name = "takedown_report_cases_total";
   const std::string help = "Victims' form (/report): filings and additions by outcome.";
   filed_ = ctx_->metrics->Counter(name, help, {{"result", "filed"}});
@@ -227,15 +228,49 @@ Result<int64_t> VictimCases::FormKey() {
   return form_key_id_;
 }
 
-json VictimCases::Challenge() {
+Result<std::string> VictimCases::ChallengeKey() {
+  MutexLock l(&key_mu_);
+  if (!secret_.empty()) return secret_;
+  store::DocumentStore* docs = ctx_->stores.docs;
+  auto read = [&](const store::DocRecord& rec) -> Result<std::string> {
+    const json d = json::parse(rec.doc, nullptr, false);
+    if (!d.is_object() || !d.contains("key") || !d["key"].is_string() ||
+        !IsLowerHex(d["key"].get<std::string>(), 64)) {
+      return Internal("the victims' form's challenge key document is damaged");
+    }
+    return d["key"].get<std::string>();
+  };
+  TD_ASSIGN_OR_RETURN(auto known, docs->FindDocs({.kind = std::string(kChallengeKeyDoc),
+                                                  .limit = 1,
+                                                  .ukey = std::string(kChallengeKeyDoc)}));
+  if (known.empty()) {
+    uint8_t key[32];
+    ctx_->env->RandomBytes(key, sizeof key);
+    store::DocRecord d;
+    d.kind = std::string(kChallengeKeyDoc);
+    d.state = "active";
+    d.ukey = std::string(kChallengeKeyDoc);
+    d.doc = json{{"key", hash::HexOf(key)}}.dump();
+    TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({d}));
+    // Another process may have made it first: theirs is the one.
+    TD_ASSIGN_OR_RETURN(auto rec, docs->GetDoc(ids.at(0) < 0 ? -ids[0] : ids[0]));
+    if (!rec) return Internal("the victims' form's challenge key was not stored");
+    known.push_back(*rec);
+  }
+  TD_ASSIGN_OR_RETURN(secret_, read(known.front()));
+  return secret_;
+}
+
+Result<json> VictimCases::Challenge() {
+  TD_ASSIGN_OR_RETURN(const std::string key, ChallengeKey());
   const int64_t expires = ctx_->Now() + int64_t{opt_.challenge_ttl_s} * 1000;
   uint8_t r[16];
   ctx_->env->RandomBytes(r, sizeof r);
   const std::string body = fmt::format("v1.{}.{}", expires, hash::HexOf(r));
-  return {{"challenge", body + "." + hash::HmacSha256Hex(secret_, body)},
-          {"bits", opt_.pow_bits},
-          {"expires_at", IsoUtc(expires)},
-          {"recovery_by_email", RecoveryByEmail()}};
+  return json{{"challenge", body + "." + hash::HmacSha256Hex(key, body)},
+              {"bits", opt_.pow_bits},
+              {"expires_at", IsoUtc(expires)},
+              {"recovery_by_email", RecoveryByEmail()}};
 }
 
 Status VictimCases::CheckWork(const json& body, bool spend) {
@@ -252,13 +287,14 @@ Status VictimCases::CheckWork(const json& body, bool spend) {
       nonce.find_first_not_of("0123456789") != std::string::npos) {
     return refuse("nonce: must be 1 to 20 decimal digits");
   }
+  TD_ASSIGN_OR_RETURN(const std::string key, ChallengeKey());
   const auto dot = challenge.rfind('.');
   const std::string signed_part = challenge.substr(0, dot == std::string::npos ? 0 : dot);
   if (dot == std::string::npos ||
-      CRYPTO_memcmp(hash::HmacSha256Hex(secret_, signed_part).data(), challenge.data() + dot + 1,
+      CRYPTO_memcmp(hash::HmacSha256Hex(key, signed_part).data(), challenge.data() + dot + 1,
                     std::min<size_t>(64, challenge.size() - dot - 1)) != 0 ||
       challenge.size() - dot - 1 != 64) {
-    return refuse("not one this service gave (or the service restarted): ask for a new one");
+    return refuse("not one this service gave: ask for a new one");
   }
   int64_t expires = 0;
   if (sscanf(signed_part.c_str(), "v1.%" SCNd64 ".", &expires) != 1 || expires <= ctx_->Now()) {
@@ -268,16 +304,24 @@ Status VictimCases::CheckWork(const json& body, bool spend) {
     return refuse(fmt::format("the nonce does not solve it ({} leading zero bits of SHA-256)",
                               opt_.pow_bits));
   }
-  MutexLock l(&mu_);
+  // Spent once across every process on the store: the spending is a document with the
+  // challenge's digest as its unique key, so a second spend (here or at another replica) finds it.
+  const std::string ukey = "report_challenge:" + hash::Sha256HexOfText(challenge);
+  store::DocumentStore* docs = ctx_->stores.docs;
   if (!spend) {
-    if (spent_.contains(challenge)) return refuse("already used: ask for a new one");
+    TD_ASSIGN_OR_RETURN(auto used,
+                        docs->FindDocs({.kind = std::string(kSpentDoc), .limit = 1, .ukey = ukey}));
+    if (!used.empty()) return refuse("already used: ask for a new one");
     return Status::Ok();
   }
-  const int64_t now = ctx_->Now();
-  for (auto it = spent_.begin(); it != spent_.end();) {
-    it = it->second <= now ? spent_.erase(it) : std::next(it);
-  }
-  if (!spent_.emplace(challenge, expires).second) return refuse("already used: ask for a new one");
+  store::DocRecord d;
+  d.kind = std::string(kSpentDoc);
+  d.state = "spent";
+  d.due_ms = expires;
+  d.ukey = ukey;
+  d.doc = json{{"expires_ms", expires}}.dump();
+  TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({d}));
+  if (ids.at(0) < 0) return refuse("already used: ask for a new one");
   return Status::Ok();
 }
 

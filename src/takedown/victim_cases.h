@@ -42,7 +42,7 @@ class VictimCases {
 
   // {"challenge", "bits", "expires_at", "recovery_by_email"}: a proof-of-work challenge, valid
   // challenge_ttl_s, once; and whether a lost PIN can be replaced by a link sent by email.
-  nlohmann::json Challenge();
+  Result<nlohmann::json> Challenge();
 
   // Each takes the JSON body the page sent and the client's address. Errors: InvalidArgument
   // naming every bad field ("items[2].quality: ..."), ResourceExhausted for a limit (HTTP 429),
@@ -113,7 +113,10 @@ class VictimCases {
   ReportOptions opt_;
   Mutex key_mu_;
   int64_t form_key_id_ TD_GUARDED_BY(key_mu_) = 0;
-  std::string secret_;  // signs challenges (this process's own: they last minutes)
+  // Signs challenges: one key for every process on the store (a challenge one replica gave is good
+  // at another, and after a restart), made once and kept as a document (ChallengeKey).
+  std::string secret_ TD_GUARDED_BY(key_mu_);
+  Result<std::string> ChallengeKey();
 
   RecoveryMailer compose_;
   std::function<void()> wake_;
@@ -124,7 +127,6 @@ class VictimCases {
   Mutex mu_;
   // Event times in the last hour, by budget ("file:ADDRESS", "file:*", "pin:ADDRESS", "case:N").
   std::map<std::string, std::deque<int64_t>> events_ TD_GUARDED_BY(mu_);
-  std::map<std::string, int64_t> spent_ TD_GUARDED_BY(mu_);  // challenge -> expiry
 
   MetricsRegistry::CounterMetric* filed_ = nullptr;
   MetricsRegistry::CounterMetric* refused_invalid_ = nullptr;
