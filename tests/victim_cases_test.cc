@@ -310,6 +310,22 @@ TEST_F(VictimCasesTest, AVideosFramesHashedOnTheDeviceFindItsReEncodedCopies) {
   EXPECT_TRUE(Upload("v3", bytes(dir_ + "/again.mkv"))) << "a re-upload is blocked by its frames";
 }
 
+// Robust signals sent without their variants (a client that computes the norm and box only) leave
+// the entry known by its PDQ: the gate then turns and unframes the upload itself, as for a plain
+// hash, and a mirrored re-upload is blocked.
+TEST_F(VictimCasesTest, RobustSignalsWithoutVariantsAreMatchedAsAPlainHashAtTheGate) {
+  json item = ItemOf(jpeg_);
+  item["robust"].erase("variants");
+  auto filed = cases().File(Filing({item}), "10.0.0.1");
+  ASSERT_TRUE(filed.ok()) << filed.status().ToString();
+  auto queue = wf_->ReviewQueue(10);
+  ASSERT_TRUE(wf_->Decide(reviewer_, (*queue)["queue"][0]["id"], true, "report").ok());
+  wf_->DeliverDueNow();
+  EXPECT_TRUE(Upload("r1", *media::EncodeJpeg(Mirror(photo_), 85)))
+      << "the upload's own mirrored PDQ meets the entry's";
+  EXPECT_FALSE(Upload("r2", *media::EncodeJpeg(testing::DetailedPhoto(320, 240, 55), 85)));
+}
+
 TEST_F(VictimCasesTest, AdditionsJoinTheCaseUpToItsCap) {
   auto filed = cases().File(Filing({ItemOf(jpeg_)}), "10.0.0.1");
   ASSERT_TRUE(filed.ok());

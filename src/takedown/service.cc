@@ -40,6 +40,13 @@ int64_t RequestIdOf(const std::string& request_id) {
   return id.ok() ? *id : 0;
 }
 
+// An entry known by its PDQ without the bank-side variants made from its picture (an imported
+// list's hash, a request's hashes, robust signals sent without variants): the upload's own
+// dihedral hashes, box and layers are matched against its PDQ instead (FindMatches).
+bool HashOnly(const store::BankEntryRecord& e, size_t variants) {
+  return !e.pdq.empty() && e.video.empty() && variants == 0;
+}
+
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -263,7 +270,7 @@ Status Service::IndexEntry(const store::BankEntryRecord& e, bool from_feed) {
   WriterLock lock(&mu_);
   if (entries_.count(e.id)) return Status::Ok();  // added meanwhile by the other path
   entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id),
-                    !e.pdq.empty() && e.robust.empty() && e.video.empty()};
+                    HashOnly(e, robust ? robust->variants.size() : 0)};
   if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
   if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
   if (video) {
@@ -317,15 +324,16 @@ Status Service::Load() {
   std::vector<hash::Hash256> hs, whole_hs;
   std::vector<uint64_t> ids, whole_ids;
   for (const auto& e : entries) {
+    size_t variants = 0;
     if (!e.robust.empty()) {
       TD_ASSIGN_OR_RETURN(auto r, StoredRobust("bank entry", e.id, e.robust));
+      variants = r->variants.size();
       for (size_t i = 0; i < r->variants.size(); ++i) {
         whole_hs.push_back(r->variants[i].hash);
         whole_ids.push_back(static_cast<uint64_t>(e.id) << 8 | i);
       }
     }
-    entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id),
-                      !e.pdq.empty() && e.robust.empty() && e.video.empty()};
+    entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id), HashOnly(e, variants)};
     if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
     if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
     if (!e.video.empty()) {
