@@ -1,6 +1,5 @@
 // The HTTP API in-process over a real SQLite store and real sockets (cpp-httplib client): roles
 // per route, the OpenAPI document against the routes, bad input, live changes, readiness.
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -1447,7 +1446,7 @@ TEST_F(HttpTest, RequestsCarryAVideosFramesAsEvidence) {
   ASSERT_TRUE(vpdq.ok()) << vpdq.status().ToString();
   json frames_list = json::array();
   for (const auto& f : vpdq->frames)
-    frames_list.push_back(fmt::format("{},{},{:.3f}", f.hash.ToHex(), f.quality, f.seconds));
+    frames_list.push_back(hash::VpdqListFrame(f.hash, f.quality, f.seconds));
   json body = {{"category", "ncii"},
                {"explanation", "a video shared without consent"},
                {"notifier", {{"name", "N"}, {"email", "n@example.org"}}},

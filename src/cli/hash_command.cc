@@ -90,7 +90,7 @@ std::string VideoJsonLine(const std::string& path, const hash::VideoSignals& v, 
   j["mode"] = fast ? "fast" : "conformant";
   nlohmann::ordered_json frames = nlohmann::ordered_json::array();
   for (const auto& f : v.frames)
-    frames.push_back(fmt::format("{},{},{:.3f}", f.hash.ToHex(), f.quality, f.seconds));
+    frames.push_back(hash::VpdqListFrame(f.hash, f.quality, f.seconds));
   j["vpdq"] = std::move(frames);
   if (bank) j["video"] = service::VideoToJson(*bank);
   if (!v.report.warnings.empty()) j["warnings"] = v.report.warnings;

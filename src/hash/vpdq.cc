@@ -81,6 +81,10 @@ Result<VideoSignals> HashVideoBytes(std::span<const uint8_t> bytes, const VpdqOp
   return out;
 }
 
+std::string VpdqListFrame(const Hash256& hash, int quality, double seconds) {
+  return fmt::format("{},{},{:.3f}", hash.ToHex(), quality, seconds);
+}
+
 std::string VpdqText(const VideoSignals& v) {
   std::string s;
   for (const auto& f : v.frames)

@@ -49,6 +49,10 @@ Result<VideoSignals> HashVideoBytes(std::span<const uint8_t> bytes, const VpdqOp
 // The reference text format: "frameNumber,quality,pdqhex,timestamp\n" per frame (timestamp with
 // 3 decimals).
 std::string VpdqText(const VideoSignals& v);
+// One frame as a `takedown hash --format jsonl` video line's "vpdq" list holds it (and the bank
+// export writes it): "pdqhex,quality,seconds", seconds to the millisecond
+// (match::VideoItemFromHashLine reads it back).
+std::string VpdqListFrame(const Hash256& hash, int quality, double seconds);
 
 // Parses that format (line numbers in errors). fps is not needed: timestamps are read as given.
 // Every number is read whole (frame number >= 0, quality 0..100, timestamp 0..kMaxVpdqSeconds

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/clock.h"
+#include "hash/vpdq.h"
 #include "http/server_impl.h"
 
 namespace takedown::http {
@@ -35,7 +36,7 @@ void ExportSignals(const store::BankEntryRecord& e, json* j) {
       (*j)["duration"] = (*v)->duration;
       json frames = json::array();
       for (const auto& f : (*v)->frames)
-        frames.push_back(fmt::format("{},{},{:.3f}", f.pdq.hash.ToHex(), f.pdq.quality, f.seconds));
+        frames.push_back(hash::VpdqListFrame(f.pdq.hash, f.pdq.quality, f.seconds));
       (*j)["vpdq"] = std::move(frames);
       // A bank video hashed from media: its frames' robust signals too, as the import reads them.
       const bool robust = std::any_of((*v)->frames.begin(), (*v)->frames.end(), [](const auto& f) {

@@ -236,15 +236,9 @@ Result<service::Signals> ImportLine(const json& j) {
     std::string file;
     TD_ASSIGN_OR_RETURN(const match::FileSignals f, match::SignalsFromJson(j, &file));
     if (!s.pdq) return InvalidArgument("robust signals come with the image's \"pdq\"");
-    auto r = std::make_shared<service::RobustImage>();
-    r->norm = f.query.norm;
-    r->box = f.query.box_hash;
-    for (const auto& v : f.variants) {
-      if (r->variants.size() == intake::kMaxRobustVariants)
-        return InvalidArgument(fmt::format("more than {} variants", intake::kMaxRobustVariants));
-      r->variants.push_back(v.hash);
-    }
-    s.robust = std::move(r);
+    if (f.variants.size() > intake::kMaxRobustVariants)
+      return InvalidArgument(fmt::format("more than {} variants", intake::kMaxRobustVariants));
+    s.robust = service::RobustOfFile(f, /*upload=*/false);
   } else if (j.contains("robust")) {
     if (!s.pdq) return InvalidArgument("\"robust\" comes with the image's \"pdq\"");
     intake::Problems problems;

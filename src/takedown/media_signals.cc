@@ -207,6 +207,24 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromListLine(const nlohmann
   return v;
 }
 
+std::shared_ptr<const RobustImage> RobustOfFile(const match::FileSignals& f, bool upload) {
+  auto robust = std::make_shared<RobustImage>();
+  robust->norm = f.query.norm;
+  robust->box = f.query.box_hash;
+  if (upload) {  // a bank entry is matched through its variants; an upload through these too
+    for (const auto& l : f.query.layers) {
+      if (robust->layers.size() < kMaxLayers) robust->layers.push_back(l);
+    }
+    robust->dihedral = f.plain.dihedral;
+    robust->norm_dihedral = f.query.norm_dihedral;
+    if (f.query.box_hash) robust->box_dihedral = f.query.box_dihedral;
+  }
+  for (const auto& v : f.variants) {
+    if (robust->variants.size() < intake::kMaxRobustVariants) robust->variants.push_back(v.hash);
+  }
+  return robust;
+}
+
 Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_side,
                                    int video_threads) {
   if (media.empty()) return InvalidArgument("no media");
@@ -217,25 +235,8 @@ Result<Signals> HashMediaInProcess(std::span<const uint8_t> media, bool bank_sid
     // An upload's dihedral PDQs too (hash-only bank entries are matched through them).
     TD_ASSIGN_OR_RETURN(
         auto f, hasher.HashBytes(media, bank_side, {}, nullptr, hash::HashMode::kFast, !bank_side));
-    auto robust = std::make_shared<RobustImage>();
-    robust->norm = f.query.norm;
-    robust->box = f.query.box_hash;
-    if (!bank_side) {  // a bank entry is matched through its variants; an upload through its layers
-                       // too
-      for (const auto& l : f.query.layers) {
-        if (robust->layers.size() < kMaxLayers) robust->layers.push_back(l);
-      }
-    }
-    if (!bank_side) {
-      robust->dihedral = f.plain.dihedral;
-      robust->norm_dihedral = f.query.norm_dihedral;
-      if (f.query.box_hash) robust->box_dihedral = f.query.box_dihedral;
-    }
-    for (const auto& v : f.variants) {
-      if (robust->variants.size() < intake::kMaxRobustVariants) robust->variants.push_back(v.hash);
-    }
     Signals s{f.plain.pdq.hash, f.plain.pdq.quality, f.plain.md5, f.plain.sha256, nullptr, nullptr};
-    s.robust = std::move(robust);
+    s.robust = RobustOfFile(f, !bank_side);
     return s;
   }
   // Not an image: a video? FFmpeg reads it from memory: the bytes are never written to a file.

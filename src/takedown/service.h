@@ -32,6 +32,10 @@
 #include "store/store.h"
 #include "takedown/roles.h"
 
+namespace takedown::match {
+struct FileSignals;
+}  // namespace takedown::match
+
 namespace takedown::service {
 
 struct Principal {
@@ -69,6 +73,10 @@ struct Signals {
 
 nlohmann::json RobustToJson(const RobustImage& r);
 Result<std::shared_ptr<const RobustImage>> RobustFromJson(const nlohmann::json& j);
+// A hashed picture's robust signals as the service keeps them: norm, box and the bank-side
+// variants (at most intake::kMaxRobustVariants); an upload's also its layers (kMaxLayers) and
+// its dihedral hashes.
+std::shared_ptr<const RobustImage> RobustOfFile(const match::FileSignals& f, bool upload);
 
 // A video's signals as JSON (stored with content and bank entries) and back.
 nlohmann::json VideoToJson(const match::VideoItem& v);
