@@ -284,5 +284,59 @@ TEST_F(VideoTest, MatchingFindsCentreCropsOfEveryDepth) {
   }
 }
 
+// A video known by its vPDQ alone (a hash list: one plain PDQ a second, no mirror, crops or box)
+// is still met by a mirrored copy, through the upload's own mirrored norm, and by a letterboxed
+// one, through the upload's content box; an unrelated video, mirrored or not, matches nothing.
+TEST_F(VideoTest, AVideoKnownByItsVpdqAloneFindsMirroredAndLetterboxedCopies) {
+  match::VideoMatcher bank(match::VideoMatchOptions{});
+  for (const int seed : {31, 32}) {
+    const std::string path = fmt::format("{}/list{}.avi", dir_, seed);
+    testing::WriteVideoFrames(path, testing::PanFrames(320, 240, 0, 100, seed), 25);
+    hash::VpdqOptions vo;
+    auto v = hash::HashVideoFile(path, vo);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    bank.Add(match::VideoItemFromVpdq(v->frames, v->info.fps, 0));
+  }
+  bank.Build();
+  auto found = [&](const std::vector<media::Image>& frames, uint64_t item) {
+    testing::WriteVideoFrames(dir_ + "/q.avi", frames, 25);
+    auto q = match::HashVideoForMatching(dir_ + "/q.avi", {});
+    EXPECT_TRUE(q.ok());
+    bool hit = false;
+    for (const auto& m : bank.Match(*q)) {
+      if (m.item == item) hit = m.match;
+      if (m.item != item) EXPECT_FALSE(m.match) << "another video matched";
+    }
+    return hit;
+  };
+  auto mirrored = [](std::vector<media::Image> frames) {
+    for (auto& f : frames) {
+      media::Image m = f;
+      for (int y = 0; y < f.height; ++y) {
+        for (int x = 0; x < f.width; ++x)
+          std::copy_n(f.row(y) + 3 * (f.width - 1 - x), 3, m.row(y) + 3 * x);
+      }
+      f = std::move(m);
+    }
+    return frames;
+  };
+  auto letterboxed = [](const std::vector<media::Image>& frames) {
+    std::vector<media::Image> out;
+    for (const auto& f : frames) {
+      media::Image b = media::Image::Allocate(f.width, f.height + 80, media::PixelFormat::kRgb8);
+      for (int y = 0; y < f.height; ++y) std::copy_n(f.row(y), f.row_bytes(), b.row(y + 40));
+      out.push_back(std::move(b));
+    }
+    return out;
+  };
+  const auto original = testing::PanFrames(320, 240, 0, 100, 31);
+  EXPECT_TRUE(found(original, 0)) << "a re-encoded copy";
+  EXPECT_TRUE(found(mirrored(original), 0)) << "a mirrored copy";
+  EXPECT_TRUE(found(letterboxed(original), 0)) << "a letterboxed copy";
+  const auto other = testing::PanFrames(320, 240, 0, 100, 77);
+  EXPECT_FALSE(found(other, 0));
+  EXPECT_FALSE(found(mirrored(other), 0));
+}
+
 }  // namespace
 }  // namespace takedown

@@ -21,13 +21,13 @@ VideoFrameSignals HashVideoFrame(const media::Image& frame, double seconds, bool
   const LumaPlane plane = WorkingPlane(frame, 256);
   const Rect whole{0, 0, static_cast<double>(plane.width), static_cast<double>(plane.height)};
   hash::DihedralHashes dih;
-  s.norm = HashRect(plane, whole, bank ? &dih : nullptr);
+  s.norm = HashRect(plane, whole, &dih);
+  s.norm_mirror = dih[static_cast<int>(hash::pdq::Dihedral::kFlipY)];
   auto centre = [&](double keep) {
     return HashRect(plane, {whole.w * (1 - keep) / 2, whole.h * (1 - keep) / 2, whole.w * keep,
                             whole.h * keep});
   };
   if (bank) {
-    s.norm_mirror = dih[static_cast<int>(hash::pdq::Dihedral::kFlipY)];
     for (double keep : kVideoCrops) s.norm_crops.push_back(centre(keep));
   } else {
     for (double keep : kVideoProbeCrops) s.probes.push_back(centre(keep));

@@ -18,7 +18,10 @@ struct VideoFrameSignals {
   double seconds = 0;
   hash::PdqHash pdq;
   hash::PdqHash norm;
-  hash::Hash256 norm_mirror;  // bank side only: norm of the frame mirrored left-right
+  // Norm of the frame mirrored left-right. The bank's is indexed (a mirrored upload meets it);
+  // an upload's is probed, so a mirrored copy of a video known by its frames' PDQs alone (a vPDQ
+  // list) meets them too.
+  hash::Hash256 norm_mirror;
   // Bank side only: norm of the frame's centre crops (kVideoCrops: a cropped copy).
   std::vector<hash::PdqHash> norm_crops;
   // Upload side only: norm of the frame's centre crops kVideoProbeCrops, so a copy cropped between
@@ -36,8 +39,8 @@ inline constexpr double kVideoCrops[] = {0.95, 0.90, 0.85, 0.80, 0.75,
 // (0.64 x 0.94 = 0.60): probes 2% apart down to 0.92 close the widest gap (0.55 to 0.50).
 inline constexpr double kVideoProbeCrops[] = {0.98, 0.96, 0.94, 0.92};
 
-// The signals of one decoded frame at `seconds`: its PDQ, the 64 x 64 area average ("norm"), its
-// content box, and with `bank` the mirrored norm and the centre crops, else the upload's probes.
+// The signals of one decoded frame at `seconds`: its PDQ, the 64 x 64 area average ("norm") and
+// its mirror, its content box, and with `bank` the centre crops, else the upload's probes.
 VideoFrameSignals HashVideoFrame(const media::Image& frame, double seconds, bool bank,
                                  hash::PdqHasher& pdq);
 

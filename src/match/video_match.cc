@@ -181,6 +181,7 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     };
     probe(f.pdq);
     probe(f.norm);
+    if (f.norm_mirror != hash::Hash256{}) probe({f.norm_mirror, f.norm.quality});
     if (f.box) probe(*f.box);
     for (const auto& c : f.probes) probe(c);
   }

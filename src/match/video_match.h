@@ -12,7 +12,10 @@
 // bank frame mirrored and against its centre crops of 95% down to 50% in 5% steps, which the
 // upload's frame also meets cropped a little further (98% to 92%: kVideoProbeCrops), so a copy
 // cropped by any amount from 2 to 25% a side meets one; the frame's content box (letterbox,
-// pillarbox, borders removed). A clip inside a longer video is found by
+// pillarbox, borders removed). Every signal of the upload's frame is probed against every signal
+// of the bank's, and the upload's mirrored norm too: a video known only by its frames' plain PDQs
+// (a vPDQ list: no mirror, crops or box of its own) is still met by a mirrored, letterboxed or
+// bordered copy through the upload's mirror and box. A clip inside a longer video is found by
 // compared% (the bank clip is covered) and reported with the time range it occupies in the query.
 #pragma once
 
@@ -38,7 +41,7 @@ struct VideoItem {
 };
 
 struct VideoHashOptions {
-  bool bank = false;      // dense sampling and mirrored variants
+  bool bank = false;      // dense sampling and the centre crops
   double bank_rate = 30;  // frames a second for bank videos (every frame up to 30 fps)
   double query_rate = 1;  // frames a second for uploads
   media::VideoOptions video;
