@@ -1470,6 +1470,12 @@ TEST_F(HttpTest, RequestsCarryAVideosFramesAsEvidence) {
   no_frames["evidence"][0] = {{"video", {{"frames", "none"}}}};
   ExpectError(Post("/v1/requests", keys_[Role::kRequester], no_frames.dump()), 400,
               "invalid_argument", "evidence[0].video: video signals: no frames");
+  // One problem, once named: no "has none of ..." beside it, no repeated field name.
+  no_frames["evidence"][0] = {{"vpdq", json::array()}};
+  auto empty = Post("/v1/requests", keys_[Role::kRequester], no_frames.dump());
+  EXPECT_EQ(empty->status, 400);
+  EXPECT_NE(empty->body.find("evidence[0].vpdq: no frames"), std::string::npos) << empty->body;
+  EXPECT_EQ(empty->body.find("has none of"), std::string::npos) << empty->body;
 
   auto r = Post("/v1/requests", keys_[Role::kRequester], body.dump());
   ASSERT_EQ(r->status, 201) << r->body;

@@ -301,6 +301,7 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
       c.robust = ParseRobustClaim(*e.robust, f + ".robust", p);
     }
     if (e.video || e.vpdq) {
+      any = true;  // a video's frames, whether or not they are well formed (said below)
       const char* name = e.video ? "video" : "vpdq";
       if (e.video && e.vpdq) {
         Add(p, f + ".vpdq", "a video's frames come as \"video\" or as \"vpdq\", not both");
@@ -312,7 +313,6 @@ ValidNotice Validate(const NoticeDraft& d, SourceType source, Problems* p) {
                     : "must be a list of \"pdqhex,quality,seconds\" frames");
       } else {
         c.video = nlohmann::json{{name, e.video ? *e.video : *e.vpdq}};
-        any = true;
       }
     }
     c.content_id = e.content_id.value_or("");

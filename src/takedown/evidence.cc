@@ -152,7 +152,9 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
       if (!v.ok()) {
         // The list line's own prefix ("video": ...) would repeat the field named here.
         std::string why(v.status().message());
-        if (why.rfind("\"video\": ", 0) == 0) why.erase(0, 9);
+        for (const std::string_view prefix : {"\"video\": ", "\"vpdq\": "}) {
+          if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+        }
         out.problems.push_back({f + (c.video->contains("vpdq") ? ".vpdq" : ".video"), why});
         continue;
       }
