@@ -1,7 +1,8 @@
 // The HTTP edge against hostile and careless clients, over raw sockets (issue 17): bodies are
 // not read before the key is checked, sizes are bounded for declared, chunked and compressed
 // bodies alike, slow clients are cut off by total deadlines and cost no worker, connections per
-// client address are bounded, query values and form bodies arrive whole, every answer is counted.
+// client address are bounded, query values and form bodies arrive whole, every answer is counted;
+// the upload gate's checks are answered on the I/O threads without a worker each.
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -18,11 +19,15 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "http/front.h"
 #include "http/server.h"
 #include "store/store.h"
 #include "support/synthetic.h"
@@ -452,6 +457,99 @@ TEST_F(EdgeTest, TlsServesTheConfiguredCertificateAndReloadsItWhenItChanges) {
   const Status st3 = s3.Bind();
   EXPECT_NE(st3.message().find("none.pem"), std::string::npos) << st3.ToString();
   std::filesystem::remove_all(tls_dir);
+}
+
+// The front's inline path (the upload gate's checks): a request an InlineFn takes is answered from
+// whatever thread finishes it, without a worker -- while the only worker is held by a slow
+// request -- and one it offloads runs on a worker; one it declines goes to Handle. A second answer
+// is dropped.
+TEST(FrontInline, RequestsTakenOnTheIoThreadAreAnsweredWithoutAWorker) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::vector<std::thread> finishers;
+  FrontConfig fc;
+  fc.port = 0;
+  fc.workers = 1;
+  fc.io_threads = 1;
+  auto text = [](const std::string& body) {
+    HttpResponse r;
+    r.set_content(body, "text/plain");
+    return r;
+  };
+  Front front(
+      fc, [](HttpRequest&) { return std::optional<HttpResponse>(); },
+      [&](HttpRequest& req) {
+        if (req.path == "/slow") {  // holds the only worker until released
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return release; });
+        }
+        return text("worker " + req.path);
+      },
+      nullptr,
+      [&](HttpRequest& req, const Reply& reply) {
+        if (req.path == "/later") {  // answered from another thread, as the store's committer does
+          std::lock_guard lock(mu);
+          finishers.emplace_back([reply, text] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            reply.Send([text] { return text("later"); });
+            reply.Send([text] { return text("twice"); });  // dropped
+          });
+          return true;
+        }
+        if (req.path == "/offload") {
+          reply.Offload([text] { return text("offloaded"); });
+          return true;
+        }
+        return false;
+      });
+  ASSERT_TRUE(front.Bind().ok());
+  std::thread server([&] { front.Run(); });
+  const int port = front.port();
+
+  std::thread slow([&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(30, 0);
+    auto r = c.Get("/slow");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "worker /slow");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the worker is taken
+  {
+    httplib::Client c("127.0.0.1", port);  // keep-alive: both on one connection
+    c.set_keep_alive(true);
+    c.set_read_timeout(5, 0);
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Get("/later");
+      ASSERT_TRUE(r) << "an inline request waited for the busy worker";
+      EXPECT_EQ(r->status, 200);
+      EXPECT_EQ(r->body, "later");
+    }
+  }
+  // Offloaded and declined requests need the worker: answered once it is free.
+  auto offloaded = std::async(std::launch::async, [&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(30, 0);
+    auto r = c.Get("/offload");
+    return r ? r->body : std::string("no answer");
+  });
+  EXPECT_EQ(offloaded.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(offloaded.get(), "offloaded");
+  {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/other");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "worker /other");
+  }
+  slow.join();
+  front.Stop();
+  server.join();
+  for (auto& t : finishers) t.join();
 }
 
 }  // namespace

@@ -5,10 +5,14 @@
 //
 // PostgreSQL runs as a server of this test process's own (tests/support/postgres_server.h), a
 // new database for each test; where PostgreSQL is not installed its cases are skipped, saying so.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -156,6 +160,65 @@ TEST_P(StoreContract, ConcurrentWritesAreAllCommittedWithDistinctIds) {
   auto n = VerifyAuditChain(*store_);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 400);
+}
+
+// The upload gate's record without a waiting thread, beside writes that wait: every record is
+// answered once, durable when answered, with the id a waited RecordContent would give.
+TEST_P(StoreContract, RecordsNobodyWaitsForAreAnsweredOnceAndDurablyBesideWaitedWrites) {
+  constexpr int kAsync = 600;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, std::vector<int64_t>> answers;  // content id -> ids answered
+  int answered = 0;
+  auto record = [&](const std::string& id) {
+    store_->RecordContentAsync({0, id, "chat", "u", "", 0, "", "", "live", 0},
+                               [&, id](Result<int64_t> row) {
+                                 std::lock_guard lock(mu);
+                                 answers[id].push_back(row.ok() ? *row : 0);
+                                 ++answered;
+                                 cv.notify_all();
+                               });
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAsync / 4; ++i) record(fmt::format("a{}-{}", t, i));
+    });
+  }
+  // Waited writes between them: content, and audit records whose chain must stay whole.
+  for (int i = 0; i < 40; ++i) {
+    auto id =
+        store_->RecordContent({0, fmt::format("w{}", i), "chat", "u", "", 0, "", "", "live", 0});
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    ASSERT_TRUE(store_->AppendAudit("test", "content.recorded", "{}").ok());
+  }
+  for (auto& th : threads) th.join();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return answered == kAsync; }))
+        << answered << " of " << kAsync << " records answered";
+  }
+  std::set<int64_t> rows;
+  for (const auto& [id, got] : answers) {
+    ASSERT_EQ(got.size(), 1u) << id << " answered " << got.size() << " times";
+    ASSERT_GT(got[0], 0) << id;
+    rows.insert(got[0]);
+    auto c = store_->FindContent(id);
+    ASSERT_TRUE(c.ok() && c->has_value()) << id << " not in the store when answered";
+    EXPECT_EQ((*c)->id, got[0]) << id;
+  }
+  EXPECT_EQ(rows.size(), static_cast<size_t>(kAsync));
+  EXPECT_EQ(*store_->CountContent(), kAsync + 40);
+  // A content id recorded before: minus its row, as RecordContent answers.
+  std::promise<Result<int64_t>> again;
+  store_->RecordContentAsync({0, "w3", "chat2", "u2", "", 0, "", "", "live", 0},
+                             [&](Result<int64_t> row) { again.set_value(std::move(row)); });
+  auto got = again.get_future().get();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(-*got, (*store_->FindContent("w3"))->id);
+  auto n = VerifyAuditChain(*store_);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 40);
 }
 
 TEST_P(StoreContract, DocumentsInsertReplaceAndTheirUniqueKeys) {

@@ -259,6 +259,64 @@ void Server::Impl::InstallEngineRoutes() {
     if (!res.ok()) return SendStatus(c.res, res.status());
     SendJson(c.res, check_response(r->content_id, *res));
   });
+  // The same on the I/O thread: matching is CPU only, an allowed upload is recorded by the store's
+  // group commit without a thread waiting for it, and only a block (a document and an audit
+  // record, waited for) goes to a worker. The gate's checks then cost no thread hand-off each.
+  table.back().inline_handler = [this, check_response](const HttpRequest& req,
+                                                       const service::Principal& who,
+                                                       const Reply& reply) {
+    auto error = [&reply](const Status& st) {
+      reply.Send([st] {
+        HttpResponse res;
+        SendStatus(res, st);
+        return res;
+      });
+    };
+    auto r = ParseCheckRequest(req.get_header_value("Content-Type"), req.body);
+    if (!r.ok()) return error(r.status());
+    service::Service* svc = S();
+    if (r->signals.video) {  // a video's frames are matched on a worker: they may be many
+      auto q = std::make_shared<service::CheckRequest>(std::move(*r));
+      return reply.Offload([svc, q, actor = who.actor(), check_response] {
+        HttpResponse res;
+        auto done = svc->Check(*q, actor);
+        if (!done.ok()) {
+          SendStatus(res, done.status());
+        } else {
+          SendJson(res, check_response(q->content_id, *done));
+        }
+        return res;
+      });
+    }
+    auto prepared = svc->PrepareCheck(*r);
+    if (!prepared.ok()) return error(prepared.status());
+    const std::string content_id = r->content_id;
+    if (prepared->result.block) {
+      auto p = std::make_shared<service::Service::PreparedCheck>(std::move(*prepared));
+      return reply.Offload([svc, p, actor = who.actor(), content_id, check_response] {
+        HttpResponse res;
+        auto done = svc->FinishCheck(std::move(*p), actor);
+        if (!done.ok()) {
+          SendStatus(res, done.status());
+        } else {
+          SendJson(res, check_response(content_id, *done));
+        }
+        return res;
+      });
+    }
+    svc->RecordAllowed(std::move(*prepared),
+                       [reply, content_id, check_response](Result<service::CheckResult> done) {
+                         reply.Send([done = std::move(done), content_id, check_response] {
+                           HttpResponse res;
+                           if (!done.ok()) {
+                             SendStatus(res, done.status());
+                           } else {
+                             SendJson(res, check_response(content_id, *done));
+                           }
+                           return res;
+                         });
+                       });
+  };
   Route("POST", "/v1/check/media", {Role::kPlatform}, [this, check_response](Ctx& c) {
     service::CheckRequest r;
     r.content_id = c.req.get_param_value("content_id");

@@ -161,6 +161,7 @@ struct Front::Impl {
   AdmitFn admit;
   HandleFn handle;
   RecordFn record;
+  InlineFn inline_handle;
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::unique_ptr<net::thread_pool> workers;
@@ -377,20 +378,55 @@ struct Conn : std::enable_shared_from_this<Conn> {
   void Dispatch() {
     phase = Phase::kBusy;
     stream.expires_never();
-    // The guard keeps the I/O threads running until the response is written, also when the server
-    // is stopping and nothing else is left to do.
-    net::post(*front->workers, [self = shared_from_this(),
-                                guard = net::make_work_guard(stream.get_executor())] {
+    if (front->inline_handle) {
+      bool took = false;
+      try {
+        took = front->inline_handle(request, MakeReply());
+      } catch (const std::exception& e) {
+        spdlog::error("http: {} {}: {}", request.method, request.path, e.what());
+        return Respond(ErrorResponse(500, "internal", "internal error"));
+      }
+      if (took) return;
+    }
+    Run([self = shared_from_this()] { return self->front->handle(self->request); }, true);
+  }
+
+  // Runs make (on a worker, or on this connection's I/O thread) and sends its response. The guard
+  // keeps the I/O threads running until the response is written, also when the server is
+  // stopping and nothing else is left to do.
+  void Run(Reply::Make make, bool offload) {
+    auto run = [self = shared_from_this(), make = std::move(make),
+                guard = net::make_work_guard(stream.get_executor()), offload]() mutable {
       HttpResponse res;
       try {
-        res = self->front->handle(self->request);
+        res = make();
       } catch (const std::exception& e) {
         spdlog::error("http: {} {}: {}", self->request.method, self->request.path, e.what());
         res = ErrorResponse(500, "internal", "internal error");
       }
+      if (!offload) return self->Respond(std::move(res));
       net::post(self->stream.get_executor(),
                 [self, r = std::move(res)]() mutable { self->Respond(std::move(r)); });
-    });
+    };
+    if (offload) {
+      net::post(*front->workers, std::move(run));
+    } else {
+      net::post(stream.get_executor(), std::move(run));
+    }
+  }
+
+  // The answer of a request an InlineFn took: once (a second call is a bug, logged and dropped).
+  Reply MakeReply() {
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    return Reply(
+        [self = shared_from_this(), once, guard = net::make_work_guard(stream.get_executor())](
+            Reply::Make make, bool offload) {
+          if (once->exchange(true)) {
+            spdlog::error("http: {} {} answered twice", self->request.method, self->request.path);
+            return;
+          }
+          self->Run(std::move(make), offload);
+        });
   }
 
   static HttpResponse ErrorResponse(int status, const std::string& code,
@@ -589,12 +625,14 @@ void Front::Impl::CloseIdle() {
   }
 }
 
-Front::Front(FrontConfig config, AdmitFn admit, HandleFn handle, RecordFn record)
+Front::Front(FrontConfig config, AdmitFn admit, HandleFn handle, RecordFn record,
+             InlineFn inline_handle)
     : impl_(std::make_unique<Impl>()) {
   impl_->cfg = std::move(config);
   impl_->admit = std::move(admit);
   impl_->handle = std::move(handle);
   impl_->record = std::move(record);
+  impl_->inline_handle = std::move(inline_handle);
   impl_->workers =
       std::make_unique<net::thread_pool>(static_cast<size_t>(std::max(1, impl_->cfg.workers)));
 }

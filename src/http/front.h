@@ -97,6 +97,22 @@ struct FrontConfig {
   std::chrono::milliseconds tls_reload_interval{5'000};
 };
 
+// How a request taken on an I/O thread (Front::InlineFn) is answered: one call of Send or
+// Offload, from any thread. Copies share the one answer.
+class Reply {
+ public:
+  using Make = std::function<HttpResponse()>;
+  // make() runs on the connection's I/O thread (it must not block); its response is sent.
+  void Send(Make make) const { fn_(std::move(make), false); }
+  // make() runs on a worker thread (it may block); its response is sent.
+  void Offload(Make make) const { fn_(std::move(make), true); }
+
+  explicit Reply(std::function<void(Make, bool offload)> fn) : fn_(std::move(fn)) {}
+
+ private:
+  std::function<void(Make, bool)> fn_;
+};
+
 class Front {
  public:
   // Called on an I/O thread with the request's header (body empty): a response to send at once
@@ -108,8 +124,14 @@ class Front {
   // Called once per request answered (also those the front refused itself).
   using RecordFn =
       std::function<void(const HttpRequest& request, const HttpResponse& response, double seconds)>;
+  // Called on an I/O thread with the whole request before it goes to a worker: false sends it to
+  // Handle on a worker; true when it took the request and answers it through the Reply (the
+  // request stays valid until then). Must not block: the upload gate's checks, which wait only
+  // for the store's group commit, are answered without parking a worker thread each.
+  using InlineFn = std::function<bool(HttpRequest& request, const Reply& reply)>;
 
-  Front(FrontConfig config, AdmitFn admit, HandleFn handle, RecordFn record);
+  Front(FrontConfig config, AdmitFn admit, HandleFn handle, RecordFn record,
+        InlineFn inline_handle = nullptr);
   ~Front();
   Front(const Front&) = delete;
   Front& operator=(const Front&) = delete;

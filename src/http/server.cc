@@ -243,26 +243,45 @@ std::optional<HttpResponse> Server::Impl::Admit(HttpRequest& req) {
   return std::nullopt;
 }
 
-HttpResponse Server::Impl::Handle(HttpRequest& req) {
-  HttpResponse res;
-  const RouteEntry& route = table.at(static_cast<size_t>(req.route_index));
-  service::Principal who;
+bool Server::Impl::Precheck(const HttpRequest& req, const RouteEntry& route, HttpResponse* res,
+                            service::Principal* who) {
   if (!route.roles.empty() && !route.defer_auth) {
     // From the key cache: the key was checked at admission (a revocation in between counts).
-    auto p = Authorize(req, route.roles, &res);
-    if (!p.ok()) return res;
-    who = *p;
+    auto p = Authorize(req, route.roles, res);
+    if (!p.ok()) return false;
+    *who = *p;
   }
   if (route.fields && req.get_header_value("Content-Type").rfind("application/json", 0) == 0) {
     std::string problem = route.fields->Problem(req.body);
     if (!problem.empty()) {
-      SendError(res, 400, "invalid_argument", problem);
-      return res;
+      SendError(*res, 400, "invalid_argument", problem);
+      return false;
     }
   }
+  return true;
+}
+
+HttpResponse Server::Impl::Handle(HttpRequest& req) {
+  HttpResponse res;
+  const RouteEntry& route = table.at(static_cast<size_t>(req.route_index));
+  service::Principal who;
+  if (!Precheck(req, route, &res, &who)) return res;
   Ctx ctx{req, res, who};
   route.handler(ctx);
   return res;
+}
+
+bool Server::Impl::HandleInline(HttpRequest& req, const Reply& reply) {
+  const RouteEntry& route = table.at(static_cast<size_t>(req.route_index));
+  if (!route.inline_handler) return false;
+  HttpResponse res;
+  service::Principal who;
+  if (!Precheck(req, route, &res, &who)) {
+    reply.Send([res = std::move(res)] { return res; });
+    return true;
+  }
+  route.inline_handler(req, who, reply);
+  return true;
 }
 
 void Server::Impl::Record(const HttpRequest& req, const HttpResponse& res, double seconds) {
@@ -349,7 +368,8 @@ Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
   impl_->front = std::make_unique<Front>(
       fc, [impl](HttpRequest& r) { return impl->Admit(r); },
       [impl](HttpRequest& r) { return impl->Handle(r); },
-      [impl](const HttpRequest& q, const HttpResponse& r, double s) { impl->Record(q, r, s); });
+      [impl](const HttpRequest& q, const HttpResponse& r, double s) { impl->Record(q, r, s); },
+      [impl](HttpRequest& r, const Reply& reply) { return impl->HandleInline(r, reply); });
 }
 
 Server::~Server() {

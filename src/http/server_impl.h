@@ -121,6 +121,10 @@ struct Server::Impl {
     }
   };
   using Handler = std::function<void(Ctx&)>;
+  // A route's handler on an I/O thread (Front::InlineFn): it must not block, and answers through
+  // the Reply (or offloads what blocks to a worker).
+  using InlineHandler =
+      std::function<void(const HttpRequest&, const service::Principal&, const Reply&)>;
 
   struct RouteEntry {
     std::string method, path;
@@ -135,6 +139,8 @@ struct Server::Impl {
     // The most body the route reads, refused from the header when declared over it or chunked
     // (0: server.max_body_bytes). The public routes answer before anyone is authenticated.
     int64_t max_body = 0;
+    // Set for a route answered on the I/O thread instead of by `handler` on a worker.
+    InlineHandler inline_handler;
   };
   // A tail route (PathPattern::tail) is tried only when no other route's path matched, so it never
   // changes another route's 405 and Allow.
@@ -165,6 +171,12 @@ struct Server::Impl {
   std::optional<HttpResponse> Admit(HttpRequest& req);
   // The whole request, on a worker.
   HttpResponse Handle(HttpRequest& req);
+  // The whole request, on an I/O thread: false unless its route has an inline handler.
+  bool HandleInline(HttpRequest& req, const Reply& reply);
+  // What Handle and HandleInline check first (the key again, from the cache; a JSON body's
+  // fields): false with the refusal in res.
+  bool Precheck(const HttpRequest& req, const RouteEntry& route, HttpResponse* res,
+                service::Principal* who);
   // Metrics and the access log line of every answered request.
   void Record(const HttpRequest& req, const HttpResponse& res, double seconds);
   // The key's (or the console session's) principal, or the response that refuses it. A session

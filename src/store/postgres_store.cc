@@ -322,6 +322,12 @@ class PostgresStore final : public Store, public ChangeFeed {
   }
   ~PostgresStore() override {
     {
+      MutexLock lock(&async_mu_);  // what is queued is recorded first
+      async_stopping_ = true;
+      async_cv_.Signal();
+    }
+    if (async_thread_.joinable()) async_thread_.join();
+    {
       MutexLock feed(&feed_mu_);
       if (listen_ != nullptr) PQfinish(listen_);
       listen_ = nullptr;
@@ -482,6 +488,41 @@ class PostgresStore final : public Store, public ChangeFeed {
   Result<int64_t> RecordContent(const ContentRecord& c) override {
     TD_ASSIGN_OR_RETURN(auto ids, RecordContentBatch({c}));
     return ids.at(0);
+  }
+
+  // Queued for one thread that records everything queued meanwhile in one transaction (the
+  // group commit the upload gate's I/O threads need: they must not wait for the database).
+  void RecordContentAsync(const ContentRecord& c,
+                          std::function<void(Result<int64_t>)> done) override {
+    {
+      MutexLock lock(&async_mu_);
+      if (!async_stopping_) {
+        async_queue_.push_back({c, std::move(done)});
+        if (!async_thread_.joinable()) async_thread_ = std::thread([this] { AsyncLoop(); });
+        async_cv_.Signal();
+        return;
+      }
+    }
+    done(IoError("store is closing"));
+  }
+
+  void AsyncLoop() {
+    MutexLock lock(&async_mu_);
+    while (true) {
+      while (async_queue_.empty() && !async_stopping_) async_cv_.Wait(&async_mu_);
+      if (async_queue_.empty()) break;  // stopping, and nothing left to record
+      std::vector<AsyncRecord> batch = std::move(async_queue_);
+      async_queue_.clear();
+      async_mu_.Unlock();
+      std::vector<ContentRecord> rows;
+      rows.reserve(batch.size());
+      for (const auto& b : batch) rows.push_back(b.record);
+      auto ids = RecordContentBatch(rows);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        batch[i].done(ids.ok() ? Result<int64_t>((*ids)[i]) : Result<int64_t>(ids.status()));
+      }
+      async_mu_.Lock();
+    }
   }
 
   Result<std::vector<int64_t>> RecordContentBatch(
@@ -1223,6 +1264,16 @@ class PostgresStore final : public Store, public ChangeFeed {
   std::string url_;
   Mutex mu_;
   CondVar cv_;  // with mu_: a connection was given back, or a slot freed
+  // RecordContentAsync's queue and its thread (started on first use).
+  struct AsyncRecord {
+    ContentRecord record;
+    std::function<void(Result<int64_t>)> done;
+  };
+  Mutex async_mu_;
+  CondVar async_cv_;  // with async_mu_
+  std::vector<AsyncRecord> async_queue_ TD_GUARDED_BY(async_mu_);
+  bool async_stopping_ TD_GUARDED_BY(async_mu_) = false;
+  std::thread async_thread_;
   std::vector<PGconn*> idle_ TD_GUARDED_BY(mu_);
   int open_ TD_GUARDED_BY(mu_) = 0;  // connections made (idle or leased)
   std::atomic<int64_t> writing_{0};

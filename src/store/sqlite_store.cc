@@ -245,7 +245,9 @@ class SqliteStore final : public Store {
       while (committing_) idle_cv_.Wait(&mu_);
     }
     ckpt_cv_.SignalAll();
+    committer_cv_.SignalAll();
     if (checkpointer_.joinable()) checkpointer_.join();
+    if (committer_.joinable()) committer_.join();
     if (cdb_ != nullptr)
       (void)sqlite3_wal_checkpoint_v2(cdb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     StmtPool::Get().Forget(cdb_);
@@ -312,6 +314,7 @@ class SqliteStore final : public Store {
         },
         this);  // replaces the automatic checkpoint
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    committer_ = std::thread([this] { CommitterLoop(); });
 
     return Status::Ok();
   }
@@ -528,44 +531,64 @@ class SqliteStore final : public Store {
     return ids.at(0);
   }
 
+  void RecordContentAsync(const ContentRecord& c,
+                          std::function<void(Result<int64_t>)> done) override {
+    auto id = std::make_shared<int64_t>(0);
+    WriteAsync(
+        [c, id, env = env_](sqlite3* db) -> Status {
+          std::vector<int64_t> ids(1, 0);
+          TD_RETURN_IF_ERROR(InsertContent(db, {c}, env->NowMs(), &ids));
+          *id = ids[0];
+          return Status::Ok();
+        },
+        [id, done = std::move(done)](const Status& st) {
+          if (!st.ok()) return done(st);
+          done(*id);
+        });
+  }
+
   Result<std::vector<int64_t>> RecordContentBatch(
       const std::vector<ContentRecord>& items) override {
     std::vector<int64_t> ids(items.size(), 0);
-    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
-      TD_ASSIGN_OR_RETURN(
-          auto ins, Prepare(db,
-                            "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, "
-                            "md5, sha256, state, created_ms, video, robust) "
-                            "VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
-      TD_ASSIGN_OR_RETURN(auto sel, Prepare(db, "SELECT id FROM content WHERE content_id = ?"));
-      const int64_t now = env_->NowMs();
-      for (size_t i = 0; i < items.size(); ++i) {
-        const auto& c = items[i];
-        sqlite3_reset(ins.get());
-        Bind(ins.get(), 1, c.content_id);
-        Bind(ins.get(), 2, c.chat_id);
-        Bind(ins.get(), 3, c.uploader_id);
-        Bind(ins.get(), 4, c.pdq);
-        Bind(ins.get(), 5, c.quality);
-        Bind(ins.get(), 6, c.md5);
-        Bind(ins.get(), 7, c.sha256);
-        Bind(ins.get(), 8, c.state);
-        Bind(ins.get(), 9, now);
-        Bind(ins.get(), 10, c.video);
-        Bind(ins.get(), 11, c.robust);
-        if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "insert content");
-        if (sqlite3_changes(db) == 1) {
-          ids[i] = sqlite3_last_insert_rowid(db);
-        } else {
-          sqlite3_reset(sel.get());
-          Bind(sel.get(), 1, c.content_id);
-          if (sqlite3_step(sel.get()) != SQLITE_ROW) return SqlError(db, "find content");
-          ids[i] = -sqlite3_column_int64(sel.get(), 0);  // negative: already recorded
-        }
-      }
-      return Status::Ok();
-    }));
+    TD_RETURN_IF_ERROR(Write(
+        [&](sqlite3* db) -> Status { return InsertContent(db, items, env_->NowMs(), &ids); }));
     return ids;
+  }
+
+  // Inserts each item not recorded yet: ids[i] its new row, or minus the row it already has.
+  static Status InsertContent(sqlite3* db, const std::vector<ContentRecord>& items, int64_t now,
+                              std::vector<int64_t>* ids) {
+    TD_ASSIGN_OR_RETURN(
+        auto ins, Prepare(db,
+                          "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, "
+                          "md5, sha256, state, created_ms, video, robust) "
+                          "VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(content_id) DO NOTHING"));
+    TD_ASSIGN_OR_RETURN(auto sel, Prepare(db, "SELECT id FROM content WHERE content_id = ?"));
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto& c = items[i];
+      sqlite3_reset(ins.get());
+      Bind(ins.get(), 1, c.content_id);
+      Bind(ins.get(), 2, c.chat_id);
+      Bind(ins.get(), 3, c.uploader_id);
+      Bind(ins.get(), 4, c.pdq);
+      Bind(ins.get(), 5, c.quality);
+      Bind(ins.get(), 6, c.md5);
+      Bind(ins.get(), 7, c.sha256);
+      Bind(ins.get(), 8, c.state);
+      Bind(ins.get(), 9, now);
+      Bind(ins.get(), 10, c.video);
+      Bind(ins.get(), 11, c.robust);
+      if (sqlite3_step(ins.get()) != SQLITE_DONE) return SqlError(db, "insert content");
+      if (sqlite3_changes(db) == 1) {
+        (*ids)[i] = sqlite3_last_insert_rowid(db);
+      } else {
+        sqlite3_reset(sel.get());
+        Bind(sel.get(), 1, c.content_id);
+        if (sqlite3_step(sel.get()) != SQLITE_ROW) return SqlError(db, "find content");
+        (*ids)[i] = -sqlite3_column_int64(sel.get(), 0);  // negative: already recorded
+      }
+    }
+    return Status::Ok();
   }
 
   Result<std::vector<ContentRecord>> ListContent() override {
@@ -949,6 +972,8 @@ class SqliteStore final : public Store {
  private:
   struct Job {
     std::function<Status(sqlite3*)> fn;
+    // Set for a write nobody waits for (WriteAsync): called with its result instead of Wake().
+    std::function<void(const Status&)> done;
     Status result;
     bool lead = false;  // woken to commit the next batch, not with a result
     // A mutex and condition variable, not std::binary_semaphore: libstdc++'s semaphore spins with
@@ -1021,11 +1046,11 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
-  // Queues fn for the writer thread and waits until its transaction is committed and synced.
-  // Group commit without a writer thread: the first request to find no commit running leads --
-  // it takes every queued write (its own included) into one transaction and one sync, wakes each
-  // follower with its result, and hands the lead to the oldest write queued meanwhile. No thread
-  // hand-off for the leader, one wake-up for each follower.
+  // Queues fn and waits until its transaction is committed and synced. Group commit without a
+  // writer thread: the first write to find no commit running leads -- it takes every queued write
+  // (its own included) into one transaction and one sync, wakes each follower with its result,
+  // and hands the lead to the oldest write queued meanwhile. No thread hand-off for the leader,
+  // one wake-up for each follower.
   Status Write(std::function<Status(sqlite3*)> fn) {
     auto job = std::make_shared<Job>();
     job->fn = std::move(fn);
@@ -1041,33 +1066,84 @@ class SqliteStore final : public Store {
       job->Wait();
       lead = job->lead;
     }
-    if (lead) {
-      std::deque<std::shared_ptr<Job>> batch;
-      {
-        MutexLock lock(&mu_);
-        batch.swap(queue_);
-      }
-      CommitBatch(batch);
-      std::shared_ptr<Job> next;
-      {
-        MutexLock lock(&mu_);
-        if (queue_.empty()) {
-          committing_ = false;
-          idle_cv_.SignalAll();
-        } else {
-          next = queue_.front();
-        }
-      }
-      for (auto& j : batch) {
-        if (j != job) j->Wake();
-      }
-      if (next) {
-        next->lead = true;
-        next->Wake();
-      }
-    }
+    if (lead) Lead(job.get());
     pending_.fetch_sub(1, std::memory_order_relaxed);
     return job->result;
+  }
+
+  // Queues fn without waiting: done(result) once its transaction is committed and synced, on the
+  // thread that led that commit. A write that finds no commit running wakes the committer thread
+  // to lead: the caller (an I/O thread) never commits itself.
+  void WriteAsync(std::function<Status(sqlite3*)> fn, std::function<void(const Status&)> done) {
+    auto job = std::make_shared<Job>();
+    job->fn = std::move(fn);
+    job->done = std::move(done);
+    bool wake = false;
+    pending_.fetch_add(1, std::memory_order_relaxed);
+    {
+      MutexLock lock(&mu_);
+      if (!stopping_) {
+        queue_.push_back(job);
+        if (!committing_) wake = committing_ = committer_lead_ = true;
+        job = nullptr;
+      }
+    }
+    if (job != nullptr) {  // not queued
+      pending_.fetch_sub(1, std::memory_order_relaxed);
+      return job->done(IoError("store is closing"));
+    }
+    if (wake) committer_cv_.Signal();
+  }
+
+  // Commits every queued write (own: the leader's, when it is a waiting write) in one transaction,
+  // gives each its result, and hands the lead on: to the oldest write queued meanwhile when it
+  // waits, to the committer thread when nobody waits for it.
+  void Lead(const Job* own) {
+    std::deque<std::shared_ptr<Job>> batch;
+    {
+      MutexLock lock(&mu_);
+      batch.swap(queue_);
+    }
+    CommitBatch(batch);
+    std::shared_ptr<Job> next;
+    {
+      MutexLock lock(&mu_);
+      if (queue_.empty()) {
+        committing_ = false;
+        idle_cv_.SignalAll();
+      } else {
+        next = queue_.front();
+        if (next->done) committer_lead_ = true;
+      }
+    }
+    for (auto& j : batch) {
+      if (j.get() == own) continue;
+      if (j->done) {
+        j->done(j->result);
+        pending_.fetch_sub(1, std::memory_order_relaxed);
+      } else {
+        j->Wake();
+      }
+    }
+    if (next && next->done) {
+      committer_cv_.Signal();
+    } else if (next) {
+      next->lead = true;
+      next->Wake();
+    }
+  }
+
+  // Leads the commits of writes nobody waits for (WriteAsync).
+  void CommitterLoop() {
+    MutexLock lock(&mu_);
+    while (true) {
+      while (!committer_lead_ && !stopping_) committer_cv_.Wait(&mu_);
+      if (!committer_lead_) break;  // stopping, and nothing left to commit
+      committer_lead_ = false;
+      mu_.Unlock();
+      Lead(nullptr);
+      mu_.Lock();
+    }
   }
 
  public:
@@ -1171,6 +1247,10 @@ class SqliteStore final : public Store {
   bool stopping_ TD_GUARDED_BY(mu_) = false;
   bool committing_ TD_GUARDED_BY(mu_) = false;  // a leader is committing
   CondVar idle_cv_;                             // with mu_: committing_ went false
+  // The committer thread is to lead the next commit (its first write is one nobody waits for).
+  bool committer_lead_ TD_GUARDED_BY(mu_) = false;
+  CondVar committer_cv_;  // with mu_
+  std::thread committer_;
   static constexpr int kCheckpointPages = 1000;
   static constexpr int kRestartPages = 4 * kCheckpointPages;
   sqlite3* cdb_ = nullptr;         // checkpoint connection

@@ -165,6 +165,14 @@ class ContentStore {
   // Inserts or, for a content_id already recorded, returns its existing row id unchanged.
   virtual Result<int64_t> RecordContent(const ContentRecord& c) = 0;
   virtual Result<std::vector<int64_t>> RecordContentBatch(const std::vector<ContentRecord>& c) = 0;
+  // RecordContent without a waiting thread (the upload gate on the HTTP front's I/O threads):
+  // `done` gets what RecordContent would return, once the record is durable, on the thread that
+  // committed it (or on the caller's when the store has nothing to wait for). It must not block
+  // or call the store. This default waits in the caller; a backend with a group commit queues.
+  virtual void RecordContentAsync(const ContentRecord& c,
+                                  std::function<void(Result<int64_t>)> done) {
+    done(RecordContent(c));
+  }
   virtual Result<std::vector<ContentRecord>> ListContent() = 0;
   // Calls fn for every content record in id order without holding them all (start-up over tens
   // of millions); stops at, and returns, fn's first error. fn must not call the store.

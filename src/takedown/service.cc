@@ -852,53 +852,84 @@ Status CheckIds(const CheckRequest& r, const std::string& where) {
 }  // namespace
 
 Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& actor) {
+  TD_ASSIGN_OR_RETURN(PreparedCheck p, PrepareCheck(req));
+  return FinishCheck(std::move(p), actor);
+}
+
+Result<Service::PreparedCheck> Service::PrepareCheck(const CheckRequest& req) {
   TD_RETURN_IF_ERROR(CheckIds(req, ""));
-  TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(req.signals, req.media));
-  CheckResult r;
-  r.matches = FindMatches(s);
-  {
-    ReaderLock lock(&mu_);
-    for (const auto& m : r.matches) {
-      if (banks_.at(entries_.at(m.entry_id).bank_id).action == "block") r.block = true;
-    }
+  PreparedCheck p{req.content_id, req.chat_id, req.uploader_id, {}, {}};
+  TD_ASSIGN_OR_RETURN(p.signals, SignalsOf(req.signals, req.media));
+  CheckResult& r = p.result;
+  r.matches = FindMatches(p.signals);
+  ReaderLock lock(&mu_);
+  for (const auto& m : r.matches) {
+    if (banks_.at(entries_.at(m.entry_id).bank_id).action == "block") r.block = true;
   }
-  store::ContentRecord c{
+  return p;
+}
+
+store::ContentRecord Service::ContentOf(const PreparedCheck& p) {
+  const Signals& s = p.signals;
+  return {
       0,
-      req.content_id,
-      req.chat_id,
-      req.uploader_id,
+      p.content_id,
+      p.chat_id,
+      p.uploader_id,
       s.pdq ? s.pdq->ToHex() : "",
       s.quality,
       s.md5,
       s.sha256,
-      r.block ? "blocked" : "live",
+      p.result.block ? "blocked" : "live",
       0,
       s.video ? VideoToJson(*s.video).dump() : "",
       s.robust
           ? RobustToJson(RobustImage{s.robust->norm, s.robust->box, {}, s.robust->layers}).dump()
           : ""};
-  TD_ASSIGN_OR_RETURN(int64_t row, store_->RecordContent(c));
-  r.already_recorded = row < 0;
-  r.content_row = row < 0 ? -row : row;
-  if (!r.already_recorded) {
+}
+
+void Service::IndexChecked(const PreparedCheck& p, int64_t row, CheckResult* r) {
+  const Signals& s = p.signals;
+  r->already_recorded = row < 0;
+  r->content_row = row < 0 ? -row : row;
+  if (!r->already_recorded) {
     content_.fetch_add(1);
     // IfAbsent: a replica's whole-store reload (Resync) may have put it there first.
-    if (s.pdq) (void)content_pdq_->AddIfAbsent(static_cast<uint64_t>(r.content_row), *s.pdq);
+    if (s.pdq) (void)content_pdq_->AddIfAbsent(static_cast<uint64_t>(r->content_row), *s.pdq);
     if (s.video) {
       WriterLock lock(&mu_);
-      if (content_video_rows_.insert(r.content_row).second)
-        content_videos_.emplace_back(r.content_row, s.video);
+      if (content_video_rows_.insert(r->content_row).second)
+        content_videos_.emplace_back(r->content_row, s.video);
     }
     if (s.robust && s.robust->norm)
-      (void)content_norm_->AddIfAbsent(static_cast<uint64_t>(r.content_row), s.robust->norm->hash);
+      (void)content_norm_->AddIfAbsent(static_cast<uint64_t>(r->content_row), s.robust->norm->hash);
     if (s.robust && s.robust->box)
-      (void)content_box_->AddIfAbsent(static_cast<uint64_t>(r.content_row), s.robust->box->hash);
+      (void)content_box_->AddIfAbsent(static_cast<uint64_t>(r->content_row), s.robust->box->hash);
     if (s.robust) {
       for (size_t k = 0; k < s.robust->layers.size(); ++k)
-        (void)content_layer_->AddIfAbsent(LayerId(r.content_row, k), s.robust->layers[k].hash);
+        (void)content_layer_->AddIfAbsent(LayerId(r->content_row, k), s.robust->layers[k].hash);
     }
   }
   checks_.fetch_add(1);
+}
+
+void Service::RecordAllowed(PreparedCheck p, std::function<void(Result<CheckResult>)> done) {
+  if (p.result.block) return done(FailedPrecondition("RecordAllowed: the upload is blocked"));
+  const store::ContentRecord c = ContentOf(p);
+  auto prepared = std::make_shared<PreparedCheck>(std::move(p));
+  store_->RecordContentAsync(c, [this, prepared, done = std::move(done)](Result<int64_t> row) {
+    if (!row.ok()) return done(row.status());
+    CheckResult r = std::move(prepared->result);
+    IndexChecked(*prepared, *row, &r);
+    done(std::move(r));
+  });
+}
+
+Result<CheckResult> Service::FinishCheck(PreparedCheck p, const std::string& actor) {
+  TD_ASSIGN_OR_RETURN(int64_t row, store_->RecordContent(ContentOf(p)));
+  CheckResult r = std::move(p.result);
+  IndexChecked(p, row, &r);
+  const Signals& s = p.signals;
   if (r.block) {
     blocked_.fetch_add(1);
     nlohmann::json ms = nlohmann::json::array();
@@ -928,25 +959,25 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
     d.state = "blocked";
     d.ukey = GateBlockKey(r.content_row);
     d.doc = Json({{"kind", std::string(kGateBlockDoc)},
-                  {"content_id", req.content_id},
-                  {"chat_id", req.chat_id},
-                  {"uploader_id", req.uploader_id},
+                  {"content_id", p.content_id},
+                  {"chat_id", p.chat_id},
+                  {"uploader_id", p.uploader_id},
                   {"media", s.video ? "video" : "image"},
                   {"blocked_ms", blocked_ms},
                   {"request_id", request_id},
                   {"matches", ms}});
     ch.docs.push_back(std::move(d));
     ch.audits.push_back({actor, "upload.blocked",
-                         Json({{"content_id", req.content_id},
-                               {"chat_id", req.chat_id},
-                               {"uploader_id", req.uploader_id},
+                         Json({{"content_id", p.content_id},
+                               {"chat_id", p.chat_id},
+                               {"uploader_id", p.uploader_id},
                                {"matches", ms}})});
     CallBlockHook(r.content_row, &ch);
     TD_ASSIGN_OR_RETURN(auto ids, store_->Transact(ch));
     r.block_id = std::abs(ids.at(0));  // negated: blocked before (the same content item)
     if (ids.at(0) > 0) {
-      CallBlockedHook({{r.block_id, r.content_row, request_id, blocked_ms, req.content_id,
-                        req.chat_id, req.uploader_id, category, s.video ? "video" : "image"}});
+      CallBlockedHook({{r.block_id, r.content_row, request_id, blocked_ms, p.content_id, p.chat_id,
+                        p.uploader_id, category, s.video ? "video" : "image"}});
     }
   }
   return r;

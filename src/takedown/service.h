@@ -231,6 +231,20 @@ class Service {
   // The upload gate: block or allow, with the matching entries; the upload is recorded in the
   // content index either way (a content_id seen before keeps its first record).
   Result<CheckResult> Check(const CheckRequest& req, const std::string& actor);
+  // Check in steps, for a caller that must not wait for the store (the HTTP front's I/O threads):
+  // PrepareCheck matches (and hashes media, when sent); an upload it allows is recorded by
+  // RecordAllowed without waiting, and one it blocks by FinishCheck, which waits (its block is
+  // a document and an audit record). Check() is PrepareCheck then FinishCheck.
+  struct PreparedCheck {
+    std::string content_id, chat_id, uploader_id;
+    Signals signals;
+    CheckResult result;  // matches and block so far
+  };
+  Result<PreparedCheck> PrepareCheck(const CheckRequest& req);
+  Result<CheckResult> FinishCheck(PreparedCheck p, const std::string& actor);
+  // p.result.block must be false. done gets Check's result once the upload is durably recorded
+  // (and in the content indexes), on the thread that committed it: it must not block.
+  void RecordAllowed(PreparedCheck p, std::function<void(Result<CheckResult>)> done);
   // Adds more to the transaction that records a block (the workflow queues the block's statement
   // for the DSA Transparency Database with it). May be set while the gate serves (a standby
   // taking over the workflow).
@@ -309,6 +323,10 @@ class Service {
                             bool bank_side = false);
   void RebuildBankVideos() TD_REQUIRES(mu_);
   std::vector<CheckMatch> FindMatches(const Signals& s) const;
+  // What Check records of an upload; then, once recorded at `row` (negative: before), puts it in
+  // the content indexes.
+  static store::ContentRecord ContentOf(const PreparedCheck& p);
+  void IndexChecked(const PreparedCheck& p, int64_t row, CheckResult* r) TD_EXCLUDES(mu_);
 
   store::Store* store_;
   Env* env_;
