@@ -1167,6 +1167,47 @@ TEST_F(HttpTest, BankChangesAreLiveBeforeTheResponse) {
   ExpectError(PostJson("/v1/banks/nope/entries", Role::kAdmin, {{"pdq", pdq}}), 404, "not_found");
 }
 
+// The gate answers a check on an I/O thread (allowed: recorded by the group commit without a
+// waiting thread), on a worker (blocked: its block record is waited for; a body over 64 KiB) --
+// the same answers either way, every upload recorded before its answer, every refusal named.
+TEST_F(HttpTest, ChecksAreAnsweredAlikeOnTheIoThreadAndOnAWorker) {
+  MakeBank();
+  const std::string pdq(64, 'f');
+  ASSERT_EQ(PostJson("/v1/banks/ncii/entries", Role::kAdmin, {{"pdq", pdq}})->status, 201);
+  std::string other(64, '0');
+  auto body = [](const std::string& cid, const std::string& hash, size_t pad) {
+    return json{{"content_id", cid}, {"signals", {{"pdq", hash}}}}.dump() + std::string(pad, ' ');
+  };
+  const std::string& key = keys_[Role::kPlatform];
+  for (const size_t pad : {size_t{0}, size_t{70} << 10}) {
+    SCOPED_TRACE(pad == 0 ? "a small body" : "a body over 64 KiB");
+    const std::string tag = std::to_string(pad);
+    for (const bool bad : {false, true}) {
+      const std::string cid = (bad ? "blocked-" : "allowed-") + tag;
+      auto r = Post("/v1/check", key, body(cid, bad ? pdq : other, pad));
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      json j = json::parse(r->body);
+      EXPECT_EQ(j["decision"], bad ? "block" : "allow");
+      EXPECT_EQ(j["recorded"], true);
+      EXPECT_EQ(j.contains("block_id"), bad);
+      // Recorded before the answer, in the store and in the content index.
+      auto c = store_->FindContent(cid);
+      ASSERT_TRUE(c.ok() && c->has_value()) << cid;
+      EXPECT_EQ((*c)->state, bad ? "blocked" : "live");
+      EXPECT_EQ(json::parse(Post("/v1/check", key, body(cid, other, pad))->body)["recorded"],
+                false);
+    }
+    ExpectError(Post("/v1/check", key,
+                     R"({"content_id":"x","signals":{"pdq":"zz"}})" + std::string(pad, ' ')),
+                400, "invalid_argument", "pdq");
+  }
+  const service::ServiceStats st = svc_->Stats();
+  EXPECT_EQ(st.content_items, 4u);  // in the content index as well as the store
+  EXPECT_EQ(st.checks, 8u);
+  EXPECT_EQ(st.blocked, 2u);
+}
+
 TEST_F(HttpTest, HashListsImportAndExport) {
   MakeBank();
   const std::string& a = keys_[Role::kAdmin];

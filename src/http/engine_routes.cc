@@ -9,6 +9,10 @@
 namespace takedown::http {
 namespace {
 
+// The largest /v1/check body parsed and matched on an I/O thread; a larger one (many robust
+// layers, a hostile client with a platform key) goes to a worker, where its time harms nobody.
+constexpr size_t kInlineCheckBytes = 64 << 10;
+
 // An entry's robust and video signals in the form an import reads back: "robust" as a request's
 // evidence carries it ([hex, quality] pairs), a video's frames as "vpdq" strings (and, for a
 // video hashed from media, its frames' robust signals as "video"). A stored value
@@ -259,9 +263,10 @@ void Server::Impl::InstallEngineRoutes() {
     if (!res.ok()) return SendStatus(c.res, res.status());
     SendJson(c.res, check_response(r->content_id, *res));
   });
-  // The same on the I/O thread: matching is CPU only, an allowed upload is recorded by the store's
-  // group commit without a thread waiting for it, and only a block (a document and an audit
-  // record, waited for) goes to a worker. The gate's checks then cost no thread hand-off each.
+  // The same on the I/O thread (bodies up to kInlineCheckBytes; a check's signals are a few KB):
+  // matching is CPU only, an allowed upload is recorded by the store's group commit without a
+  // thread waiting for it, and only a block (a document and an audit record, waited for) goes to a
+  // worker. The gate's checks then cost no thread hand-off each.
   table.back().inline_handler = [this, check_response](const HttpRequest& req,
                                                        const service::Principal& who,
                                                        const Reply& reply) {
@@ -272,9 +277,22 @@ void Server::Impl::InstallEngineRoutes() {
         return res;
       });
     };
+    service::Service* svc = S();
+    if (req.body.size() > kInlineCheckBytes) {  // parsed and matched on a worker
+      return reply.Offload([svc, &req, actor = who.actor(), check_response] {
+        HttpResponse res;
+        auto r = ParseCheckRequest(req.get_header_value("Content-Type"), req.body);
+        auto done = r.ok() ? svc->Check(*r, actor) : Result<service::CheckResult>(r.status());
+        if (!done.ok()) {
+          SendStatus(res, done.status());
+        } else {
+          SendJson(res, check_response(r->content_id, *done));
+        }
+        return res;
+      });
+    }
     auto r = ParseCheckRequest(req.get_header_value("Content-Type"), req.body);
     if (!r.ok()) return error(r.status());
-    service::Service* svc = S();
     if (r->signals.video) {  // a video's frames are matched on a worker: they may be many
       auto q = std::make_shared<service::CheckRequest>(std::move(*r));
       return reply.Offload([svc, q, actor = who.actor(), check_response] {
