@@ -35,6 +35,14 @@ Result<json> LoadSignals(store::DocumentStore* docs, int64_t id) {
   return j;
 }
 
+// A video's signals kept for item i: its frames as a signals document, their count and length on
+// the item.
+void KeepVideo(size_t i, const match::VideoItem& video, EvidenceItem* item,
+               std::vector<std::pair<size_t, json>>* signal_docs) {
+  signal_docs->emplace_back(i, json{{"video", VideoToJson(video)}});
+  item->video = EvidenceItem::Video{static_cast<int64_t>(video.frames.size()), video.duration};
+}
+
 }  // namespace
 
 Evidence::Evidence(WorkflowContext* ctx) : ctx_(ctx) {
@@ -60,11 +68,7 @@ void Evidence::ApplyMedia(EvidenceItem& item, const Result<Signals>& sig,
   }
   const Signals& s = *sig;
   if (s.robust) signal_docs->emplace_back(i, json{{"robust", RobustToJson(*s.robust)}});
-  if (s.video) {
-    signal_docs->emplace_back(i, json{{"video", VideoToJson(*s.video)}});
-    item.video =
-        EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
-  }
+  if (s.video) KeepVideo(i, *s.video, &item, signal_docs);
   // Hashes claimed beside the media stand (as at intake); those taken from the content index for
   // a located item give way to the media's own.
   auto from_index = [&](const char* k) {
@@ -131,11 +135,7 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
         }
         s = *sig;
         if (s.robust) signal_docs.emplace_back(i, json{{"robust", RobustToJson(*s.robust)}});
-        if (s.video) {
-          signal_docs.emplace_back(i, json{{"video", VideoToJson(*s.video)}});
-          item.video =
-              EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
-        }
+        if (s.video) KeepVideo(i, *s.video, &item, &signal_docs);
       }
     }
     if (c.pdq) {
@@ -159,9 +159,7 @@ Result<Evidence::Built> Evidence::Build(const std::vector<intake::EvidenceClaim>
         continue;
       }
       s.video = *v;
-      signal_docs.emplace_back(i, json{{"video", VideoToJson(*s.video)}});
-      item.video =
-          EvidenceItem::Video{static_cast<int64_t>(s.video->frames.size()), s.video->duration};
+      KeepVideo(i, *s.video, &item, &signal_docs);
       if (item.kind == EvidenceKind::kNone) item.kind = EvidenceKind::kHash;
     }
     if (!c.md5.empty()) s.md5 = c.md5;
