@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -135,6 +136,19 @@ TEST_P(StoreContract, ContentIsRecordedOncePerContentIdAndFoundByDigest) {
                   })
                   .ok());
   EXPECT_EQ(seen, 2);
+  // A large batch (a backfill's): every item answered in order, the one recorded before negated.
+  std::vector<ContentRecord> many;
+  for (int i = 0; i < 1200; ++i) many.push_back({0, "m" + std::to_string(i), "chat", "u"});
+  many[700].content_id = "c2";
+  auto big = store_->RecordContentBatch(many);
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  ASSERT_EQ(big->size(), 1200u);
+  EXPECT_EQ((*big)[700], (*batch)[2]);
+  EXPECT_EQ(std::count_if(big->begin(), big->end(), [](int64_t id) { return id < 0; }), 1);
+  EXPECT_EQ(std::set<int64_t>(big->begin(), big->end()).size(), 1200u);
+  EXPECT_EQ((*store_->FindContent("m1199"))->id, (*big)[1199]);
+  EXPECT_EQ((*store_->FindContent("m3"))->id, (*big)[3]);
+  EXPECT_EQ(*store_->CountContent(), 2 + 1199);
 }
 
 TEST_P(StoreContract, ConcurrentWritesAreAllCommittedWithDistinctIds) {
@@ -219,6 +233,29 @@ TEST_P(StoreContract, RecordsNobodyWaitsForAreAnsweredOnceAndDurablyBesideWaited
   auto n = VerifyAuditChain(*store_);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 40);
+}
+
+// Documents kept only for a while are deleted by kind and age; their unique keys are free again.
+TEST_P(StoreContract, DocumentsAreDeletedByKindAndAge) {
+  auto first =
+      store_->PutDocs({Doc("event", "k1", 0, "u1"), Doc("event", "k2"), Doc("keep", "k1")});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  env_.AdvanceMs(1000);
+  const int64_t cut = env_.NowMs();
+  ASSERT_TRUE(store_->PutDocs({Doc("event", "k1")}).ok());
+  auto n = store_->DeleteDocs("event", cut);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 2);
+  auto left = store_->FindDocs({.kind = "event"});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().created_ms, cut);
+  EXPECT_EQ(store_->FindDocs({.kind = "keep"})->size(), 1u) << "another kind is untouched";
+  EXPECT_FALSE(store_->GetDoc(first->at(0))->has_value());
+  auto again = store_->PutDocs({Doc("event", "k1", 0, "u1")});
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT(again->at(0), 0) << "the deleted document's unique key is free again";
+  EXPECT_EQ(*store_->DeleteDocs("event", cut), 0);
 }
 
 TEST_P(StoreContract, DocumentsInsertReplaceAndTheirUniqueKeys) {

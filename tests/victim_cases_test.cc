@@ -459,6 +459,61 @@ TEST_F(VictimCasesTest, WrongPinsFilingsAndAddressesAreBoundedByTheHour) {
   EXPECT_TRUE(cases().File(Filing({ItemOf(jpeg_)}), "10.3.0.4").ok());
 }
 
+// The hourly budgets and spent challenges are kept in the store (issue 21): every process on it
+// counts the same filings and wrong PINs, no address is stored, and what is older than the hour
+// (or than a challenge's lifetime) is deleted.
+TEST_F(VictimCasesTest, HourlyBudgetsAreSharedByEveryProcessOfTheStoreAndForgottenAfterTheHour) {
+  WorkflowOptions o;
+  o.report.pow_bits = 6;
+  o.report.cases_per_hour_per_address = 3;
+  o.report.cases_per_hour = 5;
+  o.report.public_url = "https://platform.example";
+  auto other =
+      std::make_unique<Workflow>(svc_.get(), store_.get(), std::make_unique<NullSink>(), o, &env_);
+  VictimCases& a = cases();
+  VictimCases& b = other->victims();
+  // Filings from one address: 3 an hour, wherever they land.
+  ASSERT_TRUE(a.File(Filing({ItemOf(jpeg_)}), "10.3.0.1").ok());
+  auto filed = b.File(Filing({ItemOf(jpeg_)}), "10.3.0.1");
+  ASSERT_TRUE(filed.ok());
+  ASSERT_TRUE(a.File(Filing({ItemOf(jpeg_)}), "10.3.0.1").ok());
+  EXPECT_EQ(b.File(Filing({ItemOf(jpeg_)}), "10.3.0.1").status().code(),
+            StatusCode::kResourceExhausted)
+      << "the fourth from one address in an hour, counted across processes";
+  // Wrong PINs for one case (5 an hour), alternating between the processes.
+  const json right = {{"case", (*filed)["case"]}, {"pin", (*filed)["pin"]}};
+  json wrong = right;
+  wrong["pin"] = "AAAA-BBBB-CCCC";
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ((i % 2 == 0 ? a : b).CaseStatus(wrong, fmt::format("10.1.0.{}", i)).status().code(),
+              StatusCode::kNotFound);
+  }
+  EXPECT_EQ(a.CaseStatus(right, "10.0.0.9").status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(b.CaseStatus(right, "10.0.0.9").status().code(), StatusCode::kResourceExhausted);
+  // What the store keeps: keyed budgets, never an address or a case number.
+  auto events = store_->FindDocs({.kind = "report_event", .limit = 100});
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(),
+            3u * 2 + 5 * 2);  // each filing: address and all; each PIN: address and case
+  const std::string number = (*filed)["case"];
+  for (const auto& e : *events) {
+    EXPECT_EQ(e.state.find("10."), std::string::npos) << e.state;
+    EXPECT_EQ(e.state.find(number.substr(number.size() - 4)), std::string::npos) << e.state;
+  }
+  auto spent = [&] {
+    return store_->FindDocs({.kind = "report_challenge_spent", .limit = 100}).value().size();
+  };
+  EXPECT_EQ(spent(), 3u);
+  // An hour on: the budgets are whole again, and the next event deletes what is older.
+  env_.AdvanceMs(kHour + 1);
+  EXPECT_TRUE(b.CaseStatus(right, "10.0.0.9").ok());
+  ASSERT_TRUE(b.File(Filing({ItemOf(jpeg_)}), "10.3.0.1").ok());
+  events = store_->FindDocs({.kind = "report_event", .limit = 100});
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 2u) << "only the new filing's events are left";
+  EXPECT_EQ(spent(), 1u) << "spent challenges past their lifetime are deleted";
+}
+
 // Recovery (issue 19 item 3): a person who lost the PIN asks for a link with the case number and
 // the address given when filing; the link, mailed only to that address, works once and for a
 // limited time, and gives a new PIN (the old one stops working). The answer is the same whether

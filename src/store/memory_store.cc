@@ -358,6 +358,21 @@ class MemoryStore final : public Store {
     return n;
   }
 
+  Result<int64_t> DeleteDocs(const std::string& kind, int64_t created_before) override {
+    MutexLock l(&mu_);
+    int64_t n = 0;
+    for (auto it = docs_.begin(); it != docs_.end();) {
+      if (it->second.kind == kind && it->second.created_ms < created_before) {
+        if (!it->second.ukey.empty()) by_ukey_.erase(it->second.ukey);
+        it = docs_.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
     MutexLock l(&mu_);
     int64_t n = 0;

@@ -525,32 +525,62 @@ class PostgresStore final : public Store, public ChangeFeed {
     }
   }
 
+  // A few statements for the whole batch, not one per item: the gate's queued checks and a
+  // backfill's items are one round trip to the server per 500 rows (and one more for rows that
+  // were there already).
   Result<std::vector<int64_t>> RecordContentBatch(
       const std::vector<ContentRecord>& items) override {
     std::vector<int64_t> ids(items.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](Conn& c) -> Status {
+      std::fill(ids.begin(), ids.end(), 0);  // a transaction retried starts over
       const int64_t now = env_->NowMs();
-      for (size_t i = 0; i < items.size(); ++i) {
-        const auto& it = items[i];
+      constexpr size_t kRows = 500;  // 11 parameters a row, far under PostgreSQL's 65,535
+      for (size_t from = 0; from < items.size(); from += kRows) {
+        const size_t to = std::min(items.size(), from + kRows);
         Params p;
+        std::string values;
+        for (size_t i = from; i < to; ++i) {
+          const auto& it = items[i];
+          values += fmt::format("{}({},{},{},{},{},{},{},{},{},{},{})", i > from ? "," : "",
+                                p.Add(it.content_id), p.Add(it.chat_id), p.Add(it.uploader_id),
+                                p.Add(it.pdq), p.Add(it.quality), p.Add(it.md5), p.Add(it.sha256),
+                                p.Add(it.state), p.Add(now), p.Add(it.video), p.Add(it.robust));
+        }
         // ON CONFLICT DO NOTHING waits for another process inserting the same id to commit; the
         // select after it then sees that row (each statement reads what is committed).
-        const std::string sql = fmt::format(
-            "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, "
-            "state, created_ms, video, robust) VALUES({},{},{},{},{},{},{},{},{},{},{}) "
-            "ON CONFLICT (content_id) DO NOTHING RETURNING id",
-            p.Add(it.content_id), p.Add(it.chat_id), p.Add(it.uploader_id), p.Add(it.pdq),
-            p.Add(it.quality), p.Add(it.md5), p.Add(it.sha256), p.Add(it.state), p.Add(now),
-            p.Add(it.video), p.Add(it.robust));
-        TD_ASSIGN_OR_RETURN(auto r, c.Run(sql, p));
-        if (r.size() == 1) {
-          ids[i] = r.Int(0, 0);
-          continue;
-        }
         TD_ASSIGN_OR_RETURN(
-            auto old, c.Run("SELECT id FROM content WHERE content_id = $1", Param(it.content_id)));
-        if (old.size() != 1) return IoError(fmt::format("content {} vanished", it.content_id));
-        ids[i] = -old.Int(0, 0);  // negative: already recorded
+            auto r,
+            c.Run("INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, "
+                  "sha256, state, created_ms, video, robust) VALUES " +
+                      values + " ON CONFLICT (content_id) DO NOTHING RETURNING id, content_id",
+                  p));
+        std::map<std::string, int64_t> inserted;  // content id -> its new row
+        for (int k = 0; k < r.size(); ++k) inserted.emplace(r.Text(k, 1), r.Int(k, 0));
+        std::vector<size_t> before;  // recorded before this batch
+        for (size_t i = from; i < to; ++i) {
+          auto f = inserted.find(items[i].content_id);
+          if (f == inserted.end()) {
+            before.push_back(i);
+          } else {
+            ids[i] = f->second;                // the first of the batch with this id: its new row
+            f->second = -std::abs(f->second);  // a later one: recorded already
+          }
+        }
+        if (before.empty()) continue;
+        Params q;
+        std::string in;
+        for (size_t i : before) in += (in.empty() ? "" : ",") + q.Add(items[i].content_id);
+        TD_ASSIGN_OR_RETURN(
+            auto old,
+            c.Run("SELECT id, content_id FROM content WHERE content_id IN (" + in + ")", q));
+        std::map<std::string, int64_t> found;
+        for (int k = 0; k < old.size(); ++k) found.emplace(old.Text(k, 1), old.Int(k, 0));
+        for (size_t i : before) {
+          auto f = found.find(items[i].content_id);
+          if (f == found.end())
+            return IoError(fmt::format("content {} vanished", items[i].content_id));
+          ids[i] = -f->second;  // negative: already recorded
+        }
       }
       return Status::Ok();
     }));
@@ -752,6 +782,19 @@ class PostgresStore final : public Store, public ChangeFeed {
     return ReadOne<EvidenceBlob>(sql, p, [&](const Rows& r, int i) {
       return EvidenceBlob{request_id, item, r.Bytes(i, 0), r.Bytes(i, 1), r.Int(i, 2)};
     });
+  }
+
+  Result<int64_t> DeleteDocs(const std::string& kind, int64_t created_before) override {
+    int64_t n = 0;
+    TD_RETURN_IF_ERROR(Write([&](Conn& c) -> Status {
+      Params p;
+      const std::string sql = fmt::format("DELETE FROM docs WHERE kind = {} AND created_ms < {}",
+                                          p.Add(kind), p.Add(created_before));
+      TD_ASSIGN_OR_RETURN(auto r, c.Run(sql, p));
+      n = r.affected();
+      return Status::Ok();
+    }));
+    return n;
   }
 
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {

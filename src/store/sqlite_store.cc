@@ -894,6 +894,20 @@ class SqliteStore final : public Store {
         EvidenceBlob{request_id, item, blob(0), blob(1), sqlite3_column_int64(s.get(), 2)});
   }
 
+  Result<int64_t> DeleteDocs(const std::string& kind, int64_t created_before) override {
+    int64_t n = 0;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s,
+                          Prepare(db, "DELETE FROM docs WHERE kind = ? AND created_ms < ?"));
+      Bind(s.get(), 1, kind);
+      Bind(s.get(), 2, created_before);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "delete documents");
+      n = sqlite3_changes(db);
+      return Status::Ok();
+    }));
+    return n;
+  }
+
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
     int64_t n = 0;
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {

@@ -228,6 +228,10 @@ class DocumentStore {
   // How many documents of a kind in a state are due at or before due_before (indexed).
   virtual Result<int64_t> CountDue(const std::string& kind, const std::string& state,
                                    int64_t due_before) = 0;
+  // Deletes the documents of a kind created before created_before (records kept only for a while:
+  // the victims' form's rate events and spent challenges); returns how many. Their unique keys
+  // are free again.
+  virtual Result<int64_t> DeleteDocs(const std::string& kind, int64_t created_before) = 0;
 };
 
 // Reported media kept for a retention period, encrypted by the domain (the store sees

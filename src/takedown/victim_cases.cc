@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -30,7 +31,10 @@ constexpr std::string_view kFormDoc = "report_form";
 // each, its ukey the challenge's SHA-256: spent once across every process on the store).
 constexpr std::string_view kChallengeKeyDoc = "report_challenge_key";
 constexpr std::string_view kSpentDoc = "report_challenge_spent";
-constexpr size_t kMaxBudgets = 200000;  // addresses and cases tracked at once (oldest dropped)
+// The hourly budgets' events: one document each, its state the budget's key (Budget), deleted
+// once older than an hour (Forget), at most every kForgetEveryMs.
+constexpr std::string_view kEventDoc = "report_event";
+constexpr int64_t kForgetEveryMs = 60'000;
 
 std::string RandomCode(Env* env) {
   uint8_t bytes[kGroups * kGroupLen];
@@ -91,11 +95,6 @@ int LeadingZeroBits(const std::string& hex) {
     break;
   }
   return bits;
-}
-
-bool Drop(std::deque<int64_t>& times, int64_t now) {
-  while (!times.empty() && times.front() <= now - kHourMs) times.pop_front();
-  return times.empty();
 }
 
 std::string Text(const json& body, const char* key) {
@@ -330,39 +329,70 @@ Status VictimCases::SpendWorkAndBudget(const json& body, const std::string& addr
   return CheckWork(body, true);
 }
 
+Result<std::string> VictimCases::Budget(const std::string& kind, const std::string& who) {
+  if (who == "*") return kind + ":*";
+  TD_ASSIGN_OR_RETURN(const std::string key, ChallengeKey());
+  return kind + ":" + hash::HmacSha256Hex(key, kind + ":" + who).substr(0, 32);
+}
+
+Result<int> VictimCases::Events(const std::string& budget, int cap) {
+  TD_ASSIGN_OR_RETURN(auto rows,
+                      ctx_->stores.docs->FindDocs({.kind = std::string(kEventDoc),
+                                                   .state = budget,
+                                                   .created_from = ctx_->Now() - kHourMs + 1,
+                                                   .limit = std::max(1, cap + 1)}));
+  return static_cast<int>(rows.size());
+}
+
+Status VictimCases::AddEvents(const std::vector<std::string>& budgets) {
+  std::vector<store::DocRecord> docs;
+  for (const auto& b : budgets) {
+    store::DocRecord d;
+    d.kind = std::string(kEventDoc);
+    d.state = b;
+    d.doc = "{}";
+    docs.push_back(std::move(d));
+  }
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->PutDocs(docs).status());
+  Forget();
+  return Status::Ok();
+}
+
+void VictimCases::Forget() {
+  const int64_t now = ctx_->Now();
+  int64_t last = last_forget_ms_.load();
+  if (now - last < kForgetEveryMs || !last_forget_ms_.compare_exchange_strong(last, now)) return;
+  auto events = ctx_->stores.docs->DeleteDocs(std::string(kEventDoc), now - kHourMs + 1);
+  // A challenge spent before its lifetime ago has expired: it cannot be spent again anyway.
+  auto spent = ctx_->stores.docs->DeleteDocs(std::string(kSpentDoc),
+                                             now - int64_t{opt_.challenge_ttl_s} * 1000);
+  if (!events.ok() || !spent.ok()) {
+    spdlog::warn("report: old rate events and spent challenges not deleted: {}",
+                 (!events.ok() ? events.status() : spent.status()).message());
+  }
+}
+
 Status VictimCases::TakeFilingBudget(const std::string& address) {
   MutexLock l(&mu_);
-  const int64_t now = ctx_->Now();
-  auto& mine = events_["file:" + address];
-  auto& all = events_["file:*"];
-  Drop(mine, now);
-  Drop(all, now);
-  if (static_cast<int>(mine.size()) >= opt_.cases_per_hour_per_address ||
-      static_cast<int>(all.size()) >= opt_.cases_per_hour) {
+  TD_ASSIGN_OR_RETURN(const std::string mine, Budget("file", address));
+  TD_ASSIGN_OR_RETURN(const int by_address, Events(mine, opt_.cases_per_hour_per_address));
+  TD_ASSIGN_OR_RETURN(const int all, Events("file:*", opt_.cases_per_hour));
+  if (by_address >= opt_.cases_per_hour_per_address || all >= opt_.cases_per_hour) {
     refused_rate_->Inc();
     return ResourceExhausted(
         "too many reports in the last hour: please try again later (your pictures stay only on "
         "your device)");
   }
-  mine.push_back(now);
-  all.push_back(now);
-  if (events_.size() > kMaxBudgets) {
-    for (auto it = events_.begin(); it != events_.end();) {
-      it = Drop(it->second, now) ? events_.erase(it) : std::next(it);
-    }
-  }
-  return Status::Ok();
+  return AddEvents({mine, "file:*"});
 }
 
 Status VictimCases::PinBudget(const std::string& number, const std::string& address) {
   MutexLock l(&mu_);
-  const int64_t now = ctx_->Now();
-  auto& by_address = events_["pin:" + address];
-  Drop(by_address, now);
-  auto it = events_.find("case:" + number);
-  if (it != events_.end()) Drop(it->second, now);
-  if (static_cast<int>(by_address.size()) >= opt_.pin_failures_per_address ||
-      (it != events_.end() && static_cast<int>(it->second.size()) >= opt_.pin_failures_per_case)) {
+  TD_ASSIGN_OR_RETURN(const std::string by_address, Budget("pin", address));
+  TD_ASSIGN_OR_RETURN(const std::string by_case, Budget("case", number));
+  TD_ASSIGN_OR_RETURN(const int from_address, Events(by_address, opt_.pin_failures_per_address));
+  TD_ASSIGN_OR_RETURN(const int for_case, Events(by_case, opt_.pin_failures_per_case));
+  if (from_address >= opt_.pin_failures_per_address || for_case >= opt_.pin_failures_per_case) {
     pin_limited_->Inc();
     return ResourceExhausted(
         "too many attempts with a wrong case number or PIN: please wait an hour and try again");
@@ -371,13 +401,13 @@ Status VictimCases::PinBudget(const std::string& number, const std::string& addr
 }
 
 void VictimCases::PinFailed(const std::string& number, const std::string& address) {
-  {
-    MutexLock l(&mu_);
-    const int64_t now = ctx_->Now();
-    events_["pin:" + address].push_back(now);
-    events_["case:" + number].push_back(now);
-  }
   pin_failed_->Inc();
+  MutexLock l(&mu_);
+  auto by_address = Budget("pin", address);
+  auto by_case = Budget("case", number);
+  Status st = by_address.ok() ? by_case.status() : by_address.status();
+  if (st.ok()) st = AddEvents({*by_address, *by_case});
+  if (!st.ok()) spdlog::error("report: a wrong PIN was not counted: {}", st.message());
 }
 
 Result<std::optional<VictimCases::Case>> VictimCases::Load(const std::string& number) {
@@ -443,15 +473,14 @@ Result<json> VictimCases::Recover(const json& body, const std::string& address) 
   TD_RETURN_IF_ERROR(CheckWork(body, false));
   {
     MutexLock l(&mu_);
-    const int64_t now = ctx_->Now();
-    auto& mine = events_["recover:" + address];
-    Drop(mine, now);
-    if (static_cast<int>(mine.size()) >= opt_.cases_per_hour_per_address) {
+    TD_ASSIGN_OR_RETURN(const std::string mine, Budget("recover", address));
+    TD_ASSIGN_OR_RETURN(const int asked, Events(mine, opt_.cases_per_hour_per_address));
+    if (asked >= opt_.cases_per_hour_per_address) {
       recovery_limited_->Inc();
       return ResourceExhausted(
           "too many recovery requests in the last hour: please try again later");
     }
-    mine.push_back(now);
+    TD_RETURN_IF_ERROR(AddEvents({mine}));
   }
   TD_RETURN_IF_ERROR(CheckWork(body, true));
   const int minutes = (opt_.recovery_link_ttl_s + 59) / 60;

@@ -13,12 +13,13 @@
 // An unauthenticated write path, so every call is bounded: a proof of work on each filing and
 // addition (a challenge signed by this process, used once), cases per address and in all per
 // hour, wrong PINs per case and per address per hour (the answer for a wrong PIN and an unknown
-// case number is the same), hashes per case, quality below the bank minimum refused. All of it is
+// case number is the same), hashes per case, quality below the bank minimum refused. The budgets
+// and spent challenges are kept in the store, so every process on it shares them. All of it is
 // counted in /metrics. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -124,9 +125,20 @@ class VictimCases {
   // withdrawals), so that none overwrites another's change.
   Mutex case_mu_;
 
+  // The hourly budgets, kept in the store so that every process on it counts the same ones (one
+  // document an event). A budget's key: its kind ("file", "pin", "case", "recover") and the
+  // address or case number keyed with the challenge key (no address is stored), or "file:*".
+  // Within a process mu_ makes a look and its count one step; processes racing may each take the
+  // last unit of a budget (one over, at most, per process).
   Mutex mu_;
-  // Event times in the last hour, by budget ("file:ADDRESS", "file:*", "pin:ADDRESS", "case:N").
-  std::map<std::string, std::deque<int64_t>> events_ TD_GUARDED_BY(mu_);
+  Result<std::string> Budget(const std::string& kind, const std::string& who);
+  // Events of a budget in the last hour (at most cap + 1 are read).
+  Result<int> Events(const std::string& budget, int cap);
+  Status AddEvents(const std::vector<std::string>& budgets);
+  // Deletes events older than an hour and spent challenges past their lifetime (at most once a
+  // minute, from any process).
+  void Forget();
+  std::atomic<int64_t> last_forget_ms_{0};
 
   MetricsRegistry::CounterMetric* filed_ = nullptr;
   MetricsRegistry::CounterMetric* refused_invalid_ = nullptr;
