@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <set>
 
 #include "core/clock.h"
@@ -35,6 +37,24 @@ constexpr std::string_view kSpentDoc = "report_challenge_spent";
 // once older than an hour (Forget), at most every kForgetEveryMs.
 constexpr std::string_view kEventDoc = "report_event";
 constexpr int64_t kForgetEveryMs = 60'000;
+
+// The one document of a kind that a store holds (its unique key is its kind): the one stored, or
+// else the one `make` gives (kind, state and doc; made and stored once per store). When another
+// process stored its own first, that one is returned.
+Result<store::DocRecord> OncePerStore(store::DocumentStore* docs, std::string_view kind,
+                                      const std::function<Result<store::DocRecord>()>& make) {
+  TD_ASSIGN_OR_RETURN(
+      auto known,
+      docs->FindDocs({.kind = std::string(kind), .limit = 1, .ukey = std::string(kind)}));
+  if (!known.empty()) return known.front();
+  TD_ASSIGN_OR_RETURN(store::DocRecord d, make());
+  d.kind = std::string(kind);
+  d.ukey = std::string(kind);
+  TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({d}));
+  TD_ASSIGN_OR_RETURN(auto rec, docs->GetDoc(std::abs(ids.at(0))));
+  if (!rec) return Internal(fmt::format("the {} document was not stored", kind));
+  return *rec;
+}
 
 std::string RandomCode(Env* env) {
   uint8_t bytes[kGroups * kGroupLen];
@@ -194,69 +214,46 @@ VictimCases::VictimCases(WorkflowContext* ctx, Requests* requests, RequesterProf
 Result<int64_t> VictimCases::FormKey() {
   MutexLock l(&key_mu_);
   if (form_key_id_ != 0) return form_key_id_;
-  store::DocumentStore* docs = ctx_->stores.docs;
   TD_ASSIGN_OR_RETURN(
-      auto known,
-      docs->FindDocs({.kind = std::string(kFormDoc), .limit = 1, .ukey = std::string(kFormDoc)}));
-  if (!known.empty()) {
-    form_key_id_ = known.front().owner;
-    return form_key_id_;
-  }
-  TD_ASSIGN_OR_RETURN(auto key,
-                      ctx_->svc->CreateKey(Role::kRequester, std::string(kFormKeyName), "system"));
-  form_key_id_ = key.first;
-  Principal system{0, Role::kAdmin, "system"};
-  TD_RETURN_IF_ERROR(
-      profiles_
-          ->Set(
-              form_key_id_,
-              {{"source_type", "victim"}, {"trusted", false}, {"name", "Victims' form (/report)"}},
-              system)
-          .status());
-  store::DocRecord d;
-  d.kind = std::string(kFormDoc);
-  d.owner = form_key_id_;
-  d.state = "active";
-  d.ukey = std::string(kFormDoc);
-  d.doc = json{{"key_id", form_key_id_}}.dump();
-  TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({d}));
-  if (ids.at(0) < 0) {  // another process made it first: use that one
-    TD_ASSIGN_OR_RETURN(auto rec, docs->GetDoc(-ids[0]));
-    if (rec) form_key_id_ = rec->owner;
-  }
+      auto rec, OncePerStore(ctx_->stores.docs, kFormDoc, [&]() -> Result<store::DocRecord> {
+        TD_ASSIGN_OR_RETURN(
+            auto key, ctx_->svc->CreateKey(Role::kRequester, std::string(kFormKeyName), "system"));
+        Principal system{0, Role::kAdmin, "system"};
+        TD_RETURN_IF_ERROR(profiles_
+                               ->Set(key.first,
+                                     {{"source_type", "victim"},
+                                      {"trusted", false},
+                                      {"name", "Victims' form (/report)"}},
+                                     system)
+                               .status());
+        store::DocRecord d;
+        d.owner = key.first;
+        d.state = "active";
+        d.doc = json{{"key_id", key.first}}.dump();
+        return d;
+      }));
+  form_key_id_ = rec.owner;
   return form_key_id_;
 }
 
 Result<std::string> VictimCases::ChallengeKey() {
   MutexLock l(&key_mu_);
   if (!secret_.empty()) return secret_;
-  store::DocumentStore* docs = ctx_->stores.docs;
-  auto read = [&](const store::DocRecord& rec) -> Result<std::string> {
-    const json d = json::parse(rec.doc, nullptr, false);
-    if (!d.is_object() || !d.contains("key") || !d["key"].is_string() ||
-        !IsLowerHex(d["key"].get<std::string>(), 64)) {
-      return Internal("the victims' form's challenge key document is damaged");
-    }
-    return d["key"].get<std::string>();
-  };
-  TD_ASSIGN_OR_RETURN(auto known, docs->FindDocs({.kind = std::string(kChallengeKeyDoc),
-                                                  .limit = 1,
-                                                  .ukey = std::string(kChallengeKeyDoc)}));
-  if (known.empty()) {
-    uint8_t key[32];
-    ctx_->env->RandomBytes(key, sizeof key);
-    store::DocRecord d;
-    d.kind = std::string(kChallengeKeyDoc);
-    d.state = "active";
-    d.ukey = std::string(kChallengeKeyDoc);
-    d.doc = json{{"key", hash::HexOf(key)}}.dump();
-    TD_ASSIGN_OR_RETURN(auto ids, docs->PutDocs({d}));
-    // Another process may have made it first: theirs is the one.
-    TD_ASSIGN_OR_RETURN(auto rec, docs->GetDoc(ids.at(0) < 0 ? -ids[0] : ids[0]));
-    if (!rec) return Internal("the victims' form's challenge key was not stored");
-    known.push_back(*rec);
+  TD_ASSIGN_OR_RETURN(auto rec, OncePerStore(ctx_->stores.docs, kChallengeKeyDoc,
+                                             [&]() -> Result<store::DocRecord> {
+                                               uint8_t key[32];
+                                               ctx_->env->RandomBytes(key, sizeof key);
+                                               store::DocRecord d;
+                                               d.state = "active";
+                                               d.doc = json{{"key", hash::HexOf(key)}}.dump();
+                                               return d;
+                                             }));
+  const json d = json::parse(rec.doc, nullptr, false);
+  if (!d.is_object() || !d.contains("key") || !d["key"].is_string() ||
+      !IsLowerHex(d["key"].get<std::string>(), 64)) {
+    return Internal("the victims' form's challenge key document is damaged");
   }
-  TD_ASSIGN_OR_RETURN(secret_, read(known.front()));
+  secret_ = d["key"].get<std::string>();
   return secret_;
 }
 
