@@ -4,8 +4,8 @@
 // --extra DIR for photos not in ../shared. --hash-only: every bank item is only its photo's PDQ
 // (what a hash list delivers). Threshold overrides: --whole T --region T --votes K
 // --hash-only-threshold T --min-quality Q --region-quality Q. --misses lists every (photo, edit)
-// missed, with the boxes and layers found on both sides. --sweep rotate|crop|all [--stride K]:
-// instead of the 20 edits, one kind of edit over its range (see SweepEdits) on every K-th photo
+// missed, with the boxes and layers found on both sides. --sweep rotate|crop|caption|all [--stride
+// K]: instead of the 20 edits, one kind of edit over its range (see SweepEdits) on every K-th photo
 // (default 4), every photo in the bank; recall per parameter and mode.
 #include <fmt/format.h>
 
@@ -120,7 +120,9 @@ int RunSweep(const std::string& dir, const std::string& family, const match::Mat
   std::printf("\n%s: sweep %s, %zu photos in a %s bank, every %zu-th queried (%d), %.0f s\n",
               dir.c_str(), family.c_str(), photos.size(), hash_only ? "hash-only" : "media", stride,
               ev.rows.empty() ? 0 : ev.rows[0].total, Seconds(t0, Clock::now()));
-  std::printf("%-8s", family == "rotate" ? "degrees" : "% a side");
+  std::printf("%-8s", family == "rotate"    ? "degrees"
+                      : family == "caption" ? "bar-text"
+                                            : "% a side");
   for (const auto& m : modes) std::printf(" %14s", m.c_str());
   std::printf("\n");
   int worst = 100, falses = 0;
@@ -217,7 +219,8 @@ int RunMatch(const Options& o) {
   if (!sweep.empty() && sweep != "all") {
     const auto known = testing::SweepFamilies();
     if (std::find(known.begin(), known.end(), sweep) == known.end()) {
-      std::fprintf(stderr, "match: unknown --sweep %s (rotate, crop or all)\n", sweep.c_str());
+      std::fprintf(stderr, "match: unknown --sweep %s (rotate, crop, caption or all)\n",
+                   sweep.c_str());
       return 1;
     }
   }

@@ -294,12 +294,12 @@ class MatcherTest : public ::testing::Test {
 // are for that photo alone. A turned picture on a fill is matched by its turned-back layer, a
 // straightened one by the bank's straightened variants, a crop by the bank's crops 2% apart (the
 // depths between the 5% steps it once held were missed: the sweep only tried those steps). The
-// upload is decoded to luma alone (fast mode), so a mid-tone fill (expand-colour) is told from
-// these mid-grey synthetic pictures by luma only: at least half of those are found (the shared
-// photos: 94%, see docs/benchmarks.md); every other mode, angle and depth is found.
+// upload is decoded to luma alone (fast mode), so a mid-tone fill (expand-colour) is not told
+// from these mid-grey synthetic pictures: the bank's "edgeturn" variants find those (without
+// them 51 of the 120 were missed). Every mode, angle and depth is found.
 TEST_F(MatcherTest, EveryAngleFillCanvasAndCropDepthIsFound) {
   std::map<std::string, int> missed;
-  int tried = 0, colour_tried = 0, colour_missed = 0;
+  int tried = 0;
   for (const std::string family : {"rotate", "crop"}) {
     for (const auto& e : testing::SweepEdits(family)) {
       if (e.name.starts_with("crop/offcentre")) continue;  // not yet: see docs/benchmarks.md
@@ -310,12 +310,7 @@ TEST_F(MatcherTest, EveryAngleFillCanvasAndCropDepthIsFound) {
         const auto signals = SignalsFor(matcher_->Match(QueryItemFrom(*q)), i, &other);
         EXPECT_FALSE(other) << e.name << " matched another photo";
         ++tried;
-        if (e.name.starts_with("rotate/expand-colour/")) {
-          ++colour_tried;
-          colour_missed += signals.empty();
-        } else if (signals.empty()) {
-          ++missed[e.name];
-        }
+        if (signals.empty()) ++missed[e.name];
       }
     }
   }
@@ -323,8 +318,69 @@ TEST_F(MatcherTest, EveryAngleFillCanvasAndCropDepthIsFound) {
   std::string list;
   for (const auto& [name, n] : missed) list += fmt::format(" {} ({})", name, n);
   EXPECT_TRUE(missed.empty()) << "missed:" << list;
-  EXPECT_EQ(colour_tried, 4 * 30);
-  EXPECT_LE(colour_missed * 2, colour_tried);
+}
+
+// A product shot: a detailed object on a plain background that runs to the picture's edges.
+media::Image OnPlainBackground(uint32_t seed, uint8_t r, uint8_t g, uint8_t b) {
+  const media::Image object = testing::DetailedPhoto(180, 130, seed);
+  media::Image out = media::Image::Allocate(320, 240, media::PixelFormat::kRgb8);
+  for (int y = 0; y < out.height; ++y) {
+    for (int x = 0; x < out.width; ++x) {
+      uint8_t* px = out.row(y) + 3 * x;
+      px[0] = r;
+      px[1] = g;
+      px[2] = b;
+    }
+  }
+  for (int y = 0; y < object.height; ++y)
+    std::copy_n(object.row(y), object.row_bytes(), out.row(y + 55) + 3 * 70);
+  return out;
+}
+
+// Turned on a fill of its own background's colour (issue 20: an object on white turned by an
+// editor that fills with white; an object on grey turned on a red-brown of the same luma, which
+// a luma-only decode cannot tell apart): no edge shows the angle, so the upload cannot turn the
+// picture back. The bank's "edgeturn" variants (turned on the canvas kept and enlarged, filled
+// with the picture's edge luma) find every angle from -15 to 15 in both canvas modes; without
+// them most of these are missed.
+TEST_F(MatcherTest, APictureTurnedOnAFillOfItsOwnBackgroundIsFoundAtEveryAngle) {
+  struct Background {
+    uint8_t r, g, b;
+    std::vector<std::string> modes;  // sweep modes whose fill is this background's colour
+  };
+  const std::vector<Background> backgrounds = {
+      {255, 255, 255, {"keep-white", "expand-white"}},
+      {246, 246, 244, {"keep-white", "expand-white"}},  // an off-white studio backdrop
+      {100, 100, 100, {"expand-colour"}}};              // the luma of the sweep's red-brown fill
+  Matcher bank(MatchOptions{});
+  std::vector<media::Image> shots;
+  for (uint32_t seed = 300; shots.size() < 2 * backgrounds.size(); ++seed) {
+    const auto& bg = backgrounds[shots.size() / 2];
+    shots.push_back(OnPlainBackground(seed, bg.r, bg.g, bg.b));
+  }
+  for (const auto& p : photos_) bank.Add(BankItemFrom(Hash(p, true)));  // other pictures
+  for (const auto& s : shots) bank.Add(BankItemFrom(Hash(s, true)));
+  bank.Build();
+  std::map<std::string, int> missed;
+  int tried = 0;
+  for (const auto& e : testing::SweepEdits("rotate")) {
+    const std::string mode = e.name.substr(7, e.name.rfind('/') - 7);  // "rotate/<mode>/<deg>"
+    for (size_t i = 0; i < shots.size(); ++i) {
+      const auto& modes = backgrounds[i / 2].modes;
+      if (std::find(modes.begin(), modes.end(), mode) == modes.end()) continue;
+      auto q = hasher_.HashBytes(e.apply(shots[i]), false);
+      ASSERT_TRUE(q.ok()) << e.name;
+      bool other = false;
+      const auto signals = SignalsFor(bank.Match(QueryItemFrom(*q)), photos_.size() + i, &other);
+      EXPECT_FALSE(other) << e.name << " shot " << i << " matched another picture";
+      ++tried;
+      if (signals.empty()) ++missed[fmt::format("{} (shot {})", e.name, i)];
+    }
+  }
+  EXPECT_EQ(tried, 30 * (2 + 2 + 2 + 2 + 1 + 1));
+  std::string list;
+  for (const auto& [name, n] : missed) list += " " + name;
+  EXPECT_TRUE(missed.empty()) << missed.size() << " missed:" << list;
 }
 
 TEST_F(MatcherTest, EachSignalFindsTheEditItIsFor) {
@@ -389,6 +445,56 @@ TEST_F(MatcherTest, AHashOnlyBankFindsTurnedMirroredAndFramedCopies) {
   // The media bank's rule is unchanged: hash-only probes touch hash-only items alone.
   const auto q = Edited("rotate_90", photos_[3]);
   for (const auto& m : matcher_->Match(QueryItemFrom(q))) EXPECT_NE(m.variant, "hash-only");
+}
+
+// A caption bar over a picture, from a hash-only bank (issue 20: no picture to make variants
+// from), at every bar height, text size and edge of the caption sweep. Over a product shot on
+// white the white bar's end shows nowhere: the upload cuts the bar off as far below the text as
+// the text starts above it (caption tools centre the line), probed 1.5 and 3% either side. Over a
+// picture with its own edge the bar ends where the solid run after the text ends, or where the
+// text's descenders run into the picture.
+TEST_F(MatcherTest, AHashOnlyBankFindsAPictureUnderACaptionBarOfAnyHeightAndText) {
+  Matcher hash_only(MatchOptions{});
+  std::vector<media::Image> items = photos_;
+  std::vector<hash::PdqHash> pdqs;
+  for (const auto& p : items) {
+    auto f = hasher_.HashBytes(*media::EncodeJpeg(p, 92), false, {}, nullptr,
+                               hash::HashMode::kReference);
+    ASSERT_TRUE(f.ok());
+    pdqs.push_back(f->plain.pdq);
+  }
+  // Shots whose plain re-upload (fast mode) is within 12 of their PDQ: a cut a pixel off spends
+  // some of the threshold, and a shot already near it is PDQ's margin, not the cut, under test.
+  for (uint32_t seed = 400; items.size() < photos_.size() + 3; ++seed) {
+    media::Image shot = OnPlainBackground(seed, 255, 255, 255);
+    const auto jpeg = media::EncodeJpeg(shot, 92);
+    auto ref = hasher_.HashBytes(*jpeg, false, {}, nullptr, hash::HashMode::kReference);
+    auto fast = hasher_.HashBytes(*jpeg, false);
+    ASSERT_TRUE(ref.ok() && fast.ok());
+    if (hash::Distance(ref->plain.pdq.hash, fast->query.norm.hash) > 12) continue;
+    items.push_back(std::move(shot));
+    pdqs.push_back(ref->plain.pdq);
+  }
+  for (const auto& h : pdqs) hash_only.Add(HashOnlyBankItem(h));
+  hash_only.Build();
+  std::vector<std::string> missed;
+  int tried = 0;
+  for (const auto& e : testing::SweepEdits("caption")) {
+    for (const uint64_t i :
+         {uint64_t{0}, uint64_t{1}, photos_.size(), photos_.size() + 1, photos_.size() + 2}) {
+      auto q = hasher_.HashBytes(e.apply(items[i]), false, {}, nullptr, hash::HashMode::kFast,
+                                 /*dihedral=*/true);
+      ASSERT_TRUE(q.ok()) << e.name;
+      bool other = false;
+      const auto found = SignalsFor(hash_only.Match(QueryItemFrom(*q)), i, &other);
+      EXPECT_FALSE(other) << e.name << " item " << i << " matched another picture";
+      ++tried;
+      if (found.empty()) missed.push_back(fmt::format("{} (item {})", e.name, i));
+    }
+  }
+  EXPECT_EQ(tried, 5 * 2 * 5 * 3);
+  EXPECT_TRUE(missed.empty()) << missed.size()
+                              << " missed: " << fmt::format("{}", fmt::join(missed, ", "));
 }
 
 TEST_F(MatcherTest, RegionVotesFindACopyWithACornerCoveredUp) {

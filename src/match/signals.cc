@@ -49,6 +49,43 @@ constexpr double kRotations[] = {-6, -4, -2, 2, 4, 6};
 // hash within a bit or two).
 constexpr int kStraightenMax = 15;
 
+// A picture turned on a canvas filled with the colour of its own edges -- a product shot on white
+// turned by an editor that fills with white, a blue sea on a fill of the same luma -- shows no
+// edge to find the angle from (DetectTurn), so the upload cannot turn it back. The bank holds it
+// turned by every odd number of degrees to kFillTurnMax either way (PDQ holds a copy turned about
+// a degree from a stored one), on the canvas kept and on the canvas enlarged to hold the whole
+// picture, filled with the median luma of its outer ring.
+constexpr int kFillTurnMax = 15;
+
+// The median of the plane's outermost `ring` pixels on every side.
+float EdgeLuma(const LumaPlane& p, int ring = 2) {
+  std::vector<float> v;
+  for (int y = 0; y < p.height; ++y) {
+    const bool edge_row = y < ring || y >= p.height - ring;
+    for (int x = 0; x < p.width; ++x) {
+      if (edge_row || x < ring || x >= p.width - ring)
+        v.push_back(p.px[static_cast<size_t>(y) * p.width + x]);
+    }
+  }
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+// The plane centred on a canvas large enough to hold it turned by `degrees`, filled with `fill`.
+LumaPlane Enlarged(const LumaPlane& p, double degrees, float fill) {
+  const double a = std::abs(degrees) * M_PI / 180, c = std::cos(a), s = std::sin(a);
+  LumaPlane out;
+  out.width = static_cast<int>(std::lround(p.width * c + p.height * s));
+  out.height = static_cast<int>(std::lround(p.width * s + p.height * c));
+  out.px.assign(static_cast<size_t>(out.width) * out.height, fill);
+  const int x0 = (out.width - p.width) / 2, y0 = (out.height - p.height) / 2;
+  for (int y = 0; y < p.height; ++y)
+    std::copy_n(p.px.data() + static_cast<size_t>(y) * p.width, p.width,
+                out.px.data() + static_cast<size_t>(y + y0) * out.width + x0);
+  return out;
+}
+
 LumaPlane Halved(const LumaPlane& p) {
   LumaPlane out;
   out.width = p.width / 2;
@@ -192,12 +229,21 @@ void AddEdgeShifts(const LumaPlane& p, const Rect& box, std::vector<NamedHash>* 
 constexpr int kLayers = 8;
 
 // A caption bar of the picture's own background colour (a white bar over a picture on white)
-// leaves no edge between bar and picture: the frame detector trims through to the object. Meme
-// and caption tools centre the text in its bar, so the bar ends as far below the text as it
-// starts above it. CaptionCuts gives the picture under a top caption and above a bottom one
-// when a band of text sits between runs of one solid colour at that edge, and the bar that
-// centring implies ends inside the solid run after the text (where nothing else shows the cut).
+// leaves no edge between bar and picture: the frame detector trims through to the object; and a
+// picture whose own far edge is flat is trimmed there too, so its box is not the picture either.
+// CaptionCuts gives the picture under a top caption and above a bottom one when a band of text
+// sits inside a run of one solid colour at that edge. Where the text may end (after each of its
+// first kMaxTextEnds lines: an i's dot, or a caption's second line, also leave a gap), the bar
+// ends either where the solid run after the text ends (the picture's own edge is not the bar's
+// colour) or, within that run, as far below the text as it starts above it: caption tools centre
+// the text's line in its bar. They centre the line's box, not its ink: text in capitals leaves
+// the descent below the ink empty, text without ascenders the space above, so the centred cut is
+// also probed every kCaptionStep of the picture's height (PDQ holds a cut about 1% off) up to
+// kCaptionReach of the ink's height either way.
 constexpr float kSolidTolerance = 14;
+constexpr int kMaxTextEnds = 3;
+constexpr double kCaptionStep = 0.01, kCaptionReach = 0.35;
+constexpr double kTextBackground = 0.3;  // the least share of a line of text in the bar's colour
 
 std::vector<Rect> CaptionCuts(const LumaPlane& p) {
   std::vector<Rect> out;
@@ -215,36 +261,46 @@ std::vector<Rect> CaptionCuts(const LumaPlane& p) {
   };
   for (int side = 0; side < 2; ++side) {  // 0: a caption on top, 1: at the bottom
     auto row = [&](int i) { return side == 0 ? i : p.height - 1 - i; };
+    // The picture without the bar's `cut` lines at this edge, once each.
+    auto add = [&](int cut) {
+      if (p.height - cut < p.height / 2) return;
+      const Rect r =
+          side == 0 ? Rect{0, static_cast<double>(cut), static_cast<double>(p.width),
+                           static_cast<double>(p.height - cut)}
+                    : Rect{0, 0, static_cast<double>(p.width), static_cast<double>(p.height - cut)};
+      if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+    };
     std::vector<float> first(static_cast<size_t>(p.width));
     for (int x = 0; x < p.width; ++x) first[static_cast<size_t>(x)] = p.at(x, row(0));
     std::nth_element(first.begin(), first.begin() + p.width / 2, first.end());
     const float c = first[static_cast<size_t>(p.width / 2)];
     double bg = 0;
-    int i = 0;
-    while (i < p.height && row_stats(row(i), c, &bg)) ++i;
-    const int t0 = i;  // the text's first line
+    int t0 = 0;  // the text's first line
+    while (t0 < p.height && row_stats(row(t0), c, &bg)) ++t0;
     if (t0 == 0 || t0 >= p.height / 2) continue;
-    // Text: lines mostly of the bar's colour; lines of text may be apart by less than a line.
-    int t1 = t0;
-    while (i < p.height / 2) {
-      int j = i;
-      while (j < p.height / 2 && !row_stats(row(j), c, &bg) && bg >= 0.6) ++j;
-      if (j == i) break;
-      t1 = j;
-      int k = j;
-      while (k < p.height / 2 && row_stats(row(k), c, &bg)) ++k;
-      if (k - j >= j - i || k >= p.height / 2) break;  // a gap wider than the line: the text ends
-      i = k;
+    int i = t0;
+    for (int ends = 0; ends < kMaxTextEnds && i < p.height / 2; ++ends) {
+      int t1 = i;  // a line of text: rows with some of the bar's colour between the letters
+      while (t1 < p.height / 2 && !row_stats(row(t1), c, &bg) && bg >= kTextBackground) ++t1;
+      if (t1 == i || t1 - t0 > p.height / 5) break;
+      int q = t1;  // the solid run after it
+      while (q < p.height && row_stats(row(q), c, &bg)) ++q;
+      if (q == t1) {
+        // No gap: large type's descenders reach the bar's end, and the picture starts where the
+        // rows stop having the bar's colour between the letters.
+        add(t1);
+        break;
+      }
+      add(q);
+      const int step = std::max(1, static_cast<int>(std::lround(kCaptionStep * p.height)));
+      const double reach = kCaptionReach * (t1 - t0);
+      for (int k = 0; k * step <= reach; ++k) {
+        for (const int cut : {t0 + t1 + k * step, t0 + t1 - k * step}) {
+          if (cut > t1 && cut < q) add(cut);
+        }
+      }
+      i = q;
     }
-    if (t1 == t0 || t1 - t0 > p.height / 5) continue;
-    int q = t1;  // the solid run after the text
-    while (q < p.height && row_stats(row(q), c, &bg)) ++q;
-    const int cut = t0 + t1;  // the text centred in [0, cut)
-    if (cut <= t1 || cut > q || p.height - cut < p.height / 2) continue;
-    out.push_back(
-        side == 0 ? Rect{0, static_cast<double>(cut), static_cast<double>(p.width),
-                         static_cast<double>(p.height - cut)}
-                  : Rect{0, 0, static_cast<double>(p.width), static_cast<double>(p.height - cut)});
   }
   return out;
 }
@@ -297,10 +353,11 @@ QuerySignals QuerySignalsWith(const LumaPlane& plane, bool regions, const FrameB
     if (r != content && r != frames.frame)
       q.layers.push_back(HashRect(plane, r));  // not hashed twice
   }
-  for (const Rect& r : CaptionCuts(plane)) q.layers.push_back(HashRect(plane, r));
   if (turned) {
     for (const auto& h : TurnedBack(plane, image)) q.layers.push_back(h);
   }
+  // Last: the service keeps an upload's first service::kMaxLayers layers.
+  for (const Rect& r : CaptionCuts(plane)) q.layers.push_back(HashRect(plane, r));
   if (box) {
     q.box = box->source;
     if (regions) {
@@ -361,6 +418,18 @@ BankSignals ComputeBankSignals(const LumaPlane& plane, double to_source, bool re
     b.whole.push_back(
         {fmt::format("straight{:+d}", deg),
          HashRect(rotated, CentreCrop(half_whole, InsideTurned(half.width, half.height, deg)))});
+  }
+  // Turned on the plane quartered (at least 64 pixels a side, the hash's own size): these have no
+  // fine detail at the edge to keep, and the enlarged canvases cost the most.
+  const LumaPlane quarter = std::min(half.width, half.height) >= 128 ? Halved(half) : half;
+  const Rect quarter_whole = Whole(quarter);
+  const float edge = EdgeLuma(quarter);
+  for (int deg = -kFillTurnMax; deg <= kFillTurnMax; deg += 2) {
+    const LumaPlane kept = Rotate(quarter, deg, edge);
+    b.whole.push_back({fmt::format("edgeturn{:+d}", deg), HashRect(kept, quarter_whole)});
+    const LumaPlane enlarged = Rotate(Enlarged(quarter, deg, edge), deg, edge);
+    b.whole.push_back(
+        {fmt::format("edgeturn{:+d}/enlarged", deg), HashRect(enlarged, Whole(enlarged))});
   }
   return b;
 }

@@ -237,9 +237,30 @@ cv::Mat CropSweep(const cv::Mat& m, double side, bool centre) {
   return m(cv::Rect(x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0))).clone();
 }
 
+// A caption bar of `bar` of the picture's height, white, on top or at the bottom, with black text
+// whose line box (ascent and descent) is `text` of the bar high and centred in it, as caption
+// tools place a line; at most 90% of the picture wide.
+cv::Mat CaptionSweep(const cv::Mat& m, double bar_share, double text_share, bool top,
+                     const std::string& text) {
+  const int w = m.cols, h = m.rows;
+  const int bar = std::max(8, static_cast<int>(std::lround(h * bar_share)));
+  cv::Mat out = Pad(m, top ? bar : 0, top ? 0 : bar, 0, 0, cv::Scalar(255, 255, 255));
+  int base = 0;
+  const cv::Size unit = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, 1.0, 1, &base);
+  const double descent = static_cast<double>(base) / std::max(1, unit.height);  // of the ascent
+  const double ascent =
+      std::min(bar * text_share / (1 + descent), 0.9 * w / std::max(1.0, TextWidthFor(text, 1.0)));
+  const int y0 = top ? 0 : h;
+  DrawText(out, text,
+           cv::Point(static_cast<int>((w - TextWidthFor(text, ascent)) / 2),
+                     static_cast<int>(y0 + bar * 0.5 + ascent * (1 - descent) / 2)),
+           ascent, cv::Scalar(0, 0, 0), nullptr);
+  return out;
+}
+
 }  // namespace
 
-std::vector<std::string> SweepFamilies() { return {"rotate", "crop"}; }
+std::vector<std::string> SweepFamilies() { return {"rotate", "crop", "caption"}; }
 
 std::vector<Edit> SweepEdits(const std::string& family) {
   std::vector<Edit> out;
@@ -263,6 +284,19 @@ std::vector<Edit> SweepEdits(const std::string& family) {
       for (int pct = 2; pct <= 25; ++pct) {
         add(fmt::format("crop/{}/{}", centre ? "centre" : "offcentre", pct),
             [pct, centre](const cv::Mat& x) { return CropSweep(x, pct / 100.0, centre); });
+      }
+    }
+  } else if (family == "caption") {
+    const char* texts[] = {"when you see it", "WAIT FOR IT", "me, every monday"};
+    for (const bool top : {true, false}) {
+      for (int bar = 10; bar <= 26; bar += 4) {
+        for (int text = 30; text <= 60; text += 15) {
+          const std::string t = texts[(bar / 4 + text / 15) % 3];  // each size meets each text
+          add(fmt::format("caption/{}/{}-{}", top ? "top" : "bottom", bar, text),
+              [bar, text, top, t](const cv::Mat& x) {
+                return CaptionSweep(x, bar / 100.0, text / 100.0, top, t);
+              });
+        }
       }
     }
   } else {
