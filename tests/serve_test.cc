@@ -500,6 +500,14 @@ TEST_F(ServeTest, ASecondServerOnAPortInUseRefusesToStart) {
   EXPECT_EQ(c.Get("/v1/whoami", Auth(admin_))->status, 200) << "the first one still serves";
 }
 
+// `takedown admin` takes the store as --store or --store.path; so does serve (it took only
+// --store.path, and `serve --store t.db` was refused as an unexpected argument).
+TEST_F(ServeTest, ServeTakesTheStoreAsTheAdminToolsSpellIt) {
+  ServerProcess server({"--store", db_, "--server.port", "0"}, dir_);
+  httplib::Client c("127.0.0.1", server.port());
+  EXPECT_EQ(c.Get("/v1/whoami", Auth(admin_))->status, 200) << "the admin tools' store is served";
+}
+
 // The children of a process (its sandboxed decoder workers).
 std::vector<pid_t> ChildrenOf(pid_t pid) {
   std::vector<pid_t> out;

@@ -584,8 +584,10 @@ void RegisterServeCommand(CLI::App& app, int& exit_code) {
                 "print the configuration reference (docs/configuration.md) and exit");
   for (const auto& s : ServeSettings()) {
     const std::string key = s.key;
+    // The store's file also as --store, as the admin tools spell it.
     cmd->add_option_function<std::string>(
-        s.flag, [values, key](const std::string& v) { (*values)[key] = v; },
+        key == "store.path" ? s.flag + ",--store" : s.flag,
+        [values, key](const std::string& v) { (*values)[key] = v; },
         s.help + " (env " + s.env + ")");
   }
   cmd->callback([&exit_code, config, values, reference] {

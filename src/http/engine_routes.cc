@@ -241,101 +241,85 @@ void Server::Impl::InstallEngineRoutes() {
           });
   }
 
-  auto check_response = [](const std::string& content_id, const service::CheckResult& r) {
+  // A check's answer: its refusal, or the decision with the matches; a block's id names its
+  // statement of reasons for the uploader (GET /v1/blocks/{block_id}/statement).
+  auto check_answer = [](HttpResponse& res, const std::string& content_id,
+                         const Result<service::CheckResult>& r) {
+    if (!r.ok()) return SendStatus(res, r.status());
     json ms = json::array();
-    for (const auto& m : r.matches)
+    for (const auto& m : r->matches)
       ms.push_back({{"entry_id", m.entry_id},
                     {"bank", m.bank},
                     {"signal", m.signal},
                     {"distance", m.distance}});
     json out = {{"content_id", content_id},
-                {"decision", r.block ? "block" : "allow"},
+                {"decision", r->block ? "block" : "allow"},
                 {"matches", ms},
-                {"recorded", !r.already_recorded}};
-    // The block's statement of reasons, for the uploader: GET /v1/blocks/{block_id}/statement.
-    if (r.block_id != 0) out["block_id"] = r.block_id;
-    return out;
+                {"recorded", !r->already_recorded}};
+    if (r->block_id != 0) out["block_id"] = r->block_id;
+    SendJson(res, out);
   };
-  Route("POST", "/v1/check", {Role::kPlatform}, [this, check_response](Ctx& c) {
-    auto r = ParseCheckRequest(c.req.get_header_value("Content-Type"), c.req.body);
-    if (!r.ok()) return SendStatus(c.res, r.status());
-    auto res = S()->Check(*r, c.who.actor());
-    if (!res.ok()) return SendStatus(c.res, res.status());
-    SendJson(c.res, check_response(r->content_id, *res));
-  });
+  // A check parsed, matched and recorded on this thread (a worker).
+  auto check = [check_answer](service::Service* svc, const HttpRequest& req,
+                              const std::string& actor, HttpResponse& res) {
+    auto r = ParseCheckRequest(req.get_header_value("Content-Type"), req.body);
+    if (!r.ok()) return SendStatus(res, r.status());
+    check_answer(res, r->content_id, svc->Check(*r, actor));
+  };
+  Route("POST", "/v1/check", {Role::kPlatform},
+        [this, check](Ctx& c) { check(S(), c.req, c.who.actor(), c.res); });
   // The same on the I/O thread (bodies up to kInlineCheckBytes; a check's signals are a few KB):
   // matching is CPU only, an allowed upload is recorded by the store's group commit without a
   // thread waiting for it, and only a block (a document and an audit record, waited for) goes to a
   // worker. The gate's checks then cost no thread hand-off each.
-  table.back().inline_handler = [this, check_response](const HttpRequest& req,
-                                                       const service::Principal& who,
-                                                       const Reply& reply) {
-    auto error = [&reply](const Status& st) {
-      reply.Send([st] {
-        HttpResponse res;
-        SendStatus(res, st);
-        return res;
-      });
-    };
+  table.back().inline_handler = [this, check, check_answer](const HttpRequest& req,
+                                                            const service::Principal& who,
+                                                            const Reply& reply) {
     service::Service* svc = S();
-    if (req.body.size() > kInlineCheckBytes) {  // parsed and matched on a worker
-      return reply.Offload([svc, &req, actor = who.actor(), check_response] {
+    // `make`'s answer, written on this connection's I/O strand or made on a worker.
+    auto answer = [](auto make) {
+      return [make = std::move(make)] {
         HttpResponse res;
-        auto r = ParseCheckRequest(req.get_header_value("Content-Type"), req.body);
-        auto done = r.ok() ? svc->Check(*r, actor) : Result<service::CheckResult>(r.status());
-        if (!done.ok()) {
-          SendStatus(res, done.status());
-        } else {
-          SendJson(res, check_response(r->content_id, *done));
-        }
+        make(res);
         return res;
-      });
+      };
+    };
+    if (req.body.size() > kInlineCheckBytes) {  // parsed and matched on a worker
+      return reply.Offload(answer([svc, &req, actor = who.actor(), check](HttpResponse& res) {
+        check(svc, req, actor, res);
+      }));
     }
     auto r = ParseCheckRequest(req.get_header_value("Content-Type"), req.body);
-    if (!r.ok()) return error(r.status());
+    if (!r.ok()) {
+      return reply.Send(answer([st = r.status()](HttpResponse& res) { SendStatus(res, st); }));
+    }
     if (r->signals.video) {  // a video's frames are matched on a worker: they may be many
       auto q = std::make_shared<service::CheckRequest>(std::move(*r));
-      return reply.Offload([svc, q, actor = who.actor(), check_response] {
-        HttpResponse res;
-        auto done = svc->Check(*q, actor);
-        if (!done.ok()) {
-          SendStatus(res, done.status());
-        } else {
-          SendJson(res, check_response(q->content_id, *done));
-        }
-        return res;
-      });
+      return reply.Offload(answer([svc, q, actor = who.actor(), check_answer](HttpResponse& res) {
+        check_answer(res, q->content_id, svc->Check(*q, actor));
+      }));
     }
     auto prepared = svc->PrepareCheck(*r);
-    if (!prepared.ok()) return error(prepared.status());
+    if (!prepared.ok()) {
+      return reply.Send(
+          answer([st = prepared.status()](HttpResponse& res) { SendStatus(res, st); }));
+    }
     const std::string content_id = r->content_id;
     if (prepared->result.block) {
       auto p = std::make_shared<service::Service::PreparedCheck>(std::move(*prepared));
-      return reply.Offload([svc, p, actor = who.actor(), content_id, check_response] {
-        HttpResponse res;
-        auto done = svc->FinishCheck(std::move(*p), actor);
-        if (!done.ok()) {
-          SendStatus(res, done.status());
-        } else {
-          SendJson(res, check_response(content_id, *done));
-        }
-        return res;
-      });
+      return reply.Offload(
+          answer([svc, p, actor = who.actor(), content_id, check_answer](HttpResponse& res) {
+            check_answer(res, content_id, svc->FinishCheck(std::move(*p), actor));
+          }));
     }
-    svc->RecordAllowed(std::move(*prepared),
-                       [reply, content_id, check_response](Result<service::CheckResult> done) {
-                         reply.Send([done = std::move(done), content_id, check_response] {
-                           HttpResponse res;
-                           if (!done.ok()) {
-                             SendStatus(res, done.status());
-                           } else {
-                             SendJson(res, check_response(content_id, *done));
-                           }
-                           return res;
-                         });
-                       });
+    svc->RecordAllowed(std::move(*prepared), [reply, content_id, check_answer,
+                                              answer](Result<service::CheckResult> done) {
+      reply.Send(answer([done = std::move(done), content_id, check_answer](HttpResponse& res) {
+        check_answer(res, content_id, done);
+      }));
+    });
   };
-  Route("POST", "/v1/check/media", {Role::kPlatform}, [this, check_response](Ctx& c) {
+  Route("POST", "/v1/check/media", {Role::kPlatform}, [this, check_answer](Ctx& c) {
     service::CheckRequest r;
     r.content_id = c.req.get_param_value("content_id");
     r.chat_id = c.req.get_param_value("chat_id");
@@ -345,9 +329,7 @@ void Server::Impl::InstallEngineRoutes() {
     if (c.req.body.empty())
       return SendError(c.res, 400, "invalid_argument", "empty body: send the media bytes");
     r.media.assign(c.req.body.begin(), c.req.body.end());
-    auto res = S()->Check(r, c.who.actor());
-    if (!res.ok()) return SendStatus(c.res, res.status());
-    SendJson(c.res, check_response(r.content_id, *res));
+    check_answer(c.res, r.content_id, S()->Check(r, c.who.actor()));
   });
   Route("POST", "/v1/content/batch", {Role::kPlatform}, [this](Ctx& c) {
     auto rs = ParseBatchRequest(c.req.get_header_value("Content-Type"), c.req.body);
