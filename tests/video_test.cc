@@ -88,7 +88,7 @@ TEST_F(VideoTest, SamplingBySecondsPerHash) {
   EXPECT_NEAR((*parsed)[1].seconds, 1.0, 1e-9);
   // Hash lists come from outside: every number whole, or the line named and refused.
   const std::string h = v->frames[0].hash.ToHex();
-  for (const std::string bad :
+  for (const std::string& bad :
        {"1e3,100," + h + ",0.000", "0,100x," + h + ",0.000", "0,101," + h + ",0.000",
         "-1,100," + h + ",0.000", "0,100," + h + ",1e3", "0,100," + h + ",nan",
         "0,100," + h + ",0.0,", "0,100," + h + ",", std::string("0,100"),
@@ -181,7 +181,9 @@ TEST_F(VideoTest, FrameAndTimeLimitsCutLongVideosShortAndSaySo) {
   t.video.max_wall_seconds = 0;  // stops at the first check
   auto w = Hash(video_, 0, t);
   ASSERT_TRUE(w.ok() || w.status().code() == StatusCode::kDataLoss) << w.status().ToString();
-  if (w.ok()) EXPECT_TRUE(w->report.truncated_by_limit);
+  if (w.ok()) {
+    EXPECT_TRUE(w->report.truncated_by_limit);
+  }
 }
 
 TEST_F(VideoTest, NonMonotonicTimestampsDoNotReorderOrLoseFrames) {
@@ -278,7 +280,9 @@ TEST_F(VideoTest, MatchingFindsCentreCropsOfEveryDepth) {
     bool found = false;
     for (const auto& m : bank.Match(*q)) {
       if (m.item == 0) found = m.match;
-      if (m.item == 1) EXPECT_FALSE(m.match) << pct << "% a side matched another video";
+      if (m.item == 1) {
+        EXPECT_FALSE(m.match) << pct << "% a side matched another video";
+      }
     }
     EXPECT_TRUE(found) << pct << "% a side";
   }
@@ -305,7 +309,9 @@ TEST_F(VideoTest, AVideoKnownByItsVpdqAloneFindsMirroredAndLetterboxedCopies) {
     bool hit = false;
     for (const auto& m : bank.Match(*q)) {
       if (m.item == item) hit = m.match;
-      if (m.item != item) EXPECT_FALSE(m.match) << "another video matched";
+      if (m.item != item) {
+        EXPECT_FALSE(m.match) << "another video matched";
+      }
     }
     return hit;
   };
