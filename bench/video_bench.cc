@@ -146,6 +146,9 @@ int RunVideoMatch(const Options& o) {
        "-c:v libx264 -crf 23 -preset veryfast"},
       {"speed_1.25", "-vf setpts=PTS/1.25 -r 25 -c:v libx264 -crf 23 -preset veryfast"},
       {"inserted", ""},  // filled per video
+      // Five seconds from the middle of the video between ten seconds of another and ten more
+      // (videos of at least 10 s; the longest other video gives the rest): a clip, not the whole.
+      {"clip_5s", ""},  // filled per video
   };
   edits.reserve(edits.size() + 12);
   for (const int pct : {2, 4, 5, 7, 10, 12, 15, 18, 20, 23, 25}) {
@@ -202,12 +205,32 @@ int RunVideoMatch(const Options& o) {
   std::map<std::string, int> found_count;
   for (const auto& e : edits) {
     std::printf("%-16s", e.name.c_str());
-    int found = 0, found_fast = 0;
+    int found = 0, found_fast = 0, not_applicable = 0;
     for (size_t i = 0; i < videos.size(); ++i) {
       const std::string out = fmt::format("{}/{}_{}.mp4", tmp, e.name, i);
       std::string cmd;
       const double dur = items[i].duration;
-      if (e.name == "trim_mid50") {
+      if (e.name == "clip_5s" && dur < 10) {
+        std::printf(" %22s", "n/a (< 10 s)");
+        ++not_applicable;
+        continue;
+      }
+      if (e.name == "clip_5s") {
+        size_t other = i == 0 ? 1 : 0;
+        for (size_t k = 0; k < items.size(); ++k) {
+          if (k != i && items[k].duration > items[other].duration) other = k;
+        }
+        const std::string fit =
+            "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/"
+            "2,setsar=1,fps=25";
+        cmd = fmt::format(
+            "ffmpeg -v error -y -i '{0}' -i '{1}' -filter_complex "
+            "\"[1:v]{3},split[a][b];[a]trim=0:10,setpts=PTS-STARTPTS[a1];"
+            "[b]trim=10:20,setpts=PTS-STARTPTS[b1];"
+            "[0:v]{3},trim={4:.3f}:{5:.3f},setpts=PTS-STARTPTS[m];"
+            "[a1][m][b1]concat=n=3:v=1[v]\" -map [v] -c:v libx264 -crf 23 -preset veryfast '{2}'",
+            videos[i], videos[other], out, fit, dur / 2 - 2.5, dur / 2 + 2.5);
+      } else if (e.name == "trim_mid50") {
         cmd = fmt::format(
             "ffmpeg -v error -y -ss {:.3f} -t {:.3f} -i '{}' -c:v libx264 -crf 23 -preset veryfast "
             "-an '{}'",
@@ -253,7 +276,9 @@ int RunVideoMatch(const Options& o) {
       std::filesystem::remove(out);
     }
     found_count[e.name] = found;
-    std::printf("   %d/%zu    %d/%zu\n", found, videos.size(), found_fast, videos.size());
+    const size_t tried = videos.size() - static_cast<size_t>(not_applicable);
+    std::printf("   %d/%zu    %d/%zu\n", found, tried, found_fast, tried);
+    if (not_applicable > 0) found += not_applicable;  // the rule below counts the tried ones
   }
   // Pairs of different videos: each original as a query against the others.
   double worst = 0;
@@ -278,7 +303,10 @@ int RunVideoMatch(const Options& o) {
   for (const auto& [name, n] : found_count) {
     // A crop cannot be undone from the upload alone: against a vPDQ-only bank crops are reported,
     // not required (the bank's own centre crops find them in a media bank).
-    const bool required = name != "crop_off_10" && !(vpdq_only && name.rfind("crop_", 0) == 0);
+    // Nor is a clip of a video inside another yet: neither percentage can reach 80% (a rule for
+    // a stretch of matching frames is to come; issue 20).
+    const bool required =
+        name != "crop_off_10" && name != "clip_5s" && !(vpdq_only && name.rfind("crop_", 0) == 0);
     if (required && n < static_cast<int>(videos.size())) ++missed;
   }
   failed += Target(vpdq_only ? "every edit but crops found at the 80% rule (vPDQ-only bank)"
