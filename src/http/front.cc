@@ -416,17 +416,27 @@ struct Conn : std::enable_shared_from_this<Conn> {
   }
 
   // The answer of a request an InlineFn took: once (a second call is a bug, logged and dropped).
+  // A reply's last copy may go on any thread (the store's committer), after its answer was sent
+  // and after Run() would otherwise have returned: the work guard keeps the I/O threads, and so
+  // the Front that ~Conn updates, until the connection has been let go. Members go in reverse
+  // order of declaration, so the connection goes first and the guard after it.
+  struct ReplyHold {
+    explicit ReplyHold(std::shared_ptr<Conn> c)
+        : guard(net::make_work_guard(c->stream.get_executor())), self(std::move(c)) {}
+    decltype(net::make_work_guard(std::declval<beast::tcp_stream&>().get_executor())) guard;
+    std::shared_ptr<Conn> self;
+    std::atomic<bool> once{false};
+  };
   Reply MakeReply() {
-    auto once = std::make_shared<std::atomic<bool>>(false);
-    return Reply(
-        [self = shared_from_this(), once, guard = net::make_work_guard(stream.get_executor())](
-            Reply::Make make, bool offload) {
-          if (once->exchange(true)) {
-            spdlog::error("http: {} {} answered twice", self->request.method, self->request.path);
-            return;
-          }
-          self->Run(std::move(make), offload);
-        });
+    auto hold = std::make_shared<ReplyHold>(shared_from_this());
+    return Reply([hold](Reply::Make make, bool offload) {
+      if (hold->once.exchange(true)) {
+        spdlog::error("http: {} {} answered twice", hold->self->request.method,
+                      hold->self->request.path);
+        return;
+      }
+      hold->self->Run(std::move(make), offload);
+    });
   }
 
   static HttpResponse ErrorResponse(int status, const std::string& code,
