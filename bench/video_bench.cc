@@ -278,7 +278,6 @@ int RunVideoMatch(const Options& o) {
     found_count[e.name] = found;
     const size_t tried = videos.size() - static_cast<size_t>(not_applicable);
     std::printf("   %d/%zu    %d/%zu\n", found, tried, found_fast, tried);
-    if (not_applicable > 0) found += not_applicable;  // the rule below counts the tried ones
   }
   // Pairs of different videos: each original as a query against the others.
   double worst = 0;

@@ -13,8 +13,8 @@
 // variants) and of 75..50% (original orientation), the box with one or two of its edges moved
 // 2.5% in or out, rotations of +-2, 4 and 6 degrees with filled corners, the picture
 // straightened at every degree to +-15 (turned, cropped to the largest upright rectangle), and
-// turned every 2 degrees to +-14 on a fill of its own edges' luma, on the canvas kept and on the
-// canvas enlarged ("edgeturn": a turn no edge shows, which the upload cannot undo).
+// turned by every odd angle to +-15 on a fill of its own edges' luma, on the canvas kept and on
+// the canvas enlarged ("edgeturn": a turn no edge shows, which the upload cannot undo).
 #pragma once
 
 #include <array>

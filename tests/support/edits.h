@@ -32,8 +32,9 @@ const std::vector<Edit>& ReshareEdits();
 //   "crop": 2..25% off each side, "centre" (the same off every side) and "offcentre" (1.5x the
 //     amount off the left and the bottom, 0.5x off the right and the top).
 //   "caption": a white bar of 10..26% of the picture's height (4% steps), "top" or "bottom", with
-//     black text 30, 45 or 60% of the bar high (three texts in turn, with and without
-//     descenders and capitals), its font box centred in the bar; named "caption/top/18-45".
+//     black text whose line box (ascent and descent) is 30, 45 or 60% of the bar high (three
+//     texts in turn, with and without descenders and capitals), the line box centred in the bar;
+//     named "caption/top/18-45".
 std::vector<Edit> SweepEdits(const std::string& family);
 // The families SweepEdits knows.
 std::vector<std::string> SweepFamilies();
