@@ -257,6 +257,59 @@ TEST_F(VideoTest, MatchingFindsTrimmedAndInsertedCopiesWithTheirTimeRanges) {
   for (const auto& m : query(testing::PanFrames(192, 144, 0, 100, 77))) EXPECT_FALSE(m.match);
 }
 
+// A clip of a bank video, a few seconds of it between two stretches of another video: neither
+// percentage comes near 80% (most of the query is something else, most of the bank video is not in
+// it), so the clip rule finds it, with where it lies in the query and in the bank video. It holds
+// at 1.25x speed; a clip shorter than the rule's 5 s, and the unrelated video alone, match nothing.
+TEST_F(VideoTest, MatchingFindsAClipOfFiveSecondsInsideAnotherVideo) {
+  match::VideoMatcher bank(match::VideoMatchOptions{});
+  ASSERT_NO_FATAL_FAILURE(BankOf({41, 42}, 160, 120, 300, &bank));  // 12 s each
+  auto query = [&](const std::vector<media::Image>& clip) {
+    auto frames = testing::PanFrames(160, 120, 0, 250, 99);  // 10 s of another video
+    for (const auto& f : clip) frames.push_back(f);
+    for (auto& f : testing::PanFrames(160, 120, 250, 250, 99)) frames.push_back(std::move(f));
+    testing::WriteVideoFrames(dir_ + "/q.avi", frames, 25);
+    auto q = match::HashVideoForMatching(dir_ + "/q.avi", {});
+    EXPECT_TRUE(q.ok());
+    return bank.Match(*q);
+  };
+  auto of = [](const std::vector<match::VideoMatch>& ms, uint64_t item) {
+    for (const auto& m : ms) {
+      if (m.item == item) return m;
+    }
+    return match::VideoMatch{};
+  };
+  // Seconds 4-9 of video 0 (frames 100-224) at 10-15 s of the query.
+  const auto five = query(testing::PanFrames(160, 120, 100, 125, 41));
+  const auto m = of(five, 0);
+  EXPECT_TRUE(m.match);
+  EXPECT_LT(m.query_percent, 80.0);
+  EXPECT_LT(m.compared_percent, 80.0);
+  EXPECT_GE(m.clip_seconds, 4.5);
+  EXPECT_NEAR(m.clip_from, 10.0, 0.6);
+  EXPECT_NEAR(m.clip_to, 15.0, 0.6);
+  EXPECT_NEAR(m.clip_bank_from, 4.0, 0.6);
+  EXPECT_FALSE(of(five, 1).match);
+  // The same five seconds at 1.25x speed (every 5th frame of each 4 dropped: 4 s of the query).
+  // Six seconds are needed for 5 s of query time at that speed.
+  std::vector<media::Image> fast;
+  const auto six = testing::PanFrames(160, 120, 100, 188, 41);
+  for (size_t k = 0; k < six.size(); ++k) {
+    if (k % 5 != 4) fast.push_back(six[k]);
+  }
+  const auto sped = of(query(fast), 0);
+  EXPECT_TRUE(sped.match) << "clip at 1.25x speed";
+  EXPECT_GE(sped.clip_seconds, 4.5);
+  // Three seconds of it: below the rule.
+  const auto three = of(query(testing::PanFrames(160, 120, 100, 75, 41)), 0);
+  EXPECT_FALSE(three.match) << "a 3 s clip passed a 5 s rule";
+  EXPECT_EQ(three.clip_seconds, 0.0);
+  // The other video alone, with a stretch of a third one in the middle: nothing.
+  for (const auto& x : query(testing::PanFrames(160, 120, 0, 125, 98))) {
+    EXPECT_FALSE(x.match) << "an unrelated video matched bank video " << x.item;
+  }
+}
+
 // A copy cropped to its centre by any whole percent from 2 to 25 a side (every frame) is found:
 // the bank frames' centre crops are 5% apart, and the upload's probes crop it a little further
 // to meet one (the depths between the steps were missed before the probes: 18% a side on a

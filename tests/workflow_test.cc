@@ -995,6 +995,54 @@ TEST_F(WorkflowTest, ReportedVideoAndItsCopiesAreFoundByVpdq) {
           ->block);
 }
 
+// A clip: five seconds of a reported video between ten seconds of other footage and ten more.
+// Neither share reaches 80% (a fifth of the upload, under half of the reported video), so the clip
+// rule finds it: removed in the sweep, and a new upload holding the clip is blocked at the gate;
+// with the rule off (video.clip_seconds = 0) the gate lets it through.
+TEST_F(WorkflowTest, AFiveSecondClipOfAReportedVideoInsideAnotherIsFoundAndBlocked) {
+  auto clip_inside = [&](const std::string& path, uint32_t seed) {
+    auto frames = testing::PanFrames(256, 192, 0, 100, seed);  // 10 s at 10 fps
+    for (auto& f : testing::PanFrames(256, 192, 40, 50, 5)) frames.push_back(std::move(f));
+    for (auto& f : testing::PanFrames(256, 192, 100, 100, seed)) frames.push_back(std::move(f));
+    testing::WriteVideoFrames(path, frames, 10);
+  };
+  testing::WriteVideoFrames(dir_ + "/reported.mp4", testing::PanFrames(256, 192, 0, 120, 5), 10);
+  clip_inside(dir_ + "/clip.mp4", 6);
+  clip_inside(dir_ + "/clip2.mp4", 7);
+  testing::WriteVideoFrames(dir_ + "/other.mp4", testing::PanFrames(256, 192, 0, 250, 6), 10);
+  const int64_t clip = Upload("c-1", "group", ReadBytes(dir_ + "/clip.mp4"));
+  const int64_t other = Upload("c-2", "chat-2", ReadBytes(dir_ + "/other.mp4"));
+  const auto reg = Key(Role::kRequester, "reg");
+  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
+                                       {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg)
+                  .ok());
+  json body = Notice("deepfake-sexual");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, ReadBytes(dir_ + "/reported.mp4")}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["status"], "actioned");
+  wf_->DeliverDueNow();
+  std::set<int64_t> removed;
+  for (const auto& c : sink_->calls)
+    removed.insert(store_->FindContent(c.body["content_id"].get<std::string>())->value().id);
+  EXPECT_EQ(removed, (std::set<int64_t>{clip}));
+  EXPECT_EQ(store_->GetContent(other)->value().state, "live");
+  // The gate: another upload holding the clip (other footage around it).
+  const auto clip2 = ReadBytes(dir_ + "/clip2.mp4");
+  auto gate = svc_->Check({"c-3", "chat-9", "u", {}, clip2}, "key:platform");
+  ASSERT_TRUE(gate.ok()) << gate.status().ToString();
+  EXPECT_TRUE(gate->block);
+  EXPECT_FALSE(
+      svc_->Check({"c-4", "chat-9", "u", {}, ReadBytes(dir_ + "/other.mp4")}, "key:platform")
+          ->block);
+  match::VideoMatchOptions off;
+  off.clip_seconds = 0;
+  svc_->SetVideoRule(off);
+  auto ungated = svc_->Check({"c-5", "chat-9", "u", {}, clip2}, "key:platform");
+  ASSERT_TRUE(ungated.ok());
+  EXPECT_FALSE(ungated->block) << "the clip rule was off";
+}
+
 // Copies re-shared with a border, a caption bar, a 15% crop, a 4-degree rotation, inside a phone
 // screenshot: plain PDQ misses them; the robust signals find them in the sweep and at the gate.
 TEST_F(WorkflowTest, EditedCopiesAreFoundByTheRobustSignals) {

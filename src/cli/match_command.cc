@@ -476,6 +476,12 @@ int RunMatch(const MatchArgs& args) {
                                  {"query_to", m.query_to},
                                  {"bank_from", m.bank_from},
                                  {"bank_to", m.bank_to}};
+        if (m.clip_seconds > 0) {  // the clip rule's stretch
+          j["clip_seconds"] = m.clip_seconds;
+          j["clip_from"] = m.clip_from;
+          j["clip_to"] = m.clip_to;
+          j["clip_bank_from"] = m.clip_bank_from;
+        }
         out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       } else {
         out += fmt::format("{},{},vpdq,{}\n", CsvField(r.path), CsvField(bank.video_names[m.item]),
@@ -610,7 +616,9 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
       "matched.\n"
       "Videos (both sides): signal vpdq, distance the best frame's; jsonl adds query_percent,\n"
       "compared_percent (match: either >= 80) and the time ranges in the query and the bank "
-      "video.\n"
+      "video;\n"
+      "a clip (>= 5 s of the query whose frames, >= 80% of them, match at one offset in time)\n"
+      "matches too, and jsonl adds clip_seconds, clip_from, clip_to (query) and clip_bank_from.\n"
       "A bank item from a directory is its path; from a file, its \"file\" field or FILE:LINE.\n"
       "Exit status 0 whether or not anything matched; 1 if a file failed; 2 for usage errors.");
   cmd->callback([a, &exit_code] { exit_code = RunMatch(*a); });

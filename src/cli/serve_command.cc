@@ -244,6 +244,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     http_thread.join();
     return 1;
   }
+  (*svc)->SetVideoRule(cfg->video);
   std::unique_ptr<sandbox::Pool> decoders;
   if (cfg->sandbox_enabled) {
     sandbox::Options so;

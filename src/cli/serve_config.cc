@@ -64,6 +64,18 @@ std::function<Status(ServeConfig&, const std::string&)> ReportField(
   };
 }
 
+// A whole-number setting of the video rule.
+template <typename T>
+std::function<Status(ServeConfig&, const std::string&)> VideoField(
+    T match::VideoMatchOptions::*field, int64_t lo, int64_t hi) {
+  return [=](ServeConfig& c, const std::string& text) {
+    int64_t v = 0;
+    TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
+    c.video.*field = static_cast<T>(v);
+    return Status::Ok();
+  };
+}
+
 // A string setting of the mail line; `check` may refuse a value.
 std::function<Status(ServeConfig&, const std::string&)> MailStr(
     std::string MailSettings::*field, std::function<Status(const std::string&)> check = nullptr) {
@@ -265,6 +277,29 @@ const std::vector<Binding>& Bindings() {
         "clear looks at evidence (reveals, each with a stated reason) each reviewer may take in "
         "an hour; over it reveals are refused (0: none)"},
        IntField(&ServeConfig::reveals_per_hour, 0, 10000),
+       true},
+      {{"video.frame_threshold", "TAKEDOWN_VIDEO_FRAME_THRESHOLD", "--video.frame_threshold",
+        "PDQ bits two video frames may differ by and still match (PDQ.md: 31)"},
+       VideoField(&match::VideoMatchOptions::frame_threshold, 0, 64),
+       true},
+      {{"video.match_percent", "TAKEDOWN_VIDEO_MATCH_PERCENT", "--video.match_percent",
+        "a video copies a bank video when this share of its usable frames match it, or this share "
+        "of the bank video is covered"},
+       VideoField(&match::VideoMatchOptions::match_percent, 1, 100),
+       true},
+      {{"video.clip_seconds", "TAKEDOWN_VIDEO_CLIP_SECONDS", "--video.clip_seconds",
+        "the clip rule: a stretch of a video at least this long whose frames match a bank video "
+        "at one offset in time is a copy of that part of it, whatever the rest holds (0: off)"},
+       VideoField(&match::VideoMatchOptions::clip_seconds, 0, 3600),
+       true},
+      {{"video.clip_percent", "TAKEDOWN_VIDEO_CLIP_PERCENT", "--video.clip_percent",
+        "the clip rule: the share of the stretch's usable frames that must match"},
+       VideoField(&match::VideoMatchOptions::clip_percent, 50, 100),
+       true},
+      {{"video.clip_min_frames", "TAKEDOWN_VIDEO_CLIP_MIN_FRAMES", "--video.clip_min_frames",
+        "the clip rule: the fewest matching frames a stretch may have (uploads are sampled once a "
+        "second)"},
+       VideoField(&match::VideoMatchOptions::clip_min_frames, 2, 10000),
        true},
       {{"report.pow_bits", "TAKEDOWN_REPORT_POW_BITS", "--report.pow_bits",
         "victims' form: leading zero bits of SHA-256 a filing's proof of work must reach (each bit "

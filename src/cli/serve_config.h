@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "http/server.h"
+#include "match/video_match.h"
 
 namespace takedown::cli {
 
@@ -52,6 +53,7 @@ struct ServeConfig {
   int review_claim_s = 900;
   int reveals_per_hour = 20;
   service::ReportOptions report;     // the victims' form's bounds
+  match::VideoMatchOptions video;    // when a video copies a bank video (video.*)
   std::string territorial_scope;     // statements of reasons: "EU" or EU/EEA codes, "" none
   int evidence_retention_days = 0;   // 0 = media is hashed and dropped
   int evidence_hash_workers = 0;     // 0 = half the cores (at least 1)

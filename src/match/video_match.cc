@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/numbers.h"
@@ -39,6 +40,79 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
   item.fps = info.fps;
   item.duration = static_cast<double>(report.frames) / info.fps;
   return item;
+}
+
+// Slack of the clip rule's offset, in seconds: half a second for where the query's sample falls
+// among the bank's frames, and kClipSpeed of the stretch's length for a speed change (bank time
+// advancing 1.25x as fast as the query's, or 0.8x, drifts by a quarter of the stretch; the offset
+// tried is a frame's own, so half of that either way).
+constexpr double kClipSampleSlack = 0.5;
+constexpr double kClipSpeed = 0.125;
+
+struct Clip {
+  double seconds = 0, from = 0, to = 0, bank_from = 0;
+};
+
+// The clip rule over one bank video's matches. times: the query's usable frames (ascending);
+// offsets[k]: bank time minus query time of each match of frame k (ascending, empty when it
+// matched nothing); step: the query's sampling interval. The longest run of overlapping windows
+// that each pass the rule, each from its first frame matching at the window's offset to its last.
+Clip FindClip(const std::vector<double>& times, const std::vector<std::vector<double>>& offsets,
+              double step, const VideoMatchOptions& o) {
+  Clip best, run;
+  const size_t n = times.size();
+  if (o.clip_seconds <= 0 || n == 0) return best;
+  std::vector<int> matched(n + 1, 0);
+  for (size_t k = 0; k < n; ++k) matched[k + 1] = matched[k] + (offsets[k].empty() ? 0 : 1);
+  if (matched[n] < std::max(1, o.clip_min_frames)) return best;
+  auto coheres = [&](size_t k, double d, double tol) {
+    const auto& v = offsets[k];
+    auto it = std::lower_bound(v.begin(), v.end(), d - tol);
+    return it != v.end() && *it <= d + tol;
+  };
+  bool in_run = false;
+  size_t b = 0;
+  for (size_t a = 0; a < n; ++a) {
+    b = std::max(b, a);
+    while (b < n && times[b] - times[a] + step < o.clip_seconds - 1e-9) ++b;
+    if (b >= n) break;
+    const int frames = static_cast<int>(b - a + 1);
+    const int need = std::max(o.clip_min_frames,
+                              static_cast<int>(std::ceil(o.clip_percent / 100.0 * frames - 1e-9)));
+    if (matched[b + 1] - matched[a] < need) continue;
+    const double span = times[b] - times[a] + step;
+    const double tol = kClipSampleSlack + kClipSpeed * span;
+    // Every offset a frame of the window matched at is a candidate (a quarter-second apart).
+    std::optional<double> found;
+    for (size_t k = a; k <= b && !found; ++k) {
+      double last = -1e18;
+      for (const double d : offsets[k]) {
+        if (d - last < 0.25) continue;
+        last = d;
+        int coherent = 0;
+        for (size_t j = a; j <= b; ++j) coherent += coheres(j, d, tol) ? 1 : 0;
+        if (coherent >= need) {
+          found = d;
+          break;
+        }
+      }
+    }
+    if (!found) continue;
+    // The window's stretch is from its first frame that matches at the offset to its last.
+    size_t first = a, last = b;
+    while (!coheres(first, *found, tol)) ++first;
+    while (!coheres(last, *found, tol)) --last;
+    const double from = times[first], to = times[last] + step;
+    if (in_run && from <= run.to) {
+      run.to = std::max(run.to, to);
+    } else {
+      run = {0, from, to, from + *found};
+      in_run = true;
+    }
+    run.seconds = run.to - run.from;
+    if (run.seconds > best.seconds) best = run;
+  }
+  return best;
 }
 
 }  // namespace
@@ -158,17 +232,27 @@ void VideoMatcher::Build() {
 }
 
 std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
-  // For each bank video: which query frames matched, which bank frames, best distance.
+  // For each bank video: which query frames matched, which bank frames, the offsets in time of
+  // each usable query frame's matches (for the clip rule), best distance.
   struct Acc {
     std::set<uint32_t> query_frames, bank_frames;
+    std::vector<std::vector<double>> offsets;  // by the query frame's place in `usable`
     int best = 256;
   };
   std::map<uint64_t, Acc> acc;
-  size_t usable = 0;
+  // The usable query frames in time order.
+  std::vector<uint32_t> usable;
   for (uint32_t i = 0; i < q.frames.size(); ++i) {
     const auto& f = q.frames[i];
-    if (f.pdq.quality < options_.min_quality && f.norm.quality < options_.min_quality) continue;
-    ++usable;
+    if (f.pdq.quality >= options_.min_quality || f.norm.quality >= options_.min_quality)
+      usable.push_back(i);
+  }
+  std::stable_sort(usable.begin(), usable.end(), [&](uint32_t x, uint32_t y) {
+    return q.frames[x].seconds < q.frames[y].seconds;
+  });
+  for (size_t k = 0; k < usable.size(); ++k) {
+    const uint32_t i = usable[k];
+    const auto& f = q.frames[i];
     auto probe = [&](const hash::PdqHash& h) {
       if (h.quality < options_.min_quality) return;
       for (const auto& m : index_->Query(h.hash, options_.frame_threshold)) {
@@ -177,6 +261,8 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
         a.query_frames.insert(i);
         a.bank_frames.insert(r.frame);
         a.best = std::min<int>(a.best, m.distance);
+        if (a.offsets.empty()) a.offsets.resize(usable.size());
+        a.offsets[k].push_back(items_[r.item].frames[r.frame].seconds - f.seconds);
       }
     };
     probe(f.pdq);
@@ -185,13 +271,25 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     if (f.box) probe(*f.box);
     for (const auto& c : f.probes) probe(c);
   }
+  const size_t usable_count = usable.size();
+  std::vector<double> times;
+  for (const uint32_t i : usable) times.push_back(q.frames[i].seconds);
+  // The query's sampling interval: the median gap between its frames (1 s when unknown).
+  double step = 1.0;
+  if (q.frames.size() >= 2) {
+    std::vector<double> gaps;
+    for (size_t i = 1; i < q.frames.size(); ++i)
+      gaps.push_back(std::abs(q.frames[i].seconds - q.frames[i - 1].seconds));
+    std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
+    if (gaps[gaps.size() / 2] > 0) step = gaps[gaps.size() / 2];
+  }
   std::vector<VideoMatch> out;
-  for (const auto& [item, a] : acc) {
+  for (auto& [item, a] : acc) {
     const VideoItem& b = items_[item];
     VideoMatch m;
     m.item = item;
     m.best_distance = a.best;
-    m.query_percent = usable == 0 ? 0 : 100.0 * a.query_frames.size() / usable;
+    m.query_percent = usable_count == 0 ? 0 : 100.0 * a.query_frames.size() / usable_count;
     // Coverage of the bank video on a one-second grid, over the grid points it has usable frames
     // for.
     std::vector<double> matched, have;
@@ -218,8 +316,14 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     m.query_to = q.frames[*a.query_frames.rbegin()].seconds;
     m.bank_from = b.frames[*a.bank_frames.begin()].seconds;
     m.bank_to = b.frames[*a.bank_frames.rbegin()].seconds;
-    m.match =
-        m.query_percent >= options_.match_percent || m.compared_percent >= options_.match_percent;
+    for (auto& v : a.offsets) std::sort(v.begin(), v.end());
+    const Clip clip = FindClip(times, a.offsets, step, options_);
+    m.clip_seconds = clip.seconds;
+    m.clip_from = clip.from;
+    m.clip_to = clip.to;
+    m.clip_bank_from = clip.bank_from;
+    m.match = m.query_percent >= options_.match_percent ||
+              m.compared_percent >= options_.match_percent || clip.seconds > 0;
     out.push_back(m);
   }
   std::sort(out.begin(), out.end(), [](const VideoMatch& x, const VideoMatch& y) {

@@ -2,7 +2,13 @@
 //
 // Per PDQ.md, frames of quality < 50 are dropped; query% is the share of the query's frames that
 // match some frame of the bank video, compared% the share of the bank video covered by matches.
-// A match is declared when either reaches match_percent (80 by default).
+// A match is declared when either reaches match_percent (80 by default), or when the query holds a
+// clip of the bank video: a stretch of at least clip_seconds (5) of the query in which at least
+// clip_percent (80%) of its usable frames, and at least clip_min_frames (4) of them, match the
+// bank video at one offset in time (bank times advance with the query's: a speed change up to
+// 1.25x stays within the slack). A clip of a few seconds inside a longer, unrelated video reaches
+// neither percentage, since most of the query is something else and most of the bank video is
+// not in it.
 //
 // Unlike the reference (one hash a second on both sides, so fast motion lands on different
 // moments), bank videos are sampled densely (up to 30 frames a second: every frame of most videos)
@@ -15,8 +21,9 @@
 // pillarbox, borders removed). Every signal of the upload's frame is probed against every signal
 // of the bank's, and the upload's mirrored norm too: a video known only by its frames' plain PDQs
 // (a vPDQ list: no mirror, crops or box of its own) is still met by a mirrored, letterboxed or
-// bordered copy through the upload's mirror and box. A clip inside a longer video is found by
-// compared% (the bank clip is covered) and reported with the time range it occupies in the query.
+// bordered copy through the upload's mirror and box. A whole bank video inside a longer one is
+// found by compared% (the bank video is covered) and reported with the time range it occupies in
+// the query; a part of it by the clip rule, with the stretch it occupies.
 #pragma once
 
 #include <memory>
@@ -64,6 +71,10 @@ struct VideoMatchOptions {
   int frame_threshold = 31;
   int min_quality = 50;
   double match_percent = 80;
+  // The clip rule (0 seconds turns it off).
+  double clip_seconds = 5;
+  double clip_percent = 80;
+  int clip_min_frames = 4;
 };
 
 struct VideoMatch {
@@ -73,7 +84,11 @@ struct VideoMatch {
   double query_from = 0, query_to = 0;  // where the matching frames are in the query
   double bank_from = 0, bank_to = 0;    // and in the bank video
   int best_distance = 256;
-  bool match = false;  // either percentage reached match_percent
+  // The longest stretch of the query that passes the clip rule, and where it starts in the bank
+  // video (clip_seconds 0: none).
+  double clip_seconds = 0;
+  double clip_from = 0, clip_to = 0, clip_bank_from = 0;
+  bool match = false;  // either percentage reached match_percent, or a clip was found
 };
 
 class VideoMatcher {

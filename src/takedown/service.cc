@@ -53,10 +53,6 @@ int64_t SteadyMs() {
       .count();
 }
 
-match::VideoMatchOptions VideoRule() {
-  return match::VideoMatchOptions{};
-}  // PDQ.md: 31 bits a frame, 80%
-
 // A stored record's signals (JSON) parsed whole; DataLoss naming the record when they do not
 // parse. what: "bank entry" or "content".
 Result<std::shared_ptr<const RobustImage>> StoredRobust(std::string_view what, int64_t id,
@@ -511,8 +507,14 @@ Result<std::vector<uint8_t>> Service::PreviewMedia(std::span<const uint8_t> medi
   return media::PreviewOf(media, r);
 }
 
+void Service::SetVideoRule(const match::VideoMatchOptions& rule) {
+  WriterLock lock(&mu_);
+  video_rule_ = rule;
+  RebuildBankVideos();
+}
+
 void Service::RebuildBankVideos() {
-  auto m = std::make_shared<match::VideoMatcher>(VideoRule());
+  auto m = std::make_shared<match::VideoMatcher>(video_rule_);
   for (const auto& [entry, item] : bank_videos_) m->Add(*item);
   m->Build();
   bank_video_matcher_ = std::move(m);
@@ -546,14 +548,16 @@ std::vector<std::tuple<int64_t, std::string, int>> Service::QueryContentRobust(
 
 std::vector<std::pair<int64_t, int>> Service::QueryContentVideos(
     const match::VideoItem& reported) const {
-  match::VideoMatcher m(VideoRule());
-  m.Add(reported);
-  m.Build();
   std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> videos;
+  match::VideoMatchOptions rule;
   {
     ReaderLock lock(&mu_);
     videos = content_videos_;
+    rule = video_rule_;
   }
+  match::VideoMatcher m(rule);
+  m.Add(reported);
+  m.Build();
   std::vector<std::pair<int64_t, int>> out;
   for (const auto& [row, item] : videos) {
     for (const auto& vm : m.Match(*item)) {

@@ -269,6 +269,9 @@ class Service {
   using MediaHasher =
       std::function<Result<Signals>(std::span<const uint8_t> media, bool bank_side)>;
   void SetMediaHasher(MediaHasher hasher) { media_hasher_ = std::move(hasher); }
+  // When a video copies a bank video (config [video]; match/video_match.h): the bank videos'
+  // matcher is rebuilt with it, and sweeps over recorded videos use it.
+  void SetVideoRule(const match::VideoMatchOptions& rule) TD_EXCLUDES(mu_);
   // Who makes reviewers' previews of evidence media (a picture, a video's keyframe): the same
   // sandboxed workers in `takedown serve`; unset, this process. Set before serving.
   using MediaPreviewer = std::function<Result<std::vector<uint8_t>>(
@@ -367,6 +370,7 @@ class Service {
   std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> bank_videos_
       TD_GUARDED_BY(mu_);
   std::shared_ptr<const match::VideoMatcher> bank_video_matcher_ TD_GUARDED_BY(mu_);
+  match::VideoMatchOptions video_rule_ TD_GUARDED_BY(mu_);  // PDQ.md: 31 bits a frame, 80%
   std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> content_videos_
       TD_GUARDED_BY(mu_);
   struct CachedKey {
