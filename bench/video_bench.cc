@@ -168,6 +168,44 @@ int RunVideoMatch(const Options& o) {
        "-vf \"crop=trunc(iw*0.4)*2:trunc(ih*0.4)*2:trunc(iw*0.075)*2:trunc(ih*0.025)*2\" "
        "-c:v libx264 -crf 23 -preset veryfast"},
       {"speed_1.25", "-vf setpts=PTS/1.25 -r 25 -c:v libx264 -crf 23 -preset veryfast"},
+      // Screen recordings: the video played in a phone's messaging app (portrait, dark: status
+      // bar, chat header, progress bar, times) and in a desktop browser (light: tab bar, a
+      // sidebar of titles, a control bar), recorded at 30 fps.
+      {"screen_phone",
+       "-vf \"scale=720:-2,pad=720:1280:0:(oh-ih)/2:color=0x101010,"
+       "drawbox=x=0:y=0:w=iw:h=64:color=0x202020:t=fill,"
+       "drawtext=fontfile=" +
+           font +
+           ":text='12\\:41':x=24:y=18:fontsize=28:fontcolor=white,"
+           "drawtext=fontfile=" +
+           font +
+           ":text='< Group chat (214k)':x=24:y=96:fontsize=34:fontcolor=white,"
+           "drawbox=x=40:y=1120:w=640:h=6:color=0x707070:t=fill,"
+           "drawbox=x=40:y=1120:w=260:h=6:color=0xff3030:t=fill,"
+           "drawtext=fontfile=" +
+           font +
+           ":text='0\\:05 / 0\\:14':x=40:y=1150:fontsize=26:fontcolor=white,fps=30\" "
+           "-c:v libx264 -crf 28 -preset veryfast"},
+      {"screen_desktop",
+       "-vf \"scale=800:-2,pad=1280:720:60:110:color=0xf2f2f2,"
+       "drawbox=x=0:y=0:w=iw:h=44:color=0xdadada:t=fill,"
+       "drawtext=fontfile=" +
+           font +
+           ":text='Videos - watch now   x':x=16:y=12:fontsize=18:fontcolor=0x202020,"
+           "drawtext=fontfile=" +
+           font +
+           ":text='Up next':x=900:y=110:fontsize=22:fontcolor=black,"
+           "drawtext=fontfile=" +
+           font +
+           ":text='Trending this week':x=900:y=160:fontsize=18:fontcolor=0x303030,"
+           "drawtext=fontfile=" +
+           font +
+           ":text='Top 10 moments':x=900:y=200:fontsize=18:fontcolor=0x303030,"
+           "drawbox=x=60:y=640:w=800:h=40:color=0x303030:t=fill,"
+           "drawtext=fontfile=" +
+           font +
+           ":text='|| 0\\:03':x=72:y=650:fontsize=18:fontcolor=white,fps=30\" "
+           "-c:v libx264 -crf 28 -preset veryfast"},
       {"inserted", ""},  // filled per video
       // Clips (videos of at least 10 s): five seconds of the video -- from its middle, its start,
       // its end -- between ten seconds of another video and ten more (the longest other video

@@ -47,9 +47,9 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<Service> service_;
 };
 
-// A video's stored signals: a bank frame's centre crops and an upload frame's probes survive the
-// store's JSON, and a row stored before crops came in several sizes (one "crop", the 80% one) is
-// still read.
+// A video's stored signals: a bank frame's centre crops and an upload frame's probes (its moving
+// region's too) survive the store's JSON, and a row stored before crops came in several sizes (one
+// "crop", the 80% one) is still read.
 TEST(VideoSignalsJson, CropsAndProbesRoundTripAndTheOldSingleCropIsRead) {
   const auto pdq = [](char c, int q) {
     return hash::PdqHash{hash::Hash256::FromHex(std::string(64, c)).value(), q};
@@ -94,6 +94,20 @@ TEST(VideoSignalsJson, CropsAndProbesRoundTripAndTheOldSingleCropIsRead) {
   auto many = VideoToJson(up);
   many["frames"][0]["probes"].push_back(many["frames"][0]["probes"][0]);
   EXPECT_FALSE(VideoFromJson(many).ok());
+  // And its moving region's probe (a screen recording), read whole or refused naming the field.
+  up.frames[0].motion = pdq('5', 77);
+  auto moving = VideoFromJson(VideoToJson(up));
+  ASSERT_TRUE(moving.ok()) << moving.status().ToString();
+  ASSERT_TRUE((*moving)->frames[0].motion.has_value());
+  EXPECT_EQ((*moving)->frames[0].motion->hash, pdq('5', 77).hash);
+  EXPECT_EQ((*moving)->frames[0].motion->quality, 77);
+  auto bad_motion = VideoToJson(up);
+  bad_motion["frames"][0]["motion"] = "5555";
+  ASSERT_FALSE(VideoFromJson(bad_motion).ok());
+  EXPECT_NE(VideoFromJson(bad_motion).status().message().find("frames[0].motion"),
+            std::string::npos)
+      << VideoFromJson(bad_motion).status().message();
+  up.frames[0].motion.reset();
 
   // A problem names its frame and field, so a long hash list's bad line can be fixed.
   auto at = [&](nlohmann::json j) {

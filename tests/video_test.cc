@@ -310,6 +310,60 @@ TEST_F(VideoTest, MatchingFindsAClipOfFiveSecondsInsideAnotherVideo) {
   }
 }
 
+// A screen recording: the video played inside an app whose surroundings do not move -- a
+// patterned chat wallpaper (no solid margin for the content box to trim), a header, a progress bar
+// that grows. The region that moves across the first samples is the video, and its probe finds
+// it; without that probe nothing does. An unrelated video recorded the same way matches nothing.
+TEST_F(VideoTest, MatchingFindsAScreenRecordingByTheRegionThatMoves) {
+  match::VideoMatcher bank(match::VideoMatchOptions{});
+  ASSERT_NO_FATAL_FAILURE(BankOf({51, 52}, 160, 120, 200, &bank));  // 8 s each
+  std::mt19937 rng(5);
+  std::vector<uint8_t> wallpaper(200 * 400);
+  for (auto& v : wallpaper) v = static_cast<uint8_t>(60 + rng() % 120);
+  auto recorded = [&](uint32_t seed) {
+    std::vector<media::Image> out;
+    const auto frames = testing::PanFrames(160, 120, 0, 200, seed);
+    for (size_t k = 0; k < frames.size(); ++k) {
+      media::Image c = media::Image::Allocate(200, 400, media::PixelFormat::kRgb8);
+      for (int y = 0; y < 400; ++y) {
+        for (int x = 0; x < 200; ++x) std::fill_n(c.row(y) + 3 * x, 3, wallpaper[y * 200 + x]);
+      }
+      for (int y = 0; y < 24; ++y) std::fill_n(c.row(y), c.row_bytes(), 30);  // header
+      const int bar = static_cast<int>(180 * k / frames.size());              // progress
+      for (int y = 300; y < 304; ++y) {
+        for (int x = 10; x < 10 + bar; ++x) c.row(y)[3 * x] = 250;
+      }
+      for (int y = 0; y < 120; ++y) std::copy_n(frames[k].row(y), 160 * 3, c.row(140 + y) + 3 * 20);
+      out.push_back(std::move(c));
+    }
+    testing::WriteVideoFrames(dir_ + "/rec.avi", out, 25);
+    auto q = match::HashVideoForMatching(dir_ + "/rec.avi", {});
+    EXPECT_TRUE(q.ok());
+    return *q;
+  };
+  auto found = [&](const match::VideoItem& q, uint64_t item) {
+    bool hit = false;
+    for (const auto& m : bank.Match(q)) hit |= m.item == item && m.match;
+    return hit;
+  };
+  auto q = recorded(51);
+  size_t with_probe = 0;
+  for (const auto& f : q.frames) with_probe += f.motion ? 1 : 0;
+  EXPECT_EQ(with_probe, q.frames.size());
+  EXPECT_TRUE(found(q, 0));
+  EXPECT_FALSE(found(q, 1));
+  for (auto& f : q.frames) f.motion.reset();
+  EXPECT_FALSE(found(q, 0)) << "found without the moving region's probe: the test shows nothing";
+  auto other = recorded(77);
+  EXPECT_FALSE(found(other, 0));
+  EXPECT_FALSE(found(other, 1));
+  // A video that fills its frame has no moving region apart from it: no probe.
+  testing::WriteVideoFrames(dir_ + "/plain.avi", testing::PanFrames(160, 120, 0, 200, 51), 25);
+  auto plain = match::HashVideoForMatching(dir_ + "/plain.avi", {});
+  ASSERT_TRUE(plain.ok());
+  for (const auto& f : plain->frames) EXPECT_FALSE(f.motion.has_value());
+}
+
 // A copy cropped to its centre by any whole percent from 2 to 25 a side (every frame) is found:
 // the bank frames' centre crops are 5% apart, and the upload's probes crop it a little further
 // to meet one (the depths between the steps were missed before the probes: 18% a side on a

@@ -1,5 +1,7 @@
 #include "match/video_frame.h"
 
+#include <cmath>
+
 #include "match/plane.h"
 
 namespace takedown::match {
@@ -13,12 +15,54 @@ hash::PdqHash HashRect(const LumaPlane& p, const Rect& r, hash::DihedralHashes* 
 
 }  // namespace
 
+hash::PdqHash HashPlaneRect(const LumaPlane& plane, const Rect& rect) {
+  return HashRect(plane, rect);
+}
+
+std::optional<Rect> MotionBox(const std::vector<LumaPlane>& planes) {
+  if (planes.size() < static_cast<size_t>(kMotionMinFrames)) return std::nullopt;
+  const int w = planes[0].width, h = planes[0].height;
+  for (const auto& p : planes) {
+    if (p.width != w || p.height != h) return std::nullopt;
+  }
+  const size_t n = static_cast<size_t>(w) * h;
+  std::vector<uint16_t> changed(n, 0);
+  for (size_t t = 1; t < planes.size(); ++t) {
+    for (size_t i = 0; i < n; ++i)
+      changed[i] += std::abs(planes[t].px[i] - planes[t - 1].px[i]) > kMotionLevel ? 1 : 0;
+  }
+  const size_t pairs = planes.size() - 1;
+  auto moves = [&](int x, int y) { return 2 * changed[static_cast<size_t>(y) * w + x] >= pairs; };
+  std::vector<int> rows(h, 0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) rows[y] += moves(x, y) ? 1 : 0;
+  }
+  int y0 = 0, y1 = h - 1;
+  while (y0 < h && rows[y0] < kMotionShare * w) ++y0;
+  while (y1 > y0 && rows[y1] < kMotionShare * w) --y1;
+  if (y0 >= h) return std::nullopt;
+  std::vector<int> cols(w, 0);
+  for (int y = y0; y <= y1; ++y) {
+    for (int x = 0; x < w; ++x) cols[x] += moves(x, y) ? 1 : 0;
+  }
+  const int band = y1 - y0 + 1;
+  int x0 = 0, x1 = w - 1;
+  while (x0 < w && cols[x0] < kMotionShare * band) ++x0;
+  while (x1 > x0 && cols[x1] < kMotionShare * band) --x1;
+  if (x0 >= w) return std::nullopt;
+  const Rect r{static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0 + 1),
+               static_cast<double>(band)};
+  const bool part = r.h <= 0.9 * h || r.w <= 0.9 * w;
+  if (!part || r.w * r.h < 0.2 * w * h || r.w < 16 || r.h < 16) return std::nullopt;
+  return r;
+}
+
 VideoFrameSignals HashVideoFrame(const media::Image& frame, double seconds, bool bank,
-                                 hash::PdqHasher& pdq) {
+                                 hash::PdqHasher& pdq, LumaPlane* plane_out) {
   VideoFrameSignals s;
   s.seconds = seconds;
   s.pdq = pdq.HashImage(frame, 0);
-  const LumaPlane plane = WorkingPlane(frame, 256);
+  LumaPlane plane = WorkingPlane(frame, 256);
   const Rect whole{0, 0, static_cast<double>(plane.width), static_cast<double>(plane.height)};
   hash::DihedralHashes dih;
   s.norm = HashRect(plane, whole, &dih);
@@ -33,6 +77,7 @@ VideoFrameSignals HashVideoFrame(const media::Image& frame, double seconds, bool
     for (double keep : kVideoProbeCrops) s.probes.push_back(centre(keep));
   }
   if (const auto box = DetectContentBox(plane)) s.box = HashRect(plane, *box);
+  if (plane_out != nullptr) *plane_out = std::move(plane);
   return s;
 }
 
@@ -50,6 +95,7 @@ nlohmann::json FrameToJson(const VideoFrameSignals& f) {
     for (const auto& c : f.probes) j["probes"].push_back(PdqPairJson(c));
   }
   if (f.box) j["box"] = PdqPairJson(*f.box);
+  if (f.motion) j["motion"] = PdqPairJson(*f.motion);
   return j;
 }
 

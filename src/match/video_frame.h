@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "hash/pdq.h"
+#include "match/plane.h"
 #include "media/image.h"
 
 namespace takedown::match {
@@ -28,6 +29,10 @@ struct VideoFrameSignals {
   // the bank's steps meets one of them (probed, never indexed).
   std::vector<hash::PdqHash> probes;
   std::optional<hash::PdqHash> box;
+  // Upload side only: norm of the region of the frame that moves across the video's first
+  // samples (MotionBox), when it is a part of the frame: a video played inside a screen
+  // recording, under a player's static controls and an app's bars. Probed, never indexed.
+  std::optional<hash::PdqHash> motion;
 };
 
 // The share of the frame's width and height each bank-side centre crop keeps.
@@ -40,9 +45,24 @@ inline constexpr double kVideoCrops[] = {0.95, 0.90, 0.85, 0.80, 0.75,
 inline constexpr double kVideoProbeCrops[] = {0.98, 0.96, 0.94, 0.92};
 
 // The signals of one decoded frame at `seconds`: its PDQ, the 64 x 64 area average ("norm") and
-// its mirror, its content box, and with `bank` the centre crops, else the upload's probes.
+// its mirror, its content box, and with `bank` the centre crops, else the upload's probes. With
+// `plane`, the frame's working plane (at most 256 px a side) is left there.
 VideoFrameSignals HashVideoFrame(const media::Image& frame, double seconds, bool bank,
-                                 hash::PdqHasher& pdq);
+                                 hash::PdqHasher& pdq, LumaPlane* plane = nullptr);
+
+// The region of a video's frames that moves: the rows and columns where at least kMotionShare of
+// the pixels changed (by more than kMotionLevel of 255) between at least half of the consecutive
+// samples. A video played in a screen recording moves and the player's and app's bars around it
+// do not; a progress bar or a clock changes in one pair of samples, not in half of them. nullopt
+// unless there are at least kMotionMinFrames planes of one size and the region leaves out at
+// least a tenth of the frame's height or width while keeping a fifth of its area.
+inline constexpr int kMotionFrames = 8;  // the upload's first samples (one a second) it is found on
+inline constexpr int kMotionMinFrames = 4;
+inline constexpr float kMotionLevel = 12;
+inline constexpr double kMotionShare = 0.1;
+std::optional<Rect> MotionBox(const std::vector<LumaPlane>& planes);
+// The norm of a rectangle of a frame's working plane.
+hash::PdqHash HashPlaneRect(const LumaPlane& plane, const Rect& rect);
 
 // A frame as stored and exchanged: {"t", "pdq": [hex, quality], "norm", "mirror"?, "crops"?,
 // "probes"?, "box"?}; FrameFromJson (service::VideoFromJson) reads it back.

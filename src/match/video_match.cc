@@ -33,10 +33,35 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
     }
     return n % step == 0;
   };
+  // Upload side: the first kMotionFrames samples' planes are kept until the moving region is
+  // found from them (MotionBox); then every frame gets its probe.
+  std::vector<LumaPlane> first;
+  std::optional<Rect> moving;
+  bool motion_known = options.bank;
+  auto find_motion = [&] {
+    motion_known = true;
+    moving = MotionBox(first);
+    if (moving) {
+      for (size_t k = 0; k < first.size(); ++k)
+        item.frames[k].motion = HashPlaneRect(first[k], *moving);
+    }
+    first.clear();
+  };
   auto on_frame = [&](const media::VideoFrame& f) {
-    item.frames.push_back(HashVideoFrame(*f.image, f.seconds, options.bank, pdq));
+    LumaPlane plane;
+    item.frames.push_back(
+        HashVideoFrame(*f.image, f.seconds, options.bank, pdq, options.bank ? nullptr : &plane));
+    if (options.bank) return;
+    if (!motion_known) {
+      first.push_back(std::move(plane));
+      if (first.size() >= static_cast<size_t>(kMotionFrames)) find_motion();
+    } else if (moving && moving->x + moving->w <= plane.width &&
+               moving->y + moving->h <= plane.height) {  // (a size change mid-stream: none)
+      item.frames.back().motion = HashPlaneRect(plane, *moving);
+    }
   };
   TD_RETURN_IF_ERROR(decode(want, on_frame, &info, &report));
+  if (!motion_known) find_motion();
   item.fps = info.fps;
   item.duration = static_cast<double>(report.frames) / info.fps;
   return item;
@@ -48,6 +73,7 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
 // tried is a frame's own, so half of that either way).
 constexpr double kClipSampleSlack = 0.5;
 constexpr double kClipSpeed = 0.125;
+constexpr size_t kClipOffsets = 64;
 
 struct Clip {
   double seconds = 0, from = 0, to = 0, bank_from = 0;
@@ -262,13 +288,20 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
         a.bank_frames.insert(r.frame);
         a.best = std::min<int>(a.best, m.distance);
         if (a.offsets.empty()) a.offsets.resize(usable.size());
-        a.offsets[k].push_back(items_[r.item].frames[r.frame].seconds - f.seconds);
+        // A tenth of a second apart, at most kClipOffsets a frame: memory stays bounded when a
+        // still frame matches a whole still bank video (such a copy matches by query% anyway).
+        auto& offsets = a.offsets[k];
+        const double d = std::round((items_[r.item].frames[r.frame].seconds - f.seconds) * 10) / 10;
+        if (offsets.size() < kClipOffsets &&
+            std::find(offsets.begin(), offsets.end(), d) == offsets.end())
+          offsets.push_back(d);
       }
     };
     probe(f.pdq);
     probe(f.norm);
     if (f.norm_mirror != hash::Hash256{}) probe({f.norm_mirror, f.norm.quality});
     if (f.box) probe(*f.box);
+    if (f.motion) probe(*f.motion);
     for (const auto& c : f.probes) probe(c);
   }
   const size_t usable_count = usable.size();

@@ -167,6 +167,9 @@ Result<std::shared_ptr<const match::VideoItem>> VideoFromJson(const nlohmann::js
     if (f.contains("box")) {
       TD_ASSIGN_OR_RETURN(s.box, pdq("box", f["box"]));
     }
+    if (f.contains("motion")) {  // an upload's moving region
+      TD_ASSIGN_OR_RETURN(s.motion, pdq("motion", f["motion"]));
+    }
     v->frames.push_back(s);
   }
   return std::shared_ptr<const match::VideoItem>(std::move(v));
