@@ -5,6 +5,7 @@
 // `video-match --vpdq-only`: the bank holds each video's frame PDQs alone, as a vPDQ hash list
 // delivers it (no norm, mirror, crops or box): what the upload's own signals find of it.
 // `video-match --extra DIR`: the videos in DIR too (not in ../shared: scripts/extra-videos.sh).
+// `video-match --edits a,b`: those edits only.
 // The vPDQ reference's sample videos join the bank for the pairs of different videos only (no
 // edits), pairs of one family (chair-*, pattern-*: the same footage) not counted.
 #include <fmt/format.h>
@@ -226,6 +227,18 @@ int RunVideoMatch(const Options& o) {
                      half)});
   }
   const bool vpdq_only = std::find(o.rest.begin(), o.rest.end(), "--vpdq-only") != o.rest.end();
+  // --edits a,b,...: only those edits (the pairs of different videos always run).
+  for (size_t i = 0; i + 1 < o.rest.size(); ++i) {
+    if (o.rest[i] != "--edits") continue;
+    const std::string only = "," + o.rest[i + 1] + ",";
+    std::erase_if(edits, [&](const EditSpec& e) {
+      return only.find("," + e.name + ",") == std::string::npos;
+    });
+    if (edits.empty()) {
+      std::fprintf(stderr, "--edits %s: no such edit\n", o.rest[i + 1].c_str());
+      return 1;
+    }
+  }
   match::VideoMatcher bank(match::VideoMatchOptions{});
   std::vector<match::VideoItem> items;
   match::VideoHashOptions bank_opts;

@@ -310,28 +310,72 @@ TEST_F(VideoTest, MatchingFindsAClipOfFiveSecondsInsideAnotherVideo) {
   }
 }
 
-// A screen recording: the video played inside an app whose surroundings do not move -- a
-// patterned chat wallpaper (no solid margin for the content box to trim), a header, a progress bar
-// that grows. The region that moves across the first samples is the video, and its probe finds
-// it; without that probe nothing does. An unrelated video recorded the same way matches nothing.
-TEST_F(VideoTest, MatchingFindsAScreenRecordingByTheRegionThatMoves) {
+// Screen recordings: the video played inside an app, whose surroundings do not move. (1) In a chat
+// bubble (a flat margin) on a patterned wallpaper, with a header and a progress bar that grows;
+// (2) a still camera (only a patch moves: the rest of the video is still too) under a player's
+// bars, text and controls. The region that moves, grown over the still parts of the video up to
+// the flat margin around it, is the video, and its probe finds it; in the bubble, nothing else
+// does. An unrelated video recorded the same way matches nothing, and a video that fills its frame
+// gets no such probe.
+TEST_F(VideoTest, MatchingFindsScreenRecordingsByTheRegionThatMoves) {
+  // Bank: a panning video and a still-camera one (a picture with a patch crossing it), 8 s each.
+  auto still_camera = [](uint32_t seed) {
+    const media::Image scene = testing::DetailedPhoto(160, 120, seed);
+    const media::Image patch = testing::DetailedPhoto(32, 32, seed + 100);
+    std::vector<media::Image> frames;
+    for (int k = 0; k < 200; ++k) {
+      media::Image f = scene;
+      const int px = (k * 3) % 128, py = 40 + (k % 50) / 2;
+      for (int y = 0; y < 32; ++y) std::copy_n(patch.row(y), 32 * 3, f.row(py + y) + 3 * px);
+      frames.push_back(std::move(f));
+    }
+    return frames;
+  };
   match::VideoMatcher bank(match::VideoMatchOptions{});
-  ASSERT_NO_FATAL_FAILURE(BankOf({51, 52}, 160, 120, 200, &bank));  // 8 s each
+  match::VideoHashOptions bo;
+  bo.bank = true;
+  const std::vector<std::vector<media::Image>> videos = {testing::PanFrames(160, 120, 0, 200, 51),
+                                                         still_camera(61)};
+  for (size_t i = 0; i < videos.size(); ++i) {
+    testing::WriteVideoFrames(fmt::format("{}/bank{}.avi", dir_, i), videos[i], 25);
+    auto item = match::HashVideoForMatching(fmt::format("{}/bank{}.avi", dir_, i), bo);
+    ASSERT_TRUE(item.ok()) << item.status().ToString();
+    bank.Add(*item);
+  }
+  bank.Build();
   std::mt19937 rng(5);
   std::vector<uint8_t> wallpaper(200 * 400);
   for (auto& v : wallpaper) v = static_cast<uint8_t>(60 + rng() % 120);
-  auto recorded = [&](uint32_t seed) {
+  // The frames drawn at (20, 140) of a 200 x 400 screen: in a bubble on the wallpaper, or on a
+  // dark player with text blocks and controls.
+  auto recorded = [&](const std::vector<media::Image>& frames, bool bubble) {
     std::vector<media::Image> out;
-    const auto frames = testing::PanFrames(160, 120, 0, 200, seed);
     for (size_t k = 0; k < frames.size(); ++k) {
       media::Image c = media::Image::Allocate(200, 400, media::PixelFormat::kRgb8);
       for (int y = 0; y < 400; ++y) {
-        for (int x = 0; x < 200; ++x) std::fill_n(c.row(y) + 3 * x, 3, wallpaper[y * 200 + x]);
+        for (int x = 0; x < 200; ++x)
+          std::fill_n(c.row(y) + 3 * x, 3, bubble ? wallpaper[y * 200 + x] : 16);
       }
-      for (int y = 0; y < 24; ++y) std::fill_n(c.row(y), c.row_bytes(), 30);  // header
-      const int bar = static_cast<int>(180 * k / frames.size());              // progress
+      for (int y = 0; y < 24; ++y) std::fill_n(c.row(y), c.row_bytes(), 40);  // header
+      if (bubble) {
+        for (int y = 132; y < 268; ++y) std::fill_n(c.row(y) + 3 * 12, 3 * 176, 235);
+      } else {
+        for (int y = 40; y < 60; ++y) {  // a title: text-like blocks
+          for (int x = 10; x < 190; ++x) c.row(y)[3 * x] = ((x / 6) % 3 == 0) ? 220 : 16;
+        }
+        for (int y = 300; y < 304; ++y) {  // the progress bar's track, grey
+          for (int x = 10; x < 190; ++x) std::fill_n(c.row(y) + 3 * x, 3, 110);
+        }
+        for (int y = 312; y < 322; ++y) {  // the times
+          for (int x = 10; x < 80; ++x) std::fill_n(c.row(y) + 3 * x, 3, (x / 5) % 2 ? 200 : 16);
+        }
+      }
+      const int bar = static_cast<int>(180 * k / frames.size());  // progress, red
       for (int y = 300; y < 304; ++y) {
-        for (int x = 10; x < 10 + bar; ++x) c.row(y)[3 * x] = 250;
+        for (int x = 10; x < 10 + bar; ++x) {
+          c.row(y)[3 * x] = 250;
+          c.row(y)[3 * x + 1] = c.row(y)[3 * x + 2] = 40;
+        }
       }
       for (int y = 0; y < 120; ++y) std::copy_n(frames[k].row(y), 160 * 3, c.row(140 + y) + 3 * 20);
       out.push_back(std::move(c));
@@ -346,19 +390,26 @@ TEST_F(VideoTest, MatchingFindsAScreenRecordingByTheRegionThatMoves) {
     for (const auto& m : bank.Match(q)) hit |= m.item == item && m.match;
     return hit;
   };
-  auto q = recorded(51);
-  size_t with_probe = 0;
-  for (const auto& f : q.frames) with_probe += f.motion ? 1 : 0;
-  EXPECT_EQ(with_probe, q.frames.size());
-  EXPECT_TRUE(found(q, 0));
-  EXPECT_FALSE(found(q, 1));
-  for (auto& f : q.frames) f.motion.reset();
-  EXPECT_FALSE(found(q, 0)) << "found without the moving region's probe: the test shows nothing";
-  auto other = recorded(77);
-  EXPECT_FALSE(found(other, 0));
-  EXPECT_FALSE(found(other, 1));
+  for (const bool bubble : {true, false}) {
+    for (size_t i = 0; i < videos.size(); ++i) {
+      SCOPED_TRACE(fmt::format("video {} {}", i, bubble ? "in a bubble" : "on a player"));
+      auto q = recorded(videos[i], bubble);
+      size_t with_probe = 0;
+      for (const auto& f : q.frames) with_probe += f.motion ? 1 : 0;
+      EXPECT_EQ(with_probe, q.frames.size());
+      EXPECT_TRUE(found(q, i));
+      EXPECT_FALSE(found(q, 1 - i));
+      // In the bubble nothing else finds it (the content box cannot trim a wallpaper); the
+      // player's flat surroundings the content box may trim as well.
+      for (auto& f : q.frames) f.motion.reset();
+      if (bubble) EXPECT_FALSE(found(q, i)) << "found without the moving region's probe";
+    }
+    auto other = recorded(testing::PanFrames(160, 120, 0, 200, 77), bubble);
+    EXPECT_FALSE(found(other, 0));
+    EXPECT_FALSE(found(other, 1));
+  }
   // A video that fills its frame has no moving region apart from it: no probe.
-  testing::WriteVideoFrames(dir_ + "/plain.avi", testing::PanFrames(160, 120, 0, 200, 51), 25);
+  testing::WriteVideoFrames(dir_ + "/plain.avi", still_camera(61), 25);
   auto plain = match::HashVideoForMatching(dir_ + "/plain.avi", {});
   ASSERT_TRUE(plain.ok());
   for (const auto& f : plain->frames) EXPECT_FALSE(f.motion.has_value());

@@ -27,12 +27,16 @@ std::optional<Rect> MotionBox(const std::vector<LumaPlane>& planes) {
   }
   const size_t n = static_cast<size_t>(w) * h;
   std::vector<uint16_t> changed(n, 0);
-  for (size_t t = 1; t < planes.size(); ++t) {
-    for (size_t i = 0; i < n; ++i)
-      changed[i] += std::abs(planes[t].px[i] - planes[t - 1].px[i]) > kMotionLevel ? 1 : 0;
+  std::vector<float> mean(n, 0);
+  for (size_t t = 0; t < planes.size(); ++t) {
+    for (size_t i = 0; i < n; ++i) {
+      mean[i] += planes[t].px[i] / static_cast<float>(planes.size());
+      if (t > 0 && std::abs(planes[t].px[i] - planes[t - 1].px[i]) > kMotionLevel) ++changed[i];
+    }
   }
-  const size_t pairs = planes.size() - 1;
-  auto moves = [&](int x, int y) { return 2 * changed[static_cast<size_t>(y) * w + x] >= pairs; };
+  // The seed: rows, then columns within them, where kMotionShare of the pixels moved (changed
+  // between two pairs of samples or more: a progress bar or a clock changes once).
+  auto moves = [&](int x, int y) { return changed[static_cast<size_t>(y) * w + x] >= 2; };
   std::vector<int> rows(h, 0);
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) rows[y] += moves(x, y) ? 1 : 0;
@@ -45,13 +49,36 @@ std::optional<Rect> MotionBox(const std::vector<LumaPlane>& planes) {
   for (int y = y0; y <= y1; ++y) {
     for (int x = 0; x < w; ++x) cols[x] += moves(x, y) ? 1 : 0;
   }
-  const int band = y1 - y0 + 1;
   int x0 = 0, x1 = w - 1;
-  while (x0 < w && cols[x0] < kMotionShare * band) ++x0;
-  while (x1 > x0 && cols[x1] < kMotionShare * band) --x1;
+  while (x0 < w && cols[x0] < kMotionShare * (y1 - y0 + 1)) ++x0;
+  while (x1 > x0 && cols[x1] < kMotionShare * (y1 - y0 + 1)) --x1;
   if (x0 >= w) return std::nullopt;
+  // Grown over the still parts of the video (a wall, a table: textured), up to the flat margin
+  // around it: a row or column is flat when its mean step between neighbours, over the box's
+  // extent, is under kMotionFlat. An app's bars, text and controls lie beyond such a margin.
+  auto row_busy = [&](int y) {
+    double sum = 0;
+    for (int x = x0; x < x1; ++x)
+      sum +=
+          std::abs(mean[static_cast<size_t>(y) * w + x + 1] - mean[static_cast<size_t>(y) * w + x]);
+    return sum / std::max(1, x1 - x0) >= kMotionFlat;
+  };
+  auto col_busy = [&](int x) {
+    double sum = 0;
+    for (int y = y0; y < y1; ++y)
+      sum +=
+          std::abs(mean[static_cast<size_t>(y + 1) * w + x] - mean[static_cast<size_t>(y) * w + x]);
+    return sum / std::max(1, y1 - y0) >= kMotionFlat;
+  };
+  for (bool grew = true; grew;) {
+    grew = false;
+    if (y0 > 0 && row_busy(y0 - 1)) --y0, grew = true;
+    if (y1 < h - 1 && row_busy(y1 + 1)) ++y1, grew = true;
+    if (x0 > 0 && col_busy(x0 - 1)) --x0, grew = true;
+    if (x1 < w - 1 && col_busy(x1 + 1)) ++x1, grew = true;
+  }
   const Rect r{static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0 + 1),
-               static_cast<double>(band)};
+               static_cast<double>(y1 - y0 + 1)};
   const bool part = r.h <= 0.9 * h || r.w <= 0.9 * w;
   if (!part || r.w * r.h < 0.2 * w * h || r.w < 16 || r.h < 16) return std::nullopt;
   return r;

@@ -50,16 +50,20 @@ inline constexpr double kVideoProbeCrops[] = {0.98, 0.96, 0.94, 0.92};
 VideoFrameSignals HashVideoFrame(const media::Image& frame, double seconds, bool bank,
                                  hash::PdqHasher& pdq, LumaPlane* plane = nullptr);
 
-// The region of a video's frames that moves: the rows and columns where at least kMotionShare of
-// the pixels changed (by more than kMotionLevel of 255) between at least half of the consecutive
-// samples. A video played in a screen recording moves and the player's and app's bars around it
-// do not; a progress bar or a clock changes in one pair of samples, not in half of them. nullopt
-// unless there are at least kMotionMinFrames planes of one size and the region leaves out at
-// least a tenth of the frame's height or width while keeping a fifth of its area.
+// The region of a video's frames that is the video, in a screen recording: seeded by the rows and
+// columns where at least kMotionShare of the pixels changed (by more than kMotionLevel of 255)
+// between two pairs of consecutive samples or more (a progress bar or a clock changes in one),
+// then grown over the rows and columns next to it that are not flat in the samples' mean (the
+// still parts of the video: a wall, a table), up to the flat margin an app's bars, text and
+// controls lie beyond (a patterned wallpaper around the video needs a bubble's margin between
+// them). nullopt unless there are at least kMotionMinFrames planes of one size and
+// the region leaves out at least a tenth of the frame's height or width while keeping a fifth of
+// its area.
 inline constexpr int kMotionFrames = 8;  // the upload's first samples (one a second) it is found on
 inline constexpr int kMotionMinFrames = 4;
 inline constexpr float kMotionLevel = 12;
-inline constexpr double kMotionShare = 0.1;
+inline constexpr double kMotionShare = 0.03;
+inline constexpr double kMotionFlat = 1.5;  // mean step between neighbours, of 255
 std::optional<Rect> MotionBox(const std::vector<LumaPlane>& planes);
 // The norm of a rectangle of a frame's working plane.
 hash::PdqHash HashPlaneRect(const LumaPlane& plane, const Rect& rect);
