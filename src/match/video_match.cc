@@ -262,7 +262,8 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
   // each usable query frame's matches (for the clip rule), best distance.
   struct Acc {
     std::set<uint32_t> query_frames, bank_frames;
-    std::vector<std::vector<double>> offsets;  // by the query frame's place in `usable`
+    // By the query frame's place in `usable`; sparse, since most bank videos meet few frames.
+    std::map<uint32_t, std::vector<double>> offsets;
     int best = 256;
   };
   std::map<uint64_t, Acc> acc;
@@ -287,10 +288,9 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
         a.query_frames.insert(i);
         a.bank_frames.insert(r.frame);
         a.best = std::min<int>(a.best, m.distance);
-        if (a.offsets.empty()) a.offsets.resize(usable.size());
         // A tenth of a second apart, at most kClipOffsets a frame: memory stays bounded when a
         // still frame matches a whole still bank video (such a copy matches by query% anyway).
-        auto& offsets = a.offsets[k];
+        auto& offsets = a.offsets[static_cast<uint32_t>(k)];
         const double d = std::round((items_[r.item].frames[r.frame].seconds - f.seconds) * 10) / 10;
         if (offsets.size() < kClipOffsets &&
             std::find(offsets.begin(), offsets.end(), d) == offsets.end())
@@ -349,8 +349,15 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     m.query_to = q.frames[*a.query_frames.rbegin()].seconds;
     m.bank_from = b.frames[*a.bank_frames.begin()].seconds;
     m.bank_to = b.frames[*a.bank_frames.rbegin()].seconds;
-    for (auto& v : a.offsets) std::sort(v.begin(), v.end());
-    const Clip clip = FindClip(times, a.offsets, step, options_);
+    Clip clip;
+    if (a.offsets.size() >= static_cast<size_t>(std::max(1, options_.clip_min_frames))) {
+      std::vector<std::vector<double>> dense(usable_count);
+      for (auto& [k, v] : a.offsets) {
+        std::sort(v.begin(), v.end());
+        dense[k] = std::move(v);
+      }
+      clip = FindClip(times, dense, step, options_);
+    }
     m.clip_seconds = clip.seconds;
     m.clip_from = clip.from;
     m.clip_to = clip.to;
