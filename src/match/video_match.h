@@ -84,8 +84,9 @@ struct VideoMatch {
   double query_from = 0, query_to = 0;  // where the matching frames are in the query
   double bank_from = 0, bank_to = 0;    // and in the bank video
   int best_distance = 256;
-  // The longest stretch of the query that passes the clip rule, and where it starts in the bank
-  // video (clip_seconds 0: none).
+  // The longest stretch of the query that passes the clip rule, from its first frame matching at
+  // the rule's offset to its last (a little under the rule's seconds when a frame at the edge of
+  // a window did not match), and where it starts in the bank video (clip_seconds 0: none).
   double clip_seconds = 0;
   double clip_from = 0, clip_to = 0, clip_bank_from = 0;
   bool match = false;  // either percentage reached match_percent, or a clip was found
