@@ -77,6 +77,19 @@ std::optional<Rect> MotionBox(const std::vector<LumaPlane>& planes) {
     if (x0 > 0 && col_busy(x0 - 1)) --x0, grew = true;
     if (x1 < w - 1 && col_busy(x1 + 1)) ++x1, grew = true;
   }
+  // A video as wide (or tall) as the screen: when one side reached the frame's edge and the other
+  // stopped at lines that are flat all the way to the edge, those are the picture's own (a flat
+  // sky), not a margin with the app beyond it.
+  auto flat_to = [&](int from, int to, const auto& busy) {
+    for (int k = from; k != to; k += from < to ? 1 : -1) {
+      if (busy(k)) return false;
+    }
+    return !busy(to);
+  };
+  if (x1 == w - 1 && x0 > 0 && flat_to(x0 - 1, 0, col_busy)) x0 = 0;
+  if (x0 == 0 && x1 < w - 1 && flat_to(x1 + 1, w - 1, col_busy)) x1 = w - 1;
+  if (y1 == h - 1 && y0 > 0 && flat_to(y0 - 1, 0, row_busy)) y0 = 0;
+  if (y0 == 0 && y1 < h - 1 && flat_to(y1 + 1, h - 1, row_busy)) y1 = h - 1;
   const Rect r{static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x1 - x0 + 1),
                static_cast<double>(y1 - y0 + 1)};
   const bool part = r.h <= 0.9 * h || r.w <= 0.9 * w;

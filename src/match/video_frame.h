@@ -56,7 +56,9 @@ VideoFrameSignals HashVideoFrame(const media::Image& frame, double seconds, bool
 // then grown over the rows and columns next to it that are not flat in the samples' mean (the
 // still parts of the video: a wall, a table), up to the flat margin an app's bars, text and
 // controls lie beyond (a patterned wallpaper around the video needs a bubble's margin between
-// them). nullopt unless there are at least kMotionMinFrames planes of one size and
+// them). When one side reached the frame's edge, the opposite one goes to its edge too over lines
+// flat all the way there (the video as wide as the screen, with a flat sky at one side). nullopt
+// unless there are at least kMotionMinFrames planes of one size and
 // the region leaves out at least a tenth of the frame's height or width while keeping a fifth of
 // its area.
 inline constexpr int kMotionFrames = 8;  // the upload's first samples (one a second) it is found on
