@@ -94,6 +94,14 @@ class WorkflowTest : public ::testing::Test {
     auto k = svc_->CreateKey(role, name, "system");
     return Principal{k->first, role, name};
   }
+  // A requester whose profile makes it a trusted flagger (its requests are actioned at once).
+  Principal TrustedFlagger(const std::string& name) {
+    const Principal p = Key(Role::kRequester, name);
+    auto set = wf_->SetRequesterProfile(p.key_id,
+                                        {{"source_type", "trusted_flagger"}, {"trusted", true}}, p);
+    EXPECT_TRUE(set.ok()) << set.status().ToString();
+    return p;
+  }
   std::vector<uint8_t> Jpeg(uint32_t seed, int q = 90) {
     return *media::EncodeJpeg(testing::DetailedPhoto(320, 240, seed), q);
   }
@@ -863,11 +871,7 @@ TEST_F(WorkflowTest, ATermsOfServiceGroundCarriesToRestrictionsAndBlocks) {
 // states that choice.
 TEST_F(WorkflowTest, OtherRequestsNeedTheReviewersDsaCategory) {
   Upload("m-1", "chat", Jpeg(3));
-  const auto hotline = Key(Role::kRequester, "hotline");
-  ASSERT_TRUE(wf_->SetRequesterProfile(hotline.key_id,
-                                       {{"source_type", "trusted_flagger"}, {"trusted", true}},
-                                       hotline)
-                  .ok());
+  const auto hotline = TrustedFlagger("hotline");
   const auto reviewer = Key(Role::kReviewer, "rev");
   json body = Notice("other");
   body["evidence"] = json::array({{{"content_id", "m-1"}}});
@@ -905,10 +909,7 @@ TEST_F(WorkflowTest, OtherRequestsNeedTheReviewersDsaCategory) {
 // attempts and restarts, and is delivered once the endpoint answers.
 TEST_F(WorkflowTest, FailedDeliveriesAreRetriedWithTheSameKeyAcrossRestarts) {
   Upload("m-1", "chat", Jpeg(4));
-  const auto reg = Key(Role::kRequester, "reg");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
-                                       {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg)
-                  .ok());
+  const auto reg = TrustedFlagger("reg");
   json body = Notice("ncii");
   body["evidence"] = json::array({{{"content_id", "m-1"}}});
   ASSERT_TRUE(wf_->CreateRequest(reg, body).ok());
@@ -957,10 +958,7 @@ TEST_F(WorkflowTest, ReportedVideoAndItsCopiesAreFoundByVpdq) {
   const int64_t same = Upload("v-1", "group", reported);
   const int64_t resized = Upload("v-2", "chat-2", ReadBytes(dir_ + "/resized.mp4"));
   const int64_t other = Upload("v-3", "chat-3", ReadBytes(dir_ + "/other.mp4"));
-  const auto reg = Key(Role::kRequester, "reg");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
-                                       {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg)
-                  .ok());
+  const auto reg = TrustedFlagger("reg");
   json body = Notice("deepfake-sexual");
   body["evidence"] = json::array({json::object()});
   auto r = wf_->CreateRequest(reg, body, {{0, reported}});
@@ -1012,10 +1010,7 @@ TEST_F(WorkflowTest, AFiveSecondClipOfAReportedVideoInsideAnotherIsFoundAndBlock
   testing::WriteVideoFrames(dir_ + "/other.mp4", testing::PanFrames(256, 192, 0, 250, 6), 10);
   const int64_t clip = Upload("c-1", "group", ReadBytes(dir_ + "/clip.mp4"));
   const int64_t other = Upload("c-2", "chat-2", ReadBytes(dir_ + "/other.mp4"));
-  const auto reg = Key(Role::kRequester, "reg");
-  ASSERT_TRUE(wf_->SetRequesterProfile(reg.key_id,
-                                       {{"source_type", "trusted_flagger"}, {"trusted", true}}, reg)
-                  .ok());
+  const auto reg = TrustedFlagger("reg");
   json body = Notice("deepfake-sexual");
   body["evidence"] = json::array({json::object()});
   auto r = wf_->CreateRequest(reg, body, {{0, ReadBytes(dir_ + "/reported.mp4")}});

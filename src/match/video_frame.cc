@@ -56,20 +56,14 @@ std::optional<Rect> MotionBox(const std::vector<LumaPlane>& planes) {
   // Grown over the still parts of the video (a wall, a table: textured), up to the flat margin
   // around it: a row or column is flat when its mean step between neighbours, over the box's
   // extent, is under kMotionFlat. An app's bars, text and controls lie beyond such a margin.
-  auto row_busy = [&](int y) {
+  auto busy = [&](size_t start, size_t stride, int steps) {
     double sum = 0;
-    for (int x = x0; x < x1; ++x)
-      sum +=
-          std::abs(mean[static_cast<size_t>(y) * w + x + 1] - mean[static_cast<size_t>(y) * w + x]);
-    return sum / std::max(1, x1 - x0) >= kMotionFlat;
+    for (int i = 0; i < steps; ++i)
+      sum += std::abs(mean[start + (i + 1) * stride] - mean[start + i * stride]);
+    return sum / std::max(1, steps) >= kMotionFlat;
   };
-  auto col_busy = [&](int x) {
-    double sum = 0;
-    for (int y = y0; y < y1; ++y)
-      sum +=
-          std::abs(mean[static_cast<size_t>(y + 1) * w + x] - mean[static_cast<size_t>(y) * w + x]);
-    return sum / std::max(1, y1 - y0) >= kMotionFlat;
-  };
+  auto row_busy = [&](int y) { return busy(static_cast<size_t>(y) * w + x0, 1, x1 - x0); };
+  auto col_busy = [&](int x) { return busy(static_cast<size_t>(y0) * w + x, w, y1 - y0); };
   for (bool grew = true; grew;) {
     grew = false;
     if (y0 > 0 && row_busy(y0 - 1)) --y0, grew = true;

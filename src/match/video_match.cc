@@ -81,8 +81,9 @@ struct Clip {
 
 // The clip rule over one bank video's matches. times: the query's usable frames (ascending);
 // offsets[k]: bank time minus query time of each match of frame k (ascending, empty when it
-// matched nothing); step: the query's sampling interval. The longest run of overlapping windows
-// that each pass the rule, each from its first frame matching at the window's offset to its last.
+// matched nothing; the caller skips a video with fewer than clip_min_frames matched frames);
+// step: the query's sampling interval. The longest run of overlapping windows that each pass the
+// rule, each from its first frame matching at the window's offset to its last.
 Clip FindClip(const std::vector<double>& times, const std::vector<std::vector<double>>& offsets,
               double step, const VideoMatchOptions& o) {
   Clip best, run;
@@ -90,7 +91,6 @@ Clip FindClip(const std::vector<double>& times, const std::vector<std::vector<do
   if (o.clip_seconds <= 0 || n == 0) return best;
   std::vector<int> matched(n + 1, 0);
   for (size_t k = 0; k < n; ++k) matched[k + 1] = matched[k] + (offsets[k].empty() ? 0 : 1);
-  if (matched[n] < std::max(1, o.clip_min_frames)) return best;
   auto coheres = [&](size_t k, double d, double tol) {
     const auto& v = offsets[k];
     auto it = std::lower_bound(v.begin(), v.end(), d - tol);
