@@ -31,17 +31,8 @@ Status SetInt(const std::string& text, int64_t lo, int64_t hi, int64_t& out) {
   return Status::Ok();
 }
 
-// An integer setting in lo..hi, for a field of the server's config or of the serve config itself.
-template <typename T>
-std::function<Status(ServeConfig&, const std::string&)> IntField(T http::ServerConfig::*field,
-                                                                 int64_t lo, int64_t hi) {
-  return [=](ServeConfig& c, const std::string& text) {
-    int64_t v = 0;
-    TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
-    c.server.*field = static_cast<T>(v);
-    return Status::Ok();
-  };
-}
+// An integer setting in lo..hi, for a field of the serve config itself or of one of its parts
+// (`part`: the server's config, the victims' form's bounds, the video rule).
 template <typename T>
 std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::*field, int64_t lo,
                                                                  int64_t hi) {
@@ -52,28 +43,34 @@ std::function<Status(ServeConfig&, const std::string&)> IntField(T ServeConfig::
     return Status::Ok();
   };
 }
+template <typename Part, typename T>
+std::function<Status(ServeConfig&, const std::string&)> IntField(Part ServeConfig::*part,
+                                                                 T Part::*field, int64_t lo,
+                                                                 int64_t hi) {
+  return [=](ServeConfig& c, const std::string& text) {
+    int64_t v = 0;
+    TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
+    (c.*part).*field = static_cast<T>(v);
+    return Status::Ok();
+  };
+}
+template <typename T>
+std::function<Status(ServeConfig&, const std::string&)> IntField(T http::ServerConfig::*field,
+                                                                 int64_t lo, int64_t hi) {
+  return IntField(&ServeConfig::server, field, lo, hi);
+}
 
 // An integer bound of the victims' form.
 std::function<Status(ServeConfig&, const std::string&)> ReportField(
     int service::ReportOptions::*field, int64_t lo, int64_t hi) {
-  return [=](ServeConfig& c, const std::string& text) {
-    int64_t v = 0;
-    TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
-    c.report.*field = static_cast<int>(v);
-    return Status::Ok();
-  };
+  return IntField(&ServeConfig::report, field, lo, hi);
 }
 
 // A whole-number setting of the video rule.
 template <typename T>
 std::function<Status(ServeConfig&, const std::string&)> VideoField(
     T match::VideoMatchOptions::*field, int64_t lo, int64_t hi) {
-  return [=](ServeConfig& c, const std::string& text) {
-    int64_t v = 0;
-    TD_RETURN_IF_ERROR(SetInt(text, lo, hi, v));
-    c.video.*field = static_cast<T>(v);
-    return Status::Ok();
-  };
+  return IntField(&ServeConfig::video, field, lo, hi);
 }
 
 // A string setting of the mail line; `check` may refuse a value.
