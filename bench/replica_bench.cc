@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "runner.h"
 #include "store/store.h"
 #include "takedown/service.h"
+#include "takedown/shards.h"
 
 namespace takedown::bench {
 namespace {
@@ -100,6 +103,201 @@ const Register kReplicas("replicas",
                          "entry propagation between replicas on one PostgreSQL (--store-url URL "
                          "--replicas N --entries E; scripts/bench-replicas.sh)",
                          RunReplicas);
+
+// shards: issue 21's sweep over a content index split between processes. `shards-seed` records
+// N content items (random PDQs) and, for each of R reported pictures, 4 copies a few bits off;
+// `shards` then sweeps for the R reported pictures from a process holding no shard (the other
+// processes: `takedown serve --store.role gate --content.shards S --content.hold i`, started by
+// scripts/bench-shards.sh) and from one holding the whole index, and prints p50/p99 of each and
+// whether every copy was found. Ids and hashes come from --seed, the same for both commands.
+struct ShardArgs {
+  std::string url;
+  size_t content = 1'000'000, reported = 50;
+  int shards = 4;
+  uint64_t seed = 2026;
+};
+
+ShardArgs ParseShardArgs(const Options& o) {
+  ShardArgs a;
+  for (size_t i = 0; i + 1 < o.rest.size(); ++i) {
+    const std::string& k = o.rest[i];
+    const std::string& v = o.rest[i + 1];
+    if (k == "--store-url") a.url = v;
+    if (k == "--content") a.content = std::stoull(v);
+    if (k == "--reported") a.reported = std::stoull(v);
+    if (k == "--shards") a.shards = std::stoi(v);
+    if (k == "--seed") a.seed = std::stoull(v);
+  }
+  return a;
+}
+
+hash::Hash256 RandomPdq(std::mt19937_64& rng) {
+  hash::Hash256 h;
+  for (auto& w : h.words) w = rng();
+  return h;
+}
+
+// The reported pictures, and one copy of each (bits flipped: 4 + copy number).
+std::vector<hash::Hash256> Reported(const ShardArgs& a) {
+  std::mt19937_64 rng(a.seed);
+  std::vector<hash::Hash256> out;
+  for (size_t i = 0; i < a.reported; ++i) out.push_back(RandomPdq(rng));
+  return out;
+}
+hash::Hash256 CopyOf(hash::Hash256 h, int copy) {
+  for (int b = 0; b < 4 + copy; ++b) h.words[b % 4] ^= uint64_t{1} << (7 * b + copy);
+  return h;
+}
+
+int RunShardSeed(const Options& o) {
+  const ShardArgs a = ParseShardArgs(o);
+  if (a.url.empty()) {
+    std::fprintf(stderr, "shards-seed: --store-url POSTGRES is needed\n");
+    return 2;
+  }
+  auto st = store::OpenPostgresStore(a.url);
+  if (!st.ok()) {
+    std::fprintf(stderr, "shards-seed: %s\n", st.status().ToString().c_str());
+    return 1;
+  }
+  store::Store& s = **st;
+  auto counted = s.CountContent();
+  const int64_t have = counted.ok() ? *counted : 0;
+  std::mt19937_64 rng(a.seed + 1);
+  const auto t0 = Clock::now();
+  std::vector<store::ContentRecord> batch;
+  auto flush = [&]() -> bool {
+    if (batch.empty()) return true;
+    auto ids = s.RecordContentBatch(batch);
+    batch.clear();
+    if (!ids.ok()) std::fprintf(stderr, "shards-seed: %s\n", ids.status().ToString().c_str());
+    return ids.ok();
+  };
+  auto add = [&](const std::string& id, const hash::Hash256& h) -> bool {
+    store::ContentRecord c;
+    c.content_id = id;
+    c.chat_id = "bench";
+    c.uploader_id = "bench";
+    c.pdq = h.ToHex();
+    c.quality = 100;
+    batch.push_back(std::move(c));
+    return batch.size() < 5000 || flush();
+  };
+  const auto reported = Reported(a);
+  for (size_t r = 0; r < reported.size(); ++r) {
+    for (int k = 0; k < 4; ++k) {
+      if (!add(fmt::format("shard-bench-copy-{}-{}", r, k), CopyOf(reported[r], k))) return 1;
+    }
+  }
+  size_t n = 0;
+  for (int64_t i = have; i < static_cast<int64_t>(a.content); ++i, ++n) {
+    if (!add(fmt::format("shard-bench-{}", i), RandomPdq(rng))) return 1;
+    if (n % 500'000 == 499'999) {
+      std::printf("  %zu recorded (%.0f/s)\n", n + 1,
+                  static_cast<double>(n + 1) / Seconds(t0, Clock::now()));
+      std::fflush(stdout);
+    }
+  }
+  if (!flush()) return 1;
+  std::printf(
+      "seeded %zu content items in %.1f s (%.0f/s); %zu reported pictures with 4 copies "
+      "each; the store holds %lld\n",
+      n, Seconds(t0, Clock::now()), static_cast<double>(n) / Seconds(t0, Clock::now()),
+      reported.size(), [&] {
+        auto n = s.CountContent();
+        return static_cast<long long>(n.ok() ? *n : -1);
+      }());
+  return 0;
+}
+
+long SelfRssMiB() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6) / 1024;
+  }
+  return 0;
+}
+
+int RunShards(const Options& o) {
+  const ShardArgs a = ParseShardArgs(o);
+  if (a.url.empty() || a.shards < 2) {
+    std::fprintf(stderr, "shards: --store-url POSTGRES and --shards >= 2 are needed\n");
+    return 2;
+  }
+  const auto reported = Reported(a);
+  auto sweep_all = [&](const std::function<Result<std::vector<service::Service::ContentHit>>(
+                           const service::Signals&)>& match,
+                       const char* what) -> int {
+    std::vector<double> ms;
+    size_t found = 0, expected = 0;
+    for (const auto& h : reported) {
+      service::Signals sig;
+      sig.pdq = h;
+      sig.quality = 100;
+      const auto t0 = Clock::now();
+      auto hits = match(sig);
+      ms.push_back(Seconds(t0, Clock::now()) * 1000);
+      if (!hits.ok()) {
+        std::fprintf(stderr, "shards: %s: %s\n", what, hits.status().ToString().c_str());
+        return 1;
+      }
+      found += std::min<size_t>(hits->size(), 4);
+      expected += 4;
+    }
+    std::printf("%-44s p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms  copies found %zu/%zu\n", what,
+                Percentile(ms, 0.5), Percentile(ms, 0.99), Percentile(ms, 1.0), found, expected);
+    return found == expected ? 0 : 1;
+  };
+  int failed = 0;
+  {
+    auto st = store::OpenPostgresStore(a.url);
+    if (!st.ok()) return 1;
+    auto none = service::ParseShardSet(a.shards, "none", "hold");
+    auto svc = service::Service::Create(st->get(), nullptr, *none);
+    if (!svc.ok()) {
+      std::fprintf(stderr, "shards: %s\n", svc.status().ToString().c_str());
+      return 1;
+    }
+    service::ContentShards asker(svc->get(), st->get(), nullptr, {});
+    asker.Start();
+    auto cov = asker.Check();
+    if (!cov.ok() || !cov->unheld.empty()) {
+      std::fprintf(stderr, "shards: shards %s have no live holder: start them first\n",
+                   cov.ok() ? service::ShardList(cov->unheld).c_str() : "?");
+      return 1;
+    }
+    std::printf("asking %d shards held by %d processes\n", a.shards, cov->holders);
+    failed |= sweep_all([&](const service::Signals& s) { return asker.Match(s, 31, 50); },
+                        fmt::format("sweep over {} shards (asked from outside)", a.shards).c_str());
+  }
+  {
+    auto st = store::OpenPostgresStore(a.url);
+    if (!st.ok()) return 1;
+    const long rss0 = SelfRssMiB();
+    const auto t0 = Clock::now();
+    auto svc = service::Service::Create(st->get());
+    if (!svc.ok()) return 1;
+    std::printf("one process holding the whole index: %llu items loaded in %.1f s, +%ld MiB\n",
+                static_cast<unsigned long long>((*svc)->Stats().content_items),
+                Seconds(t0, Clock::now()), SelfRssMiB() - rss0);
+    failed |= sweep_all(
+        [&](const service::Signals& s) -> Result<std::vector<service::Service::ContentHit>> {
+          return (*svc)->MatchContent(s, 31, 50);
+        },
+        "sweep over the whole index in one process");
+  }
+  return failed;
+}
+
+const Register kShardSeed("shards-seed",
+                          "records content for the shards benchmark (--store-url URL --content N "
+                          "--reported R; scripts/bench-shards.sh)",
+                          RunShardSeed);
+const Register kShards("shards",
+                       "sweeps over a content index split between processes against one process "
+                       "holding it all (--store-url URL --shards S --reported R; "
+                       "scripts/bench-shards.sh)",
+                       RunShards);
 
 }  // namespace
 }  // namespace takedown::bench

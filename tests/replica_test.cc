@@ -22,6 +22,8 @@
 #include "store/store.h"
 #include "support/postgres_fixture.h"
 #include "takedown/service.h"
+#include "takedown/shards.h"
+#include "takedown/workflow.h"
 
 namespace takedown::service {
 namespace {
@@ -48,13 +50,13 @@ struct Replica {
 
 class ReplicaTest : public testing::PostgresDatabaseTest {
  protected:
-  Replica Open() {
+  Replica Open(ShardSet shards = {}) {
     Replica r;
     auto s = store::OpenPostgresStore(url_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     if (!s.ok()) return r;
     r.store = std::move(s).value();
-    auto svc = Service::Create(r.store.get());
+    auto svc = Service::Create(r.store.get(), nullptr, std::move(shards));
     EXPECT_TRUE(svc.ok()) << svc.status().ToString();
     if (svc.ok()) r.svc = std::move(svc).value();
     return r;
@@ -197,6 +199,265 @@ TEST_F(ReplicaTest, AReplicaStartedDuringWritesMissesNothing) {
     if (m.size() != 1) ++missing;
   }
   EXPECT_EQ(missing, 0u) << "of " << written.size();
+}
+
+// The content index split into 4 shards (issue 21 item 4): A holds 0-1, B 2-3, C none (the upload
+// gate only). Each indexes only its shards' items; a sweep asked at A, or at C, finds the copies in
+// every shard; with B's shards held by no live process the sweep is held back at once, naming
+// them, and goes through again once B is back.
+ContentShards::Options FastShards() {
+  ContentShards::Options o;
+  o.poll = std::chrono::milliseconds(10);
+  o.heartbeat = std::chrono::milliseconds(100);
+  o.holder_ttl = std::chrono::milliseconds(1000);
+  o.answer_timeout = std::chrono::seconds(10);
+  return o;
+}
+
+TEST_F(ReplicaTest, ASweepAsksEveryContentShardAndIsHeldBackWhileOneHasNoLiveReplica) {
+  Replica a = Open(*ParseShardSet(4, "0-1", "hold")), b = Open(*ParseShardSet(4, "2-3", "hold")),
+          c = Open(*ParseShardSet(4, "none", "hold"));
+  ASSERT_TRUE(a.svc && b.svc && c.svc);
+  const hash::Hash256 h = RandomHash(rng_);
+  hash::Hash256 near = h;
+  near.words[2] ^= 0x31;  // 3 bits off
+  std::set<int64_t> recorded;
+  std::set<int> shards_used;
+  for (int i = 0; i < 24; ++i) {
+    const std::string id = fmt::format("upload-{}", i);
+    Replica& at = i % 2 == 0 ? c : b;
+    auto got = at.svc->Check({id, "chat", "u", Pdq(near), {}}, "test");
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    recorded.insert(got->content_row);
+    shards_used.insert(ShardOf(id, 4));
+  }
+  ASSERT_EQ(shards_used.size(), 4u) << "the ids should fall into every shard";
+  // Unrelated uploads beside them.
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(
+        c.svc->Check({fmt::format("other-{}", i), "chat", "u", Pdq(RandomHash(rng_)), {}}, "test")
+            .ok());
+  for (Replica* r : {&a, &b, &c}) ASSERT_TRUE(r->svc->CatchUp().ok());
+  // Each holds its own shards' items only.
+  EXPECT_EQ(c.svc->Stats().content_items, 0u);
+  EXPECT_GT(a.svc->Stats().content_items, 0u);
+  EXPECT_GT(b.svc->Stats().content_items, 0u);
+  EXPECT_EQ(a.svc->Stats().content_items + b.svc->Stats().content_items, 44u);
+  std::set<int64_t> at_a;
+  for (const auto& m : a.svc->QueryContentPdq(h, 31)) at_a.insert(static_cast<int64_t>(m.id));
+  EXPECT_LT(at_a.size(), recorded.size()) << "A alone holds only its shards";
+
+  ContentShards sa(a.svc.get(), a.store.get(), nullptr, FastShards());
+  auto sb = std::make_unique<ContentShards>(b.svc.get(), b.store.get(), nullptr, FastShards());
+  ContentShards sc(c.svc.get(), c.store.get(), nullptr, FastShards());
+  for (ContentShards* s : {&sa, sb.get(), &sc}) s->Start();
+  auto rows = [](const std::vector<Service::ContentHit>& hits) {
+    std::set<int64_t> out;
+    for (const auto& hit : hits) {
+      EXPECT_EQ(hit.signal, "pdq");
+      EXPECT_EQ(hit.distance, 3);
+      out.insert(hit.row);
+    }
+    return out;
+  };
+  for (ContentShards* asker : {&sa, &sc}) {
+    auto found = asker->Match(Pdq(h), 31, 50);
+    ASSERT_TRUE(found.ok()) << found.status().ToString();
+    EXPECT_EQ(rows(*found), recorded) << "asked at " << asker->holder();
+  }
+  EXPECT_GE(sb->stats().answered, 2u);
+  auto cov = sc.Check();
+  ASSERT_TRUE(cov.ok());
+  EXPECT_TRUE(cov->unheld.empty());
+  EXPECT_EQ(cov->holders, 2);
+
+  // B stops: its shards have no live holder; the sweep is held back at once, naming them.
+  sb.reset();
+  const auto t0 = Clock::now();
+  auto held = sa.Match(Pdq(h), 31, 50);
+  ASSERT_EQ(held.status().code(), StatusCode::kUnavailable) << held.status().ToString();
+  EXPECT_NE(held.status().message().find("content shards 2-3 of 4"), std::string::npos)
+      << held.status().message();
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5)) << "not waited for the timeout";
+  EXPECT_EQ(sa.Check()->unheld, (std::vector<int>{2, 3}));
+  EXPECT_GE(sa.stats().held_back, 1u);
+
+  // Another process takes B's shards up: sweeps go through again.
+  Replica b2 = Open(*ParseShardSet(4, "2-3", "hold"));
+  ASSERT_TRUE(b2.svc);
+  ContentShards sb2(b2.svc.get(), b2.store.get(), nullptr, FastShards());
+  sb2.Start();
+  auto again = sa.Match(Pdq(h), 31, 50);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(rows(*again), recorded);
+}
+
+// The workflow over shards: a trusted request approved while shards 2-3 have no live process is
+// held back (approved, its entry already blocking at the gate), and swept by the workflow itself
+// once they are back: one removal per copy in every shard, none twice, one bank entry.
+TEST_F(ReplicaTest, AHeldBackSweepIsTakenUpAgainWhenTheShardsAreBack) {
+  Replica a = Open(*ParseShardSet(4, "0-1", "hold")), b = Open(*ParseShardSet(4, "2-3", "hold"));
+  ASSERT_TRUE(a.svc && b.svc);
+  const hash::Hash256 h = RandomHash(rng_);
+  std::set<std::string> copies;
+  for (int i = 0; i < 12; ++i) {
+    const std::string id = fmt::format("copy-{}", i);
+    ASSERT_TRUE(b.svc->Check({id, "chat", "u", Pdq(h), {}}, "test").ok());
+    copies.insert(id);
+  }
+  ContentShards sa(a.svc.get(), a.store.get(), nullptr, FastShards());
+  sa.Start();
+  WorkflowOptions o;
+  o.retry_base_ms = 60'000;
+  Workflow wf(a.svc.get(), a.store.get(), nullptr, o);
+  wf.SetContentShards(&sa);
+  wf.Start();
+  auto key = a.svc->CreateKey(Role::kRequester, "hotline", "system");
+  ASSERT_TRUE(key.ok());
+  const Principal hotline{key->first, Role::kRequester, "hotline"};
+  ASSERT_TRUE(wf.SetRequesterProfile(hotline.key_id,
+                                     {{"source_type", "trusted_flagger"}, {"trusted", true}},
+                                     hotline)
+                  .ok());
+  nlohmann::json body = {
+      {"category", "ncii"},
+      {"explanation", "an intimate image shared without consent"},
+      {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
+      {"accuracy_statement", true},
+      {"evidence", nlohmann::json::array({{{"pdq", h.ToHex()}, {"quality", 100}}})}};
+  auto made = wf.CreateRequest(hotline, body);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  const int64_t id = (*made)["id"].get<int64_t>();
+  EXPECT_EQ((*made)["status"], "approved") << made->dump();
+  // Its hash blocks at the gate already (here; at B once it has followed: milliseconds).
+  auto gate = a.svc->Check({"new-upload", "chat", "u", Pdq(h), {}}, "test");
+  ASSERT_TRUE(gate.ok());
+  EXPECT_TRUE(gate->block);
+
+  ContentShards sb(b.svc.get(), b.store.get(), nullptr, FastShards());
+  sb.Start();
+  // The workflow tries again every few seconds.
+  nlohmann::json view;
+  const auto t0 = Clock::now();
+  while (Clock::now() - t0 < std::chrono::seconds(30)) {
+    auto v = wf.GetRequest(hotline, id);
+    ASSERT_TRUE(v.ok());
+    view = *v;
+    if (view["status"] != "approved") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(view["status"], "actioned") << view.dump();
+  auto actions = wf.ListActions("pending", 0, 100);
+  ASSERT_TRUE(actions.ok());
+  std::set<std::string> removed;
+  for (const auto& act : (*actions)["actions"])
+    removed.insert(act["content_id"].get<std::string>());
+  EXPECT_EQ(removed, copies) << "one removal per copy, in every shard";
+  EXPECT_EQ((*actions)["actions"].size(), copies.size()) << "none twice";
+  EXPECT_EQ(a.svc->Stats().bank_entries, 1u) << "the held-back sweep's entry is reused";
+}
+
+}  // namespace
+}  // namespace takedown::service
+
+namespace takedown::service {
+namespace {
+
+// PostgreSQL restarted (as a crash: no checkpoint) while trusted requests are filed and swept: a
+// request the workflow accepted is never lost. Each ends actioned with one removal per copy,
+// none twice -- a sweep the restart broke is held back and taken up again by the workflow
+// (Requests::Resume) -- and the audit chain verifies.
+TEST_F(ReplicaTest, APostgresRestartDuringSweepsLosesNoRequest) {
+  Replica a = Open();
+  ASSERT_TRUE(a.svc);
+  constexpr int kPictures = 24, kCopies = 3;
+  std::vector<hash::Hash256> pictures;
+  for (int p = 0; p < kPictures; ++p) {
+    pictures.push_back(RandomHash(rng_));
+    for (int k = 0; k < kCopies; ++k) {
+      ASSERT_TRUE(
+          a.svc
+              ->Check({fmt::format("p{}-c{}", p, k), "chat", "u", Pdq(pictures.back()), {}}, "test")
+              .ok());
+    }
+  }
+  WorkflowOptions o;
+  o.retry_base_ms = 60'000;
+  Workflow wf(a.svc.get(), a.store.get(), nullptr, o);
+  wf.Start();
+  auto key = a.svc->CreateKey(Role::kRequester, "hotline", "system");
+  ASSERT_TRUE(key.ok());
+  const Principal hotline{key->first, Role::kRequester, "hotline"};
+  ASSERT_TRUE(wf.SetRequesterProfile(hotline.key_id,
+                                     {{"source_type", "trusted_flagger"}, {"trusted", true}},
+                                     hotline)
+                  .ok());
+  std::vector<int64_t> accepted;
+  int refused = 0, during = 0;
+  std::atomic<bool> restarting{false};
+  std::thread restart;
+  for (int p = 0; p < kPictures; ++p) {
+    if (p == 6) {
+      restarting = true;
+      restart = std::thread([&] {
+        EXPECT_TRUE(pg_->Restart().ok());
+        restarting = false;
+      });
+    }
+    during += restarting ? 1 : 0;
+    nlohmann::json body = {
+        {"category", "ncii"},
+        {"explanation", "an intimate image shared without consent"},
+        {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
+        {"accuracy_statement", true},
+        {"evidence", nlohmann::json::array({{{"pdq", pictures[p].ToHex()}, {"quality", 100}}})}};
+    auto made = wf.CreateRequest(hotline, body);
+    if (made.ok()) {
+      accepted.push_back((*made)["id"].get<int64_t>());
+    } else {
+      ++refused;  // not accepted: the requester sees an error and files again
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  restart.join();
+  std::printf("%zu requests accepted, %d refused; %d filed while PostgreSQL restarted\n",
+              accepted.size(), refused, during);
+  EXPECT_GE(during, 1) << "the restart overlapped no request";
+  ASSERT_GE(accepted.size(), 10u);
+  // Every accepted request ends actioned (the workflow retries every few seconds).
+  const auto t0 = Clock::now();
+  std::map<int64_t, std::string> state;
+  while (Clock::now() - t0 < std::chrono::seconds(40)) {
+    bool all = true;
+    for (int64_t id : accepted) {
+      auto v = wf.GetRequest(hotline, id);
+      state[id] = v.ok() ? (*v)["status"].get<std::string>() : v.status().ToString();
+      all = all && state[id] == "actioned";
+    }
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  for (int64_t id : accepted) EXPECT_EQ(state[id], "actioned") << "request " << id;
+  std::map<int64_t, std::set<std::string>> removed;
+  size_t actions = 0;
+  for (int64_t after = 0;;) {
+    auto page = wf.ListActions("pending", after, 100);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    const auto& list = (*page)["actions"];
+    if (list.empty()) break;
+    for (const auto& act : list) {
+      removed[act["request_id"].get<int64_t>()].insert(act["content_id"].get<std::string>());
+      ++actions;
+      after = act["action_id"].get<int64_t>();
+    }
+  }
+  for (int64_t id : accepted)
+    EXPECT_EQ(removed[id].size(), static_cast<size_t>(kCopies)) << "request " << id;
+  size_t expected = 0;
+  for (const auto& [id, ids] : removed) expected += ids.size();
+  EXPECT_EQ(actions, expected) << "a copy removed twice";
+  auto verified = store::VerifyAuditChain(*a.store);
+  EXPECT_TRUE(verified.ok()) << verified.status().ToString();
 }
 
 }  // namespace

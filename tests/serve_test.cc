@@ -1031,6 +1031,193 @@ TEST(ServeConfig, TheVideoRuleIsConfigurableAndBounded) {
   }
 }
 
+// Content shards (issue 21 item 4), as processes: A runs the workflow and holds shard 0 of 2, B is
+// a gate replica holding shard 1. A trusted request at A removes the copies recorded in both
+// shards. B killed with kill -9: /readyz and /metrics at A show shard 1 unheld within the
+// heartbeat's lifetime, and a request approved meanwhile stays approved (its hash blocks at the
+// gate); B started again, the workflow sweeps it by itself. The audit chain verifies.
+TEST_F(ServeTest, OnPostgresASweepCoversEveryContentShardAndWaitsForOneWithNoProcess) {
+  auto pg = testing::TempPostgres::Shared();
+  if (!pg.ok() && pg.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << pg.status().message();
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  auto url = (*pg)->CreateDatabase();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  const std::string store = "--store.backend postgres --store.url '" + *url + "'";
+  auto key = [&](const std::string& role) {
+    auto [rc, out] =
+        RunTakedown("admin create-key --role " + role + " --name " + role + " " + store, dir_);
+    EXPECT_EQ(rc, 0) << out;
+    return out.substr(0, out.find('\n'));
+  };
+  const std::string admin = key("admin"), platform = key("platform"), requester = key("requester");
+  auto args = [&](const std::string& role, const std::string& hold, const std::string& sub) {
+    std::filesystem::create_directories(dir_ + "/" + sub);
+    return std::vector<std::string>{"--store.backend",
+                                    "postgres",
+                                    "--store.url",
+                                    *url,
+                                    "--store.role",
+                                    role,
+                                    "--server.port",
+                                    "0",
+                                    "--content.shards",
+                                    "2",
+                                    "--content.hold",
+                                    hold,
+                                    "--evidence.key_file",
+                                    dir_ + "/evidence.key",
+                                    "--packages.signing_key_file",
+                                    dir_ + "/package-signing.key"};
+  };
+  ServerProcess a(args("all", "0", "a"), dir_ + "/a");
+  ASSERT_GT(a.port(), 0) << a.log();
+  auto b = std::make_unique<ServerProcess>(args("gate", "1", "b"), dir_ + "/b");
+  ASSERT_GT(b->port(), 0) << b->log();
+  EXPECT_NE(a.log().find("content shards: this process holds shards 0 of 2"), std::string::npos)
+      << a.log();
+  httplib::Client ca("127.0.0.1", a.port()), cb("127.0.0.1", b->port());
+  const json me = json::parse(ca.Get("/v1/whoami", Auth(requester))->body);
+  ASSERT_EQ(ca.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), Auth(admin),
+                    R"({"source_type":"trusted_flagger","trusted":true})", "application/json")
+                ->status,
+            200);
+  // Copies of two pictures uploaded through both processes; their ids fall into both shards.
+  std::map<int, std::set<std::string>> copies;
+  std::set<int> shards_used;
+  for (int pic : {1, 2}) {
+    for (int i = 0; i < 8; ++i) {
+      const std::string id = fmt::format("pic{}-copy{}", pic, i);
+      auto r = (i % 2 ? ca : cb)
+                   .Post("/v1/check", Auth(platform),
+                         json{{"content_id", id}, {"signals", {{"pdq", Pdq(pic)}}}}.dump(),
+                         "application/json");
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+      copies[pic].insert(id);
+      shards_used.insert(service::ShardOf(id, 2));
+    }
+  }
+  ASSERT_EQ(shards_used.size(), 2u);
+  auto ready = [&] { return json::parse(ca.Get("/readyz")->body); };
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // /readyz reads it once a second
+  EXPECT_EQ(ready()["content_shards"]["status"], "complete") << ready().dump() << b->log();
+  auto file = [&](int pic) {
+    json body = {{"category", "ncii"},
+                 {"explanation", "an intimate picture shared without consent"},
+                 {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
+                 {"accuracy_statement", true},
+                 {"evidence", json::array({{{"pdq", Pdq(pic)}}})}};
+    auto r = ca.Post("/v1/requests", Auth(requester), body.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : "no answer");
+    return r ? json::parse(r->body) : json();
+  };
+  auto removed = [&](int64_t request) {
+    std::set<std::string> out;
+    auto r = ca.Get("/v1/actions?state=pending&limit=100", Auth(platform));
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    if (!r) return out;
+    const json listed = json::parse(r->body);
+    for (const auto& act : listed["actions"]) {
+      if (act["request_id"].get<int64_t>() == request)
+        out.insert(act["content_id"].get<std::string>());
+    }
+    return out;
+  };
+  const json first = file(1);
+  EXPECT_EQ(first["status"], "actioned") << first.dump();
+  EXPECT_EQ(removed(first["id"].get<int64_t>()), copies[1])
+      << "a copy in some shard was missed: " << first.dump();
+
+  // B gone: shard 1 has no live process; a sweep waits for it.
+  EXPECT_EQ(b->Signal(SIGKILL), -SIGKILL);
+  const auto t0 = std::chrono::steady_clock::now();
+  while (ready()["content_shards"]["status"] != "incomplete" &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ready()["content_shards"]["unheld"], json::array({1})) << ready().dump();
+  auto metrics = ca.Get("/metrics", Auth(admin));
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("takedown_content_shards_unheld 1"), std::string::npos)
+      << metrics->body;
+  const json second = file(2);
+  const int64_t second_id = second["id"];
+  EXPECT_EQ(second["status"], "approved") << second.dump();
+  auto gate = ca.Post("/v1/check", Auth(platform),
+                      json{{"content_id", "pic2-new"}, {"signals", {{"pdq", Pdq(2)}}}}.dump(),
+                      "application/json");
+  ASSERT_TRUE(gate);
+  EXPECT_EQ(json::parse(gate->body)["decision"], "block") << "held back, yet blocking";
+  EXPECT_NE(a.log().find("content shard 1 of 2 has no live replica"), std::string::npos) << a.log();
+
+  b = std::make_unique<ServerProcess>(args("gate", "1", "b2"), dir_ + "/b2");
+  ASSERT_GT(b->port(), 0) << b->log();
+  json view;
+  const auto t1 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t1 < std::chrono::seconds(30)) {
+    view = json::parse(ca.Get(fmt::format("/v1/requests/{}", second_id), Auth(requester))->body);
+    if (view["status"] != "approved") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(view["status"], "actioned") << view.dump();
+  EXPECT_EQ(removed(second_id), copies[2]);
+  EXPECT_EQ(ready()["content_shards"]["status"], "complete");
+  EXPECT_EQ(b->Signal(SIGTERM), 0);
+  EXPECT_EQ(a.Signal(SIGTERM), 0);
+  auto [rc, out] = RunTakedown("audit verify " + store, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  // Shards need a store other processes share.
+  std::tie(rc, out) =
+      RunTakedown("serve --content.shards 2 --server.port 0 --store.path " + db_, dir_);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("content.shards 2 needs store.backend postgres"), std::string::npos) << out;
+}
+
+TEST(ServeConfig, ContentShardsAreParsedWholeAndNeedPostgres) {
+  auto none = [](const char*) -> const char* { return nullptr; };
+  auto c = cli::LoadServeConfig(
+      "", none,
+      {{"store.backend", "postgres"}, {"content.hold", "0-3, 8"}, {"content.shards", "16"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->content.total, 16);
+  EXPECT_EQ(c->content.held, (std::vector<int>{0, 1, 2, 3, 8}));
+  EXPECT_EQ(c->content.Describe(), "shards 0-3,8 of 16");
+  auto whole = cli::LoadServeConfig("", none, {});
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(whole->content.HoldsAll());
+  EXPECT_EQ(whole->content.total, 1);
+  for (const auto& [hold, what] :
+       std::vector<std::pair<std::string, std::string>>{{"16", "out of range"},
+                                                        {"3-1", "backwards"},
+                                                        {"1e1", "whole number"},
+                                                        {"0-", "whole number"},
+                                                        {"2,,3", "whole number"},
+                                                        {"-1", "whole number"}}) {
+    auto bad = cli::LoadServeConfig(
+        "", none,
+        {{"store.backend", "postgres"}, {"content.shards", "16"}, {"content.hold", hold}});
+    ASSERT_FALSE(bad.ok()) << hold;
+    EXPECT_NE(bad.status().message().find("content.hold"), std::string::npos)
+        << bad.status().message();
+    EXPECT_NE(bad.status().message().find(what), std::string::npos) << bad.status().message();
+  }
+  auto sqlite = cli::LoadServeConfig("", none, {{"content.shards", "4"}});
+  ASSERT_FALSE(sqlite.ok());
+  EXPECT_NE(sqlite.status().message().find("store.backend postgres"), std::string::npos);
+  auto too_many =
+      cli::LoadServeConfig("", none, {{"store.backend", "postgres"}, {"content.shards", "5000"}});
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.status().message().find("content.shards"), std::string::npos);
+  auto nothing = cli::LoadServeConfig("", none, {{"content.hold", "none"}});
+  ASSERT_FALSE(nothing.ok());
+  // The same content id falls into the same shard in every process and build (FNV-1a).
+  EXPECT_EQ(service::ShardOf("", 16), 14695981039346656037ull % 16);
+  EXPECT_EQ(service::ShardOf("upload-1", 1), 0);
+  std::vector<int> per(16, 0);
+  for (int i = 0; i < 16000; ++i) ++per[service::ShardOf(fmt::format("media-{}", i), 16)];
+  for (int n : per) EXPECT_NEAR(n, 1000, 150) << "content ids spread evenly over the shards";
+}
+
 TEST(ServeConfig, DocsConfigurationMdIsTheGeneratedReference) {
   auto ref = cli::ConfigReference();
   ASSERT_TRUE(ref.ok()) << ref.status().message();

@@ -31,6 +31,7 @@
 #include "takedown/dsa_submit.h"
 #include "takedown/package.h"
 #include "takedown/service.h"
+#include "takedown/shards.h"
 #include "takedown/workflow.h"
 
 namespace takedown::cli {
@@ -42,8 +43,66 @@ namespace {
 // The replica's metrics read the service: gone before it is.
 void RemoveReplicaMetrics(MetricsRegistry* metrics) {
   for (const char* m : {"takedown_replica_changes_applied_total", "takedown_replica_lag_seconds",
-                        "takedown_replica_log_errors_total"})
+                        "takedown_replica_log_errors_total", "takedown_content_shards",
+                        "takedown_content_shards_unheld", "takedown_content_shard_queries_total"})
     metrics->RemoveCallback(m);
+}
+
+// The content index split between processes (content.shards): this process's part in sweeps,
+// its metrics, and what /readyz says of the shards.
+std::unique_ptr<service::ContentShards> StartContentShards(const ServeConfig& cfg,
+                                                           service::Service* svc,
+                                                           store::DocumentStore* docs,
+                                                           MetricsRegistry* metrics,
+                                                           http::Server* server) {
+  if (cfg.content_shards <= 1) return nullptr;
+  service::ContentShards::Options o;
+  o.answer_timeout = std::chrono::seconds(cfg.content_shard_timeout_s);
+  auto shards = std::make_unique<service::ContentShards>(svc, docs, Env::Default(), o);
+  shards->Start();
+  spdlog::info("content shards: this process holds {} in memory ({} content items) as '{}'",
+               svc->shards().Describe(), svc->Stats().content_items, shards->holder());
+  using Samples = MetricsRegistry::Samples;
+  service::ContentShards* sh = shards.get();
+  const int total = cfg.content_shards;
+  const double here = static_cast<double>(svc->shards().held.size());
+  metrics->Callback("takedown_content_shards",
+                    "Shards of the content index: in all, and held by this process.", "gauge",
+                    [total, here] {
+                      return Samples{{{{"shards", "total"}}, static_cast<double>(total)},
+                                     {{{"shards", "held_here"}}, here}};
+                    });
+  metrics->Callback(
+      "takedown_content_shards_unheld",
+      "Shards of the content index no live process holds (sweeps wait for them).", "gauge", [sh] {
+        auto c = sh->RecentCheck();
+        return c.ok() ? Samples{{{}, static_cast<double>(c->unheld.size())}} : Samples{};
+      });
+  metrics->Callback("takedown_content_shard_queries_total",
+                    "Sweep queries over the content shards: asked by this process, answered "
+                    "for others, and sweeps held back (a shard unheld or silent).",
+                    "counter", [sh] {
+                      const auto st = sh->stats();
+                      return Samples{
+                          {{{"outcome", "asked"}}, static_cast<double>(st.asked)},
+                          {{{"outcome", "answered"}}, static_cast<double>(st.answered)},
+                          {{{"outcome", "held_back"}}, static_cast<double>(st.held_back)}};
+                    });
+  server->SetReadiness([sh, svc]() -> nlohmann::json {
+    nlohmann::json j = {{"total", svc->shards().total},
+                        {"held_here", service::ShardList(svc->shards().held)}};
+    auto c = sh->RecentCheck();
+    if (!c.ok()) {
+      j["status"] = "unknown";
+      j["error"] = c.status().message();
+    } else {
+      j["status"] = c->unheld.empty() ? "complete" : "incomplete";
+      j["unheld"] = c->unheld;
+      j["holders"] = c->holders;
+    }
+    return {{"content_shards", j}};
+  });
+  return shards;
 }
 
 Result<int> LockStore(const std::string& store_path) {
@@ -237,7 +296,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   spdlog::info("loading indexes from the store (/readyz answers 503 until done)");
   const auto t0 = std::chrono::steady_clock::now();
-  auto svc = service::Service::Create(store->get());
+  auto svc = service::Service::Create(store->get(), nullptr, cfg->content);
   if (!svc.ok()) {
     spdlog::error("loading the store: {}", svc.status().message());
     server.Stop();
@@ -245,6 +304,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     return 1;
   }
   (*svc)->SetVideoRule(cfg->video);
+  std::unique_ptr<service::ContentShards> shards =
+      StartContentShards(*cfg, svc->get(), store->get(), &metrics, &server);
   std::unique_ptr<sandbox::Pool> decoders;
   if (cfg->sandbox_enabled) {
     sandbox::Options so;
@@ -366,6 +427,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     http_thread.join();
     server.Attach(nullptr);
     RemoveReplicaMetrics(&metrics);
+    server.SetReadiness(nullptr);
+    shards.reset();
     svc->reset();
     decoders.reset();
     store->reset();
@@ -458,6 +521,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   auto workflow = std::make_unique<service::Workflow>(svc->get(), store->get(), std::move(sink),
                                                       wopt, Env::Default(), &metrics);
   if (dsa_database) workflow->EnableDsaSubmission(std::move(dsa_database));
+  workflow->SetContentShards(shards.get());
   workflow->Start();
   std::unique_ptr<mail::MailLine> line;
   // The email line: reading mailboxes and replying; with SMTP alone it only sends (the victims'
@@ -495,6 +559,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   line.reset();      // stops polling; queued replies stay in the store
   workflow.reset();  // stops deliveries; undelivered actions stay queued in the store
   RemoveReplicaMetrics(&metrics);
+  server.SetReadiness(nullptr);
+  shards.reset();  // a holder says it is gone
   svc->reset();
   decoders.reset();  // ends the workers
   store->reset();    // drains the write queue: every acknowledged write is committed

@@ -151,6 +151,25 @@ const std::vector<Binding>& Bindings() {
         "machine); a holder that cannot renew it in time exits first"},
        IntField(&ServeConfig::store_lease_s, 2, 600),
        true},
+      {{"content.shards", "TAKEDOWN_CONTENT_SHARDS", "--content.shards",
+        "the content index split by content id into this many shards, each held in memory by one "
+        "or more processes on the PostgreSQL store (content.hold); a sweep asks every shard. The "
+        "same at every process of a database; 1: every process holds the whole index"},
+       IntField(&ServeConfig::content_shards, 1, service::kMaxContentShards),
+       true},
+      {{"content.hold", "TAKEDOWN_CONTENT_HOLD", "--content.hold",
+        "the content shards this process holds in memory and answers sweeps for: all, none (the "
+        "upload gate and the API only), or numbers and ranges such as 0-3,8"},
+       [](ServeConfig& c, const std::string& v) {
+         c.content_hold = v;
+         return Status::Ok();
+       },
+       false},
+      {{"content.shard_timeout_s", "TAKEDOWN_CONTENT_SHARD_TIMEOUT_S", "--content.shard_timeout_s",
+        "seconds a sweep waits for the other processes' shards to answer before it is held back "
+        "(the request stays approved and is swept again)"},
+       IntField(&ServeConfig::content_shard_timeout_s, 1, 3600),
+       true},
       {{"server.host", "TAKEDOWN_SERVER_HOST", "--server.host",
         "address to listen on (loopback by default)"},
        [](ServeConfig& c, const std::string& v) {
@@ -704,6 +723,20 @@ Result<ServeConfig> LoadServeConfig(const std::string& config_path,
     if (b == nullptr) return InvalidArgument(fmt::format("unknown setting '{}'", key));
     Status st = b->set(c, value);
     if (!st.ok()) return st.WithContext(fmt::format("flag --{}", key));
+  }
+  // Settings read together, whatever order they came in.
+  TD_ASSIGN_OR_RETURN(c.content,
+                      service::ParseShardSet(c.content_shards, c.content_hold, "content.hold"));
+  if (c.content_shards > 1 && c.store_backend != "postgres") {
+    return InvalidArgument(fmt::format(
+        "content.shards {} needs store.backend postgres: a SQLite file is served by one process, "
+        "which holds the whole content index",
+        c.content_shards));
+  }
+  if (c.content_shards == 1 && c.content.HoldsNone()) {
+    return InvalidArgument(
+        "content.hold none needs content.shards above 1: with one shard every process holds the "
+        "whole content index");
   }
   return c;
 }

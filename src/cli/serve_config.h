@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "http/server.h"
 #include "match/video_match.h"
+#include "takedown/shard_set.h"
 
 namespace takedown::cli {
 
@@ -41,6 +42,14 @@ struct ServeConfig {
   std::string store_role = "all";
   // The workflow's lease on a PostgreSQL database (store.h WorkflowLease): its length in seconds.
   int store_lease_s = 15;
+  // The content index split between processes by content id (takedown/shards.h; postgres only):
+  // content.shards in all, content.hold the ones this process holds in memory ("all", "none",
+  // "0-3,8"), parsed into `content` once every setting is read; how long a sweep waits for
+  // another process's shards to answer.
+  int content_shards = 1;
+  std::string content_hold = "all";
+  int content_shard_timeout_s = 60;
+  service::ShardSet content;
   http::ServerConfig server;
   std::string log_level = "info";
   std::string webhook_url;      // "" = no webhooks: the platform acknowledges actions itself

@@ -25,6 +25,7 @@ enum class StatusCode {
   kIoError,             // reading or writing failed
   kInternal,            // a bug: an invariant did not hold
   kFailedPrecondition,  // the object is not in a state that allows this (decided twice, ...)
+  kUnavailable,         // needed elsewhere and not there now (a content shard): try again later
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -65,6 +66,7 @@ inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move
 inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }

@@ -15,10 +15,11 @@ void Server::Impl::Install() {
   const std::vector<Role> all = {Role::kPlatform, Role::kRequester, Role::kReviewer, Role::kAdmin};
   Route("GET", "/healthz", {}, [](Ctx& c) { SendJson(c.res, {{"status", "ok"}}); });
   Route("GET", "/readyz", {}, [this](Ctx& c) {
-    if (S() != nullptr)
-      SendJson(c.res, {{"status", "ready"}, {"workflow", W() != nullptr ? "running" : "not here"}});
-    else
-      SendError(c.res, 503, "unavailable", "indexes are loading");
+    if (S() == nullptr) return SendError(c.res, 503, "unavailable", "indexes are loading");
+    nlohmann::json j = {{"status", "ready"}, {"workflow", W() != nullptr ? "running" : "not here"}};
+    MutexLock l(&readiness_mu);
+    if (readiness) j.update(readiness());
+    SendJson(c.res, j);
   });
   Route("GET", "/openapi.json", {},
         [](Ctx& c) { c.res.set_content(OpenApiDocument(), "application/json"); });
@@ -396,6 +397,10 @@ void Server::Attach(service::Service* service) {
 }
 void Server::AttachWorkflow(service::Workflow* workflow) {
   impl_->wf.store(workflow, std::memory_order_release);
+}
+void Server::SetReadiness(std::function<nlohmann::json()> fn) {
+  MutexLock l(&impl_->readiness_mu);
+  impl_->readiness = std::move(fn);
 }
 
 MetricsRegistry* Server::metrics() const { return impl_->metrics; }

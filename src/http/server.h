@@ -82,6 +82,9 @@ class Server {
   void Attach(service::Service* service);
   // The workflow (requests, review, actions, appeals, reports); its routes answer 503 until then.
   void AttachWorkflow(service::Workflow* workflow);
+  // What /readyz adds to its answer once ready (the content shards' state); null: nothing.
+  // Unsetting waits for a call in progress.
+  void SetReadiness(std::function<nlohmann::json()> fn);
   // The registry behind /metrics.
   MetricsRegistry* metrics() const;
 

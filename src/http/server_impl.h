@@ -53,6 +53,8 @@ inline int HttpStatusFor(const Status& s) {
       return 415;
     case StatusCode::kFailedPrecondition:
       return 409;
+    case StatusCode::kUnavailable:
+      return 503;
     case StatusCode::kIoError:
     case StatusCode::kInternal:
       return 500;
@@ -97,6 +99,9 @@ struct Server::Impl {
   service::Workflow* W() const { return wf.load(std::memory_order_acquire); }
   ServerConfig cfg;
   ServerDeps deps;
+  // More for /readyz to say (Server::SetReadiness); called with readiness_mu held.
+  Mutex readiness_mu;
+  std::function<nlohmann::json()> readiness TD_GUARDED_BY(readiness_mu);
   std::unique_ptr<MetricsRegistry> own_metrics;
   MetricsRegistry* metrics = nullptr;
   std::unique_ptr<Front> front;

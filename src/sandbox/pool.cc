@@ -511,7 +511,7 @@ Result<std::string> Pool::RunOn(Worker& w, JobKind kind, std::span<const uint8_t
   if (std::string r = ReadAll(w.fd, &answer, sizeof(answer), deadline, watch); !r.empty())
     return fail(why_not(r));
   if (answer.magic != wire::kAnswer || answer.size > wire::kMaxAnswer ||
-      answer.value > static_cast<uint32_t>(StatusCode::kFailedPrecondition)) {
+      answer.value > static_cast<uint32_t>(StatusCode::kUnavailable)) {
     ::kill(w.pid, SIGKILL);
     ::waitpid(w.pid, nullptr, 0);
     return fail("answered outside the protocol");

@@ -124,6 +124,8 @@ class LockTable {
   std::array<Mutex, 64> mu_;
 };
 
+class ContentShards;
+
 struct WorkflowContext {
   Env* env;
   Service* svc;
@@ -131,6 +133,9 @@ struct WorkflowContext {
   WorkflowOptions opt;
   MetricsRegistry* metrics;
   LockTable request_locks;  // a request's status, decision, sweep and confirmation
+  // The content index split between processes (shards.h): sweeps ask every shard. Null: this
+  // process's content index is whole.
+  ContentShards* shards = nullptr;
 
   int64_t Now() const { return env->NowMs(); }
   // Appends an audit record (a change already made durable).

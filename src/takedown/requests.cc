@@ -242,7 +242,23 @@ Status Requests::ApplyPolicy(Request& r) {
 }
 
 Status Requests::SweepLocked(Request& r, const std::string& actor) {
-  TD_ASSIGN_OR_RETURN(int64_t actions, sweeper_->Sweep(r, actor));
+  auto swept = sweeper_->Sweep(r, actor);
+  if (!swept.ok() && (swept.status().code() == StatusCode::kUnavailable ||
+                      swept.status().code() == StatusCode::kIoError)) {
+    // Held back (a content shard with no live process; the store unreachable, a PostgreSQL
+    // restart): the request stays approved and is swept again (Resume). The bank entries this
+    // sweep made (live at the gate) are kept with it, so the next one reuses them.
+    spdlog::warn("request {}: sweep held back, retried in a few seconds: {}", r.id,
+                 swept.status().message());
+    TD_ASSIGN_OR_RETURN(Request stored, LoadRequest(ctx_->stores.docs, r.id));
+    if (stored.state == RequestState::kApproved) {
+      for (size_t i = 0; i < stored.evidence.size() && i < r.evidence.size(); ++i)
+        stored.evidence[i].entry_id = r.evidence[i].entry_id;
+      TD_RETURN_IF_ERROR(Commit(stored, RequestState::kApproved, "", "", json()));
+    }
+    return Status::Ok();
+  }
+  TD_ASSIGN_OR_RETURN(int64_t actions, std::move(swept));
   if (actions_queued_ && actions > 0) actions_queued_();
   if (actions == 0) return MaybeConfirmLocked(r.id);
   return Status::Ok();
@@ -286,6 +302,37 @@ Status Requests::MaybeConfirmLocked(int64_t id) {
   TD_RETURN_IF_ERROR(
       Commit(r, RequestState::kActioned, "system", "request.confirmed", {{"request_id", id}}));
   NotifyClosed(id);
+  return Status::Ok();
+}
+
+Status Requests::Resume(int64_t min_age_ms) {
+  const int64_t before = ctx_->Now() - min_age_ms;
+  for (RequestState state : {RequestState::kReceived, RequestState::kApproved}) {
+    for (int64_t after = 0;;) {
+      TD_ASSIGN_OR_RETURN(
+          auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
+                                                  .state = std::string(NameOf(state)),
+                                                  // approved: at any age (held back just now)
+                                                  .created_to = state == RequestState::kReceived
+                                                                    ? std::optional<int64_t>(before)
+                                                                    : std::nullopt,
+                                                  .after_id = after,
+                                                  .limit = 500}));
+      if (rows.empty()) break;
+      after = rows.back().id;
+      for (const auto& rec : rows) {
+        MutexLock l(ctx_->request_locks.For(rec.id));
+        TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
+        if (r.state != state) continue;  // moved on meanwhile
+        if (state == RequestState::kApproved) {
+          TD_RETURN_IF_ERROR(SweepLocked(r, "system"));
+        } else if (std::none_of(r.evidence.begin(), r.evidence.end(),
+                                [](const EvidenceItem& e) { return e.hashing; })) {
+          TD_RETURN_IF_ERROR(ApplyPolicy(r));  // media still hashing: its worker applies it
+        }
+      }
+    }
+  }
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 // than one request. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -89,6 +90,13 @@ class Requests {
   // After a crash: requests stored but not hashed or not through the policy, approved but not
   // swept, or actioned with every removal acknowledged are taken up again.
   Status Recover();
+  // Requests left behind while the service runs, taken up again: approved and not swept (a sweep
+  // held back: Unavailable from a content shard with no live process or no answer in time, an
+  // IoError from the store), or received more than min_age_ms ago and not through the approval
+  // policy (the store failed after storing it; media still hashing is left to its worker). The
+  // workflow calls this every few seconds; until then such a request stays approved, its bank
+  // entries live at the upload gate.
+  Status Resume(int64_t min_age_ms);
   // Starts the background hashing of media evidence (options.evidence_hash_workers threads), and
   // stops it (work in progress finishes; what waits is taken up again by Recover at the next
   // start).

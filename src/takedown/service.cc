@@ -100,11 +100,11 @@ std::string KeyHash(const std::string& key) {
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
 }
 
-Service::Service(store::Store* store, Env* env)
-    : store_(store), env_(env != nullptr ? env : Env::Default()) {}
+Service::Service(store::Store* store, Env* env, ShardSet shards)
+    : store_(store), env_(env != nullptr ? env : Env::Default()), shards_(std::move(shards)) {}
 
-Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env) {
-  std::unique_ptr<Service> s(new Service(store, env));
+Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env, ShardSet shards) {
+  std::unique_ptr<Service> s(new Service(store, env, std::move(shards)));
   s->feed_ = store->changes();
   // The log is read from before the load: nothing committed meanwhile is missed (what the load
   // also saw comes again, and is applied idempotently).
@@ -277,6 +277,7 @@ Status Service::IndexEntry(const store::BankEntryRecord& e, bool from_feed) {
 }
 
 Status Service::IndexContent(const store::ContentRecord& c) {
+  if (!shards_.HoldsContent(c.content_id)) return Status::Ok();  // another replica's shard
   bool added = c.pdq.empty();
   if (!c.pdq.empty()) {
     auto h = hash::Hash256::FromHex(c.pdq);
@@ -357,6 +358,7 @@ Status Service::Load() {
   uint64_t content = 0;
   std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> videos;
   TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
+    if (!shards_.HoldsContent(c.content_id)) return Status::Ok();  // another replica's shard
     ++content;
     if (!c.video.empty()) {
       TD_ASSIGN_OR_RETURN(auto v, StoredVideo("content", c.id, c.video));
@@ -564,6 +566,36 @@ std::vector<std::pair<int64_t, int>> Service::QueryContentVideos(
       if (vm.match) out.emplace_back(row, vm.best_distance);
     }
   }
+  return out;
+}
+
+std::vector<Service::ContentHit> Service::MatchContent(const Signals& s, int threshold,
+                                                       int min_quality) const {
+  std::map<int64_t, std::pair<std::string, int>> best;
+  auto hit = [&](int64_t row, const std::string& signal, int d) {
+    auto it = best.find(row);
+    if (it == best.end() || d < it->second.second) best[row] = {signal, d};
+  };
+  const bool pdq_usable = s.pdq && s.quality >= min_quality;
+  if (pdq_usable) {
+    for (const auto& m : QueryContentPdq(*s.pdq, threshold))
+      hit(static_cast<int64_t>(m.id), "pdq", m.distance);
+  }
+  if (s.video) {
+    for (const auto& [row, d] : QueryContentVideos(*s.video)) hit(row, "vpdq", d);
+  }
+  if (s.robust) {  // crops, borders, captions, screenshots
+    for (const auto& [row, name, d] : QueryContentRobust(*s.robust, threshold)) hit(row, name, d);
+  } else if (pdq_usable && !s.video) {
+    // Only a PDQ was reported (a hash list's, a hash-only form's): recorded uploads whose box or
+    // frame layers are that picture -- bordered, captioned, screenshotted copies.
+    RobustImage reported;
+    reported.variants.push_back({*s.pdq, s.quality});
+    for (const auto& [row, name, d] : QueryContentRobust(reported, threshold)) hit(row, name, d);
+  }
+  std::vector<ContentHit> out;
+  out.reserve(best.size());
+  for (auto& [row, b] : best) out.push_back({row, std::move(b.first), b.second});
   return out;
 }
 
@@ -896,7 +928,7 @@ void Service::IndexChecked(const PreparedCheck& p, int64_t row, CheckResult* r) 
   const Signals& s = p.signals;
   r->already_recorded = row < 0;
   r->content_row = row < 0 ? -row : row;
-  if (!r->already_recorded) {
+  if (!r->already_recorded && shards_.HoldsContent(p.content_id)) {
     content_.fetch_add(1);
     // IfAbsent: a replica's whole-store reload (Resync) may have put it there first.
     if (s.pdq) (void)content_pdq_->AddIfAbsent(static_cast<uint64_t>(r->content_row), *s.pdq);
@@ -1002,14 +1034,16 @@ Result<int64_t> Service::Backfill(const std::vector<CheckRequest>& items,
                     it.signals.md5, it.signals.sha256, "live", 0});
   }
   TD_ASSIGN_OR_RETURN(auto ids, store_->RecordContentBatch(rows));
-  int64_t added = 0;
+  int64_t added = 0, indexed = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] <= 0) continue;
     ++added;
+    if (!shards_.HoldsContent(items[i].content_id)) continue;  // another replica's shard
+    ++indexed;
     if (items[i].signals.pdq)
       (void)content_pdq_->AddIfAbsent(static_cast<uint64_t>(ids[i]), *items[i].signals.pdq);
   }
-  content_.fetch_add(static_cast<uint64_t>(added));
+  content_.fetch_add(static_cast<uint64_t>(indexed));
   TD_RETURN_IF_ERROR(store_
                          ->AppendAudit(actor, "content.backfilled",
                                        Json({{"items", items.size()}, {"new", added}}))

@@ -31,6 +31,7 @@
 #include "media/preview.h"
 #include "store/store.h"
 #include "takedown/roles.h"
+#include "takedown/shard_set.h"
 
 namespace takedown::match {
 struct FileSignals;
@@ -149,7 +150,7 @@ std::string GateBlockKey(int64_t content_row);
 
 struct ServiceStats {
   uint64_t bank_entries = 0;
-  uint64_t content_items = 0;
+  uint64_t content_items = 0;  // in this process's content shards (all of them by default)
   uint64_t checks = 0;
   uint64_t blocked = 0;
 };
@@ -159,8 +160,10 @@ class Service {
   // env: the randomness of new keys and the temporary storage of videos being hashed
   // (Env::Default() when null).
   // With a store several processes share (store::Store::changes: PostgreSQL), the service also
-  // follows the others (CatchUp).
-  static Result<std::unique_ptr<Service>> Create(store::Store* store, Env* env = nullptr);
+  // follows the others (CatchUp). shards: the content index's shards this process holds in
+  // memory (shard_set.h; all by default); the bank indexes are whole in every process.
+  static Result<std::unique_ptr<Service>> Create(store::Store* store, Env* env = nullptr,
+                                                 ShardSet shards = {});
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -299,6 +302,19 @@ class Service {
   std::vector<index::Match> QueryContentPdq(const hash::Hash256& h, int r) const {
     return content_pdq_->Query(h, r);
   }
+  // What a sweep finds of reported signals in this process's content index (the shards it
+  // holds): its PDQ (quality at least min_quality) within threshold, its video by the video
+  // rule, its robust signals (or, for a plain PDQ, the recorded uploads' boxes and frame layers).
+  // One hit per row, the best signal by distance. Exact digests are not here: they are looked
+  // up in the store, which holds every shard.
+  struct ContentHit {
+    int64_t row = 0;
+    std::string signal;
+    int distance = 0;
+  };
+  std::vector<ContentHit> MatchContent(const Signals& s, int threshold, int min_quality) const;
+  // The content shards this process holds.
+  const ShardSet& shards() const { return shards_; }
 
   ServiceStats Stats() const;
 
@@ -311,7 +327,7 @@ class Service {
     // the upload can undo by itself (its dihedral PDQs, its norm, box and layers).
     bool hash_only = false;
   };
-  Service(store::Store* store, Env* env);
+  Service(store::Store* store, Env* env, ShardSet shards);
   Status Load();
   // The follower (Follow, CatchUp): a read of the change log and what it applies, one at a time.
   void Follow() TD_EXCLUDES(follow_mu_, mu_);
@@ -333,6 +349,7 @@ class Service {
 
   store::Store* store_;
   Env* env_;
+  const ShardSet shards_;
   // The hooks run with hooks_mu_ held (blocks are rare beside checks): setting one waits for the
   // calls in progress, so what a hook uses may go once it is unset.
   Mutex hooks_mu_;

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "takedown/shards.h"
+
 namespace takedown::service {
 
 using nlohmann::json;
@@ -25,38 +27,32 @@ Result<store::BankRecord> Sweeper::BankFor(Category category) {
 
 Status Sweeper::Match(const Signals& s, int64_t entry, int threshold, int64_t located_row,
                       std::map<int64_t, Hit>* hits) {
-  // Replicas: what the others recorded until now is in this one's content index first.
-  TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());
   auto hit = [&](int64_t row, const std::string& signal, int d) {
     auto it = hits->find(row);
     if (it == hits->end() || d < it->second.distance) (*hits)[row] = {signal, d, entry};
   };
-  if (s.pdq && s.quality >= ctx_->opt.min_quality) {
-    for (const auto& m : ctx_->svc->QueryContentPdq(*s.pdq, threshold)) {
-      hit(static_cast<int64_t>(m.id), "pdq", m.distance);
-    }
+  // The content index in memory: every shard of it (shards.h), or this process's whole one with
+  // what the other replicas recorded until now read first.
+  std::vector<Service::ContentHit> found;
+  if (ctx_->shards != nullptr) {
+    TD_ASSIGN_OR_RETURN(found, ctx_->shards->Match(s, threshold, ctx_->opt.min_quality));
+  } else {
+    TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());
+    found = ctx_->svc->MatchContent(s, threshold, ctx_->opt.min_quality);
   }
-  if (!s.md5.empty() || !s.sha256.empty()) {
+  // PDQ first, then the exact digests, then the rest: of signals at one distance, the first named
+  // is the one an action reports.
+  for (const auto& h : found) {
+    if (h.signal == "pdq") hit(h.row, h.signal, h.distance);
+  }
+  if (!s.md5.empty() || !s.sha256.empty()) {  // the store holds every shard
     TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.content->FindContentByDigest(s.md5, s.sha256));
     for (const auto& c : rows) {
       hit(c.id, !s.sha256.empty() && c.sha256 == s.sha256 ? "sha256" : "md5", 0);
     }
   }
-  if (s.video) {
-    for (const auto& [row, d] : ctx_->svc->QueryContentVideos(*s.video)) hit(row, "vpdq", d);
-  }
-  if (s.robust) {  // crops, borders, captions, screenshots
-    for (const auto& [row, name, d] : ctx_->svc->QueryContentRobust(*s.robust, threshold)) {
-      hit(row, name, d);
-    }
-  } else if (s.pdq && !s.video && s.quality >= ctx_->opt.min_quality) {
-    // Only a PDQ was reported (a hash list's, a hash-only form's): recorded uploads whose box or
-    // frame layers are that picture -- bordered, captioned, screenshotted copies.
-    service::RobustImage reported;
-    reported.variants.push_back({*s.pdq, s.quality});
-    for (const auto& [row, name, d] : ctx_->svc->QueryContentRobust(reported, threshold)) {
-      hit(row, name, d);
-    }
+  for (const auto& h : found) {
+    if (h.signal != "pdq") hit(h.row, h.signal, h.distance);
   }
   if (located_row != 0) hit(located_row, "location", 0);
   return Status::Ok();
@@ -87,14 +83,14 @@ Result<int64_t> Sweeper::Sweep(Request& r, const std::string& actor) {
   for (auto& ev : r.evidence) {
     if (!ev.usable) continue;
     TD_ASSIGN_OR_RETURN(Signals s, evidence_->SignalsOf(ev));
-    int64_t entry = 0;
-    if (s.pdq || !s.md5.empty() || !s.sha256.empty() || s.video) {
+    int64_t entry = ev.entry_id;  // made by an earlier sweep of r that was held back
+    if (entry == 0 && (s.pdq || !s.md5.empty() || !s.sha256.empty() || s.video)) {
       EntrySpec spec{s, {}, fmt::format("request:{}", r.id), std::to_string(r.id)};
       TD_ASSIGN_OR_RETURN(auto e, ctx_->svc->AddEntry(bank.name, spec, actor));  // live at the gate
       entry = e.id;
       ev.entry_id = entry;
-      entry_ids.push_back(entry);
     }
+    if (entry != 0) entry_ids.push_back(entry);
     TD_RETURN_IF_ERROR(Match(s, entry, bank.pdq_threshold, ev.content_row, &hits));
   }
 

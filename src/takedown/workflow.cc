@@ -78,6 +78,7 @@ Workflow::~Workflow() {
   }
   stop_cv_.SignalAll();
   if (retention_.joinable()) retention_.join();
+  if (resume_.joinable()) resume_.join();
   requests_->StopHashing();
   if (dsa_) ctx_.svc->SetBlockHook(nullptr);
   if (uploaders_->on()) ctx_.svc->SetBlockedHook(nullptr);
@@ -148,6 +149,7 @@ void Workflow::Start() {
   if (Status st = requests_->Recover(); !st.ok())
     spdlog::error("workflow: recovery: {}", st.message());
   if (evidence_->retains()) retention_ = std::thread([this] { RetentionLoop(); });
+  resume_ = std::thread([this] { ResumeLoop(); });
   actions_->Start();
   if (dsa_) dsa_->Start();
 }
@@ -176,6 +178,18 @@ void Workflow::RetentionLoop() {
     stop_mu_.Lock();
     if (stopping_) break;
     stop_cv_.WaitFor(&stop_mu_, std::chrono::seconds(std::max(1, ctx_.opt.retention_sweep_s)));
+  }
+}
+
+void Workflow::ResumeLoop() {
+  MutexLock l(&stop_mu_);
+  while (!stopping_) {
+    stop_cv_.WaitFor(&stop_mu_, kResumeEvery);
+    if (stopping_) break;
+    stop_mu_.Unlock();
+    if (Status st = requests_->Resume(kResumeAfter.count()); !st.ok())
+      spdlog::warn("workflow: taking up requests left behind: {} (tried again)", st.message());
+    stop_mu_.Lock();
   }
 }
 

@@ -61,6 +61,14 @@ class Workflow {
   // Takes up requests an earlier run left half-done, then starts delivering due actions (also
   // those left by an earlier run) and deleting evidence whose retention ended.
   void Start();
+  // The content index split between processes (shards.h): sweeps ask every shard. Call before
+  // Start(); shards must outlive the workflow.
+  void SetContentShards(ContentShards* shards) { ctx_.shards = shards; }
+  // Every kResumeEvery the workflow takes up requests left behind (Requests::Resume): sweeps held
+  // back (a content shard with no live process, the store failing), and requests received more
+  // than kResumeAfter ago that never went through the approval policy.
+  static constexpr std::chrono::seconds kResumeEvery{5};
+  static constexpr std::chrono::milliseconds kResumeAfter{30000};
 
   // Requester profiles (admin); see profiles.h.
   Result<json> SetRequesterProfile(int64_t key_id, const json& profile, const Principal& who);
@@ -173,6 +181,7 @@ class Workflow {
 
  private:
   void RetentionLoop() TD_EXCLUDES(stop_mu_);
+  void ResumeLoop() TD_EXCLUDES(stop_mu_);
   void RegisterMetrics();
 
   std::unique_ptr<MetricsRegistry> own_metrics_;
@@ -197,6 +206,7 @@ class Workflow {
   CondVar stop_cv_;
   bool stopping_ TD_GUARDED_BY(stop_mu_) = false;
   std::thread retention_;
+  std::thread resume_;
 };
 
 }  // namespace takedown::service
