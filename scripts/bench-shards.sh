@@ -33,6 +33,7 @@ psql "host=$sock user=takedown dbname=postgres" -qc "CREATE DATABASE takedown"
 url="host=$sock user=takedown dbname=takedown"
 args=(--store-url "$url" --content "$CONTENT" --reported "$REPORTED" --shards "$SHARDS")
 "$BENCH" shards-seed "${args[@]}"
+psql "$url" -Atc "SELECT 'content table with its indexes: ' || pg_size_pretty(pg_total_relation_size('content')) || ', ' || (pg_total_relation_size('content') / greatest(count(*), 1)) || ' bytes a row' FROM content"
 
 rss() { awk '/^VmRSS:/ {printf "%d", $2/1024}' "/proc/$1/status"; }
 start() {  # NAME ARGS...: a gate replica; waits until it is ready

@@ -149,6 +149,37 @@ TEST_P(StoreContract, ContentIsRecordedOncePerContentIdAndFoundByDigest) {
   EXPECT_EQ((*store_->FindContent("m1199"))->id, (*big)[1199]);
   EXPECT_EQ((*store_->FindContent("m3"))->id, (*big)[3]);
   EXPECT_EQ(*store_->CountContent(), 2 + 1199);
+
+  // A replica's load of some shards (PostgreSQL filters in SQL): exactly the records whose
+  // ContentShardOf is one of them, every one once, in id order.
+  for (const auto& shards : std::vector<std::vector<int>>{{0}, {1, 3}, {0, 1, 2, 3}, {}}) {
+    std::set<std::string> want, got;
+    ASSERT_TRUE(store_
+                    ->ScanContent([&](const ContentRecord& c) {
+                      if (std::count(shards.begin(), shards.end(), ContentShardOf(c.content_id, 4)))
+                        want.insert(c.content_id);
+                      return Status::Ok();
+                    })
+                    .ok());
+    int64_t last = 0;
+    size_t calls = 0;
+    ASSERT_TRUE(store_
+                    ->ScanContentShards(4, shards,
+                                        [&](const ContentRecord& c) {
+                                          EXPECT_GT(c.id, last) << "in id order";
+                                          last = c.id;
+                                          ++calls;
+                                          got.insert(c.content_id);
+                                          return Status::Ok();
+                                        })
+                    .ok());
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(calls, got.size());
+    if (shards.size() == 4) EXPECT_EQ(got.size(), 1201u);
+  }
+  // The shard function is MD5's first four bytes (PostgreSQL computes the same).
+  EXPECT_EQ(ContentIdHash(""), 0xd41d8cd9u);
+  EXPECT_EQ(ContentIdHash("upload-1"), 0x3d751e14u);
 }
 
 TEST_P(StoreContract, ConcurrentWritesAreAllCommittedWithDistinctIds) {

@@ -611,6 +611,28 @@ class PostgresStore final : public Store, public ChangeFeed {
     }
   }
 
+  Status ScanContentShards(int total, const std::vector<int>& shards,
+                           const std::function<Status(const ContentRecord&)>& fn) override {
+    if (total <= 1) return ScanContent(fn);
+    if (shards.empty()) return Status::Ok();
+    // ContentShardOf in SQL: the first four bytes of md5(content_id) as an unsigned number.
+    std::string in;
+    for (const int s : shards) in += fmt::format("{}{}", in.empty() ? "" : ",", s);
+    int64_t after = 0;
+    for (;;) {
+      Params p;
+      const std::string sql = fmt::format(
+          "SELECT " TD_CONTENT_COLUMNS
+          " FROM content WHERE id > {} AND (('x' || substr(md5(content_id), 1, 8))::bit(32)::bigint"
+          " % {}) IN ({}) ORDER BY id LIMIT {}",
+          p.Add(after), p.Add(int64_t{total}), in, p.Add(int64_t{kScanPage}));
+      TD_ASSIGN_OR_RETURN(auto page, ReadAll<ContentRecord>(sql, p, &ContentFrom));
+      for (const auto& c : page) TD_RETURN_IF_ERROR(fn(c));
+      if (page.size() < static_cast<size_t>(kScanPage)) return Status::Ok();
+      after = page.back().id;
+    }
+  }
+
   Result<int64_t> CountContent() override {
     TD_ASSIGN_OR_RETURN(auto n, ReadAll<int64_t>("SELECT count(*) FROM content", Params(),
                                                  [](const Rows& r, int i) { return r.Int(i, 0); }));

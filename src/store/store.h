@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/env.h"
@@ -73,6 +74,15 @@ struct ContentRecord {
   std::string video;   // a video's frame signals (JSON), or ""
   std::string robust;  // an image's robust signals (JSON: norm, box, bank variants), or ""
 };
+
+// The content index's shard of a content id when it is split into `total` shards: the first four
+// bytes of MD5(content_id), big-endian, modulo total. MD5 because PostgreSQL computes the same
+// (ScanContentShards filters on the server); any process, build or backend agrees.
+uint32_t ContentIdHash(std::string_view content_id);
+inline int ContentShardOf(std::string_view content_id, int total) {
+  return total <= 1 ? 0
+                    : static_cast<int>(ContentIdHash(content_id) % static_cast<uint32_t>(total));
+}
 
 struct AuditRecord {
   int64_t seq = 0;
@@ -177,6 +187,19 @@ class ContentStore {
   // Calls fn for every content record in id order without holding them all (start-up over tens
   // of millions); stops at, and returns, fn's first error. fn must not call the store.
   virtual Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) = 0;
+  // The same over the records of some shards only (ContentShardOf(content_id, total) in `shards`,
+  // ascending): a replica loading its shards. PostgreSQL filters on the server; this default
+  // reads every record and filters here.
+  virtual Status ScanContentShards(int total, const std::vector<int>& shards,
+                                   const std::function<Status(const ContentRecord&)>& fn) {
+    return ScanContent([&](const ContentRecord& c) {
+      const int s = ContentShardOf(c.content_id, total);
+      for (const int held : shards) {
+        if (held == s) return fn(c);
+      }
+      return Status::Ok();
+    });
+  }
   virtual Result<int64_t> CountContent() = 0;
 
   // One content record by row id, by the platform's content id, or by file digest (md5 or sha256,

@@ -219,8 +219,8 @@ Status Service::Resync() {
   }
   TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
   for (const auto& e : entries) TD_RETURN_IF_ERROR(IndexEntry(e, /*from_feed=*/true));
-  TD_RETURN_IF_ERROR(
-      store_->ScanContent([&](const store::ContentRecord& c) { return IndexContent(c); }));
+  TD_RETURN_IF_ERROR(store_->ScanContentShards(
+      shards_.total, shards_.held, [&](const store::ContentRecord& c) { return IndexContent(c); }));
   last_read_ = SteadyMs();
   resyncs_.fetch_add(1);
   return Status::Ok();
@@ -357,35 +357,37 @@ Status Service::Load() {
   std::vector<uint64_t> norm_ids, box_ids, layer_ids;
   uint64_t content = 0;
   std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> videos;
-  TD_RETURN_IF_ERROR(store_->ScanContent([&](const store::ContentRecord& c) -> Status {
-    if (!shards_.HoldsContent(c.content_id)) return Status::Ok();  // another replica's shard
-    ++content;
-    if (!c.video.empty()) {
-      TD_ASSIGN_OR_RETURN(auto v, StoredVideo("content", c.id, c.video));
-      videos.emplace_back(c.id, std::move(v));
-    }
-    if (!c.robust.empty()) {
-      TD_ASSIGN_OR_RETURN(auto r, StoredRobust("content", c.id, c.robust));
-      if (r->norm) {
-        norm_hs.push_back(r->norm->hash);
-        norm_ids.push_back(static_cast<uint64_t>(c.id));
-      }
-      if (r->box) {
-        box_hs.push_back(r->box->hash);
-        box_ids.push_back(static_cast<uint64_t>(c.id));
-      }
-      for (size_t k = 0; k < r->layers.size(); ++k) {
-        layer_hs.push_back(r->layers[k].hash);
-        layer_ids.push_back(LayerId(c.id, k));
-      }
-    }
-    if (c.pdq.empty()) return Status::Ok();
-    auto h = hash::Hash256::FromHex(c.pdq);
-    if (!h.ok()) return DataLoss(fmt::format("content {}: bad stored hash", c.id));
-    hs.push_back(*h);
-    ids.push_back(static_cast<uint64_t>(c.id));
-    return Status::Ok();
-  }));
+  // This process's shards only (all of them by default): PostgreSQL sends no other row.
+  TD_RETURN_IF_ERROR(store_->ScanContentShards(
+      shards_.total, shards_.held, [&](const store::ContentRecord& c) -> Status {
+        if (!shards_.HoldsContent(c.content_id)) return Status::Ok();  // another replica's shard
+        ++content;
+        if (!c.video.empty()) {
+          TD_ASSIGN_OR_RETURN(auto v, StoredVideo("content", c.id, c.video));
+          videos.emplace_back(c.id, std::move(v));
+        }
+        if (!c.robust.empty()) {
+          TD_ASSIGN_OR_RETURN(auto r, StoredRobust("content", c.id, c.robust));
+          if (r->norm) {
+            norm_hs.push_back(r->norm->hash);
+            norm_ids.push_back(static_cast<uint64_t>(c.id));
+          }
+          if (r->box) {
+            box_hs.push_back(r->box->hash);
+            box_ids.push_back(static_cast<uint64_t>(c.id));
+          }
+          for (size_t k = 0; k < r->layers.size(); ++k) {
+            layer_hs.push_back(r->layers[k].hash);
+            layer_ids.push_back(LayerId(c.id, k));
+          }
+        }
+        if (c.pdq.empty()) return Status::Ok();
+        auto h = hash::Hash256::FromHex(c.pdq);
+        if (!h.ok()) return DataLoss(fmt::format("content {}: bad stored hash", c.id));
+        hs.push_back(*h);
+        ids.push_back(static_cast<uint64_t>(c.id));
+        return Status::Ok();
+      }));
   TD_ASSIGN_OR_RETURN(content_pdq_, index::HashIndex::Build(hs, ids, {}));
   TD_ASSIGN_OR_RETURN(content_norm_, index::HashIndex::Build(norm_hs, norm_ids, {}));
   TD_ASSIGN_OR_RETURN(content_box_, index::HashIndex::Build(box_hs, box_ids, {}));

@@ -6,17 +6,12 @@
 
 #include "core/numbers.h"
 #include "core/text.h"
+#include "store/store.h"
 
 namespace takedown::service {
 
 int ShardOf(std::string_view content_id, int total) {
-  if (total <= 1) return 0;
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : content_id) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return static_cast<int>(h % static_cast<uint64_t>(total));
+  return store::ContentShardOf(content_id, total);
 }
 
 ShardSet ShardSet::All(int total) {

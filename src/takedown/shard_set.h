@@ -15,8 +15,9 @@ namespace takedown::service {
 // The most shards a content index may be split into.
 inline constexpr int kMaxContentShards = 4096;
 
-// FNV-1a (64 bits) of the platform's content id, modulo total: the same in every process and
-// every build, so that replicas agree on where an item lives.
+// The first four bytes of MD5 of the platform's content id, modulo total (store::ContentShardOf):
+// the same in every process, every build and in PostgreSQL, so that replicas agree on where an
+// item lives and each reads only its shards' rows.
 int ShardOf(std::string_view content_id, int total);
 
 struct ShardSet {

@@ -41,6 +41,7 @@ ContentShards::~ContentShards() {
   }
   cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
+  CloseAsked();
   if (holder_doc_ != 0) {
     if (Status st = Heartbeat(false); !st.ok())
       spdlog::warn("content shards: saying this holder is gone: {}", st.message());
@@ -237,12 +238,16 @@ Result<std::vector<Service::ContentHit>> ContentShards::Match(const Signals& s, 
         }
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  // Closed: holders pass it over from now on (deleted with the answers after an hour).
+  // Closed by Run's thread: holders pass it over from then on (deleted with the answers after an
+  // hour).
   q.state = result.ok() ? "done" : "abandoned";
-  if (auto closed = docs_->PutDocs({q}); !closed.ok())
-    spdlog::warn("content shards: closing query {}: {}", q.id, closed.status().message());
+  {
+    MutexLock l(&mu_);
+    to_close_.push_back(std::move(q));
+  }
+  cv_.SignalAll();
   if (!result.ok()) {
     held_back_.fetch_add(1);
     return result;
@@ -321,6 +326,17 @@ void ContentShards::DeleteOld() {
   }
 }
 
+void ContentShards::CloseAsked() {
+  std::vector<store::DocRecord> close;
+  {
+    MutexLock l(&mu_);
+    close.swap(to_close_);
+  }
+  if (close.empty()) return;
+  if (auto closed = docs_->PutDocs(close); !closed.ok())
+    spdlog::warn("content shards: closing {} queries: {}", close.size(), closed.status().message());
+}
+
 void ContentShards::Run() {
   const bool holds = !svc_->shards().HoldsNone();
   int64_t last_beat = env_->NowMs(), last_clean = 0;
@@ -336,6 +352,7 @@ void ContentShards::Run() {
       if (Status st = AnswerOpenQueries(); !st.ok() && errors++ % 20 == 0)
         spdlog::warn("content shards: answering queries: {} (retried)", st.message());
     }
+    CloseAsked();
     if (now - last_clean >= 60'000) {
       last_clean = now;
       DeleteOld();

@@ -38,7 +38,7 @@ inline constexpr std::string_view kShardAnswerDoc = "content_shard_answer";
 class ContentShards {
  public:
   struct Options {
-    std::chrono::milliseconds poll{50};          // how often a holder looks for new queries
+    std::chrono::milliseconds poll{25};          // how often a holder looks for new queries
     std::chrono::milliseconds heartbeat{1000};   // how often a holder says it is alive
     std::chrono::milliseconds holder_ttl{5000};  // silent this long: gone
     std::chrono::milliseconds answer_timeout{60000};
@@ -82,6 +82,7 @@ class ContentShards {
   Status Heartbeat(bool live);
   Status AnswerOpenQueries();
   void DeleteOld();
+  void CloseAsked() TD_EXCLUDES(mu_);
   bool Stopping() TD_EXCLUDES(mu_);
 
   Service* svc_;
@@ -92,6 +93,8 @@ class ContentShards {
   int64_t holder_doc_ = 0, holder_epoch_ = -1;  // the current heartbeat document (Run's thread)
   int64_t scan_after_ = 0;                      // queries at or below this id are all seen
   std::set<int64_t> done_;                      // queries answered or passed over, above it
+  // Queries answered in full or given up, closed by Run's thread (off the asking sweep's path).
+  std::vector<store::DocRecord> to_close_ TD_GUARDED_BY(mu_);
   Mutex cache_mu_;
   int64_t cached_at_ TD_GUARDED_BY(cache_mu_) = 0;
   Result<Coverage> cached_ TD_GUARDED_BY(cache_mu_) = Coverage{};
