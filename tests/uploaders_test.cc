@@ -306,6 +306,47 @@ TEST_F(UploadersTest, StrikesOutsideTheWindowDoNotCountAndTheRuleFiresAgainWhenR
   EXPECT_EQ((*report)["account_actions"]["by_measure"]["restrict"], 2);
 }
 
+// Blocks at the gate while no process runs the workflow (a failover, an outage: gate replicas
+// keep blocking) reach no hook; the workflow that starts next counts them from its last mark, and
+// a start after that counts none of them again.
+TEST_F(UploadersTest, BlocksMadeWhileTheWorkflowWasDownAreCountedWhenItStarts) {
+  Open("ncii=2:warn", 30);
+  const auto photo = Jpeg(11, 95);
+  Report(photo);
+  wf_->Start();
+  env_.AdvanceMs(2 * 60'000);
+  wf_.reset();  // the workflow's process is gone; the gate goes on
+  EXPECT_TRUE(Upload("down-1", "chat", "u-eve", Jpeg(11, 70)));
+  EXPECT_TRUE(Upload("down-2", "chat", "u-eve", Jpeg(11, 75)));
+  auto start = [&] {
+    WorkflowOptions o;
+    o.retry_base_ms = 60'000;
+    o.repeat_uploader_policy = "ncii=2:warn";
+    o.repeat_uploader_window_days = 30;
+    auto sink = std::make_unique<RecordingSink>();
+    sink_ = sink.get();
+    wf_ = std::make_unique<Workflow>(svc_.get(), store_.get(), std::move(sink), o, &env_);
+    wf_->Start();
+    wf_->DeliverDueNow();
+  };
+  start();
+  ASSERT_EQ(sink_->Accounts().size(), 1u) << "the two blocks were not counted";
+  EXPECT_EQ(sink_->Accounts()[0]["measure"], "warn");
+  EXPECT_EQ(sink_->Accounts()[0]["uploader_id"], "u-eve");
+  EXPECT_EQ(sink_->Accounts()[0]["content_ids"], json::array({"down-1", "down-2"}));
+  wf_.reset();
+  start();
+  EXPECT_TRUE(sink_->Accounts().empty()) << "counted twice";
+  auto queued = wf_->ListActions("pending", 0, 100);
+  ASSERT_TRUE(queued.ok());
+  int warnings = 0;
+  for (const auto& a : (*queued)["actions"]) warnings += a["kind"] == "account_action";
+  auto sent = wf_->ListActions("acknowledged", 0, 100);
+  ASSERT_TRUE(sent.ok());
+  for (const auto& a : (*sent)["actions"]) warnings += a["kind"] == "account_action";
+  EXPECT_EQ(warnings, 1);
+}
+
 TEST_F(UploadersTest, WithoutAPolicyNothingIsCountedOrSent) {
   Open("", 30);
   const auto photo = Jpeg(8, 95);

@@ -183,27 +183,33 @@ Status Service::ReadAndApply(std::vector<Blocked>* blocks) {
     } else if (ch.kind == "content" && ch.content) {
       TD_RETURN_IF_ERROR(IndexContent(*ch.content));
     } else if (ch.kind == "block" && ch.doc && HasBlockedHook()) {
-      auto j = nlohmann::json::parse(ch.doc->doc, nullptr, false);
-      if (!j.is_object()) continue;
-      Blocked b;
-      b.block_id = ch.doc->id;
-      b.content_row = ch.doc->owner;
-      b.request_id = j.value("request_id", int64_t{0});
-      b.blocked_ms = j.value("blocked_ms", int64_t{0});
-      b.content_id = j.value("content_id", "");
-      b.chat_id = j.value("chat_id", "");
-      b.uploader_id = j.value("uploader_id", "");
-      b.media = j.value("media", "");
-      if (j.contains("matches") && j["matches"].is_array() && !j["matches"].empty() &&
-          j["matches"][0].is_object())
-        b.category = j["matches"][0].value("category", "");
-      blocks->push_back(std::move(b));
+      auto b = BlockedOf(*ch.doc);
+      if (!b) continue;
+      blocks->push_back(std::move(*b));
     } else {
       continue;
     }
     applied_.fetch_add(1);
   }
   return Status::Ok();
+}
+
+std::optional<Service::Blocked> Service::BlockedOf(const store::DocRecord& d) {
+  auto j = nlohmann::json::parse(d.doc, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  Blocked b;
+  b.block_id = d.id;
+  b.content_row = d.owner;
+  b.request_id = j.value("request_id", int64_t{0});
+  b.blocked_ms = j.value("blocked_ms", int64_t{0});
+  b.content_id = j.value("content_id", "");
+  b.chat_id = j.value("chat_id", "");
+  b.uploader_id = j.value("uploader_id", "");
+  b.media = j.value("media", "");
+  if (j.contains("matches") && j["matches"].is_array() && !j["matches"].empty() &&
+      j["matches"][0].is_object())
+    b.category = j["matches"][0].value("category", "");
+  return b;
 }
 
 Status Service::Resync() {

@@ -262,6 +262,8 @@ class Service {
     int64_t block_id = 0, content_row = 0, request_id = 0, blocked_ms = 0;
     std::string content_id, chat_id, uploader_id, category, media;
   };
+  // A gate_block document (kGateBlockDoc) as the hook is told of it; none for one unreadable.
+  static std::optional<Blocked> BlockedOf(const store::DocRecord& d);
   using BlockedHook = std::function<void(const Blocked&)>;
   void SetBlockedHook(BlockedHook hook) TD_EXCLUDES(hooks_mu_) {
     MutexLock l(&hooks_mu_);

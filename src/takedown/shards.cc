@@ -170,9 +170,11 @@ Result<std::vector<Service::ContentHit>> ContentShards::Match(const Signals& s, 
     auto it = best.find(row);
     if (it == best.end() || d < it->second.second) best[row] = {signal, d};
   };
-  TD_RETURN_IF_ERROR(svc_->CatchUp());
-  for (const auto& h : svc_->MatchContent(s, threshold, min_quality))
-    offer(h.row, h.signal, h.distance);
+  Status result = svc_->CatchUp();
+  if (result.ok()) {
+    for (const auto& h : svc_->MatchContent(s, threshold, min_quality))
+      offer(h.row, h.signal, h.distance);
+  }
 
   std::vector<bool> answered(static_cast<size_t>(mine.total), false);
   for (const int sh : mine.held) answered[static_cast<size_t>(sh)] = true;
@@ -185,8 +187,7 @@ Result<std::vector<Service::ContentHit>> ContentShards::Match(const Signals& s, 
   };
   std::set<int64_t> read;  // answers merged
   int64_t last_check = t0;
-  Status result = Status::Ok();
-  while (true) {
+  while (result.ok()) {
     auto rows = docs_->FindDocs(
         {.kind = std::string(kShardAnswerDoc), .owner = q.id, .after_id = 0, .limit = 10000});
     if (!rows.ok()) {

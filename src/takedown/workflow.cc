@@ -9,6 +9,24 @@
 #include "core/text.h"
 
 namespace takedown::service {
+namespace {
+
+// A block at the upload gate as an uploader's strike (counted once: its ref is the block's).
+std::pair<std::string, Uploaders::Strike> StrikeOf(const Service::Blocked& b) {
+  const Category category = EnumFromName<Category>(b.category).value_or(Category::kOther);
+  return {b.uploader_id,
+          {fmt::format("blocked:{}", b.block_id), category, b.blocked_ms, b.content_id, b.chat_id,
+           b.media, b.request_id, b.blocked_ms}};
+}
+
+// How far blocks at the gate are known to be counted as strikes (a document of its own): a
+// workflow starting counts the blocks made since, less a margin -- those made while no process
+// ran the workflow (a failover, an outage), which no hook was told of.
+constexpr std::string_view kBlocksCountedDoc = "strikes_counted";
+constexpr int64_t kBlocksCountedMarginMs = 300'000;
+constexpr int64_t kBlocksCountedFirstMs = 86'400'000;  // no mark yet: the last day
+
+}  // namespace
 
 Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSink> sink,
                    WorkflowOptions options, Env* env, MetricsRegistry* metrics)
@@ -44,11 +62,7 @@ Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSi
       return uploaders->Void(removal.uploader_id, fmt::format("removed:{}", removal.id));
     });
     ctx_.svc->SetBlockedHook([uploaders](const Service::Blocked& b) {
-      const Category category = EnumFromName<Category>(b.category).value_or(Category::kOther);
-      Status st =
-          uploaders->Count({{b.uploader_id,
-                             {fmt::format("blocked:{}", b.block_id), category, b.blocked_ms,
-                              b.content_id, b.chat_id, b.media, b.request_id, b.blocked_ms}}});
+      Status st = uploaders->Count({StrikeOf(b)});
       if (!st.ok()) {
         spdlog::error("uploaders: block {} of '{}' not counted: {}", b.block_id, b.uploader_id,
                       st.message());
@@ -148,6 +162,11 @@ void Workflow::Start() {
   requests_->StartHashing();
   if (Status st = requests_->Recover(); !st.ok())
     spdlog::error("workflow: recovery: {}", st.message());
+  if (uploaders_->on()) {
+    if (Status st = CountMissedBlocks(); !st.ok())
+      spdlog::error("uploaders: counting the blocks made while the workflow was down: {}",
+                    st.message());
+  }
   if (evidence_->retains()) retention_ = std::thread([this] { RetentionLoop(); });
   resume_ = std::thread([this] { ResumeLoop(); });
   actions_->Start();
@@ -183,14 +202,67 @@ void Workflow::RetentionLoop() {
 
 void Workflow::ResumeLoop() {
   MutexLock l(&stop_mu_);
+  int64_t marked = ctx_.Now();
   while (!stopping_) {
     stop_cv_.WaitFor(&stop_mu_, kResumeEvery);
     if (stopping_) break;
     stop_mu_.Unlock();
     if (Status st = requests_->Resume(kResumeAfter.count()); !st.ok())
       spdlog::warn("workflow: taking up requests left behind: {} (tried again)", st.message());
+    // Blocks reach the strike count within a second (the hooks): a minute ago is counted.
+    if (uploaders_->on() && ctx_.Now() - marked >= 60'000) {
+      marked = ctx_.Now();
+      if (Status st = MarkBlocksCounted(marked - 60'000); !st.ok())
+        spdlog::warn("uploaders: recording how far blocks are counted: {}", st.message());
+    }
     stop_mu_.Lock();
   }
+}
+
+Result<std::optional<store::DocRecord>> Workflow::BlocksCountedMark() {
+  TD_ASSIGN_OR_RETURN(auto rows,
+                      ctx_.stores.docs->FindDocs({.kind = std::string(kBlocksCountedDoc),
+                                                  .limit = 1,
+                                                  .ukey = std::string(kBlocksCountedDoc)}));
+  if (rows.empty()) return std::optional<store::DocRecord>();
+  return std::optional<store::DocRecord>(rows[0]);
+}
+
+Status Workflow::MarkBlocksCounted(int64_t to_ms) {
+  TD_ASSIGN_OR_RETURN(auto mark, BlocksCountedMark());
+  store::DocRecord d = mark.value_or(store::DocRecord{});
+  d.kind = std::string(kBlocksCountedDoc);
+  d.ukey = std::string(kBlocksCountedDoc);
+  d.state = "counted";
+  d.due_ms = std::max(d.due_ms, to_ms);  // never back
+  d.doc = json{{"counted_to_ms", d.due_ms}}.dump();
+  return ctx_.stores.docs->PutDocs({d}).status();
+}
+
+Status Workflow::CountMissedBlocks() {
+  TD_ASSIGN_OR_RETURN(auto mark, BlocksCountedMark());
+  const int64_t now = ctx_.Now();
+  const int64_t from = mark ? mark->due_ms - kBlocksCountedMarginMs : now - kBlocksCountedFirstMs;
+  int64_t blocks = 0;
+  for (int64_t after = 0;;) {
+    TD_ASSIGN_OR_RETURN(auto rows, ctx_.stores.docs->FindDocs({.kind = std::string(kGateBlockDoc),
+                                                               .created_from = from,
+                                                               .after_id = after,
+                                                               .limit = 500}));
+    if (rows.empty()) break;
+    after = rows.back().id;
+    std::vector<std::pair<std::string, Uploaders::Strike>> strikes;
+    for (const auto& rec : rows) {
+      if (auto b = Service::BlockedOf(rec)) strikes.push_back(StrikeOf(*b));
+    }
+    blocks += static_cast<int64_t>(strikes.size());
+    TD_RETURN_IF_ERROR(uploaders_->Count(strikes));  // each block counted once, whenever told
+  }
+  if (blocks > 0) {
+    spdlog::info("uploaders: {} blocks at the gate since {} looked at for strikes", blocks,
+                 IsoUtc(from));
+  }
+  return MarkBlocksCounted(now);
 }
 
 // ---------------------------------------------------------------------------------------------

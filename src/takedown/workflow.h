@@ -182,6 +182,11 @@ class Workflow {
  private:
   void RetentionLoop() TD_EXCLUDES(stop_mu_);
   void ResumeLoop() TD_EXCLUDES(stop_mu_);
+  // Strikes of blocks at the gate that no hook was told of (made while no process ran the
+  // workflow): counted at Start from the last mark, which the running workflow moves on.
+  Status CountMissedBlocks();
+  Status MarkBlocksCounted(int64_t to_ms);
+  Result<std::optional<store::DocRecord>> BlocksCountedMark();
   void RegisterMetrics();
 
   std::unique_ptr<MetricsRegistry> own_metrics_;
