@@ -618,19 +618,26 @@ class PostgresStore final : public Store, public ChangeFeed {
     // ContentShardOf in SQL: the first four bytes of md5(content_id) as an unsigned number.
     std::string in;
     for (const int s : shards) in += fmt::format("{}{}", in.empty() ? "" : ",", s);
-    int64_t after = 0;
-    for (;;) {
+    // In windows of ids (a range scan of the primary key each, ~kScanPage rows kept), up to the
+    // highest id now: a LIMIT over a filter the planner cannot estimate may scan the table again
+    // for every page. Rows recorded after this reach the caller through the change log.
+    TD_ASSIGN_OR_RETURN(auto top,
+                        ReadAll<int64_t>("SELECT coalesce(max(id), 0) FROM content", Params(),
+                                         [](const Rows& r, int i) { return r.Int(i, 0); }));
+    const int64_t last = top.at(0);
+    const int64_t window =
+        int64_t{kScanPage} * std::max<int64_t>(1, total / static_cast<int64_t>(shards.size()));
+    for (int64_t after = 0; after < last; after += window) {
       Params p;
       const std::string sql = fmt::format(
           "SELECT " TD_CONTENT_COLUMNS
-          " FROM content WHERE id > {} AND (('x' || substr(md5(content_id), 1, 8))::bit(32)::bigint"
-          " % {}) IN ({}) ORDER BY id LIMIT {}",
-          p.Add(after), p.Add(int64_t{total}), in, p.Add(int64_t{kScanPage}));
+          " FROM content WHERE id > {} AND id <= {} AND (('x' || substr(md5(content_id), 1, "
+          "8))::bit(32)::bigint % {}) IN ({}) ORDER BY id",
+          p.Add(after), p.Add(after + window), p.Add(int64_t{total}), in);
       TD_ASSIGN_OR_RETURN(auto page, ReadAll<ContentRecord>(sql, p, &ContentFrom));
       for (const auto& c : page) TD_RETURN_IF_ERROR(fn(c));
-      if (page.size() < static_cast<size_t>(kScanPage)) return Status::Ok();
-      after = page.back().id;
     }
+    return Status::Ok();
   }
 
   Result<int64_t> CountContent() override {
