@@ -457,7 +457,9 @@ class FakeClockWorkflow : public ::testing::Test {
   Principal Requester(const std::string& name, const json& profile) {
     auto k = svc_->CreateKey(Role::kRequester, name, "system");
     Principal p{k->first, Role::kRequester, name};
-    if (!profile.is_null()) EXPECT_TRUE(wf_->SetRequesterProfile(p.key_id, profile, admin_).ok());
+    if (!profile.is_null()) {
+      EXPECT_TRUE(wf_->SetRequesterProfile(p.key_id, profile, admin_).ok());
+    }
     return p;
   }
   Principal Reviewer(const std::string& name) {

@@ -205,6 +205,26 @@ TEST_F(ReplicaTest, AReplicaStartedDuringWritesMissesNothing) {
 // gate only). Each indexes only its shards' items; a sweep asked at A, or at C, finds the copies in
 // every shard; with B's shards held by no live process the sweep is held back at once, naming
 // them, and goes through again once B is back.
+// A requester key whose profile makes it a trusted flagger (its requests are swept at once).
+Principal TrustedHotline(Service& svc, Workflow& wf) {
+  auto key = svc.CreateKey(Role::kRequester, "hotline", "system");
+  EXPECT_TRUE(key.ok());
+  const Principal p{key.ok() ? key->first : 0, Role::kRequester, "hotline"};
+  EXPECT_TRUE(
+      wf.SetRequesterProfile(p.key_id, {{"source_type", "trusted_flagger"}, {"trusted", true}}, p)
+          .ok());
+  return p;
+}
+
+// A removal request for a picture known by its PDQ only.
+nlohmann::json PdqNotice(const hash::Hash256& h) {
+  return {{"category", "ncii"},
+          {"explanation", "an intimate image shared without consent"},
+          {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
+          {"accuracy_statement", true},
+          {"evidence", nlohmann::json::array({{{"pdq", h.ToHex()}, {"quality", 100}}})}};
+}
+
 ContentShards::Options FastShards() {
   ContentShards::Options o;
   o.poll = std::chrono::milliseconds(10);
@@ -312,20 +332,8 @@ TEST_F(ReplicaTest, AHeldBackSweepIsTakenUpAgainWhenTheShardsAreBack) {
   Workflow wf(a.svc.get(), a.store.get(), nullptr, o);
   wf.SetContentShards(&sa);
   wf.Start();
-  auto key = a.svc->CreateKey(Role::kRequester, "hotline", "system");
-  ASSERT_TRUE(key.ok());
-  const Principal hotline{key->first, Role::kRequester, "hotline"};
-  ASSERT_TRUE(wf.SetRequesterProfile(hotline.key_id,
-                                     {{"source_type", "trusted_flagger"}, {"trusted", true}},
-                                     hotline)
-                  .ok());
-  nlohmann::json body = {
-      {"category", "ncii"},
-      {"explanation", "an intimate image shared without consent"},
-      {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
-      {"accuracy_statement", true},
-      {"evidence", nlohmann::json::array({{{"pdq", h.ToHex()}, {"quality", 100}}})}};
-  auto made = wf.CreateRequest(hotline, body);
+  const Principal hotline = TrustedHotline(*a.svc, wf);
+  auto made = wf.CreateRequest(hotline, PdqNotice(h));
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   const int64_t id = (*made)["id"].get<int64_t>();
   EXPECT_EQ((*made)["status"], "approved") << made->dump();
@@ -357,12 +365,6 @@ TEST_F(ReplicaTest, AHeldBackSweepIsTakenUpAgainWhenTheShardsAreBack) {
   EXPECT_EQ(a.svc->Stats().bank_entries, 1u) << "the held-back sweep's entry is reused";
 }
 
-}  // namespace
-}  // namespace takedown::service
-
-namespace takedown::service {
-namespace {
-
 // PostgreSQL restarted (as a crash: no checkpoint) while trusted requests are filed and swept: a
 // request the workflow accepted is never lost. Each ends actioned with one removal per copy,
 // none twice -- a sweep the restart broke is held back and taken up again by the workflow
@@ -385,13 +387,7 @@ TEST_F(ReplicaTest, APostgresRestartDuringSweepsLosesNoRequest) {
   o.retry_base_ms = 60'000;
   Workflow wf(a.svc.get(), a.store.get(), nullptr, o);
   wf.Start();
-  auto key = a.svc->CreateKey(Role::kRequester, "hotline", "system");
-  ASSERT_TRUE(key.ok());
-  const Principal hotline{key->first, Role::kRequester, "hotline"};
-  ASSERT_TRUE(wf.SetRequesterProfile(hotline.key_id,
-                                     {{"source_type", "trusted_flagger"}, {"trusted", true}},
-                                     hotline)
-                  .ok());
+  const Principal hotline = TrustedHotline(*a.svc, wf);
   std::vector<int64_t> accepted;
   int refused = 0, during = 0;
   std::atomic<bool> restarting{false};
@@ -405,13 +401,7 @@ TEST_F(ReplicaTest, APostgresRestartDuringSweepsLosesNoRequest) {
       });
     }
     during += restarting ? 1 : 0;
-    nlohmann::json body = {
-        {"category", "ncii"},
-        {"explanation", "an intimate image shared without consent"},
-        {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
-        {"accuracy_statement", true},
-        {"evidence", nlohmann::json::array({{{"pdq", pictures[p].ToHex()}, {"quality", 100}}})}};
-    auto made = wf.CreateRequest(hotline, body);
+    auto made = wf.CreateRequest(hotline, PdqNotice(pictures[p]));
     if (made.ok()) {
       accepted.push_back((*made)["id"].get<int64_t>());
     } else {

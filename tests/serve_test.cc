@@ -119,6 +119,21 @@ class ServeTest : public ::testing::Test {
     platform_ = CreateKey("platform", "uploads");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  // A new database on the test process's PostgreSQL server (support/postgres_server.h); NotFound
+  // where PostgreSQL cannot run here (the caller skips, saying so).
+  static Result<std::string> NewPostgresDatabase() {
+    TD_ASSIGN_OR_RETURN(testing::TempPostgres * pg, testing::TempPostgres::Shared());
+    return pg->CreateDatabase();
+  }
+  // A key of `role` made with `takedown admin` on the store `store_flags` names; no password of
+  // the connection string in what it prints.
+  std::string PostgresKey(const std::string& store_flags, const std::string& role) {
+    auto [rc, out] = RunTakedown(
+        "admin create-key --role " + role + " --name " + role + " " + store_flags, dir_);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_EQ(out.find("pw-never-logged"), std::string::npos) << out;
+    return out.substr(0, out.find('\n'));
+  }
   std::string CreateKey(const std::string& role, const std::string& name) {
     auto [rc, out] = RunTakedown(
         "admin create-key --create --role " + role + " --name " + name + " --store " + db_, dir_);
@@ -753,23 +768,14 @@ TEST_F(ServeTest, KeyNamesWithControlCharactersAreRefused) {
 // everything; the audit chain verifies; the connection string's password is in no log; admin
 // backup names PostgreSQL's own tools instead.
 TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDashNine) {
-  auto pg = testing::TempPostgres::Shared();
-  if (!pg.ok() && pg.status().code() == StatusCode::kNotFound)
-    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << pg.status().message();
-  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-  auto url = (*pg)->CreateDatabase();
+  auto url = NewPostgresDatabase();
+  if (!url.ok() && url.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << url.status().message();
   ASSERT_TRUE(url.ok()) << url.status().ToString();
   // Trust authentication ignores the password; it is there to be looked for in the logs.
   const std::string conn = *url + " password=pw-never-logged";
   const std::string store = "--store.backend postgres --store.url '" + conn + "'";
-  auto key = [&](const std::string& role) {
-    auto [rc, out] =
-        RunTakedown("admin create-key --role " + role + " --name " + role + " " + store, dir_);
-    EXPECT_EQ(rc, 0) << out;
-    EXPECT_EQ(out.find("pw-never-logged"), std::string::npos) << out;
-    return out.substr(0, out.find('\n'));
-  };
-  const std::string admin = key("admin"), platform = key("platform");
+  const std::string admin = PostgresKey(store, "admin"), platform = PostgresKey(store, "platform");
   // With PostgreSQL the key files are the working directory's unless given.
   const std::vector<std::string> args = {"--store.backend",
                                          "postgres",
@@ -869,20 +875,13 @@ TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDash
 // first one finds every one recorded) and it starts again; the audit chain verifies. A gate
 // replica on SQLite is refused.
 TEST_F(ServeTest, OnPostgresGateReplicasFollowTheWorkflowsProcessAndServeTheGate) {
-  auto pg = testing::TempPostgres::Shared();
-  if (!pg.ok() && pg.status().code() == StatusCode::kNotFound)
-    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << pg.status().message();
-  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-  auto url = (*pg)->CreateDatabase();
+  auto url = NewPostgresDatabase();
+  if (!url.ok() && url.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << url.status().message();
   ASSERT_TRUE(url.ok()) << url.status().ToString();
   const std::string store = "--store.backend postgres --store.url '" + *url + "'";
-  auto key = [&](const std::string& role) {
-    auto [rc, out] =
-        RunTakedown("admin create-key --role " + role + " --name " + role + " " + store, dir_);
-    EXPECT_EQ(rc, 0) << out;
-    return out.substr(0, out.find('\n'));
-  };
-  const std::string admin = key("admin"), platform = key("platform"), requester = key("requester");
+  const std::string admin = PostgresKey(store, "admin"), platform = PostgresKey(store, "platform"),
+                    requester = PostgresKey(store, "requester");
   auto args = [&](const std::string& role, const std::string& sub) {
     std::filesystem::create_directories(dir_ + "/" + sub);
     return std::vector<std::string>{"--store.backend",
@@ -1037,20 +1036,13 @@ TEST(ServeConfig, TheVideoRuleIsConfigurableAndBounded) {
 // heartbeat's lifetime, and a request approved meanwhile stays approved (its hash blocks at the
 // gate); B started again, the workflow sweeps it by itself. The audit chain verifies.
 TEST_F(ServeTest, OnPostgresASweepCoversEveryContentShardAndWaitsForOneWithNoProcess) {
-  auto pg = testing::TempPostgres::Shared();
-  if (!pg.ok() && pg.status().code() == StatusCode::kNotFound)
-    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << pg.status().message();
-  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-  auto url = (*pg)->CreateDatabase();
+  auto url = NewPostgresDatabase();
+  if (!url.ok() && url.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << url.status().message();
   ASSERT_TRUE(url.ok()) << url.status().ToString();
   const std::string store = "--store.backend postgres --store.url '" + *url + "'";
-  auto key = [&](const std::string& role) {
-    auto [rc, out] =
-        RunTakedown("admin create-key --role " + role + " --name " + role + " " + store, dir_);
-    EXPECT_EQ(rc, 0) << out;
-    return out.substr(0, out.find('\n'));
-  };
-  const std::string admin = key("admin"), platform = key("platform"), requester = key("requester");
+  const std::string admin = PostgresKey(store, "admin"), platform = PostgresKey(store, "platform"),
+                    requester = PostgresKey(store, "requester");
   auto args = [&](const std::string& role, const std::string& hold, const std::string& sub) {
     std::filesystem::create_directories(dir_ + "/" + sub);
     return std::vector<std::string>{"--store.backend",

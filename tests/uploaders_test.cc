@@ -254,7 +254,8 @@ TEST_F(UploadersTest, StrikesOutsideTheWindowDoNotCountAndTheRuleFiresAgainWhenR
   Report(photo);  // the bank entry; no copy recorded before
   int n = 0;
   auto strike = [&] {
-    EXPECT_TRUE(Upload(fmt::format("m-{}", ++n), "chat", "u-mallory", Jpeg(7, 60 + n)));
+    ++n;
+    EXPECT_TRUE(Upload(fmt::format("m-{}", n), "chat", "u-mallory", Jpeg(7, 60 + n)));
     wf_->DeliverDueNow();
   };
   strike();

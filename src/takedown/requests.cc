@@ -305,72 +305,53 @@ Status Requests::MaybeConfirmLocked(int64_t id) {
   return Status::Ok();
 }
 
-Status Requests::Resume(int64_t min_age_ms) {
-  const int64_t before = ctx_->Now() - min_age_ms;
-  for (RequestState state : {RequestState::kReceived, RequestState::kApproved}) {
-    for (int64_t after = 0;;) {
-      TD_ASSIGN_OR_RETURN(
-          auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
-                                                  .state = std::string(NameOf(state)),
-                                                  // approved: at any age (held back just now)
-                                                  .created_to = state == RequestState::kReceived
-                                                                    ? std::optional<int64_t>(before)
-                                                                    : std::nullopt,
-                                                  .after_id = after,
-                                                  .limit = 500}));
-      if (rows.empty()) break;
-      after = rows.back().id;
-      for (const auto& rec : rows) {
-        MutexLock l(ctx_->request_locks.For(rec.id));
-        TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
-        if (r.state != state) continue;  // moved on meanwhile
-        if (state == RequestState::kApproved) {
-          TD_RETURN_IF_ERROR(SweepLocked(r, "system"));
-        } else if (std::none_of(r.evidence.begin(), r.evidence.end(),
-                                [](const EvidenceItem& e) { return e.hashing; })) {
-          TD_RETURN_IF_ERROR(ApplyPolicy(r));  // media still hashing: its worker applies it
-        }
-      }
+Status Requests::ForEachIn(RequestState state, std::optional<int64_t> created_to,
+                           const std::function<Status(Request&)>& fn) {
+  for (int64_t after = 0;;) {
+    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
+                                                                .state = std::string(NameOf(state)),
+                                                                .created_to = created_to,
+                                                                .after_id = after,
+                                                                .limit = 500}));
+    if (rows.empty()) return Status::Ok();
+    after = rows.back().id;
+    for (const auto& rec : rows) {
+      MutexLock l(ctx_->request_locks.For(rec.id));
+      TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
+      if (r.state != state) continue;  // moved on meanwhile
+      TD_RETURN_IF_ERROR(fn(r));
     }
   }
-  return Status::Ok();
+}
+
+namespace {
+bool Hashing(const Request& r) {
+  return std::any_of(r.evidence.begin(), r.evidence.end(),
+                     [](const EvidenceItem& e) { return e.hashing; });
+}
+}  // namespace
+
+Status Requests::Resume(int64_t min_age_ms) {
+  // Received and never through the policy (media still hashing: its worker applies it).
+  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kReceived, ctx_->Now() - min_age_ms, [&](Request& r) {
+    return Hashing(r) ? Status::Ok() : ApplyPolicy(r);
+  }));
+  // Approved and not swept, at any age (held back just now).
+  return ForEachIn(RequestState::kApproved, std::nullopt,
+                   [&](Request& r) { return SweepLocked(r, "system"); });
 }
 
 Status Requests::Recover() {
   std::vector<int64_t> to_hash;
-  for (RequestState state :
-       {RequestState::kReceived, RequestState::kApproved, RequestState::kActioned}) {
-    for (int64_t after = 0;;) {
-      TD_ASSIGN_OR_RETURN(auto rows,
-                          ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
-                                                       .state = std::string(NameOf(state)),
-                                                       .after_id = after,
-                                                       .limit = 500}));
-      if (rows.empty()) break;
-      after = rows.back().id;
-      for (const auto& rec : rows) {
-        MutexLock l(ctx_->request_locks.For(rec.id));
-        TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
-        if (r.state != state) continue;  // moved on meanwhile
-        switch (state) {
-          case RequestState::kReceived:
-            if (std::any_of(r.evidence.begin(), r.evidence.end(),
-                            [](const EvidenceItem& e) { return e.hashing; })) {
-              to_hash.push_back(r.id);  // staged but not hashed: hashed from the staged copy
-              break;
-            }
-            TD_RETURN_IF_ERROR(ApplyPolicy(r));
-            break;
-          case RequestState::kApproved:
-            TD_RETURN_IF_ERROR(SweepLocked(r, "system"));
-            break;
-          default:
-            TD_RETURN_IF_ERROR(MaybeConfirmLocked(r.id));
-            break;
-        }
-      }
-    }
-  }
+  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kReceived, std::nullopt, [&](Request& r) {
+    if (!Hashing(r)) return ApplyPolicy(r);
+    to_hash.push_back(r.id);  // staged but not hashed: hashed from the staged copy
+    return Status::Ok();
+  }));
+  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kApproved, std::nullopt,
+                               [&](Request& r) { return SweepLocked(r, "system"); }));
+  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kActioned, std::nullopt,
+                               [&](Request& r) { return MaybeConfirmLocked(r.id); }));
   for (int64_t id : to_hash) {
     if (ctx_->opt.evidence_hash_workers > 0) {
       hash_queue_.Add(id);

@@ -120,6 +120,10 @@ class Requests {
   Status ApplyPolicy(Request& r);                            // under r's lock
   Status SweepLocked(Request& r, const std::string& actor);  // under r's lock
   Status MaybeConfirmLocked(int64_t id);
+  // fn for each request in `state` (created before created_to, when given), with its lock held
+  // and as stored then; one that moved on meanwhile is passed over.
+  Status ForEachIn(RequestState state, std::optional<int64_t> created_to,
+                   const std::function<Status(Request&)>& fn);
   Result<bool> RemovalsPending(int64_t id);  // any remove action of the request still pending
   // Writes r (with its audit record) if its stored state is still `from`.
   Status Commit(const Request& r, RequestState from, const std::string& actor,
