@@ -366,7 +366,6 @@ Status Service::Load() {
   // This process's shards only (all of them by default): PostgreSQL sends no other row.
   TD_RETURN_IF_ERROR(store_->ScanContentShards(
       shards_.total, shards_.held, [&](const store::ContentRecord& c) -> Status {
-        if (!shards_.HoldsContent(c.content_id)) return Status::Ok();  // another replica's shard
         ++content;
         if (!c.video.empty()) {
           TD_ASSIGN_OR_RETURN(auto v, StoredVideo("content", c.id, c.video));
