@@ -1,8 +1,13 @@
-// replicas: issue 21's propagation figure. N services on one PostgreSQL (each with its own
-// connections and follower, as N `takedown serve` processes would have): an entry is added at
-// the first, and the time from AddEntry returning until an upload of its hash is blocked at every
-// other replica is measured, for each of E entries; p50, p99 and max are printed. Run by
-// scripts/bench-replicas.sh (a PostgreSQL of its own).
+// replicas: issue 21's replica figures. N services on one PostgreSQL (each with its own
+// connections and follower, as N `takedown serve` processes would have).
+// - With --bank B: the last replica is stopped, B entries are imported at the first (B changes
+//   in the log) while the others follow live, and the figures are how long the live ones take
+//   to hold every entry after the import's last commit, and how long the stopped one takes to
+//   start again (a restart loads the store, then follows from there) and what memory it adds.
+// - Then, on that bank, an entry is added at the first replica, and the time from AddEntry
+//   returning until an upload of its hash is blocked at every other replica is measured, for
+//   each of E entries; p50, p99 and max are printed.
+// Run by scripts/bench-replicas.sh (a PostgreSQL of its own).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,61 +25,162 @@
 namespace takedown::bench {
 namespace {
 
+long SelfRssMiB() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6) / 1024;
+  }
+  return 0;
+}
+
+hash::Hash256 RandomPdq(std::mt19937_64& rng) {
+  hash::Hash256 h;
+  for (auto& w : h.words) w = rng();
+  return h;
+}
+
+struct Replica {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<service::Service> svc;
+};
+
+Result<Replica> OpenReplica(const std::string& url) {
+  Replica r;
+  TD_ASSIGN_OR_RETURN(r.store, store::OpenPostgresStore(url));
+  TD_ASSIGN_OR_RETURN(r.svc, service::Service::Create(r.store.get()));
+  return r;
+}
+
 int RunReplicas(const Options& o) {
   std::string url;
-  size_t replicas = 3, entries = 200;
+  size_t replicas = 3, entries = 200, bank_size = 0;
   for (size_t i = 0; i + 1 < o.rest.size(); ++i) {
     if (o.rest[i] == "--store-url") url = o.rest[i + 1];
     if (o.rest[i] == "--replicas") replicas = std::stoull(o.rest[i + 1]);
     if (o.rest[i] == "--entries") entries = std::stoull(o.rest[i + 1]);
+    if (o.rest[i] == "--bank") bank_size = std::stoull(o.rest[i + 1]);
   }
   if (url.empty() || replicas < 2) {
     std::fprintf(stderr, "replicas: --store-url POSTGRES and --replicas >= 2 are needed\n");
     return 2;
   }
-  std::vector<std::unique_ptr<store::Store>> stores;
-  std::vector<std::unique_ptr<service::Service>> svcs;
+  auto fail = [](const Status& st) {
+    std::fprintf(stderr, "replicas: %s\n", st.ToString().c_str());
+    return 1;
+  };
+  std::vector<Replica> reps;
   const auto t_open = Clock::now();
   for (size_t i = 0; i < replicas; ++i) {
-    auto s = store::OpenPostgresStore(url);
-    if (!s.ok()) {
-      std::fprintf(stderr, "replicas: %s\n", s.status().ToString().c_str());
-      return 1;
-    }
-    auto svc = service::Service::Create(s->get());
-    if (!svc.ok()) {
-      std::fprintf(stderr, "replicas: %s\n", svc.status().ToString().c_str());
-      return 1;
-    }
-    stores.push_back(std::move(*s));
-    svcs.push_back(std::move(*svc));
+    auto r = OpenReplica(url);
+    if (!r.ok()) return fail(r.status());
+    reps.push_back(std::move(*r));
   }
   std::printf("%zu replicas loaded %llu bank entries, %llu content items each in %.1f s\n",
-              replicas, static_cast<unsigned long long>(svcs[0]->Stats().bank_entries),
-              static_cast<unsigned long long>(svcs[0]->Stats().content_items),
+              replicas, static_cast<unsigned long long>(reps[0].svc->Stats().bank_entries),
+              static_cast<unsigned long long>(reps[0].svc->Stats().content_items),
               Seconds(t_open, Clock::now()) / static_cast<double>(replicas));
   std::mt19937_64 rng(std::random_device{}());
   const std::string bank = fmt::format("replica-bench-{:08x}", rng() & 0xffffffff);
-  if (auto b = svcs[0]->CreateBank({bank, "ncii", 31, "block"}, "bench"); !b.ok()) {
-    std::fprintf(stderr, "replicas: %s\n", b.status().ToString().c_str());
-    return 1;
+  if (auto b = reps[0].svc->CreateBank({bank, "ncii", 31, "block"}, "bench"); !b.ok())
+    return fail(b.status());
+
+  if (bank_size > 0) {
+    // The last replica is stopped while the bank is imported at the first.
+    for (auto& r : reps) {
+      if (Status st = r.svc->CatchUp(); !st.ok()) return fail(st);
+    }
+    reps.back() = Replica{};
+    // A follower that reads nothing during the import (a replica cut off from the database):
+    // what its first read after it costs.
+    auto lagging = store::OpenPostgresStore(url);
+    if (!lagging.ok()) return fail(lagging.status());
+    if (Status st = (*lagging)->changes()->StartFeed(); !st.ok()) return fail(st);
+    const auto t0 = Clock::now();
+    for (size_t done = 0; done < bank_size;) {
+      const size_t n = std::min<size_t>(100'000, bank_size - done);
+      std::vector<service::Signals> list(n);
+      for (auto& s : list) s.pdq = RandomPdq(rng);
+      auto imported = reps[0].svc->ImportEntries(bank, list, "bench", "", "bench");
+      if (!imported.ok()) return fail(imported.status());
+      done += n;
+      std::fprintf(stderr, "\rimport at replica 0: %zu / %zu entries (%.0f/s)", done, bank_size,
+                   static_cast<double>(done) / Seconds(t0, Clock::now()));
+    }
+    std::fprintf(stderr, "\n");
+    const auto t_imported = Clock::now();
+    const uint64_t want = reps[0].svc->Stats().bank_entries;
+    std::printf("imported %zu entries at replica 0 in %.1f s (%.0f/s); it holds %llu\n", bank_size,
+                Seconds(t0, t_imported), static_cast<double>(bank_size) / Seconds(t0, t_imported),
+                static_cast<unsigned long long>(want));
+    for (size_t r = 1; r + 1 < reps.size(); ++r) {
+      while (reps[r].svc->Stats().bank_entries < want) {
+        if (Seconds(t_imported, Clock::now()) > 600) {
+          std::fprintf(stderr, "replicas: replica %zu holds %llu of %llu entries after 600 s\n", r,
+                       static_cast<unsigned long long>(reps[r].svc->Stats().bank_entries),
+                       static_cast<unsigned long long>(want));
+          return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      std::printf(
+          "live replica %zu held all %llu entries %.2f s after the import's last commit (it "
+          "followed %llu changes)\n",
+          r, static_cast<unsigned long long>(want), Seconds(t_imported, Clock::now()),
+          static_cast<unsigned long long>(reps[r].svc->Following().applied));
+    }
+    {
+      const long rss0 = SelfRssMiB();
+      const auto t_read = Clock::now();
+      size_t read = 0, reads = 0, most = 0;
+      long peak = rss0;
+      for (;;) {
+        auto page = (*lagging)->changes()->ReadChanges(store::ChangeFeed::kChangesPerRead);
+        if (!page.ok()) return fail(page.status());
+        read += page->size();
+        most = std::max(most, page->size());
+        ++reads;
+        peak = std::max(peak, SelfRssMiB());
+        if (page->size() < store::ChangeFeed::kChangesPerRead) break;
+      }
+      std::printf(
+          "a follower cut off during the import read its %zu changes in %zu reads of at most "
+          "%zu: %.1f s, +%ld MiB resident at most\n",
+          read, reads, most, Seconds(t_read, Clock::now()), peak - rss0);
+    }
+    lagging->reset();
+    const long rss_before = SelfRssMiB();
+    const auto t_restart = Clock::now();
+    auto restarted = OpenReplica(url);
+    if (!restarted.ok()) return fail(restarted.status());
+    reps.back() = std::move(*restarted);
+    const double loaded_s = Seconds(t_restart, Clock::now());
+    if (Status st = reps.back().svc->CatchUp(); !st.ok()) return fail(st);
+    std::printf(
+        "replica %zu, stopped during the %zu changes, restarted: %llu entries loaded in %.1f s, "
+        "current after %.1f s; +%ld MiB resident\n",
+        reps.size() - 1, bank_size,
+        static_cast<unsigned long long>(reps.back().svc->Stats().bank_entries), loaded_s,
+        Seconds(t_restart, Clock::now()), SelfRssMiB() - rss_before);
+    if (reps.back().svc->Stats().bank_entries < want) {
+      std::fprintf(stderr, "replicas: the restarted replica holds fewer entries than replica 0\n");
+      return 1;
+    }
+    std::printf("resident in all: %ld MiB for %zu replicas (%.0f MiB each)\n", SelfRssMiB(),
+                reps.size(), static_cast<double>(SelfRssMiB()) / static_cast<double>(reps.size()));
   }
+
   std::vector<double> ms;
   uint64_t probe = 0;
   for (size_t e = 0; e < entries; ++e) {
     service::Signals s;
-    s.pdq = hash::Hash256{};
-    for (auto& w : s.pdq->words) w = rng();
+    s.pdq = RandomPdq(rng);
     s.quality = 100;
-    auto added = svcs[0]->AddEntry(bank, {s, {}, "bench", ""}, "bench");
-    if (!added.ok()) {
-      std::fprintf(stderr, "replicas: %s\n", added.status().ToString().c_str());
-      return 1;
-    }
+    auto added = reps[0].svc->AddEntry(bank, {s, {}, "bench", ""}, "bench");
+    if (!added.ok()) return fail(added.status());
     const auto t0 = Clock::now();
-    for (size_t r = 1; r < replicas; ++r) {
+    for (size_t r = 1; r < reps.size(); ++r) {
       for (;;) {
-        auto c = svcs[r]->Check(
+        auto c = reps[r].svc->Check(
             {fmt::format("replica-bench-{}-{}", rng(), probe++), "bench", "bench", s, {}}, "bench");
         if (c.ok() && c->block) break;
         if (Seconds(t0, Clock::now()) > 30) {
@@ -87,21 +193,24 @@ int RunReplicas(const Options& o) {
     ms.push_back(Seconds(t0, Clock::now()) * 1000);
   }
   std::printf(
-      "entry added at replica 0 -> blocked at all %zu others: p50 %.1f ms, p99 %.1f ms, max %.1f "
-      "ms (%zu entries)\n",
-      replicas - 1, Percentile(ms, 0.50), Percentile(ms, 0.99), Percentile(ms, 1.0), ms.size());
-  for (size_t r = 0; r < replicas; ++r) {
-    const auto f = svcs[r]->Following();
-    std::printf("replica %zu: %llu changes applied, %llu log errors\n", r,
+      "entry added at replica 0 (bank of %llu) -> blocked at all %zu others: p50 %.1f ms, p99 "
+      "%.1f ms, max %.1f ms (%zu entries)\n",
+      static_cast<unsigned long long>(reps[0].svc->Stats().bank_entries), replicas - 1,
+      Percentile(ms, 0.50), Percentile(ms, 0.99), Percentile(ms, 1.0), ms.size());
+  for (size_t r = 0; r < reps.size(); ++r) {
+    const auto f = reps[r].svc->Following();
+    std::printf("replica %zu: %llu changes applied, %llu log errors, %llu whole-store loads\n", r,
                 static_cast<unsigned long long>(f.applied),
-                static_cast<unsigned long long>(f.errors));
+                static_cast<unsigned long long>(f.errors),
+                static_cast<unsigned long long>(f.resyncs));
   }
   return 0;
 }
 
 const Register kReplicas("replicas",
-                         "entry propagation between replicas on one PostgreSQL (--store-url URL "
-                         "--replicas N --entries E; scripts/bench-replicas.sh)",
+                         "entry propagation, catch-up and memory of replicas on one PostgreSQL "
+                         "(--store-url URL --replicas N --entries E [--bank B]; "
+                         "scripts/bench-replicas.sh)",
                          RunReplicas);
 
 // shards: issue 21's sweep over a content index split between processes. `shards-seed` records
@@ -129,12 +238,6 @@ ShardArgs ParseShardArgs(const Options& o) {
     if (k == "--seed") a.seed = std::stoull(v);
   }
   return a;
-}
-
-hash::Hash256 RandomPdq(std::mt19937_64& rng) {
-  hash::Hash256 h;
-  for (auto& w : h.words) w = rng();
-  return h;
 }
 
 // The reported pictures, and one copy of each (bits flipped: 4 + copy number).
@@ -207,14 +310,6 @@ int RunShardSeed(const Options& o) {
         auto n = s.CountContent();
         return static_cast<long long>(n.ok() ? *n : -1);
       }());
-  return 0;
-}
-
-long SelfRssMiB() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6) / 1024;
-  }
   return 0;
 }
 

@@ -1,16 +1,22 @@
 #!/bin/sh
-# Issue 21's propagation figure: replicas on one PostgreSQL of the benchmark's own (Debian's
+# Issue 21's replica figures: replicas on one PostgreSQL of the benchmark's own (Debian's
 # initdb and pg_ctl in DIR/pg, as the postgres user when run as root; Unix socket only; fsync
-# on). Prints the time from an entry added at one replica until every other one blocks it.
-#   scripts/bench-replicas.sh [REPLICAS=3] [ENTRIES=200] [DIR=build/bench-replicas] [BENCH=build/bench/takedown-bench]
+# on). With BANK=N, the last replica is stopped while N entries are imported at the first: prints
+# how long the live replicas take to hold them all, how long the stopped one takes to start again
+# and the memory it adds. Then prints the time from an entry added at one replica until every
+# other one blocks it (on the bank of N). Last, with BANK=N, starts one `takedown serve --store.role
+# gate` on that database and prints its start time and resident memory (one replica's, with the
+# bank).
+#   scripts/bench-replicas.sh [REPLICAS=3] [ENTRIES=200] [BANK=0] [DIR=build/bench-replicas]
+#                             [BIN=build/takedown] [BENCH=build/bench/takedown-bench]
 set -eu
 cd "$(dirname "$0")/.."
-for kv in "$@"; do export "$kv"; done
-REPLICAS=${REPLICAS:-3} ENTRIES=${ENTRIES:-200} DIR=${DIR:-build/bench-replicas}
-BENCH=${BENCH:-build/bench/takedown-bench}
-[ -x "$BENCH" ] || { echo "bench-replicas: build first: cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build takedown-bench" >&2; exit 2; }
+for kv in "$@"; do export "${kv?}"; done
+REPLICAS=${REPLICAS:-3} ENTRIES=${ENTRIES:-200} BANK=${BANK:-0} DIR=${DIR:-build/bench-replicas}
+BENCH=${BENCH:-build/bench/takedown-bench} BIN=${BIN:-build/takedown}
+if [ ! -x "$BENCH" ] || [ ! -x "$BIN" ]; then echo "bench-replicas: build first: scripts/build.sh release" >&2; exit 2; fi
 pgbin=/usr/lib/postgresql/15/bin
-[ -x "$pgbin/initdb" ] || { echo "bench-replicas: PostgreSQL 15 is not installed (scripts/setup.sh --tests installs it)" >&2; exit 2; }
+[ -x "$pgbin/initdb" ] || { echo "bench-replicas: PostgreSQL 15 is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
 as_pg=""
 [ "$(id -u)" != 0 ] || as_pg="runuser -u postgres --"
 rm -rf "$DIR" && mkdir -p "$DIR/pg"
@@ -19,6 +25,22 @@ sock=$(realpath "$DIR/pg")
 $as_pg "$pgbin/initdb" -D "$DIR/pg/data" -U takedown --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 pg_ctl() { $as_pg "$pgbin/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w -t 120 -o "-c listen_addresses='' -c unix_socket_directories=$sock" "$@" >/dev/null; }
 pg_ctl start
-trap 'pg_ctl -m fast stop || true' EXIT
+pid=""
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; pg_ctl -m fast stop || true' EXIT
 psql "host=$sock user=takedown dbname=postgres" -qc "CREATE DATABASE takedown"
-"$BENCH" replicas --store-url "host=$sock user=takedown dbname=takedown" --replicas "$REPLICAS" --entries "$ENTRIES"
+"$BENCH" replicas --store-url "host=$sock user=takedown dbname=takedown" --replicas "$REPLICAS" --entries "$ENTRIES" --bank "$BANK"
+[ "$BANK" -gt 0 ] || exit 0
+# One replica as a process of its own: its start and its memory with the bank.
+url="host=$sock user=takedown dbname=takedown"
+"$BIN" serve --store.backend postgres --store.url "$url" --store.role gate --server.port 0 \
+  --sandbox.enabled false >"$DIR/gate.out" 2>"$DIR/gate.err" &
+pid=$!
+i=0
+until grep -q 'ready: ' "$DIR/gate.err"; do
+  kill -0 "$pid" 2>/dev/null || { echo "bench-replicas: the gate replica exited:" >&2; tail -5 "$DIR/gate.err" >&2; exit 1; }
+  i=$((i + 1))
+  [ "$i" -lt 3000 ] || { echo "bench-replicas: the gate replica never became ready" >&2; exit 1; }
+  sleep 0.2
+done
+sleep 12  # jemalloc gives back what loading freed after ~10 s
+echo "one replica process (takedown serve --store.role gate): $(sed -n 's/.*ready: \(.*\)$/\1/p' "$DIR/gate.err"); VmRSS $(awk '/^VmRSS:/ {printf "%d", $2/1024}' "/proc/$pid/status") MiB"

@@ -13,7 +13,7 @@ CONTENT=${CONTENT:-1000000} SHARDS=${SHARDS:-4} REPORTED=${REPORTED:-50} DIR=${D
 BIN=${BIN:-build/takedown} BENCH=${BENCH:-build/bench/takedown-bench}
 if [ ! -x "$BENCH" ] || [ ! -x "$BIN" ]; then echo "bench-shards: build first: scripts/build.sh release" >&2; exit 2; fi
 pgbin=/usr/lib/postgresql/15/bin
-[ -x "$pgbin/initdb" ] || { echo "bench-shards: PostgreSQL 15 is not installed (scripts/setup.sh --tests installs it)" >&2; exit 2; }
+[ -x "$pgbin/initdb" ] || { echo "bench-shards: PostgreSQL 15 is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
 as_pg=()
 [ "$(id -u)" != 0 ] || as_pg=(runuser -u postgres --)
 rm -rf "$DIR" && mkdir -p "$DIR/pg"

@@ -60,9 +60,9 @@ TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderThe
   ASSERT_NE(feed, nullptr);
   auto bank = b->CreateBank({0, "before", "ncii", 31, "block", 0});
   ASSERT_TRUE(bank.ok());
-  EXPECT_FALSE(feed->ReadChanges().ok()) << "read before StartFeed";
+  EXPECT_FALSE(feed->ReadChanges(100).ok()) << "read before StartFeed";
   ASSERT_TRUE(feed->StartFeed().ok());
-  auto none = feed->ReadChanges();
+  auto none = feed->ReadChanges(100);
   ASSERT_TRUE(none.ok()) << none.status().ToString();
   EXPECT_TRUE(none->empty()) << "the bank made before StartFeed came back";
 
@@ -93,7 +93,7 @@ TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderThe
   auto own = a->RecordContent({0, "mine", "", "", std::string(64, 'c'), 100, "", "", "live", 0});
   ASSERT_TRUE(own.ok());
 
-  auto got = feed->ReadChanges();
+  auto got = feed->ReadChanges(100);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   std::vector<std::string> kinds;
   for (const auto& c : *got) kinds.push_back(c.kind + (c.own ? "(own)" : ""));
@@ -113,12 +113,12 @@ TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderThe
 
   // Read again: nothing twice. Then the long transaction commits: its row comes, though its seq
   // is lower than those read before.
-  auto again = feed->ReadChanges();
+  auto again = feed->ReadChanges(100);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->empty());
   ASSERT_TRUE(exec("COMMIT"));
   PQfinish(raw);
-  auto late = feed->ReadChanges();
+  auto late = feed->ReadChanges(100);
   ASSERT_TRUE(late.ok());
   ASSERT_EQ(late->size(), 1u);
   EXPECT_EQ((*late)[0].kind, "content");
@@ -133,6 +133,80 @@ TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderThe
   auto pruned = feed->PruneChanges(0);
   ASSERT_TRUE(pruned.ok());
   EXPECT_GT(*pruned, 0);
+}
+
+// A reader far behind reads its backlog in pages of at most max, in seq order: none skipped or
+// repeated, though a transaction that was open when the backlog's first page was read commits
+// between pages, and changes keep coming while it pages.
+TEST_F(PostgresStoreTest, ABacklogIsReadInBoundedPagesWithNoneSkippedOrRepeated) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  ChangeFeed* feed = a->changes();
+  ASSERT_TRUE(feed->StartFeed().ok());
+  EXPECT_FALSE(feed->ReadChanges(0).ok()) << "max 0 is refused";
+  PGconn* raw = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(raw), CONNECTION_OK);
+  auto exec = [&](const char* sql) {
+    PGresult* r = PQexec(raw, sql);
+    const auto st = PQresultStatus(r);
+    PQclear(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+  };
+  ASSERT_TRUE(exec("BEGIN"));
+  ASSERT_TRUE(
+      exec("INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, "
+           "state, created_ms) VALUES('open-long', '', '', '', 0, 'aa', '', 'live', 0)"));
+  std::set<std::string> written;
+  auto record = [&](const std::string& id) {
+    auto row = b->RecordContent({0, id, "chat", "u", std::string(64, 'b'), 100, "", "", "live", 0});
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    written.insert(id);
+  };
+  for (int i = 0; i < 7; ++i) record("backlog-" + std::to_string(i));
+
+  std::vector<std::string> read;
+  std::vector<size_t> pages;
+  int64_t last_seq = 0;
+  bool committed = false;
+  for (int round = 0; round < 20; ++round) {
+    auto page = feed->ReadChanges(3);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    pages.push_back(page->size());
+    for (const auto& ch : *page) {
+      ASSERT_TRUE(ch.content.has_value());
+      read.push_back(ch.content->content_id);
+      if (ch.content->content_id != "open-long") {
+        EXPECT_GT(ch.seq, last_seq) << "out of order within the backlog";
+        last_seq = ch.seq;
+      }
+    }
+    if (round == 0) {
+      // Between pages: the long transaction commits, and more is written.
+      ASSERT_TRUE(exec("COMMIT"));
+      committed = true;
+      written.insert("open-long");
+      record("during-0");
+      record("during-1");
+    }
+    if (page->empty() && committed) break;
+  }
+  PQfinish(raw);
+  ASSERT_GE(pages.size(), 3u);
+  EXPECT_EQ(pages[0], 3u);
+  EXPECT_EQ(pages[1], 3u);
+  EXPECT_EQ(pages[2], 1u) << "the backlog's last page: what committed after its first is not in it";
+  for (size_t n : pages) EXPECT_LE(n, 3u);
+  // Everything once: 7 + 1 + 2.
+  std::multiset<std::string> once(read.begin(), read.end());
+  for (const auto& id : written) EXPECT_EQ(once.count(id), 1u) << id;
+  EXPECT_EQ(read.size(), written.size());
+  // The backlog's 7 came before what was committed after the first page was read.
+  ASSERT_GE(read.size(), 7u);
+  for (size_t i = 0; i < 7; ++i) EXPECT_EQ(read[i].rfind("backlog-", 0), 0u) << i << " " << read[i];
+  auto nothing = feed->ReadChanges(3);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_TRUE(nothing->empty());
 }
 
 // A bank change wakes the waiting reader at once (NOTIFY), not at the end of its timeout.
@@ -153,7 +227,7 @@ TEST_F(PostgresStoreTest, ABankChangeWakesTheFollowerAtOnce) {
   const auto waited = std::chrono::steady_clock::now() - t0;
   writer.join();
   EXPECT_LT(waited, std::chrono::seconds(10)) << "not woken by the bank change";
-  auto got = feed->ReadChanges();
+  auto got = feed->ReadChanges(100);
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 1u);
   EXPECT_EQ((*got)[0].kind, "bank");

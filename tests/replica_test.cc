@@ -116,6 +116,39 @@ TEST_F(ReplicaTest, AnEntryChangedAtOneReplicaBlocksOrNotAtTheOthersWithinASecon
   EXPECT_TRUE(a.svc->Following().following);
 }
 
+// A replica far behind (a list of more entries than one read of the change log takes, committed
+// at once by another process) reads the backlog page by page: every entry arrives, none twice.
+TEST_F(ReplicaTest, ABacklogLargerThanOneReadOfTheLogArrivesWhole) {
+  Replica a = Open();
+  ASSERT_TRUE(a.svc);
+  ASSERT_TRUE(a.svc->CreateBank({"ncii", "ncii", 31, "block"}, "test").ok());
+  auto other = store::OpenPostgresStore(url_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  auto banks = (*other)->ListBanks();
+  ASSERT_TRUE(banks.ok() && banks->size() == 1u);
+  const size_t n = store::ChangeFeed::kChangesPerRead + 500;
+  std::vector<store::BankEntryRecord> recs;
+  std::vector<hash::Hash256> hashes;
+  for (size_t i = 0; i < n; ++i) {
+    hashes.push_back(RandomHash(rng_));
+    recs.push_back(
+        {0, banks->front().id, hashes.back().ToHex(), 100, "", "", "list", "", true, 0, "", ""});
+  }
+  auto ids = (*other)->AddBankEntries(recs);  // one transaction: n changes at once
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), n);
+  ASSERT_TRUE(a.svc->CatchUp().ok());
+  EXPECT_EQ(a.svc->EntryCounts().begin()->second.first, static_cast<int64_t>(n));
+  EXPECT_EQ(a.svc->Stats().bank_entries, n);
+  EXPECT_GE(a.svc->Following().applied, n);
+  for (size_t i : {size_t{0}, n / 2, n - 1}) {
+    auto c =
+        a.svc->Check({fmt::format("probe-{}", probes_++), "chat", "u", Pdq(hashes[i]), {}}, "test");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_TRUE(c->block) << "entry " << i << " of the backlog does not block";
+  }
+}
+
 // A sweep at A (CatchUp first, then the content index) finds copies just recorded at B and C,
 // with no wait.
 TEST_F(ReplicaTest, ASweepAtOneReplicaFindsCopiesRecordedAtTheOthers) {

@@ -402,7 +402,9 @@ TEST_F(VideoTest, MatchingFindsScreenRecordingsByTheRegionThatMoves) {
       // In the bubble nothing else finds it (the content box cannot trim a wallpaper); the
       // player's flat surroundings the content box may trim as well.
       for (auto& f : q.frames) f.motion.reset();
-      if (bubble) EXPECT_FALSE(found(q, i)) << "found without the moving region's probe";
+      if (bubble) {
+        EXPECT_FALSE(found(q, i)) << "found without the moving region's probe";
+      }
     }
     auto other = recorded(testing::PanFrames(160, 120, 0, 200, 77), bubble);
     EXPECT_FALSE(found(other, 0));

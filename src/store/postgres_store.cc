@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -421,25 +422,47 @@ class PostgresStore final : public Store, public ChangeFeed {
     return ids.at(0);
   }
 
+  // A list of a million entries is an everyday import: the ids are drawn from the identity's
+  // sequence in one statement, and the rows go in 500 a statement (one round trip each, not one
+  // a row).
   Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) override {
     std::vector<int64_t> ids(es.size(), 0);
+    if (es.empty()) return ids;
     TD_RETURN_IF_ERROR(Write([&](Conn& c) -> Status {
       const int64_t now = env_->NowMs();
-      for (size_t i = 0; i < es.size(); ++i) {
-        const auto& e = es[i];
+      Params n;
+      TD_ASSIGN_OR_RETURN(auto drawn,
+                          c.Run("SELECT nextval(pg_get_serial_sequence('bank_entries', 'id')) FROM "
+                                "generate_series(1, " +
+                                    n.Add(static_cast<int64_t>(es.size())) + ")",
+                                n));
+      if (static_cast<size_t>(drawn.size()) != es.size())
+        return IoError(fmt::format("drew {} entry ids for {} entries", drawn.size(), es.size()));
+      for (size_t i = 0; i < es.size(); ++i) ids[i] = drawn.Int(static_cast<int>(i), 0);
+      std::sort(ids.begin(), ids.end());  // oldest first, in the list's order
+      constexpr size_t kRows = 500;       // 12 parameters a row, far under PostgreSQL's 65,535
+      for (size_t from = 0; from < es.size(); from += kRows) {
+        const size_t to = std::min(es.size(), from + kRows);
         Params p;
-        const std::string sql = fmt::format(
-            "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, "
-            "enabled, created_ms, video, robust) VALUES({},{},{},{},{},{},{},{},{},{},{}) "
-            "RETURNING id",
-            p.Add(e.bank_id), p.Add(e.pdq), p.Add(e.quality), p.Add(e.md5), p.Add(e.sha256),
-            p.Add(e.source), p.Add(e.request_id), p.Add(e.enabled), p.Add(now), p.Add(e.video),
-            p.Add(e.robust));
-        auto r = c.Run(sql, p);
-        if (!r.ok() && c.last_error.state == kForeignKeyViolation)
-          return NotFound(fmt::format("no bank {}", e.bank_id));
+        std::string values;
+        for (size_t i = from; i < to; ++i) {
+          const auto& e = es[i];
+          values += fmt::format("{}({},{},{},{},{},{},{},{},{},{},{},{})", i > from ? "," : "",
+                                p.Add(ids[i]), p.Add(e.bank_id), p.Add(e.pdq), p.Add(e.quality),
+                                p.Add(e.md5), p.Add(e.sha256), p.Add(e.source), p.Add(e.request_id),
+                                p.Add(e.enabled), p.Add(now), p.Add(e.video), p.Add(e.robust));
+        }
+        auto r = c.Run(
+            "INSERT INTO bank_entries(id, bank_id, pdq, quality, md5, sha256, source, request_id, "
+            "enabled, created_ms, video, robust) VALUES " +
+                values,
+            p);
+        if (!r.ok() && c.last_error.state == kForeignKeyViolation) {
+          std::set<int64_t> banks;
+          for (size_t i = from; i < to; ++i) banks.insert(es[i].bank_id);
+          return NotFound(fmt::format("no bank {}", fmt::join(banks, " or ")));
+        }
         TD_RETURN_IF_ERROR(r.status());
-        ids[i] = r->Int(0, 0);
       }
       return Status::Ok();
     }));
@@ -882,35 +905,64 @@ class PostgresStore final : public Store, public ChangeFeed {
                                              [](const Rows& r, int i) { return r.Text(i, 0); }));
     MutexLock lock(&feed_mu_);
     snapshot_ = snap.at(0);
+    target_.clear();
+    after_seq_ = 0;
     return Status::Ok();
   }
 
-  // The changes not visible in the last snapshot read and visible in a new one: exactly those
-  // whose transactions committed in between (a transaction in progress then, or begun since),
-  // however their seqs interleave. One repeatable-read transaction: the changes and the records
-  // they name are read in the same snapshot.
-  Result<std::vector<ChangeRecord>> ReadChanges() override {
+  // The changes not visible in the last snapshot read and visible in a new one (the target):
+  // exactly those whose transactions committed in between (a transaction in progress then, or
+  // begun since), however their seqs interleave. A backlog larger than max is read in pages by
+  // seq against the same target, so every page's set is the same fixed set and none is skipped
+  // or repeated; the target becomes the last snapshot read once its last page is read. One
+  // repeatable-read transaction a page: its changes and the records they name are read in one
+  // snapshot (the target's or a later one: a record as of later is as good, changes apply
+  // idempotently).
+  Result<std::vector<ChangeRecord>> ReadChanges(size_t max) override {
     MutexLock lock(&feed_mu_);
     if (snapshot_.empty()) return FailedPrecondition("the change feed was not started");
+    if (max == 0) return InvalidArgument("ReadChanges: max must be at least 1");
     std::vector<ChangeRecord> out;
     std::string next;
+    bool more = false;
     const std::string last = snapshot_;
+    const std::string target = target_;  // "" unless a backlog is being paged
+    const int64_t after_seq = after_seq_;
     TD_RETURN_IF_ERROR(Transaction(/*counted=*/false, [&](Conn& c) -> Status {
       out.clear();
       TD_RETURN_IF_ERROR(
           c.Run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").status());
-      TD_ASSIGN_OR_RETURN(auto snap, c.Run("SELECT pg_current_snapshot()::text"));
-      next = snap.Text(0, 0);
+      if (target.empty()) {
+        TD_ASSIGN_OR_RETURN(auto snap, c.Run("SELECT pg_current_snapshot()::text"));
+        next = snap.Text(0, 0);
+      } else {
+        next = target;
+      }
       Params p;
       const std::string prev = p.Add(last);
-      const std::string sql = fmt::format(
-          "SELECT seq, kind, ref, origin = {} FROM changes WHERE xid >= "
-          "pg_snapshot_xmin({}::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, {}::pg_snapshot) "
-          "ORDER BY seq",
-          p.Add(origin_), prev, prev);
+      // A first read finds its set along the xid index (the log's recent end), materialized, then
+      // ordered: left to itself the planner may walk the whole log in seq order for the LIMIT.
+      // A backlog's later pages walk on by seq from where the last one stopped.
+      const std::string filter = fmt::format(
+          "xid >= pg_snapshot_xmin({}::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, "
+          "{}::pg_snapshot) AND pg_visible_in_snapshot(xid, {}::pg_snapshot)",
+          prev, prev, p.Add(next));
+      const std::string own = p.Add(origin_);
+      const std::string limit = p.Add(static_cast<int64_t>(max) + 1);
+      const std::string sql =
+          target.empty()
+              ? fmt::format(
+                    "WITH fresh AS MATERIALIZED (SELECT seq, kind, ref, origin FROM changes WHERE "
+                    "{}) SELECT seq, kind, ref, origin = {} FROM fresh ORDER BY seq LIMIT {}",
+                    filter, own, limit)
+              : fmt::format(
+                    "SELECT seq, kind, ref, origin = {} FROM changes WHERE seq > {} AND {} ORDER "
+                    "BY seq LIMIT {}",
+                    own, p.Add(after_seq), filter, limit);
       TD_ASSIGN_OR_RETURN(auto rows, c.Run(sql, p));
+      more = static_cast<size_t>(rows.size()) > max;
       std::map<std::string, std::vector<int64_t>> wanted;  // kind -> ids whose records to read
-      for (int i = 0; i < rows.size(); ++i) {
+      for (int i = 0; i < rows.size() && out.size() < max; ++i) {
         ChangeRecord ch;
         ch.seq = rows.Int(i, 0);
         ch.kind = rows.Text(i, 1);
@@ -966,7 +1018,14 @@ class PostgresStore final : public Store, public ChangeFeed {
       }
       return Status::Ok();
     }));
-    snapshot_ = next;
+    if (more) {
+      target_ = next;
+      after_seq_ = out.back().seq;
+    } else {
+      snapshot_ = next;
+      target_.clear();
+      after_seq_ = 0;
+    }
     return out;
   }
 
@@ -1352,6 +1411,9 @@ class PostgresStore final : public Store, public ChangeFeed {
   std::string origin_;                            // set at construction
   Mutex feed_mu_;                                 // the change feed's reader state
   std::string snapshot_ TD_GUARDED_BY(feed_mu_);  // the last snapshot read ("" before StartFeed)
+  // A backlog being read in pages: the snapshot it ends at ("" when none) and the last seq read.
+  std::string target_ TD_GUARDED_BY(feed_mu_);
+  int64_t after_seq_ TD_GUARDED_BY(feed_mu_) = 0;
   PGconn* listen_ TD_GUARDED_BY(feed_mu_) = nullptr;  // LISTENing; made by WaitForChanges
 };
 

@@ -309,8 +309,12 @@ class ChangeFeed {
   // changes idempotently).
   virtual Status StartFeed() = 0;
   // Every change committed since the last call (or StartFeed) and not returned before, by seq;
-  // none is skipped, whatever order their transactions committed in.
-  virtual Result<std::vector<ChangeRecord>> ReadChanges() = 0;
+  // none is skipped, whatever order their transactions committed in. At most max a call, so a
+  // reader that fell far behind holds one page at a time: a call that returns max changes may
+  // have left more (call again); fewer than max means it has read up to the call.
+  virtual Result<std::vector<ChangeRecord>> ReadChanges(size_t max) = 0;
+  // What the service reads a call: ~30 MB of changes with their records at most.
+  static constexpr size_t kChangesPerRead = 20'000;
   // Returns when a bank change was committed (a wake-up only: read with ReadChanges), or after
   // timeout.
   virtual void WaitForChanges(std::chrono::milliseconds timeout) = 0;

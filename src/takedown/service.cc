@@ -168,8 +168,17 @@ void Service::Follow() {
 }
 
 Status Service::ReadAndApply(std::vector<Blocked>* blocks) {
-  TD_ASSIGN_OR_RETURN(auto changes, feed_->ReadChanges());
-  last_read_ = SteadyMs();
+  // Page by page until a page is short: everything committed until the last read.
+  for (;;) {
+    TD_ASSIGN_OR_RETURN(auto changes, feed_->ReadChanges(store::ChangeFeed::kChangesPerRead));
+    last_read_ = SteadyMs();
+    TD_RETURN_IF_ERROR(Apply(changes, blocks));
+    if (changes.size() < store::ChangeFeed::kChangesPerRead) return Status::Ok();
+  }
+}
+
+Status Service::Apply(const std::vector<store::ChangeRecord>& changes,
+                      std::vector<Blocked>* blocks) {
   for (const store::ChangeRecord& ch : changes) {
     if (ch.own && ch.kind != "entry_state") continue;  // applied by this process as it wrote it
     if (ch.kind == "bank" && ch.bank) {

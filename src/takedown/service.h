@@ -334,6 +334,8 @@ class Service {
   // The follower (Follow, CatchUp): a read of the change log and what it applies, one at a time.
   void Follow() TD_EXCLUDES(follow_mu_, mu_);
   Status ReadAndApply(std::vector<Blocked>* blocks) TD_REQUIRES(follow_mu_) TD_EXCLUDES(mu_);
+  Status Apply(const std::vector<store::ChangeRecord>& changes, std::vector<Blocked>* blocks)
+      TD_REQUIRES(follow_mu_) TD_EXCLUDES(mu_);
   Status Resync() TD_REQUIRES(follow_mu_) TD_EXCLUDES(mu_);
   // Puts one bank entry or content record in the indexes, unless it is there already. from_feed:
   // another process's record, whose enabled state wins over what this process holds.
