@@ -19,6 +19,35 @@
 namespace takedown::store {
 namespace {
 
+// Another connection's transaction, begun with a content row inserted and left open until
+// Commit: its change's seq is lower than those written meanwhile, yet it commits after them.
+class OpenTransaction {
+ public:
+  OpenTransaction(const std::string& url, const std::string& content_id)
+      : conn_(PQconnectdb(url.c_str())) {
+    ok_ = PQstatus(conn_) == CONNECTION_OK && Exec("BEGIN") &&
+          Exec(
+              "INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, "
+              "state, created_ms) VALUES('" +
+              content_id + "', '', '', '', 0, 'aa', '', 'live', 0)");
+  }
+  ~OpenTransaction() { PQfinish(conn_); }
+  OpenTransaction(const OpenTransaction&) = delete;
+  OpenTransaction& operator=(const OpenTransaction&) = delete;
+  bool ok() const { return ok_; }
+  bool Commit() { return Exec("COMMIT"); }
+
+ private:
+  bool Exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    const auto st = PQresultStatus(r);
+    PQclear(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+  }
+  PGconn* conn_;
+  bool ok_ = false;
+};
+
 class PostgresStoreTest : public testing::PostgresDatabaseTest {
  protected:
   std::unique_ptr<Store> Open() {
@@ -68,18 +97,8 @@ TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderThe
 
   // A transaction opened now and committed last: its content row's seq is lower than the rows
   // written meanwhile.
-  PGconn* raw = PQconnectdb(url_.c_str());
-  ASSERT_EQ(PQstatus(raw), CONNECTION_OK);
-  auto exec = [&](const char* sql) {
-    PGresult* r = PQexec(raw, sql);
-    const auto st = PQresultStatus(r);
-    PQclear(r);
-    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-  };
-  ASSERT_TRUE(exec("BEGIN"));
-  ASSERT_TRUE(
-      exec("INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, "
-           "state, created_ms) VALUES('late', '', '', '', 0, 'aa', '', 'live', 0)"));
+  OpenTransaction long_txn(url_, "late");
+  ASSERT_TRUE(long_txn.ok());
 
   auto entry = b->AddBankEntry({0, *bank, std::string(64, 'a'), 100, "", "", "test", "", true, 0});
   ASSERT_TRUE(entry.ok());
@@ -116,10 +135,9 @@ TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderThe
   auto again = feed->ReadChanges(100);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->empty());
-  ASSERT_TRUE(exec("COMMIT"));
-  PQfinish(raw);
+  ASSERT_TRUE(long_txn.Commit());
   auto late = feed->ReadChanges(100);
-  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE(long_txn.ok());
   ASSERT_EQ(late->size(), 1u);
   EXPECT_EQ((*late)[0].kind, "content");
   EXPECT_LT((*late)[0].seq, (*got)[1].seq);
@@ -145,18 +163,8 @@ TEST_F(PostgresStoreTest, ABacklogIsReadInBoundedPagesWithNoneSkippedOrRepeated)
   ChangeFeed* feed = a->changes();
   ASSERT_TRUE(feed->StartFeed().ok());
   EXPECT_FALSE(feed->ReadChanges(0).ok()) << "max 0 is refused";
-  PGconn* raw = PQconnectdb(url_.c_str());
-  ASSERT_EQ(PQstatus(raw), CONNECTION_OK);
-  auto exec = [&](const char* sql) {
-    PGresult* r = PQexec(raw, sql);
-    const auto st = PQresultStatus(r);
-    PQclear(r);
-    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-  };
-  ASSERT_TRUE(exec("BEGIN"));
-  ASSERT_TRUE(
-      exec("INSERT INTO content(content_id, chat_id, uploader_id, pdq, quality, md5, sha256, "
-           "state, created_ms) VALUES('open-long', '', '', '', 0, 'aa', '', 'live', 0)"));
+  OpenTransaction open_long(url_, "open-long");
+  ASSERT_TRUE(open_long.ok());
   std::set<std::string> written;
   auto record = [&](const std::string& id) {
     auto row = b->RecordContent({0, id, "chat", "u", std::string(64, 'b'), 100, "", "", "live", 0});
@@ -183,7 +191,7 @@ TEST_F(PostgresStoreTest, ABacklogIsReadInBoundedPagesWithNoneSkippedOrRepeated)
     }
     if (round == 0) {
       // Between pages: the long transaction commits, and more is written.
-      ASSERT_TRUE(exec("COMMIT"));
+      ASSERT_TRUE(open_long.Commit());
       committed = true;
       written.insert("open-long");
       record("during-0");
@@ -191,7 +199,6 @@ TEST_F(PostgresStoreTest, ABacklogIsReadInBoundedPagesWithNoneSkippedOrRepeated)
     }
     if (page->empty() && committed) break;
   }
-  PQfinish(raw);
   ASSERT_GE(pages.size(), 3u);
   EXPECT_EQ(pages[0], 3u);
   EXPECT_EQ(pages[1], 3u);
