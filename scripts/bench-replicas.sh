@@ -25,22 +25,14 @@ sock=$(realpath "$DIR/pg")
 $as_pg "$pgbin/initdb" -D "$DIR/pg/data" -U takedown --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 pg_ctl() { $as_pg "$pgbin/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w -t 120 -o "-c listen_addresses='' -c unix_socket_directories=$sock" "$@" >/dev/null; }
 pg_ctl start
-pid=""
-trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; pg_ctl -m fast stop || true' EXIT
+. scripts/lib/gate.sh
+gate_pids=""
+trap 'stop_gates; pg_ctl -m fast stop || true' EXIT
 psql "host=$sock user=takedown dbname=postgres" -qc "CREATE DATABASE takedown"
-"$BENCH" replicas --store-url "host=$sock user=takedown dbname=takedown" --replicas "$REPLICAS" --entries "$ENTRIES" --bank "$BANK"
+url="host=$sock user=takedown dbname=takedown"
+"$BENCH" replicas --store-url "$url" --replicas "$REPLICAS" --entries "$ENTRIES" --bank "$BANK"
 [ "$BANK" -gt 0 ] || exit 0
 # One replica as a process of its own: its start and its memory with the bank.
-url="host=$sock user=takedown dbname=takedown"
-"$BIN" serve --store.backend postgres --store.url "$url" --store.role gate --server.port 0 \
-  --sandbox.enabled false >"$DIR/gate.out" 2>"$DIR/gate.err" &
-pid=$!
-i=0
-until grep -q 'ready: ' "$DIR/gate.err"; do
-  kill -0 "$pid" 2>/dev/null || { echo "bench-replicas: the gate replica exited:" >&2; tail -5 "$DIR/gate.err" >&2; exit 1; }
-  i=$((i + 1))
-  [ "$i" -lt 3000 ] || { echo "bench-replicas: the gate replica never became ready" >&2; exit 1; }
-  sleep 0.2
-done
+start_gate gate
 sleep 12  # jemalloc gives back what loading freed after ~10 s
-echo "one replica process (takedown serve --store.role gate): $(sed -n 's/.*ready: \(.*\)$/\1/p' "$DIR/gate.err"); VmRSS $(awk '/^VmRSS:/ {printf "%d", $2/1024}' "/proc/$pid/status") MiB"
+gate_line gate "one replica process (gate):"

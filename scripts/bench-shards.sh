@@ -21,9 +21,10 @@ rm -rf "$DIR" && mkdir -p "$DIR/pg"
 sock=$(realpath "$DIR/pg")
 "${as_pg[@]}" "$pgbin/initdb" -D "$DIR/pg/data" -U takedown --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 pg_ctl() { "${as_pg[@]}" "$pgbin/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w -t 120 -o "-c listen_addresses='' -c unix_socket_directories=$sock" "$@" >/dev/null; }
-pids=()
+. scripts/lib/gate.sh
+gate_pids=""
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_gates
   wait 2>/dev/null || true
   pg_ctl -m fast stop || true
 }
@@ -35,20 +36,9 @@ args=(--store-url "$url" --content "$CONTENT" --reported "$REPORTED" --shards "$
 "$BENCH" shards-seed "${args[@]}"
 psql "$url" -Atc "SELECT 'content table with its indexes: ' || pg_size_pretty(pg_total_relation_size('content')) || ', ' || (pg_total_relation_size('content') / greatest(count(*), 1)) || ' bytes a row' FROM content"
 
-rss() { awk '/^VmRSS:/ {printf "%d", $2/1024}' "/proc/$1/status"; }
-start() {  # NAME ARGS...: a gate replica; waits until it is ready
-  local name=$1; shift
-  "$BIN" serve --store.backend postgres --store.url "$url" --store.role gate --server.port 0 \
-    --sandbox.enabled false "$@" >"$DIR/$name.out" 2>"$DIR/$name.err" &
-  pids+=($!)
-  local pid=$!
-  for _ in $(seq 1 3000); do
-    grep -q 'ready: ' "$DIR/$name.err" && break
-    kill -0 "$pid" 2>/dev/null || { echo "bench-shards: $name exited:" >&2; tail -5 "$DIR/$name.err" >&2; exit 1; }
-    sleep 0.2
-  done
-  grep -q 'ready: ' "$DIR/$name.err" || { echo "bench-shards: $name never became ready" >&2; exit 1; }
-  printf '%-28s %s; VmRSS %s MiB\n' "$name" "$(sed -n 's/.*ready: \(.*\)$/\1/p' "$DIR/$name.err")" "$(rss "$pid")"
+start() {  # NAME ARGS...: a gate replica, once ready
+  start_gate "$@"
+  gate_line "$1"
 }
 echo "== $SHARDS processes, one shard each"
 for i in $(seq 0 $((SHARDS - 1))); do
