@@ -5,6 +5,7 @@
 //
 // The server is this test process's own (tests/support/postgres_server.h); where PostgreSQL is
 // not installed these tests are skipped, saying so.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
@@ -69,11 +70,69 @@ TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefusedByName) {
   EXPECT_NE(again.status().message().find("schema is version 99, newer than this build"),
             std::string::npos)
       << again.status().message();
-  // Put back (this build's version: 3), the data is all there.
-  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 3").ok());
+  // Put back (this build's version: 5), the data is all there.
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 5").ok());
   auto back = Open();
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->ListBanks()->size(), 1u);
+}
+
+// A database made before bank entries had a stored identity gets one for each entry from
+// migration 4 (its SQL function, which must agree with BankEntryIdentity): an import then knows
+// them without reading the bank.
+TEST_F(PostgresStoreTest, EntriesStoredBeforeTheIdentityColumnAreKnownAfterTheMigration) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  auto b = s->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(b.ok());
+  s.reset();
+  // Back to schema 3 (its row triggers, no identity), with entries written as it wrote them.
+  ASSERT_TRUE(
+      pg_->Sql(url_,
+               "DROP TRIGGER entries_added ON bank_entries; DROP TRIGGER content_added ON "
+               "content; DROP FUNCTION takedown_changes_of; CREATE TRIGGER entries_added "
+               "AFTER INSERT ON bank_entries FOR EACH ROW EXECUTE FUNCTION "
+               "takedown_change('entry', 'notify'); CREATE TRIGGER content_added AFTER "
+               "INSERT ON content FOR EACH ROW EXECUTE FUNCTION takedown_change('content'); "
+               "ALTER TABLE bank_entries DROP COLUMN ident; DROP FUNCTION "
+               "takedown_entry_identity; UPDATE schema_version SET version = 3; "
+               "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, "
+               "request_id, enabled, created_ms, video, robust) VALUES (" +
+                   std::to_string(*b) + ", '" + std::string(64, 'a') +
+                   "', 90, '', '', 'old', '', true, 0, '', ''), (" + std::to_string(*b) +
+                   ", '', 0, '', '', 'old', '', true, 0, '{\"frames\":[]}', '')")
+          .ok());
+  auto again = Open();
+  ASSERT_NE(again, nullptr);
+  BankEntryRecord pdq, frames, other;
+  pdq.pdq = std::string(64, 'a');
+  frames.video = R"({"frames":[]})";
+  other.pdq = std::string(64, 'b');
+  auto known = again->HasBankEntries(*b, {pdq, frames, other});
+  ASSERT_TRUE(known.ok()) << known.status().ToString();
+  EXPECT_EQ(*known, (std::vector<bool>{true, true,
+                                       false}));  // Migration 5's statement triggers log what
+                                                  // schema 3's row triggers did: each entry of a
+  // multi-row insert once, in id order.
+  auto other_process = Open();
+  ASSERT_NE(other_process, nullptr);
+  ChangeFeed* feed = again->changes();
+  ASSERT_NE(feed, nullptr);
+  ASSERT_TRUE(feed->StartFeed().ok());
+  std::vector<BankEntryRecord> list(3);
+  for (size_t i = 0; i < list.size(); ++i) {
+    list[i].bank_id = *b;
+    list[i].md5 = std::string(31, 'a') + std::to_string(i);
+  }
+  auto ids = other_process->AddBankEntries(list);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  auto changes = feed->ReadChanges(100);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  std::vector<int64_t> refs;
+  for (const auto& c : *changes) {
+    if (c.kind == "entry") refs.push_back(c.ref);
+  }
+  EXPECT_EQ(refs, *ids);
 }
 
 // The change log replicas follow: what another store (process) changed comes back once, with its
@@ -266,7 +325,7 @@ TEST_F(PostgresStoreTest, TwoReplicasWriteDistinctIdsAndOneAuditChain) {
       Store* s = t % 2 ? a.get() : b.get();
       for (int i = 0; i < 40; ++i) {
         auto id = s->RecordContent(
-            {0, "c" + std::to_string(t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
+            {0, fmt::format("c{}", t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
         ASSERT_TRUE(id.ok()) << id.status().ToString();
         DocumentStore::Changes ch;
         ch.content_states = {{*id, "removed"}};

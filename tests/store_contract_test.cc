@@ -225,7 +225,7 @@ TEST_P(StoreContract, ConcurrentWritesAreAllCommittedWithDistinctIds) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
         auto id = store_->RecordContent(
-            {0, "c" + std::to_string(t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
+            {0, fmt::format("c{}", t * 1000 + i), "chat", "u", "", 0, "", "", "live", 0});
         ASSERT_TRUE(id.ok()) << id.status().ToString();
         auto a = store_->AppendAudit("test", "content.recorded", "{}");
         ASSERT_TRUE(a.ok()) << a.status().ToString();
@@ -548,6 +548,79 @@ TEST_P(StoreContract, BankEntriesAreFoundByIdDisabledOnesToo) {
   EXPECT_EQ((*got)->request_id, "7");
   EXPECT_FALSE((*got)->enabled);
   EXPECT_FALSE(store_->GetBankEntry(*id + 100)->has_value());
+}
+
+// An import asks the store which of its entries a bank already holds (BankStore::HasBankEntries):
+// by the identity of their PDQ, MD5 and SHA-256, and for a video known only by its frames by those
+// frames, in that bank only, disabled entries too.
+TEST_P(StoreContract, BankEntriesAreKnownByTheirSignalsInTheirOwnBankOnly) {
+  auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  auto other = store_->CreateBank({0, "csam", "csam", 31, "block", 0});
+  ASSERT_TRUE(b.ok() && other.ok());
+  auto entry = [&](std::string pdq, std::string md5, std::string sha256, std::string video) {
+    BankEntryRecord e;
+    e.bank_id = *b;
+    e.pdq = std::move(pdq);
+    e.quality = e.pdq.empty() ? 0 : 90;
+    e.md5 = std::move(md5);
+    e.sha256 = std::move(sha256);
+    e.video = std::move(video);
+    e.source = "list";
+    return e;
+  };
+  const std::string p1(64, 'a'), p2(64, 'c'), m1(32, 'd'), s1(64, 'e');
+  const std::string frames = R"({"frames":[{"pdq":"0f","q":100,"t":0}]})";
+  std::vector<BankEntryRecord> stored = {
+      entry(p1, "", "", ""),           // a plain PDQ
+      entry("", m1, "", ""),           // an MD5 only
+      entry(p2, "", s1, ""),           // a PDQ and its file's SHA-256
+      entry("", "", "", frames),       // a video known only by its frames
+      entry(p1, m1, "", "{\"x\":1}"),  // a video with a PDQ: its frames are not its identity
+  };
+  auto ids = store_->AddBankEntries(stored);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_TRUE(store_->SetBankEntryEnabled(ids->at(1), false).ok());  // disabled: still known
+
+  BankEntryRecord same_pdq = entry(p1, "", "", "");
+  same_pdq.quality = 40;
+  same_pdq.source = "another list";
+  same_pdq.robust = R"({"norm":"x"})";  // fields outside the identity do not matter
+  std::vector<BankEntryRecord> asked = {
+      same_pdq,                         // known
+      entry("", m1, "", ""),            // known (disabled)
+      entry(p2, "", s1, ""),            // known
+      entry(p2, "", "", ""),            // not: that PDQ is stored only with a SHA-256
+      entry("", "", s1, ""),            // not: the same SHA-256 alone
+      entry("", "", "", frames),        // known: the same frames
+      entry("", "", "", frames + " "),  // not: other frames
+      entry(p1, m1, "", "{\"x\":2}"),   // known: its PDQ and MD5 are its identity
+      entry(p1, "", "", ""),            // known: asked twice in one list
+  };
+  auto known = store_->HasBankEntries(*b, asked);
+  ASSERT_TRUE(known.ok()) << known.status().ToString();
+  EXPECT_EQ(*known, (std::vector<bool>{true, true, true, false, false, true, false, true, true}));
+  auto elsewhere = store_->HasBankEntries(*other, asked);
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(*elsewhere, std::vector<bool>(asked.size(), false));
+  auto none = store_->HasBankEntries(*b, {});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  // A list longer than one statement's worth (PostgreSQL asks 500 a statement): every stored
+  // one is found wherever it falls, the others not.
+  std::vector<BankEntryRecord> many;
+  std::vector<BankEntryRecord> more;
+  for (int i = 0; i < 1203; ++i) {
+    char pdq[65];
+    std::snprintf(pdq, sizeof pdq, "%064x", i + 1);
+    many.push_back(entry(pdq, "", "", ""));
+    if (i % 3 == 0) more.push_back(many.back());
+  }
+  ASSERT_TRUE(store_->AddBankEntries(more).ok());
+  auto found = store_->HasBankEntries(*b, many);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->size(), many.size());
+  for (size_t i = 0; i < many.size(); ++i) EXPECT_EQ((*found)[i], i % 3 == 0) << i;
 }
 
 TEST_P(StoreContract, BankEntriesAreSearchedByHashPrefixStateAndPage) {

@@ -94,6 +94,31 @@ TEST_F(StoreTest, AuditVerificationNamesTheFirstAlteredRemovedOrInsertedRecord) 
       << r.status().message();
 }
 
+// A store made before bank entries had a stored identity gets one for each entry when it is
+// opened (migration 6): an import then knows them without reading the bank.
+TEST_F(StoreTest, EntriesStoredBeforeTheIdentityColumnAreKnownAfterTheMigration) {
+  auto b = store_->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(b.ok());
+  store_.reset();
+  // Back to the schema before it, with entries written as that version wrote them.
+  Sql("DROP INDEX bank_entries_by_identity; ALTER TABLE bank_entries DROP COLUMN ident; "
+      "UPDATE schema_version SET version = 5;"
+      "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, request_id, enabled, "
+      "created_ms, video, robust) VALUES (1, '" +
+      std::string(64, 'a') +
+      "', 90, '', '', 'old', '', 1, 0, '', ''), (1, '', 0, '', '', 'old', "
+      "'', 1, 0, '{\"frames\":[]}', '')");
+  auto s = OpenSqliteStore(path_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  BankEntryRecord pdq, frames, other;
+  pdq.pdq = std::string(64, 'a');
+  frames.video = R"({"frames":[]})";
+  other.pdq = std::string(64, 'b');
+  auto known = (*s)->HasBankEntries(*b, {pdq, frames, other});
+  ASSERT_TRUE(known.ok()) << known.status().ToString();
+  EXPECT_EQ(*known, (std::vector<bool>{true, true, false}));
+}
+
 TEST(StoreOpen, BadPathIsAnError) {
   auto s = OpenSqliteStore("/nonexistent/dir/takedown.db");
   ASSERT_FALSE(s.ok());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/mutex.h"
 #include "store/store.h"
@@ -89,6 +90,7 @@ class MemoryStore final : public Store {
       r.id = static_cast<int64_t>(entries_.size()) + 1;
       r.created_ms = env_->NowMs();
       entries_[r.id] = r;
+      identities_.insert({r.bank_id, BankEntryIdentity(r)});
       ids.push_back(r.id);
     }
     return ids;
@@ -126,6 +128,15 @@ class MemoryStore final : public Store {
     auto it = entries_.find(id);
     return it == entries_.end() ? std::optional<BankEntryRecord>()
                                 : std::optional<BankEntryRecord>(it->second);
+  }
+
+  Result<std::vector<bool>> HasBankEntries(int64_t bank_id,
+                                           const std::vector<BankEntryRecord>& es) override {
+    std::vector<bool> out;
+    out.reserve(es.size());
+    MutexLock l(&mu_);
+    for (const auto& e : es) out.push_back(identities_.count({bank_id, BankEntryIdentity(e)}) > 0);
+    return out;
   }
 
   // Content
@@ -431,6 +442,7 @@ class MemoryStore final : public Store {
   int64_t last_key_ TD_GUARDED_BY(mu_) = 0;
   std::map<int64_t, BankRecord> banks_ TD_GUARDED_BY(mu_);
   std::map<int64_t, BankEntryRecord> entries_ TD_GUARDED_BY(mu_);
+  std::set<std::pair<int64_t, std::string>> identities_ TD_GUARDED_BY(mu_);  // bank, identity
   std::map<int64_t, ContentRecord> content_ TD_GUARDED_BY(mu_);
   std::map<std::string, int64_t> content_by_id_ TD_GUARDED_BY(mu_);
   std::map<int64_t, DocRecord> docs_ TD_GUARDED_BY(mu_);

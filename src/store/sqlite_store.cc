@@ -92,7 +92,37 @@ ALTER TABLE bank_entries ADD COLUMN video TEXT NOT NULL DEFAULT '';
 ALTER TABLE content ADD COLUMN robust TEXT NOT NULL DEFAULT '';
 ALTER TABLE bank_entries ADD COLUMN robust TEXT NOT NULL DEFAULT '';
 )sql",
+    // Each entry's identity (store.h BankEntryIdentity), indexed with its bank: an import asks
+    // for the entries it sends instead of reading every entry. Computed for the entries already
+    // there by takedown_entry_identity (RegisterFunctions), the same code as for new ones.
+    R"sql(
+ALTER TABLE bank_entries ADD COLUMN ident BLOB;
+UPDATE bank_entries SET ident = takedown_entry_identity(pdq, md5, sha256, video);
+CREATE INDEX bank_entries_by_identity ON bank_entries(bank_id, ident);
+)sql",
 };
+
+// takedown_entry_identity(pdq, md5, sha256, video): BankEntryIdentity of those columns, for the
+// migration that fills the column in.
+void EntryIdentityFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 4) {
+    sqlite3_result_error(ctx, "takedown_entry_identity takes 4 arguments", -1);
+    return;
+  }
+  auto text = [&](int i) {
+    const unsigned char* t = sqlite3_value_text(argv[i]);
+    return t == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(t),
+                                      static_cast<size_t>(sqlite3_value_bytes(argv[i])));
+  };
+  BankEntryRecord e;
+  e.pdq = text(0);
+  e.md5 = text(1);
+  e.sha256 = text(2);
+  e.video = text(3);
+  const std::string id = BankEntryIdentity(e);
+  sqlite3_result_blob(ctx, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+}
 
 // Prepared statements are kept per connection and reused: parsing SQL on every write cost more
 // than the write. A Stmt hands its statement back (reset, bindings cleared) when it goes out of
@@ -279,6 +309,10 @@ class SqliteStore final : public Store {
         Exec(wdb_,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA "
              "journal_size_limit=67108864; PRAGMA cache_size=-65536;"));
+    if (sqlite3_create_function_v2(wdb_, "takedown_entry_identity", 4,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                   &EntryIdentityFunction, nullptr, nullptr, nullptr) != SQLITE_OK)
+      return SqlError(wdb_, "register takedown_entry_identity");
     TD_RETURN_IF_ERROR(Migrate());
     // Start from an empty WAL: a WAL left large by a crash or another process would otherwise be
     // copied into the database by the first checkpoints, under load (seconds of I/O stalls).
@@ -424,10 +458,10 @@ class SqliteStore final : public Store {
     std::vector<int64_t> ids(es.size(), 0);
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
       TD_ASSIGN_OR_RETURN(
-          auto s,
-          Prepare(db,
-                  "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, "
-                  "request_id, enabled, created_ms, video, robust) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+          auto s, Prepare(db,
+                          "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, "
+                          "request_id, enabled, created_ms, video, robust, ident) "
+                          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"));
       const int64_t now = env_->NowMs();
       for (size_t i = 0; i < es.size(); ++i) {
         const auto& e = es[i];
@@ -443,6 +477,9 @@ class SqliteStore final : public Store {
         Bind(s.get(), 9, now);
         Bind(s.get(), 10, e.video);
         Bind(s.get(), 11, e.robust);
+        const std::string ident = BankEntryIdentity(e);
+        sqlite3_bind_blob(s.get(), 12, ident.data(), static_cast<int>(ident.size()),
+                          SQLITE_TRANSIENT);
         const int rc = sqlite3_step(s.get());
         if (rc == SQLITE_CONSTRAINT) return NotFound(fmt::format("no bank {}", e.bank_id));
         if (rc != SQLITE_DONE) return SqlError(db, "insert bank entry");
@@ -524,6 +561,26 @@ class SqliteStore final : public Store {
         sqlite3_column_int(s.get(), 3), Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6),
         Text(s.get(), 7), sqlite3_column_int(s.get(), 8) != 0, sqlite3_column_int64(s.get(), 9),
         Text(s.get(), 10), Text(s.get(), 11)});
+  }
+
+  Result<std::vector<bool>> HasBankEntries(int64_t bank_id,
+                                           const std::vector<BankEntryRecord>& es) override {
+    Reader reader(this);
+    TD_ASSIGN_OR_RETURN(auto s, Prepare(reader.db,
+                                        "SELECT 1 FROM bank_entries WHERE bank_id = ? AND "
+                                        "ident = ? LIMIT 1"));
+    std::vector<bool> out;
+    out.reserve(es.size());
+    for (const auto& e : es) {
+      sqlite3_reset(s.get());
+      Bind(s.get(), 1, bank_id);
+      const std::string ident = BankEntryIdentity(e);
+      sqlite3_bind_blob(s.get(), 2, ident.data(), static_cast<int>(ident.size()), SQLITE_TRANSIENT);
+      const int rc = sqlite3_step(s.get());
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(reader.db, "find bank entries");
+      out.push_back(rc == SQLITE_ROW);
+    }
+    return out;
   }
 
   Result<int64_t> RecordContent(const ContentRecord& c) override {

@@ -51,6 +51,14 @@ struct BankEntryRecord {
   std::string robust;  // an image's robust signals (JSON: norm, box, bank variants), or ""
 };
 
+// What makes two entries of one bank the same entry (an import adds only those its bank lacks):
+// their PDQ, MD5 and SHA-256 as stored, and for a video known only by its frames (no PDQ and no
+// digest), its frame signals' text. 16 bytes: the first half of the SHA-256 of
+// "pdq|md5|sha256|F", F being the lowercase hex SHA-256 of `video` for such a video and ""
+// otherwise. Every backend keeps it with each entry, indexed with the bank
+// (BankStore::HasBankEntries).
+std::string BankEntryIdentity(const BankEntryRecord& e);
+
 // A page of one bank's entries (BankStore::FindBankEntries): those whose PDQ, MD5 or SHA-256
 // starts with `prefix` (lowercase hex; "" all), enabled or disabled only when asked, after
 // `after_id`, oldest first.
@@ -166,6 +174,11 @@ class BankStore {
   virtual Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) = 0;
   // One entry by id (disabled ones too), or none.
   virtual Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) = 0;
+  // For each of `es`, whether bank `bank_id` holds an entry (enabled or not) with its identity
+  // (BankEntryIdentity; the records' other fields are not read). By the bank's identity index:
+  // an import into a bank of 100M entries reads only what it asks about.
+  virtual Result<std::vector<bool>> HasBankEntries(int64_t bank_id,
+                                                   const std::vector<BankEntryRecord>& es) = 0;
 };
 
 // The content index: every media item the platform has checked or backfilled.

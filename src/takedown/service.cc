@@ -677,61 +677,51 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
     if (signals[i].robust) stored[i].second = RobustToJson(*signals[i].robust).dump();
   }
   MutexLock one_import(&import_mu_);
-  // What the bank holds already: one pass over its entries per import (imports are rare and
-  // large; the check path keeps no such set). A video known only by its vPDQ frames is known by
-  // a digest of them.
-  auto identity = [](const std::string& pdq, const std::string& md5, const std::string& sha256,
-                     const std::string& video) {
-    const bool frames_only = pdq.empty() && md5.empty() && sha256.empty() && !video.empty();
-    return pdq + "|" + md5 + "|" + sha256 + "|" + (frames_only ? hash::Sha256HexOfText(video) : "");
-  };
-  std::unordered_set<std::string> known;
-  {
-    TD_ASSIGN_OR_RETURN(auto all, store_->ListBankEntries());
-    for (const auto& e : all) {
-      if (e.bank_id == bank_id) known.insert(identity(e.pdq, e.md5, e.sha256, e.video));
-    }
-  }
   ImportResult result;
   std::vector<int64_t>& ids = result.ids;
-  std::vector<size_t> fresh;
-  fresh.reserve(signals.size());
-  for (size_t i = 0; i < signals.size(); ++i) {
-    const Signals& s = signals[i];
-    if (known.insert(identity(s.pdq ? s.pdq->ToHex() : "", s.md5, s.sha256, stored[i].first))
-            .second)
-      fresh.push_back(i);
-    else
-      ++result.existing;
-  }
-  ids.reserve(fresh.size());
-  for (size_t start = 0; start < fresh.size(); start += kImportChunk) {
-    const size_t end = std::min(fresh.size(), start + kImportChunk);
+  // What the bank holds already is asked of the store by identity (store.h BankEntryIdentity,
+  // indexed with the bank), a chunk at a time: an import reads only what it sends, however large
+  // the bank. A list naming one entry twice adds it once.
+  std::unordered_set<std::string> listed;
+  bool added = false;
+  for (size_t start = 0; start < signals.size(); start += kImportChunk) {
+    const size_t end = std::min(signals.size(), start + kImportChunk);
     std::vector<store::BankEntryRecord> recs;
     recs.reserve(end - start);
     for (size_t i = start; i < end; ++i) {
-      const Signals& s = signals[fresh[i]];
+      const Signals& s = signals[i];
       recs.push_back({0, bank_id, s.pdq ? s.pdq->ToHex() : "", s.pdq ? s.quality : 0, s.md5,
-                      s.sha256, source, request_id, true, 0, stored[fresh[i]].first,
-                      stored[fresh[i]].second});
+                      s.sha256, source, request_id, true, 0, std::move(stored[i].first),
+                      std::move(stored[i].second)});
     }
-    TD_ASSIGN_OR_RETURN(auto chunk_ids, store_->AddBankEntries(recs));
+    TD_ASSIGN_OR_RETURN(std::vector<bool> known, store_->HasBankEntries(bank_id, recs));
+    std::vector<store::BankEntryRecord> fresh;
+    fresh.reserve(recs.size());
     for (size_t i = 0; i < recs.size(); ++i) {
-      recs[i].id = chunk_ids[i];
-      TD_RETURN_IF_ERROR(IndexEntry(recs[i], /*from_feed=*/false));
+      if (!known[i] && listed.insert(store::BankEntryIdentity(recs[i])).second)
+        fresh.push_back(std::move(recs[i]));
+      else
+        ++result.existing;
+    }
+    if (fresh.empty()) continue;
+    TD_ASSIGN_OR_RETURN(auto chunk_ids, store_->AddBankEntries(fresh));
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      fresh[i].id = chunk_ids[i];
+      TD_RETURN_IF_ERROR(IndexEntry(fresh[i], /*from_feed=*/false));
     }
     TD_RETURN_IF_ERROR(store_
                            ->AppendAudit(actor, "bank.entries.imported",
                                          Json({{"bank", bank},
-                                               {"count", recs.size()},
+                                               {"count", fresh.size()},
                                                {"first_entry_id", chunk_ids.front()},
                                                {"last_entry_id", chunk_ids.back()},
                                                {"source", source},
                                                {"request_id", request_id}}))
                            .status());
     ids.insert(ids.end(), chunk_ids.begin(), chunk_ids.end());
+    added = true;
   }
-  if (fresh.empty()) {
+  if (!added) {
     TD_RETURN_IF_ERROR(store_
                            ->AppendAudit(actor, "bank.entries.imported",
                                          Json({{"bank", bank},
@@ -752,10 +742,18 @@ Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::st
     if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
     bank_id = it->second;
   }
-  TD_ASSIGN_OR_RETURN(auto all, store_->ListBankEntries());
+  // The bank's own entries, page by page (not every bank's at once).
   std::vector<store::BankEntryRecord> out;
-  for (auto& e : all) {
-    if (e.bank_id == bank_id) out.push_back(std::move(e));
+  store::BankEntryQuery q;
+  q.bank_id = bank_id;
+  q.limit = 10000;
+  for (;;) {
+    TD_ASSIGN_OR_RETURN(auto page, store_->FindBankEntries(q));
+    if (page.empty()) break;
+    q.after_id = page.back().id;
+    const bool last = static_cast<int64_t>(page.size()) < q.limit;
+    std::move(page.begin(), page.end(), std::back_inserter(out));
+    if (last) break;
   }
   return out;
 }

@@ -208,9 +208,11 @@ class Service {
   Status SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor);
   // Bulk import of signals (a hash list from another exchange): written in transactions of up to
   // kImportChunk entries, each live and audited (one record a chunk, with the entry id range)
-  // before the next. An entry whose signals (pdq, md5, sha256) are already in the bank, enabled or
-  // not, or earlier in the same list, is counted as existing and not stored again; imports into
-  // one service run one at a time, so two at once cannot store the same entry twice.
+  // before the next. An entry whose signals (pdq, md5, sha256; a frames-only video's frames) are
+  // already in the bank, enabled or not, or earlier in the same list, is counted as existing and
+  // not stored again: asked of the store by identity (store::BankEntryIdentity), so the import
+  // reads only what it sends. Imports into one service run one at a time, so two at once cannot
+  // store the same entry twice (two replicas importing one list at the same moment can).
   static constexpr size_t kImportChunk = 10000;
   struct ImportResult {
     std::vector<int64_t> ids;  // the new entries, in list order
