@@ -6,7 +6,7 @@
 # and the memory it adds. Then prints the time from an entry added at one replica until every
 # other one blocks it (on the bank of N). Last, with BANK=N, starts one `takedown serve --store.role
 # gate` on that database and prints its start time and resident memory (one replica's, with the
-# bank).
+# bank), and one `--store.role shard` holder's (no bank).
 #   scripts/bench-replicas.sh [REPLICAS=3] [ENTRIES=200] [BANK=0] [DIR=build/bench-replicas]
 #                             [BIN=build/takedown] [BENCH=build/bench/takedown-bench]
 set -eu
@@ -36,3 +36,7 @@ url="host=$sock user=takedown dbname=takedown"
 start_gate gate
 sleep 12  # jemalloc gives back what loading freed after ~10 s
 gate_line gate "one replica process (gate):"
+# A content-shard holder on the same database (store.role shard, shard 0 of 2): it loads no bank.
+ROLE=shard start_gate shard --content.shards 2 --content.hold 0
+sleep 12
+gate_line shard "one shard holder (shard):"

@@ -125,6 +125,28 @@ class ServeTest : public ::testing::Test {
     TD_ASSIGN_OR_RETURN(testing::TempPostgres * pg, testing::TempPostgres::Shared());
     return pg->CreateDatabase();
   }
+  // The flags of a `takedown serve` on the PostgreSQL database `url` with content.shards 2, as
+  // `role` holding `hold`; its working directory dir_/sub is made.
+  std::vector<std::string> ShardedServeArgs(const std::string& url, const std::string& role,
+                                            const std::string& hold, const std::string& sub) {
+    std::filesystem::create_directories(dir_ + "/" + sub);
+    return {"--store.backend",
+            "postgres",
+            "--store.url",
+            url,
+            "--store.role",
+            role,
+            "--server.port",
+            "0",
+            "--content.shards",
+            "2",
+            "--content.hold",
+            hold,
+            "--evidence.key_file",
+            dir_ + "/evidence.key",
+            "--packages.signing_key_file",
+            dir_ + "/package-signing.key"};
+  }
   // A key of `role` made with `takedown admin` on the store `store_flags` names; no password of
   // the connection string in what it prints.
   std::string PostgresKey(const std::string& store_flags, const std::string& role) {
@@ -1044,23 +1066,7 @@ TEST_F(ServeTest, OnPostgresASweepCoversEveryContentShardAndWaitsForOneWithNoPro
   const std::string admin = PostgresKey(store, "admin"), platform = PostgresKey(store, "platform"),
                     requester = PostgresKey(store, "requester");
   auto args = [&](const std::string& role, const std::string& hold, const std::string& sub) {
-    std::filesystem::create_directories(dir_ + "/" + sub);
-    return std::vector<std::string>{"--store.backend",
-                                    "postgres",
-                                    "--store.url",
-                                    *url,
-                                    "--store.role",
-                                    role,
-                                    "--server.port",
-                                    "0",
-                                    "--content.shards",
-                                    "2",
-                                    "--content.hold",
-                                    hold,
-                                    "--evidence.key_file",
-                                    dir_ + "/evidence.key",
-                                    "--packages.signing_key_file",
-                                    dir_ + "/package-signing.key"};
+    return ShardedServeArgs(*url, role, hold, sub);
   };
   ServerProcess a(args("all", "0", "a"), dir_ + "/a");
   ASSERT_GT(a.port(), 0) << a.log();
@@ -1165,8 +1171,134 @@ TEST_F(ServeTest, OnPostgresASweepCoversEveryContentShardAndWaitsForOneWithNoPro
   EXPECT_NE(out.find("content.shards 2 needs store.backend postgres"), std::string::npos) << out;
 }
 
+// A content-shard holder that loads no bank (store.role shard): A runs everything and holds shard
+// 0 of 2, C holds shard 1 only. C starts with none of the bank's entries in memory, yet a sweep
+// at A finds the copies recorded (through A) in C's shard; C refuses uploads and entry changes
+// with 503, naming its role.
+TEST_F(ServeTest, OnPostgresAShardHolderWithoutTheBankAnswersSweepsAndRefusesUploads) {
+  auto url = NewPostgresDatabase();
+  if (!url.ok() && url.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << url.status().message();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  const std::string store = "--store.backend postgres --store.url '" + *url + "'";
+  const std::string admin = PostgresKey(store, "admin"), platform = PostgresKey(store, "platform"),
+                    requester = PostgresKey(store, "requester");
+  auto args = [&](const std::string& role, const std::string& hold, const std::string& sub) {
+    return ShardedServeArgs(*url, role, hold, sub);
+  };
+  ServerProcess a(args("all", "0", "a"), dir_ + "/a");
+  ASSERT_GT(a.port(), 0) << a.log();
+  httplib::Client ca("127.0.0.1", a.port());
+  ASSERT_EQ(
+      ca.Post("/v1/banks", Auth(admin), R"({"name":"list","category":"ncii"})", "application/json")
+          ->status,
+      201);
+  ASSERT_EQ(ca.Post("/v1/banks/list/entries", Auth(admin), json{{"pdq", Pdq(9)}}.dump(),
+                    "application/json")
+                ->status,
+            201);
+  ServerProcess c(args("shard", "1", "c"), dir_ + "/c");
+  ASSERT_GT(c.port(), 0) << c.log();
+  const auto started = std::chrono::steady_clock::now();
+  while (c.log().find("store.role shard: holding content shards 1 of 2") == std::string::npos &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(20))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_NE(c.log().find("store.role shard: holding content shards 1 of 2"), std::string::npos)
+      << c.log();
+  EXPECT_NE(c.log().find("ready: 0 bank entries"), std::string::npos) << c.log();
+  httplib::Client cc("127.0.0.1", c.port());
+
+  std::set<std::string> copies;
+  std::set<int> shards_used;
+  for (int i = 0; i < 8; ++i) {
+    const std::string id = fmt::format("pic1-copy{}", i);
+    auto r = ca.Post("/v1/check", Auth(platform),
+                     json{{"content_id", id}, {"signals", {{"pdq", Pdq(1)}}}}.dump(),
+                     "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    copies.insert(id);
+    shards_used.insert(service::ShardOf(id, 2));
+  }
+  ASSERT_EQ(shards_used.size(), 2u);
+  // Refused at C, whatever the body: no bank is held there.
+  auto upload = cc.Post("/v1/check", Auth(platform),
+                        json{{"content_id", "at-c"}, {"signals", {{"pdq", Pdq(9)}}}}.dump(),
+                        "application/json");
+  ASSERT_TRUE(upload);
+  EXPECT_EQ(upload->status, 503) << upload->body;
+  EXPECT_NE(upload->body.find("store.role shard"), std::string::npos) << upload->body;
+  auto entry = cc.Post("/v1/banks/list/entries", Auth(admin), json{{"pdq", Pdq(3)}}.dump(),
+                       "application/json");
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->status, 503) << entry->body;
+
+  const json me = json::parse(ca.Get("/v1/whoami", Auth(requester))->body);
+  ASSERT_EQ(ca.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), Auth(admin),
+                    R"({"source_type":"trusted_flagger","trusted":true})", "application/json")
+                ->status,
+            200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // C's heartbeat is read
+  json body = {{"category", "ncii"},
+               {"explanation", "an intimate picture shared without consent"},
+               {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
+               {"accuracy_statement", true},
+               {"evidence", json::array({{{"pdq", Pdq(1)}}})}};
+  auto filed = ca.Post("/v1/requests", Auth(requester), body.dump(), "application/json");
+  ASSERT_TRUE(filed);
+  ASSERT_EQ(filed->status, 201) << filed->body;
+  const json request = json::parse(filed->body);
+  EXPECT_EQ(request["status"], "actioned") << request.dump() << c.log();
+  std::set<std::string> removed;
+  const json listed =
+      json::parse(ca.Get("/v1/actions?state=pending&limit=100", Auth(platform))->body);
+  for (const auto& act : listed["actions"]) {
+    if (act["request_id"] == request["id"]) removed.insert(act["content_id"].get<std::string>());
+  }
+  EXPECT_EQ(removed, copies) << "a copy in C's shard was missed";
+  // The sweep added the reported hash to a bank at A; C follows no entry. Its content index
+  // holds its own shard's copies only.
+  auto metrics = [&](httplib::Client& at) {
+    auto r = at.Get("/metrics", Auth(admin));
+    return r ? r->body : std::string();
+  };
+  EXPECT_NE(metrics(ca).find("takedown_bank_entries 2"), std::string::npos) << metrics(ca);
+  const std::string at_c = metrics(cc);
+  EXPECT_NE(at_c.find("takedown_bank_entries 0"), std::string::npos) << at_c;
+  const size_t in_c =
+      static_cast<size_t>(std::count_if(copies.begin(), copies.end(), [](const std::string& id) {
+        return service::ShardOf(id, 2) == 1;
+      }));
+  EXPECT_NE(at_c.find(fmt::format("takedown_content_items {}", in_c)), std::string::npos) << at_c;
+  EXPECT_EQ(c.Signal(SIGTERM), 0);
+  EXPECT_EQ(a.Signal(SIGTERM), 0);
+}
+
 TEST(ServeConfig, ContentShardsAreParsedWholeAndNeedPostgres) {
   auto none = [](const char*) -> const char* { return nullptr; };
+  // A shard-only holder needs shards to hold.
+  for (const auto& [shards, hold] :
+       std::vector<std::pair<std::string, std::string>>{{"1", "all"}, {"4", "none"}}) {
+    auto bad = cli::LoadServeConfig("", none,
+                                    {{"store.backend", "postgres"},
+                                     {"store.role", "shard"},
+                                     {"content.shards", shards},
+                                     {"content.hold", hold}});
+    ASSERT_FALSE(bad.ok()) << shards << " " << hold;
+    EXPECT_NE(bad.status().message().find("store.role shard"), std::string::npos)
+        << bad.status().message();
+  }
+  auto shard = cli::LoadServeConfig("", none,
+                                    {{"store.backend", "postgres"},
+                                     {"store.role", "shard"},
+                                     {"content.shards", "4"},
+                                     {"content.hold", "2"}});
+  ASSERT_TRUE(shard.ok()) << shard.status().ToString();
+  EXPECT_EQ(shard->store_role, "shard");
+  auto role = cli::LoadServeConfig("", none, {{"store.role", "shards"}});
+  ASSERT_FALSE(role.ok());
+  EXPECT_NE(role.status().message().find("all, gate or shard"), std::string::npos)
+      << role.status().message();
   auto c = cli::LoadServeConfig(
       "", none,
       {{"store.backend", "postgres"}, {"content.hold", "0-3, 8"}, {"content.shards", "16"}});

@@ -8,8 +8,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "core/fake_env.h"
 #include "media/decode.h"
@@ -331,12 +333,19 @@ TEST_F(UploadersTest, BlocksMadeWhileTheWorkflowWasDownAreCountedWhenItStarts) {
     wf_->DeliverDueNow();
   };
   start();
+  // Start() queues the account action and starts the delivery workers: one of them may have
+  // claimed it before DeliverDueNow looked, and delivers it on its own thread.
+  const auto t0 = std::chrono::steady_clock::now();
+  while (sink_->Accounts().empty() &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(sink_->Accounts().size(), 1u) << "the two blocks were not counted";
   EXPECT_EQ(sink_->Accounts()[0]["measure"], "warn");
   EXPECT_EQ(sink_->Accounts()[0]["uploader_id"], "u-eve");
   EXPECT_EQ(sink_->Accounts()[0]["content_ids"], json::array({"down-1", "down-2"}));
   wf_.reset();
   start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a worker's delivery, were one due
   EXPECT_TRUE(sink_->Accounts().empty()) << "counted twice";
   auto queued = wf_->ListActions("pending", 0, 100);
   ASSERT_TRUE(queued.ok());

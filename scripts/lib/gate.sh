@@ -1,7 +1,9 @@
 # shellcheck shell=sh
 # Sourced by the PostgreSQL benchmark scripts (bench-replicas.sh, bench-shards.sh): one
-# `takedown serve --store.role gate` on the benchmark's database ($BIN, $url; output in $DIR).
-#   start_gate NAME [serve flags...]   starts it and waits until its indexes are loaded; sets pid
+# `takedown serve --store.role gate` (or $ROLE) on the benchmark's database ($BIN, $url; output
+# in $DIR).
+#   start_gate NAME [serve flags...]   starts it (store.role $ROLE, gate unless set) and waits
+#                                      until its indexes are loaded; sets pid
 #                                      and adds it to gate_pids (the caller kills them on exit);
 #                                      exits 1 naming it when it stops first or is not ready
 #                                      within 10 minutes
@@ -12,7 +14,7 @@ start_gate() {
   gate_name=$1
   shift
   # shellcheck disable=SC2154  # BIN, url and DIR are the caller's
-  "$BIN" serve --store.backend postgres --store.url "$url" --store.role gate --server.port 0 \
+  "$BIN" serve --store.backend postgres --store.url "$url" --store.role "${ROLE:-gate}" --server.port 0 \
     --sandbox.enabled false "$@" >"$DIR/$gate_name.out" 2>"$DIR/$gate_name.err" &
   pid=$!
   gate_pids="${gate_pids:-} $pid"

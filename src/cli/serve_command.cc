@@ -223,11 +223,15 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   SignalWaiter signals;  // before any thread starts, so all inherit the mask
   const bool postgres = cfg->store_backend == "postgres";
-  const bool gate = cfg->store_role == "gate";
+  // Processes without the workflow: gate replicas, and content-shard holders (store.role shard),
+  // which load no bank either.
+  const bool shard_only = cfg->store_role == "shard";
+  const bool gate = cfg->store_role == "gate" || shard_only;
   if (gate && !postgres) {
     spdlog::error(
-        "config: store.role gate needs store.backend postgres: a SQLite file is served by one "
-        "process");
+        "config: store.role {} needs store.backend postgres: a SQLite file is served by one "
+        "process",
+        cfg->store_role);
     return 2;
   }
   // One `takedown serve` runs the workflow per store: a lock on the SQLite file, or the workflow's
@@ -256,7 +260,12 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   MetricsRegistry metrics;  // one registry behind /metrics: the edge, the workflow, the email line
   http::ServerDeps deps(store->get());
   deps.metrics = &metrics;
-  if (gate) {
+  if (shard_only) {
+    deps.no_workflow =
+        "this process holds content shards for sweeps only (store.role shard): send uploads to a "
+        "store.role gate or all process, and requests, reviews and the console to the service "
+        "running with store.role all";
+  } else if (gate) {
     deps.no_workflow =
         "this replica serves the upload gate only (store.role gate): send requests, reviews and "
         "the console to the service running with store.role all";
@@ -296,7 +305,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 
   spdlog::info("loading indexes from the store (/readyz answers 503 until done)");
   const auto t0 = std::chrono::steady_clock::now();
-  auto svc = service::Service::Create(store->get(), nullptr, cfg->content);
+  auto svc = service::Service::Create(store->get(), nullptr, cfg->content, /*bank=*/!shard_only);
   if (!svc.ok()) {
     spdlog::error("loading the store: {}", svc.status().message());
     server.Stop();
@@ -419,7 +428,12 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     }
   }
   if (gate || (standing_by && stopping)) {
-    if (gate) {
+    if (shard_only) {
+      spdlog::info(
+          "store.role shard: holding content {} for sweeps; no bank, no upload gate and no "
+          "workflow here",
+          cfg->content.Describe());
+    } else if (gate) {
       gate_block_hook();
       spdlog::info("store.role gate: serving the upload gate and bank reads; no workflow here");
     }

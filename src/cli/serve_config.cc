@@ -136,10 +136,11 @@ const std::vector<Binding>& Bindings() {
       {{"store.role", "TAKEDOWN_STORE_ROLE", "--store.role",
         "this process's part on a shared PostgreSQL store: all (the workflow, the email line and "
         "every API; one at a time holds the workflow lease, others wait as standbys serving the "
-        "upload gate) or gate (the upload gate and bank reads; any number)"},
+        "upload gate), gate (the upload gate and bank reads; any number) or shard (holds its "
+        "content.hold shards for sweeps and loads no bank: no upload gate; any number)"},
        [](ServeConfig& c, const std::string& v) {
-         if (v != "all" && v != "gate")
-           return InvalidArgument(fmt::format("'{}' is not a store role (all or gate)", v));
+         if (v != "all" && v != "gate" && v != "shard")
+           return InvalidArgument(fmt::format("'{}' is not a store role (all, gate or shard)", v));
          c.store_role = v;
          return Status::Ok();
        },
@@ -732,6 +733,12 @@ Result<ServeConfig> LoadServeConfig(const std::string& config_path,
         "content.shards {} needs store.backend postgres: a SQLite file is served by one process, "
         "which holds the whole content index",
         c.content_shards));
+  }
+  if (c.store_role == "shard" && (c.content_shards == 1 || c.content.HoldsNone())) {
+    return InvalidArgument(fmt::format(
+        "store.role shard holds content shards for sweeps and no bank: it needs content.shards "
+        "above 1 and a content.hold of some shards (now content.shards {}, content.hold {})",
+        c.content_shards, c.content.Describe()));
   }
   if (c.content_shards == 1 && c.content.HoldsNone()) {
     return InvalidArgument(

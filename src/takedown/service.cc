@@ -100,11 +100,15 @@ std::string KeyHash(const std::string& key) {
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
 }
 
-Service::Service(store::Store* store, Env* env, ShardSet shards)
-    : store_(store), env_(env != nullptr ? env : Env::Default()), shards_(std::move(shards)) {}
+Service::Service(store::Store* store, Env* env, ShardSet shards, bool bank)
+    : store_(store),
+      env_(env != nullptr ? env : Env::Default()),
+      shards_(std::move(shards)),
+      bank_(bank) {}
 
-Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env, ShardSet shards) {
-  std::unique_ptr<Service> s(new Service(store, env, std::move(shards)));
+Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env, ShardSet shards,
+                                                 bool bank) {
+  std::unique_ptr<Service> s(new Service(store, env, std::move(shards), bank));
   s->feed_ = store->changes();
   // The log is read from before the load: nothing committed meanwhile is missed (what the load
   // also saw comes again, and is applied idempotently).
@@ -188,6 +192,7 @@ Status Service::Apply(const std::vector<store::ChangeRecord>& changes,
         bank_by_name_[ch.bank->name] = ch.bank->id;
       }
     } else if ((ch.kind == "entry" || ch.kind == "entry_state") && ch.entry) {
+      if (!bank_) continue;  // a shard-only holder keeps no entry
       TD_RETURN_IF_ERROR(IndexEntry(*ch.entry, /*from_feed=*/true));
     } else if (ch.kind == "content" && ch.content) {
       TD_RETURN_IF_ERROR(IndexContent(*ch.content));
@@ -221,6 +226,13 @@ std::optional<Service::Blocked> Service::BlockedOf(const store::DocRecord& d) {
   return b;
 }
 
+Status Service::NeedsBank() const {
+  if (bank_) return Status::Ok();
+  return Unavailable(
+      "this process holds content shards only (store.role shard) and no bank: send uploads and "
+      "bank changes to a process with store.role gate or all");
+}
+
 Status Service::Resync() {
   TD_RETURN_IF_ERROR(feed_->StartFeed());
   TD_ASSIGN_OR_RETURN(auto banks, store_->ListBanks());
@@ -232,8 +244,10 @@ Status Service::Resync() {
       banks_[b.id] = std::move(b);
     }
   }
-  TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
-  for (const auto& e : entries) TD_RETURN_IF_ERROR(IndexEntry(e, /*from_feed=*/true));
+  if (bank_) {
+    TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
+    for (const auto& e : entries) TD_RETURN_IF_ERROR(IndexEntry(e, /*from_feed=*/true));
+  }
   TD_RETURN_IF_ERROR(store_->ScanContentShards(
       shards_.total, shards_.held, [&](const store::ContentRecord& c) { return IndexContent(c); }));
   last_read_ = SteadyMs();
@@ -332,7 +346,11 @@ Status Service::Load() {
     bank_by_name_[b.name] = b.id;
     banks_[b.id] = std::move(b);
   }
-  TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
+  // A shard-only holder reads no entry (the bank indexes stay empty).
+  std::vector<store::BankEntryRecord> entries;
+  if (bank_) {
+    TD_ASSIGN_OR_RETURN(entries, store_->ListBankEntries());
+  }
   std::vector<hash::Hash256> hs, whole_hs;
   std::vector<uint64_t> ids, whole_ids;
   for (const auto& e : entries) {
@@ -617,6 +635,7 @@ std::vector<Service::ContentHit> Service::MatchContent(const Signals& s, int thr
 
 Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const EntrySpec& spec,
                                                  const std::string& actor) {
+  TD_RETURN_IF_ERROR(NeedsBank());
   int64_t bank_id;
   {
     ReaderLock lock(&mu_);
@@ -658,6 +677,7 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
                                                      const std::string& source,
                                                      const std::string& request_id,
                                                      const std::string& actor) {
+  TD_RETURN_IF_ERROR(NeedsBank());
   int64_t bank_id;
   {
     ReaderLock lock(&mu_);
@@ -777,6 +797,7 @@ std::map<int64_t, std::pair<int64_t, int64_t>> Service::EntryCounts() const {
 }
 
 Status Service::SetEntryEnabled(int64_t entry_id, bool enabled, const std::string& actor) {
+  TD_RETURN_IF_ERROR(NeedsBank());
   {
     // The store and the index change together as far as the follower can tell (follow_mu_).
     MutexLock follow(&follow_mu_);
@@ -907,6 +928,7 @@ Result<CheckResult> Service::Check(const CheckRequest& req, const std::string& a
 }
 
 Result<Service::PreparedCheck> Service::PrepareCheck(const CheckRequest& req) {
+  TD_RETURN_IF_ERROR(NeedsBank());
   TD_RETURN_IF_ERROR(CheckIds(req, ""));
   PreparedCheck p{req.content_id, req.chat_id, req.uploader_id, {}, {}};
   TD_ASSIGN_OR_RETURN(p.signals, SignalsOf(req.signals, req.media));

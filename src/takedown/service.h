@@ -161,9 +161,13 @@ class Service {
   // (Env::Default() when null).
   // With a store several processes share (store::Store::changes: PostgreSQL), the service also
   // follows the others (CatchUp). shards: the content index's shards this process holds in
-  // memory (shard_set.h; all by default); the bank indexes are whole in every process.
+  // memory (shard_set.h; all by default). bank: whether it holds the bank indexes (whole) too;
+  // without them (a content-shard holder, `store.role shard`) it answers sweeps over its shards
+  // and refuses the upload gate and entry changes (Unavailable), and loads and follows no entry.
   static Result<std::unique_ptr<Service>> Create(store::Store* store, Env* env = nullptr,
-                                                 ShardSet shards = {});
+                                                 ShardSet shards = {}, bool bank = true);
+  // Whether this process holds the bank indexes (Create's `bank`).
+  bool HoldsBank() const { return bank_; }
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -331,7 +335,9 @@ class Service {
     // the upload can undo by itself (its dihedral PDQs, its norm, box and layers).
     bool hash_only = false;
   };
-  Service(store::Store* store, Env* env, ShardSet shards);
+  Service(store::Store* store, Env* env, ShardSet shards, bool bank);
+  // Unavailable where this process holds no bank (the upload gate, entry changes).
+  Status NeedsBank() const;
   Status Load();
   // The follower (Follow, CatchUp): a read of the change log and what it applies, one at a time.
   void Follow() TD_EXCLUDES(follow_mu_, mu_);
@@ -356,6 +362,7 @@ class Service {
   store::Store* store_;
   Env* env_;
   const ShardSet shards_;
+  const bool bank_;  // holds the bank indexes
   // The hooks run with hooks_mu_ held (blocks are rare beside checks): setting one waits for the
   // calls in progress, so what a hook uses may go once it is unset.
   Mutex hooks_mu_;
