@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -215,6 +216,47 @@ TEST_F(PostgresStoreTest, TheChangeLogReturnsEveryOtherWriteOnceWhateverOrderThe
 // A reader far behind reads its backlog in pages of at most max, in seq order: none skipped or
 // repeated, though a transaction that was open when the backlog's first page was read commits
 // between pages, and changes keep coming while it pages.
+// A reader's interest (ChangeFeed::SetInterest): a holder of content shard 1 of 2 without the
+// bank gets every change, in order, but the records of its own shard's content rows only.
+TEST_F(PostgresStoreTest, AFeedReadsTheRecordsItsReaderHoldsAndPassesTheRestWithout) {
+  auto writer = Open();
+  auto reader = Open();
+  ASSERT_TRUE(writer && reader);
+  ChangeFeed* feed = reader->changes();
+  feed->SetInterest({/*entries=*/false, /*shards_total=*/2, /*shards=*/{1}});
+  ASSERT_TRUE(feed->StartFeed().ok());
+  auto bank = writer->CreateBank({0, "list", "ncii", 31, "block", 0});
+  ASSERT_TRUE(bank.ok());
+  BankEntryRecord e;
+  e.bank_id = *bank;
+  e.md5 = std::string(32, 'a');
+  ASSERT_TRUE(writer->AddBankEntry(e).ok());
+  std::map<int64_t, int> shard_of;  // content row -> its shard
+  for (int i = 0; i < 12; ++i) {
+    const std::string id = fmt::format("item-{}", i);
+    auto row =
+        writer->RecordContent({0, id, "chat", "u", std::string(64, 'b'), 100, "", "", "live", 0});
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    shard_of[*row] = ContentShardOf(id, 2);
+  }
+  std::set<int> shards;
+  for (const auto& [row, shard] : shard_of) shards.insert(shard);
+  ASSERT_EQ(shards.size(), 2u) << "the ids fall in one shard only";
+  auto changes = feed->ReadChanges(100);
+  ASSERT_TRUE(changes.ok()) << changes.status().ToString();
+  ASSERT_EQ(changes->size(), 1u + 1u + shard_of.size());  // nothing left out of the order
+  for (const auto& ch : *changes) {
+    if (ch.kind == "bank") {
+      EXPECT_TRUE(ch.bank.has_value());
+    } else if (ch.kind == "entry") {
+      EXPECT_FALSE(ch.entry.has_value()) << "an entry's record, read by a reader without the bank";
+    } else {
+      ASSERT_EQ(ch.kind, "content");
+      EXPECT_EQ(ch.content.has_value(), shard_of.at(ch.ref) == 1) << "row " << ch.ref;
+    }
+  }
+}
+
 TEST_F(PostgresStoreTest, ABacklogIsReadInBoundedPagesWithNoneSkippedOrRepeated) {
   auto a = Open();
   auto b = Open();

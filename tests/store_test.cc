@@ -3,6 +3,7 @@
 // is in store_contract_test.cc.
 #include "store/store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -48,7 +49,7 @@ TEST_F(StoreTest, WriteAheadLogStaysBoundedUnderSteadyWrites) {
       for (int b = 0; b < 40; ++b) {
         std::vector<ContentRecord> rows;
         for (int i = 0; i < 100; ++i) {
-          rows.push_back({0, "w" + std::to_string((t * 100 + b) * 1000 + i), "chat", "u", "", 0, "",
+          rows.push_back({0, fmt::format("w{}", (t * 100 + b) * 1000 + i), "chat", "u", "", 0, "",
                           "", "live", 0, "", payload});
         }
         ASSERT_TRUE(store_->RecordContentBatch(rows).ok());

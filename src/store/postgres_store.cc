@@ -997,8 +997,14 @@ class PostgresStore final : public Store, public ChangeFeed {
   // repeatable-read transaction a page: its changes and the records they name are read in one
   // snapshot (the target's or a later one: a record as of later is as good, changes apply
   // idempotently).
+  void SetInterest(const Interest& interest) override {
+    MutexLock lock(&feed_mu_);
+    interest_ = interest;
+  }
+
   Result<std::vector<ChangeRecord>> ReadChanges(size_t max) override {
     MutexLock lock(&feed_mu_);
+    const Interest interest = interest_;
     if (snapshot_.empty()) return FailedPrecondition("the change feed was not started");
     if (max == 0) return InvalidArgument("ReadChanges: max must be at least 1");
     std::vector<ChangeRecord> out;
@@ -1069,16 +1075,26 @@ class PostgresStore final : public Store, public ChangeFeed {
                                           Param(v)));
         for (int i = 0; i < r.size(); ++i) banks[r.Int(i, 0)] = BankFrom(r, i);
       }
-      if (auto v = ids({"entry", "entry_state"}); !v.empty()) {
+      if (auto v = ids({"entry", "entry_state"}); !v.empty() && interest.entries) {
         TD_ASSIGN_OR_RETURN(auto r, c.Run("SELECT " TD_ENTRY_COLUMNS
                                           " FROM bank_entries WHERE id = ANY($1::bigint[])",
                                           Param(v)));
         for (int i = 0; i < r.size(); ++i) entries[r.Int(i, 0)] = EntryFrom(r, i);
       }
-      if (auto v = ids({"content"}); !v.empty()) {
+      const bool some_content = interest.shards_total <= 1 || !interest.shards.empty();
+      if (auto v = ids({"content"}); !v.empty() && some_content) {
+        // Only the rows of the shards held (ContentShardOf in SQL, as ScanContentShards).
+        const std::string shard =
+            interest.shards_total <= 1
+                ? std::string()
+                : fmt::format(
+                      " AND (('x' || substr(md5(content_id), 1, 8))::bit(32)::bigint % {}) IN "
+                      "({})",
+                      interest.shards_total, fmt::join(interest.shards, ","));
         TD_ASSIGN_OR_RETURN(
-            auto r, c.Run("SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ANY($1::bigint[])",
-                          Param(v)));
+            auto r,
+            c.Run("SELECT " TD_CONTENT_COLUMNS " FROM content WHERE id = ANY($1::bigint[])" + shard,
+                  Param(v)));
         for (int i = 0; i < r.size(); ++i) content[r.Int(i, 0)] = ContentFrom(r, i);
       }
       if (auto v = ids({"block"}); !v.empty()) {
@@ -1490,6 +1506,7 @@ class PostgresStore final : public Store, public ChangeFeed {
   std::string origin_;                            // set at construction
   Mutex feed_mu_;                                 // the change feed's reader state
   std::string snapshot_ TD_GUARDED_BY(feed_mu_);  // the last snapshot read ("" before StartFeed)
+  Interest interest_ TD_GUARDED_BY(feed_mu_);     // the records the reader reads
   // A backlog being read in pages: the snapshot it ends at ("" when none) and the last seq read.
   std::string target_ TD_GUARDED_BY(feed_mu_);
   int64_t after_seq_ TD_GUARDED_BY(feed_mu_) = 0;

@@ -321,6 +321,16 @@ class ChangeFeed {
   // loading what the store holds; a change committed while loading comes back again (apply
   // changes idempotently).
   virtual Status StartFeed() = 0;
+  // Which records this reader needs (set before StartFeed; by default every one). Changes outside
+  // it still come, in order and counted in pages, without their record (the reader passes over
+  // them): a holder of some content shards reads the content rows of those shards only, and one
+  // without the bank (store.role shard) no entry.
+  struct Interest {
+    bool entries = true;
+    int shards_total = 1;     // above 1: content rows of `shards` only (ContentShardOf)
+    std::vector<int> shards;  // ascending
+  };
+  virtual void SetInterest(const Interest& interest) = 0;
   // Every change committed since the last call (or StartFeed) and not returned before, by seq;
   // none is skipped, whatever order their transactions committed in. At most max a call, so a
   // reader that fell far behind holds one page at a time: a call that returns max changes may

@@ -112,7 +112,11 @@ Result<std::unique_ptr<Service>> Service::Create(store::Store* store, Env* env, 
   s->feed_ = store->changes();
   // The log is read from before the load: nothing committed meanwhile is missed (what the load
   // also saw comes again, and is applied idempotently).
-  if (s->feed_ != nullptr) TD_RETURN_IF_ERROR(s->feed_->StartFeed());
+  if (s->feed_ != nullptr) {
+    // Only the records this process keeps: its shards' content, entries where it holds the bank.
+    s->feed_->SetInterest({bank, s->shards_.total, s->shards_.held});
+    TD_RETURN_IF_ERROR(s->feed_->StartFeed());
+  }
   TD_RETURN_IF_ERROR(s->Load());
   if (s->feed_ != nullptr) {
     s->last_read_ = SteadyMs();
