@@ -22,6 +22,18 @@ inline std::string TrimBlanks(std::string_view s) {
   return std::string(s);
 }
 
+// Bytes as lowercase hex, two digits a byte.
+inline std::string LowerHex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * bytes.size(), '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kHex[b >> 4];
+    out[2 * i + 1] = kHex[b & 15];
+  }
+  return out;
+}
+
 // Exactly n lowercase hex digits (callers lowercase first).
 inline bool IsLowerHex(const std::string& s, size_t n) {
   return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {

@@ -8,17 +8,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/text.h"
+
 namespace takedown::hash {
 namespace {
 
 std::string Hex(const unsigned char* d, unsigned int len) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s(2 * len, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    s[2 * i] = kHex[d[i] >> 4];
-    s[2 * i + 1] = kHex[d[i] & 15];
-  }
-  return s;
+  return LowerHex(std::string_view(reinterpret_cast<const char*>(d), len));
 }
 
 }  // namespace

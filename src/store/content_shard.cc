@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/text.h"
 #include "store/store.h"
 
 namespace takedown::store {
@@ -22,11 +23,7 @@ std::string BankEntryIdentity(const BankEntryRecord& e) {
   unsigned int n = 0;
   if (e.pdq.empty() && e.md5.empty() && e.sha256.empty() && !e.video.empty()) {
     if (EVP_Digest(e.video.data(), e.video.size(), md, &n, EVP_sha256(), nullptr) != 1) n = 0;
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < n; ++i) {
-      text += kHex[md[i] >> 4];
-      text += kHex[md[i] & 15];
-    }
+    text += LowerHex(std::string_view(reinterpret_cast<const char*>(md), n));
   }
   if (EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr) != 1 || n < 16)
     return {};  // not reached: SHA-256 of memory does not fail

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/mutex.h"
+#include "core/text.h"
 #include "store/store.h"
 
 namespace takedown::store {
@@ -550,20 +551,13 @@ class PostgresStore final : public Store, public ChangeFeed {
     std::map<std::string, std::vector<size_t>> asked;  // identity -> its places in es
     for (size_t i = 0; i < es.size(); ++i) asked[BankEntryIdentity(es[i])].push_back(i);
     constexpr size_t kPerStatement = 1000;
-    static constexpr char kHex[] = "0123456789abcdef";
     auto it = asked.begin();
     while (it != asked.end()) {
       // The array in PostgreSQL's text form, {"\\x00ff...",...}: hex digits only inside.
       std::string array = "{";
       for (size_t n = 0; n < kPerStatement && it != asked.end(); ++n, ++it) {
         if (n > 0) array.push_back(',');
-        array.append("\"\\\\x");
-        for (const char ch : it->first) {
-          const auto b = static_cast<unsigned char>(ch);
-          array.push_back(kHex[b >> 4]);
-          array.push_back(kHex[b & 15]);
-        }
-        array.push_back('"');
+        array.append("\"\\\\x").append(LowerHex(it->first)).push_back('"');
       }
       array.push_back('}');
       Params p;

@@ -27,6 +27,7 @@
 
 #include "core/clock.h"
 #include "core/mutex.h"
+#include "core/text.h"
 #include "core/thread.h"
 #include "store/store.h"
 
@@ -37,13 +38,7 @@ std::string Sha256(const std::string& s) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(s.data(), s.size(), out, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string h(2 * len, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    h[2 * i] = kHex[out[i] >> 4];
-    h[2 * i + 1] = kHex[out[i] & 15];
-  }
-  return h;
+  return LowerHex(std::string_view(reinterpret_cast<const char*>(out), len));
 }
 
 // Schema migrations, applied in order; the database records how many it has.
@@ -94,7 +89,7 @@ ALTER TABLE bank_entries ADD COLUMN robust TEXT NOT NULL DEFAULT '';
 )sql",
     // Each entry's identity (store.h BankEntryIdentity), indexed with its bank: an import asks
     // for the entries it sends instead of reading every entry. Computed for the entries already
-    // there by takedown_entry_identity (RegisterFunctions), the same code as for new ones.
+    // there by takedown_entry_identity (registered in Open), the same code as for new ones.
     R"sql(
 ALTER TABLE bank_entries ADD COLUMN ident BLOB;
 UPDATE bank_entries SET ident = takedown_entry_identity(pdq, md5, sha256, video);

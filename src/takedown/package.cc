@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "core/text.h"
+
 namespace takedown::service {
 
 using nlohmann::json;
@@ -41,13 +43,7 @@ std::optional<std::string> FromBase64(const std::string& text, size_t want) {
 std::string Sha256Hex(const std::string& bytes) {
   unsigned char d[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(d, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : d) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+  return LowerHex(std::string_view(reinterpret_cast<const char*>(d), sizeof d));
 }
 
 Status NoFloats(const json& j, const std::string& where) {

@@ -707,7 +707,6 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
   // indexed with the bank), a chunk at a time: an import reads only what it sends, however large
   // the bank. A list naming one entry twice adds it once.
   std::unordered_set<std::string> listed;
-  bool added = false;
   for (size_t start = 0; start < signals.size(); start += kImportChunk) {
     const size_t end = std::min(signals.size(), start + kImportChunk);
     std::vector<store::BankEntryRecord> recs;
@@ -743,9 +742,8 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
                                                {"request_id", request_id}}))
                            .status());
     ids.insert(ids.end(), chunk_ids.begin(), chunk_ids.end());
-    added = true;
   }
-  if (!added) {
+  if (ids.empty()) {
     TD_RETURN_IF_ERROR(store_
                            ->AppendAudit(actor, "bank.entries.imported",
                                          Json({{"bank", bank},
