@@ -257,6 +257,52 @@ TEST_F(PostgresStoreTest, AFeedReadsTheRecordsItsReaderHoldsAndPassesTheRestWith
   }
 }
 
+// A start reads entries and its content shards in windows of 10,000 ids: rows whose ids jump
+// past whole windows (a sequence skips after a rolled-back batch or a restore) are each read once,
+// in order, and the empty windows between them cost nothing wrong.
+TEST_F(PostgresStoreTest, AStartsScansCrossEmptyWindowsOfIdsAndReadEachRowOnce) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  auto bank = s->CreateBank({0, "ncii", "ncii", 31, "block", 0});
+  ASSERT_TRUE(bank.ok());
+  std::vector<int64_t> added;
+  std::vector<std::string> contents;
+  for (const int64_t restart : {int64_t{0}, int64_t{10000}, int64_t{34567}, int64_t{90001}}) {
+    if (restart > 0) {
+      ASSERT_TRUE(pg_->Sql(url_, fmt::format("ALTER TABLE bank_entries ALTER COLUMN id RESTART "
+                                             "WITH {0}; ALTER TABLE content ALTER COLUMN id "
+                                             "RESTART WITH {0}",
+                                             restart))
+                      .ok());
+    }
+    for (int i = 0; i < 3; ++i) {
+      auto e = s->AddBankEntry(
+          {0, *bank, fmt::format("{:064x}", added.size() + 1), 90, "", "", "t", "", i != 1, 0});
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      added.push_back(*e);
+      contents.push_back(fmt::format("c{}", contents.size()));
+      ASSERT_TRUE(s->RecordContent({0, contents.back(), "chat", "u"}).ok());
+    }
+  }
+  ASSERT_EQ(added[3], 10000);
+  std::vector<int64_t> scanned;
+  ASSERT_TRUE(s->ScanBankEntries([&](const BankEntryRecord& e) {
+                 scanned.push_back(e.id);
+                 return Status::Ok();
+               }).ok());
+  EXPECT_EQ(scanned, added);
+  // Every content shard of 2 together: each row once, in id order.
+  std::vector<std::string> got;
+  int64_t last = 0;
+  ASSERT_TRUE(s->ScanContentShards(2, {0, 1}, [&](const ContentRecord& c) {
+                 EXPECT_GT(c.id, last);
+                 last = c.id;
+                 got.push_back(c.content_id);
+                 return Status::Ok();
+               }).ok());
+  EXPECT_EQ(got, contents);
+}
+
 TEST_F(PostgresStoreTest, ABacklogIsReadInBoundedPagesWithNoneSkippedOrRepeated) {
   auto a = Open();
   auto b = Open();

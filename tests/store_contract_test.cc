@@ -133,6 +133,32 @@ TEST_P(StoreContract, KeysBanksAndEntries) {
     EXPECT_EQ(got.enabled, list[i].enabled) << i;
     EXPECT_EQ(got.bank_id, *b) << i;
   }
+  // The scan a start reads (ListBankEntries gathers it): every entry of every bank once, in id
+  // order, disabled ones too; it stops at the function's first error and returns it.
+  auto other = store_->CreateBank({0, "csam", "csam", 31, "block", 0});
+  ASSERT_TRUE(other.ok());
+  auto theirs =
+      store_->AddBankEntry({0, *other, std::string(64, 'e'), 90, "", "", "t", "", true, 0});
+  ASSERT_TRUE(theirs.ok());
+  std::vector<int64_t> order;
+  int disabled = 0;
+  ASSERT_TRUE(store_
+                  ->ScanBankEntries([&](const BankEntryRecord& e) {
+                    order.push_back(e.id);
+                    disabled += e.enabled ? 0 : 1;
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_EQ(order.size(), 4u + list.size());
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_EQ(std::set<int64_t>(order.begin(), order.end()).size(), order.size());
+  EXPECT_EQ(order.back(), *theirs);
+  EXPECT_EQ(disabled, 1 + static_cast<int>((list.size() + 6) / 7));
+  int calls = 0;
+  const Status stop = store_->ScanBankEntries(
+      [&](const BankEntryRecord&) { return ++calls == 5 ? DataLoss("stop here") : Status::Ok(); });
+  EXPECT_EQ(stop.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(calls, 5);
 }
 
 TEST_P(StoreContract, ContentIsRecordedOncePerContentIdAndFoundByDigest) {

@@ -102,11 +102,14 @@ class MemoryStore final : public Store {
     it->second.enabled = enabled;
     return Status::Ok();
   }
-  Result<std::vector<BankEntryRecord>> ListBankEntries() override {
-    MutexLock l(&mu_);
-    std::vector<BankEntryRecord> out;
-    for (const auto& [id, e] : entries_) out.push_back(e);
-    return out;
+  Status ScanBankEntries(const std::function<Status(const BankEntryRecord&)>& fn) override {
+    std::vector<BankEntryRecord> all;
+    {
+      MutexLock l(&mu_);
+      for (const auto& [id, e] : entries_) all.push_back(e);
+    }
+    for (const auto& e : all) TD_RETURN_IF_ERROR(fn(e));
+    return Status::Ok();
   }
 
   Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) override {

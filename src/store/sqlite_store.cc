@@ -242,6 +242,24 @@ Status Run(sqlite3* db, const char* sql) {
   return Status::Ok();
 }
 
+#define TD_ENTRY_COLUMNS                                                                     \
+  "id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, created_ms, video, " \
+  "robust"
+BankEntryRecord EntryFrom(sqlite3_stmt* s) {
+  return {sqlite3_column_int64(s, 0),
+          sqlite3_column_int64(s, 1),
+          Text(s, 2),
+          sqlite3_column_int(s, 3),
+          Text(s, 4),
+          Text(s, 5),
+          Text(s, 6),
+          Text(s, 7),
+          sqlite3_column_int(s, 8) != 0,
+          sqlite3_column_int64(s, 9),
+          Text(s, 10),
+          Text(s, 11)};
+}
+
 #define TD_CONTENT_COLUMNS                                                                      \
   "id, content_id, chat_id, uploader_id, pdq, quality, md5, sha256, state, created_ms, video, " \
   "robust"
@@ -496,21 +514,14 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::vector<BankEntryRecord>> ListBankEntries() override {
+  Status ScanBankEntries(const std::function<Status(const BankEntryRecord&)>& fn) override {
     Reader reader(this);
     TD_ASSIGN_OR_RETURN(
-        auto s, Prepare(reader.db,
-                        "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, "
-                        "enabled, created_ms, video, robust FROM bank_entries ORDER BY id"));
-    std::vector<BankEntryRecord> out;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1),
-                     Text(s.get(), 2), sqlite3_column_int(s.get(), 3), Text(s.get(), 4),
-                     Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7),
-                     sqlite3_column_int(s.get(), 8) != 0, sqlite3_column_int64(s.get(), 9),
-                     Text(s.get(), 10), Text(s.get(), 11)});
-    }
-    return out;
+        auto s, Prepare(reader.db, "SELECT " TD_ENTRY_COLUMNS " FROM bank_entries ORDER BY id"));
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) TD_RETURN_IF_ERROR(fn(EntryFrom(s.get())));
+    if (rc != SQLITE_DONE) return SqlError(reader.db, "read bank entries");
+    return Status::Ok();
   }
 
   Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) override {
@@ -520,8 +531,7 @@ class SqliteStore final : public Store {
     TD_ASSIGN_OR_RETURN(
         auto s,
         Prepare(reader.db,
-                "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, enabled, "
-                "created_ms, video, robust FROM bank_entries WHERE bank_id = ?1 AND id > ?2 "
+                "SELECT " TD_ENTRY_COLUMNS " FROM bank_entries WHERE bank_id = ?1 AND id > ?2 "
                 "AND (?3 = '' OR substr(pdq, 1, length(?3)) = ?3 OR substr(md5, 1, length(?3)) = "
                 "?3 OR substr(sha256, 1, length(?3)) = ?3) AND (?4 < 0 OR enabled = ?4) "
                 "ORDER BY id LIMIT ?5"));
@@ -532,13 +542,7 @@ class SqliteStore final : public Store {
     Bind(s.get(), 5, q.limit);
     std::vector<BankEntryRecord> out;
     int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      out.push_back({sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1),
-                     Text(s.get(), 2), sqlite3_column_int(s.get(), 3), Text(s.get(), 4),
-                     Text(s.get(), 5), Text(s.get(), 6), Text(s.get(), 7),
-                     sqlite3_column_int(s.get(), 8) != 0, sqlite3_column_int64(s.get(), 9),
-                     Text(s.get(), 10), Text(s.get(), 11)});
-    }
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(EntryFrom(s.get()));
     if (rc != SQLITE_DONE) return SqlError(reader.db, "find bank entries");
     return out;
   }
@@ -546,16 +550,10 @@ class SqliteStore final : public Store {
   Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) override {
     Reader reader(this);
     TD_ASSIGN_OR_RETURN(
-        auto s, Prepare(reader.db,
-                        "SELECT id, bank_id, pdq, quality, md5, sha256, source, request_id, "
-                        "enabled, created_ms, video, robust FROM bank_entries WHERE id = ?"));
+        auto s, Prepare(reader.db, "SELECT " TD_ENTRY_COLUMNS " FROM bank_entries WHERE id = ?"));
     Bind(s.get(), 1, id);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::optional<BankEntryRecord>();
-    return std::optional<BankEntryRecord>(BankEntryRecord{
-        sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1), Text(s.get(), 2),
-        sqlite3_column_int(s.get(), 3), Text(s.get(), 4), Text(s.get(), 5), Text(s.get(), 6),
-        Text(s.get(), 7), sqlite3_column_int(s.get(), 8) != 0, sqlite3_column_int64(s.get(), 9),
-        Text(s.get(), 10), Text(s.get(), 11)});
+    return std::optional<BankEntryRecord>(EntryFrom(s.get()));
   }
 
   Result<std::vector<bool>> HasBankEntries(int64_t bank_id,

@@ -170,7 +170,19 @@ class BankStore {
   // All in one transaction, or none; ids in order.
   virtual Result<std::vector<int64_t>> AddBankEntries(const std::vector<BankEntryRecord>& es) = 0;
   virtual Status SetBankEntryEnabled(int64_t id, bool enabled) = 0;
-  virtual Result<std::vector<BankEntryRecord>> ListBankEntries() = 0;
+  // Calls fn for every entry of every bank (disabled ones too) in id order without holding them
+  // all (a start over 100M entries); stops at, and returns, fn's first error. fn must not call
+  // the store.
+  virtual Status ScanBankEntries(const std::function<Status(const BankEntryRecord&)>& fn) = 0;
+  // ScanBankEntries gathered into one vector: for small stores (tests, tools).
+  Result<std::vector<BankEntryRecord>> ListBankEntries() {
+    std::vector<BankEntryRecord> out;
+    TD_RETURN_IF_ERROR(ScanBankEntries([&](const BankEntryRecord& e) {
+      out.push_back(e);
+      return Status::Ok();
+    }));
+    return out;
+  }
   virtual Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) = 0;
   // One entry by id (disabled ones too), or none.
   virtual Result<std::optional<BankEntryRecord>> GetBankEntry(int64_t id) = 0;

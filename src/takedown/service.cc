@@ -249,8 +249,8 @@ Status Service::Resync() {
     }
   }
   if (bank_) {
-    TD_ASSIGN_OR_RETURN(auto entries, store_->ListBankEntries());
-    for (const auto& e : entries) TD_RETURN_IF_ERROR(IndexEntry(e, /*from_feed=*/true));
+    TD_RETURN_IF_ERROR(store_->ScanBankEntries(
+        [&](const store::BankEntryRecord& e) { return IndexEntry(e, /*from_feed=*/true); }));
   }
   TD_RETURN_IF_ERROR(store_->ScanContentShards(
       shards_.total, shards_.held, [&](const store::ContentRecord& c) { return IndexContent(c); }));
@@ -350,44 +350,50 @@ Status Service::Load() {
     bank_by_name_[b.name] = b.id;
     banks_[b.id] = std::move(b);
   }
-  // A shard-only holder reads no entry (the bank indexes stay empty).
-  std::vector<store::BankEntryRecord> entries;
-  if (bank_) {
-    TD_ASSIGN_OR_RETURN(entries, store_->ListBankEntries());
-  }
+  // Entry by entry, never all records at once (100M entries are tens of GB of records): only
+  // the hashes the indexes are built from are gathered. A shard-only holder reads no entry (the
+  // bank indexes stay empty).
   std::vector<hash::Hash256> hs, whole_hs;
-  std::vector<uint64_t> ids, whole_ids;
-  for (const auto& e : entries) {
-    size_t variants = 0;
-    if (!e.robust.empty()) {
-      TD_ASSIGN_OR_RETURN(auto r, StoredRobust("bank entry", e.id, e.robust));
-      variants = r->variants.size();
-      for (size_t i = 0; i < r->variants.size(); ++i) {
-        whole_hs.push_back(r->variants[i].hash);
-        whole_ids.push_back(static_cast<uint64_t>(e.id) << 8 | i);
+  std::vector<uint64_t> ids, whole_ids, disabled;
+  // Gathered outside the members (the scan's function is not seen holding mu_), moved in after.
+  std::unordered_map<int64_t, EntryMeta> entries;
+  std::unordered_multimap<std::string, int64_t> exact;
+  std::vector<std::pair<int64_t, std::shared_ptr<const match::VideoItem>>> bank_videos;
+  if (bank_) {
+    TD_RETURN_IF_ERROR(store_->ScanBankEntries([&](const store::BankEntryRecord& e) -> Status {
+      size_t variants = 0;
+      if (!e.robust.empty()) {
+        TD_ASSIGN_OR_RETURN(auto r, StoredRobust("bank entry", e.id, e.robust));
+        variants = r->variants.size();
+        for (size_t i = 0; i < r->variants.size(); ++i) {
+          whole_hs.push_back(r->variants[i].hash);
+          whole_ids.push_back(static_cast<uint64_t>(e.id) << 8 | i);
+        }
       }
-    }
-    entries_[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id), HashOnly(e, variants)};
-    if (!e.md5.empty()) exact_.emplace(e.md5, e.id);
-    if (!e.sha256.empty()) exact_.emplace(e.sha256, e.id);
-    if (!e.video.empty()) {
-      TD_ASSIGN_OR_RETURN(auto v, StoredVideo("bank entry", e.id, e.video));
-      bank_videos_.emplace_back(e.id, std::move(v));
-    }
-    if (!e.pdq.empty() && e.quality >= kMinQuality) {
-      auto h = hash::Hash256::FromHex(e.pdq);
-      if (!h.ok()) return DataLoss(fmt::format("bank entry {}: bad stored hash", e.id));
-      hs.push_back(*h);
-      ids.push_back(static_cast<uint64_t>(e.id));
-    }
+      entries[e.id] = {e.bank_id, e.enabled, RequestIdOf(e.request_id), HashOnly(e, variants)};
+      if (!e.md5.empty()) exact.emplace(e.md5, e.id);
+      if (!e.sha256.empty()) exact.emplace(e.sha256, e.id);
+      if (!e.video.empty()) {
+        TD_ASSIGN_OR_RETURN(auto v, StoredVideo("bank entry", e.id, e.video));
+        bank_videos.emplace_back(e.id, std::move(v));
+      }
+      if (!e.pdq.empty() && e.quality >= kMinQuality) {
+        auto h = hash::Hash256::FromHex(e.pdq);
+        if (!h.ok()) return DataLoss(fmt::format("bank entry {}: bad stored hash", e.id));
+        hs.push_back(*h);
+        ids.push_back(static_cast<uint64_t>(e.id));
+        if (!e.enabled) disabled.push_back(static_cast<uint64_t>(e.id));
+      }
+      return Status::Ok();
+    }));
   }
+  entries_ = std::move(entries);
+  exact_ = std::move(exact);
+  bank_videos_ = std::move(bank_videos);
   TD_ASSIGN_OR_RETURN(bank_pdq_, index::HashIndex::Build(hs, ids, {}));
   TD_ASSIGN_OR_RETURN(bank_whole_, index::HashIndex::Build(whole_hs, whole_ids, {}));
   RebuildBankVideos();
-  for (const auto& e : entries) {
-    if (!e.enabled && !e.pdq.empty() && e.quality >= kMinQuality)
-      (void)bank_pdq_->SetEnabled(static_cast<uint64_t>(e.id), false);
-  }
+  for (const uint64_t id : disabled) (void)bank_pdq_->SetEnabled(id, false);
   hs.clear();
   ids.clear();
   std::vector<hash::Hash256> norm_hs, box_hs, layer_hs;
