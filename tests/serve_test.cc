@@ -23,6 +23,7 @@
 #include "cli/serve_config.h"
 #include "core/file.h"
 #include "media/decode.h"
+#include "store/store.h"
 #include "support/postgres_server.h"
 #include "support/synthetic.h"
 
@@ -663,6 +664,70 @@ TEST_F(ServeTest, MediaIsDecodedBySandboxedWorkersThatAreReplacedWhenTheyDie) {
   // At SIGTERM the workers end with the service.
   EXPECT_EQ(serve.Signal(SIGTERM), 0);
   for (pid_t w : now) EXPECT_NE(::kill(w, 0), 0) << "worker " << w << " outlived the service";
+}
+
+// The evidence key seals kept evidence and staged media; the store records its fingerprint at the
+// first start. A start whose key file is missing is refused (no new key made), as is one with
+// another key; the right file starts again; after `admin forget-evidence-key` (audited) a start
+// makes a new key.
+TEST_F(ServeTest, AStoreRefusesAMissingOrOtherEvidenceKeyUntilTheOperatorForgetsIt) {
+  CreateKey("admin", "ops");
+  const std::string key_file = dir_ + "/evidence.key";
+  {
+    ServerProcess first(Args(), dir_);
+    ASSERT_GT(first.port(), 0);
+    EXPECT_EQ(first.Signal(SIGTERM), 0);
+  }
+  const std::string key = Slurp(key_file);
+  ASSERT_EQ(key.size(), 32u);
+  const std::string serve = "serve --store.path " + db_ + " --server.port 0";
+  std::filesystem::remove(key_file);
+  {
+    auto [rc, out] = RunTakedown(serve, dir_);
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find(key_file + " is missing"), std::string::npos) << out;
+    EXPECT_NE(out.find("forget-evidence-key"), std::string::npos) << out;
+    EXPECT_FALSE(std::filesystem::exists(key_file)) << "no new key was made";
+  }
+  {
+    std::ofstream(key_file, std::ios::binary) << std::string(32, 'x');
+    auto [rc, out] = RunTakedown(serve, dir_);
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("is not the evidence key of this store"), std::string::npos) << out;
+    EXPECT_EQ(out.find(key), std::string::npos) << "no key is printed";
+  }
+  std::ofstream(key_file, std::ios::binary | std::ios::trunc) << key;
+  {
+    ServerProcess again(Args(), dir_);
+    EXPECT_GT(again.port(), 0) << "the right key starts";
+    EXPECT_EQ(again.Signal(SIGTERM), 0);
+  }
+  std::filesystem::remove(key_file);
+  {
+    auto [rc, out] = RunTakedown("admin forget-evidence-key --store " + db_, dir_);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("forgotten"), std::string::npos) << out;
+  }
+  {
+    ServerProcess renewed(Args(), dir_);
+    ASSERT_GT(renewed.port(), 0);
+    EXPECT_EQ(renewed.Signal(SIGTERM), 0);
+  }
+  const std::string made = Slurp(key_file);
+  EXPECT_EQ(made.size(), 32u);
+  EXPECT_NE(made, key);
+  auto [rc, out] = RunTakedown("audit verify --store " + db_, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  auto opened = store::OpenSqliteStore(db_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto audit = (*opened)->ReadAudit(1, 10000);
+  ASSERT_TRUE(audit.ok());
+  std::vector<std::string> kinds;
+  for (const auto& a : *audit) {
+    if (a.kind.rfind("evidence_key.", 0) == 0) kinds.push_back(a.kind);
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"evidence_key.recorded", "evidence_key.forgotten",
+                                             "evidence_key.recorded"}));
 }
 
 // An investigator's package end to end: the service's key made beside the store (mode 600) and

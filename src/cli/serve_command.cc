@@ -23,6 +23,7 @@
 
 #include "cli/commands.h"
 #include "cli/serve_config.h"
+#include "hash/digest.h"
 #include "http/server.h"
 #include "http/webhook.h"
 #include "mail/mail_line.h"
@@ -160,15 +161,23 @@ class SignalWaiter {
   std::thread thread_;
 };
 
-// A key of 32 raw bytes in a file (beside the store unless the path is absolute), created with
-// mode 600 from the kernel's randomness when missing: the evidence key, the package signing key.
+// Where a key file is: beside the store unless the path is absolute (relative to the working
+// directory with PostgreSQL, whose store_path is "").
+std::filesystem::path KeyPath(const std::string& file, const std::string& store_path) {
+  std::filesystem::path p(file);
+  if (p.is_relative()) p = std::filesystem::path(store_path).parent_path() / p;
+  return p;
+}
+
+// A key of 32 raw bytes in a file (KeyPath), created with mode 600 from the kernel's randomness
+// when missing and `create` is set (else NotFound): the evidence key, the package signing key.
 Result<std::string> LoadOrCreateKeyFile(const std::string& file, const std::string& store_path,
-                                        const std::string& what) {
+                                        const std::string& what, bool create = true) {
   namespace fs = std::filesystem;
-  fs::path p(file);
-  if (p.is_relative()) p = fs::path(store_path).parent_path() / p;
+  const fs::path p = KeyPath(file, store_path);
   std::error_code ec;
   if (!fs::exists(p, ec)) {
+    if (!create) return NotFound(fmt::format("{} is missing", p.string()));
     std::string key(32, '\0');
     std::ifstream rnd("/dev/urandom", std::ios::binary);
     if (!rnd.read(key.data(), 32)) return IoError("cannot read /dev/urandom");
@@ -187,6 +196,88 @@ Result<std::string> LoadOrCreateKeyFile(const std::string& file, const std::stri
   if (key.size() != 32)
     return InvalidArgument(
         fmt::format("{} holds {} bytes; a {} key is 32 raw bytes", p.string(), key.size(), what));
+  return key;
+}
+
+// The evidence key's record in the store (a document of this kind and unique key, state in_use or
+// forgotten): the key's fingerprint, never the key. Kept evidence and staged media are sealed with
+// the key, so every process of a store must use the one key, and a lost key file must not be
+// replaced by a new key without an operator saying so (`takedown admin forget-evidence-key`).
+constexpr std::string_view kEvidenceKeyDoc = "evidence_key";
+
+std::string KeyFingerprint(const std::string& key) {
+  return hash::Sha256HexOfText("takedown evidence key fingerprint\n" + key).substr(0, 32);
+}
+
+// This store's evidence key record in use, if any.
+Result<std::optional<store::DocRecord>> EvidenceKeyRecord(store::DocumentStore* docs) {
+  TD_ASSIGN_OR_RETURN(auto known, docs->FindDocs({.kind = std::string(kEvidenceKeyDoc),
+                                                  .limit = 1,
+                                                  .ukey = std::string(kEvidenceKeyDoc)}));
+  if (known.empty()) return std::optional<store::DocRecord>();
+  return std::optional<store::DocRecord>(known.front());
+}
+
+std::string RecordedFingerprint(const store::DocRecord& d) {
+  const nlohmann::json j = nlohmann::json::parse(d.doc, nullptr, false);
+  return j.is_object() && j.contains("fingerprint") && j["fingerprint"].is_string()
+             ? j["fingerprint"].get<std::string>()
+             : std::string();
+}
+
+// The evidence key file, checked against the fingerprint this store recorded when it first ran:
+// a missing file is refused (not replaced by a new key that could not open what is kept), as is
+// another key (a replica or a restored store started with the wrong file). The first start, or the
+// first after `forget-evidence-key`, records the key's fingerprint.
+Result<std::string> LoadEvidenceKey(store::DocumentStore* docs, const std::string& file,
+                                    const std::string& store_path) {
+  const std::string path = KeyPath(file, store_path).string();
+  TD_ASSIGN_OR_RETURN(auto rec, EvidenceKeyRecord(docs));
+  const bool in_use = rec && rec->state == "in_use";
+  const std::string want = in_use ? RecordedFingerprint(*rec) : std::string();
+  auto key = LoadOrCreateKeyFile(file, store_path, "evidence", /*create=*/!in_use);
+  if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
+    return FailedPrecondition(fmt::format(
+        "{} is missing, and this store's kept evidence and staged media are sealed with the "
+        "evidence key of fingerprint {}: put that key file there (a new key could not open "
+        "them). If that key is lost for good, `takedown admin forget-evidence-key` lets the next "
+        "start make a new one; what the old key sealed stays unreadable",
+        path, want));
+  }
+  TD_RETURN_IF_ERROR(key.status());
+  const std::string fp = KeyFingerprint(*key);
+  if (in_use) {
+    if (fp == want) return key;
+    return FailedPrecondition(fmt::format(
+        "{} is not the evidence key of this store: its fingerprint is {}, and the store's kept "
+        "evidence is sealed with the key of fingerprint {} (every process of a store needs the "
+        "same key file)",
+        path, fp, want));
+  }
+  // Recorded once; when another process recorded its key meanwhile, that one decides.
+  store::DocumentStore::Changes ch;
+  store::DocRecord d;
+  d.kind = d.ukey = std::string(kEvidenceKeyDoc);
+  d.state = "in_use";
+  d.doc = nlohmann::json{{"fingerprint", fp}}.dump();
+  if (rec) {
+    d.id = rec->id;
+    ch.expect_states.emplace_back(rec->id, rec->state);
+  }
+  ch.docs.push_back(d);
+  ch.audits.push_back(
+      {"serve", "evidence_key.recorded", nlohmann::json{{"fingerprint", fp}}.dump()});
+  auto wrote = docs->Transact(ch);
+  if (!wrote.ok() && wrote.status().code() != StatusCode::kFailedPrecondition)
+    return wrote.status();
+  TD_ASSIGN_OR_RETURN(auto now, EvidenceKeyRecord(docs));
+  if (!now || RecordedFingerprint(*now) != fp) {
+    return FailedPrecondition(fmt::format(
+        "{} is not the evidence key another process of this store recorded at the same moment "
+        "(fingerprint {}, this file's {}): give every process the same key file",
+        path, now ? RecordedFingerprint(*now) : std::string("none"), fp));
+  }
+  spdlog::info("evidence: key fingerprint {} recorded in the store", fp);
   return key;
 }
 
@@ -247,6 +338,27 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   if (!store.ok()) {
     spdlog::error("store: {}", store.status().message());
     return 1;
+  }
+  // The keys of the workflow, before this process serves or stands by: a process with the wrong
+  // evidence key file refuses at once, not when it takes the workflow over. Key files beside the
+  // SQLite file; with PostgreSQL, relative to the working directory.
+  const std::string key_dir_of = postgres ? std::string() : cfg->store_path;
+  std::string evidence_key, package_seed;
+  if (!gate) {
+    // Encrypts media staged for hashing after its request is stored, and kept evidence.
+    auto key = LoadEvidenceKey(store->get(), cfg->evidence_key_file, key_dir_of);
+    if (!key.ok()) {
+      spdlog::error("evidence: {}", key.status().message());
+      return 2;
+    }
+    evidence_key = std::move(*key);
+    // Signs investigators' disclosure packages (Ed25519 seed).
+    auto seed = LoadOrCreateKeyFile(cfg->package_key_file, key_dir_of, "packages");
+    if (!seed.ok()) {
+      spdlog::error("packages: {}", seed.status().message());
+      return 2;
+    }
+    package_seed = std::move(*seed);
   }
   std::unique_ptr<store::WorkflowLease> lease;
   if (postgres && !gate) {
@@ -474,26 +586,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         "no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
   }
   service::WorkflowOptions wopt;
-  // The key encrypts media staged for hashing after its request is stored, and kept evidence.
-  // Key files beside the SQLite file; with PostgreSQL, relative to the working directory.
-  const std::string key_dir_of = postgres ? std::string() : cfg->store_path;
-  auto key = LoadOrCreateKeyFile(cfg->evidence_key_file, key_dir_of, "evidence");
-  if (!key.ok()) {
-    spdlog::error("evidence: {}", key.status().message());
-    server.Stop();
-    http_thread.join();
-    return 2;
-  }
-  wopt.evidence_key = std::move(*key);
-  // The key signing investigators' disclosure packages (Ed25519 seed).
-  auto seed = LoadOrCreateKeyFile(cfg->package_key_file, key_dir_of, "packages");
-  if (!seed.ok()) {
-    spdlog::error("packages: {}", seed.status().message());
-    server.Stop();
-    http_thread.join();
-    return 2;
-  }
-  wopt.package_signing_seed = std::move(*seed);
+  wopt.evidence_key = std::move(evidence_key);
+  wopt.package_signing_seed = std::move(package_seed);
   wopt.evidence_hash_workers =
       cfg->evidence_hash_workers > 0
           ? cfg->evidence_hash_workers
@@ -740,6 +834,45 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
                  "takedown: created %s key %lld for '%s'. It is shown only this once; store it in "
                  "a secret manager.\n",
                  o->role.c_str(), static_cast<long long>(key->first), o->name.c_str());
+  });
+
+  auto* forget = admin->add_subcommand(
+      "forget-evidence-key",
+      "When the evidence key file is lost for good: let the next `takedown serve` make a new key "
+      "(what the old key sealed stays unreadable; audited)");
+  o->store.AddTo(forget);
+  forget->callback([&exit_code, o] {
+    auto store = OpenStoreFor(o->store);
+    auto rec = store.ok() ? EvidenceKeyRecord(store->get())
+                          : Result<std::optional<store::DocRecord>>(store.status());
+    if (!rec.ok()) {
+      spdlog::error("store: {}", rec.status().message());
+      exit_code = 1;
+      return;
+    }
+    if (!*rec || (*rec)->state != "in_use") {
+      std::fprintf(stderr, "takedown: no evidence key is recorded in this store; nothing to do\n");
+      return;
+    }
+    const std::string fp = RecordedFingerprint(**rec);
+    store::DocumentStore::Changes ch;
+    store::DocRecord d = **rec;
+    d.state = "forgotten";
+    ch.docs.push_back(d);
+    ch.expect_states.emplace_back(d.id, "in_use");
+    const char* user = std::getenv("USER");
+    ch.audits.push_back({"cli:" + std::string(user ? user : "operator"), "evidence_key.forgotten",
+                         nlohmann::json{{"fingerprint", fp}}.dump()});
+    auto wrote = (*store)->Transact(ch);
+    if (!wrote.ok()) {
+      spdlog::error("{}", wrote.status().message());
+      exit_code = 1;
+      return;
+    }
+    std::fprintf(stderr,
+                 "takedown: evidence key %s forgotten: the next start makes a new key; evidence "
+                 "and staged media sealed with the old one stay unreadable\n",
+                 fp.c_str());
   });
 
   auto* revoke = admin->add_subcommand(

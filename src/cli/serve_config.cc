@@ -403,7 +403,7 @@ const std::vector<Binding>& Bindings() {
        true},
       {{"evidence.key_file", "TAKEDOWN_EVIDENCE_KEY_FILE", "--evidence.key_file",
         "32-byte key encrypting kept evidence and media staged for hashing (created, mode 600, "
-        "when missing)"},
+        "at the store's first start; later starts refuse a missing or other key)"},
        [](ServeConfig& c, const std::string& v) {
          if (v.empty()) return InvalidArgument("the evidence key file path is empty");
          c.evidence_key_file = v;
