@@ -369,6 +369,13 @@ int RunShards(const Options& o) {
       return 1;
     }
     service::ContentShards asker(svc->get(), st->get(), nullptr, {});
+    // Woken by the holders' answers, as `takedown serve` is.
+    auto notices = service::ContentShards::OpenNotices(a.url);
+    if (!notices.ok()) {
+      std::fprintf(stderr, "shards: %s\n", notices.status().ToString().c_str());
+      return 1;
+    }
+    asker.SetNotices(std::move(*notices));
     asker.Start();
     auto cov = asker.Check();
     if (!cov.ok() || !cov->unheld.empty()) {

@@ -71,8 +71,8 @@ TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefusedByName) {
   EXPECT_NE(again.status().message().find("schema is version 99, newer than this build"),
             std::string::npos)
       << again.status().message();
-  // Put back (this build's version: 5), the data is all there.
-  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 5").ok());
+  // Put back (this build's version: 6), the data is all there.
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 6").ok());
   auto back = Open();
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->ListBanks()->size(), 1u);
@@ -90,6 +90,8 @@ TEST_F(PostgresStoreTest, EntriesStoredBeforeTheIdentityColumnAreKnownAfterTheMi
   // Back to schema 3 (its row triggers, no identity), with entries written as it wrote them.
   ASSERT_TRUE(
       pg_->Sql(url_,
+               "DROP TRIGGER shard_query_added ON docs; DROP TRIGGER shard_answer_added ON "
+               "docs; DROP FUNCTION takedown_notice; "
                "DROP TRIGGER entries_added ON bank_entries; DROP TRIGGER content_added ON "
                "content; DROP FUNCTION takedown_changes_of; CREATE TRIGGER entries_added "
                "AFTER INSERT ON bank_entries FOR EACH ROW EXECUTE FUNCTION "
@@ -301,6 +303,45 @@ TEST_F(PostgresStoreTest, AStartsScansCrossEmptyWindowsOfIdsAndReadEachRowOnce) 
                  return Status::Ok();
                }).ok());
   EXPECT_EQ(got, contents);
+}
+
+// A content shard query or answer wakes the processes listening for it when its transaction
+// commits (store.h NoticeWaiter); other documents wake nobody; a notice that came while nobody
+// waited is there for the next wait; a waiter newly listening reports every channel (it cannot
+// know what it missed); a channel that is not a plain name is refused.
+TEST_F(PostgresStoreTest, ShardQueriesAndAnswersWakeTheirListenersWhenCommitted) {
+  using std::chrono::milliseconds;
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  const std::string queries(kShardQueryChannel), answers(kShardAnswerChannel);
+  auto w = OpenNoticeWaiter(url_, {queries, answers});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ((*w)->Wait(milliseconds(10)), (std::vector<std::string>{queries, answers}));
+  EXPECT_TRUE((*w)->Wait(milliseconds(50)).empty());
+  auto doc = [](const std::string& kind) {
+    DocRecord d;
+    d.kind = kind;
+    d.state = "open";
+    d.doc = "{}";
+    return d;
+  };
+  ASSERT_TRUE(s->PutDocs({doc("request")}).ok());
+  EXPECT_TRUE((*w)->Wait(milliseconds(300)).empty()) << "other documents wake nobody";
+  for (const auto& [kind, channel] :
+       {std::pair{"content_shard_query", queries}, std::pair{"content_shard_answer", answers}}) {
+    ASSERT_TRUE(s->PutDocs({doc(kind)}).ok());
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ((*w)->Wait(milliseconds(20000)), std::vector<std::string>{channel}) << kind;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10)) << kind;
+  }
+  // Two at once, in one transaction: one wake-up naming both.
+  ASSERT_TRUE(s->PutDocs({doc("content_shard_answer"), doc("content_shard_query")}).ok());
+  auto both = (*w)->Wait(milliseconds(20000));
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(both, (std::vector<std::string>{answers, queries}));
+  EXPECT_TRUE((*w)->Wait(milliseconds(50)).empty());
+  auto bad = OpenNoticeWaiter(url_, {"x; DROP TABLE docs"});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(PostgresStoreTest, ABacklogIsReadInBoundedPagesWithNoneSkippedOrRepeated) {

@@ -345,6 +345,50 @@ TEST_F(ReplicaTest, ASweepAsksEveryContentShardAndIsHeldBackWhileOneHasNoLiveRep
   EXPECT_EQ(rows(*again), recorded);
 }
 
+// With notices (PostgreSQL LISTEN/NOTIFY), a sweep's query wakes the holders when it is written
+// and their answers wake the sweep: with both polls 30 s apart, sweeps still finish at once, each
+// finding the copies in every shard.
+TEST_F(ReplicaTest, NoticesWakeTheHoldersAndTheSweepInsteadOfPolls) {
+  Replica a = Open(*ParseShardSet(4, "0-1", "hold")), b = Open(*ParseShardSet(4, "2-3", "hold")),
+          c = Open(*ParseShardSet(4, "none", "hold"));
+  ASSERT_TRUE(a.svc && b.svc && c.svc);
+  const hash::Hash256 h = RandomHash(rng_);
+  std::set<int64_t> recorded;
+  for (int i = 0; i < 16; ++i) {
+    auto got = c.svc->Check({fmt::format("copy-{}", i), "chat", "u", Pdq(h), {}}, "test");
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    recorded.insert(got->content_row);
+  }
+  for (Replica* r : {&a, &b}) ASSERT_TRUE(r->svc->CatchUp().ok());
+  ContentShards::Options slow;
+  slow.poll = slow.notice_poll = std::chrono::seconds(30);
+  slow.holder_ttl = std::chrono::seconds(120);  // the first heartbeat keeps them live
+  std::vector<std::unique_ptr<ContentShards>> all;
+  for (Replica* r : {&a, &b, &c}) {
+    all.push_back(std::make_unique<ContentShards>(r->svc.get(), r->store.get(), nullptr, slow));
+    auto w = ContentShards::OpenNotices(url_);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    all.back()->SetNotices(std::move(*w));
+    all.back()->Start();
+  }
+  for (int sweep = 0; sweep < 3; ++sweep) {
+    const auto t0 = Clock::now();
+    auto found = all[2]->Match(Pdq(h), 31, 50);
+    ASSERT_TRUE(found.ok()) << found.status().ToString();
+    std::set<int64_t> rows;
+    for (const auto& hit : *found) rows.insert(hit.row);
+    EXPECT_EQ(rows, recorded) << "sweep " << sweep;
+    EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10)) << "sweep " << sweep << " polled";
+  }
+  // Counted once each holder's answer is written (a moment after the sweep may have read it).
+  const auto t0 = Clock::now();
+  while ((all[0]->stats().answered < 3 || all[1]->stats().answered < 3) &&
+         Clock::now() - t0 < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(all[0]->stats().answered, 3u);
+  EXPECT_EQ(all[1]->stats().answered, 3u);
+}
+
 // The workflow over shards: a trusted request approved while shards 2-3 have no live process is
 // held back (approved, its entry already blocking at the gate), and swept by the workflow itself
 // once they are back: one removal per copy in every shard, none twice, one bank entry.

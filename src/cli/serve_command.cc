@@ -60,6 +60,14 @@ std::unique_ptr<service::ContentShards> StartContentShards(const ServeConfig& cf
   service::ContentShards::Options o;
   o.answer_timeout = std::chrono::seconds(cfg.content_shard_timeout_s);
   auto shards = std::make_unique<service::ContentShards>(svc, docs, Env::Default(), o);
+  // Content shards need PostgreSQL (serve_config): queries and answers wake the processes at once.
+  auto notices = service::ContentShards::OpenNotices(cfg.store_url);
+  if (notices.ok()) {
+    shards->SetNotices(std::move(*notices));
+  } else {
+    spdlog::warn("content shards: no wake-ups ({}); polling the store instead",
+                 notices.status().message());
+  }
   shards->Start();
   spdlog::info("content shards: this process holds {} in memory ({} content items) as '{}'",
                svc->shards().Describe(), svc->Stats().content_items, shards->holder());

@@ -422,6 +422,26 @@ class WorkflowLease {
 // Opens a connection to url for the lease (ttl_ms long, at least 2 s); takes nothing yet.
 Result<std::unique_ptr<WorkflowLease>> OpenWorkflowLease(const std::string& url, int64_t ttl_ms);
 
+// Wake-ups between the processes of one PostgreSQL database (LISTEN/NOTIFY): a nudge, never a
+// message; the woken reads the store as it would on a timer, so a notice lost (a dropped
+// connection) costs only the caller's fallback interval. Channels are announced by triggers in
+// the writing transaction (on commit): kShardQueryChannel when a content_shard_query document is
+// inserted, kShardAnswerChannel for a content_shard_answer.
+inline constexpr std::string_view kShardQueryChannel = "takedown_shard_queries";
+inline constexpr std::string_view kShardAnswerChannel = "takedown_shard_answers";
+class NoticeWaiter {
+ public:
+  virtual ~NoticeWaiter() = default;
+  // Waits up to `timeout` for a notice on one of its channels and returns the channels that had
+  // one (empty when the time passed). Every channel after (re)connecting: what came while it was
+  // not listening is unknown. One thread at a time.
+  virtual std::vector<std::string> Wait(std::chrono::milliseconds timeout) = 0;
+};
+// Listens on `channels` over a connection of its own (made on the first Wait, and again after a
+// broken one).
+Result<std::unique_ptr<NoticeWaiter>> OpenNoticeWaiter(const std::string& url,
+                                                       std::vector<std::string> channels);
+
 // A PostgreSQL connection string as logs may show it: "PostgreSQL database D on H:P as U", never
 // its password or other options.
 std::string DescribePostgresUrl(const std::string& url);

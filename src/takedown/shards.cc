@@ -41,6 +41,7 @@ ContentShards::~ContentShards() {
   }
   cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
+  if (notice_thread_.joinable()) notice_thread_.join();
   CloseAsked();
   if (holder_doc_ != 0) {
     if (Status st = Heartbeat(false); !st.ok())
@@ -55,6 +56,34 @@ void ContentShards::Start() {
       spdlog::warn("content shards: first heartbeat: {} (retried)", st.message());
   }
   thread_ = std::thread([this] { Run(); });
+  if (notices_) notice_thread_ = std::thread([this] { ListenForNotices(); });
+}
+
+void ContentShards::SetNotices(std::unique_ptr<store::NoticeWaiter> notices) {
+  notices_ = std::move(notices);
+}
+
+Result<std::unique_ptr<store::NoticeWaiter>> ContentShards::OpenNotices(const std::string& url) {
+  return store::OpenNoticeWaiter(
+      url, {std::string(store::kShardQueryChannel), std::string(store::kShardAnswerChannel)});
+}
+
+void ContentShards::ListenForNotices() {
+  while (!Stopping()) {
+    bool queries = false, answers = false;
+    // A notice ends the wait at once; the timeout only bounds how late a stop is seen.
+    for (const auto& ch : notices_->Wait(std::chrono::milliseconds(200))) {
+      queries |= ch == store::kShardQueryChannel;
+      answers |= ch == store::kShardAnswerChannel;
+    }
+    if (!queries && !answers) continue;
+    {
+      MutexLock l(&mu_);
+      queries_noticed_ += queries ? 1 : 0;
+      answers_noticed_ += answers ? 1 : 0;
+    }
+    cv_.SignalAll();
+  }
 }
 
 bool ContentShards::Stopping() {
@@ -188,6 +217,11 @@ Result<std::vector<Service::ContentHit>> ContentShards::Match(const Signals& s, 
   std::set<int64_t> read;  // answers merged
   int64_t last_check = t0;
   while (result.ok()) {
+    uint64_t noticed;  // before the read: an answer written after it wakes the wait below
+    {
+      MutexLock l(&mu_);
+      noticed = answers_noticed_;
+    }
     auto rows = docs_->FindDocs(
         {.kind = std::string(kShardAnswerDoc), .owner = q.id, .after_id = 0, .limit = 10000});
     if (!rows.ok()) {
@@ -239,7 +273,9 @@ Result<std::vector<Service::ContentHit>> ContentShards::Match(const Signals& s, 
         }
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    MutexLock l(&mu_);
+    if (!stop_ && answers_noticed_ == noticed)
+      cv_.WaitFor(&mu_, notices_ ? opt_.notice_poll : std::chrono::milliseconds(5));
   }
   // Closed by Run's thread: holders pass it over from then on (deleted with the answers after an
   // hour).
@@ -343,6 +379,11 @@ void ContentShards::Run() {
   int64_t last_beat = env_->NowMs(), last_clean = 0;
   uint64_t errors = 0;
   while (!Stopping()) {
+    uint64_t noticed;  // before the read: a query written after it wakes the wait below
+    {
+      MutexLock l(&mu_);
+      noticed = queries_noticed_;
+    }
     const int64_t now = env_->NowMs();
     if (holds && now - last_beat >= opt_.heartbeat.count()) {
       last_beat = now;
@@ -358,8 +399,15 @@ void ContentShards::Run() {
       last_clean = now;
       DeleteOld();
     }
+    // Until a query is noticed, or the interval passed (an answer's notice wakes this too).
+    const auto until = std::chrono::steady_clock::now() + (notices_ ? opt_.notice_poll : opt_.poll);
     MutexLock l(&mu_);
-    if (!stop_) cv_.WaitFor(&mu_, opt_.poll);
+    while (!stop_ && queries_noticed_ == noticed) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      cv_.WaitFor(&mu_, left);
+    }
   }
 }
 

@@ -12,7 +12,9 @@
 // - a shard with no live holder holds the sweep back at once (Unavailable naming the shards),
 //   as does one not answered within answer_timeout; the request stays approved and the workflow
 //   sweeps it again later (Requests::Resume), so nothing is lost.
-// Queries, answers and old heartbeats are deleted an hour after they were written.
+// Queries, answers and old heartbeats are deleted an hour after they were written. A query's
+// and an answer's commit wake the processes waiting for them (SetNotices: PostgreSQL
+// LISTEN/NOTIFY); the documents are also read every notice_poll, so a lost wake-up only delays.
 #pragma once
 
 #include <atomic>
@@ -42,12 +44,22 @@ class ContentShards {
     std::chrono::milliseconds heartbeat{1000};   // how often a holder says it is alive
     std::chrono::milliseconds holder_ttl{5000};  // silent this long: gone
     std::chrono::milliseconds answer_timeout{60000};
+    // With notices (SetNotices): how often a holder and a sweep read the documents anyway, in
+    // case a notice was lost. Without them they read every `poll`, and a sweep every 5 ms.
+    std::chrono::milliseconds notice_poll{250};
   };
   // svc holds this process's shards (svc->shards()); docs is the store every process shares.
   ContentShards(Service* svc, store::DocumentStore* docs, Env* env, Options opt);
   ~ContentShards();  // stops; a holder says it is gone
   ContentShards(const ContentShards&) = delete;
   ContentShards& operator=(const ContentShards&) = delete;
+
+  // Wake-ups on kShardQueryChannel and kShardAnswerChannel (PostgreSQL: store.h NoticeWaiter),
+  // before Start: a holder answers a query when it is written and a sweep reads the answers when
+  // they are, instead of each polling the store.
+  void SetNotices(std::unique_ptr<store::NoticeWaiter> notices);
+  // A waiter on both channels of the PostgreSQL database at url, for SetNotices.
+  static Result<std::unique_ptr<store::NoticeWaiter>> OpenNotices(const std::string& url);
 
   // Starts the thread that answers other processes' queries for the shards held here (with
   // heartbeats) and deletes old queries. A process holding no shard only asks.
@@ -79,6 +91,7 @@ class ContentShards {
 
  private:
   void Run() TD_EXCLUDES(mu_);
+  void ListenForNotices() TD_EXCLUDES(mu_);
   Status Heartbeat(bool live);
   Status AnswerOpenQueries();
   void DeleteOld();
@@ -101,7 +114,11 @@ class ContentShards {
   Mutex mu_;
   CondVar cv_;
   bool stop_ TD_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  // Notices seen (by notice_thread_), counted per channel; cv_ is signalled at each.
+  uint64_t queries_noticed_ TD_GUARDED_BY(mu_) = 0;
+  uint64_t answers_noticed_ TD_GUARDED_BY(mu_) = 0;
+  std::unique_ptr<store::NoticeWaiter> notices_;
+  std::thread thread_, notice_thread_;
   std::atomic<uint64_t> asked_{0}, answered_{0}, held_back_{0};
 };
 
