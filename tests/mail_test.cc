@@ -27,6 +27,14 @@ namespace {
 using service::Principal;
 using service::Role;
 
+// A mailbox by its URL, the rest defaults (set one by one: GCC 12 warns of an uninitialised
+// string in the designated-initialiser form).
+ImapConfig Mailbox(const std::string& url) {
+  ImapConfig c;
+  c.url = url;
+  return c;
+}
+
 std::string FromHex(const std::string& h) {
   std::string out;
   for (size_t i = 0; i + 1 < h.size(); i += 2)
@@ -360,7 +368,7 @@ class MailLineTest : public DkimTest {
   MailLineOptions Options() {
     MailLineOptions o;
     o.address = "takedown@platform.test";
-    o.mailboxes = {ImapConfig{.url = "imaps://127.0.0.1:1/INBOX"}};
+    o.mailboxes = {Mailbox("imaps://127.0.0.1:1/INBOX")};
     o.smtp.url = "smtp://127.0.0.1:1";
     o.dkim_key_file = dir_ + "/keys";
     o.templates_dir = "";  // the built-in ones
@@ -737,7 +745,7 @@ TEST(MailLineConfig, BadSettingsAreNamed) {
   EXPECT_NE(MailLine::Create(nullptr, nullptr, o).status().message().find("mail.address"),
             std::string::npos);
   o.address = "t@p.test";
-  o.mailboxes = {ImapConfig{.url = "imaps://127.0.0.1:1"}};
+  o.mailboxes = {Mailbox("imaps://127.0.0.1:1")};
   o.smtp.url = "smtp://127.0.0.1:1";
   o.templates_dir = TAKEDOWN_MAIL_TEMPLATES;
   o.link_patterns = {"https://x/(unclosed"};
