@@ -184,20 +184,33 @@ Result<std::string> LoadOrCreateKeyFile(const std::string& file, const std::stri
   namespace fs = std::filesystem;
   const fs::path p = KeyPath(file, store_path);
   std::error_code ec;
-  if (!fs::exists(p, ec)) {
+  const bool exists = fs::exists(p, ec);
+  if (ec) return IoError(fmt::format("cannot look at {}: {}", p.string(), ec.message()));
+  if (!exists) {
     if (!create) return NotFound(fmt::format("{} is missing", p.string()));
     std::string key(32, '\0');
     std::ifstream rnd("/dev/urandom", std::ios::binary);
     if (!rnd.read(key.data(), 32)) return IoError("cannot read /dev/urandom");
-    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    // Written whole under a name of its own, then linked into place: a process starting beside
+    // this one (the same key file) finds either no key or the whole key, and takes that one.
+    const fs::path tmp = p.string() + fmt::format(".new-{}", ::getpid());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0)
-      return IoError(fmt::format("cannot create {}: {}", p.string(), std::strerror(errno)));
+      return IoError(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
     const bool ok = ::write(fd, key.data(), key.size()) == 32 && ::fsync(fd) == 0;
     ::close(fd);
-    if (!ok) return IoError(fmt::format("cannot write {}", p.string()));
-    spdlog::warn("{}: created a new key at {}; keep a copy apart from the database", what,
-                 p.string());
-    return key;
+    const bool linked = ok && ::link(tmp.c_str(), p.c_str()) == 0;
+    const int link_errno = errno;
+    ::unlink(tmp.c_str());
+    if (!ok) return IoError(fmt::format("cannot write {}", tmp.string()));
+    if (linked) {
+      spdlog::warn("{}: created a new key at {}; keep a copy apart from the database", what,
+                   p.string());
+      return key;
+    }
+    if (link_errno != EEXIST)
+      return IoError(fmt::format("cannot create {}: {}", p.string(), std::strerror(link_errno)));
+    // Made meanwhile by another process: that one is the key.
   }
   std::ifstream in(p, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(in)), {});
@@ -237,10 +250,10 @@ std::string RecordedFingerprint(const store::DocRecord& d) {
 // a missing file is refused (not replaced by a new key that could not open what is kept), as is
 // another key (a replica or a restored store started with the wrong file). The first start, or the
 // first after `forget-evidence-key`, records the key's fingerprint.
-Result<std::string> LoadEvidenceKey(store::DocumentStore* docs, const std::string& file,
+Result<std::string> LoadEvidenceKey(store::Store* store, const std::string& file,
                                     const std::string& store_path) {
   const std::string path = KeyPath(file, store_path).string();
-  TD_ASSIGN_OR_RETURN(auto rec, EvidenceKeyRecord(docs));
+  TD_ASSIGN_OR_RETURN(auto rec, EvidenceKeyRecord(store));
   const bool in_use = rec && rec->state == "in_use";
   const std::string want = in_use ? RecordedFingerprint(*rec) : std::string();
   auto key = LoadOrCreateKeyFile(file, store_path, "evidence", /*create=*/!in_use);
@@ -262,30 +275,37 @@ Result<std::string> LoadEvidenceKey(store::DocumentStore* docs, const std::strin
         "same key file)",
         path, fp, want));
   }
-  // Recorded once; when another process recorded its key meanwhile, that one decides.
+  // Recorded once; when another process recorded its key meanwhile, that one decides. Audited
+  // only when this process's record is the one written: a forgotten record is replaced with its
+  // audit record in one transaction (on the condition that it is still forgotten); a first
+  // insert that met another process's changes nothing, so its audit record follows the insert.
   store::DocumentStore::Changes ch;
   store::DocRecord d;
   d.kind = d.ukey = std::string(kEvidenceKeyDoc);
   d.state = "in_use";
   d.doc = nlohmann::json{{"fingerprint", fp}}.dump();
+  const std::string payload = nlohmann::json{{"fingerprint", fp}}.dump();
   if (rec) {
     d.id = rec->id;
     ch.expect_states.emplace_back(rec->id, rec->state);
+    ch.audits.push_back({"serve", "evidence_key.recorded", payload});
   }
   ch.docs.push_back(d);
-  ch.audits.push_back(
-      {"serve", "evidence_key.recorded", nlohmann::json{{"fingerprint", fp}}.dump()});
-  auto wrote = docs->Transact(ch);
+  auto wrote = store->Transact(ch);
   if (!wrote.ok() && wrote.status().code() != StatusCode::kFailedPrecondition)
     return wrote.status();
-  TD_ASSIGN_OR_RETURN(auto now, EvidenceKeyRecord(docs));
+  const bool written = wrote.ok() && (rec || wrote->at(0) > 0);
+  if (!rec && written)
+    TD_RETURN_IF_ERROR(store->AppendAudit("serve", "evidence_key.recorded", payload).status());
+  TD_ASSIGN_OR_RETURN(auto now, EvidenceKeyRecord(store));
   if (!now || RecordedFingerprint(*now) != fp) {
     return FailedPrecondition(fmt::format(
         "{} is not the evidence key another process of this store recorded at the same moment "
         "(fingerprint {}, this file's {}): give every process the same key file",
         path, now ? RecordedFingerprint(*now) : std::string("none"), fp));
   }
-  spdlog::info("evidence: key fingerprint {} recorded in the store", fp);
+  spdlog::info("evidence: key fingerprint {} {} the store", fp,
+               written ? "recorded in" : "is the one another process just recorded in");
   return key;
 }
 
@@ -530,7 +550,23 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         for (int i = 0; i < 10 && !stopping; ++i)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      if (held.ok()) spdlog::info("standby: took over the workflow lease; starting the workflow");
+      if (held.ok()) {
+        spdlog::info("standby: took over the workflow lease; starting the workflow");
+        // The store's evidence key may have changed while this process stood by (the old one
+        // forgotten, a new one recorded by a start elsewhere): checked again before the workflow
+        // opens anything sealed.
+        auto again = LoadEvidenceKey(store->get(), cfg->evidence_key_file, key_dir_of);
+        if (!again.ok() || *again != evidence_key) {
+          spdlog::error("evidence: {}",
+                        again.ok() ? "the store's evidence key changed while this process stood "
+                                     "by: restart it with the current key file"
+                                   : again.status().message());
+          lease.reset();  // given up at once
+          server.Stop();
+          http_thread.join();
+          return 2;
+        }
+      }
     }
     if (held.ok()) {
       lease->KeepRenewing([](const std::string& why) {

@@ -381,21 +381,42 @@ class Listener {
       c_ = nullptr;
     }
     if (c_ == nullptr) {
-      auto made = ConnectTo(url);
+      // Not listening (or not at all): what came meanwhile is unknown; the caller reads now.
+      const auto now = std::chrono::steady_clock::now();
+      if (now < next_try_) {
+        std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+            timeout, std::chrono::duration_cast<std::chrono::milliseconds>(next_try_ - now)));
+        return channels_;
+      }
+      std::string why;
+      auto made = Connect(url);
       if (made.ok()) {
         std::string sql;
         for (const auto& ch : channels_) sql += fmt::format("LISTEN {};", ch);
         PGresult* r = PQexec(*made, sql.c_str());
-        const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        if (ok) {
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
           c_ = *made;
         } else {
+          why = PQresultErrorMessage(r);
+          TrimEnd(&why);
           PQfinish(*made);
         }
+        PQclear(r);
+      } else {
+        why = made.status().message();
       }
-      // Newly listening (or not at all): what came meanwhile is unknown; the caller reads now.
-      if (c_ == nullptr) std::this_thread::sleep_for(timeout);
+      if (c_ != nullptr) {
+        if (failures_ > 0) spdlog::info("listening for {} again", fmt::join(channels_, ", "));
+        failures_ = 0;
+      } else {
+        // Tried again after 0.25 s, doubling to 8 s; the callers read the store meanwhile.
+        if (failures_ == 0)
+          spdlog::warn("cannot listen for {} (the store is read on a timer meanwhile): {}",
+                       fmt::join(channels_, ", "), why);
+        next_try_ = now + std::chrono::milliseconds(250 << std::min(failures_, 5));
+        ++failures_;
+        std::this_thread::sleep_for(timeout);
+      }
       return channels_;
     }
     std::vector<std::string> fired;
@@ -418,8 +439,21 @@ class Listener {
   }
 
  private:
+  // Bounded: a database that does not answer fails the connection in seconds (a stop waits no
+  // longer), and keepalives find a connection a firewall or failover dropped silently, which
+  // would otherwise leave the callers on their timers for good.
+  static Result<PGconn*> Connect(const std::string& url) {
+    const char* keys[] = {"dbname",           "connect_timeout", "tcp_user_timeout",
+                          "keepalives",       "keepalives_idle", "keepalives_interval",
+                          "keepalives_count", "client_encoding", nullptr};
+    const char* values[] = {url.c_str(), "5", "15000", "1", "10", "5", "3", "UTF8", nullptr};
+    return Connected(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+  }
+
   const std::vector<std::string> channels_;
   PGconn* c_ = nullptr;
+  int failures_ = 0;  // connections or LISTENs failed in a row
+  std::chrono::steady_clock::time_point next_try_{};
 };
 
 class PostgresNoticeWaiter final : public NoticeWaiter {

@@ -273,8 +273,9 @@ Result<std::vector<Service::ContentHit>> ContentShards::Match(const Signals& s, 
         }
       }
     }
+    // (Waited after a stop too: the sweep still ends by its answers or its deadline.)
     MutexLock l(&mu_);
-    if (!stop_ && answers_noticed_ == noticed)
+    if (answers_noticed_ == noticed)
       cv_.WaitFor(&mu_, notices_ ? opt_.notice_poll : std::chrono::milliseconds(5));
   }
   // Closed by Run's thread: holders pass it over from then on (deleted with the answers after an
@@ -402,7 +403,7 @@ void ContentShards::Run() {
     // Until a query is noticed, or the interval passed (an answer's notice wakes this too).
     const auto until = std::chrono::steady_clock::now() + (notices_ ? opt_.notice_poll : opt_.poll);
     MutexLock l(&mu_);
-    while (!stop_ && queries_noticed_ == noticed) {
+    while (!stop_ && queries_noticed_ == noticed && to_close_.empty()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
