@@ -89,7 +89,10 @@ int RunReplicas(const Options& o) {
     for (auto& r : reps) {
       if (Status st = r.svc->CatchUp(); !st.ok()) return fail(st);
     }
-    reps.back() = Replica{};
+    // The service (and its follower thread) before the store it reads: assigning an empty
+    // Replica would free the store first, under the running follower.
+    reps.back().svc.reset();
+    reps.back().store.reset();
     // A follower that reads nothing during the import (a replica cut off from the database):
     // what its first read after it costs.
     auto lagging = store::OpenPostgresStore(url);
