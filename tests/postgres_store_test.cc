@@ -259,9 +259,9 @@ TEST_F(PostgresStoreTest, AFeedReadsTheRecordsItsReaderHoldsAndPassesTheRestWith
   }
 }
 
-// A start reads entries and its content shards in windows of 10,000 ids: rows whose ids jump
-// past whole windows (a sequence skips after a rolled-back batch or a restore) are each read once,
-// in order, and the empty windows between them cost nothing wrong.
+// A start reads entries in pages of 10,000 by the primary key and its content shards in windows
+// of 10,000 ids: rows whose ids jump past whole pages and windows (a sequence skips after a
+// rolled-back batch or a restore) are each read once, in order.
 TEST_F(PostgresStoreTest, AStartsScansCrossEmptyWindowsOfIdsAndReadEachRowOnce) {
   auto s = Open();
   ASSERT_NE(s, nullptr);

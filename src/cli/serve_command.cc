@@ -283,8 +283,8 @@ Result<std::string> LoadEvidenceKey(store::Store* store, const std::string& file
   store::DocRecord d;
   d.kind = d.ukey = std::string(kEvidenceKeyDoc);
   d.state = "in_use";
-  d.doc = nlohmann::json{{"fingerprint", fp}}.dump();
   const std::string payload = nlohmann::json{{"fingerprint", fp}}.dump();
+  d.doc = payload;
   if (rec) {
     d.id = rec->id;
     ch.expect_states.emplace_back(rec->id, rec->state);
@@ -826,6 +826,12 @@ void RegisterServeCommand(CLI::App& app, int& exit_code) {
 
 void RegisterBackupCommands(CLI::App* admin, int& exit_code);
 
+// Who an admin command's audit records name: the operator's login.
+std::string CliActor() {
+  const char* user = std::getenv("USER");
+  return "cli:" + std::string(user != nullptr ? user : "operator");
+}
+
 void RegisterAdminCommand(CLI::App& app, int& exit_code) {
   auto* admin =
       app.add_subcommand("admin", "Operator tasks on the store (safe while the server runs)");
@@ -863,11 +869,8 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       return;
     }
     auto svc = service::Service::Create(store->get());
-    auto key =
-        svc.ok() ? (*svc)->CreateKey(
-                       *role, o->name,
-                       "cli:" + std::string(std::getenv("USER") ? std::getenv("USER") : "operator"))
-                 : Result<std::pair<int64_t, std::string>>(svc.status());
+    auto key = svc.ok() ? (*svc)->CreateKey(*role, o->name, CliActor())
+                        : Result<std::pair<int64_t, std::string>>(svc.status());
     if (!key.ok()) {
       spdlog::error("{}", key.status().message());
       exit_code = 1;
@@ -904,9 +907,8 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
     d.state = "forgotten";
     ch.docs.push_back(d);
     ch.expect_states.emplace_back(d.id, "in_use");
-    const char* user = std::getenv("USER");
-    ch.audits.push_back({"cli:" + std::string(user ? user : "operator"), "evidence_key.forgotten",
-                         nlohmann::json{{"fingerprint", fp}}.dump()});
+    ch.audits.push_back(
+        {CliActor(), "evidence_key.forgotten", nlohmann::json{{"fingerprint", fp}}.dump()});
     auto wrote = (*store)->Transact(ch);
     if (!wrote.ok()) {
       spdlog::error("{}", wrote.status().message());

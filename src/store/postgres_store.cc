@@ -633,7 +633,7 @@ class PostgresStore final : public Store, public ChangeFeed {
   }
 
   Status ScanBankEntries(const std::function<Status(const BankEntryRecord&)>& fn) override {
-    return ScanWindows<BankEntryRecord>("bank_entries", TD_ENTRY_COLUMNS, "", &EntryFrom, fn);
+    return ScanPages<BankEntryRecord>("bank_entries", TD_ENTRY_COLUMNS, &EntryFrom, fn);
   }
 
   Result<std::vector<BankEntryRecord>> FindBankEntries(const BankEntryQuery& q) override {
@@ -806,19 +806,8 @@ class PostgresStore final : public Store, public ChangeFeed {
     return out;
   }
 
-  // In pages by id: tens of millions of rows are never held at once (by this process or libpq).
   Status ScanContent(const std::function<Status(const ContentRecord&)>& fn) override {
-    int64_t after = 0;
-    for (;;) {
-      Params p;
-      const std::string sql = fmt::format("SELECT " TD_CONTENT_COLUMNS
-                                          " FROM content WHERE id > {} ORDER BY id LIMIT {}",
-                                          p.Add(after), p.Add(int64_t{kScanPage}));
-      TD_ASSIGN_OR_RETURN(auto page, ReadAll<ContentRecord>(sql, p, &ContentFrom));
-      for (const auto& c : page) TD_RETURN_IF_ERROR(fn(c));
-      if (page.size() < static_cast<size_t>(kScanPage)) return Status::Ok();
-      after = page.back().id;
-    }
+    return ScanPages<ContentRecord>("content", TD_CONTENT_COLUMNS, &ContentFrom, fn);
   }
 
   Status ScanContentShards(int total, const std::vector<int>& shards,
@@ -828,12 +817,26 @@ class PostgresStore final : public Store, public ChangeFeed {
     // ContentShardOf in SQL: the first four bytes of md5(content_id) as an unsigned number.
     std::string in;
     for (const int s : shards) in += fmt::format("{}{}", in.empty() ? "" : ",", s);
-    return ScanWindows<ContentRecord>(
-        "content", TD_CONTENT_COLUMNS,
-        fmt::format("(('x' || substr(md5(content_id), 1, 8))::bit(32)::bigint % {}) IN ({})", total,
-                    in),
-        &ContentFrom, fn,
-        int64_t{kScanPage} * std::max<int64_t>(1, total / static_cast<int64_t>(shards.size())));
+    // In windows of ids (a range scan of the primary key each, ~kScanPage rows kept), up to the
+    // highest id now: a LIMIT over a filter the planner cannot estimate may scan the table again
+    // for every page. Rows recorded after this reach the caller through the change log.
+    TD_ASSIGN_OR_RETURN(auto top,
+                        ReadAll<int64_t>("SELECT coalesce(max(id), 0) FROM content", Params(),
+                                         [](const Rows& r, int i) { return r.Int(i, 0); }));
+    const int64_t last = top.at(0);
+    const int64_t window =
+        int64_t{kScanPage} * std::max<int64_t>(1, total / static_cast<int64_t>(shards.size()));
+    for (int64_t after = 0; after < last; after += window) {
+      Params p;
+      const std::string sql = fmt::format(
+          "SELECT " TD_CONTENT_COLUMNS
+          " FROM content WHERE id > {} AND id <= {} AND (('x' || substr(md5(content_id), 1, "
+          "8))::bit(32)::bigint % {}) IN ({}) ORDER BY id",
+          p.Add(after), p.Add(after + window), p.Add(int64_t{total}), in);
+      TD_ASSIGN_OR_RETURN(auto page, ReadAll<ContentRecord>(sql, p, &ContentFrom));
+      for (const auto& c : page) TD_RETURN_IF_ERROR(fn(c));
+    }
+    return Status::Ok();
   }
 
   Result<int64_t> CountContent() override {
@@ -1239,29 +1242,23 @@ class PostgresStore final : public Store, public ChangeFeed {
   static constexpr int kMaxConns = 8;
   static constexpr int kScanPage = 10000;
 
-  // Calls fn for the rows of `table` passing `filter` (SQL made here, no outside text; "" for
-  // all), in id order, read in windows of `window` ids up to the highest id when it starts: a
-  // range scan of the primary key each, never the whole table at once (by this process or
-  // libpq). Not LIMIT pages: with statistics from before a large import the planner may walk the
-  // table again for every page. Rows written after the start reach a reader through the change
-  // log.
+  // Calls fn for every row of `table` in id order, read in pages of kScanPage by the primary key
+  // (`id > last ORDER BY id LIMIT`, no other condition, so always the key's range scan): tens of
+  // millions of rows are never held at once, by this process or libpq, and gaps in the ids cost
+  // nothing. (A filtered scan pages by windows of ids instead: ScanContentShards.)
   template <typename T>
-  Status ScanWindows(const char* table, const char* columns, const std::string& filter,
-                     T (*from)(const Rows&, int), const std::function<Status(const T&)>& fn,
-                     int64_t window = kScanPage) {
-    TD_ASSIGN_OR_RETURN(
-        auto top, ReadAll<int64_t>(fmt::format("SELECT coalesce(max(id), 0) FROM {}", table),
-                                   Params(), [](const Rows& r, int i) { return r.Int(i, 0); }));
-    const int64_t last = top.at(0);
-    for (int64_t after = 0; after < last; after += window) {
+  Status ScanPages(const char* table, const char* columns, T (*from)(const Rows&, int),
+                   const std::function<Status(const T&)>& fn) {
+    int64_t after = 0;
+    for (;;) {
       Params p;
-      const std::string sql = fmt::format(
-          "SELECT {} FROM {} WHERE id > {} AND id <= {}{}{} ORDER BY id", columns, table,
-          p.Add(after), p.Add(after + window), filter.empty() ? "" : " AND ", filter);
+      const std::string sql = fmt::format("SELECT {} FROM {} WHERE id > {} ORDER BY id LIMIT {}",
+                                          columns, table, p.Add(after), p.Add(int64_t{kScanPage}));
       TD_ASSIGN_OR_RETURN(auto page, ReadAll<T>(sql, p, from));
       for (const auto& row : page) TD_RETURN_IF_ERROR(fn(row));
+      if (page.size() < static_cast<size_t>(kScanPage)) return Status::Ok();
+      after = page.back().id;
     }
-    return Status::Ok();
   }
   static constexpr int kAttempts = 4;
 
