@@ -7,8 +7,10 @@
 # copies recorded at B and C, its removals are delivered once each, and the re-upload is blocked
 # at a gate. Then A is killed (-9): B takes the workflow over when A's lease lapses, and serves it
 # across a restart of PostgreSQL; the request, its removals and the audit chain are all there.
+# With WORKFLOW=shared, A and B both run the workflow (store.workflow shared): B serves it from
+# the start, and goes on alone after A's kill.
 #
-# Usage: scripts/story-replicas.sh [TAKEDOWN_BINARY EXAMPLE_BINARY [MEDIA_DIR]]
+# Usage: [WORKFLOW=lease|shared] scripts/story-replicas.sh [TAKEDOWN_BINARY EXAMPLE_BINARY [MEDIA_DIR]]
 #   (defaults: build/takedown, build/examples/platform/takedown-example-platform, no photos:
 #   generated pictures)
 # Exits 77 (skipped) where PostgreSQL is not installed.
@@ -19,6 +21,8 @@ takedown=$(realpath "${1:-build/takedown}")
 example=$(realpath "${2:-build/examples/platform/takedown-example-platform}")
 media=${3:-/nonexistent-no-photos}
 lease_s=5
+workflow=${WORKFLOW:-lease}
+case "$workflow" in lease|shared) ;; *) echo "story-replicas: WORKFLOW must be lease or shared, not '$workflow'" >&2; exit 2 ;; esac
 bin=""
 for v in 15 16 17; do
   if [ -x "/usr/lib/postgresql/$v/bin/initdb" ]; then bin=/usr/lib/postgresql/$v/bin; break; fi
@@ -64,7 +68,7 @@ export TAKEDOWN_WEBHOOK_SECRET=story-secret
 [ -n "$TAKEDOWN_ADMIN_KEY" ] && [ -n "$TAKEDOWN_PLATFORM_KEY" ] && [ -n "$TAKEDOWN_REQUESTER_KEY" ] || fail "admin create-key on PostgreSQL"
 hook_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The key files are shared by the processes that may run the workflow (here: one directory).
-common=("${store[@]}" --server.port 0 --store.lease_s "$lease_s" --webhook.url "http://127.0.0.1:$hook_port/takedown/webhook"
+common=("${store[@]}" --server.port 0 --store.workflow "$workflow" --store.lease_s "$lease_s" --webhook.url "http://127.0.0.1:$hook_port/takedown/webhook"
   --evidence.key_file "$dir/evidence.key" --packages.signing_key_file "$dir/package-signing.key")
 declare -A url_of pid_of
 start() {  # NAME ARGS...: starts a replica and waits until /readyz answers
@@ -87,9 +91,14 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $
 start A "${common[@]}"
 start B "${common[@]}"
 start C "${common[@]}" --store.role gate
-grep -q "standby: the workflow lease is held by takedown serve pid ${pid_of[A]} " "$dir/B.err" || fail "B is not A's standby"
-echo "== replicas: A ${url_of[A]} (workflow), B ${url_of[B]} (standby, upload gate), C ${url_of[C]} (upload gate)"
-[ "$(status_of "${url_of[B]}/v1/actions" "$TAKEDOWN_PLATFORM_KEY")" = 503 ] || fail "B serves the workflow while A holds the lease"
+if [ "$workflow" = lease ]; then
+  grep -q "standby: the workflow lease is held by takedown serve pid ${pid_of[A]} " "$dir/B.err" || fail "B is not A's standby"
+  echo "== replicas: A ${url_of[A]} (workflow), B ${url_of[B]} (standby, upload gate), C ${url_of[C]} (upload gate)"
+  [ "$(status_of "${url_of[B]}/v1/actions" "$TAKEDOWN_PLATFORM_KEY")" = 503 ] || fail "B serves the workflow while A holds the lease"
+else
+  echo "== replicas: A ${url_of[A]} and B ${url_of[B]} (both run the workflow: store.workflow shared), C ${url_of[C]} (upload gate)"
+  [ "$(status_of "${url_of[B]}/v1/actions" "$TAKEDOWN_PLATFORM_KEY")" = 200 ] || fail "B does not run the workflow beside A"
+fi
 
 echo "== the story: uploads through B and C, the request at A"
 "$example" --story --takedown "${url_of[A]}" --gate "${url_of[B]}" --gate "${url_of[C]}" --listen "$hook_port" --media "$media" | tee "$dir/story.out" || fail "the story"
@@ -97,7 +106,11 @@ grep -q '^== done: 6 copies found and removed, request confirmed, re-upload bloc
 grep -q '^== deliveries applied once each: 6 removals, 0 delivered again$' "$dir/story.out" || fail "a removal was delivered twice"
 grep -q 'through the gate at '"${url_of[B]}" "$dir/story.out" && grep -q 'through the gate at '"${url_of[C]}" "$dir/story.out" || fail "uploads did not go through both gates"
 
-echo "== kill -9 of A (the workflow's process): B takes over when A's lease lapses (store.lease_s $lease_s)"
+if [ "$workflow" = lease ]; then
+  echo "== kill -9 of A (the workflow's process): B takes over when A's lease lapses (store.lease_s $lease_s)"
+else
+  echo "== kill -9 of A: B, running the workflow already, goes on alone"
+fi
 killed=$(date +%s.%N)
 kill -9 "${pid_of[A]}"
 wait "${pid_of[A]}" 2>/dev/null || true
@@ -120,7 +133,7 @@ assert len(v["removals"]) == 6, len(v["removals"])
 print(f"  request {sys.argv[2]} at B: {v['status']}, {len(v['removals'])} removals")
 PY
 
-echo "== a restart of PostgreSQL: B keeps the lease and the workflow, C the gate"
+echo "== a restart of PostgreSQL: B keeps the workflow, C the gate"
 pgctl restart
 sleep $((lease_s + 1))
 kill -0 "${pid_of[B]}" 2>/dev/null || fail "B exited across the restart"

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -428,6 +429,60 @@ TEST_F(PostgresStoreTest, ABankChangeWakesTheFollowerAtOnce) {
   EXPECT_EQ((*got)[0].kind, "bank");
   ASSERT_TRUE((*got)[0].bank.has_value());
   EXPECT_EQ((*got)[0].bank->name, "woken");
+}
+
+// A document's lock (DocumentStore::LockDoc) is one process's at a time: another store waits for
+// it, other documents' locks are free meanwhile, and a holder whose connection goes (a process
+// that died) frees it at the server.
+TEST_F(PostgresStoreTest, ADocumentsLockIsOneProcesssAtATimeAndFreedWhenItsHolderGoes) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto held = a->LockDoc(7);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  ASSERT_NE(*held, nullptr) << "PostgreSQL locks across processes";
+  auto other = b->LockDoc(8);
+  ASSERT_TRUE(other.ok()) << "another document's lock is free";
+  other->reset();
+
+  std::atomic<bool> got{false};
+  std::thread waiter([&] {
+    auto l = b->LockDoc(7);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(got) << "B took document 7 while A held it";
+  held->reset();  // A gives it back
+  waiter.join();
+  EXPECT_TRUE(got);
+
+  // A holder whose connection is cut, as when its process dies: the server frees the lock.
+  auto again = a->LockDoc(7);
+  ASSERT_TRUE(again.ok());
+  got = false;
+  std::thread second([&] {
+    auto l = b->LockDoc(7);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(got);
+  PGconn* admin = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  PGresult* r = PQexec(admin,
+                       "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                       "AND granted AND objid = 7");
+  EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(admin);
+  EXPECT_EQ(PQntuples(r), 1) << "one holder of document 7";
+  PQclear(r);
+  PQfinish(admin);
+  second.join();
+  EXPECT_TRUE(got);
+  again->reset();  // its connection is gone: given up without an error
+  auto after = a->LockDoc(7);
+  EXPECT_TRUE(after.ok()) << "A locks again on a new connection: " << after.status().ToString();
 }
 
 TEST_F(PostgresStoreTest, TwoProcessesMigratingOneNewDatabaseAtOnceBothOpenIt) {

@@ -442,6 +442,73 @@ TEST_F(ReplicaTest, AHeldBackSweepIsTakenUpAgainWhenTheShardsAreBack) {
   EXPECT_EQ(a.svc->Stats().bank_entries, 1u) << "the held-back sweep's entry is reused";
 }
 
+// Two processes running the workflow on one store (issue 21 item 3): a reviewer's approval at A
+// sweeps while B keeps taking up the approved requests it finds (Requests::Resume, as after a
+// stop). The store's document lock makes them take turns on each request: one bank entry and
+// one removal per copy each, nothing orphaned that a withdrawal would miss.
+TEST_F(ReplicaTest, ADecisionAtOneProcessAndAResumeAtAnotherSweepEachRequestOnce) {
+  Replica a = Open(), b = Open();
+  ASSERT_TRUE(a.svc && b.svc);
+  constexpr int kRequests = 12;
+  std::vector<hash::Hash256> pictures;
+  std::set<std::string> copies;
+  for (int i = 0; i < kRequests; ++i) {
+    pictures.push_back(RandomHash(rng_));
+    const std::string id = fmt::format("copy-{}", i);
+    ASSERT_TRUE(a.svc->Check({id, "chat", "u", Pdq(pictures.back()), {}}, "test").ok());
+    copies.insert(id);
+  }
+  ASSERT_TRUE(b.svc->CatchUp().ok());
+  WorkflowOptions o;
+  o.retry_base_ms = 60'000;
+  Workflow wa(a.svc.get(), a.store.get(), nullptr, o);  // not started: driven here
+  Workflow wb(b.svc.get(), b.store.get(), nullptr, o);
+  auto analyst = a.svc->CreateKey(Role::kRequester, "analyst", "system");
+  auto reviewer = a.svc->CreateKey(Role::kReviewer, "reviewer", "system");
+  ASSERT_TRUE(analyst.ok() && reviewer.ok());
+  const Principal from{analyst->first, Role::kRequester, "analyst"};
+  const Principal rev{reviewer->first, Role::kReviewer, "reviewer"};
+  std::vector<int64_t> ids;
+  for (const auto& h : pictures) {
+    auto made = wa.CreateRequest(from, PdqNotice(h));
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    ASSERT_EQ((*made)["status"], "pending_review") << made->dump();
+    ids.push_back((*made)["id"].get<int64_t>());
+  }
+  std::atomic<bool> decided{false};
+  std::atomic<int> resumes{0};
+  std::thread resumer([&] {
+    while (!decided) {
+      Status st = wb.ResumeNow();
+      EXPECT_TRUE(st.ok()) << st.ToString();
+      ++resumes;
+    }
+  });
+  for (int64_t id : ids) {
+    auto d = wa.Decide(rev, id, true, "the reported picture, shared without consent");
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+  }
+  decided = true;
+  resumer.join();
+  EXPECT_GT(resumes.load(), 0);
+  for (int64_t id : ids) {
+    auto v = wa.GetRequest(rev, id);
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ((*v)["status"], "actioned") << v->dump();
+  }
+  ASSERT_TRUE(a.svc->CatchUp().ok());
+  EXPECT_EQ(a.svc->Stats().bank_entries, static_cast<uint64_t>(kRequests))
+      << "one entry per request: none added by a second sweep and left on no request";
+  auto actions = wa.ListActions("pending", 0, 100);
+  ASSERT_TRUE(actions.ok());
+  std::multiset<std::string> removed;
+  for (const auto& act : (*actions)["actions"])
+    removed.insert(act["content_id"].get<std::string>());
+  EXPECT_EQ(removed, std::multiset<std::string>(copies.begin(), copies.end()))
+      << "one removal per copy";
+  EXPECT_TRUE(store::VerifyAuditChain(*a.store).ok());
+}
+
 // PostgreSQL restarted (as a crash: no checkpoint) while trusted requests are filed and swept: a
 // request the workflow accepted is never lost. Each ends actioned with one removal per copy,
 // none twice -- a sweep the restart broke is held back and taken up again by the workflow

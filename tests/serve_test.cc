@@ -111,6 +111,47 @@ class ServerProcess {
   std::string out_, err_;
 };
 
+// The platform's webhook receiver for the kill tests: every removal's deliveries and the
+// idempotency keys they came with, by "request/content"; each answered 200 after delay_ms (slow
+// enough for a kill to land mid-delivery).
+class RemovalReceiver {
+ public:
+  explicit RemovalReceiver(int delay_ms) {
+    server_.Post("/hook", [this, delay_ms](const httplib::Request& req, httplib::Response& res) {
+      const json a = json::parse(req.body, nullptr, false);
+      if (!a.is_discarded() && a.value("kind", std::string()) == "remove") {
+        std::lock_guard l(mu);
+        const std::string item = fmt::format("{}/{}", a.value("request_id", int64_t{0}),
+                                             a.value("content_id", std::string()));
+        keys_by_item[item].insert(req.get_header_value("Idempotency-Key"));
+        ++deliveries[item];
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      res.status = 200;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~RemovalReceiver() { Stop(); }
+  RemovalReceiver(const RemovalReceiver&) = delete;
+  RemovalReceiver& operator=(const RemovalReceiver&) = delete;
+  void Stop() {
+    if (!thread_.joinable()) return;
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/hook", port_); }
+
+  std::mutex mu;
+  std::map<std::string, std::set<std::string>> keys_by_item;  // "request/content" -> keys seen
+  std::map<std::string, int> deliveries;                      // "request/content" -> deliveries
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -282,31 +323,11 @@ TEST_F(ServeTest, KillDashNineLosesNothingAcknowledged) {
 // of its removals, every content item was delivered, and a removal delivered more than once
 // always carried the same idempotency key.
 TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction) {
-  // The platform's webhook receiver: records every delivery, answers after a short delay.
+  RemovalReceiver receiver(30);
   std::mutex mu;
-  std::map<std::string, std::set<std::string>> keys_by_item;  // "request/content" -> keys seen
-  std::map<std::string, int> deliveries;
-  httplib::Server receiver;
-  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
-    const json a = json::parse(req.body, nullptr, false);
-    if (!a.is_discarded() && a.value("kind", std::string()) == "remove") {
-      std::lock_guard l(mu);
-      const std::string item = fmt::format("{}/{}", a.value("request_id", int64_t{0}),
-                                           a.value("content_id", std::string()));
-      keys_by_item[item].insert(req.get_header_value("Idempotency-Key"));
-      ++deliveries[item];
-    }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(30));  // slow enough for kills to land mid-delivery
-    res.status = 200;
-  });
-  const int hook_port = receiver.bind_to_any_port("127.0.0.1");
-  std::thread rt([&] { receiver.listen_after_bind(); });
   const std::string requester = CreateKey("requester", "regulator");
   auto args = Args();
-  for (const std::string& a :
-       {std::string("--webhook.url"), fmt::format("http://127.0.0.1:{}/hook", hook_port)})
-    args.push_back(a);
+  for (const std::string& a : {std::string("--webhook.url"), receiver.url()}) args.push_back(a);
 
   constexpr int kCopies = 6;
   std::vector<int64_t> accepted;
@@ -417,19 +438,18 @@ TEST_F(ServeTest, KillDashNineDuringSweepsAndDeliveriesLosesNoRequestAndNoAction
     for (const auto& m : v["removals"]) removed.insert(m["content_id"].get<std::string>());
   }
   EXPECT_EQ(removed.size(), 40u * kCopies);
-  std::lock_guard l(mu);
+  std::lock_guard l(receiver.mu);
   int twice = 0;
-  for (const auto& [item, keys] : keys_by_item) {
+  for (const auto& [item, keys] : receiver.keys_by_item) {
     EXPECT_EQ(keys.size(), 1u) << item << " was delivered with different idempotency keys";
-    twice += deliveries[item] > 1 ? 1 : 0;
+    twice += receiver.deliveries[item] > 1 ? 1 : 0;
   }
   std::printf(
       "crash test: %zu requests accepted (%zu stored) over %d runs (%d killed), %zu removals "
       "delivered, %d delivered more than once\n",
-      accepted.size(), total, rounds + 1, rounds, keys_by_item.size(), twice);
+      accepted.size(), total, rounds + 1, rounds, receiver.keys_by_item.size(), twice);
   EXPECT_EQ(server.Signal(SIGTERM), 0);
-  receiver.stop();
-  rt.join();
+  receiver.Stop();
   auto [rc, out] = RunTakedown("audit verify --store " + db_, dir_);
   EXPECT_EQ(rc, 0) << out;
 }
@@ -955,6 +975,138 @@ TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDash
   EXPECT_EQ(logs.find("pw-never-logged"), std::string::npos) << logs;
 }
 
+// Several active workflows (issue 21 item 3, store.workflow shared): two store.role all processes
+// on one PostgreSQL both run the workflow, with no lease and no standby. Requests filed at
+// either are swept at the one that took them, with copies recorded at both; every removal
+// reaches the platform's webhook once; a kill -9 of one mid-delivery loses nothing (what it had
+// claimed is delivered by the other once its claim lapses, same idempotency key); the audit
+// chain verifies.
+TEST_F(ServeTest, OnPostgresTwoSharedWorkflowsDeliverEachRemovalOnceAndSurviveAKill) {
+  auto url = NewPostgresDatabase();
+  if (!url.ok() && url.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << url.status().message();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  const std::string store = "--store.backend postgres --store.url '" + *url + "'";
+  const std::string admin = PostgresKey(store, "admin"), platform = PostgresKey(store, "platform");
+  const std::string requester = PostgresKey(store, "requester");
+  RemovalReceiver receiver(20);
+  auto args = [&](const std::string& sub) {
+    std::filesystem::create_directories(dir_ + "/" + sub);
+    return std::vector<std::string>{"--store.backend",
+                                    "postgres",
+                                    "--store.url",
+                                    *url,
+                                    "--store.workflow",
+                                    "shared",
+                                    "--server.port",
+                                    "0",
+                                    "--webhook.url",
+                                    receiver.url(),
+                                    "--webhook.claim_s",
+                                    "15",
+                                    "--evidence.key_file",
+                                    dir_ + "/evidence.key",
+                                    "--packages.signing_key_file",
+                                    dir_ + "/package-signing.key"};
+  };
+  auto a = std::make_unique<ServerProcess>(args("a"), dir_ + "/a");
+  ServerProcess b(args("b"), dir_ + "/b");
+  ASSERT_GT(a->port(), 0);
+  ASSERT_GT(b.port(), 0);
+  for (ServerProcess* p : {a.get(), &b}) {
+    EXPECT_NE(p->log().find("store.workflow shared"), std::string::npos) << p->log();
+    EXPECT_EQ(p->log().find("standby"), std::string::npos) << p->log();
+    httplib::Client c("127.0.0.1", p->port());
+    EXPECT_EQ(json::parse(c.Get("/readyz")->body).value("workflow", ""), "running");
+  }
+  httplib::Client ca("127.0.0.1", a->port()), cb("127.0.0.1", b.port());
+  const json me = json::parse(ca.Get("/v1/whoami", Auth(requester))->body);
+  ASSERT_EQ(ca.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), Auth(admin),
+                    R"({"source_type":"authority_order","trusted":true})", "application/json")
+                ->status,
+            200);
+  // 3 copies of each of 16 files: two recorded at A, one at B.
+  constexpr int kFiles = 16, kCopies = 3;
+  for (int f = 0; f < kFiles; ++f) {
+    for (int k = 0; k < kCopies; ++k) {
+      httplib::Client& at = k < 2 ? ca : cb;
+      auto r = at.Post("/v1/check", Auth(platform),
+                       json{{"content_id", fmt::format("c{}-{}", f, k)},
+                            {"chat_id", fmt::format("chat-{}", k)},
+                            {"uploader_id", "u"},
+                            {"signals", {{"md5", fmt::format("{:032x}", 0xfeed00 + f)}}}}
+                           .dump(),
+                       "application/json");
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->status, 200) << r->body;
+    }
+  }
+  // Filed alternately at A and B, at once from two threads; A is killed half-way.
+  std::mutex mu;
+  std::vector<int64_t> ids(kFiles, 0);
+  std::vector<std::string> refused;
+  auto file = [&](int f, httplib::Client& at) {
+    json body = {{"category", "deepfake-sexual"},
+                 {"explanation", "deepfake sexual video"},
+                 {"legal_basis", "Art. 21"},
+                 {"issuing_authority", "KCSC"},
+                 {"evidence", json::array({{{"md5", fmt::format("{:032x}", 0xfeed00 + f)}}})}};
+    auto r = at.Post("/v1/requests", Auth(requester), body.dump(), "application/json");
+    if (r && r->status == 201) {
+      ids[static_cast<size_t>(f)] = json::parse(r->body)["id"].get<int64_t>();
+    } else {
+      std::lock_guard l(mu);
+      refused.push_back(fmt::format(
+          "file {}: {}", f,
+          r ? fmt::format("HTTP {} {}", r->status, r->body) : httplib::to_string(r.error())));
+    }
+  };
+  std::thread at_a([&] {
+    for (int f = 0; f < kFiles / 2; f += 2) file(f, ca);
+  });
+  for (int f = 1; f < kFiles; f += 2) file(f, cb);
+  at_a.join();
+  EXPECT_EQ(a->Signal(SIGKILL), -SIGKILL);  // whatever it was delivering is left claimed
+  a.reset();
+  for (int f = kFiles / 2; f < kFiles; f += 2) file(f, cb);
+  EXPECT_TRUE(refused.empty()) << fmt::format("{}", fmt::join(refused, "\n"));
+  // Every removal delivered: B takes up A's claims once they lapse (webhook.claim_s 15).
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t delivered = 0;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
+    {
+      std::lock_guard l(receiver.mu);
+      delivered = receiver.deliveries.size();
+    }
+    if (delivered == static_cast<size_t>(kFiles * kCopies)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(delivered, static_cast<size_t>(kFiles * kCopies)) << b.log();
+  int twice = 0;
+  {
+    std::lock_guard l(receiver.mu);
+    for (const auto& [item, n] : receiver.deliveries) {
+      twice += n > 1;
+      EXPECT_EQ(receiver.keys_by_item[item].size(), 1u)
+          << item << ": one idempotency key however often sent";
+    }
+  }
+  // Only what the killed process sent and had not recorded comes twice.
+  std::printf("removals delivered more than once (after the kill -9): %d of %d\n", twice,
+              kFiles * kCopies);
+  EXPECT_LE(twice, 16);
+  for (int64_t id : ids) {
+    auto v = cb.Get(fmt::format("/v1/requests/{}", id), Auth(requester));
+    ASSERT_TRUE(v);
+    EXPECT_NE(json::parse(v->body).value("status", ""), "approved") << v->body;
+  }
+  EXPECT_EQ(b.Signal(SIGTERM), 0);
+  receiver.Stop();
+  auto [rc, out] = RunTakedown("audit verify " + store, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("intact"), std::string::npos) << out;
+}
+
 // Replicas (issue 21 item 2): one `takedown serve` running everything (store.role all) and two
 // gate replicas (store.role gate) on one PostgreSQL. An entry added at the first blocks uploads
 // at both replicas within a second or so; a gate replica answers the workflow's routes with a
@@ -1360,6 +1512,15 @@ TEST(ServeConfig, ContentShardsAreParsedWholeAndNeedPostgres) {
                                      {"content.hold", "2"}});
   ASSERT_TRUE(shard.ok()) << shard.status().ToString();
   EXPECT_EQ(shard->store_role, "shard");
+  auto shared = cli::LoadServeConfig("", none, {{"store.workflow", "shared"}});
+  ASSERT_FALSE(shared.ok());
+  EXPECT_NE(shared.status().message().find("store.workflow shared needs store.backend postgres"),
+            std::string::npos)
+      << shared.status().message();
+  auto sharing = cli::LoadServeConfig("", none, {{"store.workflow", "active"}});
+  ASSERT_FALSE(sharing.ok());
+  EXPECT_NE(sharing.status().message().find("lease or shared"), std::string::npos)
+      << sharing.status().message();
   auto role = cli::LoadServeConfig("", none, {{"store.role", "shards"}});
   ASSERT_FALSE(role.ok());
   EXPECT_NE(role.status().message().find("all, gate or shard"), std::string::npos)

@@ -539,6 +539,14 @@ TEST_P(StoreContract, EvidenceExpiresAndKeysAreFoundById) {
   EXPECT_FALSE(store_->GetEvidence(1, 1)->has_value());
   EXPECT_TRUE(store_->GetEvidence(2, 0)->has_value());
   EXPECT_EQ(*store_->DeleteEvidence(1), 0);
+  // Kept longer (a hold): the expiry only ever moves later; deleted media is not brought back.
+  ASSERT_TRUE(*store_->ExtendEvidence(2, 0, 20'000));
+  ASSERT_TRUE(*store_->ExtendEvidence(2, 0, 12'000)) << "stored, and kept until 20,000";
+  EXPECT_EQ((*store_->GetEvidence(2, 0))->expires_ms, 20'000);
+  EXPECT_EQ((*store_->GetEvidence(2, 0))->data, "box");
+  EXPECT_FALSE(*store_->ExtendEvidence(1, 1, 30'000));
+  EXPECT_FALSE(store_->GetEvidence(1, 1)->has_value());
+  EXPECT_EQ(*store_->DeleteExpiredEvidence(19'999), 0);
   auto k = store_->CreateKey({0, "kcsc", "requester", "hash-1", 0, false});
   ASSERT_TRUE(k.ok());
   auto got = store_->GetKey(*k);

@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <openssl/hmac.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -275,6 +276,7 @@ class FakeDsaDatabase {
  public:
   FakeDsaDatabase() {
     server_.Post("/api/v1/statements", [this](const httplib::Request& req, httplib::Response& res) {
+      if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
       std::lock_guard l(mu);
       ++calls;
       if (fail_with != 0) {
@@ -322,6 +324,7 @@ class FakeDsaDatabase {
   std::string url() const { return fmt::format("http://127.0.0.1:{}/api/v1/statements", port_); }
   std::mutex mu;
   int calls = 0, fail_with = 0;
+  std::atomic<int> delay_ms{0};  // before each answer: a slow database
   bool refuse_next = false;
   std::set<std::string> puids;
   std::vector<size_t> batches;
@@ -331,6 +334,77 @@ class FakeDsaDatabase {
   int port_ = 0;
   std::thread thread_;
 };
+
+// Two processes sharing the store both submit statements: each round claims what it sends, so a
+// slow database call at one is not repeated by the other (each statement sent once, none
+// refused as a duplicate of itself).
+TEST_F(WorkflowTest, TwoSubmittersSharingTheStoreSendEachStatementOnce) {
+  FakeDsaDatabase db;
+  Open(0, std::move(http::MakeWebhookSink(db.url()).value()));
+  for (int i = 0; i < 3; ++i)
+    Upload(fmt::format("m-{}", i), fmt::format("chat-{}", i), Jpeg(7, 60 + 10 * i));
+  const auto reg = TrustedFlagger("hotline");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  ASSERT_TRUE(wf_->CreateRequest(reg, body, {{0, Jpeg(7, 95)}}).ok());
+  wf_->DeliverDueNow();
+  ASSERT_EQ(store_->FindDocs({.kind = "dsa_statement", .state = "queued"})->size(), 3u);
+
+  WorkflowOptions o;
+  o.webhook_secret = "s3cret";
+  o.dsa_submission = true;
+  o.dsa_database_token = "db-token";
+  o.retry_base_ms = 1;
+  Workflow other(svc_.get(), store_.get(), std::make_unique<FakeSink>(), o);
+  other.EnableDsaSubmission(std::move(http::MakeWebhookSink(db.url()).value()));
+  db.delay_ms = 300;
+  Result<DsaSubmitter::Round> there = Internal("not run");
+  std::thread t([&] { there = other.SubmitStatementsNow(); });
+  auto here = wf_->SubmitStatementsNow();
+  t.join();
+  ASSERT_TRUE(here.ok()) << here.status().ToString();
+  ASSERT_TRUE(there.ok()) << there.status().ToString();
+  EXPECT_EQ(here->submitted + there->submitted, 3u);
+  EXPECT_EQ(here->refused + there->refused, 0u);
+  EXPECT_EQ(db.calls, 1) << "one call: the other round found everything claimed";
+  EXPECT_EQ(store_->FindDocs({.kind = "dsa_statement", .state = "submitted"})->size(), 3u);
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+}
+
+// With other processes running the workflow (shared), one that died after committing the
+// platform's acknowledgement of a request's last removal, before confirming the request, leaves
+// it actioned; another process confirms it when it takes up what others left. A workflow alone
+// on its store does that at its start only (Recover).
+TEST_F(WorkflowTest, ASharedWorkflowConfirmsARequestAnotherProcessLeftActioned) {
+  Upload("m-1", "chat-1", Jpeg(7, 70));
+  const auto reg = TrustedFlagger("hotline");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  auto r = wf_->CreateRequest(reg, body, {{0, Jpeg(7, 95)}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const int64_t id = (*r)["id"].get<int64_t>();
+  ASSERT_EQ((*r)["status"], "actioned") << r->dump();
+  // The acknowledgement as the dead process committed it.
+  auto acts = store_->FindDocs({.kind = "action", .owner = id});
+  ASSERT_TRUE(acts.ok());
+  ASSERT_EQ(acts->size(), 1u);
+  for (auto d : *acts) {
+    d.state = "acknowledged";
+    json j = json::parse(d.doc);
+    j["status"] = "acknowledged";
+    d.doc = j.dump();
+    ASSERT_TRUE(store_->PutDocs({d}).ok());
+  }
+  ASSERT_TRUE(wf_->ResumeNow().ok());
+  EXPECT_EQ((*wf_->GetRequest(reg, id))["status"], "actioned");
+  WorkflowOptions o;
+  o.webhook_secret = "s3cret";
+  o.shared = true;
+  Workflow other(svc_.get(), store_.get(), nullptr, o);
+  ASSERT_TRUE(other.ResumeNow().ok());
+  EXPECT_EQ((*wf_->GetRequest(reg, id))["status"], "confirmed");
+  EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
+}
 
 TEST_F(WorkflowTest, StatementsGoToTheDsaDatabaseOnceInBatchesWithItsAnswerKept) {
   FakeDsaDatabase db;

@@ -136,7 +136,7 @@ Result<int> LockStore(const std::string& store_path) {
 }
 
 Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf,
-                                                      store::DocumentStore* docs);
+                                                      store::DocumentStore* docs, bool shared);
 
 // SIGTERM and SIGINT stop the server gracefully: no new connections, in-flight requests finish,
 // queued writes commit, then the store closes. Signals are blocked in every thread and taken by
@@ -388,8 +388,10 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     }
     package_seed = std::move(*seed);
   }
+  // store.workflow shared: every store.role all process runs the workflow, with no lease.
+  const bool shared = postgres && !gate && cfg->store_workflow == "shared";
   std::unique_ptr<store::WorkflowLease> lease;
-  if (postgres && !gate) {
+  if (postgres && !gate && !shared) {
     auto l = store::OpenWorkflowLease(cfg->store_url, int64_t{cfg->store_lease_s} * 1000);
     if (!l.ok()) {
       spdlog::error("store: {}", l.status().message());
@@ -409,7 +411,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     deps.no_workflow =
         "this replica serves the upload gate only (store.role gate): send requests, reviews and "
         "the console to the service running with store.role all";
-  } else if (postgres) {
+  } else if (postgres && !shared) {
     deps.no_workflow =
         "the workflow is not running in this process: on a shared PostgreSQL store it runs in the "
         "one store.role all process holding the workflow lease, and this one is starting or waits "
@@ -630,6 +632,12 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         "no webhook.url: actions wait for the platform's acknowledgement (GET /v1/actions)");
   }
   service::WorkflowOptions wopt;
+  wopt.shared = shared;
+  if (shared) {
+    spdlog::info(
+        "store.workflow shared: this process runs the workflow and the email line beside every "
+        "other store.role all process on the database (work claimed and locked in the store)");
+  }
   wopt.evidence_key = std::move(evidence_key);
   wopt.package_signing_seed = std::move(package_seed);
   wopt.evidence_hash_workers =
@@ -645,6 +653,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
                wopt.evidence_hash_workers);
   wopt.webhook_secret = cfg->webhook_secret;
   wopt.delivery_workers = cfg->webhook_workers;
+  wopt.delivery_claim_ms = int64_t{cfg->webhook_claim_s} * 1000;
   wopt.restrict_chat_after = cfg->restrict_chat_after;
   wopt.territorial_scope = cfg->territorial_scope;
   wopt.repeat_uploader_policy = cfg->repeat_uploader_policy;
@@ -679,7 +688,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   // The email line: reading mailboxes and replying; with SMTP alone it only sends (the victims'
   // form's recovery links).
   if (!cfg->mail.imap_urls.empty() || !cfg->mail.smtp_url.empty()) {
-    auto made = StartMailLine(cfg->mail, workflow.get(), store->get());
+    auto made = StartMailLine(cfg->mail, workflow.get(), store->get(), shared);
     if (!made.ok()) {
       spdlog::error("{}", made.status().message());
       server.Stop();
@@ -721,8 +730,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
 }
 
 Result<std::unique_ptr<mail::MailLine>> StartMailLine(const MailSettings& m, service::Workflow* wf,
-                                                      store::DocumentStore* docs) {
+                                                      store::DocumentStore* docs, bool shared) {
   mail::MailLineOptions o;
+  o.shared = shared;
   mail::TlsOptions tls{m.require_tls, m.ca_file, true};
   for (const auto& url : m.imap_urls) {
     o.mailboxes.push_back({.url = url,

@@ -145,6 +145,22 @@ const std::vector<Binding>& Bindings() {
          return Status::Ok();
        },
        false},
+      {{"store.workflow", "TAKEDOWN_STORE_WORKFLOW", "--store.workflow",
+        "how the store.role all processes on a PostgreSQL database share the workflow: lease (one "
+        "holds the workflow lease and runs the workflow and the email line; the others stand by "
+        "as upload gates and take over when it stops) or shared (every one runs them at once: "
+        "deliveries and statements are claimed, each request, appeal, hold and disclosure is "
+        "locked while it changes, the mailboxes are read by one process at a time; the console's "
+        "sign-ins and the reveal budget stay per process, so send a console user to one process)"},
+       [](ServeConfig& c, const std::string& v) {
+         if (v != "lease" && v != "shared") {
+           return InvalidArgument(
+               fmt::format("'{}' is not a way to share the workflow (lease or shared)", v));
+         }
+         c.store_workflow = v;
+         return Status::Ok();
+       },
+       false},
       {{"store.lease_s", "TAKEDOWN_STORE_LEASE_S", "--store.lease_s",
         "seconds of the workflow's lease on a PostgreSQL database: the store.role all process "
         "holding it runs the workflow and renews it every quarter of this; others wait as "
@@ -255,6 +271,13 @@ const std::vector<Binding>& Bindings() {
       {{"webhook.workers", "TAKEDOWN_WEBHOOK_WORKERS", "--webhook.workers",
         "concurrent webhook deliveries"},
        IntField(&ServeConfig::webhook_workers, 1, 256),
+       true},
+      {{"webhook.claim_s", "TAKEDOWN_WEBHOOK_CLAIM_S", "--webhook.claim_s",
+        "seconds a process's claim on an action it is delivering lasts: far longer than one "
+        "delivery (2 s connect, 5 s read); an action a process that died had claimed is "
+        "delivered again after this (same Idempotency-Key), by another process (store.workflow "
+        "shared) or by the next start"},
+       IntField(&ServeConfig::webhook_claim_s, 15, 3600),
        true},
       {{"workflow.restrict_chat_after", "TAKEDOWN_WORKFLOW_RESTRICT_CHAT_AFTER",
         "--workflow.restrict_chat_after",
@@ -733,6 +756,11 @@ Result<ServeConfig> LoadServeConfig(const std::string& config_path,
         "content.shards {} needs store.backend postgres: a SQLite file is served by one process, "
         "which holds the whole content index",
         c.content_shards));
+  }
+  if (c.store_workflow == "shared" && c.store_backend != "postgres") {
+    return InvalidArgument(
+        "store.workflow shared needs store.backend postgres: a SQLite file is served by one "
+        "process");
   }
   if (c.store_role == "shard" && (c.content_shards == 1 || c.content.HoldsNone())) {
     return InvalidArgument(fmt::format(

@@ -40,6 +40,10 @@ struct ServeConfig {
   // all: this process runs everything (one per database); gate: a replica serving the upload
   // gate and bank reads beside it (postgres only; any number).
   std::string store_role = "all";
+  // How the store.role all processes on a PostgreSQL database share the workflow: "lease" (one
+  // holds the workflow lease and runs it, the others stand by) or "shared" (every one runs it;
+  // its work is claimed and locked in the store).
+  std::string store_workflow = "lease";
   // The workflow's lease on a PostgreSQL database (store.h WorkflowLease): its length in seconds.
   int store_lease_s = 15;
   // The content index split between processes by content id (takedown/shards.h; postgres only):
@@ -56,6 +60,7 @@ struct ServeConfig {
   std::string webhook_secret;   // never logged
   std::string webhook_ca_file;  // https: the CA file to verify against ("" = the system's)
   int webhook_workers = 4;
+  int webhook_claim_s = 120;           // a delivery's claim on its action (OutboxOptions::lease_ms)
   int restrict_chat_after = 0;         // 0 = never
   std::string repeat_uploader_policy;  // "" = no account actions
   int repeat_uploader_window_days = 90;

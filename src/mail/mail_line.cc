@@ -84,9 +84,9 @@ Result<std::unique_ptr<MailLine>> MailLine::Create(service::Workflow* workflow,
 MailLine::~MailLine() { Stop(); }
 
 void MailLine::Start() {
-  // This process runs the workflow alone (the store's lock or lease): replies an earlier run
-  // claimed and did not finish are due now, not after their claims' lease.
-  replies_->TakeOverClaims();
+  // Where this process runs the workflow alone (the store's lock or lease), replies an earlier
+  // run claimed and did not finish are due now, not after their claims' lease.
+  if (!opt_.shared) replies_->TakeOverClaims();
   wf_->SetClosedListener([this](int64_t) { Wake(); });
   thread_ = std::thread([this] { Loop(); });
 }
@@ -156,6 +156,12 @@ bool MailLine::RunOnce() {
 }
 
 Result<int> MailLine::PollMailboxes() {
+  // Shared: one process at a time reads the mailboxes (a null lock where the store is this
+  // process's alone). The next one finds the messages already taken and moved.
+  std::unique_ptr<store::DocumentStore::DocLock> held;
+  if (opt_.shared) {
+    TD_ASSIGN_OR_RETURN(held, docs_->LockDoc(service::kMailboxesLock));
+  }
   int taken = 0;
   Status first = Status::Ok();
   for (auto& box : boxes_) {

@@ -63,6 +63,10 @@ struct MailLineOptions {
   bool neutral_bounce = false;              // answer failed authentication with a neutral bounce
   size_t batch = 100;                       // messages taken per mailbox per round
   int max_send_attempts = 20;  // a reply still unsent after this many tries is marked failed
+  // Other processes run this line on the same store (store.workflow shared): replies they may be
+  // sending are not taken over at start, and the mailboxes are read by one process at a time
+  // (the store's lock service::kMailboxesLock), so a message is taken, audited and moved once.
+  bool shared = false;
 };
 
 std::vector<std::string> DefaultLinkPatterns();

@@ -70,7 +70,14 @@ class MailLine::ReplySender : public service::Outbox::Handler {
                               {"request_id", o.request_id},
                               {"in_reply_to", o.in_reply_to}}
                              .dump()});
-    return line_->docs_->Transact(ch).status();
+    // Written only if the reply is still pending: a delivery that outlived its claim may meet
+    // another process's delivery of the same reply, and one "mail.sent" is recorded.
+    ch.expect_states.emplace_back(item.id, item.state);
+    if (auto done = line_->docs_->Transact(ch); !done.ok()) {
+      if (done.status().code() == StatusCode::kFailedPrecondition) return Status::Ok();
+      return done.status();
+    }
+    return Status::Ok();
   }
 
   std::string GiveUpAudit(const store::DocRecord& item, const std::string& error) override {

@@ -358,6 +358,13 @@ class MemoryStore final : public Store {
     return it == evidence_.end() ? std::optional<EvidenceBlob>()
                                  : std::optional<EvidenceBlob>(it->second);
   }
+  Result<bool> ExtendEvidence(int64_t request_id, int item, int64_t until_ms) override {
+    MutexLock l(&mu_);
+    auto it = evidence_.find({request_id, item});
+    if (it == evidence_.end()) return false;
+    it->second.expires_ms = std::max(it->second.expires_ms, until_ms);
+    return true;
+  }
   Result<int64_t> DeleteEvidence(int64_t request_id) override {
     MutexLock l(&mu_);
     int64_t n = 0;

@@ -363,6 +363,141 @@ DocRecord DocFrom(const Rows& r, int i) {
           r.Int(i, 4), r.Text(i, 5), r.Int(i, 6), r.Text(i, 7)};
 }
 
+// A connection kept open for a long time (a listener's, a document lock's). Bounded: a database
+// that does not answer fails the connection in seconds (a stop waits no longer), and keepalives
+// find a connection a firewall or failover dropped silently, which would otherwise leave the
+// callers on their timers for good.
+Result<PGconn*> ConnectBounded(const std::string& url) {
+  const char* keys[] = {"dbname",           "connect_timeout", "tcp_user_timeout",
+                        "keepalives",       "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "client_encoding", nullptr};
+  const char* values[] = {url.c_str(), "5", "15000", "1", "10", "5", "3", "UTF8", nullptr};
+  return Connected(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+}
+
+// DocumentStore::LockDoc: session advisory locks, each on a connection of its own while it is
+// held, so the server frees it if this process dies or its connection drops. At most kMax held
+// at once by one process; more wait for a connection to be given back (a holder never waits for
+// another lock, so this cannot deadlock). A wait for a lock another process holds ends after
+// kWaitS with Unavailable, never silently.
+class DocLockPool {
+ public:
+  explicit DocLockPool(std::string url) : url_(std::move(url)) {}
+  ~DocLockPool() {
+    MutexLock l(&mu_);
+    for (PGconn* c : idle_) PQfinish(c);
+  }
+  DocLockPool(const DocLockPool&) = delete;
+  DocLockPool& operator=(const DocLockPool&) = delete;
+
+  Result<std::unique_ptr<DocumentStore::DocLock>> Lock(int64_t id) {
+    TD_ASSIGN_OR_RETURN(PGconn * c, Take());
+    const std::string sql = fmt::format("SELECT pg_advisory_lock({}, {})", kSpace, Key(id));
+    for (int attempt = 0;; ++attempt) {
+      Conn conn(c);
+      auto r = conn.Run(sql);
+      if (r.ok()) return std::unique_ptr<DocumentStore::DocLock>(new Held(this, c, id));
+      if (attempt == 0 && conn.Lost() && Reset(c).ok()) continue;  // the server came back
+      const bool waited_out = conn.last_error.state == "55P03";    // lock_not_available
+      Give(c, !conn.Lost());
+      if (waited_out) {
+        return Unavailable(fmt::format(
+            "document {} has been locked by another takedown process for over {} s (a long "
+            "sweep, or a process that hangs); try again",
+            id, kWaitS));
+      }
+      return r.status().WithContext(fmt::format("locking document {}", id));
+    }
+  }
+
+ private:
+  class Held final : public DocumentStore::DocLock {
+   public:
+    Held(DocLockPool* pool, PGconn* c, int64_t id) : pool_(pool), c_(c), id_(id) {}
+    ~Held() override { pool_->Unlock(c_, id_); }
+
+   private:
+    DocLockPool* pool_;
+    PGconn* c_;
+    int64_t id_;
+  };
+
+  static constexpr int kMax = 16;
+  static constexpr int kWaitS = 60;
+  static constexpr int32_t kSpace = 0x74646f63;  // "tdoc": the first key of every document lock
+  // The second key: the id's low 32 bits (ids 2^32 apart share a lock, which only serialises).
+  static int32_t Key(int64_t id) { return static_cast<int32_t>(static_cast<uint32_t>(id)); }
+
+  static Status Configure(PGconn* c) {
+    Conn conn(c);
+    return conn.Run(fmt::format("SET lock_timeout = '{}s'", kWaitS)).status();
+  }
+  static Status Reset(PGconn* c) {
+    PQreset(c);
+    if (PQstatus(c) != CONNECTION_OK)
+      return IoError(fmt::format("the PostgreSQL store is unreachable: {}", PQerrorMessage(c)));
+    return Configure(c);
+  }
+
+  Result<PGconn*> Take() {
+    PGconn* c = nullptr;
+    {
+      MutexLock l(&mu_);
+      while (idle_.empty() && open_ >= kMax) cv_.Wait(&mu_);
+      if (!idle_.empty()) {
+        c = idle_.back();
+        idle_.pop_back();
+      } else {
+        ++open_;
+      }
+    }
+    Status ready = Status::Ok();
+    if (c == nullptr) {
+      auto made = ConnectBounded(url_);
+      if (made.ok()) {
+        c = *made;
+        ready = Configure(c);
+      } else {
+        ready = made.status();
+      }
+    } else if (PQstatus(c) != CONNECTION_OK) {
+      ready = Reset(c);
+    }
+    if (!ready.ok()) {
+      if (c != nullptr) PQfinish(c);
+      MutexLock l(&mu_);
+      --open_;
+      cv_.Signal();
+      return ready;
+    }
+    return c;
+  }
+
+  // A connection back to the pool, or closed (with whatever it held) when it is not sound.
+  void Give(PGconn* c, bool keep) {
+    MutexLock l(&mu_);
+    if (keep && PQstatus(c) == CONNECTION_OK) {
+      idle_.push_back(c);
+    } else {
+      PQfinish(c);
+      --open_;
+    }
+    cv_.Signal();
+  }
+
+  void Unlock(PGconn* c, int64_t id) {
+    Conn conn(c);
+    auto r = conn.Run(fmt::format("SELECT pg_advisory_unlock({}, {})", kSpace, Key(id)));
+    Give(c, r.ok());
+  }
+
+  const std::string url_;
+  Mutex mu_;
+  CondVar cv_;  // with mu_: a connection given back
+  std::vector<PGconn*> idle_ TD_GUARDED_BY(mu_);
+  int open_ TD_GUARDED_BY(mu_) = 0;  // connections made (idle or holding a lock)
+};
+
 // LISTEN on some channels over a connection of its own (store.h NoticeWaiter); one thread at a
 // time waits on it.
 class Listener {
@@ -439,16 +574,7 @@ class Listener {
   }
 
  private:
-  // Bounded: a database that does not answer fails the connection in seconds (a stop waits no
-  // longer), and keepalives find a connection a firewall or failover dropped silently, which
-  // would otherwise leave the callers on their timers for good.
-  static Result<PGconn*> Connect(const std::string& url) {
-    const char* keys[] = {"dbname",           "connect_timeout", "tcp_user_timeout",
-                          "keepalives",       "keepalives_idle", "keepalives_interval",
-                          "keepalives_count", "client_encoding", nullptr};
-    const char* values[] = {url.c_str(), "5", "15000", "1", "10", "5", "3", "UTF8", nullptr};
-    return Connected(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-  }
+  static Result<PGconn*> Connect(const std::string& url) { return ConnectBounded(url); }
 
   const std::vector<std::string> channels_;
   PGconn* c_ = nullptr;
@@ -491,6 +617,7 @@ class PostgresStore final : public Store, public ChangeFeed {
 
   Status Open(const std::string& url) {
     url_ = url;
+    doc_locks_ = std::make_unique<DocLockPool>(url);
     TD_ASSIGN_OR_RETURN(PGconn * first, Connect());
     {
       MutexLock lock(&mu_);
@@ -1023,6 +1150,23 @@ class PostgresStore final : public Store, public ChangeFeed {
       return Status::Ok();
     }));
     return n;
+  }
+
+  Result<std::unique_ptr<DocLock>> LockDoc(int64_t id) override { return doc_locks_->Lock(id); }
+
+  Result<bool> ExtendEvidence(int64_t request_id, int item, int64_t until_ms) override {
+    bool stored = false;
+    TD_RETURN_IF_ERROR(Write([&](Conn& c) -> Status {
+      Params p;
+      const std::string sql = fmt::format(
+          "UPDATE evidence SET expires_ms = GREATEST(expires_ms, {}) WHERE request_id = {} AND "
+          "item = {}",
+          p.Add(until_ms), p.Add(request_id), p.Add(item));
+      TD_ASSIGN_OR_RETURN(auto r, c.Run(sql, p));
+      stored = r.affected() > 0;
+      return Status::Ok();
+    }));
+    return stored;
   }
 
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
@@ -1588,7 +1732,8 @@ class PostgresStore final : public Store, public ChangeFeed {
   // A backlog being read in pages: the snapshot it ends at ("" when none) and the last seq read.
   std::string target_ TD_GUARDED_BY(feed_mu_);
   int64_t after_seq_ TD_GUARDED_BY(feed_mu_) = 0;
-  Listener listener_{{kChangeChannel}};  // the follower's wake-ups (WaitForChanges)
+  Listener listener_{{kChangeChannel}};     // the follower's wake-ups (WaitForChanges)
+  std::unique_ptr<DocLockPool> doc_locks_;  // made by Open
 };
 
 }  // namespace

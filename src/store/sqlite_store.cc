@@ -958,6 +958,22 @@ class SqliteStore final : public Store {
     return n;
   }
 
+  Result<bool> ExtendEvidence(int64_t request_id, int item, int64_t until_ms) override {
+    bool stored = false;
+    TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {
+      TD_ASSIGN_OR_RETURN(auto s, Prepare(db,
+                                          "UPDATE evidence SET expires_ms = max(expires_ms, ?) "
+                                          "WHERE request_id = ? AND item = ?"));
+      Bind(s.get(), 1, until_ms);
+      Bind(s.get(), 2, request_id);
+      Bind(s.get(), 3, item);
+      if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(db, "extend evidence");
+      stored = sqlite3_changes(db) > 0;
+      return Status::Ok();
+    }));
+    return stored;
+  }
+
   Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) override {
     int64_t n = 0;
     TD_RETURN_IF_ERROR(Write([&](sqlite3* db) -> Status {

@@ -280,6 +280,24 @@ class DocumentStore {
   // the victims' form's rate events and spent challenges); returns how many. Their unique keys
   // are free again.
   virtual Result<int64_t> DeleteDocs(const std::string& kind, int64_t created_before) = 0;
+
+  // Held while one document's change spans several transactions and side effects (a request's
+  // decision and sweep, an appeal's outcome): the processes sharing the store take turns on it.
+  // Released by its destructor; also freed if the process dies. Null where one process owns
+  // the store (SQLite's file lock, the memory store): the caller's own mutex is enough there.
+  class DocLock {
+   public:
+    virtual ~DocLock() = default;
+  };
+  // Waits until no other process holds the document's lock (PostgreSQL: a session advisory
+  // lock; Unavailable after a minute's wait, naming the document). Two ids may share a lock.
+  // Ids below 0 name locks no document has (a whole kind's: takedown/context.h lists them). A
+  // caller holding one lock takes another only in one fixed order (a victim's case, then its
+  // requests), so processes never wait on each other in a circle.
+  virtual Result<std::unique_ptr<DocLock>> LockDoc(int64_t id) {
+    (void)id;
+    return std::unique_ptr<DocLock>();
+  }
 };
 
 // Reported media kept for a retention period, encrypted by the domain (the store sees
@@ -290,6 +308,9 @@ class EvidenceStore {
   virtual Status PutEvidence(const EvidenceBlob& e) = 0;
   virtual Result<std::optional<EvidenceBlob>> GetEvidence(int64_t request_id, int item) = 0;
   virtual Result<int64_t> DeleteExpiredEvidence(int64_t now_ms) = 0;
+  // Keeps a stored blob at least until until_ms: its expiry is never moved earlier, and a blob
+  // not stored (never kept, or deleted) stays absent. Returns whether the blob is stored.
+  virtual Result<bool> ExtendEvidence(int64_t request_id, int item, int64_t until_ms) = 0;
   // Deletes a request's media (staged for hashing and not kept): returns how many items went.
   virtual Result<int64_t> DeleteEvidence(int64_t request_id) = 0;
 };

@@ -46,6 +46,8 @@ Actions::Actions(WorkflowContext* ctx, std::unique_ptr<ActionSink> sink, Stateme
   o.workers = ctx_->opt.delivery_workers;
   o.backoff = {ctx_->opt.retry_base_ms, ctx_->opt.retry_max_ms, 0.5};
   o.max_attempts = 0;  // a removal is never given up: it is retried until the platform answers
+  o.reclaim_at_start = !ctx_->opt.shared;
+  o.lease_ms = ctx_->opt.delivery_claim_ms;
   outbox_ = std::make_unique<Outbox>(ctx_->env, ctx_->stores.docs, o, this, ctx_->metrics);
   statement_errors_ = ctx_->metrics->Counter(
       "takedown_statement_errors_total",
@@ -276,7 +278,10 @@ Status Actions::CountChatRemoval(const Action& a) {
                  {"ukey", rec.ukey}}
                 .dump();
   TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({rec}));
-  TD_ASSIGN_OR_RETURN(auto stored, ctx_->stores.docs->GetDoc(std::abs(ids.at(0))));
+  const int64_t id = std::abs(ids.at(0));
+  // Other processes sharing the store count this chat's removals too: one at a time.
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(id));
+  TD_ASSIGN_OR_RETURN(auto stored, ctx_->stores.docs->GetDoc(id));
   if (!stored) return DataLoss(fmt::format("chat {}: its count went missing", a.chat_id));
   json c = json::parse(stored->doc, nullptr, false);
   if (c.is_discarded() || !c.is_object() || !c.value("removed", json(0)).is_number_integer()) {

@@ -112,7 +112,7 @@ Result<json> Appeals::Decide(const Principal& who, int64_t appeal_id, const json
   }
   if (!p.empty()) return intake::ProblemsStatus(p);
 
-  MutexLock l(ctx_->request_locks.For(appeal_id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(appeal_id));
   TD_ASSIGN_OR_RETURN(Appeal ap, LoadAppeal(ctx_->stores.docs, appeal_id));
   if (ap.state != AppealState::kOpen) {
     return FailedPrecondition(fmt::format("appeal {} is already {}", appeal_id, NameOf(ap.state)));

@@ -7,8 +7,10 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "core/env.h"
 #include "core/metrics.h"
@@ -60,10 +62,11 @@ struct ReportOptions {
 };
 
 struct WorkflowOptions {
-  std::string webhook_secret;   // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
-  int delivery_workers = 4;     // concurrent deliveries (a slow one holds up only itself)
-  int retry_base_ms = 1000;     // first retry after ~1 s, doubling, with +-50% jitter
-  int retry_max_ms = 300000;    // backoff cap: 5 min
+  std::string webhook_secret;           // HMAC-SHA256 key for X-Takedown-Signature; "" = unsigned
+  int delivery_workers = 4;             // concurrent deliveries (a slow one holds up only itself)
+  int64_t delivery_claim_ms = 120'000;  // a delivery's claim on its action (the outbox's lease)
+  int retry_base_ms = 1000;             // first retry after ~1 s, doubling, with +-50% jitter
+  int retry_max_ms = 300000;            // backoff cap: 5 min
   int restrict_chat_after = 0;  // confirmed removals in one chat that restrict it; 0 = never
   // Repeat uploaders (uploaders.h): "CATEGORY=N:MEASURE,...; ..." ("" = never), counting the
   // uploads removed or blocked within the window.
@@ -93,6 +96,9 @@ struct WorkflowOptions {
   // Statements of reasons submitted to the DSA Transparency Database (dsa_submit.h): queued with
   // each acknowledged removal when on, sent in batches of up to 100.
   bool dsa_submission = false;
+  // Other processes run this store's workflow at the same time (store.workflow shared): nothing
+  // another process may be delivering is taken over at start; claims lapse by their leases.
+  bool shared = false;
   std::string dsa_database_token;          // the database's API token (Bearer); never logged
   int64_t dsa_submit_interval_ms = 10000;  // how often queued statements are sent
   // The Ed25519 seed (32 bytes) signing investigators' packages (package.h); "" = none made.
@@ -114,15 +120,56 @@ struct WorkflowStores {
   store::AuditLog* audit;
 };
 
-// Serialises the state changes of one request (or one action): a fixed table of mutexes, a
-// request taking the one its id hashes to. Two ids may share a mutex; no code holds two.
+// Serialises the state changes of one request (or one appeal, hold or disclosure): between this
+// process's threads a fixed table of mutexes, an id taking the one it hashes to; between the
+// processes sharing the store the store's lock on the document (DocumentStore::LockDoc), taken
+// after the mutex, so a process waits for it on one thread at most per mutex. Two ids may share
+// a mutex; no code holds two.
 class LockTable {
  public:
-  Mutex* For(int64_t id) { return &mu_[static_cast<uint64_t>(id) % mu_.size()]; }
+  explicit LockTable(store::DocumentStore* docs) : docs_(docs) {}
+
+  // Holds both until destroyed (the store's lock is given back first).
+  class Held {
+   public:
+    Held(Held&& o) noexcept : mu_(std::exchange(o.mu_, nullptr)), doc_(std::move(o.doc_)) {}
+    Held& operator=(Held&&) = delete;
+    Held(const Held&) = delete;
+    ~Held() TD_NO_THREAD_SAFETY_ANALYSIS {
+      doc_.reset();
+      if (mu_ != nullptr) mu_->Unlock();
+    }
+
+   private:
+    friend class LockTable;
+    Held(Mutex* mu, std::unique_ptr<store::DocumentStore::DocLock> doc)
+        : mu_(mu), doc_(std::move(doc)) {}
+    Mutex* mu_;
+    std::unique_ptr<store::DocumentStore::DocLock> doc_;
+  };
+
+  // Waits for the id's turn; an error when the store could not lock it (its mutex is not kept).
+  Result<Held> Lock(int64_t id) TD_NO_THREAD_SAFETY_ANALYSIS {
+    Mutex* mu = &mu_[static_cast<uint64_t>(id) % mu_.size()];
+    mu->Lock();
+    auto doc = docs_->LockDoc(id);
+    if (!doc.ok()) {
+      mu->Unlock();
+      return doc.status();
+    }
+    return Held(mu, std::move(doc).value());
+  }
 
  private:
+  store::DocumentStore* docs_;
   std::array<Mutex, 64> mu_;
 };
+
+// The store's locks that name no document (DocumentStore::LockDoc), one for each kind of state
+// changed as a whole by one process at a time: every uploader's strikes, every victim's case, the
+// mailboxes' reading, the making of a category's bank.
+inline constexpr int64_t kUploadersLock = -1, kVictimCasesLock = -2, kMailboxesLock = -3,
+                         kCategoryBankLock = -4;
 
 class ContentShards;
 
@@ -132,7 +179,8 @@ struct WorkflowContext {
   WorkflowStores stores;
   WorkflowOptions opt;
   MetricsRegistry* metrics;
-  LockTable request_locks;  // a request's status, decision, sweep and confirmation
+  // A request's status, decision, sweep and confirmation; an appeal's, a hold's, a disclosure's.
+  LockTable request_locks{stores.docs};
   // The content index split between processes (shards.h): sweeps ask every shard. Null: this
   // process's content index is whole.
   ContentShards* shards = nullptr;

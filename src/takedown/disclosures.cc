@@ -338,7 +338,7 @@ Result<json> Disclosures::Decide(const Principal& who, int64_t id, const json& b
         "the body must be {\"items\": [{\"item\": N, \"decision\": \"approved\"|\"refused\", "
         "\"reason\": \"...\"}]}");
   }
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   TD_ASSIGN_OR_RETURN(Disclosure d, LoadDisclosure(ctx_->stores.docs, id));
   if (d.state != DisclosureState::kPendingReview) {
     return FailedPrecondition(fmt::format("disclosure {} is already {}", id, NameOf(d.state)));
@@ -518,7 +518,7 @@ Result<std::string> Disclosures::Package(const Principal& who, int64_t id) {
   if (seen.state == DisclosureState::kRefused) {
     return FailedPrecondition(fmt::format("disclosure {} was refused: nothing is disclosed", id));
   }
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   TD_ASSIGN_OR_RETURN(Disclosure d, LoadDisclosure(ctx_->stores.docs, id));
   TD_RETURN_IF_ERROR(MakePackage(d));
   TD_ASSIGN_OR_RETURN(auto rec, ctx_->stores.docs->GetDoc(d.package_doc));

@@ -147,11 +147,13 @@ Status DsaSubmitter::Reschedule(std::vector<store::DocRecord> docs, const std::s
 Result<DsaSubmitter::Round> DsaSubmitter::SubmitDue() {
   MutexLock one(&round_mu_);
   Round round;
-  TD_ASSIGN_OR_RETURN(auto due, ctx_->stores.docs->FindDocs({.kind = std::string(kDsaStatementDoc),
-                                                             .state = "queued",
-                                                             .due_before = ctx_->Now(),
-                                                             .limit = Statements::kBatch,
-                                                             .by_due = true}));
+  // Claimed, not only read: every process sharing the store submits, and a statement claimed by
+  // one is passed over by the others until its lease ends (a claimer that died leaves it due
+  // again then).
+  const int64_t now = ctx_->Now();
+  TD_ASSIGN_OR_RETURN(auto due,
+                      ctx_->stores.docs->ClaimDocs(std::string(kDsaStatementDoc), "queued", now,
+                                                   now + kClaimMs, Statements::kBatch));
   if (due.empty()) return round;
   // The statements, as the database takes them; one the validator refuses is never sent.
   json batch = json::array();

@@ -63,7 +63,9 @@ class DsaSubmitter {
   MetricsRegistry::CounterMetric* refused_;
   MetricsRegistry::CounterMetric* invalid_;
   MetricsRegistry::CounterMetric* retried_;
-  Mutex round_mu_;  // one round at a time
+  // How long a round's claim on its statements lasts: far past the database call's timeouts.
+  static constexpr int64_t kClaimMs = 120'000;
+  Mutex round_mu_;  // one round at a time here
   Mutex mu_;
   CondVar cv_;
   bool stopping_ TD_GUARDED_BY(mu_) = false;

@@ -80,12 +80,12 @@ Result<int64_t> Holds::Preserve(const Hold& h) {
 Status Holds::KeepEvidence(const Hold& h) {
   if (h.request_id == 0) return Status::Ok();
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, h.request_id));
+  // One statement per item that only ever moves the expiry later: two holds placed or extended
+  // at once (in any processes) keep the later date, and media already deleted stays deleted.
   for (const auto& e : r.evidence) {
-    TD_ASSIGN_OR_RETURN(auto blob,
-                        ctx_->stores.evidence->GetEvidence(r.id, static_cast<int>(e.index)));
-    if (!blob || blob->expires_ms >= h.until_ms) continue;
-    blob->expires_ms = h.until_ms;
-    TD_RETURN_IF_ERROR(ctx_->stores.evidence->PutEvidence(*blob));
+    TD_RETURN_IF_ERROR(
+        ctx_->stores.evidence->ExtendEvidence(r.id, static_cast<int>(e.index), h.until_ms)
+            .status());
   }
   return Status::Ok();
 }
@@ -163,7 +163,7 @@ Result<json> Holds::Place(const Principal& who, const json& body,
   } else {
     h.id = ids[0];
   }
-  MutexLock l(ctx_->request_locks.For(h.id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(h.id));
   TD_RETURN_IF_ERROR(KeepEvidence(h));
   TD_ASSIGN_OR_RETURN(int64_t action, Preserve(h));
   h.preserve_action_ids.push_back(action);
@@ -231,7 +231,7 @@ Result<json> Holds::Extend(const Principal& who, int64_t id, const json& body) {
   }
   if (!p.empty()) return intake::ProblemsStatus(p);
   TD_RETURN_IF_ERROR(LoadVisible(who, id).status());
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   TD_ASSIGN_OR_RETURN(Hold h, LoadHold(ctx_->stores.docs, id));
   const int64_t now = ctx_->Now();
   if (now >= h.until_ms) {

@@ -48,7 +48,7 @@ Status Requests::HashEvidence(int64_t id) {
   // Outside the request's lock: hashing a long video takes seconds.
   TD_ASSIGN_OR_RETURN(Evidence::Hashed h,
                       evidence_->HashStaged(r, ctx_->opt.evidence_hash_budget_ms));
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   TD_ASSIGN_OR_RETURN(Request now, LoadRequest(ctx_->stores.docs, id));
   if (!hashing(now)) return Status::Ok();  // another worker finished it meanwhile
   now.evidence = std::move(r.evidence);
@@ -80,7 +80,7 @@ Status Requests::RestageLostMedia(int64_t id, const MediaByItem& media, bool inl
     return staged.ok() && !staged->has_value();
   };
   {
-    MutexLock l(ctx_->request_locks.For(id));
+    TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
     TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
     // Only a request the policy has not acted on: received, or waiting for a reviewer because of
     // the lost media.
@@ -214,7 +214,7 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
     return out;
   }
   {
-    MutexLock l(ctx_->request_locks.For(r.id));
+    TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(r.id));
     TD_RETURN_IF_ERROR(ApplyPolicy(r));
     TD_ASSIGN_OR_RETURN(out.request, LoadRequest(docs, r.id));  // confirmed, when nothing matched
   }
@@ -268,7 +268,7 @@ Status Requests::MaybeConfirm(int64_t id) {
   // Most acknowledgements leave removals pending: that is found without the request's lock.
   TD_ASSIGN_OR_RETURN(bool pending, RemovalsPending(id));
   if (pending) return Status::Ok();
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   return MaybeConfirmLocked(id);
 }
 
@@ -316,7 +316,7 @@ Status Requests::ForEachIn(RequestState state, std::optional<int64_t> created_to
     if (rows.empty()) return Status::Ok();
     after = rows.back().id;
     for (const auto& rec : rows) {
-      MutexLock l(ctx_->request_locks.For(rec.id));
+      TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(rec.id));
       TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
       if (r.state != state) continue;  // moved on meanwhile
       TD_RETURN_IF_ERROR(fn(r));
@@ -341,6 +341,34 @@ Status Requests::Resume(int64_t min_age_ms) {
                    [&](Request& r) { return SweepLocked(r, "system"); });
 }
 
+Status Requests::HashAgain(const std::vector<int64_t>& ids) {
+  for (int64_t id : ids) {
+    if (ctx_->opt.evidence_hash_workers > 0) {
+      hash_queue_.Add(id);
+    } else {
+      TD_RETURN_IF_ERROR(HashEvidence(id));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Requests::TakeUpStranded(int64_t stale_ms) {
+  std::vector<int64_t> to_hash;
+  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kReceived, ctx_->Now() - stale_ms, [&](Request& r) {
+    if (Hashing(r)) to_hash.push_back(r.id);
+    return Status::Ok();
+  }));
+  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kActioned, std::nullopt,
+                               [&](Request& r) { return MaybeConfirmLocked(r.id); }));
+  TD_RETURN_IF_ERROR(HashAgain(to_hash));
+  if (!to_hash.empty()) {
+    spdlog::info(
+        "workflow: {} requests' media hashing left unfinished by another process, taken up",
+        to_hash.size());
+  }
+  return Status::Ok();
+}
+
 Status Requests::Recover() {
   std::vector<int64_t> to_hash;
   TD_RETURN_IF_ERROR(ForEachIn(RequestState::kReceived, std::nullopt, [&](Request& r) {
@@ -352,13 +380,7 @@ Status Requests::Recover() {
                                [&](Request& r) { return SweepLocked(r, "system"); }));
   TD_RETURN_IF_ERROR(ForEachIn(RequestState::kActioned, std::nullopt,
                                [&](Request& r) { return MaybeConfirmLocked(r.id); }));
-  for (int64_t id : to_hash) {
-    if (ctx_->opt.evidence_hash_workers > 0) {
-      hash_queue_.Add(id);
-    } else {
-      TD_RETURN_IF_ERROR(HashEvidence(id));
-    }
-  }
+  TD_RETURN_IF_ERROR(HashAgain(to_hash));
   if (!to_hash.empty())
     spdlog::info("recovery: {} requests' media to hash again from its staged copy", to_hash.size());
   return Status::Ok();
@@ -394,7 +416,7 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
                                        ground, approve ? "approving" : "rejecting",
                                        fmt::join(grounds, ", ")));
   }
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
   if (r.state != RequestState::kPendingReview) {
     return FailedPrecondition(
@@ -430,7 +452,7 @@ Result<Request> Requests::Decide(const Principal& who, int64_t id, bool approve,
 }
 
 Result<Request> Requests::Withdraw(int64_t id, const std::string& actor) {
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
   const int64_t now = ctx_->Now();
   const RequestState from = r.state;
@@ -455,7 +477,7 @@ Result<Request> Requests::Withdraw(int64_t id, const std::string& actor) {
 }
 
 Result<Request> Requests::Claim(const Principal& who, int64_t id, bool release) {
-  MutexLock l(ctx_->request_locks.For(id));
+  TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(id));
   TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, id));
   const int64_t now = ctx_->Now();
   if (const Request::Claim* c = r.ClaimedByOther(who.key_id, now)) {

@@ -97,6 +97,12 @@ class Requests {
   // workflow calls this every few seconds; until then such a request stays approved, its bank
   // entries live at the upload gate.
   Status Resume(int64_t min_age_ms);
+  // With other processes running the workflow (store.workflow shared), what one of them left
+  // half done when it died, which no Recover of a live process takes up: media hashing that
+  // started more than stale_ms ago and never finished (queued here: hashed twice at worst, its
+  // outcome recorded once) and actioned requests whose removals are all acknowledged
+  // (confirmed). The workflow calls this every minute in that mode.
+  Status TakeUpStranded(int64_t stale_ms);
   // Starts the background hashing of media evidence (options.evidence_hash_workers threads), and
   // stops it (work in progress finishes; what waits is taken up again by Recover at the next
   // start).
@@ -120,6 +126,8 @@ class Requests {
   Status ApplyPolicy(Request& r);                            // under r's lock
   Status SweepLocked(Request& r, const std::string& actor);  // under r's lock
   Status MaybeConfirmLocked(int64_t id);
+  // Staged media hashed from its staged copy: by the background workers, or here when none.
+  Status HashAgain(const std::vector<int64_t>& ids);
   // fn for each request in `state` (created before created_to, when given), with its lock held
   // and as stored then; one that moved on meanwhile is passed over.
   Status ForEachIn(RequestState state, std::optional<int64_t> created_to,

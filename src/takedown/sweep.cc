@@ -12,11 +12,20 @@ using nlohmann::json;
 
 Result<store::BankRecord> Sweeper::BankFor(Category category) {
   const std::string name(NameOf(category));
-  TD_ASSIGN_OR_RETURN(auto banks, ctx_->svc->ListBanks());
-  std::optional<store::BankRecord> bank;
-  for (const auto& b : banks) {
-    if (b.category == name && (!bank || b.id < bank->id)) bank = b;
-  }
+  auto known = [&]() -> Result<std::optional<store::BankRecord>> {
+    TD_ASSIGN_OR_RETURN(auto banks, ctx_->svc->ListBanks());
+    std::optional<store::BankRecord> bank;
+    for (const auto& b : banks) {
+      if (b.category == name && (!bank || b.id < bank->id)) bank = b;
+    }
+    return bank;
+  };
+  TD_ASSIGN_OR_RETURN(auto bank, known());
+  if (bank) return *bank;
+  MutexLock l(&bank_mu_);
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kCategoryBankLock));
+  TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());  // the banks other processes made until now
+  TD_ASSIGN_OR_RETURN(bank, known());
   if (bank) return *bank;
   // None yet: one is made, blocking at upload (under another name when the category's name is
   // taken by a bank of another category).

@@ -40,9 +40,13 @@ class Sweeper {
   // Adds what the signals find in the content index to hits (the better of two for a row).
   Status Match(const Signals& s, int64_t entry, int threshold, int64_t located_row,
                std::map<int64_t, Hit>* hits);
-  Result<store::BankRecord> BankFor(Category category);
+  // The bank a category's reported hashes go to: the category's first bank, made when there is
+  // none yet. Made by one thread (bank_mu_) of one process (the store's lock kCategoryBankLock)
+  // at a time, after reading the banks the others made: never two.
+  Result<store::BankRecord> BankFor(Category category) TD_EXCLUDES(bank_mu_);
   WorkflowContext* ctx_;
   Evidence* evidence_;
+  Mutex bank_mu_;
 };
 
 }  // namespace takedown::service

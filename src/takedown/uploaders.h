@@ -80,7 +80,11 @@ class Uploaders {
   WorkflowContext* ctx_;
   std::function<void()> wake_;
   RepeatPolicy policy_;
-  Mutex mu_;  // read-modify-write of the uploader documents
+  // Read-modify-write of the uploader documents: one thread here at a time (mu_), and one
+  // process of those sharing the store (the store's lock kUploadersLock). Every process counts
+  // every block at the gate (its blocked hook and the change log); a strike's ref makes the
+  // second count a no-op, and the lock keeps two counts from overwriting each other.
+  Mutex mu_;
 };
 
 }  // namespace takedown::service

@@ -122,7 +122,9 @@ class VictimCases {
   RecoveryMailer compose_;
   std::function<void()> wake_;
   // Serialises the read-modify-write of case documents (PIN resets, recovery links, additions,
-  // withdrawals), so that none overwrites another's change.
+  // withdrawals), so that none overwrites another's change: between this process's threads
+  // case_mu_, between the processes sharing the store its lock kVictimCasesLock. A withdrawal
+  // takes its requests' locks while holding it; nothing takes them the other way round.
   Mutex case_mu_;
 
   // The hourly budgets, kept in the store so that every process on it counts the same ones (one

@@ -200,15 +200,31 @@ void Workflow::RetentionLoop() {
   }
 }
 
+Status Workflow::ResumeNow() {
+  TD_RETURN_IF_ERROR(requests_->Resume(kResumeAfter.count()));
+  return ctx_.opt.shared ? requests_->TakeUpStranded(StrandedAfterMs()) : Status::Ok();
+}
+
+int64_t Workflow::StrandedAfterMs() const {
+  // Past any hashing's budget, with room for a backlog in the live process that queued it.
+  return 2 * ctx_.opt.evidence_hash_budget_ms + 60'000;
+}
+
 void Workflow::ResumeLoop() {
   MutexLock l(&stop_mu_);
-  int64_t marked = ctx_.Now();
+  int64_t marked = ctx_.Now(), stranded = ctx_.Now();
   while (!stopping_) {
     stop_cv_.WaitFor(&stop_mu_, kResumeEvery);
     if (stopping_) break;
     stop_mu_.Unlock();
     if (Status st = requests_->Resume(kResumeAfter.count()); !st.ok())
       spdlog::warn("workflow: taking up requests left behind: {} (tried again)", st.message());
+    if (ctx_.opt.shared && ctx_.Now() - stranded >= 60'000) {
+      stranded = ctx_.Now();
+      if (Status st = requests_->TakeUpStranded(StrandedAfterMs()); !st.ok())
+        spdlog::warn("workflow: taking up work other processes left: {} (tried again)",
+                     st.message());
+    }
     // Blocks reach the strike count within a second (the hooks): a minute ago is counted.
     if (uploaders_->on() && ctx_.Now() - marked >= 60'000) {
       marked = ctx_.Now();

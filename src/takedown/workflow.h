@@ -175,6 +175,9 @@ class Workflow {
 
   // Delivers every due action now, on the calling thread (tests; the workers do this normally).
   void DeliverDueNow();
+  // Takes up requests left behind now, as the workflow does every few seconds, and (shared)
+  // what other processes left half done, as it does every minute (tests).
+  Status ResumeNow();
 
   Env* env() const { return ctx_.env; }
   MetricsRegistry* metrics() const { return ctx_.metrics; }
@@ -188,6 +191,7 @@ class Workflow {
   Status MarkBlocksCounted(int64_t to_ms);
   Result<std::optional<store::DocRecord>> BlocksCountedMark();
   void RegisterMetrics();
+  int64_t StrandedAfterMs() const;
 
   std::unique_ptr<MetricsRegistry> own_metrics_;
   WorkflowContext ctx_;
