@@ -262,7 +262,8 @@ TEST_F(PostgresStoreTest, AFeedReadsTheRecordsItsReaderHoldsAndPassesTheRestWith
 
 // A start reads entries in pages of 10,000 by the primary key and its content shards in windows
 // of 10,000 ids: rows whose ids jump past whole pages and windows (a sequence skips after a
-// rolled-back batch or a restore) are each read once, in order.
+// rolled-back batch or a restore) are each read once, in order; a jump of a trillion ids costs
+// one lookup (a window at a time it would never end).
 TEST_F(PostgresStoreTest, AStartsScansCrossEmptyWindowsOfIdsAndReadEachRowOnce) {
   auto s = Open();
   ASSERT_NE(s, nullptr);
@@ -270,7 +271,9 @@ TEST_F(PostgresStoreTest, AStartsScansCrossEmptyWindowsOfIdsAndReadEachRowOnce) 
   ASSERT_TRUE(bank.ok());
   std::vector<int64_t> added;
   std::vector<std::string> contents;
-  for (const int64_t restart : {int64_t{0}, int64_t{10000}, int64_t{34567}, int64_t{90001}}) {
+  // The last jump is past a trillion ids: crossed with one lookup, not 10^8 empty windows.
+  for (const int64_t restart :
+       {int64_t{0}, int64_t{10000}, int64_t{34567}, int64_t{90001}, int64_t{1'000'000'000'000}}) {
     if (restart > 0) {
       ASSERT_TRUE(pg_->Sql(url_, fmt::format("ALTER TABLE bank_entries ALTER COLUMN id RESTART "
                                              "WITH {0}; ALTER TABLE content ALTER COLUMN id "
@@ -483,6 +486,46 @@ TEST_F(PostgresStoreTest, ADocumentsLockIsOneProcesssAtATimeAndFreedWhenItsHolde
   again->reset();  // its connection is gone: given up without an error
   auto after = a->LockDoc(7);
   EXPECT_TRUE(after.ok()) << "A locks again on a new connection: " << after.status().ToString();
+}
+
+// Locks a thread takes while holding one stack on its connection (a sweep under a request's lock
+// that counts strikes under the uploaders' lock): 40 nested locks on one thread, more than the
+// pool's 16 connections, never wait for a connection; each is another process's to wait for until
+// given back, the whole-kind locks (negative ids) too.
+TEST_F(PostgresStoreTest, LocksTakenWhileHoldingOneStackOnTheThreadsConnection) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  std::vector<std::unique_ptr<DocumentStore::DocLock>> held;
+  for (int64_t id = -3; id <= 36; ++id) {
+    auto l = a->LockDoc(id == 0 ? 1000 : id);
+    ASSERT_TRUE(l.ok()) << "lock " << id << ": " << l.status().ToString();
+    held.push_back(std::move(l).value());
+  }
+  PGconn* admin = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  PGresult* r = PQexec(admin,
+                       "SELECT count(*), count(DISTINCT pid) FROM pg_locks WHERE locktype = "
+                       "'advisory' AND granted");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQerrorMessage(admin);
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "40");
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 1)), "1") << "all on the thread's one connection";
+  PQclear(r);
+  PQfinish(admin);
+  std::atomic<bool> got{false};
+  std::thread other([&] {
+    auto l = b->LockDoc(-1);  // the uploaders' lock, held by A
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(got);
+  while (!held.empty()) held.pop_back();  // given back innermost first
+  other.join();
+  EXPECT_TRUE(got);
+  auto again = a->LockDoc(5);
+  EXPECT_TRUE(again.ok()) << "the connection went back to the pool whole";
 }
 
 TEST_F(PostgresStoreTest, TwoProcessesMigratingOneNewDatabaseAtOnceBothOpenIt) {

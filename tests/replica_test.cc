@@ -461,6 +461,7 @@ TEST_F(ReplicaTest, ADecisionAtOneProcessAndAResumeAtAnotherSweepEachRequestOnce
   ASSERT_TRUE(b.svc->CatchUp().ok());
   WorkflowOptions o;
   o.retry_base_ms = 60'000;
+  o.shared = true;                                      // store.workflow shared
   Workflow wa(a.svc.get(), a.store.get(), nullptr, o);  // not started: driven here
   Workflow wb(b.svc.get(), b.store.get(), nullptr, o);
   auto analyst = a.svc->CreateKey(Role::kRequester, "analyst", "system");

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sodium.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "store/store.h"
 #include "support/postgres_server.h"
 #include "support/synthetic.h"
+#include "takedown/model.h"
 
 namespace takedown {
 namespace {
@@ -748,6 +750,78 @@ TEST_F(ServeTest, AStoreRefusesAMissingOrOtherEvidenceKeyUntilTheOperatorForgets
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"evidence_key.recorded", "evidence_key.forgotten",
                                              "evidence_key.recorded"}));
+}
+
+// A store from before the key's fingerprint was recorded (an upgrade) keeps media sealed with a
+// key: its first start with this build refuses a missing key file (and makes no new key) or
+// another key, naming the request and item it tried; the right file starts and is recorded.
+// `forget-evidence-key` on such a store (no record) lets a start make a new key.
+TEST_F(ServeTest, AnUpgradedStoreWithSealedMediaRefusesAMissingOrOtherKeyBeforeRecordingOne) {
+  ASSERT_EQ(sodium_init() < 0, false);
+  std::string key(crypto_secretbox_KEYBYTES, '\0');
+  randombytes_buf(key.data(), key.size());
+  // The old store: a request with one media item, kept sealed with `key`; no key record.
+  auto seal = [&](const std::string& db) {
+    auto st = store::OpenSqliteStore(db);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    service::Request r;
+    r.category = service::Category::kNcii;
+    service::EvidenceItem e;
+    e.kind = service::EvidenceKind::kMedia;
+    e.index = 0;
+    r.evidence.push_back(e);
+    auto ids = (*st)->PutDocs({service::ToDoc(r)});
+    ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+    const std::string plain = "the reported picture";
+    std::string nonce(crypto_secretbox_NONCEBYTES, '\0');
+    randombytes_buf(nonce.data(), nonce.size());
+    std::string box(plain.size() + crypto_secretbox_MACBYTES, '\0');
+    crypto_secretbox_easy(reinterpret_cast<unsigned char*>(box.data()),
+                          reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                          reinterpret_cast<const unsigned char*>(nonce.data()),
+                          reinterpret_cast<const unsigned char*>(key.data()));
+    ASSERT_TRUE((*st)->PutEvidence({ids->at(0), 0, nonce, box, 4'000'000'000'000}).ok());
+  };
+  ASSERT_NO_FATAL_FAILURE(seal(db_));
+  const std::string key_file = dir_ + "/evidence.key";
+  const std::string serve = "serve --store.path " + db_ + " --server.port 0";
+  {
+    auto [rc, out] = RunTakedown(serve, dir_);
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find(key_file + " is missing, and this store keeps media sealed"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("item 0"), std::string::npos) << out;
+    EXPECT_FALSE(std::filesystem::exists(key_file)) << "no new key was made";
+  }
+  {
+    std::ofstream(key_file, std::ios::binary) << std::string(32, 'x');
+    auto [rc, out] = RunTakedown(serve, dir_);
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("does not open the media the store kept"), std::string::npos) << out;
+  }
+  std::ofstream(key_file, std::ios::binary | std::ios::trunc) << key;
+  {
+    ServerProcess right(Args(), dir_);
+    ASSERT_GT(right.port(), 0) << "the right key starts";
+    EXPECT_NE(right.log().find("recorded in the store"), std::string::npos) << right.log();
+    EXPECT_EQ(right.Signal(SIGTERM), 0);
+  }
+  // Another old store whose key is lost for good: forgotten, then a new key is made.
+  const std::string lost = dir_ + "/lost";
+  std::filesystem::create_directories(lost);
+  const std::string lost_db = lost + "/takedown.db";
+  RunTakedown("admin create-key --create --role admin --name ops --store " + lost_db, dir_);
+  ASSERT_NO_FATAL_FAILURE(seal(lost_db));
+  auto [rc, out] = RunTakedown("serve --store.path " + lost_db + " --server.port 0", lost);
+  EXPECT_EQ(rc, 2) << out;
+  std::tie(rc, out) = RunTakedown("admin forget-evidence-key --store " + lost_db, lost);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("forgotten"), std::string::npos) << out;
+  ServerProcess renewed({"--store.path", lost_db, "--server.port", "0"}, lost);
+  ASSERT_GT(renewed.port(), 0);
+  EXPECT_EQ(Slurp(lost + "/evidence.key").size(), 32u);
+  EXPECT_EQ(renewed.Signal(SIGTERM), 0);
 }
 
 // An investigator's package end to end: the service's key made beside the store (mode 600) and

@@ -246,6 +246,29 @@ std::string RecordedFingerprint(const store::DocRecord& d) {
              : std::string();
 }
 
+// Media a store sealed before it recorded its key's fingerprint (a store upgraded from a version
+// that did not): one blob of it, looked for among the requests of the last week, then of the last
+// 90 days, then of ten years (at most 200 requests each), or none (a new store, nothing kept).
+// Only a start that finds no record looks: once per store.
+Result<std::optional<store::EvidenceBlob>> SomeSealedEvidence(store::Store* store) {
+  const int64_t now = Env::Default()->NowMs();
+  for (const int64_t days : {7, 90, 3650}) {
+    TD_ASSIGN_OR_RETURN(auto requests, store->FindDocs({.kind = std::string(service::kRequestDoc),
+                                                        .created_from = now - days * 86'400'000,
+                                                        .limit = 200}));
+    for (const auto& d : requests) {
+      auto r = service::RequestFromDoc(d);
+      if (!r.ok()) continue;
+      for (const auto& e : r->evidence) {
+        if (e.kind != service::EvidenceKind::kMedia) continue;
+        TD_ASSIGN_OR_RETURN(auto blob, store->GetEvidence(d.id, static_cast<int>(e.index)));
+        if (blob) return blob;
+      }
+    }
+  }
+  return std::optional<store::EvidenceBlob>();
+}
+
 // The evidence key file, checked against the fingerprint this store recorded when it first ran:
 // a missing file is refused (not replaced by a new key that could not open what is kept), as is
 // another key (a replica or a restored store started with the wrong file). The first start, or the
@@ -256,7 +279,21 @@ Result<std::string> LoadEvidenceKey(store::Store* store, const std::string& file
   TD_ASSIGN_OR_RETURN(auto rec, EvidenceKeyRecord(store));
   const bool in_use = rec && rec->state == "in_use";
   const std::string want = in_use ? RecordedFingerprint(*rec) : std::string();
-  auto key = LoadOrCreateKeyFile(file, store_path, "evidence", /*create=*/!in_use);
+  // No record at all (not even a forgotten one): media kept before records were made must open
+  // with the key, and a missing file is not replaced by a new key.
+  std::optional<store::EvidenceBlob> sealed;
+  if (!rec) {
+    TD_ASSIGN_OR_RETURN(sealed, SomeSealedEvidence(store));
+  }
+  auto key = LoadOrCreateKeyFile(file, store_path, "evidence", /*create=*/!in_use && !sealed);
+  if (!key.ok() && key.status().code() == StatusCode::kNotFound && sealed) {
+    return FailedPrecondition(fmt::format(
+        "{} is missing, and this store keeps media sealed with an evidence key from before it "
+        "recorded the key's fingerprint (request {}, item {}): put that key file there (a new key "
+        "could not open it). If that key is lost for good, `takedown admin forget-evidence-key` "
+        "lets the next start make a new one; what the old key sealed stays unreadable",
+        path, sealed->request_id, sealed->item));
+  }
   if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
     return FailedPrecondition(fmt::format(
         "{} is missing, and this store's kept evidence and staged media are sealed with the "
@@ -267,6 +304,13 @@ Result<std::string> LoadEvidenceKey(store::Store* store, const std::string& file
   }
   TD_RETURN_IF_ERROR(key.status());
   const std::string fp = KeyFingerprint(*key);
+  if (sealed && !service::Evidence::OpensWith(*key, *sealed)) {
+    return FailedPrecondition(fmt::format(
+        "{} is not the evidence key of this store: it does not open the media the store kept "
+        "(request {}, item {}), sealed before the store recorded its key's fingerprint (every "
+        "process of a store needs the same key file)",
+        path, sealed->request_id, sealed->item));
+  }
   if (in_use) {
     if (fp == want) return key;
     return FailedPrecondition(fmt::format(
@@ -907,16 +951,24 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    if (!*rec || (*rec)->state != "in_use") {
-      std::fprintf(stderr, "takedown: no evidence key is recorded in this store; nothing to do\n");
+    if (*rec && (*rec)->state != "in_use") {
+      std::fprintf(stderr, "takedown: the evidence key is forgotten already; nothing to do\n");
       return;
     }
-    const std::string fp = RecordedFingerprint(**rec);
+    // No record: a store from before records were made, whose key file is lost; a forgotten
+    // record lets the next start make a key without opening what the old one sealed.
+    const std::string fp = *rec ? RecordedFingerprint(**rec) : std::string("unrecorded");
     store::DocumentStore::Changes ch;
-    store::DocRecord d = **rec;
+    store::DocRecord d;
+    if (*rec) {
+      d = **rec;
+      ch.expect_states.emplace_back(d.id, "in_use");
+    } else {
+      d.kind = d.ukey = std::string(kEvidenceKeyDoc);
+      d.doc = nlohmann::json{{"fingerprint", ""}}.dump();
+    }
     d.state = "forgotten";
     ch.docs.push_back(d);
-    ch.expect_states.emplace_back(d.id, "in_use");
     ch.audits.push_back(
         {CliActor(), "evidence_key.forgotten", nlohmann::json{{"fingerprint", fp}}.dump()});
     auto wrote = (*store)->Transact(ch);

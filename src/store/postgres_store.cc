@@ -375,11 +375,13 @@ Result<PGconn*> ConnectBounded(const std::string& url) {
   return Connected(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
 }
 
-// DocumentStore::LockDoc: session advisory locks, each on a connection of its own while it is
-// held, so the server frees it if this process dies or its connection drops. At most kMax held
-// at once by one process; more wait for a connection to be given back (a holder never waits for
-// another lock, so this cannot deadlock). A wait for a lock another process holds ends after
-// kWaitS with Unavailable, never silently.
+// DocumentStore::LockDoc: session advisory locks (`pg_advisory_lock(id)`: document ids are
+// positive, the whole-kind locks negative), held on a connection of the pool's while held, so the
+// server frees them if this process dies or its connection drops (keepalives both ways find a
+// dead peer in about 25 s). A thread's first lock takes a connection; locks it takes while
+// holding one stack on the same connection (session locks do), so a nested lock never waits for
+// a connection. At most kMax connections at once; a thread that waits for one longer than kWaitS,
+// or for a lock another process holds longer than that, gets Unavailable, never a silent hang.
 class DocLockPool {
  public:
   explicit DocLockPool(std::string url) : url_(std::move(url)) {}
@@ -391,15 +393,32 @@ class DocLockPool {
   DocLockPool& operator=(const DocLockPool&) = delete;
 
   Result<std::unique_ptr<DocumentStore::DocLock>> Lock(int64_t id) {
-    TD_ASSIGN_OR_RETURN(PGconn * c, Take());
-    const std::string sql = fmt::format("SELECT pg_advisory_lock({}, {})", kSpace, Key(id));
+    auto& mine = Mine();
+    const auto it = mine.find(this);
+    const bool nested = it != mine.end();
+    PGconn* c = nullptr;
+    if (nested) {
+      c = it->second.c;
+    } else {
+      TD_ASSIGN_OR_RETURN(c, Take());
+    }
+    const std::string sql = fmt::format("SELECT pg_advisory_lock({})", id);
     for (int attempt = 0;; ++attempt) {
       Conn conn(c);
       auto r = conn.Run(sql);
-      if (r.ok()) return std::unique_ptr<DocumentStore::DocLock>(new Held(this, c, id));
-      if (attempt == 0 && conn.Lost() && Reset(c).ok()) continue;  // the server came back
-      const bool waited_out = conn.last_error.state == "55P03";    // lock_not_available
-      Give(c, !conn.Lost());
+      if (r.ok()) {
+        if (nested) {
+          ++it->second.depth;
+        } else {
+          mine[this] = {c, 1, true};
+        }
+        return std::unique_ptr<DocumentStore::DocLock>(new Held(this, c, id));
+      }
+      // A fresh connection lost before its first lock is reset once (the server came back); one
+      // holding this thread's other locks is not, or they would be gone without a word.
+      if (!nested && attempt == 0 && conn.Lost() && Reset(c).ok()) continue;
+      const bool waited_out = conn.last_error.state == "55P03";  // lock_not_available
+      if (!nested) Give(c, !conn.Lost());
       if (waited_out) {
         return Unavailable(fmt::format(
             "document {} has been locked by another takedown process for over {} s (a long "
@@ -421,16 +440,31 @@ class DocLockPool {
     PGconn* c_;
     int64_t id_;
   };
+  // This thread's connection of each pool it holds locks of, and how many it holds there.
+  struct Slot {
+    PGconn* c = nullptr;
+    int depth = 0;
+    bool sound = true;  // every unlock on it succeeded
+  };
+  static std::map<const DocLockPool*, Slot>& Mine() {
+    thread_local std::map<const DocLockPool*, Slot> mine;
+    return mine;
+  }
 
   static constexpr int kMax = 16;
   static constexpr int kWaitS = 60;
-  static constexpr int32_t kSpace = 0x74646f63;  // "tdoc": the first key of every document lock
-  // The second key: the id's low 32 bits (ids 2^32 apart share a lock, which only serialises).
-  static int32_t Key(int64_t id) { return static_cast<int32_t>(static_cast<uint32_t>(id)); }
 
+  // Bounded waits, and keepalives from the server's side too: a holder whose host vanished
+  // loses its locks in about 25 s, not after the kernel's two hours.
   static Status Configure(PGconn* c) {
     Conn conn(c);
-    return conn.Run(fmt::format("SET lock_timeout = '{}s'", kWaitS)).status();
+    TD_RETURN_IF_ERROR(conn.Run(fmt::format("SET lock_timeout = '{}s'; SET tcp_keepalives_idle = "
+                                            "10; SET tcp_keepalives_interval = 5; SET "
+                                            "tcp_keepalives_count = 3",
+                                            kWaitS))
+                           .status());
+    (void)conn.Run("SET client_connection_check_interval = '5s'");  // PostgreSQL 14 and later
+    return Status::Ok();
   }
   static Status Reset(PGconn* c) {
     PQreset(c);
@@ -443,7 +477,15 @@ class DocLockPool {
     PGconn* c = nullptr;
     {
       MutexLock l(&mu_);
-      while (idle_.empty() && open_ >= kMax) cv_.Wait(&mu_);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kWaitS);
+      while (idle_.empty() && open_ >= kMax) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          return Unavailable(fmt::format(
+              "all {} connections for document locks have been busy for {} s; try again", kMax,
+              kWaitS));
+        }
+        cv_.WaitFor(&mu_, std::chrono::seconds(1));
+      }
       if (!idle_.empty()) {
         c = idle_.back();
         idle_.pop_back();
@@ -485,17 +527,30 @@ class DocLockPool {
     cv_.Signal();
   }
 
+  // Locks are given back in the reverse order they were taken (scoped): the connection goes back
+  // with the thread's outermost one. One whose unlock failed is closed then, and its locks go
+  // with it.
   void Unlock(PGconn* c, int64_t id) {
     Conn conn(c);
-    auto r = conn.Run(fmt::format("SELECT pg_advisory_unlock({}, {})", kSpace, Key(id)));
-    Give(c, r.ok());
+    const bool ok = conn.Run(fmt::format("SELECT pg_advisory_unlock({})", id)).ok();
+    auto& mine = Mine();
+    auto it = mine.find(this);
+    if (it == mine.end()) {  // given back on another thread: not how LockDoc is used
+      Give(c, false);
+      return;
+    }
+    it->second.sound = it->second.sound && ok;
+    if (--it->second.depth > 0) return;
+    const bool keep = it->second.sound;
+    mine.erase(it);
+    Give(c, keep);
   }
 
   const std::string url_;
   Mutex mu_;
   CondVar cv_;  // with mu_: a connection given back
   std::vector<PGconn*> idle_ TD_GUARDED_BY(mu_);
-  int open_ TD_GUARDED_BY(mu_) = 0;  // connections made (idle or holding a lock)
+  int open_ TD_GUARDED_BY(mu_) = 0;  // connections made (idle or holding locks)
 };
 
 // LISTEN on some channels over a connection of its own (store.h NoticeWaiter); one thread at a
@@ -953,7 +1008,7 @@ class PostgresStore final : public Store, public ChangeFeed {
     const int64_t last = top.at(0);
     const int64_t window =
         int64_t{kScanPage} * std::max<int64_t>(1, total / static_cast<int64_t>(shards.size()));
-    for (int64_t after = 0; after < last; after += window) {
+    for (int64_t after = 0; after < last;) {
       Params p;
       const std::string sql = fmt::format(
           "SELECT " TD_CONTENT_COLUMNS
@@ -962,6 +1017,17 @@ class PostgresStore final : public Store, public ChangeFeed {
           p.Add(after), p.Add(after + window), p.Add(int64_t{total}), in);
       TD_ASSIGN_OR_RETURN(auto page, ReadAll<ContentRecord>(sql, p, &ContentFrom));
       for (const auto& c : page) TD_RETURN_IF_ERROR(fn(c));
+      after += window;
+      if (page.empty()) {
+        // Perhaps a gap in the ids (a sequence restarted higher, rows deleted): on from the next
+        // row there is (one lookup in the key), not an empty window at a time.
+        TD_ASSIGN_OR_RETURN(
+            auto next,
+            ReadAll<int64_t>("SELECT coalesce(min(id), 0) FROM content WHERE id > $1", Param(after),
+                             [](const Rows& r, int i) { return r.Int(i, 0); }));
+        if (next.at(0) == 0) break;
+        after = next.at(0) - 1;
+      }
     }
     return Status::Ok();
   }

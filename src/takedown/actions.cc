@@ -280,7 +280,7 @@ Status Actions::CountChatRemoval(const Action& a) {
   TD_ASSIGN_OR_RETURN(auto ids, ctx_->stores.docs->PutDocs({rec}));
   const int64_t id = std::abs(ids.at(0));
   // Other processes sharing the store count this chat's removals too: one at a time.
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(id));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(id));
   TD_ASSIGN_OR_RETURN(auto stored, ctx_->stores.docs->GetDoc(id));
   if (!stored) return DataLoss(fmt::format("chat {}: its count went missing", a.chat_id));
   json c = json::parse(stored->doc, nullptr, false);

@@ -121,12 +121,13 @@ struct WorkflowStores {
 };
 
 // Serialises the state changes of one request (or one appeal, hold or disclosure): between this
-// process's threads a fixed table of mutexes, an id taking the one it hashes to; between the
-// processes sharing the store the store's lock on the document (DocumentStore::LockDoc), taken
-// after the mutex, so a process waits for it on one thread at most per mutex. Two ids may share
-// a mutex; no code holds two.
+// process's threads a fixed table of mutexes, an id taking the one it hashes to; where other
+// processes run the workflow on the store too (store.workflow shared), also between processes:
+// the store's lock on the document (DocumentStore::LockDoc), taken after the mutex, so a process
+// waits for it on one thread at most per mutex. Two ids may share a mutex; no code holds two.
 class LockTable {
  public:
+  // docs: the store to lock documents in, or null where this process runs the workflow alone.
   explicit LockTable(store::DocumentStore* docs) : docs_(docs) {}
 
   // Holds both until destroyed (the store's lock is given back first).
@@ -152,6 +153,7 @@ class LockTable {
   Result<Held> Lock(int64_t id) TD_NO_THREAD_SAFETY_ANALYSIS {
     Mutex* mu = &mu_[static_cast<uint64_t>(id) % mu_.size()];
     mu->Lock();
+    if (docs_ == nullptr) return Held(mu, nullptr);
     auto doc = docs_->LockDoc(id);
     if (!doc.ok()) {
       mu->Unlock();
@@ -166,8 +168,8 @@ class LockTable {
 };
 
 // The store's locks that name no document (DocumentStore::LockDoc), one for each kind of state
-// changed as a whole by one process at a time: every uploader's strikes, every victim's case, the
-// mailboxes' reading, the making of a category's bank.
+// changed as a whole by one process at a time (store.workflow shared): every uploader's strikes,
+// every victim's case, the mailboxes' reading, the making of a category's bank.
 inline constexpr int64_t kUploadersLock = -1, kVictimCasesLock = -2, kMailboxesLock = -3,
                          kCategoryBankLock = -4;
 
@@ -180,12 +182,18 @@ struct WorkflowContext {
   WorkflowOptions opt;
   MetricsRegistry* metrics;
   // A request's status, decision, sweep and confirmation; an appeal's, a hold's, a disclosure's.
-  LockTable request_locks{stores.docs};
+  LockTable request_locks{opt.shared ? stores.docs : nullptr};
   // The content index split between processes (shards.h): sweeps ask every shard. Null: this
   // process's content index is whole.
   ContentShards* shards = nullptr;
 
   int64_t Now() const { return env->NowMs(); }
+  // The store's lock on a document or on a whole kind (kUploadersLock ...) where other processes
+  // run this workflow too (opt.shared); none where this process runs it alone (its mutexes do).
+  Result<std::unique_ptr<store::DocumentStore::DocLock>> LockShared(int64_t id) const {
+    if (!opt.shared) return std::unique_ptr<store::DocumentStore::DocLock>();
+    return stores.docs->LockDoc(id);
+  }
   // Appends an audit record (a change already made durable).
   Status Audit(const std::string& actor, const std::string& kind,
                const nlohmann::json& payload) const {

@@ -262,6 +262,17 @@ Status Evidence::Unstage(int64_t request_id) {
   return ctx_->stores.evidence->DeleteEvidence(request_id).status();
 }
 
+bool Evidence::OpensWith(const std::string& key, const store::EvidenceBlob& blob) {
+  if (key.size() != crypto_secretbox_KEYBYTES || blob.data.size() < crypto_secretbox_MACBYTES ||
+      blob.nonce.size() != crypto_secretbox_NONCEBYTES)
+    return false;
+  std::vector<uint8_t> plain(blob.data.size() - crypto_secretbox_MACBYTES);
+  return crypto_secretbox_open_easy(
+             plain.data(), reinterpret_cast<const unsigned char*>(blob.data.data()),
+             blob.data.size(), reinterpret_cast<const unsigned char*>(blob.nonce.data()),
+             reinterpret_cast<const unsigned char*>(key.data())) == 0;
+}
+
 Result<std::vector<uint8_t>> Evidence::Open(int64_t request_id, int item) {
   TD_ASSIGN_OR_RETURN(auto blob, ctx_->stores.evidence->GetEvidence(request_id, item));
   if (!blob) return NotFound(fmt::format("request {} evidence[{}]: no media", request_id, item));

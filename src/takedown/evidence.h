@@ -29,6 +29,8 @@ inline constexpr std::string_view kMediaLostProblem =
 class Evidence {
  public:
   explicit Evidence(WorkflowContext* ctx);
+  // Whether key (32 bytes) opens a stored blob: it is the key the blob was sealed with.
+  static bool OpensWith(const std::string& key, const store::EvidenceBlob& blob);
 
   struct Built {
     std::vector<EvidenceItem> items;

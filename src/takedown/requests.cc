@@ -215,7 +215,10 @@ Result<Submission> Requests::Submit(const Principal& who, const intake::NoticeDr
   }
   {
     TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(r.id));
-    TD_RETURN_IF_ERROR(ApplyPolicy(r));
+    // As stored now: another process's recovery (store.workflow shared) may have put it through
+    // the policy between the insert and this lock.
+    TD_ASSIGN_OR_RETURN(Request now_r, LoadRequest(docs, r.id));
+    if (now_r.state == RequestState::kReceived) TD_RETURN_IF_ERROR(ApplyPolicy(now_r));
     TD_ASSIGN_OR_RETURN(out.request, LoadRequest(docs, r.id));  // confirmed, when nothing matched
   }
   return out;
@@ -352,12 +355,18 @@ Status Requests::HashAgain(const std::vector<int64_t>& ids) {
   return Status::Ok();
 }
 
-Status Requests::TakeUpStranded(int64_t stale_ms) {
+int64_t Requests::StaleHashingMs() const {
+  // Past any hashing's budget, with room for a backlog in the live process that queued it.
+  return 2 * ctx_->opt.evidence_hash_budget_ms + 60'000;
+}
+
+Status Requests::TakeUpStranded() {
   std::vector<int64_t> to_hash;
-  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kReceived, ctx_->Now() - stale_ms, [&](Request& r) {
-    if (Hashing(r)) to_hash.push_back(r.id);
-    return Status::Ok();
-  }));
+  TD_RETURN_IF_ERROR(
+      ForEachIn(RequestState::kReceived, ctx_->Now() - StaleHashingMs(), [&](Request& r) {
+        if (Hashing(r)) to_hash.push_back(r.id);
+        return Status::Ok();
+      }));
   TD_RETURN_IF_ERROR(ForEachIn(RequestState::kActioned, std::nullopt,
                                [&](Request& r) { return MaybeConfirmLocked(r.id); }));
   TD_RETURN_IF_ERROR(HashAgain(to_hash));
@@ -371,9 +380,16 @@ Status Requests::TakeUpStranded(int64_t stale_ms) {
 
 Status Requests::Recover() {
   std::vector<int64_t> to_hash;
-  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kReceived, std::nullopt, [&](Request& r) {
+  // Where other processes run the workflow too (shared), a received request may be one a live
+  // process is filing or hashing right now: only those older than its resume age, or than the
+  // stale age for hashing, are this start's to take up.
+  const std::optional<int64_t> received_to =
+      ctx_->opt.shared ? std::optional<int64_t>(ctx_->Now() - kReceivedAgeMs) : std::nullopt;
+  TD_RETURN_IF_ERROR(ForEachIn(RequestState::kReceived, received_to, [&](Request& r) {
     if (!Hashing(r)) return ApplyPolicy(r);
-    to_hash.push_back(r.id);  // staged but not hashed: hashed from the staged copy
+    // Staged but not hashed: hashed from the staged copy (shared: only if stale, as below).
+    if (!ctx_->opt.shared || r.received_ms < ctx_->Now() - StaleHashingMs())
+      to_hash.push_back(r.id);
     return Status::Ok();
   }));
   TD_RETURN_IF_ERROR(ForEachIn(RequestState::kApproved, std::nullopt,

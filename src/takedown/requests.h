@@ -98,11 +98,15 @@ class Requests {
   // entries live at the upload gate.
   Status Resume(int64_t min_age_ms);
   // With other processes running the workflow (store.workflow shared), what one of them left
-  // half done when it died, which no Recover of a live process takes up: media hashing that
-  // started more than stale_ms ago and never finished (queued here: hashed twice at worst, its
-  // outcome recorded once) and actioned requests whose removals are all acknowledged
-  // (confirmed). The workflow calls this every minute in that mode.
-  Status TakeUpStranded(int64_t stale_ms);
+  // half done when it died, which no Recover of a live process takes up: media hashing of a
+  // request received more than StaleHashingMs() ago that never finished (queued here: hashed
+  // twice at worst, its outcome recorded once) and actioned requests whose removals are all
+  // acknowledged (confirmed). The workflow calls this every minute in that mode.
+  Status TakeUpStranded();
+  // Twice the hashing budget and a minute.
+  int64_t StaleHashingMs() const;
+  // A received request younger than this may be one a live process is filing (Recover, shared).
+  static constexpr int64_t kReceivedAgeMs = 30'000;
   // Starts the background hashing of media evidence (options.evidence_hash_workers threads), and
   // stops it (work in progress finishes; what waits is taken up again by Recover at the next
   // start).

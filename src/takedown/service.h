@@ -259,7 +259,7 @@ class Service {
   // taking over the workflow).
   using BlockHook = std::function<void(int64_t content_row, store::DocumentStore::Changes*)>;
   void SetBlockHook(BlockHook hook) TD_EXCLUDES(hooks_mu_) {
-    MutexLock l(&hooks_mu_);
+    WriterLock l(&hooks_mu_);
     block_hook_ = std::move(hook);
   }
   // Told of each new block once it is stored (the workflow counts the uploader's strikes); a
@@ -272,7 +272,7 @@ class Service {
   static std::optional<Blocked> BlockedOf(const store::DocRecord& d);
   using BlockedHook = std::function<void(const Blocked&)>;
   void SetBlockedHook(BlockedHook hook) TD_EXCLUDES(hooks_mu_) {
-    MutexLock l(&hooks_mu_);
+    WriterLock l(&hooks_mu_);
     blocked_hook_ = std::move(hook);
   }
   // Who hashes media from outside (uploads, evidence, bank entries from media): a sandbox's
@@ -363,24 +363,25 @@ class Service {
   Env* env_;
   const ShardSet shards_;
   const bool bank_;  // holds the bank indexes
-  // The hooks run with hooks_mu_ held (blocks are rare beside checks): setting one waits for the
-  // calls in progress, so what a hook uses may go once it is unset.
-  Mutex hooks_mu_;
+  // The hooks run with hooks_mu_ held for reading: calls run side by side (a hook that waits,
+  // say for the store's lock on the strike counts, holds up no other caller), and setting one
+  // (the writer) waits for the calls in progress, so what a hook uses may go once it is unset.
+  SharedMutex hooks_mu_;
   BlockHook block_hook_ TD_GUARDED_BY(hooks_mu_);
   BlockedHook blocked_hook_ TD_GUARDED_BY(hooks_mu_);
   void CallBlockHook(int64_t content_row, store::DocumentStore::Changes* ch)
       TD_EXCLUDES(hooks_mu_) {
-    MutexLock l(&hooks_mu_);
+    ReaderLock l(&hooks_mu_);
     if (block_hook_) block_hook_(content_row, ch);
   }
   void CallBlockedHook(const std::vector<Blocked>& blocks) TD_EXCLUDES(hooks_mu_) {
-    MutexLock l(&hooks_mu_);
+    ReaderLock l(&hooks_mu_);
     if (blocked_hook_) {
       for (const Blocked& b : blocks) blocked_hook_(b);
     }
   }
   bool HasBlockedHook() TD_EXCLUDES(hooks_mu_) {
-    MutexLock l(&hooks_mu_);
+    ReaderLock l(&hooks_mu_);
     return static_cast<bool>(blocked_hook_);
   }
   MediaHasher media_hasher_;

@@ -23,7 +23,7 @@ Result<store::BankRecord> Sweeper::BankFor(Category category) {
   TD_ASSIGN_OR_RETURN(auto bank, known());
   if (bank) return *bank;
   MutexLock l(&bank_mu_);
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kCategoryBankLock));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kCategoryBankLock));
   TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());  // the banks other processes made until now
   TD_ASSIGN_OR_RETURN(bank, known());
   if (bank) return *bank;

@@ -137,7 +137,7 @@ Status Uploaders::Count(const std::vector<std::pair<std::string, Strike>>& strik
   }
   if (by.empty()) return Status::Ok();
   MutexLock l(&mu_);
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kUploadersLock));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kUploadersLock));
   store::DocumentStore::Changes ch;
   const int64_t now = ctx_->Now();
   const int64_t window = window_ms();
@@ -222,7 +222,7 @@ Status Uploaders::Count(const std::vector<std::pair<std::string, Strike>>& strik
 Status Uploaders::Void(const std::string& uploader, const std::string& ref) {
   if (uploader.empty()) return Status::Ok();
   MutexLock l(&mu_);
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kUploadersLock));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kUploadersLock));
   TD_ASSIGN_OR_RETURN(store::DocRecord rec, LoadOrNew(uploader));
   if (rec.id == 0) return Status::Ok();  // never counted
   json u = json::parse(rec.doc);

@@ -488,7 +488,7 @@ Result<json> VictimCases::Recover(const json& body, const std::string& address) 
                               "It works once, for {} minutes; at most {} links are sent a day.",
                               minutes, opt_.recovery_links_per_case_per_day)}};
   MutexLock l(&case_mu_);
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kVictimCasesLock));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kVictimCasesLock));
   TD_ASSIGN_OR_RETURN(auto c, Load(number));
   if (!c) {
     recovery_unmatched_->Inc();
@@ -551,7 +551,7 @@ Result<json> VictimCases::ResetPin(const json& body, const std::string& address)
   TD_RETURN_IF_ERROR(PinBudget(number, address));
   if (!p.empty()) return intake::ProblemsStatus(p);
   MutexLock l(&case_mu_);
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kVictimCasesLock));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kVictimCasesLock));
   TD_ASSIGN_OR_RETURN(auto c, Load(number));
   const int64_t now = ctx_->Now();
   bool valid = false;
@@ -765,7 +765,7 @@ Result<json> VictimCases::AddItems(const json& body, const std::string& address)
   TD_ASSIGN_OR_RETURN(Request r, FileRequest(filing, items, c.number,
                                              [&] { return SpendWorkAndBudget(body, address); }));
   MutexLock l(&case_mu_);
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kVictimCasesLock));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kVictimCasesLock));
   TD_ASSIGN_OR_RETURN(auto fresh, Load(c.number.substr(3)));  // as it is now (a PIN reset...)
   if (fresh) c = std::move(*fresh);
   c.doc["requests"].push_back(r.id);
@@ -783,7 +783,7 @@ Result<json> VictimCases::AddItems(const json& body, const std::string& address)
 Result<json> VictimCases::Withdraw(const json& body, const std::string& address) {
   TD_ASSIGN_OR_RETURN(Case c, Open(body, address));
   MutexLock l(&case_mu_);
-  TD_ASSIGN_OR_RETURN(auto held, ctx_->stores.docs->LockDoc(kVictimCasesLock));
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kVictimCasesLock));
   TD_ASSIGN_OR_RETURN(auto fresh, Load(c.number.substr(3)));
   if (fresh) c = std::move(*fresh);
   if (c.state == "withdrawn") return View(c);

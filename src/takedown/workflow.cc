@@ -202,12 +202,7 @@ void Workflow::RetentionLoop() {
 
 Status Workflow::ResumeNow() {
   TD_RETURN_IF_ERROR(requests_->Resume(kResumeAfter.count()));
-  return ctx_.opt.shared ? requests_->TakeUpStranded(StrandedAfterMs()) : Status::Ok();
-}
-
-int64_t Workflow::StrandedAfterMs() const {
-  // Past any hashing's budget, with room for a backlog in the live process that queued it.
-  return 2 * ctx_.opt.evidence_hash_budget_ms + 60'000;
+  return ctx_.opt.shared ? requests_->TakeUpStranded() : Status::Ok();
 }
 
 void Workflow::ResumeLoop() {
@@ -221,7 +216,7 @@ void Workflow::ResumeLoop() {
       spdlog::warn("workflow: taking up requests left behind: {} (tried again)", st.message());
     if (ctx_.opt.shared && ctx_.Now() - stranded >= 60'000) {
       stranded = ctx_.Now();
-      if (Status st = requests_->TakeUpStranded(StrandedAfterMs()); !st.ok())
+      if (Status st = requests_->TakeUpStranded(); !st.ok())
         spdlog::warn("workflow: taking up work other processes left: {} (tried again)",
                      st.message());
     }

@@ -68,7 +68,7 @@ class Workflow {
   // back (a content shard with no live process, the store failing), and requests received more
   // than kResumeAfter ago that never went through the approval policy.
   static constexpr std::chrono::seconds kResumeEvery{5};
-  static constexpr std::chrono::milliseconds kResumeAfter{30000};
+  static constexpr std::chrono::milliseconds kResumeAfter{Requests::kReceivedAgeMs};
 
   // Requester profiles (admin); see profiles.h.
   Result<json> SetRequesterProfile(int64_t key_id, const json& profile, const Principal& who);
@@ -191,7 +191,6 @@ class Workflow {
   Status MarkBlocksCounted(int64_t to_ms);
   Result<std::optional<store::DocRecord>> BlocksCountedMark();
   void RegisterMetrics();
-  int64_t StrandedAfterMs() const;
 
   std::unique_ptr<MetricsRegistry> own_metrics_;
   WorkflowContext ctx_;
