@@ -247,20 +247,28 @@ std::string RecordedFingerprint(const store::DocRecord& d) {
 }
 
 // Media a store sealed before it recorded its key's fingerprint (a store upgraded from a version
-// that did not): one blob of it, looked for among the requests of the last week, then of the last
-// 90 days, then of ten years (at most 200 requests each), or none (a new store, nothing kept).
-// Only a start that finds no record looks: once per store.
+// that did not): one blob of the newest it keeps, or none (a new store, nothing kept). Looked for
+// a day at a time backwards over the last 400 days (each day's first 50 requests), so the blob
+// found is among the newest; at most 2,000 evidence lookups. Only a start that finds no record
+// looks: once per store.
 Result<std::optional<store::EvidenceBlob>> SomeSealedEvidence(store::Store* store) {
+  constexpr int64_t kDayMs = 86'400'000;
+  const std::string kind(service::kRequestDoc);
+  TD_ASSIGN_OR_RETURN(auto any, store->FindDocs({.kind = kind, .limit = 1}));
+  if (any.empty()) return std::optional<store::EvidenceBlob>();
   const int64_t now = Env::Default()->NowMs();
-  for (const int64_t days : {7, 90, 3650}) {
-    TD_ASSIGN_OR_RETURN(auto requests, store->FindDocs({.kind = std::string(service::kRequestDoc),
-                                                        .created_from = now - days * 86'400'000,
-                                                        .limit = 200}));
+  int lookups = 0;
+  for (int64_t day = 0; day < 400 && lookups < 2000; ++day) {
+    TD_ASSIGN_OR_RETURN(auto requests, store->FindDocs({.kind = kind,
+                                                        .created_from = now - (day + 1) * kDayMs,
+                                                        .created_to = now - day * kDayMs + 1,
+                                                        .limit = 50}));
     for (const auto& d : requests) {
       auto r = service::RequestFromDoc(d);
       if (!r.ok()) continue;
       for (const auto& e : r->evidence) {
         if (e.kind != service::EvidenceKind::kMedia) continue;
+        ++lookups;
         TD_ASSIGN_OR_RETURN(auto blob, store->GetEvidence(d.id, static_cast<int>(e.index)));
         if (blob) return blob;
       }
@@ -958,22 +966,33 @@ void RegisterAdminCommand(CLI::App& app, int& exit_code) {
     // No record: a store from before records were made, whose key file is lost; a forgotten
     // record lets the next start make a key without opening what the old one sealed.
     const std::string fp = *rec ? RecordedFingerprint(**rec) : std::string("unrecorded");
+    const std::string payload = nlohmann::json{{"fingerprint", fp}}.dump();
     store::DocumentStore::Changes ch;
     store::DocRecord d;
     if (*rec) {
       d = **rec;
       ch.expect_states.emplace_back(d.id, "in_use");
+      ch.audits.push_back({CliActor(), "evidence_key.forgotten", payload});
     } else {
       d.kind = d.ukey = std::string(kEvidenceKeyDoc);
       d.doc = nlohmann::json{{"fingerprint", ""}}.dump();
     }
     d.state = "forgotten";
     ch.docs.push_back(d);
-    ch.audits.push_back(
-        {CliActor(), "evidence_key.forgotten", nlohmann::json{{"fingerprint", fp}}.dump()});
     auto wrote = (*store)->Transact(ch);
-    if (!wrote.ok()) {
-      spdlog::error("{}", wrote.status().message());
+    Status done = wrote.status();
+    // No record before: the insert may meet a start recording its key at this moment (then
+    // nothing was forgotten); audited only when this record is the one written.
+    if (done.ok() && !*rec && wrote->at(0) < 0) {
+      done = FailedPrecondition(
+          "a start recorded an evidence key in this store at the same moment: nothing was "
+          "forgotten; run this again if that key is the lost one");
+    }
+    if (done.ok() && !*rec) {
+      done = (*store)->AppendAudit(CliActor(), "evidence_key.forgotten", payload).status();
+    }
+    if (!done.ok()) {
+      spdlog::error("{}", done.message());
       exit_code = 1;
       return;
     }

@@ -531,14 +531,18 @@ class DocLockPool {
   // with the thread's outermost one. One whose unlock failed is closed then, and its locks go
   // with it.
   void Unlock(PGconn* c, int64_t id) {
-    Conn conn(c);
-    const bool ok = conn.Run(fmt::format("SELECT pg_advisory_unlock({})", id)).ok();
     auto& mine = Mine();
     auto it = mine.find(this);
-    if (it == mine.end()) {  // given back on another thread: not how LockDoc is used
-      Give(c, false);
+    if (it == mine.end() || it->second.c != c) {
+      // Given back on another thread than the one that took it (not how LockDoc is used): the
+      // connection is the other thread's, which may be using it; left alone (the lock is held
+      // until that thread gives its last one back, or its process ends), and said.
+      spdlog::error("store: the lock on document {} was given back on another thread than took it",
+                    id);
       return;
     }
+    Conn conn(c);
+    const bool ok = conn.Run(fmt::format("SELECT pg_advisory_unlock({})", id)).ok();
     it->second.sound = it->second.sound && ok;
     if (--it->second.depth > 0) return;
     const bool keep = it->second.sound;

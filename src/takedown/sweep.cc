@@ -20,6 +20,10 @@ Result<store::BankRecord> Sweeper::BankFor(Category category) {
     }
     return bank;
   };
+  // The store knows the banks other processes made before this process's indexes do, and an
+  // entry is added by the bank's name, which the indexes must know: they read the change log
+  // first.
+  TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());
   TD_ASSIGN_OR_RETURN(auto bank, known());
   if (bank) return *bank;
   MutexLock l(&bank_mu_);
