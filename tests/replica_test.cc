@@ -116,6 +116,33 @@ TEST_F(ReplicaTest, AnEntryChangedAtOneReplicaBlocksOrNotAtTheOthersWithinASecon
   EXPECT_TRUE(a.svc->Following().following);
 }
 
+// A bank made at one replica takes entries at another at once, before that one has read the
+// change: two processes filing the first requests of a category at once gave "404 no bank named"
+// when the second looked the bank up in the store and then added an entry by its name.
+TEST_F(ReplicaTest, ABankMadeAtOneReplicaIsUsableByNameAtAnotherAtOnce) {
+  Replica a = Open(), b = Open();
+  ASSERT_TRUE(a.svc && b.svc);
+  for (int i = 0; i < 20; ++i) {
+    const std::string name = fmt::format("made-at-a-{}", i);
+    ASSERT_TRUE(a.svc->CreateBank({name, "ncii", 31, "block"}, "test").ok());
+    auto e = b.svc->AddEntry(name, {Pdq(RandomHash(rng_)), {}, "test", ""}, "test");
+    ASSERT_TRUE(e.ok()) << name << ": " << e.status().ToString();
+    auto listed = b.svc->FindEntries(name, {});
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    EXPECT_EQ(listed->size(), 1u);
+  }
+  auto missing = b.svc->AddEntry("never-made", {Pdq(RandomHash(rng_)), {}, "test", ""}, "test");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("never-made"), std::string::npos);
+  // The change, read later, adds nothing twice.
+  ASSERT_TRUE(b.svc->CatchUp().ok());
+  ASSERT_TRUE(a.svc->CatchUp().ok());
+  auto banks = b.svc->ListBanks();
+  ASSERT_TRUE(banks.ok());
+  EXPECT_EQ(banks->size(), 20u);
+  EXPECT_EQ(a.svc->EntryCounts(), b.svc->EntryCounts());
+}
+
 // A replica far behind (a list of more entries than one read of the change log takes, committed
 // at once by another process) reads the backlog page by page: every entry arrives, none twice.
 TEST_F(ReplicaTest, ABacklogLargerThanOneReadOfTheLogArrivesWhole) {

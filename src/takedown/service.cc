@@ -237,16 +237,20 @@ Status Service::NeedsBank() const {
       "bank changes to a process with store.role gate or all");
 }
 
+void Service::LearnBanks(std::vector<store::BankRecord> banks) {
+  for (auto& b : banks) {
+    if (banks_.count(b.id)) continue;
+    bank_by_name_[b.name] = b.id;
+    banks_[b.id] = std::move(b);
+  }
+}
+
 Status Service::Resync() {
   TD_RETURN_IF_ERROR(feed_->StartFeed());
   TD_ASSIGN_OR_RETURN(auto banks, store_->ListBanks());
   {
     WriterLock lock(&mu_);
-    for (auto& b : banks) {
-      if (banks_.count(b.id)) continue;
-      bank_by_name_[b.name] = b.id;
-      banks_[b.id] = std::move(b);
-    }
+    LearnBanks(std::move(banks));
   }
   if (bank_) {
     TD_RETURN_IF_ERROR(store_->ScanBankEntries(
@@ -346,10 +350,7 @@ Service::FollowStats Service::Following() const {
 Status Service::Load() {
   WriterLock lock(&mu_);  // no reader yet; the analysis sees the fields written under it
   TD_ASSIGN_OR_RETURN(auto banks, store_->ListBanks());
-  for (auto& b : banks) {
-    bank_by_name_[b.name] = b.id;
-    banks_[b.id] = std::move(b);
-  }
+  LearnBanks(std::move(banks));
   // Entry by entry, never all records at once (100M entries are tens of GB of records): only
   // the hashes the indexes are built from are gathered. A shard-only holder reads no entry (the
   // bank indexes stay empty).
@@ -535,6 +536,24 @@ Result<store::BankRecord> Service::CreateBank(const BankSpec& spec, const std::s
 
 Result<std::vector<store::BankRecord>> Service::ListBanks() { return store_->ListBanks(); }
 
+Result<int64_t> Service::BankIdOf(const std::string& name) {
+  {
+    ReaderLock lock(&mu_);
+    auto it = bank_by_name_.find(name);
+    if (it != bank_by_name_.end()) return it->second;
+  }
+  // Not known here yet: another process may have made it a moment ago, and its change may not have
+  // been read (the change log is read every few hundred ms, and a change committed behind a slower
+  // one waits for it). The store is the record: banks it holds that this process lacks are learnt
+  // from it, so a bank made at one replica can take entries at another at once.
+  TD_ASSIGN_OR_RETURN(auto banks, store_->ListBanks());
+  WriterLock lock(&mu_);
+  LearnBanks(std::move(banks));
+  auto it = bank_by_name_.find(name);
+  if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", name));
+  return it->second;
+}
+
 Result<Signals> Service::SignalsOf(const Signals& given, const std::vector<uint8_t>& media,
                                    bool bank_side) {
   if (media.empty()) {
@@ -646,13 +665,7 @@ std::vector<Service::ContentHit> Service::MatchContent(const Signals& s, int thr
 Result<store::BankEntryRecord> Service::AddEntry(const std::string& bank, const EntrySpec& spec,
                                                  const std::string& actor) {
   TD_RETURN_IF_ERROR(NeedsBank());
-  int64_t bank_id;
-  {
-    ReaderLock lock(&mu_);
-    auto it = bank_by_name_.find(bank);
-    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
-    bank_id = it->second;
-  }
+  TD_ASSIGN_OR_RETURN(const int64_t bank_id, BankIdOf(bank));
   TD_ASSIGN_OR_RETURN(Signals s, SignalsOf(spec.signals, spec.media, true));
   store::BankEntryRecord e{0,
                            bank_id,
@@ -688,13 +701,7 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
                                                      const std::string& request_id,
                                                      const std::string& actor) {
   TD_RETURN_IF_ERROR(NeedsBank());
-  int64_t bank_id;
-  {
-    ReaderLock lock(&mu_);
-    auto it = bank_by_name_.find(bank);
-    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
-    bank_id = it->second;
-  }
+  TD_ASSIGN_OR_RETURN(const int64_t bank_id, BankIdOf(bank));
   for (size_t i = 0; i < signals.size(); ++i) {
     const Signals& s = signals[i];
     if (!s.pdq && s.md5.empty() && s.sha256.empty() && !s.video)
@@ -763,13 +770,7 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
 }
 
 Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::string& bank) {
-  int64_t bank_id;
-  {
-    ReaderLock lock(&mu_);
-    auto it = bank_by_name_.find(bank);
-    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
-    bank_id = it->second;
-  }
+  TD_ASSIGN_OR_RETURN(const int64_t bank_id, BankIdOf(bank));
   // The bank's own entries, page by page (not every bank's at once).
   std::vector<store::BankEntryRecord> out;
   store::BankEntryQuery q;
@@ -788,12 +789,7 @@ Result<std::vector<store::BankEntryRecord>> Service::ExportEntries(const std::st
 
 Result<std::vector<store::BankEntryRecord>> Service::FindEntries(const std::string& bank,
                                                                  store::BankEntryQuery q) {
-  {
-    ReaderLock lock(&mu_);
-    auto it = bank_by_name_.find(bank);
-    if (it == bank_by_name_.end()) return NotFound(fmt::format("no bank named '{}'", bank));
-    q.bank_id = it->second;
-  }
+  TD_ASSIGN_OR_RETURN(q.bank_id, BankIdOf(bank));
   return store_->FindBankEntries(q);
 }
 

@@ -338,6 +338,11 @@ class Service {
   Service(store::Store* store, Env* env, ShardSet shards, bool bank);
   // Unavailable where this process holds no bank (the upload gate, entry changes).
   Status NeedsBank() const;
+  // A bank's id by its name, from the store when another process made it and this one has not read
+  // that change yet; NotFound when the store has none.
+  Result<int64_t> BankIdOf(const std::string& name) TD_EXCLUDES(mu_);
+  // Adds the banks this process does not know yet (by id) to its maps.
+  void LearnBanks(std::vector<store::BankRecord> banks) TD_REQUIRES(mu_);
   Status Load();
   // The follower (Follow, CatchUp): a read of the change log and what it applies, one at a time.
   void Follow() TD_EXCLUDES(follow_mu_, mu_);

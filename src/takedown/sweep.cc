@@ -20,16 +20,13 @@ Result<store::BankRecord> Sweeper::BankFor(Category category) {
     }
     return bank;
   };
-  // The store knows the banks other processes made before this process's indexes do, and an
-  // entry is added by the bank's name, which the indexes must know: they read the change log
-  // first.
-  TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());
+  // The store's banks, which include those other processes made a moment ago (an entry is then
+  // added by the bank's name, which Service::BankIdOf also looks up in the store).
   TD_ASSIGN_OR_RETURN(auto bank, known());
   if (bank) return *bank;
   MutexLock l(&bank_mu_);
   TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kCategoryBankLock));
-  TD_RETURN_IF_ERROR(ctx_->svc->CatchUp());  // the banks other processes made until now
-  TD_ASSIGN_OR_RETURN(bank, known());
+  TD_ASSIGN_OR_RETURN(bank, known());  // one another process made while this one waited
   if (bank) return *bank;
   // None yet: one is made, blocking at upload (under another name when the category's name is
   // taken by a bank of another category).
