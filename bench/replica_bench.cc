@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -21,6 +22,7 @@
 #include "store/store.h"
 #include "takedown/service.h"
 #include "takedown/shards.h"
+#include "takedown/workflow.h"
 
 namespace takedown::bench {
 namespace {
@@ -230,6 +232,115 @@ const Register kReplicas("replicas",
                          "(--store-url URL --replicas N --entries E [--bank B]; "
                          "scripts/bench-replicas.sh)",
                          RunReplicas);
+
+// workflows: what the document locks of store.workflow shared cost (issue 21 item 3). R requests
+// are filed, each naming a picture recorded as 2 copies, and waiting for a reviewer; then they
+// are decided (each decision sweeps: bank entry, removals, audit) by 2 threads, first through one
+// workflow alone on the store (lease: its mutexes only), then through two workflows sharing it
+// (shared: every decision also takes a PostgreSQL advisory lock, and the bank's and the
+// uploaders' whole-kind locks where it needs them), each thread at its own. Prints decisions a
+// second and p50/p99 of one decision for each.
+int RunWorkflows(const Options& o) {
+  std::string url;
+  size_t requests = 200;
+  for (size_t i = 0; i + 1 < o.rest.size(); ++i) {
+    if (o.rest[i] == "--store-url") url = o.rest[i + 1];
+    if (o.rest[i] == "--requests") requests = std::stoull(o.rest[i + 1]);
+  }
+  if (url.empty() || requests == 0) {
+    std::fprintf(stderr, "workflows: needs --store-url URL (scripts/bench-replicas.sh)\n");
+    return 2;
+  }
+  std::mt19937_64 rng(2026);
+  // Twice each, alternately: the first round also makes the category's bank and warms the
+  // database's caches.
+  int round = 0;
+  for (const bool shared : {false, true, false, true}) {
+    ++round;
+    std::vector<Replica> reps;
+    for (int i = 0; i < 2; ++i) {
+      auto r = OpenReplica(url);
+      if (!r.ok()) {
+        std::fprintf(stderr, "workflows: %s\n", r.status().ToString().c_str());
+        return 1;
+      }
+      reps.push_back(std::move(r).value());
+    }
+    service::WorkflowOptions wo;
+    wo.retry_base_ms = 600'000;  // removals stay queued: the bench measures decisions
+    wo.shared = shared;
+    std::vector<std::unique_ptr<service::Workflow>> wfs;
+    for (size_t i = 0; i < (shared ? 2u : 1u); ++i) {
+      wfs.push_back(
+          std::make_unique<service::Workflow>(reps[i].svc.get(), reps[i].store.get(), nullptr, wo));
+    }
+    auto analyst = reps[0].svc->CreateKey(service::Role::kRequester, "bench-analyst", "bench");
+    auto reviewer = reps[0].svc->CreateKey(service::Role::kReviewer, "bench-reviewer", "bench");
+    if (!analyst.ok() || !reviewer.ok()) return 1;
+    const service::Principal from{analyst->first, service::Role::kRequester, "bench-analyst"};
+    const service::Principal rev{reviewer->first, service::Role::kReviewer, "bench-reviewer"};
+    std::vector<int64_t> ids;
+    for (size_t i = 0; i < requests; ++i) {
+      const hash::Hash256 h = RandomPdq(rng);
+      for (int k = 0; k < 2; ++k) {
+        service::Signals s;
+        s.pdq = h;
+        s.quality = 100;
+        auto c = reps[0].svc->Check(
+            {fmt::format("wf-bench-{}-{}-{}", round, i, k), fmt::format("chat-{}", k), "u", s, {}},
+            "bench");
+        if (!c.ok()) return 1;
+      }
+      nlohmann::json notice = {
+          {"category", "ncii"},
+          {"explanation", "an intimate image shared without consent"},
+          {"notifier", {{"name", "Analyst Kim"}, {"email", "kim@hotline.example"}}},
+          {"accuracy_statement", true},
+          {"evidence", nlohmann::json::array({{{"pdq", h.ToHex()}, {"quality", 100}}})}};
+      auto made = wfs[0]->CreateRequest(from, notice);
+      if (!made.ok()) {
+        std::fprintf(stderr, "workflows: %s\n", made.status().ToString().c_str());
+        return 1;
+      }
+      ids.push_back((*made)["id"].get<int64_t>());
+    }
+    for (auto& r : reps) (void)r.svc->CatchUp();
+    std::vector<std::vector<double>> ms(2);
+    std::atomic<int> failed{0};
+    const auto t0 = Clock::now();
+    std::vector<std::thread> deciders;
+    for (size_t t = 0; t < 2; ++t) {
+      deciders.emplace_back([&, t] {
+        service::Workflow& wf = *wfs[shared ? t : 0];
+        for (size_t i = t; i < ids.size(); i += 2) {
+          const auto d0 = Clock::now();
+          if (!wf.Decide(rev, ids[i], true, "the reported picture, shared without consent").ok())
+            ++failed;
+          ms[t].push_back(Seconds(d0, Clock::now()) * 1000);
+        }
+      });
+    }
+    for (auto& t : deciders) t.join();
+    const double took = Seconds(t0, Clock::now());
+    std::vector<double> all = ms[0];
+    all.insert(all.end(), ms[1].begin(), ms[1].end());
+    std::printf(
+        "round %d, %s: %zu decisions (each sweeping 2 copies) by 2 threads through %zu "
+        "workflow(s): %.0f a second, p50 %.1f ms, p99 %.1f ms, %d failed\n",
+        round, shared ? "shared (advisory locks)" : "lease (one workflow, no store locks)",
+        ids.size(), wfs.size(), static_cast<double>(ids.size()) / took, Percentile(all, 0.50),
+        Percentile(all, 0.99), failed.load());
+    if (failed.load() > 0) return 1;
+  }
+  return 0;
+}
+
+const Register kWorkflows("workflows",
+                          "decisions a second through one workflow (lease) and two sharing the "
+                          "store (shared, with PostgreSQL advisory locks) "
+                          "(--store-url URL [--requests R]; scripts/bench-replicas.sh "
+                          "WORKFLOWS=R)",
+                          RunWorkflows);
 
 // shards: issue 21's sweep over a content index split between processes. `shards-seed` records
 // N content items (random PDQs) and, for each of R reported pictures, 4 copies a few bits off;

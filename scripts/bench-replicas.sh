@@ -7,12 +7,16 @@
 # other one blocks it (on the bank of N). Last, with BANK=N, starts one `takedown serve --store.role
 # gate` on that database and prints its start time and resident memory (one replica's, with the
 # bank), and one `--store.role shard` holder's (no bank).
-#   scripts/bench-replicas.sh [REPLICAS=3] [ENTRIES=200] [BANK=0] [DIR=build/bench-replicas]
-#                             [BIN=build/takedown] [BENCH=build/bench/takedown-bench]
+# With WORKFLOWS=R, first prints what store.workflow shared's document locks cost: R requests
+# decided (and swept) through one workflow alone, then through two sharing the store.
+#   scripts/bench-replicas.sh [REPLICAS=3] [ENTRIES=200] [BANK=0] [WORKFLOWS=0]
+#                             [DIR=build/bench-replicas] [BIN=build/takedown]
+#                             [BENCH=build/bench/takedown-bench]
 set -eu
 cd "$(dirname "$0")/.."
 for kv in "$@"; do export "${kv?}"; done
-REPLICAS=${REPLICAS:-3} ENTRIES=${ENTRIES:-200} BANK=${BANK:-0} DIR=${DIR:-build/bench-replicas}
+REPLICAS=${REPLICAS:-3} ENTRIES=${ENTRIES:-200} BANK=${BANK:-0} WORKFLOWS=${WORKFLOWS:-0}
+DIR=${DIR:-build/bench-replicas}
 BENCH=${BENCH:-build/bench/takedown-bench} BIN=${BIN:-build/takedown}
 if [ ! -x "$BENCH" ] || [ ! -x "$BIN" ]; then echo "bench-replicas: build first: scripts/build.sh release" >&2; exit 2; fi
 pgbin=/usr/lib/postgresql/15/bin
@@ -30,6 +34,7 @@ gate_pids=""
 trap 'stop_gates; pg_ctl -m fast stop || true' EXIT
 psql "host=$sock user=takedown dbname=postgres" -qc "CREATE DATABASE takedown"
 url="host=$sock user=takedown dbname=takedown"
+[ "$WORKFLOWS" -eq 0 ] || "$BENCH" workflows --store-url "$url" --requests "$WORKFLOWS"
 "$BENCH" replicas --store-url "$url" --replicas "$REPLICAS" --entries "$ENTRIES" --bank "$BANK"
 [ "$BANK" -gt 0 ] || exit 0
 # One replica as a process of its own: its start and its memory with the bank.

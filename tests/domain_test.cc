@@ -615,6 +615,16 @@ TEST_F(FakeClockWorkflow, ClearLooksNeedAReasonAndAreBoundedPerReviewerAndHour) 
   }
   EXPECT_EQ(refused, 1);
   EXPECT_EQ(revealed, 4);
+  // The budget is kept in the store: a restart (or another process on the same store) does not
+  // give a fresh hour.
+  Open(o);
+  EXPECT_EQ(wf_->Preview(rev, id, 0, true, "after a restart").status().code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_EQ(wf_->Preview(other, id, 0, true, "after a restart")->reveals_left, 0);
+  // Reveals older than an hour are deleted from the store.
+  env_.AdvanceMs(61 * 60'000);
+  EXPECT_EQ(wf_->Preview(rev, id, 0, true, "a new hour")->reveals_left, 1);
+  EXPECT_EQ(store_->FindDocs({.kind = "evidence_reveal"})->size(), 1u);
 }
 
 // Issue 18: a video is looked at as keyframes spread over its length (never played), each blurred

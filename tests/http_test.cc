@@ -1946,40 +1946,50 @@ TEST_F(HttpTest, ConsoleSessionsStandForTheKeyWithCsrfAndAreAudited) {
   EXPECT_EQ(kinds["console.sign_in_failed"], 10);
 }
 
-TEST(Sessions, EndIdleOrPastTheirTimeAndAreBoundedPerKey) {
+// The same rules for sessions in memory and in a store (where several processes share them).
+void SessionsEndIdleOrPastTheirTimeAndAreBoundedPerKey(bool in_store) {
   FakeEnv env;
   SessionOptions o;
   o.idle_ms = 1000;
   o.absolute_ms = 5000;
   o.max_per_key = 2;
-  Sessions sessions(o, &env);
-  const auto a = sessions.Create("hash-1", 1);
+  auto store = store::OpenMemoryStore(&env);
+  Sessions sessions(o, &env, in_store ? store.get() : nullptr);
+  auto live = [&](const std::string& token) {
+    auto u = sessions.Use(token);
+    EXPECT_TRUE(u.ok()) << u.status().ToString();
+    return u.ok() && u->has_value();
+  };
+  const auto a = sessions.Create("hash-1", 1).value();
   EXPECT_EQ(a.token.size(), 64u);
   EXPECT_NE(a.token, a.session.csrf);
   for (int i = 0; i < 5; ++i) {  // used within the idle time: lives until its absolute end
     env.AdvanceMs(900);
-    ASSERT_TRUE(sessions.Use(a.token).has_value()) << i;
+    ASSERT_TRUE(live(a.token)) << i;
   }
   env.AdvanceMs(600);  // 5,100 ms after sign-in
-  EXPECT_FALSE(sessions.Use(a.token).has_value());
-  const auto b = sessions.Create("hash-1", 1);
+  EXPECT_FALSE(live(a.token));
+  const auto b = sessions.Create("hash-1", 1).value();
   env.AdvanceMs(1001);
-  EXPECT_FALSE(sessions.Use(b.token).has_value()) << "idle too long";
+  EXPECT_FALSE(live(b.token)) << "idle too long";
   // At most two per key: a third ends the oldest.
-  const auto c1 = sessions.Create("hash-1", 1);
+  const auto c1 = sessions.Create("hash-1", 1).value();
   env.AdvanceMs(1);
-  const auto c2 = sessions.Create("hash-1", 1);
+  const auto c2 = sessions.Create("hash-1", 1).value();
   env.AdvanceMs(1);
-  const auto c3 = sessions.Create("hash-1", 1);
-  const auto other = sessions.Create("hash-2", 2);
-  EXPECT_FALSE(sessions.Use(c1.token).has_value());
-  EXPECT_TRUE(sessions.Use(c2.token).has_value());
-  EXPECT_TRUE(sessions.Use(c3.token).has_value());
-  EXPECT_TRUE(sessions.Use(other.token).has_value());
-  EXPECT_EQ(sessions.Count(), 3u);
-  EXPECT_TRUE(sessions.End(c2.token));
-  EXPECT_FALSE(sessions.End(c2.token));
-  EXPECT_FALSE(sessions.Use("short").has_value());
+  const auto c3 = sessions.Create("hash-1", 1).value();
+  const auto other = sessions.Create("hash-2", 2).value();
+  EXPECT_FALSE(live(c1.token));
+  EXPECT_TRUE(live(c2.token));
+  EXPECT_TRUE(live(c3.token));
+  EXPECT_TRUE(live(other.token));
+  EXPECT_EQ(sessions.Count().value(), 3u);
+  EXPECT_TRUE(sessions.End(c2.token).value());
+  EXPECT_FALSE(sessions.End(c2.token).value());
+  EXPECT_FALSE(live(c2.token));
+  EXPECT_FALSE(live("short"));
+  EXPECT_FALSE(live(std::string(64, 'a'))) << "an unknown token";
+  EXPECT_EQ(sessions.Count().value(), 2u);
   // Failed sign-ins: 10 a minute per address.
   for (int i = 0; i < 10; ++i) {
     EXPECT_TRUE(sessions.Allowed("10.0.0.1"));
@@ -1989,6 +1999,25 @@ TEST(Sessions, EndIdleOrPastTheirTimeAndAreBoundedPerKey) {
   EXPECT_TRUE(sessions.Allowed("10.0.0.2"));
   env.AdvanceMs(60'000);
   EXPECT_TRUE(sessions.Allowed("10.0.0.1"));
+  // A key's cap ends its sessions past their time first, never one in use because it is older.
+  const auto k1 = sessions.Create("hash-9", 9).value();
+  env.AdvanceMs(100);
+  const auto k2 = sessions.Create("hash-9", 9).value();
+  env.AdvanceMs(500);
+  EXPECT_TRUE(live(k1.token));
+  env.AdvanceMs(600);  // k2 unused for 1,100 ms: past its idle time; k1 used 600 ms ago
+  const auto k3 = sessions.Create("hash-9", 9).value();
+  EXPECT_TRUE(live(k1.token)) << "the key's oldest session, in use, was ended";
+  EXPECT_TRUE(live(k3.token));
+  EXPECT_FALSE(live(k2.token));
+  // Nothing of the sessions in memory reached the store.
+  if (!in_store) {
+    EXPECT_TRUE(store->FindDocs({.kind = kSessionDoc})->empty());
+  }
+}
+
+TEST(Sessions, EndIdleOrPastTheirTimeAndAreBoundedPerKey) {
+  SessionsEndIdleOrPastTheirTimeAndAreBoundedPerKey(false);
   // Cookies and secrets.
   EXPECT_EQ(CookieValue("a=1; takedown_session=xyz; b=2", "takedown_session"), "xyz");
   EXPECT_EQ(CookieValue("xtakedown_session=1", "takedown_session"), "");
@@ -1996,6 +2025,62 @@ TEST(Sessions, EndIdleOrPastTheirTimeAndAreBoundedPerKey) {
   EXPECT_TRUE(Sessions::SameSecret("abc", "abc"));
   EXPECT_FALSE(Sessions::SameSecret("abc", "abd"));
   EXPECT_FALSE(Sessions::SameSecret("", ""));
+}
+
+TEST(Sessions, KeptInAStoreTheyFollowTheRulesAndEndedOnesAreDeletedInTime) {
+  SessionsEndIdleOrPastTheirTimeAndAreBoundedPerKey(true);
+}
+
+// Two processes on one store (PostgreSQL in production): a session made at one is used and
+// ended at the other, failed sign-ins count once for both, and the sessions' count is shared.
+TEST(Sessions, InAStoreEveryProcessKnowsEverySession) {
+  FakeEnv env;
+  auto store = store::OpenMemoryStore(&env);
+  SessionOptions o;
+  o.max_sessions = 3;
+  Sessions a(o, &env, store.get()), b(o, &env, store.get());
+  const auto s = a.Create("hash-1", 1).value();
+  auto at_b = b.Use(s.token);
+  ASSERT_TRUE(at_b.ok() && at_b->has_value()) << "made at A, unknown at B";
+  EXPECT_EQ((*at_b)->csrf, s.session.csrf);
+  EXPECT_EQ((*at_b)->key_hash, "hash-1");
+  EXPECT_EQ(b.Count().value(), 1u);
+  EXPECT_TRUE(b.End(s.token).value());
+  EXPECT_FALSE(a.Use(s.token)->has_value()) << "signed out at B, still in at A";
+  // max_sessions in all: the least recently used ends first, whichever process made it.
+  const auto s1 = a.Create("hash-1", 1).value();
+  env.AdvanceMs(61'000);  // past idle/30: a use moves the idle expiry in the store
+  const auto s2 = b.Create("hash-2", 2).value();
+  env.AdvanceMs(61'000);  // past idle/30: a use moves the idle expiry in the store
+  const auto s3 = a.Create("hash-3", 3).value();
+  env.AdvanceMs(61'000);  // past idle/30: a use moves the idle expiry in the store
+  ASSERT_TRUE(b.Use(s1.token)->has_value());  // s1 used again: s2 is now the least recent
+  const auto s4 = b.Create("hash-4", 4).value();
+  EXPECT_EQ(a.Count().value(), 3u);
+  EXPECT_FALSE(a.Use(s2.token)->has_value());
+  EXPECT_TRUE(a.Use(s1.token)->has_value());
+  EXPECT_TRUE(a.Use(s4.token)->has_value());
+  // Failures from one address at either process count against one budget.
+  for (int i = 0; i < 10; ++i) (i % 2 ? a : b).Failed("10.0.0.9");
+  EXPECT_FALSE(a.Allowed("10.0.0.9"));
+  EXPECT_FALSE(b.Allowed("10.0.0.9"));
+  // The store keeps only what can still matter: a session made past its absolute time ago is
+  // deleted when the next session is made, a failure older than a minute at the next failure.
+  env.AdvanceMs(o.absolute_ms + 1);
+  (void)a.Create("hash-5", 5).value();
+  EXPECT_EQ(store->FindDocs({.kind = kSessionDoc})->size(), 1u);
+  a.Failed("10.0.0.10");
+  EXPECT_EQ(store->FindDocs({.kind = kSignInFailureDoc})->size(), 1u);
+  // One key signs in at most 200 times an hour (each session is kept until its absolute end).
+  SessionOptions many;
+  many.max_per_key = 1;
+  Sessions c(many, &env, store.get());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(c.Create("hash-6", 6).ok()) << i;
+  auto over = c.Create("hash-6", 6);
+  EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(c.Create("hash-7", 7).ok()) << "another key is not held back";
+  env.AdvanceMs(3'600'000);
+  EXPECT_TRUE(c.Create("hash-6", 6).ok()) << "an hour later";
 }
 
 TEST_F(HttpTest, MetricsAreValidPrometheusText) {

@@ -448,6 +448,23 @@ TEST_F(PostgresStoreTest, ADocumentsLockIsOneProcesssAtATimeAndFreedWhenItsHolde
   auto other = b->LockDoc(8);
   ASSERT_TRUE(other.ok()) << "another document's lock is free";
   other->reset();
+  // A scan's try passes over a held document at once, takes a free one, and leaves no lock
+  // behind when it passes.
+  for (int i = 0; i < 40; ++i) {  // more tries than the pool has connections: each goes back
+    auto busy = b->TryLockDoc(7);
+    ASSERT_TRUE(busy.ok()) << busy.status().ToString();
+    EXPECT_FALSE(busy->has_value()) << "B took document 7 while A held it";
+  }
+  auto free_one = b->TryLockDoc(9);
+  ASSERT_TRUE(free_one.ok() && free_one->has_value() && **free_one != nullptr);
+  auto blocked = a->TryLockDoc(9);
+  ASSERT_TRUE(blocked.ok());
+  EXPECT_FALSE(blocked->has_value()) << "A took document 9 while B held it";
+  free_one->reset();
+  auto freed = a->TryLockDoc(9);
+  ASSERT_TRUE(freed.ok());
+  EXPECT_TRUE(freed->has_value()) << "document 9 free again";
+  freed->reset();
 
   std::atomic<bool> got{false};
   std::thread waiter([&] {

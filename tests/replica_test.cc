@@ -143,6 +143,31 @@ TEST_F(ReplicaTest, ABankMadeAtOneReplicaIsUsableByNameAtAnotherAtOnce) {
   EXPECT_EQ(a.svc->EntryCounts(), b.svc->EntryCounts());
 }
 
+// Two replicas importing the same hash list at the same moment add each entry once (an import
+// holds the store's import lock while it checks what the bank holds and adds the rest).
+TEST_F(ReplicaTest, TheSameListImportedAtTwoReplicasAtOnceIsAddedOnce) {
+  Replica a = Open(), b = Open();
+  ASSERT_TRUE(a.svc && b.svc);
+  ASSERT_TRUE(a.svc->CreateBank({"list", "ncii", 31, "block"}, "test").ok());
+  std::vector<Signals> list;
+  for (int i = 0; i < 2000; ++i) list.push_back(Pdq(RandomHash(rng_)));
+  for (int round = 0; round < 3; ++round) {
+    Result<Service::ImportResult> at_b = Internal("not run");
+    std::thread t([&] { at_b = b.svc->ImportEntries("list", list, "list", "", "test"); });
+    auto at_a = a.svc->ImportEntries("list", list, "list", "", "test");
+    t.join();
+    ASSERT_TRUE(at_a.ok()) << at_a.status().ToString();
+    ASSERT_TRUE(at_b.ok()) << at_b.status().ToString();
+  }
+  int64_t stored = 0;
+  store::BankEntryQuery q;
+  q.limit = 10000;
+  ASSERT_TRUE(a.svc->CatchUp().ok());
+  q.bank_id = a.svc->ListBanks()->front().id;
+  stored = static_cast<int64_t>(a.store->FindBankEntries(q)->size());
+  EXPECT_EQ(stored, 2000) << "entries stored twice";
+}
+
 // A replica far behind (a list of more entries than one read of the change log takes, committed
 // at once by another process) reads the backlog page by page: every entry arrives, none twice.
 TEST_F(ReplicaTest, ABacklogLargerThanOneReadOfTheLogArrivesWhole) {
@@ -535,6 +560,39 @@ TEST_F(ReplicaTest, ADecisionAtOneProcessAndAResumeAtAnotherSweepEachRequestOnce
   EXPECT_EQ(removed, std::multiset<std::string>(copies.begin(), copies.end()))
       << "one removal per copy";
   EXPECT_TRUE(store::VerifyAuditChain(*a.store).ok());
+}
+
+// A scan (Resume, TakeUpStranded, the confirmation pass) passes over a request another process
+// holds instead of waiting for it: LockTable::TryLock, at once, and the others are taken.
+TEST_F(ReplicaTest, AScanPassesOverWhatAnotherProcessHoldsAtOnce) {
+  Replica a = Open(), b = Open();
+  ASSERT_TRUE(a.store && b.store);
+  LockTable at_b(b.store.get());
+  auto held_at_a = a.store->LockDoc(5);
+  ASSERT_TRUE(held_at_a.ok()) << held_at_a.status().ToString();
+  const auto t0 = Clock::now();
+  auto busy = at_b.TryLock(5);
+  ASSERT_TRUE(busy.ok()) << busy.status().ToString();
+  EXPECT_FALSE(busy->has_value()) << "B took request 5 while A held it";
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2)) << "the try waited";
+  {
+    auto other = at_b.TryLock(6);
+    ASSERT_TRUE(other.ok());
+    EXPECT_TRUE(other->has_value()) << "request 6 is free";
+    // Held: A's try on 6 passes over it, and B's own mutex for 5 was given back (6 % 64 != 5).
+    LockTable at_a(a.store.get());
+    auto from_a = at_a.TryLock(6);
+    ASSERT_TRUE(from_a.ok());
+    EXPECT_FALSE(from_a->has_value());
+  }
+  held_at_a->reset();
+  auto now_free = at_b.TryLock(5);
+  ASSERT_TRUE(now_free.ok());
+  EXPECT_TRUE(now_free->has_value()) << "given back by A: B takes it";
+  // Without a store (one process runs the workflow) a try always takes the id.
+  LockTable alone(nullptr);
+  auto mine = alone.TryLock(5);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
 }
 
 // PostgreSQL restarted (as a crash: no checkpoint) while trusted requests are filed and swept: a

@@ -1094,6 +1094,24 @@ TEST_F(ServeTest, OnPostgresTwoSharedWorkflowsDeliverEachRemovalOnceAndSurviveAK
     EXPECT_EQ(json::parse(c.Get("/readyz")->body).value("workflow", ""), "running");
   }
   httplib::Client ca("127.0.0.1", a->port()), cb("127.0.0.1", b.port());
+  // A console session made at A is known at B (kept in the database: no sticky sessions), and
+  // signing out at B ends it at A.
+  {
+    auto in = ca.Post("/console/session", Auth(admin), "", "application/json");
+    ASSERT_TRUE(in);
+    ASSERT_EQ(in->status, 201) << in->body;
+    const std::string set = in->get_header_value("Set-Cookie");
+    const httplib::Headers cookie = {{"Cookie", set.substr(0, set.find(';'))}};
+    auto at_b = cb.Get("/console/session", cookie);
+    ASSERT_TRUE(at_b);
+    EXPECT_EQ(at_b->status, 200) << at_b->body;
+    EXPECT_EQ(json::parse(at_b->body).value("csrf_token", ""),
+              json::parse(in->body).value("csrf_token", ""));
+    httplib::Headers out = cookie;
+    out.emplace("X-CSRF-Token", json::parse(in->body).value("csrf_token", ""));
+    ASSERT_EQ(cb.Delete("/console/session", out)->status, 200);
+    EXPECT_EQ(ca.Get("/console/session", cookie)->status, 401) << "signed out at B, still in at A";
+  }
   const json me = json::parse(ca.Get("/v1/whoami", Auth(requester))->body);
   ASSERT_EQ(ca.Post(fmt::format("/v1/requesters/{}", me["key_id"].get<int64_t>()), Auth(admin),
                     R"({"source_type":"authority_order","trusted":true})", "application/json")

@@ -454,6 +454,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   MetricsRegistry metrics;  // one registry behind /metrics: the edge, the workflow, the email line
   http::ServerDeps deps(store->get());
   deps.metrics = &metrics;
+  // On PostgreSQL several processes may serve the console (shared workflows, a standby taking
+  // over): its sessions and failed sign-ins live in the store, so none needs sticky sessions.
+  if (postgres) deps.sessions = store->get();
   if (shard_only) {
     deps.no_workflow =
         "this process holds content shards for sweeps only (store.role shard): send uploads to a "

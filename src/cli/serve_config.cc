@@ -150,8 +150,9 @@ const std::vector<Binding>& Bindings() {
         "holds the workflow lease and runs the workflow and the email line; the others stand by "
         "as upload gates and take over when it stops) or shared (every one runs them at once: "
         "deliveries and statements are claimed, each request, appeal, hold and disclosure is "
-        "locked while it changes, the mailboxes are read by one process at a time; the console's "
-        "sign-ins and the reveal budget stay per process, so send a console user to one process)"},
+        "locked while it changes, the mailboxes are read by one process at a time; console "
+        "sessions and the reviewers' reveal budgets are kept in the database, so a console user "
+        "may reach any process)"},
        [](ServeConfig& c, const std::string& v) {
          if (v != "lease" && v != "shared") {
            return InvalidArgument(

@@ -76,7 +76,18 @@ void Server::Impl::InstallConsoleRoutes() {
       }
       return;
     }
-    auto issued = sessions->Create(service::KeyHash(KeyOf(c.req)), who->key_id);
+    auto made = sessions->Create(service::KeyHash(KeyOf(c.req)), who->key_id);
+    if (!made.ok() && made.status().code() == StatusCode::kResourceExhausted) {
+      sign_ins_throttled->Inc();
+      c.res.set_header("Retry-After", "600");
+      return SendError(c.res, 429, "too_many_requests", made.status().message());
+    }
+    if (!made.ok()) {
+      spdlog::error("console: storing a session: {}", made.status().message());
+      return SendError(c.res, 503, "unavailable",
+                       "the session could not be stored (the store did not answer): try again");
+    }
+    const Sessions::Issued& issued = *made;
     sign_ins_ok->Inc();
     AuditEdge(who->actor(), "console.signed_in", {{"client", client}});
     c.res.headers.emplace_back("Set-Cookie",
@@ -90,15 +101,20 @@ void Server::Impl::InstallConsoleRoutes() {
   Route("GET", "/console/session", people, [this](Ctx& c) {
     c.res.set_header("Cache-Control", "no-store");
     const std::string token = CookieValue(c.req.get_header_value("Cookie"), kSessionCookie);
-    auto s = KeyOf(c.req).empty() && !token.empty() ? sessions->Use(token) : std::nullopt;
-    if (!s) {  // an API key: who it is, and no session
+    Result<std::optional<Sessions::Session>> s = std::optional<Sessions::Session>();
+    if (KeyOf(c.req).empty() && !token.empty()) s = sessions->Use(token);
+    if (!s.ok()) {
+      return SendError(c.res, 503, "unavailable",
+                       "console sessions cannot be read now (the store did not answer): try again");
+    }
+    if (!*s) {  // an API key: who it is, and no session
       SendJson(c.res, {{"via", "key"},
                        {"key_id", c.who.key_id},
                        {"name", c.who.name},
                        {"role", service::RoleName(c.who.role)}});
       return;
     }
-    SendJson(c.res, SessionView(c.who, *s, sessions->options()));
+    SendJson(c.res, SessionView(c.who, **s, sessions->options()));
   });
 
   Route("DELETE", "/console/session", people, [this](Ctx& c) {
@@ -109,7 +125,12 @@ void Server::Impl::InstallConsoleRoutes() {
                 "sign out of");
       return;
     }
-    sessions->End(token);
+    if (auto ended = sessions->End(token); !ended.ok()) {
+      spdlog::error("console: ending a session: {}", ended.status().message());
+      return SendError(c.res, 503, "unavailable",
+                       "the session could not be ended now (the store did not answer): try "
+                       "again");
+    }
     AuditEdge(c.who.actor(), "console.signed_out", {{"client", c.req.remote_addr}});
     c.res.headers.emplace_back("Set-Cookie",
                                SessionCookie("", 0, front != nullptr && front->tls()));

@@ -157,10 +157,17 @@ Result<service::Principal> Server::Impl::Authorize(const HttpRequest& req,
     }
   } else {
     // A console session: live, its key not revoked since, and for a change its CSRF token.
-    auto session = sessions->Use(token);
+    auto used = sessions->Use(token);
+    if (!used.ok()) {
+      spdlog::error("console: reading a session: {}", used.status().message());
+      SendError(*refusal, 503, "unavailable",
+                "console sessions cannot be read now (the store did not answer): try again");
+      return used.status();
+    }
+    const std::optional<Sessions::Session>& session = *used;
     if (session) p = S()->AuthenticateHash(session->key_hash);
     if (!session || !p.ok()) {
-      if (session) sessions->End(token);
+      if (session) (void)sessions->End(token);
       unauthenticated->Inc();
       SendError(*refusal, 401, "unauthenticated",
                 session ? "the session's API key was revoked: sign in again"
@@ -347,7 +354,7 @@ Server::Server(service::Service* service, ServerConfig config, ServerDeps deps)
   SessionOptions so;
   so.idle_ms = int64_t{std::max(1, config.session_idle_s)} * 1000;
   so.absolute_ms = int64_t{std::max(1, config.session_max_s)} * 1000;
-  impl_->sessions = std::make_unique<Sessions>(so, Env::Default());
+  impl_->sessions = std::make_unique<Sessions>(so, Env::Default(), impl_->deps.sessions);
   impl_->RegisterMetrics();
   impl_->access_log = spdlog::get("access");
   impl_->Install();

@@ -54,6 +54,9 @@ struct ServerDeps {
   std::function<Result<nlohmann::json>(const std::string& status, int64_t after_id, int64_t limit)>
       mail_messages;
   MetricsRegistry* metrics = nullptr;  // a private one when null
+  // Where console sessions live (http/sessions.h): null for this process's memory; the store
+  // where several processes serve the console on one store (PostgreSQL).
+  store::DocumentStore* sessions = nullptr;
   // Why the workflow's routes answer 503 in a process that never runs it (a gate replica);
   // "" while it is starting.
   std::string no_workflow;

@@ -225,10 +225,12 @@ struct Server::Impl {
         metrics->Counter("takedown_console_sign_ins_total", sign_in_help, {{"result", "refused"}});
     sign_ins_throttled = metrics->Counter("takedown_console_sign_ins_total", sign_in_help,
                                           {{"result", "throttled"}});
-    metrics->Callback(
-        "takedown_console_sessions", "Console sessions signed in now.", "gauge", [this] {
-          return Samples{{{}, sessions ? static_cast<double>(sessions->Count()) : 0.0}};
-        });
+    metrics->Callback("takedown_console_sessions", "Console sessions signed in now.", "gauge",
+                      [this] {
+                        if (!sessions) return Samples{{{}, 0.0}};
+                        auto n = sessions->Count();
+                        return n.ok() ? Samples{{{}, static_cast<double>(*n)}} : Samples{};
+                      });
     auto stat = [this](uint64_t service::ServiceStats::*field) {
       return [this, field] {
         service::Service* svc = S();

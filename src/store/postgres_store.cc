@@ -393,6 +393,12 @@ class DocLockPool {
   DocLockPool& operator=(const DocLockPool&) = delete;
 
   Result<std::unique_ptr<DocumentStore::DocLock>> Lock(int64_t id) {
+    TD_ASSIGN_OR_RETURN(auto held, Lock(id, /*wait=*/true));
+    if (!held) return Internal(fmt::format("document {}: a waiting lock came back untaken", id));
+    return std::move(*held);
+  }
+  // wait false: nullopt at once when another process holds it.
+  Result<std::optional<std::unique_ptr<DocumentStore::DocLock>>> Lock(int64_t id, bool wait) {
     auto& mine = Mine();
     const auto it = mine.find(this);
     const bool nested = it != mine.end();
@@ -402,17 +408,23 @@ class DocLockPool {
     } else {
       TD_ASSIGN_OR_RETURN(c, Take());
     }
-    const std::string sql = fmt::format("SELECT pg_advisory_lock({})", id);
+    const std::string sql = wait ? fmt::format("SELECT pg_advisory_lock({})", id)
+                                 : fmt::format("SELECT pg_try_advisory_lock({})", id);
     for (int attempt = 0;; ++attempt) {
       Conn conn(c);
       auto r = conn.Run(sql);
+      if (r.ok() && !wait && !r->Bool(0, 0)) {  // another process holds it
+        if (!nested) Give(c, true);
+        return std::optional<std::unique_ptr<DocumentStore::DocLock>>();
+      }
       if (r.ok()) {
         if (nested) {
           ++it->second.depth;
         } else {
           mine[this] = {c, 1, true};
         }
-        return std::unique_ptr<DocumentStore::DocLock>(new Held(this, c, id));
+        return std::optional<std::unique_ptr<DocumentStore::DocLock>>(
+            std::unique_ptr<DocumentStore::DocLock>(new Held(this, c, id)));
       }
       // A fresh connection lost before its first lock is reset once (the server came back); one
       // holding this thread's other locks is not, or they would be gone without a word.
@@ -1223,6 +1235,9 @@ class PostgresStore final : public Store, public ChangeFeed {
   }
 
   Result<std::unique_ptr<DocLock>> LockDoc(int64_t id) override { return doc_locks_->Lock(id); }
+  Result<std::optional<std::unique_ptr<DocLock>>> TryLockDoc(int64_t id) override {
+    return doc_locks_->Lock(id, /*wait=*/false);
+  }
 
   Result<bool> ExtendEvidence(int64_t request_id, int item, int64_t until_ms) override {
     bool stored = false;

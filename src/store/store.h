@@ -298,6 +298,12 @@ class DocumentStore {
     (void)id;
     return std::unique_ptr<DocLock>();
   }
+  // As LockDoc, but never waits: nullopt when another process holds the lock at this moment (a
+  // scan passes that document over; its holder moves it on).
+  virtual Result<std::optional<std::unique_ptr<DocLock>>> TryLockDoc(int64_t id) {
+    (void)id;
+    return std::optional<std::unique_ptr<DocLock>>(std::unique_ptr<DocLock>());
+  }
 };
 
 // Reported media kept for a retention period, encrypted by the domain (the store sees

@@ -161,6 +161,21 @@ class LockTable {
     }
     return Held(mu, std::move(doc).value());
   }
+  // As Lock, but passes over an id another process holds at this moment (nullopt): a scan of many
+  // documents does not wait on one another process is moving on. This process's own holder is
+  // waited for (its mutex).
+  Result<std::optional<Held>> TryLock(int64_t id) TD_NO_THREAD_SAFETY_ANALYSIS {
+    Mutex* mu = &mu_[static_cast<uint64_t>(id) % mu_.size()];
+    mu->Lock();
+    if (docs_ == nullptr) return std::optional<Held>(Held(mu, nullptr));
+    auto doc = docs_->TryLockDoc(id);
+    if (!doc.ok() || !doc->has_value()) {
+      mu->Unlock();
+      if (!doc.ok()) return doc.status();
+      return std::optional<Held>();
+    }
+    return std::optional<Held>(Held(mu, std::move(**doc)));
+  }
 
  private:
   store::DocumentStore* docs_;
@@ -169,9 +184,11 @@ class LockTable {
 
 // The store's locks that name no document (DocumentStore::LockDoc), one for each kind of state
 // changed as a whole by one process at a time (store.workflow shared): every uploader's strikes,
-// every victim's case, the mailboxes' reading, the making of a category's bank.
+// every victim's case, the mailboxes' reading, the making of a category's bank, the reviewers'
+// budgets of clear looks at evidence.
 inline constexpr int64_t kUploadersLock = -1, kVictimCasesLock = -2, kMailboxesLock = -3,
-                         kCategoryBankLock = -4;
+                         kCategoryBankLock = -4, kRevealBudgetLock = -5;
+// (-6 is Service's kImportLock.)
 
 class ContentShards;
 

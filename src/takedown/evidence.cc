@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -308,17 +309,35 @@ Status Evidence::Seal(int64_t request_id, const MediaByItem& media, int64_t expi
   return Status::Ok();
 }
 
-bool Evidence::TakeReveal(int64_t key_id, int64_t now, int* left) {
+Result<bool> Evidence::TakeReveal(int64_t key_id, int64_t now, int* left) {
+  constexpr int64_t kHourMs = 3'600'000;
   const int budget = ctx_->opt.reveals_per_hour;
   MutexLock l(&reveal_mu_);
-  std::deque<int64_t>& times = reveals_[key_id];
-  while (!times.empty() && times.front() <= now - 3'600'000) times.pop_front();
-  if (static_cast<int>(times.size()) >= budget) {
+  // Counted and taken by one process at a time where several share the store.
+  TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kRevealBudgetLock));
+  if (now - last_forget_ms_ >= 60'000) {
+    last_forget_ms_ = now;
+    if (auto gone = ctx_->stores.docs->DeleteDocs(std::string(kRevealDoc), now - kHourMs + 1);
+        !gone.ok()) {
+      spdlog::warn("evidence: reveals older than an hour not deleted: {}", gone.status().message());
+    }
+  }
+  TD_ASSIGN_OR_RETURN(auto taken, ctx_->stores.docs->FindDocs({.kind = std::string(kRevealDoc),
+                                                               .owner = key_id,
+                                                               .created_from = now - kHourMs + 1,
+                                                               .limit = std::max(1, budget + 1)}));
+  const int used = static_cast<int>(taken.size());
+  if (used >= budget) {
     *left = 0;
     return false;
   }
-  times.push_back(now);
-  *left = budget - static_cast<int>(times.size());
+  store::DocRecord d;
+  d.kind = std::string(kRevealDoc);
+  d.state = "taken";
+  d.owner = key_id;
+  d.doc = "{}";
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->PutDocs({d}).status());
+  *left = budget - used - 1;
   return true;
 }
 
@@ -362,7 +381,13 @@ Result<Evidence::Look> Evidence::Preview(const Principal& who, int64_t request_i
   sodium_memzero(plain.data(), plain.size());
   if (!jpeg.ok()) return jpeg.status();  // nothing shown: no reveal spent
   Look look;
-  if (reveal && !TakeReveal(who.key_id, ctx_->Now(), &look.reveals_left)) {
+  Result<bool> took = true;
+  if (reveal) took = TakeReveal(who.key_id, ctx_->Now(), &look.reveals_left);
+  if (!took.ok()) {
+    sodium_memzero(jpeg->data(), jpeg->size());
+    return took.status();
+  }
+  if (!*took) {
     sodium_memzero(jpeg->data(), jpeg->size());
     TD_RETURN_IF_ERROR(ctx_->Audit(
         who.actor(), "evidence.reveal_refused",

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <string_view>
 #include <vector>
@@ -93,15 +92,16 @@ class Evidence {
   Result<std::vector<uint8_t>> Open(int64_t request_id, int item);
 
   // Takes one reveal from who's budget at now (false: spent); *left gets what remains.
-  bool TakeReveal(int64_t key_id, int64_t now, int* left) TD_EXCLUDES(reveal_mu_);
+  Result<bool> TakeReveal(int64_t key_id, int64_t now, int* left) TD_EXCLUDES(reveal_mu_);
 
   WorkflowContext* ctx_;
   int64_t retention_s_ = 0;
   bool key_ = false;
+  // Each reveal is a document in the store (kRevealDoc, owned by the reviewer's key id), so the
+  // budget holds across a restart and across the processes sharing a store; those older than an
+  // hour are deleted, at most once a minute (last_forget_ms_).
   Mutex reveal_mu_;
-  // Each reviewer's reveals within the last hour (times, oldest first). In this process's memory:
-  // a restart gives everyone a fresh hour.
-  std::map<int64_t, std::deque<int64_t>> reveals_ TD_GUARDED_BY(reveal_mu_);
+  int64_t last_forget_ms_ TD_GUARDED_BY(reveal_mu_) = 0;
 };
 
 }  // namespace takedown::service

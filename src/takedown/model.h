@@ -438,13 +438,14 @@ struct Hold {
 
 // ------------------------------------------------------------------------------------------
 // Codecs. Kinds of document in the store: "request", "action", "appeal", "requester",
-// "mail_in", "mail_out" (and "signals", "chat", "sender", kept by the pieces that own them).
+// "mail_in", "mail_out", "disclosure", "package", "hold", "evidence_reveal" (a reviewer's clear
+// look, kept an hour) and "signals", "chat", "sender", kept by the pieces that own them.
 
 inline constexpr std::string_view kRequestDoc = "request", kActionDoc = "action",
                                   kAppealDoc = "appeal", kRequesterDoc = "requester",
                                   kMailInDoc = "mail_in", kMailOutDoc = "mail_out",
                                   kDisclosureDoc = "disclosure", kPackageDoc = "package",
-                                  kHoldDoc = "hold";
+                                  kHoldDoc = "hold", kRevealDoc = "evidence_reveal";
 
 json ToJson(const EvidenceItem& e);
 json ToJson(const Request& r);

@@ -319,7 +319,9 @@ Status Requests::ForEachIn(RequestState state, std::optional<int64_t> created_to
     if (rows.empty()) return Status::Ok();
     after = rows.back().id;
     for (const auto& rec : rows) {
-      TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.Lock(rec.id));
+      // One another process holds is being moved on there (or is taken up at the next pass).
+      TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.TryLock(rec.id));
+      if (!l) continue;
       TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
       if (r.state != state) continue;  // moved on meanwhile
       TD_RETURN_IF_ERROR(fn(r));

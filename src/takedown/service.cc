@@ -714,6 +714,16 @@ Result<Service::ImportResult> Service::ImportEntries(const std::string& bank,
     if (signals[i].robust) stored[i].second = RobustToJson(*signals[i].robust).dump();
   }
   MutexLock one_import(&import_mu_);
+  // And one at a time among the processes sharing the store (PostgreSQL; none with SQLite, which
+  // one process owns): two replicas importing the same list at once would each add its entries.
+  auto one_anywhere = store_->LockDoc(kImportLock);
+  if (!one_anywhere.ok() && one_anywhere.status().code() == StatusCode::kUnavailable) {
+    return Unavailable(
+        "another import of entries is running at another takedown process and has not finished "
+        "within a minute: try again when it has (the entries of a list already imported are "
+        "counted as existing)");
+  }
+  TD_RETURN_IF_ERROR(one_anywhere.status());
   ImportResult result;
   std::vector<int64_t>& ids = result.ids;
   // What the bank holds already is asked of the store by identity (store.h BankEntryIdentity,

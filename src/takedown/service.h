@@ -146,6 +146,9 @@ struct CheckResult {
 // content_id, chat_id, uploader_id, media ("image" | "video"), blocked_ms, request_id (of the
 // first match's entry, or 0) and matches [{entry_id, bank, category, signal, distance}].
 inline constexpr std::string_view kGateBlockDoc = "gate_block";
+// The store's lock (DocumentStore::LockDoc) held by an import of entries, in every process that
+// imports (the workflow's whole-kind locks are listed in context.h).
+inline constexpr int64_t kImportLock = -6;
 std::string GateBlockKey(int64_t content_row);
 
 struct ServiceStats {
