@@ -371,6 +371,46 @@ TEST_F(WorkflowTest, TwoSubmittersSharingTheStoreSendEachStatementOnce) {
   EXPECT_TRUE(store::VerifyAuditChain(*store_).ok());
 }
 
+// A round that took more than half its claim to prepare sends nothing (another process could
+// claim the same statements once the claim ends); they are retried in a later round.
+TEST_F(WorkflowTest, AStatementRoundPastHalfItsClaimSendsNothing) {
+  FakeDsaDatabase db;
+  Open(0, std::move(http::MakeWebhookSink(db.url()).value()));
+  Upload("m-1", "chat-1", Jpeg(7, 70));
+  const auto reg = TrustedFlagger("hotline");
+  json body = Notice("ncii");
+  body["evidence"] = json::array({json::object()});
+  ASSERT_TRUE(wf_->CreateRequest(reg, body, {{0, Jpeg(7, 95)}}).ok());
+  wf_->DeliverDueNow();
+  ASSERT_EQ(store_->FindDocs({.kind = "dsa_statement", .state = "queued"})->size(), 1u);
+  // A clock that moves on 61 s each time it is read: the round's claim is read first, so the
+  // check before the call finds more than half of the 120 s claim spent.
+  class Slow final : public Env {
+   public:
+    int64_t NowMs() override { return Env::Default()->NowMs() + 61'000 * reads_++; }
+    void RandomBytes(void* out, size_t n) override { Env::Default()->RandomBytes(out, n); }
+    std::string TempDir() override { return Env::Default()->TempDir(); }
+
+   private:
+    std::atomic<int64_t> reads_{0};
+  } slow;
+  WorkflowOptions o;
+  o.webhook_secret = "s3cret";
+  o.dsa_submission = true;
+  o.retry_base_ms = 1;
+  Workflow other(svc_.get(), store_.get(), std::make_unique<FakeSink>(), o, &slow);
+  other.EnableDsaSubmission(std::move(http::MakeWebhookSink(db.url()).value()));
+  auto round = other.SubmitStatementsNow();
+  ASSERT_TRUE(round.ok()) << round.status().ToString();
+  EXPECT_EQ(round->submitted, 0u);
+  EXPECT_EQ(round->retried, 1u);
+  EXPECT_EQ(db.calls, 0) << "sent after half its claim was spent";
+  auto queued = store_->FindDocs({.kind = "dsa_statement", .state = "queued"});
+  ASSERT_EQ(queued->size(), 1u);
+  EXPECT_NE(queued->front().doc.find("of its 120 s claim"), std::string::npos)
+      << queued->front().doc;
+}
+
 // With other processes running the workflow (shared), one that died after committing the
 // platform's acknowledgement of a request's last removal, before confirming the request, leaves
 // it actioned; another process confirms it when it takes up what others left. A workflow alone

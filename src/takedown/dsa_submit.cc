@@ -192,6 +192,18 @@ Result<DsaSubmitter::Round> DsaSubmitter::SubmitDue() {
         round.invalid);
   }
   if (sent.empty()) return round;
+  // Sent only well within the claim: past it another process may claim and send the same
+  // statements (the call itself is bounded by the sink's timeouts, seconds).
+  if (const int64_t spent = ctx_->Now() - now; spent > kClaimMs / 2) {
+    TD_RETURN_IF_ERROR(Reschedule(
+        std::move(sent), fmt::format("not sent: preparing the round took {} s of its {} s claim",
+                                     spent / 1000, kClaimMs / 1000)));
+    round.retried = batch.size();
+    retried_->Inc(round.retried);
+    spdlog::warn("dsa database: {} statements not sent: the round took {} s to prepare; retried",
+                 round.retried, spent / 1000);
+    return round;
+  }
 
   std::vector<std::pair<std::string, std::string>> headers = {{"Accept", "application/json"}};
   if (!ctx_->opt.dsa_database_token.empty())
