@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/fake_env.h"
+#include "store/event_window.h"
 #include "store/store.h"
 #include "support/postgres_server.h"
 #include "support/synthetic.h"
@@ -348,6 +349,43 @@ TEST_P(StoreContract, DocumentsAreDeletedByKindAndAge) {
   ASSERT_TRUE(again.ok());
   EXPECT_GT(again->at(0), 0) << "the deleted document's unique key is free again";
   EXPECT_EQ(*store_->DeleteDocs("event", cut), 0);
+}
+
+// The rate budgets built on documents (the victims' form, clear looks, failed sign-ins).
+TEST_P(StoreContract, EventsCountWithinTheirWindowPerWhoseAndOldOnesArePurgedOncePerPeriod) {
+  EventWindow w(store_.get(), "rate", /*window_ms=*/10'000, /*purge_every_ms=*/5'000);
+  const EventWindow::Of a{.state = "a"}, b{.state = "b"}, a_key7{.state = "a", .owner = 7};
+  auto count = [&](const EventWindow::Of& who, int at_most = 100) {
+    auto n = w.Count(who, env_.NowMs(), at_most);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : -1;
+  };
+  ASSERT_TRUE(w.Add({a, a, b}, env_.NowMs()).ok());
+  env_.AdvanceMs(6'000);
+  ASSERT_TRUE(w.Add({a_key7}, env_.NowMs()).ok());
+  EXPECT_EQ(count(a), 3) << "a state counts every owner's";
+  EXPECT_EQ(count(a_key7), 1) << "an owner counts only its own";
+  EXPECT_EQ(count(b), 1);
+  EXPECT_EQ(count(a, 2), 2) << "counted no further than asked";
+  EXPECT_EQ(count({.state = "c"}), 0);
+  // The first three are 10 s old at 10 s: out of the window, though not yet deleted.
+  env_.AdvanceMs(4'000);
+  EXPECT_EQ(count(a), 1);
+  EXPECT_EQ(count(b), 0);
+  EXPECT_EQ(store_->FindDocs({.kind = "rate"})->size(), 4u);
+  // A purge deletes them, once a period: the first Add purged (nothing old then), the second
+  // came 6 s later and purged too; at 10 s the period since has not passed.
+  EXPECT_FALSE(*w.Purge(env_.NowMs()));
+  env_.AdvanceMs(1'000);
+  auto purged = w.Purge(env_.NowMs());
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString();
+  EXPECT_TRUE(*purged);
+  EXPECT_EQ(store_->FindDocs({.kind = "rate"})->size(), 1u) << "only the event within the window";
+  EXPECT_EQ(store_->FindDocs({.kind = "rate"})->front().owner, 7);
+  // A second window on the same kind (another process) counts the same events.
+  EventWindow other(store_.get(), "rate", 10'000);
+  EXPECT_EQ(*other.Count(a_key7, env_.NowMs(), 100), 1);
+  EXPECT_EQ(*other.Count(a_key7, env_.NowMs() + 5'000, 100), 0) << "its window passed";
 }
 
 TEST_P(StoreContract, DocumentsInsertReplaceAndTheirUniqueKeys) {

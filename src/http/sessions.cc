@@ -73,7 +73,9 @@ std::optional<Sessions::Session> SessionOf(const store::DocRecord& d) {
 }  // namespace
 
 Sessions::Sessions(SessionOptions options, Env* env, store::DocumentStore* docs)
-    : opt_(options), env_(env != nullptr ? env : Env::Default()), docs_(docs) {}
+    : opt_(options), env_(env != nullptr ? env : Env::Default()), docs_(docs) {
+  if (docs_ != nullptr) failed_.emplace(docs_, kSignInFailureDoc, kMinuteMs);
+}
 
 std::string Sessions::RandomHex(size_t bytes) {
   std::vector<uint8_t> b(bytes);
@@ -155,7 +157,7 @@ Result<size_t> Sessions::Count() {
 bool Sessions::Allowed(const std::string& address) {
   const int64_t now = env_->NowMs();
   if (docs_ != nullptr) {
-    auto n = FailuresStored(address, now);
+    auto n = failed_->Count({.state = address}, now, opt_.max_failures_per_minute);
     if (!n.ok()) {
       spdlog::warn("console: failed sign-ins of {} not read: {}", address, n.status().message());
       return true;
@@ -177,23 +179,15 @@ void Sessions::Failed(const std::string& address) {
   if (docs_ != nullptr) {
     {
       MutexLock l(&mu_);
-      // Failures older than a minute no longer count: deleted at most once a minute.
-      if (now - last_failures_purge_ms_ >= kMinuteMs) {
-        last_failures_purge_ms_ = now;
+      if (now - recorded_minute_start_ms_ >= kMinuteMs) {
+        recorded_minute_start_ms_ = now;
         recorded_this_minute_ = 0;
-        if (auto gone = docs_->DeleteDocs(kSignInFailureDoc, now - kMinuteMs); !gone.ok()) {
-          spdlog::warn("console: old failed sign-ins not deleted: {}", gone.status().message());
-        }
       }
       if (++recorded_this_minute_ > kFailuresRecordedPerMinute) return;
     }
-    store::DocRecord d;
-    d.kind = kSignInFailureDoc;
-    d.state = address;
-    d.doc = "{}";
-    if (auto put = docs_->PutDocs({d}); !put.ok()) {
-      spdlog::warn("console: a failed sign-in of {} not recorded: {}", address,
-                   put.status().message());
+    // (Those older than a minute no longer count: deleted at most once a minute.)
+    if (Status st = failed_->Add({{.state = address}}, now); !st.ok()) {
+      spdlog::warn("console: a failed sign-in of {} not recorded: {}", address, st.message());
     }
     return;
   }
@@ -319,15 +313,6 @@ Result<size_t> Sessions::CountStored(int64_t now) {
   TD_RETURN_IF_ERROR(EndExpiredStored(now));
   TD_ASSIGN_OR_RETURN(auto live, docs_->CountDocs(kSessionDoc, "live"));
   return static_cast<size_t>(live.count);
-}
-
-Result<int> Sessions::FailuresStored(const std::string& address, int64_t now) {
-  TD_ASSIGN_OR_RETURN(auto recent,
-                      docs_->FindDocs({.kind = kSignInFailureDoc,
-                                       .state = address,
-                                       .created_from = now - kMinuteMs + 1,
-                                       .limit = std::max(1, opt_.max_failures_per_minute)}));
-  return static_cast<int>(recent.size());
 }
 
 bool Sessions::SameSecret(const std::string& a, const std::string& b) {

@@ -29,6 +29,7 @@
 #include "core/env.h"
 #include "core/mutex.h"
 #include "core/status.h"
+#include "store/event_window.h"
 
 namespace takedown::store {
 class DocumentStore;
@@ -97,14 +98,16 @@ class Sessions {
   Result<bool> EndStored(const std::string& digest);
   Result<size_t> CountStored(int64_t now);
   Status EndExpiredStored(int64_t now);
-  Result<int> FailuresStored(const std::string& address, int64_t now);
 
   const SessionOptions opt_;
   Env* env_;
   store::DocumentStore* docs_;
   Mutex mu_;
   int64_t last_purge_ms_ TD_GUARDED_BY(mu_) = 0;
-  int64_t last_failures_purge_ms_ TD_GUARDED_BY(mu_) = 0;
+  // In a store: the failed sign-ins of the last minute (one document each, its state the client
+  // address), and how many this process recorded in the current minute (bounded).
+  std::optional<store::EventWindow> failed_;
+  int64_t recorded_minute_start_ms_ TD_GUARDED_BY(mu_) = 0;
   int recorded_this_minute_ TD_GUARDED_BY(mu_) = 0;
   std::map<std::string, Session> by_digest_ TD_GUARDED_BY(mu_);  // SHA-256 of the token
   struct Failures {

@@ -150,25 +150,29 @@ class LockTable {
   };
 
   // Waits for the id's turn; an error when the store could not lock it (its mutex is not kept).
-  Result<Held> Lock(int64_t id) TD_NO_THREAD_SAFETY_ANALYSIS {
-    Mutex* mu = &mu_[static_cast<uint64_t>(id) % mu_.size()];
-    mu->Lock();
-    if (docs_ == nullptr) return Held(mu, nullptr);
-    auto doc = docs_->LockDoc(id);
-    if (!doc.ok()) {
-      mu->Unlock();
-      return doc.status();
-    }
-    return Held(mu, std::move(doc).value());
+  Result<Held> Lock(int64_t id) {
+    TD_ASSIGN_OR_RETURN(auto held, Take(id, /*wait=*/true));
+    return std::move(*held);
   }
   // As Lock, but passes over an id another process holds at this moment (nullopt): a scan of many
   // documents does not wait on one another process is moving on. This process's own holder is
   // waited for (its mutex).
-  Result<std::optional<Held>> TryLock(int64_t id) TD_NO_THREAD_SAFETY_ANALYSIS {
+  Result<std::optional<Held>> TryLock(int64_t id) { return Take(id, /*wait=*/false); }
+
+ private:
+  // The id's mutex, then the store's lock (waited for, or only tried): nullopt only when tried and
+  // another process holds it.
+  Result<std::optional<Held>> Take(int64_t id, bool wait) TD_NO_THREAD_SAFETY_ANALYSIS {
     Mutex* mu = &mu_[static_cast<uint64_t>(id) % mu_.size()];
     mu->Lock();
     if (docs_ == nullptr) return std::optional<Held>(Held(mu, nullptr));
-    auto doc = docs_->TryLockDoc(id);
+    using DocLock = std::unique_ptr<store::DocumentStore::DocLock>;
+    auto take = [&]() -> Result<std::optional<DocLock>> {
+      if (!wait) return docs_->TryLockDoc(id);
+      TD_ASSIGN_OR_RETURN(DocLock l, docs_->LockDoc(id));
+      return std::optional<DocLock>(std::move(l));
+    };
+    auto doc = take();
     if (!doc.ok() || !doc->has_value()) {
       mu->Unlock();
       if (!doc.ok()) return doc.status();
@@ -177,7 +181,6 @@ class LockTable {
     return std::optional<Held>(Held(mu, std::move(**doc)));
   }
 
- private:
   store::DocumentStore* docs_;
   std::array<Mutex, 64> mu_;
 };

@@ -46,7 +46,8 @@ void KeepVideo(size_t i, const match::VideoItem& video, EvidenceItem* item,
 
 }  // namespace
 
-Evidence::Evidence(WorkflowContext* ctx) : ctx_(ctx) {
+Evidence::Evidence(WorkflowContext* ctx)
+    : ctx_(ctx), reveals_(ctx->stores.docs, std::string(kRevealDoc), 3'600'000) {
   // Never keep media unencrypted: without safe randomness or a key, nothing is kept.
   if (sodium_init() >= 0 && ctx_->opt.evidence_key.size() == crypto_secretbox_KEYBYTES) {
     key_ = true;
@@ -310,33 +311,17 @@ Status Evidence::Seal(int64_t request_id, const MediaByItem& media, int64_t expi
 }
 
 Result<bool> Evidence::TakeReveal(int64_t key_id, int64_t now, int* left) {
-  constexpr int64_t kHourMs = 3'600'000;
   const int budget = ctx_->opt.reveals_per_hour;
   MutexLock l(&reveal_mu_);
   // Counted and taken by one process at a time where several share the store.
   TD_ASSIGN_OR_RETURN(auto held, ctx_->LockShared(kRevealBudgetLock));
-  if (now - last_forget_ms_ >= 60'000) {
-    last_forget_ms_ = now;
-    if (auto gone = ctx_->stores.docs->DeleteDocs(std::string(kRevealDoc), now - kHourMs + 1);
-        !gone.ok()) {
-      spdlog::warn("evidence: reveals older than an hour not deleted: {}", gone.status().message());
-    }
-  }
-  TD_ASSIGN_OR_RETURN(auto taken, ctx_->stores.docs->FindDocs({.kind = std::string(kRevealDoc),
-                                                               .owner = key_id,
-                                                               .created_from = now - kHourMs + 1,
-                                                               .limit = std::max(1, budget + 1)}));
-  const int used = static_cast<int>(taken.size());
+  const store::EventWindow::Of mine{.state = "taken", .owner = key_id};
+  TD_ASSIGN_OR_RETURN(const int used, reveals_.Count(mine, now, budget + 1));
   if (used >= budget) {
     *left = 0;
     return false;
   }
-  store::DocRecord d;
-  d.kind = std::string(kRevealDoc);
-  d.state = "taken";
-  d.owner = key_id;
-  d.doc = "{}";
-  TD_RETURN_IF_ERROR(ctx_->stores.docs->PutDocs({d}).status());
+  TD_RETURN_IF_ERROR(reveals_.Add({mine}, now));
   *left = budget - used - 1;
   return true;
 }

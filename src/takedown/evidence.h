@@ -11,6 +11,7 @@
 
 #include "core/mutex.h"
 #include "intake/notice.h"
+#include "store/event_window.h"
 #include "takedown/context.h"
 #include "takedown/model.h"
 
@@ -99,9 +100,9 @@ class Evidence {
   bool key_ = false;
   // Each reveal is a document in the store (kRevealDoc, owned by the reviewer's key id), so the
   // budget holds across a restart and across the processes sharing a store; those older than an
-  // hour are deleted, at most once a minute (last_forget_ms_).
+  // hour are deleted, at most once a minute. reveal_mu_ makes a count and its take one step.
   Mutex reveal_mu_;
-  int64_t last_forget_ms_ TD_GUARDED_BY(reveal_mu_) = 0;
+  store::EventWindow reveals_;
 };
 
 }  // namespace takedown::service

@@ -34,7 +34,7 @@ constexpr std::string_view kFormDoc = "report_form";
 constexpr std::string_view kChallengeKeyDoc = "report_challenge_key";
 constexpr std::string_view kSpentDoc = "report_challenge_spent";
 // The hourly budgets' events: one document each, its state the budget's key (Budget), deleted
-// once older than an hour (Forget), at most every kForgetEveryMs.
+// once older than an hour (events_), at most every kForgetEveryMs.
 constexpr std::string_view kEventDoc = "report_event";
 constexpr int64_t kForgetEveryMs = 60'000;
 
@@ -186,7 +186,11 @@ json EvidenceOfItem(const json& item, const std::string& f, int min_quality, int
 }  // namespace
 
 VictimCases::VictimCases(WorkflowContext* ctx, Requests* requests, RequesterProfiles* profiles)
-    : ctx_(ctx), requests_(requests), profiles_(profiles), opt_(ctx->opt.report) {
+    : ctx_(ctx),
+      requests_(requests),
+      profiles_(profiles),
+      opt_(ctx->opt.report),
+      events_(ctx->stores.docs, std::string(kEventDoc), kHourMs, kForgetEveryMs) {
   const std::string name = "takedown_report_cases_total";
   const std::string help = "Victims' form (/report): filings and additions by outcome.";
   filed_ = ctx_->metrics->Counter(name, help, {{"result", "filed"}});
@@ -333,39 +337,27 @@ Result<std::string> VictimCases::Budget(const std::string& kind, const std::stri
 }
 
 Result<int> VictimCases::Events(const std::string& budget, int cap) {
-  TD_ASSIGN_OR_RETURN(auto rows,
-                      ctx_->stores.docs->FindDocs({.kind = std::string(kEventDoc),
-                                                   .state = budget,
-                                                   .created_from = ctx_->Now() - kHourMs + 1,
-                                                   .limit = std::max(1, cap + 1)}));
-  return static_cast<int>(rows.size());
+  return events_.Count({.state = budget}, ctx_->Now(), cap + 1);
 }
 
 Status VictimCases::AddEvents(const std::vector<std::string>& budgets) {
-  std::vector<store::DocRecord> docs;
-  for (const auto& b : budgets) {
-    store::DocRecord d;
-    d.kind = std::string(kEventDoc);
-    d.state = b;
-    d.doc = "{}";
-    docs.push_back(std::move(d));
-  }
-  TD_RETURN_IF_ERROR(ctx_->stores.docs->PutDocs(docs).status());
-  Forget();
+  std::vector<store::EventWindow::Of> who;
+  for (const auto& b : budgets) who.push_back({.state = b});
+  TD_RETURN_IF_ERROR(events_.Add(who, ctx_->Now()));
+  ForgetSpent();
   return Status::Ok();
 }
 
-void VictimCases::Forget() {
+void VictimCases::ForgetSpent() {
   const int64_t now = ctx_->Now();
   int64_t last = last_forget_ms_.load();
   if (now - last < kForgetEveryMs || !last_forget_ms_.compare_exchange_strong(last, now)) return;
-  auto events = ctx_->stores.docs->DeleteDocs(std::string(kEventDoc), now - kHourMs + 1);
   // A challenge spent before its lifetime ago has expired: it cannot be spent again anyway.
   auto spent = ctx_->stores.docs->DeleteDocs(std::string(kSpentDoc),
                                              now - int64_t{opt_.challenge_ttl_s} * 1000);
-  if (!events.ok() || !spent.ok()) {
-    spdlog::warn("report: old rate events and spent challenges not deleted: {}",
-                 (!events.ok() ? events.status() : spent.status()).message());
+  if (!spent.ok()) {
+    spdlog::warn("report: spent challenges past their lifetime not deleted: {}",
+                 spent.status().message());
   }
 }
 

@@ -28,6 +28,7 @@
 
 #include "core/metrics.h"
 #include "core/mutex.h"
+#include "store/event_window.h"
 #include "takedown/context.h"
 #include "takedown/requests.h"
 
@@ -137,9 +138,9 @@ class VictimCases {
   // Events of a budget in the last hour (at most cap + 1 are read).
   Result<int> Events(const std::string& budget, int cap);
   Status AddEvents(const std::vector<std::string>& budgets);
-  // Deletes events older than an hour and spent challenges past their lifetime (at most once a
-  // minute, from any process).
-  void Forget();
+  store::EventWindow events_;  // an hour's, deleted at most once a minute
+  // Deletes spent challenges past their lifetime (at most once a minute, from any process).
+  void ForgetSpent();
   std::atomic<int64_t> last_forget_ms_{0};
 
   MetricsRegistry::CounterMetric* filed_ = nullptr;
