@@ -72,8 +72,8 @@ TEST_F(PostgresStoreTest, ASchemaNewerThanThisBuildIsRefusedByName) {
   EXPECT_NE(again.status().message().find("schema is version 99, newer than this build"),
             std::string::npos)
       << again.status().message();
-  // Put back (this build's version: 6), the data is all there.
-  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 6").ok());
+  // Put back (this build's version: 7), the data is all there.
+  ASSERT_TRUE(pg_->Sql(url_, "UPDATE schema_version SET version = 7").ok());
   auto back = Open();
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->ListBanks()->size(), 1u);
@@ -98,6 +98,7 @@ TEST_F(PostgresStoreTest, EntriesStoredBeforeTheIdentityColumnAreKnownAfterTheMi
                "AFTER INSERT ON bank_entries FOR EACH ROW EXECUTE FUNCTION "
                "takedown_change('entry', 'notify'); CREATE TRIGGER content_added AFTER "
                "INSERT ON content FOR EACH ROW EXECUTE FUNCTION takedown_change('content'); "
+               "ALTER TABLE content DROP COLUMN shard_hash; "
                "ALTER TABLE bank_entries DROP COLUMN ident; DROP FUNCTION "
                "takedown_entry_identity; UPDATE schema_version SET version = 3; "
                "INSERT INTO bank_entries(bank_id, pdq, quality, md5, sha256, source, "
@@ -307,6 +308,70 @@ TEST_F(PostgresStoreTest, AStartsScansCrossEmptyWindowsOfIdsAndReadEachRowOnce) 
                  return Status::Ok();
                }).ok());
   EXPECT_EQ(got, contents);
+}
+
+// Migration 7: a content row's shard hash is stored with it, and a holder's start filters on it;
+// rows recorded before the migration (no stored hash) are hashed when read. Every shard's scan
+// returns exactly the rows ContentShardOf gives it, old and new alike, in id order.
+TEST_F(PostgresStoreTest, ContentRowsFromBeforeTheShardColumnAndAfterLandInTheirShards) {
+  auto s = Open();
+  ASSERT_NE(s, nullptr);
+  s.reset();
+  // Back to schema 6, with 40 rows written as it wrote them (no shard hash).
+  std::string values;
+  for (int i = 0; i < 40; ++i) {
+    values += fmt::format("{}('old-{}', 'chat', 'u', '', 0, '', '', 'live', 0)", i ? "," : "", i);
+  }
+  ASSERT_TRUE(pg_->Sql(url_,
+                       "ALTER TABLE content DROP COLUMN shard_hash; UPDATE schema_version "
+                       "SET version = 6; INSERT INTO content(content_id, chat_id, "
+                       "uploader_id, pdq, quality, md5, sha256, state, created_ms) VALUES " +
+                           values)
+                  .ok());
+  auto again = Open();
+  ASSERT_NE(again, nullptr);
+  std::vector<ContentRecord> batch;
+  for (int i = 0; i < 40; ++i) batch.push_back({0, fmt::format("new-{}", i), "chat", "u"});
+  ASSERT_TRUE(again->RecordContentBatch(batch).ok());
+  ASSERT_TRUE(again->RecordContent({0, "new-one", "chat", "u"}).ok());
+  // The new rows carry the hash the store computes, equal to SQL's MD5 of their id (a division
+  // by zero otherwise); the old ones none.
+  Status stored = pg_->Sql(
+      url_,
+      "SELECT 1 / (CASE WHEN (SELECT count(*) FROM content WHERE content_id LIKE 'new-%' AND "
+      "shard_hash = ('x' || substr(md5(content_id), 1, 8))::bit(32)::bigint) = 41 AND (SELECT "
+      "count(*) FROM content WHERE content_id LIKE 'old-%' AND shard_hash IS NULL) = 40 THEN 1 "
+      "ELSE 0 END)");
+  EXPECT_TRUE(stored.ok()) << "new rows hashed on insert as SQL hashes, old ones left as they "
+                              "were: "
+                           << stored.ToString();
+  for (const int total : {3, 4}) {
+    std::vector<std::string> whole;
+    for (int shard = 0; shard < total; ++shard) {
+      std::vector<std::string> got, want;
+      int64_t last = 0;
+      ASSERT_TRUE(again
+                      ->ScanContentShards(total, {shard},
+                                          [&](const ContentRecord& c) {
+                                            EXPECT_GT(c.id, last);
+                                            last = c.id;
+                                            got.push_back(c.content_id);
+                                            return Status::Ok();
+                                          })
+                      .ok());
+      ASSERT_TRUE(again
+                      ->ScanContent([&](const ContentRecord& c) {
+                        if (ContentShardOf(c.content_id, total) == shard)
+                          want.push_back(c.content_id);
+                        return Status::Ok();
+                      })
+                      .ok());
+      EXPECT_EQ(got, want) << "shard " << shard << " of " << total;
+      EXPECT_FALSE(got.empty());
+      whole.insert(whole.end(), got.begin(), got.end());
+    }
+    EXPECT_EQ(whole.size(), 81u) << "every row in one shard of " << total;
+  }
 }
 
 // A content shard query or answer wakes the processes listening for it when its transaction
