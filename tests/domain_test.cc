@@ -578,6 +578,49 @@ TEST_F(FakeClockWorkflow, RetainedEvidenceIsShownUntilItsPeriodEndsAndThenDelete
   EXPECT_EQ(deleted, 1);
 }
 
+// Issue 21: package signing keys are recorded in the store, so every process publishes every key
+// a process of the store has signed with (an earlier key, another process's file), and a package
+// made anywhere is checked against its own key.
+TEST_F(FakeClockWorkflow, EveryPackageKeyOfTheStoreIsPublishedAtEveryProcess) {
+  WorkflowOptions first;
+  first.package_signing_seed = std::string(32, '\x01');
+  Open(first);
+  auto one = wf_->PackageKeys();
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  const std::string first_id = (*one)["key_id"];
+  ASSERT_EQ((*one)["keys"].size(), 1u);
+  EXPECT_EQ((*one)["keys"][0]["key_id"], first_id);
+  EXPECT_EQ((*one)["keys"][0]["public_key"], (*one)["public_key"]);
+  // Another process (or a restart) with another key file: both keys, oldest first, at once.
+  WorkflowOptions second;
+  second.package_signing_seed = std::string(32, '\x02');
+  auto other = std::make_unique<Workflow>(svc_.get(), store_.get(),
+                                          std::make_unique<RecordingSink>(), second, &env_);
+  auto two = other->PackageKeys();
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  const std::string second_id = (*two)["key_id"];
+  EXPECT_NE(first_id, second_id);
+  ASSERT_EQ((*two)["keys"].size(), 2u) << two->dump();
+  EXPECT_EQ((*two)["keys"][0]["key_id"], first_id);
+  EXPECT_EQ((*two)["keys"][1]["key_id"], second_id);
+  // The first process reads the store again within 10 s.
+  EXPECT_EQ((*wf_->PackageKeys())["keys"].size(), 1u) << "(read at most every 10 s)";
+  env_.AdvanceMs(10'000);
+  EXPECT_EQ((*wf_->PackageKeys())["keys"].size(), 2u);
+  // A restart with a key already recorded records nothing new; each key audited once.
+  other.reset();
+  Open(first);
+  EXPECT_EQ((*wf_->PackageKeys())["keys"].size(), 2u);
+  int recorded = 0;
+  const auto audit = store_->ReadAudit(1, 1000);
+  ASSERT_TRUE(audit.ok());
+  for (const auto& a : *audit) recorded += a.kind == "package_key.recorded";
+  EXPECT_EQ(recorded, 2);
+  // Without a key file: no key to publish.
+  Open({});
+  EXPECT_EQ(wf_->PackageKeys().status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(FakeClockWorkflow, ClearLooksNeedAReasonAndAreBoundedPerReviewerAndHour) {
   WorkflowOptions o;
   o.evidence_retention_s = 7 * 86400;

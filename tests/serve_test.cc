@@ -896,6 +896,20 @@ TEST_F(ServeTest, ADownloadedPackageVerifiesWithThePublishedKeyAndNotOnceChanged
       dir_);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("not by the expected key"), std::string::npos) << out;
+  // The published keys saved as they are served: the package's key is one of them.
+  const std::string keys_file = dir_ + "/keys.json";
+  std::ofstream(keys_file) << k->body;
+  EXPECT_EQ(json::parse(k->body)["keys"].size(), 1u) << k->body;
+  std::tie(rc, out) = RunTakedown("verify-package " + file + " --keys " + keys_file, dir_);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("one of the published keys"), std::string::npos) << out;
+  json others = json::parse(k->body);
+  others["public_key"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  others["keys"][0]["public_key"] = others["public_key"];
+  std::ofstream(keys_file, std::ios::trunc) << others.dump();
+  std::tie(rc, out) = RunTakedown("verify-package " + file + " --keys " + keys_file, dir_);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("not among the keys"), std::string::npos) << out;
   std::ofstream(file, std::ios::trunc) << "{\"format\": 1}";
   std::tie(rc, out) = RunTakedown("verify-package " + file, dir_);
   EXPECT_EQ(rc, 1) << out;

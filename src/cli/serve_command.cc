@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -1157,7 +1158,10 @@ void RegisterAuditCommand(CLI::App& app, int& exit_code) {
 }
 
 void RegisterVerifyPackageCommand(CLI::App& app, int& exit_code) {
-  auto o = std::make_shared<std::pair<std::string, std::string>>();
+  struct Opts {
+    std::string first, second, keys;  // the package, --public-key, --keys
+  };
+  auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("verify-package",
                                  "Check a disclosure package: its Ed25519 signature, every "
                                  "manifest part, and the signing key");
@@ -1167,10 +1171,15 @@ void RegisterVerifyPackageCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--public-key", o->second,
                   "the service's public key (base64, from /.well-known/takedown-package-key): "
                   "the package must be signed by it");
+  cmd->add_option("--keys", o->keys,
+                  "the service's published keys (the JSON of /.well-known/takedown-package-key, "
+                  "saved to a file): the package must be signed by one of them")
+      ->check(CLI::ExistingFile)
+      ->excludes("--public-key");
   cmd->footer(
-      "Exit 0: intact (and signed by --public-key when given); 1: the package was changed, is\n"
-      "signed by another key, or is not a package (the reason is printed). Without --public-key\n"
-      "only integrity is checked: compare the printed key with the service's published one.");
+      "Exit 0: intact (and signed by --public-key, or one of --keys, when given); 1: the package\n"
+      "was changed, is signed by another key, or is not a package (the reason is printed).\n"
+      "Without either only integrity is checked: compare the printed key with the published ones.");
   cmd->callback([&exit_code, o] {
     std::ifstream in(o->first, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), {});
@@ -1180,6 +1189,32 @@ void RegisterVerifyPackageCommand(CLI::App& app, int& exit_code) {
       return;
     }
     auto check = service::VerifyPackage(text, o->second);
+    if (check.ok() && !o->keys.empty()) {
+      // One of the published keys: the top-level one (older services) or any under "keys".
+      std::ifstream kin(o->keys, std::ios::binary);
+      const auto published = nlohmann::json::parse(
+          std::string((std::istreambuf_iterator<char>(kin)), {}), nullptr, false);
+      std::vector<std::string> known;
+      if (published.is_object()) {
+        if (published.contains("public_key") && published["public_key"].is_string())
+          known.push_back(published["public_key"]);
+        if (published.contains("keys") && published["keys"].is_array()) {
+          for (const auto& k : published["keys"]) {
+            if (k.is_object() && k.contains("public_key") && k["public_key"].is_string())
+              known.push_back(k["public_key"]);
+          }
+        }
+      }
+      if (known.empty()) {
+        check = InvalidArgument(fmt::format(
+            "{} holds no published key (save the JSON of /.well-known/takedown-package-key)",
+            o->keys));
+      } else if (std::find(known.begin(), known.end(), check->public_key_base64) == known.end()) {
+        check = InvalidArgument(fmt::format(
+            "signed by key {}, which is not among the keys in {}: not by the expected key",
+            check->key_id, o->keys));
+      }
+    }
     if (!check.ok()) {
       std::printf("package NOT verified: %s: %s\n", o->first.c_str(),
                   check.status().message().c_str());
@@ -1203,8 +1238,9 @@ void RegisterVerifyPackageCommand(CLI::App& app, int& exit_code) {
         o->first.c_str(), d.value("id", nlohmann::json()).dump().c_str(),
         d.value("made_at", std::string("?")).c_str(), check->key_id.c_str(),
         check->public_key_base64.c_str(),
-        o->second.empty() ? " -- compare it with the service's published key"
-                          : ", the expected key",
+        !o->second.empty() ? ", the expected key"
+        : !o->keys.empty() ? ", one of the published keys"
+                           : " -- compare it with the service's published keys",
         static_cast<long long>(approved), static_cast<long long>(copies),
         fmt::format("{}", fmt::join(check->parts, ", ")).c_str());
   });

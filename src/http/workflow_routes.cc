@@ -318,12 +318,12 @@ void Server::Impl::InstallWorkflowRoutes() {
   // The key packages are signed with: public, so anyone holding a package can check it.
   Route("GET", "/.well-known/takedown-package-key", {}, [=, this](Ctx& c) {
     if (W() == nullptr) return NoWorkflow(c.res);
-    const service::PackageSigner* s = W()->package_signer();
-    if (s == nullptr) {
-      return SendError(c.res, 404, "not_found",
-                       "this service signs no packages (packages.signing_key_file)");
+    auto keys = W()->PackageKeys();
+    if (!keys.ok() && keys.status().code() == StatusCode::kFailedPrecondition) {
+      return SendError(c.res, 404, "not_found", keys.status().message());
     }
-    SendJson(c.res, s->PublicKeyJson());
+    if (!keys.ok()) return SendStatus(c.res, keys.status());
+    SendJson(c.res, *keys);
   });
   Route("GET", "/v1/reports/transparency", {Role::kAdmin}, [=, this](Ctx& c) {
     if (W() == nullptr) return NoWorkflow(c.res);

@@ -445,7 +445,8 @@ inline constexpr std::string_view kRequestDoc = "request", kActionDoc = "action"
                                   kAppealDoc = "appeal", kRequesterDoc = "requester",
                                   kMailInDoc = "mail_in", kMailOutDoc = "mail_out",
                                   kDisclosureDoc = "disclosure", kPackageDoc = "package",
-                                  kHoldDoc = "hold", kRevealDoc = "evidence_reveal";
+                                  kHoldDoc = "hold", kRevealDoc = "evidence_reveal",
+                                  kPackageKeyDoc = "package_signing_key";
 
 json ToJson(const EvidenceItem& e);
 json ToJson(const Request& r);

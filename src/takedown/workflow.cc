@@ -74,6 +74,7 @@ Workflow::Workflow(Service* svc, WorkflowStores stores, std::unique_ptr<ActionSi
     auto signer = PackageSigner::FromSeed(ctx_.opt.package_signing_seed);
     if (signer.ok()) {
       signer_ = std::make_unique<PackageSigner>(std::move(*signer));
+      RecordPackageKey();
     } else {
       spdlog::error("packages: {}; no package can be made", signer.status().message());
     }
@@ -274,6 +275,78 @@ Status Workflow::CountMissedBlocks() {
                  IsoUtc(from));
   }
   return MarkBlocksCounted(now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Package signing keys
+
+void Workflow::RecordPackageKey() {
+  const std::string key_id = signer_->key_id();
+  store::DocRecord d;
+  d.kind = std::string(kPackageKeyDoc);
+  d.ukey = fmt::format("{}:{}", kPackageKeyDoc, key_id);
+  d.state = "recorded";
+  json j = signer_->PublicKeyJson();
+  j["first_used_ms"] = ctx_.Now();
+  d.doc = j.dump();
+  store::DocumentStore::Changes ch;
+  ch.docs.push_back(d);
+  auto put = ctx_.stores.docs->Transact(ch);
+  // Audited once, by the process that recorded it (an existing key's insert changes nothing).
+  Status st = put.status();
+  if (st.ok() && put->at(0) > 0)
+    st = ctx_.Audit("system", "package_key.recorded", {{"key_id", key_id}});
+  if (!st.ok()) {
+    spdlog::error("packages: the signing key {} not recorded in the store: {}", key_id,
+                  st.message());
+    return;
+  }
+  auto keys = ctx_.stores.docs->FindDocs({.kind = std::string(kPackageKeyDoc), .limit = 100});
+  if (!keys.ok()) return;
+  std::vector<std::string> others;
+  for (const auto& k : *keys) {
+    auto o = json::parse(k.doc, nullptr, false);
+    if (o.is_object() && o.value("key_id", "") != key_id) others.push_back(o.value("key_id", ""));
+  }
+  if (!others.empty()) {
+    spdlog::warn(
+        "packages: this process signs with key {}; the store also knows key(s) {} (an earlier "
+        "key, or another process's packages.signing_key_file). Packages signed with any of them "
+        "are checked against /.well-known/takedown-package-key's \"keys\"; for one key, give "
+        "every process the same key file",
+        key_id, fmt::join(others, ", "));
+  }
+}
+
+Result<json> Workflow::PackageKeys() {
+  if (signer_ == nullptr) {
+    return FailedPrecondition("this service signs no packages (packages.signing_key_file)");
+  }
+  const int64_t now = ctx_.Now();
+  MutexLock l(&keys_mu_);
+  if (keys_read_ms_ < 0 || now - keys_read_ms_ >= 10'000) {
+    auto found = ctx_.stores.docs->FindDocs({.kind = std::string(kPackageKeyDoc), .limit = 100});
+    if (found.ok()) {
+      json keys = json::array();
+      bool mine = false;
+      for (const auto& k : *found) {  // in id order: the order they were first used in
+        auto o = json::parse(k.doc, nullptr, false);
+        if (!o.is_object() || !o.contains("public_key")) continue;
+        mine = mine || o.value("key_id", "") == signer_->key_id();
+        keys.push_back(std::move(o));
+      }
+      if (!mine) keys.push_back(signer_->PublicKeyJson());  // (not recorded: the store failed)
+      keys_ = std::move(keys);
+      keys_read_ms_ = now;
+    } else if (keys_read_ms_ < 0) {
+      // The store does not answer and nothing was read yet: this process's own key at least
+      // (read again at the next call); after a read, the last one stands until the store answers.
+      keys_ = json::array({signer_->PublicKeyJson()});
+    }
+  }
+  json out = signer_->PublicKeyJson();
+  out["keys"] = keys_;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -143,6 +143,12 @@ class Workflow {
   VictimCases& victims() { return *victims_; }
   // The key packages are signed with ({"alg", "key_id", "public_key"}), or null without one.
   const PackageSigner* package_signer() const { return signer_.get(); }
+  // What /.well-known/takedown-package-key publishes: this process's key, and under "keys" every
+  // key a process of this store has signed packages with (each recorded in the store when a
+  // workflow first starts with it), oldest first, so that a package made at any process, or
+  // before a key was replaced, is checked against its own key (its manifest's key_id). Read from
+  // the store at most every 10 s. FailedPrecondition without a key.
+  Result<json> PackageKeys() TD_EXCLUDES(keys_mu_);
 
   // The statement of an upload blocked at the gate (CheckResult::block_id).
   Result<json> BlockStatement(int64_t block_id);
@@ -206,6 +212,12 @@ class Workflow {
   std::unique_ptr<Appeals> appeals_;
   std::unique_ptr<TransparencyReport> report_;
   std::unique_ptr<PackageSigner> signer_;  // null without packages.signing_key_file
+  // Records signer_'s public key in the store (once per key; audited when new) and warns when
+  // the store knows other keys.
+  void RecordPackageKey();
+  Mutex keys_mu_;
+  json keys_ TD_GUARDED_BY(keys_mu_);
+  int64_t keys_read_ms_ TD_GUARDED_BY(keys_mu_) = -1;
   std::unique_ptr<Disclosures> disclosures_;
   std::unique_ptr<Holds> holds_;
   std::unique_ptr<VictimCases> victims_;
