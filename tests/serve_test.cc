@@ -98,8 +98,24 @@ class ServerProcess {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   std::string log() const { return Slurp(err_); }
+  // Waits up to timeout_s for the process to exit by itself: its exit status (or -signal), or
+  // -1000 when it is still running.
+  int Wait(int timeout_s) {
+    if (pid_ <= 0) return -1000;  // (never started, or reaped: nothing to wait for)
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1000;
+  }
   // Sends sig and returns the exit status (or -signal).
   int Signal(int sig) {
+    if (pid_ <= 0) return -1000;  // (kill(-1) would signal every process of the user)
     kill(pid_, sig);
     int status = 0;
     waitpid(pid_, &status, 0);
@@ -730,14 +746,26 @@ TEST_F(ServeTest, AStoreRefusesAMissingOrOtherEvidenceKeyUntilTheOperatorForgets
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("forgotten"), std::string::npos) << out;
   }
+  std::string made;
   {
     ServerProcess renewed(Args(), dir_);
     ASSERT_GT(renewed.port(), 0);
-    EXPECT_EQ(renewed.Signal(SIGTERM), 0);
+    made = Slurp(key_file);
+    // Forgotten again while it runs: it stops within seconds (nothing more sealed with the
+    // forgotten key), exit 2, saying why.
+    auto [rc, out] = RunTakedown("admin forget-evidence-key --store " + db_, dir_);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_EQ(renewed.Wait(30), 2) << renewed.log();
+    EXPECT_NE(renewed.log().find("was forgotten in the store"), std::string::npos) << renewed.log();
   }
-  const std::string made = Slurp(key_file);
   EXPECT_EQ(made.size(), 32u);
   EXPECT_NE(made, key);
+  // The file of the forgotten key starts again (recorded anew: the operator said it is lost).
+  {
+    ServerProcess again(Args(), dir_);
+    ASSERT_GT(again.port(), 0);
+    EXPECT_EQ(again.Signal(SIGTERM), 0);
+  }
   auto [rc, out] = RunTakedown("audit verify --store " + db_, dir_);
   EXPECT_EQ(rc, 0) << out;
   auto opened = store::OpenSqliteStore(db_);
@@ -749,6 +777,7 @@ TEST_F(ServeTest, AStoreRefusesAMissingOrOtherEvidenceKeyUntilTheOperatorForgets
     if (a.kind.rfind("evidence_key.", 0) == 0) kinds.push_back(a.kind);
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"evidence_key.recorded", "evidence_key.forgotten",
+                                             "evidence_key.recorded", "evidence_key.forgotten",
                                              "evidence_key.recorded"}));
 }
 
@@ -1061,6 +1090,48 @@ TEST_F(ServeTest, OnPostgresOneWorkflowPerDatabaseAStandbyTakesOverAfterKillDash
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("pg_dump"), std::string::npos) << out;
   EXPECT_EQ(logs.find("pw-never-logged"), std::string::npos) << logs;
+}
+
+// An evidence key forgotten while processes run with it (PostgreSQL, a holder and a standby with
+// the same key file): the holder stops (exit 2) within seconds, and the standby that takes the
+// workflow over stops too, rather than record the forgotten key again; the record stays
+// forgotten, so the next start with a new file makes a new key.
+TEST_F(ServeTest, OnPostgresAForgottenEvidenceKeyStopsTheHolderAndTheStandbyTakingOver) {
+  auto url = NewPostgresDatabase();
+  if (!url.ok() && url.status().code() == StatusCode::kNotFound)
+    GTEST_SKIP() << "SKIPPED, PostgreSQL cannot run here: " << url.status().message();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  const std::string store = "--store.backend postgres --store.url '" + *url + "'";
+  PostgresKey(store, "admin");
+  const std::string key_file = dir_ + "/evidence.key";
+  const std::vector<std::string> args = {
+      "--store.backend",     "postgres", "--store.url",     *url, "--server.port", "0",
+      "--evidence.key_file", key_file,   "--store.lease_s", "3"};
+  ServerProcess a(args, dir_);
+  ASSERT_GT(a.port(), 0);
+  std::filesystem::create_directories(dir_ + "/standby");
+  ServerProcess b(args, dir_ + "/standby");
+  ASSERT_GT(b.port(), 0);
+  ASSERT_NE(b.log().find("standby:"), std::string::npos) << b.log();
+  auto [rc, out] = RunTakedown("admin forget-evidence-key " + store, dir_);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(a.Wait(30), 2) << a.log();
+  EXPECT_NE(a.log().find("was forgotten in the store"), std::string::npos) << a.log();
+  EXPECT_EQ(b.Wait(30), 2) << b.log();
+  EXPECT_NE(b.log().find("standby: took over the workflow lease"), std::string::npos) << b.log();
+  EXPECT_NE(b.log().find("was forgotten in the store"), std::string::npos) << b.log();
+  // Still forgotten: a start without the old file makes a new key and records it.
+  const std::string old_key = Slurp(key_file);
+  std::filesystem::remove(key_file);
+  {
+    ServerProcess renewed(args, dir_);
+    ASSERT_GT(renewed.port(), 0);
+    EXPECT_EQ(renewed.Signal(SIGTERM), 0);
+  }
+  EXPECT_EQ(Slurp(key_file).size(), 32u);
+  EXPECT_NE(Slurp(key_file), old_key);
+  std::tie(rc, out) = RunTakedown("audit verify " + store, dir_);
+  EXPECT_EQ(rc, 0) << out;
 }
 
 // Several active workflows (issue 21 item 3, store.workflow shared): two store.role all processes

@@ -247,6 +247,24 @@ std::string RecordedFingerprint(const store::DocRecord& d) {
              : std::string();
 }
 
+// Why a process stops when the evidence key it holds (fingerprint fp, from key_path) is no longer
+// the store's: forgotten (`takedown admin forget-evidence-key`), or another key recorded since.
+std::string ForgottenKeyMessage(const std::string& fp, bool forgotten, const std::string& path) {
+  if (!forgotten) {
+    return fmt::format(
+        "the key this process seals media with (fingerprint {}) is no longer the store's (it was "
+        "forgotten and another key recorded since): stopping, so that nothing more is sealed with "
+        "it; restart this process with the store's key file at {}",
+        fp, path);
+  }
+  return fmt::format(
+      "the key this process seals media with (fingerprint {}) was forgotten in the store "
+      "(takedown admin forget-evidence-key): stopping, so that nothing more is sealed with it. To "
+      "go on with a new key, remove {} and restart (restarted with that file in place, its key is "
+      "recorded again)",
+      fp, path);
+}
+
 // Media a store sealed before it recorded its key's fingerprint (a store upgraded from a version
 // that did not): one blob of the newest it keeps, or none (a new store, nothing kept). Looked for
 // a day at a time backwards over the last 400 days (each day's first 50 requests), so the blob
@@ -613,7 +631,14 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         // The store's evidence key may have changed while this process stood by (the old one
         // forgotten, a new one recorded by a start elsewhere): checked again before the workflow
         // opens anything sealed.
-        auto again = LoadEvidenceKey(store->get(), cfg->evidence_key_file, key_dir_of);
+        // A key forgotten meanwhile is not recorded again by the takeover (the process that
+        // ran the workflow stopped for it: see key_watch below); a restart decides.
+        auto rec = EvidenceKeyRecord(store->get());
+        auto again = rec.ok() && *rec && (*rec)->state != "in_use"
+                         ? Result<std::string>(FailedPrecondition(ForgottenKeyMessage(
+                               KeyFingerprint(evidence_key), true,
+                               KeyPath(cfg->evidence_key_file, key_dir_of).string())))
+                         : LoadEvidenceKey(store->get(), cfg->evidence_key_file, key_dir_of);
         if (!again.ok() || *again != evidence_key) {
           spdlog::error("evidence: {}",
                         again.ok() ? "the store's evidence key changed while this process stood "
@@ -694,6 +719,8 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         "store.workflow shared: this process runs the workflow and the email line beside every "
         "other store.role all process on the database (work claimed and locked in the store)");
   }
+  const std::string key_fingerprint = KeyFingerprint(evidence_key);
+  const std::string key_path = KeyPath(cfg->evidence_key_file, key_dir_of).string();
   wopt.evidence_key = std::move(evidence_key);
   wopt.package_signing_seed = std::move(package_seed);
   wopt.evidence_hash_workers =
@@ -768,9 +795,33 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
     spdlog::info("victims' form: recovery links go out by email, starting {}/report/case",
                  cfg->report.public_url);
   }
+  // The evidence key forgotten while this process runs (`takedown admin forget-evidence-key`,
+  // or another process recorded a new key since): nothing more may be sealed with it, so the
+  // process stops (exit 2); its restart takes the store's key or makes a new one. Looked at every
+  // 5 s.
+  std::atomic<bool> key_gone{false}, served{false};
+  std::thread key_watch([&] {
+    int64_t waited_ms = 0;
+    while (!stopping && !served) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if ((waited_ms += 100) < 5000) continue;
+      waited_ms = 0;
+      auto rec = EvidenceKeyRecord(store->get());
+      if (!rec.ok() || !*rec) continue;  // (read again next time)
+      const bool forgotten = (*rec)->state != "in_use";
+      if (!forgotten && RecordedFingerprint(**rec) == key_fingerprint) continue;
+      spdlog::critical("evidence: {}", ForgottenKeyMessage(key_fingerprint, forgotten, key_path));
+      key_gone = true;
+      stopping = true;
+      server.Stop();
+      return;
+    }
+  });
   server.AttachWorkflow(workflow.get());
   server.Attach(svc->get());
   http_thread.join();  // returns after Stop(), once in-flight requests are answered
+  served = true;
+  key_watch.join();
   server.Attach(nullptr);
   server.AttachWorkflow(nullptr);
   line.reset();      // stops polling; queued replies stay in the store
@@ -782,6 +833,7 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
   decoders.reset();  // ends the workers
   store->reset();    // drains the write queue: every acknowledged write is committed
   spdlog::info("stopped");
+  if (key_gone) return 2;
   return stopping ? 0 : 1;
 }
 
@@ -1231,13 +1283,18 @@ void RegisterVerifyPackageCommand(CLI::App& app, int& exit_code) {
           copies += static_cast<int64_t>(it["spread"]["copies"].size());
       }
     }
-    const nlohmann::json d = p.value("disclosure", nlohmann::json::object());
+    // (A package checked for integrity alone may be anyone's: nothing here may assume a type.)
+    const nlohmann::json d = p.contains("disclosure") && p["disclosure"].is_object()
+                                 ? p["disclosure"]
+                                 : nlohmann::json::object();
+    const std::string made_at = d.contains("made_at") && d["made_at"].is_string()
+                                    ? d["made_at"].get<std::string>()
+                                    : std::string("?");
     std::printf(
         "package verified: %s\n  disclosure %s, made %s\n  signed by key %s (public key %s)%s\n"
         "  %lld approved item(s), %lld copies; parts checked: %s\n",
-        o->first.c_str(), d.value("id", nlohmann::json()).dump().c_str(),
-        d.value("made_at", std::string("?")).c_str(), check->key_id.c_str(),
-        check->public_key_base64.c_str(),
+        o->first.c_str(), d.value("id", nlohmann::json()).dump().c_str(), made_at.c_str(),
+        check->key_id.c_str(), check->public_key_base64.c_str(),
         !o->second.empty() ? ", the expected key"
         : !o->keys.empty() ? ", one of the published keys"
                            : " -- compare it with the service's published keys",

@@ -301,12 +301,16 @@ void Workflow::RecordPackageKey() {
                   st.message());
     return;
   }
-  auto keys = ctx_.stores.docs->FindDocs({.kind = std::string(kPackageKeyDoc), .limit = 100});
+  auto keys = RecordedPackageKeys();
   if (!keys.ok()) return;
   std::vector<std::string> others;
   for (const auto& k : *keys) {
-    auto o = json::parse(k.doc, nullptr, false);
-    if (o.is_object() && o.value("key_id", "") != key_id) others.push_back(o.value("key_id", ""));
+    if (k["key_id"] != key_id) others.push_back(k["key_id"]);
+  }
+  if (others.size() > 5) {
+    const size_t more = others.size() - 4;
+    others.resize(4);
+    others.push_back(fmt::format("{} more", more));
   }
   if (!others.empty()) {
     spdlog::warn(
@@ -318,35 +322,59 @@ void Workflow::RecordPackageKey() {
   }
 }
 
+Result<std::vector<json>> Workflow::RecordedPackageKeys() {
+  std::vector<json> keys;
+  // In id order (the order they were first used in), a page at a time; at most 1,000 (a key file
+  // made anew at every start would otherwise grow this without bound: the newest are then left
+  // out, save this process's own).
+  for (int64_t after = 0; keys.size() < 1000;) {
+    TD_ASSIGN_OR_RETURN(
+        auto page, ctx_.stores.docs->FindDocs(
+                       {.kind = std::string(kPackageKeyDoc), .after_id = after, .limit = 200}));
+    if (page.empty()) break;
+    after = page.back().id;
+    for (const auto& k : page) {
+      auto o = json::parse(k.doc, nullptr, false);
+      if (!o.is_object() || !o.contains("public_key") || !o["public_key"].is_string() ||
+          !o.contains("key_id") || !o["key_id"].is_string())
+        continue;
+      keys.push_back(std::move(o));
+    }
+  }
+  return keys;
+}
+
 Result<json> Workflow::PackageKeys() {
   if (signer_ == nullptr) {
     return FailedPrecondition("this service signs no packages (packages.signing_key_file)");
   }
   const int64_t now = ctx_.Now();
-  MutexLock l(&keys_mu_);
-  if (keys_read_ms_ < 0 || now - keys_read_ms_ >= 10'000) {
-    auto found = ctx_.stores.docs->FindDocs({.kind = std::string(kPackageKeyDoc), .limit = 100});
-    if (found.ok()) {
-      json keys = json::array();
-      bool mine = false;
-      for (const auto& k : *found) {  // in id order: the order they were first used in
-        auto o = json::parse(k.doc, nullptr, false);
-        if (!o.is_object() || !o.contains("public_key")) continue;
-        mine = mine || o.value("key_id", "") == signer_->key_id();
-        keys.push_back(std::move(o));
-      }
-      if (!mine) keys.push_back(signer_->PublicKeyJson());  // (not recorded: the store failed)
-      keys_ = std::move(keys);
-      keys_read_ms_ = now;
-    } else if (keys_read_ms_ < 0) {
-      // The store does not answer and nothing was read yet: this process's own key at least
-      // (read again at the next call); after a read, the last one stands until the store answers.
-      keys_ = json::array({signer_->PublicKeyJson()});
-    }
+  auto answer = [&]() TD_REQUIRES(keys_mu_) {
+    json out = signer_->PublicKeyJson();
+    out["keys"] = keys_.is_array() ? keys_ : json::array({signer_->PublicKeyJson()});
+    return out;
+  };
+  {
+    // One caller reads the store at most every 10 s, whether the read succeeds or not; the others
+    // answer from what was read last meanwhile (this endpoint needs no key: a flood of it must
+    // not become a flood of store reads, nor wait on one).
+    MutexLock l(&keys_mu_);
+    if (keys_read_ms_ >= 0 && now - keys_read_ms_ < 10'000) return answer();
+    keys_read_ms_ = now;
   }
-  json out = signer_->PublicKeyJson();
-  out["keys"] = keys_;
-  return out;
+  auto found = RecordedPackageKeys();
+  MutexLock l(&keys_mu_);
+  if (found.ok()) {
+    json keys = json::array();
+    bool mine = false;
+    for (auto& k : *found) {
+      mine = mine || k["key_id"] == signer_->key_id();
+      keys.push_back(std::move(k));
+    }
+    if (!mine) keys.push_back(signer_->PublicKeyJson());  // (not recorded: the store failed)
+    keys_ = std::move(keys);
+  }  // else the last read stands (or this process's own key alone) until the store answers
+  return answer();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -147,7 +147,8 @@ class Workflow {
   // key a process of this store has signed packages with (each recorded in the store when a
   // workflow first starts with it), oldest first, so that a package made at any process, or
   // before a key was replaced, is checked against its own key (its manifest's key_id). Read from
-  // the store at most every 10 s. FailedPrecondition without a key.
+  // the store by one caller at most every 10 s (the others answer from the last read).
+  // FailedPrecondition without a key.
   Result<json> PackageKeys() TD_EXCLUDES(keys_mu_);
 
   // The statement of an upload blocked at the gate (CheckResult::block_id).
@@ -215,6 +216,9 @@ class Workflow {
   // Records signer_'s public key in the store (once per key; audited when new) and warns when
   // the store knows other keys.
   void RecordPackageKey();
+  // Every key recorded in the store, oldest first (at most 1,000), each {"alg", "key_id",
+  // "public_key", "first_used_ms"}.
+  Result<std::vector<json>> RecordedPackageKeys();
   Mutex keys_mu_;
   json keys_ TD_GUARDED_BY(keys_mu_);
   int64_t keys_read_ms_ TD_GUARDED_BY(keys_mu_) = -1;
