@@ -477,6 +477,29 @@ TEST_P(StoreContract, QueriesFilterPageOrderAndCount) {
   EXPECT_EQ(store_->CountDocs("action", "failed")->count, 0);
   EXPECT_EQ(*store_->CountDue("action", "pending", 95), 3);
   EXPECT_EQ(*store_->CountDue("action", "pending", 90), 0);
+  // Every document a query finds, a page of 2 at a time, in id order; the first error stops it.
+  std::vector<int64_t> each;
+  ASSERT_TRUE(store_
+                  ->ForEachDoc({.kind = "action", .state = "pending", .limit = 2},
+                               [&](const DocRecord& d) {
+                                 each.push_back(d.id);
+                                 return Status::Ok();
+                               })
+                  .ok());
+  std::vector<int64_t> want;
+  for (const auto& d : *pending) want.push_back(d.id);
+  EXPECT_EQ(each, want);
+  int seen = 0;
+  Status st = store_->ForEachDoc({.kind = "action", .limit = 3}, [&](const DocRecord&) {
+    return ++seen == 4 ? DataLoss("the fourth") : Status::Ok();
+  });
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(seen, 4) << "stopped at the first error, in the second page";
+  EXPECT_EQ(store_
+                ->ForEachDoc({.kind = "action", .by_due = true},
+                             [](const DocRecord&) { return Status::Ok(); })
+                .code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreContract, ClaimedWorkIsLeasedUntilItsLeaseRunsOut) {

@@ -221,57 +221,54 @@ Result<MailOut> MailLine::Queued(const std::string& kind, const std::string& uke
 
 Result<int> MailLine::QueueClosings() {
   int queued = 0;
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto open,
-                        docs_->FindDocs({.kind = std::string(service::kMailInDoc),
-                                         .state = std::string(service::NameOf(MailInState::kOpen)),
-                                         .after_id = after,
-                                         .limit = 500}));
-    if (open.empty()) break;
-    after = open.back().id;
-    for (const auto& rec : open) {
-      TD_ASSIGN_OR_RETURN(MailIn in, service::MailInFromDoc(rec));
-      service::Principal who{in.requester_key_id, service::Role::kRequester, ""};
-      auto got = wf_->GetRequest(who, in.request_id);
-      if (!got.ok()) {
-        if (got.status().code() == StatusCode::kNotFound) continue;
-        return got.status();
-      }
-      const json& v = *got;
-      const std::string state = v.value("status", std::string());
-      if (state != "confirmed" && state != "rejected") continue;
-      TD_ASSIGN_OR_RETURN(auto profile, wf_->profiles().Get(in.requester_key_id));
-      json data = {{"line", opt_.address},
-                   {"subject", in.subject},
-                   {"request_id", in.request_id},
-                   {"requester", profile.name},
-                   {"category", v["category"]},
-                   {"case_reference", v["notice"].value("case_reference", std::string())},
-                   {"received_at", v.value("received_at", std::string())}};
-      if (state == "confirmed") {
-        json removals = json::array();
-        for (const auto& r : v["removals"]) {
-          removals.push_back({{"content_id", r["content_id"]},
-                              {"chat_id", r["chat_id"]},
-                              {"removed_at", r["removed_at"]},
-                              {"signal", r["signal"]},
-                              {"distance", r["distance"]}});
+  TD_RETURN_IF_ERROR(docs_->ForEachDoc(
+      {.kind = std::string(service::kMailInDoc),
+       .state = std::string(service::NameOf(MailInState::kOpen)),
+       .limit = 500},
+      [&](const store::DocRecord& rec) -> Status {
+        TD_ASSIGN_OR_RETURN(MailIn in, service::MailInFromDoc(rec));
+        service::Principal who{in.requester_key_id, service::Role::kRequester, ""};
+        auto got = wf_->GetRequest(who, in.request_id);
+        if (!got.ok()) {
+          if (got.status().code() == StatusCode::kNotFound) return Status::Ok();
+          return got.status();
         }
-        data["count"] = removals.size();
-        data["none"] = removals.empty();
-        data["removals"] = std::move(removals);
-        data["confirmed_at"] = IsoUtc(v.value("confirmed_ms", wf_->env()->NowMs()));
-      } else {
-        data["reason"] = v.contains("decision") ? v["decision"].value("reason", std::string()) : "";
-      }
-      TD_ASSIGN_OR_RETURN(
-          auto r, Reply(state, fmt::format("out:{}:{}", state, in.ukey), in, &profile, data));
-      in.state = MailInState::kClosed;
-      in.closed_ms = wf_->env()->NowMs();
-      TD_RETURN_IF_ERROR(Record(in, {r}, "", json(), {}).status());
-      ++queued;
-    }
-  }
+        const json& v = *got;
+        const std::string state = v.value("status", std::string());
+        if (state != "confirmed" && state != "rejected") return Status::Ok();
+        TD_ASSIGN_OR_RETURN(auto profile, wf_->profiles().Get(in.requester_key_id));
+        json data = {{"line", opt_.address},
+                     {"subject", in.subject},
+                     {"request_id", in.request_id},
+                     {"requester", profile.name},
+                     {"category", v["category"]},
+                     {"case_reference", v["notice"].value("case_reference", std::string())},
+                     {"received_at", v.value("received_at", std::string())}};
+        if (state == "confirmed") {
+          json removals = json::array();
+          for (const auto& r : v["removals"]) {
+            removals.push_back({{"content_id", r["content_id"]},
+                                {"chat_id", r["chat_id"]},
+                                {"removed_at", r["removed_at"]},
+                                {"signal", r["signal"]},
+                                {"distance", r["distance"]}});
+          }
+          data["count"] = removals.size();
+          data["none"] = removals.empty();
+          data["removals"] = std::move(removals);
+          data["confirmed_at"] = IsoUtc(v.value("confirmed_ms", wf_->env()->NowMs()));
+        } else {
+          data["reason"] =
+              v.contains("decision") ? v["decision"].value("reason", std::string()) : "";
+        }
+        TD_ASSIGN_OR_RETURN(
+            auto r, Reply(state, fmt::format("out:{}:{}", state, in.ukey), in, &profile, data));
+        in.state = MailInState::kClosed;
+        in.closed_ms = wf_->env()->NowMs();
+        TD_RETURN_IF_ERROR(Record(in, {r}, "", json(), {}).status());
+        ++queued;
+        return Status::Ok();
+      }));
   return queued;
 }
 

@@ -262,6 +262,18 @@ class DocumentStore {
   };
   virtual Result<std::vector<int64_t>> Transact(const Changes& changes) = 0;
   virtual Result<std::vector<DocRecord>> FindDocs(const DocQuery& q) = 0;
+  // Calls fn for every document q finds past q.after_id, in id order, reading q.limit a page (so
+  // a period of a million documents is never held at once); stops at, and returns, fn's first
+  // error. fn may call the store. (by_due is not for paging: it is refused.)
+  Status ForEachDoc(DocQuery q, const std::function<Status(const DocRecord&)>& fn) {
+    if (q.by_due) return InvalidArgument("ForEachDoc pages by id: by_due cannot be paged");
+    for (;;) {
+      TD_ASSIGN_OR_RETURN(auto page, FindDocs(q));
+      if (page.empty()) return Status::Ok();
+      q.after_id = page.back().id;
+      for (const auto& d : page) TD_RETURN_IF_ERROR(fn(d));
+    }
+  }
   // Claims work: up to `limit` documents of `kind` in `state` due at or before now_ms (earliest
   // due first) and moves their due_ms to lease_until_ms, in one transaction. Until then no other
   // claim returns them; a claimer that dies leaves them due again at lease_until_ms (nothing is

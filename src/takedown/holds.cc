@@ -195,20 +195,16 @@ Status Holds::WithinRequesterBound(const Principal& who, const std::string& idem
   }
   const int64_t now = ctx_->Now();
   int64_t in_force = 0;
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(
-        auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kHoldDoc),
-                                                .owner = who.key_id,
-                                                .state = std::string(NameOf(HoldState::kActive)),
-                                                .after_id = after,
-                                                .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& rec : rows) {
-      TD_ASSIGN_OR_RETURN(Hold h, HoldFromDoc(rec));
-      if (h.until_ms > now) ++in_force;
-    }
-  }
+  TD_RETURN_IF_ERROR(
+      ctx_->stores.docs->ForEachDoc({.kind = std::string(kHoldDoc),
+                                     .owner = who.key_id,
+                                     .state = std::string(NameOf(HoldState::kActive)),
+                                     .limit = 1000},
+                                    [&](const store::DocRecord& rec) -> Status {
+                                      TD_ASSIGN_OR_RETURN(Hold h, HoldFromDoc(rec));
+                                      if (h.until_ms > now) ++in_force;
+                                      return Status::Ok();
+                                    }));
   if (in_force >= kMaxRequesterHolds) {
     return FailedPrecondition(fmt::format(
         "this key keeps {} legal holds in force, the most a requester may: extend one of them, "

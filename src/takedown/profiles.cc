@@ -293,18 +293,14 @@ Result<RequesterProfile> RequesterProfiles::Get(int64_t key_id) {
 Result<std::vector<RequesterProfile>> RequesterProfiles::List(int64_t after_key_id, int64_t limit) {
   limit = std::clamp<int64_t>(limit, 1, 1000);
   std::vector<RequesterProfile> out;
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(
-        auto rows, ctx_->stores.docs->FindDocs(
-                       {.kind = std::string(kRequesterDoc), .after_id = after, .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& r : rows) {
-      if (r.owner <= after_key_id) continue;
-      TD_ASSIGN_OR_RETURN(auto p, ProfileFromDoc(r));
-      out.push_back(std::move(p));
-    }
-  }
+  TD_RETURN_IF_ERROR(
+      ctx_->stores.docs->ForEachDoc({.kind = std::string(kRequesterDoc), .limit = 1000},
+                                    [&](const store::DocRecord& r) -> Status {
+                                      if (r.owner <= after_key_id) return Status::Ok();
+                                      TD_ASSIGN_OR_RETURN(auto p, ProfileFromDoc(r));
+                                      out.push_back(std::move(p));
+                                      return Status::Ok();
+                                    }));
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.key_id < b.key_id; });
   if (static_cast<int64_t>(out.size()) > limit) out.resize(static_cast<size_t>(limit));

@@ -91,127 +91,121 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
   };
   Deadline d24, d48;
   const int64_t now = ctx_->Now();
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, docs->FindDocs({.kind = std::string(kRequestDoc),
-                                                   .created_from = from_ms,
-                                                   .created_to = to_ms,
-                                                   .after_id = after,
-                                                   .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& rec : rows) {
-      TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(rec));
-      ++requests;
-      Count(by_category, NameOf(r.category));
-      Count(by_source, NameOf(r.source_type));
-      Count(by_status, NameOf(r.state));
-      if (r.decision) {
-        if (r.decision->automated) ++automated;
-        to_decision.push_back(r.decision->time_ms - r.received_ms);
-      }
-      const bool order = r.source_type == SourceType::kAuthorityOrder;
-      if (order) {
-        ++orders;
-        Count(orders_by_category, NameOf(r.category));
-        json& st = orders_by_state[MemberStateOf(r)];
-        if (!st.is_object()) st = json::object();
-        Count(st, NameOf(r.category));
-        if (r.confirmed_ms > 0) order_to_inform.push_back(r.confirmed_ms - r.received_ms);
-      } else {
-        ++notices;
-        Count(notices_by_category, NameOf(r.category));
-        if (r.source_type == SourceType::kTrustedFlagger) ++notices_trusted;
+  TD_RETURN_IF_ERROR(docs->ForEachDoc(
+      {.kind = std::string(kRequestDoc),
+       .created_from = from_ms,
+       .created_to = to_ms,
+       .limit = 1000},
+      [&](const store::DocRecord& rec) -> Status {
+        TD_ASSIGN_OR_RETURN(Request r, RequestFromDoc(rec));
+        ++requests;
+        Count(by_category, NameOf(r.category));
+        Count(by_source, NameOf(r.source_type));
+        Count(by_status, NameOf(r.state));
         if (r.decision) {
-          notice_to_decision.push_back(r.decision->time_ms - r.received_ms);
-          if (r.decision->automated) ++notices_automated;
-          if (r.decision->approved) ++notices_actioned;
+          if (r.decision->automated) ++automated;
+          to_decision.push_back(r.decision->time_ms - r.received_ms);
         }
-      }
-      Requester& who =
-          requesters[r.requester_name.empty() ? fmt::format("key:{}", r.requester_key_id)
-                                              : r.requester_name];
-      ++who.requests;
-      // Against its deadline: 24 h (e.g. Korea's regulator) or 48 h (the US TAKE IT DOWN Act).
-      const int64_t window = r.deadline_ms - r.received_ms;
-      if (r.deadline_ms > 0 && window <= 48 * 3'600'000LL) {
-        Deadline& d = window <= 24 * 3'600'000LL ? d24 : d48;
-        ++d.requests;
-        const int64_t done = r.state == RequestState::kConfirmed ? r.confirmed_ms
-                             : r.state == RequestState::kRejected
-                                 ? (r.decision ? r.decision->time_ms : 0)
-                                 : 0;
-        if (done > 0)
-          ++(done <= r.deadline_ms ? d.met : d.missed);
-        else
-          ++(now > r.deadline_ms ? d.missed : d.open);
-      }
-      int64_t first_removal = 0;
-      TD_ASSIGN_OR_RETURN(auto actions,
-                          docs->FindDocs({.kind = std::string(kActionDoc),
+        const bool order = r.source_type == SourceType::kAuthorityOrder;
+        if (order) {
+          ++orders;
+          Count(orders_by_category, NameOf(r.category));
+          json& st = orders_by_state[MemberStateOf(r)];
+          if (!st.is_object()) st = json::object();
+          Count(st, NameOf(r.category));
+          if (r.confirmed_ms > 0) order_to_inform.push_back(r.confirmed_ms - r.received_ms);
+        } else {
+          ++notices;
+          Count(notices_by_category, NameOf(r.category));
+          if (r.source_type == SourceType::kTrustedFlagger) ++notices_trusted;
+          if (r.decision) {
+            notice_to_decision.push_back(r.decision->time_ms - r.received_ms);
+            if (r.decision->automated) ++notices_automated;
+            if (r.decision->approved) ++notices_actioned;
+          }
+        }
+        Requester& who =
+            requesters[r.requester_name.empty() ? fmt::format("key:{}", r.requester_key_id)
+                                                : r.requester_name];
+        ++who.requests;
+        // Against its deadline: 24 h (e.g. Korea's regulator) or 48 h (the US TAKE IT DOWN Act).
+        const int64_t window = r.deadline_ms - r.received_ms;
+        if (r.deadline_ms > 0 && window <= 48 * 3'600'000LL) {
+          Deadline& d = window <= 24 * 3'600'000LL ? d24 : d48;
+          ++d.requests;
+          const int64_t done = r.state == RequestState::kConfirmed ? r.confirmed_ms
+                               : r.state == RequestState::kRejected
+                                   ? (r.decision ? r.decision->time_ms : 0)
+                                   : 0;
+          if (done > 0)
+            ++(done <= r.deadline_ms ? d.met : d.missed);
+          else
+            ++(now > r.deadline_ms ? d.missed : d.open);
+        }
+        int64_t first_removal = 0;
+        TD_ASSIGN_OR_RETURN(
+            auto actions, docs->FindDocs({.kind = std::string(kActionDoc),
                                           .owner = rec.id,
                                           .state = std::string(NameOf(ActionState::kAcknowledged)),
                                           .limit = 10'000'000}));
-      for (const auto& ar : actions) {
-        TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(ar));
-        if (a.kind != ActionKind::kRemove) continue;
-        ++removals;
-        Count(removals_by_category, NameOf(r.category));
-        Count(removals_by_source, NameOf(r.source_type));
-        const int64_t took = a.acknowledged_ms - r.received_ms;
-        to_removal.push_back(took);
-        ++who.removals;
-        who.to_removal.push_back(took);
-        ++(took <= 24 * 3'600'000LL   ? who.within_24h
-           : took <= 48 * 3'600'000LL ? who.within_48h
-                                      : who.later);
-        if (first_removal == 0 || a.acknowledged_ms < first_removal)
-          first_removal = a.acknowledged_ms;
-        TD_ASSIGN_OR_RETURN(
-            auto aps,
-            docs->FindDocs({.kind = std::string(kAppealDoc), .owner = ar.id, .limit = 10}));
-        for (const auto& ap : aps) {
-          ++appeals;
-          if (ap.state == NameOf(AppealState::kUpheld))
-            ++upheld;
-          else if (ap.state == NameOf(AppealState::kRejected))
-            ++rejected;
-          else
-            ++open;
-          if (ap.state != NameOf(AppealState::kOpen)) {
-            TD_ASSIGN_OR_RETURN(Appeal appeal, AppealFromDoc(ap));
-            if (appeal.decided_ms > 0)
-              appeal_to_decision.push_back(appeal.decided_ms - appeal.filed_ms);
+        for (const auto& ar : actions) {
+          TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(ar));
+          if (a.kind != ActionKind::kRemove) continue;
+          ++removals;
+          Count(removals_by_category, NameOf(r.category));
+          Count(removals_by_source, NameOf(r.source_type));
+          const int64_t took = a.acknowledged_ms - r.received_ms;
+          to_removal.push_back(took);
+          ++who.removals;
+          who.to_removal.push_back(took);
+          ++(took <= 24 * 3'600'000LL   ? who.within_24h
+             : took <= 48 * 3'600'000LL ? who.within_48h
+                                        : who.later);
+          if (first_removal == 0 || a.acknowledged_ms < first_removal)
+            first_removal = a.acknowledged_ms;
+          TD_ASSIGN_OR_RETURN(
+              auto aps,
+              docs->FindDocs({.kind = std::string(kAppealDoc), .owner = ar.id, .limit = 10}));
+          for (const auto& ap : aps) {
+            ++appeals;
+            if (ap.state == NameOf(AppealState::kUpheld))
+              ++upheld;
+            else if (ap.state == NameOf(AppealState::kRejected))
+              ++rejected;
+            else
+              ++open;
+            if (ap.state != NameOf(AppealState::kOpen)) {
+              TD_ASSIGN_OR_RETURN(Appeal appeal, AppealFromDoc(ap));
+              if (appeal.decided_ms > 0)
+                appeal_to_decision.push_back(appeal.decided_ms - appeal.filed_ms);
+            }
           }
         }
-      }
-      if (order && first_removal > 0) order_to_effect.push_back(first_removal - r.received_ms);
-    }
-  }
+        if (order && first_removal > 0) order_to_effect.push_back(first_removal - r.received_ms);
+        return Status::Ok();
+      }));
   // Appeals of repeat uploaders' account actions, filed in the period (a removal's are counted
   // with its request, above).
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, docs->FindDocs({.kind = std::string(kAppealDoc),
-                                                   .created_from = from_ms,
-                                                   .created_to = to_ms,
-                                                   .after_id = after,
-                                                   .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& ap : rows) {
-      TD_ASSIGN_OR_RETURN(Appeal appeal, AppealFromDoc(ap));
-      auto a = LoadAction(docs, appeal.action_id);
-      if (!a.ok() || a->kind != ActionKind::kAccountAction) continue;
-      ++appeals;
-      if (appeal.state == AppealState::kUpheld)
-        ++upheld;
-      else if (appeal.state == AppealState::kRejected)
-        ++rejected;
-      else
-        ++open;
-      if (appeal.state != AppealState::kOpen && appeal.decided_ms > 0)
-        appeal_to_decision.push_back(appeal.decided_ms - appeal.filed_ms);
-    }
-  }
+  TD_RETURN_IF_ERROR(
+      docs->ForEachDoc({.kind = std::string(kAppealDoc),
+                        .created_from = from_ms,
+                        .created_to = to_ms,
+                        .limit = 1000},
+                       [&](const store::DocRecord& ap) -> Status {
+                         TD_ASSIGN_OR_RETURN(Appeal appeal, AppealFromDoc(ap));
+                         auto a = LoadAction(docs, appeal.action_id);
+                         if (!a.ok() || a->kind != ActionKind::kAccountAction) return Status::Ok();
+                         ++appeals;
+                         if (appeal.state == AppealState::kUpheld)
+                           ++upheld;
+                         else if (appeal.state == AppealState::kRejected)
+                           ++rejected;
+                         else
+                           ++open;
+                         if (appeal.state != AppealState::kOpen && appeal.decided_ms > 0)
+                           appeal_to_decision.push_back(appeal.decided_ms - appeal.filed_ms);
+                         return Status::Ok();
+                       }));
   // Own-initiative moderation: re-uploads blocked at the upload gate (automated, from the audit
   // log's upload.blocked records of the period), by the category of the bank that matched.
   std::map<std::string, std::string> bank_category;
@@ -248,24 +242,20 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
   int64_t accounts = 0;
   json accounts_by_measure = json::object(), accounts_by_category = json::object();
   for (const auto& [m, name] : EnumNames<AccountMeasure>::kNames) accounts_by_measure[name] = 0;
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, docs->FindDocs({.kind = std::string(kActionDoc),
-                                                   .created_from = from_ms,
-                                                   .created_to = to_ms,
-                                                   .after_id = after,
-                                                   .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& ar : rows) {
-      TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(ar));
-      if (a.kind == ActionKind::kRestrictChat) ++restricted;
-      if (a.kind == ActionKind::kAccountAction) {
-        Count(accounts_by_measure, NameOf(a.measure));
-        Count(accounts_by_category, NameOf(a.category));
-        ++accounts;
-      }
-    }
-  }
+  TD_RETURN_IF_ERROR(docs->ForEachDoc({.kind = std::string(kActionDoc),
+                                       .created_from = from_ms,
+                                       .created_to = to_ms,
+                                       .limit = 1000},
+                                      [&](const store::DocRecord& ar) -> Status {
+                                        TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(ar));
+                                        if (a.kind == ActionKind::kRestrictChat) ++restricted;
+                                        if (a.kind == ActionKind::kAccountAction) {
+                                          Count(accounts_by_measure, NameOf(a.measure));
+                                          Count(accounts_by_category, NameOf(a.category));
+                                          ++accounts;
+                                        }
+                                        return Status::Ok();
+                                      }));
   auto times = [](const std::vector<int64_t>& v) {
     return json{{"median", Percentile(v, 0.5)}, {"p95", Percentile(v, 0.95)}};
   };
@@ -288,29 +278,25 @@ Result<json> TransparencyReport::Build(int64_t from_ms, int64_t to_ms) {
   int64_t disclosures = 0, emergency = 0, items_approved = 0, items_refused = 0, items_pending = 0,
           packages = 0, deliveries = 0;
   json disclosures_by_kind = json::object(), disclosures_by_status = json::object();
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, docs->FindDocs({.kind = std::string(kDisclosureDoc),
-                                                   .created_from = from_ms,
-                                                   .created_to = to_ms,
-                                                   .after_id = after,
-                                                   .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& rec : rows) {
-      TD_ASSIGN_OR_RETURN(Disclosure dc, DisclosureFromDoc(rec));
-      ++disclosures;
-      emergency += dc.process.emergency ? 1 : 0;
-      Count(disclosures_by_kind, NameOf(dc.process.kind));
-      Count(disclosures_by_status, NameOf(dc.state));
-      for (const auto& it : dc.items) {
-        items_approved += it.decision == ItemDecision::kApproved;
-        items_refused += it.decision == ItemDecision::kRefused;
-        items_pending += it.decision == ItemDecision::kPending;
-      }
-      packages += dc.package_doc != 0 ? 1 : 0;
-      deliveries += dc.deliveries;
-    }
-  }
+  TD_RETURN_IF_ERROR(docs->ForEachDoc({.kind = std::string(kDisclosureDoc),
+                                       .created_from = from_ms,
+                                       .created_to = to_ms,
+                                       .limit = 1000},
+                                      [&](const store::DocRecord& rec) -> Status {
+                                        TD_ASSIGN_OR_RETURN(Disclosure dc, DisclosureFromDoc(rec));
+                                        ++disclosures;
+                                        emergency += dc.process.emergency ? 1 : 0;
+                                        Count(disclosures_by_kind, NameOf(dc.process.kind));
+                                        Count(disclosures_by_status, NameOf(dc.state));
+                                        for (const auto& it : dc.items) {
+                                          items_approved += it.decision == ItemDecision::kApproved;
+                                          items_refused += it.decision == ItemDecision::kRefused;
+                                          items_pending += it.decision == ItemDecision::kPending;
+                                        }
+                                        packages += dc.package_doc != 0 ? 1 : 0;
+                                        deliveries += dc.deliveries;
+                                        return Status::Ok();
+                                      }));
   return json{
       {"disclosures",
        {{"total", disclosures},

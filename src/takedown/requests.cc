@@ -310,23 +310,19 @@ Status Requests::MaybeConfirmLocked(int64_t id) {
 
 Status Requests::ForEachIn(RequestState state, std::optional<int64_t> created_to,
                            const std::function<Status(Request&)>& fn) {
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kRequestDoc),
-                                                                .state = std::string(NameOf(state)),
-                                                                .created_to = created_to,
-                                                                .after_id = after,
-                                                                .limit = 500}));
-    if (rows.empty()) return Status::Ok();
-    after = rows.back().id;
-    for (const auto& rec : rows) {
-      // One another process holds is being moved on there (or is taken up at the next pass).
-      TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.TryLock(rec.id));
-      if (!l) continue;
-      TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
-      if (r.state != state) continue;  // moved on meanwhile
-      TD_RETURN_IF_ERROR(fn(r));
-    }
-  }
+  return ctx_->stores.docs->ForEachDoc(
+      {.kind = std::string(kRequestDoc),
+       .state = std::string(NameOf(state)),
+       .created_to = created_to,
+       .limit = 500},
+      [&](const store::DocRecord& rec) -> Status {
+        // One another process holds is being moved on there (or is taken up at the next pass).
+        TD_ASSIGN_OR_RETURN(auto l, ctx_->request_locks.TryLock(rec.id));
+        if (!l) return Status::Ok();
+        TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, rec.id));
+        if (r.state != state) return Status::Ok();  // moved on meanwhile
+        return fn(r);
+      });
 }
 
 namespace {

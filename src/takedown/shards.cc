@@ -122,27 +122,27 @@ Result<ContentShards::Coverage> ContentShards::Check() {
   std::vector<bool> held(static_cast<size_t>(total), false);
   Coverage c;
   c.total = total;
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, docs_->FindDocs({.kind = std::string(kShardHolderDoc),
-                                                    .state = "live",
-                                                    .created_from = now - 2 * kEpochMs,
-                                                    .after_id = after,
-                                                    .limit = 500}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& r : rows) {
-      if (r.due_ms < now) continue;  // silent for longer than its ttl
-      auto j = json::parse(r.doc, nullptr, false);
-      if (!j.is_object() || j.value("total", 0) != total || !j.contains("shards") ||
-          !j["shards"].is_array())
-        continue;  // another split (a replica configured differently) answers nothing here
-      ++c.holders;
-      for (const auto& s : j["shards"]) {
-        if (s.is_number_integer() && s.get<int>() >= 0 && s.get<int>() < total)
-          held[s.get<size_t>()] = true;
-      }
-    }
-  }
+  TD_RETURN_IF_ERROR(docs_->ForEachDoc({.kind = std::string(kShardHolderDoc),
+                                        .state = "live",
+                                        .created_from = now - 2 * kEpochMs,
+                                        .limit = 500},
+                                       [&](const store::DocRecord& r) -> Status {
+                                         if (r.due_ms < now)
+                                           return Status::Ok();  // silent past its ttl
+                                         auto j = json::parse(r.doc, nullptr, false);
+                                         // Another split (a replica configured differently) answers
+                                         // nothing here.
+                                         if (!j.is_object() || j.value("total", 0) != total ||
+                                             !j.contains("shards") || !j["shards"].is_array())
+                                           return Status::Ok();
+                                         ++c.holders;
+                                         for (const auto& s : j["shards"]) {
+                                           if (s.is_number_integer() && s.get<int>() >= 0 &&
+                                               s.get<int>() < total)
+                                             held[s.get<size_t>()] = true;
+                                         }
+                                         return Status::Ok();
+                                       }));
   for (const int s : svc_->shards().held) held[static_cast<size_t>(s)] = true;
   for (int s = 0; s < total; ++s) {
     if (!held[static_cast<size_t>(s)]) c.unheld.push_back(s);

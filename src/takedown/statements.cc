@@ -434,41 +434,36 @@ Result<json> Statements::Between(int64_t from_ms, int64_t to_ms, bool database_b
   // removals together, so they come in a run: each run reads its request once (one request held,
   // however long the period).
   std::optional<Request> request;
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs(
-                                       {.kind = std::string(kActionDoc),
-                                        .state = std::string(NameOf(ActionState::kAcknowledged)),
-                                        .after_id = after,
-                                        .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& rec : rows) {
-      TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
-      if (a.kind == ActionKind::kRestore || a.kind == ActionKind::kPreserve) continue;
-      if (a.acknowledged_ms < from_ms || a.acknowledged_ms >= to_ms) continue;
-      if (a.kind == ActionKind::kAccountAction && a.measure == AccountMeasure::kWarn) continue;
-      if ((a.kind == ActionKind::kRestrictChat || a.kind == ActionKind::kAccountAction) &&
-          a.request_id == 0) {
-        TD_RETURN_IF_ERROR(add(Of(a.id), {{"action_id", a.id}}));
-        continue;
-      }
-      if (!request || request->id != a.request_id) {
-        TD_ASSIGN_OR_RETURN(request, LoadRequest(ctx_->stores.docs, a.request_id));
-      }
-      TD_RETURN_IF_ERROR(add(Of(a, *request), {{"action_id", a.id}}));
-    }
-  }
+  TD_RETURN_IF_ERROR(ctx_->stores.docs->ForEachDoc(
+      {.kind = std::string(kActionDoc),
+       .state = std::string(NameOf(ActionState::kAcknowledged)),
+       .limit = 1000},
+      [&](const store::DocRecord& rec) -> Status {
+        TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
+        if (a.kind == ActionKind::kRestore || a.kind == ActionKind::kPreserve) return Status::Ok();
+        if (a.acknowledged_ms < from_ms || a.acknowledged_ms >= to_ms) return Status::Ok();
+        if (a.kind == ActionKind::kAccountAction && a.measure == AccountMeasure::kWarn)
+          return Status::Ok();
+        if ((a.kind == ActionKind::kRestrictChat || a.kind == ActionKind::kAccountAction) &&
+            a.request_id == 0) {
+          TD_RETURN_IF_ERROR(add(Of(a.id), {{"action_id", a.id}}));
+          return Status::Ok();
+        }
+        if (!request || request->id != a.request_id) {
+          TD_ASSIGN_OR_RETURN(request, LoadRequest(ctx_->stores.docs, a.request_id));
+        }
+        TD_RETURN_IF_ERROR(add(Of(a, *request), {{"action_id", a.id}}));
+        return Status::Ok();
+      }));
   // Uploads blocked at the gate in the period.
-  for (int64_t after = 0;;) {
-    TD_ASSIGN_OR_RETURN(auto rows, ctx_->stores.docs->FindDocs({.kind = std::string(kGateBlockDoc),
-                                                                .created_from = from_ms,
-                                                                .created_to = to_ms,
-                                                                .after_id = after,
-                                                                .limit = 1000}));
-    if (rows.empty()) break;
-    after = rows.back().id;
-    for (const auto& rec : rows) TD_RETURN_IF_ERROR(add(OfBlock(rec), {{"block_id", rec.id}}));
-  }
+  TD_RETURN_IF_ERROR(
+      ctx_->stores.docs->ForEachDoc({.kind = std::string(kGateBlockDoc),
+                                     .created_from = from_ms,
+                                     .created_to = to_ms,
+                                     .limit = 1000},
+                                    [&](const store::DocRecord& rec) {
+                                      return add(OfBlock(rec), {{"block_id", rec.id}});
+                                    }));
   if (!database_batches) return json{{"statements", out}, {"invalid", invalid}};
   // The database's bulk endpoint takes 1 to 100 statements a call: one batch a call.
   json batches = json::array();

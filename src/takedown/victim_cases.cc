@@ -804,20 +804,16 @@ Result<json> VictimCases::View(const Case& c) {
   for (const auto& idj : c.doc["requests"]) {
     TD_ASSIGN_OR_RETURN(Request r, LoadRequest(ctx_->stores.docs, idj.get<int64_t>()));
     int64_t removed = 0;
-    for (int64_t after = 0;;) {
-      TD_ASSIGN_OR_RETURN(auto acked, ctx_->stores.docs->FindDocs(
-                                          {.kind = std::string(kActionDoc),
-                                           .owner = r.id,
-                                           .state = std::string(NameOf(ActionState::kAcknowledged)),
-                                           .after_id = after,
-                                           .limit = 1000}));
-      if (acked.empty()) break;
-      after = acked.back().id;
-      for (const auto& rec : acked) {
-        TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
-        if (a.kind == ActionKind::kRemove) ++removed;
-      }
-    }
+    TD_RETURN_IF_ERROR(
+        ctx_->stores.docs->ForEachDoc({.kind = std::string(kActionDoc),
+                                       .owner = r.id,
+                                       .state = std::string(NameOf(ActionState::kAcknowledged)),
+                                       .limit = 1000},
+                                      [&](const store::DocRecord& rec) -> Status {
+                                        TD_ASSIGN_OR_RETURN(Action a, ActionFromDoc(rec));
+                                        if (a.kind == ActionKind::kRemove) ++removed;
+                                        return Status::Ok();
+                                      }));
     std::string status;
     switch (r.state) {
       case RequestState::kReceived:
