@@ -299,11 +299,16 @@ Result<std::optional<store::EvidenceBlob>> SomeSealedEvidence(store::Store* stor
 // The evidence key file, checked against the fingerprint this store recorded when it first ran:
 // a missing file is refused (not replaced by a new key that could not open what is kept), as is
 // another key (a replica or a restored store started with the wrong file). The first start, or the
-// first after `forget-evidence-key`, records the key's fingerprint.
+// first after `forget-evidence-key`, records the key's fingerprint, unless record_forgotten is
+// false (a standby taking over: the key it holds was forgotten while it stood by, and the process
+// that ran the workflow stopped for it; a restart decides).
 Result<std::string> LoadEvidenceKey(store::Store* store, const std::string& file,
-                                    const std::string& store_path) {
+                                    const std::string& store_path, bool record_forgotten = true) {
   const std::string path = KeyPath(file, store_path).string();
   TD_ASSIGN_OR_RETURN(auto rec, EvidenceKeyRecord(store));
+  if (!record_forgotten && rec && rec->state != "in_use") {
+    return FailedPrecondition(ForgottenKeyMessage(RecordedFingerprint(*rec), true, path));
+  }
   const bool in_use = rec && rec->state == "in_use";
   const std::string want = in_use ? RecordedFingerprint(*rec) : std::string();
   // No record at all (not even a forgotten one): media kept before records were made must open
@@ -631,14 +636,9 @@ int Serve(const std::string& config_path, const std::map<std::string, std::strin
         // The store's evidence key may have changed while this process stood by (the old one
         // forgotten, a new one recorded by a start elsewhere): checked again before the workflow
         // opens anything sealed.
-        // A key forgotten meanwhile is not recorded again by the takeover (the process that
-        // ran the workflow stopped for it: see key_watch below); a restart decides.
-        auto rec = EvidenceKeyRecord(store->get());
-        auto again = rec.ok() && *rec && (*rec)->state != "in_use"
-                         ? Result<std::string>(FailedPrecondition(ForgottenKeyMessage(
-                               KeyFingerprint(evidence_key), true,
-                               KeyPath(cfg->evidence_key_file, key_dir_of).string())))
-                         : LoadEvidenceKey(store->get(), cfg->evidence_key_file, key_dir_of);
+        // A key forgotten meanwhile is not recorded again by the takeover (see key_watch below).
+        auto again = LoadEvidenceKey(store->get(), cfg->evidence_key_file, key_dir_of,
+                                     /*record_forgotten=*/false);
         if (!again.ok() || *again != evidence_key) {
           spdlog::error("evidence: {}",
                         again.ok() ? "the store's evidence key changed while this process stood "

@@ -42,8 +42,6 @@ class EventWindow {
   // purge by this object; true when it did.
   Result<bool> Purge(int64_t now);
 
-  int64_t window_ms() const { return window_ms_; }
-
  private:
   DocumentStore* docs_;
   const std::string kind_;

@@ -289,9 +289,7 @@ void Workflow::RecordPackageKey() {
   json j = signer_->PublicKeyJson();
   j["first_used_ms"] = ctx_.Now();
   d.doc = j.dump();
-  store::DocumentStore::Changes ch;
-  ch.docs.push_back(d);
-  auto put = ctx_.stores.docs->Transact(ch);
+  auto put = ctx_.stores.docs->PutDocs({d});
   // Audited once, by the process that recorded it (an existing key's insert changes nothing).
   Status st = put.status();
   if (st.ok() && put->at(0) > 0)
