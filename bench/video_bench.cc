@@ -408,6 +408,110 @@ int RunVideoMatch(const Options& o) {
       "query%%/compared%% %.0f%% %s; longest clip %.0f s %s\n",
       pairs, videos.size(), pair_matches, worst, worst_pair.c_str(), longest_clip,
       clip_pair.c_str());
+  // Shared intros and end cards, the clip rule's known false-match risk: for each video A of at
+  // least 10 s, with B the next such video and I one of the reference's (or another of ours),
+  // bank videos of I's 6 s then 20 s of A, and of 20 s of A then I's 8 s; uploads of I's 6 s then
+  // 20 s of B, and of 20 s of B then I's 8 s: unrelated videos that open, or close, alike. Matched
+  // with video.edge_clip_seconds as configured (15) and at 0 (every clip counts, as before the
+  // exception). Its price is printed too: A's own first 6 s (the opening of the bank video with
+  // the end card) at the start of 20 s of B.
+  int edge_false = 0, edge_false_before = 0, edge_pairs = 0, price_found = 0,
+      price_found_before = 0;
+  {
+    std::vector<size_t> longer;
+    for (size_t i = 0; i < edited; ++i) {
+      if (items[i].duration >= 10) longer.push_back(i);
+    }
+    std::vector<size_t> sources;  // intro sources: other footage of at least 9 s
+    for (size_t k = edited; k < videos.size(); ++k) {
+      if (items[k].duration >= 9) sources.push_back(k);
+    }
+    const std::string fit =
+        "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,"
+        "setsar=1,fps=25,setpts=PTS-STARTPTS";
+    // Two stretches, one after the other: [x from sx for tx s][y from sy for ty s].
+    auto two = [&](const std::string& x, double sx, double tx, const std::string& y, double sy,
+                   double ty, const std::string& out) {
+      const std::string cmd = fmt::format(
+          "ffmpeg -v error -y -ss {1:.3f} -t {2:.3f} -i '{0}' -ss {4:.3f} -t {5:.3f} -i '{3}' "
+          "-filter_complex \"[0:v]{7}[a];[1:v]{7}[b];[a][b]concat=n=2:v=1[v]\" -map [v] -an "
+          "-c:v libx264 -crf 23 -preset veryfast '{6}'",
+          x, sx, tx, y, sy, ty, out, fit);
+      return std::system(cmd.c_str()) == 0;
+    };
+    match::VideoMatchOptions before;
+    before.edge_clip_seconds = 0;
+    if (longer.size() >= 2) {
+      std::printf(
+          "\nshared intro / end card (I's 6 s before, or 8 s after, 20 s of A in the bank and of "
+          "B in the upload; edge_clip_seconds 15 | 0):\n");
+    }
+    for (size_t n = 0; longer.size() >= 2 && n < longer.size(); ++n) {
+      const size_t a = longer[n], b = longer[(n + 1) % longer.size()];
+      size_t in = sources.empty() ? longer[(n + 2) % longer.size()] : sources[n % sources.size()];
+      if (in == a || in == b) continue;  // two of ours only: no third video
+      const std::string &va = videos[a], &vb = videos[b], &vi = videos[in];
+      const double mid = std::max(0.0, items[in].duration / 2 - 4);
+      const std::string p = tmp + "/edge";
+      const bool made = two(vi, mid, 6, va, 0, 20, p + "_bank_intro.mp4") &&
+                        two(va, 0, 20, vi, mid, 8, p + "_bank_end.mp4") &&
+                        two(vi, mid, 6, vb, 0, 20, p + "_q_intro.mp4") &&
+                        two(vb, 0, 20, vi, mid, 8, p + "_q_end.mp4") &&
+                        two(va, 0, 6, vb, 0, 20, p + "_q_price.mp4");
+      if (!made) {
+        std::printf("  %s: ffmpeg failed\n", std::filesystem::path(va).filename().c_str());
+        continue;
+      }
+      auto bi = match::HashVideoForMatching(p + "_bank_intro.mp4", bank_opts);
+      auto be = match::HashVideoForMatching(p + "_bank_end.mp4", bank_opts);
+      auto qi = match::HashVideoForMatching(p + "_q_intro.mp4", query_opts);
+      auto qe = match::HashVideoForMatching(p + "_q_end.mp4", query_opts);
+      auto qp = match::HashVideoForMatching(p + "_q_price.mp4", query_opts);
+      if (!bi.ok() || !be.ok() || !qi.ok() || !qe.ok() || !qp.ok()) {
+        std::printf("  %s: hash failed\n", std::filesystem::path(va).filename().c_str());
+        continue;
+      }
+      // Whether the upload matches bank video `item` (0: A with the intro, 1: with the end card).
+      auto found = [&](const match::VideoMatchOptions& o, const match::VideoItem& q,
+                       uint64_t item) {
+        match::VideoMatcher m(o);
+        m.Add(*bi);
+        m.Add(*be);
+        m.Build();
+        for (const auto& x : m.Match(q)) {
+          if (x.item == item && x.match) return true;
+        }
+        return false;
+      };
+      const match::VideoMatchOptions now;
+      const bool intro = found(now, *qi, 0), intro0 = found(before, *qi, 0);
+      const bool end = found(now, *qe, 1), end0 = found(before, *qe, 1);
+      // The end card's bank video opens with A's first 6 s: the upload's opening is the bank
+      // video's own.
+      const bool price = found(now, *qp, 1), price0 = found(before, *qp, 1);
+      edge_pairs += 1;
+      edge_false += (intro ? 1 : 0) + (end ? 1 : 0);
+      edge_false_before += (intro0 ? 1 : 0) + (end0 ? 1 : 0);
+      price_found += price ? 1 : 0;
+      price_found_before += price0 ? 1 : 0;
+      auto yn = [](bool x) { return x ? "MATCH" : "-"; };
+      std::printf(
+          "  A %-18s B %-18s I %-24s intro %5s | %-5s  end card %5s | %-5s  A's first 6 s "
+          "at B's start %5s | %s\n",
+          std::filesystem::path(va).filename().c_str(),
+          std::filesystem::path(vb).filename().c_str(),
+          std::filesystem::path(vi).filename().c_str(), yn(intro), yn(intro0), yn(end), yn(end0),
+          yn(price), yn(price0));
+    }
+    if (edge_pairs > 0) {
+      std::printf(
+          "shared intros and end cards matched: %d of %d (every clip counted: %d); the price, a "
+          "bank video's own first 6 s at an upload's start, found %d of %d (every clip counted: "
+          "%d)\n",
+          edge_false, 2 * edge_pairs, edge_false_before, price_found, edge_pairs,
+          price_found_before);
+    }
+  }
   std::filesystem::remove_all(tmp);
   int missed = 0;
   for (const auto& [name, n] : found_count) {
@@ -423,6 +527,10 @@ int RunVideoMatch(const Options& o) {
   failed += Target("no pair of different videos matched, none above 20%",
                    pair_matches == 0 && worst <= 20,
                    fmt::format("{} matched, highest {:.0f}%", pair_matches, worst));
+  if (edge_pairs > 0) {
+    failed += Target("no shared intro or end card made unrelated videos copies", edge_false == 0,
+                     fmt::format("{} of {} matched", edge_false, 2 * edge_pairs));
+  }
   return failed;
 }
 

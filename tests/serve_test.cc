@@ -1424,22 +1424,28 @@ TEST(ServeConfig, TheShippedFileLoadsAndItsValuesAreTheDefaults) {
   EXPECT_EQ(shipped->video.clip_seconds, defaults->video.clip_seconds);
   EXPECT_EQ(shipped->video.clip_percent, defaults->video.clip_percent);
   EXPECT_EQ(shipped->video.clip_min_frames, defaults->video.clip_min_frames);
+  EXPECT_EQ(shipped->video.edge_clip_seconds, defaults->video.edge_clip_seconds);
 }
 
 // The video rule's settings: read whole, in range, or refused naming the key.
 TEST(ServeConfig, TheVideoRuleIsConfigurableAndBounded) {
   auto none = [](const char*) -> const char* { return nullptr; };
   auto c = cli::LoadServeConfig("", none,
-                                {{"video.clip_seconds", "0"}, {"video.frame_threshold", "24"}});
+                                {{"video.clip_seconds", "0"},
+                                 {"video.frame_threshold", "24"},
+                                 {"video.edge_clip_seconds", "0"}});
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->video.clip_seconds, 0.0);
   EXPECT_EQ(c->video.frame_threshold, 24);
+  EXPECT_EQ(c->video.edge_clip_seconds, 0.0);
   for (const auto& [key, value] :
        std::vector<std::pair<std::string, std::string>>{{"video.clip_percent", "20"},
                                                         {"video.match_percent", "80%"},
                                                         {"video.clip_seconds", "5.5"},
                                                         {"video.frame_threshold", "65"},
-                                                        {"video.clip_min_frames", "1"}}) {
+                                                        {"video.clip_min_frames", "1"},
+                                                        {"video.edge_clip_seconds", "-1"},
+                                                        {"video.edge_clip_seconds", "3601"}}) {
     auto bad = cli::LoadServeConfig("", none, {{key, value}});
     ASSERT_FALSE(bad.ok()) << key << "=" << value;
     EXPECT_NE(bad.status().message().find(key), std::string::npos) << bad.status().message();

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "hash/pdq.h"
@@ -307,6 +308,82 @@ TEST_F(VideoTest, MatchingFindsAClipOfFiveSecondsInsideAnotherVideo) {
   // The other video alone, with a stretch of a third one in the middle: nothing.
   for (const auto& x : query(testing::PanFrames(160, 120, 0, 125, 98))) {
     EXPECT_FALSE(x.match) << "an unrelated video matched bank video " << x.item;
+  }
+}
+
+// A channel's intro or a platform's end card: unrelated videos that open (or close) with the same
+// six seconds. The clip rule would make each a copy of a bank video that carries them; a clip at
+// the same edge of both videos, shorter than video.edge_clip_seconds, is set aside instead
+// (reported as edge_clip_seconds). The same six seconds in the middle of an upload still count, and
+// with the exception off (0) or shorter than the intro, the edge clip counts as before.
+TEST_F(VideoTest, AnIntroOrEndCardSharedByUnrelatedVideosIsNotACopy) {
+  auto concat = [](std::vector<std::vector<media::Image>> parts) {
+    std::vector<media::Image> out;
+    for (auto& p : parts) {
+      for (auto& f : p) out.push_back(std::move(f));
+    }
+    return out;
+  };
+  const auto intro = [] { return testing::PanFrames(160, 120, 0, 150, 41); };  // 6 s at 25 fps
+  const auto outro = [] { return testing::PanFrames(160, 120, 0, 150, 43); };
+  auto hash = [&](const std::string& name, const std::vector<media::Image>& frames, bool bank) {
+    const std::string path = dir_ + "/" + name + ".avi";
+    testing::WriteVideoFrames(path, frames, 25);
+    match::VideoHashOptions o;
+    o.bank = bank;
+    auto item = match::HashVideoForMatching(path, o);
+    EXPECT_TRUE(item.ok()) << item.status().ToString();
+    return item.ok() ? *item : match::VideoItem{};
+  };
+  // Bank: 0 opens with the intro, 1 closes with the end card; 10 s of their own content each.
+  const auto b0 = hash("b0", concat({intro(), testing::PanFrames(160, 120, 0, 250, 51)}), true);
+  const auto b1 = hash("b1", concat({testing::PanFrames(160, 120, 0, 250, 52), outro()}), true);
+  auto with = [&](double edge_clip_seconds) {
+    match::VideoMatchOptions o;
+    o.edge_clip_seconds = edge_clip_seconds;
+    auto m = std::make_unique<match::VideoMatcher>(o);
+    m->Add(b0);
+    m->Add(b1);
+    m->Build();
+    return m;
+  };
+  auto of = [](const std::vector<match::VideoMatch>& ms, uint64_t item) {
+    for (const auto& m : ms) {
+      if (m.item == item) return m;
+    }
+    return match::VideoMatch{};
+  };
+  const auto opens = hash("q0", concat({intro(), testing::PanFrames(160, 120, 0, 250, 99)}), false);
+  const auto closes =
+      hash("q1", concat({testing::PanFrames(160, 120, 0, 250, 98), outro()}), false);
+  const auto middle = hash("q2",
+                           concat({testing::PanFrames(160, 120, 0, 250, 97), intro(),
+                                   testing::PanFrames(160, 120, 0, 100, 96)}),
+                           false);
+  const auto rule = with(15);
+  const auto a = of(rule->Match(opens), 0);
+  EXPECT_FALSE(a.match) << "a shared intro made an unrelated video a copy";
+  EXPECT_EQ(a.clip_seconds, 0.0);
+  EXPECT_GE(a.edge_clip_seconds, 4.5);
+  EXPECT_LT(a.query_percent, 80.0);
+  const auto b = of(rule->Match(closes), 1);
+  EXPECT_FALSE(b.match) << "a shared end card made an unrelated video a copy";
+  EXPECT_GE(b.edge_clip_seconds, 4.5);
+  // The intro inside another video is a clip of bank video 0 (its first six seconds).
+  const auto c = of(rule->Match(middle), 0);
+  EXPECT_TRUE(c.match);
+  EXPECT_GE(c.clip_seconds, 4.5);
+  EXPECT_NEAR(c.clip_from, 10.0, 0.6);
+  EXPECT_NEAR(c.clip_bank_from, 0.0, 0.6);
+  EXPECT_EQ(c.edge_clip_seconds, 0.0);
+  // The exception off, or shorter than the shared stretch: the edge clip counts.
+  for (const double seconds : {0.0, 5.0}) {
+    const auto off = with(seconds);
+    const auto x = of(off->Match(opens), 0);
+    EXPECT_TRUE(x.match) << "edge_clip_seconds " << seconds;
+    EXPECT_GE(x.clip_seconds, 4.5);
+    EXPECT_EQ(x.edge_clip_seconds, 0.0);
+    EXPECT_TRUE(of(off->Match(closes), 1).match) << "edge_clip_seconds " << seconds;
   }
 }
 

@@ -482,6 +482,8 @@ int RunMatch(const MatchArgs& args) {
           j["clip_to"] = m.clip_to;
           j["clip_bank_from"] = m.clip_bank_from;
         }
+        // A shared intro or outro set aside (it did not make this a match).
+        if (m.edge_clip_seconds > 0) j["edge_clip_seconds"] = m.edge_clip_seconds;
         out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       } else {
         out += fmt::format("{},{},vpdq,{}\n", CsvField(r.path), CsvField(bank.video_names[m.item]),
@@ -618,7 +620,9 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
       "compared_percent (match: either >= 80) and the time ranges in the query and the bank "
       "video;\n"
       "a clip (>= 5 s of the query whose frames, >= 80% of them, match at one offset in time)\n"
-      "matches too, and jsonl adds clip_seconds, clip_from, clip_to (query) and clip_bank_from.\n"
+      "matches too, and jsonl adds clip_seconds, clip_from, clip_to (query) and clip_bank_from;\n"
+      "a clip under 15 s at the start of both videos or the end of both (a shared intro or end\n"
+      "card) does not count (jsonl: edge_clip_seconds).\n"
       "A bank item from a directory is its path; from a file, its \"file\" field or FILE:LINE.\n"
       "Exit status 0 whether or not anything matched; 1 if a file failed; 2 for usage errors.");
   cmd->callback([a, &exit_code] { exit_code = RunMatch(*a); });

@@ -342,6 +342,13 @@ const std::vector<Binding>& Bindings() {
         "second)"},
        VideoField(&match::VideoMatchOptions::clip_min_frames, 2, 10000),
        true},
+      {{"video.edge_clip_seconds", "TAKEDOWN_VIDEO_EDGE_CLIP_SECONDS", "--video.edge_clip_seconds",
+        "the clip rule: a clip shorter than this at the same edge of both videos (the start of "
+        "each, or the end of each) is a shared intro or end card, not a copy, and does not count; "
+        "the first or last seconds of a bank video at the start or end of an otherwise unrelated "
+        "video are then not found by the clip rule either (0: every clip counts)"},
+       VideoField(&match::VideoMatchOptions::edge_clip_seconds, 0, 3600),
+       true},
       {{"report.pow_bits", "TAKEDOWN_REPORT_POW_BITS", "--report.pow_bits",
         "victims' form: leading zero bits of SHA-256 a filing's proof of work must reach (each bit "
         "doubles the work; 16 is about a quarter of a second in a phone's browser; 0: none)"},

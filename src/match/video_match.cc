@@ -74,6 +74,10 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
 constexpr double kClipSampleSlack = 0.5;
 constexpr double kClipSpeed = 0.125;
 constexpr size_t kClipOffsets = 64;
+// How far from a video's start or end a clip may begin or end and still be at that edge, beyond
+// one sampling interval: intros fade in from black, end cards out to it (frames below the quality
+// gate).
+constexpr double kEdgeSlack = 2.0;
 
 struct Clip {
   double seconds = 0, from = 0, to = 0, bank_from = 0;
@@ -82,13 +86,15 @@ struct Clip {
 // The clip rule over one bank video's matches. times: the query's usable frames (ascending);
 // offsets[k]: bank time minus query time of each match of frame k (ascending, empty when it
 // matched nothing; the caller skips a video with fewer than clip_min_frames matched frames);
-// step: the query's sampling interval. The longest run of overlapping windows that each pass the
-// rule, each from its first frame matching at the window's offset to its last.
-Clip FindClip(const std::vector<double>& times, const std::vector<std::vector<double>>& offsets,
-              double step, const VideoMatchOptions& o) {
-  Clip best, run;
+// step: the query's sampling interval. Every run of overlapping windows that each pass the rule,
+// each from its first frame matching at the window's offset to its last, in query order.
+std::vector<Clip> FindClips(const std::vector<double>& times,
+                            const std::vector<std::vector<double>>& offsets, double step,
+                            const VideoMatchOptions& o) {
+  std::vector<Clip> runs;
+  Clip run;
   const size_t n = times.size();
-  if (o.clip_seconds <= 0 || n == 0) return best;
+  if (o.clip_seconds <= 0 || n == 0) return runs;
   std::vector<int> matched(n + 1, 0);
   for (size_t k = 0; k < n; ++k) matched[k + 1] = matched[k] + (offsets[k].empty() ? 0 : 1);
   auto coheres = [&](size_t k, double d, double tol) {
@@ -132,13 +138,29 @@ Clip FindClip(const std::vector<double>& times, const std::vector<std::vector<do
     if (in_run && from <= run.to) {
       run.to = std::max(run.to, to);
     } else {
+      if (in_run) runs.push_back(run);
       run = {0, from, to, from + *found};
       in_run = true;
     }
     run.seconds = run.to - run.from;
-    if (run.seconds > best.seconds) best = run;
   }
-  return best;
+  if (in_run) runs.push_back(run);
+  return runs;
+}
+
+// A clip at the same edge of both videos -- from the start of each, or to the end of each --
+// and shorter than edge_clip_seconds: what a channel's intro or a platform's end card looks like
+// in two unrelated videos that both carry it. The query's edge allows for a fade from or to black
+// (unusable frames) and one sampling interval; the bank video's, the same seconds.
+bool AtSharedEdge(const Clip& c, double query_duration, double bank_duration, double step,
+                  const VideoMatchOptions& o) {
+  if (o.edge_clip_seconds <= 0 || c.seconds >= o.edge_clip_seconds) return false;
+  const double slack = kEdgeSlack + step;
+  const double bank_to = c.bank_from + (c.to - c.from);
+  const bool starts = c.from <= slack && c.bank_from <= slack;
+  const bool ends = query_duration > 0 && bank_duration > 0 && c.to >= query_duration - slack &&
+                    bank_to >= bank_duration - slack;
+  return starts || ends;
 }
 
 }  // namespace
@@ -356,7 +378,15 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
         std::sort(v.begin(), v.end());
         dense[k] = std::move(v);
       }
-      clip = FindClip(times, dense, step, options_);
+      // The longest clip counts, unless it is only a shared intro or outro: those are set aside
+      // (reported, never a match by themselves).
+      for (const Clip& c : FindClips(times, dense, step, options_)) {
+        if (AtSharedEdge(c, q.duration, b.duration, step, options_)) {
+          m.edge_clip_seconds = std::max(m.edge_clip_seconds, c.seconds);
+        } else if (c.seconds > clip.seconds) {
+          clip = c;
+        }
+      }
     }
     m.clip_seconds = clip.seconds;
     m.clip_from = clip.from;

@@ -8,7 +8,8 @@
 // bank video at one offset in time (bank times advance with the query's: a speed change up to
 // 1.25x stays within the slack). A clip of a few seconds inside a longer, unrelated video reaches
 // neither percentage, since most of the query is something else and most of the bank video is
-// not in it.
+// not in it. A clip at the same edge of both videos (the start of each, or the end of each) shorter
+// than edge_clip_seconds (15) is what a shared intro or end card looks like, and is set aside.
 //
 // Unlike the reference (one hash a second on both sides, so fast motion lands on different
 // moments), bank videos are sampled densely (up to 30 frames a second: every frame of most videos)
@@ -75,6 +76,13 @@ struct VideoMatchOptions {
   double clip_seconds = 5;
   double clip_percent = 80;
   int clip_min_frames = 4;
+  // A clip shorter than this at the same edge of both videos (from the start of each, or to the
+  // end of each, within 2 s and a sampling interval) is a shared intro or outro -- a channel's
+  // opening, a platform's end card -- not a copy: it is set aside (VideoMatch::edge_clip_seconds)
+  // and never a match by itself. The price: the first (or last) seconds of a bank video at the
+  // start (or end) of an otherwise unrelated upload are not found by the clip rule either, up to
+  // this length. 0: off (every clip counts).
+  double edge_clip_seconds = 15;
 };
 
 struct VideoMatch {
@@ -89,6 +97,8 @@ struct VideoMatch {
   // a window did not match), and where it starts in the bank video (clip_seconds 0: none).
   double clip_seconds = 0;
   double clip_from = 0, clip_to = 0, clip_bank_from = 0;
+  // The longest clip set aside as a shared intro or outro (VideoMatchOptions::edge_clip_seconds).
+  double edge_clip_seconds = 0;
   bool match = false;  // either percentage reached match_percent, or a clip was found
 };
 
