@@ -239,6 +239,11 @@ int RunVideoMatch(const Options& o) {
       return 1;
     }
   }
+  // The frames' plain PDQs alone, as a vPDQ list (--vpdq-only).
+  auto strip = [](match::VideoItem* v) {
+    for (auto& f : v->frames) f = match::VideoFrameSignals{f.seconds, f.pdq, {}, {}, {}, {}, {}};
+    for (auto& f : v->frames) f.norm.quality = 0;
+  };
   match::VideoMatcher bank(match::VideoMatchOptions{});
   std::vector<match::VideoItem> items;
   match::VideoHashOptions bank_opts;
@@ -253,10 +258,7 @@ int RunVideoMatch(const Options& o) {
       return 1;
     }
     bank_video_seconds += r->duration;
-    if (vpdq_only) {  // the frames' plain PDQs alone, as a vPDQ list
-      for (auto& f : r->frames) f = match::VideoFrameSignals{f.seconds, f.pdq, {}, {}, {}, {}, {}};
-      for (auto& f : r->frames) f.norm.quality = 0;
-    }
+    if (vpdq_only) strip(&*r);
     items.push_back(*r);
     bank.Add(*r);
   }
@@ -409,12 +411,14 @@ int RunVideoMatch(const Options& o) {
       pairs, videos.size(), pair_matches, worst, worst_pair.c_str(), longest_clip,
       clip_pair.c_str());
   // Shared intros and end cards, the clip rule's known false-match risk: for each video A of at
-  // least 10 s, with B the next such video and I one of the reference's (or another of ours),
-  // bank videos of I's 6 s then 20 s of A, and of 20 s of A then I's 8 s; uploads of I's 6 s then
-  // 20 s of B, and of 20 s of B then I's 8 s: unrelated videos that open, or close, alike. Matched
-  // with video.edge_clip_seconds as configured (15) and at 0 (every clip counts, as before the
+  // least 10 s, with B the next such video (another family) and I one of the reference's of at
+  // least 16 s (or another of ours), bank videos of I's 6 s then up to 20 s of A, and of up to
+  // 20 s of A then 8 s of I (another part of I than the intro); uploads of I's 6 s then up to 20 s
+  // of B, and of up to 20 s of B then I's 8 s: unrelated videos that open, or close, alike. An
+  // upload counts as matched when it matches either bank video (both are unrelated to it), with
+  // video.edge_clip_seconds as configured (15) and at 0 (every clip counts, as before the
   // exception). Its price is printed too: A's own first 6 s (the opening of the bank video with
-  // the end card) at the start of 20 s of B.
+  // the end card) at the start of B.
   int edge_false = 0, edge_false_before = 0, edge_pairs = 0, price_found = 0,
       price_found_before = 0;
   {
@@ -424,7 +428,7 @@ int RunVideoMatch(const Options& o) {
     }
     std::vector<size_t> sources;  // intro sources: other footage of at least 9 s
     for (size_t k = edited; k < videos.size(); ++k) {
-      if (items[k].duration >= 9) sources.push_back(k);
+      if (items[k].duration >= 16) sources.push_back(k);
     }
     const std::string fit =
         "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,"
@@ -434,7 +438,7 @@ int RunVideoMatch(const Options& o) {
                    double ty, const std::string& out) {
       const std::string cmd = fmt::format(
           "ffmpeg -v error -y -ss {1:.3f} -t {2:.3f} -i '{0}' -ss {4:.3f} -t {5:.3f} -i '{3}' "
-          "-filter_complex \"[0:v]{7}[a];[1:v]{7}[b];[a][b]concat=n=2:v=1[v]\" -map [v] -an "
+          "-filter_complex \"[0:v]{7}[a];[1:v]{7}[b];[a][b]concat=n=2:v=1[v]\" -map '[v]' -an "
           "-c:v libx264 -crf 23 -preset veryfast '{6}'",
           x, sx, tx, y, sy, ty, out, fit);
       return std::system(cmd.c_str()) == 0;
@@ -443,20 +447,24 @@ int RunVideoMatch(const Options& o) {
     before.edge_clip_seconds = 0;
     if (longer.size() >= 2) {
       std::printf(
-          "\nshared intro / end card (I's 6 s before, or 8 s after, 20 s of A in the bank and of "
-          "B in the upload; edge_clip_seconds 15 | 0):\n");
+          "\nshared intro / end card (I's 6 s before, or 8 s after, up to 20 s of A in the bank "
+          "and of B in the upload; a match with either bank video counts; edge_clip_seconds 15 | "
+          "0):\n");
     }
     for (size_t n = 0; longer.size() >= 2 && n < longer.size(); ++n) {
       const size_t a = longer[n], b = longer[(n + 1) % longer.size()];
       size_t in = sources.empty() ? longer[(n + 2) % longer.size()] : sources[n % sources.size()];
-      if (in == a || in == b) continue;  // two of ours only: no third video
+      if (in == a || in == b || Family(videos[a]) == Family(videos[b]) || items[in].duration < 16) {
+        continue;  // no third video of another family long enough for both parts
+      }
       const std::string &va = videos[a], &vb = videos[b], &vi = videos[in];
-      const double mid = std::max(0.0, items[in].duration / 2 - 4);
+      // The intro [s, s + 6) and the end card [s + 7, s + 15) of I: different parts.
+      const double s0 = std::max(0.0, items[in].duration / 2 - 7.5), s1 = s0 + 7;
       const std::string p = tmp + "/edge";
-      const bool made = two(vi, mid, 6, va, 0, 20, p + "_bank_intro.mp4") &&
-                        two(va, 0, 20, vi, mid, 8, p + "_bank_end.mp4") &&
-                        two(vi, mid, 6, vb, 0, 20, p + "_q_intro.mp4") &&
-                        two(vb, 0, 20, vi, mid, 8, p + "_q_end.mp4") &&
+      const bool made = two(vi, s0, 6, va, 0, 20, p + "_bank_intro.mp4") &&
+                        two(va, 0, 20, vi, s1, 8, p + "_bank_end.mp4") &&
+                        two(vi, s0, 6, vb, 0, 20, p + "_q_intro.mp4") &&
+                        two(vb, 0, 20, vi, s1, 8, p + "_q_end.mp4") &&
                         two(va, 0, 6, vb, 0, 20, p + "_q_price.mp4");
       if (!made) {
         std::printf("  %s: ffmpeg failed\n", std::filesystem::path(va).filename().c_str());
@@ -471,24 +479,26 @@ int RunVideoMatch(const Options& o) {
         std::printf("  %s: hash failed\n", std::filesystem::path(va).filename().c_str());
         continue;
       }
-      // Whether the upload matches bank video `item` (0: A with the intro, 1: with the end card).
-      auto found = [&](const match::VideoMatchOptions& o, const match::VideoItem& q,
-                       uint64_t item) {
-        match::VideoMatcher m(o);
-        m.Add(*bi);
-        m.Add(*be);
-        m.Build();
+      if (vpdq_only) strip(&*bi), strip(&*be);
+      const match::VideoMatchOptions now;
+      match::VideoMatcher with_rule(now), every_clip(before);
+      for (auto* m : {&with_rule, &every_clip}) {
+        m->Add(*bi);  // item 0: A with the intro
+        m->Add(*be);  // item 1: A with the end card
+        m->Build();
+      }
+      // Whether the upload matches `item`, or (item < 0) either bank video.
+      auto found = [&](const match::VideoMatcher& m, const match::VideoItem& q, int item) {
         for (const auto& x : m.Match(q)) {
-          if (x.item == item && x.match) return true;
+          if (x.match && (item < 0 || x.item == static_cast<uint64_t>(item))) return true;
         }
         return false;
       };
-      const match::VideoMatchOptions now;
-      const bool intro = found(now, *qi, 0), intro0 = found(before, *qi, 0);
-      const bool end = found(now, *qe, 1), end0 = found(before, *qe, 1);
+      const bool intro = found(with_rule, *qi, -1), intro0 = found(every_clip, *qi, -1);
+      const bool end = found(with_rule, *qe, -1), end0 = found(every_clip, *qe, -1);
       // The end card's bank video opens with A's first 6 s: the upload's opening is the bank
       // video's own.
-      const bool price = found(now, *qp, 1), price0 = found(before, *qp, 1);
+      const bool price = found(with_rule, *qp, 1), price0 = found(every_clip, *qp, 1);
       edge_pairs += 1;
       edge_false += (intro ? 1 : 0) + (end ? 1 : 0);
       edge_false_before += (intro0 ? 1 : 0) + (end0 ? 1 : 0);

@@ -376,6 +376,26 @@ TEST_F(VideoTest, AnIntroOrEndCardSharedByUnrelatedVideosIsNotACopy) {
   EXPECT_NEAR(c.clip_from, 10.0, 0.6);
   EXPECT_NEAR(c.clip_bank_from, 0.0, 0.6);
   EXPECT_EQ(c.edge_clip_seconds, 0.0);
+  // Bank video 0's own seconds 10-18 at the start of an upload (the middle of the bank video), and
+  // right after the shared intro: both are copies; the intro alone is set aside.
+  const auto starts = of(rule->Match(hash("q3",
+                                          concat({testing::PanFrames(160, 120, 100, 200, 51),
+                                                  testing::PanFrames(160, 120, 0, 250, 95)}),
+                                          false)),
+                         0);
+  EXPECT_TRUE(starts.match) << "a copy at the upload's start, from the bank video's middle";
+  EXPECT_NEAR(starts.clip_bank_from, 10.0, 0.6);
+  const auto after =
+      of(rule->Match(hash("q4",
+                          concat({intro(), testing::PanFrames(160, 120, 100, 200, 51),
+                                  testing::PanFrames(160, 120, 0, 250, 94)}),
+                          false)),
+         0);
+  EXPECT_TRUE(after.match) << "a copy right after the shared intro was set aside with it";
+  EXPECT_NEAR(after.clip_from, 6.0, 0.6);
+  EXPECT_NEAR(after.clip_bank_from, 10.0, 0.6);
+  EXPECT_GE(after.clip_seconds, 7.0);
+  EXPECT_GE(after.edge_clip_seconds, 4.5);
   // The exception off, or shorter than the shared stretch: the edge clip counts.
   for (const double seconds : {0.0, 5.0}) {
     const auto off = with(seconds);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -80,7 +81,8 @@ constexpr size_t kClipOffsets = 64;
 constexpr double kEdgeSlack = 2.0;
 
 struct Clip {
-  double seconds = 0, from = 0, to = 0, bank_from = 0;
+  double seconds = 0, from = 0, to = 0, bank_from = 0, bank_to = 0;
+  double offset = 0;  // the last window's (bank time minus query time)
 };
 
 // The clip rule over one bank video's matches. times: the query's usable frames (ascending);
@@ -114,16 +116,22 @@ std::vector<Clip> FindClips(const std::vector<double>& times,
     if (matched[b + 1] - matched[a] < need) continue;
     const double span = times[b] - times[a] + step;
     const double tol = kClipSampleSlack + kClipSpeed * span;
-    // Every offset a frame of the window matched at is a candidate (a quarter-second apart).
+    auto passes = [&](double d) {
+      int coherent = 0;
+      for (size_t j = a; j <= b; ++j) coherent += coheres(j, d, tol) ? 1 : 0;
+      return coherent >= need;
+    };
+    // The run's own offset first, so that repeated content (a still, a loop), which passes at
+    // many offsets, does not hop between them; then every offset a frame of the window matched
+    // at (a quarter-second apart).
     std::optional<double> found;
+    if (in_run && passes(run.offset)) found = run.offset;
     for (size_t k = a; k <= b && !found; ++k) {
       double last = -1e18;
       for (const double d : offsets[k]) {
         if (d - last < 0.25) continue;
         last = d;
-        int coherent = 0;
-        for (size_t j = a; j <= b; ++j) coherent += coheres(j, d, tol) ? 1 : 0;
-        if (coherent >= need) {
+        if (passes(d)) {
           found = d;
           break;
         }
@@ -135,13 +143,18 @@ std::vector<Clip> FindClips(const std::vector<double>& times,
     while (!coheres(first, *found, tol)) ++first;
     while (!coheres(last, *found, tol)) --last;
     const double from = times[first], to = times[last] + step;
-    if (in_run && from <= run.to) {
+    // A window continues the run when it overlaps it at about the same offset (a speed change
+    // drifts it a little from window to window); at another offset it is another part of the
+    // bank video -- a copied stretch right after a shared intro is not part of the intro.
+    if (in_run && from <= run.to && std::abs(*found - run.offset) <= tol) {
       run.to = std::max(run.to, to);
+      run.bank_to = std::max(run.bank_to, to + *found);
     } else {
       if (in_run) runs.push_back(run);
-      run = {0, from, to, from + *found};
+      run = {0, from, to, from + *found, to + *found, *found};
       in_run = true;
     }
+    run.offset = *found;
     run.seconds = run.to - run.from;
   }
   if (in_run) runs.push_back(run);
@@ -156,10 +169,10 @@ bool AtSharedEdge(const Clip& c, double query_duration, double bank_duration, do
                   const VideoMatchOptions& o) {
   if (o.edge_clip_seconds <= 0 || c.seconds >= o.edge_clip_seconds) return false;
   const double slack = kEdgeSlack + step;
-  const double bank_to = c.bank_from + (c.to - c.from);
   const bool starts = c.from <= slack && c.bank_from <= slack;
+  // The end needs both durations (0: unknown, as for some hash-list lines: only the start counts).
   const bool ends = query_duration > 0 && bank_duration > 0 && c.to >= query_duration - slack &&
-                    bank_to >= bank_duration - slack;
+                    c.bank_to >= bank_duration - slack;
   return starts || ends;
 }
 
@@ -282,8 +295,25 @@ void VideoMatcher::Build() {
 std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
   // For each bank video: which query frames matched, which bank frames, the offsets in time of
   // each usable query frame's matches (for the clip rule), best distance.
+  // Frame numbers seen, as a bitmap: a still upload against a still bank video meets every bank
+  // frame from every probe of every frame (millions of repeats), where a tree's inserts were the
+  // largest part of Match.
+  struct FrameSet {
+    std::vector<bool> seen;
+    size_t count = 0;
+    uint32_t first = UINT32_MAX, last = 0;
+    void Insert(uint32_t f, size_t frames) {
+      if (seen.empty()) seen.resize(frames);
+      if (seen[f]) return;
+      seen[f] = true;
+      ++count;
+      first = std::min(first, f);
+      last = std::max(last, f);
+    }
+    bool Has(uint32_t f) const { return f < seen.size() && seen[f]; }
+  };
   struct Acc {
-    std::set<uint32_t> query_frames, bank_frames;
+    FrameSet query_frames, bank_frames;
     // By the query frame's place in `usable`; sparse, since most bank videos meet few frames.
     std::map<uint32_t, std::vector<double>> offsets;
     int best = 256;
@@ -304,15 +334,23 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     const auto& f = q.frames[i];
     auto probe = [&](const hash::PdqHash& h) {
       if (h.quality < options_.min_quality) return;
+      uint64_t last_item = UINT64_MAX;
+      Acc* a_ptr = nullptr;
+      std::vector<double>* offsets_ptr = nullptr;
       for (const auto& m : index_->Query(h.hash, options_.frame_threshold)) {
         const FrameRef& r = refs_[m.id];
-        Acc& a = acc[r.item];
-        a.query_frames.insert(i);
-        a.bank_frames.insert(r.frame);
+        if (r.item != last_item) {  // a probe's matches are mostly of one bank video
+          last_item = r.item;
+          a_ptr = &acc[r.item];
+          offsets_ptr = &a_ptr->offsets[static_cast<uint32_t>(k)];
+        }
+        Acc& a = *a_ptr;
+        a.query_frames.Insert(i, q.frames.size());
+        a.bank_frames.Insert(r.frame, items_[r.item].frames.size());
         a.best = std::min<int>(a.best, m.distance);
         // A tenth of a second apart, at most kClipOffsets a frame: memory stays bounded when a
         // still frame matches a whole still bank video (such a copy matches by query% anyway).
-        auto& offsets = a.offsets[static_cast<uint32_t>(k)];
+        auto& offsets = *offsets_ptr;
         const double d = std::round((items_[r.item].frames[r.frame].seconds - f.seconds) * 10) / 10;
         if (offsets.size() < kClipOffsets &&
             std::find(offsets.begin(), offsets.end(), d) == offsets.end())
@@ -344,7 +382,7 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     VideoMatch m;
     m.item = item;
     m.best_distance = a.best;
-    m.query_percent = usable_count == 0 ? 0 : 100.0 * a.query_frames.size() / usable_count;
+    m.query_percent = usable_count == 0 ? 0 : 100.0 * a.query_frames.count / usable_count;
     // Coverage of the bank video on a one-second grid, over the grid points it has usable frames
     // for.
     std::vector<double> matched, have;
@@ -352,7 +390,7 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
       const auto& s = b.frames[f];
       if (s.pdq.quality >= options_.min_quality || s.norm.quality >= options_.min_quality)
         have.push_back(s.seconds);
-      if (a.bank_frames.count(f)) matched.push_back(s.seconds);
+      if (a.bank_frames.Has(f)) matched.push_back(s.seconds);
     }
     // Grid points stand for the second around them; only those inside the video count (a
     // final point at the very end would ask for a sample the query cannot have).
@@ -367,10 +405,10 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
       covered += near(matched) ? 1 : 0;
     }
     m.compared_percent = grid == 0 ? 0 : 100.0 * covered / grid;
-    m.query_from = q.frames[*a.query_frames.begin()].seconds;
-    m.query_to = q.frames[*a.query_frames.rbegin()].seconds;
-    m.bank_from = b.frames[*a.bank_frames.begin()].seconds;
-    m.bank_to = b.frames[*a.bank_frames.rbegin()].seconds;
+    m.query_from = q.frames[a.query_frames.first].seconds;
+    m.query_to = q.frames[a.query_frames.last].seconds;
+    m.bank_from = b.frames[a.bank_frames.first].seconds;
+    m.bank_to = b.frames[a.bank_frames.last].seconds;
     Clip clip;
     if (a.offsets.size() >= static_cast<size_t>(std::max(1, options_.clip_min_frames))) {
       std::vector<std::vector<double>> dense(usable_count);

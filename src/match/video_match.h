@@ -79,7 +79,9 @@ struct VideoMatchOptions {
   // A clip shorter than this at the same edge of both videos (from the start of each, or to the
   // end of each, within 2 s and a sampling interval) is a shared intro or outro -- a channel's
   // opening, a platform's end card -- not a copy: it is set aside (VideoMatch::edge_clip_seconds)
-  // and never a match by itself. The price: the first (or last) seconds of a bank video at the
+  // and never a match by itself. The end is judged by each item's duration: an item without one
+  // (0) is judged by its start alone, and one cut short by the decoder's limits ends where the
+  // decoding stopped. The price: the first (or last) seconds of a bank video at the
   // start (or end) of an otherwise unrelated upload are not found by the clip rule either, up to
   // this length. 0: off (every clip counts).
   double edge_clip_seconds = 15;
@@ -92,9 +94,11 @@ struct VideoMatch {
   double query_from = 0, query_to = 0;  // where the matching frames are in the query
   double bank_from = 0, bank_to = 0;    // and in the bank video
   int best_distance = 256;
-  // The longest stretch of the query that passes the clip rule, from its first frame matching at
-  // the rule's offset to its last (a little under the rule's seconds when a frame at the edge of
-  // a window did not match), and where it starts in the bank video (clip_seconds 0: none).
+  // The longest stretch of the query that passes the clip rule at one offset (speed changes
+  // drifting it a little) and is not set aside as a shared intro or outro, from its first frame
+  // matching at the rule's offset to its last (a little under the rule's seconds when a frame at
+  // the edge of a window did not match), and where it starts in the bank video (clip_seconds 0:
+  // none).
   double clip_seconds = 0;
   double clip_from = 0, clip_to = 0, clip_bank_from = 0;
   // The longest clip set aside as a shared intro or outro (VideoMatchOptions::edge_clip_seconds).
