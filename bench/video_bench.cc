@@ -426,7 +426,7 @@ int RunVideoMatch(const Options& o) {
     for (size_t i = 0; i < edited; ++i) {
       if (items[i].duration >= 10) longer.push_back(i);
     }
-    std::vector<size_t> sources;  // intro sources: other footage of at least 9 s
+    std::vector<size_t> sources;  // intro sources: other footage of at least 16 s
     for (size_t k = edited; k < videos.size(); ++k) {
       if (items[k].duration >= 16) sources.push_back(k);
     }

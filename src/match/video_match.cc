@@ -88,8 +88,9 @@ struct Clip {
 // The clip rule over one bank video's matches. times: the query's usable frames (ascending);
 // offsets[k]: bank time minus query time of each match of frame k (ascending, empty when it
 // matched nothing; the caller skips a video with fewer than clip_min_frames matched frames);
-// step: the query's sampling interval. Every run of overlapping windows that each pass the rule,
-// each from its first frame matching at the window's offset to its last, in query order.
+// step: the query's sampling interval. Every run of overlapping windows that each pass the rule at
+// about the same offset, each from its first frame matching at the window's offset to its last, in
+// query order.
 std::vector<Clip> FindClips(const std::vector<double>& times,
                             const std::vector<std::vector<double>>& offsets, double step,
                             const VideoMatchOptions& o) {
@@ -111,8 +112,9 @@ std::vector<Clip> FindClips(const std::vector<double>& times,
     while (b < n && times[b] - times[a] + step < o.clip_seconds - 1e-9) ++b;
     if (b >= n) break;
     const int frames = static_cast<int>(b - a + 1);
-    const int need = std::max(o.clip_min_frames,
-                              static_cast<int>(std::ceil(o.clip_percent / 100.0 * frames - 1e-9)));
+    const int need =
+        std::max({1, o.clip_min_frames,
+                  static_cast<int>(std::ceil(o.clip_percent / 100.0 * frames - 1e-9))});
     if (matched[b + 1] - matched[a] < need) continue;
     const double span = times[b] - times[a] + step;
     const double tol = kClipSampleSlack + kClipSpeed * span;
@@ -121,19 +123,22 @@ std::vector<Clip> FindClips(const std::vector<double>& times,
       for (size_t j = a; j <= b; ++j) coherent += coheres(j, d, tol) ? 1 : 0;
       return coherent >= need;
     };
-    // The run's own offset first, so that repeated content (a still, a loop), which passes at
-    // many offsets, does not hop between them; then every offset a frame of the window matched
-    // at (a quarter-second apart).
+    // Candidates: every offset a frame of the window matched at (a quarter-second apart). Outside
+    // a run, the first that passes; inside one, the run's own offset when it still passes, else
+    // the passing candidate nearest to it -- repeated content (a still, a loop) passes at many
+    // offsets, and each frame keeps only kClipOffsets of them, so the run's offset can drop out
+    // while a near one still passes.
     std::optional<double> found;
     if (in_run && passes(run.offset)) found = run.offset;
-    for (size_t k = a; k <= b && !found; ++k) {
+    for (size_t k = a; k <= b && (!found || (in_run && *found != run.offset)); ++k) {
       double last = -1e18;
       for (const double d : offsets[k]) {
         if (d - last < 0.25) continue;
         last = d;
+        if (found && std::abs(d - run.offset) >= std::abs(*found - run.offset)) continue;
         if (passes(d)) {
           found = d;
-          break;
+          if (!in_run) break;
         }
       }
     }
