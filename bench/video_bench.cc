@@ -121,6 +121,15 @@ struct EditSpec {
 
 // A video's family: the reference's sample videos named "chair-..." or "pattern-..." are the same
 // footage edited; every other video is its own.
+// An ffmpeg filter that fits a video into w x h (scaled down, padded), square pixels, 25 fps:
+// stretches of different videos put one after another.
+std::string FitFilter(int w, int h) {
+  return fmt::format(
+      "scale={0}:{1}:force_original_aspect_ratio=decrease,pad={0}:{1}:(ow-iw)/2:(oh-ih)/2,"
+      "setsar=1,fps=25",
+      w, h);
+}
+
 std::string Family(const std::string& path) {
   const std::string name = std::filesystem::path(path).filename().string();
   for (const char* f : {"chair-", "pattern-"}) {
@@ -305,10 +314,7 @@ int RunVideoMatch(const Options& o) {
           if (k != i && items[k].duration > items[other].duration) other = k;
         }
         const bool small = e.name == "clip_7s_small";
-        const std::string fit = fmt::format(
-            "scale={0}:{1}:force_original_aspect_ratio=decrease,pad={0}:{1}:(ow-iw)/2:(oh-ih)/"
-            "2,setsar=1,fps=25",
-            small ? 320 : 640, small ? 180 : 360);
+        const std::string fit = FitFilter(small ? 320 : 640, small ? 180 : 360);
         const double length = small ? 7 : 5;
         const double from = e.name == "clip_5s_start" ? 0
                             : e.name == "clip_5s_end" ? dur - length
@@ -430,9 +436,7 @@ int RunVideoMatch(const Options& o) {
     for (size_t k = edited; k < videos.size(); ++k) {
       if (items[k].duration >= 16) sources.push_back(k);
     }
-    const std::string fit =
-        "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,"
-        "setsar=1,fps=25,setpts=PTS-STARTPTS";
+    const std::string fit = FitFilter(640, 360) + ",setpts=PTS-STARTPTS";
     // Two stretches, one after the other: [x from sx for tx s][y from sy for ty s].
     auto two = [&](const std::string& x, double sx, double tx, const std::string& y, double sy,
                    double ty, const std::string& out) {

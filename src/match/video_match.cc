@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 
 #include "core/numbers.h"
 #include "core/text.h"
@@ -130,7 +129,8 @@ std::vector<Clip> FindClips(const std::vector<double>& times,
     // while a near one still passes.
     std::optional<double> found;
     if (in_run && passes(run.offset)) found = run.offset;
-    for (size_t k = a; k <= b && (!found || (in_run && *found != run.offset)); ++k) {
+    const bool nearest = in_run && !found;  // every candidate is looked at
+    for (size_t k = a; k <= b && (nearest || !found); ++k) {
       double last = -1e18;
       for (const double d : offsets[k]) {
         if (d - last < 0.25) continue;
@@ -138,7 +138,7 @@ std::vector<Clip> FindClips(const std::vector<double>& times,
         if (found && std::abs(d - run.offset) >= std::abs(*found - run.offset)) continue;
         if (passes(d)) {
           found = d;
-          if (!in_run) break;
+          if (!nearest) break;
         }
       }
     }
