@@ -426,7 +426,7 @@ int RunVideoMatch(const Options& o) {
   // exception). Its price is printed too: A's own first 6 s (the opening of the bank video with
   // the end card) at the start of B.
   int edge_false = 0, edge_false_before = 0, edge_pairs = 0, price_found = 0,
-      price_found_before = 0;
+      price_found_before = 0, price_review = 0, edge_review = 0;
   {
     std::vector<size_t> longer;
     for (size_t i = 0; i < edited; ++i) {
@@ -498,6 +498,16 @@ int RunVideoMatch(const Options& o) {
         }
         return false;
       };
+      // Whether an edge clip with `item` (or either) was set aside: what the gate lists under
+      // "review" (not a match, not a block).
+      auto hinted = [&](const match::VideoMatcher& m, const match::VideoItem& q, int item) {
+        for (const auto& x : m.Match(q)) {
+          if (!x.match && x.edge_clip_seconds > 0 &&
+              (item < 0 || x.item == static_cast<uint64_t>(item)))
+            return true;
+        }
+        return false;
+      };
       const bool intro = found(with_rule, *qi, -1), intro0 = found(every_clip, *qi, -1);
       const bool end = found(with_rule, *qe, -1), end0 = found(every_clip, *qe, -1);
       // The end card's bank video opens with A's first 6 s: the upload's opening is the bank
@@ -508,6 +518,8 @@ int RunVideoMatch(const Options& o) {
       edge_false_before += (intro0 ? 1 : 0) + (end0 ? 1 : 0);
       price_found += price ? 1 : 0;
       price_found_before += price0 ? 1 : 0;
+      price_review += hinted(with_rule, *qp, 1) ? 1 : 0;
+      edge_review += (hinted(with_rule, *qi, -1) ? 1 : 0) + (hinted(with_rule, *qe, -1) ? 1 : 0);
       auto yn = [](bool x) { return x ? "MATCH" : "-"; };
       std::printf(
           "  A %-18s B %-18s I %-24s intro %5s | %-5s  end card %5s | %-5s  A's first 6 s "
@@ -524,6 +536,10 @@ int RunVideoMatch(const Options& o) {
           "%d)\n",
           edge_false, 2 * edge_pairs, edge_false_before, price_found, edge_pairs,
           price_found_before);
+      std::printf(
+          "set aside and reported for review (the gate's \"review\", never a block): the price "
+          "%d of %d, the shared intros and end cards %d of %d\n",
+          price_review, edge_pairs, edge_review, 2 * edge_pairs);
     }
   }
   std::filesystem::remove_all(tmp);

@@ -424,6 +424,43 @@ TEST_F(CliTest, MatchFindsAVideoInsideAnotherOne) {
   EXPECT_NEAR(j["query_from"].get<double>(), 2.0, 0.6);
 }
 
+// `takedown match` takes the video rule of `takedown serve`'s [video] keys: a bank video's opening
+// at the start of an upload is set aside as a shared intro by default and is a clip with
+// --edge-clip-seconds 0; every number is read whole and finite or refused.
+TEST_F(CliTest, MatchTakesTheVideoRulesFlags) {
+  const std::string bank = dir_ + "/ebank";
+  std::filesystem::create_directory(bank);
+  auto frames = testing::PanFrames(160, 120, 0, 150, 41);  // the intro: 6 s
+  for (auto& f : testing::PanFrames(160, 120, 0, 250, 51)) frames.push_back(std::move(f));
+  testing::WriteVideoFrames(bank + "/b.avi", frames, 25);
+  frames = testing::PanFrames(160, 120, 0, 150, 41);
+  for (auto& f : testing::PanFrames(160, 120, 0, 250, 99)) frames.push_back(std::move(f));
+  testing::WriteVideoFrames(dir_ + "/opens.avi", frames, 25);
+  const std::string args = "match --format jsonl --cache-dir " + dir_ + "/cache --bank " + bank;
+  const CommandResult d = Takedown(args + " " + dir_ + "/opens.avi");
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(Lines(d.out).empty()) << d.out;
+  const CommandResult off = Takedown(args + " --edge-clip-seconds 0 " + dir_ + "/opens.avi");
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  const auto rows = Lines(off.out);
+  ASSERT_EQ(rows.size(), 1u) << off.out;
+  const auto j = nlohmann::json::parse(rows[0]);
+  EXPECT_GE(j["clip_seconds"].get<double>(), 4.5);
+  EXPECT_NEAR(j["clip_from"].get<double>(), 0.0, 1.1);
+  // Clips of at least 20 s only: the 6 s opening is no clip even with the exception off.
+  const CommandResult longer =
+      Takedown(args + " --edge-clip-seconds 0 --clip-seconds 20 " + dir_ + "/opens.avi");
+  ASSERT_EQ(longer.exit_code, 0) << longer.err;
+  EXPECT_TRUE(Lines(longer.out).empty()) << longer.out;
+  for (const std::string bad :
+       {"--clip-seconds nan", "--clip-seconds 5x", "--edge-clip-seconds -1",
+        "--video-match-percent inf", "--clip-min-frames 1", "--frame-threshold 65"}) {
+    const CommandResult e = Takedown(args + " " + bad + " " + dir_ + "/opens.avi");
+    EXPECT_EQ(e.exit_code, 2) << bad << ": " << e.err;
+    EXPECT_NE(e.err.find(bad.substr(0, bad.find(' '))), std::string::npos) << bad << ": " << e.err;
+  }
+}
+
 // A hash list's video: one video's vPDQ in the reference's text format (what the vPDQ CLI and
 // `takedown hash --format vpdq` write) is a bank of its own; a re-encoded copy is found through
 // it, another video is not, and a malformed list is refused naming the line.

@@ -1458,6 +1458,68 @@ TEST_F(HttpTest, HashListsCarryVideosAndRobustSignals) {
   EXPECT_EQ(upload(read(dir_ + "/b-cropped.mkv"), "video-cropped-3")["decision"], "block");
 }
 
+// A bank video's first seconds at the start of an upload look exactly like a channel's intro
+// shared by two unrelated videos (issue 20): the gate does not block on them, but it does not hide
+// them either. They come back as "review" (the entry, how long, where in each video), counted in
+// /metrics; a real copy of the same bank video is a match, not a review hint.
+TEST_F(HttpTest, TheGateReportsASharedOpeningForReviewWithoutBlocking) {
+  MakeBank();
+  auto video = [&](const std::string& name, std::vector<std::vector<media::Image>> parts) {
+    std::vector<media::Image> frames;
+    for (auto& p : parts) {
+      for (auto& f : p) frames.push_back(std::move(f));
+    }
+    testing::WriteVideoFrames(dir_ + "/" + name, frames, 25);
+    std::ifstream f(dir_ + "/" + name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  auto intro = [] { return testing::PanFrames(160, 120, 0, 150, 41); };  // 6 s
+  // The bank video: the intro, then 10 s of its own; added by its vPDQ.
+  video("bank.avi", {intro(), testing::PanFrames(160, 120, 0, 250, 51)});
+  hash::VpdqOptions vo;
+  vo.seconds_per_hash = 0;
+  auto vpdq = hash::HashVideoFile(dir_ + "/bank.avi", vo);
+  ASSERT_TRUE(vpdq.ok()) << vpdq.status().ToString();
+  auto r = client_->Post("/v1/banks/ncii/import?format=vpdq&source=hotline:v",
+                         Auth(keys_[Role::kAdmin]), hash::VpdqText(*vpdq), "text/plain");
+  ASSERT_EQ(r->status, 201) << r->body;
+  auto upload = [&](const std::string& body, const std::string& id) {
+    auto res = client_->Post("/v1/check/media?content_id=" + id, Auth(keys_[Role::kPlatform]), body,
+                             "application/octet-stream");
+    EXPECT_EQ(res->status, 200) << res->body;
+    return json::parse(res->body);
+  };
+  const json opens =
+      upload(video("opens.avi", {intro(), testing::PanFrames(160, 120, 0, 250, 99)}), "opens");
+  EXPECT_EQ(opens["decision"], "allow") << opens.dump();
+  EXPECT_TRUE(opens["matches"].empty()) << opens.dump();
+  ASSERT_TRUE(opens.contains("review")) << opens.dump();
+  ASSERT_EQ(opens["review"].size(), 1u) << opens.dump();
+  const json& h = opens["review"][0];
+  EXPECT_EQ(h["bank"], "ncii");
+  EXPECT_EQ(h["reason"], "edge_clip");
+  EXPECT_GE(h["seconds"].get<double>(), 4.5);
+  EXPECT_LT(h["seconds"].get<double>(), 15.0);
+  EXPECT_NEAR(h["upload_from"].get<double>(), 0.0, 1.1);
+  EXPECT_NEAR(h["upload_to"].get<double>(), 6.0, 1.1);
+  EXPECT_NEAR(h["entry_from"].get<double>(), 0.0, 1.1);
+  EXPECT_TRUE(h["entry_id"].is_number_integer());
+  // The bank video's own middle at the start of an upload is a copy (a match), with no hint.
+  const json copy = upload(video("copy.avi", {testing::PanFrames(160, 120, 100, 250, 51),
+                                              testing::PanFrames(160, 120, 0, 250, 98)}),
+                           "copy");
+  EXPECT_EQ(copy["decision"], "block") << copy.dump();
+  EXPECT_FALSE(copy.contains("review")) << copy.dump();
+  // An unrelated video: neither.
+  const json other =
+      upload(video("other.avi", {testing::PanFrames(160, 120, 0, 250, 97)}), "other");
+  EXPECT_EQ(other["decision"], "allow");
+  EXPECT_FALSE(other.contains("review")) << other.dump();
+  auto m = client_->Get("/metrics", Auth(keys_[Role::kAdmin]));
+  ASSERT_EQ(m->status, 200);
+  EXPECT_NE(m->body.find("\ntakedown_uploads_review_total 1\n"), std::string::npos) << m->body;
+}
+
 // A requester who has a video's vPDQ (a hotline's hash list) and not the video: the frames are the
 // evidence; approved, the platform's re-encoded copy is actioned and later copies are blocked.
 TEST_F(HttpTest, RequestsCarryAVideosFramesAsEvidence) {

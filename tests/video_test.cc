@@ -366,9 +366,16 @@ TEST_F(VideoTest, AnIntroOrEndCardSharedByUnrelatedVideosIsNotACopy) {
   EXPECT_EQ(a.clip_seconds, 0.0);
   EXPECT_GE(a.edge_clip_seconds, 4.5);
   EXPECT_LT(a.query_percent, 80.0);
+  // Where the set-aside stretch is (the gate's review hint): the first 6 s of each.
+  EXPECT_NEAR(a.edge_clip_from, 0.0, 1.1);
+  EXPECT_NEAR(a.edge_clip_to, 6.0, 1.1);
+  EXPECT_NEAR(a.edge_clip_bank_from, 0.0, 1.1);
   const auto b = of(rule->Match(closes), 1);
   EXPECT_FALSE(b.match) << "a shared end card made an unrelated video a copy";
   EXPECT_GE(b.edge_clip_seconds, 4.5);
+  EXPECT_NEAR(b.edge_clip_from, 10.0, 1.1);  // the last 6 s of each
+  EXPECT_NEAR(b.edge_clip_to, 16.0, 1.1);
+  EXPECT_NEAR(b.edge_clip_bank_from, 10.0, 1.1);
   // The intro inside another video is a clip of bank video 0 (its first six seconds).
   const auto c = of(rule->Match(middle), 0);
   EXPECT_TRUE(c.match);

@@ -50,6 +50,7 @@ struct MatchArgs {
   std::string files_from;
   std::vector<std::string> queries;
   match::MatchOptions options;
+  match::VideoMatchOptions video;  // the rule `takedown serve` reads from [video]
   std::string cache_dir = DefaultCacheDir();
   bool no_cache = false;
   bool progress = false;
@@ -104,7 +105,7 @@ struct Bank {
   match::Matcher matcher;
   std::vector<std::string> video_names;  // video items
   match::VideoMatcher videos;
-  explicit Bank(const match::MatchOptions& o) : matcher(o), videos(match::VideoMatchOptions{}) {}
+  Bank(const match::MatchOptions& o, const match::VideoMatchOptions& v) : matcher(o), videos(v) {}
 };
 
 struct BankOutcome {
@@ -393,7 +394,7 @@ struct QueryOutcome {
 };
 
 int RunMatch(const MatchArgs& args) {
-  Bank bank(args.options);
+  Bank bank(args.options, args.video);
   auto pool = StartPool(args.sandbox, args.jobs);
   if (!pool.ok()) {
     spdlog::error("{}", pool.status().message());
@@ -483,7 +484,12 @@ int RunMatch(const MatchArgs& args) {
           j["clip_bank_from"] = m.clip_bank_from;
         }
         // A shared intro or outro set aside (it did not make this a match).
-        if (m.edge_clip_seconds > 0) j["edge_clip_seconds"] = m.edge_clip_seconds;
+        if (m.edge_clip_seconds > 0) {
+          j["edge_clip_seconds"] = m.edge_clip_seconds;
+          j["edge_clip_from"] = m.edge_clip_from;
+          j["edge_clip_to"] = m.edge_clip_to;
+          j["edge_clip_bank_from"] = m.edge_clip_bank_from;
+        }
         out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       } else {
         out += fmt::format("{},{},vpdq,{}\n", CsvField(r.path), CsvField(bank.video_names[m.item]),
@@ -611,6 +617,44 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--region-min-quality", o.region_min_quality,
                   "Regions of lower quality are not used")
       ->capture_default_str();
+  // The video rule, as `takedown serve`'s [video] keys (same defaults and bounds). A number is
+  // read whole; a range check lets NaN through, so finiteness is checked too.
+  auto& v = a->video;
+  const auto finite = CLI::Validator(
+      [](const std::string& s) {
+        char* end = nullptr;
+        const double d = std::strtod(s.c_str(), &end);
+        return std::isfinite(d) ? std::string() : "not a finite number: " + s;
+      },
+      "FINITE");
+  cmd->add_option("--frame-threshold", v.frame_threshold,
+                  "Videos: PDQ bits two frames may differ by and still match")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  cmd->add_option("--video-match-percent", v.match_percent,
+                  "Videos: a copy when this share of the query's usable frames match a bank "
+                  "video, or this share of the bank video is covered")
+      ->check(finite & CLI::Range(1.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--clip-seconds", v.clip_seconds,
+                  "Videos, the clip rule: a stretch at least this long matching a bank video at "
+                  "one offset in time is a copy (0: off)")
+      ->check(finite & CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--clip-percent", v.clip_percent,
+                  "Videos, the clip rule: the share of the stretch's usable frames that must match")
+      ->check(finite & CLI::Range(50.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--clip-min-frames", v.clip_min_frames,
+                  "Videos, the clip rule: the fewest matching frames a stretch may have")
+      ->check(CLI::Range(2, 10000))
+      ->capture_default_str();
+  cmd->add_option("--edge-clip-seconds", v.edge_clip_seconds,
+                  "Videos, the clip rule: a clip shorter than this at the start of both videos or "
+                  "the end of both (a shared intro or end card) does not count (0: every clip "
+                  "counts)")
+      ->check(finite & CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   cmd->add_option("queries", a->queries, "Query images (or directories with -r)");
   cmd->footer(
       "Output (csv): query,bank_item,signal,distance -- one row per bank item and signal that\n"
@@ -622,7 +666,8 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
       "a clip (>= 5 s of the query whose frames, >= 80% of them, match at one offset in time)\n"
       "matches too, and jsonl adds clip_seconds, clip_from, clip_to (query) and clip_bank_from;\n"
       "a clip under 15 s at the start of both videos or the end of both (a shared intro or end\n"
-      "card) does not count (jsonl: edge_clip_seconds).\n"
+      "card) does not count (jsonl: edge_clip_seconds, _from, _to, _bank_from). The video flags\n"
+      "are takedown serve's [video] keys, with the same defaults.\n"
       "A bank item from a directory is its path; from a file, its \"file\" field or FILE:LINE.\n"
       "Exit status 0 whether or not anything matched; 1 if a file failed; 2 for usage errors.");
   cmd->callback([a, &exit_code] { exit_code = RunMatch(*a); });

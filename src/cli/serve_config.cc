@@ -346,7 +346,8 @@ const std::vector<Binding>& Bindings() {
         "the clip rule: a clip shorter than this at the same edge of both videos (the start of "
         "each, or the end of each) is a shared intro or end card, not a copy, and does not count; "
         "the first or last seconds of a bank video at the start or end of an otherwise unrelated "
-        "video are then not found by the clip rule either (0: every clip counts)"},
+        "video are then not matched by the clip rule either: the gate lists such a clip under "
+        "\"review\" instead, never as a block (0: every clip counts)"},
        VideoField(&match::VideoMatchOptions::edge_clip_seconds, 0, 3600),
        true},
       {{"report.pow_bits", "TAKEDOWN_REPORT_POW_BITS", "--report.pow_bits",

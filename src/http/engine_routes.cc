@@ -257,6 +257,19 @@ void Server::Impl::InstallEngineRoutes() {
                 {"matches", ms},
                 {"recorded", !r->already_recorded}};
     if (r->block_id != 0) out["block_id"] = r->block_id;
+    if (!r->review.empty()) {  // possible copies the gate does not act on (rare: not sent empty)
+      json rv = json::array();
+      for (const auto& h : r->review)
+        rv.push_back({{"entry_id", h.entry_id},
+                      {"bank", h.bank},
+                      {"reason", h.reason},
+                      {"seconds", h.seconds},
+                      {"upload_from", h.upload_from},
+                      {"upload_to", h.upload_to},
+                      {"entry_from", h.entry_from},
+                      {"distance", h.distance}});
+      out["review"] = std::move(rv);
+    }
     SendJson(res, out);
   };
   // A check parsed, matched and recorded on this thread (a worker).

@@ -384,7 +384,7 @@ Server::~Server() {
   impl_->front.reset();  // every connection closed, every worker joined
   for (const char* m :
        {"takedown_http_connections", "takedown_bank_entries", "takedown_content_items",
-        "takedown_checks_total", "takedown_uploads_blocked_total",
+        "takedown_checks_total", "takedown_uploads_blocked_total", "takedown_uploads_review_total",
         "takedown_store_write_queue_depth", "takedown_console_sessions"}) {
     impl_->metrics->RemoveCallback(m);
   }

@@ -245,6 +245,10 @@ struct Server::Impl {
                       stat(&service::ServiceStats::checks));
     metrics->Callback("takedown_uploads_blocked_total", "Uploads blocked.", "counter",
                       stat(&service::ServiceStats::blocked));
+    metrics->Callback("takedown_uploads_review_total",
+                      "Uploads answered with possible copies to review (the gate's \"review\": a "
+                      "bank video's first or last seconds at the same edge of the upload).",
+                      "counter", stat(&service::ServiceStats::review));
     if (deps.write_queue_depth) {
       metrics->Callback("takedown_store_write_queue_depth",
                         "Writes waiting for the next group commit.", "gauge",

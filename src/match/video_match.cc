@@ -425,7 +425,12 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
       // (reported, never a match by themselves).
       for (const Clip& c : FindClips(times, dense, step, options_)) {
         if (AtSharedEdge(c, q.duration, b.duration, step, options_)) {
-          m.edge_clip_seconds = std::max(m.edge_clip_seconds, c.seconds);
+          if (c.seconds > m.edge_clip_seconds) {
+            m.edge_clip_seconds = c.seconds;
+            m.edge_clip_from = c.from;
+            m.edge_clip_to = c.to;
+            m.edge_clip_bank_from = c.bank_from;
+          }
         } else if (c.seconds > clip.seconds) {
           clip = c;
         }

@@ -101,8 +101,12 @@ struct VideoMatch {
   // none).
   double clip_seconds = 0;
   double clip_from = 0, clip_to = 0, clip_bank_from = 0;
-  // The longest clip set aside as a shared intro or outro (VideoMatchOptions::edge_clip_seconds).
+  // The longest clip set aside as a shared intro or outro (VideoMatchOptions::edge_clip_seconds),
+  // where it is in the query, and where it starts in the bank video. Not a match, but a possible
+  // copy all the same (the bank video's own opening or ending at the same edge of the upload looks
+  // the same): the gate reports it for the platform's review.
   double edge_clip_seconds = 0;
+  double edge_clip_from = 0, edge_clip_to = 0, edge_clip_bank_from = 0;
   bool match = false;  // either percentage reached match_percent, or a clip was found
 };
 

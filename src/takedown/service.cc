@@ -829,7 +829,8 @@ Status Service::SetEntryEnabled(int64_t entry_id, bool enabled, const std::strin
       .status();
 }
 
-std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
+std::vector<CheckMatch> Service::FindMatches(const Signals& s,
+                                             std::vector<ReviewHint>* review) const {
   std::vector<CheckMatch> out;
   ReaderLock lock(&mu_);
   auto bank_of = [&](int64_t entry) -> const store::BankRecord* {
@@ -853,10 +854,16 @@ std::vector<CheckMatch> Service::FindMatches(const Signals& s) const {
   }
   if (s.video && bank_video_matcher_) {
     for (const auto& vm : bank_video_matcher_->Match(*s.video)) {
-      if (!vm.match || vm.item >= bank_videos_.size()) continue;
+      if (vm.item >= bank_videos_.size()) continue;
       const int64_t entry = bank_videos_[vm.item].first;
-      if (const auto* bank = bank_of(entry))
+      const auto* bank = bank_of(entry);
+      if (bank == nullptr) continue;
+      if (vm.match) {
         out.push_back({entry, bank->name, "vpdq", vm.best_distance});
+      } else if (review != nullptr && vm.edge_clip_seconds > 0) {
+        review->push_back({entry, bank->name, "edge_clip", vm.edge_clip_seconds, vm.edge_clip_from,
+                           vm.edge_clip_to, vm.edge_clip_bank_from, vm.best_distance});
+      }
     }
   }
   std::set<int64_t> by_pdq;
@@ -947,7 +954,7 @@ Result<Service::PreparedCheck> Service::PrepareCheck(const CheckRequest& req) {
   PreparedCheck p{req.content_id, req.chat_id, req.uploader_id, {}, {}};
   TD_ASSIGN_OR_RETURN(p.signals, SignalsOf(req.signals, req.media));
   CheckResult& r = p.result;
-  r.matches = FindMatches(p.signals);
+  r.matches = FindMatches(p.signals, &r.review);
   ReaderLock lock(&mu_);
   for (const auto& m : r.matches) {
     if (banks_.at(entries_.at(m.entry_id).bank_id).action == "block") r.block = true;
@@ -997,6 +1004,7 @@ void Service::IndexChecked(const PreparedCheck& p, int64_t row, CheckResult* r) 
     }
   }
   checks_.fetch_add(1);
+  if (!r->review.empty()) review_.fetch_add(1);
 }
 
 void Service::RecordAllowed(PreparedCheck p, std::function<void(Result<CheckResult>)> done) {
@@ -1108,6 +1116,7 @@ ServiceStats Service::Stats() const {
   s.content_items = content_.load();
   s.checks = checks_.load();
   s.blocked = blocked_.load();
+  s.review = review_.load();
   return s;
 }
 

@@ -132,10 +132,25 @@ struct CheckMatch {
   int distance;
 };
 
+// A possible copy the gate does not act on, for the platform's own review: "edge_clip", the first
+// or last seconds of a bank video (under video.edge_clip_seconds) at the same edge of the upload.
+// A channel's intro or a platform's end card shared by unrelated videos looks exactly like that,
+// so it is not a match; but so does the reported video's own opening at the start of a
+// compilation.
+struct ReviewHint {
+  int64_t entry_id;
+  std::string bank;
+  std::string reason;                                     // "edge_clip"
+  double seconds = 0;                                     // how long the shared stretch is
+  double upload_from = 0, upload_to = 0, entry_from = 0;  // where it is in each video
+  int distance = 0;
+};
+
 struct CheckResult {
   bool block = false;
   std::vector<CheckMatch> matches;
-  int64_t content_row = 0;  // the content index's id for this upload
+  std::vector<ReviewHint> review;  // never decides the block
+  int64_t content_row = 0;         // the content index's id for this upload
   bool already_recorded = false;
   int64_t block_id = 0;  // blocked: the gate_block document (its statement of reasons)
 };
@@ -156,6 +171,7 @@ struct ServiceStats {
   uint64_t content_items = 0;  // in this process's content shards (all of them by default)
   uint64_t checks = 0;
   uint64_t blocked = 0;
+  uint64_t review = 0;  // allowed or blocked uploads with a ReviewHint
 };
 
 class Service {
@@ -361,7 +377,9 @@ class Service {
   Result<Signals> SignalsOf(const Signals& given, const std::vector<uint8_t>& media,
                             bool bank_side = false);
   void RebuildBankVideos() TD_REQUIRES(mu_);
-  std::vector<CheckMatch> FindMatches(const Signals& s) const;
+  // `review`, when given, gets the possible copies that are not matches (ReviewHint).
+  std::vector<CheckMatch> FindMatches(const Signals& s,
+                                      std::vector<ReviewHint>* review = nullptr) const;
   // What Check records of an upload; then, once recorded at `row` (negative: before), puts it in
   // the content indexes.
   static store::ContentRecord ContentOf(const PreparedCheck& p);
@@ -421,7 +439,7 @@ class Service {
   static constexpr std::chrono::seconds kKeyCacheTtl{10};
   std::unordered_map<std::string, CachedKey> key_cache_
       TD_GUARDED_BY(mu_);  // key hash -> principal
-  std::atomic<uint64_t> checks_{0}, blocked_{0}, content_{0};
+  std::atomic<uint64_t> checks_{0}, blocked_{0}, content_{0}, review_{0};
   // Recorded videos' rows (content_videos_ holds each once).
   std::unordered_set<int64_t> content_video_rows_ TD_GUARDED_BY(mu_);
 
