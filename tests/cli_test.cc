@@ -452,9 +452,12 @@ TEST_F(CliTest, MatchTakesTheVideoRulesFlags) {
       Takedown(args + " --edge-clip-seconds 0 --clip-seconds 20 " + dir_ + "/opens.avi");
   ASSERT_EQ(longer.exit_code, 0) << longer.err;
   EXPECT_TRUE(Lines(longer.out).empty()) << longer.out;
+  // Whole numbers in base 10, as `takedown serve` reads the same keys.
   for (const std::string bad :
-       {"--clip-seconds nan", "--clip-seconds 5x", "--edge-clip-seconds -1",
-        "--video-match-percent inf", "--clip-min-frames 1", "--frame-threshold 65"}) {
+       {"--clip-seconds nan", "--clip-seconds 5x", "--clip-seconds 7.5", "--edge-clip-seconds -1",
+        "--edge-clip-seconds nan", "--video-match-percent inf", "--video-match-percent 1e1",
+        "--clip-percent 49", "--clip-min-frames 1", "--frame-threshold 65",
+        "--frame-threshold 0x1f"}) {
     const CommandResult e = Takedown(args + " " + bad + " " + dir_ + "/opens.avi");
     EXPECT_EQ(e.exit_code, 2) << bad << ": " << e.err;
     EXPECT_NE(e.err.find(bad.substr(0, bad.find(' '))), std::string::npos) << bad << ": " << e.err;

@@ -1504,7 +1504,7 @@ TEST_F(HttpTest, TheGateReportsASharedOpeningForReviewWithoutBlocking) {
   EXPECT_NEAR(h["upload_to"].get<double>(), 6.0, 1.1);
   EXPECT_NEAR(h["entry_from"].get<double>(), 0.0, 1.1);
   EXPECT_TRUE(h["entry_id"].is_number_integer());
-  // The bank video's own middle at the start of an upload is a copy (a match), with no hint.
+  // The bank video's own last 6 s at the start of an upload are a copy (a match), with no hint.
   const json copy = upload(video("copy.avi", {testing::PanFrames(160, 120, 100, 250, 51),
                                               testing::PanFrames(160, 120, 0, 250, 98)}),
                            "copy");

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -617,43 +618,48 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--region-min-quality", o.region_min_quality,
                   "Regions of lower quality are not used")
       ->capture_default_str();
-  // The video rule, as `takedown serve`'s [video] keys (same defaults and bounds). A number is
-  // read whole; a range check lets NaN through, so finiteness is checked too.
+  // The video rule, as `takedown serve`'s [video] keys: the same defaults and bounds, and, as
+  // there, a whole number in base 10 read to its end (no 7.5, 1e1, 0x1f or nan).
   auto& v = a->video;
-  const auto finite = CLI::Validator(
-      [](const std::string& s) {
-        char* end = nullptr;
-        const double d = std::strtod(s.c_str(), &end);
-        return std::isfinite(d) ? std::string() : "not a finite number: " + s;
-      },
-      "FINITE");
+  auto whole = [](int64_t lo, int64_t hi) {
+    return CLI::Validator(
+        [lo, hi](const std::string& s) -> std::string {
+          int64_t n = 0;
+          const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+          if (ec != std::errc() || p != s.data() + s.size())
+            return fmt::format("'{}' is not a whole number", s);
+          if (n < lo || n > hi) return fmt::format("{} is outside {}..{}", n, lo, hi);
+          return {};
+        },
+        fmt::format("WHOLE in {}..{}", lo, hi));
+  };
   cmd->add_option("--frame-threshold", v.frame_threshold,
                   "Videos: PDQ bits two frames may differ by and still match")
-      ->check(CLI::Range(0, 64))
+      ->check(whole(0, 64))
       ->capture_default_str();
   cmd->add_option("--video-match-percent", v.match_percent,
                   "Videos: a copy when this share of the query's usable frames match a bank "
                   "video, or this share of the bank video is covered")
-      ->check(finite & CLI::Range(1.0, 100.0))
+      ->check(whole(1, 100))
       ->capture_default_str();
   cmd->add_option("--clip-seconds", v.clip_seconds,
                   "Videos, the clip rule: a stretch at least this long matching a bank video at "
                   "one offset in time is a copy (0: off)")
-      ->check(finite & CLI::Range(0.0, 3600.0))
+      ->check(whole(0, 3600))
       ->capture_default_str();
   cmd->add_option("--clip-percent", v.clip_percent,
                   "Videos, the clip rule: the share of the stretch's usable frames that must match")
-      ->check(finite & CLI::Range(50.0, 100.0))
+      ->check(whole(50, 100))
       ->capture_default_str();
   cmd->add_option("--clip-min-frames", v.clip_min_frames,
                   "Videos, the clip rule: the fewest matching frames a stretch may have")
-      ->check(CLI::Range(2, 10000))
+      ->check(whole(2, 10000))
       ->capture_default_str();
   cmd->add_option("--edge-clip-seconds", v.edge_clip_seconds,
                   "Videos, the clip rule: a clip shorter than this at the start of both videos or "
                   "the end of both (a shared intro or end card) does not count (0: every clip "
                   "counts)")
-      ->check(finite & CLI::Range(0.0, 3600.0))
+      ->check(whole(0, 3600))
       ->capture_default_str();
   cmd->add_option("queries", a->queries, "Query images (or directories with -r)");
   cmd->footer(
