@@ -316,6 +316,62 @@ TEST_F(VideoTest, MatchingFindsAClipOfFiveSecondsInsideAnotherVideo) {
 // the same edge of both videos, shorter than video.edge_clip_seconds, is set aside instead
 // (reported as edge_clip_seconds). The same six seconds in the middle of an upload still count, and
 // with the exception off (0) or shorter than the intro, the edge clip counts as before.
+// A variable-frame-rate video (a phone's in low light, a screen recording, an AVI that skips
+// frames) keeps its real timeline for matching: frame times come from timestamps, not from
+// frame number / fps. The bank video shows 20 s with 300 frames at a nominal 25 fps (every frame
+// for a second, then one in five); a constant-rate copy of its seconds 10-15 inside another video
+// is a clip at bank time 10 s. Counted by frame number, the bank video was 12 s long, and the
+// clip's bank times did not advance with the copy's.
+TEST_F(VideoTest, AVariableFrameRateVideoKeepsItsTimelineForMatching) {
+  const auto all = testing::PanFrames(160, 120, 0, 500, 51);  // 20 s at 25 fps
+  std::vector<media::Image> kept;
+  std::vector<int64_t> pts;
+  for (int i = 0; i < 500; ++i) {
+    if (i % 5 == 0 || (i / 25) % 2 == 0) {
+      kept.push_back(all[static_cast<size_t>(i)]);
+      pts.push_back(i);
+    }
+  }
+  ASSERT_EQ(kept.size(), 300u);
+  testing::WriteVideoFrames(dir_ + "/vfr.mkv", kept, 25, false, pts);
+  match::VideoHashOptions bo;
+  bo.bank = true;
+  auto bank = match::HashVideoForMatching(dir_ + "/vfr.mkv", bo);
+  ASSERT_TRUE(bank.ok()) << bank.status().ToString();
+  EXPECT_NEAR(bank->duration, 20.0, 0.3);
+  ASSERT_FALSE(bank->frames.empty());
+  EXPECT_NEAR(bank->frames.back().seconds, 19.8, 0.3);
+  for (size_t i = 1; i < bank->frames.size(); ++i)
+    ASSERT_GE(bank->frames[i].seconds, bank->frames[i - 1].seconds) << i;
+  // Uploads are sampled a frame a second by time: about 20 frames, not 12.
+  auto sparse = match::HashVideoForMatching(dir_ + "/vfr.mkv", match::VideoHashOptions{});
+  ASSERT_TRUE(sparse.ok()) << sparse.status().ToString();
+  EXPECT_GE(sparse->frames.size(), 19u);
+  EXPECT_LE(sparse->frames.size(), 21u);
+  // The conformant vPDQ still counts frames (the reference's timeline).
+  hash::VpdqOptions vo;
+  vo.seconds_per_hash = 0;
+  auto conformant = hash::HashVideoFile(dir_ + "/vfr.mkv", vo);
+  ASSERT_TRUE(conformant.ok()) << conformant.status().ToString();
+  EXPECT_NEAR(conformant->frames.back().seconds, 299.0 / 25, 0.05);
+
+  std::vector<media::Image> upload = testing::PanFrames(160, 120, 0, 125, 97);
+  for (int i = 250; i < 375; ++i) upload.push_back(all[static_cast<size_t>(i)]);
+  for (auto& f : testing::PanFrames(160, 120, 0, 125, 96)) upload.push_back(std::move(f));
+  testing::WriteVideoFrames(dir_ + "/copy.mkv", upload, 25);
+  auto q = match::HashVideoForMatching(dir_ + "/copy.mkv", match::VideoHashOptions{});
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  match::VideoMatcher m(match::VideoMatchOptions{});
+  m.Add(*bank);
+  m.Build();
+  const auto ms = m.Match(*q);
+  ASSERT_FALSE(ms.empty());
+  EXPECT_TRUE(ms[0].match);
+  EXPECT_GE(ms[0].clip_seconds, 4.0);
+  EXPECT_NEAR(ms[0].clip_from, 5.0, 1.1);
+  EXPECT_NEAR(ms[0].clip_bank_from, 10.0, 1.1);
+}
+
 TEST_F(VideoTest, AnIntroOrEndCardSharedByUnrelatedVideosIsNotACopy) {
   auto concat = [](std::vector<std::vector<media::Image>> parts) {
     std::vector<media::Image> out;

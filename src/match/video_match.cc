@@ -25,13 +25,19 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
   int64_t step = 1;
   bool step_known = false;
   hash::PdqHasher pdq;
-  auto want = [&](int64_t n) {
+  // Frames are sampled by time: k is a frame's place on the grid of 1/fps (media::VideoOptions::
+  // stream_time), and the first frame at or after each multiple of `step` is taken. A constant-
+  // rate video takes every step-th frame; a variable-rate one is sampled as evenly in time.
+  int64_t next = 0;
+  auto want = [&](int64_t k) {
     if (!step_known) {
       const double rate = options.bank ? options.bank_rate : options.query_rate;
       step = std::max<int64_t>(1, static_cast<int64_t>(std::floor(info.fps / rate + 0.5)));
       step_known = true;
     }
-    return n % step == 0;
+    if (k < next) return false;
+    next = (k / step + 1) * step;
+    return true;
   };
   // Upload side: the first kMotionFrames samples' planes are kept until the moving region is
   // found from them (MotionBox); then every frame gets its probe.
@@ -60,10 +66,13 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
       item.frames.back().motion = HashPlaneRect(plane, *moving);
     }
   };
-  TD_RETURN_IF_ERROR(decode(want, on_frame, &info, &report));
+  media::VideoOptions video = options.video;
+  video.stream_time = true;
+  TD_RETURN_IF_ERROR(decode(video, want, on_frame, &info, &report));
   if (!motion_known) find_motion();
   item.fps = info.fps;
-  item.duration = static_cast<double>(report.frames) / info.fps;
+  item.duration =
+      report.end_seconds > 0 ? report.end_seconds : static_cast<double>(report.frames) / info.fps;
   return item;
 }
 
@@ -184,11 +193,12 @@ bool AtSharedEdge(const Clip& c, double query_duration, double bank_duration, do
 }  // namespace
 
 Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashOptions& options) {
-  TD_ASSIGN_OR_RETURN(
-      auto item, HashDecoded(options, [&](const auto& want, const auto& on_frame,
-                                          media::VideoInfo* info, media::VideoReport* report) {
-        return media::DecodeVideo(path, options.video, want, on_frame, info, report);
-      }));
+  TD_ASSIGN_OR_RETURN(auto item,
+                      HashDecoded(options, [&](const media::VideoOptions& video, const auto& want,
+                                               const auto& on_frame, media::VideoInfo* info,
+                                               media::VideoReport* report) {
+                        return media::DecodeVideo(path, video, want, on_frame, info, report);
+                      }));
   TD_ASSIGN_OR_RETURN(auto digests, hash::DigestFile(path));
   item.sha256 = digests.sha256;
   return item;
@@ -196,11 +206,12 @@ Result<VideoItem> HashVideoForMatching(const std::string& path, const VideoHashO
 
 Result<VideoItem> HashVideoBytesForMatching(std::span<const uint8_t> bytes,
                                             const VideoHashOptions& options) {
-  TD_ASSIGN_OR_RETURN(
-      auto item, HashDecoded(options, [&](const auto& want, const auto& on_frame,
-                                          media::VideoInfo* info, media::VideoReport* report) {
-        return media::DecodeVideoBytes(bytes, options.video, want, on_frame, info, report);
-      }));
+  TD_ASSIGN_OR_RETURN(auto item,
+                      HashDecoded(options, [&](const media::VideoOptions& video, const auto& want,
+                                               const auto& on_frame, media::VideoInfo* info,
+                                               media::VideoReport* report) {
+                        return media::DecodeVideoBytes(bytes, video, want, on_frame, info, report);
+                      }));
   item.sha256 = hash::Sha256Hex(bytes);
   return item;
 }

@@ -199,13 +199,18 @@ Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOption
   int64_t n = 0;
   uint8_t* px;
   int ts;
+  int begin_ms = 0;  // a frame's timestamp is where it ends; it begins where the one before ended
   while (WebPAnimDecoderGetNext(dec.get(), &px, &ts)) {
     const int64_t number = n++;
     if (static_cast<uint64_t>(number) >= o.max_frames) {
       rep.truncated_by_limit = true;
       break;
     }
-    if (!want(number)) continue;
+    const double seconds =
+        o.stream_time ? std::max(begin_ms, 0) / 1000.0 : static_cast<double>(number) / vi.fps;
+    begin_ms = std::max(begin_ms, ts);
+    rep.end_seconds = o.stream_time ? begin_ms / 1000.0 : static_cast<double>(n) / vi.fps;
+    if (!want(o.stream_time ? std::llround(seconds * vi.fps) : number)) continue;
     Image rgb = Image::Allocate(vi.width, vi.height, PixelFormat::kRgb8);
     for (size_t i = 0; i < static_cast<size_t>(vi.width) * vi.height; ++i)
       std::memcpy(&rgb.pixels[3 * i], px + 4 * i, 3);
@@ -218,7 +223,7 @@ Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOption
     fr->linesize[0] = static_cast<int>(rgb.row_bytes());
     auto img = conv.Convert(*fr);
     if (!img.ok()) return img.status();
-    on_frame({number, static_cast<double>(number) / vi.fps, &*img});
+    on_frame({number, seconds, &*img});
   }
   rep.frames = n;
   if (report != nullptr) *report = rep;
@@ -307,6 +312,25 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
   int64_t n = 0;
   bool stop = false;
   Status conversion_error;
+  // A frame's time (VideoOptions::stream_time): its timestamp from the first timestamp seen,
+  // never before the frame before it (broken or reordered timestamps), a frame interval after it
+  // when it has none.
+  const double tb = av_q2d(stream->time_base);
+  int64_t first_ts = AV_NOPTS_VALUE;
+  double last_t = -1;
+  auto time_of = [&](const AVFrame& f, int64_t number) {
+    if (!o.stream_time) return static_cast<double>(number) / vi.fps;
+    double t = last_t < 0 ? 0 : last_t + 1 / vi.fps;
+    if (f.best_effort_timestamp != AV_NOPTS_VALUE && tb > 0) {
+      if (first_ts == AV_NOPTS_VALUE) first_ts = f.best_effort_timestamp - std::llround(t / tb);
+      t = std::max(static_cast<double>(f.best_effort_timestamp - first_ts) * tb,
+                   std::max(last_t, 0.0));
+    }
+    last_t = t;
+    const double d = f.pkt_duration > 0 && tb > 0 ? f.pkt_duration * tb : 1 / vi.fps;
+    rep.end_seconds = t + d;
+    return t;
+  };
   auto drain = [&]() {
     for (;;) {
       const int e = avcodec_receive_frame(ctx.get(), frame.get());
@@ -318,7 +342,8 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
       if ((frame->flags & AV_FRAME_FLAG_CORRUPT) != 0 || frame->decode_error_flags != 0)
         ++rep.corrupt_packets;
       const int64_t number = n++;
-      if (want(number)) {
+      const double seconds = time_of(*frame, number);
+      if (want(o.stream_time ? std::llround(seconds * vi.fps) : number)) {
         auto img = conv.Convert(*frame);
         if (!img.ok()) {
           conversion_error = img.status();
@@ -326,7 +351,7 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
           return;
         }
         Image upright = o.apply_rotation ? RotateImage(*img, vi.rotation) : std::move(img).value();
-        on_frame({number, static_cast<double>(number) / vi.fps, &upright});
+        on_frame({number, seconds, &upright});
       }
       av_frame_unref(frame.get());
       if (static_cast<uint64_t>(n) >= o.max_frames) {
@@ -365,6 +390,7 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
           on_frame({number, static_cast<double>(number) / vi.fps, &upright});
           av_frame_unref(frame.get());
           ++n;
+          rep.end_seconds = std::max(rep.end_seconds, t + o.keyframe_interval);
         }
         avcodec_flush_buffers(ctx.get());
       }
@@ -378,6 +404,7 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
       }
     }
     rep.frames = n;
+    if (vi.duration_s > 0) rep.end_seconds = vi.duration_s;
     if (report != nullptr) *report = rep;
     if (n == 0) return DataLoss("no keyframe could be decoded (truncated or corrupt)");
     return Status::Ok();
@@ -403,6 +430,7 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
   }
   if (!conversion_error.ok()) return conversion_error;
   rep.frames = n;
+  if (!o.stream_time) rep.end_seconds = static_cast<double>(n) / vi.fps;
   if (rep.corrupt_packets > 0) {
     rep.warnings.push_back(fmt::format("{} corrupt packets or frames skipped; hashed what decoded",
                                        rep.corrupt_packets));

@@ -51,16 +51,26 @@ struct VideoOptions {
   // (round(t * fps)), and want() is not consulted.
   bool keyframes_only = false;
   double keyframe_interval = 1.0;
+  // Frame times from the frames' own timestamps (from the first frame's; kept from going back;
+  // a frame without one comes a frame interval after the one before) instead of number / fps:
+  // a variable-frame-rate video -- a phone's in low light, a screen recording, a GIF made into a
+  // video, an AVI that skips frames -- keeps its real timeline, as a copy re-encoded at a constant
+  // rate has it. want(k) is then asked with k = round(seconds * fps), the frame's place on the
+  // nominal grid (increasing, with gaps where frames are missing): a caller sampling by time
+  // takes the first frame at or after each place it wants. The vPDQ reference counts frames
+  // (number / fps): its conformant hashes leave this off.
+  bool stream_time = false;
 };
 
 struct VideoFrame {
   int64_t number = 0;  // 0-based, in decode output order
-  double seconds = 0;  // number / fps
+  double seconds = 0;  // number / fps, or the frame's timestamp (VideoOptions::stream_time)
   const Image* image = nullptr;
 };
 
 struct VideoReport {
   int64_t frames = 0;           // frames the decoder returned
+  double end_seconds = 0;       // where the last of them ends: its time plus its duration
   int64_t corrupt_packets = 0;  // packets or frames the decoder rejected or flagged
   bool truncated_by_limit = false;
   std::vector<std::string> warnings;

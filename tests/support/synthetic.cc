@@ -315,8 +315,9 @@ void WriteVideo(const std::string& path, int width, int height, int frames, int 
 }
 
 void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& images, int fps,
-                      bool scramble_pts) {
+                      bool scramble_pts, const std::vector<int64_t>& pts) {
   if (images.empty()) throw std::runtime_error("no frames");
+  if (!pts.empty() && pts.size() != images.size()) throw std::runtime_error("a pts per frame");
   const int width = images[0].width, height = images[0].height;
   AVFormatContext* fmt = nullptr;
   avformat_alloc_output_context2(&fmt, nullptr, nullptr, path.c_str());
@@ -372,7 +373,7 @@ void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& 
     const uint8_t* src[4] = {padded.data(), nullptr, nullptr, nullptr};
     int stride[4] = {static_cast<int>(padded_row), 0, 0, 0};
     sws_scale(sws, src, stride, 0, height, f->data, f->linesize);
-    f->pts = static_cast<int64_t>(i);
+    f->pts = pts.empty() ? static_cast<int64_t>(i) : pts[i];
     avcodec_send_frame(ctx, f);
     av_frame_free(&f);
     drain();

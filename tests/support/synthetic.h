@@ -36,9 +36,10 @@ std::vector<uint8_t> EncodeAnimatedWebp(const media::Image& first, int frames);
 // same endless pan (the photo depends on seed and size only).
 std::vector<media::Image> PanFrames(int width, int height, int first, int count, uint32_t seed);
 
-// Writes the frames as an MPEG-4 part 2 video (container from the file name).
+// Writes the frames as an MPEG-4 part 2 video (container from the file name). `pts`, when given:
+// frame i is shown at pts[i] / fps seconds (increasing; gaps make a variable-frame-rate video).
 void WriteVideoFrames(const std::string& path, const std::vector<media::Image>& frames, int fps,
-                      bool scramble_pts = false);
+                      bool scramble_pts = false, const std::vector<int64_t>& pts = {});
 
 // Writes a video of `frames` frames (a synthetic photo panning by a few pixels a frame) with
 // FFmpeg's built-in MPEG-4 part 2 encoder into a container chosen by the file name (.avi, .mkv,
