@@ -311,11 +311,6 @@ TEST_F(VideoTest, MatchingFindsAClipOfFiveSecondsInsideAnotherVideo) {
   }
 }
 
-// A channel's intro or a platform's end card: unrelated videos that open (or close) with the same
-// six seconds. The clip rule would make each a copy of a bank video that carries them; a clip at
-// the same edge of both videos, shorter than video.edge_clip_seconds, is set aside instead
-// (reported as edge_clip_seconds). The same six seconds in the middle of an upload still count, and
-// with the exception off (0) or shorter than the intro, the edge clip counts as before.
 // A variable-frame-rate video (a phone's in low light, a screen recording, an AVI that skips
 // frames) keeps its real timeline for matching: frame times come from timestamps, not from
 // frame number / fps. The bank video shows 20 s with 300 frames at a nominal 25 fps (every frame
@@ -372,6 +367,30 @@ TEST_F(VideoTest, AVariableFrameRateVideoKeepsItsTimelineForMatching) {
   EXPECT_NEAR(ms[0].clip_bank_from, 10.0, 1.1);
 }
 
+// Timestamps that jump (streams joined end to end whose timestamps restart, one corrupt far-future
+// timestamp) are discontinuities, not hours of nothing: the second half of a video whose
+// timestamps jump by 4,000 s after 10 s comes right after the first, and is sampled like it.
+TEST_F(VideoTest, AJumpInTimestampsIsADiscontinuityNotAGap) {
+  const auto frames = testing::PanFrames(160, 120, 0, 500, 52);  // 20 s at 25 fps
+  std::vector<int64_t> pts;
+  for (int64_t i = 0; i < 500; ++i) pts.push_back(i < 250 ? i : i + 100000);
+  testing::WriteVideoFrames(dir_ + "/jump.mkv", frames, 25, false, pts);
+  auto v = match::HashVideoForMatching(dir_ + "/jump.mkv", match::VideoHashOptions{});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_NEAR(v->duration, 20.0, 0.3);
+  EXPECT_GE(v->frames.size(), 19u);
+  EXPECT_LE(v->frames.size(), 21u);
+  for (size_t i = 1; i < v->frames.size(); ++i) {
+    EXPECT_GT(v->frames[i].seconds, v->frames[i - 1].seconds) << i;
+    EXPECT_LT(v->frames[i].seconds - v->frames[i - 1].seconds, 1.5) << i;
+  }
+}
+
+// A channel's intro or a platform's end card: unrelated videos that open (or close) with the same
+// six seconds. The clip rule would make each a copy of a bank video that carries them; a clip at
+// the same edge of both videos, shorter than video.edge_clip_seconds, is set aside instead
+// (reported as edge_clip_seconds). The same six seconds in the middle of an upload still count, and
+// with the exception off (0) or shorter than the intro, the edge clip counts as before.
 TEST_F(VideoTest, AnIntroOrEndCardSharedByUnrelatedVideosIsNotACopy) {
   auto concat = [](std::vector<std::vector<media::Image>> parts) {
     std::vector<media::Image> out;

@@ -25,14 +25,14 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
   int64_t step = 1;
   bool step_known = false;
   hash::PdqHasher pdq;
-  // Frames are sampled by time: k is a frame's place on the grid of 1/fps (media::VideoOptions::
-  // stream_time), and the first frame at or after each multiple of `step` is taken. A constant-
-  // rate video takes every step-th frame; a variable-rate one is sampled as evenly in time.
+  // Frames are sampled by time: k is a frame's time in milliseconds (media::VideoOptions::
+  // stream_time), and the first frame at or after each multiple of `step` ms is taken: every frame
+  // of a video up to the rate, and as evenly in time for a variable-rate one.
   int64_t next = 0;
   auto want = [&](int64_t k) {
     if (!step_known) {
       const double rate = options.bank ? options.bank_rate : options.query_rate;
-      step = std::max<int64_t>(1, static_cast<int64_t>(std::floor(info.fps / rate + 0.5)));
+      step = std::max<int64_t>(1, static_cast<int64_t>(std::floor(1000 / rate)));
       step_known = true;
     }
     if (k < next) return false;
@@ -410,15 +410,20 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     }
     // Grid points stand for the second around them; only those inside the video count (a
     // final point at the very end would ask for a sample the query cannot have).
+    // Only the points near a usable frame are visited (a long video with few frames costs its
+    // frames, not its seconds).
     int grid = 0, covered = 0;
-    for (double t = 0; t == 0 || t + 0.5 <= b.duration + 1e-9; t += 1.0) {
-      auto near = [&](const std::vector<double>& v) {
-        auto it = std::lower_bound(v.begin(), v.end(), t - 0.5);
-        return it != v.end() && *it <= t + 0.5;
-      };
-      if (!near(have)) continue;
-      ++grid;
-      covered += near(matched) ? 1 : 0;
+    int64_t done = -1;  // the last grid point counted
+    for (const double h : have) {
+      for (auto k = std::max<int64_t>(done + 1, std::llround(std::ceil(h - 0.5)));
+           static_cast<double>(k) <= h + 0.5; ++k) {
+        const double t = static_cast<double>(k);
+        if (k != 0 && t + 0.5 > b.duration + 1e-9) break;
+        done = k;
+        ++grid;
+        auto it = std::lower_bound(matched.begin(), matched.end(), t - 0.5);
+        covered += it != matched.end() && *it <= t + 0.5 ? 1 : 0;
+      }
     }
     m.compared_percent = grid == 0 ? 0 : 100.0 * covered / grid;
     m.query_from = q.frames[a.query_frames.first].seconds;

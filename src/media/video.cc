@@ -23,6 +23,7 @@ extern "C" {
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 namespace takedown::media {
@@ -159,6 +160,52 @@ bool IsAnimatedWebp(const std::string& path) {
 
 // Animated WebP through libwebp (FFmpeg 5.1 has no decoder for it): frames in order, each the
 // composited canvas; fps from the average frame duration.
+// Frame times from timestamps (VideoOptions::stream_time). A timestamp counts from an anchor
+// (the first one seen). A frame whose time would go back, or jump more than kMaxFrameGap past the
+// frame before it -- a concatenated stream whose timestamps restart, one corrupt far-future
+// timestamp, a first frame's bogus one -- is a discontinuity: it comes a frame interval after the
+// frame before, and the anchor moves with it, so what follows keeps its own spacing. A frame
+// without a timestamp comes a frame interval on. Times and the end stay within a week (what a hash
+// list's video may be), whatever the timestamps and durations say.
+class StreamClock {
+ public:
+  static constexpr double kMaxFrameGap = 30;
+  static constexpr double kMaxSeconds = 7 * 24 * 3600;
+  explicit StreamClock(double fps) : interval_(1 / fps) {}
+  // ts: the frame's timestamp in seconds (NaN: none); duration: how long it shows (<= 0 or NaN:
+  // unknown, a frame interval).
+  double Next(double ts, double duration) {
+    double t = last_ < 0 ? 0 : last_ + interval_;
+    if (std::isfinite(ts)) {
+      if (!anchored_) {
+        anchor_ = ts - t;
+        anchored_ = true;
+      }
+      const double r = ts - anchor_;
+      if (last_ < 0 || (r >= last_ && r <= last_ + kMaxFrameGap)) {
+        t = std::max(r, 0.0);
+      } else {
+        anchor_ = ts - t;
+      }
+    }
+    t = std::min(t, kMaxSeconds);
+    last_ = t;
+    const double d =
+        std::isfinite(duration) && duration > 0 ? std::min(duration, kMaxFrameGap) : interval_;
+    end_ = std::min(t + d, kMaxSeconds);
+    return t;
+  }
+  double end() const { return end_; }
+
+ private:
+  double interval_;
+  double anchor_ = 0, last_ = -1, end_ = 0;
+  bool anchored_ = false;
+};
+
+// The frame's place for want() under stream_time: its time in milliseconds.
+int64_t StreamPlace(double seconds) { return std::llround(seconds * 1000); }
+
 Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOptions& o,
                                const std::function<bool(int64_t)>& want,
                                const std::function<void(const VideoFrame&)>& on_frame,
@@ -199,18 +246,25 @@ Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOption
   int64_t n = 0;
   uint8_t* px;
   int ts;
-  int begin_ms = 0;  // a frame's timestamp is where it ends; it begins where the one before ended
+  // A frame's timestamp is where it ends. Under stream_time a frame shown for 10 ms or less is
+  // taken as 100 ms, as browsers show it (all-zero durations would stack every frame at 0).
+  int prev_ms = 0;
+  double begin = 0;
+  StreamClock clock(vi.fps);
   while (WebPAnimDecoderGetNext(dec.get(), &px, &ts)) {
     const int64_t number = n++;
     if (static_cast<uint64_t>(number) >= o.max_frames) {
       rep.truncated_by_limit = true;
       break;
     }
+    const int shown_ms = ts - prev_ms;
+    prev_ms = std::max(prev_ms, ts);
+    const double shown = (shown_ms <= 10 ? 100 : shown_ms) / 1000.0;
     const double seconds =
-        o.stream_time ? std::max(begin_ms, 0) / 1000.0 : static_cast<double>(number) / vi.fps;
-    begin_ms = std::max(begin_ms, ts);
-    rep.end_seconds = o.stream_time ? begin_ms / 1000.0 : static_cast<double>(n) / vi.fps;
-    if (!want(o.stream_time ? std::llround(seconds * vi.fps) : number)) continue;
+        o.stream_time ? clock.Next(begin, shown) : static_cast<double>(number) / vi.fps;
+    begin += shown;
+    rep.end_seconds = o.stream_time ? clock.end() : static_cast<double>(n) / vi.fps;
+    if (!want(o.stream_time ? StreamPlace(seconds) : number)) continue;
     Image rgb = Image::Allocate(vi.width, vi.height, PixelFormat::kRgb8);
     for (size_t i = 0; i < static_cast<size_t>(vi.width) * vi.height; ++i)
       std::memcpy(&rgb.pixels[3 * i], px + 4 * i, 3);
@@ -312,23 +366,19 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
   int64_t n = 0;
   bool stop = false;
   Status conversion_error;
-  // A frame's time (VideoOptions::stream_time): its timestamp from the first timestamp seen,
-  // never before the frame before it (broken or reordered timestamps), a frame interval after it
-  // when it has none.
+  // A frame's time (VideoOptions::stream_time; StreamClock), or number / fps.
   const double tb = av_q2d(stream->time_base);
-  int64_t first_ts = AV_NOPTS_VALUE;
-  double last_t = -1;
+  const bool timed = tb > 0 && std::isfinite(tb);
+  StreamClock clock(vi.fps);
   auto time_of = [&](const AVFrame& f, int64_t number) {
     if (!o.stream_time) return static_cast<double>(number) / vi.fps;
-    double t = last_t < 0 ? 0 : last_t + 1 / vi.fps;
-    if (f.best_effort_timestamp != AV_NOPTS_VALUE && tb > 0) {
-      if (first_ts == AV_NOPTS_VALUE) first_ts = f.best_effort_timestamp - std::llround(t / tb);
-      t = std::max(static_cast<double>(f.best_effort_timestamp - first_ts) * tb,
-                   std::max(last_t, 0.0));
-    }
-    last_t = t;
-    const double d = f.pkt_duration > 0 && tb > 0 ? f.pkt_duration * tb : 1 / vi.fps;
-    rep.end_seconds = t + d;
+    const double none = std::numeric_limits<double>::quiet_NaN();
+    const double t =
+        clock.Next(timed && f.best_effort_timestamp != AV_NOPTS_VALUE
+                       ? static_cast<double>(f.best_effort_timestamp) * tb
+                       : none,
+                   timed && f.pkt_duration > 0 ? static_cast<double>(f.pkt_duration) * tb : none);
+    rep.end_seconds = clock.end();
     return t;
   };
   auto drain = [&]() {
@@ -343,7 +393,7 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
         ++rep.corrupt_packets;
       const int64_t number = n++;
       const double seconds = time_of(*frame, number);
-      if (want(o.stream_time ? std::llround(seconds * vi.fps) : number)) {
+      if (want(o.stream_time ? StreamPlace(seconds) : number)) {
         auto img = conv.Convert(*frame);
         if (!img.ok()) {
           conversion_error = img.status();
@@ -364,7 +414,6 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
   };
   if (o.keyframes_only) {
     // Fast mode: keyframe packets only, one per interval, each decoded alone.
-    const double tb = av_q2d(stream->time_base);
     int64_t first_ts = AV_NOPTS_VALUE;
     double next_time = 0;
     int64_t keyframes = 0;
@@ -404,7 +453,6 @@ Status DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser> fmt,
       }
     }
     rep.frames = n;
-    if (vi.duration_s > 0) rep.end_seconds = vi.duration_s;
     if (report != nullptr) *report = rep;
     if (n == 0) return DataLoss("no keyframe could be decoded (truncated or corrupt)");
     return Status::Ok();

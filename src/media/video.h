@@ -5,8 +5,10 @@
 //
 // Deliberate choices (README, "Video"):
 //  - Frame rate: the stream's average frame rate, else its real base frame rate (as vPDQ);
-//    timestamps reported are frame_number / fps, not the container's pts, so that a variable
-//    frame rate or broken timestamps cannot reorder or lose frames.
+//    frame times are frame_number / fps, not the container's pts (the reference's timeline), so
+//    that a variable frame rate or broken timestamps cannot reorder or lose frames -- unless the
+//    caller asks for stream time (VideoOptions::stream_time: video matching), which follows the
+//    timestamps and treats broken ones as discontinuities.
 //  - Rotation side data (phones): reported in VideoInfo and applied to converted frames, so a
 //    portrait video is hashed upright (conformant mode ignores it, like the reference).
 //  - Corrupt packets: decoding goes on; frames the decoder rejects are counted in the report.
@@ -51,14 +53,16 @@ struct VideoOptions {
   // (round(t * fps)), and want() is not consulted.
   bool keyframes_only = false;
   double keyframe_interval = 1.0;
-  // Frame times from the frames' own timestamps (from the first frame's; kept from going back;
-  // a frame without one comes a frame interval after the one before) instead of number / fps:
+  // Frame times from the frames' own timestamps (from the first one's) instead of number / fps:
   // a variable-frame-rate video -- a phone's in low light, a screen recording, a GIF made into a
   // video, an AVI that skips frames -- keeps its real timeline, as a copy re-encoded at a constant
-  // rate has it. want(k) is then asked with k = round(seconds * fps), the frame's place on the
-  // nominal grid (increasing, with gaps where frames are missing): a caller sampling by time
-  // takes the first frame at or after each place it wants. The vPDQ reference counts frames
-  // (number / fps): its conformant hashes leave this off.
+  // rate has it. A timestamp that goes back or jumps more than 30 s past the frame before (joined
+  // streams whose timestamps restart, a corrupt one) is a discontinuity: that frame comes a frame
+  // interval on and what follows keeps its own spacing; so does a frame without a timestamp.
+  // Times stay within a week. An animated WebP frame shown 10 ms or less counts as 100 ms.
+  // want(k) is then asked with k = the frame's time in milliseconds (increasing): a caller sampling
+  // by time takes the first frame at or after each point it wants. The vPDQ reference counts
+  // frames (number / fps): its conformant hashes leave this off.
   bool stream_time = false;
 };
 
@@ -69,8 +73,9 @@ struct VideoFrame {
 };
 
 struct VideoReport {
-  int64_t frames = 0;           // frames the decoder returned
-  double end_seconds = 0;       // where the last of them ends: its time plus its duration
+  int64_t frames = 0;      // frames the decoder returned
+  double end_seconds = 0;  // where the last of them ends: its time plus its duration (fast mode:
+                           // the last keyframe's time plus the interval)
   int64_t corrupt_packets = 0;  // packets or frames the decoder rejected or flagged
   bool truncated_by_limit = false;
   std::vector<std::string> warnings;
