@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <random>
 
@@ -384,6 +385,70 @@ TEST_F(VideoTest, AJumpInTimestampsIsADiscontinuityNotAGap) {
     EXPECT_GT(v->frames[i].seconds, v->frames[i - 1].seconds) << i;
     EXPECT_LT(v->frames[i].seconds - v->frames[i - 1].seconds, 1.5) << i;
   }
+}
+
+// The stream clock, case by case: timestamps that restart, one corrupt far-future timestamp,
+// reordering jitter, a clock that stops, no timestamps, an absurd frame rate, and the week's cap.
+TEST_F(VideoTest, TheStreamClockTreatsBrokenTimestampsAsDiscontinuities) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto times = [&](double fps, const std::vector<double>& ts) {
+    media::StreamClock c(fps);
+    std::vector<double> out;
+    for (double t : ts) out.push_back(c.Next(t, nan));
+    return out;
+  };
+  auto near = [](const std::vector<double>& got, const std::vector<double>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-9) << "frame " << i;
+  };
+  // Joined streams: the second starts a frame interval after the first, with its own spacing.
+  near(times(25, {100, 100.04, 100.08, 3, 3.04, 3.08}), {0, .04, .08, .12, .16, .20});
+  // One corrupt timestamp costs one interval; the next is back on the anchor.
+  near(times(25, {0, .04, .08, 1e9, .16, .20}), {0, .04, .08, .12, .16, .20});
+  // Reordering jitter: a frame behind the one before stays with it; the length is kept.
+  near(times(25, {0, .08, .04, .12, .20, .16, .24}), {0, .08, .08, .12, .20, .20, .24});
+  // A clock that stops: frames stay together for 8, then step on by the interval.
+  const auto stuck = times(25, std::vector<double>(20, 5.0));
+  EXPECT_EQ(stuck[8], 0.0);
+  EXPECT_NEAR(stuck[19], 11 * 0.04, 1e-9);
+  // No timestamps: the interval.
+  near(times(10, {nan, nan, nan}), {0, .1, .2});
+  // A frame rate of 1e-5 (frames 1e5 s apart): each is a jump, an interval of at most 1 s on, so
+  // the week's cap is not reached in a few frames (and sampling does not stop).
+  std::vector<double> far;
+  for (int i = 0; i < 100; ++i) far.push_back(1e5 * i);
+  EXPECT_NEAR(times(1e-5, far).back(), 99.0, 1e-9);
+  // Times and ends stay within a week however far the timestamps go.
+  media::StreamClock week(25);
+  double t = 0;
+  for (int i = 0; i < 30000; ++i) t = week.Next(29.0 * i, 1e12);
+  EXPECT_EQ(t, media::StreamClock::kMaxSeconds);
+  EXPECT_EQ(week.end(), media::StreamClock::kMaxSeconds);
+}
+
+// A hash list's frames may come in any order: coverage is counted in time order. One matching
+// frame listed first (at 10 s) of an 11 s bank video does not cover it.
+TEST_F(VideoTest, CoverageOfAHashListInAnyOrderIsCountedInTimeOrder) {
+  std::mt19937_64 rng(5);
+  auto random_hash = [&] {
+    hash::Hash256 h;
+    for (auto& w : h.words) w = rng();
+    return h;
+  };
+  std::vector<hash::VpdqFrame> bank;
+  const auto shared = random_hash();
+  bank.push_back({10, 100, shared, 10.0});
+  for (int i = 0; i < 10; ++i) bank.push_back({i, 100, random_hash(), static_cast<double>(i)});
+  std::vector<hash::VpdqFrame> query;
+  for (int i = 0; i < 60; ++i)
+    query.push_back({i, 100, i == 30 ? shared : random_hash(), static_cast<double>(i)});
+  match::VideoMatcher m(match::VideoMatchOptions{});
+  m.Add(match::VideoItemFromVpdq(bank, 1, 11));
+  m.Build();
+  const auto ms = m.Match(match::VideoItemFromVpdq(query, 1, 60));
+  ASSERT_EQ(ms.size(), 1u);
+  EXPECT_FALSE(ms[0].match) << "compared " << ms[0].compared_percent;
+  EXPECT_LT(ms[0].compared_percent, 20.0);
 }
 
 // A channel's intro or a platform's end card: unrelated videos that open (or close) with the same

@@ -32,7 +32,10 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
   auto want = [&](int64_t k) {
     if (!step_known) {
       const double rate = options.bank ? options.bank_rate : options.query_rate;
-      step = std::max<int64_t>(1, static_cast<int64_t>(std::floor(1000 / rate)));
+      step =
+          rate > 0 && std::isfinite(rate)
+              ? std::max<int64_t>(1, static_cast<int64_t>(std::min(std::floor(1000 / rate), 1e9)))
+              : 1000;
       step_known = true;
     }
     if (k < next) return false;
@@ -411,7 +414,9 @@ std::vector<VideoMatch> VideoMatcher::Match(const VideoItem& q) const {
     // Grid points stand for the second around them; only those inside the video count (a
     // final point at the very end would ask for a sample the query cannot have).
     // Only the points near a usable frame are visited (a long video with few frames costs its
-    // frames, not its seconds).
+    // frames, not its seconds). In time order: a hash list's frames may come in any order.
+    std::sort(have.begin(), have.end());
+    std::sort(matched.begin(), matched.end());
     int grid = 0, covered = 0;
     int64_t done = -1;  // the last grid point counted
     for (const double h : have) {

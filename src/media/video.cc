@@ -158,54 +158,11 @@ bool IsAnimatedWebp(const std::string& path) {
   return IsAnimatedWebpHead({head, n});
 }
 
-// Animated WebP through libwebp (FFmpeg 5.1 has no decoder for it): frames in order, each the
-// composited canvas; fps from the average frame duration.
-// Frame times from timestamps (VideoOptions::stream_time). A timestamp counts from an anchor
-// (the first one seen). A frame whose time would go back, or jump more than kMaxFrameGap past the
-// frame before it -- a concatenated stream whose timestamps restart, one corrupt far-future
-// timestamp, a first frame's bogus one -- is a discontinuity: it comes a frame interval after the
-// frame before, and the anchor moves with it, so what follows keeps its own spacing. A frame
-// without a timestamp comes a frame interval on. Times and the end stay within a week (what a hash
-// list's video may be), whatever the timestamps and durations say.
-class StreamClock {
- public:
-  static constexpr double kMaxFrameGap = 30;
-  static constexpr double kMaxSeconds = 7 * 24 * 3600;
-  explicit StreamClock(double fps) : interval_(1 / fps) {}
-  // ts: the frame's timestamp in seconds (NaN: none); duration: how long it shows (<= 0 or NaN:
-  // unknown, a frame interval).
-  double Next(double ts, double duration) {
-    double t = last_ < 0 ? 0 : last_ + interval_;
-    if (std::isfinite(ts)) {
-      if (!anchored_) {
-        anchor_ = ts - t;
-        anchored_ = true;
-      }
-      const double r = ts - anchor_;
-      if (last_ < 0 || (r >= last_ && r <= last_ + kMaxFrameGap)) {
-        t = std::max(r, 0.0);
-      } else {
-        anchor_ = ts - t;
-      }
-    }
-    t = std::min(t, kMaxSeconds);
-    last_ = t;
-    const double d =
-        std::isfinite(duration) && duration > 0 ? std::min(duration, kMaxFrameGap) : interval_;
-    end_ = std::min(t + d, kMaxSeconds);
-    return t;
-  }
-  double end() const { return end_; }
-
- private:
-  double interval_;
-  double anchor_ = 0, last_ = -1, end_ = 0;
-  bool anchored_ = false;
-};
-
 // The frame's place for want() under stream_time: its time in milliseconds.
 int64_t StreamPlace(double seconds) { return std::llround(seconds * 1000); }
 
+// Animated WebP through libwebp (FFmpeg 5.1 has no decoder for it): frames in order, each the
+// composited canvas; fps from the average frame duration.
 Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOptions& o,
                                const std::function<bool(int64_t)>& want,
                                const std::function<void(const VideoFrame&)>& on_frame,
@@ -248,7 +205,7 @@ Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOption
   int ts;
   // A frame's timestamp is where it ends. Under stream_time a frame shown for 10 ms or less is
   // taken as 100 ms, as browsers show it (all-zero durations would stack every frame at 0).
-  int prev_ms = 0;
+  int64_t prev_ms = 0;
   double begin = 0;
   StreamClock clock(vi.fps);
   while (WebPAnimDecoderGetNext(dec.get(), &px, &ts)) {
@@ -257,9 +214,9 @@ Status DecodeAnimatedWebpBytes(std::span<const uint8_t> bytes, const VideoOption
       rep.truncated_by_limit = true;
       break;
     }
-    const int shown_ms = ts - prev_ms;
-    prev_ms = std::max(prev_ms, ts);
-    const double shown = (shown_ms <= 10 ? 100 : shown_ms) / 1000.0;
+    const int64_t shown_ms = int64_t{ts} - prev_ms;
+    prev_ms = std::max<int64_t>(prev_ms, ts);
+    const double shown = static_cast<double>(shown_ms <= 10 ? 100 : shown_ms) / 1000.0;
     const double seconds =
         o.stream_time ? clock.Next(begin, shown) : static_cast<double>(number) / vi.fps;
     begin += shown;
@@ -565,6 +522,38 @@ Status DecodeVideoBytes(std::span<const uint8_t> bytes, const VideoOptions& o,
   }
   return DecodeOpened(std::unique_ptr<AVFormatContext, FormatCloser>(raw), start, o, want, on_frame,
                       info, report);
+}
+
+StreamClock::StreamClock(double fps)
+    : interval_(std::clamp(std::isfinite(fps) && fps > 0 ? 1 / fps : 1.0, 1e-3, 1.0)) {}
+
+double StreamClock::Next(double ts, double duration) {
+  double t = last_ < 0 ? 0 : last_ + interval_;  // no usable timestamp: a frame interval on
+  if (std::isfinite(ts)) {
+    if (!anchored_) {
+      anchor_ = ts - t;
+      anchored_ = true;
+    }
+    const double r = ts - anchor_;
+    if (last_ < 0 || (r > last_ && r <= last_ + kMaxFrameGap)) {
+      t = std::max(r, 0.0);  // advancing
+      stuck_ = 0;
+    } else if (r <= last_ && r >= last_ - kMaxStepBack) {
+      // Not advancing (reordering jitter, a clock that stopped): the frame stays with the one
+      // before, for a few frames; then frames step on by the interval until the timestamps pass
+      // them again.
+      if (++stuck_ <= kMaxStuck) t = last_;
+    } else {
+      anchor_ = ts - t;  // a discontinuity: far back or far ahead
+      stuck_ = 0;
+    }
+  }
+  t = std::min(t, kMaxSeconds);
+  last_ = t;
+  const double d =
+      std::isfinite(duration) && duration > 0 ? std::min(duration, kMaxFrameGap) : interval_;
+  end_ = std::min(t + d, kMaxSeconds);
+  return t;
 }
 
 }  // namespace takedown::media

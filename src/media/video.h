@@ -81,6 +81,34 @@ struct VideoReport {
   std::vector<std::string> warnings;
 };
 
+// Frame times from timestamps (VideoOptions::stream_time). A timestamp counts from an anchor (the
+// first one seen). One that advances (by at most kMaxFrameGap) is the frame's time. One that does
+// not advance but is at most kMaxStepBack behind (reordering jitter, a stopped clock) keeps the
+// frame with the one before, for up to kMaxStuck frames in a row; after that, and for a frame
+// without a timestamp, frames step on by the frame interval (1/fps, within 1 ms..1 s). One
+// further back or further ahead -- streams joined end to end whose timestamps restart, a corrupt
+// far-future timestamp, a first frame's bogus one -- is a discontinuity: the frame comes an
+// interval on and the anchor moves with it, so what follows keeps its own spacing. Times and ends
+// stay within a week (the longest a hash list's video may be).
+class StreamClock {
+ public:
+  static constexpr double kMaxFrameGap = 30;
+  static constexpr double kMaxStepBack = 1;
+  static constexpr int kMaxStuck = 8;
+  static constexpr double kMaxSeconds = 7 * 24 * 3600;
+  explicit StreamClock(double fps);
+  // ts: the frame's timestamp in seconds (NaN: none); duration: how long it shows (<= 0 or NaN:
+  // unknown, an interval). Returns the frame's time.
+  double Next(double ts, double duration);
+  double end() const { return end_; }  // where the last frame ends
+
+ private:
+  double interval_;
+  double anchor_ = 0, last_ = -1, end_ = 0;
+  bool anchored_ = false;
+  int stuck_ = 0;
+};
+
 // Decodes the video at `path`. want(n) says whether frame n is converted and passed to
 // on_frame (others are decoded, not converted). Errors: not a video, no video stream, no
 // decoder, over a limit before decoding, or nothing decodable at all.
