@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -25,6 +24,7 @@
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "core/file.h"
+#include "core/numbers.h"
 #include "hash/digest.h"
 #include "hash/hash_list.h"
 #include "hash/vpdq.h"
@@ -619,17 +619,13 @@ void RegisterMatchCommand(CLI::App& app, int& exit_code) {
                   "Regions of lower quality are not used")
       ->capture_default_str();
   // The video rule, as `takedown serve`'s [video] keys: the same defaults and bounds, and, as
-  // there, a whole number in base 10 read to its end (no 7.5, 1e1, 0x1f or nan).
+  // there, a whole number in base 10 read to its end (no 7.5, 1e1, 0x1f or nan: ParseInt64).
   auto& v = a->video;
   auto whole = [](int64_t lo, int64_t hi) {
     return CLI::Validator(
         [lo, hi](const std::string& s) -> std::string {
-          int64_t n = 0;
-          const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-          if (ec != std::errc() || p != s.data() + s.size())
-            return fmt::format("'{}' is not a whole number", s);
-          if (n < lo || n > hi) return fmt::format("{} is outside {}..{}", n, lo, hi);
-          return {};
+          const auto n = ParseInt64(s, "the value", lo, hi);
+          return n.ok() ? std::string() : std::string(n.status().message());
         },
         fmt::format("WHOLE in {}..{}", lo, hi));
   };

@@ -22,22 +22,17 @@ Result<VideoItem> HashDecoded(const VideoHashOptions& options, Decode decode) {
   VideoItem item;
   media::VideoInfo info;
   media::VideoReport report;
-  int64_t step = 1;
-  bool step_known = false;
   hash::PdqHasher pdq;
   // Frames are sampled by time: k is a frame's time in milliseconds (media::VideoOptions::
   // stream_time), and the first frame at or after each multiple of `step` ms is taken: every frame
   // of a video up to the rate, and as evenly in time for a variable-rate one.
+  const double rate = options.bank ? options.bank_rate : options.query_rate;
+  const int64_t step =
+      rate > 0 && std::isfinite(rate)
+          ? std::max<int64_t>(1, static_cast<int64_t>(std::min(std::floor(1000 / rate), 1e9)))
+          : 1000;
   int64_t next = 0;
   auto want = [&](int64_t k) {
-    if (!step_known) {
-      const double rate = options.bank ? options.bank_rate : options.query_rate;
-      step =
-          rate > 0 && std::isfinite(rate)
-              ? std::max<int64_t>(1, static_cast<int64_t>(std::min(std::floor(1000 / rate), 1e9)))
-              : 1000;
-      step_known = true;
-    }
     if (k < next) return false;
     next = (k / step + 1) * step;
     return true;
